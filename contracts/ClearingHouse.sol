@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
+import {IAmm, Side} from "./interfaces/IAmm.sol";
+import {IClearingHouse} from "./interfaces/IClearingHouse.sol";
+import {IVault} from "./interfaces/IVault.sol";
+import {FixedPoint} from "./libraries/FixedPoint.sol";
+
+/// @title ClearingHouse
+/// @notice Positions, margin and fees for every market. See {IClearingHouse}.
+/// @dev Calls go one way: ClearingHouse -> Amm (pricing) and -> Vault (value). A position is two
+/// storage slots; every trade makes one call to the Amm and one to the Vault.
+contract ClearingHouse is IClearingHouse, Ownable2Step, Pausable, ReentrancyGuardTransient {
+    using FixedPoint for uint256;
+    using SafeCast for uint256;
+    using SafeCast for int256;
+
+    /// @notice Highest trading fee a market may charge: 5% of notional.
+    uint256 public constant MAX_FEE_RATIO = 0.05e18;
+
+    // ---------------------------------------------------------------- immutables
+
+    IVault public immutable vault;
+
+    // ---------------------------------------------------------------- storage
+
+    struct Market {
+        bool listed;
+        uint64 initialMarginRatio;
+        uint64 maintenanceMarginRatio;
+        uint64 feeRatio;
+    }
+
+    /// @dev Packed form of {IClearingHouse.Position}: slot 1 size and margin, slot 2 open notional.
+    struct StoredPosition {
+        int128 size;
+        uint128 margin;
+        uint128 openNotional;
+    }
+
+    mapping(address amm => Market) private _markets;
+    mapping(address amm => mapping(address trader => StoredPosition)) private _positions;
+
+    // ---------------------------------------------------------------- constructor
+
+    /// @param vault_ The Vault whose ledger this ClearingHouse moves.
+    /// @param owner_ Who lists markets, sets parameters and pauses.
+    constructor(IVault vault_, address owner_) Ownable(owner_) {
+        vault = vault_;
+    }
+
+    // ---------------------------------------------------------------- trading
+
+    /// @inheritdoc IClearingHouse
+    function openPosition(
+        address amm,
+        Side side,
+        uint256 margin,
+        uint256 leverage,
+        uint256 baseLimit,
+        uint256 deadline
+    ) external nonReentrant whenNotPaused {
+        _checkDeadline(deadline);
+        Market memory market = _listedMarket(amm);
+        if (margin == 0) revert ZeroAmount();
+        uint256 maxLeverage = FixedPoint.WAD.wDivDown(market.initialMarginRatio);
+        if (leverage > maxLeverage) revert LeverageTooHigh(leverage, maxLeverage);
+        uint256 notional = margin.wMulDown(leverage);
+        if (notional == 0) revert ZeroNotional();
+
+        StoredPosition memory p = _positions[amm][msg.sender];
+        if (p.size == 0 || (p.size > 0) == (side == Side.LONG)) {
+            _increase(amm, market, p, side, margin, notional, baseLimit);
+        } else {
+            uint256 exitValue = IAmm(amm).previewSwapBase(p.size, SignedMath.abs(p.size));
+            if (notional < exitValue) {
+                _reduce(amm, market, p, side, notional, baseLimit);
+            } else {
+                _reverse(amm, market, p, side, notional, leverage, baseLimit);
+            }
+        }
+    }
+
+    /// @inheritdoc IClearingHouse
+    function closePosition(address amm, uint256 quoteLimit, uint256 deadline) external nonReentrant whenNotPaused {
+        _checkDeadline(deadline);
+        Market memory market = _listedMarket(amm);
+        StoredPosition memory p = _positions[amm][msg.sender];
+        if (p.size == 0) revert NoPosition(msg.sender, amm);
+
+        (uint256 quote, int256 pnl, uint256 fee, uint256 payout) = _closeWhole(amm, market, p);
+        if (quoteLimit != 0 && (p.size > 0 ? quote < quoteLimit : quote > quoteLimit)) {
+            revert QuoteLimitMissed(quote, quoteLimit);
+        }
+        delete _positions[amm][msg.sender];
+        StoredPosition memory closed;
+        _settleAndEmit(amm, Trade(-p.size, quote, pnl, fee, payout.toInt256()), closed);
+    }
+
+    /// @dev Adds exposure on the position's side: margin and fee come from free collateral.
+    function _increase(
+        address amm,
+        Market memory market,
+        StoredPosition memory p,
+        Side side,
+        uint256 margin,
+        uint256 notional,
+        uint256 baseLimit
+    ) private {
+        // The existing position must meet the initial margin itself; the new leg meets it by its
+        // leverage, so together they do (the exit value of the sum is the sum of the exit values).
+        if (p.size != 0) _requireMarginRatio(amm, p, market.initialMarginRatio, false);
+
+        uint256 base = IAmm(amm).swapQuote(side, notional, p.size);
+        _checkBaseLimit(side, base, baseLimit);
+        int256 baseDelta = side == Side.LONG ? base.toInt256() : -base.toInt256();
+
+        uint256 fee = notional.wMulUp(market.feeRatio);
+        p.size = (p.size + baseDelta).toInt128();
+        p.margin = (p.margin + margin).toUint128();
+        p.openNotional = (p.openNotional + notional).toUint128();
+        _positions[amm][msg.sender] = p;
+
+        _settleAndEmit(amm, Trade(baseDelta, notional, 0, fee, -(margin + fee).toInt256()), p);
+    }
+
+    /// @dev Trades against the position for less than its exit value: realises the reduced part's
+    /// PnL (average-entry accounting) and the fee into margin; the rest must meet maintenance.
+    function _reduce(
+        address amm,
+        Market memory market,
+        StoredPosition memory p,
+        Side side,
+        uint256 notional,
+        uint256 baseLimit
+    ) private {
+        uint256 base = IAmm(amm).swapQuote(side, notional, p.size);
+        _checkBaseLimit(side, base, baseLimit);
+
+        Trade memory t;
+        t.quoteAmount = notional;
+        t.fee = notional.wMulUp(market.feeRatio);
+        // The cost basis of the reduced part rounds against the trader; the remainder is what is
+        // left, so over the position's life the bases add up to the open notional exactly.
+        uint256 closedBasis;
+        if (p.size > 0) {
+            closedBasis = uint256(p.openNotional).mulDivUp(base, uint256(int256(p.size)));
+            t.realizedPnl = notional.toInt256() - closedBasis.toInt256();
+            t.baseDelta = -base.toInt256();
+        } else {
+            closedBasis = uint256(p.openNotional).mulDivDown(base, uint256(-int256(p.size)));
+            t.realizedPnl = closedBasis.toInt256() - notional.toInt256();
+            t.baseDelta = base.toInt256();
+        }
+        int256 remainingMargin = int256(uint256(p.margin)) + t.realizedPnl - t.fee.toInt256();
+        if (remainingMargin < 0) revert PositionUnderwater(remainingMargin);
+
+        p.size = (p.size + t.baseDelta).toInt128();
+        if (p.size == 0) {
+            // Rounding took the whole position: it is a close, and the margin goes home.
+            delete _positions[amm][msg.sender];
+            t.freeCollateralDelta = remainingMargin;
+            p.margin = 0;
+            p.openNotional = 0;
+        } else {
+            p.margin = uint256(remainingMargin).toUint128();
+            p.openNotional = (p.openNotional - closedBasis).toUint128();
+            _requireMarginRatio(amm, p, market.maintenanceMarginRatio, false);
+            _positions[amm][msg.sender] = p;
+        }
+        _settleAndEmit(amm, t, p);
+    }
+
+    /// @dev Trades against the position for at least its exit value: closes it, then opens the rest
+    /// of the notional on the other side with margin rest / leverage from free collateral.
+    function _reverse(
+        address amm,
+        Market memory market,
+        StoredPosition memory p,
+        Side side,
+        uint256 notional,
+        uint256 leverage,
+        uint256 baseLimit
+    ) private {
+        Trade memory t;
+        t.quoteAmount = notional;
+        uint256 exitValue;
+        uint256 payout;
+        (exitValue, t.realizedPnl, t.fee, payout) = _closeWhole(amm, market, p);
+        t.freeCollateralDelta = payout.toInt256();
+
+        StoredPosition memory opened;
+        if (notional > exitValue) {
+            uint256 openFee;
+            (opened, openFee) = _openRest(amm, market.feeRatio, side, notional - exitValue, leverage);
+            t.fee += openFee;
+            t.freeCollateralDelta -= (opened.margin + openFee).toInt256();
+            _positions[amm][msg.sender] = opened;
+        } else {
+            delete _positions[amm][msg.sender];
+        }
+        _checkBaseLimit(side, SignedMath.abs(p.size) + SignedMath.abs(opened.size), baseLimit);
+        t.baseDelta = opened.size - p.size;
+        _settleAndEmit(amm, t, opened);
+    }
+
+    /// @dev The opening leg of a reversal: a fresh position of notional `rest` at `leverage`.
+    function _openRest(
+        address amm,
+        uint256 feeRatio,
+        Side side,
+        uint256 rest,
+        uint256 leverage
+    ) private returns (StoredPosition memory opened, uint256 fee) {
+        uint256 base = IAmm(amm).swapQuote(side, rest, 0);
+        opened.size = (side == Side.LONG ? base.toInt256() : -base.toInt256()).toInt128();
+        // Margin rounds up: the new leg is never more leveraged than asked.
+        opened.margin = rest.wDivUp(leverage).toUint128();
+        opened.openNotional = rest.toUint128();
+        fee = rest.wMulUp(feeRatio);
+    }
+
+    /// @dev Swaps the whole position back into the pool and works out what the trader is owed.
+    function _closeWhole(
+        address amm,
+        Market memory market,
+        StoredPosition memory p
+    ) private returns (uint256 quote, int256 pnl, uint256 fee, uint256 payout) {
+        quote = IAmm(amm).swapBase(p.size, SignedMath.abs(p.size));
+        pnl = _pnl(p.size, p.openNotional, quote);
+        fee = quote.wMulUp(market.feeRatio);
+        int256 remaining = int256(uint256(p.margin)) + pnl - fee.toInt256();
+        if (remaining < 0) revert PositionUnderwater(remaining);
+        payout = uint256(remaining);
+    }
+
+    // ---------------------------------------------------------------- margin
+
+    /// @inheritdoc IClearingHouse
+    function addMargin(address amm, uint256 amount) external nonReentrant whenNotPaused {
+        if (amount == 0) revert ZeroAmount();
+        StoredPosition storage p = _positions[amm][msg.sender];
+        // A position exists only in a listed market, so this also checks the market.
+        if (p.size == 0) revert NoPosition(msg.sender, amm);
+        uint256 margin = p.margin + amount;
+        p.margin = margin.toUint128();
+        vault.settle(msg.sender, -amount.toInt256(), 0);
+        emit MarginChanged(msg.sender, amm, amount.toInt256(), margin);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function removeMargin(address amm, uint256 amount) external nonReentrant whenNotPaused {
+        if (amount == 0) revert ZeroAmount();
+        StoredPosition memory p = _positions[amm][msg.sender];
+        if (p.size == 0) revert NoPosition(msg.sender, amm);
+        if (amount > p.margin) revert InsufficientMargin(p.margin, amount);
+        p.margin -= uint128(amount);
+        _requireMarginRatio(amm, p, _markets[amm].initialMarginRatio, true);
+        _positions[amm][msg.sender].margin = p.margin;
+        vault.settle(msg.sender, amount.toInt256(), 0);
+        emit MarginChanged(msg.sender, amm, -amount.toInt256(), p.margin);
+    }
+
+    /// @dev What one trade did, gathered so the event can be emitted from one place.
+    struct Trade {
+        int256 baseDelta;
+        uint256 quoteAmount;
+        int256 realizedPnl;
+        uint256 fee;
+        int256 freeCollateralDelta;
+    }
+
+    /// @dev Moves the trader's free collateral and the fee in the Vault, then emits the new state.
+    function _settleAndEmit(address amm, Trade memory t, StoredPosition memory p) private {
+        vault.settle(msg.sender, t.freeCollateralDelta, t.fee);
+        emit PositionChanged(
+            msg.sender,
+            amm,
+            t.baseDelta,
+            t.quoteAmount,
+            t.realizedPnl,
+            t.fee,
+            t.freeCollateralDelta,
+            p.size,
+            p.margin,
+            p.openNotional
+        );
+    }
+
+    // ---------------------------------------------------------------- checks
+
+    /// @dev Reverts unless (margin + PnL) >= ratio x exit value, rounded against the trader. With
+    /// `excludeProfit`, only losses count, so unrealised profit never backs a withdrawal.
+    function _requireMarginRatio(address amm, StoredPosition memory p, uint256 ratio, bool excludeProfit) private view {
+        uint256 exitValue = IAmm(amm).previewSwapBase(p.size, SignedMath.abs(p.size));
+        int256 pnl = _pnl(p.size, p.openNotional, exitValue);
+        if (excludeProfit && pnl > 0) pnl = 0;
+        int256 equity = int256(uint256(p.margin)) + pnl;
+        uint256 required = exitValue.wMulUp(ratio);
+        if (equity < required.toInt256()) revert MarginRatioTooLow(_ratio(equity, exitValue), ratio);
+    }
+
+    function _checkBaseLimit(Side side, uint256 base, uint256 baseLimit) private pure {
+        if (baseLimit != 0 && (side == Side.LONG ? base < baseLimit : base > baseLimit)) {
+            revert BaseLimitMissed(base, baseLimit);
+        }
+    }
+
+    function _checkDeadline(uint256 deadline) private view {
+        uint256 timestamp = _blockTimestamp();
+        if (timestamp > deadline) revert DeadlineExpired(deadline, timestamp);
+    }
+
+    function _listedMarket(address amm) private view returns (Market memory market) {
+        market = _markets[amm];
+        if (!market.listed) revert MarketNotListed(amm);
+    }
+
+    /// @dev The one place the contract reads the time.
+    function _blockTimestamp() internal view virtual returns (uint256) {
+        return block.timestamp;
+    }
+
+    /// @dev PnL of a position valued at `quote`: what closing it yields over (long) or under (short) its cost.
+    function _pnl(int256 size, uint256 openNotional, uint256 quote) private pure returns (int256) {
+        return size > 0 ? quote.toInt256() - openNotional.toInt256() : openNotional.toInt256() - quote.toInt256();
+    }
+
+    /// @dev equity / notional in 18 decimals; a position worth nothing at exit has an unbounded ratio.
+    function _ratio(int256 equity, uint256 notional) private pure returns (int256) {
+        if (notional == 0) return type(int256).max;
+        return (equity * 1e18) / notional.toInt256();
+    }
+
+    // ---------------------------------------------------------------- admin
+
+    /// @inheritdoc IClearingHouse
+    function addMarket(address amm, MarketParams calldata params) external onlyOwner {
+        if (_markets[amm].listed) revert MarketAlreadyListed(amm);
+        address boundTo = IAmm(amm).clearingHouse();
+        if (boundTo != address(this)) revert AmmNotBoundToThisClearingHouse(amm, boundTo);
+        _validate(params);
+        _markets[amm] = Market(true, params.initialMarginRatio, params.maintenanceMarginRatio, params.feeRatio);
+        emit MarketAdded(amm, params);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function setMarketParams(address amm, MarketParams calldata params) external onlyOwner {
+        _listedMarket(amm);
+        _validate(params);
+        _markets[amm] = Market(true, params.initialMarginRatio, params.maintenanceMarginRatio, params.feeRatio);
+        emit MarketParamsUpdated(amm, params);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function pause() external onlyOwner {
+        _pause();
+    }
+
+    /// @inheritdoc IClearingHouse
+    function unpause() external onlyOwner {
+        _unpause();
+    }
+
+    function _validate(MarketParams calldata params) private pure {
+        if (
+            params.maintenanceMarginRatio == 0 ||
+            params.maintenanceMarginRatio >= params.initialMarginRatio ||
+            params.initialMarginRatio > FixedPoint.WAD
+        ) revert InvalidMarginRatios(params.initialMarginRatio, params.maintenanceMarginRatio);
+        if (params.feeRatio > MAX_FEE_RATIO) revert FeeRatioTooHigh(params.feeRatio, MAX_FEE_RATIO);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IClearingHouse
+    function getPosition(address amm, address trader) external view returns (Position memory) {
+        StoredPosition memory p = _positions[amm][trader];
+        return Position(p.size, p.margin, p.openNotional);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function getUnrealizedPnl(address amm, address trader) external view returns (int256) {
+        StoredPosition memory p = _positions[amm][trader];
+        if (p.size == 0) return 0;
+        return _pnl(p.size, p.openNotional, IAmm(amm).previewSwapBase(p.size, SignedMath.abs(p.size)));
+    }
+
+    /// @inheritdoc IClearingHouse
+    function getMarginRatio(address amm, address trader) external view returns (int256) {
+        StoredPosition memory p = _positions[amm][trader];
+        if (p.size == 0) revert NoPosition(trader, amm);
+        uint256 exitValue = IAmm(amm).previewSwapBase(p.size, SignedMath.abs(p.size));
+        return _ratio(int256(uint256(p.margin)) + _pnl(p.size, p.openNotional, exitValue), exitValue);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function getMarketParams(address amm) external view returns (MarketParams memory) {
+        Market memory m = _markets[amm];
+        return MarketParams(m.initialMarginRatio, m.maintenanceMarginRatio, m.feeRatio);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function isMarketListed(address amm) external view returns (bool) {
+        return _markets[amm].listed;
+    }
+}

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IAmm, Side} from "./IAmm.sol";
+import {IVault} from "./IVault.sol";
+
+/// @title IClearingHouse
+/// @notice Positions with isolated margin per (trader, market), against the markets' virtual pools.
+/// Amounts and prices are 18-decimal fixed point. Sizes are signed: + long, - short.
+interface IClearingHouse {
+    /// @notice Risk parameters of one market (18-decimal ratios).
+    /// @param initialMarginRatio Margin / notional needed to open or grow a position, and after removing margin.
+    /// @param maintenanceMarginRatio Margin ratio below which a position can be liquidated; a reduce must stay above it.
+    /// @param feeRatio Trading fee as a fraction of the traded notional, paid to the insurance fund.
+    struct MarketParams {
+        uint64 initialMarginRatio;
+        uint64 maintenanceMarginRatio;
+        uint64 feeRatio;
+    }
+
+    /// @notice A trader's position in one market.
+    /// @param size Base amount: + long, - short.
+    /// @param margin Collateral locked in the position, realised PnL included.
+    /// @param openNotional Quote cost basis of the position (average entry price x |size|).
+    struct Position {
+        int256 size;
+        uint256 margin;
+        uint256 openNotional;
+    }
+
+    /// @notice A position changed through a trade. Carries the new state, so an indexer can rebuild it.
+    /// @param baseDelta Change of the trader's size.
+    /// @param quoteAmount Quote notional exchanged with the pool.
+    /// @param realizedPnl PnL realised into margin or payout by this trade.
+    /// @param fee Fee paid to the insurance fund.
+    /// @param freeCollateralDelta Change of the trader's free collateral in the Vault.
+    /// @param size New size (0 once closed).
+    /// @param margin New margin.
+    /// @param openNotional New open notional.
+    event PositionChanged(
+        address indexed trader,
+        address indexed amm,
+        int256 baseDelta,
+        uint256 quoteAmount,
+        int256 realizedPnl,
+        uint256 fee,
+        int256 freeCollateralDelta,
+        int256 size,
+        uint256 margin,
+        uint256 openNotional
+    );
+    /// @notice Margin was moved between free collateral and a position: + added, - removed.
+    event MarginChanged(address indexed trader, address indexed amm, int256 amount, uint256 margin);
+    /// @notice A market was listed.
+    event MarketAdded(address indexed amm, MarketParams params);
+    /// @notice A market's risk parameters changed.
+    event MarketParamsUpdated(address indexed amm, MarketParams params);
+
+    /// @notice The market is not listed.
+    error MarketNotListed(address amm);
+    /// @notice The market is listed already.
+    error MarketAlreadyListed(address amm);
+    /// @notice The Amm answers to another ClearingHouse.
+    error AmmNotBoundToThisClearingHouse(address amm, address boundTo);
+    /// @notice Margin ratios out of order: need 0 < maintenance < initial <= 100%.
+    error InvalidMarginRatios(uint256 initialMarginRatio, uint256 maintenanceMarginRatio);
+    /// @notice The fee ratio is above the maximum.
+    error FeeRatioTooHigh(uint256 feeRatio, uint256 maxFeeRatio);
+    /// @notice The deadline has passed.
+    error DeadlineExpired(uint256 deadline, uint256 timestamp);
+    /// @notice A zero amount where a positive one is needed.
+    error ZeroAmount();
+    /// @notice Leverage of zero, or margin x leverage rounds to zero notional.
+    error ZeroNotional();
+    /// @notice Leverage above 1 / initialMarginRatio.
+    error LeverageTooHigh(uint256 leverage, uint256 maxLeverage);
+    /// @notice The trader has no position in the market.
+    error NoPosition(address trader, address amm);
+    /// @notice The base received (long) is below, or the base given (short) is above, the trader's bound.
+    error BaseLimitMissed(uint256 baseAmount, uint256 baseLimit);
+    /// @notice The quote received (closing a long) is below, or paid (closing a short) above, the bound.
+    error QuoteLimitMissed(uint256 quoteAmount, uint256 quoteLimit);
+    /// @notice The position's margin ratio is below what the action needs.
+    error MarginRatioTooLow(int256 marginRatio, uint256 requiredRatio);
+    /// @notice Margin plus PnL minus fee is negative: the position can only be liquidated.
+    error PositionUnderwater(int256 remainingMargin);
+    /// @notice Removing more margin than the position can release.
+    error InsufficientMargin(uint256 margin, uint256 requested);
+
+    /// @notice Opens, increases, reduces or reverses the caller's position with notional
+    /// `margin x leverage`. On the position's side (or with none) it adds exposure and locks
+    /// `margin` plus the fee from free collateral. On the other side it reduces, closes or, when the
+    /// notional exceeds the position's exit value, reverses with margin = rest / leverage.
+    /// @param amm The market.
+    /// @param side LONG or SHORT.
+    /// @param margin Collateral (18 decimals) behind the notional.
+    /// @param leverage Notional / margin (5x = 5e18), at most 1 / initialMarginRatio.
+    /// @param baseLimit LONG: minimum base received; SHORT: maximum base given; 0 = no bound.
+    /// @param deadline Latest timestamp at which the trade may execute.
+    function openPosition(
+        address amm,
+        Side side,
+        uint256 margin,
+        uint256 leverage,
+        uint256 baseLimit,
+        uint256 deadline
+    ) external;
+
+    /// @notice Closes the caller's whole position; margin + PnL - fee returns to free collateral.
+    /// @param amm The market.
+    /// @param quoteLimit Closing a long: minimum quote received; a short: maximum quote paid; 0 = none.
+    /// @param deadline Latest timestamp at which the close may execute.
+    function closePosition(address amm, uint256 quoteLimit, uint256 deadline) external;
+
+    /// @notice Moves `amount` (18 decimals) of free collateral into the caller's position margin.
+    function addMargin(address amm, uint256 amount) external;
+
+    /// @notice Moves `amount` (18 decimals) of margin back to free collateral. The position must
+    /// keep the initial margin ratio with unrealised profit left out.
+    function removeMargin(address amm, uint256 amount) external;
+
+    /// @notice The trader's position (zeros when none).
+    function getPosition(address amm, address trader) external view returns (Position memory);
+
+    /// @notice PnL if the position were closed now at the pool: exit value minus open notional
+    /// for a long, open notional minus cost to buy back for a short. Fees not included.
+    function getUnrealizedPnl(address amm, address trader) external view returns (int256);
+
+    /// @notice (margin + unrealised PnL) / exit value, 18 decimals, rounded down.
+    function getMarginRatio(address amm, address trader) external view returns (int256);
+
+    /// @notice The market's risk parameters; all zero if not listed.
+    function getMarketParams(address amm) external view returns (MarketParams memory);
+
+    /// @notice Whether the market is listed.
+    function isMarketListed(address amm) external view returns (bool);
+
+    /// @notice The Vault holding collateral.
+    function vault() external view returns (IVault);
+
+    /// @notice Lists a market (owner only). The Amm must name this ClearingHouse.
+    function addMarket(address amm, MarketParams calldata params) external;
+
+    /// @notice Changes a market's risk parameters (owner only).
+    function setMarketParams(address amm, MarketParams calldata params) external;
+
+    /// @notice Stops every trading and margin action (owner only).
+    function pause() external;
+
+    /// @notice Resumes trading (owner only).
+    function unpause() external;
+}

@@ -1,0 +1,68 @@
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
+import type { Amm, ClearingHouse, MockERC20, Vault } from "../../typechain-types/index.js";
+import { toWad } from "./fixed.js";
+
+export const Side = { LONG: 0, SHORT: 1 } as const;
+export const MAX_DEADLINE = 2n ** 256n - 1n;
+
+export interface MarketConfig {
+  quoteReserve: bigint;
+  baseReserve: bigint;
+  initialMarginRatio?: bigint;
+  maintenanceMarginRatio?: bigint;
+  feeRatio?: bigint;
+  maxTradeRatio?: bigint;
+  fluctuationLimitRatio?: bigint;
+  maxOpenInterest?: bigint;
+}
+
+export interface System {
+  usdc: MockERC20;
+  vault: Vault;
+  clearingHouse: ClearingHouse;
+  owner: HardhatEthersSigner;
+}
+
+/** Deploys the core: a 6-decimal USDC stand-in, the Vault and the ClearingHouse, linked. */
+export async function deployCore(ethers: HardhatEthers, decimals = 6): Promise<System> {
+  const [owner] = await ethers.getSigners();
+  const usdc = (await ethers.deployContract("MockERC20", ["USD Coin", "USDC", decimals])) as unknown as MockERC20;
+  const vault = (await ethers.deployContract("Vault", [await usdc.getAddress(), owner.address])) as unknown as Vault;
+  const clearingHouse = (await ethers.deployContract("ClearingHouse", [
+    await vault.getAddress(),
+    owner.address,
+  ])) as unknown as ClearingHouse;
+  await (await vault.setClearingHouse(await clearingHouse.getAddress())).wait();
+  return { usdc, vault, clearingHouse, owner };
+}
+
+/** Deploys one Amm bound to the ClearingHouse and lists it (defaults: 10% IMR, 6.25% MMR, no fee, no limits). */
+export async function deployMarket(ethers: HardhatEthers, system: System, config: MarketConfig): Promise<Amm> {
+  const amm = (await ethers.deployContract("Amm", [
+    await system.clearingHouse.getAddress(),
+    config.quoteReserve,
+    config.baseReserve,
+    {
+      maxTradeRatio: config.maxTradeRatio ?? 0n,
+      fluctuationLimitRatio: config.fluctuationLimitRatio ?? 0n,
+      maxOpenInterest: config.maxOpenInterest ?? 0n,
+    },
+    system.owner.address,
+  ])) as unknown as Amm;
+  await (
+    await system.clearingHouse.addMarket(await amm.getAddress(), {
+      initialMarginRatio: config.initialMarginRatio ?? toWad("0.1"),
+      maintenanceMarginRatio: config.maintenanceMarginRatio ?? toWad("0.0625"),
+      feeRatio: config.feeRatio ?? 0n,
+    })
+  ).wait();
+  return amm;
+}
+
+/** Mints `amount` token units to `trader` and deposits them into the Vault. */
+export async function fund(system: System, trader: HardhatEthersSigner, amount: bigint): Promise<void> {
+  await (await system.usdc.mint(trader.address, amount)).wait();
+  await (await system.usdc.connect(trader).approve(await system.vault.getAddress(), amount)).wait();
+  await (await system.vault.connect(trader).deposit(amount)).wait();
+}

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Amm} from "../../../contracts/Amm.sol";
+import {ClearingHouse} from "../../../contracts/ClearingHouse.sol";
+import {Vault} from "../../../contracts/Vault.sol";
+import {IAmm} from "../../../contracts/interfaces/IAmm.sol";
+import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
+import {IVault} from "../../../contracts/interfaces/IVault.sol";
+import {MockERC20} from "../../../contracts/test/MockERC20.sol";
+import {TestBase} from "./TestBase.sol";
+
+/// @notice Deploys a full system (6-decimal USDC, Vault, ClearingHouse, one Amm) for Solidity tests.
+abstract contract Deployer is TestBase {
+    MockERC20 internal usdc;
+    Vault internal vault;
+    ClearingHouse internal clearingHouse;
+    Amm internal amm;
+
+    uint64 internal constant IMR = 0.1e18;
+    uint64 internal constant MMR = 0.0625e18;
+
+    function deploySystem(uint256 quoteReserve, uint256 baseReserve, uint64 feeRatio, IAmm.Limits memory limits) internal {
+        usdc = new MockERC20("USD Coin", "USDC", 6);
+        vault = new Vault(usdc, address(this));
+        clearingHouse = new ClearingHouse(IVault(address(vault)), address(this));
+        vault.setClearingHouse(address(clearingHouse));
+        amm = new Amm(address(clearingHouse), quoteReserve, baseReserve, limits, address(this));
+        clearingHouse.addMarket(address(amm), IClearingHouse.MarketParams(IMR, MMR, feeRatio));
+    }
+
+    function noLimits() internal pure returns (IAmm.Limits memory) {
+        return IAmm.Limits(0, 0, 0);
+    }
+
+    /// @dev Mints and deposits `amountUsdc` (6 decimals) for `trader`.
+    function fund(address trader, uint256 amountUsdc) internal {
+        usdc.mint(trader, amountUsdc);
+        vm.startPrank(trader);
+        usdc.approve(address(vault), amountUsdc);
+        vault.deposit(amountUsdc);
+        vm.stopPrank();
+    }
+}

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @notice The few cheatcodes our Solidity tests use (Hardhat 3 serves them at the usual address).
+interface Vm {
+    function prank(address sender) external;
+    function startPrank(address sender) external;
+    function stopPrank() external;
+    function warp(uint256 timestamp) external;
+    function roll(uint256 blockNumber) external;
+    function assume(bool condition) external;
+    function expectRevert(bytes4 selector) external;
+    function expectRevert(bytes calldata revertData) external;
+    function expectRevert() external;
+    function label(address account, string calldata name) external;
+}
