@@ -58,7 +58,9 @@ contract Amm is IAmm, Ownable2Step {
         address owner_
     ) Ownable(owner_) {
         if (clearingHouse_ == address(0)) revert ZeroClearingHouse();
-        if (quoteReserve == 0 || baseReserve == 0 || quoteReserve > type(uint128).max || baseReserve > type(uint128).max) {
+        if (
+            quoteReserve == 0 || baseReserve == 0 || quoteReserve > type(uint128).max || baseReserve > type(uint128).max
+        ) {
             revert InvalidReserves(quoteReserve, baseReserve);
         }
         clearingHouse = clearingHouse_;
@@ -96,16 +98,18 @@ contract Amm is IAmm, Ownable2Step {
             baseAmount = newBase - r.base;
             baseDelta = int256(baseAmount);
         }
-        int256 traderSizeAfter = side == Side.LONG
-            ? traderSizeBefore + int256(baseAmount)
-            : traderSizeBefore - int256(baseAmount);
+        int256 traderSizeAfter =
+            side == Side.LONG ? traderSizeBefore + int256(baseAmount) : traderSizeBefore - int256(baseAmount);
         _commit(r, newQuote, newBase, limits, false);
         _updateOpenInterest(traderSizeBefore, traderSizeAfter, limits.maxOpenInterest);
         emit Swapped(int256(newQuote) - int256(uint256(r.quote)), baseDelta, newQuote, newBase);
     }
 
     /// @inheritdoc IAmm
-    function swapBase(int256 traderSizeBefore, uint256 baseAmount) external onlyClearingHouse returns (uint256 quoteAmount) {
+    function swapBase(
+        int256 traderSizeBefore,
+        uint256 baseAmount
+    ) external onlyClearingHouse returns (uint256 quoteAmount) {
         Reserves memory r = _reserves;
         (uint256 newQuote, uint256 newBase) = _reservesAfterBaseSwap(r, traderSizeBefore, baseAmount);
         int256 traderSizeAfter;
@@ -166,7 +170,13 @@ contract Amm is IAmm, Ownable2Step {
 
     /// @dev Writes the new reserves after checking the per-block price fluctuation limit. A closing
     /// trade may cross the limit only when it is the first swap of its block.
-    function _commit(Reserves memory r, uint256 newQuote, uint256 newBase, Limits memory limits, bool isClosing) private {
+    function _commit(
+        Reserves memory r,
+        uint256 newQuote,
+        uint256 newBase,
+        Limits memory limits,
+        bool isClosing
+    ) private {
         _reserves = Reserves(newQuote.toUint128(), newBase.toUint128());
         if (limits.fluctuationLimitRatio == 0) return;
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {IAmm, Side} from "./IAmm.sol";
+import {Side} from "./IAmm.sol";
 import {IVault} from "./IVault.sol";
 
 /// @title IClearingHouse

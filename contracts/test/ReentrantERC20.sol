@@ -32,6 +32,7 @@ contract ReentrantERC20 is ERC20 {
         if (target != address(0) && from != address(0) && to != address(0)) {
             address t = target;
             target = address(0); // one shot, so the hook cannot loop
+            // solhint-disable-next-line avoid-low-level-calls
             (callbackSucceeded, callbackReturn) = t.call(callbackData);
         }
     }
