@@ -331,10 +331,15 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, Pausable, ReentrancyGuar
         return size > 0 ? quote.toInt256() - openNotional.toInt256() : openNotional.toInt256() - quote.toInt256();
     }
 
-    /// @dev equity / notional in 18 decimals; a position worth nothing at exit has an unbounded ratio.
-    function _ratio(int256 equity, uint256 notional) private pure returns (int256) {
+    /// @dev equity / notional in 18 decimals, rounded down (toward minus infinity, so an underwater
+    /// position never looks healthier than it is); a position worth nothing has an unbounded ratio.
+    function _ratio(int256 equity, uint256 notional) private pure returns (int256 ratio) {
         if (notional == 0) return type(int256).max;
-        return (equity * 1e18) / notional.toInt256();
+        int256 scaled = equity * 1e18;
+        int256 divisor = notional.toInt256();
+        ratio = scaled / divisor;
+        // Solidity's signed division truncates toward zero: step down when it cut a negative value.
+        if (scaled < 0 && ratio * divisor != scaled) ratio -= 1;
     }
 
     // ---------------------------------------------------------------- admin

@@ -24,7 +24,9 @@ async function printPosition(system: System, amm: Amm, name: string, trader: Har
   const market = await amm.getAddress();
   const p = await system.clearingHouse.getPosition(market, trader.address);
   if (p.size === 0n) {
-    console.log(`    ${name}: no position, free collateral ${formatWad(await system.vault.freeCollateral(trader.address), 6)}`);
+    console.log(
+      `    ${name}: no position, free collateral ${formatWad(await system.vault.freeCollateral(trader.address), 6)}`,
+    );
     return;
   }
   const pnl = await system.clearingHouse.getUnrealizedPnl(market, trader.address);
@@ -52,7 +54,10 @@ async function seed002(system: System, alice: HardhatEthersSigner, bob: HardhatE
   const ch = system.clearingHouse;
 
   console.log("\n1. Alice goes long with 2,000 margin at 2x (notional 4,000)");
-  let e = await trade(system, ch.connect(alice).openPosition(market, Side.LONG, toWad(2_000), toWad(2), 0n, MAX_DEADLINE));
+  let e = await trade(
+    system,
+    ch.connect(alice).openPosition(market, Side.LONG, toWad(2_000), toWad(2), 0n, MAX_DEADLINE),
+  );
   console.log(`    Alice receives ${formatWad(e.baseDelta, 18)} base`);
   await printPool(amm);
 
@@ -84,7 +89,10 @@ async function seed003(system: System, alice: HardhatEthersSigner, bob: HardhatE
   await printPool(amm);
 
   console.log("\n1. Alice goes 10x long with 100");
-  let e = await trade(system, ch.connect(alice).openPosition(market, Side.LONG, toWad(100), toWad(10), 0n, MAX_DEADLINE));
+  let e = await trade(
+    system,
+    ch.connect(alice).openPosition(market, Side.LONG, toWad(100), toWad(10), 0n, MAX_DEADLINE),
+  );
   console.log(`    Alice receives ${formatWad(e.baseDelta, 18)} vETH`);
   await printPool(amm);
 
@@ -121,8 +129,12 @@ const free = (await system.vault.freeCollateral(alice.address)) + (await system.
 const claims = free + marginPool + insuranceFund;
 console.log("\nSolvency check");
 console.log(`    vault holds        ${formatWad(vaultTokens * 10n ** 12n, 18)}`);
-console.log(`    claims             ${formatWad(claims, 18)} (free ${formatWad(free, 18)}, margin pool ${formatWad(marginPool, 18)}, insurance ${formatWad(insuranceFund, 18)})`);
-console.log(`    net trader PnL     ${formatWad(free - 2n * deposit * 10n ** 12n, 18)} (rounding dust, kept by the protocol)`);
+console.log(
+  `    claims             ${formatWad(claims, 18)} (free ${formatWad(free, 18)}, margin pool ${formatWad(marginPool, 18)}, insurance ${formatWad(insuranceFund, 18)})`,
+);
+console.log(
+  `    net trader PnL     ${formatWad(free - 2n * deposit * 10n ** 12n, 18)} (rounding dust, kept by the protocol)`,
+);
 if (vaultTokens * 10n ** 12n !== claims) throw new Error("SOLVENCY CHECK FAILED: vault balance differs from claims");
 if (free > 2n * deposit * 10n ** 12n) throw new Error("SOLVENCY CHECK FAILED: traders hold more than they deposited");
 console.log("    OK: the vault's balance equals all claims, and no trader value came from nowhere");

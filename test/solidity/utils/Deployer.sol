@@ -20,8 +20,25 @@ abstract contract Deployer is TestBase {
     uint64 internal constant IMR = 0.1e18;
     uint64 internal constant MMR = 0.0625e18;
 
-    function deploySystem(uint256 quoteReserve, uint256 baseReserve, uint64 feeRatio, IAmm.Limits memory limits) internal {
-        usdc = new MockERC20("USD Coin", "USDC", 6);
+    function deploySystem(
+        uint256 quoteReserve,
+        uint256 baseReserve,
+        uint64 feeRatio,
+        IAmm.Limits memory limits
+    ) internal {
+        deploySystemWithDecimals(6, quoteReserve, baseReserve, feeRatio, limits);
+    }
+
+    /// @dev As `deploySystem`, with a collateral token of `decimals` decimals (6..18 are supported).
+    /// `usdc` then names that token, whatever its decimals.
+    function deploySystemWithDecimals(
+        uint8 decimals,
+        uint256 quoteReserve,
+        uint256 baseReserve,
+        uint64 feeRatio,
+        IAmm.Limits memory limits
+    ) internal {
+        usdc = new MockERC20("USD Coin", "USDC", decimals);
         vault = new Vault(usdc, address(this));
         clearingHouse = new ClearingHouse(IVault(address(vault)), address(this));
         vault.setClearingHouse(address(clearingHouse));
@@ -31,6 +48,11 @@ abstract contract Deployer is TestBase {
 
     function noLimits() internal pure returns (IAmm.Limits memory) {
         return IAmm.Limits(0, 0, 0);
+    }
+
+    /// @dev 10^(18 - token decimals): token units x scale = 18-decimal ledger units.
+    function tokenScale() internal view returns (uint256) {
+        return 10 ** (18 - uint256(usdc.decimals()));
     }
 
     /// @dev Mints and deposits `amountUsdc` (6 decimals) for `trader`.

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
+
+/// @title IPriceFeed
+/// @notice Index prices for every market from Chainlink, and the status of the L2 sequencer. One
+/// contract serves all markets: each asset, named by a `bytes32` key (for example
+/// `keccak256("ETH")`), has its own aggregator, heartbeat and sane-price bounds. Prices come out in
+/// 18-decimal fixed point whatever the aggregator's decimals; oracle units never leave this contract.
+///
+/// A price is valid only if the aggregator answered a well-formed, complete round (`roundId` and
+/// `updatedAt` non-zero), updated no later than now and no longer than `heartbeat` seconds ago,
+/// with a positive answer inside the asset's [minPrice, maxPrice]. Staleness rests on `updatedAt`
+/// alone: `answeredInRound` is deprecated by Chainlink and ignored. An aggregator that reverts or
+/// returns malformed data makes the price invalid; it never makes `tryGetPrice` revert.
+///
+/// The price checks do not include the sequencer check: callers gate their own actions with
+/// `checkSequencer` (see there for which ones).
+interface IPriceFeed {
+    /// @notice How one asset is priced.
+    /// @param feed The Chainlink aggregator (proxy) giving the asset's price.
+    /// @param heartbeat Largest age, in seconds, of a valid answer: `now - updatedAt <= heartbeat`.
+    /// @param feedDecimals The aggregator's decimals, read once when the asset is configured.
+    /// @param minPrice Lowest sane price, inclusive (18 decimals).
+    /// @param maxPrice Highest sane price, inclusive (18 decimals).
+    struct AssetConfig {
+        AggregatorV3Interface feed;
+        uint32 heartbeat;
+        uint8 feedDecimals;
+        uint128 minPrice;
+        uint128 maxPrice;
+    }
+
+    // ---------------------------------------------------------------- events
+
+    /// @notice An asset was added or its configuration replaced.
+    event AssetConfigured(
+        bytes32 indexed asset,
+        address indexed feed,
+        uint8 feedDecimals,
+        uint256 heartbeat,
+        uint256 minPrice,
+        uint256 maxPrice
+    );
+    /// @notice An asset was removed: its price is unknown from now on.
+    event AssetRemoved(bytes32 indexed asset);
+    /// @notice The sequencer uptime feed was set; address(0) means none (no sequencer to check).
+    event SequencerFeedSet(address indexed feed);
+    /// @notice The grace period after the sequencer comes back up was set, in seconds.
+    event GracePeriodSet(uint256 gracePeriod);
+
+    // ---------------------------------------------------------------- errors: configuration
+
+    /// @notice The zero key cannot name an asset, so an unset key never has a price.
+    error ZeroAssetKey();
+    /// @notice The asset's feed address is zero.
+    error ZeroFeedAddress(bytes32 asset);
+    /// @notice The asset's heartbeat is zero.
+    error ZeroHeartbeat(bytes32 asset);
+    /// @notice The asset's price bounds are not `minPrice < maxPrice`.
+    error InvalidPriceBounds(bytes32 asset, uint256 minPrice, uint256 maxPrice);
+    /// @notice The asset's feed has more than 18 decimals.
+    error UnsupportedFeedDecimals(bytes32 asset, uint8 feedDecimals);
+    /// @notice The grace period is outside [minGracePeriod, maxGracePeriod].
+    error GracePeriodOutOfBounds(uint256 gracePeriod, uint256 minGracePeriod, uint256 maxGracePeriod);
+
+    // ---------------------------------------------------------------- errors: price
+
+    /// @notice No configuration for the asset.
+    error UnknownAsset(bytes32 asset);
+    /// @notice The aggregator's `latestRoundData` reverted or returned malformed data.
+    error FeedCallFailed(bytes32 asset);
+    /// @notice The aggregator returned round 0, which is not a real round.
+    error ZeroRoundId(bytes32 asset);
+    /// @notice The aggregator's latest round has `updatedAt` 0: it is not complete.
+    error IncompleteRound(bytes32 asset, uint256 roundId);
+    /// @notice The answer claims to be from the future.
+    error UpdatedAtInFuture(bytes32 asset, uint256 updatedAt, uint256 timestamp);
+    /// @notice The answer is older than the asset's heartbeat: `timestamp - updatedAt > heartbeat`.
+    error StalePrice(bytes32 asset, uint256 updatedAt, uint256 heartbeat, uint256 timestamp);
+    /// @notice The answer is zero or negative.
+    error NonPositiveAnswer(bytes32 asset, int256 answer);
+    /// @notice The price (18 decimals) is outside the asset's [minPrice, maxPrice].
+    error PriceOutOfBounds(bytes32 asset, uint256 price, uint256 minPrice, uint256 maxPrice);
+
+    // ---------------------------------------------------------------- errors: sequencer
+
+    /// @notice The sequencer feed reports the sequencer down, or the feed call failed.
+    error SequencerDown();
+    /// @notice The sequencer feed has no initialised round yet (`startedAt` is 0).
+    error SequencerRoundNotInitialized();
+    /// @notice The sequencer is up again, but only since `startedAt`; actions resume after `gracePeriodEnd`.
+    error GracePeriodNotOver(uint256 startedAt, uint256 gracePeriodEnd);
+
+    // ---------------------------------------------------------------- prices
+
+    /// @notice The asset's latest price, checked as described above.
+    /// @dev Reverts with the error naming the first failed check, in this order: UnknownAsset,
+    /// FeedCallFailed, ZeroRoundId, IncompleteRound, UpdatedAtInFuture, StalePrice, NonPositiveAnswer,
+    /// PriceOutOfBounds.
+    /// @param asset The asset's key.
+    /// @return price The price in 18 decimals (the answer scaled up exactly by 10^(18 - feed decimals)).
+    function getPrice(bytes32 asset) external view returns (uint256 price);
+
+    /// @notice The same checks as `getPrice`, reported instead of reverted: for callers that must keep
+    /// working while the oracle is invalid (for example, to pause funding rather than revert).
+    /// @param asset The asset's key.
+    /// @return valid Whether every check passed.
+    /// @return price The price in 18 decimals if valid, else 0.
+    function tryGetPrice(bytes32 asset) external view returns (bool valid, uint256 price);
+
+    // ---------------------------------------------------------------- sequencer
+
+    /// @notice Reverts unless the L2 sequencer is up and has been for longer than the grace period.
+    /// Passes when no sequencer feed is set (L1 or a chain without one).
+    ///
+    /// While the sequencer is down, only transactions forced through L1 get in, late and
+    /// expensively, and prices may lag the market. Right after it comes back, a backlog of stale
+    /// positions meets fresh prices. So the protocol should gate, with this check, the actions
+    /// that take on risk or act on a trader who may not have been able to respond:
+    /// - opening and increasing a position (would trade against prices the market has left);
+    /// - removing margin (weakens a position judged on the same prices);
+    /// - liquidating (the trader could not add margin or close while the sequencer was down;
+    ///   the grace period gives them time to do so before liquidations resume).
+    /// It should not gate the actions that only reduce risk or add collateral, so traders can
+    /// always protect themselves, even through L1 during an outage:
+    /// - depositing and adding margin;
+    /// - closing or reducing a position.
+    /// @dev Reverts with SequencerDown (reported down, or the feed call reverted or returned
+    /// malformed data), SequencerRoundNotInitialized (`startedAt` 0), or GracePeriodNotOver
+    /// (up, but `now <= startedAt + gracePeriod`).
+    function checkSequencer() external view;
+
+    /// @notice Whether `checkSequencer` would pass now: no sequencer feed, or the sequencer is up and
+    /// its grace period is over. False during the grace period.
+    function isSequencerUp() external view returns (bool);
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice The asset's configuration; all zero for an unknown asset.
+    function getAssetConfig(bytes32 asset) external view returns (AssetConfig memory);
+
+    /// @notice The L2 sequencer uptime feed (answer 0 = up, 1 = down), or address(0) for none.
+    function sequencerFeed() external view returns (AggregatorV3Interface);
+
+    /// @notice Seconds after the sequencer comes back up during which `checkSequencer` still reverts.
+    function gracePeriod() external view returns (uint256);
+
+    /// @notice The grace period set at deployment (Chainlink's recommendation), in seconds.
+    function DEFAULT_GRACE_PERIOD() external view returns (uint256);
+
+    /// @notice The shortest grace period the owner may set, in seconds.
+    function MIN_GRACE_PERIOD() external view returns (uint256);
+
+    /// @notice The longest grace period the owner may set, in seconds.
+    function MAX_GRACE_PERIOD() external view returns (uint256);
+
+    // ---------------------------------------------------------------- admin
+
+    /// @notice Adds an asset, or replaces its configuration (owner only). Reads the feed's decimals
+    /// now; set the asset again if the feed's decimals ever change.
+    /// @param asset The asset's key, not zero.
+    /// @param feed The Chainlink aggregator, with at most 18 decimals.
+    /// @param heartbeat Largest age of a valid answer in seconds, not zero. Take the feed's published
+    /// heartbeat plus a margin for the update's own latency.
+    /// @param minPrice Lowest sane price (18 decimals), inclusive.
+    /// @param maxPrice Highest sane price (18 decimals), inclusive, above `minPrice`. Keep both
+    /// inside the aggregator's own min/max answer, so a circuit-breaker answer reads as invalid.
+    function setAsset(
+        bytes32 asset,
+        AggregatorV3Interface feed,
+        uint32 heartbeat,
+        uint128 minPrice,
+        uint128 maxPrice
+    ) external;
+
+    /// @notice Removes an asset (owner only): its price is unknown from now on.
+    function removeAsset(bytes32 asset) external;
+
+    /// @notice Sets the L2 sequencer uptime feed (owner only); address(0) switches the check off.
+    function setSequencerFeed(AggregatorV3Interface feed) external;
+
+    /// @notice Sets the grace period after the sequencer comes back up (owner only), in seconds,
+    /// within [MIN_GRACE_PERIOD, MAX_GRACE_PERIOD].
+    function setGracePeriod(uint256 gracePeriod) external;
+}

@@ -1,0 +1,1011 @@
+import { expect } from "chai";
+import { network } from "hardhat";
+import { deployCore, deployMarket, fund, MAX_DEADLINE, Side } from "../../scripts/lib/deploy.js";
+import { mulDivDown, mulDivUp, toWad, WAD } from "../../scripts/lib/fixed.js";
+import type { Amm } from "../../typechain-types/index.js";
+import { expectMatchesModel, expectPositionChanged, USDC, USDC_SCALE } from "./helpers/fixtures.js";
+import { AmmModel, floorDivSigned, LONG, predictRevert, SHORT, SystemModel, type SideValue } from "./helpers/model.js";
+
+const { ethers, networkHelpers } = await network.create();
+
+const Q0 = toWad(10000);
+const B0 = toWad(100); // spot price 100
+const IMR = toWad("0.1");
+const MMR = toWad("0.0625");
+const FEE = toWad("0.003"); // 0.3%
+const PARAMS = { initialMarginRatio: IMR, maintenanceMarginRatio: MMR, feeRatio: FEE };
+const FUNDING = USDC(100_000);
+
+/** ceil(x * ratio / 1e18), written out: the documented fee and margin-requirement rounding. */
+const ceilMul = (x: bigint, ratio: bigint) => (x * ratio + WAD - 1n) / WAD;
+
+async function chFixture() {
+  const system = await deployCore(ethers);
+  const amm = await deployMarket(ethers, system, { quoteReserve: Q0, baseReserve: B0, feeRatio: FEE });
+  const [owner, alice, bob, carol, stranger] = await ethers.getSigners();
+  for (const t of [alice, bob, carol]) await fund(system, t, FUNDING);
+  return {
+    system,
+    ch: system.clearingHouse,
+    vault: system.vault,
+    amm,
+    ammAddress: await amm.getAddress(),
+    owner,
+    alice,
+    bob,
+    carol,
+    stranger,
+  };
+}
+
+type Fx = Awaited<ReturnType<typeof chFixture>>;
+type Trader = Fx["alice"];
+
+/** The model of the fixture's starting state (a fresh one per test: fixtures are shared). */
+function modelOf(fx: Fx): SystemModel {
+  const model = new SystemModel();
+  model.addMarket(fx.ammAddress, Q0, B0, PARAMS);
+  for (const t of [fx.alice, fx.bob, fx.carol]) model.deposit(t.address, FUNDING * USDC_SCALE);
+  return model;
+}
+
+/** Opens through both the model and the contract, checking the event; returns the model's trade. */
+async function open(fx: Fx, model: SystemModel, t: Trader, side: SideValue, margin: bigint, leverage: bigint) {
+  const r = model.open(t.address, fx.ammAddress, side, margin, leverage);
+  await expectPositionChanged(
+    fx.ch.connect(t).openPosition(fx.ammAddress, side, margin, leverage, 0n, MAX_DEADLINE),
+    fx.ch,
+    t.address,
+    fx.ammAddress,
+    r,
+  );
+  return r;
+}
+
+async function close(fx: Fx, model: SystemModel, t: Trader) {
+  const r = model.close(t.address, fx.ammAddress);
+  await expectPositionChanged(
+    fx.ch.connect(t).closePosition(fx.ammAddress, 0n, MAX_DEADLINE),
+    fx.ch,
+    t.address,
+    fx.ammAddress,
+    r,
+  );
+  return r;
+}
+
+async function expectModel(fx: Fx, model: SystemModel) {
+  await expectMatchesModel(model, { vault: fx.vault, clearingHouse: fx.ch, amms: [fx.amm] }, [
+    fx.alice.address,
+    fx.bob.address,
+    fx.carol.address,
+  ]);
+}
+
+/** A second Amm bound to this ClearingHouse but not listed. */
+async function unlistedAmm(fx: Fx): Promise<Amm> {
+  return (await ethers.deployContract("Amm", [
+    await fx.ch.getAddress(),
+    Q0,
+    B0,
+    { maxTradeRatio: 0n, fluctuationLimitRatio: 0n, maxOpenInterest: 0n },
+    fx.owner.address,
+  ])) as unknown as Amm;
+}
+
+describe("ClearingHouse", function () {
+  describe("openPosition: validation", function () {
+    it("reverts with DeadlineExpired after the deadline and accepts a deadline equal to the block time", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const t = BigInt(await networkHelpers.time.latest()) + 100n;
+      await networkHelpers.time.setNextBlockTimestamp(t);
+      await expect(fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, toWad(10), toWad(2), 0n, t - 1n))
+        .to.be.revertedWithCustomError(fx.ch, "DeadlineExpired")
+        .withArgs(t - 1n, t);
+      await networkHelpers.time.setNextBlockTimestamp(t + 10n);
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, toWad(10), toWad(2), 0n, t + 10n),
+      ).to.emit(fx.ch, "PositionChanged");
+    });
+
+    it("reverts with MarketNotListed for an Amm that is not listed", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const other = await unlistedAmm(fx);
+      const otherAddress = await other.getAddress();
+      await expect(fx.ch.connect(fx.alice).openPosition(otherAddress, Side.LONG, toWad(10), toWad(2), 0n, MAX_DEADLINE))
+        .to.be.revertedWithCustomError(fx.ch, "MarketNotListed")
+        .withArgs(otherAddress);
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.stranger.address, Side.SHORT, toWad(10), toWad(2), 0n, MAX_DEADLINE),
+      )
+        .to.be.revertedWithCustomError(fx.ch, "MarketNotListed")
+        .withArgs(fx.stranger.address);
+    });
+
+    it("reverts with ZeroAmount for a zero margin", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, 0n, toWad(2), 0n, MAX_DEADLINE),
+      ).to.be.revertedWithCustomError(fx.ch, "ZeroAmount");
+    });
+
+    it("reverts with LeverageTooHigh(leverage, 1/IMR) above the maximum leverage", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      // 1 / 10% = 10x exactly.
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, toWad(10), toWad(10) + 1n, 0n, MAX_DEADLINE),
+      )
+        .to.be.revertedWithCustomError(fx.ch, "LeverageTooHigh")
+        .withArgs(toWad(10) + 1n, toWad(10));
+      // With a 3% IMR the maximum is 1e36 / 3e16 rounded down: 33.333...333x.
+      await fx.ch.setMarketParams(fx.ammAddress, {
+        ...PARAMS,
+        initialMarginRatio: toWad("0.03"),
+        maintenanceMarginRatio: toWad("0.02"),
+      });
+      const max = (WAD * WAD) / toWad("0.03");
+      expect(max).to.equal(33333333333333333333n);
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.SHORT, toWad(1), max + 1n, 0n, MAX_DEADLINE),
+      )
+        .to.be.revertedWithCustomError(fx.ch, "LeverageTooHigh")
+        .withArgs(max + 1n, max);
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.SHORT, toWad(1), max, 0n, MAX_DEADLINE),
+      ).to.emit(fx.ch, "PositionChanged");
+    });
+
+    it("reverts with ZeroNotional for zero leverage or a notional that rounds to zero", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, toWad(10), 0n, 0n, MAX_DEADLINE),
+      ).to.be.revertedWithCustomError(fx.ch, "ZeroNotional");
+      // 1 wei x 0.5 = 0.5 wei, rounded down to 0.
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, 1n, toWad("0.5"), 0n, MAX_DEADLINE),
+      ).to.be.revertedWithCustomError(fx.ch, "ZeroNotional");
+    });
+
+    it("a long reverts with BaseLimitMissed when it would receive less base than the bound", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const base = new AmmModel(Q0, B0).previewSwapQuote(LONG, toWad(500));
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, toWad(100), toWad(5), base + 1n, MAX_DEADLINE),
+      )
+        .to.be.revertedWithCustomError(fx.ch, "BaseLimitMissed")
+        .withArgs(base, base + 1n);
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, toWad(100), toWad(5), base, MAX_DEADLINE),
+      ).to.emit(fx.ch, "PositionChanged");
+    });
+
+    it("a short reverts with BaseLimitMissed when it would give more base than the bound", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const base = new AmmModel(Q0, B0).previewSwapQuote(SHORT, toWad(500));
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.SHORT, toWad(100), toWad(5), base - 1n, MAX_DEADLINE),
+      )
+        .to.be.revertedWithCustomError(fx.ch, "BaseLimitMissed")
+        .withArgs(base, base - 1n);
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.SHORT, toWad(100), toWad(5), base, MAX_DEADLINE),
+      ).to.emit(fx.ch, "PositionChanged");
+    });
+
+    it("reverts with the Vault's InsufficientFreeCollateral when margin plus fee is not free", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const margin = toWad(100);
+      const fee = ceilMul(toWad(500), FEE);
+      await expect(
+        fx.ch.connect(fx.stranger).openPosition(fx.ammAddress, Side.LONG, margin, toWad(5), 0n, MAX_DEADLINE),
+      )
+        .to.be.revertedWithCustomError(fx.vault, "InsufficientFreeCollateral")
+        .withArgs(fx.stranger.address, 0n, margin + fee);
+      // Exactly the margin, but not the fee on top.
+      await fund(fx.system, fx.stranger, USDC(100));
+      await expect(
+        fx.ch.connect(fx.stranger).openPosition(fx.ammAddress, Side.LONG, margin, toWad(5), 0n, MAX_DEADLINE),
+      )
+        .to.be.revertedWithCustomError(fx.vault, "InsufficientFreeCollateral")
+        .withArgs(fx.stranger.address, margin, margin + fee);
+    });
+  });
+
+  describe("openPosition: open and increase", function () {
+    it("opening locks margin, charges the fee on top and emits PositionChanged with the new state", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      // Written out: notional 500, base = 100 - ceil(10000*100/10500), fee = ceil(500 x 0.3%) = 1.5.
+      const base = B0 - mulDivUp(Q0, B0, Q0 + toWad(500));
+      const fee = toWad("1.5");
+      const r = await open(fx, model, fx.alice, LONG, toWad(100), toWad(5));
+      expect(r).to.deep.equal({
+        baseDelta: base,
+        quoteAmount: toWad(500),
+        realizedPnl: 0n,
+        fee,
+        freeCollateralDelta: -(toWad(100) + fee),
+        size: base,
+        margin: toWad(100),
+        openNotional: toWad(500),
+      });
+      expect(await fx.vault.freeCollateral(fx.alice.address)).to.equal(FUNDING * USDC_SCALE - toWad(100) - fee);
+      expect(await fx.vault.getPoolBalances()).to.deep.equal([toWad(100), fee]);
+      // A short: the position size is negative.
+      const shortBase = mulDivUp(Q0 + toWad(500), B0 - base, Q0 + toWad(500) - toWad(300)) - (B0 - base);
+      const rs = await open(fx, model, fx.bob, SHORT, toWad(100), toWad(3));
+      expect([rs.baseDelta, rs.size, rs.openNotional]).to.deep.equal([-shortBase, -shortBase, toWad(300)]);
+      await expectModel(fx, model);
+    });
+
+    it("increasing adds margin and open notional and charges the fee on the new notional", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      const first = await open(fx, model, fx.alice, SHORT, toWad(100), toWad(4));
+      const pool = new AmmModel(Q0, B0);
+      pool.swapQuote(SHORT, toWad(400), 0n);
+      const more = pool.previewSwapQuote(SHORT, toWad(150));
+      const r = await open(fx, model, fx.alice, SHORT, toWad(50), toWad(3));
+      expect(r.baseDelta).to.equal(-more);
+      expect(r.size).to.equal(first.size - more);
+      expect(r.margin).to.equal(toWad(150));
+      expect(r.openNotional).to.equal(toWad(550));
+      expect(r.fee).to.equal(ceilMul(toWad(150), FEE));
+      expect(r.freeCollateralDelta).to.equal(-(toWad(50) + ceilMul(toWad(150), FEE)));
+      await expectModel(fx, model);
+    });
+
+    it("an existing position below the initial margin ratio cannot be increased (MarginRatioTooLow)", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.alice, LONG, toWad(100), toWad(8));
+      await open(fx, model, fx.bob, SHORT, toWad(100), toWad(3)); // the price drops
+      const ratio = model.marginRatio(fx.ammAddress, fx.alice.address);
+      expect(ratio > 0n && ratio < IMR).to.equal(true);
+      // Written out: (margin + exit - openNotional) / exit, rounded down, against 10%.
+      const pos = model.position(fx.ammAddress, fx.alice.address);
+      const exit = model.amm(fx.ammAddress).previewSwapBase(pos.size, pos.size);
+      expect(ratio).to.equal(((pos.margin + exit - pos.openNotional) * WAD) / exit);
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, toWad(100), toWad(1), 0n, MAX_DEADLINE),
+      )
+        .to.be.revertedWithCustomError(fx.ch, "MarginRatioTooLow")
+        .withArgs(ratio, IMR);
+    });
+
+    it("a position opened at exactly the maximum leverage sits rounding dust below the IMR, so it cannot be increased", async function () {
+      // Behaviour note (see the report): the pool rounds the exit value down, so PnL is -dust and
+      // (margin + PnL) / exit value < margin / notional = IMR, even though the price has not moved.
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.alice, LONG, toWad(100), toWad(10));
+      const pos = model.position(fx.ammAddress, fx.alice.address);
+      const exit = model.amm(fx.ammAddress).previewSwapBase(pos.size, pos.size);
+      expect(exit).to.be.lessThan(toWad(1000));
+      expect(toWad(1000) - exit).to.be.lessThan(100n); // dust only
+      const ratio = ((toWad(100) + exit - toWad(1000)) * WAD) / exit;
+      expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.alice.address)).to.equal(ratio);
+      await expect(fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, toWad(1), toWad(1), 0n, MAX_DEADLINE))
+        .to.be.revertedWithCustomError(fx.ch, "MarginRatioTooLow")
+        .withArgs(ratio, IMR);
+    });
+  });
+
+  describe("openPosition: reduce", function () {
+    it("reducing a long realises quote - ceil(openNotional x d / |s|), scales open notional and takes the fee from margin", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.alice, LONG, toWad(100), toWad(5)); // 500 notional
+      await open(fx, model, fx.bob, LONG, toWad(100), toWad(5)); // the price rises
+      const before = model.position(fx.ammAddress, fx.alice.address);
+      const pool = model.amm(fx.ammAddress).clone();
+      // A notional with a fraction of a wei of fee, to see the fee round up.
+      const margin = toWad("40.000000000000000001");
+      const notional = (margin * toWad(5)) / WAD; // 200.000000000000000005
+      const d = pool.swapQuote(SHORT, notional, before.size);
+      const basis = mulDivUp(before.openNotional, d, before.size);
+      expect((before.openNotional * d) % before.size).to.not.equal(0n); // the basis really rounds
+      const pnl = notional - basis;
+      const fee = ceilMul(notional, FEE);
+      expect(fee).to.equal(600000000000000001n);
+      const expected = {
+        baseDelta: -d,
+        quoteAmount: notional,
+        realizedPnl: pnl,
+        fee,
+        freeCollateralDelta: 0n,
+        size: before.size - d,
+        margin: before.margin + pnl - fee,
+        openNotional: before.openNotional - basis,
+      };
+      expect(pnl).to.be.greaterThan(0n);
+      const poolsBefore = await fx.vault.getPoolBalances();
+      const r = await open(fx, model, fx.alice, SHORT, margin, toWad(5));
+      expect(r).to.deep.equal(expected);
+      // The fee leaves the margin pool for the insurance fund; free collateral does not move.
+      expect(await fx.vault.getPoolBalances()).to.deep.equal([poolsBefore[0] - fee, poolsBefore[1] + fee]);
+      await expectModel(fx, model);
+    });
+
+    it("reducing a short realises floor(openNotional x d / |s|) - quote", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.carol, SHORT, toWad(100), toWad(4)); // 400 notional
+      await open(fx, model, fx.bob, LONG, toWad(100), toWad(5)); // the price rises: the short loses
+      const before = model.position(fx.ammAddress, fx.carol.address);
+      const pool = model.amm(fx.ammAddress).clone();
+      const notional = toWad(90);
+      const d = pool.swapQuote(LONG, notional, before.size);
+      const basis = mulDivDown(before.openNotional, d, -before.size);
+      expect((before.openNotional * d) % -before.size).to.not.equal(0n);
+      const pnl = basis - notional;
+      expect(pnl).to.be.lessThan(0n);
+      const fee = ceilMul(notional, FEE);
+      const r = await open(fx, model, fx.carol, LONG, toWad(30), toWad(3));
+      expect(r).to.deep.equal({
+        baseDelta: d,
+        quoteAmount: notional,
+        realizedPnl: pnl,
+        fee,
+        freeCollateralDelta: 0n,
+        size: before.size + d,
+        margin: before.margin + pnl - fee,
+        openNotional: before.openNotional - basis,
+      });
+      await expectModel(fx, model);
+    });
+
+    it("a reduce that leaves the position below maintenance reverts with MarginRatioTooLow", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.alice, LONG, toWad(100), toWad(10));
+      await open(fx, model, fx.bob, SHORT, toWad(100), toWad(5));
+      const ratio = model.marginRatio(fx.ammAddress, fx.alice.address);
+      expect(ratio > 0n && ratio < MMR).to.equal(true);
+      const err = predictRevert(() => model.open(fx.alice.address, fx.ammAddress, SHORT, toWad(10), toWad(1)));
+      expect(err.errorName).to.equal("MarginRatioTooLow");
+      expect(err.args[1]).to.equal(MMR);
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.SHORT, toWad(10), toWad(1), 0n, MAX_DEADLINE),
+      )
+        .to.be.revertedWithCustomError(fx.ch, "MarginRatioTooLow")
+        .withArgs(...err.args);
+    });
+
+    it("a reduce whose realised loss and fee exceed the margin reverts with PositionUnderwater", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.alice, LONG, toWad(100), toWad(10));
+      await open(fx, model, fx.bob, SHORT, toWad(200), toWad(5));
+      const pos = model.position(fx.ammAddress, fx.alice.address);
+      const exit = model.amm(fx.ammAddress).previewSwapBase(pos.size, pos.size);
+      // Reduce by all but one wei of the exit value: nearly the whole loss is realised.
+      const err = predictRevert(() => model.open(fx.alice.address, fx.ammAddress, SHORT, exit - 1n, WAD));
+      expect(err.errorName).to.equal("PositionUnderwater");
+      expect(err.args[0] as bigint).to.be.lessThan(0n);
+      await expect(fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.SHORT, exit - 1n, WAD, 0n, MAX_DEADLINE))
+        .to.be.revertedWithCustomError(fx.ch, "PositionUnderwater")
+        .withArgs(...err.args);
+    });
+  });
+
+  describe("openPosition: reverse", function () {
+    it("a long reversed into a short closes, then opens R = Q - exit value with margin ceil(R / leverage), fees on both legs", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.alice, LONG, toWad(100), toWad(5));
+      await open(fx, model, fx.bob, LONG, toWad(50), toWad(2));
+      const before = model.position(fx.ammAddress, fx.alice.address);
+      const pool = model.amm(fx.ammAddress).clone();
+      const leverage = toWad(3);
+      const margin = toWad("400.000000000000000001");
+      const notional = (margin * leverage) / WAD;
+      const exit = pool.swapBase(before.size, before.size);
+      expect(notional).to.be.greaterThan(exit);
+      const pnl = exit - before.openNotional;
+      const closeFee = ceilMul(exit, FEE);
+      const payout = before.margin + pnl - closeFee;
+      const rest = notional - exit;
+      const restBase = pool.swapQuote(SHORT, rest, 0n);
+      const restMargin = (rest * WAD + leverage - 1n) / leverage; // rounded up
+      expect((rest * WAD) % leverage).to.not.equal(0n);
+      const restFee = ceilMul(rest, FEE);
+      const r = await open(fx, model, fx.alice, SHORT, margin, leverage);
+      expect(r).to.deep.equal({
+        baseDelta: -restBase - before.size,
+        quoteAmount: notional,
+        realizedPnl: pnl,
+        fee: closeFee + restFee,
+        freeCollateralDelta: payout - restMargin - restFee,
+        size: -restBase,
+        margin: restMargin,
+        openNotional: rest,
+      });
+      await expectModel(fx, model);
+    });
+
+    it("a short reversed into a long works the same way", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.carol, SHORT, toWad(100), toWad(3));
+      await open(fx, model, fx.bob, SHORT, toWad(20), toWad(5)); // the price falls: the short gains
+      const before = model.position(fx.ammAddress, fx.carol.address);
+      const pool = model.amm(fx.ammAddress).clone();
+      const exit = pool.swapBase(before.size, -before.size);
+      const notional = toWad(1000);
+      const pnl = before.openNotional - exit;
+      expect(pnl).to.be.greaterThan(0n);
+      const closeFee = ceilMul(exit, FEE);
+      const rest = notional - exit;
+      const restBase = pool.swapQuote(LONG, rest, 0n);
+      const restMargin = (rest * WAD + toWad(4) - 1n) / toWad(4);
+      const restFee = ceilMul(rest, FEE);
+      const r = await open(fx, model, fx.carol, LONG, toWad(250), toWad(4));
+      expect(r).to.deep.equal({
+        baseDelta: restBase - before.size,
+        quoteAmount: notional,
+        realizedPnl: pnl,
+        fee: closeFee + restFee,
+        freeCollateralDelta: before.margin + pnl - closeFee - restMargin - restFee,
+        size: restBase,
+        margin: restMargin,
+        openNotional: rest,
+      });
+      await expectModel(fx, model);
+    });
+
+    it("an opposite trade of exactly the exit value closes the position and opens nothing", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.alice, LONG, toWad(100), toWad(5));
+      const pos = model.position(fx.ammAddress, fx.alice.address);
+      const exit = model.amm(fx.ammAddress).previewSwapBase(pos.size, pos.size);
+      const fee = ceilMul(exit, FEE);
+      const r = await open(fx, model, fx.alice, SHORT, exit, WAD); // 1x: notional = exit value
+      expect(r).to.deep.equal({
+        baseDelta: -pos.size,
+        quoteAmount: exit,
+        realizedPnl: exit - pos.openNotional,
+        fee,
+        freeCollateralDelta: pos.margin + exit - pos.openNotional - fee,
+        size: 0n,
+        margin: 0n,
+        openNotional: 0n,
+      });
+      expect((await fx.ch.getPosition(fx.ammAddress, fx.alice.address)).size).to.equal(0n);
+      await expectModel(fx, model);
+    });
+
+    it("the base bound of a reversal covers both legs", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.alice, LONG, toWad(100), toWad(5));
+      const pos = model.position(fx.ammAddress, fx.alice.address);
+      const pool = model.amm(fx.ammAddress).clone();
+      const exit = pool.swapBase(pos.size, pos.size);
+      const restBase = pool.previewSwapQuote(SHORT, toWad(1000) - exit);
+      const total = pos.size + restBase;
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.SHORT, toWad(200), toWad(5), total - 1n, MAX_DEADLINE),
+      )
+        .to.be.revertedWithCustomError(fx.ch, "BaseLimitMissed")
+        .withArgs(total, total - 1n);
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.SHORT, toWad(200), toWad(5), total, MAX_DEADLINE),
+      ).to.emit(fx.ch, "PositionChanged");
+    });
+
+    it("reversing an underwater position reverts with PositionUnderwater", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.alice, LONG, toWad(100), toWad(10));
+      await open(fx, model, fx.bob, SHORT, toWad(200), toWad(5));
+      const err = predictRevert(() => model.open(fx.alice.address, fx.ammAddress, SHORT, toWad(500), toWad(5)));
+      expect(err.errorName).to.equal("PositionUnderwater");
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.SHORT, toWad(500), toWad(5), 0n, MAX_DEADLINE),
+      )
+        .to.be.revertedWithCustomError(fx.ch, "PositionUnderwater")
+        .withArgs(...err.args);
+    });
+  });
+
+  describe("closePosition", function () {
+    it("pays margin + PnL - fee to free collateral, deletes the position and emits PositionChanged", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.alice, LONG, toWad(100), toWad(5));
+      await open(fx, model, fx.bob, LONG, toWad(100), toWad(5));
+      const pos = model.position(fx.ammAddress, fx.alice.address);
+      const quote = model.amm(fx.ammAddress).previewSwapBase(pos.size, pos.size);
+      const fee = ceilMul(quote, FEE);
+      const pnl = quote - pos.openNotional;
+      const freeBefore = model.freeOf(fx.alice.address);
+      const r = await close(fx, model, fx.alice);
+      expect(r).to.deep.equal({
+        baseDelta: -pos.size,
+        quoteAmount: quote,
+        realizedPnl: pnl,
+        fee,
+        freeCollateralDelta: pos.margin + pnl - fee,
+        size: 0n,
+        margin: 0n,
+        openNotional: 0n,
+      });
+      expect(await fx.vault.freeCollateral(fx.alice.address)).to.equal(freeBefore + pos.margin + pnl - fee);
+      const p = await fx.ch.getPosition(fx.ammAddress, fx.alice.address);
+      expect([p.size, p.margin, p.openNotional]).to.deep.equal([0n, 0n, 0n]);
+      // A short closes the same way, paying quote to buy its base back.
+      const rb = await close(fx, model, fx.bob);
+      expect(rb.size).to.equal(0n);
+      await open(fx, model, fx.carol, SHORT, toWad(100), toWad(5));
+      const cpos = model.position(fx.ammAddress, fx.carol.address);
+      const cquote = model.amm(fx.ammAddress).previewSwapBase(cpos.size, -cpos.size);
+      const rc = await close(fx, model, fx.carol);
+      expect(rc.realizedPnl).to.equal(cpos.openNotional - cquote);
+      expect(rc.freeCollateralDelta).to.equal(cpos.margin + cpos.openNotional - cquote - ceilMul(cquote, FEE));
+      await expectModel(fx, model);
+    });
+
+    it("a long's close reverts with QuoteLimitMissed below its minimum quote", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.alice, LONG, toWad(100), toWad(5));
+      const pos = model.position(fx.ammAddress, fx.alice.address);
+      const quote = model.amm(fx.ammAddress).previewSwapBase(pos.size, pos.size);
+      await expect(fx.ch.connect(fx.alice).closePosition(fx.ammAddress, quote + 1n, MAX_DEADLINE))
+        .to.be.revertedWithCustomError(fx.ch, "QuoteLimitMissed")
+        .withArgs(quote, quote + 1n);
+      await expect(fx.ch.connect(fx.alice).closePosition(fx.ammAddress, quote, MAX_DEADLINE)).to.emit(
+        fx.ch,
+        "PositionChanged",
+      );
+    });
+
+    it("a short's close reverts with QuoteLimitMissed above its maximum quote", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.alice, SHORT, toWad(100), toWad(5));
+      const pos = model.position(fx.ammAddress, fx.alice.address);
+      const quote = model.amm(fx.ammAddress).previewSwapBase(pos.size, -pos.size);
+      await expect(fx.ch.connect(fx.alice).closePosition(fx.ammAddress, quote - 1n, MAX_DEADLINE))
+        .to.be.revertedWithCustomError(fx.ch, "QuoteLimitMissed")
+        .withArgs(quote, quote - 1n);
+      await expect(fx.ch.connect(fx.alice).closePosition(fx.ammAddress, quote, MAX_DEADLINE)).to.emit(
+        fx.ch,
+        "PositionChanged",
+      );
+    });
+
+    it("reverts with NoPosition without a position, DeadlineExpired after the deadline, MarketNotListed off-market", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      await expect(fx.ch.connect(fx.alice).closePosition(fx.ammAddress, 0n, MAX_DEADLINE))
+        .to.be.revertedWithCustomError(fx.ch, "NoPosition")
+        .withArgs(fx.alice.address, fx.ammAddress);
+      const t = BigInt(await networkHelpers.time.latest()) + 50n;
+      await networkHelpers.time.setNextBlockTimestamp(t);
+      await expect(fx.ch.connect(fx.alice).closePosition(fx.ammAddress, 0n, t - 1n))
+        .to.be.revertedWithCustomError(fx.ch, "DeadlineExpired")
+        .withArgs(t - 1n, t);
+      const other = await unlistedAmm(fx);
+      await expect(fx.ch.connect(fx.alice).closePosition(await other.getAddress(), 0n, MAX_DEADLINE))
+        .to.be.revertedWithCustomError(fx.ch, "MarketNotListed")
+        .withArgs(await other.getAddress());
+    });
+
+    it("an underwater position cannot be closed: PositionUnderwater(margin + PnL - fee)", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.alice, LONG, toWad(100), toWad(10));
+      await open(fx, model, fx.bob, SHORT, toWad(200), toWad(5));
+      const pos = model.position(fx.ammAddress, fx.alice.address);
+      const quote = model.amm(fx.ammAddress).previewSwapBase(pos.size, pos.size);
+      const remaining = pos.margin + quote - pos.openNotional - ceilMul(quote, FEE);
+      expect(remaining).to.be.lessThan(0n);
+      await expect(fx.ch.connect(fx.alice).closePosition(fx.ammAddress, 0n, MAX_DEADLINE))
+        .to.be.revertedWithCustomError(fx.ch, "PositionUnderwater")
+        .withArgs(remaining);
+    });
+  });
+
+  describe("fees", function () {
+    it("are notional x feeRatio rounded up and go to the insurance fund", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      // 333.333333333333333333 x 3 = 999.999999999999999999; x 0.3% = 2.999999999999999999997 -> 3.
+      const margin = toWad("333.333333333333333333");
+      const r = await open(fx, model, fx.alice, LONG, margin, toWad(3));
+      expect(r.quoteAmount).to.equal(999999999999999999999n);
+      expect(r.fee).to.equal(toWad(3));
+      expect(await fx.vault.getPoolBalances()).to.deep.equal([margin, toWad(3)]);
+      // The close is charged on the quote it receives, again rounded up.
+      const pos = model.position(fx.ammAddress, fx.alice.address);
+      const quote = model.amm(fx.ammAddress).previewSwapBase(pos.size, pos.size);
+      const closeFee = ceilMul(quote, FEE);
+      expect((quote * FEE) % WAD).to.not.equal(0n);
+      await close(fx, model, fx.alice);
+      const [, insurance] = await fx.vault.getPoolBalances();
+      expect(insurance).to.equal(toWad(3) + closeFee);
+    });
+
+    it("a zero fee ratio charges nothing", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      await fx.ch.setMarketParams(fx.ammAddress, { ...PARAMS, feeRatio: 0n });
+      await fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, toWad(100), toWad(5), 0n, MAX_DEADLINE);
+      await fx.ch.connect(fx.alice).closePosition(fx.ammAddress, 0n, MAX_DEADLINE);
+      expect((await fx.vault.getPoolBalances())[1]).to.equal(0n);
+    });
+  });
+
+  describe("addMargin / removeMargin", function () {
+    it("addMargin moves free collateral into the position and emits MarginChanged", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.alice, LONG, toWad(100), toWad(5));
+      const freeBefore = model.freeOf(fx.alice.address);
+      const newMargin = model.addMargin(fx.alice.address, fx.ammAddress, toWad(25));
+      expect(newMargin).to.equal(toWad(125));
+      await expect(fx.ch.connect(fx.alice).addMargin(fx.ammAddress, toWad(25)))
+        .to.emit(fx.ch, "MarginChanged")
+        .withArgs(fx.alice.address, fx.ammAddress, toWad(25), toWad(125));
+      expect(await fx.vault.freeCollateral(fx.alice.address)).to.equal(freeBefore - toWad(25));
+      expect((await fx.vault.getPoolBalances())[0]).to.equal(toWad(125));
+      await expectModel(fx, model);
+    });
+
+    it("addMargin reverts with ZeroAmount, NoPosition, or the Vault's InsufficientFreeCollateral", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      await expect(fx.ch.connect(fx.alice).addMargin(fx.ammAddress, 0n)).to.be.revertedWithCustomError(
+        fx.ch,
+        "ZeroAmount",
+      );
+      await expect(fx.ch.connect(fx.alice).addMargin(fx.ammAddress, toWad(1)))
+        .to.be.revertedWithCustomError(fx.ch, "NoPosition")
+        .withArgs(fx.alice.address, fx.ammAddress);
+      await fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, toWad(100), toWad(5), 0n, MAX_DEADLINE);
+      const free = await fx.vault.freeCollateral(fx.alice.address);
+      await expect(fx.ch.connect(fx.alice).addMargin(fx.ammAddress, free + 1n))
+        .to.be.revertedWithCustomError(fx.vault, "InsufficientFreeCollateral")
+        .withArgs(fx.alice.address, free, free + 1n);
+    });
+
+    it("removeMargin releases margin down to exactly the initial margin requirement and emits MarginChanged", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.alice, SHORT, toWad(200), toWad(2)); // 400 notional at 50% margin
+      const pos = model.position(fx.ammAddress, fx.alice.address);
+      const exit = model.amm(fx.ammAddress).previewSwapBase(pos.size, -pos.size);
+      const pnl = pos.openNotional - exit; // -dust: a loss counts
+      expect(pnl).to.be.at.most(0n);
+      // equity after removal must be >= ceil(exit x 10%).
+      const max = pos.margin + pnl - ceilMul(exit, IMR);
+      const tooMuch = max + 1n;
+      const ratioTooMuch = floorDivSigned((pos.margin - tooMuch + pnl) * WAD, exit);
+      await expect(fx.ch.connect(fx.alice).removeMargin(fx.ammAddress, tooMuch))
+        .to.be.revertedWithCustomError(fx.ch, "MarginRatioTooLow")
+        .withArgs(ratioTooMuch, IMR);
+      const freeBefore = model.freeOf(fx.alice.address);
+      model.removeMargin(fx.alice.address, fx.ammAddress, max);
+      await expect(fx.ch.connect(fx.alice).removeMargin(fx.ammAddress, max))
+        .to.emit(fx.ch, "MarginChanged")
+        .withArgs(fx.alice.address, fx.ammAddress, -max, pos.margin - max);
+      expect(await fx.vault.freeCollateral(fx.alice.address)).to.equal(freeBefore + max);
+      await expectModel(fx, model);
+    });
+
+    it("unrealised profit does not back a margin withdrawal", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.alice, LONG, toWad(100), toWad(5));
+      await open(fx, model, fx.bob, LONG, toWad(200), toWad(5)); // alice is in profit
+      const pos = model.position(fx.ammAddress, fx.alice.address);
+      const exit = model.amm(fx.ammAddress).previewSwapBase(pos.size, pos.size);
+      const profit = exit - pos.openNotional;
+      expect(profit).to.be.greaterThan(toWad(10));
+      const required = ceilMul(exit, IMR);
+      // Counting the profit, margin - required + profit could go; only margin - required may.
+      const allowed = pos.margin - required;
+      const amount = allowed + profit / 2n;
+      expect(pos.margin - amount + profit >= required).to.equal(true); // would pass if profit counted
+      await expect(fx.ch.connect(fx.alice).removeMargin(fx.ammAddress, amount))
+        .to.be.revertedWithCustomError(fx.ch, "MarginRatioTooLow")
+        .withArgs(((pos.margin - amount) * WAD) / exit, IMR);
+      await expect(fx.ch.connect(fx.alice).removeMargin(fx.ammAddress, allowed + 1n)).to.be.revertedWithCustomError(
+        fx.ch,
+        "MarginRatioTooLow",
+      );
+      model.removeMargin(fx.alice.address, fx.ammAddress, allowed);
+      await fx.ch.connect(fx.alice).removeMargin(fx.ammAddress, allowed);
+      await expectModel(fx, model);
+    });
+
+    it("removeMargin reverts with ZeroAmount, NoPosition, or InsufficientMargin above the margin", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      await expect(fx.ch.connect(fx.alice).removeMargin(fx.ammAddress, 0n)).to.be.revertedWithCustomError(
+        fx.ch,
+        "ZeroAmount",
+      );
+      await expect(fx.ch.connect(fx.alice).removeMargin(fx.ammAddress, toWad(1)))
+        .to.be.revertedWithCustomError(fx.ch, "NoPosition")
+        .withArgs(fx.alice.address, fx.ammAddress);
+      await fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, toWad(100), toWad(5), 0n, MAX_DEADLINE);
+      await expect(fx.ch.connect(fx.alice).removeMargin(fx.ammAddress, toWad(100) + 1n))
+        .to.be.revertedWithCustomError(fx.ch, "InsufficientMargin")
+        .withArgs(toWad(100), toWad(100) + 1n);
+    });
+  });
+
+  describe("views", function () {
+    it("getUnrealizedPnl is exit value - open notional for a long, open notional - buy-back cost for a short, 0 without a position", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      expect(await fx.ch.getUnrealizedPnl(fx.ammAddress, fx.alice.address)).to.equal(0n);
+      await open(fx, model, fx.alice, LONG, toWad(100), toWad(5));
+      await open(fx, model, fx.bob, SHORT, toWad(50), toWad(4));
+      await open(fx, model, fx.carol, LONG, toWad(80), toWad(3));
+      const pool = model.amm(fx.ammAddress);
+      const a = model.position(fx.ammAddress, fx.alice.address);
+      const b = model.position(fx.ammAddress, fx.bob.address);
+      const alicePnl = pool.previewSwapBase(a.size, a.size) - a.openNotional;
+      const bobPnl = b.openNotional - pool.previewSwapBase(b.size, -b.size);
+      expect(alicePnl).to.be.greaterThan(0n);
+      expect(bobPnl).to.be.lessThan(0n);
+      expect(await fx.ch.getUnrealizedPnl(fx.ammAddress, fx.alice.address)).to.equal(alicePnl);
+      expect(await fx.ch.getUnrealizedPnl(fx.ammAddress, fx.bob.address)).to.equal(bobPnl);
+      expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.alice.address)).to.equal(
+        ((a.margin + alicePnl) * WAD) / pool.previewSwapBase(a.size, a.size),
+      );
+      expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.bob.address)).to.equal(
+        ((b.margin + bobPnl) * WAD) / pool.previewSwapBase(b.size, -b.size),
+      );
+    });
+
+    it("getMarginRatio reverts with NoPosition without a position", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      await expect(fx.ch.getMarginRatio(fx.ammAddress, fx.alice.address))
+        .to.be.revertedWithCustomError(fx.ch, "NoPosition")
+        .withArgs(fx.alice.address, fx.ammAddress);
+    });
+
+    it("getMarginRatio of an underwater position is rounded down (toward minus infinity)", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.alice, LONG, toWad(100), toWad(10));
+      await open(fx, model, fx.bob, SHORT, toWad(200), toWad(5));
+      const pos = model.position(fx.ammAddress, fx.alice.address);
+      const exit = model.amm(fx.ammAddress).previewSwapBase(pos.size, pos.size);
+      const equity = pos.margin + exit - pos.openNotional;
+      expect(equity).to.be.lessThan(0n);
+      expect((equity * WAD) % exit).to.not.equal(0n); // inexact, so the direction matters
+      const floor = floorDivSigned(equity * WAD, exit);
+      expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.alice.address)).to.equal(floor);
+    });
+
+    it("getPosition is all zeros without a position; vault() and MAX_FEE_RATIO are as deployed", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const p = await fx.ch.getPosition(fx.ammAddress, fx.stranger.address);
+      expect([p.size, p.margin, p.openNotional]).to.deep.equal([0n, 0n, 0n]);
+      expect(await fx.ch.vault()).to.equal(await fx.vault.getAddress());
+      expect(await fx.ch.MAX_FEE_RATIO()).to.equal(toWad("0.05"));
+    });
+  });
+
+  describe("admin: markets", function () {
+    it("addMarket lists a bound Amm, emits MarketAdded and exposes its parameters", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const other = await unlistedAmm(fx);
+      const otherAddress = await other.getAddress();
+      expect(await fx.ch.isMarketListed(otherAddress)).to.equal(false);
+      const none = await fx.ch.getMarketParams(otherAddress);
+      expect([none.initialMarginRatio, none.maintenanceMarginRatio, none.feeRatio]).to.deep.equal([0n, 0n, 0n]);
+      const params = {
+        initialMarginRatio: toWad("0.2"),
+        maintenanceMarginRatio: toWad("0.1"),
+        feeRatio: toWad("0.05"),
+      };
+      await expect(fx.ch.addMarket(otherAddress, params))
+        .to.emit(fx.ch, "MarketAdded")
+        .withArgs(otherAddress, [params.initialMarginRatio, params.maintenanceMarginRatio, params.feeRatio]);
+      expect(await fx.ch.isMarketListed(otherAddress)).to.equal(true);
+      const got = await fx.ch.getMarketParams(otherAddress);
+      expect([got.initialMarginRatio, got.maintenanceMarginRatio, got.feeRatio]).to.deep.equal([
+        params.initialMarginRatio,
+        params.maintenanceMarginRatio,
+        params.feeRatio,
+      ]);
+      // 100% IMR (1x) is the upper bound and is accepted.
+      const third = await unlistedAmm(fx);
+      await fx.ch.addMarket(await third.getAddress(), { ...params, initialMarginRatio: WAD });
+    });
+
+    it("addMarket is owner only", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const other = await unlistedAmm(fx);
+      await expect(fx.ch.connect(fx.stranger).addMarket(await other.getAddress(), PARAMS))
+        .to.be.revertedWithCustomError(fx.ch, "OwnableUnauthorizedAccount")
+        .withArgs(fx.stranger.address);
+    });
+
+    it("addMarket reverts with MarketAlreadyListed for a listed Amm", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      await expect(fx.ch.addMarket(fx.ammAddress, PARAMS))
+        .to.be.revertedWithCustomError(fx.ch, "MarketAlreadyListed")
+        .withArgs(fx.ammAddress);
+    });
+
+    it("addMarket reverts with AmmNotBoundToThisClearingHouse for an Amm of another ClearingHouse", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const foreign = await ethers.deployContract("Amm", [
+        fx.stranger.address,
+        Q0,
+        B0,
+        { maxTradeRatio: 0n, fluctuationLimitRatio: 0n, maxOpenInterest: 0n },
+        fx.owner.address,
+      ]);
+      await expect(fx.ch.addMarket(await foreign.getAddress(), PARAMS))
+        .to.be.revertedWithCustomError(fx.ch, "AmmNotBoundToThisClearingHouse")
+        .withArgs(await foreign.getAddress(), fx.stranger.address);
+    });
+
+    it("addMarket and setMarketParams reject margin ratios out of order with InvalidMarginRatios", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const other = await unlistedAmm(fx);
+      const otherAddress = await other.getAddress();
+      const bad: Array<[bigint, bigint]> = [
+        [IMR, 0n], // maintenance zero
+        [IMR, IMR], // maintenance = initial
+        [IMR, IMR + 1n], // maintenance above initial
+        [WAD + 1n, MMR], // initial above 100%
+      ];
+      for (const [imr, mmr] of bad) {
+        const params = { initialMarginRatio: imr, maintenanceMarginRatio: mmr, feeRatio: 0n };
+        await expect(fx.ch.addMarket(otherAddress, params))
+          .to.be.revertedWithCustomError(fx.ch, "InvalidMarginRatios")
+          .withArgs(imr, mmr);
+        await expect(fx.ch.setMarketParams(fx.ammAddress, params))
+          .to.be.revertedWithCustomError(fx.ch, "InvalidMarginRatios")
+          .withArgs(imr, mmr);
+      }
+    });
+
+    it("addMarket and setMarketParams reject a fee above 5% with FeeRatioTooHigh", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const other = await unlistedAmm(fx);
+      const params = { ...PARAMS, feeRatio: toWad("0.05") + 1n };
+      await expect(fx.ch.addMarket(await other.getAddress(), params))
+        .to.be.revertedWithCustomError(fx.ch, "FeeRatioTooHigh")
+        .withArgs(toWad("0.05") + 1n, toWad("0.05"));
+      await expect(fx.ch.setMarketParams(fx.ammAddress, params))
+        .to.be.revertedWithCustomError(fx.ch, "FeeRatioTooHigh")
+        .withArgs(toWad("0.05") + 1n, toWad("0.05"));
+    });
+
+    it("setMarketParams is owner only, needs a listed market, emits MarketParamsUpdated and takes effect", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const params = {
+        initialMarginRatio: toWad("0.25"),
+        maintenanceMarginRatio: toWad("0.125"),
+        feeRatio: toWad("0.01"),
+      };
+      await expect(fx.ch.connect(fx.stranger).setMarketParams(fx.ammAddress, params))
+        .to.be.revertedWithCustomError(fx.ch, "OwnableUnauthorizedAccount")
+        .withArgs(fx.stranger.address);
+      const other = await unlistedAmm(fx);
+      await expect(fx.ch.setMarketParams(await other.getAddress(), params))
+        .to.be.revertedWithCustomError(fx.ch, "MarketNotListed")
+        .withArgs(await other.getAddress());
+      await expect(fx.ch.setMarketParams(fx.ammAddress, params))
+        .to.emit(fx.ch, "MarketParamsUpdated")
+        .withArgs(fx.ammAddress, [params.initialMarginRatio, params.maintenanceMarginRatio, params.feeRatio]);
+      const got = await fx.ch.getMarketParams(fx.ammAddress);
+      expect(got.feeRatio).to.equal(params.feeRatio);
+      // Max leverage is now 4x and the fee 1%.
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, toWad(100), toWad(5), 0n, MAX_DEADLINE),
+      )
+        .to.be.revertedWithCustomError(fx.ch, "LeverageTooHigh")
+        .withArgs(toWad(5), toWad(4));
+      await fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, toWad(100), toWad(4), 0n, MAX_DEADLINE);
+      expect((await fx.vault.getPoolBalances())[1]).to.equal(toWad(4));
+    });
+  });
+
+  describe("admin: pause", function () {
+    it("pause and unpause are owner only", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      await expect(fx.ch.connect(fx.stranger).pause())
+        .to.be.revertedWithCustomError(fx.ch, "OwnableUnauthorizedAccount")
+        .withArgs(fx.stranger.address);
+      await fx.ch.pause();
+      await expect(fx.ch.connect(fx.stranger).unpause())
+        .to.be.revertedWithCustomError(fx.ch, "OwnableUnauthorizedAccount")
+        .withArgs(fx.stranger.address);
+    });
+
+    it("while paused every trading and margin action reverts with EnforcedPause; unpause restores them", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      await fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, toWad(100), toWad(5), 0n, MAX_DEADLINE);
+      await expect(fx.ch.pause()).to.emit(fx.ch, "Paused").withArgs(fx.owner.address);
+      expect(await fx.ch.paused()).to.equal(true);
+      await expect(fx.ch.pause()).to.be.revertedWithCustomError(fx.ch, "EnforcedPause");
+      const a = fx.ch.connect(fx.alice);
+      await expect(
+        a.openPosition(fx.ammAddress, Side.LONG, toWad(10), toWad(2), 0n, MAX_DEADLINE),
+      ).to.be.revertedWithCustomError(fx.ch, "EnforcedPause");
+      await expect(a.closePosition(fx.ammAddress, 0n, MAX_DEADLINE)).to.be.revertedWithCustomError(
+        fx.ch,
+        "EnforcedPause",
+      );
+      await expect(a.addMargin(fx.ammAddress, toWad(1))).to.be.revertedWithCustomError(fx.ch, "EnforcedPause");
+      await expect(a.removeMargin(fx.ammAddress, toWad(1))).to.be.revertedWithCustomError(fx.ch, "EnforcedPause");
+      // Views still answer, and the Vault is not paused: free collateral can leave.
+      expect((await fx.ch.getPosition(fx.ammAddress, fx.alice.address)).margin).to.equal(toWad(100));
+      await fx.vault.connect(fx.alice).withdraw(USDC(1));
+      await expect(fx.ch.unpause()).to.emit(fx.ch, "Unpaused").withArgs(fx.owner.address);
+      await expect(fx.ch.unpause()).to.be.revertedWithCustomError(fx.ch, "ExpectedPause");
+      await expect(a.closePosition(fx.ammAddress, 0n, MAX_DEADLINE)).to.emit(fx.ch, "PositionChanged");
+    });
+  });
+
+  describe("admin: Ownable2Step", function () {
+    it("the pending owner must accept before it owns the ClearingHouse", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const newOwner = fx.carol;
+      await expect(fx.ch.connect(fx.stranger).transferOwnership(newOwner.address))
+        .to.be.revertedWithCustomError(fx.ch, "OwnableUnauthorizedAccount")
+        .withArgs(fx.stranger.address);
+      await expect(fx.ch.transferOwnership(newOwner.address))
+        .to.emit(fx.ch, "OwnershipTransferStarted")
+        .withArgs(fx.owner.address, newOwner.address);
+      expect(await fx.ch.owner()).to.equal(fx.owner.address);
+      expect(await fx.ch.pendingOwner()).to.equal(newOwner.address);
+      // Not yet the owner.
+      await expect(fx.ch.connect(newOwner).pause())
+        .to.be.revertedWithCustomError(fx.ch, "OwnableUnauthorizedAccount")
+        .withArgs(newOwner.address);
+      // Only the pending owner may accept.
+      await expect(fx.ch.connect(fx.stranger).acceptOwnership())
+        .to.be.revertedWithCustomError(fx.ch, "OwnableUnauthorizedAccount")
+        .withArgs(fx.stranger.address);
+      await expect(fx.ch.connect(newOwner).acceptOwnership())
+        .to.emit(fx.ch, "OwnershipTransferred")
+        .withArgs(fx.owner.address, newOwner.address);
+      expect(await fx.ch.owner()).to.equal(newOwner.address);
+      expect(await fx.ch.pendingOwner()).to.equal(ethers.ZeroAddress);
+      await fx.ch.connect(newOwner).pause();
+      await expect(fx.ch.connect(fx.owner).unpause())
+        .to.be.revertedWithCustomError(fx.ch, "OwnableUnauthorizedAccount")
+        .withArgs(fx.owner.address);
+    });
+  });
+
+  describe("a mixed session", function () {
+    it("matches the model to the wei through opens, increases, reduces, reversals, margin moves and closes", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      const W = toWad;
+      await open(fx, model, fx.alice, LONG, W(120), W(6));
+      await open(fx, model, fx.bob, SHORT, W(90), W(4));
+      await open(fx, model, fx.carol, LONG, W("33.3"), W("7.5"));
+      await open(fx, model, fx.alice, LONG, W(40), W(2));
+      await open(fx, model, fx.bob, LONG, W(20), W(3)); // reduce short
+      model.addMargin(fx.bob.address, fx.ammAddress, W(15));
+      await fx.ch.connect(fx.bob).addMargin(fx.ammAddress, W(15));
+      await open(fx, model, fx.carol, SHORT, W(10), W(2)); // reduce long
+      model.removeMargin(fx.carol.address, fx.ammAddress, W(5));
+      await fx.ch.connect(fx.carol).removeMargin(fx.ammAddress, W(5));
+      await open(fx, model, fx.alice, SHORT, W(300), W(5)); // reverse long -> short
+      await open(fx, model, fx.bob, LONG, W(200), W(5)); // reverse short -> long
+      await expectModel(fx, model);
+      for (const t of [fx.carol, fx.alice, fx.bob]) {
+        if (model.position(fx.ammAddress, t.address).size !== 0n) await close(fx, model, t);
+      }
+      await expectModel(fx, model);
+      const [longOI, shortOI] = await fx.amm.getOpenInterest();
+      expect([longOI, shortOI]).to.deep.equal([0n, 0n]);
+      // Zero-sum: every wei of free collateral lost is in the insurance fund or the margin pool.
+      const total = model.ledgerTotal();
+      expect(total).to.equal(3n * FUNDING * USDC_SCALE);
+    });
+  });
+});

@@ -1,0 +1,433 @@
+import { expect } from "chai";
+import { network } from "hardhat";
+import { deployCore, deployMarket, fund, MAX_DEADLINE, Side, type System } from "../../scripts/lib/deploy.js";
+import { toWad } from "../../scripts/lib/fixed.js";
+import type { FeeOnTransferERC20, MockERC20, ReentrantERC20, Vault } from "../../typechain-types/index.js";
+import { expectMatchesModel, USDC, USDC_SCALE } from "./helpers/fixtures.js";
+import { LONG, predictRevert, SHORT, SystemModel } from "./helpers/model.js";
+
+const { ethers, networkHelpers } = await network.create();
+
+const core6 = () => deployCore(ethers, 6);
+const core8 = () => deployCore(ethers, 8);
+const core18 = () => deployCore(ethers, 18);
+
+/** The token units x scale = 18-decimal units relation, from the token's decimals. */
+const scaleOf = (decimals: number) => 10n ** BigInt(18 - decimals);
+
+async function mintAndApprove(token: MockERC20, vault: Vault, who: { address: string }, amount: bigint) {
+  await token.mint(who.address, amount);
+  const signer = await ethers.getSigner(who.address);
+  await token.connect(signer).approve(await vault.getAddress(), amount);
+}
+
+describe("Vault", function () {
+  describe("construction", function () {
+    for (const decimals of [6, 18]) {
+      it(`accepts a ${decimals}-decimal token and links its owner`, async function () {
+        const [owner] = await ethers.getSigners();
+        const token = await ethers.deployContract("MockERC20", ["T", "T", decimals]);
+        const vault = await ethers.deployContract("Vault", [await token.getAddress(), owner.address]);
+        expect(await vault.collateralToken()).to.equal(await token.getAddress());
+        expect(await vault.owner()).to.equal(owner.address);
+        expect(await vault.clearingHouse()).to.equal(ethers.ZeroAddress);
+      });
+    }
+
+    for (const decimals of [5, 19]) {
+      it(`rejects a ${decimals}-decimal token with UnsupportedDecimals`, async function () {
+        const [owner] = await ethers.getSigners();
+        const token = await ethers.deployContract("MockERC20", ["T", "T", decimals]);
+        const factory = await ethers.getContractFactory("Vault");
+        await expect(factory.deploy(await token.getAddress(), owner.address))
+          .to.be.revertedWithCustomError(factory, "UnsupportedDecimals")
+          .withArgs(decimals);
+      });
+    }
+
+    it("rejects the zero token with ZeroAddress", async function () {
+      const [owner] = await ethers.getSigners();
+      const factory = await ethers.getContractFactory("Vault");
+      await expect(factory.deploy(ethers.ZeroAddress, owner.address)).to.be.revertedWithCustomError(
+        factory,
+        "ZeroAddress",
+      );
+    });
+  });
+
+  describe("setClearingHouse", function () {
+    async function unlinkedFixture() {
+      const [owner, , , stranger] = await ethers.getSigners();
+      const token = await ethers.deployContract("MockERC20", ["USD Coin", "USDC", 6]);
+      const vault = await ethers.deployContract("Vault", [await token.getAddress(), owner.address]);
+      return { owner, stranger, vault };
+    }
+
+    it("can be called only by the owner", async function () {
+      const { vault, stranger } = await networkHelpers.loadFixture(unlinkedFixture);
+      await expect(vault.connect(stranger).setClearingHouse(stranger.address))
+        .to.be.revertedWithCustomError(vault, "OwnableUnauthorizedAccount")
+        .withArgs(stranger.address);
+    });
+
+    it("rejects the zero address", async function () {
+      const { vault } = await networkHelpers.loadFixture(unlinkedFixture);
+      await expect(vault.setClearingHouse(ethers.ZeroAddress)).to.be.revertedWithCustomError(vault, "ZeroAddress");
+    });
+
+    it("links once, emits ClearingHouseSet, and refuses a second link", async function () {
+      const { vault, stranger, owner } = await networkHelpers.loadFixture(unlinkedFixture);
+      await expect(vault.setClearingHouse(stranger.address))
+        .to.emit(vault, "ClearingHouseSet")
+        .withArgs(stranger.address);
+      expect(await vault.clearingHouse()).to.equal(stranger.address);
+      await expect(vault.setClearingHouse(owner.address))
+        .to.be.revertedWithCustomError(vault, "ClearingHouseAlreadySet")
+        .withArgs(stranger.address);
+    });
+  });
+
+  for (const [decimals, fixture] of [
+    [6, core6],
+    [8, core8],
+    [18, core18],
+  ] as const) {
+    describe(`deposits and withdrawals with a ${decimals}-decimal token`, function () {
+      const scale = scaleOf(decimals);
+      const unit = 10n ** BigInt(decimals);
+
+      it("deposit moves tokens in, credits amount x 10^(18-decimals) and emits Deposited", async function () {
+        const { usdc, vault } = await networkHelpers.loadFixture(fixture);
+        const [, alice] = await ethers.getSigners();
+        const amount = 1234n * unit + 5n; // a non-round amount of token units
+        await mintAndApprove(usdc, vault, alice, amount);
+        await expect(vault.connect(alice).deposit(amount))
+          .to.emit(vault, "Deposited")
+          .withArgs(alice.address, alice.address, amount);
+        expect(await usdc.balanceOf(await vault.getAddress())).to.equal(amount);
+        expect(await usdc.balanceOf(alice.address)).to.equal(0n);
+        expect(await vault.freeCollateral(alice.address)).to.equal(amount * scale);
+        expect(await vault.balanceOf(alice.address)).to.equal(amount);
+      });
+
+      it("depositFor takes the payer's tokens and credits the trader", async function () {
+        const { usdc, vault } = await networkHelpers.loadFixture(fixture);
+        const [, alice, bob] = await ethers.getSigners();
+        const amount = 77n * unit;
+        await mintAndApprove(usdc, vault, bob, amount);
+        await expect(vault.connect(bob).depositFor(alice.address, amount))
+          .to.emit(vault, "Deposited")
+          .withArgs(bob.address, alice.address, amount);
+        expect(await usdc.balanceOf(bob.address)).to.equal(0n);
+        expect(await vault.freeCollateral(alice.address)).to.equal(amount * scale);
+        expect(await vault.freeCollateral(bob.address)).to.equal(0n);
+        expect(await vault.balanceOf(alice.address)).to.equal(amount);
+      });
+
+      it("withdraw returns tokens, debits the ledger and emits Withdrawn", async function () {
+        const { usdc, vault } = await networkHelpers.loadFixture(fixture);
+        const [, alice] = await ethers.getSigners();
+        const amount = 500n * unit;
+        await mintAndApprove(usdc, vault, alice, amount);
+        await vault.connect(alice).deposit(amount);
+        const out = 123n * unit + 1n;
+        await expect(vault.connect(alice).withdraw(out)).to.emit(vault, "Withdrawn").withArgs(alice.address, out);
+        expect(await usdc.balanceOf(alice.address)).to.equal(out);
+        expect(await usdc.balanceOf(await vault.getAddress())).to.equal(amount - out);
+        expect(await vault.freeCollateral(alice.address)).to.equal((amount - out) * scale);
+        expect(await vault.balanceOf(alice.address)).to.equal(amount - out);
+        // Everything else can come out too.
+        await vault.connect(alice).withdraw(amount - out);
+        expect(await vault.freeCollateral(alice.address)).to.equal(0n);
+        expect(await usdc.balanceOf(alice.address)).to.equal(amount);
+      });
+
+      it("withdrawing more than free collateral reverts with InsufficientFreeCollateral", async function () {
+        const { usdc, vault } = await networkHelpers.loadFixture(fixture);
+        const [, alice, bob] = await ethers.getSigners();
+        await mintAndApprove(usdc, vault, alice, 10n * unit);
+        await vault.connect(alice).deposit(10n * unit);
+        await expect(vault.connect(alice).withdraw(10n * unit + 1n))
+          .to.be.revertedWithCustomError(vault, "InsufficientFreeCollateral")
+          .withArgs(alice.address, 10n * unit * scale, (10n * unit + 1n) * scale);
+        // Another trader's deposit does not make it withdrawable.
+        await mintAndApprove(usdc, vault, bob, 10n * unit);
+        await vault.connect(bob).deposit(10n * unit);
+        await expect(vault.connect(alice).withdraw(10n * unit + 1n))
+          .to.be.revertedWithCustomError(vault, "InsufficientFreeCollateral")
+          .withArgs(alice.address, 10n * unit * scale, (10n * unit + 1n) * scale);
+      });
+    });
+  }
+
+  describe("zero amounts and addresses", function () {
+    it("deposit, depositFor and withdraw of zero revert with ZeroAmount", async function () {
+      const { vault } = await networkHelpers.loadFixture(core6);
+      const [, alice] = await ethers.getSigners();
+      await expect(vault.connect(alice).deposit(0n)).to.be.revertedWithCustomError(vault, "ZeroAmount");
+      await expect(vault.connect(alice).depositFor(alice.address, 0n)).to.be.revertedWithCustomError(
+        vault,
+        "ZeroAmount",
+      );
+      await expect(vault.connect(alice).withdraw(0n)).to.be.revertedWithCustomError(vault, "ZeroAmount");
+    });
+
+    it("depositFor the zero address reverts with ZeroAddress", async function () {
+      const { vault, usdc } = await networkHelpers.loadFixture(core6);
+      const [, alice] = await ethers.getSigners();
+      await mintAndApprove(usdc, vault, alice, USDC(1));
+      await expect(vault.connect(alice).depositFor(ethers.ZeroAddress, USDC(1))).to.be.revertedWithCustomError(
+        vault,
+        "ZeroAddress",
+      );
+    });
+  });
+
+  describe("balanceOf", function () {
+    it("rounds free collateral down to whole token units, and the dust cannot be withdrawn", async function () {
+      const system = await networkHelpers.loadFixture(core6);
+      const amm = await deployMarket(ethers, system, { quoteReserve: toWad(100000), baseReserve: toWad(12500) });
+      const ammAddress = await amm.getAddress();
+      const [, alice] = await ethers.getSigners();
+      const model = new SystemModel();
+      model.addMarket(ammAddress, toWad(100000), toWad(12500), {
+        initialMarginRatio: toWad("0.1"),
+        maintenanceMarginRatio: toWad("0.0625"),
+        feeRatio: 0n,
+      });
+      await fund(system, alice, USDC(10000));
+      model.deposit(alice.address, USDC(10000) * USDC_SCALE);
+      // Open and close at once: the pool's rounding leaves Alice a few wei short of 10000.
+      model.open(alice.address, ammAddress, LONG, toWad(2000), toWad(2));
+      await system.clearingHouse
+        .connect(alice)
+        .openPosition(ammAddress, Side.LONG, toWad(2000), toWad(2), 0n, MAX_DEADLINE);
+      model.close(alice.address, ammAddress);
+      await system.clearingHouse.connect(alice).closePosition(ammAddress, 0n, MAX_DEADLINE);
+
+      const free = model.freeOf(alice.address);
+      expect(free % USDC_SCALE).to.not.equal(0n); // the test needs a fractional unit
+      expect(await system.vault.freeCollateral(alice.address)).to.equal(free);
+      expect(await system.vault.balanceOf(alice.address)).to.equal(free / USDC_SCALE);
+      expect(free / USDC_SCALE).to.equal(USDC(10000) - 1n);
+
+      await system.vault.connect(alice).withdraw(free / USDC_SCALE);
+      const dust = free % USDC_SCALE;
+      expect(await system.vault.freeCollateral(alice.address)).to.equal(dust);
+      expect(await system.vault.balanceOf(alice.address)).to.equal(0n);
+      await expect(system.vault.connect(alice).withdraw(1n))
+        .to.be.revertedWithCustomError(system.vault, "InsufficientFreeCollateral")
+        .withArgs(alice.address, dust, USDC_SCALE);
+    });
+  });
+
+  describe("unsupported tokens", function () {
+    it("refuses a fee-on-transfer token with UnsupportedTransferAmount", async function () {
+      const [owner, alice, bob] = await ethers.getSigners();
+      const token = (await ethers.deployContract("FeeOnTransferERC20")) as unknown as FeeOnTransferERC20;
+      const vault = await ethers.deployContract("Vault", [await token.getAddress(), owner.address]);
+      await token.mint(alice.address, USDC(1000));
+      await token.connect(alice).approve(await vault.getAddress(), USDC(1000));
+      // 1% is burnt in transit: 1000 sent, 990 received.
+      await expect(vault.connect(alice).deposit(USDC(1000)))
+        .to.be.revertedWithCustomError(vault, "UnsupportedTransferAmount")
+        .withArgs(USDC(1000), USDC(990));
+      await expect(vault.connect(alice).depositFor(bob.address, USDC(100)))
+        .to.be.revertedWithCustomError(vault, "UnsupportedTransferAmount")
+        .withArgs(USDC(100), USDC(99));
+      expect(await vault.freeCollateral(alice.address)).to.equal(0n);
+      expect(await vault.freeCollateral(bob.address)).to.equal(0n);
+      expect(await token.balanceOf(await vault.getAddress())).to.equal(0n);
+    });
+  });
+
+  describe("reentrancy", function () {
+    async function hookFixture() {
+      const [owner, alice, bob] = await ethers.getSigners();
+      const hook = (await ethers.deployContract("ReentrantERC20")) as unknown as ReentrantERC20;
+      const vault = (await ethers.deployContract("Vault", [
+        await hook.getAddress(),
+        owner.address,
+      ])) as unknown as Vault;
+      const hookAddress = await hook.getAddress();
+      const vaultAddress = await vault.getAddress();
+      await hook.mint(alice.address, USDC(1000));
+      await hook.connect(alice).approve(vaultAddress, USDC(1000));
+      // The hook token owns free collateral itself, so a reentrant withdraw would have something to take.
+      await vault.connect(alice).depositFor(hookAddress, USDC(100));
+      return { owner, alice, bob, hook, vault, hookAddress, vaultAddress };
+    }
+
+    it("control: the hook's withdraw works when it is not inside a Vault call", async function () {
+      const { alice, bob, hook, vault, hookAddress, vaultAddress } = await networkHelpers.loadFixture(hookFixture);
+      await hook.arm(vaultAddress, vault.interface.encodeFunctionData("withdraw", [USDC(10)]));
+      await hook.connect(alice).transfer(bob.address, 1n); // any transfer fires the hook
+      expect(await hook.callbackSucceeded()).to.equal(true);
+      expect(await vault.freeCollateral(hookAddress)).to.equal(USDC(90) * USDC_SCALE);
+      expect(await hook.balanceOf(vaultAddress)).to.equal(USDC(90));
+    });
+
+    it("a withdraw re-entered from the token during deposit's transferFrom fails, and balances stay right", async function () {
+      const { alice, hook, vault, hookAddress, vaultAddress } = await networkHelpers.loadFixture(hookFixture);
+      await hook.arm(vaultAddress, vault.interface.encodeFunctionData("withdraw", [USDC(10)]));
+      await expect(vault.connect(alice).deposit(USDC(500)))
+        .to.emit(vault, "Deposited")
+        .withArgs(alice.address, alice.address, USDC(500));
+      expect(await hook.callbackSucceeded()).to.equal(false);
+      const reason = vault.interface.parseError(await hook.callbackReturn());
+      expect(reason?.name).to.equal("ReentrancyGuardReentrantCall");
+      expect(await hook.getFunction("target")()).to.equal(ethers.ZeroAddress); // the hook fired
+      expect(await vault.freeCollateral(alice.address)).to.equal(USDC(500) * USDC_SCALE);
+      expect(await vault.freeCollateral(hookAddress)).to.equal(USDC(100) * USDC_SCALE);
+      expect(await hook.balanceOf(vaultAddress)).to.equal(USDC(600));
+      expect(await hook.balanceOf(hookAddress)).to.equal(0n);
+    });
+
+    it("a withdraw re-entered from the token during withdraw's transfer fails, and balances stay right", async function () {
+      const { alice, hook, vault, hookAddress, vaultAddress } = await networkHelpers.loadFixture(hookFixture);
+      await vault.connect(alice).deposit(USDC(500));
+      await hook.arm(vaultAddress, vault.interface.encodeFunctionData("withdraw", [USDC(10)]));
+      await expect(vault.connect(alice).withdraw(USDC(200)))
+        .to.emit(vault, "Withdrawn")
+        .withArgs(alice.address, USDC(200));
+      expect(await hook.callbackSucceeded()).to.equal(false);
+      expect(vault.interface.parseError(await hook.callbackReturn())?.name).to.equal("ReentrancyGuardReentrantCall");
+      expect(await vault.freeCollateral(alice.address)).to.equal(USDC(300) * USDC_SCALE);
+      expect(await vault.freeCollateral(hookAddress)).to.equal(USDC(100) * USDC_SCALE);
+      expect(await hook.balanceOf(vaultAddress)).to.equal(USDC(400));
+    });
+  });
+
+  describe("settle", function () {
+    it("can be called only by the ClearingHouse", async function () {
+      const { vault, owner } = await networkHelpers.loadFixture(core6);
+      const [, alice, , stranger] = await ethers.getSigners();
+      await expect(vault.connect(stranger).settle(alice.address, 1n, 0n))
+        .to.be.revertedWithCustomError(vault, "OnlyClearingHouse")
+        .withArgs(stranger.address);
+      await expect(vault.connect(owner).settle(alice.address, -1n, 0n))
+        .to.be.revertedWithCustomError(vault, "OnlyClearingHouse")
+        .withArgs(owner.address);
+    });
+
+    it("reverts with InsufficientMarginPool when a payout exceeds every margin in the pool", async function () {
+      const system = await networkHelpers.loadFixture(core6);
+      const amm = await deployMarket(ethers, system, { quoteReserve: toWad(1000), baseReserve: toWad(100) });
+      const ammAddress = await amm.getAddress();
+      const [, alice, bob] = await ethers.getSigners();
+      const model = new SystemModel();
+      model.addMarket(ammAddress, toWad(1000), toWad(100), {
+        initialMarginRatio: toWad("0.1"),
+        maintenanceMarginRatio: toWad("0.0625"),
+        feeRatio: 0n,
+      });
+      for (const t of [alice, bob]) {
+        await fund(system, t, USDC(1000));
+        model.deposit(t.address, USDC(1000) * USDC_SCALE);
+      }
+      const ch = system.clearingHouse;
+      model.open(alice.address, ammAddress, LONG, toWad(100), toWad(10));
+      await ch.connect(alice).openPosition(ammAddress, Side.LONG, toWad(100), toWad(10), 0n, MAX_DEADLINE);
+      model.open(bob.address, ammAddress, LONG, toWad(1000), toWad(10));
+      await ch.connect(bob).openPosition(ammAddress, Side.LONG, toWad(1000), toWad(10), 0n, MAX_DEADLINE);
+      // Alice's profit is paid from the margin pool (1100), which is far too small.
+      const err = predictRevert(() => model.close(alice.address, ammAddress));
+      expect(err.errorName).to.equal("InsufficientMarginPool");
+      expect(err.args[0]).to.equal(toWad(1100));
+      await expect(ch.connect(alice).closePosition(ammAddress, 0n, MAX_DEADLINE))
+        .to.be.revertedWithCustomError(system.vault, "InsufficientMarginPool")
+        .withArgs(...err.args);
+    });
+  });
+
+  describe("solvency", function () {
+    /** token balance x scale == every trader's free collateral + margin pool + insurance fund. */
+    async function expectLedgerCoversTokens(system: System, traders: string[], scale: bigint) {
+      const held = await system.usdc.balanceOf(await system.vault.getAddress());
+      let claims = 0n;
+      for (const t of traders) claims += await system.vault.freeCollateral(t);
+      const [marginPool, insuranceFund] = await system.vault.getPoolBalances();
+      claims += marginPool + insuranceFund;
+      expect(held * scale).to.equal(claims);
+    }
+
+    for (const [decimals, fixture] of [
+      [6, core6],
+      [18, core18],
+    ] as const) {
+      it(`the token balance equals the sum of ledger accounts through a sequence of trades (${decimals} decimals)`, async function () {
+        const system = await networkHelpers.loadFixture(fixture);
+        const scale = scaleOf(decimals);
+        const unit = 10n ** BigInt(decimals);
+        const params = {
+          initialMarginRatio: toWad("0.1"),
+          maintenanceMarginRatio: toWad("0.0625"),
+          feeRatio: toWad("0.003"),
+        };
+        const amm = await deployMarket(ethers, system, {
+          quoteReserve: toWad(100000),
+          baseReserve: toWad(1000),
+          ...params,
+        });
+        const ammAddress = await amm.getAddress();
+        const ch = system.clearingHouse;
+        const [, alice, bob, carol] = await ethers.getSigners();
+        const traders = [alice, bob, carol];
+        const addrs = traders.map((t) => t.address);
+        const model = new SystemModel();
+        model.addMarket(ammAddress, toWad(100000), toWad(1000), params);
+        for (const t of traders) {
+          await fund(system, t, 5000n * unit);
+          model.deposit(t.address, 5000n * unit * scale);
+        }
+        const contracts = { vault: system.vault, clearingHouse: ch, amms: [amm] };
+        const open = async (t: (typeof traders)[number], side: 0 | 1, margin: string, leverage: string) => {
+          model.open(t.address, ammAddress, side, toWad(margin), toWad(leverage));
+          await ch.connect(t).openPosition(ammAddress, side, toWad(margin), toWad(leverage), 0n, MAX_DEADLINE);
+        };
+        const steps: Array<() => Promise<void>> = [
+          () => open(alice, LONG, "1000", "5"),
+          () => open(bob, SHORT, "500", "4"),
+          () => open(carol, LONG, "200", "10"),
+          () => open(alice, LONG, "300", "2"), // increase
+          async () => {
+            model.addMargin(bob.address, ammAddress, toWad(100));
+            await ch.connect(bob).addMargin(ammAddress, toWad(100));
+          },
+          () => open(alice, SHORT, "100", "3"), // reduce
+          () => open(carol, SHORT, "500", "10"), // reverse into a short
+          async () => {
+            model.close(bob.address, ammAddress);
+            await ch.connect(bob).closePosition(ammAddress, 0n, MAX_DEADLINE);
+          },
+          async () => {
+            model.removeMargin(alice.address, ammAddress, toWad(50));
+            await ch.connect(alice).removeMargin(ammAddress, toWad(50));
+          },
+          async () => {
+            const units = model.freeOf(bob.address) / scale;
+            model.withdraw(bob.address, units * scale);
+            await system.vault.connect(bob).withdraw(units);
+          },
+          async () => {
+            model.close(carol.address, ammAddress);
+            await ch.connect(carol).closePosition(ammAddress, 0n, MAX_DEADLINE);
+          },
+          async () => {
+            model.close(alice.address, ammAddress);
+            await ch.connect(alice).closePosition(ammAddress, 0n, MAX_DEADLINE);
+          },
+        ];
+        for (const step of steps) {
+          await step();
+          await expectLedgerCoversTokens(system, addrs, scale);
+          await expectMatchesModel(model, contracts, addrs);
+        }
+        // Everyone is flat: what is left is free collateral, rounding dust in the margin pool, and fees.
+        const [marginPool, insuranceFund] = await system.vault.getPoolBalances();
+        expect(insuranceFund).to.be.greaterThan(0n);
+        expect(marginPool).to.equal(model.marginPool);
+      });
+    }
+  });
+});

@@ -1,0 +1,74 @@
+/**
+ * Shared assertions for the TypeScript tests: compare the deployed contracts with the bigint model.
+ */
+import { expect } from "chai";
+import type { ContractTransactionResponse } from "ethers";
+import type { Amm, ClearingHouse, Vault } from "../../../typechain-types/index.js";
+import type { SystemModel, TradeResult } from "./model.js";
+
+export const USDC = (whole: bigint | number): bigint => BigInt(whole) * 10n ** 6n;
+/** 10^(18 - 6): USDC units to 18-decimal units. */
+export const USDC_SCALE = 10n ** 12n;
+
+/** Asserts the PositionChanged event carries exactly the model's trade. */
+export async function expectPositionChanged(
+  tx: Promise<ContractTransactionResponse> | ContractTransactionResponse,
+  clearingHouse: ClearingHouse,
+  trader: string,
+  amm: string,
+  r: TradeResult,
+): Promise<void> {
+  await expect(tx)
+    .to.emit(clearingHouse, "PositionChanged")
+    .withArgs(
+      trader,
+      amm,
+      r.baseDelta,
+      r.quoteAmount,
+      r.realizedPnl,
+      r.fee,
+      r.freeCollateralDelta,
+      r.size,
+      r.margin,
+      r.openNotional,
+    );
+}
+
+/** Asserts reserves, open interest, the given traders' positions and the Vault ledger equal the model. */
+export async function expectMatchesModel(
+  model: SystemModel,
+  contracts: { vault: Vault; clearingHouse: ClearingHouse; amms: Amm[] },
+  traders: string[],
+): Promise<void> {
+  for (const amm of contracts.amms) {
+    const key = await amm.getAddress();
+    const m = model.amm(key);
+    const [q, b] = await amm.getReserves();
+    expect([q, b], "reserves").to.deep.equal([m.quote, m.base]);
+    const [longOI, shortOI] = await amm.getOpenInterest();
+    expect([longOI, shortOI], "open interest").to.deep.equal([m.longOI, m.shortOI]);
+    for (const t of traders) {
+      const p = await contracts.clearingHouse.getPosition(key, t);
+      const e = model.position(key, t);
+      expect([p.size, p.margin, p.openNotional], `position of ${t}`).to.deep.equal([e.size, e.margin, e.openNotional]);
+    }
+  }
+  for (const t of traders) {
+    expect(await contracts.vault.freeCollateral(t), `free collateral of ${t}`).to.equal(model.freeOf(t));
+  }
+  const [marginPool, insuranceFund] = await contracts.vault.getPoolBalances();
+  expect([marginPool, insuranceFund], "pool balances").to.deep.equal([model.marginPool, model.insuranceFund]);
+}
+
+/** A small deterministic PRNG (xorshift64*), so "random" sequences are the same on every run. */
+export function prng(seed: bigint): (bound: bigint) => bigint {
+  let s = seed & 0xffffffffffffffffn;
+  if (s === 0n) s = 1n;
+  return (bound: bigint) => {
+    s ^= s >> 12n;
+    s ^= (s << 25n) & 0xffffffffffffffffn;
+    s ^= s >> 27n;
+    const out = (s * 0x2545f4914f6cdd1dn) & 0xffffffffffffffffn;
+    return out % bound;
+  };
+}

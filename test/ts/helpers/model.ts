@@ -1,0 +1,420 @@
+/**
+ * An off-chain bigint model of the protocol, written from the NatSpec in contracts/interfaces and
+ * the documented rounding (every reserve the pool computes rounds up; fees, the reduced cost basis
+ * of a long and reversed-leg margins round up; a short's reduced cost basis rounds down; margin
+ * ratios round down). Tests compare the contracts with it to the wei.
+ *
+ * The model never reads contract state: it is fed the same inputs as the contracts and predicts
+ * the outputs (and, through {@link ModelError}, the reverts with their arguments).
+ */
+import { WAD, abs, mulDivDown, mulDivUp, wDivDown, wDivUp, wMulDown, wMulUp } from "../../../scripts/lib/fixed.js";
+
+export const LONG = 0;
+export const SHORT = 1;
+export type SideValue = 0 | 1;
+
+/** A revert the model predicts: the custom error's name and arguments. */
+export class ModelError extends Error {
+  constructor(
+    readonly errorName: string,
+    readonly args: unknown[],
+  ) {
+    super(`${errorName}(${args.map(String).join(", ")})`);
+  }
+}
+
+/** Runs `fn`, which must throw a {@link ModelError}, and returns it. */
+export function predictRevert(fn: () => unknown): ModelError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ModelError) return e;
+    throw e;
+  }
+  throw new Error("the model expected this action to succeed");
+}
+
+/** Signed division rounded toward minus infinity (what "rounded down" means for a signed ratio). */
+export function floorDivSigned(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
+}
+
+/** One x*y=k pool with the documented rounding. Amounts are 18-decimal. */
+export class AmmModel {
+  longOI = 0n;
+  shortOI = 0n;
+
+  constructor(
+    public quote: bigint,
+    public base: bigint,
+  ) {}
+
+  clone(): AmmModel {
+    const c = new AmmModel(this.quote, this.base);
+    c.longOI = this.longOI;
+    c.shortOI = this.shortOI;
+    return c;
+  }
+
+  get k(): bigint {
+    return this.quote * this.base;
+  }
+
+  /** floor(quote * 1e18 / base). */
+  spotPrice(): bigint {
+    return wDivDown(this.quote, this.base);
+  }
+
+  /** Reserves after a trade of `quoteAmount` quote, and the base given (LONG) or owed (SHORT). */
+  quoteSwap(side: SideValue, quoteAmount: bigint): { base: bigint; newQuote: bigint; newBase: bigint } {
+    if (quoteAmount === 0n) throw new ModelError("ZeroSwapAmount", []);
+    const q = this.quote;
+    const b = this.base;
+    if (side === LONG) {
+      const newQuote = q + quoteAmount;
+      const newBase = mulDivUp(q, b, newQuote); // ceil(q*b / (q+Q))
+      return { base: b - newBase, newQuote, newBase };
+    }
+    if (quoteAmount >= q) throw new ModelError("InsufficientReserve", [q, quoteAmount]);
+    const newQuote = q - quoteAmount;
+    const newBase = mulDivUp(q, b, newQuote); // ceil(q*b / (q-Q))
+    return { base: newBase - b, newQuote, newBase };
+  }
+
+  /** Reserves after closing `baseAmount` of a position of `sizeBefore`, and the quote paid / owed. */
+  baseSwap(sizeBefore: bigint, baseAmount: bigint): { quote: bigint; newQuote: bigint; newBase: bigint } {
+    if (baseAmount === 0n) throw new ModelError("ZeroSwapAmount", []);
+    if (baseAmount > abs(sizeBefore)) throw new ModelError("CloseExceedsPosition", [baseAmount, abs(sizeBefore)]);
+    const q = this.quote;
+    const b = this.base;
+    if (sizeBefore > 0n) {
+      const newBase = b + baseAmount;
+      const newQuote = mulDivUp(q, b, newBase); // ceil(q*b / (b+s))
+      return { quote: q - newQuote, newQuote, newBase };
+    }
+    if (baseAmount >= b) throw new ModelError("InsufficientReserve", [b, baseAmount]);
+    const newBase = b - baseAmount;
+    const newQuote = mulDivUp(q, b, newBase); // ceil(q*b / (b-s))
+    return { quote: newQuote - q, newQuote, newBase };
+  }
+
+  previewSwapQuote(side: SideValue, quoteAmount: bigint): bigint {
+    return this.quoteSwap(side, quoteAmount).base;
+  }
+
+  previewSwapBase(sizeBefore: bigint, baseAmount: bigint): bigint {
+    return this.baseSwap(sizeBefore, baseAmount).quote;
+  }
+
+  /** Applies a quote trade (limits are not modelled) and returns the base amount. */
+  swapQuote(side: SideValue, quoteAmount: bigint, sizeBefore: bigint): bigint {
+    const r = this.quoteSwap(side, quoteAmount);
+    if (side === LONG && r.base === 0n) throw new ModelError("ZeroSwapAmount", []);
+    this.quote = r.newQuote;
+    this.base = r.newBase;
+    this.moveOpenInterest(sizeBefore, side === LONG ? sizeBefore + r.base : sizeBefore - r.base);
+    return r.base;
+  }
+
+  /** Applies a closing base trade and returns the quote amount. */
+  swapBase(sizeBefore: bigint, baseAmount: bigint): bigint {
+    const r = this.baseSwap(sizeBefore, baseAmount);
+    this.quote = r.newQuote;
+    this.base = r.newBase;
+    this.moveOpenInterest(sizeBefore, sizeBefore > 0n ? sizeBefore - baseAmount : sizeBefore + baseAmount);
+    return r.quote;
+  }
+
+  moveOpenInterest(before: bigint, after: bigint): void {
+    const longPart = (s: bigint) => (s > 0n ? s : 0n);
+    const shortPart = (s: bigint) => (s < 0n ? -s : 0n);
+    this.longOI = this.longOI - longPart(before) + longPart(after);
+    this.shortOI = this.shortOI - shortPart(before) + shortPart(after);
+  }
+}
+
+export interface Params {
+  initialMarginRatio: bigint;
+  maintenanceMarginRatio: bigint;
+  feeRatio: bigint;
+}
+
+export interface Pos {
+  size: bigint;
+  margin: bigint;
+  openNotional: bigint;
+}
+
+/** The PositionChanged event's data. */
+export interface TradeResult {
+  baseDelta: bigint;
+  quoteAmount: bigint;
+  realizedPnl: bigint;
+  fee: bigint;
+  freeCollateralDelta: bigint;
+  size: bigint;
+  margin: bigint;
+  openNotional: bigint;
+}
+
+const ZERO_POS: Pos = { size: 0n, margin: 0n, openNotional: 0n };
+
+/** PnL of a position valued at `quote`. */
+export function pnlOf(p: Pos, quote: bigint): bigint {
+  return p.size > 0n ? quote - p.openNotional : p.openNotional - quote;
+}
+
+/** The Vault ledger, the ClearingHouse positions and the pools, all 18-decimal. */
+export class SystemModel {
+  free = new Map<string, bigint>();
+  marginPool = 0n;
+  insuranceFund = 0n;
+  amms = new Map<string, AmmModel>();
+  params = new Map<string, Params>();
+  positions = new Map<string, Pos>();
+
+  addMarket(amm: string, quote: bigint, base: bigint, params: Params): AmmModel {
+    const m = new AmmModel(quote, base);
+    this.amms.set(amm, m);
+    this.params.set(amm, { ...params });
+    return m;
+  }
+
+  amm(amm: string): AmmModel {
+    const m = this.amms.get(amm);
+    if (!m) throw new Error(`model: unknown market ${amm}`);
+    return m;
+  }
+
+  freeOf(trader: string): bigint {
+    return this.free.get(trader) ?? 0n;
+  }
+
+  deposit(trader: string, amount18: bigint): void {
+    this.free.set(trader, this.freeOf(trader) + amount18);
+  }
+
+  withdraw(trader: string, amount18: bigint): void {
+    const available = this.freeOf(trader);
+    if (amount18 > available) throw new ModelError("InsufficientFreeCollateral", [trader, available, amount18]);
+    this.free.set(trader, available - amount18);
+  }
+
+  position(amm: string, trader: string): Pos {
+    return { ...(this.positions.get(`${amm}:${trader}`) ?? ZERO_POS) };
+  }
+
+  private setPosition(amm: string, trader: string, p: Pos): void {
+    if (p.size === 0n) this.positions.delete(`${amm}:${trader}`);
+    else this.positions.set(`${amm}:${trader}`, { ...p });
+  }
+
+  /** The documented Vault.settle, on a copy of the ledger; returns the new ledger values. */
+  private settled(trader: string, delta: bigint, fee: bigint) {
+    let free = this.freeOf(trader);
+    let pool = this.marginPool;
+    if (delta < 0n) {
+      const amount = -delta;
+      if (amount > free) throw new ModelError("InsufficientFreeCollateral", [trader, free, amount]);
+      free -= amount;
+      pool += amount;
+    } else if (delta > 0n) {
+      if (delta > pool) throw new ModelError("InsufficientMarginPool", [pool, delta]);
+      pool -= delta;
+      free += delta;
+    }
+    if (fee > pool) throw new ModelError("InsufficientMarginPool", [pool, fee]);
+    return { free, marginPool: pool - fee, insuranceFund: this.insuranceFund + fee };
+  }
+
+  private commitLedger(trader: string, l: { free: bigint; marginPool: bigint; insuranceFund: bigint }) {
+    this.free.set(trader, l.free);
+    this.marginPool = l.marginPool;
+    this.insuranceFund = l.insuranceFund;
+  }
+
+  /** (margin + pnl) / exit value, rounded down; exit value zero gives int256 max. */
+  static ratio(equity: bigint, exitValue: bigint): bigint {
+    if (exitValue === 0n) return 2n ** 255n - 1n;
+    return floorDivSigned(equity * WAD, exitValue);
+  }
+
+  /** Reverts like the ClearingHouse when the position is below `ratio` at the pool `pool`. */
+  static requireMarginRatio(pool: AmmModel, p: Pos, ratio: bigint, excludeProfit: boolean): void {
+    const exitValue = pool.previewSwapBase(p.size, abs(p.size));
+    let pnl = pnlOf(p, exitValue);
+    if (excludeProfit && pnl > 0n) pnl = 0n;
+    const equity = p.margin + pnl;
+    if (equity < wMulUp(exitValue, ratio)) {
+      throw new ModelError("MarginRatioTooLow", [SystemModel.ratio(equity, exitValue), ratio]);
+    }
+  }
+
+  unrealizedPnl(amm: string, trader: string): bigint {
+    const p = this.position(amm, trader);
+    if (p.size === 0n) return 0n;
+    return pnlOf(p, this.amm(amm).previewSwapBase(p.size, abs(p.size)));
+  }
+
+  marginRatio(amm: string, trader: string): bigint {
+    const p = this.position(amm, trader);
+    if (p.size === 0n) throw new ModelError("NoPosition", [trader, amm]);
+    const exitValue = this.amm(amm).previewSwapBase(p.size, abs(p.size));
+    return SystemModel.ratio(p.margin + pnlOf(p, exitValue), exitValue);
+  }
+
+  /** openPosition: increase, reduce or reverse as documented. Limits and deadlines are not modelled. */
+  open(trader: string, amm: string, side: SideValue, margin: bigint, leverage: bigint): TradeResult {
+    const params = this.params.get(amm);
+    if (!params) throw new ModelError("MarketNotListed", [amm]);
+    if (margin === 0n) throw new ModelError("ZeroAmount", []);
+    const maxLeverage = wDivDown(WAD, params.initialMarginRatio);
+    if (leverage > maxLeverage) throw new ModelError("LeverageTooHigh", [leverage, maxLeverage]);
+    const notional = wMulDown(margin, leverage);
+    if (notional === 0n) throw new ModelError("ZeroNotional", []);
+
+    const p = this.position(amm, trader);
+    const pool = this.amm(amm).clone();
+    let result: TradeResult;
+    let next: Pos;
+    if (p.size === 0n || p.size > 0n === (side === LONG)) {
+      // increase (or open)
+      if (p.size !== 0n) SystemModel.requireMarginRatio(pool, p, params.initialMarginRatio, false);
+      const base = pool.swapQuote(side, notional, p.size);
+      const baseDelta = side === LONG ? base : -base;
+      const fee = wMulUp(notional, params.feeRatio);
+      next = { size: p.size + baseDelta, margin: p.margin + margin, openNotional: p.openNotional + notional };
+      result = {
+        baseDelta,
+        quoteAmount: notional,
+        realizedPnl: 0n,
+        fee,
+        freeCollateralDelta: -(margin + fee),
+        ...next,
+      };
+    } else {
+      const exitValue = pool.previewSwapBase(p.size, abs(p.size));
+      if (notional < exitValue) {
+        // reduce: average-entry accounting
+        const base = pool.swapQuote(side, notional, p.size);
+        let closedBasis: bigint;
+        let realizedPnl: bigint;
+        let baseDelta: bigint;
+        if (p.size > 0n) {
+          closedBasis = mulDivUp(p.openNotional, base, p.size);
+          realizedPnl = notional - closedBasis;
+          baseDelta = -base;
+        } else {
+          closedBasis = mulDivDown(p.openNotional, base, -p.size);
+          realizedPnl = closedBasis - notional;
+          baseDelta = base;
+        }
+        const fee = wMulUp(notional, params.feeRatio);
+        const remaining = p.margin + realizedPnl - fee;
+        if (remaining < 0n) throw new ModelError("PositionUnderwater", [remaining]);
+        const size = p.size + baseDelta;
+        let freeCollateralDelta = 0n;
+        if (size === 0n) {
+          next = { ...ZERO_POS };
+          freeCollateralDelta = remaining;
+        } else {
+          next = { size, margin: remaining, openNotional: p.openNotional - closedBasis };
+          SystemModel.requireMarginRatio(pool, next, params.maintenanceMarginRatio, false);
+        }
+        result = { baseDelta, quoteAmount: notional, realizedPnl, fee, freeCollateralDelta, ...next };
+      } else {
+        // reverse: close all, then open the rest with margin ceil(rest / leverage)
+        const quote = pool.swapBase(p.size, abs(p.size));
+        const realizedPnl = pnlOf(p, quote);
+        let fee = wMulUp(quote, params.feeRatio);
+        const payout = p.margin + realizedPnl - fee;
+        if (payout < 0n) throw new ModelError("PositionUnderwater", [payout]);
+        let freeCollateralDelta = payout;
+        next = { ...ZERO_POS };
+        if (notional > quote) {
+          const rest = notional - quote;
+          const base = pool.swapQuote(side, rest, 0n);
+          const restMargin = wDivUp(rest, leverage);
+          const restFee = wMulUp(rest, params.feeRatio);
+          next = { size: side === LONG ? base : -base, margin: restMargin, openNotional: rest };
+          fee += restFee;
+          freeCollateralDelta -= restMargin + restFee;
+        }
+        result = {
+          baseDelta: next.size - p.size,
+          quoteAmount: notional,
+          realizedPnl,
+          fee,
+          freeCollateralDelta,
+          ...next,
+        };
+      }
+    }
+    const ledger = this.settled(trader, result.freeCollateralDelta, result.fee);
+    this.amms.set(amm, pool);
+    this.setPosition(amm, trader, next);
+    this.commitLedger(trader, ledger);
+    return result;
+  }
+
+  /** closePosition. */
+  close(trader: string, amm: string): TradeResult {
+    const params = this.params.get(amm);
+    if (!params) throw new ModelError("MarketNotListed", [amm]);
+    const p = this.position(amm, trader);
+    if (p.size === 0n) throw new ModelError("NoPosition", [trader, amm]);
+    const pool = this.amm(amm).clone();
+    const quote = pool.swapBase(p.size, abs(p.size));
+    const realizedPnl = pnlOf(p, quote);
+    const fee = wMulUp(quote, params.feeRatio);
+    const payout = p.margin + realizedPnl - fee;
+    if (payout < 0n) throw new ModelError("PositionUnderwater", [payout]);
+    const ledger = this.settled(trader, payout, fee);
+    this.amms.set(amm, pool);
+    this.setPosition(amm, trader, ZERO_POS);
+    this.commitLedger(trader, ledger);
+    return {
+      baseDelta: -p.size,
+      quoteAmount: quote,
+      realizedPnl,
+      fee,
+      freeCollateralDelta: payout,
+      size: 0n,
+      margin: 0n,
+      openNotional: 0n,
+    };
+  }
+
+  addMargin(trader: string, amm: string, amount: bigint): bigint {
+    if (amount === 0n) throw new ModelError("ZeroAmount", []);
+    const p = this.position(amm, trader);
+    if (p.size === 0n) throw new ModelError("NoPosition", [trader, amm]);
+    const ledger = this.settled(trader, -amount, 0n);
+    p.margin += amount;
+    this.setPosition(amm, trader, p);
+    this.commitLedger(trader, ledger);
+    return p.margin;
+  }
+
+  removeMargin(trader: string, amm: string, amount: bigint): bigint {
+    if (amount === 0n) throw new ModelError("ZeroAmount", []);
+    const p = this.position(amm, trader);
+    if (p.size === 0n) throw new ModelError("NoPosition", [trader, amm]);
+    if (amount > p.margin) throw new ModelError("InsufficientMargin", [p.margin, amount]);
+    p.margin -= amount;
+    const params = this.params.get(amm)!;
+    SystemModel.requireMarginRatio(this.amm(amm), p, params.initialMarginRatio, true);
+    const ledger = this.settled(trader, amount, 0n);
+    this.setPosition(amm, trader, p);
+    this.commitLedger(trader, ledger);
+    return p.margin;
+  }
+
+  /** Sum of every ledger account (18 decimals). */
+  ledgerTotal(): bigint {
+    let total = this.marginPool + this.insuranceFund;
+    for (const v of this.free.values()) total += v;
+    return total;
+  }
+}
