@@ -2,7 +2,6 @@
 pragma solidity 0.8.28;
 
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
@@ -15,7 +14,7 @@ import {FixedPoint} from "./libraries/FixedPoint.sol";
 /// @notice Positions, margin and fees for every market. See {IClearingHouse}.
 /// @dev Calls go one way: ClearingHouse -> Amm (pricing) and -> Vault (value). A position is two
 /// storage slots; every trade makes one call to the Amm and one to the Vault.
-contract ClearingHouse is IClearingHouse, Ownable2Step, Pausable, ReentrancyGuardTransient {
+contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient {
     using FixedPoint for uint256;
     using SafeCast for uint256;
     using SafeCast for int256;
@@ -23,11 +22,16 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, Pausable, ReentrancyGuar
     /// @notice Highest trading fee a market may charge: 5% of notional.
     uint256 public constant MAX_FEE_RATIO = 0.05e18;
 
-    // ---------------------------------------------------------------- immutables
-
-    IVault public immutable vault;
-
     // ---------------------------------------------------------------- storage
+
+    /// @dev The Vault and the pause flag share one slot: every trade reads both with one cold load.
+    /// (The Vault holds this contract's address as an immutable, so it is deployed after it.)
+    struct Config {
+        IVault vault;
+        bool paused;
+    }
+
+    Config private _config;
 
     struct Market {
         bool listed;
@@ -48,10 +52,12 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, Pausable, ReentrancyGuar
 
     // ---------------------------------------------------------------- constructor
 
-    /// @param vault_ The Vault whose ledger this ClearingHouse moves.
-    /// @param owner_ Who lists markets, sets parameters and pauses.
-    constructor(IVault vault_, address owner_) Ownable(owner_) {
-        vault = vault_;
+    /// @param owner_ Who links the Vault, lists markets, sets parameters and pauses.
+    constructor(address owner_) Ownable(owner_) {}
+
+    modifier whenNotPaused() {
+        if (_config.paused) revert EnforcedPause();
+        _;
     }
 
     // ---------------------------------------------------------------- trading
@@ -112,9 +118,10 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, Pausable, ReentrancyGuar
         uint256 notional,
         uint256 baseLimit
     ) private {
-        // The existing position must meet the initial margin itself; the new leg meets it by its
-        // leverage, so together they do (the exit value of the sum is the sum of the exit values).
-        if (p.size != 0) _requireMarginRatio(amm, p, market.initialMarginRatio, false);
+        // The existing position must meet the initial margin before it may grow: checked before the
+        // trade, so the trade's own price impact cannot make an underwater position look healthy.
+        // The new leg meets it by its leverage, and the sum of two positions that meet a ratio does.
+        if (p.size != 0) _requireMarkMarginRatio(amm, p, market.initialMarginRatio);
 
         uint256 base = IAmm(amm).swapQuote(side, notional, p.size);
         _checkBaseLimit(side, base, baseLimit);
@@ -170,7 +177,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, Pausable, ReentrancyGuar
         } else {
             p.margin = uint256(remainingMargin).toUint128();
             p.openNotional = (p.openNotional - closedBasis).toUint128();
-            _requireMarginRatio(amm, p, market.maintenanceMarginRatio, false);
+            _requireMarkMarginRatio(amm, p, market.maintenanceMarginRatio);
             _positions[amm][msg.sender] = p;
         }
         _settleAndEmit(amm, t, p);
@@ -195,14 +202,17 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, Pausable, ReentrancyGuar
         t.freeCollateralDelta = payout.toInt256();
 
         StoredPosition memory opened;
-        if (notional > exitValue) {
+        uint256 rest = notional - exitValue;
+        // A rest too small to buy one wei of base is not traded: the reversal is a plain close.
+        if (rest != 0 && (side == Side.SHORT || IAmm(amm).previewSwapQuote(side, rest) != 0)) {
             uint256 openFee;
-            (opened, openFee) = _openRest(amm, market.feeRatio, side, notional - exitValue, leverage);
+            (opened, openFee) = _openRest(amm, market.feeRatio, side, rest, leverage);
             t.fee += openFee;
             t.freeCollateralDelta -= (opened.margin + openFee).toInt256();
             _positions[amm][msg.sender] = opened;
         } else {
             delete _positions[amm][msg.sender];
+            t.quoteAmount = exitValue;
         }
         _checkBaseLimit(side, SignedMath.abs(p.size) + SignedMath.abs(opened.size), baseLimit);
         t.baseDelta = opened.size - p.size;
@@ -249,7 +259,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, Pausable, ReentrancyGuar
         if (p.size == 0) revert NoPosition(msg.sender, amm);
         uint256 margin = p.margin + amount;
         p.margin = margin.toUint128();
-        vault.settle(msg.sender, -amount.toInt256(), 0);
+        _config.vault.settle(msg.sender, -amount.toInt256(), 0);
         emit MarginChanged(msg.sender, amm, amount.toInt256(), margin);
     }
 
@@ -260,9 +270,9 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, Pausable, ReentrancyGuar
         if (p.size == 0) revert NoPosition(msg.sender, amm);
         if (amount > p.margin) revert InsufficientMargin(p.margin, amount);
         p.margin -= uint128(amount);
-        _requireMarginRatio(amm, p, _markets[amm].initialMarginRatio, true);
+        _requireExitMarginRatioWithoutProfit(amm, p, _markets[amm].initialMarginRatio);
         _positions[amm][msg.sender].margin = p.margin;
-        vault.settle(msg.sender, amount.toInt256(), 0);
+        _config.vault.settle(msg.sender, amount.toInt256(), 0);
         emit MarginChanged(msg.sender, amm, -amount.toInt256(), p.margin);
     }
 
@@ -277,7 +287,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, Pausable, ReentrancyGuar
 
     /// @dev Moves the trader's free collateral and the fee in the Vault, then emits the new state.
     function _settleAndEmit(address amm, Trade memory t, StoredPosition memory p) private {
-        vault.settle(msg.sender, t.freeCollateralDelta, t.fee);
+        _config.vault.settle(msg.sender, t.freeCollateralDelta, t.fee);
         emit PositionChanged(
             msg.sender,
             amm,
@@ -294,15 +304,36 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, Pausable, ReentrancyGuar
 
     // ---------------------------------------------------------------- checks
 
-    /// @dev Reverts unless (margin + PnL) >= ratio x exit value, rounded against the trader. With
-    /// `excludeProfit`, only losses count, so unrealised profit never backs a withdrawal.
-    function _requireMarginRatio(address amm, StoredPosition memory p, uint256 ratio, bool excludeProfit) private view {
+    /// @dev Reverts unless (margin + PnL) >= ratio x notional, both valued at the spot price
+    /// (rounded against the trader): the margin ratio that opening and reducing must keep.
+    function _requireMarkMarginRatio(address amm, StoredPosition memory p, uint256 ratio) private view {
+        uint256 notional = _markNotional(amm, p.size);
+        _requireEquity(int256(uint256(p.margin)) + _pnl(p.size, p.openNotional, notional), notional, ratio);
+    }
+
+    /// @dev Reverts unless (margin + min(PnL, 0)) >= ratio x exit value. Valuing at the exit value
+    /// (what a close would realise) and leaving profit out is stricter than the spot-price ratio,
+    /// so unrealised profit never backs a withdrawal.
+    function _requireExitMarginRatioWithoutProfit(address amm, StoredPosition memory p, uint256 ratio) private view {
         uint256 exitValue = IAmm(amm).previewSwapBase(p.size, SignedMath.abs(p.size));
         int256 pnl = _pnl(p.size, p.openNotional, exitValue);
-        if (excludeProfit && pnl > 0) pnl = 0;
-        int256 equity = int256(uint256(p.margin)) + pnl;
-        uint256 required = exitValue.wMulUp(ratio);
-        if (equity < required.toInt256()) revert MarginRatioTooLow(_ratio(equity, exitValue), ratio);
+        if (pnl > 0) pnl = 0;
+        _requireEquity(int256(uint256(p.margin)) + pnl, exitValue, ratio);
+    }
+
+    function _requireEquity(int256 equity, uint256 notional, uint256 ratio) private pure {
+        uint256 required = notional.wMulUp(ratio);
+        if (equity < required.toInt256()) revert MarginRatioTooLow(_ratio(equity, notional), ratio);
+    }
+
+    /// @dev |size| x spot price, from the reserves directly: rounded down for a long (its value),
+    /// up for a short (its cost to buy back).
+    function _markNotional(address amm, int256 size) private view returns (uint256) {
+        (uint256 quoteReserve, uint256 baseReserve) = IAmm(amm).getReserves();
+        return
+            size > 0
+                ? uint256(size).mulDivDown(quoteReserve, baseReserve)
+                : uint256(-size).mulDivUp(quoteReserve, baseReserve);
     }
 
     function _checkBaseLimit(Side side, uint256 base, uint256 baseLimit) private pure {
@@ -332,9 +363,10 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, Pausable, ReentrancyGuar
     }
 
     /// @dev equity / notional in 18 decimals, rounded down (toward minus infinity, so an underwater
-    /// position never looks healthier than it is); a position worth nothing has an unbounded ratio.
+    /// position never looks healthier than it is); a position worth nothing has an unbounded ratio,
+    /// of the sign of its equity.
     function _ratio(int256 equity, uint256 notional) private pure returns (int256 ratio) {
-        if (notional == 0) return type(int256).max;
+        if (notional == 0) return equity < 0 ? type(int256).min : type(int256).max;
         int256 scaled = equity * 1e18;
         int256 divisor = notional.toInt256();
         ratio = scaled / divisor;
@@ -345,7 +377,19 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, Pausable, ReentrancyGuar
     // ---------------------------------------------------------------- admin
 
     /// @inheritdoc IClearingHouse
+    function setVault(IVault vault_) external onlyOwner {
+        if (address(vault_) == address(0)) revert ZeroAddress();
+        if (address(_config.vault) != address(0)) revert VaultAlreadySet(address(_config.vault));
+        address boundTo = vault_.clearingHouse();
+        if (boundTo != address(this)) revert VaultNotBoundToThisClearingHouse(address(vault_), boundTo);
+        _config.vault = vault_;
+        emit VaultSet(address(vault_));
+    }
+
+    /// @inheritdoc IClearingHouse
     function addMarket(address amm, MarketParams calldata params) external onlyOwner {
+        // Without a Vault no trade could settle: list markets only once it is linked.
+        if (address(_config.vault) == address(0)) revert VaultNotSet();
         if (_markets[amm].listed) revert MarketAlreadyListed(amm);
         address boundTo = IAmm(amm).clearingHouse();
         if (boundTo != address(this)) revert AmmNotBoundToThisClearingHouse(amm, boundTo);
@@ -364,12 +408,16 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, Pausable, ReentrancyGuar
 
     /// @inheritdoc IClearingHouse
     function pause() external onlyOwner {
-        _pause();
+        if (_config.paused) revert EnforcedPause();
+        _config.paused = true;
+        emit Paused(msg.sender);
     }
 
     /// @inheritdoc IClearingHouse
     function unpause() external onlyOwner {
-        _unpause();
+        if (!_config.paused) revert ExpectedPause();
+        _config.paused = false;
+        emit Unpaused(msg.sender);
     }
 
     function _validate(MarketParams calldata params) private pure {
@@ -393,15 +441,15 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, Pausable, ReentrancyGuar
     function getUnrealizedPnl(address amm, address trader) external view returns (int256) {
         StoredPosition memory p = _positions[amm][trader];
         if (p.size == 0) return 0;
-        return _pnl(p.size, p.openNotional, IAmm(amm).previewSwapBase(p.size, SignedMath.abs(p.size)));
+        return _pnl(p.size, p.openNotional, _markNotional(amm, p.size));
     }
 
     /// @inheritdoc IClearingHouse
     function getMarginRatio(address amm, address trader) external view returns (int256) {
         StoredPosition memory p = _positions[amm][trader];
         if (p.size == 0) revert NoPosition(trader, amm);
-        uint256 exitValue = IAmm(amm).previewSwapBase(p.size, SignedMath.abs(p.size));
-        return _ratio(int256(uint256(p.margin)) + _pnl(p.size, p.openNotional, exitValue), exitValue);
+        uint256 notional = _markNotional(amm, p.size);
+        return _ratio(int256(uint256(p.margin)) + _pnl(p.size, p.openNotional, notional), notional);
     }
 
     /// @inheritdoc IClearingHouse
@@ -413,5 +461,15 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, Pausable, ReentrancyGuar
     /// @inheritdoc IClearingHouse
     function isMarketListed(address amm) external view returns (bool) {
         return _markets[amm].listed;
+    }
+
+    /// @inheritdoc IClearingHouse
+    function vault() external view returns (IVault) {
+        return _config.vault;
+    }
+
+    /// @inheritdoc IClearingHouse
+    function paused() external view returns (bool) {
+        return _config.paused;
     }
 }

@@ -4,19 +4,20 @@ pragma solidity 0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IVault} from "./interfaces/IVault.sol";
 
 /// @title Vault
 /// @notice Holds the collateral token and the ledger of who owns it. See {IVault}.
-contract Vault is IVault, Ownable2Step, ReentrancyGuardTransient {
+contract Vault is IVault, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
     // ---------------------------------------------------------------- immutables
 
+    /// @inheritdoc IVault
+    address public immutable clearingHouse;
     IERC20 private immutable _token;
     /// @dev 10^(18 - token decimals): token units x scale = 18-decimal units, exactly.
     uint256 private immutable _scale;
@@ -29,16 +30,17 @@ contract Vault is IVault, Ownable2Step, ReentrancyGuardTransient {
         uint128 insuranceFund;
     }
 
-    address public clearingHouse;
     PoolBalances private _pools;
     mapping(address trader => uint256) private _freeCollateral;
 
     // ---------------------------------------------------------------- constructor
 
     /// @param token The collateral token, with 6 to 18 decimals.
-    /// @param owner_ Who links the ClearingHouse.
-    constructor(IERC20Metadata token, address owner_) Ownable(owner_) {
-        if (address(token) == address(0)) revert ZeroAddress();
+    /// @param clearingHouse_ The only account allowed to move value between ledger accounts. An
+    /// immutable, so the check on every trade reads no storage.
+    constructor(IERC20Metadata token, address clearingHouse_) {
+        if (address(token) == address(0) || clearingHouse_ == address(0)) revert ZeroAddress();
+        clearingHouse = clearingHouse_;
         uint8 decimals = token.decimals();
         if (decimals < 6 || decimals > 18) revert UnsupportedDecimals(decimals);
         _token = IERC20(address(token));
@@ -48,16 +50,6 @@ contract Vault is IVault, Ownable2Step, ReentrancyGuardTransient {
     modifier onlyClearingHouse() {
         if (msg.sender != clearingHouse) revert OnlyClearingHouse(msg.sender);
         _;
-    }
-
-    // ---------------------------------------------------------------- admin
-
-    /// @inheritdoc IVault
-    function setClearingHouse(address clearingHouse_) external onlyOwner {
-        if (clearingHouse_ == address(0)) revert ZeroAddress();
-        if (clearingHouse != address(0)) revert ClearingHouseAlreadySet(clearingHouse);
-        clearingHouse = clearingHouse_;
-        emit ClearingHouseSet(clearingHouse_);
     }
 
     // ---------------------------------------------------------------- traders

@@ -98,7 +98,7 @@ async function seed003(system: System, alice: HardhatEthersSigner, bob: HardhatE
 
   console.log("\n2. Bob goes 10x short with 100");
   e = await trade(system, ch.connect(bob).openPosition(market, Side.SHORT, toWad(100), toWad(10), 0n, MAX_DEADLINE));
-  console.log(`    Bob owes ${formatWad(-e.baseDelta, 18)} vETH`);
+  console.log(`    Bob owes ${formatWad(-(e.baseDelta as bigint), 18)} vETH`);
   await printPool(amm);
   await printPosition(system, amm, "Alice", alice);
   await printPosition(system, amm, "Bob", bob);

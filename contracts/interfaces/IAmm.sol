@@ -13,7 +13,8 @@ enum Side {
 /// @dev Rounding always leaves the pool with at least k: quote*base never decreases through a swap.
 interface IAmm {
     /// @notice Risk limits of the market; a zero field switches that limit off.
-    /// @param maxTradeRatio Largest quote amount of one opening trade, as a fraction of the quote reserve.
+    /// @param maxTradeRatio Largest quote amount of one trade by quote (open, increase, reduce or
+    /// reverse; closes are exempt), as a fraction of the quote reserve.
     /// @param fluctuationLimitRatio Largest move of the spot price within one block, as a fraction of
     /// the price at the start of the block.
     /// @param maxOpenInterest Largest total size (base) on each side, longs and shorts counted apart.

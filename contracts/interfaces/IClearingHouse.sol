@@ -10,7 +10,7 @@ import {IVault} from "./IVault.sol";
 interface IClearingHouse {
     /// @notice Risk parameters of one market (18-decimal ratios).
     /// @param initialMarginRatio Margin / notional needed to open or grow a position, and after removing margin.
-    /// @param maintenanceMarginRatio Margin ratio below which a position can be liquidated; a reduce must stay above it.
+    /// @param maintenanceMarginRatio Margin ratio below which a position can be liquidated; a reduce must keep at least it.
     /// @param feeRatio Trading fee as a fraction of the traded notional, paid to the insurance fund.
     struct MarketParams {
         uint64 initialMarginRatio;
@@ -55,7 +55,25 @@ interface IClearingHouse {
     event MarketAdded(address indexed amm, MarketParams params);
     /// @notice A market's risk parameters changed.
     event MarketParamsUpdated(address indexed amm, MarketParams params);
+    /// @notice The one-time link to the Vault was made.
+    event VaultSet(address vault);
+    /// @notice Trading was stopped by `account`.
+    event Paused(address account);
+    /// @notice Trading was resumed by `account`.
+    event Unpaused(address account);
 
+    /// @notice A zero address where one is needed.
+    error ZeroAddress();
+    /// @notice The Vault may be linked only once.
+    error VaultAlreadySet(address vault);
+    /// @notice The Vault answers to another ClearingHouse.
+    error VaultNotBoundToThisClearingHouse(address vault, address boundTo);
+    /// @notice No Vault is linked yet.
+    error VaultNotSet();
+    /// @notice The action needs trading to be live, and it is paused.
+    error EnforcedPause();
+    /// @notice Unpausing when not paused.
+    error ExpectedPause();
     /// @notice The market is not listed.
     error MarketNotListed(address amm);
     /// @notice The market is listed already.
@@ -90,7 +108,10 @@ interface IClearingHouse {
     /// @notice Opens, increases, reduces or reverses the caller's position with notional
     /// `margin x leverage`. On the position's side (or with none) it adds exposure and locks
     /// `margin` plus the fee from free collateral. On the other side it reduces, closes or, when the
-    /// notional exceeds the position's exit value, reverses with margin = rest / leverage.
+    /// notional exceeds the position's exit value, reverses with margin = rest / leverage (a rest too
+    /// small to buy one wei of base is not traded). A position may grow only if it meets the initial
+    /// margin ratio at the spot price before the trade; after a reduce it must meet the maintenance
+    /// margin ratio at the spot price.
     /// @param amm The market.
     /// @param side LONG or SHORT.
     /// @param margin Collateral (18 decimals) behind the notional.
@@ -115,18 +136,20 @@ interface IClearingHouse {
     /// @notice Moves `amount` (18 decimals) of free collateral into the caller's position margin.
     function addMargin(address amm, uint256 amount) external;
 
-    /// @notice Moves `amount` (18 decimals) of margin back to free collateral. The position must
-    /// keep the initial margin ratio with unrealised profit left out.
+    /// @notice Moves `amount` (18 decimals) of margin back to free collateral. The position, valued
+    /// at its exit value (what closing it now would realise) with unrealised profit left out, must
+    /// keep the initial margin ratio.
     function removeMargin(address amm, uint256 amount) external;
 
     /// @notice The trader's position (zeros when none).
     function getPosition(address amm, address trader) external view returns (Position memory);
 
-    /// @notice PnL if the position were closed now at the pool: exit value minus open notional
-    /// for a long, open notional minus cost to buy back for a short. Fees not included.
+    /// @notice PnL at the spot price: |size| x spot minus open notional for a long, the reverse for
+    /// a short, rounded against the trader. Closing realises less by its own price impact (see
+    /// {IAmm.previewSwapBase}) and the fee.
     function getUnrealizedPnl(address amm, address trader) external view returns (int256);
 
-    /// @notice (margin + unrealised PnL) / exit value, 18 decimals, rounded down.
+    /// @notice (margin + unrealised PnL) / (|size| x spot price), 18 decimals, rounded down.
     function getMarginRatio(address amm, address trader) external view returns (int256);
 
     /// @notice The market's risk parameters; all zero if not listed.
@@ -138,7 +161,13 @@ interface IClearingHouse {
     /// @notice The Vault holding collateral.
     function vault() external view returns (IVault);
 
-    /// @notice Lists a market (owner only). The Amm must name this ClearingHouse.
+    /// @notice Whether trading is paused.
+    function paused() external view returns (bool);
+
+    /// @notice Links the Vault, once (owner only). The Vault must name this ClearingHouse.
+    function setVault(IVault vault) external;
+
+    /// @notice Lists a market (owner only, after the Vault is linked). The Amm must name this ClearingHouse.
     function addMarket(address amm, MarketParams calldata params) external;
 
     /// @notice Changes a market's risk parameters (owner only).

@@ -12,13 +12,9 @@ interface IVault {
     event Deposited(address indexed from, address indexed trader, uint256 amount);
     /// @notice `trader` withdrew `amount` tokens (token units) of free collateral.
     event Withdrawn(address indexed trader, uint256 amount);
-    /// @notice The one-time link to the ClearingHouse was made.
-    event ClearingHouseSet(address clearingHouse);
 
     /// @notice Caller is not the ClearingHouse.
     error OnlyClearingHouse(address caller);
-    /// @notice The ClearingHouse may be set only once.
-    error ClearingHouseAlreadySet(address clearingHouse);
     /// @notice A zero address where one is needed.
     error ZeroAddress();
     /// @notice A zero amount.
@@ -55,9 +51,6 @@ interface IVault {
 
     /// @notice The ClearingHouse, the only account allowed to call `settle`.
     function clearingHouse() external view returns (address);
-
-    /// @notice Links the ClearingHouse, once (owner only).
-    function setClearingHouse(address clearingHouse) external;
 
     /// @notice Moves value for a position change (ClearingHouse only), all in 18 decimals:
     /// the trader's free collateral changes by `freeCollateralDelta`, the insurance fund receives

@@ -28,12 +28,13 @@ export interface System {
 export async function deployCore(ethers: HardhatEthers, decimals = 6): Promise<System> {
   const [owner] = await ethers.getSigners();
   const usdc = (await ethers.deployContract("MockERC20", ["USD Coin", "USDC", decimals])) as unknown as MockERC20;
-  const vault = (await ethers.deployContract("Vault", [await usdc.getAddress(), owner.address])) as unknown as Vault;
-  const clearingHouse = (await ethers.deployContract("ClearingHouse", [
-    await vault.getAddress(),
-    owner.address,
-  ])) as unknown as ClearingHouse;
-  await (await vault.setClearingHouse(await clearingHouse.getAddress())).wait();
+  // The Vault names the ClearingHouse as an immutable, so the ClearingHouse comes first.
+  const clearingHouse = (await ethers.deployContract("ClearingHouse", [owner.address])) as unknown as ClearingHouse;
+  const vault = (await ethers.deployContract("Vault", [
+    await usdc.getAddress(),
+    await clearingHouse.getAddress(),
+  ])) as unknown as Vault;
+  await (await clearingHouse.setVault(await vault.getAddress())).wait();
   return { usdc, vault, clearingHouse, owner };
 }
 

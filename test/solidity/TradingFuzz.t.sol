@@ -27,7 +27,7 @@ contract TradingFuzzTest is TradingHarness {
     }
 
     /// @dev 3..6 traders open a random side/margin/leverage (fees 0), then close in the order of a
-    /// fuzzed permutation. A trader whose margin cannot cover the loss at close tops it up first, and
+    /// fuzzed permutation; each close realises exactly the PnL at the exit value (previewSwapBase). A trader whose margin cannot cover the loss at close tops it up first, and
     /// if the shared margin pool could not pay the closing trader (another trader's bad debt, see
     /// ensurePoolCanPay) everyone is topped up first. Top-ups move no reserve and no PnL.
     function _openAllThenClose(
@@ -64,14 +64,19 @@ contract TradingFuzzTest is TradingHarness {
             address t = traders[order[k]];
             ensurePoolCanPay(t);
             rescueIfUnderwater(t);
+            // getUnrealizedPnl is valued at the spot price; a close realises the exit value, which its
+            // own price impact makes worse: PnL at exit <= PnL at mark.
             int256 upnl = clearingHouse.getUnrealizedPnl(address(amm), t);
+            int256 closePnl = exitPnl(t);
+            assertEq(upnl, markPnl(t), "getUnrealizedPnl != PnL at the spot price");
+            assertLe(closePnl, upnl, "PnL at the exit value above PnL at the spot price");
             close(t);
             (, uint256 b) = reserves();
             r.roundingSum += b;
             r.swaps++;
             Vm.Log[] memory logs = drainEvents();
             (, , int256 pnl, uint256 fee, ) = lastPositionChanged(logs);
-            assertEq(pnl, upnl, "close realised a PnL other than getUnrealizedPnl");
+            assertEq(pnl, closePnl, "close realised a PnL other than exit value vs open notional");
             assertEq(fee, 0, "fee with feeRatio 0");
             checkInvariants();
         }
@@ -149,10 +154,34 @@ contract TradingFuzzTest is TradingHarness {
 
     // ================================================================== 3 & 5: random trading
 
-    /// @dev Errors a well-formed random action may legitimately hit; any other revert fails the test.
-    function _expectedFailure(bytes memory err) internal pure returns (bool) {
+    /// @dev A revert other than the one the spec predicts.
+    error RevertMismatch(string what, bytes expected, bytes actual);
+
+    /// @dev Errors a well-formed random action may legitimately hit when the test made no exact
+    /// prediction; any other revert fails the test. A close or reversal can only find the position
+    /// underwater; removing margin can only break the initial margin ratio; a fresh open has no
+    /// margin check and must go through (increases and reduces are predicted exactly).
+    function _expectedFailure(Op op, bytes memory err) internal pure returns (bool) {
         bytes4 sel = selectorOf(err);
-        return sel == IClearingHouse.MarginRatioTooLow.selector || sel == IClearingHouse.PositionUnderwater.selector;
+        if (op == Op.Close || op == Op.Reverse) return sel == IClearingHouse.PositionUnderwater.selector;
+        if (op == Op.None) return sel == IClearingHouse.MarginRatioTooLow.selector;
+        return false;
+    }
+
+    /// @dev What the spec says an increase of an existing position or a reduce leads to, worked out
+    /// from the state before it, with positions valued at the spot price (markNotional =
+    /// floor(|size| x q / b) long, ceil short) and the check margin + PnL >= ceil(markNotional x ratio):
+    ///  - increase: the existing position, at the reserves BEFORE the trade, against the IMR;
+    ///  - reduce: the rest of the position, at the reserves AFTER the trade, against the MMR.
+    struct Prediction {
+        bool made; // a prediction was worked out
+        bool underwater; // reduce: margin + PnL - fee < 0, PositionUnderwater(remaining)
+        int256 remaining;
+        bool closes; // reduce: rounding takes the whole position, no ratio check
+        bool tooLow; // MarginRatioTooLow(ratio, requiredRatio)
+        int256 ratio; // floor((margin + PnL) x 1e18 / markNotional) of the checked position
+        uint256 requiredRatio;
+        bool ratioIsAfter; // the checked position is the one after the trade (reduce)
     }
 
     /// @dev Outcome of one random action.
@@ -163,9 +192,12 @@ contract TradingFuzzTest is TradingHarness {
         bool tradeMade; // a PositionChanged is expected
         bytes err;
         uint256 freeBefore;
-        // The Amm refuses a LONG whose quote cannot buy one wei of base (ZeroSwapAmount); true when the
-        // test computed that this action's long leg is that small.
+        // A reduce of a short is a LONG trade: the Amm refuses one whose quote cannot buy one wei of
+        // base (ZeroSwapAmount); true when the test computed that this reduce is that small.
         bool dustLong;
+        // A reversal to LONG whose rest (notional - exit value) would buy 0 base once the short is
+        // closed: the rest is not traded and the call is a plain close.
+        bool restNotTraded;
         // What was asked, to check the trade's result against the spec.
         Op op;
         IClearingHouse.Position before;
@@ -173,6 +205,7 @@ contract TradingFuzzTest is TradingHarness {
         uint256 leverage;
         uint256 notional; // margin x leverage, rounded down
         uint256 exit; // exit value of `before` just before the trade
+        Prediction pred;
     }
 
     enum Op {
@@ -190,6 +223,8 @@ contract TradingFuzzTest is TradingHarness {
         Action memory a = _act(x);
         if (a.skipped) return;
         if (a.ok) {
+            assertTrue(!a.dustLong, "a reduce whose long leg buys 0 base went through");
+            if (a.pred.made) _checkPredictedSuccess(a);
             Vm.Log[] memory logs = drainEvents();
             if (a.tradeMade) {
                 (, , , , int256 freeDelta) = lastPositionChanged(logs);
@@ -202,10 +237,53 @@ contract TradingFuzzTest is TradingHarness {
             }
         } else {
             vm.getRecordedLogs(); // discard
-            bool dust = a.dustLong && selectorOf(a.err) == IAmm.ZeroSwapAmount.selector;
-            if (!dust && !_expectedFailure(a.err)) bubble(a.err);
+            _checkFailure(a);
         }
         checkInvariants();
+    }
+
+    /// @dev A trade the spec allows went through: the margin ratio now read is the predicted one.
+    function _checkPredictedSuccess(Action memory a) internal view {
+        Prediction memory pred = a.pred;
+        assertTrue(!pred.underwater, "reduce went through although margin + PnL - fee < 0");
+        assertTrue(!pred.tooLow, "trade went through although the margin ratio after it is too low");
+        if (pred.closes) {
+            assertEq(position(a.trader).size, 0, "reduce predicted to take the whole position");
+            return;
+        }
+        int256 ratio = clearingHouse.getMarginRatio(address(amm), a.trader);
+        // A reduce was checked on the position it leaves: that is the one read now. An increase was
+        // checked before it; the position it leaves meets the IMR too (the new leg meets it by its
+        // leverage, and the trade moved the spot price in the position's favour).
+        if (pred.ratioIsAfter) assertEq(ratio, pred.ratio, "margin ratio after the reduce != predicted");
+        assertGe(ratio, int256(pred.requiredRatio), "margin ratio after the trade below the required ratio");
+    }
+
+    /// @dev A refused action: the predicted error with the predicted arguments, else a legitimate one.
+    function _checkFailure(Action memory a) internal pure {
+        bytes4 sel = selectorOf(a.err);
+        if (a.dustLong) {
+            if (sel != IAmm.ZeroSwapAmount.selector) bubble(a.err);
+            return;
+        }
+        Prediction memory pred = a.pred;
+        if (!pred.made) {
+            if (!_expectedFailure(a.op, a.err)) bubble(a.err);
+            return;
+        }
+        bytes memory expected;
+        if (pred.underwater) {
+            expected = abi.encodeWithSelector(IClearingHouse.PositionUnderwater.selector, pred.remaining);
+        } else if (pred.tooLow) {
+            expected = abi.encodeWithSelector(
+                IClearingHouse.MarginRatioTooLow.selector,
+                pred.ratio,
+                pred.requiredRatio
+            );
+        } else {
+            bubble(a.err); // the spec allows this trade
+        }
+        if (keccak256(a.err) != keccak256(expected)) revert RevertMismatch("predicted revert", expected, a.err);
     }
 
     function _act(uint256 x) internal returns (Action memory a) {
@@ -229,6 +307,7 @@ contract TradingFuzzTest is TradingHarness {
             Side side = size != 0 ? sideOf(size) : (x & 1 == 0 ? Side.LONG : Side.SHORT);
             uint256 margin = bound(x >> 1, 1e18, Math.min(1e24, Math.mulDiv((q0 * 3) / 100, WAD, lev)));
             _record(a, Op.Increase, margin);
+            if (size != 0) _predictIncrease(a);
             (a.ok, a.err) = tryOpen(a.trader, side, margin, lev);
         } else if (kind == 3) {
             // Reduce: notional a random fraction (0.01%..99.99%) of the exit value.
@@ -240,6 +319,7 @@ contract TradingFuzzTest is TradingHarness {
             }
             a.dustLong = size < 0 && amm.previewSwapQuote(Side.LONG, Math.mulDiv(margin, lev, WAD)) == 0;
             _record(a, Op.Reduce, margin);
+            if (!a.dustLong) _predictReduce(a);
             (a.ok, a.err) = tryOpen(a.trader, opposite(size), margin, lev);
         } else if (kind == 4) {
             // Reverse: notional = exit value + extra (extra = 0 a quarter of the time: an exact close).
@@ -256,7 +336,7 @@ contract TradingFuzzTest is TradingHarness {
                 return a;
             }
             uint256 rest = Math.mulDiv(margin, lev, WAD) - exit;
-            a.dustLong = size < 0 && rest > 0 && _baseForLongAfterClose(size, rest) == 0;
+            a.restNotTraded = size < 0 && rest > 0 && _baseForLongAfterClose(size, rest) == 0;
             _record(a, Op.Reverse, margin);
             (a.ok, a.err) = tryOpen(a.trader, opposite(size), margin, lev);
         } else if (kind == 5) {
@@ -294,6 +374,85 @@ contract TradingFuzzTest is TradingHarness {
         }
     }
 
+    /// @dev Increase of an existing position: before the trade, the existing position at the current
+    /// spot price must meet the IMR (MarginRatioTooLow with its ratio otherwise, before any swap).
+    function _predictIncrease(Action memory a) internal view {
+        IClearingHouse.Position memory p = a.before;
+        _predictRatio(
+            a.pred,
+            p.size,
+            p.margin,
+            p.openNotional,
+            markNotional(p.size),
+            clearingHouse.getMarketParams(address(amm)).initialMarginRatio
+        );
+    }
+
+    /// @dev Reduce: realised PnL against the rounded basis and the fee go into margin (underwater if
+    /// negative); the rest of the position must meet the MMR at the reserves after the trade.
+    function _predictReduce(Action memory a) internal view {
+        IClearingHouse.Position memory p = a.before;
+        uint256 base = amm.previewSwapQuote(opposite(p.size), a.notional);
+        uint256 abs = _abs(p.size);
+        assertLe(base, abs, "a reduce below the exit value took more base than the position");
+        (uint256 q, uint256 b) = reserves();
+        uint256 basis;
+        int256 pnl;
+        int256 newSize;
+        uint256 mark;
+        if (p.size > 0) {
+            basis = Math.mulDiv(p.openNotional, base, abs, Math.Rounding.Ceil);
+            pnl = int256(a.notional) - int256(basis);
+            (newSize, mark) = _sizeAndMark(p.size - int256(base), q - a.notional, b + base);
+        } else {
+            basis = Math.mulDiv(p.openNotional, base, abs);
+            pnl = int256(basis) - int256(a.notional);
+            (newSize, mark) = _sizeAndMark(p.size + int256(base), q + a.notional, b - base);
+        }
+        a.pred.made = true;
+        int256 remaining = int256(p.margin) + pnl - int256(_feeOf(a.notional));
+        if (remaining < 0) {
+            a.pred.underwater = true;
+            a.pred.remaining = remaining;
+        } else if (newSize == 0) {
+            a.pred.closes = true; // rounding took the whole position
+        } else {
+            _predictRatio(
+                a.pred,
+                newSize,
+                uint256(remaining),
+                p.openNotional - basis,
+                mark,
+                clearingHouse.getMarketParams(address(amm)).maintenanceMarginRatio
+            );
+            a.pred.ratioIsAfter = true;
+        }
+    }
+
+    /// @dev `size` and its mark notional at reserves (q, b): floor(|size| x q / b) long, ceil short.
+    function _sizeAndMark(int256 size, uint256 q, uint256 b) internal pure returns (int256, uint256) {
+        uint256 mark =
+            size > 0 ? Math.mulDiv(uint256(size), q, b) : Math.mulDiv(uint256(-size), q, b, Math.Rounding.Ceil);
+        return (size, mark);
+    }
+
+    /// @dev The position (size, margin, openNotional) valued at `mark` must have
+    /// margin + PnL >= ceil(mark x requiredRatio); the ratio the contract reports is floored.
+    function _predictRatio(
+        Prediction memory pred,
+        int256 size,
+        uint256 margin,
+        uint256 openNotional,
+        uint256 mark,
+        uint256 requiredRatio
+    ) internal pure {
+        int256 equity = int256(margin) + pnlAt(size, openNotional, mark);
+        pred.made = true;
+        pred.requiredRatio = requiredRatio;
+        pred.ratio = ratioDown(equity, mark);
+        pred.tooLow = equity < int256(Math.mulDiv(mark, requiredRatio, WAD, Math.Rounding.Ceil));
+    }
+
     function _record(Action memory a, Op op, uint256 margin) internal view {
         a.op = op;
         a.margin = margin;
@@ -313,7 +472,8 @@ contract TradingFuzzTest is TradingHarness {
     ///  - close (closePosition or a reverse of notional == exit value): PnL = exit value vs open
     ///    notional, fee on the exit value, payout = margin + PnL - fee;
     ///  - reverse: that close, then a position of notional rest = notional - exit value on the other
-    ///    side with margin ceil(rest / leverage) and fee on rest, both taken from free collateral.
+    ///    side with margin ceil(rest / leverage) and fee on rest, both taken from free collateral;
+    ///    but a reversal to LONG whose rest buys 0 base is only that close (the rest is not traded).
     function _checkTrade(Action memory a, Vm.Log[] memory logs) internal view {
         (, uint256 quoteAmount, int256 pnl, uint256 fee, int256 freeDelta) = lastPositionChanged(logs);
         IClearingHouse.Position memory np = position(a.trader);
@@ -348,8 +508,10 @@ contract TradingFuzzTest is TradingHarness {
             p.size > 0 ? int256(a.exit) - int256(p.openNotional) : int256(p.openNotional) - int256(a.exit);
         int256 payout = int256(p.margin) + closePnl - int256(_feeOf(a.exit));
         assertEq(pnl, closePnl, "close: realised PnL != exit value vs open notional");
-        if (a.op == Op.Close || a.notional == a.exit) {
-            if (a.op == Op.Close) assertEq(quoteAmount, a.exit, "close: quoteAmount != exit value");
+        if (a.op == Op.Close || a.notional == a.exit || a.restNotTraded) {
+            // A reversal exactly at the exit value, or to LONG with a rest that buys 0 base, is a plain
+            // close: no second leg, no margin or fee for the rest, the exit value traded.
+            assertEq(quoteAmount, a.exit, "close: quoteAmount != exit value");
             assertEq(fee, _feeOf(a.exit), "close: fee");
             assertEq(freeDelta, payout, "close: payout");
             assertEq(np.size, 0, "close: size");
@@ -591,6 +753,56 @@ contract TradingFuzzTest is TradingHarness {
         checkInvariants();
     }
 
+    /// @notice The maintenance check of a reduce, at the spot price after the trade. Open at 5..10x,
+    /// let another trader move the price against the position by 0..20% of the quote reserve, then
+    /// reduce by a random fraction of the exit value. The outcome is worked out from the state before
+    /// (see _predictReduce): PositionUnderwater(margin + PnL - fee) if that is negative; else
+    /// MarginRatioTooLow(ratio, MMR) if the rest of the position, valued at floor/ceil(|size| x q' / b')
+    /// at the reserves after the trade, has margin + PnL < ceil(mark notional x MMR); else the reduce
+    /// goes through and getMarginRatio is exactly the predicted ratio (>= MMR).
+    function testFuzz_reduceKeepsMaintenanceAtSpotPrice(
+        uint256 quoteSeed,
+        uint256 priceSeed,
+        uint256 feeSeed,
+        uint256 openSeed,
+        uint256 moveSeed,
+        uint256 reduceSeed
+    ) public {
+        uint64 fee = feeSeed & 3 == 0 ? 0 : uint64(bound(feeSeed >> 2, 1, 0.01e18));
+        setUpMarket(quoteSeed, priceSeed, fee);
+        addTraders(2);
+        address t = traders[0];
+        fund(t, 1e15);
+        fund(traders[1], 1e15);
+        Side side = openSeed & 1 == 0 ? Side.LONG : Side.SHORT;
+        uint256 lev = bound(uint64(openSeed >> 8), 5e18, 10e18);
+        open(t, side, bound(openSeed >> 72, 1e18, Math.min(1e24, Math.mulDiv(q0 / 20, WAD, lev))), lev);
+        uint256 move = bound(moveSeed, 0, q0 / 5);
+        if (move >= 1e18) open(traders[1], side == Side.LONG ? Side.SHORT : Side.LONG, move, 1e18);
+        drainEvents();
+
+        Action memory a;
+        a.trader = t;
+        a.before = position(t);
+        a.leverage = bound(uint64(reduceSeed >> 16), 1e18, 10e18);
+        uint256 target = Math.mulDiv(exitValue(a.before.size), bound(reduceSeed % 1e4, 1, 9999), 1e4);
+        uint256 margin = Math.mulDiv(target, WAD, a.leverage);
+        if (margin == 0) return;
+        _record(a, Op.Reduce, margin);
+        a.dustLong = a.before.size < 0 && amm.previewSwapQuote(Side.LONG, a.notional) == 0;
+        if (!a.dustLong) _predictReduce(a);
+        (a.ok, a.err) = tryOpen(t, opposite(a.before.size), margin, a.leverage);
+        if (a.ok) {
+            assertTrue(!a.dustLong, "a reduce whose long leg buys 0 base went through");
+            _checkPredictedSuccess(a);
+            drainEvents();
+        } else {
+            vm.getRecordedLogs();
+            _checkFailure(a);
+        }
+        checkInvariants();
+    }
+
     struct ReduceExpectation {
         IClearingHouse.Position before;
         uint256 margin; // openPosition arguments
@@ -664,9 +876,10 @@ contract TradingFuzzTest is TradingHarness {
 
     // ================================================================== spec detail
 
-    /// @notice IClearingHouse.getMarginRatio: "(margin + unrealised PnL) / exit value, 18 decimals,
-    /// rounded down". Checked for underwater positions (negative equity), where "down" is toward
-    /// minus infinity.
+    /// @notice IClearingHouse.getMarginRatio: "(margin + unrealised PnL) / (|size| x spot price), 18
+    /// decimals, rounded down", the spot value being floor(|size| x q / b) for a long and ceil for a
+    /// short; getUnrealizedPnl is the PnL at that value. Checked for underwater positions (negative
+    /// equity), where "down" is toward minus infinity.
     function testFuzz_marginRatioRoundsDownWhenUnderwater(
         uint256 quoteSeed,
         uint256 priceSeed,
@@ -680,16 +893,71 @@ contract TradingFuzzTest is TradingHarness {
         bool isLong = openSeed & 1 == 0;
         uint256 margin = bound(openSeed >> 8, 1e18, Math.min(1e24, q0 / 100));
         open(traders[0], isLong ? Side.LONG : Side.SHORT, margin, 10e18);
-        // Another trader moves the price 10-25% of the quote reserve against it: a 10x position is
-        // then underwater.
-        open(traders[1], isLong ? Side.SHORT : Side.LONG, bound(moveSeed, q0 / 10, q0 / 4), 1e18);
+        // Another trader trades back the 10x position's notional N plus 10-25% of the quote reserve
+        // against it. For a long the spot price ends <= 0.81 x its average entry price (entry
+        // q0 (q0 + N) / k, spot then <= (0.9 q0)^2 / k), for a short >= 1.21 x: a loss above the 10%
+        // margin, so the position is underwater even at the spot price.
+        uint256 notional = margin * 10;
+        open(traders[1], isLong ? Side.SHORT : Side.LONG, notional + bound(moveSeed, q0 / 10, q0 / 4), 1e18);
 
         IClearingHouse.Position memory p = position(traders[0]);
-        uint256 exit = exitValue(p.size);
-        int256 equity = int256(p.margin) + clearingHouse.getUnrealizedPnl(address(amm), traders[0]);
+        uint256 mark = markNotional(p.size);
+        int256 pnl = pnlAt(p.size, p.openNotional, mark);
+        assertEq(clearingHouse.getUnrealizedPnl(address(amm), traders[0]), pnl, "PnL not at the spot price");
+        int256 equity = int256(p.margin) + pnl;
+        assertLt(equity, 0, "test set-up: the position should be underwater");
         int256 num = equity * 1e18;
-        int256 expected = num / int256(exit);
-        if (num % int256(exit) != 0 && num < 0) expected -= 1; // floor
+        int256 expected = num / int256(mark);
+        if (num % int256(mark) != 0) expected -= 1; // floor (num < 0)
         assertEq(clearingHouse.getMarginRatio(address(amm), traders[0]), expected, "margin ratio not rounded down");
+        // The ratio really is valued at the spot price: at the exit value it would be lower still.
+        uint256 exit = exitValue(p.size);
+        assertLe(ratioDown(int256(p.margin) + pnlAt(p.size, p.openNotional, exit), exit), expected, "exit-valued");
+    }
+
+    // ================================================================== increase after an increase
+
+    /// @notice A position opened at any leverage <= max (= floor(1 / IMR), any IMR 1%..100%) can be
+    /// increased at any leverage <= max when no one else traded in between. The increase checks the
+    /// existing position at the spot price: with one trader the reserves are q0 +- N (N its notional)
+    /// and the spot price is past its average entry price on its side, so its mark PnL is about
+    /// N^2 / q0 >= 0 (far above rounding) and margin >= N x IMR covers ceil(mark notional x IMR).
+    /// The same holds for the whole position after the increase: getMarginRatio >= IMR.
+    function testFuzz_increaseAtAnyLeverageWithoutOtherTrades(
+        uint256 quoteSeed,
+        uint256 priceSeed,
+        uint256 paramSeed,
+        uint256 firstSeed,
+        uint256 secondSeed
+    ) public {
+        uint64 fee = paramSeed & 1 == 0 ? 0 : uint64(bound(paramSeed >> 1, 1, 0.01e18));
+        setUpMarket(quoteSeed, priceSeed, fee);
+        uint64 imr = uint64(bound(paramSeed >> 64, 0.01e18, 1e18));
+        clearingHouse.setMarketParams(address(amm), IClearingHouse.MarketParams(imr, imr / 2, fee));
+        uint256 maxLeverage = uint256(1e36) / imr;
+        addTraders(1);
+        address t = traders[0];
+        fund(t, 1e15); // 1e9 USDC
+
+        Side side = firstSeed & 1 == 0 ? Side.LONG : Side.SHORT;
+        // Leverage 0.1x .. max (exactly max a quarter of the time); each notional <= 5% of q0.
+        uint256 lev1 = (firstSeed >> 1) & 3 == 0 ? maxLeverage : boundLog(firstSeed >> 8, 1e17, maxLeverage);
+        uint256 lev2 = secondSeed & 3 == 0 ? maxLeverage : boundLog(secondSeed >> 8, 1e17, maxLeverage);
+        uint256 m1 = boundLog(firstSeed >> 128, 1e18, Math.min(1e24, Math.mulDiv(q0 / 20, WAD, lev1)));
+        uint256 m2 = boundLog(secondSeed >> 128, 1e18, Math.min(1e24, Math.mulDiv(q0 / 20, WAD, lev2)));
+
+        open(t, side, m1, lev1);
+        IClearingHouse.Position memory p1 = position(t);
+        assertGe(markPnl(t), 0, "mark PnL < 0 right after the open");
+        assertGe(clearingHouse.getMarginRatio(address(amm), t), int256(uint256(imr)), "opened below the IMR");
+        open(t, side, m2, lev2); // must not revert (MarginRatioTooLow)
+        IClearingHouse.Position memory p = position(t);
+        assertEq(p.margin, p1.margin + m2, "margin");
+        assertEq(p.openNotional, p1.openNotional + Math.mulDiv(m2, lev2, WAD), "openNotional");
+        assertGe(_abs(p.size), _abs(p1.size) + 1, "size grew");
+        assertGe(markPnl(t), 0, "mark PnL < 0 with no other trade");
+        int256 ratio = clearingHouse.getMarginRatio(address(amm), t);
+        assertEq(ratio, ratioDown(int256(p.margin) + markPnl(t), markNotional(p.size)), "getMarginRatio");
+        assertGe(ratio, int256(uint256(imr)), "margin ratio after the increase below the IMR");
     }
 }

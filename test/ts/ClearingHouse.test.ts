@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import { deployCore, deployMarket, fund, MAX_DEADLINE, Side } from "../../scripts/lib/deploy.js";
 import { mulDivDown, mulDivUp, toWad, WAD } from "../../scripts/lib/fixed.js";
-import type { Amm } from "../../typechain-types/index.js";
+import type { Amm, ClearingHouse, Vault } from "../../typechain-types/index.js";
 import { expectMatchesModel, expectPositionChanged, USDC, USDC_SCALE } from "./helpers/fixtures.js";
 import { AmmModel, floorDivSigned, LONG, predictRevert, SHORT, SystemModel, type SideValue } from "./helpers/model.js";
 
@@ -255,39 +255,116 @@ describe("ClearingHouse", function () {
       await expectModel(fx, model);
     });
 
-    it("an existing position below the initial margin ratio cannot be increased (MarginRatioTooLow)", async function () {
-      const fx = await networkHelpers.loadFixture(chFixture);
-      const model = modelOf(fx);
-      await open(fx, model, fx.alice, LONG, toWad(100), toWad(8));
-      await open(fx, model, fx.bob, SHORT, toWad(100), toWad(3)); // the price drops
-      const ratio = model.marginRatio(fx.ammAddress, fx.alice.address);
-      expect(ratio > 0n && ratio < IMR).to.equal(true);
-      // Written out: (margin + exit - openNotional) / exit, rounded down, against 10%.
-      const pos = model.position(fx.ammAddress, fx.alice.address);
-      const exit = model.amm(fx.ammAddress).previewSwapBase(pos.size, pos.size);
-      expect(ratio).to.equal(((pos.margin + exit - pos.openNotional) * WAD) / exit);
-      await expect(
-        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, toWad(100), toWad(1), 0n, MAX_DEADLINE),
-      )
-        .to.be.revertedWithCustomError(fx.ch, "MarginRatioTooLow")
-        .withArgs(ratio, IMR);
-    });
-
-    it("a position opened at exactly the maximum leverage sits rounding dust below the IMR, so it cannot be increased", async function () {
-      // Behaviour note (see the report): the pool rounds the exit value down, so PnL is -dust and
-      // (margin + PnL) / exit value < margin / notional = IMR, even though the price has not moved.
+    it("a position underwater at the spot price cannot be increased, even by a large leg whose own impact would lift the whole position above the IMR", async function () {
       const fx = await networkHelpers.loadFixture(chFixture);
       const model = modelOf(fx);
       await open(fx, model, fx.alice, LONG, toWad(100), toWad(10));
+      await open(fx, model, fx.bob, SHORT, toWad(220), toWad(5)); // the price drops against Alice
       const pos = model.position(fx.ammAddress, fx.alice.address);
-      const exit = model.amm(fx.ammAddress).previewSwapBase(pos.size, pos.size);
-      expect(exit).to.be.lessThan(toWad(1000));
-      expect(toWad(1000) - exit).to.be.lessThan(100n); // dust only
-      const ratio = ((toWad(100) + exit - toWad(1000)) * WAD) / exit;
-      expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.alice.address)).to.equal(ratio);
-      await expect(fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, toWad(1), toWad(1), 0n, MAX_DEADLINE))
+      const pool0 = model.amm(fx.ammAddress).clone();
+      // Written out at the spot price before the trade: floor(|s| q / b) for a long.
+      const mark0 = mulDivDown(pos.size, pool0.quote, pool0.base);
+      const equity0 = pos.margin + mark0 - pos.openNotional;
+      expect(equity0 < 0n, "underwater at the spot price").to.equal(true);
+      // The ratio rounds toward minus infinity: one below the truncated quotient, as it is inexact.
+      expect((equity0 * WAD) % mark0).to.not.equal(0n);
+      const ratio0 = (equity0 * WAD) / mark0 - 1n;
+      expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.alice.address)).to.equal(ratio0);
+      // A 1,000 increase at 10x: valued at the reserves AFTER it, the whole position would be well
+      // above the IMR (a post-trade check would have let it through) ...
+      const pool = pool0.clone();
+      const size = pos.size + pool.swapQuote(LONG, toWad(1000), pos.size);
+      const mark = mulDivDown(size, pool.quote, pool.base);
+      const equity = pos.margin + toWad(100) + mark - (pos.openNotional + toWad(1000));
+      expect(equity >= ceilMul(mark, IMR), "would meet the IMR after the trade").to.equal(true);
+      expect((equity * WAD) / mark).to.be.greaterThan(IMR);
+      // ... but the check is on the existing position before the trade: refused with its ratio.
+      const err = predictRevert(() => model.open(fx.alice.address, fx.ammAddress, LONG, toWad(100), toWad(10)));
+      expect([err.errorName, ...err.args]).to.deep.equal(["MarginRatioTooLow", ratio0, IMR]);
+      const free = model.freeOf(fx.alice.address);
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, toWad(100), toWad(10), 0n, MAX_DEADLINE),
+      )
         .to.be.revertedWithCustomError(fx.ch, "MarginRatioTooLow")
-        .withArgs(ratio, IMR);
+        .withArgs(ratio0, IMR);
+      expect(await fx.vault.freeCollateral(fx.alice.address)).to.equal(free);
+      expect(await fx.amm.getReserves()).to.deep.equal([pool0.quote, pool0.base]);
+      await expectModel(fx, model); // nothing moved
+    });
+
+    it("the increase check is on the existing position before the trade: margin + PnL >= ceil(mark x IMR), to the wei", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.alice, LONG, toWad(100), toWad(10));
+      await open(fx, model, fx.bob, SHORT, toWad(130), toWad(5));
+      const pos = model.position(fx.ammAddress, fx.alice.address);
+      const pool0 = model.amm(fx.ammAddress).clone();
+      // Written out at the spot price, at the reserves before the increase.
+      const mark0 = mulDivDown(pos.size, pool0.quote, pool0.base);
+      const equity0 = pos.margin + mark0 - pos.openNotional;
+      const required = ceilMul(mark0, IMR);
+      expect(equity0 > 0n && equity0 * WAD >= mark0 * MMR, "healthy, but below the IMR").to.equal(true);
+      // The margin Alice must add first so that the existing position meets the IMR exactly.
+      const shortfall = required - equity0;
+      expect(shortfall).to.be.greaterThan(0n);
+      // One wei short: refused, with the ratio of equity required - 1 at the reserves before the trade.
+      model.addMargin(fx.alice.address, fx.ammAddress, shortfall - 1n);
+      await fx.ch.connect(fx.alice).addMargin(fx.ammAddress, shortfall - 1n);
+      const shortRatio = ((required - 1n) * WAD) / mark0;
+      expect(shortRatio).to.be.lessThan(IMR);
+      expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.alice.address)).to.equal(shortRatio);
+      await expect(
+        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.LONG, toWad(10), toWad(10), 0n, MAX_DEADLINE),
+      )
+        .to.be.revertedWithCustomError(fx.ch, "MarginRatioTooLow")
+        .withArgs(shortRatio, IMR);
+      // Exactly enough: accepted, and nothing is checked after the trade.
+      model.addMargin(fx.alice.address, fx.ammAddress, 1n);
+      await fx.ch.connect(fx.alice).addMargin(fx.ammAddress, 1n);
+      expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.alice.address)).to.equal((required * WAD) / mark0);
+      const pool = pool0.clone();
+      const size = pos.size + pool.swapQuote(LONG, toWad(100), pos.size);
+      const r = await open(fx, model, fx.alice, LONG, toWad(10), toWad(10));
+      expect([r.size, r.margin, r.openNotional]).to.deep.equal([
+        size,
+        pos.margin + shortfall + toWad(10),
+        pos.openNotional + toWad(100),
+      ]);
+      const mark = mulDivDown(size, pool.quote, pool.base);
+      const equity = pos.margin + shortfall + toWad(10) + mark - (pos.openNotional + toWad(100));
+      expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.alice.address)).to.equal((equity * WAD) / mark);
+      await expectModel(fx, model);
+    });
+
+    it("a position opened at exactly the maximum leverage can be increased at the maximum leverage", async function () {
+      // Valued at the spot price, a fresh leg's own price impact is in its favour: a long pushes the
+      // price up, a short pushes it down, so the mark-valued ratio is above margin / notional = IMR.
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      await open(fx, model, fx.alice, LONG, toWad(100), toWad(10));
+      const pool = new AmmModel(Q0, B0);
+      const size = pool.swapQuote(LONG, toWad(1000), 0n);
+      const mark = mulDivDown(size, pool.quote, pool.base);
+      const ratio = ((toWad(100) + mark - toWad(1000)) * WAD) / mark;
+      expect(ratio).to.be.greaterThan(IMR);
+      expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.alice.address)).to.equal(ratio);
+      const more = pool.swapQuote(LONG, toWad(1000), size);
+      const r = await open(fx, model, fx.alice, LONG, toWad(100), toWad(10));
+      expect([r.size, r.margin, r.openNotional]).to.deep.equal([size + more, toWad(200), toWad(2000)]);
+      const mark2 = mulDivDown(size + more, pool.quote, pool.base);
+      expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.alice.address)).to.equal(
+        ((toWad(200) + mark2 - toWad(2000)) * WAD) / mark2,
+      );
+      // A short the same way: ceil(|s| q / b) is its buy-back value at the spot price.
+      await open(fx, model, fx.bob, SHORT, toWad(100), toWad(10));
+      const short = -model.position(fx.ammAddress, fx.bob.address).size;
+      const pool2 = model.amm(fx.ammAddress);
+      const shortMark = mulDivUp(short, pool2.quote, pool2.base);
+      const shortRatio = ((toWad(100) + toWad(1000) - shortMark) * WAD) / shortMark;
+      expect(shortRatio).to.be.greaterThan(IMR);
+      expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.bob.address)).to.equal(shortRatio);
+      await open(fx, model, fx.bob, SHORT, toWad(100), toWad(10));
+      await expectModel(fx, model);
     });
   });
 
@@ -355,21 +432,44 @@ describe("ClearingHouse", function () {
       await expectModel(fx, model);
     });
 
-    it("a reduce that leaves the position below maintenance reverts with MarginRatioTooLow", async function () {
+    it("a reduce that leaves the position below maintenance at the mark, after the trade, reverts with MarginRatioTooLow", async function () {
       const fx = await networkHelpers.loadFixture(chFixture);
       const model = modelOf(fx);
       await open(fx, model, fx.alice, LONG, toWad(100), toWad(10));
-      await open(fx, model, fx.bob, SHORT, toWad(100), toWad(5));
-      const ratio = model.marginRatio(fx.ammAddress, fx.alice.address);
-      expect(ratio > 0n && ratio < MMR).to.equal(true);
-      const err = predictRevert(() => model.open(fx.alice.address, fx.ammAddress, SHORT, toWad(10), toWad(1)));
-      expect(err.errorName).to.equal("MarginRatioTooLow");
-      expect(err.args[1]).to.equal(MMR);
-      await expect(
-        fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.SHORT, toWad(10), toWad(1), 0n, MAX_DEADLINE),
-      )
+      await open(fx, model, fx.bob, SHORT, toWad(150), toWad(5));
+      const ratio0 = model.marginRatio(fx.ammAddress, fx.alice.address);
+      expect(ratio0 > 0n && ratio0 < MMR).to.equal(true);
+      // Written out: sell 10 of quote against the long, then value what is left at the new reserves.
+      const pos = model.position(fx.ammAddress, fx.alice.address);
+      const pool = model.amm(fx.ammAddress).clone();
+      const notional = toWad(10);
+      const d = pool.swapQuote(SHORT, notional, pos.size);
+      const basis = mulDivUp(pos.openNotional, d, pos.size);
+      const margin = pos.margin + (notional - basis) - ceilMul(notional, FEE);
+      const size = pos.size - d;
+      const mark = mulDivDown(size, pool.quote, pool.base);
+      const equity = margin + mark - (pos.openNotional - basis);
+      const required = ceilMul(mark, MMR);
+      expect(equity > 0n && equity < required).to.equal(true);
+      const ratio = (equity * WAD) / mark;
+      const err = predictRevert(() => model.open(fx.alice.address, fx.ammAddress, SHORT, notional, WAD));
+      expect([err.errorName, ...err.args]).to.deep.equal(["MarginRatioTooLow", ratio, MMR]);
+      await expect(fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.SHORT, notional, WAD, 0n, MAX_DEADLINE))
         .to.be.revertedWithCustomError(fx.ch, "MarginRatioTooLow")
-        .withArgs(...err.args);
+        .withArgs(ratio, MMR);
+      // With margin added up to one wei below the requirement it still fails; at the requirement it passes.
+      const shortfall = required - equity;
+      model.addMargin(fx.alice.address, fx.ammAddress, shortfall - 1n);
+      await fx.ch.connect(fx.alice).addMargin(fx.ammAddress, shortfall - 1n);
+      await expect(fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.SHORT, notional, WAD, 0n, MAX_DEADLINE))
+        .to.be.revertedWithCustomError(fx.ch, "MarginRatioTooLow")
+        .withArgs(((required - 1n) * WAD) / mark, MMR);
+      model.addMargin(fx.alice.address, fx.ammAddress, 1n);
+      await fx.ch.connect(fx.alice).addMargin(fx.ammAddress, 1n);
+      const r = await open(fx, model, fx.alice, SHORT, notional, WAD);
+      expect([r.size, r.margin, r.openNotional]).to.deep.equal([size, margin + shortfall, pos.openNotional - basis]);
+      expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.alice.address)).to.equal((required * WAD) / mark);
+      await expectModel(fx, model);
     });
 
     it("a reduce whose realised loss and fee exceed the margin reverts with PositionUnderwater", async function () {
@@ -473,6 +573,94 @@ describe("ClearingHouse", function () {
         openNotional: 0n,
       });
       expect((await fx.ch.getPosition(fx.ammAddress, fx.alice.address)).size).to.equal(0n);
+      await expectModel(fx, model);
+    });
+
+    /** Carol short, then Bob's short moves the price in her favour: the set-up of the two tests below. */
+    async function shortInProfit(fx: Fx, model: SystemModel) {
+      await open(fx, model, fx.carol, SHORT, toWad(100), toWad(3));
+      await open(fx, model, fx.bob, SHORT, toWad(20), toWad(5));
+      const pos = model.position(fx.ammAddress, fx.carol.address);
+      const pool = model.amm(fx.ammAddress).clone();
+      const exit = pool.swapBase(pos.size, -pos.size); // pool: the reserves right after the close
+      // Written out: a long of quote r buys b - ceil(q b / (q + r)), which is zero exactly when
+      // r (b - 1) < q; restMax is the largest such r at the reserves after the close.
+      const restMax = (pool.quote - 1n) / (pool.base - 1n);
+      expect(restMax).to.be.greaterThan(0n);
+      expect(pool.base - mulDivUp(pool.quote, pool.base, pool.quote + restMax)).to.equal(0n);
+      expect(pool.base - mulDivUp(pool.quote, pool.base, pool.quote + restMax + 1n)).to.be.greaterThan(0n);
+      return { pos, pool, exit, restMax };
+    }
+
+    it("a reversal to long whose rest buys no base is a plain close: the rest is not traded", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      const { pos, pool, exit, restMax } = await shortInProfit(fx, model);
+      expect(pool.previewSwapQuote(LONG, restMax)).to.equal(0n);
+      const notional = exit + restMax; // at 1x the notional is the margin
+      const pnl = pos.openNotional - exit;
+      expect(pnl).to.be.greaterThan(0n);
+      const fee = ceilMul(exit, FEE); // the close's fee only
+      const payout = pos.margin + pnl - fee;
+      // The base bound of a long counts the closed leg only.
+      await expect(
+        fx.ch.connect(fx.carol).openPosition(fx.ammAddress, Side.LONG, notional, WAD, -pos.size + 1n, MAX_DEADLINE),
+      )
+        .to.be.revertedWithCustomError(fx.ch, "BaseLimitMissed")
+        .withArgs(-pos.size, -pos.size + 1n);
+      const freeBefore = model.freeOf(fx.carol.address);
+      const [marginPoolBefore, insuranceBefore] = await fx.vault.getPoolBalances();
+      const expected = {
+        baseDelta: -pos.size,
+        quoteAmount: exit, // the exit value actually traded, not the notional asked
+        realizedPnl: pnl,
+        fee,
+        freeCollateralDelta: payout,
+        size: 0n,
+        margin: 0n,
+        openNotional: 0n,
+      };
+      expect(model.open(fx.carol.address, fx.ammAddress, LONG, notional, WAD)).to.deep.equal(expected);
+      const tx = fx.ch.connect(fx.carol).openPosition(fx.ammAddress, Side.LONG, notional, WAD, -pos.size, MAX_DEADLINE);
+      await expectPositionChanged(tx, fx.ch, fx.carol.address, fx.ammAddress, expected);
+      // Only the close went through the pool: one swap, quote +exit and base -|size| for the pool.
+      await expect(tx).to.emit(fx.amm, "Swapped").withArgs(exit, pos.size, pool.quote, pool.base);
+      const receipt = await (await tx).wait();
+      const swaps = receipt!.logs.filter(
+        (l) => l.address === fx.ammAddress && fx.amm.interface.parseLog(l)?.name === "Swapped",
+      );
+      expect(swaps.length).to.equal(1);
+      expect(await fx.amm.getReserves()).to.deep.equal([pool.quote, pool.base]);
+      const p = await fx.ch.getPosition(fx.ammAddress, fx.carol.address);
+      expect([p.size, p.margin, p.openNotional]).to.deep.equal([0n, 0n, 0n]);
+      expect(await fx.vault.freeCollateral(fx.carol.address)).to.equal(freeBefore + payout);
+      expect(await fx.vault.getPoolBalances()).to.deep.equal([marginPoolBefore - payout - fee, insuranceBefore + fee]);
+      const [longOI] = await fx.amm.getOpenInterest();
+      expect(longOI).to.equal(0n);
+      await expectModel(fx, model);
+    });
+
+    it("a reversal to long whose rest buys one wei of base opens it", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      const model = modelOf(fx);
+      const { pos, pool, exit, restMax } = await shortInProfit(fx, model);
+      const rest = restMax + 1n;
+      const base = pool.base - mulDivUp(pool.quote, pool.base, pool.quote + rest);
+      const restFee = ceilMul(rest, FEE);
+      expect(restFee).to.equal(1n); // a fraction of a wei, rounded up
+      const closeFee = ceilMul(exit, FEE);
+      const r = await open(fx, model, fx.carol, LONG, exit + rest, WAD);
+      expect(r).to.deep.equal({
+        baseDelta: base - pos.size,
+        quoteAmount: exit + rest,
+        realizedPnl: pos.openNotional - exit,
+        fee: closeFee + restFee,
+        freeCollateralDelta: pos.margin + pos.openNotional - exit - closeFee - rest - restFee,
+        size: base,
+        margin: rest, // ceil(rest / 1x)
+        openNotional: rest,
+      });
+      expect(await fx.amm.getReserves()).to.deep.equal([pool.quote + rest, pool.base - base]);
       await expectModel(fx, model);
     });
 
@@ -669,7 +857,7 @@ describe("ClearingHouse", function () {
         .withArgs(fx.alice.address, free, free + 1n);
     });
 
-    it("removeMargin releases margin down to exactly the initial margin requirement and emits MarginChanged", async function () {
+    it("removeMargin releases margin down to exactly the initial margin requirement at the exit value and emits MarginChanged", async function () {
       const fx = await networkHelpers.loadFixture(chFixture);
       const model = modelOf(fx);
       await open(fx, model, fx.alice, SHORT, toWad(200), toWad(2)); // 400 notional at 50% margin
@@ -684,6 +872,12 @@ describe("ClearingHouse", function () {
       await expect(fx.ch.connect(fx.alice).removeMargin(fx.ammAddress, tooMuch))
         .to.be.revertedWithCustomError(fx.ch, "MarginRatioTooLow")
         .withArgs(ratioTooMuch, IMR);
+      // Valued at the spot price instead (ceil(|s| q / b) for a short), it would have passed: removeMargin
+      // keeps the stricter exit value, unlike the checks after a trade.
+      const pool = model.amm(fx.ammAddress);
+      const mark = mulDivUp(-pos.size, pool.quote, pool.base);
+      expect(mark).to.be.lessThan(exit);
+      expect(pos.margin - tooMuch + pos.openNotional - mark >= ceilMul(mark, IMR)).to.equal(true);
       const freeBefore = model.freeOf(fx.alice.address);
       model.removeMargin(fx.alice.address, fx.ammAddress, max);
       await expect(fx.ch.connect(fx.alice).removeMargin(fx.ammAddress, max))
@@ -736,27 +930,40 @@ describe("ClearingHouse", function () {
   });
 
   describe("views", function () {
-    it("getUnrealizedPnl is exit value - open notional for a long, open notional - buy-back cost for a short, 0 without a position", async function () {
+    it("getUnrealizedPnl is floor(|s| q / b) - open notional for a long, open notional - ceil(|s| q / b) for a short, 0 without a position", async function () {
       const fx = await networkHelpers.loadFixture(chFixture);
       const model = modelOf(fx);
       expect(await fx.ch.getUnrealizedPnl(fx.ammAddress, fx.alice.address)).to.equal(0n);
       await open(fx, model, fx.alice, LONG, toWad(100), toWad(5));
       await open(fx, model, fx.bob, SHORT, toWad(50), toWad(4));
       await open(fx, model, fx.carol, LONG, toWad(80), toWad(3));
+      const [q, b] = await fx.amm.getReserves();
       const pool = model.amm(fx.ammAddress);
+      expect([q, b]).to.deep.equal([pool.quote, pool.base]);
       const a = model.position(fx.ammAddress, fx.alice.address);
-      const b = model.position(fx.ammAddress, fx.bob.address);
-      const alicePnl = pool.previewSwapBase(a.size, a.size) - a.openNotional;
-      const bobPnl = b.openNotional - pool.previewSwapBase(b.size, -b.size);
+      const s = model.position(fx.ammAddress, fx.bob.address);
+      // Both products are inexact, so the rounding direction (against the trader) is visible.
+      expect((a.size * q) % b).to.not.equal(0n);
+      expect((-s.size * q) % b).to.not.equal(0n);
+      const aliceMark = (a.size * q) / b;
+      const bobMark = (-s.size * q) / b + 1n;
+      const alicePnl = aliceMark - a.openNotional;
+      const bobPnl = s.openNotional - bobMark;
       expect(alicePnl).to.be.greaterThan(0n);
       expect(bobPnl).to.be.lessThan(0n);
       expect(await fx.ch.getUnrealizedPnl(fx.ammAddress, fx.alice.address)).to.equal(alicePnl);
       expect(await fx.ch.getUnrealizedPnl(fx.ammAddress, fx.bob.address)).to.equal(bobPnl);
+      expect(model.unrealizedPnl(fx.ammAddress, fx.alice.address)).to.equal(alicePnl);
+      expect(model.unrealizedPnl(fx.ammAddress, fx.bob.address)).to.equal(bobPnl);
+      // The spot price is not what a close realises: the exit value carries the close's own price impact.
+      expect(pool.previewSwapBase(a.size, a.size)).to.be.lessThan(aliceMark);
+      expect(pool.previewSwapBase(s.size, -s.size)).to.be.greaterThan(bobMark);
       expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.alice.address)).to.equal(
-        ((a.margin + alicePnl) * WAD) / pool.previewSwapBase(a.size, a.size),
+        ((a.margin + alicePnl) * WAD) / aliceMark,
       );
-      expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.bob.address)).to.equal(
-        ((b.margin + bobPnl) * WAD) / pool.previewSwapBase(b.size, -b.size),
+      expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.bob.address)).to.equal(((s.margin + bobPnl) * WAD) / bobMark);
+      expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.carol.address)).to.equal(
+        model.marginRatio(fx.ammAddress, fx.carol.address),
       );
     });
 
@@ -771,14 +978,17 @@ describe("ClearingHouse", function () {
       const fx = await networkHelpers.loadFixture(chFixture);
       const model = modelOf(fx);
       await open(fx, model, fx.alice, LONG, toWad(100), toWad(10));
-      await open(fx, model, fx.bob, SHORT, toWad(200), toWad(5));
+      await open(fx, model, fx.bob, SHORT, toWad(300), toWad(5));
       const pos = model.position(fx.ammAddress, fx.alice.address);
-      const exit = model.amm(fx.ammAddress).previewSwapBase(pos.size, pos.size);
-      const equity = pos.margin + exit - pos.openNotional;
+      const pool = model.amm(fx.ammAddress);
+      const mark = mulDivDown(pos.size, pool.quote, pool.base);
+      const equity = pos.margin + mark - pos.openNotional;
       expect(equity).to.be.lessThan(0n);
-      expect((equity * WAD) % exit).to.not.equal(0n); // inexact, so the direction matters
-      const floor = floorDivSigned(equity * WAD, exit);
+      expect((equity * WAD) % mark).to.not.equal(0n); // inexact, so the direction matters
+      const floor = floorDivSigned(equity * WAD, mark);
+      expect(floor).to.equal((equity * WAD) / mark - 1n); // one below truncation toward zero
       expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.alice.address)).to.equal(floor);
+      expect(await fx.ch.getUnrealizedPnl(fx.ammAddress, fx.alice.address)).to.equal(mark - pos.openNotional);
     });
 
     it("getPosition is all zeros without a position; vault() and MAX_FEE_RATIO are as deployed", async function () {
@@ -787,6 +997,115 @@ describe("ClearingHouse", function () {
       expect([p.size, p.margin, p.openNotional]).to.deep.equal([0n, 0n, 0n]);
       expect(await fx.ch.vault()).to.equal(await fx.vault.getAddress());
       expect(await fx.ch.MAX_FEE_RATIO()).to.equal(toWad("0.05"));
+    });
+  });
+
+  describe("construction and setVault", function () {
+    /** A ClearingHouse and a Vault naming it, not linked yet, and an Amm bound to the ClearingHouse. */
+    async function unlinkedFixture() {
+      const [owner, alice, , , stranger] = await ethers.getSigners();
+      const usdc = await ethers.deployContract("MockERC20", ["USD Coin", "USDC", 6]);
+      const ch = (await ethers.deployContract("ClearingHouse", [owner.address])) as unknown as ClearingHouse;
+      const chAddress = await ch.getAddress();
+      const vault = (await ethers.deployContract("Vault", [await usdc.getAddress(), chAddress])) as unknown as Vault;
+      const amm = await ethers.deployContract("Amm", [
+        chAddress,
+        Q0,
+        B0,
+        { maxTradeRatio: 0n, fluctuationLimitRatio: 0n, maxOpenInterest: 0n },
+        owner.address,
+      ]);
+      return {
+        owner,
+        alice,
+        stranger,
+        usdc,
+        ch,
+        chAddress,
+        vault,
+        vaultAddress: await vault.getAddress(),
+        ammAddress: await amm.getAddress(),
+      };
+    }
+
+    it("a new ClearingHouse has its owner, no Vault, and is not paused", async function () {
+      const { ch, owner } = await networkHelpers.loadFixture(unlinkedFixture);
+      expect(await ch.owner()).to.equal(owner.address);
+      expect(await ch.pendingOwner()).to.equal(ethers.ZeroAddress);
+      expect(await ch.vault()).to.equal(ethers.ZeroAddress);
+      expect(await ch.paused()).to.equal(false);
+    });
+
+    it("the constructor rejects a zero owner with OwnableInvalidOwner", async function () {
+      const factory = await ethers.getContractFactory("ClearingHouse");
+      await expect(factory.deploy(ethers.ZeroAddress))
+        .to.be.revertedWithCustomError(factory, "OwnableInvalidOwner")
+        .withArgs(ethers.ZeroAddress);
+    });
+
+    it("setVault is owner only", async function () {
+      const { ch, stranger, vaultAddress } = await networkHelpers.loadFixture(unlinkedFixture);
+      await expect(ch.connect(stranger).setVault(vaultAddress))
+        .to.be.revertedWithCustomError(ch, "OwnableUnauthorizedAccount")
+        .withArgs(stranger.address);
+      expect(await ch.vault()).to.equal(ethers.ZeroAddress);
+    });
+
+    it("setVault rejects the zero address with ZeroAddress", async function () {
+      const { ch } = await networkHelpers.loadFixture(unlinkedFixture);
+      await expect(ch.setVault(ethers.ZeroAddress)).to.be.revertedWithCustomError(ch, "ZeroAddress");
+    });
+
+    it("setVault rejects a Vault naming another ClearingHouse with VaultNotBoundToThisClearingHouse(vault, boundTo)", async function () {
+      const { ch, usdc, owner, stranger } = await networkHelpers.loadFixture(unlinkedFixture);
+      const otherCh = await ethers.deployContract("ClearingHouse", [owner.address]);
+      const usdcAddress = await usdc.getAddress();
+      for (const boundTo of [await otherCh.getAddress(), stranger.address]) {
+        const foreign = await ethers.deployContract("Vault", [usdcAddress, boundTo]);
+        const foreignAddress = await foreign.getAddress();
+        await expect(ch.setVault(foreignAddress))
+          .to.be.revertedWithCustomError(ch, "VaultNotBoundToThisClearingHouse")
+          .withArgs(foreignAddress, boundTo);
+      }
+      expect(await ch.vault()).to.equal(ethers.ZeroAddress);
+    });
+
+    it("setVault links once, emits VaultSet, and then refuses with VaultAlreadySet(current Vault)", async function () {
+      const { ch, chAddress, usdc, vault, vaultAddress } = await networkHelpers.loadFixture(unlinkedFixture);
+      expect(await vault.clearingHouse()).to.equal(chAddress);
+      await expect(ch.setVault(vaultAddress)).to.emit(ch, "VaultSet").withArgs(vaultAddress);
+      expect(await ch.vault()).to.equal(vaultAddress);
+      // A second Vault bound to this ClearingHouse is refused too, and so is the same one again.
+      const second = await ethers.deployContract("Vault", [await usdc.getAddress(), chAddress]);
+      await expect(ch.setVault(await second.getAddress()))
+        .to.be.revertedWithCustomError(ch, "VaultAlreadySet")
+        .withArgs(vaultAddress);
+      await expect(ch.setVault(vaultAddress))
+        .to.be.revertedWithCustomError(ch, "VaultAlreadySet")
+        .withArgs(vaultAddress);
+      // The zero address is checked first.
+      await expect(ch.setVault(ethers.ZeroAddress)).to.be.revertedWithCustomError(ch, "ZeroAddress");
+      expect(await ch.vault()).to.equal(vaultAddress);
+    });
+
+    it("addMarket reverts with VaultNotSet before the Vault is linked, and lists the market once it is", async function () {
+      const { ch, vaultAddress, ammAddress, alice } = await networkHelpers.loadFixture(unlinkedFixture);
+      await expect(ch.addMarket(ammAddress, PARAMS)).to.be.revertedWithCustomError(ch, "VaultNotSet");
+      expect(await ch.isMarketListed(ammAddress)).to.equal(false);
+      // With no market there is nothing to trade.
+      await expect(ch.connect(alice).openPosition(ammAddress, Side.LONG, toWad(10), toWad(2), 0n, MAX_DEADLINE))
+        .to.be.revertedWithCustomError(ch, "MarketNotListed")
+        .withArgs(ammAddress);
+      await ch.setVault(vaultAddress);
+      await expect(ch.addMarket(ammAddress, PARAMS)).to.emit(ch, "MarketAdded").withArgs(ammAddress, [IMR, MMR, FEE]);
+      expect(await ch.isMarketListed(ammAddress)).to.equal(true);
+    });
+
+    it("the deployment helper links both ways: Vault(token, clearingHouse), then setVault", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      expect(await fx.vault.clearingHouse()).to.equal(await fx.ch.getAddress());
+      expect(await fx.ch.vault()).to.equal(await fx.vault.getAddress());
+      expect(await fx.vault.collateralToken()).to.equal(await fx.system.usdc.getAddress());
     });
   });
 
@@ -920,6 +1239,45 @@ describe("ClearingHouse", function () {
       await expect(fx.ch.connect(fx.stranger).unpause())
         .to.be.revertedWithCustomError(fx.ch, "OwnableUnauthorizedAccount")
         .withArgs(fx.stranger.address);
+    });
+
+    it("pause and unpause toggle paused(), emit Paused / Unpaused and refuse a repeat (EnforcedPause / ExpectedPause)", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      expect(await fx.ch.paused()).to.equal(false);
+      await expect(fx.ch.unpause()).to.be.revertedWithCustomError(fx.ch, "ExpectedPause");
+      await expect(fx.ch.pause()).to.emit(fx.ch, "Paused").withArgs(fx.owner.address);
+      expect(await fx.ch.paused()).to.equal(true);
+      await expect(fx.ch.pause()).to.be.revertedWithCustomError(fx.ch, "EnforcedPause");
+      await expect(fx.ch.unpause()).to.emit(fx.ch, "Unpaused").withArgs(fx.owner.address);
+      expect(await fx.ch.paused()).to.equal(false);
+      await expect(fx.ch.unpause()).to.be.revertedWithCustomError(fx.ch, "ExpectedPause");
+      // Paused / Unpaused name the account that acted: after a handover, the new owner.
+      await fx.ch.transferOwnership(fx.carol.address);
+      await fx.ch.connect(fx.carol).acceptOwnership();
+      await expect(fx.ch.connect(fx.carol).pause()).to.emit(fx.ch, "Paused").withArgs(fx.carol.address);
+      await expect(fx.ch.connect(fx.carol).unpause()).to.emit(fx.ch, "Unpaused").withArgs(fx.carol.address);
+    });
+
+    it("while paused the pause check comes before every other check of a trading action; admin still works", async function () {
+      const fx = await networkHelpers.loadFixture(chFixture);
+      await fx.ch.pause();
+      const a = fx.ch.connect(fx.alice);
+      const other = await unlistedAmm(fx);
+      const otherAddress = await other.getAddress();
+      // Each of these would fail a later check (expired deadline, unlisted market, zero amount, no position).
+      await expect(a.openPosition(otherAddress, Side.LONG, 0n, toWad(2), 0n, 0n)).to.be.revertedWithCustomError(
+        fx.ch,
+        "EnforcedPause",
+      );
+      await expect(a.closePosition(fx.ammAddress, 0n, 0n)).to.be.revertedWithCustomError(fx.ch, "EnforcedPause");
+      await expect(a.addMargin(fx.ammAddress, 0n)).to.be.revertedWithCustomError(fx.ch, "EnforcedPause");
+      await expect(a.removeMargin(fx.ammAddress, toWad(1))).to.be.revertedWithCustomError(fx.ch, "EnforcedPause");
+      // Listing and parameters are not trading: the owner can still use them while paused.
+      await expect(fx.ch.addMarket(otherAddress, PARAMS)).to.emit(fx.ch, "MarketAdded");
+      await expect(fx.ch.setMarketParams(fx.ammAddress, PARAMS)).to.emit(fx.ch, "MarketParamsUpdated");
+      // The Vault has no pause: deposits and withdrawals go on.
+      await fund(fx.system, fx.stranger, USDC(5));
+      await fx.vault.connect(fx.stranger).withdraw(USDC(5));
     });
 
     it("while paused every trading and margin action reverts with EnforcedPause; unpause restores them", async function () {

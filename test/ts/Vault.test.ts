@@ -24,66 +24,62 @@ async function mintAndApprove(token: MockERC20, vault: Vault, who: { address: st
 describe("Vault", function () {
   describe("construction", function () {
     for (const decimals of [6, 18]) {
-      it(`accepts a ${decimals}-decimal token and links its owner`, async function () {
-        const [owner] = await ethers.getSigners();
+      it(`accepts a ${decimals}-decimal token and names its ClearingHouse for good`, async function () {
+        const [, , , , clearingHouse] = await ethers.getSigners();
         const token = await ethers.deployContract("MockERC20", ["T", "T", decimals]);
-        const vault = await ethers.deployContract("Vault", [await token.getAddress(), owner.address]);
+        const vault = await ethers.deployContract("Vault", [await token.getAddress(), clearingHouse.address]);
         expect(await vault.collateralToken()).to.equal(await token.getAddress());
-        expect(await vault.owner()).to.equal(owner.address);
-        expect(await vault.clearingHouse()).to.equal(ethers.ZeroAddress);
+        expect(await vault.clearingHouse()).to.equal(clearingHouse.address);
+        expect(await vault.getPoolBalances()).to.deep.equal([0n, 0n]);
+        // No owner and no way to relink: the ClearingHouse is fixed at construction.
+        const functions: string[] = [];
+        vault.interface.forEachFunction((f) => functions.push(f.name));
+        expect(functions).to.include("clearingHouse");
+        for (const name of ["owner", "setClearingHouse", "transferOwnership", "renounceOwnership"]) {
+          expect(functions).to.not.include(name);
+        }
       });
     }
 
     for (const decimals of [5, 19]) {
       it(`rejects a ${decimals}-decimal token with UnsupportedDecimals`, async function () {
-        const [owner] = await ethers.getSigners();
+        const [, , , , clearingHouse] = await ethers.getSigners();
         const token = await ethers.deployContract("MockERC20", ["T", "T", decimals]);
         const factory = await ethers.getContractFactory("Vault");
-        await expect(factory.deploy(await token.getAddress(), owner.address))
+        await expect(factory.deploy(await token.getAddress(), clearingHouse.address))
           .to.be.revertedWithCustomError(factory, "UnsupportedDecimals")
           .withArgs(decimals);
       });
     }
 
     it("rejects the zero token with ZeroAddress", async function () {
-      const [owner] = await ethers.getSigners();
+      const [, , , , clearingHouse] = await ethers.getSigners();
       const factory = await ethers.getContractFactory("Vault");
-      await expect(factory.deploy(ethers.ZeroAddress, owner.address)).to.be.revertedWithCustomError(
+      await expect(factory.deploy(ethers.ZeroAddress, clearingHouse.address)).to.be.revertedWithCustomError(
         factory,
         "ZeroAddress",
       );
     });
-  });
 
-  describe("setClearingHouse", function () {
-    async function unlinkedFixture() {
-      const [owner, , , stranger] = await ethers.getSigners();
-      const token = await ethers.deployContract("MockERC20", ["USD Coin", "USDC", 6]);
-      const vault = await ethers.deployContract("Vault", [await token.getAddress(), owner.address]);
-      return { owner, stranger, vault };
-    }
-
-    it("can be called only by the owner", async function () {
-      const { vault, stranger } = await networkHelpers.loadFixture(unlinkedFixture);
-      await expect(vault.connect(stranger).setClearingHouse(stranger.address))
-        .to.be.revertedWithCustomError(vault, "OwnableUnauthorizedAccount")
-        .withArgs(stranger.address);
+    it("rejects the zero ClearingHouse with ZeroAddress, before the token's decimals are checked", async function () {
+      const factory = await ethers.getContractFactory("Vault");
+      for (const decimals of [6, 5]) {
+        const token = await ethers.deployContract("MockERC20", ["T", "T", decimals]);
+        await expect(factory.deploy(await token.getAddress(), ethers.ZeroAddress)).to.be.revertedWithCustomError(
+          factory,
+          "ZeroAddress",
+        );
+      }
+      await expect(factory.deploy(ethers.ZeroAddress, ethers.ZeroAddress)).to.be.revertedWithCustomError(
+        factory,
+        "ZeroAddress",
+      );
     });
 
-    it("rejects the zero address", async function () {
-      const { vault } = await networkHelpers.loadFixture(unlinkedFixture);
-      await expect(vault.setClearingHouse(ethers.ZeroAddress)).to.be.revertedWithCustomError(vault, "ZeroAddress");
-    });
-
-    it("links once, emits ClearingHouseSet, and refuses a second link", async function () {
-      const { vault, stranger, owner } = await networkHelpers.loadFixture(unlinkedFixture);
-      await expect(vault.setClearingHouse(stranger.address))
-        .to.emit(vault, "ClearingHouseSet")
-        .withArgs(stranger.address);
-      expect(await vault.clearingHouse()).to.equal(stranger.address);
-      await expect(vault.setClearingHouse(owner.address))
-        .to.be.revertedWithCustomError(vault, "ClearingHouseAlreadySet")
-        .withArgs(stranger.address);
+    it("in the deployed system it names the ClearingHouse, which names it back", async function () {
+      const { vault, clearingHouse } = await networkHelpers.loadFixture(core6);
+      expect(await vault.clearingHouse()).to.equal(await clearingHouse.getAddress());
+      expect(await clearingHouse.vault()).to.equal(await vault.getAddress());
     });
   });
 
@@ -223,9 +219,10 @@ describe("Vault", function () {
 
   describe("unsupported tokens", function () {
     it("refuses a fee-on-transfer token with UnsupportedTransferAmount", async function () {
-      const [owner, alice, bob] = await ethers.getSigners();
+      const [, alice, bob, , clearingHouse] = await ethers.getSigners();
       const token = (await ethers.deployContract("FeeOnTransferERC20")) as unknown as FeeOnTransferERC20;
-      const vault = await ethers.deployContract("Vault", [await token.getAddress(), owner.address]);
+      // A plain account stands in for the ClearingHouse: deposits do not involve it.
+      const vault = await ethers.deployContract("Vault", [await token.getAddress(), clearingHouse.address]);
       await token.mint(alice.address, USDC(1000));
       await token.connect(alice).approve(await vault.getAddress(), USDC(1000));
       // 1% is burnt in transit: 1000 sent, 990 received.
@@ -243,11 +240,12 @@ describe("Vault", function () {
 
   describe("reentrancy", function () {
     async function hookFixture() {
-      const [owner, alice, bob] = await ethers.getSigners();
+      const [, alice, bob, , clearingHouse] = await ethers.getSigners();
       const hook = (await ethers.deployContract("ReentrantERC20")) as unknown as ReentrantERC20;
+      // A plain account stands in for the ClearingHouse: deposits and withdrawals do not involve it.
       const vault = (await ethers.deployContract("Vault", [
         await hook.getAddress(),
-        owner.address,
+        clearingHouse.address,
       ])) as unknown as Vault;
       const hookAddress = await hook.getAddress();
       const vaultAddress = await vault.getAddress();
@@ -255,7 +253,7 @@ describe("Vault", function () {
       await hook.connect(alice).approve(vaultAddress, USDC(1000));
       // The hook token owns free collateral itself, so a reentrant withdraw would have something to take.
       await vault.connect(alice).depositFor(hookAddress, USDC(100));
-      return { owner, alice, bob, hook, vault, hookAddress, vaultAddress };
+      return { alice, bob, hook, vault, hookAddress, vaultAddress };
     }
 
     it("control: the hook's withdraw works when it is not inside a Vault call", async function () {
@@ -276,7 +274,7 @@ describe("Vault", function () {
       expect(await hook.callbackSucceeded()).to.equal(false);
       const reason = vault.interface.parseError(await hook.callbackReturn());
       expect(reason?.name).to.equal("ReentrancyGuardReentrantCall");
-      expect(await hook.getFunction("target")()).to.equal(ethers.ZeroAddress); // the hook fired
+      expect(await hook.hookTarget()).to.equal(ethers.ZeroAddress); // the hook fired
       expect(await vault.freeCollateral(alice.address)).to.equal(USDC(500) * USDC_SCALE);
       expect(await vault.freeCollateral(hookAddress)).to.equal(USDC(100) * USDC_SCALE);
       expect(await hook.balanceOf(vaultAddress)).to.equal(USDC(600));
@@ -305,9 +303,40 @@ describe("Vault", function () {
       await expect(vault.connect(stranger).settle(alice.address, 1n, 0n))
         .to.be.revertedWithCustomError(vault, "OnlyClearingHouse")
         .withArgs(stranger.address);
+      // Not even the account that deployed everything and owns the ClearingHouse.
       await expect(vault.connect(owner).settle(alice.address, -1n, 0n))
         .to.be.revertedWithCustomError(vault, "OnlyClearingHouse")
         .withArgs(owner.address);
+    });
+
+    it("the account named at construction is the one that settles, moving value as documented", async function () {
+      const [deployer, alice, , , clearingHouse] = await ethers.getSigners();
+      const token = (await ethers.deployContract("MockERC20", ["USD Coin", "USDC", 6])) as unknown as MockERC20;
+      const vault = (await ethers.deployContract("Vault", [
+        await token.getAddress(),
+        clearingHouse.address,
+      ])) as unknown as Vault;
+      await mintAndApprove(token, vault, alice, USDC(100));
+      await vault.connect(alice).deposit(USDC(100));
+      const asCh = vault.connect(clearingHouse);
+      // -40: free collateral to the margin pool.
+      await asCh.settle(alice.address, -toWad(40), 0n);
+      expect(await vault.freeCollateral(alice.address)).to.equal(toWad(60));
+      expect(await vault.getPoolBalances()).to.deep.equal([toWad(40), 0n]);
+      // +10 with a fee of 5: the margin pool pays both.
+      await asCh.settle(alice.address, toWad(10), toWad(5));
+      expect(await vault.freeCollateral(alice.address)).to.equal(toWad(70));
+      expect(await vault.getPoolBalances()).to.deep.equal([toWad(25), toWad(5)]);
+      // Over-draws are refused on either side.
+      await expect(asCh.settle(alice.address, -toWad(70) - 1n, 0n))
+        .to.be.revertedWithCustomError(vault, "InsufficientFreeCollateral")
+        .withArgs(alice.address, toWad(70), toWad(70) + 1n);
+      await expect(asCh.settle(alice.address, toWad(20), toWad(5) + 1n))
+        .to.be.revertedWithCustomError(vault, "InsufficientMarginPool")
+        .withArgs(toWad(5), toWad(5) + 1n);
+      await expect(vault.connect(deployer).settle(alice.address, 1n, 0n))
+        .to.be.revertedWithCustomError(vault, "OnlyClearingHouse")
+        .withArgs(deployer.address);
     });
 
     it("reverts with InsufficientMarginPool when a payout exceeds every margin in the pool", async function () {

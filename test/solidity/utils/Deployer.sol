@@ -39,9 +39,9 @@ abstract contract Deployer is TestBase {
         IAmm.Limits memory limits
     ) internal {
         usdc = new MockERC20("USD Coin", "USDC", decimals);
-        vault = new Vault(usdc, address(this));
-        clearingHouse = new ClearingHouse(IVault(address(vault)), address(this));
-        vault.setClearingHouse(address(clearingHouse));
+        clearingHouse = new ClearingHouse(address(this));
+        vault = new Vault(usdc, address(clearingHouse));
+        clearingHouse.setVault(IVault(address(vault)));
         amm = new Amm(address(clearingHouse), quoteReserve, baseReserve, limits, address(this));
         clearingHouse.addMarket(address(amm), IClearingHouse.MarketParams(IMR, MMR, feeRatio));
     }

@@ -39,6 +39,10 @@ abstract contract TestBase {
         if (a >= b) revert AssertionFailed(what, a, b);
     }
 
+    function assertLt(int256 a, int256 b, string memory what) internal pure {
+        if (a >= b) revert AssertionFailedSigned(what, a, b);
+    }
+
     function assertEq(address a, address b, string memory what) internal pure {
         if (a != b) revert AssertionFailed(what, uint160(a), uint160(b));
     }

@@ -70,6 +70,39 @@ abstract contract TradingHarness is Deployer {
         return amm.previewSwapBase(size, _abs(size));
     }
 
+    /// @dev |size| x spot price from the reserves, as the ClearingHouse values positions for the margin
+    /// ratio: floor(|size| x q / b) for a long (its value), ceil for a short (its cost to buy back).
+    function markNotional(int256 size) internal view returns (uint256) {
+        (uint256 q, uint256 b) = reserves();
+        return size > 0 ? Math.mulDiv(uint256(size), q, b) : Math.mulDiv(_abs(size), q, b, Math.Rounding.Ceil);
+    }
+
+    /// @dev PnL of a position valued at `quote`: quote - open notional (long), the reverse (short).
+    function pnlAt(int256 size, uint256 openNotional, uint256 quote) internal pure returns (int256) {
+        return size > 0 ? int256(quote) - int256(openNotional) : int256(openNotional) - int256(quote);
+    }
+
+    /// @dev PnL at the spot price (the spec of getUnrealizedPnl).
+    function markPnl(address t) internal view returns (int256) {
+        IClearingHouse.Position memory p = position(t);
+        return p.size == 0 ? int256(0) : pnlAt(p.size, p.openNotional, markNotional(p.size));
+    }
+
+    /// @dev PnL a close would realise now (exit value, fees aside): never above the mark PnL.
+    function exitPnl(address t) internal view returns (int256) {
+        IClearingHouse.Position memory p = position(t);
+        return p.size == 0 ? int256(0) : pnlAt(p.size, p.openNotional, exitValue(p.size));
+    }
+
+    /// @dev floor(equity x 1e18 / notional), toward minus infinity; when notional is 0 (a long worth 0
+    /// wei at the spot price), unbounded with the sign of the equity.
+    function ratioDown(int256 equity, uint256 notional) internal pure returns (int256 r) {
+        if (notional == 0) return equity < 0 ? type(int256).min : type(int256).max;
+        int256 num = equity * 1e18;
+        r = num / int256(notional);
+        if (num < 0 && num % int256(notional) != 0) r -= 1;
+    }
+
     function opposite(int256 size) internal pure returns (Side) {
         return size > 0 ? Side.SHORT : Side.LONG;
     }
@@ -113,13 +146,14 @@ abstract contract TradingHarness is Deployer {
         clearingHouse.addMargin(address(amm), amount);
     }
 
-    /// @dev Margin needed so the whole position can be closed now: margin + PnL - close fee >= 0.
+    /// @dev Margin needed so the whole position can be closed now: margin + PnL - close fee >= 0, PnL
+    /// at the exit value (what the close realises; getUnrealizedPnl is at the spot price and more).
     /// Tops the margin up from free collateral when it is short (fee 0: PnL alone).
     function rescueIfUnderwater(address t) internal {
         IClearingHouse.Position memory p = position(t);
         if (p.size == 0) return;
         uint256 exit = exitValue(p.size);
-        int256 pnl = clearingHouse.getUnrealizedPnl(address(amm), t);
+        int256 pnl = pnlAt(p.size, p.openNotional, exit);
         int256 remaining = int256(p.margin) + pnl - int256(Math.mulDiv(exit, feeRatio, WAD, Math.Rounding.Ceil));
         if (remaining < 0) {
             addMargin(t, uint256(-remaining));
@@ -136,13 +170,13 @@ abstract contract TradingHarness is Deployer {
     /// liquidation, a loser whose loss exceeds its margin leaves the pool short and a winner's close
     /// reverts InsufficientMarginPool (see test_badDebtBlocksProfitableClose). Property tests that
     /// need every close to go through call this first: if the pool cannot pay what closing `t` now
-    /// would take from it (margin + PnL), every open position is topped up (from fresh deposits) to
+    /// would take from it (margin + PnL at the exit value), every open position is topped up (from fresh deposits) to
     /// stay solvent whatever the order of the remaining closes, which makes the pool able to pay.
     function ensurePoolCanPay(address t) internal {
         IClearingHouse.Position memory p = position(t);
         if (p.size == 0) return;
         (uint256 pool, ) = vault.getPoolBalances();
-        int256 take = int256(p.margin) + clearingHouse.getUnrealizedPnl(address(amm), t);
+        int256 take = int256(p.margin) + exitPnl(t);
         if (take <= int256(pool)) return;
         secureAll();
         poolTopUps++;

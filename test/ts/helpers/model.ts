@@ -2,7 +2,16 @@
  * An off-chain bigint model of the protocol, written from the NatSpec in contracts/interfaces and
  * the documented rounding (every reserve the pool computes rounds up; fees, the reduced cost basis
  * of a long and reversed-leg margins round up; a short's reduced cost basis rounds down; margin
- * ratios round down). Tests compare the contracts with it to the wei.
+ * ratios round down, toward minus infinity). Tests compare the contracts with it to the wei.
+ *
+ * Two valuations of a position:
+ * - the mark notional, |size| x spot price straight from the reserves (floor for a long, ceil for
+ *   a short): it values getUnrealizedPnl and getMarginRatio, the margin check before an increase
+ *   (initial ratio, the existing position, reserves BEFORE the trade; nothing is checked after it,
+ *   the new leg meeting the initial ratio by its leverage) and the check after a reduce
+ *   (maintenance ratio, remaining position, reserves after the trade);
+ * - the exit value, what closing the whole position would realise (previewSwapBase): it values
+ *   removeMargin, with unrealised profit left out.
  *
  * The model never reads contract state: it is fed the same inputs as the contracts and predicts
  * the outputs (and, through {@link ModelError}, the reverts with their arguments).
@@ -234,34 +243,58 @@ export class SystemModel {
     this.insuranceFund = l.insuranceFund;
   }
 
-  /** (margin + pnl) / exit value, rounded down; exit value zero gives int256 max. */
-  static ratio(equity: bigint, exitValue: bigint): bigint {
-    if (exitValue === 0n) return 2n ** 255n - 1n;
-    return floorDivSigned(equity * WAD, exitValue);
+  /**
+   * equity / notional in 18 decimals, rounded toward minus infinity; a zero notional gives an
+   * unbounded ratio of the sign of the equity: int256 min if equity < 0, int256 max otherwise.
+   */
+  static ratio(equity: bigint, notional: bigint): bigint {
+    if (notional === 0n) return equity < 0n ? -(2n ** 255n) : 2n ** 255n - 1n;
+    return floorDivSigned(equity * WAD, notional);
   }
 
-  /** Reverts like the ClearingHouse when the position is below `ratio` at the pool `pool`. */
-  static requireMarginRatio(pool: AmmModel, p: Pos, ratio: bigint, excludeProfit: boolean): void {
-    const exitValue = pool.previewSwapBase(p.size, abs(p.size));
-    let pnl = pnlOf(p, exitValue);
-    if (excludeProfit && pnl > 0n) pnl = 0n;
-    const equity = p.margin + pnl;
-    if (equity < wMulUp(exitValue, ratio)) {
-      throw new ModelError("MarginRatioTooLow", [SystemModel.ratio(equity, exitValue), ratio]);
+  /** |size| x spot price from the reserves: floor(|s| q / b) for a long, ceil(|s| q / b) for a short. */
+  static markNotional(pool: AmmModel, size: bigint): bigint {
+    return size > 0n ? mulDivDown(size, pool.quote, pool.base) : mulDivUp(-size, pool.quote, pool.base);
+  }
+
+  /** Reverts with MarginRatioTooLow unless equity >= ceil(notional x ratio). */
+  static requireEquity(equity: bigint, notional: bigint, ratio: bigint): void {
+    if (equity < wMulUp(notional, ratio)) {
+      throw new ModelError("MarginRatioTooLow", [SystemModel.ratio(equity, notional), ratio]);
     }
   }
 
+  /**
+   * The check before an increase (initial ratio, existing position, reserves before the trade) and
+   * after a reduce (maintenance ratio, remaining position, reserves after the trade): margin + PnL
+   * at the mark against ceil(mark x ratio).
+   */
+  static requireMarkMarginRatio(pool: AmmModel, p: Pos, ratio: bigint): void {
+    const notional = SystemModel.markNotional(pool, p.size);
+    SystemModel.requireEquity(p.margin + pnlOf(p, notional), notional, ratio);
+  }
+
+  /** The check of removeMargin: margin + min(PnL, 0) at the exit value, against the exit value. */
+  static requireExitMarginRatioWithoutProfit(pool: AmmModel, p: Pos, ratio: bigint): void {
+    const exitValue = pool.previewSwapBase(p.size, abs(p.size));
+    let pnl = pnlOf(p, exitValue);
+    if (pnl > 0n) pnl = 0n;
+    SystemModel.requireEquity(p.margin + pnl, exitValue, ratio);
+  }
+
+  /** PnL at the mark: floor(|s| q / b) - openNotional for a long, openNotional - ceil(|s| q / b) for a short. */
   unrealizedPnl(amm: string, trader: string): bigint {
     const p = this.position(amm, trader);
     if (p.size === 0n) return 0n;
-    return pnlOf(p, this.amm(amm).previewSwapBase(p.size, abs(p.size)));
+    return pnlOf(p, SystemModel.markNotional(this.amm(amm), p.size));
   }
 
+  /** (margin + PnL at the mark) / mark notional, rounded toward minus infinity. */
   marginRatio(amm: string, trader: string): bigint {
     const p = this.position(amm, trader);
     if (p.size === 0n) throw new ModelError("NoPosition", [trader, amm]);
-    const exitValue = this.amm(amm).previewSwapBase(p.size, abs(p.size));
-    return SystemModel.ratio(p.margin + pnlOf(p, exitValue), exitValue);
+    const notional = SystemModel.markNotional(this.amm(amm), p.size);
+    return SystemModel.ratio(p.margin + pnlOf(p, notional), notional);
   }
 
   /** openPosition: increase, reduce or reverse as documented. Limits and deadlines are not modelled. */
@@ -279,8 +312,10 @@ export class SystemModel {
     let result: TradeResult;
     let next: Pos;
     if (p.size === 0n || p.size > 0n === (side === LONG)) {
-      // increase (or open)
-      if (p.size !== 0n) SystemModel.requireMarginRatio(pool, p, params.initialMarginRatio, false);
+      // increase (or open): an existing position must meet the initial ratio by itself, at the mark,
+      // at the reserves BEFORE the trade (so the trade's own price impact cannot carry it); the new
+      // leg meets it by its leverage, and nothing is checked after the trade.
+      if (p.size !== 0n) SystemModel.requireMarkMarginRatio(pool, p, params.initialMarginRatio);
       const base = pool.swapQuote(side, notional, p.size);
       const baseDelta = side === LONG ? base : -base;
       const fee = wMulUp(notional, params.feeRatio);
@@ -320,11 +355,13 @@ export class SystemModel {
           freeCollateralDelta = remaining;
         } else {
           next = { size, margin: remaining, openNotional: p.openNotional - closedBasis };
-          SystemModel.requireMarginRatio(pool, next, params.maintenanceMarginRatio, false);
+          SystemModel.requireMarkMarginRatio(pool, next, params.maintenanceMarginRatio);
         }
         result = { baseDelta, quoteAmount: notional, realizedPnl, fee, freeCollateralDelta, ...next };
       } else {
-        // reverse: close all, then open the rest with margin ceil(rest / leverage)
+        // reverse: close all, then open the rest with margin ceil(rest / leverage) -- unless the
+        // rest is zero, or is a long too small to buy one wei of base: then it is a plain close,
+        // and the event's quote amount is the exit value actually traded, not the notional asked.
         const quote = pool.swapBase(p.size, abs(p.size));
         const realizedPnl = pnlOf(p, quote);
         let fee = wMulUp(quote, params.feeRatio);
@@ -332,18 +369,20 @@ export class SystemModel {
         if (payout < 0n) throw new ModelError("PositionUnderwater", [payout]);
         let freeCollateralDelta = payout;
         next = { ...ZERO_POS };
-        if (notional > quote) {
-          const rest = notional - quote;
+        let quoteAmount = quote;
+        const rest = notional - quote;
+        if (rest !== 0n && (side === SHORT || pool.previewSwapQuote(side, rest) !== 0n)) {
           const base = pool.swapQuote(side, rest, 0n);
           const restMargin = wDivUp(rest, leverage);
           const restFee = wMulUp(rest, params.feeRatio);
           next = { size: side === LONG ? base : -base, margin: restMargin, openNotional: rest };
           fee += restFee;
           freeCollateralDelta -= restMargin + restFee;
+          quoteAmount = notional;
         }
         result = {
           baseDelta: next.size - p.size,
-          quoteAmount: notional,
+          quoteAmount,
           realizedPnl,
           fee,
           freeCollateralDelta,
@@ -404,7 +443,7 @@ export class SystemModel {
     if (amount > p.margin) throw new ModelError("InsufficientMargin", [p.margin, amount]);
     p.margin -= amount;
     const params = this.params.get(amm)!;
-    SystemModel.requireMarginRatio(this.amm(amm), p, params.initialMarginRatio, true);
+    SystemModel.requireExitMarginRatioWithoutProfit(this.amm(amm), p, params.initialMarginRatio);
     const ledger = this.settled(trader, amount, 0n);
     this.setPosition(amm, trader, p);
     this.commitLedger(trader, ledger);
