@@ -6,6 +6,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
 import {IAmm, Side} from "./interfaces/IAmm.sol";
 import {FixedPoint} from "./libraries/FixedPoint.sol";
+import {PriceHistory} from "./libraries/PriceHistory.sol";
 
 /// @title Amm
 /// @notice One virtual x*y=k market. See {IAmm}.
@@ -15,6 +16,7 @@ import {FixedPoint} from "./libraries/FixedPoint.sol";
 contract Amm is IAmm, Ownable2Step {
     using FixedPoint for uint256;
     using SafeCast for uint256;
+    using PriceHistory for PriceHistory.History;
 
     // ---------------------------------------------------------------- immutables
 
@@ -27,12 +29,6 @@ contract Amm is IAmm, Ownable2Step {
         uint128 base;
     }
 
-    /// @dev Where the spot price stood when the first swap of the current block began.
-    struct BlockStart {
-        uint64 blockNumber;
-        uint128 price;
-    }
-
     struct OpenInterest {
         uint128 longSize;
         uint128 shortSize;
@@ -40,8 +36,10 @@ contract Amm is IAmm, Ownable2Step {
 
     Reserves private _reserves;
     Limits private _limits;
-    BlockStart private _blockStart;
     OpenInterest private _openInterest;
+    /// @dev Mark price history. Its head, written at the first swap of each block, also holds the
+    /// spot price at the block's start, which the fluctuation limit measures against.
+    PriceHistory.History private _markHistory;
 
     // ---------------------------------------------------------------- constructor
 
@@ -65,6 +63,7 @@ contract Amm is IAmm, Ownable2Step {
         }
         clearingHouse = clearingHouse_;
         _reserves = Reserves(uint128(quoteReserve), uint128(baseReserve));
+        _markHistory.initialize(_blockTimestamp(), quoteReserve.wDivDown(baseReserve));
         _setLimits(limits);
     }
 
@@ -168,8 +167,9 @@ contract Amm is IAmm, Ownable2Step {
         newQuote = FixedPoint.mulDivUp(r.quote, r.base, newBase);
     }
 
-    /// @dev Writes the new reserves after checking the per-block price fluctuation limit. A closing
-    /// trade may cross the limit only when it is the first swap of its block.
+    /// @dev Records the block's start in the mark history (first swap of a block only), writes the
+    /// new reserves and checks the per-block price fluctuation limit. A closing trade may cross the
+    /// limit only when it is the first swap of its block.
     function _commit(
         Reserves memory r,
         uint256 newQuote,
@@ -177,20 +177,20 @@ contract Amm is IAmm, Ownable2Step {
         Limits memory limits,
         bool isClosing
     ) private {
+        uint256 priceBefore = uint256(r.quote).wDivDown(r.base);
+        (PriceHistory.Head memory head, bool firstInBlock) = _markHistory.record(
+            _blockTimestamp(),
+            priceBefore,
+            priceBefore
+        );
         _reserves = Reserves(newQuote.toUint128(), newBase.toUint128());
         if (limits.fluctuationLimitRatio == 0) return;
 
-        uint64 blockNumber = uint64(_blockNumber());
-        BlockStart memory start = _blockStart;
-        bool firstInBlock = start.blockNumber != blockNumber;
-        if (firstInBlock) {
-            start = BlockStart(blockNumber, uint256(r.quote).wDivDown(r.base).toUint128());
-            _blockStart = start;
-        }
+        uint256 priceAtBlockStart = head.price;
         uint256 priceAfter = newQuote.wDivDown(newBase);
-        uint256 move = priceAfter > start.price ? priceAfter - start.price : start.price - priceAfter;
-        if (move > uint256(start.price).wMulDown(limits.fluctuationLimitRatio) && !(isClosing && firstInBlock)) {
-            revert PriceFluctuationLimitExceeded(start.price, priceAfter);
+        uint256 move = priceAfter > priceAtBlockStart ? priceAfter - priceAtBlockStart : priceAtBlockStart - priceAfter;
+        if (move > priceAtBlockStart.wMulDown(limits.fluctuationLimitRatio) && !(isClosing && firstInBlock)) {
+            revert PriceFluctuationLimitExceeded(priceAtBlockStart, priceAfter);
         }
     }
 
@@ -215,9 +215,12 @@ contract Amm is IAmm, Ownable2Step {
         return size < 0 ? uint256(-size) : 0;
     }
 
-    /// @dev The one place the contract reads the block number (L2 block numbers differ from L1's).
-    function _blockNumber() internal view virtual returns (uint256) {
-        return block.number;
+    /// @dev The one place the contract reads the time. A block is identified by its timestamp,
+    /// which strictly increases on Ethereum and the OP Stack (unlike block.number, whose meaning
+    /// differs between L2s); where blocks share a timestamp, the per-block rules apply per second,
+    /// which is stricter.
+    function _blockTimestamp() internal view virtual returns (uint256) {
+        return block.timestamp;
     }
 
     // ---------------------------------------------------------------- admin
@@ -260,6 +263,12 @@ contract Amm is IAmm, Ownable2Step {
     function getSpotPrice() external view returns (uint256) {
         Reserves memory r = _reserves;
         return uint256(r.quote).wDivDown(r.base);
+    }
+
+    /// @inheritdoc IAmm
+    function getMarkTwap(uint256 interval) external view returns (uint256) {
+        Reserves memory r = _reserves;
+        return _markHistory.twap(_blockTimestamp(), uint256(r.quote).wDivDown(r.base), interval);
     }
 
     /// @inheritdoc IAmm

@@ -15,8 +15,8 @@ interface IAmm {
     /// @notice Risk limits of the market; a zero field switches that limit off.
     /// @param maxTradeRatio Largest quote amount of one trade by quote (open, increase, reduce or
     /// reverse; closes are exempt), as a fraction of the quote reserve.
-    /// @param fluctuationLimitRatio Largest move of the spot price within one block, as a fraction of
-    /// the price at the start of the block.
+    /// @param fluctuationLimitRatio Largest move of the spot price within one block (one timestamp),
+    /// as a fraction of the price at the start of the block.
     /// @param maxOpenInterest Largest total size (base) on each side, longs and shorts counted apart.
     struct Limits {
         uint64 maxTradeRatio;
@@ -76,6 +76,13 @@ interface IAmm {
 
     /// @notice Spot price, quote per base, rounded down.
     function getSpotPrice() external view returns (uint256);
+
+    /// @notice Time-weighted average of the spot price over the last `interval` seconds; 0 gives
+    /// the spot price. Each block counts with the price it ended on, from the next block's first
+    /// swap, so trades within one block cannot move it by more than that block's share of the
+    /// window. Observations are kept at most every 30 s, 64 of them: the window may start up to
+    /// 30 s earlier than asked, and with less history than asked it covers what there is.
+    function getMarkTwap(uint256 interval) external view returns (uint256);
 
     /// @notice Total size of all long positions and of all short positions (both positive).
     function getOpenInterest() external view returns (uint256 longSize, uint256 shortSize);

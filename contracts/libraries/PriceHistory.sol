@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
+/// @title PriceHistory
+/// @notice A time-weighted price accumulator (Uniswap-style) with a fixed ring of past observations.
+/// @dev The head is written at most once per block (a block is identified by its timestamp), with
+/// the price that held since the previous head, so trades inside one block never weigh in the
+/// average: a block moves a TWAP by at most its own share of the window. The head goes into the
+/// ring at most once per `SPACING` seconds, so `CARDINALITY` observations keep at least
+/// (CARDINALITY - 1) x SPACING seconds of history. Cumulatives are 120-bit and wrap: only
+/// differences are used, and they stay exact for windows of years at any price that fits the
+/// head's 88 bits (up to about 3e8 in 18 decimals; a larger price reverts on SafeCast).
+library PriceHistory {
+    using SafeCast for uint256;
+
+    /// @notice Number of past observations kept.
+    uint256 internal constant CARDINALITY = 64;
+    /// @notice Least time between two observations in the ring (seconds).
+    uint256 internal constant SPACING = 30;
+
+    /// @param timestamp When the head was last written (the first touch of that block).
+    /// @param price The price recorded with the head (for the mark: the spot price at the block's start).
+    /// @param cumulative Sum of price x seconds up to `timestamp`, modulo 2^120.
+    /// @param index Ring slot of the newest observation.
+    struct Head {
+        uint40 timestamp;
+        uint88 price;
+        uint120 cumulative;
+        uint8 index;
+    }
+
+    struct Observation {
+        uint40 timestamp;
+        uint120 cumulative;
+    }
+
+    struct History {
+        Head head;
+        Observation[CARDINALITY] ring;
+    }
+
+    /// @dev Starts the history at `timestamp` and writes every ring slot once, so that later
+    /// observations overwrite non-zero slots (5,000 gas) rather than fresh ones (22,100 gas).
+    /// A slot with timestamp 0 holds no observation.
+    function initialize(History storage self, uint256 timestamp, uint256 price) internal {
+        self.head = Head(timestamp.toUint40(), price.toUint88(), 0, 0);
+        self.ring[0] = Observation(uint40(timestamp), 0);
+        for (uint256 i = 1; i < CARDINALITY; ++i) {
+            self.ring[i] = Observation(0, 1);
+        }
+    }
+
+    /// @dev Records the first touch of a block: the cumulative grows by `priceSinceHead` x the time
+    /// since the head, and the head takes `price`. Returns the head as it now stands; does nothing
+    /// (and returns the stored head) if the block was already recorded.
+    function record(
+        History storage self,
+        uint256 timestamp,
+        uint256 priceSinceHead,
+        uint256 price
+    ) internal returns (Head memory head, bool firstInBlock) {
+        head = self.head;
+        if (head.timestamp == timestamp) return (head, false);
+        uint120 cumulative;
+        unchecked {
+            // Wrapping on purpose: only differences of cumulatives are ever used.
+            cumulative = head.cumulative + uint120(priceSinceHead * (timestamp - head.timestamp));
+        }
+        uint8 index = head.index;
+        if (timestamp / SPACING != head.timestamp / SPACING) {
+            index = uint8((uint256(index) + 1) % CARDINALITY);
+            self.ring[index] = Observation(uint40(timestamp), cumulative);
+        }
+        head = Head(timestamp.toUint40(), price.toUint88(), cumulative, index);
+        self.head = head;
+        return (head, true);
+    }
+
+    /// @dev Average price over the `interval` seconds before `timestamp`, given the price that has
+    /// held since the head. With less history than asked, the average runs over what there is.
+    /// With an observation at the window's start missing, it starts at the newest observation at
+    /// or before it, so the window is longer by less than `SPACING` while the market is active.
+    function twap(
+        History storage self,
+        uint256 timestamp,
+        uint256 priceSinceHead,
+        uint256 interval
+    ) internal view returns (uint256) {
+        Head memory head = self.head;
+        if (interval == 0 || timestamp <= head.timestamp) return priceSinceHead;
+        uint256 target = interval >= timestamp ? 0 : timestamp - interval;
+        // The price has been constant since the head: a window inside that stretch is just it.
+        if (target >= head.timestamp) return priceSinceHead;
+
+        uint120 cumulativeNow;
+        unchecked {
+            cumulativeNow = head.cumulative + uint120(priceSinceHead * (timestamp - head.timestamp));
+        }
+        (uint256 startTime, uint120 startCumulative) = _observationAtOrBefore(self, head.index, target);
+        unchecked {
+            return uint256(cumulativeNow - startCumulative) / (timestamp - startTime);
+        }
+    }
+
+    /// @dev Binary search over the ring (oldest to newest) for the newest observation at or before
+    /// `target`; the oldest one if all are newer.
+    function _observationAtOrBefore(
+        History storage self,
+        uint256 newest,
+        uint256 target
+    ) private view returns (uint256 timestamp, uint120 cumulative) {
+        // The oldest observation is the slot after the newest, unless the ring has not wrapped yet.
+        uint256 oldest = (newest + 1) % CARDINALITY;
+        if (self.ring[oldest].timestamp == 0) oldest = 0;
+        uint256 count = ((newest + CARDINALITY - oldest) % CARDINALITY) + 1;
+
+        Observation memory first = self.ring[oldest];
+        if (first.timestamp >= target) return (first.timestamp, first.cumulative);
+
+        // Invariant: ring[lo] is at or before target; the answer lies in [lo, hi].
+        uint256 lo = 0;
+        uint256 hi = count - 1;
+        while (lo < hi) {
+            uint256 mid = (lo + hi + 1) / 2;
+            if (self.ring[(oldest + mid) % CARDINALITY].timestamp <= target) lo = mid;
+            else hi = mid - 1;
+        }
+        Observation memory found = self.ring[(oldest + lo) % CARDINALITY];
+        return (found.timestamp, found.cumulative);
+    }
+}
