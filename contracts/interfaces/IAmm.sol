@@ -78,10 +78,13 @@ interface IAmm {
     function getSpotPrice() external view returns (uint256);
 
     /// @notice Time-weighted average of the spot price over the last `interval` seconds; 0 gives
-    /// the spot price. Each block counts with the price it ended on, from the next block's first
-    /// swap, so trades within one block cannot move it by more than that block's share of the
-    /// window. Observations are kept at most every 30 s, 64 of them: the window may start up to
-    /// 30 s earlier than asked, and with less history than asked it covers what there is.
+    /// the spot price. Each block counts with the price it ended on, from the next block on, so
+    /// trades within one block cannot move it by more than that block's share of the window (a
+    /// read in the block of a trade averages the blocks before it). 64 observations are kept, at
+    /// least 30 s apart and only when the market trades: the window starts at the newest one at or
+    /// before the asked start (earlier by under a minute while the market trades in every 30 s,
+    /// more after idle stretches, whose price was constant), and with less history than asked it
+    /// covers what there is (about 31 minutes at least for a market that trades continuously).
     function getMarkTwap(uint256 interval) external view returns (uint256);
 
     /// @notice Total size of all long positions and of all short positions (both positive).

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 /// @title PriceHistory
@@ -9,9 +10,11 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 /// the price that held since the previous head, so trades inside one block never weigh in the
 /// average: a block moves a TWAP by at most its own share of the window. The head goes into the
 /// ring at most once per `SPACING` seconds, so `CARDINALITY` observations keep at least
-/// (CARDINALITY - 1) x SPACING seconds of history. Cumulatives are 120-bit and wrap: only
-/// differences are used, and they stay exact for windows of years at any price that fits the
-/// head's 88 bits (up to about 3e8 in 18 decimals; a larger price reverts on SafeCast).
+/// about (CARDINALITY - 1) x SPACING seconds of history while the market trades, and more when it
+/// is idle. Cumulatives are 120-bit and wrap: only differences are used, and they stay exact while
+/// price x window < 2^120 (for a price of 1e6 in 18 decimals, windows of 40 years). The head keeps
+/// the price in 88 bits, saturating above about 3e8 (18 decimals): it only serves as a reference
+/// (the fluctuation limit's block-start price), and recording must never revert on a price.
 library PriceHistory {
     using SafeCast for uint256;
 
@@ -45,7 +48,7 @@ library PriceHistory {
     /// observations overwrite non-zero slots (5,000 gas) rather than fresh ones (22,100 gas).
     /// A slot with timestamp 0 holds no observation.
     function initialize(History storage self, uint256 timestamp, uint256 price) internal {
-        self.head = Head(timestamp.toUint40(), price.toUint88(), 0, 0);
+        self.head = Head(timestamp.toUint40(), _saturate(price), 0, 0);
         self.ring[0] = Observation(uint40(timestamp), 0);
         for (uint256 i = 1; i < CARDINALITY; ++i) {
             self.ring[i] = Observation(0, 1);
@@ -73,15 +76,17 @@ library PriceHistory {
             index = uint8((uint256(index) + 1) % CARDINALITY);
             self.ring[index] = Observation(uint40(timestamp), cumulative);
         }
-        head = Head(timestamp.toUint40(), price.toUint88(), cumulative, index);
+        head = Head(timestamp.toUint40(), _saturate(price), cumulative, index);
         self.head = head;
         return (head, true);
     }
 
     /// @dev Average price over the `interval` seconds before `timestamp`, given the price that has
-    /// held since the head. With less history than asked, the average runs over what there is.
-    /// With an observation at the window's start missing, it starts at the newest observation at
-    /// or before it, so the window is longer by less than `SPACING` while the market is active.
+    /// held since the head (0 s of it when `timestamp` is the head's own block, so a read in the
+    /// block of a trade averages only the blocks before). The window starts at the newest
+    /// observation at or before `timestamp - interval`: observations are at least `SPACING` apart
+    /// and written only when the market trades, so it may start earlier than asked (by less than
+    /// 2 x SPACING while the market trades every bucket). With less history, it covers what there is.
     function twap(
         History storage self,
         uint256 timestamp,
@@ -89,19 +94,26 @@ library PriceHistory {
         uint256 interval
     ) internal view returns (uint256) {
         Head memory head = self.head;
-        if (interval == 0 || timestamp <= head.timestamp) return priceSinceHead;
+        if (interval == 0) return priceSinceHead;
         uint256 target = interval >= timestamp ? 0 : timestamp - interval;
         // The price has been constant since the head: a window inside that stretch is just it.
         if (target >= head.timestamp) return priceSinceHead;
 
         uint120 cumulativeNow;
         unchecked {
+            // The caller's time never precedes the head's (block time does not go backwards).
             cumulativeNow = head.cumulative + uint120(priceSinceHead * (timestamp - head.timestamp));
         }
         (uint256 startTime, uint120 startCumulative) = _observationAtOrBefore(self, head.index, target);
+        // All the history is this very second (a read in the block that started it): no average yet.
+        if (startTime >= timestamp) return head.price;
         unchecked {
             return uint256(cumulativeNow - startCumulative) / (timestamp - startTime);
         }
+    }
+
+    function _saturate(uint256 price) private pure returns (uint88) {
+        return uint88(Math.min(price, type(uint88).max));
     }
 
     /// @dev Binary search over the ring (oldest to newest) for the newest observation at or before

@@ -23,4 +23,6 @@ interface Vm {
     /// @dev Starts capturing every emitted log; `getRecordedLogs` returns and clears them.
     function recordLogs() external;
     function getRecordedLogs() external returns (Log[] memory logs);
+    /// @dev Marks the running test as skipped (reported, not failed) when `skipTest` is true.
+    function skip(bool skipTest, string calldata reason) external;
 }
