@@ -164,6 +164,14 @@ contract PriceHistoryTest is TestBase {
         assertEq(h.twap(1_000_100, 42e18, 10_000), 42e18, "window longer than the history");
     }
 
+    /// @notice A read in the very second the history starts (the deployment block, after a swap)
+    /// has no elapsed history to average: it answers the price recorded with the head.
+    function test_twap_inTheFirstSecondAnswersTheHeadPrice() public {
+        _init(1_000, 7e18);
+        assertEq(h.twap(1_000, 9e18, 50), 7e18, "head price, not the price since the head");
+        assertEq(h.twap(1_000, 9e18, 0), 9e18, "interval 0 is the current price");
+    }
+
     function test_initialize_rejectsTimestampTooWideAndSaturatesPrice() public {
         vm.expectRevert(abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintDowncast.selector, 40, 1 << 40));
         h.initialize(1 << 40, 1e18);
