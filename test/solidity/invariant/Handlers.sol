@@ -1,0 +1,931 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {Amm} from "../../../contracts/Amm.sol";
+import {ClearingHouse} from "../../../contracts/ClearingHouse.sol";
+import {Vault} from "../../../contracts/Vault.sol";
+import {IAmm, Side} from "../../../contracts/interfaces/IAmm.sol";
+import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
+import {IVault} from "../../../contracts/interfaces/IVault.sol";
+import {MockERC20} from "../../../contracts/test/MockERC20.sol";
+import {TestBase} from "../utils/TestBase.sol";
+import {Vm} from "../utils/Vm.sol";
+
+/// @notice What every handler shares: the system under test, units and small pure helpers.
+/// @dev Handlers never assert (a revert would only be counted and dropped by the fuzzer, since
+/// `failOnRevert` is false): they record anything wrong in a ghost counter the invariants read.
+abstract contract HandlerBase is TestBase {
+    uint256 internal constant WAD = 1e18;
+    uint256 internal constant DEADLINE = type(uint256).max;
+
+    ClearingHouse public immutable clearingHouse;
+    Vault public immutable vault;
+    Amm public immutable amm;
+    MockERC20 public immutable usdc;
+    /// @dev Token units x scale = 18-decimal ledger units.
+    uint256 public immutable scale;
+
+    constructor(ClearingHouse clearingHouse_, Vault vault_, Amm amm_, MockERC20 usdc_) {
+        clearingHouse = clearingHouse_;
+        vault = vault_;
+        amm = amm_;
+        usdc = usdc_;
+        scale = 10 ** (18 - uint256(usdc_.decimals()));
+    }
+
+    function _position(address t) internal view returns (IClearingHouse.Position memory) {
+        return clearingHouse.getPosition(address(amm), t);
+    }
+
+    function _params() internal view returns (IClearingHouse.MarketParams memory) {
+        return clearingHouse.getMarketParams(address(amm));
+    }
+
+    function _abs(int256 x) internal pure returns (uint256) {
+        return x >= 0 ? uint256(x) : uint256(-x);
+    }
+
+    /// @dev PnL of a position valued at `quote` (what closing it yields over / under its cost).
+    function _pnlAt(int256 size, uint256 openNotional, uint256 quote) internal pure returns (int256) {
+        return size > 0 ? int256(quote) - int256(openNotional) : int256(openNotional) - int256(quote);
+    }
+
+    /// @dev The position's exit value (what a close would realise now), or ok = false when the pool
+    /// cannot price it (a short larger than the base reserve: InsufficientReserve).
+    function _tryExitValue(int256 size) internal view returns (bool ok, uint256 exit) {
+        try amm.previewSwapBase(size, _abs(size)) returns (uint256 quote) {
+            return (true, quote);
+        } catch {
+            return (false, 0);
+        }
+    }
+
+    function _selector(bytes memory err) internal pure returns (bytes4 sel) {
+        return selectorOf(err);
+    }
+}
+
+// ====================================================================== traders
+
+/// @notice One actor: four traders (picked by a fuzzed index) trading in the one market and moving
+/// collateral in and out of the Vault. Inputs are bounded so that most calls do something; reverts the
+/// protocol is entitled to (pause, limits, margin checks, bad debt) are caught and counted per action;
+/// any other revert is an "unexpected revert" the invariants require to be zero.
+contract TraderHandler is HandlerBase {
+    enum Action {
+        Open,
+        Increase,
+        Reduce,
+        Reverse,
+        Close,
+        AddMargin,
+        RemoveMargin,
+        Deposit,
+        Withdraw,
+        WithdrawAll
+    }
+    uint256 public constant N_ACTIONS = 10;
+
+    /// @dev What a call turned out to be, which decides the reverts it is entitled to (`_isExpected`).
+    enum Kind {
+        Open,
+        Increase,
+        Reduce,
+        Reverse,
+        Close,
+        AddMargin,
+        RemoveMargin,
+        Collateral
+    }
+    uint256 public constant N_TRADERS = 4;
+
+    address[N_TRADERS] internal _traders;
+    /// @dev Initial reserves of the market.
+    uint256 public immutable q0;
+    uint256 public immutable b0;
+
+    // ------------------------------------------------------------------ ghosts: value (token units)
+
+    mapping(address trader => uint256) public deposited;
+    mapping(address trader => uint256) public withdrawn;
+    uint256 public totalDeposited;
+    uint256 public totalWithdrawn;
+
+    // ------------------------------------------------------------------ ghosts: PositionChanged events (18 decimals)
+
+    mapping(address trader => int256) public realizedPnl;
+    mapping(address trader => uint256) public feesPaid;
+    int256 public sumRealizedPnl;
+    uint256 public sumFees;
+    /// @dev Fees recomputed from each trade's inputs: ceil(notional x feeRatio) per leg.
+    uint256 public expectedFees;
+
+    // ------------------------------------------------------------------ ghosts: pool
+
+    /// @dev k = quote x base after the last trader action, and how often an action lowered it.
+    uint256 public lastK;
+    uint256 public kDecreases;
+    /// @dev Swaps seen (Swapped events) and the sum over them of max(quote reserve, base reserve)
+    /// after the swap: each swap rounds one reserve up, so k grows by less than the other reserve,
+    /// itself <= that max. Bounds the reserve drift once every position is closed.
+    uint256 public swaps;
+    uint256 public roundingSum;
+
+    // ------------------------------------------------------------------ ghosts: outcomes
+
+    uint256[N_ACTIONS] public calls;
+    uint256[N_ACTIONS] public successes;
+    uint256[N_ACTIONS] public expectedReverts;
+    /// @dev Calls that found nothing to do (no position, nothing to withdraw, amount rounds to 0).
+    uint256[N_ACTIONS] public skips;
+    uint256 public unexpectedReverts;
+    bytes4 public lastUnexpectedSelector;
+    uint256 public lastUnexpectedAction;
+    /// @dev Selector of the last revert caught, expected or not, and a histogram of them.
+    bytes4 public lastError;
+    mapping(bytes4 selector => uint256) public revertsBySelector;
+
+    /// @dev A PositionChanged / MarginChanged whose values disagree with the stored position, the free
+    /// collateral change or the insurance fund change.
+    uint256 public eventMismatches;
+    /// @dev A trade whose fee differs from ceil(notional x feeRatio) per leg.
+    uint256 public feeMismatches;
+    /// @dev A successful removeMargin leaving the position below the initial margin ratio at its exit
+    /// value with profit left out (the documented rule), or at the spot price (getMarginRatio).
+    uint256 public removeMarginViolations;
+    uint256 public removeMarginMarkViolations;
+    /// @dev removeMargin of exactly the largest amount the rule allows, refused with MarginRatioTooLow.
+    uint256 public removeMarginMaxRefused;
+    /// @dev A trader without a position that could not withdraw all its free collateral.
+    uint256 public withdrawAllFailures;
+
+    // ------------------------------------------------------------------ final settlement (afterInvariant)
+
+    uint256 public finalCloseFailures;
+    bytes4 public finalCloseLastError;
+    uint256 public finalTopUps;
+    uint256 public finalDeferrals;
+    uint256 public finalWithdrawFailures;
+
+    constructor(
+        ClearingHouse clearingHouse_,
+        Vault vault_,
+        Amm amm_,
+        MockERC20 usdc_
+    ) HandlerBase(clearingHouse_, vault_, amm_, usdc_) {
+        for (uint256 i; i < N_TRADERS; ++i) {
+            _traders[i] = address(uint160(0xA11CE000 + i));
+            vm.label(_traders[i], "trader");
+        }
+        (q0, b0) = amm_.getReserves();
+        lastK = q0 * b0;
+    }
+
+    function traderAt(uint256 i) external view returns (address) {
+        return _traders[i];
+    }
+
+    // ================================================================== actions (fuzz targets)
+
+    /// @notice Opens on any side: an open, increase, reduce or reverse depending on the position.
+    function openPosition(uint256 traderSeed, uint256 sideSeed, uint256 notionalSeed, uint256 leverageSeed) external {
+        _begin(Action.Open);
+        Side side = sideSeed & 1 == 0 ? Side.LONG : Side.SHORT;
+        _openByNotional(Action.Open, _traderAt(traderSeed), side, notionalSeed, leverageSeed);
+        _end();
+    }
+
+    /// @notice Adds to the position on its own side (opens one if there is none).
+    function increasePosition(uint256 traderSeed, uint256 notionalSeed, uint256 leverageSeed) external {
+        _begin(Action.Increase);
+        address t = _traderAt(traderSeed);
+        int256 size = _position(t).size;
+        Side side = size == 0 ? (notionalSeed & 1 == 0 ? Side.LONG : Side.SHORT) : (size > 0 ? Side.LONG : Side.SHORT);
+        _openByNotional(Action.Increase, t, side, notionalSeed >> 1, leverageSeed);
+        _end();
+    }
+
+    /// @notice Trades against the position for 0.01% .. 99.99% of its exit value.
+    function reducePosition(uint256 traderSeed, uint256 fractionSeed, uint256 leverageSeed) external {
+        _begin(Action.Reduce);
+        (address t, bool found) = _traderWithPosition(traderSeed);
+        if (!found) {
+            _skip(Action.Reduce);
+            return;
+        }
+        int256 size = _position(t).size;
+        (bool ok, uint256 exit) = _tryExitValue(size);
+        uint256 leverage = _leverage(leverageSeed);
+        uint256 notional = Math.mulDiv(exit, bound(fractionSeed, 1, 9_999), 10_000);
+        uint256 margin = Math.mulDiv(notional, WAD, leverage);
+        if (!ok || margin == 0 || Math.mulDiv(margin, leverage, WAD) == 0) {
+            _skip(Action.Reduce);
+            return;
+        }
+        _trade(Action.Reduce, t, size > 0 ? Side.SHORT : Side.LONG, margin, leverage);
+        _end();
+    }
+
+    /// @notice Trades against the position for its exit value plus 0 .. 20% of the quote reserve:
+    /// closes it and, with a rest, opens the other side.
+    function reversePosition(uint256 traderSeed, uint256 extraSeed, uint256 leverageSeed) external {
+        _begin(Action.Reverse);
+        (address t, bool found) = _traderWithPosition(traderSeed);
+        if (!found) {
+            _skip(Action.Reverse);
+            return;
+        }
+        int256 size = _position(t).size;
+        (bool ok, uint256 exit) = _tryExitValue(size);
+        if (!ok || exit == 0) {
+            _skip(Action.Reverse);
+            return;
+        }
+        uint256 margin;
+        uint256 leverage;
+        if (extraSeed % 8 == 0) {
+            // Exactly the exit value (1x): the reversal is a plain close through openPosition.
+            leverage = WAD;
+            margin = exit;
+        } else {
+            (uint256 q, ) = amm.getReserves();
+            leverage = _leverage(leverageSeed);
+            uint256 notional = exit + boundLog(extraSeed >> 3, 1, q / 5);
+            margin = Math.mulDiv(notional, WAD, leverage, Math.Rounding.Ceil); // margin x leverage >= notional
+        }
+        _trade(Action.Reverse, t, size > 0 ? Side.SHORT : Side.LONG, margin, leverage);
+        _end();
+    }
+
+    /// @notice Closes a position; a quarter of the time the trader first tops up a margin that cannot cover
+    /// the close (margin + PnL at exit - fee < 0), which would otherwise revert PositionUnderwater.
+    function closePosition(uint256 traderSeed, uint256 rescueSeed) external {
+        _begin(Action.Close);
+        (address t, bool found) = _traderWithPosition(traderSeed);
+        if (!found) {
+            _skip(Action.Close);
+            return;
+        }
+        if (rescueSeed % 4 == 0) _rescueIfUnderwater(t);
+        if (_close(Action.Close, t)) successes[uint256(Action.Close)]++;
+        _end();
+    }
+
+    function addMargin(uint256 traderSeed, uint256 amountSeed) external {
+        _begin(Action.AddMargin);
+        (address t, bool found) = _traderWithPosition(traderSeed);
+        if (!found) {
+            _skip(Action.AddMargin);
+            return;
+        }
+        uint256 amount = boundLog(amountSeed, 1, 1e24);
+        _ensureFree(t, amount);
+        if (_addMargin(t, amount)) successes[uint256(Action.AddMargin)]++;
+        _end();
+    }
+
+    /// @notice Removes margin: a quarter of the time exactly the most the rule allows, a quarter one
+    /// wei more (must be refused), a quarter any amount up to that most, else any amount up to the
+    /// whole margin.
+    function removeMargin(uint256 traderSeed, uint256 amountSeed) external {
+        _begin(Action.RemoveMargin);
+        (address t, bool found) = _traderWithPosition(traderSeed);
+        if (!found) {
+            _skip(Action.RemoveMargin);
+            return;
+        }
+        IClearingHouse.Position memory p = _position(t);
+        uint256 amount;
+        uint256 mode = amountSeed % 4;
+        if (mode == 3) {
+            // A dust position can be left with no margin at all by a reduce: nothing to remove then.
+            amount = p.margin == 0 ? 0 : bound(amountSeed >> 2, 1, p.margin);
+        } else {
+            (bool ok, uint256 maxAmount) = _maxRemovable(p);
+            if (!ok) {
+                _skip(Action.RemoveMargin);
+                return;
+            }
+            if (mode == 0) amount = maxAmount;
+            else if (mode == 1) amount = Math.min(maxAmount + 1, p.margin);
+            else amount = maxAmount == 0 ? 0 : bound(amountSeed >> 2, 1, maxAmount);
+        }
+        if (amount == 0) {
+            _skip(Action.RemoveMargin);
+            return;
+        }
+
+        uint256 freeBefore = vault.freeCollateral(t);
+        vm.recordLogs();
+        vm.prank(t);
+        try clearingHouse.removeMargin(address(amm), amount) {
+            _checkEvents(t, 0, int256(amount), freeBefore, _insurance());
+            _checkAfterRemoveMargin(t);
+            successes[uint256(Action.RemoveMargin)]++;
+        } catch (bytes memory err) {
+            vm.getRecordedLogs();
+            _onRevert(Action.RemoveMargin, Kind.RemoveMargin, err);
+            // The most the documented rule allows must be accepted.
+            if (mode == 0 && _selector(err) == IClearingHouse.MarginRatioTooLow.selector) removeMarginMaxRefused++;
+        }
+        _end();
+    }
+
+    function deposit(uint256 traderSeed, uint256 unitsSeed) external {
+        _begin(Action.Deposit);
+        // 1 token unit .. 1,000,000 tokens, whatever the decimals.
+        uint256 units = boundLog(unitsSeed, 1, 1e24 / scale);
+        if (_deposit(_traderAt(traderSeed), units)) successes[uint256(Action.Deposit)]++;
+        _end();
+    }
+
+    /// @notice Withdraws any amount up to the trader's whole free collateral (never refused).
+    function withdraw(uint256 traderSeed, uint256 unitsSeed) external {
+        _begin(Action.Withdraw);
+        address t = _traderAt(traderSeed);
+        uint256 balance = vault.balanceOf(t);
+        if (balance == 0) {
+            _skip(Action.Withdraw);
+            return;
+        }
+        if (_withdraw(Action.Withdraw, t, bound(unitsSeed, 1, balance))) successes[uint256(Action.Withdraw)]++;
+        _end();
+    }
+
+    /// @notice Property 10: a trader with no position withdraws all its free collateral (token units,
+    /// rounded down); a failure is recorded, not merely counted as a revert.
+    function withdrawAll(uint256 traderSeed) external {
+        _begin(Action.WithdrawAll);
+        address t;
+        bool found;
+        for (uint256 i; i < N_TRADERS && !found; ++i) {
+            t = _traders[(traderSeed + i) % N_TRADERS];
+            found = _position(t).size == 0 && vault.balanceOf(t) != 0;
+        }
+        if (!found) {
+            _skip(Action.WithdrawAll);
+            return;
+        }
+        if (_withdraw(Action.WithdrawAll, t, vault.balanceOf(t))) {
+            successes[uint256(Action.WithdrawAll)]++;
+            if (vault.freeCollateral(t) >= scale) withdrawAllFailures++;
+        } else {
+            withdrawAllFailures++;
+        }
+        _end();
+    }
+
+    // ================================================================== final settlement
+
+    /// @notice Closes every position, in an order drawn from `seed`, then withdraws everything. Not a
+    /// fuzz target: `afterInvariant` calls it (its state is discarded after the run).
+    /// - Every close is the first swap of its block (the clock moves 1 s before it), so the
+    ///   fluctuation limit cannot refuse it; closes are exempt from the trade-size limit and the
+    ///   open-interest cap only limits growth.
+    /// - There is no liquidation yet: a position whose margin cannot cover its loss is topped up first
+    ///   (fresh deposit + addMargin), and when the shared margin pool cannot pay a winner because of
+    ///   other positions' unrealised losses, another open position lends it the shortfall (addMargin,
+    ///   paid back when it closes). Neither moves a reserve or realises PnL.
+    /// - A short larger than the base reserve cannot buy back yet (InsufficientReserve): it is moved
+    ///   to the end of the order and closes once the longs have returned their base.
+    function settleAll(uint256 seed) external {
+        uint256[] memory order = _permutation(seed);
+        uint256 n = order.length;
+        uint256 remaining = n;
+        // At most n passes over the queue: every pass closes at least every long left.
+        for (uint256 pass; pass < n + 1 && remaining != 0; ++pass) {
+            for (uint256 k; k < n; ++k) {
+                address t = _traders[order[k]];
+                if (_position(t).size == 0) continue;
+                vm.warp(block.timestamp + 1);
+                vm.roll(block.number + 1);
+                if (!_prepareFinalClose(t)) {
+                    finalDeferrals++;
+                    continue;
+                }
+                if (_close(Action.Close, t)) {
+                    remaining--;
+                } else {
+                    finalCloseFailures++;
+                    finalCloseLastError = lastError;
+                }
+            }
+            remaining = 0;
+            for (uint256 i; i < n; ++i) if (_position(_traders[i]).size != 0) remaining++;
+        }
+        if (remaining != 0) finalCloseFailures += remaining;
+        for (uint256 i; i < n; ++i) {
+            address t = _traders[i];
+            uint256 balance = vault.balanceOf(t);
+            if (balance != 0 && !_withdraw(Action.WithdrawAll, t, balance)) finalWithdrawFailures++;
+        }
+        _end();
+    }
+
+    /// @dev Makes `t`'s close possible: false if the pool cannot price it yet (short larger than the
+    /// base reserve), else tops up its own margin if underwater and lends the pool any shortfall.
+    function _prepareFinalClose(address t) internal returns (bool) {
+        IClearingHouse.Position memory p = _position(t);
+        (bool ok, uint256 exit) = _tryExitValue(p.size);
+        if (!ok) return false;
+        _rescueIfUnderwater(t);
+        p = _position(t);
+        // The pool pays margin + PnL (the payout, plus the fee to the insurance fund).
+        int256 take = int256(p.margin) + _pnlAt(p.size, p.openNotional, exit);
+        (uint256 pool, ) = vault.getPoolBalances();
+        if (take > int256(pool)) {
+            uint256 shortfall = uint256(take) - pool;
+            for (uint256 i; i < N_TRADERS; ++i) {
+                address lender = _traders[i];
+                if (lender == t || _position(lender).size == 0) continue;
+                _ensureFree(lender, shortfall);
+                _addMargin(lender, shortfall);
+                finalTopUps++;
+                break;
+            }
+        }
+        return true;
+    }
+
+    /// @dev Fisher-Yates over the trader indexes.
+    function _permutation(uint256 seed) internal pure returns (uint256[] memory order) {
+        order = new uint256[](N_TRADERS);
+        for (uint256 i; i < N_TRADERS; ++i) order[i] = i;
+        for (uint256 i = N_TRADERS - 1; i > 0; --i) {
+            uint256 j = uint256(keccak256(abi.encode(seed, i))) % (i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+    }
+
+    // ================================================================== trading internals
+
+    /// @dev Notional up to q / 5 quote, kept within the trade-size limit three times out of four (the
+    /// fourth may exceed it: TradeTooLarge): half the time log-uniform from 0.001 quote (dust and
+    /// rounding), half uniform in the top decade (moves that put positions underwater); leverage
+    /// 0.1x .. max.
+    function _openByNotional(Action a, address t, Side side, uint256 notionalSeed, uint256 leverageSeed) internal {
+        (uint256 q, ) = amm.getReserves();
+        uint256 cap = q / 5;
+        uint64 maxTradeRatio = amm.getLimits().maxTradeRatio;
+        if (maxTradeRatio != 0 && notionalSeed % 4 != 0) cap = Math.min(cap, Math.mulDiv(q, maxTradeRatio, WAD));
+        if (cap < 1e15) {
+            _skip(a);
+            return;
+        }
+        uint256 leverage = _leverage(leverageSeed);
+        uint256 notional =
+            (notionalSeed >> 2) & 1 == 0
+                ? boundLog(notionalSeed >> 3, 1e15, cap)
+                : bound(notionalSeed >> 3, cap / 10, cap);
+        uint256 margin = Math.mulDiv(notional, WAD, leverage);
+        if (margin == 0 || Math.mulDiv(margin, leverage, WAD) == 0) {
+            _skip(a);
+            return;
+        }
+        _trade(a, t, side, margin, leverage);
+    }
+
+    /// @dev Exactly the maximum (1 / IMR) a quarter of the time, else log-uniform in [0.1x, max].
+    function _leverage(uint256 seed) internal view returns (uint256) {
+        uint256 maxLeverage = (WAD * WAD) / _params().initialMarginRatio;
+        if (seed % 4 == 0 || maxLeverage <= 1e17) return maxLeverage;
+        return boundLog(seed >> 2, 1e17, maxLeverage);
+    }
+
+    struct TradeCtx {
+        Kind kind;
+        uint256 notional;
+        uint256 feeRatio;
+        uint256 expectedFee;
+        bool isReverse;
+        uint256 exit;
+        uint256 freeBefore;
+        uint256 insuranceBefore;
+    }
+
+    /// @dev openPosition with the fee predicted from the inputs: ceil(notional x fee) for an open,
+    /// increase or reduce; for a reversal ceil(exit value x fee) plus, if a rest was opened,
+    /// ceil((notional - exit value) x fee).
+    function _trade(Action a, address t, Side side, uint256 margin, uint256 leverage) internal {
+        TradeCtx memory c;
+        c.notional = Math.mulDiv(margin, leverage, WAD);
+        c.feeRatio = _params().feeRatio;
+        int256 size = _position(t).size;
+        if (size == 0 || (size > 0) == (side == Side.LONG)) {
+            c.kind = size == 0 ? Kind.Open : Kind.Increase;
+            c.expectedFee = _fee(c.notional, c.feeRatio);
+        } else {
+            // A position the pool cannot price (InsufficientReserve) counts as a reduce.
+            (bool priced, uint256 exit) = _tryExitValue(size);
+            if (!priced || c.notional < exit) {
+                c.kind = Kind.Reduce;
+                c.expectedFee = _fee(c.notional, c.feeRatio);
+            } else {
+                c.kind = Kind.Reverse;
+                c.isReverse = true;
+                c.exit = exit;
+                c.expectedFee = _fee(exit, c.feeRatio);
+            }
+        }
+        // Enough free collateral for any outcome: the margin and the fee of the whole notional.
+        _ensureFree(t, margin + _fee(c.notional, c.feeRatio));
+        c.freeBefore = vault.freeCollateral(t);
+        c.insuranceBefore = _insurance();
+
+        vm.recordLogs();
+        vm.prank(t);
+        try clearingHouse.openPosition(address(amm), side, margin, leverage, 0, DEADLINE) {
+            if (c.isReverse && _position(t).size != 0) c.expectedFee += _fee(c.notional - c.exit, c.feeRatio);
+            uint256 fee = _checkEvents(t, 1, 0, c.freeBefore, c.insuranceBefore);
+            _recordFee(fee, c.expectedFee);
+            successes[uint256(a)]++;
+        } catch (bytes memory err) {
+            vm.getRecordedLogs();
+            _onRevert(a, c.kind, err);
+        }
+    }
+
+    /// @dev closePosition; true if it went through.
+    function _close(Action a, address t) internal returns (bool ok) {
+        int256 size = _position(t).size;
+        (, uint256 exit) = _tryExitValue(size);
+        uint256 expectedFee = _fee(exit, _params().feeRatio);
+        uint256 freeBefore = vault.freeCollateral(t);
+        uint256 insuranceBefore = _insurance();
+        vm.recordLogs();
+        vm.prank(t);
+        try clearingHouse.closePosition(address(amm), 0, DEADLINE) {
+            uint256 fee = _checkEvents(t, 1, 0, freeBefore, insuranceBefore);
+            _recordFee(fee, expectedFee);
+            if (_position(t).size != 0) eventMismatches++;
+            ok = true;
+        } catch (bytes memory err) {
+            vm.getRecordedLogs();
+            _onRevert(a, Kind.Close, err);
+        }
+    }
+
+    /// @dev Tops the margin up to what the close needs (margin + PnL at exit - fee >= 0).
+    function _rescueIfUnderwater(address t) internal {
+        IClearingHouse.Position memory p = _position(t);
+        (bool ok, uint256 exit) = _tryExitValue(p.size);
+        if (!ok) return;
+        int256 remaining =
+            int256(p.margin) + _pnlAt(p.size, p.openNotional, exit) - int256(_fee(exit, _params().feeRatio));
+        if (remaining >= 0) return;
+        uint256 amount = uint256(-remaining);
+        _ensureFree(t, amount);
+        _addMargin(t, amount);
+    }
+
+    /// @dev addMargin from free collateral (funded by the caller); true if it went through.
+    function _addMargin(address t, uint256 amount) internal returns (bool ok) {
+        uint256 freeBefore = vault.freeCollateral(t);
+        uint256 insuranceBefore = _insurance();
+        vm.recordLogs();
+        vm.prank(t);
+        try clearingHouse.addMargin(address(amm), amount) {
+            _checkEvents(t, 0, -int256(amount), freeBefore, insuranceBefore);
+            ok = true;
+        } catch (bytes memory err) {
+            vm.getRecordedLogs();
+            _onRevert(Action.AddMargin, Kind.AddMargin, err);
+        }
+    }
+
+    /// @dev The largest removeMargin the rule allows: margin' + min(PnL at exit, 0) >=
+    /// ceil(exit value x IMR). ok = false if the position cannot be priced.
+    function _maxRemovable(IClearingHouse.Position memory p) internal view returns (bool ok, uint256 amount) {
+        uint256 exit;
+        (ok, exit) = _tryExitValue(p.size);
+        if (!ok) return (false, 0);
+        int256 pnl = _pnlAt(p.size, p.openNotional, exit);
+        if (pnl > 0) pnl = 0;
+        int256 room =
+            int256(p.margin) + pnl - int256(Math.mulDiv(exit, _params().initialMarginRatio, WAD, Math.Rounding.Ceil));
+        amount = room > 0 ? Math.min(uint256(room), p.margin) : 0;
+    }
+
+    /// @dev Property 9, checked right after a successful removeMargin: the position keeps the initial
+    /// margin ratio at its exit value with profit left out, and hence at the spot price too.
+    function _checkAfterRemoveMargin(address t) internal {
+        IClearingHouse.Position memory p = _position(t);
+        uint256 imr = _params().initialMarginRatio;
+        (bool ok, uint256 exit) = _tryExitValue(p.size);
+        if (!ok) {
+            removeMarginViolations++; // the ClearingHouse priced it in this very call
+            return;
+        }
+        int256 pnl = _pnlAt(p.size, p.openNotional, exit);
+        if (pnl > 0) pnl = 0;
+        if (int256(p.margin) + pnl < int256(Math.mulDiv(exit, imr, WAD, Math.Rounding.Ceil))) {
+            removeMarginViolations++;
+        }
+        // The spot value lies between the exit value and the position's cost to buy back, so the rule
+        // above implies getMarginRatio >= IMR (see SPEC.md, property 9).
+        if (clearingHouse.getMarginRatio(address(amm), t) < int256(imr)) removeMarginMarkViolations++;
+    }
+
+    // ================================================================== collateral internals
+
+    /// @dev Deposits enough for `t` to hold `amount` (18 decimals) of free collateral, plus 10% (so
+    /// withdrawals have something to take).
+    function _ensureFree(address t, uint256 amount) internal {
+        uint256 free = vault.freeCollateral(t);
+        if (free >= amount) return;
+        uint256 units = Math.ceilDiv(amount - free, scale);
+        _deposit(t, units + units / 10);
+    }
+
+    /// @dev Mints `units` to `t` and deposits them; true if it went through.
+    function _deposit(address t, uint256 units) internal returns (bool ok) {
+        usdc.mint(t, units);
+        vm.startPrank(t);
+        usdc.approve(address(vault), units);
+        try vault.deposit(units) {
+            deposited[t] += units;
+            totalDeposited += units;
+            ok = true;
+        } catch (bytes memory err) {
+            _onRevert(Action.Deposit, Kind.Collateral, err);
+        }
+        vm.stopPrank();
+    }
+
+    function _withdraw(Action a, address t, uint256 units) internal returns (bool ok) {
+        uint256 tokensBefore = usdc.balanceOf(t);
+        vm.prank(t);
+        try vault.withdraw(units) {
+            withdrawn[t] += units;
+            totalWithdrawn += units;
+            if (usdc.balanceOf(t) != tokensBefore + units) eventMismatches++;
+            ok = true;
+        } catch (bytes memory err) {
+            _onRevert(a, Kind.Collateral, err);
+        }
+    }
+
+    // ================================================================== ghost bookkeeping
+
+    function _begin(Action a) internal {
+        calls[uint256(a)]++;
+    }
+
+    function _skip(Action a) internal {
+        skips[uint256(a)]++;
+        _end();
+    }
+
+    /// @dev After every action: k must not have gone down since the last one.
+    function _end() internal {
+        (uint256 q, uint256 b) = amm.getReserves();
+        uint256 k = q * b; // both < 2^128
+        if (k < lastK) kDecreases++;
+        lastK = k;
+    }
+
+    function _insurance() internal view returns (uint256 insurance) {
+        (, insurance) = vault.getPoolBalances();
+    }
+
+    function _fee(uint256 notional, uint256 feeRatio) internal pure returns (uint256) {
+        return Math.mulDiv(notional, feeRatio, WAD, Math.Rounding.Ceil);
+    }
+
+    function _recordFee(uint256 fee, uint256 expectedFee) internal {
+        expectedFees += expectedFee;
+        if (fee != expectedFee) feeMismatches++;
+    }
+
+    /// @dev Reads the logs of a successful call: adds every PositionChanged to the PnL / fee ledger and
+    /// every Swapped to the rounding bound, and checks the events against the state. `positionEvents`
+    /// is how many PositionChanged the call must emit (0 or 1); a margin move (`marginMove` != 0, +
+    /// removed / - added) must emit one MarginChanged instead. Returns the fee emitted.
+    function _checkEvents(
+        address t,
+        uint256 positionEvents,
+        int256 marginMove,
+        uint256 freeBefore,
+        uint256 insuranceBefore
+    ) internal returns (uint256 fee) {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        IClearingHouse.Position memory p = _position(t);
+        int256 freeDelta = marginMove;
+        uint256 seenPosition;
+        uint256 seenMargin;
+        for (uint256 i; i < logs.length; ++i) {
+            Vm.Log memory l = logs[i];
+            if (l.emitter == address(amm) && l.topics[0] == IAmm.Swapped.selector) {
+                (, , uint256 q, uint256 b) = abi.decode(l.data, (int256, int256, uint256, uint256));
+                swaps++;
+                roundingSum += Math.max(q, b);
+            } else if (l.emitter == address(clearingHouse) && l.topics[0] == IClearingHouse.PositionChanged.selector) {
+                seenPosition++;
+                fee += _recordPositionChanged(t, l, p);
+                (, , , , int256 evFree, , , ) = abi.decode(
+                    l.data,
+                    (int256, uint256, int256, uint256, int256, int256, uint256, uint256)
+                );
+                freeDelta = evFree;
+            } else if (l.emitter == address(clearingHouse) && l.topics[0] == IClearingHouse.MarginChanged.selector) {
+                seenMargin++;
+                (int256 amount, uint256 margin) = abi.decode(l.data, (int256, uint256));
+                if (amount != -marginMove || margin != p.margin || address(uint160(uint256(l.topics[1]))) != t) {
+                    eventMismatches++;
+                }
+            }
+        }
+        if (seenPosition != positionEvents || seenMargin != (marginMove == 0 ? 0 : 1)) eventMismatches++;
+        if (int256(vault.freeCollateral(t)) - int256(freeBefore) != freeDelta) eventMismatches++;
+        if (_insurance() - insuranceBefore != fee) eventMismatches++;
+    }
+
+    function _recordPositionChanged(
+        address t,
+        Vm.Log memory l,
+        IClearingHouse.Position memory p
+    ) internal returns (uint256 fee) {
+        (, , int256 pnl, uint256 evFee, , int256 size, uint256 margin, uint256 openNotional) = abi.decode(
+            l.data,
+            (int256, uint256, int256, uint256, int256, int256, uint256, uint256)
+        );
+        if (address(uint160(uint256(l.topics[1]))) != t || address(uint160(uint256(l.topics[2]))) != address(amm)) {
+            eventMismatches++;
+        }
+        if (size != p.size || margin != p.margin || openNotional != p.openNotional) eventMismatches++;
+        realizedPnl[t] += pnl;
+        feesPaid[t] += evFee;
+        sumRealizedPnl += pnl;
+        sumFees += evFee;
+        return evFee;
+    }
+
+    /// @dev Counts a revert as expected (the protocol is entitled to it for this kind of call) or not.
+    function _onRevert(Action a, Kind k, bytes memory err) internal {
+        bytes4 sel = _selector(err);
+        lastError = sel;
+        revertsBySelector[sel]++;
+        if (_isExpected(k, sel)) {
+            expectedReverts[uint256(a)]++;
+        } else {
+            unexpectedReverts++;
+            lastUnexpectedSelector = sel;
+            lastUnexpectedAction = uint256(a);
+        }
+    }
+
+    /// @dev The reverts each kind of call is entitled to, given how the handlers bound their inputs
+    /// (leverage <= 1 / IMR, free collateral funded, amounts within balance and margin, no deadline
+    /// or slippage bound). Anything else, an arithmetic panic or a SafeCast overflow included, is
+    /// unexpected.
+    function _isExpected(Kind k, bytes4 sel) internal pure returns (bool) {
+        if (k == Kind.Collateral) return false; // the Vault has no pause and the amounts are funded
+        if (sel == IClearingHouse.EnforcedPause.selector) return true;
+        if (k == Kind.AddMargin) return false;
+        // Without liquidation a position's loss can exceed its margin, or will once another trader's
+        // close moves the price: the shared margin pool then holds less than the other positions'
+        // claims, and paying them out (close, reduce fee, removeMargin) can fail with
+        // InsufficientMarginPool (README; test_badDebtBlocksProfitableClose).
+        bool poolShort = sel == IVault.InsufficientMarginPool.selector;
+        // A short larger than the base reserve cannot be priced (previewSwapBase) nor bought back.
+        bool reserve = sel == IAmm.InsufficientReserve.selector;
+        bool marginRatio = sel == IClearingHouse.MarginRatioTooLow.selector;
+        bool underwater = sel == IClearingHouse.PositionUnderwater.selector;
+        bool fluctuation = sel == IAmm.PriceFluctuationLimitExceeded.selector;
+        bool tooLarge = sel == IAmm.TradeTooLarge.selector;
+        bool oiCap = sel == IAmm.OpenInterestCapExceeded.selector;
+        bool zeroBase = sel == IAmm.ZeroSwapAmount.selector; // a long too small to buy one wei of base
+        if (k == Kind.RemoveMargin) return marginRatio || reserve || poolShort;
+        if (k == Kind.Close) return underwater || poolShort || reserve || fluctuation;
+        // Opening (a fresh position is never judged on its margin ratio, and cannot be underwater).
+        if (k == Kind.Open) return tooLarge || oiCap || fluctuation || reserve || zeroBase;
+        // Growing an existing position: it must meet the IMR at the spot price first.
+        if (k == Kind.Increase) return tooLarge || oiCap || fluctuation || reserve || zeroBase || marginRatio;
+        // Reducing: shrinks open interest (never capped), must keep the MMR, and pays its fee from margin.
+        if (k == Kind.Reduce) {
+            return tooLarge || fluctuation || reserve || zeroBase || marginRatio || underwater || poolShort;
+        }
+        // Reversing: closes (no ratio check) then opens the rest, which never buys zero base (skipped).
+        return underwater || poolShort || fluctuation || tooLarge || oiCap || reserve;
+    }
+
+    // ================================================================== trader selection
+
+    function _traderAt(uint256 seed) internal view returns (address) {
+        return _traders[seed % N_TRADERS];
+    }
+
+    /// @dev The trader at `seed`, or the next one holding a position.
+    function _traderWithPosition(uint256 seed) internal view returns (address t, bool found) {
+        for (uint256 i; i < N_TRADERS; ++i) {
+            t = _traders[(seed + i) % N_TRADERS];
+            if (_position(t).size != 0) return (t, true);
+        }
+    }
+}
+
+// ====================================================================== time
+
+/// @notice The clock: moves time (and the block number) forward. Each new timestamp is a new block for
+/// the Amm's per-block rules (fluctuation limit, TWAP), so this also unblocks the fluctuation limit.
+contract TimeHandler is TestBase {
+    uint256 public warps;
+    uint256 public secondsElapsed;
+
+    /// @notice 1..120 s seven times out of eight, else 1 h .. 7 days.
+    function warp(uint256 seed) external {
+        uint256 dt = seed % 8 == 0 ? bound(seed >> 3, 1 hours, 7 days) : bound(seed >> 3, 1, 120);
+        vm.warp(block.timestamp + dt);
+        vm.roll(block.number + dt / 12 + 1);
+        warps++;
+        secondsElapsed += dt;
+    }
+}
+
+// ====================================================================== admin
+
+/// @notice The owner of the ClearingHouse and the Amm: pauses, changes the market's risk parameters and
+/// the Amm's limits, always within their valid ranges (so any revert is unexpected).
+contract AdminHandler is HandlerBase {
+    uint256 public paramChanges;
+    uint256 public limitChanges;
+    uint256 public pauses;
+    uint256 public unpauses;
+    uint256 public unexpectedReverts;
+    bytes4 public lastUnexpectedSelector;
+
+    /// @dev The market's parameters at deployment, and its initial base reserve.
+    IClearingHouse.MarketParams internal _defaults;
+    uint256 internal immutable _b0;
+
+    constructor(
+        ClearingHouse clearingHouse_,
+        Vault vault_,
+        Amm amm_,
+        MockERC20 usdc_
+    ) HandlerBase(clearingHouse_, vault_, amm_, usdc_) {
+        _defaults = clearingHouse_.getMarketParams(address(amm_));
+        (, _b0) = amm_.getReserves();
+    }
+
+    /// @notice Half the time back to the deployment's parameters; else IMR 1% .. 100%, 0 < MMR < IMR,
+    /// fee 0 .. 5% (the whole valid range; 0 .. 0.3% half the time).
+    function setMarketParams(uint256 imrSeed, uint256 mmrSeed, uint256 feeSeed) external {
+        IClearingHouse.MarketParams memory p = _defaults;
+        if (imrSeed & 1 == 1) {
+            p.initialMarginRatio = uint64(boundLog(imrSeed >> 1, 0.01e18, 1e18));
+            p.maintenanceMarginRatio = uint64(bound(mmrSeed, 1, p.initialMarginRatio - 1));
+            p.feeRatio = uint64(feeSeed & 1 == 0 ? bound(feeSeed >> 1, 0, 0.05e18) : bound(feeSeed >> 1, 0, 0.003e18));
+        }
+        try clearingHouse.setMarketParams(address(amm), p) {
+            paramChanges++;
+        } catch (bytes memory err) {
+            _unexpected(err);
+        }
+    }
+
+    /// @notice Each limit off half the time, else: trade size 1% .. 100% of the quote reserve, price
+    /// move 1% .. 100% per block, open interest cap 1.25% .. 250% of the initial base reserve per side.
+    function setLimits(uint256 tradeSeed, uint256 fluctuationSeed, uint256 oiSeed) external {
+        IAmm.Limits memory l;
+        if (tradeSeed & 1 == 1) l.maxTradeRatio = uint64(boundLog(tradeSeed >> 1, 0.01e18, 1e18));
+        if (fluctuationSeed & 1 == 1) l.fluctuationLimitRatio = uint64(boundLog(fluctuationSeed >> 1, 0.01e18, 1e18));
+        if (oiSeed & 1 == 1) l.maxOpenInterest = uint128(boundLog(oiSeed >> 1, _b0 / 80, (_b0 * 5) / 2));
+        try amm.setLimits(l) {
+            limitChanges++;
+        } catch (bytes memory err) {
+            _unexpected(err);
+        }
+    }
+
+    /// @notice Pauses one call in eight (unpause is always taken), so trading is live most of the time.
+    function pause(uint256 seed) external {
+        if (seed % 8 != 0 || clearingHouse.paused()) return;
+        try clearingHouse.pause() {
+            pauses++;
+        } catch (bytes memory err) {
+            _unexpected(err);
+        }
+    }
+
+    function unpause() external {
+        if (!clearingHouse.paused()) return;
+        try clearingHouse.unpause() {
+            unpauses++;
+        } catch (bytes memory err) {
+            _unexpected(err);
+        }
+    }
+
+    /// @notice Ownable2Step: the test contract hands both contracts over in `setUp`.
+    function acceptOwnerships() external {
+        clearingHouse.acceptOwnership();
+        amm.acceptOwnership();
+    }
+
+    function _unexpected(bytes memory err) internal {
+        unexpectedReverts++;
+        lastUnexpectedSelector = _selector(err);
+    }
+}

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IAmm} from "../../../contracts/interfaces/IAmm.sol";
+import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
+import {Deployer} from "../utils/Deployer.sol";
+import {InvariantBase} from "../utils/InvariantBase.sol";
+import {AdminHandler, TimeHandler, TraderHandler} from "./Handlers.sol";
+
+/// @notice Stateful invariants of the protocol as it is now (Vault, ClearingHouse, one Amm; no funding,
+/// liquidation or insurance-fund staking yet). The properties, numbered as here, are stated in
+/// SPEC.md next to this file; the concrete suites at the end of the file run them on two markets.
+///
+/// Actors (Handlers.sol): TraderHandler (4 traders: open/increase/reduce/reverse/close, add/remove
+/// margin, deposit, withdraw, withdraw-all), TimeHandler (warp/roll forward), AdminHandler (pause,
+/// market parameters, Amm limits). The fuzzer calls only their action functions (`targetSelectors`),
+/// weighted toward trading. Runs and depth come from hardhat.config.ts (`test.solidity` profiles):
+/// default (CI) 64 x 64, `--test-profile deep` 512 x 256. Each invariant_* function runs its own
+/// campaign; a handler call that reverts is counted and dropped (`failOnRevert: false`), the
+/// handlers themselves catch the protocol's reverts and record anything wrong in ghost counters.
+abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
+    /// @dev The market under test, fixed per concrete suite.
+    uint256 internal q0;
+    uint256 internal b0;
+
+    TraderHandler internal traders;
+    TimeHandler internal time;
+    AdminHandler internal admin;
+
+    /// @dev Collateral decimals, initial quote and base reserves, fee ratio (IMR 10%, MMR 6.25%).
+    function market()
+        internal
+        pure
+        virtual
+        returns (uint8 decimals, uint256 quoteReserve, uint256 baseReserve, uint64 fee);
+
+    function setUp() public {
+        uint8 decimals;
+        uint64 fee;
+        (decimals, q0, b0, fee) = market();
+        // Trade size limited to 10% of the quote reserve at the start; the admin changes it.
+        deploySystemWithDecimals(decimals, q0, b0, fee, IAmm.Limits(0.1e18, 0, 0));
+        traders = new TraderHandler(clearingHouse, vault, amm, usdc);
+        time = new TimeHandler();
+        admin = new AdminHandler(clearingHouse, vault, amm, usdc);
+        clearingHouse.transferOwnership(address(admin));
+        amm.transferOwnership(address(admin));
+        admin.acceptOwnerships();
+
+        targetContract(address(traders));
+        targetContract(address(time));
+        targetContract(address(admin));
+
+        // Weights: 15 trader slots, 2 clock slots, 4 admin slots (pause itself acts one time in eight).
+        bytes4[] memory t = new bytes4[](15);
+        t[0] = TraderHandler.openPosition.selector;
+        t[1] = TraderHandler.openPosition.selector;
+        t[2] = TraderHandler.openPosition.selector;
+        t[3] = TraderHandler.increasePosition.selector;
+        t[4] = TraderHandler.reducePosition.selector;
+        t[5] = TraderHandler.reducePosition.selector;
+        t[6] = TraderHandler.reversePosition.selector;
+        t[7] = TraderHandler.closePosition.selector;
+        t[8] = TraderHandler.closePosition.selector;
+        t[9] = TraderHandler.addMargin.selector;
+        t[10] = TraderHandler.removeMargin.selector;
+        t[11] = TraderHandler.removeMargin.selector;
+        t[12] = TraderHandler.deposit.selector;
+        t[13] = TraderHandler.withdraw.selector;
+        t[14] = TraderHandler.withdrawAll.selector;
+        targetSelector(FuzzSelector(address(traders), t));
+
+        bytes4[] memory c = new bytes4[](2);
+        c[0] = TimeHandler.warp.selector;
+        c[1] = TimeHandler.warp.selector;
+        targetSelector(FuzzSelector(address(time), c));
+
+        bytes4[] memory a = new bytes4[](4);
+        a[0] = AdminHandler.setMarketParams.selector;
+        a[1] = AdminHandler.setLimits.selector;
+        a[2] = AdminHandler.pause.selector;
+        a[3] = AdminHandler.unpause.selector;
+        targetSelector(FuzzSelector(address(admin), a));
+
+        // The handlers prank as the actors; no fuzzed call may come from a protocol address.
+        excludeSender(address(clearingHouse));
+        excludeSender(address(vault));
+        excludeSender(address(amm));
+        excludeSender(address(usdc));
+        for (uint256 i; i < traders.N_TRADERS(); ++i) excludeSender(traders.traderAt(i));
+    }
+
+    // ================================================================== sums over the traders
+
+    struct Book {
+        int256 sumSize;
+        uint256 longSize;
+        uint256 shortSize;
+        uint256 sumMargin;
+        uint256 sumFree;
+        uint256 longOpenNotional;
+        uint256 shortOpenNotional;
+    }
+
+    function _book() internal view returns (Book memory s) {
+        for (uint256 i; i < traders.N_TRADERS(); ++i) {
+            address t = traders.traderAt(i);
+            IClearingHouse.Position memory p = clearingHouse.getPosition(address(amm), t);
+            s.sumSize += p.size;
+            if (p.size > 0) {
+                s.longSize += uint256(p.size);
+                s.longOpenNotional += p.openNotional;
+            } else if (p.size < 0) {
+                s.shortSize += uint256(-p.size);
+                s.shortOpenNotional += p.openNotional;
+            }
+            s.sumMargin += p.margin;
+            s.sumFree += vault.freeCollateral(t);
+        }
+    }
+
+    // ================================================================== invariants
+
+    /// @notice P1 (custody). The Vault's token balance x scale equals every claim on it exactly: the
+    /// traders' free collateral + the margin pool + the insurance fund. And it is exactly what was
+    /// deposited minus what was withdrawn (only deposits and withdrawals move tokens).
+    function invariant_P1_custodyIdentity() public view {
+        Book memory s = _book();
+        (uint256 pool, uint256 insurance) = vault.getPoolBalances();
+        uint256 tokens = usdc.balanceOf(address(vault));
+        assertEq(tokens * tokenScale(), s.sumFree + pool + insurance, "P1: tokens x scale != free + pool + insurance");
+        assertEq(tokens, traders.totalDeposited() - traders.totalWithdrawn(), "P1: tokens != deposited - withdrawn");
+    }
+
+    /// @notice P2 (base conservation). Sum of position sizes == initial base reserve - base reserve,
+    /// exactly; the open interest equals the sum of long sizes and of |short sizes|; a closed position
+    /// keeps no margin and no open notional.
+    function invariant_P2_baseConservationAndOpenInterest() public view {
+        Book memory s = _book();
+        (, uint256 b) = amm.getReserves();
+        assertEq(s.sumSize, int256(b0) - int256(b), "P2: sum of sizes != b0 - base reserve");
+        (uint256 oiLong, uint256 oiShort) = amm.getOpenInterest();
+        assertEq(oiLong, s.longSize, "P2: long open interest != sum of long sizes");
+        assertEq(oiShort, s.shortSize, "P2: short open interest != sum of |short sizes|");
+        for (uint256 i; i < traders.N_TRADERS(); ++i) {
+            IClearingHouse.Position memory p = clearingHouse.getPosition(address(amm), traders.traderAt(i));
+            if (p.size == 0) assertEq(p.margin + p.openNotional, 0, "P2: closed position kept margin/notional");
+        }
+    }
+
+    /// @notice P3 (k). k = quote x base is never below its initial value and never went down across a
+    /// trader action (ghost: k after the previous action; only trader actions swap).
+    function invariant_P3_kNeverDecreases() public view {
+        (uint256 q, uint256 b) = amm.getReserves();
+        uint256 k = q * b;
+        assertGe(k, q0 * b0, "P3: k below its initial value");
+        assertGe(k, traders.lastK(), "P3: k below the last value seen");
+        assertEq(traders.kDecreases(), 0, "P3: an action decreased k");
+    }
+
+    /// @notice P4 (margin pool). Margin pool == sum of open margins - sum of realised PnL (from the
+    /// PositionChanged events): every margin sits in the pool and every realised PnL is paid by it.
+    function invariant_P4_marginPoolAccounting() public view {
+        Book memory s = _book();
+        (uint256 pool, ) = vault.getPoolBalances();
+        assertEq(int256(pool), int256(s.sumMargin) - traders.sumRealizedPnl(), "P4: pool != margins - realised PnL");
+    }
+
+    /// @notice P5 (quote conservation, zero-sum PnL). Sum of realised PnL == long open notional - short
+    /// open notional - (quote reserve - q0), exactly: what traders realise is what the pool's quote
+    /// moved, net of the positions still open.
+    function invariant_P5_quoteConservation() public view {
+        Book memory s = _book();
+        (uint256 q, ) = amm.getReserves();
+        assertEq(
+            traders.sumRealizedPnl(),
+            int256(s.longOpenNotional) - int256(s.shortOpenNotional) - (int256(q) - int256(q0)),
+            "P5: realised PnL != long ON - short ON - (q - q0)"
+        );
+    }
+
+    /// @notice P6 (per-trader ledger; withdrawals bounded). For every trader, free collateral +
+    /// margin == (deposited - withdrawn) x scale + realised PnL - fees paid, exactly; hence no trader
+    /// has withdrawn more than deposits + realised PnL - fees, and in total the traders have withdrawn
+    /// no more than they deposited.
+    function invariant_P6_traderLedgerAndWithdrawals() public view {
+        uint256 scale = tokenScale();
+        for (uint256 i; i < traders.N_TRADERS(); ++i) {
+            address t = traders.traderAt(i);
+            int256 inOut = int256(traders.deposited(t) * scale) - int256(traders.withdrawn(t) * scale);
+            int256 earned = traders.realizedPnl(t) - int256(traders.feesPaid(t));
+            int256 held = int256(vault.freeCollateral(t) + clearingHouse.getPosition(address(amm), t).margin);
+            assertEq(held, inOut + earned, "P6: free + margin != deposited - withdrawn + PnL - fees");
+            assertLe(
+                int256(traders.withdrawn(t) * scale),
+                int256(traders.deposited(t) * scale) + earned,
+                "P6: withdrew more than deposits + realised PnL - fees"
+            );
+        }
+        assertLe(traders.totalWithdrawn(), traders.totalDeposited(), "P6: total withdrawn > total deposited");
+    }
+
+    /// @notice P7 (insurance fund). Insurance fund == sum of the fees in the PositionChanged events ==
+    /// the fees recomputed from each trade's inputs (ceil(notional x feeRatio) per leg).
+    function invariant_P7_insuranceFundIsTheFees() public view {
+        (, uint256 insurance) = vault.getPoolBalances();
+        assertEq(insurance, traders.sumFees(), "P7: insurance fund != sum of fees emitted");
+        assertEq(insurance, traders.expectedFees(), "P7: insurance fund != fees recomputed from the trades");
+        assertEq(traders.feeMismatches(), 0, "P7: a trade charged another fee than ceil(notional x fee)");
+    }
+
+    /// @notice P8 (events). Every PositionChanged / MarginChanged carries the stored position, and its
+    /// free-collateral delta and fee are the Vault's actual changes.
+    function invariant_P8_eventsMatchState() public view {
+        assertEq(traders.eventMismatches(), 0, "P8: an event disagreed with the state");
+    }
+
+    /// @notice P9 (removeMargin). Right after any successful removeMargin the position meets the initial
+    /// margin ratio at its exit value with unrealised profit left out, and at the spot price.
+    function invariant_P9_removeMarginKeepsInitialMargin() public view {
+        assertEq(traders.removeMarginViolations(), 0, "P9: removeMargin left the position below IMR at exit");
+        assertEq(traders.removeMarginMarkViolations(), 0, "P9: removeMargin left getMarginRatio below IMR");
+        assertEq(traders.removeMarginMaxRefused(), 0, "P9: removing exactly the most the rule allows was refused");
+    }
+
+    /// @notice P10 (withdrawability). Every trader's free collateral is covered by the Vault's tokens,
+    /// all of them at once; and every attempt by a trader without a position to withdraw all of it
+    /// succeeded (leaving less than one token unit of dust).
+    function invariant_P10_freeCollateralWithdrawable() public view {
+        uint256 tokens = usdc.balanceOf(address(vault));
+        uint256 sum;
+        for (uint256 i; i < traders.N_TRADERS(); ++i) {
+            uint256 balance = vault.balanceOf(traders.traderAt(i));
+            assertLe(balance, tokens, "P10: a trader's free collateral exceeds the Vault's tokens");
+            sum += balance;
+        }
+        assertLe(sum, tokens, "P10: the traders' free collateral exceeds the Vault's tokens");
+        assertEq(traders.withdrawAllFailures(), 0, "P10: a trader without a position could not withdraw all");
+    }
+
+    /// @notice P11 (no unexpected revert). No action reverted with an error the protocol is not entitled
+    /// to for it (arithmetic panic, SafeCast overflow, LeverageTooHigh within the bound, a withdrawal
+    /// within balance, an admin change within the valid ranges...).
+    function invariant_P11_noUnexpectedRevert() public view {
+        if (traders.unexpectedReverts() != 0) {
+            // Names the culprit: TraderHandler.Action index and the 4-byte error selector.
+            revert AssertionFailed(
+                "P11: unexpected trader revert (left: action, right: error selector)",
+                traders.lastUnexpectedAction(),
+                uint32(traders.lastUnexpectedSelector())
+            );
+        }
+        if (admin.unexpectedReverts() != 0) {
+            revert AssertionFailed(
+                "P11: unexpected admin revert (right: error selector)",
+                0,
+                uint32(admin.lastUnexpectedSelector())
+            );
+        }
+    }
+
+    /// @notice P12 (path independence, checked at the end of every run). Closing every position, in an
+    /// order drawn from the run's state, brings the base reserve back to b0 exactly and the quote
+    /// reserve to q0 plus rounding dust: q0 <= q and (q - q0) x b0 <= sum over all swaps of
+    /// max(reserves after the swap) (each swap raises k by less than the reserve it did not round),
+    /// i.e. about max(q, b) / b0 wei of quote per swap. The traders' total PnL is then -(q - q0) <= 0, the
+    /// margin pool holds exactly that dust, the insurance fund the fees, and every trader withdraws
+    /// all its free collateral.
+    function afterInvariant() public virtual {
+        if (clearingHouse.paused()) admin.unpause();
+        // The settlement trades too: whatever it does must also be clean. Only what it adds is checked
+        // here (a violation before it is already reported by the invariant that watches it).
+        uint256[4] memory before = _ghostCounters();
+        (uint256 q1, uint256 b1) = amm.getReserves();
+        traders.settleAll(uint256(keccak256(abi.encode(q1, b1, traders.swaps(), block.timestamp))));
+        uint256[4] memory afterSettle = _ghostCounters();
+        assertEq(afterSettle[0], before[0], "P12: the settlement decreased k");
+        assertEq(afterSettle[1], before[1], "P12: an event of the settlement disagreed with the state");
+        assertEq(afterSettle[2], before[2], "P12: a close of the settlement charged another fee");
+        assertEq(afterSettle[3], before[3], "P12: unexpected revert during the settlement");
+
+        assertEq(traders.finalCloseFailures(), 0, "P12: a position could not be closed");
+        assertEq(traders.finalWithdrawFailures(), 0, "P12: a withdrawal of all free collateral failed");
+        (uint256 q, uint256 b) = amm.getReserves();
+        assertEq(b, b0, "P12: base reserve not back at b0");
+        assertGe(q, q0, "P12: quote reserve below q0");
+        assertLe((q - q0) * b0, traders.roundingSum(), "P12: quote reserve drift above the rounding bound");
+        (uint256 oiLong, uint256 oiShort) = amm.getOpenInterest();
+        assertEq(oiLong + oiShort, 0, "P12: open interest left");
+        (uint256 pool, uint256 insurance) = vault.getPoolBalances();
+        assertEq(traders.sumRealizedPnl(), -int256(q - q0), "P12: total realised PnL != -(q - q0)");
+        assertEq(pool, q - q0, "P12: margin pool != the rounding dust q - q0");
+        assertEq(insurance, traders.sumFees(), "P12: insurance fund != fees");
+        // Everyone withdrew: what stays is the dust below one token unit per trader, the pool's dust
+        // and the fees; so the traders together took out at most what they put in.
+        uint256 dust;
+        for (uint256 i; i < traders.N_TRADERS(); ++i) {
+            uint256 free = vault.freeCollateral(traders.traderAt(i));
+            assertLt(free, tokenScale(), "P12: more than dust left after withdrawing all");
+            dust += free;
+        }
+        assertEq(usdc.balanceOf(address(vault)) * tokenScale(), dust + pool + insurance, "P12: custody after exit");
+        assertLe(traders.totalWithdrawn(), traders.totalDeposited(), "P12: traders took out more than they put in");
+    }
+
+    /// @dev The trader handler's violation counters that a settlement could move.
+    function _ghostCounters() internal view returns (uint256[4] memory c) {
+        c[0] = traders.kDecreases();
+        c[1] = traders.eventMismatches();
+        c[2] = traders.feeMismatches();
+        c[3] = traders.unexpectedReverts();
+    }
+}
+
+/// @notice 6-decimal USDC; quote reserve 1,000,000, base reserve 8,123.456789 (price ~123.1, so the
+/// quote reserve is the larger: up to ~123 wei of rounding drift per swap); fee 0.1%.
+contract ProtocolInvariantTest is ProtocolInvariantBase {
+    function market() internal pure override returns (uint8, uint256, uint256, uint64) {
+        return (6, 1_000_000e18, 8_123_456789000000000000, 0.001e18);
+    }
+}
+
+/// @notice 18-decimal collateral (token units = ledger units); quote reserve 250,000, price ~0.0437
+/// (base reserve ~5.72M: the larger, so under 1 wei of drift per swap); no fee until the admin sets one.
+contract ProtocolInvariant18DecimalsLowPriceTest is ProtocolInvariantBase {
+    function market() internal pure override returns (uint8, uint256, uint256, uint64) {
+        return (18, 250_000e18, 5_720_823_798627002288329519, 0);
+    }
+}
