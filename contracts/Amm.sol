@@ -2,21 +2,36 @@
 pragma solidity 0.8.28;
 
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
 import {IAmm, Side} from "./interfaces/IAmm.sol";
+import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
 import {FixedPoint} from "./libraries/FixedPoint.sol";
+import {Funding} from "./libraries/Funding.sol";
 import {PriceHistory} from "./libraries/PriceHistory.sol";
 
 /// @title Amm
-/// @notice One virtual x*y=k market. See {IAmm}.
+/// @notice One virtual x*y=k market: its reserves, limits, open interest, mark and index price
+/// histories and funding indices. See {IAmm}.
 /// @dev The pricing function (`_swap*` and `_preview*`) and the reserve state live here and only
 /// here, so a later re-peg or k adjustment changes one place. k is never stored: it is the product
 /// of the reserves, and every swap rounds the reserve it computes up, so k can only grow by dust.
+/// Funding lives here too, beside the open interest it depends on: every swap accrues it first
+/// (one extra slot read and write), so the insurance fund's share is settled with the trade that
+/// changes the open interest, exactly, and no separate bookkeeping of it is needed.
 contract Amm is IAmm, Ownable2Step {
     using FixedPoint for uint256;
     using SafeCast for uint256;
     using PriceHistory for PriceHistory.History;
+
+    // ---------------------------------------------------------------- constants
+
+    /// @notice Highest `maxPremiumRatio`: 100% of the index per day.
+    uint256 public constant MAX_PREMIUM_RATIO_LIMIT = 1e18;
+    /// @notice Bounds of `minUpdateInterval`, the shortest funding window (seconds).
+    uint256 public constant MIN_FUNDING_WINDOW = 60;
+    uint256 public constant MAX_FUNDING_WINDOW = 1 days;
 
     // ---------------------------------------------------------------- immutables
 
@@ -29,9 +44,35 @@ contract Amm is IAmm, Ownable2Step {
         uint128 base;
     }
 
+    /// @dev Written by every swap, so it also carries the time funding was last accrued to.
     struct OpenInterest {
-        uint128 longSize;
-        uint128 shortSize;
+        uint104 longSize;
+        uint104 shortSize;
+        uint40 fundingAccruedAt;
+    }
+
+    /// @dev The funding indices as of `OpenInterest.fundingAccruedAt` (see {Funding}).
+    struct FundingIndices {
+        int128 long;
+        int128 short;
+    }
+
+    /// @dev The current funding period: the premium set at `updatedAt` and the funding parameters,
+    /// in one slot that every swap reads.
+    struct FundingState {
+        int96 premium;
+        uint40 updatedAt;
+        uint64 maxPremiumRatio;
+        uint32 minUpdateInterval;
+        uint24 maxAccrualPeriod;
+    }
+
+    /// @dev The mark and index cumulatives at the last funding update, so the next update averages
+    /// its whole window in O(1). `hasIndex`: the index history had started by then.
+    struct FundingCheckpoint {
+        uint120 markCumulative;
+        uint120 indexCumulative;
+        bool hasIndex;
     }
 
     Reserves private _reserves;
@@ -40,6 +81,14 @@ contract Amm is IAmm, Ownable2Step {
     /// @dev Mark price history. Its head, written at the first swap of each block, also holds the
     /// spot price at the block's start, which the fluctuation limit measures against.
     PriceHistory.History private _markHistory;
+    FundingIndices private _fundingIndices;
+    FundingState private _fundingState;
+    FundingCheckpoint private _fundingCheckpoint;
+    /// @dev Index price history, written by funding updates and pokes; unstarted until the first
+    /// valid oracle price.
+    PriceHistory.History private _indexHistory;
+    IPriceFeed private _priceFeed;
+    bytes32 private _asset;
 
     // ---------------------------------------------------------------- constructor
 
@@ -63,8 +112,13 @@ contract Amm is IAmm, Ownable2Step {
         }
         clearingHouse = clearingHouse_;
         _reserves = Reserves(uint128(quoteReserve), uint128(baseReserve));
-        _markHistory.initialize(_blockTimestamp(), quoteReserve.wDivDown(baseReserve));
+        uint256 timestamp = _blockTimestamp();
+        _markHistory.initialize(timestamp, quoteReserve.wDivDown(baseReserve));
+        _indexHistory.prewarm();
         _setLimits(limits);
+        _openInterest.fundingAccruedAt = timestamp.toUint40();
+        _fundingState.updatedAt = uint40(timestamp);
+        _setFundingParams(FundingParams(0.1e18, 300, 3600));
     }
 
     modifier onlyClearingHouse() {
@@ -78,8 +132,9 @@ contract Amm is IAmm, Ownable2Step {
     function swapQuote(
         Side side,
         uint256 quoteAmount,
-        int256 traderSizeBefore
-    ) external onlyClearingHouse returns (uint256 baseAmount) {
+        int256 traderSizeBefore,
+        uint256 insuranceAvailable
+    ) external onlyClearingHouse returns (uint256 baseAmount, FundingSnapshot memory funding) {
         Reserves memory r = _reserves;
         Limits memory limits = _limits;
         if (limits.maxTradeRatio != 0) {
@@ -99,16 +154,23 @@ contract Amm is IAmm, Ownable2Step {
         }
         int256 traderSizeAfter =
             side == Side.LONG ? traderSizeBefore + int256(baseAmount) : traderSizeBefore - int256(baseAmount);
-        _commit(r, newQuote, newBase, limits, false);
-        _updateOpenInterest(traderSizeBefore, traderSizeAfter, limits.maxOpenInterest);
+        uint256 timestamp = _commit(r, newQuote, newBase, limits, false);
+        funding = _accrueAndMoveOpenInterest(
+            traderSizeBefore,
+            traderSizeAfter,
+            limits.maxOpenInterest,
+            insuranceAvailable,
+            timestamp
+        );
         emit Swapped(int256(newQuote) - int256(uint256(r.quote)), baseDelta, newQuote, newBase);
     }
 
     /// @inheritdoc IAmm
     function swapBase(
         int256 traderSizeBefore,
-        uint256 baseAmount
-    ) external onlyClearingHouse returns (uint256 quoteAmount) {
+        uint256 baseAmount,
+        uint256 insuranceAvailable
+    ) external onlyClearingHouse returns (uint256 quoteAmount, FundingSnapshot memory funding) {
         Reserves memory r = _reserves;
         (uint256 newQuote, uint256 newBase) = _reservesAfterBaseSwap(r, traderSizeBefore, baseAmount);
         int256 traderSizeAfter;
@@ -121,14 +183,103 @@ contract Amm is IAmm, Ownable2Step {
             traderSizeAfter = traderSizeBefore + int256(baseAmount);
         }
         Limits memory limits = _limits;
-        _commit(r, newQuote, newBase, limits, true);
-        _updateOpenInterest(traderSizeBefore, traderSizeAfter, limits.maxOpenInterest);
+        uint256 timestamp = _commit(r, newQuote, newBase, limits, true);
+        funding = _accrueAndMoveOpenInterest(
+            traderSizeBefore,
+            traderSizeAfter,
+            limits.maxOpenInterest,
+            insuranceAvailable,
+            timestamp
+        );
         emit Swapped(
             int256(newQuote) - int256(uint256(r.quote)),
             int256(newBase) - int256(uint256(r.base)),
             newQuote,
             newBase
         );
+    }
+
+    // ---------------------------------------------------------------- funding
+
+    /// @inheritdoc IAmm
+    function updateFunding(
+        uint256 insuranceAvailable,
+        bool frozen
+    ) external onlyClearingHouse returns (FundingSnapshot memory funding, int256 premium) {
+        uint256 timestamp = _blockTimestamp();
+        FundingState memory state = _fundingState;
+        uint256 window = timestamp - state.updatedAt;
+        if (window < state.minUpdateInterval) {
+            revert FundingUpdateTooEarly(uint256(state.updatedAt) + state.minUpdateInterval);
+        }
+        // Settle the period that ends now at its own premium.
+        OpenInterest memory oi = _openInterest;
+        funding = _accrueFunding(oi, state, insuranceAvailable, timestamp);
+        oi.fundingAccruedAt = uint40(timestamp);
+        _openInterest = oi;
+
+        uint256 markTwap;
+        uint256 indexTwap;
+        (premium, markTwap, indexTwap) = _closeWindow(timestamp, window, state.maxPremiumRatio, frozen);
+        _fundingState = FundingState(
+            SafeCast.toInt96(premium),
+            uint40(timestamp),
+            state.maxPremiumRatio,
+            state.minUpdateInterval,
+            state.maxAccrualPeriod
+        );
+        emit FundingUpdated(premium, markTwap, indexTwap, funding.longIndex, funding.shortIndex, funding.insuranceFlow);
+    }
+
+    /// @dev Records the index, averages mark and index over the window that ends now, checkpoints
+    /// both cumulatives for the next window and returns the new premium (0 while frozen, without a
+    /// valid index now, or without index history over the whole window; the TWAPs are then 0 too).
+    function _closeWindow(
+        uint256 timestamp,
+        uint256 window,
+        uint256 maxPremiumRatio,
+        bool frozen
+    ) private returns (int256 premium, uint256 markTwap, uint256 indexTwap) {
+        bool hadIndex = _indexHistory.isStarted();
+        (bool indexValid, ) = _recordIndex(timestamp);
+        FundingCheckpoint memory checkpoint = _fundingCheckpoint;
+        Reserves memory r = _reserves;
+        uint120 markCumulative = _markHistory.cumulativeAt(timestamp, uint256(r.quote).wDivDown(r.base));
+        // An index history started just now begins at cumulative 0.
+        uint120 indexCumulative = hadIndex ? _indexHistory.cumulativeAt(timestamp, _indexHistory.head.price) : 0;
+        _fundingCheckpoint = FundingCheckpoint(markCumulative, indexCumulative, _indexHistory.isStarted());
+        if (frozen || !indexValid || !checkpoint.hasIndex) return (0, 0, 0);
+        unchecked {
+            // Cumulatives wrap; their differences over a window are exact (see {PriceHistory}).
+            markTwap = uint256(markCumulative - checkpoint.markCumulative) / window;
+            indexTwap = uint256(indexCumulative - checkpoint.indexCumulative) / window;
+        }
+        premium = _premium(markTwap, indexTwap, maxPremiumRatio);
+    }
+
+    /// @inheritdoc IAmm
+    function pokeIndex() external returns (bool valid, uint256 price) {
+        return _recordIndex(_blockTimestamp());
+    }
+
+    /// @dev Reads the oracle and, if the price is valid, records it in the index history (the
+    /// first valid price starts it). A price that does not fit the history's 88 bits is invalid.
+    function _recordIndex(uint256 timestamp) private returns (bool valid, uint256 price) {
+        IPriceFeed feed = _priceFeed;
+        if (address(feed) == address(0)) return (false, 0);
+        (valid, price) = feed.tryGetPrice(_asset);
+        if (!valid || price > type(uint88).max) return (false, 0);
+        if (!_indexHistory.isStarted()) _indexHistory.start(timestamp, price);
+        else _indexHistory.record(timestamp, _indexHistory.head.price, price);
+        // A second record in the same block keeps the block's first price (as for the mark).
+        emit IndexRecorded(price);
+    }
+
+    /// @dev markTwap - indexTwap, clamped to +/- maxPremiumRatio x indexTwap.
+    function _premium(uint256 markTwap, uint256 indexTwap, uint256 maxPremiumRatio) private pure returns (int256) {
+        uint256 bound = indexTwap.wMulDown(maxPremiumRatio);
+        if (markTwap >= indexTwap) return int256(Math.min(markTwap - indexTwap, bound));
+        return -int256(Math.min(indexTwap - markTwap, bound));
     }
 
     // ---------------------------------------------------------------- pricing
@@ -176,15 +327,12 @@ contract Amm is IAmm, Ownable2Step {
         uint256 newBase,
         Limits memory limits,
         bool isClosing
-    ) private {
+    ) private returns (uint256 timestamp) {
+        timestamp = _blockTimestamp();
         uint256 priceBefore = uint256(r.quote).wDivDown(r.base);
-        (PriceHistory.Head memory head, bool firstInBlock) = _markHistory.record(
-            _blockTimestamp(),
-            priceBefore,
-            priceBefore
-        );
+        (PriceHistory.Head memory head, bool firstInBlock) = _markHistory.record(timestamp, priceBefore, priceBefore);
         _reserves = Reserves(newQuote.toUint128(), newBase.toUint128());
-        if (limits.fluctuationLimitRatio == 0) return;
+        if (limits.fluctuationLimitRatio == 0) return timestamp;
 
         uint256 priceAtBlockStart = head.price;
         uint256 priceAfter = newQuote.wDivDown(newBase);
@@ -194,9 +342,17 @@ contract Amm is IAmm, Ownable2Step {
         }
     }
 
-    /// @dev Moves the long and short totals from the trader's old size to the new one.
-    function _updateOpenInterest(int256 sizeBefore, int256 sizeAfter, uint256 cap) private {
+    /// @dev Accrues funding to now on the open interest as it stood, then moves the long and short
+    /// totals from the trader's old size to the new one.
+    function _accrueAndMoveOpenInterest(
+        int256 sizeBefore,
+        int256 sizeAfter,
+        uint256 cap,
+        uint256 insuranceAvailable,
+        uint256 timestamp
+    ) private returns (FundingSnapshot memory funding) {
         OpenInterest memory oi = _openInterest;
+        funding = _accrueFunding(oi, _fundingState, insuranceAvailable, timestamp);
         uint256 longSize = oi.longSize - _longPart(sizeBefore) + _longPart(sizeAfter);
         uint256 shortSize = oi.shortSize - _shortPart(sizeBefore) + _shortPart(sizeAfter);
         // Only growth is capped: reducing exposure must always be possible.
@@ -204,7 +360,43 @@ contract Amm is IAmm, Ownable2Step {
             if (longSize > oi.longSize && longSize > cap) revert OpenInterestCapExceeded(longSize, cap);
             if (shortSize > oi.shortSize && shortSize > cap) revert OpenInterestCapExceeded(shortSize, cap);
         }
-        _openInterest = OpenInterest(longSize.toUint128(), shortSize.toUint128());
+        _openInterest = OpenInterest(longSize.toUint104(), shortSize.toUint104(), uint40(timestamp));
+    }
+
+    /// @dev Accrues the funding indices from `oi.fundingAccruedAt` to `timestamp` (stopping
+    /// `maxAccrualPeriod` after the last update) at the current premium, writes them if they moved,
+    /// and returns them with the insurance fund's share. The caller stores `oi` with the new time.
+    function _accrueFunding(
+        OpenInterest memory oi,
+        FundingState memory state,
+        uint256 insuranceAvailable,
+        uint256 timestamp
+    ) private returns (FundingSnapshot memory funding) {
+        FundingIndices memory indices = _fundingIndices;
+        (int256 longDelta, int256 shortDelta, int256 insuranceFlow) = _fundingGrowth(
+            oi,
+            state,
+            insuranceAvailable,
+            timestamp
+        );
+        funding = FundingSnapshot(indices.long + longDelta, indices.short + shortDelta, insuranceFlow);
+        if (longDelta != 0 || shortDelta != 0) {
+            _fundingIndices = FundingIndices(
+                SafeCast.toInt128(funding.longIndex),
+                SafeCast.toInt128(funding.shortIndex)
+            );
+        }
+    }
+
+    function _fundingGrowth(
+        OpenInterest memory oi,
+        FundingState memory state,
+        uint256 insuranceAvailable,
+        uint256 timestamp
+    ) private pure returns (int256, int256, int256) {
+        uint256 end = Math.min(timestamp, uint256(state.updatedAt) + state.maxAccrualPeriod);
+        if (end <= oi.fundingAccruedAt) return (0, 0, 0);
+        return Funding.accrue(state.premium, oi.longSize, oi.shortSize, end - oi.fundingAccruedAt, insuranceAvailable);
     }
 
     function _longPart(int256 size) private pure returns (uint256) {
@@ -235,6 +427,40 @@ contract Amm is IAmm, Ownable2Step {
         if (limits.fluctuationLimitRatio > FixedPoint.WAD) revert RatioTooHigh(limits.fluctuationLimitRatio);
         _limits = limits;
         emit LimitsUpdated(limits.maxTradeRatio, limits.fluctuationLimitRatio, limits.maxOpenInterest);
+    }
+
+
+    /// @inheritdoc IAmm
+    function setOracle(IPriceFeed priceFeed, bytes32 asset) external onlyOwner {
+        if (address(priceFeed) == address(0)) revert ZeroPriceFeed();
+        _priceFeed = priceFeed;
+        _asset = asset;
+        emit OracleSet(address(priceFeed), asset);
+    }
+
+    /// @inheritdoc IAmm
+    function setFundingParams(FundingParams calldata params) external onlyOwner {
+        _setFundingParams(params);
+    }
+
+    function _setFundingParams(FundingParams memory params) private {
+        if (params.maxPremiumRatio > MAX_PREMIUM_RATIO_LIMIT) revert RatioTooHigh(params.maxPremiumRatio);
+        if (params.minUpdateInterval < MIN_FUNDING_WINDOW || params.minUpdateInterval > MAX_FUNDING_WINDOW) {
+            revert InvalidFundingWindow(params.minUpdateInterval);
+        }
+        // Funding must be able to run from one update to the next.
+        if (params.maxAccrualPeriod < params.minUpdateInterval) {
+            revert InvalidAccrualPeriod(params.maxAccrualPeriod, params.minUpdateInterval);
+        }
+        FundingState memory state = _fundingState;
+        _fundingState = FundingState(
+            state.premium,
+            state.updatedAt,
+            params.maxPremiumRatio,
+            params.minUpdateInterval,
+            params.maxAccrualPeriod
+        );
+        emit FundingParamsUpdated(params.maxPremiumRatio, params.minUpdateInterval, params.maxAccrualPeriod);
     }
 
     // ---------------------------------------------------------------- views
@@ -280,5 +506,44 @@ contract Amm is IAmm, Ownable2Step {
     /// @inheritdoc IAmm
     function getLimits() external view returns (Limits memory) {
         return _limits;
+    }
+
+    /// @inheritdoc IAmm
+    function getIndexTwap(uint256 interval) external view returns (uint256) {
+        if (!_indexHistory.isStarted()) revert NoIndexPrice();
+        uint256 price = _indexHistory.head.price;
+        return _indexHistory.twap(_blockTimestamp(), price, interval);
+    }
+
+    /// @inheritdoc IAmm
+    function getFundingIndices(uint256 insuranceAvailable) external view returns (FundingSnapshot memory funding) {
+        FundingIndices memory indices = _fundingIndices;
+        (int256 longDelta, int256 shortDelta, int256 insuranceFlow) = _fundingGrowth(
+            _openInterest,
+            _fundingState,
+            insuranceAvailable,
+            _blockTimestamp()
+        );
+        return FundingSnapshot(indices.long + longDelta, indices.short + shortDelta, insuranceFlow);
+    }
+
+    /// @inheritdoc IAmm
+    function getFundingState()
+        external
+        view
+        returns (int256 premium, uint256 updatedAt, uint256 accruedAt, FundingParams memory params)
+    {
+        FundingState memory state = _fundingState;
+        return (
+            state.premium,
+            state.updatedAt,
+            _openInterest.fundingAccruedAt,
+            FundingParams(state.maxPremiumRatio, state.minUpdateInterval, state.maxAccrualPeriod)
+        );
+    }
+
+    /// @inheritdoc IAmm
+    function getOracle() external view returns (IPriceFeed priceFeed, bytes32 asset) {
+        return (_priceFeed, _asset);
     }
 }

@@ -9,6 +9,7 @@ import {IAmm, Side} from "./interfaces/IAmm.sol";
 import {IClearingHouse} from "./interfaces/IClearingHouse.sol";
 import {IVault} from "./interfaces/IVault.sol";
 import {FixedPoint} from "./libraries/FixedPoint.sol";
+import {Funding} from "./libraries/Funding.sol";
 
 /// @title ClearingHouse
 /// @notice Positions, margin and fees for every market. See {IClearingHouse}.
@@ -40,11 +41,13 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         uint64 feeRatio;
     }
 
-    /// @dev Packed form of {IClearingHouse.Position}: slot 1 size and margin, slot 2 open notional.
+    /// @dev Packed form of {IClearingHouse.Position}: slot 1 size and margin, slot 2 open notional
+    /// and the funding index the position last settled at (its side's index).
     struct StoredPosition {
         int128 size;
         uint128 margin;
         uint128 openNotional;
+        int128 fundingCheckpoint;
     }
 
     mapping(address amm => Market) private _markets;
@@ -93,19 +96,26 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
     }
 
     /// @inheritdoc IClearingHouse
+    function updateFunding(address amm) external nonReentrant {
+        _listedMarket(amm);
+        (IAmm.FundingSnapshot memory funding, ) = IAmm(amm).updateFunding(_insuranceAvailable(), _config.paused);
+        if (funding.insuranceFlow != 0) _config.vault.settle(address(0), 0, funding.insuranceFlow);
+    }
+
+    /// @inheritdoc IClearingHouse
     function closePosition(address amm, uint256 quoteLimit, uint256 deadline) external nonReentrant whenNotPaused {
         _checkDeadline(deadline);
         Market memory market = _listedMarket(amm);
         StoredPosition memory p = _positions[amm][msg.sender];
         if (p.size == 0) revert NoPosition(msg.sender, amm);
 
-        (uint256 quote, int256 pnl, uint256 fee, uint256 payout) = _closeWhole(amm, market, p);
-        if (quoteLimit != 0 && (p.size > 0 ? quote < quoteLimit : quote > quoteLimit)) {
-            revert QuoteLimitMissed(quote, quoteLimit);
+        Trade memory t = _closeWhole(amm, market, p);
+        if (quoteLimit != 0 && (p.size > 0 ? t.quoteAmount < quoteLimit : t.quoteAmount > quoteLimit)) {
+            revert QuoteLimitMissed(t.quoteAmount, quoteLimit);
         }
         delete _positions[amm][msg.sender];
         StoredPosition memory closed;
-        _settleAndEmit(amm, Trade(-p.size, quote, pnl, fee, payout.toInt256()), closed);
+        _settleAndEmit(amm, t, closed);
     }
 
     /// @dev Adds exposure on the position's side: margin and fee come from free collateral.
@@ -118,26 +128,45 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         uint256 notional,
         uint256 baseLimit
     ) private {
-        // The existing position must meet the initial margin before it may grow: checked before the
-        // trade, so the trade's own price impact cannot make an underwater position look healthy.
-        // The new leg meets it by its leverage, and the sum of two positions that meet a ratio does.
-        if (p.size != 0) _requireMarkMarginRatio(amm, p, market.initialMarginRatio);
+        // The existing position must meet the initial margin before it may grow: valued at the
+        // price before the trade, so the trade's own price impact cannot make an underwater position
+        // look healthy. The new leg meets it by its leverage, and the sum of two positions that
+        // meet a ratio does.
+        uint256 notionalBefore = p.size == 0 ? 0 : _markNotional(amm, p.size);
 
-        uint256 base = IAmm(amm).swapQuote(side, notional, p.size);
+        Trade memory t;
+        (uint256 base, IAmm.FundingSnapshot memory funding) = IAmm(amm).swapQuote(
+            side,
+            notional,
+            p.size,
+            _insuranceAvailable()
+        );
         _checkBaseLimit(side, base, baseLimit);
-        int256 baseDelta = side == Side.LONG ? base.toInt256() : -base.toInt256();
+        int256 marginAfterFunding = _settleFunding(p, side, funding, t);
+        if (p.size != 0) {
+            _requireEquity(
+                marginAfterFunding + _pnl(p.size, p.openNotional, notionalBefore),
+                notionalBefore,
+                market.initialMarginRatio
+            );
+        }
 
-        uint256 fee = notional.wMulUp(market.feeRatio);
-        p.size = (p.size + baseDelta).toInt128();
-        p.margin = (p.margin + margin).toUint128();
+        t.baseDelta = side == Side.LONG ? base.toInt256() : -base.toInt256();
+        t.quoteAmount = notional;
+        t.fee = notional.wMulUp(market.feeRatio);
+        t.freeCollateralDelta = -(margin + t.fee).toInt256();
+        int256 newMargin = marginAfterFunding + margin.toInt256();
+        // A margin eaten by funding and not restored by this deposit: only liquidation may touch it.
+        if (newMargin < 0) revert PositionUnderwater(marginAfterFunding);
+        p.size = (p.size + t.baseDelta).toInt128();
+        p.margin = uint256(newMargin).toUint128();
         p.openNotional = (p.openNotional + notional).toUint128();
         _positions[amm][msg.sender] = p;
-
-        _settleAndEmit(amm, Trade(baseDelta, notional, 0, fee, -(margin + fee).toInt256()), p);
+        _settleAndEmit(amm, t, p);
     }
 
     /// @dev Trades against the position for less than its exit value: realises the reduced part's
-    /// PnL (average-entry accounting) and the fee into margin; the rest must meet maintenance.
+    /// PnL (average-entry accounting), the funding and the fee into margin; the rest must meet maintenance.
     function _reduce(
         address amm,
         Market memory market,
@@ -146,10 +175,16 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         uint256 notional,
         uint256 baseLimit
     ) private {
-        uint256 base = IAmm(amm).swapQuote(side, notional, p.size);
-        _checkBaseLimit(side, base, baseLimit);
-
         Trade memory t;
+        (uint256 base, IAmm.FundingSnapshot memory funding) = IAmm(amm).swapQuote(
+            side,
+            notional,
+            p.size,
+            _insuranceAvailable()
+        );
+        _checkBaseLimit(side, base, baseLimit);
+        int256 marginAfterFunding = _settleFunding(p, p.size > 0 ? Side.LONG : Side.SHORT, funding, t);
+
         t.quoteAmount = notional;
         t.fee = notional.wMulUp(market.feeRatio);
         // The cost basis of the reduced part rounds against the trader; the remainder is what is
@@ -164,7 +199,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
             t.realizedPnl = closedBasis.toInt256() - notional.toInt256();
             t.baseDelta = base.toInt256();
         }
-        int256 remainingMargin = int256(uint256(p.margin)) + t.realizedPnl - t.fee.toInt256();
+        int256 remainingMargin = marginAfterFunding + t.realizedPnl - t.fee.toInt256();
         if (remainingMargin < 0) revert PositionUnderwater(remainingMargin);
 
         p.size = (p.size + t.baseDelta).toInt128();
@@ -174,6 +209,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
             t.freeCollateralDelta = remainingMargin;
             p.margin = 0;
             p.openNotional = 0;
+            p.fundingCheckpoint = 0;
         } else {
             p.margin = uint256(remainingMargin).toUint128();
             p.openNotional = (p.openNotional - closedBasis).toUint128();
@@ -194,12 +230,9 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         uint256 leverage,
         uint256 baseLimit
     ) private {
-        Trade memory t;
+        Trade memory t = _closeWhole(amm, market, p);
+        uint256 exitValue = t.quoteAmount;
         t.quoteAmount = notional;
-        uint256 exitValue;
-        uint256 payout;
-        (exitValue, t.realizedPnl, t.fee, payout) = _closeWhole(amm, market, p);
-        t.freeCollateralDelta = payout.toInt256();
 
         StoredPosition memory opened;
         uint256 rest = notional - exitValue;
@@ -219,7 +252,8 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         _settleAndEmit(amm, t, opened);
     }
 
-    /// @dev The opening leg of a reversal: a fresh position of notional `rest` at `leverage`.
+    /// @dev The opening leg of a reversal: a fresh position of notional `rest` at `leverage`. Its
+    /// swap accrues nothing (the close before it accrued to now), so the fund's share is zero.
     function _openRest(
         address amm,
         uint256 feeRatio,
@@ -227,26 +261,69 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         uint256 rest,
         uint256 leverage
     ) private returns (StoredPosition memory opened, uint256 fee) {
-        uint256 base = IAmm(amm).swapQuote(side, rest, 0);
+        (uint256 base, IAmm.FundingSnapshot memory funding) = IAmm(amm).swapQuote(side, rest, 0, 0);
         opened.size = (side == Side.LONG ? base.toInt256() : -base.toInt256()).toInt128();
         // Margin rounds up: the new leg is never more leveraged than asked.
         opened.margin = rest.wDivUp(leverage).toUint128();
         opened.openNotional = rest.toUint128();
+        opened.fundingCheckpoint = _sideIndex(side, funding).toInt128();
         fee = rest.wMulUp(feeRatio);
     }
 
-    /// @dev Swaps the whole position back into the pool and works out what the trader is owed.
+    /// @dev Swaps the whole position back into the pool, settles its funding and works out what
+    /// the trader is owed; `freeCollateralDelta` is the payout.
     function _closeWhole(
         address amm,
         Market memory market,
         StoredPosition memory p
-    ) private returns (uint256 quote, int256 pnl, uint256 fee, uint256 payout) {
-        quote = IAmm(amm).swapBase(p.size, SignedMath.abs(p.size));
-        pnl = _pnl(p.size, p.openNotional, quote);
-        fee = quote.wMulUp(market.feeRatio);
-        int256 remaining = int256(uint256(p.margin)) + pnl - fee.toInt256();
+    ) private returns (Trade memory t) {
+        IAmm.FundingSnapshot memory funding;
+        (t.quoteAmount, funding) = IAmm(amm).swapBase(p.size, SignedMath.abs(p.size), _insuranceAvailable());
+        int256 marginAfterFunding = _settleFunding(p, p.size > 0 ? Side.LONG : Side.SHORT, funding, t);
+        t.baseDelta = -p.size;
+        t.realizedPnl = _pnl(p.size, p.openNotional, t.quoteAmount);
+        t.fee = t.quoteAmount.wMulUp(market.feeRatio);
+        int256 remaining = marginAfterFunding + t.realizedPnl - t.fee.toInt256();
         if (remaining < 0) revert PositionUnderwater(remaining);
-        payout = uint256(remaining);
+        t.freeCollateralDelta = remaining;
+    }
+
+    // ---------------------------------------------------------------- funding
+
+    /// @dev Settles the position's funding up to `funding` into `t` and returns its margin after it
+    /// (negative if funding ate more than the margin); moves the checkpoint to `side`'s index.
+    function _settleFunding(
+        StoredPosition memory p,
+        Side side,
+        IAmm.FundingSnapshot memory funding,
+        Trade memory t
+    ) private pure returns (int256 marginAfterFunding) {
+        if (p.size != 0) {
+            int256 index = p.size > 0 ? funding.longIndex : funding.shortIndex;
+            t.fundingPayment = Funding.owed(p.size, index - p.fundingCheckpoint);
+        }
+        t.insuranceFlow = funding.insuranceFlow;
+        p.fundingCheckpoint = _sideIndex(side, funding).toInt128();
+        return int256(uint256(p.margin)) - t.fundingPayment;
+    }
+
+    function _sideIndex(Side side, IAmm.FundingSnapshot memory funding) private pure returns (int256) {
+        return side == Side.LONG ? funding.longIndex : funding.shortIndex;
+    }
+
+    /// @dev Funding a position owes now (negative: is owed), from the market's indices as they
+    /// would accrue now.
+    function _pendingFunding(address amm, StoredPosition memory p) private view returns (int256) {
+        if (p.size == 0) return 0;
+        IAmm.FundingSnapshot memory funding = IAmm(amm).getFundingIndices(_insuranceAvailable());
+        int256 index = p.size > 0 ? funding.longIndex : funding.shortIndex;
+        return Funding.owed(p.size, index - p.fundingCheckpoint);
+    }
+
+    /// @dev What the insurance account can pay toward funding. Read before the Vault is called to
+    /// settle, so the later call finds the Vault's account and slot warm.
+    function _insuranceAvailable() private view returns (uint256 fund) {
+        (, fund) = _config.vault.getPoolBalances();
     }
 
     // ---------------------------------------------------------------- margin
@@ -257,6 +334,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         StoredPosition storage p = _positions[amm][msg.sender];
         // A position exists only in a listed market, so this also checks the market.
         if (p.size == 0) revert NoPosition(msg.sender, amm);
+        // Funding is not settled here: adding margin cannot hurt anyone, and the next trade settles it.
         uint256 margin = p.margin + amount;
         p.margin = margin.toUint128();
         _config.vault.settle(msg.sender, -amount.toInt256(), 0);
@@ -270,7 +348,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         if (p.size == 0) revert NoPosition(msg.sender, amm);
         if (amount > p.margin) revert InsufficientMargin(p.margin, amount);
         p.margin -= uint128(amount);
-        _requireExitMarginRatioWithoutProfit(amm, p, _markets[amm].initialMarginRatio);
+        _requireExitMarginRatioWithoutProfit(amm, p, _pendingFunding(amm, p), _markets[amm].initialMarginRatio);
         _positions[amm][msg.sender].margin = p.margin;
         _config.vault.settle(msg.sender, amount.toInt256(), 0);
         emit MarginChanged(msg.sender, amm, -amount.toInt256(), p.margin);
@@ -282,12 +360,15 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         uint256 quoteAmount;
         int256 realizedPnl;
         uint256 fee;
+        int256 fundingPayment;
         int256 freeCollateralDelta;
+        int256 insuranceFlow;
     }
 
-    /// @dev Moves the trader's free collateral and the fee in the Vault, then emits the new state.
+    /// @dev Moves the trader's free collateral, the fee and the insurance fund's funding share in
+    /// the Vault, then emits the new state.
     function _settleAndEmit(address amm, Trade memory t, StoredPosition memory p) private {
-        _config.vault.settle(msg.sender, t.freeCollateralDelta, t.fee);
+        _config.vault.settle(msg.sender, t.freeCollateralDelta, t.fee.toInt256() + t.insuranceFlow);
         emit PositionChanged(
             msg.sender,
             amm,
@@ -295,6 +376,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
             t.quoteAmount,
             t.realizedPnl,
             t.fee,
+            t.fundingPayment,
             t.freeCollateralDelta,
             p.size,
             p.margin,
@@ -305,20 +387,26 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
     // ---------------------------------------------------------------- checks
 
     /// @dev Reverts unless (margin + PnL) >= ratio x notional, both valued at the spot price
-    /// (rounded against the trader): the margin ratio that opening and reducing must keep.
+    /// (rounded against the trader): the margin ratio that reducing must keep. The margin has had
+    /// its funding settled.
     function _requireMarkMarginRatio(address amm, StoredPosition memory p, uint256 ratio) private view {
         uint256 notional = _markNotional(amm, p.size);
         _requireEquity(int256(uint256(p.margin)) + _pnl(p.size, p.openNotional, notional), notional, ratio);
     }
 
-    /// @dev Reverts unless (margin + min(PnL, 0)) >= ratio x exit value. Valuing at the exit value
-    /// (what a close would realise) and leaving profit out is stricter than the spot-price ratio,
-    /// so unrealised profit never backs a withdrawal.
-    function _requireExitMarginRatioWithoutProfit(address amm, StoredPosition memory p, uint256 ratio) private view {
+    /// @dev Reverts unless (margin - pending funding + min(PnL, 0)) >= ratio x exit value. Valuing
+    /// at the exit value (what a close would realise) and leaving profit out is stricter than the
+    /// spot-price ratio, so unrealised profit never backs a withdrawal.
+    function _requireExitMarginRatioWithoutProfit(
+        address amm,
+        StoredPosition memory p,
+        int256 pendingFunding,
+        uint256 ratio
+    ) private view {
         uint256 exitValue = IAmm(amm).previewSwapBase(p.size, SignedMath.abs(p.size));
         int256 pnl = _pnl(p.size, p.openNotional, exitValue);
         if (pnl > 0) pnl = 0;
-        _requireEquity(int256(uint256(p.margin)) + pnl, exitValue, ratio);
+        _requireEquity(int256(uint256(p.margin)) - pendingFunding + pnl, exitValue, ratio);
     }
 
     function _requireEquity(int256 equity, uint256 notional, uint256 ratio) private pure {
@@ -375,6 +463,13 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
     }
 
     // ---------------------------------------------------------------- admin
+
+    /// @inheritdoc IClearingHouse
+    function setInsuranceFund(address fund) external onlyOwner {
+        IVault vault_ = _config.vault;
+        if (address(vault_) == address(0)) revert VaultNotSet();
+        vault_.setInsuranceFund(fund);
+    }
 
     /// @inheritdoc IClearingHouse
     function setVault(IVault vault_) external onlyOwner {
@@ -434,7 +529,12 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
     /// @inheritdoc IClearingHouse
     function getPosition(address amm, address trader) external view returns (Position memory) {
         StoredPosition memory p = _positions[amm][trader];
-        return Position(p.size, p.margin, p.openNotional);
+        return Position(p.size, p.margin, p.openNotional, p.fundingCheckpoint);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function getPendingFunding(address amm, address trader) external view returns (int256) {
+        return _pendingFunding(amm, _positions[amm][trader]);
     }
 
     /// @inheritdoc IClearingHouse
@@ -449,7 +549,8 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         StoredPosition memory p = _positions[amm][trader];
         if (p.size == 0) revert NoPosition(trader, amm);
         uint256 notional = _markNotional(amm, p.size);
-        return _ratio(int256(uint256(p.margin)) + _pnl(p.size, p.openNotional, notional), notional);
+        int256 equity = int256(uint256(p.margin)) - _pendingFunding(amm, p) + _pnl(p.size, p.openNotional, notional);
+        return _ratio(equity, notional);
     }
 
     /// @inheritdoc IClearingHouse

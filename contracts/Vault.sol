@@ -32,6 +32,8 @@ contract Vault is IVault, ReentrancyGuardTransient {
 
     PoolBalances private _pools;
     mapping(address trader => uint256) private _freeCollateral;
+    /// @inheritdoc IVault
+    address public insuranceFund;
 
     // ---------------------------------------------------------------- constructor
 
@@ -49,6 +51,11 @@ contract Vault is IVault, ReentrancyGuardTransient {
 
     modifier onlyClearingHouse() {
         if (msg.sender != clearingHouse) revert OnlyClearingHouse(msg.sender);
+        _;
+    }
+
+    modifier onlyInsuranceFund() {
+        if (msg.sender != insuranceFund || msg.sender == address(0)) revert OnlyInsuranceFund(msg.sender);
         _;
     }
 
@@ -93,9 +100,10 @@ contract Vault is IVault, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- clearing house
 
     /// @inheritdoc IVault
-    function settle(address trader, int256 freeCollateralDelta, uint256 fee) external onlyClearingHouse {
+    function settle(address trader, int256 freeCollateralDelta, int256 insuranceFundDelta) external onlyClearingHouse {
         PoolBalances memory pools = _pools;
         uint256 marginPool = pools.marginPool;
+        uint256 fund = pools.insuranceFund;
         if (freeCollateralDelta < 0) {
             uint256 amount = uint256(-freeCollateralDelta);
             uint256 available = _freeCollateral[trader];
@@ -105,7 +113,24 @@ contract Vault is IVault, ReentrancyGuardTransient {
                 _freeCollateral[trader] = available - amount;
             }
             marginPool += amount;
-        } else if (freeCollateralDelta > 0) {
+        }
+        // The fund pays into the margin pool before the pool pays out, so a payout it backs succeeds.
+        if (insuranceFundDelta < 0) {
+            uint256 amount = uint256(-insuranceFundDelta);
+            if (amount > fund) revert InsufficientInsuranceFund(fund, amount);
+            unchecked {
+                fund -= amount;
+            }
+            marginPool += amount;
+        } else if (insuranceFundDelta > 0) {
+            uint256 amount = uint256(insuranceFundDelta);
+            if (amount > marginPool) revert InsufficientMarginPool(marginPool, amount);
+            unchecked {
+                marginPool -= amount;
+            }
+            fund += amount;
+        }
+        if (freeCollateralDelta > 0) {
             uint256 amount = uint256(freeCollateralDelta);
             if (amount > marginPool) revert InsufficientMarginPool(marginPool, amount);
             unchecked {
@@ -113,12 +138,49 @@ contract Vault is IVault, ReentrancyGuardTransient {
             }
             _freeCollateral[trader] += amount;
         }
-        if (fee > marginPool) revert InsufficientMarginPool(marginPool, fee);
+        _pools = PoolBalances(marginPool.toUint128(), fund.toUint128());
+    }
+
+    // ---------------------------------------------------------------- insurance fund
+
+    /// @inheritdoc IVault
+    function setInsuranceFund(address fund) external onlyClearingHouse {
+        if (fund == address(0)) revert ZeroAddress();
+        if (insuranceFund != address(0)) revert InsuranceFundAlreadySet(insuranceFund);
+        insuranceFund = fund;
+        emit InsuranceFundSet(fund);
+    }
+
+    /// @inheritdoc IVault
+    function depositInsurance(uint256 amount) external nonReentrant onlyInsuranceFund {
+        if (amount == 0) revert ZeroAmount();
+        uint256 balanceBefore = _token.balanceOf(address(this));
+        _token.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = _token.balanceOf(address(this)) - balanceBefore;
+        if (received != amount) revert UnsupportedTransferAmount(amount, received);
+        PoolBalances memory pools = _pools;
+        _pools = PoolBalances(pools.marginPool, (pools.insuranceFund + amount * _scale).toUint128());
+        emit InsuranceDeposited(amount);
+    }
+
+    /// @inheritdoc IVault
+    function withdrawInsurance(address to, uint256 amount) external nonReentrant onlyInsuranceFund {
+        if (amount == 0) revert ZeroAmount();
+        if (to == address(0)) revert ZeroAddress();
+        PoolBalances memory pools = _pools;
+        uint256 internalAmount = amount * _scale;
+        if (internalAmount > pools.insuranceFund) revert InsufficientInsuranceFund(pools.insuranceFund, internalAmount);
         unchecked {
             // Cannot underflow: checked just above.
-            marginPool -= fee;
+            _pools = PoolBalances(pools.marginPool, uint128(pools.insuranceFund - internalAmount));
         }
-        _pools = PoolBalances(marginPool.toUint128(), (pools.insuranceFund + fee).toUint128());
+        _token.safeTransfer(to, amount);
+        emit InsuranceWithdrawn(to, amount);
+    }
+
+    /// @inheritdoc IVault
+    function insuranceFundBalance() external view returns (uint256) {
+        return _pools.insuranceFund / _scale;
     }
 
     // ---------------------------------------------------------------- views
@@ -134,7 +196,7 @@ contract Vault is IVault, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IVault
-    function getPoolBalances() external view returns (uint256 marginPool, uint256 insuranceFund) {
+    function getPoolBalances() external view returns (uint256 marginPool, uint256 insuranceAccount) {
         PoolBalances memory pools = _pools;
         return (pools.marginPool, pools.insuranceFund);
     }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IPriceFeed} from "./IPriceFeed.sol";
+
 /// @notice Direction of a trade or position: LONG buys base with quote, SHORT sells base for quote.
 enum Side {
     LONG,
@@ -10,8 +12,41 @@ enum Side {
 /// @title IAmm
 /// @notice One virtual x*y=k market. It holds no tokens: its reserves only price trades. Only the
 /// ClearingHouse may swap; anyone may read. All amounts and prices are 18-decimal fixed point.
+///
+/// Funding is continuous: the market keeps a long and a short funding index (quote per unit of
+/// base; see {Funding}) that grow by `premium x elapsed / 1 day`, where the premium, set by each
+/// funding update, is the previous window's markTwap - indexTwap, clamped to +/- maxPremiumRatio x
+/// indexTwap (positive: longs pay). Every swap first accrues the indices to now on the open
+/// interest as it stood, and returns them with the insurance fund's share of that accrual: the
+/// fund receives what the paying side pays beyond what the receiving side receives and pays the
+/// difference the other way, up to `insuranceAvailable`; beyond that the receiving side's index
+/// grows by less. Funding stops accruing `maxAccrualPeriod` after the last update, and a window
+/// without a valid index throughout sets the premium to zero.
 /// @dev Rounding always leaves the pool with at least k: quote*base never decreases through a swap.
 interface IAmm {
+    /// @notice The funding indices accrued to now and the insurance fund's share of the accrual.
+    /// @param longIndex What one unit of long has paid since the market opened (negative: received).
+    /// @param shortIndex What one unit of short has received (negative: paid).
+    /// @param insuranceFlow What the insurance fund receives from this accrual (negative: pays).
+    struct FundingSnapshot {
+        int256 longIndex;
+        int256 shortIndex;
+        int256 insuranceFlow;
+    }
+
+    /// @notice Funding parameters.
+    /// @param maxPremiumRatio Largest premium as a fraction of the index TWAP (per day); default 10%.
+    /// @param minUpdateInterval Shortest time between two funding updates, so each premium averages
+    /// at least this window (60 s to 1 day; default 300 s).
+    /// @param maxAccrualPeriod Funding accrues at the last premium for at most this long after an
+    /// update (at least `minUpdateInterval`; default 3600 s), so a stalled keeper stops funding
+    /// rather than charging a stale rate.
+    struct FundingParams {
+        uint64 maxPremiumRatio;
+        uint32 minUpdateInterval;
+        uint24 maxAccrualPeriod;
+    }
+
     /// @notice Risk limits of the market; a zero field switches that limit off.
     /// @param maxTradeRatio Largest quote amount of one trade by quote (open, increase, reduce or
     /// reverse; closes are exempt), as a fraction of the quote reserve.
@@ -28,6 +63,23 @@ interface IAmm {
     event Swapped(int256 quoteDelta, int256 baseDelta, uint256 quoteReserve, uint256 baseReserve);
     /// @notice The owner changed the market's risk limits.
     event LimitsUpdated(uint256 maxTradeRatio, uint256 fluctuationLimitRatio, uint256 maxOpenInterest);
+    /// @notice A funding update closed a window: `premium` (quote per base per day) now applies;
+    /// the TWAPs are the window's (0 when no premium could be set); the indices are as of now and
+    /// `insuranceFlow` is the fund's share of the accrual that ended the window.
+    event FundingUpdated(
+        int256 premium,
+        uint256 markTwap,
+        uint256 indexTwap,
+        int256 longIndex,
+        int256 shortIndex,
+        int256 insuranceFlow
+    );
+    /// @notice A valid index price was read from the oracle and recorded.
+    event IndexRecorded(uint256 price);
+    /// @notice The owner set the oracle and the asset key it prices this market by.
+    event OracleSet(address indexed priceFeed, bytes32 indexed asset);
+    /// @notice The owner changed the funding parameters.
+    event FundingParamsUpdated(uint256 maxPremiumRatio, uint256 minUpdateInterval, uint256 maxAccrualPeriod);
 
     /// @notice Caller is not the ClearingHouse.
     error OnlyClearingHouse(address caller);
@@ -49,21 +101,59 @@ interface IAmm {
     error OpenInterestCapExceeded(uint256 openInterest, uint256 maxOpenInterest);
     /// @notice A base amount larger than the position it closes.
     error CloseExceedsPosition(uint256 baseAmount, uint256 positionSize);
+    /// @notice A funding update before `minUpdateInterval` has passed since the last one.
+    error FundingUpdateTooEarly(uint256 earliest);
+    /// @notice The price feed address is zero.
+    error ZeroPriceFeed();
+    /// @notice `minUpdateInterval` outside 60 s .. 1 day.
+    error InvalidFundingWindow(uint256 minUpdateInterval);
+    /// @notice `maxAccrualPeriod` shorter than `minUpdateInterval`.
+    error InvalidAccrualPeriod(uint256 maxAccrualPeriod, uint256 minUpdateInterval);
+    /// @notice No valid index price has been recorded yet.
+    error NoIndexPrice();
 
     /// @notice Trades a given quote amount: LONG puts `quoteAmount` in and takes base out; SHORT takes
     /// `quoteAmount` out and puts base in. Subject to every limit.
     /// @param side Direction of the trade.
     /// @param quoteAmount Quote notional of the trade.
     /// @param traderSizeBefore The trader's position size before the trade (for open interest).
+    /// @param insuranceAvailable Most the insurance fund can pay toward the funding accrual.
     /// @return baseAmount Base given to (LONG) or owed by (SHORT) the trader, rounded in the pool's favour.
-    function swapQuote(Side side, uint256 quoteAmount, int256 traderSizeBefore) external returns (uint256 baseAmount);
+    /// @return funding The funding indices accrued to now (before this trade's open interest change).
+    function swapQuote(
+        Side side,
+        uint256 quoteAmount,
+        int256 traderSizeBefore,
+        uint256 insuranceAvailable
+    ) external returns (uint256 baseAmount, FundingSnapshot memory funding);
 
     /// @notice Closes `baseAmount` of a position of size `traderSizeBefore` (toward zero). Closing
     /// trades skip the trade-size limit and may cross the fluctuation limit if first in their block.
     /// @param traderSizeBefore The position being closed: + long (base goes in), - short (base comes out).
     /// @param baseAmount How much of the position to close, at most |traderSizeBefore|.
+    /// @param insuranceAvailable Most the insurance fund can pay toward the funding accrual.
     /// @return quoteAmount Quote paid to a long, or owed by a short, rounded in the pool's favour.
-    function swapBase(int256 traderSizeBefore, uint256 baseAmount) external returns (uint256 quoteAmount);
+    /// @return funding The funding indices accrued to now (before this trade's open interest change).
+    function swapBase(
+        int256 traderSizeBefore,
+        uint256 baseAmount,
+        uint256 insuranceAvailable
+    ) external returns (uint256 quoteAmount, FundingSnapshot memory funding);
+
+    /// @notice Closes the funding window (ClearingHouse only): accrues the indices to now at the
+    /// old premium, records the index price, and sets the premium from the window's TWAPs.
+    /// @param insuranceAvailable Most the insurance fund can pay toward the accrual.
+    /// @param frozen Whether the market is paused: the new premium is then zero.
+    /// @return funding The indices as of now and the fund's share of the accrual.
+    /// @return premium The new premium (quote per base per day; positive: longs pay).
+    function updateFunding(
+        uint256 insuranceAvailable,
+        bool frozen
+    ) external returns (FundingSnapshot memory funding, int256 premium);
+
+    /// @notice Reads the oracle and records the index price if it is valid. Anyone may call it;
+    /// keepers do, to sample the index between funding updates.
+    function pokeIndex() external returns (bool valid, uint256 price);
 
     /// @notice What `swapQuote` would return now, limits aside.
     function previewSwapQuote(Side side, uint256 quoteAmount) external view returns (uint256 baseAmount);
@@ -87,6 +177,23 @@ interface IAmm {
     /// covers what there is (about 31 minutes at least for a market that trades continuously).
     function getMarkTwap(uint256 interval) external view returns (uint256);
 
+    /// @notice Time-weighted average of the recorded index price over the last `interval` seconds
+    /// (0: the last recorded price), on the same terms as `getMarkTwap`. The index is recorded by
+    /// funding updates and pokes, not by trades; between records the last one holds.
+    function getIndexTwap(uint256 interval) external view returns (uint256);
+
+    /// @notice The funding indices as they would accrue now, given what the insurance fund can pay.
+    function getFundingIndices(uint256 insuranceAvailable) external view returns (FundingSnapshot memory);
+
+    /// @notice The current premium, when it was set, when funding was last accrued, and the parameters.
+    function getFundingState()
+        external
+        view
+        returns (int256 premium, uint256 updatedAt, uint256 accruedAt, FundingParams memory params);
+
+    /// @notice The oracle and the asset key of this market's index.
+    function getOracle() external view returns (IPriceFeed priceFeed, bytes32 asset);
+
     /// @notice Total size of all long positions and of all short positions (both positive).
     function getOpenInterest() external view returns (uint256 longSize, uint256 shortSize);
 
@@ -98,4 +205,10 @@ interface IAmm {
 
     /// @notice Sets the market's risk limits (owner only). Zero switches a limit off.
     function setLimits(Limits calldata limits) external;
+
+    /// @notice Sets the oracle and asset key the index is read from (owner only).
+    function setOracle(IPriceFeed priceFeed, bytes32 asset) external;
+
+    /// @notice Sets the funding parameters (owner only); they apply from the next accrual.
+    function setFundingParams(FundingParams calldata params) external;
 }

@@ -22,10 +22,13 @@ interface IClearingHouse {
     /// @param size Base amount: + long, - short.
     /// @param margin Collateral locked in the position, realised PnL included.
     /// @param openNotional Quote cost basis of the position (average entry price x |size|).
+    /// @param fundingCheckpoint The market's funding index for the position's side when its
+    /// funding was last settled (see {IAmm}).
     struct Position {
         int256 size;
         uint256 margin;
         uint256 openNotional;
+        int256 fundingCheckpoint;
     }
 
     /// @notice A position changed through a trade. Carries the new state, so an indexer can rebuild it.
@@ -33,6 +36,7 @@ interface IClearingHouse {
     /// @param quoteAmount Quote notional exchanged with the pool.
     /// @param realizedPnl PnL realised into margin or payout by this trade.
     /// @param fee Fee paid to the insurance fund.
+    /// @param fundingPayment Funding the position settled with this trade: + paid, - received.
     /// @param freeCollateralDelta Change of the trader's free collateral in the Vault.
     /// @param size New size (0 once closed).
     /// @param margin New margin.
@@ -44,6 +48,7 @@ interface IClearingHouse {
         uint256 quoteAmount,
         int256 realizedPnl,
         uint256 fee,
+        int256 fundingPayment,
         int256 freeCollateralDelta,
         int256 size,
         uint256 margin,
@@ -127,7 +132,13 @@ interface IClearingHouse {
         uint256 deadline
     ) external;
 
-    /// @notice Closes the caller's whole position; margin + PnL - fee returns to free collateral.
+    /// @notice Closes the funding window of `amm`: accrues funding to now, sets the premium for the
+    /// next window from this one's mark and index TWAPs, and moves the insurance fund's share of
+    /// the accrual. Anyone may call it, once per `minUpdateInterval` per market (the Amm reverts
+    /// earlier with {IAmm.FundingUpdateTooEarly}). While paused the new premium is zero.
+    function updateFunding(address amm) external;
+
+    /// @notice Closes the caller's whole position; margin - funding + PnL - fee returns to free collateral.
     /// @param amm The market.
     /// @param quoteLimit Closing a long: minimum quote received; a short: maximum quote paid; 0 = none.
     /// @param deadline Latest timestamp at which the close may execute.
@@ -149,8 +160,13 @@ interface IClearingHouse {
     /// {IAmm.previewSwapBase}) and the fee.
     function getUnrealizedPnl(address amm, address trader) external view returns (int256);
 
-    /// @notice (margin + unrealised PnL) / (|size| x spot price), 18 decimals, rounded down.
+    /// @notice (margin - pending funding + unrealised PnL) / (|size| x spot price), 18 decimals,
+    /// rounded down.
     function getMarginRatio(address amm, address trader) external view returns (int256);
+
+    /// @notice Funding the position owes now (negative: is owed), settled at its next trade.
+    /// The position's equity is margin - pending funding + unrealised PnL.
+    function getPendingFunding(address amm, address trader) external view returns (int256);
 
     /// @notice The market's risk parameters; all zero if not listed.
     function getMarketParams(address amm) external view returns (MarketParams memory);
@@ -166,6 +182,9 @@ interface IClearingHouse {
 
     /// @notice Links the Vault, once (owner only). The Vault must name this ClearingHouse.
     function setVault(IVault vault) external;
+
+    /// @notice Binds the insurance fund contract to the Vault's insurance account, once (owner only).
+    function setInsuranceFund(address fund) external;
 
     /// @notice Lists a market (owner only, after the Vault is linked). The Amm must name this ClearingHouse.
     function addMarket(address amm, MarketParams calldata params) external;

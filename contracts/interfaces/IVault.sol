@@ -12,9 +12,21 @@ interface IVault {
     event Deposited(address indexed from, address indexed trader, uint256 amount);
     /// @notice `trader` withdrew `amount` tokens (token units) of free collateral.
     event Withdrawn(address indexed trader, uint256 amount);
+    /// @notice The insurance fund contract that owns the insurance account was set (once).
+    event InsuranceFundSet(address indexed insuranceFund);
+    /// @notice The insurance fund contract deposited `amount` tokens (token units) to its account.
+    event InsuranceDeposited(uint256 amount);
+    /// @notice The insurance fund contract withdrew `amount` tokens (token units) to `to`.
+    event InsuranceWithdrawn(address indexed to, uint256 amount);
 
     /// @notice Caller is not the ClearingHouse.
     error OnlyClearingHouse(address caller);
+    /// @notice Caller is not the insurance fund contract (or none is set).
+    error OnlyInsuranceFund(address caller);
+    /// @notice The insurance fund contract is already set.
+    error InsuranceFundAlreadySet(address insuranceFund);
+    /// @notice The insurance account (18 decimals) cannot pay what the action needs.
+    error InsufficientInsuranceFund(uint256 available, uint256 needed);
     /// @notice A zero address where one is needed.
     error ZeroAddress();
     /// @notice A zero amount.
@@ -52,9 +64,27 @@ interface IVault {
     /// @notice The ClearingHouse, the only account allowed to call `settle`.
     function clearingHouse() external view returns (address);
 
-    /// @notice Moves value for a position change (ClearingHouse only), all in 18 decimals:
-    /// the trader's free collateral changes by `freeCollateralDelta`, the insurance fund receives
-    /// `fee`, and the margin pool pays both (so it receives when `freeCollateralDelta` is negative).
-    /// @dev Reverts if the trader's free collateral or the margin pool would go below zero.
-    function settle(address trader, int256 freeCollateralDelta, uint256 fee) external;
+    /// @notice The insurance fund contract (ERC4626) that owns the insurance account; zero until set.
+    function insuranceFund() external view returns (address);
+
+    /// @notice The insurance account in token units, rounded down (what the fund contract can withdraw).
+    function insuranceFundBalance() external view returns (uint256);
+
+    /// @notice Moves value for a position change (ClearingHouse only), all in 18 decimals: the
+    /// trader's free collateral changes by `freeCollateralDelta` and the insurance account by
+    /// `insuranceFundDelta`; the margin pool takes the other side of both.
+    /// @dev Reverts if the trader's free collateral, the insurance account or the margin pool
+    /// would go below zero. The fund pays in before the pool pays out.
+    function settle(address trader, int256 freeCollateralDelta, int256 insuranceFundDelta) external;
+
+    /// @notice Binds the insurance fund contract, once (ClearingHouse only, on its owner's call).
+    function setInsuranceFund(address fund) external;
+
+    /// @notice Moves `amount` tokens (token units) from the insurance fund contract into its
+    /// account (insurance fund contract only).
+    function depositInsurance(uint256 amount) external;
+
+    /// @notice Pays `amount` tokens (token units) of the insurance account to `to` (insurance fund
+    /// contract only: a staker's completed withdrawal).
+    function withdrawInsurance(address to, uint256 amount) external;
 }

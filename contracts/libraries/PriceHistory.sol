@@ -46,12 +46,40 @@ library PriceHistory {
 
     /// @dev Starts the history at `timestamp` and writes every ring slot once, so that later
     /// observations overwrite non-zero slots (5,000 gas) rather than fresh ones (22,100 gas).
-    /// A slot with timestamp 0 holds no observation.
     function initialize(History storage self, uint256 timestamp, uint256 price) internal {
-        self.head = Head(timestamp.toUint40(), _saturate(price), 0, 0);
-        self.ring[0] = Observation(uint40(timestamp), 0);
+        prewarm(self);
+        start(self, timestamp, price);
+    }
+
+    /// @dev Writes every ring slot once with an empty observation (timestamp 0 marks a slot that
+    /// holds none) and leaves the history unstarted (head timestamp 0) until `start`.
+    function prewarm(History storage self) internal {
         for (uint256 i = 1; i < CARDINALITY; ++i) {
             self.ring[i] = Observation(0, 1);
+        }
+    }
+
+    /// @dev Starts the history at `timestamp` with `price`: the first observation, cumulative 0.
+    function start(History storage self, uint256 timestamp, uint256 price) internal {
+        self.head = Head(timestamp.toUint40(), _saturate(price), 0, 0);
+        self.ring[0] = Observation(uint40(timestamp), 0);
+    }
+
+    /// @dev Whether `start` has run.
+    function isStarted(History storage self) internal view returns (bool) {
+        return self.head.timestamp != 0;
+    }
+
+    /// @dev The cumulative at `timestamp` (not before the head), given the price since the head.
+    function cumulativeAt(
+        History storage self,
+        uint256 timestamp,
+        uint256 priceSinceHead
+    ) internal view returns (uint120 cumulative) {
+        Head memory head = self.head;
+        unchecked {
+            // Wrapping on purpose, as in `record`.
+            cumulative = head.cumulative + uint120(priceSinceHead * (timestamp - head.timestamp));
         }
     }
 

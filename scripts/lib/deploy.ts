@@ -1,6 +1,13 @@
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
-import type { Amm, ClearingHouse, MockERC20, Vault } from "../../typechain-types/index.js";
+import type {
+  Amm,
+  ChainlinkPriceFeed,
+  ClearingHouse,
+  MockAggregator,
+  MockERC20,
+  Vault,
+} from "../../typechain-types/index.js";
 import { toWad } from "./fixed.js";
 
 export const Side = { LONG: 0, SHORT: 1 } as const;
@@ -66,4 +73,42 @@ export async function fund(system: System, trader: HardhatEthersSigner, amount: 
   await (await system.usdc.mint(trader.address, amount)).wait();
   await (await system.usdc.connect(trader).approve(await system.vault.getAddress(), amount)).wait();
   await (await system.vault.connect(trader).deposit(amount)).wait();
+}
+
+export interface Oracle {
+  priceFeed: ChainlinkPriceFeed;
+  aggregator: MockAggregator;
+  asset: string;
+}
+
+/** Price of `price` (a decimal string or bigint in 18 decimals) in the aggregator's own units. */
+export function toFeedUnits(price18: bigint, decimals: number): bigint {
+  return decimals >= 18 ? price18 * 10n ** BigInt(decimals - 18) : price18 / 10n ** BigInt(18 - decimals);
+}
+
+/**
+ * Gives `amm` an index: a mock Chainlink aggregator (8 decimals unless told) answering `price`
+ * (18 decimals) now, registered under `symbol` in a ChainlinkPriceFeed (a new one unless one is
+ * passed), with a one-day heartbeat and wide bounds, and set as the Amm's oracle.
+ */
+export async function deployOracle(
+  ethers: HardhatEthers,
+  system: System,
+  amm: Amm,
+  options: { symbol: string; price: bigint; decimals?: number; priceFeed?: ChainlinkPriceFeed },
+): Promise<Oracle> {
+  const decimals = options.decimals ?? 8;
+  const priceFeed =
+    options.priceFeed ??
+    ((await ethers.deployContract("ChainlinkPriceFeed", [
+      system.owner.address,
+      ethers.ZeroAddress,
+    ])) as unknown as ChainlinkPriceFeed);
+  const aggregator = (await ethers.deployContract("MockAggregator", [decimals])) as unknown as MockAggregator;
+  const latest = await ethers.provider.getBlock("latest");
+  await (await aggregator.setAnswer(toFeedUnits(options.price, decimals), BigInt(latest!.timestamp))).wait();
+  const asset = ethers.encodeBytes32String(options.symbol);
+  await (await priceFeed.setAsset(asset, await aggregator.getAddress(), 86_400, 1n, 2n ** 127n)).wait();
+  await (await amm.setOracle(await priceFeed.getAddress(), asset)).wait();
+  return { priceFeed, aggregator, asset };
 }

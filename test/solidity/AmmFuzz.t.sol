@@ -79,10 +79,10 @@ contract AmmFuzzTest is TestBase {
                 if (side == Side.LONG && preview == 0) {
                     // A quote amount too small to buy one wei of base must be refused.
                     vm.expectRevert(abi.encodeWithSelector(IAmm.ZeroSwapAmount.selector));
-                    amm.swapQuote(side, amount, size);
+                    amm.swapQuote(side, amount, size, 0);
                     continue;
                 }
-                uint256 got = amm.swapQuote(side, amount, size);
+                (uint256 got, ) = amm.swapQuote(side, amount, size, 0);
                 assertEq(got, preview, "previewSwapQuote != swapQuote");
                 (qAfter, bAfter) = _reserves();
                 if (side == Side.LONG) {
@@ -101,7 +101,7 @@ contract AmmFuzzTest is TestBase {
                 uint256 abs = size > 0 ? uint256(size) : uint256(-size);
                 uint256 amount = bound(x >> 24, 1, abs);
                 uint256 preview = amm.previewSwapBase(size, amount);
-                uint256 got = amm.swapBase(size, amount);
+                (uint256 got, ) = amm.swapBase(size, amount, 0);
                 assertEq(got, preview, "previewSwapBase != swapBase");
                 (qAfter, bAfter) = _reserves();
                 if (size > 0) {
@@ -129,7 +129,7 @@ contract AmmFuzzTest is TestBase {
         (uint256 q, ) = _reserves();
         Side side = (preSeed >> 1) & 1 == 0 ? Side.LONG : Side.SHORT;
         uint256 amount = bound(preSeed >> 8, 1e18, q / 3);
-        uint256 got = amm.swapQuote(side, amount, 0);
+        (uint256 got, ) = amm.swapQuote(side, amount, 0, 0);
         sizes[2] = side == Side.LONG ? int256(got) : -int256(got);
     }
 
@@ -147,11 +147,14 @@ contract AmmFuzzTest is TestBase {
         (uint256 q, ) = _reserves();
         uint256 amount = boundLog(amountSeed, 1e12, q / 2);
         if (amm.previewSwapQuote(Side.LONG, amount) == 0) amount = q / 2;
-        uint256 base = amm.swapQuote(Side.LONG, amount, 0);
+        (uint256 base, ) = amm.swapQuote(Side.LONG, amount, 0, 0);
         sizes[0] = int256(base);
         uint256 part = bound(splitSeed, 1, base);
-        uint256 back = amm.swapBase(int256(base), part);
-        if (part < base) back += amm.swapBase(int256(base - part), base - part);
+        (uint256 back, ) = amm.swapBase(int256(base), part, 0);
+        if (part < base) {
+            (uint256 rest, ) = amm.swapBase(int256(base - part), base - part, 0);
+            back += rest;
+        }
         sizes[0] = 0;
         assertLe(back, amount, "long round trip returned more quote than was paid");
         _checkBook();
@@ -170,11 +173,14 @@ contract AmmFuzzTest is TestBase {
         _preMove(preSeed);
         (uint256 q, ) = _reserves();
         uint256 amount = boundLog(amountSeed, 1, q / 2);
-        uint256 base = amm.swapQuote(Side.SHORT, amount, 0);
+        (uint256 base, ) = amm.swapQuote(Side.SHORT, amount, 0, 0);
         sizes[0] = -int256(base);
         uint256 part = bound(splitSeed, 1, base);
-        uint256 cost = amm.swapBase(-int256(base), part);
-        if (part < base) cost += amm.swapBase(-int256(base - part), base - part);
+        (uint256 cost, ) = amm.swapBase(-int256(base), part, 0);
+        if (part < base) {
+            (uint256 rest, ) = amm.swapBase(-int256(base - part), base - part, 0);
+            cost += rest;
+        }
         sizes[0] = 0;
         assertGe(cost, amount, "short round trip cost less than was received");
         _checkBook();
@@ -187,22 +193,22 @@ contract AmmFuzzTest is TestBase {
         address stranger = address(0xBEEF);
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(IAmm.OnlyClearingHouse.selector, stranger));
-        amm.swapQuote(Side.LONG, 1e18, 0);
+        amm.swapQuote(Side.LONG, 1e18, 0, 0);
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(IAmm.OnlyClearingHouse.selector, stranger));
-        amm.swapBase(1, 1);
+        amm.swapBase(1, 1, 0);
     }
 
     function test_closeCannotExceedPosition() public {
         _deployExact(1e24, 1e20);
-        uint256 base = amm.swapQuote(Side.LONG, 1e21, 0);
+        (uint256 base, ) = amm.swapQuote(Side.LONG, 1e21, 0, 0);
         vm.expectRevert(abi.encodeWithSelector(IAmm.CloseExceedsPosition.selector, base + 1, base));
-        amm.swapBase(int256(base), base + 1);
+        amm.swapBase(int256(base), base + 1, 0);
     }
 
     function test_shortCannotTakeWholeQuoteReserve() public {
         (uint256 q, ) = _deployExact(1e24, 1e20);
         vm.expectRevert(abi.encodeWithSelector(IAmm.InsufficientReserve.selector, q, q));
-        amm.swapQuote(Side.SHORT, q, 0);
+        amm.swapQuote(Side.SHORT, q, 0, 0);
     }
 }

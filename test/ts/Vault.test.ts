@@ -331,9 +331,16 @@ describe("Vault", function () {
       await expect(asCh.settle(alice.address, -toWad(70) - 1n, 0n))
         .to.be.revertedWithCustomError(vault, "InsufficientFreeCollateral")
         .withArgs(alice.address, toWad(70), toWad(70) + 1n);
+      // The fee leaves the pool before the payout: 25 - (5 + 1 wei) leaves 20 - 1 wei for a payout of 20.
       await expect(asCh.settle(alice.address, toWad(20), toWad(5) + 1n))
         .to.be.revertedWithCustomError(vault, "InsufficientMarginPool")
-        .withArgs(toWad(5), toWad(5) + 1n);
+        .withArgs(toWad(20) - 1n, toWad(20));
+      // A fee alone larger than the pool.
+      await expect(asCh.settle(alice.address, 0n, toWad(25) + 1n))
+        .to.be.revertedWithCustomError(vault, "InsufficientMarginPool")
+        .withArgs(toWad(25), toWad(25) + 1n);
+      expect(await vault.freeCollateral(alice.address)).to.equal(toWad(70));
+      expect(await vault.getPoolBalances()).to.deep.equal([toWad(25), toWad(5)]);
       await expect(vault.connect(deployer).settle(alice.address, 1n, 0n))
         .to.be.revertedWithCustomError(vault, "OnlyClearingHouse")
         .withArgs(deployer.address);
@@ -366,6 +373,294 @@ describe("Vault", function () {
       await expect(ch.connect(alice).closePosition(ammAddress, 0n, MAX_DEADLINE))
         .to.be.revertedWithCustomError(system.vault, "InsufficientMarginPool")
         .withArgs(...err.args);
+    });
+  });
+
+  describe("insurance fund", function () {
+    /** A 6-decimal Vault whose ClearingHouse and insurance fund contract are plain accounts. */
+    async function insuranceFixture() {
+      const [deployer, alice, bob, stranger, clearingHouse, insurance] = await ethers.getSigners();
+      const token = (await ethers.deployContract("MockERC20", ["USD Coin", "USDC", 6])) as unknown as MockERC20;
+      const vault = (await ethers.deployContract("Vault", [
+        await token.getAddress(),
+        clearingHouse.address,
+      ])) as unknown as Vault;
+      const asCh = vault.connect(clearingHouse);
+      const asFund = vault.connect(insurance);
+      return { deployer, alice, bob, stranger, clearingHouse, insurance, token, vault, asCh, asFund };
+    }
+
+    /** The same, with the insurance fund account bound. */
+    async function boundFixture() {
+      const fx = await insuranceFixture();
+      await fx.asCh.setInsuranceFund(fx.insurance.address);
+      return fx;
+    }
+
+    /** The same, with 100 USDC of Alice's free collateral and 50 USDC in the insurance account. */
+    async function fundedFixture() {
+      const fx = await boundFixture();
+      await mintAndApprove(fx.token, fx.vault, fx.alice, USDC(100));
+      await fx.vault.connect(fx.alice).deposit(USDC(100));
+      await mintAndApprove(fx.token, fx.vault, fx.insurance, USDC(50));
+      await fx.asFund.depositInsurance(USDC(50));
+      return fx;
+    }
+
+    describe("setInsuranceFund", function () {
+      it("is unset at first: no address, an empty account", async function () {
+        const { vault } = await networkHelpers.loadFixture(insuranceFixture);
+        expect(await vault.insuranceFund()).to.equal(ethers.ZeroAddress);
+        expect(await vault.insuranceFundBalance()).to.equal(0n);
+        expect(await vault.getPoolBalances()).to.deep.equal([0n, 0n]);
+      });
+
+      it("only the ClearingHouse may set it", async function () {
+        const { vault, deployer, stranger, insurance } = await networkHelpers.loadFixture(insuranceFixture);
+        for (const caller of [stranger, deployer, insurance]) {
+          await expect(vault.connect(caller).setInsuranceFund(insurance.address))
+            .to.be.revertedWithCustomError(vault, "OnlyClearingHouse")
+            .withArgs(caller.address);
+        }
+        expect(await vault.insuranceFund()).to.equal(ethers.ZeroAddress);
+      });
+
+      it("rejects the zero address with ZeroAddress", async function () {
+        const { vault, asCh } = await networkHelpers.loadFixture(insuranceFixture);
+        await expect(asCh.setInsuranceFund(ethers.ZeroAddress)).to.be.revertedWithCustomError(vault, "ZeroAddress");
+        expect(await vault.insuranceFund()).to.equal(ethers.ZeroAddress);
+      });
+
+      it("sets it once, emitting InsuranceFundSet; a second call reverts with InsuranceFundAlreadySet", async function () {
+        const { vault, asCh, insurance, stranger } = await networkHelpers.loadFixture(insuranceFixture);
+        await expect(asCh.setInsuranceFund(insurance.address))
+          .to.emit(vault, "InsuranceFundSet")
+          .withArgs(insurance.address);
+        expect(await vault.insuranceFund()).to.equal(insurance.address);
+        for (const other of [stranger.address, insurance.address]) {
+          await expect(asCh.setInsuranceFund(other))
+            .to.be.revertedWithCustomError(vault, "InsuranceFundAlreadySet")
+            .withArgs(insurance.address);
+        }
+        expect(await vault.insuranceFund()).to.equal(insurance.address);
+      });
+
+      it("in the deployed system only the ClearingHouse owner binds it, through the ClearingHouse, once", async function () {
+        // deployCore binds the staked InsuranceFund through ClearingHouse.setInsuranceFund.
+        const { vault, clearingHouse, owner } = await networkHelpers.loadFixture(core6);
+        const [, , , stranger, , other] = await ethers.getSigners();
+        const bound = await vault.insuranceFund();
+        expect(bound).to.not.equal(ethers.ZeroAddress);
+        await expect(clearingHouse.connect(stranger).setInsuranceFund(other.address))
+          .to.be.revertedWithCustomError(clearingHouse, "OwnableUnauthorizedAccount")
+          .withArgs(stranger.address);
+        await expect(clearingHouse.connect(owner).setInsuranceFund(other.address))
+          .to.be.revertedWithCustomError(vault, "InsuranceFundAlreadySet")
+          .withArgs(bound);
+      });
+    });
+
+    describe("access to the insurance account", function () {
+      it("before a fund is set nobody may deposit or withdraw insurance: OnlyInsuranceFund", async function () {
+        const { vault, token, insurance, clearingHouse, stranger } = await networkHelpers.loadFixture(insuranceFixture);
+        await mintAndApprove(token, vault, insurance, USDC(10));
+        for (const caller of [insurance, clearingHouse, stranger]) {
+          await expect(vault.connect(caller).depositInsurance(USDC(1)))
+            .to.be.revertedWithCustomError(vault, "OnlyInsuranceFund")
+            .withArgs(caller.address);
+          await expect(vault.connect(caller).withdrawInsurance(caller.address, USDC(1)))
+            .to.be.revertedWithCustomError(vault, "OnlyInsuranceFund")
+            .withArgs(caller.address);
+        }
+        expect(await token.balanceOf(await vault.getAddress())).to.equal(0n);
+      });
+
+      it("once set, only the insurance fund contract may: not the ClearingHouse, not anyone else", async function () {
+        const { vault, token, clearingHouse, stranger, deployer } = await networkHelpers.loadFixture(fundedFixture);
+        for (const caller of [clearingHouse, stranger, deployer]) {
+          await mintAndApprove(token, vault, caller, USDC(1));
+          await expect(vault.connect(caller).depositInsurance(USDC(1)))
+            .to.be.revertedWithCustomError(vault, "OnlyInsuranceFund")
+            .withArgs(caller.address);
+          await expect(vault.connect(caller).withdrawInsurance(caller.address, USDC(1)))
+            .to.be.revertedWithCustomError(vault, "OnlyInsuranceFund")
+            .withArgs(caller.address);
+        }
+        expect(await vault.insuranceFundBalance()).to.equal(USDC(50));
+      });
+
+      it("a zero amount reverts with ZeroAmount, a zero recipient with ZeroAddress", async function () {
+        const { vault, asFund } = await networkHelpers.loadFixture(fundedFixture);
+        await expect(asFund.depositInsurance(0n)).to.be.revertedWithCustomError(vault, "ZeroAmount");
+        await expect(asFund.withdrawInsurance(ethers.ZeroAddress, USDC(1))).to.be.revertedWithCustomError(
+          vault,
+          "ZeroAddress",
+        );
+        await expect(asFund.withdrawInsurance(ethers.ZeroAddress, 0n)).to.be.revertedWithCustomError(
+          vault,
+          "ZeroAmount",
+        );
+      });
+    });
+
+    describe("depositInsurance and withdrawInsurance", function () {
+      it("depositInsurance pulls the fund's tokens, credits amount x 10^12 and emits InsuranceDeposited", async function () {
+        const { vault, asFund, token, insurance, alice } = await networkHelpers.loadFixture(boundFixture);
+        const vaultAddress = await vault.getAddress();
+        // 1234.567891 USDC minted and approved; 1000.000001 USDC deposited.
+        await mintAndApprove(token, vault, insurance, 1_234_567_891n);
+        await expect(asFund.depositInsurance(1_000_000_001n))
+          .to.emit(vault, "InsuranceDeposited")
+          .withArgs(1_000_000_001n);
+        expect(await token.balanceOf(vaultAddress)).to.equal(1_000_000_001n);
+        expect(await token.balanceOf(insurance.address)).to.equal(234_567_890n);
+        expect(await token.allowance(insurance.address, vaultAddress)).to.equal(234_567_890n);
+        // 1_000_000_001 x 10^12 = 1000.000001e18, all in the insurance account.
+        expect(await vault.getPoolBalances()).to.deep.equal([0n, 1_000_000_001_000_000_000_000n]);
+        expect(await vault.insuranceFundBalance()).to.equal(1_000_000_001n);
+        // No trader's account moved, the fund's own included.
+        expect(await vault.freeCollateral(insurance.address)).to.equal(0n);
+        expect(await vault.freeCollateral(alice.address)).to.equal(0n);
+        // A second deposit adds up.
+        await expect(asFund.depositInsurance(234_567_890n)).to.emit(vault, "InsuranceDeposited").withArgs(234_567_890n);
+        expect(await vault.getPoolBalances()).to.deep.equal([0n, 1_234_567_891_000_000_000_000n]);
+        expect(await vault.insuranceFundBalance()).to.equal(1_234_567_891n);
+        expect(await token.balanceOf(insurance.address)).to.equal(0n);
+      });
+
+      it("withdrawInsurance pays tokens to the recipient, debits amount x 10^12 and emits InsuranceWithdrawn", async function () {
+        const { vault, asFund, token, insurance, bob } = await networkHelpers.loadFixture(fundedFixture);
+        const vaultAddress = await vault.getAddress();
+        // 50 USDC in the account; 20.5 USDC to Bob.
+        await expect(asFund.withdrawInsurance(bob.address, 20_500_000n))
+          .to.emit(vault, "InsuranceWithdrawn")
+          .withArgs(bob.address, 20_500_000n);
+        expect(await token.balanceOf(bob.address)).to.equal(20_500_000n);
+        expect(await token.balanceOf(insurance.address)).to.equal(0n);
+        // The vault keeps Alice's 100 and the account's 29.5.
+        expect(await token.balanceOf(vaultAddress)).to.equal(129_500_000n);
+        expect(await vault.getPoolBalances()).to.deep.equal([0n, toWad("29.5")]);
+        expect(await vault.insuranceFundBalance()).to.equal(29_500_000n);
+        expect(await vault.freeCollateral(bob.address)).to.equal(0n);
+        // The fund may pay itself too; the rest can come out to the last unit.
+        await expect(asFund.withdrawInsurance(insurance.address, 29_500_000n))
+          .to.emit(vault, "InsuranceWithdrawn")
+          .withArgs(insurance.address, 29_500_000n);
+        expect(await token.balanceOf(insurance.address)).to.equal(29_500_000n);
+        expect(await vault.getPoolBalances()).to.deep.equal([0n, 0n]);
+        expect(await vault.insuranceFundBalance()).to.equal(0n);
+        expect(await token.balanceOf(vaultAddress)).to.equal(USDC(100));
+      });
+
+      it("withdrawing more than the account reverts with InsufficientInsuranceFund (18 decimals), leaving traders' collateral alone", async function () {
+        const { vault, asFund, alice, bob } = await networkHelpers.loadFixture(fundedFixture);
+        // 50 USDC in the account, 100 USDC of Alice's in the vault: the account alone is what counts.
+        await expect(asFund.withdrawInsurance(bob.address, USDC(50) + 1n))
+          .to.be.revertedWithCustomError(vault, "InsufficientInsuranceFund")
+          .withArgs(toWad(50), toWad(50) + 10n ** 12n);
+        await expect(asFund.withdrawInsurance(alice.address, USDC(150)))
+          .to.be.revertedWithCustomError(vault, "InsufficientInsuranceFund")
+          .withArgs(toWad(50), toWad(150));
+        expect(await vault.getPoolBalances()).to.deep.equal([0n, toWad(50)]);
+        expect(await vault.freeCollateral(alice.address)).to.equal(toWad(100));
+      });
+
+      it("insuranceFundBalance rounds down to whole token units, and the dust cannot be withdrawn", async function () {
+        const { vault, asCh, asFund, alice, bob } = await networkHelpers.loadFixture(fundedFixture);
+        // Alice puts 40 into the margin pool; a fee of 5 USDC + 7 wei moves from the pool to the account.
+        await asCh.settle(alice.address, -toWad(40), 0n);
+        await asCh.settle(alice.address, 0n, toWad(5) + 7n);
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(35) - 7n, toWad(55) + 7n]);
+        expect(await vault.insuranceFundBalance()).to.equal(USDC(55));
+        await asFund.withdrawInsurance(bob.address, USDC(55));
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(35) - 7n, 7n]);
+        expect(await vault.insuranceFundBalance()).to.equal(0n);
+        await expect(asFund.withdrawInsurance(bob.address, 1n))
+          .to.be.revertedWithCustomError(vault, "InsufficientInsuranceFund")
+          .withArgs(7n, 10n ** 12n);
+      });
+
+      it("depositInsurance refuses a fee-on-transfer token with UnsupportedTransferAmount", async function () {
+        const [, , , , clearingHouse, insurance] = await ethers.getSigners();
+        const token = (await ethers.deployContract("FeeOnTransferERC20")) as unknown as FeeOnTransferERC20;
+        const vault = (await ethers.deployContract("Vault", [
+          await token.getAddress(),
+          clearingHouse.address,
+        ])) as unknown as Vault;
+        const vaultAddress = await vault.getAddress();
+        await vault.connect(clearingHouse).setInsuranceFund(insurance.address);
+        await token.mint(insurance.address, USDC(1000));
+        await token.connect(insurance).approve(vaultAddress, USDC(1000));
+        // 1% is burnt in transit: 1000 sent, 990 received.
+        await expect(vault.connect(insurance).depositInsurance(USDC(1000)))
+          .to.be.revertedWithCustomError(vault, "UnsupportedTransferAmount")
+          .withArgs(USDC(1000), USDC(990));
+        expect(await vault.getPoolBalances()).to.deep.equal([0n, 0n]);
+        expect(await vault.insuranceFundBalance()).to.equal(0n);
+        expect(await token.balanceOf(vaultAddress)).to.equal(0n);
+        expect(await token.balanceOf(insurance.address)).to.equal(USDC(1000));
+      });
+    });
+
+    describe("settle with a signed insurance delta", function () {
+      it("a negative delta moves value from the insurance account into the margin pool, before the payout it backs", async function () {
+        const { vault, asCh, token, alice } = await networkHelpers.loadFixture(fundedFixture);
+        const vaultAddress = await vault.getAddress();
+        // Alice 100 free, account 50, pool 0. Alice puts 40 into the pool: free 60, pool 40.
+        await asCh.settle(alice.address, -toWad(40), 0n);
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(40), toWad(50)]);
+        // A payout of 70 exceeds the pool (40); the account pays 30 in first: pool 40 + 30 - 70 = 0.
+        await asCh.settle(alice.address, toWad(70), -toWad(30));
+        expect(await vault.freeCollateral(alice.address)).to.equal(toWad(130));
+        expect(await vault.getPoolBalances()).to.deep.equal([0n, toWad(20)]);
+        expect(await vault.insuranceFundBalance()).to.equal(USDC(20));
+        // A payment in and a payment from the account together: pool 0 + 10 + 5 = 15, account 15.
+        await asCh.settle(alice.address, -toWad(10), -toWad(5));
+        expect(await vault.freeCollateral(alice.address)).to.equal(toWad(120));
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(15), toWad(15)]);
+        // The account alone (no trader involved, as a funding update settles it): pool 15 + 15 = 30.
+        await asCh.settle(ethers.ZeroAddress, 0n, -toWad(15));
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(30), 0n]);
+        expect(await vault.freeCollateral(ethers.ZeroAddress)).to.equal(0n);
+        expect(await vault.insuranceFundBalance()).to.equal(0n);
+        // Nothing left or came in: 150 USDC held = 120 free + 30 pool + 0 account.
+        expect(await token.balanceOf(vaultAddress)).to.equal(USDC(150));
+      });
+
+      it("reverts with InsufficientInsuranceFund when the account cannot pay, whatever the trader pays in", async function () {
+        const { vault, asCh, alice } = await networkHelpers.loadFixture(fundedFixture);
+        await asCh.settle(alice.address, -toWad(40), 0n); // free 60, pool 40, account 50
+        await expect(asCh.settle(alice.address, 0n, -toWad(50) - 1n))
+          .to.be.revertedWithCustomError(vault, "InsufficientInsuranceFund")
+          .withArgs(toWad(50), toWad(50) + 1n);
+        // Alice's payment goes to the pool, not to the account: still short.
+        await expect(asCh.settle(alice.address, -toWad(10), -toWad(50) - 1n))
+          .to.be.revertedWithCustomError(vault, "InsufficientInsuranceFund")
+          .withArgs(toWad(50), toWad(50) + 1n);
+        // The account's whole balance is enough for the fund's part, but not with the pool for the payout:
+        // pool 40 + 50 = 90 against a payout of 90 + 1 wei.
+        await expect(asCh.settle(alice.address, toWad(90) + 1n, -toWad(50)))
+          .to.be.revertedWithCustomError(vault, "InsufficientMarginPool")
+          .withArgs(toWad(90), toWad(90) + 1n);
+        // Nothing moved.
+        expect(await vault.freeCollateral(alice.address)).to.equal(toWad(60));
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(40), toWad(50)]);
+        // Exactly the pool plus the account goes through.
+        await asCh.settle(alice.address, toWad(90), -toWad(50));
+        expect(await vault.freeCollateral(alice.address)).to.equal(toWad(150));
+        expect(await vault.getPoolBalances()).to.deep.equal([0n, 0n]);
+      });
+
+      it("an empty insurance account, before any fund is set, cannot pay a wei", async function () {
+        const { vault, asCh, token, alice } = await networkHelpers.loadFixture(insuranceFixture);
+        await mintAndApprove(token, vault, alice, USDC(10));
+        await vault.connect(alice).deposit(USDC(10));
+        await expect(asCh.settle(alice.address, -toWad(10), -1n))
+          .to.be.revertedWithCustomError(vault, "InsufficientInsuranceFund")
+          .withArgs(0n, 1n);
+        expect(await vault.freeCollateral(alice.address)).to.equal(toWad(10));
+        expect(await vault.getPoolBalances()).to.deep.equal([0n, 0n]);
+      });
     });
   });
 
