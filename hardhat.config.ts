@@ -16,12 +16,10 @@ export default defineConfig({
         path: solcJsPath,
         settings: { evmVersion: "cancun", optimizer: { enabled: true, runs: 10_000 } },
       },
-      // Deployments and the gas benchmark: viaIR saves ~2,500 gas per trade but compiles in ~2
-      // minutes with solcjs, so tests build with the default profile.
       production: {
         version: SOLC_VERSION,
         path: solcJsPath,
-        settings: { evmVersion: "cancun", viaIR: true, optimizer: { enabled: true, runs: 10_000 } },
+        settings: { evmVersion: "cancun", optimizer: { enabled: true, runs: 10_000 } },
       },
     },
   },

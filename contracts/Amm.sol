@@ -51,20 +51,22 @@ contract Amm is IAmm, Ownable2Step {
         uint40 fundingAccruedAt;
     }
 
-    /// @dev The funding indices as of `OpenInterest.fundingAccruedAt` (see {Funding}).
+    /// @dev The funding indices at the start of the current period (`FundingState.updatedAt`),
+    /// less what the receiving side was denied when the insurance fund could not pay: the indices
+    /// at any time of the period are these plus {Funding.growth} (see `_fundingAt`), so time
+    /// passing writes nothing.
     struct FundingIndices {
         int128 long;
         int128 short;
     }
 
-    /// @dev The current funding period: the premium set at `updatedAt` and the funding parameters,
-    /// in one slot that every swap reads.
+    /// @dev The current funding period, in one slot that every swap reads: the premium set at
+    /// `updatedAt`, and when accrual stops (`maxAccrualPeriod` after it, fixed for the period so a
+    /// parameter change never rewrites time already accrued).
     struct FundingState {
         int96 premium;
         uint40 updatedAt;
-        uint64 maxPremiumRatio;
-        uint32 minUpdateInterval;
-        uint24 maxAccrualPeriod;
+        uint40 accrualEnd;
     }
 
     /// @dev The mark and index cumulatives at the last funding update, so the next update averages
@@ -83,6 +85,7 @@ contract Amm is IAmm, Ownable2Step {
     PriceHistory.History private _markHistory;
     FundingIndices private _fundingIndices;
     FundingState private _fundingState;
+    FundingParams private _fundingParams;
     FundingCheckpoint private _fundingCheckpoint;
     /// @dev Index price history, written by funding updates and pokes; unstarted until the first
     /// valid oracle price.
@@ -117,7 +120,7 @@ contract Amm is IAmm, Ownable2Step {
         _indexHistory.prewarm();
         _setLimits(limits);
         _openInterest.fundingAccruedAt = timestamp.toUint40();
-        _fundingState.updatedAt = uint40(timestamp);
+        _fundingState = FundingState(0, uint40(timestamp), uint40(timestamp));
         _setFundingParams(FundingParams(0.1e18, 300, 3600));
     }
 
@@ -208,25 +211,25 @@ contract Amm is IAmm, Ownable2Step {
     ) external onlyClearingHouse returns (FundingSnapshot memory funding, int256 premium) {
         uint256 timestamp = _blockTimestamp();
         FundingState memory state = _fundingState;
+        FundingParams memory params = _fundingParams;
         uint256 window = timestamp - state.updatedAt;
-        if (window < state.minUpdateInterval) {
-            revert FundingUpdateTooEarly(uint256(state.updatedAt) + state.minUpdateInterval);
+        if (window < params.minUpdateInterval) {
+            revert FundingUpdateTooEarly(uint256(state.updatedAt) + params.minUpdateInterval);
         }
-        // Settle the period that ends now at its own premium.
+        // Settle the period that ends now at its own premium; its end is the next one's base.
         OpenInterest memory oi = _openInterest;
-        funding = _accrueFunding(oi, state, insuranceAvailable, timestamp);
+        (funding, , ) = _fundingAt(oi, state, insuranceAvailable, timestamp);
+        _fundingIndices = FundingIndices(SafeCast.toInt128(funding.longIndex), SafeCast.toInt128(funding.shortIndex));
         oi.fundingAccruedAt = uint40(timestamp);
         _openInterest = oi;
 
         uint256 markTwap;
         uint256 indexTwap;
-        (premium, markTwap, indexTwap) = _closeWindow(timestamp, window, state.maxPremiumRatio, frozen);
+        (premium, markTwap, indexTwap) = _closeWindow(timestamp, window, params.maxPremiumRatio, frozen);
         _fundingState = FundingState(
             SafeCast.toInt96(premium),
             uint40(timestamp),
-            state.maxPremiumRatio,
-            state.minUpdateInterval,
-            state.maxAccrualPeriod
+            SafeCast.toUint40(timestamp + params.maxAccrualPeriod)
         );
         emit FundingUpdated(premium, markTwap, indexTwap, funding.longIndex, funding.shortIndex, funding.insuranceFlow);
     }
@@ -269,10 +272,12 @@ contract Amm is IAmm, Ownable2Step {
         if (address(feed) == address(0)) return (false, 0);
         (valid, price) = feed.tryGetPrice(_asset);
         if (!valid || price > type(uint88).max) return (false, 0);
-        if (!_indexHistory.isStarted()) _indexHistory.start(timestamp, price);
-        else _indexHistory.record(timestamp, _indexHistory.head.price, price);
-        // A second record in the same block keeps the block's first price (as for the mark).
-        emit IndexRecorded(price);
+        bool recorded = true;
+        if (!_indexHistory.isStarted())
+            _indexHistory.start(timestamp, price);
+            // A second read in the same block keeps the block's first price (as for the mark).
+        else (, recorded) = _indexHistory.record(timestamp, _indexHistory.head.price, price);
+        if (recorded) emit IndexRecorded(price);
     }
 
     /// @dev markTwap - indexTwap, clamped to +/- maxPremiumRatio x indexTwap.
@@ -363,40 +368,73 @@ contract Amm is IAmm, Ownable2Step {
         _openInterest = OpenInterest(longSize.toUint104(), shortSize.toUint104(), uint40(timestamp));
     }
 
-    /// @dev Accrues the funding indices from `oi.fundingAccruedAt` to `timestamp` (stopping
-    /// `maxAccrualPeriod` after the last update) at the current premium, writes them if they moved,
-    /// and returns them with the insurance fund's share. The caller stores `oi` with the new time.
+    /// @dev Accrues funding from `oi.fundingAccruedAt` to `timestamp` on the open interest `oi`,
+    /// and returns the indices with the insurance fund's share. Writes the indices only when the
+    /// fund could not pay in full. The caller stores `oi` with the new time.
     function _accrueFunding(
         OpenInterest memory oi,
         FundingState memory state,
         uint256 insuranceAvailable,
         uint256 timestamp
     ) private returns (FundingSnapshot memory funding) {
-        FundingIndices memory indices = _fundingIndices;
-        (int256 longDelta, int256 shortDelta, int256 insuranceFlow) = _fundingGrowth(
-            oi,
-            state,
-            insuranceAvailable,
-            timestamp
-        );
-        funding = FundingSnapshot(indices.long + longDelta, indices.short + shortDelta, insuranceFlow);
-        if (longDelta != 0 || shortDelta != 0) {
-            _fundingIndices = FundingIndices(
-                SafeCast.toInt128(funding.longIndex),
-                SafeCast.toInt128(funding.shortIndex)
-            );
-        }
+        FundingIndices memory base;
+        bool rebased;
+        (funding, base, rebased) = _fundingAt(oi, state, insuranceAvailable, timestamp);
+        if (rebased) _fundingIndices = base;
     }
 
-    function _fundingGrowth(
+    /// @dev The indices at `timestamp` after the stretch since `oi.fundingAccruedAt` is split with
+    /// the insurance fund; `rebased` when the fund could not pay in full, with the period's new
+    /// base indices. Funding stops `maxAccrualPeriod` into a period.
+    function _fundingAt(
         OpenInterest memory oi,
         FundingState memory state,
         uint256 insuranceAvailable,
         uint256 timestamp
-    ) private pure returns (int256, int256, int256) {
-        uint256 end = Math.min(timestamp, uint256(state.updatedAt) + state.maxAccrualPeriod);
-        if (end <= oi.fundingAccruedAt) return (0, 0, 0);
-        return Funding.accrue(state.premium, oi.longSize, oi.shortSize, end - oi.fundingAccruedAt, insuranceAvailable);
+    ) private view returns (FundingSnapshot memory funding, FundingIndices memory base, bool rebased) {
+        base = _fundingIndices;
+        funding = FundingSnapshot(base.long, base.short, 0);
+        if (state.premium == 0) return (funding, base, false);
+        Stretch memory st = _stretch(state, oi.fundingAccruedAt, timestamp);
+        (int256 longDelta, int256 shortDelta, int256 insuranceFlow) = Funding.split(
+            state.premium,
+            oi.longSize,
+            oi.shortSize,
+            st.paidNow - st.paidBefore,
+            st.receivedNow - st.receivedBefore,
+            insuranceAvailable
+        );
+        funding.insuranceFlow = insuranceFlow;
+        // The indices at the stretch's start, moved by the stretch's split.
+        if (state.premium > 0) {
+            funding.longIndex += int256(st.paidBefore) + longDelta;
+            funding.shortIndex += int256(st.receivedBefore) + shortDelta;
+            rebased = uint256(shortDelta) != st.receivedNow - st.receivedBefore;
+            if (rebased) base.short = SafeCast.toInt128(funding.shortIndex - int256(st.receivedNow));
+        } else {
+            funding.longIndex += longDelta - int256(st.receivedBefore);
+            funding.shortIndex += shortDelta - int256(st.paidBefore);
+            rebased = uint256(-longDelta) != st.receivedNow - st.receivedBefore;
+            if (rebased) base.long = SafeCast.toInt128(funding.longIndex + int256(st.receivedNow));
+        }
+    }
+
+    /// @dev Per-unit growth since the period's start, at the start of a stretch and at its end.
+    struct Stretch {
+        uint256 paidBefore;
+        uint256 receivedBefore;
+        uint256 paidNow;
+        uint256 receivedNow;
+    }
+
+    function _stretch(
+        FundingState memory state,
+        uint256 accruedAt,
+        uint256 timestamp
+    ) private pure returns (Stretch memory st) {
+        uint256 end = state.accrualEnd;
+        (st.paidBefore, st.receivedBefore) = Funding.growth(state.premium, Math.min(accruedAt, end) - state.updatedAt);
+        (st.paidNow, st.receivedNow) = Funding.growth(state.premium, Math.min(timestamp, end) - state.updatedAt);
     }
 
     function _longPart(int256 size) private pure returns (uint256) {
@@ -429,7 +467,6 @@ contract Amm is IAmm, Ownable2Step {
         emit LimitsUpdated(limits.maxTradeRatio, limits.fluctuationLimitRatio, limits.maxOpenInterest);
     }
 
-
     /// @inheritdoc IAmm
     function setOracle(IPriceFeed priceFeed, bytes32 asset) external onlyOwner {
         if (address(priceFeed) == address(0)) revert ZeroPriceFeed();
@@ -452,14 +489,7 @@ contract Amm is IAmm, Ownable2Step {
         if (params.maxAccrualPeriod < params.minUpdateInterval) {
             revert InvalidAccrualPeriod(params.maxAccrualPeriod, params.minUpdateInterval);
         }
-        FundingState memory state = _fundingState;
-        _fundingState = FundingState(
-            state.premium,
-            state.updatedAt,
-            params.maxPremiumRatio,
-            params.minUpdateInterval,
-            params.maxAccrualPeriod
-        );
+        _fundingParams = params;
         emit FundingParamsUpdated(params.maxPremiumRatio, params.minUpdateInterval, params.maxAccrualPeriod);
     }
 
@@ -517,14 +547,7 @@ contract Amm is IAmm, Ownable2Step {
 
     /// @inheritdoc IAmm
     function getFundingIndices(uint256 insuranceAvailable) external view returns (FundingSnapshot memory funding) {
-        FundingIndices memory indices = _fundingIndices;
-        (int256 longDelta, int256 shortDelta, int256 insuranceFlow) = _fundingGrowth(
-            _openInterest,
-            _fundingState,
-            insuranceAvailable,
-            _blockTimestamp()
-        );
-        return FundingSnapshot(indices.long + longDelta, indices.short + shortDelta, insuranceFlow);
+        (funding, , ) = _fundingAt(_openInterest, _fundingState, insuranceAvailable, _blockTimestamp());
     }
 
     /// @inheritdoc IAmm
@@ -534,12 +557,7 @@ contract Amm is IAmm, Ownable2Step {
         returns (int256 premium, uint256 updatedAt, uint256 accruedAt, FundingParams memory params)
     {
         FundingState memory state = _fundingState;
-        return (
-            state.premium,
-            state.updatedAt,
-            _openInterest.fundingAccruedAt,
-            FundingParams(state.maxPremiumRatio, state.minUpdateInterval, state.maxAccrualPeriod)
-        );
+        return (state.premium, state.updatedAt, _openInterest.fundingAccruedAt, _fundingParams);
     }
 
     /// @inheritdoc IAmm

@@ -7,6 +7,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
 import {IAmm, Side} from "./interfaces/IAmm.sol";
 import {IClearingHouse} from "./interfaces/IClearingHouse.sol";
+import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
 import {IVault} from "./interfaces/IVault.sol";
 import {FixedPoint} from "./libraries/FixedPoint.sol";
 import {Funding} from "./libraries/Funding.sol";
@@ -22,6 +23,9 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
 
     /// @notice Highest trading fee a market may charge: 5% of notional.
     uint256 public constant MAX_FEE_RATIO = 0.05e18;
+
+    /// @inheritdoc IClearingHouse
+    IPriceFeed public immutable sequencerOracle;
 
     // ---------------------------------------------------------------- storage
 
@@ -56,7 +60,17 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
     // ---------------------------------------------------------------- constructor
 
     /// @param owner_ Who links the Vault, lists markets, sets parameters and pauses.
-    constructor(address owner_) Ownable(owner_) {}
+    /// @param sequencerOracle_ The price feed whose `checkSequencer` gates risk-increasing actions on
+    /// an L2 (see {IClearingHouse-sequencerOracle}); address(0) on a chain without a sequencer. An
+    /// immutable, so chains without one pay nothing for the check.
+    constructor(address owner_, IPriceFeed sequencerOracle_) Ownable(owner_) {
+        sequencerOracle = sequencerOracle_;
+    }
+
+    /// @dev Reverts while the L2 sequencer is down or in its grace period after coming back.
+    function _checkSequencer() private view {
+        if (address(sequencerOracle) != address(0)) sequencerOracle.checkSequencer();
+    }
 
     modifier whenNotPaused() {
         if (_config.paused) revert EnforcedPause();
@@ -82,14 +96,17 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         uint256 notional = margin.wMulDown(leverage);
         if (notional == 0) revert ZeroNotional();
 
-        StoredPosition memory p = _positions[amm][msg.sender];
+        StoredPosition memory p = _loadPosition(amm, msg.sender);
         if (p.size == 0 || (p.size > 0) == (side == Side.LONG)) {
+            _checkSequencer();
             _increase(amm, market, p, side, margin, notional, baseLimit);
         } else {
             uint256 exitValue = IAmm(amm).previewSwapBase(p.size, SignedMath.abs(p.size));
             if (notional < exitValue) {
+                // Reducing risk stays open while the sequencer is down.
                 _reduce(amm, market, p, side, notional, baseLimit);
             } else {
+                _checkSequencer();
                 _reverse(amm, market, p, side, notional, leverage, baseLimit);
             }
         }
@@ -272,11 +289,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
 
     /// @dev Swaps the whole position back into the pool, settles its funding and works out what
     /// the trader is owed; `freeCollateralDelta` is the payout.
-    function _closeWhole(
-        address amm,
-        Market memory market,
-        StoredPosition memory p
-    ) private returns (Trade memory t) {
+    function _closeWhole(address amm, Market memory market, StoredPosition memory p) private returns (Trade memory t) {
         IAmm.FundingSnapshot memory funding;
         (t.quoteAmount, funding) = IAmm(amm).swapBase(p.size, SignedMath.abs(p.size), _insuranceAvailable());
         int256 marginAfterFunding = _settleFunding(p, p.size > 0 ? Side.LONG : Side.SHORT, funding, t);
@@ -344,6 +357,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
     /// @inheritdoc IClearingHouse
     function removeMargin(address amm, uint256 amount) external nonReentrant whenNotPaused {
         if (amount == 0) revert ZeroAmount();
+        _checkSequencer();
         StoredPosition memory p = _positions[amm][msg.sender];
         if (p.size == 0) revert NoPosition(msg.sender, amm);
         if (amount > p.margin) revert InsufficientMargin(p.margin, amount);
@@ -433,6 +447,13 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
     function _checkDeadline(uint256 deadline) private view {
         uint256 timestamp = _blockTimestamp();
         if (timestamp > deadline) revert DeadlineExpired(deadline, timestamp);
+    }
+
+    /// @dev A position's two slots, reading the second only if the position exists (a trader's
+    /// first trade in a market saves a cold read).
+    function _loadPosition(address amm, address trader) private view returns (StoredPosition memory p) {
+        StoredPosition storage stored = _positions[amm][trader];
+        if (stored.size != 0) p = stored;
     }
 
     function _listedMarket(address amm) private view returns (Market memory market) {

@@ -74,7 +74,8 @@ interface IAmm {
         int256 shortIndex,
         int256 insuranceFlow
     );
-    /// @notice A valid index price was read from the oracle and recorded.
+    /// @notice A valid index price was read from the oracle and recorded (the first read of a block;
+    /// later reads in the same block keep that price and emit nothing).
     event IndexRecorded(uint256 price);
     /// @notice The owner set the oracle and the asset key it prices this market by.
     event OracleSet(address indexed priceFeed, bytes32 indexed asset);
@@ -209,6 +210,7 @@ interface IAmm {
     /// @notice Sets the oracle and asset key the index is read from (owner only).
     function setOracle(IPriceFeed priceFeed, bytes32 asset) external;
 
-    /// @notice Sets the funding parameters (owner only); they apply from the next accrual.
+    /// @notice Sets the funding parameters (owner only). They apply from the next funding update:
+    /// the current period keeps the accrual end it started with.
     function setFundingParams(FundingParams calldata params) external;
 }

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {Side} from "./IAmm.sol";
+import {IPriceFeed} from "./IPriceFeed.sol";
 import {IVault} from "./IVault.sol";
 
 /// @title IClearingHouse
@@ -151,6 +152,15 @@ interface IClearingHouse {
     /// at its exit value (what closing it now would realise) with unrealised profit left out, must
     /// keep the initial margin ratio.
     function removeMargin(address amm, uint256 amount) external;
+
+    /// @notice The feed whose L2 sequencer status gates actions (address(0): none, as on L1).
+    /// While the sequencer is down, and for the feed's grace period after it comes back, opening,
+    /// increasing and reversing a position and removing margin revert with the feed's error
+    /// (SequencerDown, GracePeriodNotOver, SequencerRoundNotInitialized): prices may be stale and
+    /// traders who cannot reach the chain cannot defend themselves. Reducing and closing a position,
+    /// adding margin, deposits and withdrawals of free collateral stay open, so nobody is locked out
+    /// of reducing risk.
+    function sequencerOracle() external view returns (IPriceFeed);
 
     /// @notice The trader's position (zeros when none).
     function getPosition(address amm, address trader) external view returns (Position memory);

@@ -1,6 +1,8 @@
 /**
- * The protocol's core: the ClearingHouse, the Vault holding the collateral, linked to each other,
- * and the ChainlinkPriceFeed.
+ * The protocol's core: the ChainlinkPriceFeed, the ClearingHouse (which checks the L2 sequencer
+ * through that feed: with no sequencer feed set the check answers "up"), the Vault holding the
+ * collateral, and the staked InsuranceFund (ERC4626) that owns the Vault's insurance account, all
+ * linked to each other.
  *
  * Parameters (module id `Core`):
  * - `collateralToken` (required by the default module): the collateral's address (USDC). The local
@@ -9,7 +11,7 @@
  *   through the Market modules, every Amm.
  * - `sequencerFeed` (default: the zero address, no sequencer check): the L2 sequencer uptime feed.
  *
- * The owner must be account 0. `ClearingHouse.setVault` (here) and `addMarket` (in the Market
+ * The owner must be account 0. `ClearingHouse.setVault`, `setInsuranceFund` (here) and `addMarket` (in the Market
  * modules) are owner-only, and Ignition's `from` option takes a literal address or `m.getAccount(i)`,
  * never a parameter: the calls are sent from `m.getAccount(0)`. With any other owner the setVault
  * simulation reverts with OwnableUnauthorizedAccount, after the ClearingHouse, the Vault and the
@@ -34,16 +36,24 @@ export function buildCoreModule(collateral?: CollateralSource) {
     const owner = m.getParameter("owner", deployer);
     const collateralToken = collateral === undefined ? m.getParameter<string>("collateralToken") : collateral(m);
 
-    // The Vault names the ClearingHouse as an immutable, so the ClearingHouse comes first.
-    const clearingHouse = m.contract("ClearingHouse", [owner]);
-    const vault = m.contract("Vault", [collateralToken, clearingHouse]);
-    // Owner-only: see the note at the top on why the sender is account 0.
-    m.call(clearingHouse, "setVault", [vault], { from: deployer });
-
     const sequencerFeed = m.getParameter<string>("sequencerFeed", ZERO_ADDRESS);
     const priceFeed = m.contract("ChainlinkPriceFeed", [owner, sequencerFeed]);
 
-    return { clearingHouse, vault, priceFeed };
+    // The Vault names the ClearingHouse as an immutable, so the ClearingHouse comes first.
+    const clearingHouse = m.contract("ClearingHouse", [owner, priceFeed]);
+    const vault = m.contract("Vault", [collateralToken, clearingHouse]);
+    // Owner-only: see the note at the top on why the sender is account 0.
+    m.call(clearingHouse, "setVault", [vault], { from: deployer });
+    const insuranceFund = m.contract("InsuranceFund", [
+      collateralToken,
+      vault,
+      owner,
+      "Staked vAMM insurance",
+      "svINS",
+    ]);
+    m.call(clearingHouse, "setInsuranceFund", [insuranceFund], { from: deployer });
+
+    return { clearingHouse, vault, priceFeed, insuranceFund };
   });
 }
 

@@ -4,6 +4,7 @@ import type {
   Amm,
   ChainlinkPriceFeed,
   ClearingHouse,
+  InsuranceFund,
   MockAggregator,
   MockERC20,
   Vault,
@@ -28,21 +29,36 @@ export interface System {
   usdc: MockERC20;
   vault: Vault;
   clearingHouse: ClearingHouse;
+  insuranceFund: InsuranceFund;
   owner: HardhatEthersSigner;
 }
 
-/** Deploys the core: a 6-decimal USDC stand-in, the Vault and the ClearingHouse, linked. */
-export async function deployCore(ethers: HardhatEthers, decimals = 6): Promise<System> {
+/**
+ * Deploys the core: a 6-decimal USDC stand-in, the Vault and the ClearingHouse, linked. With
+ * `sequencerOracle`, the ClearingHouse gates risk-increasing actions on that feed's sequencer status.
+ */
+export async function deployCore(ethers: HardhatEthers, decimals = 6, sequencerOracle?: string): Promise<System> {
   const [owner] = await ethers.getSigners();
   const usdc = (await ethers.deployContract("MockERC20", ["USD Coin", "USDC", decimals])) as unknown as MockERC20;
   // The Vault names the ClearingHouse as an immutable, so the ClearingHouse comes first.
-  const clearingHouse = (await ethers.deployContract("ClearingHouse", [owner.address])) as unknown as ClearingHouse;
+  const clearingHouse = (await ethers.deployContract("ClearingHouse", [
+    owner.address,
+    sequencerOracle ?? ethers.ZeroAddress,
+  ])) as unknown as ClearingHouse;
   const vault = (await ethers.deployContract("Vault", [
     await usdc.getAddress(),
     await clearingHouse.getAddress(),
   ])) as unknown as Vault;
   await (await clearingHouse.setVault(await vault.getAddress())).wait();
-  return { usdc, vault, clearingHouse, owner };
+  const insuranceFund = (await ethers.deployContract("InsuranceFund", [
+    await usdc.getAddress(),
+    await vault.getAddress(),
+    owner.address,
+    "Staked vAMM insurance",
+    "svINS",
+  ])) as unknown as InsuranceFund;
+  await (await clearingHouse.setInsuranceFund(await insuranceFund.getAddress())).wait();
+  return { usdc, vault, clearingHouse, insuranceFund, owner };
 }
 
 /** Deploys one Amm bound to the ClearingHouse and lists it (defaults: 10% IMR, 6.25% MMR, no fee, no limits). */

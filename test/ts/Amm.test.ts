@@ -129,10 +129,10 @@ describe("Amm", function () {
     it("swapQuote and swapBase revert with OnlyClearingHouse for anyone else, owner included", async function () {
       const { amm, stranger, owner } = await networkHelpers.loadFixture(directFixture);
       for (const caller of [stranger, owner]) {
-        await expect(amm.connect(caller).swapQuote(Side.LONG, toWad(1), 0n))
+        await expect(amm.connect(caller).swapQuote(Side.LONG, toWad(1), 0n, 0n))
           .to.be.revertedWithCustomError(amm, "OnlyClearingHouse")
           .withArgs(caller.address);
-        await expect(amm.connect(caller).swapBase(toWad(1), toWad(1)))
+        await expect(amm.connect(caller).swapBase(toWad(1), toWad(1), 0n))
           .to.be.revertedWithCustomError(amm, "OnlyClearingHouse")
           .withArgs(caller.address);
       }
@@ -140,7 +140,7 @@ describe("Amm", function () {
 
     it("the real ClearingHouse cannot be bypassed: a stranger cannot swap a listed market", async function () {
       const { amm, alice } = await networkHelpers.loadFixture(chFixture);
-      await expect(amm.connect(alice).swapQuote(Side.SHORT, toWad(1), 0n))
+      await expect(amm.connect(alice).swapQuote(Side.SHORT, toWad(1), 0n, 0n))
         .to.be.revertedWithCustomError(amm, "OnlyClearingHouse")
         .withArgs(alice.address);
     });
@@ -150,12 +150,15 @@ describe("Amm", function () {
     it("previews equal the model and the following trade exactly, in every direction", async function () {
       const { asCh, amm } = await networkHelpers.loadFixture(directFixture);
       const m = new AmmModel(Q0, B0);
+      // No oracle, so no premium: every swap returns the zero funding snapshot (indices, fund's share).
+      const NO_FUNDING = [0n, 0n, 0n];
       // Long by quote, short by quote, close part of a long, close part of a short.
       const q1 = toWad("123.456789012345678901");
       const preview1 = await amm.previewSwapQuote(Side.LONG, q1);
       expect(preview1).to.equal(m.previewSwapQuote(LONG, q1));
       const r1 = m.quoteSwap(LONG, q1);
-      await expect(asCh.swapQuote(Side.LONG, q1, 0n))
+      expect(await asCh.swapQuote.staticCall(Side.LONG, q1, 0n, 0n)).to.deep.equal([preview1, NO_FUNDING]);
+      await expect(asCh.swapQuote(Side.LONG, q1, 0n, 0n))
         .to.emit(amm, "Swapped")
         .withArgs(q1, -preview1, r1.newQuote, r1.newBase);
       m.swapQuote(LONG, q1, 0n);
@@ -165,7 +168,8 @@ describe("Amm", function () {
       const preview2 = await amm.previewSwapQuote(Side.SHORT, q2);
       expect(preview2).to.equal(m.previewSwapQuote(SHORT, q2));
       const r2 = m.quoteSwap(SHORT, q2);
-      await expect(asCh.swapQuote(Side.SHORT, q2, 0n))
+      expect(await asCh.swapQuote.staticCall(Side.SHORT, q2, 0n, 0n)).to.deep.equal([preview2, NO_FUNDING]);
+      await expect(asCh.swapQuote(Side.SHORT, q2, 0n, 0n))
         .to.emit(amm, "Swapped")
         .withArgs(-q2, preview2, r2.newQuote, r2.newBase);
       m.swapQuote(SHORT, q2, 0n);
@@ -175,7 +179,8 @@ describe("Amm", function () {
       const preview3 = await amm.previewSwapBase(longSize, s3);
       expect(preview3).to.equal(m.previewSwapBase(longSize, s3));
       const r3 = m.baseSwap(longSize, s3);
-      await expect(asCh.swapBase(longSize, s3))
+      expect(await asCh.swapBase.staticCall(longSize, s3, 0n)).to.deep.equal([preview3, NO_FUNDING]);
+      await expect(asCh.swapBase(longSize, s3, 0n))
         .to.emit(amm, "Swapped")
         .withArgs(-preview3, s3, r3.newQuote, r3.newBase);
       m.swapBase(longSize, s3);
@@ -184,7 +189,8 @@ describe("Amm", function () {
       const preview4 = await amm.previewSwapBase(shortSize, s4);
       expect(preview4).to.equal(m.previewSwapBase(shortSize, s4));
       const r4 = m.baseSwap(shortSize, s4);
-      await expect(asCh.swapBase(shortSize, s4))
+      expect(await asCh.swapBase.staticCall(shortSize, s4, 0n)).to.deep.equal([preview4, NO_FUNDING]);
+      await expect(asCh.swapBase(shortSize, s4, 0n))
         .to.emit(amm, "Swapped")
         .withArgs(preview4, -s4, r4.newQuote, r4.newBase);
       m.swapBase(shortSize, s4);
@@ -209,7 +215,7 @@ describe("Amm", function () {
     it("getSpotPrice is quote * 1e18 / base rounded down", async function () {
       const { asCh, amm } = await networkHelpers.loadFixture(directFixture);
       expect(await amm.getSpotPrice()).to.equal(toWad(10));
-      await asCh.swapQuote(Side.LONG, toWad(100), 0n);
+      await asCh.swapQuote(Side.LONG, toWad(100), 0n, 0n);
       const [q, b] = await amm.getReserves();
       // 1100 / ceil(100000/1100) is not a whole number of wei.
       expect((q * WAD) % b).to.not.equal(0n);
@@ -219,36 +225,38 @@ describe("Amm", function () {
 
     it("zero amounts and a long too small to buy one wei of base revert with ZeroSwapAmount", async function () {
       const { asCh, amm } = await networkHelpers.loadFixture(directFixture);
-      await expect(asCh.swapQuote(Side.LONG, 0n, 0n)).to.be.revertedWithCustomError(amm, "ZeroSwapAmount");
-      await expect(asCh.swapQuote(Side.SHORT, 0n, 0n)).to.be.revertedWithCustomError(amm, "ZeroSwapAmount");
-      await expect(asCh.swapBase(toWad(1), 0n)).to.be.revertedWithCustomError(amm, "ZeroSwapAmount");
+      await expect(asCh.swapQuote(Side.LONG, 0n, 0n, 0n)).to.be.revertedWithCustomError(amm, "ZeroSwapAmount");
+      await expect(asCh.swapQuote(Side.SHORT, 0n, 0n, 0n)).to.be.revertedWithCustomError(amm, "ZeroSwapAmount");
+      await expect(asCh.swapBase(toWad(1), 0n, 0n)).to.be.revertedWithCustomError(amm, "ZeroSwapAmount");
       await expect(amm.previewSwapQuote(Side.LONG, 0n)).to.be.revertedWithCustomError(amm, "ZeroSwapAmount");
       // 1 wei of quote: ceil(q*b/(q+1)) = b, so no base would come out.
       expect(new AmmModel(Q0, B0).previewSwapQuote(LONG, 1n)).to.equal(0n);
-      await expect(asCh.swapQuote(Side.LONG, 1n, 0n)).to.be.revertedWithCustomError(amm, "ZeroSwapAmount");
+      await expect(asCh.swapQuote(Side.LONG, 1n, 0n, 0n)).to.be.revertedWithCustomError(amm, "ZeroSwapAmount");
     });
 
     it("closing more than the position reverts with CloseExceedsPosition", async function () {
       const { asCh, amm } = await networkHelpers.loadFixture(directFixture);
-      await expect(asCh.swapBase(toWad(2), toWad(2) + 1n))
+      await expect(asCh.swapBase(toWad(2), toWad(2) + 1n, 0n))
         .to.be.revertedWithCustomError(amm, "CloseExceedsPosition")
         .withArgs(toWad(2) + 1n, toWad(2));
-      await expect(asCh.swapBase(-toWad(2), toWad(3)))
+      await expect(asCh.swapBase(-toWad(2), toWad(3), 0n))
         .to.be.revertedWithCustomError(amm, "CloseExceedsPosition")
         .withArgs(toWad(3), toWad(2));
     });
 
     it("taking all of a reserve reverts with InsufficientReserve", async function () {
       const { asCh, amm } = await networkHelpers.loadFixture(directFixture);
-      await expect(asCh.swapQuote(Side.SHORT, Q0, 0n))
+      await expect(asCh.swapQuote(Side.SHORT, Q0, 0n, 0n))
         .to.be.revertedWithCustomError(amm, "InsufficientReserve")
         .withArgs(Q0, Q0);
       await expect(amm.previewSwapQuote(Side.SHORT, Q0 + 1n))
         .to.be.revertedWithCustomError(amm, "InsufficientReserve")
         .withArgs(Q0, Q0 + 1n);
-      await expect(asCh.swapBase(-B0, B0)).to.be.revertedWithCustomError(amm, "InsufficientReserve").withArgs(B0, B0);
+      await expect(asCh.swapBase(-B0, B0, 0n))
+        .to.be.revertedWithCustomError(amm, "InsufficientReserve")
+        .withArgs(B0, B0);
       // Just below the reserve is fine.
-      await asCh.swapQuote(Side.SHORT, Q0 - toWad(1), 0n);
+      await asCh.swapQuote(Side.SHORT, Q0 - toWad(1), 0n, 0n);
     });
 
     it("a short's close that needs more base than the pool holds reverts with InsufficientReserve (via the ClearingHouse)", async function () {
@@ -365,17 +373,17 @@ describe("Amm", function () {
         const { asCh, amm } = await networkHelpers.loadFixture(directFixture);
         await amm.setLimits({ ...NO_LIMITS, maxTradeRatio: toWad("0.1") });
         const max = wMulDown(Q0, toWad("0.1")); // 100
-        await expect(asCh.swapQuote(Side.LONG, max + 1n, 0n))
+        await expect(asCh.swapQuote(Side.LONG, max + 1n, 0n, 0n))
           .to.be.revertedWithCustomError(amm, "TradeTooLarge")
           .withArgs(max + 1n, max);
-        await expect(asCh.swapQuote(Side.SHORT, max + 1n, 0n))
+        await expect(asCh.swapQuote(Side.SHORT, max + 1n, 0n, 0n))
           .to.be.revertedWithCustomError(amm, "TradeTooLarge")
           .withArgs(max + 1n, max);
-        await asCh.swapQuote(Side.LONG, max, 0n);
+        await asCh.swapQuote(Side.LONG, max, 0n, 0n);
         // The bound follows the quote reserve: now 10% of 1100.
         const [q] = await amm.getReserves();
         const max2 = wMulDown(q, toWad("0.1"));
-        await expect(asCh.swapQuote(Side.LONG, max2 + 1n, 0n))
+        await expect(asCh.swapQuote(Side.LONG, max2 + 1n, 0n, 0n))
           .to.be.revertedWithCustomError(amm, "TradeTooLarge")
           .withArgs(max2 + 1n, max2);
       });
@@ -383,12 +391,12 @@ describe("Amm", function () {
       it("closing trades are exempt: a close far above the bound goes through", async function () {
         const { asCh, amm } = await networkHelpers.loadFixture(directFixture);
         const size = await amm.previewSwapQuote(Side.LONG, toWad(500));
-        await asCh.swapQuote(Side.LONG, toWad(500), 0n);
+        await asCh.swapQuote(Side.LONG, toWad(500), 0n, 0n);
         await amm.setLimits({ ...NO_LIMITS, maxTradeRatio: toWad("0.01") });
         const quote = await amm.previewSwapBase(size, size);
         const [q] = await amm.getReserves();
         expect(quote).to.be.greaterThan(wMulDown(q, toWad("0.01")) * 10n);
-        await expect(asCh.swapBase(size, size)).to.emit(amm, "Swapped");
+        await expect(asCh.swapBase(size, size, 0n)).to.emit(amm, "Swapped");
       });
 
       it("through the ClearingHouse: openPosition above the bound reverts, closePosition of a bigger position does not", async function () {
@@ -419,11 +427,11 @@ describe("Amm", function () {
         await amm.setLimits({ ...NO_LIMITS, fluctuationLimitRatio: LIMIT });
         const m = new AmmModel(Q0, B0);
         m.swapQuote(LONG, toWad(30), 0n); // price 10 -> ~10.61: +6.1%
-        await expect(asCh.swapQuote(Side.LONG, toWad(30), 0n))
+        await expect(asCh.swapQuote(Side.LONG, toWad(30), 0n, 0n))
           .to.be.revertedWithCustomError(amm, "PriceFluctuationLimitExceeded")
           .withArgs(toWad(10), priceAfter(m));
         // +4% is inside the limit.
-        await asCh.swapQuote(Side.LONG, toWad(20), 0n);
+        await asCh.swapQuote(Side.LONG, toWad(20), 0n, 0n);
       });
 
       it("trades in one block are measured from the block's start price: the second one that breaches reverts", async function () {
@@ -434,8 +442,8 @@ describe("Amm", function () {
         const afterFirst = m.clone();
         m.swapQuote(LONG, toWad(15), 0n); // +6.1% from 10, but only +3.0% from the first trade's price
         const { txs, statuses } = await inOneBlock([
-          () => asCh.swapQuote(Side.LONG, toWad(15), 0n, GAS),
-          () => asCh.swapQuote(Side.LONG, toWad(15), 0n, GAS),
+          () => asCh.swapQuote(Side.LONG, toWad(15), 0n, 0n, GAS),
+          () => asCh.swapQuote(Side.LONG, toWad(15), 0n, 0n, GAS),
         ]);
         expect(statuses).to.deep.equal([1, 0]);
         await expect(txs[1])
@@ -443,17 +451,17 @@ describe("Amm", function () {
           .withArgs(toWad(10), priceAfter(m));
         expect(await amm.getReserves()).to.deep.equal([afterFirst.quote, afterFirst.base]);
         // In a block of its own, the same trade is measured from the new start and passes.
-        await asCh.swapQuote(Side.LONG, toWad(15), 0n);
+        await asCh.swapQuote(Side.LONG, toWad(15), 0n, 0n);
         expect(await amm.getReserves()).to.deep.equal([m.quote, m.base]);
       });
 
       it("a close that is first in its block may cross the limit", async function () {
         const { asCh, amm } = await networkHelpers.loadFixture(directFixture);
         const size = await amm.previewSwapQuote(Side.LONG, toWad(100));
-        await asCh.swapQuote(Side.LONG, toWad(100), 0n); // price 10 -> 12.1
+        await asCh.swapQuote(Side.LONG, toWad(100), 0n, 0n); // price 10 -> 12.1
         await amm.setLimits({ ...NO_LIMITS, fluctuationLimitRatio: LIMIT });
         const before = await amm.getSpotPrice();
-        await expect(asCh.swapBase(size, size)).to.emit(amm, "Swapped"); // back to ~10: -17%
+        await expect(asCh.swapBase(size, size, 0n)).to.emit(amm, "Swapped"); // back to ~10: -17%
         const after = await amm.getSpotPrice();
         expect(before - after).to.be.greaterThan(wMulDown(before, LIMIT));
       });
@@ -463,16 +471,16 @@ describe("Amm", function () {
         const m = new AmmModel(Q0, B0);
         const s1 = m.swapQuote(LONG, toWad(50), 0n);
         const s2 = m.swapQuote(LONG, toWad(50), s1);
-        await asCh.swapQuote(Side.LONG, toWad(50), 0n);
-        await asCh.swapQuote(Side.LONG, toWad(50), s1);
+        await asCh.swapQuote(Side.LONG, toWad(50), 0n, 0n);
+        await asCh.swapQuote(Side.LONG, toWad(50), s1, 0n);
         await amm.setLimits({ ...NO_LIMITS, fluctuationLimitRatio: LIMIT });
         const startPrice = m.spotPrice(); // 12.1
         m.swapBase(s1 + s2, s2); // -8.9%: crosses, allowed as the block's first swap
         const afterFirst = m.clone();
         m.swapBase(s1, s1); // -17% from the block's start
         const { txs, statuses } = await inOneBlock([
-          () => asCh.swapBase(s1 + s2, s2, GAS),
-          () => asCh.swapBase(s1, s1, GAS),
+          () => asCh.swapBase(s1 + s2, s2, 0n, GAS),
+          () => asCh.swapBase(s1, s1, 0n, GAS),
         ]);
         expect(statuses).to.deep.equal([1, 0]);
         await expect(txs[1])
@@ -480,7 +488,7 @@ describe("Amm", function () {
           .withArgs(startPrice, priceAfter(m));
         expect(await amm.getReserves()).to.deep.equal([afterFirst.quote, afterFirst.base]);
         // First in the next block, the same close passes.
-        await asCh.swapBase(s1, s1);
+        await asCh.swapBase(s1, s1, 0n);
         expect(await amm.getReserves()).to.deep.equal([m.quote, m.base]);
       });
 
@@ -503,19 +511,19 @@ describe("Amm", function () {
         await amm.setLimits({ ...NO_LIMITS, maxOpenInterest: cap });
         const m = new AmmModel(Q0, B0);
         const s1 = m.swapQuote(LONG, toWad(100), 0n); // 9.09 base
-        await asCh.swapQuote(Side.LONG, toWad(100), 0n);
+        await asCh.swapQuote(Side.LONG, toWad(100), 0n, 0n);
         const probe = m.clone();
         const s2 = probe.swapQuote(LONG, toWad(20), s1);
-        await expect(asCh.swapQuote(Side.LONG, toWad(20), s1))
+        await expect(asCh.swapQuote(Side.LONG, toWad(20), s1, 0n))
           .to.be.revertedWithCustomError(amm, "OpenInterestCapExceeded")
           .withArgs(s1 + s2, cap);
         // The short side has its own total.
         const t1 = m.swapQuote(SHORT, toWad(100), 0n);
-        await asCh.swapQuote(Side.SHORT, toWad(100), 0n);
+        await asCh.swapQuote(Side.SHORT, toWad(100), 0n, 0n);
         const probe2 = m.clone();
         const t2 = probe2.swapQuote(SHORT, toWad(20), -t1);
         expect(t1 + t2).to.be.greaterThan(cap);
-        await expect(asCh.swapQuote(Side.SHORT, toWad(20), -t1))
+        await expect(asCh.swapQuote(Side.SHORT, toWad(20), -t1, 0n))
           .to.be.revertedWithCustomError(amm, "OpenInterestCapExceeded")
           .withArgs(t1 + t2, cap);
         expect(await amm.getOpenInterest()).to.deep.equal([s1, t1]);
@@ -525,27 +533,27 @@ describe("Amm", function () {
         const { asCh, amm } = await networkHelpers.loadFixture(directFixture);
         const m = new AmmModel(Q0, B0);
         const s = m.swapQuote(LONG, toWad(100), 0n);
-        await asCh.swapQuote(Side.LONG, toWad(100), 0n);
+        await asCh.swapQuote(Side.LONG, toWad(100), 0n, 0n);
         const cap = toWad(5);
         await amm.setLimits({ ...NO_LIMITS, maxOpenInterest: cap });
         // Partial close by base.
-        await asCh.swapBase(s, toWad(1));
+        await asCh.swapBase(s, toWad(1), 0n);
         m.swapBase(s, toWad(1));
         let size = s - toWad(1);
         // Reduce by quote (a SHORT against the long).
         const d = m.swapQuote(SHORT, toWad(10), size);
-        await asCh.swapQuote(Side.SHORT, toWad(10), size);
+        await asCh.swapQuote(Side.SHORT, toWad(10), size, 0n);
         size -= d;
         expect(size).to.be.greaterThan(cap);
         expect(await amm.getOpenInterest()).to.deep.equal([size, 0n]);
         // Growth of the long side is refused while above the cap.
         const probe = m.clone();
         const g = probe.swapQuote(LONG, toWad(1), size);
-        await expect(asCh.swapQuote(Side.LONG, toWad(1), size))
+        await expect(asCh.swapQuote(Side.LONG, toWad(1), size, 0n))
           .to.be.revertedWithCustomError(amm, "OpenInterestCapExceeded")
           .withArgs(size + g, cap);
         // A full close is a reduction too.
-        await asCh.swapBase(size, size);
+        await asCh.swapBase(size, size, 0n);
         expect(await amm.getOpenInterest()).to.deep.equal([0n, 0n]);
       });
 

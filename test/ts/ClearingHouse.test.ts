@@ -224,6 +224,7 @@ describe("ClearingHouse", function () {
         quoteAmount: toWad(500),
         realizedPnl: 0n,
         fee,
+        fundingPayment: 0n,
         freeCollateralDelta: -(toWad(100) + fee),
         size: base,
         margin: toWad(100),
@@ -390,6 +391,7 @@ describe("ClearingHouse", function () {
         quoteAmount: notional,
         realizedPnl: pnl,
         fee,
+        fundingPayment: 0n,
         freeCollateralDelta: 0n,
         size: before.size - d,
         margin: before.margin + pnl - fee,
@@ -424,6 +426,7 @@ describe("ClearingHouse", function () {
         quoteAmount: notional,
         realizedPnl: pnl,
         fee,
+        fundingPayment: 0n,
         freeCollateralDelta: 0n,
         size: before.size + d,
         margin: before.margin + pnl - fee,
@@ -516,6 +519,7 @@ describe("ClearingHouse", function () {
         quoteAmount: notional,
         realizedPnl: pnl,
         fee: closeFee + restFee,
+        fundingPayment: 0n,
         freeCollateralDelta: payout - restMargin - restFee,
         size: -restBase,
         margin: restMargin,
@@ -546,6 +550,7 @@ describe("ClearingHouse", function () {
         quoteAmount: notional,
         realizedPnl: pnl,
         fee: closeFee + restFee,
+        fundingPayment: 0n,
         freeCollateralDelta: before.margin + pnl - closeFee - restMargin - restFee,
         size: restBase,
         margin: restMargin,
@@ -567,6 +572,7 @@ describe("ClearingHouse", function () {
         quoteAmount: exit,
         realizedPnl: exit - pos.openNotional,
         fee,
+        fundingPayment: 0n,
         freeCollateralDelta: pos.margin + exit - pos.openNotional - fee,
         size: 0n,
         margin: 0n,
@@ -615,6 +621,7 @@ describe("ClearingHouse", function () {
         quoteAmount: exit, // the exit value actually traded, not the notional asked
         realizedPnl: pnl,
         fee,
+        fundingPayment: 0n,
         freeCollateralDelta: payout,
         size: 0n,
         margin: 0n,
@@ -632,7 +639,7 @@ describe("ClearingHouse", function () {
       expect(swaps.length).to.equal(1);
       expect(await fx.amm.getReserves()).to.deep.equal([pool.quote, pool.base]);
       const p = await fx.ch.getPosition(fx.ammAddress, fx.carol.address);
-      expect([p.size, p.margin, p.openNotional]).to.deep.equal([0n, 0n, 0n]);
+      expect([p.size, p.margin, p.openNotional, p.fundingCheckpoint]).to.deep.equal([0n, 0n, 0n, 0n]);
       expect(await fx.vault.freeCollateral(fx.carol.address)).to.equal(freeBefore + payout);
       expect(await fx.vault.getPoolBalances()).to.deep.equal([marginPoolBefore - payout - fee, insuranceBefore + fee]);
       const [longOI] = await fx.amm.getOpenInterest();
@@ -655,6 +662,7 @@ describe("ClearingHouse", function () {
         quoteAmount: exit + rest,
         realizedPnl: pos.openNotional - exit,
         fee: closeFee + restFee,
+        fundingPayment: 0n,
         freeCollateralDelta: pos.margin + pos.openNotional - exit - closeFee - rest - restFee,
         size: base,
         margin: rest, // ceil(rest / 1x)
@@ -715,6 +723,7 @@ describe("ClearingHouse", function () {
         quoteAmount: quote,
         realizedPnl: pnl,
         fee,
+        fundingPayment: 0n,
         freeCollateralDelta: pos.margin + pnl - fee,
         size: 0n,
         margin: 0n,
@@ -722,7 +731,7 @@ describe("ClearingHouse", function () {
       });
       expect(await fx.vault.freeCollateral(fx.alice.address)).to.equal(freeBefore + pos.margin + pnl - fee);
       const p = await fx.ch.getPosition(fx.ammAddress, fx.alice.address);
-      expect([p.size, p.margin, p.openNotional]).to.deep.equal([0n, 0n, 0n]);
+      expect([p.size, p.margin, p.openNotional, p.fundingCheckpoint]).to.deep.equal([0n, 0n, 0n, 0n]);
       // A short closes the same way, paying quote to buy its base back.
       const rb = await close(fx, model, fx.bob);
       expect(rb.size).to.equal(0n);
@@ -994,7 +1003,7 @@ describe("ClearingHouse", function () {
     it("getPosition is all zeros without a position; vault() and MAX_FEE_RATIO are as deployed", async function () {
       const fx = await networkHelpers.loadFixture(chFixture);
       const p = await fx.ch.getPosition(fx.ammAddress, fx.stranger.address);
-      expect([p.size, p.margin, p.openNotional]).to.deep.equal([0n, 0n, 0n]);
+      expect([p.size, p.margin, p.openNotional, p.fundingCheckpoint]).to.deep.equal([0n, 0n, 0n, 0n]);
       expect(await fx.ch.vault()).to.equal(await fx.vault.getAddress());
       expect(await fx.ch.MAX_FEE_RATIO()).to.equal(toWad("0.05"));
     });
@@ -1005,7 +1014,10 @@ describe("ClearingHouse", function () {
     async function unlinkedFixture() {
       const [owner, alice, , , stranger] = await ethers.getSigners();
       const usdc = await ethers.deployContract("MockERC20", ["USD Coin", "USDC", 6]);
-      const ch = (await ethers.deployContract("ClearingHouse", [owner.address])) as unknown as ClearingHouse;
+      const ch = (await ethers.deployContract("ClearingHouse", [
+        owner.address,
+        ethers.ZeroAddress,
+      ])) as unknown as ClearingHouse;
       const chAddress = await ch.getAddress();
       const vault = (await ethers.deployContract("Vault", [await usdc.getAddress(), chAddress])) as unknown as Vault;
       const amm = await ethers.deployContract("Amm", [
@@ -1038,7 +1050,7 @@ describe("ClearingHouse", function () {
 
     it("the constructor rejects a zero owner with OwnableInvalidOwner", async function () {
       const factory = await ethers.getContractFactory("ClearingHouse");
-      await expect(factory.deploy(ethers.ZeroAddress))
+      await expect(factory.deploy(ethers.ZeroAddress, ethers.ZeroAddress))
         .to.be.revertedWithCustomError(factory, "OwnableInvalidOwner")
         .withArgs(ethers.ZeroAddress);
     });
@@ -1058,7 +1070,7 @@ describe("ClearingHouse", function () {
 
     it("setVault rejects a Vault naming another ClearingHouse with VaultNotBoundToThisClearingHouse(vault, boundTo)", async function () {
       const { ch, usdc, owner, stranger } = await networkHelpers.loadFixture(unlinkedFixture);
-      const otherCh = await ethers.deployContract("ClearingHouse", [owner.address]);
+      const otherCh = await ethers.deployContract("ClearingHouse", [owner.address, ethers.ZeroAddress]);
       const usdcAddress = await usdc.getAddress();
       for (const boundTo of [await otherCh.getAddress(), stranger.address]) {
         const foreign = await ethers.deployContract("Vault", [usdcAddress, boundTo]);

@@ -96,8 +96,8 @@ const close = (size: bigint): Op => ({ kind: "base", size, amount: abs(size) });
 
 function send(asCh: Amm, op: Op): Promise<ContractTransactionResponse> {
   return op.kind === "quote"
-    ? asCh.swapQuote(op.side === LONG ? Side.LONG : Side.SHORT, op.amount, op.size, GAS)
-    : asCh.swapBase(op.size, op.amount, GAS);
+    ? asCh.swapQuote(op.side === LONG ? Side.LONG : Side.SHORT, op.amount, op.size, 0n, GAS)
+    : asCh.swapBase(op.size, op.amount, 0n, GAS);
 }
 
 /** Applies a trade to the pool model; returns the trader's new size. */

@@ -305,7 +305,7 @@ describe("Seed 003: 10x long then 10x short on a 40,000 / 100 pool, fees 0", fun
     const base = toWad(100) - newBase;
     await expect(tx)
       .to.emit(system.clearingHouse, "PositionChanged")
-      .withArgs(alice.address, ammAddress, base, toWad(1000), 0n, 0n, -toWad(100), base, toWad(100), toWad(1000));
+      .withArgs(alice.address, ammAddress, base, toWad(1000), 0n, 0n, 0n, -toWad(100), base, toWad(100), toWad(1000));
     await expect(tx).to.emit(amm, "Swapped").withArgs(toWad(1000), -base, toWad(41000), newBase);
     expect(base).to.equal(toWad("2.439024390243902439"));
     expectAtMostExact(base, exactAliceBase, "Alice's base");
@@ -326,7 +326,7 @@ describe("Seed 003: 10x long then 10x short on a 40,000 / 100 pool, fees 0", fun
     const tx = ch.connect(bob).openPosition(ammAddress, Side.SHORT, toWad(100), toWad(10), 0n, MAX_DEADLINE);
     await expect(tx)
       .to.emit(ch, "PositionChanged")
-      .withArgs(bob.address, ammAddress, -owed, toWad(1000), 0n, 0n, -toWad(100), -owed, toWad(100), toWad(1000));
+      .withArgs(bob.address, ammAddress, -owed, toWad(1000), 0n, 0n, 0n, -toWad(100), -owed, toWad(100), toWad(1000));
     expectAtLeastExact(owed, exactBobBase, "Bob's base owed");
 
     const [q, b] = await amm.getReserves();

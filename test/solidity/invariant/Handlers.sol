@@ -723,9 +723,9 @@ contract TraderHandler is HandlerBase {
             } else if (l.emitter == address(clearingHouse) && l.topics[0] == IClearingHouse.PositionChanged.selector) {
                 seenPosition++;
                 fee += _recordPositionChanged(t, l, p);
-                (, , , , int256 evFree, , , ) = abi.decode(
+                (, , , , , int256 evFree, , , ) = abi.decode(
                     l.data,
-                    (int256, uint256, int256, uint256, int256, int256, uint256, uint256)
+                    (int256, uint256, int256, uint256, int256, int256, int256, uint256, uint256)
                 );
                 freeDelta = evFree;
             } else if (l.emitter == address(clearingHouse) && l.topics[0] == IClearingHouse.MarginChanged.selector) {
@@ -746,13 +746,23 @@ contract TraderHandler is HandlerBase {
         Vm.Log memory l,
         IClearingHouse.Position memory p
     ) internal returns (uint256 fee) {
-        (, , int256 pnl, uint256 evFee, , int256 size, uint256 margin, uint256 openNotional) = abi.decode(
-            l.data,
-            (int256, uint256, int256, uint256, int256, int256, uint256, uint256)
-        );
+        (
+            ,
+            ,
+            int256 pnl,
+            uint256 evFee,
+            int256 fundingPayment,
+            ,
+            int256 size,
+            uint256 margin,
+            uint256 openNotional
+        ) = abi.decode(l.data, (int256, uint256, int256, uint256, int256, int256, int256, uint256, uint256));
         if (address(uint160(uint256(l.topics[1]))) != t || address(uint160(uint256(l.topics[2]))) != address(amm)) {
             eventMismatches++;
         }
+        // The market has no oracle, so no premium and no funding: the ledger (insurance fund =
+        // fees, margin pool = margins - realised PnL) relies on it.
+        if (fundingPayment != 0) eventMismatches++;
         if (size != p.size || margin != p.margin || openNotional != p.openNotional) eventMismatches++;
         realizedPnl[t] += pnl;
         feesPaid[t] += evFee;

@@ -6,6 +6,7 @@ import {ClearingHouse} from "../../../contracts/ClearingHouse.sol";
 import {Vault} from "../../../contracts/Vault.sol";
 import {IAmm} from "../../../contracts/interfaces/IAmm.sol";
 import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
+import {IPriceFeed} from "../../../contracts/interfaces/IPriceFeed.sol";
 import {IVault} from "../../../contracts/interfaces/IVault.sol";
 import {MockERC20} from "../../../contracts/test/MockERC20.sol";
 import {TestBase} from "./TestBase.sol";
@@ -39,7 +40,7 @@ abstract contract Deployer is TestBase {
         IAmm.Limits memory limits
     ) internal {
         usdc = new MockERC20("USD Coin", "USDC", decimals);
-        clearingHouse = new ClearingHouse(address(this));
+        clearingHouse = new ClearingHouse(address(this), IPriceFeed(address(0)));
         vault = new Vault(usdc, address(clearingHouse));
         clearingHouse.setVault(IVault(address(vault)));
         amm = new Amm(address(clearingHouse), quoteReserve, baseReserve, limits, address(this));

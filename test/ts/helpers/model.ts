@@ -15,6 +15,10 @@
  *
  * The model never reads contract state: it is fed the same inputs as the contracts and predicts
  * the outputs (and, through {@link ModelError}, the reverts with their arguments).
+ *
+ * Funding is not modelled: the markets under test have no oracle, so their premium is zero, the
+ * funding indices stay at zero, and every trade settles a funding payment of zero (and moves
+ * nothing between the insurance fund and the margin pool for funding).
  */
 import { WAD, abs, mulDivDown, mulDivUp, wDivDown, wDivUp, wMulDown, wMulUp } from "../../../scripts/lib/fixed.js";
 
@@ -161,6 +165,8 @@ export interface TradeResult {
   quoteAmount: bigint;
   realizedPnl: bigint;
   fee: bigint;
+  /** Funding the trade settled (+ paid, - received): always 0 in the model (no oracle, no premium). */
+  fundingPayment: bigint;
   freeCollateralDelta: bigint;
   size: bigint;
   margin: bigint;
@@ -219,22 +225,37 @@ export class SystemModel {
     else this.positions.set(`${amm}:${trader}`, { ...p });
   }
 
-  /** The documented Vault.settle, on a copy of the ledger; returns the new ledger values. */
-  private settled(trader: string, delta: bigint, fee: bigint) {
+  /**
+   * The documented Vault.settle, on a copy of the ledger; returns the new ledger values. In order:
+   * the trader's payment into the margin pool (delta < 0), the insurance movement (+ the pool pays
+   * the fund, - the fund pays the pool), then the payout to the trader (delta > 0).
+   */
+  private settled(trader: string, delta: bigint, insuranceDelta: bigint) {
     let free = this.freeOf(trader);
     let pool = this.marginPool;
+    let fund = this.insuranceFund;
     if (delta < 0n) {
       const amount = -delta;
       if (amount > free) throw new ModelError("InsufficientFreeCollateral", [trader, free, amount]);
       free -= amount;
       pool += amount;
-    } else if (delta > 0n) {
+    }
+    if (insuranceDelta < 0n) {
+      const amount = -insuranceDelta;
+      if (amount > fund) throw new ModelError("InsufficientInsuranceFund", [fund, amount]);
+      fund -= amount;
+      pool += amount;
+    } else if (insuranceDelta > 0n) {
+      if (insuranceDelta > pool) throw new ModelError("InsufficientMarginPool", [pool, insuranceDelta]);
+      pool -= insuranceDelta;
+      fund += insuranceDelta;
+    }
+    if (delta > 0n) {
       if (delta > pool) throw new ModelError("InsufficientMarginPool", [pool, delta]);
       pool -= delta;
       free += delta;
     }
-    if (fee > pool) throw new ModelError("InsufficientMarginPool", [pool, fee]);
-    return { free, marginPool: pool - fee, insuranceFund: this.insuranceFund + fee };
+    return { free, marginPool: pool, insuranceFund: fund };
   }
 
   private commitLedger(trader: string, l: { free: bigint; marginPool: bigint; insuranceFund: bigint }) {
@@ -325,6 +346,7 @@ export class SystemModel {
         quoteAmount: notional,
         realizedPnl: 0n,
         fee,
+        fundingPayment: 0n,
         freeCollateralDelta: -(margin + fee),
         ...next,
       };
@@ -357,7 +379,15 @@ export class SystemModel {
           next = { size, margin: remaining, openNotional: p.openNotional - closedBasis };
           SystemModel.requireMarkMarginRatio(pool, next, params.maintenanceMarginRatio);
         }
-        result = { baseDelta, quoteAmount: notional, realizedPnl, fee, freeCollateralDelta, ...next };
+        result = {
+          baseDelta,
+          quoteAmount: notional,
+          realizedPnl,
+          fee,
+          fundingPayment: 0n,
+          freeCollateralDelta,
+          ...next,
+        };
       } else {
         // reverse: close all, then open the rest with margin ceil(rest / leverage) -- unless the
         // rest is zero, or is a long too small to buy one wei of base: then it is a plain close,
@@ -385,6 +415,7 @@ export class SystemModel {
           quoteAmount,
           realizedPnl,
           fee,
+          fundingPayment: 0n,
           freeCollateralDelta,
           ...next,
         };
@@ -418,6 +449,7 @@ export class SystemModel {
       quoteAmount: quote,
       realizedPnl,
       fee,
+      fundingPayment: 0n,
       freeCollateralDelta: payout,
       size: 0n,
       margin: 0n,

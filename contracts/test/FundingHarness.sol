@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Funding} from "../libraries/Funding.sol";
+
+/// @notice Exposes the Funding library's pure functions, so tests can call them with any input.
+contract FundingHarness {
+    function growth(int256 premium, uint256 elapsed) external pure returns (uint256 paid, uint256 received) {
+        return Funding.growth(premium, elapsed);
+    }
+
+    function split(
+        int256 premium,
+        uint256 longSize,
+        uint256 shortSize,
+        uint256 paidPerUnit,
+        uint256 receivedPerUnit,
+        uint256 insuranceAvailable
+    ) external pure returns (int256 longIndexDelta, int256 shortIndexDelta, int256 insuranceFlow) {
+        return Funding.split(premium, longSize, shortSize, paidPerUnit, receivedPerUnit, insuranceAvailable);
+    }
+
+    function owed(int256 size, int256 indexDelta) external pure returns (int256) {
+        return Funding.owed(size, indexDelta);
+    }
+}

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {FundingHarness} from "../../contracts/test/FundingHarness.sol";
+import {TestBase} from "./utils/TestBase.sol";
+
+/// @notice The Funding library against references written out here with plain uint256 arithmetic on
+/// bounded inputs (every product fits in 256 bits, so no mulDiv is needed): the per-unit growth of
+/// each side, the split of a stretch between the sides and the insurance fund, and a position's
+/// settlement. Inputs are bounded by what the Amm can produce: a premium below 2^88 (the index fits
+/// 88 bits and the clamp is at most 100%), elapsed time below 2^24 (maxAccrualPeriod is a uint24),
+/// open interest below 2^104.
+contract FundingMathTest is TestBase {
+    uint256 internal constant WAD = 1e18;
+    uint256 internal constant DAY = 86_400;
+
+    FundingHarness internal h;
+
+    function setUp() public {
+        h = new FundingHarness();
+    }
+
+    // ------------------------------------------------------------------ references
+
+    function _ceilDiv(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a == 0 ? 0 : (a - 1) / b + 1;
+    }
+
+    /// @dev A premium of magnitude 1..2^88, positive or negative.
+    function _premium(uint256 seed, bool positive) internal pure returns (int256) {
+        int256 m = int256(boundLog(seed, 1, 2 ** 88));
+        return positive ? m : -m;
+    }
+
+    /// @dev Per-unit growth of each side over a stretch [e1, e2] of a period, from the references.
+    function _stretch(
+        int256 premium,
+        uint256 e1Seed,
+        uint256 e2Seed
+    ) internal pure returns (uint256 paid, uint256 received) {
+        uint256 m = uint256(premium > 0 ? premium : -premium);
+        uint256 e2 = bound(e2Seed, 0, 2 ** 24 - 1);
+        uint256 e1 = bound(e1Seed, 0, e2);
+        paid = _ceilDiv(m * e2, DAY) - _ceilDiv(m * e1, DAY);
+        received = (m * e2) / DAY - (m * e1) / DAY;
+    }
+
+    // ------------------------------------------------------------------ growth
+
+    /// @notice paid = ceil(|premium| x elapsed / 1 day), received = floor(...): they differ by at most
+    /// one wei, and only when the division is not exact; both are non-decreasing in time.
+    function testFuzz_growthRoundsThePayerUpAndTheReceiverDown(
+        uint256 pSeed,
+        bool positive,
+        uint256 eSeed
+    ) public view {
+        int256 premium = _premium(pSeed, positive);
+        uint256 elapsed = bound(eSeed, 0, 2 ** 24 - 2);
+        uint256 m = uint256(premium > 0 ? premium : -premium);
+        (uint256 paid, uint256 received) = h.growth(premium, elapsed);
+        assertEq(paid, _ceilDiv(m * elapsed, DAY), "paid");
+        assertEq(received, (m * elapsed) / DAY, "received");
+        assertEq(paid - received, (m * elapsed) % DAY == 0 ? 0 : 1, "paid - received");
+        (uint256 paidNext, uint256 receivedNext) = h.growth(premium, elapsed + 1);
+        assertGe(paidNext, paid, "paid grows");
+        assertGe(receivedNext, received, "received grows");
+    }
+
+    // ------------------------------------------------------------------ split
+
+    struct SplitCase {
+        bool positive;
+        int256 premium;
+        uint256 P;
+        uint256 R;
+        uint256 longSize;
+        uint256 shortSize;
+        uint256 fund;
+    }
+
+    /// @notice The paying side's index moves by its full growth; the receiving side's by its full
+    /// growth when payments plus the fund cover the receipts, and otherwise by the largest per-unit
+    /// amount they cover; the fund's share is payments - receipts and never below -insuranceAvailable.
+    function testFuzz_splitPaysTheReceiversAllTheFundCanCover(
+        uint256 pSeed,
+        bool positive,
+        uint256 e1Seed,
+        uint256 e2Seed,
+        uint256 longSeed,
+        uint256 shortSeed,
+        uint256 fundSeed
+    ) public view {
+        SplitCase memory c;
+        c.positive = positive;
+        c.premium = _premium(pSeed, positive);
+        (c.P, c.R) = _stretch(c.premium, e1Seed, e2Seed);
+        c.longSize = longSeed % 5 == 0 ? 0 : boundLog(longSeed, 1, 2 ** 104 - 1);
+        c.shortSize = shortSeed % 5 == 0 ? 0 : boundLog(shortSeed, 1, 2 ** 104 - 1);
+        c.fund = fundSeed % 4 == 0 ? 0 : boundLog(fundSeed, 1, 2 ** 128 - 1);
+        _checkSplit(c);
+    }
+
+    function _checkSplit(SplitCase memory c) internal view {
+        (int256 longDelta, int256 shortDelta, int256 flow) = h.split(
+            c.premium,
+            c.longSize,
+            c.shortSize,
+            c.P,
+            c.R,
+            c.fund
+        );
+        (uint256 payer, uint256 receiver) = c.positive ? (c.longSize, c.shortSize) : (c.shortSize, c.longSize);
+        uint256 payments = (payer * c.P) / WAD;
+        assertEq(uint256(c.positive ? longDelta : -shortDelta), c.P, "the paying side grows in full");
+        uint256 receivedDelta = uint256(c.positive ? shortDelta : -longDelta);
+        if (_ceilDiv(receiver * c.R, WAD) <= payments + c.fund) {
+            assertEq(receivedDelta, c.R, "the receiving side grows in full");
+            assertEq(flow, int256(payments) - int256(_ceilDiv(receiver * c.R, WAD)), "flow");
+        } else {
+            uint256 receipts = _ceilDiv(receiver * receivedDelta, WAD);
+            assertLt(receivedDelta, c.R, "reduced");
+            assertLe(receipts, payments + c.fund, "affordable");
+            assertLt(payments + c.fund, _ceilDiv(receiver * (receivedDelta + 1), WAD), "one more wei is not");
+            assertEq(flow, int256(payments) - int256(receipts), "flow when reduced");
+        }
+        assertGe(flow, -int256(c.fund), "the fund never pays more than it has");
+    }
+
+    // ------------------------------------------------------------------ owed
+
+    /// @notice A position pays ceil(|size| x |delta|) when its side's index moved against it (a long's
+    /// up, a short's down) and receives floor(...) otherwise.
+    function testFuzz_owedRoundsPaymentsUpAndReceiptsDown(
+        uint256 sizeSeed,
+        bool isLong,
+        uint256 dSeed,
+        bool up
+    ) public view {
+        uint256 s = sizeSeed % 7 == 0 ? 0 : boundLog(sizeSeed, 1, 2 ** 126);
+        uint256 d = dSeed % 7 == 0 ? 0 : boundLog(dSeed, 1, 2 ** 126);
+        int256 size = isLong ? int256(s) : -int256(s);
+        int256 delta = up ? int256(d) : -int256(d);
+        int256 result = h.owed(size, delta);
+        if (s == 0 || d == 0) {
+            assertEq(result, int256(0), "nothing moves");
+            return;
+        }
+        bool pays = isLong == up;
+        int256 expected = pays ? int256(_ceilDiv(s * d, WAD)) : -int256((s * d) / WAD);
+        assertEq(result, expected, "owed");
+    }
+
+    /// @notice Over one stretch, two payers and two receivers settle at least what the split moved:
+    /// their payments less their receipts exceed the fund's share by the rounding dust, 0 to 5 wei.
+    function testFuzz_positionsSettleAtLeastWhatTheSplitMoved(
+        uint256 pSeed,
+        bool positive,
+        uint256 e2Seed,
+        uint256[4] memory sizeSeeds,
+        uint256 fundSeed
+    ) public view {
+        int256 premium = _premium(pSeed, positive);
+        (uint256 P, uint256 R) = _stretch(premium, 0, e2Seed);
+        uint256[4] memory sizes;
+        for (uint256 i; i < 4; ++i) sizes[i] = boundLog(sizeSeeds[i], 1, 2 ** 100);
+        uint256 fund = fundSeed % 3 == 0 ? 0 : boundLog(fundSeed, 1, 2 ** 120);
+        // sizes[0..1] long, sizes[2..3] short.
+        uint256 longs = sizes[0] + sizes[1];
+        uint256 shorts = sizes[2] + sizes[3];
+        (int256 longDelta, int256 shortDelta, int256 flow) = h.split(premium, longs, shorts, P, R, fund);
+        int256 settled =
+            h.owed(int256(sizes[0]), longDelta) +
+                h.owed(int256(sizes[1]), longDelta) +
+                h.owed(-int256(sizes[2]), shortDelta) +
+                h.owed(-int256(sizes[3]), shortDelta);
+        int256 dust = settled - flow;
+        assertGe(dust, int256(0), "the protocol keeps the rounding");
+        assertLe(dust, int256(5), "and no more than the rounding");
+    }
+}
