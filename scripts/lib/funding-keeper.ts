@@ -149,6 +149,14 @@ export class FundingKeeper {
         `CLEARING_HOUSE: no contract at ${clearingHouse} on chain ${network.chainId} (wrong address or --network?)`,
       ]);
     }
+    let paused: boolean;
+    try {
+      paused = await this.#call("paused()", () => this.#clearingHouse.paused());
+    } catch (error) {
+      if (this.#decoder.describe(error) === undefined) throw error;
+      throw new ConfigError([`CLEARING_HOUSE: ${clearingHouse} does not answer paused(): not a ClearingHouse?`]);
+    }
+    if (paused) this.#logger.warn("the ClearingHouse is paused: funding updates set a zero premium");
     const unlisted: string[] = [];
     for (const market of markets ?? []) {
       if (!(await this.#call("isMarketListed", () => this.#clearingHouse.isMarketListed(market)))) {

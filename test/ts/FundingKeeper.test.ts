@@ -480,13 +480,19 @@ describe("FundingKeeper", function () {
       ]);
     });
 
-    it("refuses at start-up a ClearingHouse address without code, and markets it does not list", async function () {
+    it("refuses at start-up an address that is not a ClearingHouse, and markets it does not list", async function () {
       const d = await networkHelpers.loadFixture(deploySystem);
       const noCode = await newKeeper(d, { clearingHouse: d.alice.address });
       const error = await rejectionOf(noCode.keeper.start());
       expect(error).to.be.instanceOf(ConfigError);
       expect((error as ConfigError).problems).to.deep.equal([
         `CLEARING_HOUSE: no contract at ${d.alice.address} on chain 31337 (wrong address or --network?)`,
+      ]);
+
+      const usdc = await d.system.usdc.getAddress();
+      const notClearingHouse = await newKeeper(d, { clearingHouse: usdc });
+      expect(((await rejectionOf(notClearingHouse.keeper.start())) as ConfigError).problems).to.deep.equal([
+        `CLEARING_HOUSE: ${usdc} does not answer paused(): not a ClearingHouse?`,
       ]);
 
       const vault = await d.system.vault.getAddress();
