@@ -250,7 +250,8 @@ contract Amm is IAmm, Ownable2Step {
         uint120 markCumulative = _markHistory.cumulativeAt(timestamp, uint256(r.quote).wDivDown(r.base));
         // An index history started just now begins at cumulative 0.
         uint120 indexCumulative = hadIndex ? _indexHistory.cumulativeAt(timestamp, _indexHistory.head.price) : 0;
-        _fundingCheckpoint = FundingCheckpoint(markCumulative, indexCumulative, _indexHistory.isStarted());
+        // The history is started now if it was before or this valid read started it.
+        _fundingCheckpoint = FundingCheckpoint(markCumulative, indexCumulative, hadIndex || indexValid);
         if (frozen || !indexValid || !checkpoint.hasIndex) return (0, 0, 0);
         unchecked {
             // Cumulatives wrap; their differences over a window are exact (see {PriceHistory}).

@@ -312,12 +312,16 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         Trade memory t
     ) private pure returns (int256 marginAfterFunding) {
         if (p.size != 0) {
-            int256 index = p.size > 0 ? funding.longIndex : funding.shortIndex;
-            t.fundingPayment = Funding.owed(p.size, index - p.fundingCheckpoint);
+            t.fundingPayment = Funding.owed(p.size, _positionIndex(p.size, funding) - p.fundingCheckpoint);
         }
         t.insuranceFlow = funding.insuranceFlow;
         p.fundingCheckpoint = _sideIndex(side, funding).toInt128();
         return int256(uint256(p.margin)) - t.fundingPayment;
+    }
+
+    /// @dev The index a position of `size` settles on: longs on the long index, shorts on the short.
+    function _positionIndex(int256 size, IAmm.FundingSnapshot memory funding) private pure returns (int256) {
+        return size > 0 ? funding.longIndex : funding.shortIndex;
     }
 
     function _sideIndex(Side side, IAmm.FundingSnapshot memory funding) private pure returns (int256) {
@@ -329,8 +333,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
     function _pendingFunding(address amm, StoredPosition memory p) private view returns (int256) {
         if (p.size == 0) return 0;
         IAmm.FundingSnapshot memory funding = IAmm(amm).getFundingIndices(_insuranceAvailable());
-        int256 index = p.size > 0 ? funding.longIndex : funding.shortIndex;
-        return Funding.owed(p.size, index - p.fundingCheckpoint);
+        return Funding.owed(p.size, _positionIndex(p.size, funding) - p.fundingCheckpoint);
     }
 
     /// @dev What the insurance account can pay toward funding. Read before the Vault is called to

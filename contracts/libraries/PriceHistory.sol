@@ -76,11 +76,7 @@ library PriceHistory {
         uint256 timestamp,
         uint256 priceSinceHead
     ) internal view returns (uint120 cumulative) {
-        Head memory head = self.head;
-        unchecked {
-            // Wrapping on purpose, as in `record`.
-            cumulative = head.cumulative + uint120(priceSinceHead * (timestamp - head.timestamp));
-        }
+        return _extend(self.head, timestamp, priceSinceHead);
     }
 
     /// @dev Records the first touch of a block: the cumulative grows by `priceSinceHead` x the time
@@ -94,11 +90,7 @@ library PriceHistory {
     ) internal returns (Head memory head, bool firstInBlock) {
         head = self.head;
         if (head.timestamp == timestamp) return (head, false);
-        uint120 cumulative;
-        unchecked {
-            // Wrapping on purpose: only differences of cumulatives are ever used.
-            cumulative = head.cumulative + uint120(priceSinceHead * (timestamp - head.timestamp));
-        }
+        uint120 cumulative = _extend(head, timestamp, priceSinceHead);
         uint8 index = head.index;
         if (timestamp / SPACING != head.timestamp / SPACING) {
             index = uint8((uint256(index) + 1) % CARDINALITY);
@@ -127,16 +119,21 @@ library PriceHistory {
         // The price has been constant since the head: a window inside that stretch is just it.
         if (target >= head.timestamp) return priceSinceHead;
 
-        uint120 cumulativeNow;
-        unchecked {
-            // The caller's time never precedes the head's (block time does not go backwards).
-            cumulativeNow = head.cumulative + uint120(priceSinceHead * (timestamp - head.timestamp));
-        }
+        // The caller's time never precedes the head's (block time does not go backwards).
+        uint120 cumulativeNow = _extend(head, timestamp, priceSinceHead);
         (uint256 startTime, uint120 startCumulative) = _observationAtOrBefore(self, head.index, target);
         // All the history is this very second (a read in the block that started it): no average yet.
         if (startTime >= timestamp) return head.price;
         unchecked {
             return uint256(cumulativeNow - startCumulative) / (timestamp - startTime);
+        }
+    }
+
+    /// @dev The head's cumulative carried to `timestamp` (not before the head) at `priceSinceHead`.
+    /// Wrapping on purpose: only differences of cumulatives are ever used.
+    function _extend(Head memory head, uint256 timestamp, uint256 priceSinceHead) private pure returns (uint120) {
+        unchecked {
+            return head.cumulative + uint120(priceSinceHead * (timestamp - head.timestamp));
         }
     }
 
