@@ -6,21 +6,32 @@ import { defineConfig } from "hardhat/config";
 const require = createRequire(import.meta.url);
 const SOLC_VERSION = "0.8.28";
 const solcJsPath = require.resolve("solc/soljson.js");
+const optimized = (runs: number) => ({
+  version: SOLC_VERSION,
+  path: solcJsPath,
+  settings: { evmVersion: "cancun", optimizer: { enabled: true, runs } },
+});
+// The ClearingHouse is optimised for fewer runs to stay under the 24,576-byte code size limit,
+// and so are the Solidity tests that compile it as a dependency (the setting is per compilation).
+const SMALL_CODE = optimized(500);
+const overrides = Object.fromEntries(
+  [
+    "contracts/ClearingHouse.sol",
+    "test/solidity/ClearingHouseUnit.t.sol",
+    "test/solidity/TradingFuzz.t.sol",
+    "test/solidity/invariant/Handlers.sol",
+    "test/solidity/invariant/Protocol.invariant.t.sol",
+    "test/solidity/utils/Deployer.sol",
+    "test/solidity/utils/TradingHarness.sol",
+  ].map((file) => [file, SMALL_CODE]),
+);
 
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
   solidity: {
     profiles: {
-      default: {
-        version: SOLC_VERSION,
-        path: solcJsPath,
-        settings: { evmVersion: "cancun", optimizer: { enabled: true, runs: 10_000 } },
-      },
-      production: {
-        version: SOLC_VERSION,
-        path: solcJsPath,
-        settings: { evmVersion: "cancun", optimizer: { enabled: true, runs: 10_000 } },
-      },
+      default: { compilers: [optimized(10_000)], overrides },
+      production: { compilers: [optimized(10_000)], overrides },
     },
   },
   paths: {

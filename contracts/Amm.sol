@@ -216,12 +216,7 @@ contract Amm is IAmm, Ownable2Step {
         if (window < params.minUpdateInterval) {
             revert FundingUpdateTooEarly(uint256(state.updatedAt) + params.minUpdateInterval);
         }
-        // Settle the period that ends now at its own premium; its end is the next one's base.
-        OpenInterest memory oi = _openInterest;
-        (funding, , ) = _fundingAt(oi, state, insuranceAvailable, timestamp);
-        _fundingIndices = FundingIndices(SafeCast.toInt128(funding.longIndex), SafeCast.toInt128(funding.shortIndex));
-        oi.fundingAccruedAt = uint40(timestamp);
-        _openInterest = oi;
+        funding = _endPeriod(state, insuranceAvailable, timestamp);
 
         uint256 markTwap;
         uint256 indexTwap;
@@ -232,6 +227,29 @@ contract Amm is IAmm, Ownable2Step {
             SafeCast.toUint40(timestamp + params.maxAccrualPeriod)
         );
         emit FundingUpdated(premium, markTwap, indexTwap, funding.longIndex, funding.shortIndex, funding.insuranceFlow);
+    }
+
+    /// @inheritdoc IAmm
+    function shutdown(uint256 insuranceAvailable) external onlyClearingHouse returns (FundingSnapshot memory funding) {
+        uint256 timestamp = _blockTimestamp();
+        funding = _endPeriod(_fundingState, insuranceAvailable, timestamp);
+        // A zero premium from now on: the indices never move again.
+        _fundingState = FundingState(0, uint40(timestamp), uint40(timestamp));
+        emit FundingUpdated(0, 0, 0, funding.longIndex, funding.shortIndex, funding.insuranceFlow);
+    }
+
+    /// @dev Settles the current period up to `timestamp` at its own premium and stores the indices
+    /// reached as the next period's base.
+    function _endPeriod(
+        FundingState memory state,
+        uint256 insuranceAvailable,
+        uint256 timestamp
+    ) private returns (FundingSnapshot memory funding) {
+        OpenInterest memory oi = _openInterest;
+        (funding, , ) = _fundingAt(oi, state, insuranceAvailable, timestamp);
+        _fundingIndices = FundingIndices(SafeCast.toInt128(funding.longIndex), SafeCast.toInt128(funding.shortIndex));
+        oi.fundingAccruedAt = uint40(timestamp);
+        _openInterest = oi;
     }
 
     /// @dev Records the index, averages mark and index over the window that ends now, checkpoints
@@ -526,6 +544,21 @@ contract Amm is IAmm, Ownable2Step {
     function getMarkTwap(uint256 interval) external view returns (uint256) {
         Reserves memory r = _reserves;
         return _markHistory.twap(_blockTimestamp(), uint256(r.quote).wDivDown(r.base), interval);
+    }
+
+    /// @inheritdoc IAmm
+    function getValuationPrices(
+        uint256 twapInterval
+    ) external view returns (uint256 spotPrice, uint256 markTwap, uint256 indexPrice) {
+        Reserves memory r = _reserves;
+        spotPrice = uint256(r.quote).wDivDown(r.base);
+        markTwap = _markHistory.twap(_blockTimestamp(), spotPrice, twapInterval);
+        IPriceFeed feed = _priceFeed;
+        if (address(feed) != address(0)) {
+            bool valid;
+            (valid, indexPrice) = feed.tryGetPrice(_asset);
+            if (!valid) indexPrice = 0;
+        }
     }
 
     /// @inheritdoc IAmm

@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
 import {IAmm, Side} from "./interfaces/IAmm.sol";
 import {IClearingHouse} from "./interfaces/IClearingHouse.sol";
@@ -40,6 +41,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
 
     struct Market {
         bool listed;
+        MarketStatus status;
         uint64 initialMarginRatio;
         uint64 maintenanceMarginRatio;
         uint64 feeRatio;
@@ -56,6 +58,10 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
 
     mapping(address amm => Market) private _markets;
     mapping(address amm => mapping(address trader => StoredPosition)) private _positions;
+    LiquidationParams private _liquidationParams;
+    /// @dev Bad debt the insurance fund could not cover, per market.
+    mapping(address amm => uint256) private _shortfalls;
+    mapping(address amm => Settlement) private _settlements;
 
     // ---------------------------------------------------------------- constructor
 
@@ -65,6 +71,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
     /// immutable, so chains without one pay nothing for the check.
     constructor(address owner_, IPriceFeed sequencerOracle_) Ownable(owner_) {
         sequencerOracle = sequencerOracle_;
+        _setLiquidationParams(LiquidationParams(0.0125e18, 0.025e18, 0.1e18, 15 minutes, 10e18));
     }
 
     /// @dev Reverts while the L2 sequencer is down or in its grace period after coming back.
@@ -89,7 +96,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         uint256 deadline
     ) external nonReentrant whenNotPaused {
         _checkDeadline(deadline);
-        Market memory market = _listedMarket(amm);
+        Market memory market = _tradableMarket(amm);
         if (margin == 0) revert ZeroAmount();
         uint256 maxLeverage = FixedPoint.WAD.wDivDown(market.initialMarginRatio);
         if (leverage > maxLeverage) revert LeverageTooHigh(leverage, maxLeverage);
@@ -99,14 +106,16 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         StoredPosition memory p = _loadPosition(amm, msg.sender);
         if (p.size == 0 || (p.size > 0) == (side == Side.LONG)) {
             _checkSequencer();
+            _requireActive(amm, market);
             _increase(amm, market, p, side, margin, notional, baseLimit);
         } else {
             uint256 exitValue = IAmm(amm).previewSwapBase(p.size, SignedMath.abs(p.size));
             if (notional < exitValue) {
-                // Reducing risk stays open while the sequencer is down.
+                // Reducing risk stays open while the sequencer is down and in a reduce-only market.
                 _reduce(amm, market, p, side, notional, baseLimit);
             } else {
                 _checkSequencer();
+                _requireActive(amm, market);
                 _reverse(amm, market, p, side, notional, leverage, baseLimit);
             }
         }
@@ -114,7 +123,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
 
     /// @inheritdoc IClearingHouse
     function updateFunding(address amm) external nonReentrant {
-        _listedMarket(amm);
+        _tradableMarket(amm);
         (IAmm.FundingSnapshot memory funding, ) = IAmm(amm).updateFunding(_insuranceAvailable(), _config.paused);
         if (funding.insuranceFlow != 0) _config.vault.settle(address(0), 0, funding.insuranceFlow);
     }
@@ -122,7 +131,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
     /// @inheritdoc IClearingHouse
     function closePosition(address amm, uint256 quoteLimit, uint256 deadline) external nonReentrant whenNotPaused {
         _checkDeadline(deadline);
-        Market memory market = _listedMarket(amm);
+        Market memory market = _tradableMarket(amm);
         StoredPosition memory p = _positions[amm][msg.sender];
         if (p.size == 0) revert NoPosition(msg.sender, amm);
 
@@ -132,7 +141,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         }
         delete _positions[amm][msg.sender];
         StoredPosition memory closed;
-        _settleAndEmit(amm, t, closed);
+        _settleAndEmit(msg.sender, amm, t, closed);
     }
 
     /// @dev Adds exposure on the position's side: margin and fee come from free collateral.
@@ -179,7 +188,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         p.margin = uint256(newMargin).toUint128();
         p.openNotional = (p.openNotional + notional).toUint128();
         _positions[amm][msg.sender] = p;
-        _settleAndEmit(amm, t, p);
+        _settleAndEmit(msg.sender, amm, t, p);
     }
 
     /// @dev Trades against the position for less than its exit value: realises the reduced part's
@@ -233,7 +242,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
             _requireMarkMarginRatio(amm, p, market.maintenanceMarginRatio);
             _positions[amm][msg.sender] = p;
         }
-        _settleAndEmit(amm, t, p);
+        _settleAndEmit(msg.sender, amm, t, p);
     }
 
     /// @dev Trades against the position for at least its exit value: closes it, then opens the rest
@@ -266,7 +275,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         }
         _checkBaseLimit(side, SignedMath.abs(p.size) + SignedMath.abs(opened.size), baseLimit);
         t.baseDelta = opened.size - p.size;
-        _settleAndEmit(amm, t, opened);
+        _settleAndEmit(msg.sender, amm, t, opened);
     }
 
     /// @dev The opening leg of a reversal: a fresh position of notional `rest` at `leverage`. Its
@@ -299,6 +308,310 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         int256 remaining = marginAfterFunding + t.realizedPnl - t.fee.toInt256();
         if (remaining < 0) revert PositionUnderwater(remaining);
         t.freeCollateralDelta = remaining;
+    }
+
+    // ---------------------------------------------------------------- liquidation
+
+    /// @inheritdoc IClearingHouse
+    function liquidate(address amm, address trader) external nonReentrant whenNotPaused {
+        _liquidate(amm, trader, 0);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function liquidateWithLimit(
+        address amm,
+        address trader,
+        uint256 quoteLimit,
+        uint256 deadline
+    ) external nonReentrant whenNotPaused {
+        _checkDeadline(deadline);
+        _liquidate(amm, trader, quoteLimit);
+    }
+
+    /// @dev What one liquidation moves, gathered to keep the stack small.
+    struct Liquidation {
+        uint256 closeBase;
+        uint256 reward;
+        uint256 insurancePenalty;
+        uint256 badDebt;
+        uint256 covered;
+        uint256 shortfall;
+        uint256 traderPayout;
+        bool full;
+    }
+
+    function _liquidate(address amm, address trader, uint256 quoteLimit) private {
+        if (trader == msg.sender) revert SelfLiquidation();
+        _checkSequencer();
+        Market memory market = _tradableMarket(amm);
+        StoredPosition memory p = _positions[amm][trader];
+        if (p.size == 0) revert NoPosition(trader, amm);
+        LiquidationParams memory params = _liquidationParams;
+        uint256 fundBefore = _insuranceAvailable();
+
+        Liquidation memory liq;
+        {
+            IAmm.FundingSnapshot memory pending = IAmm(amm).getFundingIndices(fundBefore);
+            int256 marginAfterFunding =
+                int256(uint256(p.margin)) - Funding.owed(p.size, _positionIndex(p.size, pending) - p.fundingCheckpoint);
+            (uint256 spot, uint256 markTwap, uint256 index) = IAmm(amm).getValuationPrices(params.markTwapInterval);
+            int256 ratio = _liquidationRatio(p, marginAfterFunding, spot, markTwap, index, params.maxSpreadRatio);
+            if (ratio >= int256(uint256(market.maintenanceMarginRatio))) {
+                revert NotLiquidatable(ratio, market.maintenanceMarginRatio);
+            }
+            liq.closeBase = _liquidationSize(p.size, ratio, spot, market.maintenanceMarginRatio, params);
+        }
+        liq.full = liq.closeBase == SignedMath.abs(p.size);
+
+        Trade memory t;
+        int256 equity = _closePart(amm, p, liq.closeBase, fundBefore, t);
+        if (quoteLimit != 0 && (t.baseDelta < 0 ? t.quoteAmount < quoteLimit : t.quoteAmount > quoteLimit)) {
+            revert QuoteLimitMissed(t.quoteAmount, quoteLimit);
+        }
+        _splitLiquidation(liq, equity, t.quoteAmount.wMulUp(params.feeRatio), fundBefore, t.insuranceFlow);
+        _applyLiquidation(amm, trader, p, liq, t);
+    }
+
+    /// @dev Stores what is left of the position (or deletes it), records any shortfall, moves the
+    /// money (the fund's flows and the liquidator's reward, then the trader's payout) and emits.
+    function _applyLiquidation(
+        address amm,
+        address trader,
+        StoredPosition memory p,
+        Liquidation memory liq,
+        Trade memory t
+    ) private {
+        if (liq.full) {
+            delete _positions[amm][trader];
+            p.margin = 0;
+            p.openNotional = 0;
+            p.fundingCheckpoint = 0;
+            t.freeCollateralDelta = liq.traderPayout.toInt256();
+        } else {
+            p.margin = liq.traderPayout.toUint128();
+            _positions[amm][trader] = p;
+        }
+        if (liq.shortfall != 0) _recordShortfall(amm, liq.shortfall);
+
+        IVault vault_ = _config.vault;
+        // With bad debt the fund pays the liquidator's reward too.
+        uint256 fundPays = liq.covered + (liq.badDebt != 0 ? liq.reward : 0);
+        int256 fundDelta = t.insuranceFlow + liq.insurancePenalty.toInt256() - fundPays.toInt256();
+        vault_.settle(msg.sender, liq.reward.toInt256(), fundDelta);
+        if (t.freeCollateralDelta != 0) vault_.settle(trader, t.freeCollateralDelta, 0);
+        _emitPositionChanged(trader, amm, t, p);
+        emit PositionLiquidated(
+            trader,
+            amm,
+            msg.sender,
+            liq.closeBase,
+            t.quoteAmount,
+            liq.reward,
+            liq.insurancePenalty,
+            liq.badDebt,
+            liq.shortfall,
+            liq.full
+        );
+    }
+
+    /// @dev Swaps `closeBase` of the position back into the pool, settles its funding and realises
+    /// the closed part's PnL (average-entry accounting, the closed basis rounded against the trader)
+    /// into `t`; leaves the rest of the position in `p` and returns its margin after all that (the
+    /// trader's equity in what was closed plus the margin of what remains; negative: bad debt).
+    function _closePart(
+        address amm,
+        StoredPosition memory p,
+        uint256 closeBase,
+        uint256 fundBefore,
+        Trade memory t
+    ) private returns (int256 equity) {
+        IAmm.FundingSnapshot memory funding;
+        (t.quoteAmount, funding) = IAmm(amm).swapBase(p.size, closeBase, fundBefore);
+        int256 marginAfterFunding = _settleFunding(p, p.size > 0 ? Side.LONG : Side.SHORT, funding, t);
+        uint256 closedBasis;
+        if (p.size > 0) {
+            closedBasis = uint256(p.openNotional).mulDivUp(closeBase, uint256(int256(p.size)));
+            t.realizedPnl = t.quoteAmount.toInt256() - closedBasis.toInt256();
+            t.baseDelta = -closeBase.toInt256();
+        } else {
+            closedBasis = uint256(p.openNotional).mulDivDown(closeBase, uint256(-int256(p.size)));
+            t.realizedPnl = closedBasis.toInt256() - t.quoteAmount.toInt256();
+            t.baseDelta = closeBase.toInt256();
+        }
+        p.size = (p.size + t.baseDelta).toInt128();
+        p.openNotional = (p.openNotional - closedBasis).toUint128();
+        equity = marginAfterFunding + t.realizedPnl;
+    }
+
+    /// @dev Splits what the position has left after the close (`equity`) between the penalty, the
+    /// trader and, when it is negative, the insurance fund. The penalty is bounded by the equity, so
+    /// a liquidation never makes bad debt; with bad debt the fund covers the loss first, then the
+    /// liquidator's half, as far as it can.
+    function _splitLiquidation(
+        Liquidation memory liq,
+        int256 equity,
+        uint256 penalty,
+        uint256 fundBefore,
+        int256 fundingFlow
+    ) private pure {
+        uint256 liquidatorHalf = penalty / 2;
+        if (equity >= 0) {
+            uint256 left = uint256(equity);
+            if (left >= penalty) {
+                liq.reward = liquidatorHalf;
+                liq.insurancePenalty = penalty - liquidatorHalf;
+                liq.traderPayout = left - penalty;
+            } else {
+                liq.reward = Math.min(liquidatorHalf, left);
+                liq.insurancePenalty = left - liq.reward;
+            }
+        } else {
+            liq.badDebt = uint256(-equity);
+            // The fund as it stands after this trade's funding flow.
+            uint256 fund = uint256(int256(fundBefore) + fundingFlow);
+            liq.covered = Math.min(liq.badDebt, fund);
+            liq.shortfall = liq.badDebt - liq.covered;
+            liq.reward = Math.min(liquidatorHalf, fund - liq.covered);
+        }
+    }
+
+    /// @dev The margin ratio a liquidation is judged by: the best for the trader of the spot price
+    /// and the mark TWAP, and of the index when the spot is more than `maxSpreadRatio` from it.
+    function _liquidationRatio(
+        StoredPosition memory p,
+        int256 marginAfterFunding,
+        uint256 spot,
+        uint256 markTwap,
+        uint256 index,
+        uint256 maxSpreadRatio
+    ) private pure returns (int256 ratio) {
+        ratio = _ratioAt(p, marginAfterFunding, spot);
+        int256 atTwap = _ratioAt(p, marginAfterFunding, markTwap);
+        if (atTwap > ratio) ratio = atTwap;
+        if (index != 0) {
+            uint256 spread = spot > index ? spot - index : index - spot;
+            if (spread > index.wMulDown(maxSpreadRatio)) {
+                int256 atIndex = _ratioAt(p, marginAfterFunding, index);
+                if (atIndex > ratio) ratio = atIndex;
+            }
+        }
+    }
+
+    /// @dev (margin after funding + PnL) / notional with the position valued at `price`.
+    function _ratioAt(StoredPosition memory p, int256 marginAfterFunding, uint256 price) private pure returns (int256) {
+        uint256 notional = _notionalAt(p.size, price);
+        return _ratio(marginAfterFunding + _pnl(p.size, p.openNotional, notional), notional);
+    }
+
+    /// @dev How much base a liquidation closes. Closing a fraction f at penalty ratio c takes the
+    /// ratio r to (r - f c) / (1 - f), ignoring price impact; solving for the target ratio
+    /// t = maintenance + buffer gives f = (t - r) / (t - c), rounded up. The whole position when r
+    /// is below c, or when what would remain is worth less than `minPositionNotional` at spot.
+    function _liquidationSize(
+        int256 size,
+        int256 ratio,
+        uint256 spot,
+        uint256 maintenanceMarginRatio,
+        LiquidationParams memory params
+    ) private pure returns (uint256 closeBase) {
+        uint256 absSize = SignedMath.abs(size);
+        if (ratio < int256(uint256(params.feeRatio))) return absSize;
+        // Here feeRatio <= ratio < maintenance < target, so the fraction is in (0, 1).
+        uint256 target = maintenanceMarginRatio + params.partialBuffer;
+        closeBase = absSize.mulDivUp(target - uint256(ratio), target - params.feeRatio);
+        if (closeBase >= absSize || (absSize - closeBase).wMulDown(spot) < params.minPositionNotional) {
+            return absSize;
+        }
+    }
+
+    /// @dev Adds an uncovered bad debt to the market's shortfall and makes the market reduce-only.
+    function _recordShortfall(address amm, uint256 shortfall) private {
+        uint256 total = _shortfalls[amm] + shortfall;
+        _shortfalls[amm] = total;
+        if (_markets[amm].status == MarketStatus.ACTIVE) _markets[amm].status = MarketStatus.REDUCE_ONLY;
+        emit ShortfallRecorded(amm, shortfall, total);
+    }
+
+    // ---------------------------------------------------------------- global settlement
+
+    /// @inheritdoc IClearingHouse
+    function settleMarket(address amm) external onlyOwner {
+        Market memory market = _tradableMarket(amm);
+        uint256 price = IAmm(amm).getIndexTwap(_liquidationParams.markTwapInterval);
+        if (price == 0) revert NoSettlementPrice(amm);
+        IAmm.FundingSnapshot memory funding = IAmm(amm).shutdown(_insuranceAvailable());
+        if (funding.insuranceFlow != 0) _config.vault.settle(address(0), 0, funding.insuranceFlow);
+        (uint256 openLong, uint256 openShort) = IAmm(amm).getOpenInterest();
+        market.status = MarketStatus.SETTLED;
+        _markets[amm] = market;
+        Settlement storage s = _settlements[amm];
+        s.price = price;
+        s.longIndex = funding.longIndex;
+        s.shortIndex = funding.shortIndex;
+        s.openLong = openLong;
+        s.openShort = openShort;
+        // The uncovered bad debt already left the market's pool: it is paid by its winners.
+        s.poolValue = -_shortfalls[amm].toInt256();
+        emit MarketSettled(amm, price, openLong, openShort);
+        if (openLong == 0 && openShort == 0) _completeSettlement(amm, s);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function settlePosition(address amm, address trader) external nonReentrant {
+        if (_markets[amm].status != MarketStatus.SETTLED) revert MarketNotSettled(amm);
+        Settlement storage s = _settlements[amm];
+        StoredPosition memory p = _positions[amm][trader];
+        bool complete = _isComplete(s);
+        if (p.size != 0) {
+            complete = _recordClaim(amm, trader, p, s);
+        } else if (p.margin == 0) {
+            revert NoPosition(trader, amm);
+        } else if (!complete) {
+            revert SettlementIncomplete(s.recordedLong, s.openLong, s.recordedShort, s.openShort);
+        }
+        if (!complete) return;
+        p = _positions[amm][trader];
+        if (p.margin == 0) return;
+        // Pro rata when the claims exceed what the positions held.
+        uint256 payout = p.margin;
+        if (s.poolValue <= 0) payout = 0;
+        else if (s.claims > uint256(s.poolValue)) payout = payout.mulDivDown(uint256(s.poolValue), s.claims);
+        delete _positions[amm][trader];
+        if (payout != 0) _config.vault.settle(trader, payout.toInt256(), 0);
+        emit SettlementPaid(trader, amm, payout);
+    }
+
+    /// @dev Values a position at the settlement price, records its claim in place of the position
+    /// (size 0, margin = claim) and adds it to the market's totals; returns whether every position
+    /// has now been recorded.
+    function _recordClaim(
+        address amm,
+        address trader,
+        StoredPosition memory p,
+        Settlement storage s
+    ) private returns (bool complete) {
+        int256 index = p.size > 0 ? s.longIndex : s.shortIndex;
+        int256 held = int256(uint256(p.margin)) - Funding.owed(p.size, index - p.fundingCheckpoint);
+        int256 value = held + _pnl(p.size, p.openNotional, _notionalAt(p.size, s.price));
+        uint256 claim = value > 0 ? uint256(value) : 0;
+        s.poolValue += held;
+        s.claims += claim;
+        if (p.size > 0) s.recordedLong += uint256(int256(p.size));
+        else s.recordedShort += uint256(-int256(p.size));
+        _positions[amm][trader] = StoredPosition(0, claim.toUint128(), 0, 0);
+        emit SettlementRecorded(trader, amm, claim);
+        complete = _isComplete(s);
+        if (complete) _completeSettlement(amm, s);
+    }
+
+    function _isComplete(Settlement storage s) private view returns (bool) {
+        return s.recordedLong == s.openLong && s.recordedShort == s.openShort;
+    }
+
+    /// @dev Once every claim is known, what the positions held beyond them goes to the insurance fund.
+    function _completeSettlement(address, Settlement storage s) private {
+        int256 surplus = s.poolValue - s.claims.toInt256();
+        if (surplus > 0) _config.vault.settle(address(0), 0, surplus);
     }
 
     // ---------------------------------------------------------------- funding
@@ -350,6 +663,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         StoredPosition storage p = _positions[amm][msg.sender];
         // A position exists only in a listed market, so this also checks the market.
         if (p.size == 0) revert NoPosition(msg.sender, amm);
+        if (_markets[amm].status == MarketStatus.SETTLED) revert MarketIsSettled(amm);
         // Funding is not settled here: adding margin cannot hurt anyone, and the next trade settles it.
         uint256 margin = p.margin + amount;
         p.margin = margin.toUint128();
@@ -364,8 +678,10 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         StoredPosition memory p = _positions[amm][msg.sender];
         if (p.size == 0) revert NoPosition(msg.sender, amm);
         if (amount > p.margin) revert InsufficientMargin(p.margin, amount);
+        Market memory market = _markets[amm];
+        if (market.status == MarketStatus.SETTLED) revert MarketIsSettled(amm);
         p.margin -= uint128(amount);
-        _requireExitMarginRatioWithoutProfit(amm, p, _pendingFunding(amm, p), _markets[amm].initialMarginRatio);
+        _requireExitMarginRatioWithoutProfit(amm, p, _pendingFunding(amm, p), market.initialMarginRatio);
         _positions[amm][msg.sender].margin = p.margin;
         _config.vault.settle(msg.sender, amount.toInt256(), 0);
         emit MarginChanged(msg.sender, amm, -amount.toInt256(), p.margin);
@@ -384,10 +700,14 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
 
     /// @dev Moves the trader's free collateral, the fee and the insurance fund's funding share in
     /// the Vault, then emits the new state.
-    function _settleAndEmit(address amm, Trade memory t, StoredPosition memory p) private {
-        _config.vault.settle(msg.sender, t.freeCollateralDelta, t.fee.toInt256() + t.insuranceFlow);
+    function _settleAndEmit(address trader, address amm, Trade memory t, StoredPosition memory p) private {
+        _config.vault.settle(trader, t.freeCollateralDelta, t.fee.toInt256() + t.insuranceFlow);
+        _emitPositionChanged(trader, amm, t, p);
+    }
+
+    function _emitPositionChanged(address trader, address amm, Trade memory t, StoredPosition memory p) private {
         emit PositionChanged(
-            msg.sender,
+            trader,
             amm,
             t.baseDelta,
             t.quoteAmount,
@@ -431,6 +751,11 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         if (equity < required.toInt256()) revert MarginRatioTooLow(_ratio(equity, notional), ratio);
     }
 
+    /// @dev |size| x price: rounded down for a long (its value), up for a short (its cost to buy back).
+    function _notionalAt(int256 size, uint256 price) private pure returns (uint256) {
+        return size > 0 ? uint256(size).wMulDown(price) : uint256(-size).wMulUp(price);
+    }
+
     /// @dev |size| x spot price, from the reserves directly: rounded down for a long (its value),
     /// up for a short (its cost to buy back).
     function _markNotional(address amm, int256 size) private view returns (uint256) {
@@ -462,6 +787,17 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
     function _listedMarket(address amm) private view returns (Market memory market) {
         market = _markets[amm];
         if (!market.listed) revert MarketNotListed(amm);
+    }
+
+    /// @dev A listed market that has not been settled.
+    function _tradableMarket(address amm) private view returns (Market memory market) {
+        market = _listedMarket(amm);
+        if (market.status == MarketStatus.SETTLED) revert MarketIsSettled(amm);
+    }
+
+    /// @dev Growing a position needs an active market.
+    function _requireActive(address amm, Market memory market) private pure {
+        if (market.status != MarketStatus.ACTIVE) revert MarketReduceOnly(amm);
     }
 
     /// @dev The one place the contract reads the time.
@@ -513,16 +849,43 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         address boundTo = IAmm(amm).clearingHouse();
         if (boundTo != address(this)) revert AmmNotBoundToThisClearingHouse(amm, boundTo);
         _validate(params);
-        _markets[amm] = Market(true, params.initialMarginRatio, params.maintenanceMarginRatio, params.feeRatio);
+        _markets[amm] = Market(
+            true,
+            MarketStatus.ACTIVE,
+            params.initialMarginRatio,
+            params.maintenanceMarginRatio,
+            params.feeRatio
+        );
         emit MarketAdded(amm, params);
     }
 
     /// @inheritdoc IClearingHouse
     function setMarketParams(address amm, MarketParams calldata params) external onlyOwner {
-        _listedMarket(amm);
+        Market storage market = _markets[amm];
+        if (!market.listed) revert MarketNotListed(amm);
         _validate(params);
-        _markets[amm] = Market(true, params.initialMarginRatio, params.maintenanceMarginRatio, params.feeRatio);
+        market.initialMarginRatio = params.initialMarginRatio;
+        market.maintenanceMarginRatio = params.maintenanceMarginRatio;
+        market.feeRatio = params.feeRatio;
         emit MarketParamsUpdated(amm, params);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function setLiquidationParams(LiquidationParams calldata params) external onlyOwner {
+        _setLiquidationParams(params);
+    }
+
+    function _setLiquidationParams(LiquidationParams memory params) private {
+        if (
+            params.feeRatio > 0.1e18 ||
+            params.partialBuffer > 0.2e18 ||
+            params.maxSpreadRatio < 0.01e18 ||
+            params.maxSpreadRatio > 0.5e18 ||
+            params.markTwapInterval < 1 minutes ||
+            params.markTwapInterval > 1 hours
+        ) revert InvalidLiquidationParams();
+        _liquidationParams = params;
+        emit LiquidationParamsUpdated(params);
     }
 
     /// @inheritdoc IClearingHouse
@@ -575,6 +938,31 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         uint256 notional = _markNotional(amm, p.size);
         int256 equity = int256(uint256(p.margin)) - _pendingFunding(amm, p) + _pnl(p.size, p.openNotional, notional);
         return _ratio(equity, notional);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function getLiquidationMarginRatio(address amm, address trader) external view returns (int256) {
+        StoredPosition memory p = _positions[amm][trader];
+        if (p.size == 0) revert NoPosition(trader, amm);
+        LiquidationParams memory params = _liquidationParams;
+        (uint256 spot, uint256 markTwap, uint256 index) = IAmm(amm).getValuationPrices(params.markTwapInterval);
+        int256 marginAfterFunding = int256(uint256(p.margin)) - _pendingFunding(amm, p);
+        return _liquidationRatio(p, marginAfterFunding, spot, markTwap, index, params.maxSpreadRatio);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function getLiquidationParams() external view returns (LiquidationParams memory) {
+        return _liquidationParams;
+    }
+
+    /// @inheritdoc IClearingHouse
+    function getMarketStatus(address amm) external view returns (MarketStatus status, uint256 shortfall) {
+        return (_markets[amm].status, _shortfalls[amm]);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function getSettlement(address amm) external view returns (Settlement memory) {
+        return _settlements[amm];
     }
 
     /// @inheritdoc IClearingHouse

@@ -152,6 +152,12 @@ interface IAmm {
         bool frozen
     ) external returns (FundingSnapshot memory funding, int256 premium);
 
+    /// @notice Ends funding for good when the market is settled (ClearingHouse only): accrues the
+    /// indices to now at the current premium and sets the premium to zero, so they never move again.
+    /// @param insuranceAvailable Most the insurance fund can pay toward the accrual.
+    /// @return funding The final indices and the fund's share of the last accrual.
+    function shutdown(uint256 insuranceAvailable) external returns (FundingSnapshot memory funding);
+
     /// @notice Reads the oracle and records the index price if it is valid. Anyone may call it;
     /// keepers do, to sample the index between funding updates.
     function pokeIndex() external returns (bool valid, uint256 price);
@@ -182,6 +188,13 @@ interface IAmm {
     /// (0: the last recorded price), on the same terms as `getMarkTwap`. The index is recorded by
     /// funding updates and pokes, not by trades; between records the last one holds.
     function getIndexTwap(uint256 interval) external view returns (uint256);
+
+    /// @notice The three prices a position is valued at for liquidation, in one call: spot, the mark
+    /// TWAP over `twapInterval` (as {getMarkTwap}) and the oracle's index price now (0 when the
+    /// oracle is unset or its answer invalid).
+    function getValuationPrices(
+        uint256 twapInterval
+    ) external view returns (uint256 spotPrice, uint256 markTwap, uint256 indexPrice);
 
     /// @notice The funding indices as they would accrue now, given what the insurance fund can pay.
     function getFundingIndices(uint256 insuranceAvailable) external view returns (FundingSnapshot memory);

@@ -19,6 +19,58 @@ interface IClearingHouse {
         uint64 feeRatio;
     }
 
+    /// @notice Where a market is in its life. ACTIVE: open to every action. REDUCE_ONLY: a bad debt
+    /// the insurance fund could not cover was recorded; positions can only shrink. SETTLED: shut
+    /// down at a settlement price; positions can only be settled.
+    enum MarketStatus {
+        ACTIVE,
+        REDUCE_ONLY,
+        SETTLED
+    }
+
+    /// @notice Liquidation rules shared by every market (18-decimal ratios).
+    /// @param feeRatio Penalty as a fraction of the notional a liquidation closes (default 1.25%),
+    /// half to the liquidator and half to the insurance fund. Below this margin ratio a liquidation
+    /// closes the whole position.
+    /// @param partialBuffer A partial liquidation closes as much as brings the margin ratio back to
+    /// maintenance plus this buffer (default 2.5%).
+    /// @param maxSpreadRatio When the mark is further than this from the index (default 10%), the
+    /// position may also be valued at the index.
+    /// @param markTwapInterval Seconds of the mark TWAP a position may be valued at (default 900).
+    /// @param minPositionNotional A position below this notional (quote, 18 decimals) is closed
+    /// whole, and a partial liquidation never leaves less (default 10).
+    struct LiquidationParams {
+        uint64 feeRatio;
+        uint64 partialBuffer;
+        uint64 maxSpreadRatio;
+        uint32 markTwapInterval;
+        uint256 minPositionNotional;
+    }
+
+    /// @notice A market shut down by the owner, and how far its positions have been settled.
+    /// @param price The settlement price (the index TWAP when it was shut down).
+    /// @param longIndex The long side's final funding index.
+    /// @param shortIndex The short side's final funding index.
+    /// @param openLong Total long size when it was shut down.
+    /// @param openShort Total short size when it was shut down.
+    /// @param recordedLong Long size whose claims have been recorded so far.
+    /// @param recordedShort Short size whose claims have been recorded so far.
+    /// @param poolValue What the market's positions hold: their margins net of funding, less the
+    /// market's uncovered bad debt, summed over the recorded positions.
+    /// @param claims The recorded positions' values (margin - funding + PnL at the price), zero for
+    /// a position worth less than nothing.
+    struct Settlement {
+        uint256 price;
+        int256 longIndex;
+        int256 shortIndex;
+        uint256 openLong;
+        uint256 openShort;
+        uint256 recordedLong;
+        uint256 recordedShort;
+        int256 poolValue;
+        uint256 claims;
+    }
+
     /// @notice A trader's position in one market.
     /// @param size Base amount: + long, - short.
     /// @param margin Collateral locked in the position, realised PnL included.
@@ -68,6 +120,37 @@ interface IClearingHouse {
     /// @notice Trading was resumed by `account`.
     event Unpaused(address account);
 
+    /// @notice A position was liquidated by `liquidator`.
+    /// @param baseClosed Size closed (positive).
+    /// @param quoteClosed Notional the close exchanged with the pool.
+    /// @param liquidatorReward Paid to the liquidator's free collateral.
+    /// @param insurancePenalty The insurance fund's half of the penalty.
+    /// @param badDebt What the position lost beyond its margin.
+    /// @param shortfall The part of the bad debt the insurance fund could not cover.
+    /// @param full Whether the whole position was closed.
+    event PositionLiquidated(
+        address indexed trader,
+        address indexed amm,
+        address indexed liquidator,
+        uint256 baseClosed,
+        uint256 quoteClosed,
+        uint256 liquidatorReward,
+        uint256 insurancePenalty,
+        uint256 badDebt,
+        uint256 shortfall,
+        bool full
+    );
+    /// @notice The insurance fund could not cover a bad debt: the market is now reduce-only.
+    event ShortfallRecorded(address indexed amm, uint256 shortfall, uint256 totalShortfall);
+    /// @notice The liquidation rules changed.
+    event LiquidationParamsUpdated(LiquidationParams params);
+    /// @notice The owner shut a market down at `price`.
+    event MarketSettled(address indexed amm, uint256 price, uint256 openLong, uint256 openShort);
+    /// @notice A position in a settled market was valued at the settlement price: `claim` is owed.
+    event SettlementRecorded(address indexed trader, address indexed amm, uint256 claim);
+    /// @notice A settled position was paid `payout` (its claim, pro rata if the market is short).
+    event SettlementPaid(address indexed trader, address indexed amm, uint256 payout);
+
     /// @notice A zero address where one is needed.
     error ZeroAddress();
     /// @notice The Vault may be linked only once.
@@ -110,6 +193,22 @@ interface IClearingHouse {
     error PositionUnderwater(int256 remainingMargin);
     /// @notice Removing more margin than the position can release.
     error InsufficientMargin(uint256 margin, uint256 requested);
+    /// @notice The position's liquidation margin ratio is at or above maintenance.
+    error NotLiquidatable(int256 marginRatio, uint256 maintenanceMarginRatio);
+    /// @notice A trader cannot liquidate their own position.
+    error SelfLiquidation();
+    /// @notice The market is reduce-only after an uncovered bad debt: positions can only shrink.
+    error MarketReduceOnly(address amm);
+    /// @notice The market has been settled: only {settlePosition} remains.
+    error MarketIsSettled(address amm);
+    /// @notice The market has not been settled.
+    error MarketNotSettled(address amm);
+    /// @notice No valid index TWAP to settle the market at.
+    error NoSettlementPrice(address amm);
+    /// @notice The position's settlement claim cannot be paid before every position has been recorded.
+    error SettlementIncomplete(uint256 recordedLong, uint256 openLong, uint256 recordedShort, uint256 openShort);
+    /// @notice Liquidation parameters out of bounds.
+    error InvalidLiquidationParams();
 
     /// @notice Opens, increases, reduces or reverses the caller's position with notional
     /// `margin x leverage`. On the position's side (or with none) it adds exposure and locks
@@ -145,6 +244,33 @@ interface IClearingHouse {
     /// @param deadline Latest timestamp at which the close may execute.
     function closePosition(address amm, uint256 quoteLimit, uint256 deadline) external;
 
+    /// @notice Liquidates `trader`'s position in `amm` when its liquidation margin ratio is below
+    /// maintenance. That ratio is (margin - pending funding + PnL) / notional at whichever of the
+    /// spot price and the mark TWAP favours the trader, or at the index if the mark is more than
+    /// `maxSpreadRatio` from it and the index favours the trader more, so one block's trades cannot
+    /// make a position liquidatable. Closes as much as brings the ratio back to maintenance plus
+    /// `partialBuffer`, or the whole position when its ratio is below `feeRatio` or what would remain
+    /// is under `minPositionNotional`. The penalty (closed notional x `feeRatio`, bounded by what the
+    /// position has left) goes half to the caller, half to the insurance fund; a loss beyond the
+    /// margin is paid by the fund (then the caller's reward too), and what the fund cannot pay is
+    /// recorded as the market's shortfall, which makes the market reduce-only.
+    function liquidate(address amm, address trader) external;
+
+    /// @notice {liquidate} with the caller's bound on the close: quoteLimit is the minimum quote
+    /// received when closing a long, the maximum paid when closing a short (0 = none).
+    function liquidateWithLimit(address amm, address trader, uint256 quoteLimit, uint256 deadline) external;
+
+    /// @notice Shuts `amm` down at its index TWAP over `markTwapInterval` (owner only): trading and
+    /// funding stop, and every position is then settled at that price by {settlePosition}.
+    function settleMarket(address amm) external;
+
+    /// @notice Settles a position of a shut-down market; anyone may call it for anyone. The first
+    /// call for a position records its claim (margin - funding + PnL at the settlement price, at
+    /// least 0). Once every position of the market is recorded, a call pays the claim to the trader's
+    /// free collateral, scaled down pro rata if the claims exceed what the market's positions hold;
+    /// what they hold beyond the claims goes to the insurance fund.
+    function settlePosition(address amm, address trader) external;
+
     /// @notice Moves `amount` (18 decimals) of free collateral into the caller's position margin.
     function addMargin(address amm, uint256 amount) external;
 
@@ -178,6 +304,18 @@ interface IClearingHouse {
     /// The position's equity is margin - pending funding + unrealised PnL.
     function getPendingFunding(address amm, address trader) external view returns (int256);
 
+    /// @notice The margin ratio that decides liquidation (see {liquidate}), 18 decimals, rounded down.
+    function getLiquidationMarginRatio(address amm, address trader) external view returns (int256);
+
+    /// @notice The rules every liquidation follows.
+    function getLiquidationParams() external view returns (LiquidationParams memory);
+
+    /// @notice The market's status and its recorded uncovered bad debt.
+    function getMarketStatus(address amm) external view returns (MarketStatus status, uint256 shortfall);
+
+    /// @notice The settlement of a shut-down market (all zero before).
+    function getSettlement(address amm) external view returns (Settlement memory);
+
     /// @notice The market's risk parameters; all zero if not listed.
     function getMarketParams(address amm) external view returns (MarketParams memory);
 
@@ -201,6 +339,10 @@ interface IClearingHouse {
 
     /// @notice Changes a market's risk parameters (owner only).
     function setMarketParams(address amm, MarketParams calldata params) external;
+
+    /// @notice Changes the liquidation rules (owner only): feeRatio up to 10%, partialBuffer up to
+    /// 20%, maxSpreadRatio 1% to 50%, markTwapInterval 1 minute to 1 hour.
+    function setLiquidationParams(LiquidationParams calldata params) external;
 
     /// @notice Stops every trading and margin action (owner only).
     function pause() external;
