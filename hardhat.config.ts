@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 import { defineConfig } from "hardhat/config";
@@ -11,18 +12,15 @@ const optimized = (runs: number) => ({
   path: solcJsPath,
   settings: { evmVersion: "cancun", optimizer: { enabled: true, runs } },
 });
-// The ClearingHouse is optimised for fewer runs to stay under the 24,576-byte code size limit,
-// and so are the Solidity tests that compile it as a dependency (the setting is per compilation).
+// The ClearingHouse is optimised for fewer runs to stay under the 24,576-byte code size limit, and
+// so is every Solidity test (the setting is per compilation, and tests compile it as a dependency).
 const SMALL_CODE = optimized(500);
 const overrides = Object.fromEntries(
   [
     "contracts/ClearingHouse.sol",
-    "test/solidity/ClearingHouseUnit.t.sol",
-    "test/solidity/TradingFuzz.t.sol",
-    "test/solidity/invariant/Handlers.sol",
-    "test/solidity/invariant/Protocol.invariant.t.sol",
-    "test/solidity/utils/Deployer.sol",
-    "test/solidity/utils/TradingHarness.sol",
+    ...readdirSync("test/solidity", { recursive: true, encoding: "utf8" })
+      .filter((file) => file.endsWith(".sol"))
+      .map((file) => `test/solidity/${file}`),
   ].map((file) => [file, SMALL_CODE]),
 );
 

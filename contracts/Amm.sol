@@ -29,6 +29,8 @@ contract Amm is IAmm, Ownable2Step {
 
     /// @notice Highest `maxPremiumRatio`: 100% of the index per day.
     uint256 public constant MAX_PREMIUM_RATIO_LIMIT = 1e18;
+    /// @notice Oldest recorded index price that {getValuationPrices} still answers with (seconds).
+    uint256 public constant MAX_INDEX_AGE = 1 hours;
     /// @notice Bounds of `minUpdateInterval`, the shortest funding window (seconds).
     uint256 public constant MIN_FUNDING_WINDOW = 60;
     uint256 public constant MAX_FUNDING_WINDOW = 1 days;
@@ -552,13 +554,11 @@ contract Amm is IAmm, Ownable2Step {
     ) external view returns (uint256 spotPrice, uint256 markTwap, uint256 indexPrice) {
         Reserves memory r = _reserves;
         spotPrice = uint256(r.quote).wDivDown(r.base);
-        markTwap = _markHistory.twap(_blockTimestamp(), spotPrice, twapInterval);
-        IPriceFeed feed = _priceFeed;
-        if (address(feed) != address(0)) {
-            bool valid;
-            (valid, indexPrice) = feed.tryGetPrice(_asset);
-            if (!valid) indexPrice = 0;
-        }
+        uint256 timestamp = _blockTimestamp();
+        markTwap = _markHistory.twap(timestamp, spotPrice, twapInterval);
+        // The recorded index, not a fresh oracle read: one slot instead of two cold contracts.
+        PriceHistory.Head memory indexHead = _indexHistory.head;
+        if (indexHead.timestamp != 0 && timestamp - indexHead.timestamp <= MAX_INDEX_AGE) indexPrice = indexHead.price;
     }
 
     /// @inheritdoc IAmm

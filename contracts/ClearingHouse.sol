@@ -213,32 +213,18 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
 
         t.quoteAmount = notional;
         t.fee = notional.wMulUp(market.feeRatio);
-        // The cost basis of the reduced part rounds against the trader; the remainder is what is
-        // left, so over the position's life the bases add up to the open notional exactly.
-        uint256 closedBasis;
-        if (p.size > 0) {
-            closedBasis = uint256(p.openNotional).mulDivUp(base, uint256(int256(p.size)));
-            t.realizedPnl = notional.toInt256() - closedBasis.toInt256();
-            t.baseDelta = -base.toInt256();
-        } else {
-            closedBasis = uint256(p.openNotional).mulDivDown(base, uint256(-int256(p.size)));
-            t.realizedPnl = closedBasis.toInt256() - notional.toInt256();
-            t.baseDelta = base.toInt256();
-        }
+        _realize(p, base, t);
         int256 remainingMargin = marginAfterFunding + t.realizedPnl - t.fee.toInt256();
         if (remainingMargin < 0) revert PositionUnderwater(remainingMargin);
 
-        p.size = (p.size + t.baseDelta).toInt128();
         if (p.size == 0) {
             // Rounding took the whole position: it is a close, and the margin goes home.
             delete _positions[amm][msg.sender];
             t.freeCollateralDelta = remainingMargin;
             p.margin = 0;
-            p.openNotional = 0;
             p.fundingCheckpoint = 0;
         } else {
             p.margin = uint256(remainingMargin).toUint128();
-            p.openNotional = (p.openNotional - closedBasis).toUint128();
             _requireMarkMarginRatio(amm, p, market.maintenanceMarginRatio);
             _positions[amm][msg.sender] = p;
         }
@@ -415,8 +401,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
     }
 
     /// @dev Swaps `closeBase` of the position back into the pool, settles its funding and realises
-    /// the closed part's PnL (average-entry accounting, the closed basis rounded against the trader)
-    /// into `t`; leaves the rest of the position in `p` and returns its margin after all that (the
+    /// the closed part's PnL into `t` (see {_realize}); leaves the rest of the position in `p` and returns its margin after all that (the
     /// trader's equity in what was closed plus the margin of what remains; negative: bad debt).
     function _closePart(
         address amm,
@@ -428,19 +413,26 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         IAmm.FundingSnapshot memory funding;
         (t.quoteAmount, funding) = IAmm(amm).swapBase(p.size, closeBase, fundBefore);
         int256 marginAfterFunding = _settleFunding(p, p.size > 0 ? Side.LONG : Side.SHORT, funding, t);
+        _realize(p, closeBase, t);
+        equity = marginAfterFunding + t.realizedPnl;
+    }
+
+    /// @dev Takes `base` off the position for `t.quoteAmount` and realises its PnL into `t`
+    /// (average-entry accounting). The closed part's cost basis rounds against the trader; the rest
+    /// keeps what is left, so over the position's life the bases add up to the open notional exactly.
+    function _realize(StoredPosition memory p, uint256 base, Trade memory t) private pure {
         uint256 closedBasis;
         if (p.size > 0) {
-            closedBasis = uint256(p.openNotional).mulDivUp(closeBase, uint256(int256(p.size)));
+            closedBasis = uint256(p.openNotional).mulDivUp(base, uint256(int256(p.size)));
             t.realizedPnl = t.quoteAmount.toInt256() - closedBasis.toInt256();
-            t.baseDelta = -closeBase.toInt256();
+            t.baseDelta = -base.toInt256();
         } else {
-            closedBasis = uint256(p.openNotional).mulDivDown(closeBase, uint256(-int256(p.size)));
+            closedBasis = uint256(p.openNotional).mulDivDown(base, uint256(-int256(p.size)));
             t.realizedPnl = closedBasis.toInt256() - t.quoteAmount.toInt256();
-            t.baseDelta = closeBase.toInt256();
+            t.baseDelta = base.toInt256();
         }
         p.size = (p.size + t.baseDelta).toInt128();
         p.openNotional = (p.openNotional - closedBasis).toUint128();
-        equity = marginAfterFunding + t.realizedPnl;
     }
 
     /// @dev Splits what the position has left after the close (`equity`) between the penalty, the

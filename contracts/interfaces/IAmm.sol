@@ -190,8 +190,8 @@ interface IAmm {
     function getIndexTwap(uint256 interval) external view returns (uint256);
 
     /// @notice The three prices a position is valued at for liquidation, in one call: spot, the mark
-    /// TWAP over `twapInterval` (as {getMarkTwap}) and the oracle's index price now (0 when the
-    /// oracle is unset or its answer invalid).
+    /// TWAP over `twapInterval` (as {getMarkTwap}) and the last index price the market recorded
+    /// (funding updates and {pokeIndex} record it; 0 when none was recorded in the last hour).
     function getValuationPrices(
         uint256 twapInterval
     ) external view returns (uint256 spotPrice, uint256 markTwap, uint256 indexPrice);

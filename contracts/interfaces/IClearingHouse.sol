@@ -246,9 +246,9 @@ interface IClearingHouse {
 
     /// @notice Liquidates `trader`'s position in `amm` when its liquidation margin ratio is below
     /// maintenance. That ratio is (margin - pending funding + PnL) / notional at whichever of the
-    /// spot price and the mark TWAP favours the trader, or at the index if the mark is more than
-    /// `maxSpreadRatio` from it and the index favours the trader more, so one block's trades cannot
-    /// make a position liquidatable. Closes as much as brings the ratio back to maintenance plus
+    /// spot price and the mark TWAP favours the trader, or at the index (the market's last recorded
+    /// index, see {IAmm.getValuationPrices}) if the spot is more than `maxSpreadRatio` from it and the
+    /// index favours the trader more, so one block's trades cannot make a position liquidatable. Closes as much as brings the ratio back to maintenance plus
     /// `partialBuffer`, or the whole position when its ratio is below `feeRatio` or what would remain
     /// is under `minPositionNotional`. The penalty (closed notional x `feeRatio`, bounded by what the
     /// position has left) goes half to the caller, half to the insurance fund; a loss beyond the
