@@ -562,6 +562,32 @@ contract Amm is IAmm, Ownable2Step {
     }
 
     /// @inheritdoc IAmm
+    function maxCloseBase(bool closingLong) external view returns (uint256) {
+        uint256 limitRatio = _limits.fluctuationLimitRatio;
+        if (limitRatio == 0) return type(uint256).max;
+        Reserves memory r = _reserves;
+        uint256 spotPrice = uint256(r.quote).wDivDown(r.base);
+        PriceHistory.Head memory head = _markHistory.head;
+        uint256 blockStartPrice = head.timestamp == _blockTimestamp() ? head.price : spotPrice;
+        // 99% of the allowance, so the pool's rounding never tips the trade over the limit.
+        uint256 allowance = limitRatio.wMulDown(0.99e18);
+        // On the curve, price = k / base^2: the base reserve at a bound price p is sqrt(k / p).
+        if (closingLong) {
+            uint256 floorPrice = blockStartPrice.wMulUp(FixedPoint.WAD - Math.min(allowance, FixedPoint.WAD));
+            if (floorPrice >= spotPrice) return 0;
+            uint256 baseAtFloor = Math.sqrt(Math.mulDiv(r.quote, uint256(r.base) * FixedPoint.WAD, floorPrice));
+            return baseAtFloor - r.base;
+        }
+        uint256 capPrice = blockStartPrice.wMulDown(FixedPoint.WAD + allowance);
+        if (capPrice <= spotPrice) return 0;
+        uint256 baseAtCap = Math.sqrt(
+            Math.mulDiv(r.quote, uint256(r.base) * FixedPoint.WAD, capPrice),
+            Math.Rounding.Ceil
+        );
+        return r.base - baseAtCap;
+    }
+
+    /// @inheritdoc IAmm
     function getOpenInterest() external view returns (uint256 longSize, uint256 shortSize) {
         OpenInterest memory oi = _openInterest;
         return (oi.longSize, oi.shortSize);

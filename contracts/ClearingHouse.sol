@@ -336,17 +336,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         uint256 fundBefore = _insuranceAvailable();
 
         Liquidation memory liq;
-        {
-            IAmm.FundingSnapshot memory pending = IAmm(amm).getFundingIndices(fundBefore);
-            int256 marginAfterFunding =
-                int256(uint256(p.margin)) - Funding.owed(p.size, _positionIndex(p.size, pending) - p.fundingCheckpoint);
-            (uint256 spot, uint256 markTwap, uint256 index) = IAmm(amm).getValuationPrices(params.markTwapInterval);
-            int256 ratio = _liquidationRatio(p, marginAfterFunding, spot, markTwap, index, params.maxSpreadRatio);
-            if (ratio >= int256(uint256(market.maintenanceMarginRatio))) {
-                revert NotLiquidatable(ratio, market.maintenanceMarginRatio);
-            }
-            liq.closeBase = _liquidationSize(p.size, ratio, spot, market.maintenanceMarginRatio, params);
-        }
+        liq.closeBase = _liquidationCloseBase(amm, p, market.maintenanceMarginRatio, params, fundBefore);
         liq.full = liq.closeBase == SignedMath.abs(p.size);
 
         Trade memory t;
@@ -354,8 +344,47 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         if (quoteLimit != 0 && (t.baseDelta < 0 ? t.quoteAmount < quoteLimit : t.quoteAmount > quoteLimit)) {
             revert QuoteLimitMissed(t.quoteAmount, quoteLimit);
         }
+        // The partial size ignores price impact: in a thin pool the close can realise so much loss
+        // that the rest would be left near or under water, and then the rest is closed too.
+        if (!liq.full && !_restHealthy(amm, p, equity, t.quoteAmount.wMulUp(params.feeRatio), params.feeRatio)) {
+            equity += _closeRest(amm, p, liq, t, fundBefore);
+        }
         _splitLiquidation(liq, equity, t.quoteAmount.wMulUp(params.feeRatio), fundBefore, t.insuranceFlow);
         _applyLiquidation(amm, trader, p, liq, t);
+    }
+
+    /// @dev Reverts unless the position is liquidatable; otherwise how much of it to close: the
+    /// partial size, or all of it (see {_liquidationSize} and {_remainderHealthy}), at most what the
+    /// pool takes within its fluctuation limit in this block.
+    function _liquidationCloseBase(
+        address amm,
+        StoredPosition memory p,
+        uint256 maintenanceMarginRatio,
+        LiquidationParams memory params,
+        uint256 fundBefore
+    ) private view returns (uint256 closeBase) {
+        (int256 marginAfterFunding, int256 ratio, uint256 spot) = _liquidationValuation(amm, p, params, fundBefore);
+        if (ratio >= int256(maintenanceMarginRatio)) revert NotLiquidatable(ratio, maintenanceMarginRatio);
+        uint256 absSize = SignedMath.abs(p.size);
+        closeBase = _liquidationSize(absSize, ratio, spot, maintenanceMarginRatio, params);
+        closeBase = Math.min(closeBase, IAmm(amm).maxCloseBase(p.size > 0));
+        if (closeBase == 0) revert LiquidationLimitReached(amm);
+    }
+
+    /// @dev The position's margin after pending funding, its liquidation margin ratio and the spot price.
+    function _liquidationValuation(
+        address amm,
+        StoredPosition memory p,
+        LiquidationParams memory params,
+        uint256 fundBefore
+    ) private view returns (int256 marginAfterFunding, int256 ratio, uint256 spot) {
+        IAmm.FundingSnapshot memory pending = IAmm(amm).getFundingIndices(fundBefore);
+        marginAfterFunding =
+            int256(uint256(p.margin)) - Funding.owed(p.size, _positionIndex(p.size, pending) - p.fundingCheckpoint);
+        uint256 markTwap;
+        uint256 index;
+        (spot, markTwap, index) = IAmm(amm).getValuationPrices(params.markTwapInterval);
+        ratio = _liquidationRatio(p, marginAfterFunding, spot, markTwap, index, params.maxSpreadRatio);
     }
 
     /// @dev Stores what is left of the position (or deletes it), records any shortfall, moves the
@@ -500,13 +529,12 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
     /// t = maintenance + buffer gives f = (t - r) / (t - c), rounded up. The whole position when r
     /// is below c, or when what would remain is worth less than `minPositionNotional` at spot.
     function _liquidationSize(
-        int256 size,
+        uint256 absSize,
         int256 ratio,
         uint256 spot,
         uint256 maintenanceMarginRatio,
         LiquidationParams memory params
     ) private pure returns (uint256 closeBase) {
-        uint256 absSize = SignedMath.abs(size);
         if (ratio < int256(uint256(params.feeRatio))) return absSize;
         // Here feeRatio <= ratio < maintenance < target, so the fraction is in (0, 1).
         uint256 target = maintenanceMarginRatio + params.partialBuffer;
@@ -514,6 +542,42 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         if (closeBase >= absSize || (absSize - closeBase).wMulDown(spot) < params.minPositionNotional) {
             return absSize;
         }
+    }
+
+    /// @dev Whether the rest of a partly closed position (`p`), holding `equity` less the penalty
+    /// and valued at the spot price the close left behind, keeps at least the penalty ratio.
+    function _restHealthy(
+        address amm,
+        StoredPosition memory p,
+        int256 equity,
+        uint256 penalty,
+        uint256 feeRatio
+    ) private view returns (bool) {
+        uint256 notional = _markNotional(amm, p.size);
+        int256 restEquity = equity - penalty.toInt256() + _pnl(p.size, p.openNotional, notional);
+        return restEquity >= notional.wMulUp(feeRatio).toInt256();
+    }
+
+    /// @dev Closes the rest of a partly liquidated position as far as the pool's limit allows in
+    /// this block, adding the trade to `t` and `liq`; returns the PnL it realised.
+    function _closeRest(
+        address amm,
+        StoredPosition memory p,
+        Liquidation memory liq,
+        Trade memory t,
+        uint256 fundBefore
+    ) private returns (int256 realizedPnl) {
+        uint256 more = Math.min(SignedMath.abs(p.size), IAmm(amm).maxCloseBase(p.size > 0));
+        if (more == 0) return 0;
+        Trade memory rest;
+        // The first close accrued funding to now: this one settles none.
+        _closePart(amm, p, more, fundBefore, rest);
+        t.quoteAmount += rest.quoteAmount;
+        t.baseDelta += rest.baseDelta;
+        t.realizedPnl += rest.realizedPnl;
+        liq.closeBase += more;
+        liq.full = p.size == 0;
+        return rest.realizedPnl;
     }
 
     /// @dev Adds an uncovered bad debt to the market's shortfall and makes the market reduce-only.
@@ -588,6 +652,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         uint256 claim = value > 0 ? uint256(value) : 0;
         s.poolValue += held;
         s.claims += claim;
+        s.netOpenNotional += p.size > 0 ? int256(uint256(p.openNotional)) : -int256(uint256(p.openNotional));
         if (p.size > 0) s.recordedLong += uint256(int256(p.size));
         else s.recordedShort += uint256(-int256(p.size));
         _positions[amm][trader] = StoredPosition(0, claim.toUint128(), 0, 0);
@@ -600,9 +665,19 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         return s.recordedLong == s.openLong && s.recordedShort == s.openShort;
     }
 
-    /// @dev Once every claim is known, what the positions held beyond them goes to the insurance fund.
-    function _completeSettlement(address, Settlement storage s) private {
-        int256 surplus = s.poolValue - s.claims.toInt256();
+    /// @dev Once every position is recorded, the market's pool is complete: besides the margins, it
+    /// holds what closed positions realised into it, which backs the open positions' PnL on the
+    /// curve. By path independence that is the PnL of closing all of them together, that is of
+    /// closing their net size in one swap (the pool's rounding leaves it a few wei more, as dust).
+    /// What the pool holds beyond the claims goes to the insurance fund.
+    function _completeSettlement(address amm, Settlement storage s) private {
+        int256 netSize = s.openLong.toInt256() - s.openShort.toInt256();
+        int256 netQuote; // what closing the net size pays the positions (+) or costs them (-)
+        if (netSize > 0) netQuote = IAmm(amm).previewSwapBase(netSize, uint256(netSize)).toInt256();
+        else if (netSize < 0) netQuote = -IAmm(amm).previewSwapBase(netSize, uint256(-netSize)).toInt256();
+        int256 poolValue = s.poolValue + netQuote - s.netOpenNotional;
+        s.poolValue = poolValue;
+        int256 surplus = poolValue - s.claims.toInt256();
         if (surplus > 0) _config.vault.settle(address(0), 0, surplus);
     }
 
@@ -933,13 +1008,10 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
     }
 
     /// @inheritdoc IClearingHouse
-    function getLiquidationMarginRatio(address amm, address trader) external view returns (int256) {
+    function getLiquidationMarginRatio(address amm, address trader) external view returns (int256 ratio) {
         StoredPosition memory p = _positions[amm][trader];
         if (p.size == 0) revert NoPosition(trader, amm);
-        LiquidationParams memory params = _liquidationParams;
-        (uint256 spot, uint256 markTwap, uint256 index) = IAmm(amm).getValuationPrices(params.markTwapInterval);
-        int256 marginAfterFunding = int256(uint256(p.margin)) - _pendingFunding(amm, p);
-        return _liquidationRatio(p, marginAfterFunding, spot, markTwap, index, params.maxSpreadRatio);
+        (, ratio, ) = _liquidationValuation(amm, p, _liquidationParams, _insuranceAvailable());
     }
 
     /// @inheritdoc IClearingHouse

@@ -196,6 +196,12 @@ interface IAmm {
         uint256 twapInterval
     ) external view returns (uint256 spotPrice, uint256 markTwap, uint256 indexPrice);
 
+    /// @notice The most base a position can close now without moving the price more than the
+    /// fluctuation limit (less 1% of it, for rounding) from the block's start: base in for a long,
+    /// out for a short. Unbounded when the limit is off; 0 when the block has used it up. Liquidations
+    /// close no more than this, so a whale is liquidated over several blocks, not through one swing.
+    function maxCloseBase(bool closingLong) external view returns (uint256);
+
     /// @notice The funding indices as they would accrue now, given what the insurance fund can pay.
     function getFundingIndices(uint256 insuranceAvailable) external view returns (FundingSnapshot memory);
 

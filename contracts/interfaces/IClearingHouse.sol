@@ -55,10 +55,12 @@ interface IClearingHouse {
     /// @param openShort Total short size when it was shut down.
     /// @param recordedLong Long size whose claims have been recorded so far.
     /// @param recordedShort Short size whose claims have been recorded so far.
-    /// @param poolValue What the market's positions hold: their margins net of funding, less the
-    /// market's uncovered bad debt, summed over the recorded positions.
+    /// @param poolValue What the market's pool holds for its positions: their margins net of
+    /// funding (summed as they are recorded), less the market's uncovered bad debt, and once all are
+    /// recorded plus their PnL on the curve (what earlier closes realised into the pool).
     /// @param claims The recorded positions' values (margin - funding + PnL at the price), zero for
     /// a position worth less than nothing.
+    /// @param netOpenNotional Open notional of the recorded longs less that of the recorded shorts.
     struct Settlement {
         uint256 price;
         int256 longIndex;
@@ -69,6 +71,7 @@ interface IClearingHouse {
         uint256 recordedShort;
         int256 poolValue;
         uint256 claims;
+        int256 netOpenNotional;
     }
 
     /// @notice A trader's position in one market.
@@ -195,6 +198,8 @@ interface IClearingHouse {
     error InsufficientMargin(uint256 margin, uint256 requested);
     /// @notice The position's liquidation margin ratio is at or above maintenance.
     error NotLiquidatable(int256 marginRatio, uint256 maintenanceMarginRatio);
+    /// @notice The market's price moved as far as its fluctuation limit allows in this block: liquidate in the next.
+    error LiquidationLimitReached(address amm);
     /// @notice A trader cannot liquidate their own position.
     error SelfLiquidation();
     /// @notice The market is reduce-only after an uncovered bad debt: positions can only shrink.
@@ -250,7 +255,8 @@ interface IClearingHouse {
     /// index, see {IAmm.getValuationPrices}) if the spot is more than `maxSpreadRatio` from it and the
     /// index favours the trader more, so one block's trades cannot make a position liquidatable. Closes as much as brings the ratio back to maintenance plus
     /// `partialBuffer`, or the whole position when its ratio is below `feeRatio` or what would remain
-    /// is under `minPositionNotional`. The penalty (closed notional x `feeRatio`, bounded by what the
+    /// is under `minPositionNotional`; never more than the pool can take within its fluctuation limit
+    /// in this block ({IAmm.maxCloseBase}), so a large position is liquidated over several blocks. The penalty (closed notional x `feeRatio`, bounded by what the
     /// position has left) goes half to the caller, half to the insurance fund; a loss beyond the
     /// margin is paid by the fund (then the caller's reward too), and what the fund cannot pay is
     /// recorded as the market's shortfall, which makes the market reduce-only.
@@ -261,14 +267,16 @@ interface IClearingHouse {
     function liquidateWithLimit(address amm, address trader, uint256 quoteLimit, uint256 deadline) external;
 
     /// @notice Shuts `amm` down at its index TWAP over `markTwapInterval` (owner only): trading and
-    /// funding stop, and every position is then settled at that price by {settlePosition}.
+    /// funding stop, and every position is then settled at that price by {settlePosition}. Reverts
+    /// with the Amm's `NoIndexPrice` when the market never recorded an index.
     function settleMarket(address amm) external;
 
     /// @notice Settles a position of a shut-down market; anyone may call it for anyone. The first
     /// call for a position records its claim (margin - funding + PnL at the settlement price, at
     /// least 0). Once every position of the market is recorded, a call pays the claim to the trader's
-    /// free collateral, scaled down pro rata if the claims exceed what the market's positions hold;
-    /// what they hold beyond the claims goes to the insurance fund.
+    /// free collateral (the call that records the last position pays it at once), scaled down pro
+    /// rata if the claims exceed what the market's pool holds (see {Settlement}); what it holds
+    /// beyond the claims goes to the insurance fund.
     function settlePosition(address amm, address trader) external;
 
     /// @notice Moves `amount` (18 decimals) of free collateral into the caller's position margin.

@@ -8,12 +8,6 @@ import {IClearingHouse} from "./IClearingHouse.sol";
 /// many (market, trader) pairs. Stateless; every figure is the ClearingHouse's own, read in the
 /// same block. Amounts, prices and ratios are 18-decimal fixed point; sizes are signed (+ long).
 interface IClearingHouseViewer {
-    /// @notice One (market, trader) pair to read.
-    struct PositionKey {
-        address amm;
-        address trader;
-    }
-
     /// @notice A position's state and risk. An empty position reads all zeros (free collateral
     /// aside) with `liquidatable` false.
     /// @param size Base amount: + long, - short.
@@ -24,7 +18,8 @@ interface IClearingHouseViewer {
     /// @param marginRatio (margin - pending funding + PnL) / notional at the spot price, rounded down.
     /// @param liquidationMarginRatio The ratio liquidation is judged by (spot, mark TWAP, index).
     /// @param liquidatable Whether `liquidate` would accept the position now: the liquidation ratio
-    /// is below maintenance, the market is listed and not settled, and trading is not paused.
+    /// is below maintenance, the market is listed and not settled, trading is not paused and the
+    /// ClearingHouse's sequencer check passes.
     /// @param liquidationPrice The spot price at which the spot margin ratio reaches maintenance,
     /// rounded toward liquidation (up for a long, down for a short). 0 for a long that no price
     /// can liquidate, and for a short that every price liquidates (equity plus notional <= 0).
@@ -64,11 +59,6 @@ interface IClearingHouseViewer {
         address[] calldata amms,
         address[] calldata traders
     ) external view returns (PositionView[] memory views);
-
-    /// @notice {getPositions} for pairs given as structs.
-    /// @param keys The (market, trader) pairs.
-    /// @return views One entry per pair, in order.
-    function getPositionsByKey(PositionKey[] calldata keys) external view returns (PositionView[] memory views);
 
     /// @notice One position's view, as in {getPositions}.
     /// @param amm The market.
