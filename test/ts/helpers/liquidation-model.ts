@@ -1,0 +1,424 @@
+/**
+ * An off-chain bigint model of liquidation and global settlement, written from the NatSpec of
+ * IClearingHouse and the liquidation spec of issue 4 (not from the contract's code). It works on a
+ * {@link SystemModel} (pools, positions, Vault ledger) and predicts every figure a liquidation or
+ * a settlement emits, to the wei, and the reverts with their arguments (as {@link ModelError}).
+ *
+ * Funding is taken as an input (`pendingFunding`, + owed by the position), zero in the markets the
+ * tests use (no funding update is ever made, so the premium and the indices stay at zero).
+ */
+import { WAD, abs, mulDivDown, mulDivUp, wMulDown, wMulUp } from "../../../scripts/lib/fixed.js";
+import { floorDivSigned, ModelError, pnlOf, SystemModel, type AmmModel, type Pos } from "./model.js";
+
+export interface LiquidationParams {
+  feeRatio: bigint;
+  partialBuffer: bigint;
+  maxSpreadRatio: bigint;
+  markTwapInterval: bigint;
+  minPositionNotional: bigint;
+}
+
+export const DEFAULT_LIQUIDATION_PARAMS: LiquidationParams = {
+  feeRatio: 125n * 10n ** 14n, // 1.25%
+  partialBuffer: 25n * 10n ** 15n, // 2.5%
+  maxSpreadRatio: 10n ** 17n, // 10%
+  markTwapInterval: 900n,
+  minPositionNotional: 10n * WAD,
+};
+
+/** |s| x P: floor for a long, ceil for a short (against the trader). */
+export function notionalAt(size: bigint, price: bigint): bigint {
+  return size > 0n ? mulDivDown(size, price, WAD) : mulDivUp(-size, price, WAD);
+}
+
+/** (margin after funding + PnL at P) / notional at P, rounded toward minus infinity. */
+export function ratioAt(p: Pos, marginAfterFunding: bigint, price: bigint): bigint {
+  const notional = notionalAt(p.size, price);
+  const equity = marginAfterFunding + pnlOf(p, notional);
+  if (notional === 0n) return equity < 0n ? -(2n ** 255n) : 2n ** 255n - 1n;
+  return floorDivSigned(equity * WAD, notional);
+}
+
+export interface Prices {
+  spot: bigint;
+  markTwap: bigint;
+  /** The oracle price now; 0 when the market has none. */
+  index: bigint;
+}
+
+/** The liquidation margin ratio: best for the trader of spot, mark TWAP and (spread > limit) index. */
+export function liquidationRatio(p: Pos, marginAfterFunding: bigint, prices: Prices, maxSpreadRatio: bigint): bigint {
+  let r = ratioAt(p, marginAfterFunding, prices.spot);
+  const atTwap = ratioAt(p, marginAfterFunding, prices.markTwap);
+  if (atTwap > r) r = atTwap;
+  if (prices.index !== 0n && abs(prices.spot - prices.index) > wMulDown(prices.index, maxSpreadRatio)) {
+    const atIndex = ratioAt(p, marginAfterFunding, prices.index);
+    if (atIndex > r) r = atIndex;
+  }
+  return r;
+}
+
+/** How much base a liquidation at ratio r closes. */
+export function liquidationSize(size: bigint, r: bigint, spot: bigint, mmr: bigint, params: LiquidationParams): bigint {
+  const s = abs(size);
+  if (r < params.feeRatio) return s;
+  const target = mmr + params.partialBuffer;
+  const closeBase = mulDivUp(s, target - r, target - params.feeRatio);
+  if (closeBase >= s || wMulDown(s - closeBase, spot) < params.minPositionNotional) return s;
+  return closeBase;
+}
+
+/** floor(sqrt(x)) for x >= 0. */
+export function sqrtFloor(x: bigint): bigint {
+  if (x < 0n) throw new Error("sqrt of a negative number");
+  if (x < 2n) return x;
+  let r = BigInt(Math.floor(Math.sqrt(Number(x))));
+  while (r * r > x) r -= 1n;
+  while ((r + 1n) * (r + 1n) <= x) r += 1n;
+  return r;
+}
+
+/** ceil(sqrt(x)) for x >= 0. */
+export function sqrtCeil(x: bigint): bigint {
+  const r = sqrtFloor(x);
+  return r * r === x ? r : r + 1n;
+}
+
+/** What maxCloseBase returns when the limit is off (type(uint256).max). */
+export const UNBOUNDED = 2n ** 256n - 1n;
+
+/**
+ * IAmm.maxCloseBase: the most base a position can close now without moving the price more than
+ * 99% of the fluctuation limit from the block's start price `ref` (the mark history head's price
+ * when the head was written in this block, else the spot price). On the curve the base reserve
+ * at a bound price P is sqrt(k / P): closing a long (base in) down to floorPrice =
+ * ceil(ref (1 - allowance)) can add floor(sqrt(floor(q b 1e18 / floorPrice))) - b; closing a short
+ * (base out) up to capPrice = floor(ref (1 + allowance)) can take b - ceil(sqrt(floor(q b 1e18 / capPrice))).
+ * 0 once the spot is at or past the bound; unbounded when the limit is 0.
+ */
+export function maxCloseBase(pool: AmmModel, closingLong: boolean, limitRatio: bigint, ref?: bigint): bigint {
+  if (limitRatio === 0n) return UNBOUNDED;
+  const spot = pool.spotPrice();
+  const start = ref ?? spot;
+  let allowance = wMulDown(limitRatio, 99n * 10n ** 16n);
+  if (allowance > WAD) allowance = WAD;
+  const qbw = pool.quote * pool.base * WAD;
+  if (closingLong) {
+    const floorPrice = wMulUp(start, WAD - allowance);
+    if (floorPrice >= spot) return 0n;
+    return sqrtFloor(qbw / floorPrice) - pool.base;
+  }
+  const capPrice = wMulDown(start, WAD + allowance);
+  if (capPrice <= spot) return 0n;
+  return pool.base - sqrtCeil(qbw / capPrice);
+}
+
+export interface LiquidationResult {
+  ratio: bigint;
+  // PositionLiquidated
+  baseClosed: bigint;
+  quoteClosed: bigint;
+  liquidatorReward: bigint;
+  insurancePenalty: bigint;
+  badDebt: bigint;
+  shortfall: bigint;
+  full: boolean;
+  // PositionChanged
+  baseDelta: bigint;
+  realizedPnl: bigint;
+  fundingPayment: bigint;
+  freeCollateralDelta: bigint;
+  size: bigint;
+  margin: bigint;
+  openNotional: bigint;
+  // internals
+  /** The first close: its base and quote (before any second close of the rest). */
+  firstBase: bigint;
+  firstQuote: bigint;
+  /** The base the second close took (0: none). */
+  restClosed: bigint;
+  /** The rest's equity after the first close (E - penalty + PnL at the new spot); undefined when full. */
+  restEquity?: bigint;
+  penalty: bigint;
+  covered: bigint;
+  equity: bigint;
+  insuranceDelta: bigint;
+}
+
+export interface LiquidateInput {
+  amm: string;
+  trader: string;
+  liquidator: string;
+  mmr: bigint;
+  markTwap: bigint;
+  index?: bigint;
+  pendingFunding?: bigint;
+  quoteLimit?: bigint;
+  params?: LiquidationParams;
+  /** The market's fluctuationLimitRatio (0 = off, the default). */
+  fluctuationLimit?: bigint;
+  /** The block's start price, when an earlier swap of this block wrote the mark head (default: the spot). */
+  blockStartPrice?: bigint;
+}
+
+/**
+ * Predicts a liquidation on `model` and applies it (pool, position, ledger). Throws ModelError
+ * (NoPosition, NotLiquidatable, LiquidationLimitReached, QuoteLimitMissed) without changing the model.
+ *
+ * The close: the partial size (or the whole), at most {@link maxCloseBase}. If that leaves a rest
+ * whose equity (E - this close's penalty + PnL at the mark the close left behind) is under
+ * ceil(mark notional x feeRatio), the rest is closed too in a second swap (at most maxCloseBase
+ * again); the quote, base and realised PnL of both add up, and the penalty is taken on the total
+ * quote. The quote limit applies to the first close's quote.
+ */
+export function liquidate(model: SystemModel, input: LiquidateInput): LiquidationResult {
+  const params = input.params ?? DEFAULT_LIQUIDATION_PARAMS;
+  const F = input.pendingFunding ?? 0n;
+  const p = model.position(input.amm, input.trader);
+  if (p.size === 0n) throw new ModelError("NoPosition", [input.trader, input.amm]);
+  const pool = model.amm(input.amm).clone();
+  const spot = pool.spotPrice();
+  const mA = p.margin - F;
+  const ratio = liquidationRatio(
+    p,
+    mA,
+    { spot, markTwap: input.markTwap, index: input.index ?? 0n },
+    params.maxSpreadRatio,
+  );
+  if (ratio >= input.mmr) throw new ModelError("NotLiquidatable", [ratio, input.mmr]);
+  const long = p.size > 0n;
+  const limitRatio = input.fluctuationLimit ?? 0n;
+  // The block's start price: the liquidation's own first swap writes the head with the spot
+  // before it, so both closes of one liquidation measure against the same reference.
+  const ref = input.blockStartPrice ?? spot;
+  let closeBase = liquidationSize(p.size, ratio, spot, input.mmr, params);
+  const cap = maxCloseBase(pool, long, limitRatio, ref);
+  if (cap < closeBase) closeBase = cap;
+  if (closeBase === 0n) throw new ModelError("LiquidationLimitReached", [input.amm]);
+  const s = abs(p.size);
+  const firstBase = closeBase;
+  let full = closeBase === s;
+
+  // first close (funding, were there any, is settled here)
+  const firstQuote = pool.swapBase(p.size, closeBase);
+  const basis = long ? mulDivUp(p.openNotional, closeBase, s) : mulDivDown(p.openNotional, closeBase, s);
+  let realizedPnl = long ? firstQuote - basis : basis - firstQuote;
+  const limit = input.quoteLimit ?? 0n;
+  if (limit !== 0n && (long ? firstQuote < limit : firstQuote > limit)) {
+    throw new ModelError("QuoteLimitMissed", [firstQuote, limit]);
+  }
+  let E = mA + realizedPnl;
+  let quote = firstQuote;
+  let rest: Pos = {
+    size: long ? p.size - closeBase : p.size + closeBase,
+    margin: 0n,
+    openNotional: p.openNotional - basis,
+  };
+  let restClosed = 0n;
+  let restEquity: bigint | undefined;
+  if (!full) {
+    // The rest, with E less this close's penalty, valued at the spot the close left behind
+    // (mark notional from the reserves), must keep at least the penalty ratio; else it is closed too.
+    const firstPenalty = wMulUp(firstQuote, params.feeRatio);
+    const notional = SystemModel.markNotional(pool, rest.size);
+    restEquity = E - firstPenalty + pnlOf(rest, notional);
+    if (restEquity < wMulUp(notional, params.feeRatio)) {
+      const restAbs = abs(rest.size);
+      const more2 = maxCloseBase(pool, long, limitRatio, ref);
+      const more = more2 < restAbs ? more2 : restAbs;
+      if (more > 0n) {
+        const q2 = pool.swapBase(rest.size, more);
+        const basis2 = long ? mulDivUp(rest.openNotional, more, restAbs) : mulDivDown(rest.openNotional, more, restAbs);
+        const realized2 = long ? q2 - basis2 : basis2 - q2;
+        quote += q2;
+        realizedPnl += realized2;
+        E += realized2;
+        closeBase += more;
+        restClosed = more;
+        rest = {
+          size: long ? rest.size - more : rest.size + more,
+          margin: 0n,
+          openNotional: rest.openNotional - basis2,
+        };
+        full = rest.size === 0n;
+      }
+    }
+  }
+  const penalty = wMulUp(quote, params.feeRatio);
+  const half = penalty / 2n;
+  let reward = 0n;
+  let insurancePenalty = 0n;
+  let keeps = 0n;
+  let badDebt = 0n;
+  let covered = 0n;
+  let shortfall = 0n;
+  if (E >= penalty) {
+    reward = half;
+    insurancePenalty = penalty - half;
+    keeps = E - penalty;
+  } else if (E >= 0n) {
+    reward = half < E ? half : E;
+    insurancePenalty = E - reward;
+  } else {
+    badDebt = -E;
+    const fundNow = model.insuranceFund; // + this trade's funding flow (zero here)
+    covered = badDebt < fundNow ? badDebt : fundNow;
+    shortfall = badDebt - covered;
+    const left = fundNow - covered;
+    reward = half < left ? half : left;
+  }
+  const insuranceDelta = insurancePenalty - covered - (badDebt > 0n ? reward : 0n);
+
+  // ledger: the fund's movement, the liquidator's reward and the trader's payout all come out of
+  // (or go into) the margin pool.
+  const payout = full ? keeps : 0n;
+  const pool18 = model.marginPool - insuranceDelta - reward - payout;
+  if (pool18 < 0n) throw new Error("model: margin pool would go negative");
+  model.marginPool = pool18;
+  model.insuranceFund += insuranceDelta;
+  model.free.set(input.liquidator, model.freeOf(input.liquidator) + reward);
+  model.free.set(input.trader, model.freeOf(input.trader) + payout);
+  model.amms.set(input.amm, pool);
+  const key = `${input.amm}:${input.trader}`;
+  let next: Pos;
+  if (full) {
+    next = { size: 0n, margin: 0n, openNotional: 0n };
+    model.positions.delete(key);
+  } else {
+    next = { size: rest.size, margin: keeps, openNotional: rest.openNotional };
+    model.positions.set(key, { ...next });
+  }
+  return {
+    ratio,
+    baseClosed: closeBase,
+    quoteClosed: quote,
+    liquidatorReward: reward,
+    insurancePenalty,
+    badDebt,
+    shortfall,
+    full,
+    baseDelta: long ? -closeBase : closeBase,
+    realizedPnl,
+    fundingPayment: F,
+    freeCollateralDelta: payout,
+    size: next.size,
+    margin: next.margin,
+    openNotional: next.openNotional,
+    firstBase,
+    firstQuote,
+    restClosed,
+    restEquity,
+    penalty,
+    covered,
+    equity: E,
+    insuranceDelta,
+  };
+}
+
+/** The liquidation ratio of a position without changing anything. */
+export function liquidationRatioOf(
+  model: SystemModel,
+  amm: string,
+  trader: string,
+  markTwap: bigint,
+  index = 0n,
+  params = DEFAULT_LIQUIDATION_PARAMS,
+): bigint {
+  const p = model.position(amm, trader);
+  return liquidationRatio(p, p.margin, { spot: model.amm(amm).spotPrice(), markTwap, index }, params.maxSpreadRatio);
+}
+
+/** The settlement of one market, as IClearingHouse documents it. */
+export class SettlementModel {
+  recordedLong = 0n;
+  recordedShort = 0n;
+  poolValue: bigint;
+  claims = 0n;
+  /** + open notional of every recorded long, - of every recorded short. */
+  netOpenNotional = 0n;
+  /** What closing the net size in one swap pays the positions (+) or costs them (-), set on completion. */
+  netQuote = 0n;
+  readonly claimOf = new Map<string, bigint>();
+  readonly paid = new Set<string>();
+
+  constructor(
+    readonly amm: string,
+    readonly price: bigint,
+    readonly openLong: bigint,
+    readonly openShort: bigint,
+    shortfall: bigint,
+  ) {
+    this.poolValue = -shortfall;
+  }
+
+  complete(): boolean {
+    return this.recordedLong === this.openLong && this.recordedShort === this.openShort;
+  }
+
+  /**
+   * Completion: the pool also holds what closed positions realised into it, which backs the open
+   * positions' PnL on the curve; by path independence that is the PnL of closing the net size
+   * (openLong - openShort) in one swap, on the reserves as they stood at the shutdown.
+   */
+  private completeWith(pool: AmmModel): void {
+    const net = this.openLong - this.openShort;
+    if (net > 0n) this.netQuote = pool.previewSwapBase(net, net);
+    else if (net < 0n) this.netQuote = -pool.previewSwapBase(net, -net);
+    else this.netQuote = 0n;
+    this.poolValue += this.netQuote - this.netOpenNotional;
+  }
+
+  /** Completion of a market with no open position (at settleMarket). */
+  completeEmpty(model: SystemModel): void {
+    if (!this.complete()) throw new Error("model: positions are open");
+    this.completeWith(model.amm(this.amm));
+    const surplus = this.surplus();
+    model.marginPool -= surplus;
+    model.insuranceFund += surplus;
+  }
+
+  /** What completion sends to the insurance fund. */
+  surplus(): bigint {
+    const s = this.poolValue - this.claims;
+    return s > 0n ? s : 0n;
+  }
+
+  /** First call for a position: records its claim (the position leaves model.positions). */
+  record(model: SystemModel, trader: string, pendingFunding = 0n): bigint {
+    const p = model.position(this.amm, trader);
+    if (p.size === 0n) throw new Error("model: no position to record");
+    const held = p.margin - pendingFunding;
+    const value = held + pnlOf(p, notionalAt(p.size, this.price));
+    const claim = value > 0n ? value : 0n;
+    this.poolValue += held;
+    this.claims += claim;
+    this.netOpenNotional += p.size > 0n ? p.openNotional : -p.openNotional;
+    if (p.size > 0n) this.recordedLong += p.size;
+    else this.recordedShort += -p.size;
+    this.claimOf.set(trader, claim);
+    model.positions.delete(`${this.amm}:${trader}`);
+    if (this.complete()) {
+      this.completeWith(model.amm(this.amm));
+      const surplus = this.surplus();
+      model.marginPool -= surplus;
+      model.insuranceFund += surplus;
+    }
+    return claim;
+  }
+
+  /** The payout of a recorded claim once complete (pro rata when the claims exceed the pool). */
+  payoutOf(trader: string): bigint {
+    const claim = this.claimOf.get(trader)!;
+    if (this.poolValue <= 0n) return 0n;
+    if (this.claims > this.poolValue) return mulDivDown(claim, this.poolValue, this.claims);
+    return claim;
+  }
+
+  pay(model: SystemModel, trader: string): bigint {
+    const payout = this.payoutOf(trader);
+    model.marginPool -= payout;
+    model.free.set(trader, model.freeOf(trader) + payout);
+    this.paid.add(trader);
+    return payout;
+  }
+}
