@@ -2,7 +2,7 @@
  * The protocol's core: the ChainlinkPriceFeed, the ClearingHouse (which checks the L2 sequencer
  * through that feed: with no sequencer feed set the check answers "up"), the Vault holding the
  * collateral, and the staked InsuranceFund (ERC4626) that owns the Vault's insurance account, all
- * linked to each other.
+ * linked to each other; and the ClearingHouseViewer (stateless batched reads for keepers and dApps).
  *
  * Parameters (module id `Core`):
  * - `collateralToken` (required by the default module): the collateral's address (USDC). The local
@@ -52,8 +52,10 @@ export function buildCoreModule(collateral?: CollateralSource) {
       "svINS",
     ]);
     m.call(clearingHouse, "setInsuranceFund", [insuranceFund], { from: deployer });
+    // Stateless batched reads for keepers and dApps.
+    const viewer = m.contract("ClearingHouseViewer", [clearingHouse]);
 
-    return { clearingHouse, vault, priceFeed, insuranceFund };
+    return { clearingHouse, vault, priceFeed, insuranceFund, viewer };
   });
 }
 

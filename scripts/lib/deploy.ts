@@ -4,6 +4,7 @@ import type {
   Amm,
   ChainlinkPriceFeed,
   ClearingHouse,
+  ClearingHouseViewer,
   InsuranceFund,
   MockAggregator,
   MockERC20,
@@ -30,11 +31,14 @@ export interface System {
   vault: Vault;
   clearingHouse: ClearingHouse;
   insuranceFund: InsuranceFund;
+  /** Batched read-only views over the ClearingHouse, for keepers and dApps. */
+  viewer: ClearingHouseViewer;
   owner: HardhatEthersSigner;
 }
 
 /**
- * Deploys the core: a 6-decimal USDC stand-in, the Vault and the ClearingHouse, linked. With
+ * Deploys the core: a 6-decimal USDC stand-in, the Vault and the ClearingHouse, linked, the
+ * insurance fund and the ClearingHouseViewer. With
  * `sequencerOracle`, the ClearingHouse gates risk-increasing actions on that feed's sequencer status.
  */
 export async function deployCore(ethers: HardhatEthers, decimals = 6, sequencerOracle?: string): Promise<System> {
@@ -58,7 +62,10 @@ export async function deployCore(ethers: HardhatEthers, decimals = 6, sequencerO
     "svINS",
   ])) as unknown as InsuranceFund;
   await (await clearingHouse.setInsuranceFund(await insuranceFund.getAddress())).wait();
-  return { usdc, vault, clearingHouse, insuranceFund, owner };
+  const viewer = (await ethers.deployContract("ClearingHouseViewer", [
+    await clearingHouse.getAddress(),
+  ])) as unknown as ClearingHouseViewer;
+  return { usdc, vault, clearingHouse, insuranceFund, viewer, owner };
 }
 
 /** Deploys one Amm bound to the ClearingHouse and lists it (defaults: 10% IMR, 6.25% MMR, no fee, no limits). */

@@ -1,8 +1,10 @@
 /**
  * Plumbing shared by the protocol's keepers (funding today, liquidations next): configuration read
  * from environment variables, one-line logs, retries of transient RPC failures with exponential
- * backoff, revert decoding, market discovery, the signer, and a poll loop that stops cleanly on
- * SIGINT/SIGTERM. Nothing here knows what a keeper does: see scripts/lib/funding-keeper.ts.
+ * backoff, revert decoding, market discovery, the signer, start-up checks, the pending block's
+ * time, sequential sends with self-managed nonces, and a poll loop that stops cleanly on
+ * SIGINT/SIGTERM. Nothing here knows what a keeper does: see scripts/lib/funding-keeper.ts and
+ * scripts/lib/liquidation-keeper.ts.
  */
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import {
@@ -13,9 +15,11 @@ import {
   Wallet,
   ZeroAddress,
   type InterfaceAbi,
+  type Provider,
   type Signer,
+  type TransactionReceipt,
 } from "ethers";
-import type { IClearingHouse } from "../../typechain-types/index.js";
+import { IClearingHouse__factory, type IClearingHouse } from "../../typechain-types/index.js";
 
 // ---------------------------------------------------------------- configuration
 
@@ -510,5 +514,258 @@ export class MarketList {
       this.#nextBlock = to + 1;
     }
     return this.#found;
+  }
+}
+
+// ---------------------------------------------------------------- start-up and transactions
+
+/**
+ * Start-up checks every keeper makes, so a wrong address or network fails at once with a clear
+ * message: code at the ClearingHouse, an answer to paused(), every configured market listed.
+ * Returns what the keeper logs in its first line.
+ */
+export async function checkClearingHouse(options: {
+  signer: Signer;
+  clearingHouse: IClearingHouse;
+  address: string;
+  markets?: readonly string[];
+  decoder: RevertDecoder;
+  retry: RetryOptions;
+}): Promise<{ chainId: bigint; from: string; balance: bigint; paused: boolean }> {
+  const { signer, clearingHouse, address, decoder, retry } = options;
+  const provider = signer.provider;
+  if (!provider) throw new Error("the keeper's signer has no provider");
+  const call = <T>(what: string, fn: () => Promise<T>) => withRetry(what, fn, retry);
+  const [network, code] = await Promise.all([
+    call("eth_chainId", () => provider.getNetwork()),
+    call("eth_getCode", () => provider.getCode(address)),
+  ]);
+  if (code === "0x") {
+    throw new ConfigError([
+      `CLEARING_HOUSE: no contract at ${address} on chain ${network.chainId} (wrong address or --network?)`,
+    ]);
+  }
+  let paused: boolean;
+  try {
+    paused = await call("paused()", () => clearingHouse.paused());
+  } catch (error) {
+    if (decoder.describe(error) === undefined) throw error;
+    throw new ConfigError([`CLEARING_HOUSE: ${address} does not answer paused(): not a ClearingHouse?`]);
+  }
+  const unlisted: string[] = [];
+  for (const market of options.markets ?? []) {
+    if (!(await call("isMarketListed", () => clearingHouse.isMarketListed(market)))) {
+      unlisted.push(`MARKETS: ${market} is not listed on the ClearingHouse ${address}`);
+    }
+  }
+  if (unlisted.length > 0) throw new ConfigError(unlisted);
+  const from = await signer.getAddress();
+  const balance = await call("eth_getBalance", () => provider.getBalance(from));
+  if (balance === 0n) retry.logger.warn(`signer ${from} has no balance to pay gas`);
+  return { chainId: network.chainId, from, balance, paused };
+}
+
+/** Creation code that returns block.timestamp: TIMESTAMP PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN. */
+const TIMESTAMP_PROBE = "0x4260005260206000f3";
+
+/**
+ * The time the next transaction will meet: block.timestamp on the pending block. Not the latest
+ * block's timestamp, which lags on a dev node (it mines only on transactions, and applies
+ * evm_increaseTime only then); and ethers cannot parse the pending block Hardhat's node returns.
+ */
+export async function pendingTimestamp(provider: Provider, retry: RetryOptions): Promise<number> {
+  const timestamp = await withRetry(
+    "eth_call block.timestamp",
+    () => provider.call({ data: TIMESTAMP_PROBE, blockTag: "pending" }),
+    retry,
+  );
+  return Number(BigInt(timestamp));
+}
+
+/** Nonce errors from a node that already has the transaction (an earlier attempt got through). */
+const NONCE_USED = /nonce (is |has )?(too low|already been used)|already known|replacement transaction underpriced/i;
+
+const RECEIPT_POLL_MS = 1_000;
+
+/**
+ * Sends a keeper's transactions from one signer, one at a time, with nonces it assigns itself, so
+ * a resent transaction cannot be doubled; transient send failures are retried with the same nonce.
+ */
+export class TxSender {
+  readonly #signer: Signer;
+  readonly #provider: Provider;
+  readonly #retry: RetryOptions;
+  readonly #txTimeoutSeconds: number;
+  /** The next nonce to use; undefined: read it from the chain before the next send. */
+  #nonce: number | undefined;
+
+  constructor(signer: Signer, options: { retry: RetryOptions; txTimeoutSeconds: number }) {
+    if (!signer.provider) throw new Error("the keeper's signer has no provider");
+    this.#signer = signer;
+    this.#provider = signer.provider;
+    this.#retry = options.retry;
+    this.#txTimeoutSeconds = options.txTimeoutSeconds;
+  }
+
+  /** Forgets the nonce: the next send reads it from the chain (each tick, and after any doubt). */
+  resync(): void {
+    this.#nonce = undefined;
+  }
+
+  /**
+   * Sends with the next nonce (`send` builds the transaction with it) and returns its hash. On
+   * failure the nonce is re-read before the next send, and the error is thrown: a revert in gas
+   * estimation (the state changed since the simulation) for the caller to decode.
+   */
+  async send(what: string, send: (nonce: number) => Promise<{ hash: string }>): Promise<string> {
+    const nonce = await this.#nextNonce();
+    try {
+      const tx = await withRetry(
+        `send ${what} nonce ${nonce}`,
+        async (attempt) => {
+          try {
+            return await send(nonce);
+          } catch (error) {
+            // The same nonce again: if the node already has it, an earlier attempt got through
+            // despite its error. Do not guess: the next tick reads the state afresh.
+            if (attempt > 0 && NONCE_USED.test(errorMessage(error))) {
+              throw new Error(`nonce ${nonce} is taken: an earlier attempt may have been sent; rechecking next tick`);
+            }
+            throw error;
+          }
+        },
+        this.#retry,
+      );
+      this.#nonce = nonce + 1;
+      return tx.hash;
+    } catch (error) {
+      this.#nonce = undefined;
+      throw error;
+    }
+  }
+
+  /** The successful receipt of `hash`; throws if it is not mined within KEEPER_TX_TIMEOUT or reverted. */
+  async confirm(hash: string): Promise<TransactionReceipt> {
+    const deadline = Date.now() + this.#txTimeoutSeconds * 1000;
+    let receipt: TransactionReceipt | null;
+    for (;;) {
+      receipt = await withRetry(`receipt of ${hash}`, () => this.#provider.getTransactionReceipt(hash), this.#retry);
+      if (receipt !== null || Date.now() >= deadline) break;
+      await sleep(RECEIPT_POLL_MS);
+    }
+    if (receipt === null) {
+      this.#nonce = undefined;
+      throw new Error(`tx ${hash} not mined within ${this.#txTimeoutSeconds} s; later ticks send nothing until it is`);
+    }
+    if (receipt.status !== 1) throw new Error(`tx ${hash} reverted on-chain (gas ${receipt.gasUsed})`);
+    return receipt;
+  }
+
+  /**
+   * The nonce for the next send. The keeper waits for each transaction before the next, so it
+   * counts them itself; it sends nothing while an earlier transaction of its account is pending
+   * (stuck for want of gas, say), as a new one would only queue behind it.
+   */
+  async #nextNonce(): Promise<number> {
+    if (this.#nonce !== undefined) return this.#nonce;
+    const from = await this.#signer.getAddress();
+    const count = (tag: string) =>
+      withRetry("eth_getTransactionCount", () => this.#provider.getTransactionCount(from, tag), this.#retry);
+    const [mined, pending] = await Promise.all([count("latest"), count("pending")]);
+    if (pending > mined) {
+      throw new Error(`${pending - mined} earlier transaction(s) from ${from} still pending; not sending behind them`);
+    }
+    this.#nonce = mined;
+    return mined;
+  }
+}
+
+/** What every keeper is built from. */
+export interface KeeperBaseOptions {
+  signer: Signer;
+  config: {
+    clearingHouse: string;
+    markets?: readonly string[];
+    maxRetries: number;
+    retryDelayMs: number;
+    txTimeoutSeconds: number;
+  };
+  logger: Logger;
+  /** Backoff sleep; tests make it instant. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * What the keepers share: the signer and its provider, retries, the ClearingHouse, revert
+ * decoding, start-up checks, simulation and sequential sends.
+ */
+export abstract class KeeperBase {
+  protected readonly signer: Signer;
+  protected readonly provider: Provider;
+  protected readonly logger: Logger;
+  protected readonly retry: RetryOptions;
+  protected readonly tx: TxSender;
+  protected readonly clearingHouse: IClearingHouse;
+  protected readonly decoder: RevertDecoder;
+  readonly #base: KeeperBaseOptions["config"];
+
+  /** `abis`: every contract the keeper's calls may reach, to name their custom errors. */
+  constructor(options: KeeperBaseOptions, abis: readonly InterfaceAbi[]) {
+    if (!options.signer.provider) throw new Error("the keeper's signer has no provider");
+    this.signer = options.signer;
+    this.provider = options.signer.provider;
+    this.logger = options.logger;
+    this.#base = options.config;
+    this.retry = {
+      maxRetries: options.config.maxRetries,
+      retryDelayMs: options.config.retryDelayMs,
+      logger: options.logger,
+      sleep: options.sleep,
+    };
+    this.decoder = new RevertDecoder(abis);
+    this.clearingHouse = IClearingHouse__factory.connect(options.config.clearingHouse, options.signer);
+    this.tx = new TxSender(options.signer, { retry: this.retry, txTimeoutSeconds: options.config.txTimeoutSeconds });
+  }
+
+  /** The start-up checks of {checkClearingHouse}. */
+  protected checkStart(): ReturnType<typeof checkClearingHouse> {
+    return checkClearingHouse({
+      signer: this.signer,
+      clearingHouse: this.clearingHouse,
+      address: this.#base.clearingHouse,
+      markets: this.#base.markets,
+      decoder: this.decoder,
+      retry: this.retry,
+    });
+  }
+
+  /** Why `call` (a staticCall on the pending block) would revert; undefined if it would not. */
+  protected async simulate(what: string, call: () => Promise<unknown>): Promise<string | undefined> {
+    try {
+      await this.call(`simulate ${what}`, call);
+      return undefined;
+    } catch (error) {
+      const reason = this.decoder.describe(error);
+      if (reason === undefined) throw error;
+      return reason;
+    }
+  }
+
+  /** Sends through {TxSender}; a revert in gas estimation (the state changed since the simulation) comes back as a reason. */
+  protected async send(
+    what: string,
+    send: (nonce: number) => Promise<{ hash: string }>,
+  ): Promise<{ hash: string } | { reason: string }> {
+    try {
+      return { hash: await this.tx.send(what, send) };
+    } catch (error) {
+      const reason = this.decoder.describe(error);
+      if (reason !== undefined) return { reason };
+      throw error;
+    }
+  }
+
+  protected call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return withRetry(what, fn, this.retry);
   }
 }

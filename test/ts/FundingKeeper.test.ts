@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from "node:events";
 import { expect } from "chai";
-import { BrowserProvider, type Eip1193Provider, type Signer } from "ethers";
+import type { Signer } from "ethers";
 import { network } from "hardhat";
 import {
   deployCore,
@@ -32,9 +32,9 @@ import {
   runLoop,
   Shutdown,
   withRetry,
-  type Logger,
 } from "../../scripts/lib/keeper.js";
 import type { Amm } from "../../typechain-types/index.js";
+import { flakyProvider, MemoryLogger, rejectionOf } from "./helpers/keeper.js";
 
 const { ethers, networkHelpers, provider } = await network.create();
 const { time } = networkHelpers;
@@ -43,19 +43,6 @@ const { time } = networkHelpers;
 const INTERVAL = 600;
 const ONE_DAY = 86_400n;
 const USDC = (whole: number): bigint => BigInt(whole) * 10n ** 6n;
-
-class MemoryLogger implements Logger {
-  lines: string[] = [];
-  info = (line: string): void => void this.lines.push(`INFO ${line}`);
-  warn = (line: string): void => void this.lines.push(`WARN ${line}`);
-  error = (line: string): void => void this.lines.push(`ERROR ${line}`);
-  /** The lines logged since the last call. */
-  take(): string[] {
-    const lines = this.lines;
-    this.lines = [];
-    return lines;
-  }
-}
 
 /** Two markets (ETH at 3,000, BTC at 60,000), each with a 50,000 long (alice) and a 25,000 short (bob). */
 async function deploySystem() {
@@ -100,16 +87,6 @@ async function newKeeper(
   return { keeper, logger };
 }
 
-/** The error a promise rejects with (chai-as-promised is not registered). */
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
-}
-
 const statuses = (outcomes: MarketOutcome[]) => outcomes.map((o) => o.status);
 
 function updated(outcome: MarketOutcome) {
@@ -124,35 +101,6 @@ async function updatedAt(amm: Amm): Promise<bigint> {
 async function blockTimestampOf(txHash: string): Promise<bigint> {
   const receipt = await ethers.provider.getTransactionReceipt(txHash);
   return BigInt((await ethers.provider.getBlock(receipt!.blockNumber))!.timestamp);
-}
-
-/**
- * An ethers provider over the network's own that fails as told: `failures[key]` times, before the
- * request reaches the node or after (the answer is lost). The key is the method; for eth_call,
- * "eth_call@<block tag>" for a call to a contract and "eth_call(code)" for code run without one.
- * Records what reached the node.
- */
-function flakyProvider(inner: Eip1193Provider, failures: Record<string, { times: number; afterForwarding?: boolean }>) {
-  const forwarded: string[] = [];
-  const eip1193: Eip1193Provider = {
-    request: async (args) => {
-      const params = (args.params ?? []) as unknown[];
-      const call = params[0] as { to?: string } | undefined;
-      // eth_call without `to` runs code: the keeper's probe of block.timestamp.
-      const key =
-        args.method !== "eth_call" ? args.method : call?.to ? `eth_call@${String(params[1])}` : "eth_call(code)";
-      const failure = failures[key];
-      const fail = failure !== undefined && failure.times > 0;
-      if (fail) failure.times--;
-      if (fail && !failure.afterForwarding) throw Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
-      const result = await inner.request(args);
-      forwarded.push(args.method);
-      if (fail) throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
-      return result;
-    },
-  };
-  // cacheTimeout -1: ethers would otherwise answer a retry within 250 ms with the cached failure.
-  return { browser: new BrowserProvider(eip1193, undefined, { cacheTimeout: -1 }), forwarded };
 }
 
 describe("FundingKeeper", function () {

@@ -1,0 +1,58 @@
+/**
+ * The entry of every keeper script: reads the configuration (a .env file in the working directory,
+ * then the environment, which wins), connects to the network `hardhat run` was given, starts the
+ * keeper and ticks it every KEEPER_POLL seconds until SIGINT/SIGTERM (the current tick finishes
+ * first; a second signal exits at once), or once with KEEPER_ONCE.
+ *
+ * Exit codes: 0 after a clean stop, 1 on a configuration error (or, with KEEPER_ONCE, a failed tick).
+ */
+import { existsSync } from "node:fs";
+import type { Signer } from "ethers";
+import { network } from "hardhat";
+import {
+  ConfigError,
+  consoleLogger,
+  errorMessage,
+  keeperSigner,
+  runLoop,
+  Shutdown,
+  type Env,
+  type KeeperBaseConfig,
+  type Logger,
+} from "./keeper.js";
+
+export async function runKeeperScript<C extends KeeperBaseConfig>(options: {
+  name: string;
+  readConfig: (env: Env) => C;
+  create: (signer: Signer, config: C, logger: Logger) => { start(): Promise<void>; tick(): Promise<unknown> };
+}): Promise<void> {
+  const logger = consoleLogger(options.name);
+  try {
+    if (existsSync(".env")) process.loadEnvFile(".env");
+    const config = options.readConfig(process.env);
+    const { ethers, networkName } = await network.create();
+    const signer = await keeperSigner(ethers, config.privateKey);
+    const keeper = options.create(signer, config, logger);
+    logger.info(`network ${networkName}`);
+    await keeper.start();
+
+    // Installed after start-up: until the loop runs, Ctrl-C should just kill the process.
+    const shutdown = new Shutdown(logger);
+    try {
+      const ok = await runLoop({
+        tick: () => keeper.tick(),
+        pollSeconds: config.pollSeconds,
+        shutdown,
+        logger,
+        once: config.once,
+      });
+      logger.info("stopped");
+      process.exitCode = config.once && !ok ? 1 : 0;
+    } finally {
+      shutdown.dispose();
+    }
+  } catch (error) {
+    logger.error(error instanceof ConfigError ? error.message : `fatal: ${errorMessage(error)}`);
+    process.exitCode = 1;
+  }
+}
