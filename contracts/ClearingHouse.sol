@@ -363,7 +363,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         LiquidationParams memory params,
         uint256 fundBefore
     ) private view returns (uint256 closeBase) {
-        (int256 marginAfterFunding, int256 ratio, uint256 spot) = _liquidationValuation(amm, p, params, fundBefore);
+        (int256 ratio, uint256 spot) = _liquidationValuation(amm, p, params, fundBefore);
         if (ratio >= int256(maintenanceMarginRatio)) revert NotLiquidatable(ratio, maintenanceMarginRatio);
         uint256 absSize = SignedMath.abs(p.size);
         closeBase = _liquidationSize(absSize, ratio, spot, maintenanceMarginRatio, params);
@@ -371,15 +371,15 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
         if (closeBase == 0) revert LiquidationLimitReached(amm);
     }
 
-    /// @dev The position's margin after pending funding, its liquidation margin ratio and the spot price.
+    /// @dev The position's liquidation margin ratio (its pending funding settled) and the spot price.
     function _liquidationValuation(
         address amm,
         StoredPosition memory p,
         LiquidationParams memory params,
         uint256 fundBefore
-    ) private view returns (int256 marginAfterFunding, int256 ratio, uint256 spot) {
+    ) private view returns (int256 ratio, uint256 spot) {
         IAmm.FundingSnapshot memory pending = IAmm(amm).getFundingIndices(fundBefore);
-        marginAfterFunding =
+        int256 marginAfterFunding =
             int256(uint256(p.margin)) - Funding.owed(p.size, _positionIndex(p.size, pending) - p.fundingCheckpoint);
         uint256 markTwap;
         uint256 index;
@@ -1011,7 +1011,7 @@ contract ClearingHouse is IClearingHouse, Ownable2Step, ReentrancyGuardTransient
     function getLiquidationMarginRatio(address amm, address trader) external view returns (int256 ratio) {
         StoredPosition memory p = _positions[amm][trader];
         if (p.size == 0) revert NoPosition(trader, amm);
-        (, ratio, ) = _liquidationValuation(amm, p, _liquidationParams, _insuranceAvailable());
+        (ratio, ) = _liquidationValuation(amm, p, _liquidationParams, _insuranceAvailable());
     }
 
     /// @inheritdoc IClearingHouse

@@ -66,6 +66,13 @@ abstract contract HandlerBase is TestBase {
     }
 }
 
+/// @notice What the TraderHandler's final settlement asks of the LiquidatorHandler.
+interface ILiquidatorHook {
+    /// @dev Liquidates `trader` if its liquidation margin ratio is below maintenance: `done` if a
+    /// liquidation went through, `liquidatable` if the position was (and may still be) liquidatable.
+    function liquidateForSettlement(address trader) external returns (bool done, bool liquidatable);
+}
+
 // ====================================================================== traders
 
 /// @notice One actor: four traders (picked by a fuzzed index) trading in the one market and moving
@@ -167,6 +174,22 @@ contract TraderHandler is HandlerBase {
     uint256 public finalTopUps;
     uint256 public finalDeferrals;
     uint256 public finalWithdrawFailures;
+    /// @dev Close attempts of the settlement refused with InsufficientMarginPool while the market has a
+    /// recorded shortfall (the pool cannot pay every winner: see SPEC.md, P12), and the positions left
+    /// open because of it.
+    uint256 public finalStrandedAttempts;
+    uint256 public finalStranded;
+    uint256 public finalLiquidations;
+
+    // ------------------------------------------------------------------ liquidation (LiquidatorHandler)
+
+    /// @dev The LiquidatorHandler, linked once after deployment; it reports every liquidation here so
+    /// the per-trader ledger, the PnL sums, the swap count and k cover liquidations too.
+    address public liquidatorHandler;
+    /// @dev Penalty a trader paid out of its position (reward + insurance penalty, when the position
+    /// had no bad debt), and the bad debt it left (a loss beyond its margin, paid by others).
+    mapping(address trader => uint256) public liquidationCharges;
+    mapping(address trader => uint256) public badDebtLeft;
 
     constructor(
         ClearingHouse clearingHouse_,
@@ -186,6 +209,37 @@ contract TraderHandler is HandlerBase {
         return _traders[i];
     }
 
+    /// @notice Links the LiquidatorHandler (once, by the test's setUp).
+    function setLiquidatorHandler(address handler) external {
+        require(liquidatorHandler == address(0), "liquidator handler already set");
+        liquidatorHandler = handler;
+    }
+
+    modifier onlyLiquidatorHandler() {
+        require(msg.sender == liquidatorHandler, "only the liquidator handler");
+        _;
+    }
+
+    /// @notice A liquidation of `t`: its realised PnL (from the PositionChanged event), the penalty it
+    /// paid and the bad debt it left. Keeps P4, P5, P6 exact.
+    function recordLiquidation(address t, int256 pnl, uint256 charged, uint256 badDebt) external onlyLiquidatorHandler {
+        realizedPnl[t] += pnl;
+        sumRealizedPnl += pnl;
+        liquidationCharges[t] += charged;
+        badDebtLeft[t] += badDebt;
+    }
+
+    /// @notice A Swapped event seen by the liquidator (P12's rounding bound).
+    function recordSwap(uint256 q, uint256 b) external onlyLiquidatorHandler {
+        swaps++;
+        roundingSum += Math.max(q, b);
+    }
+
+    /// @notice After a liquidator action: k must not have gone down (P3).
+    function syncK() external onlyLiquidatorHandler {
+        _end();
+    }
+
     // ================================================================== actions (fuzz targets)
 
     /// @notice Opens on any side: an open, increase, reduce or reverse depending on the position.
@@ -193,6 +247,25 @@ contract TraderHandler is HandlerBase {
         _begin(Action.Open);
         Side side = sideSeed & 1 == 0 ? Side.LONG : Side.SHORT;
         _openByNotional(Action.Open, _traderAt(traderSeed), side, notionalSeed, leverageSeed);
+        _end();
+    }
+
+    /// @notice A crash or a squeeze: another trader trades against an open position's side, at the
+    /// maximum leverage, for the top decade of the notional range (counted as an Open action). These
+    /// moves, with time passing beyond the mark TWAP window, make positions liquidatable.
+    function movePrice(uint256 traderSeed, uint256 notionalSeed) external {
+        _begin(Action.Open);
+        (address victim, bool found) = _traderWithPosition(traderSeed);
+        if (!found) {
+            _skip(Action.Open);
+            return;
+        }
+        uint256 v;
+        while (_traders[v] != victim) v++;
+        address t = _traders[(v + 1 + ((traderSeed >> 8) % (N_TRADERS - 1))) % N_TRADERS];
+        Side side = _position(victim).size > 0 ? Side.SHORT : Side.LONG;
+        // Bit 2 set: the top decade; leverage seed 0: the maximum.
+        _openByNotional(Action.Open, t, side, notionalSeed | 4, 0);
         _end();
     }
 
@@ -383,10 +456,16 @@ contract TraderHandler is HandlerBase {
     /// - Every close is the first swap of its block (the clock moves 1 s before it), so the
     ///   fluctuation limit cannot refuse it; closes are exempt from the trade-size limit and the
     ///   open-interest cap only limits growth.
-    /// - There is no liquidation yet: a position whose margin cannot cover its loss is topped up first
-    ///   (fresh deposit + addMargin), and when the shared margin pool cannot pay a winner because of
-    ///   other positions' unrealised losses, another open position lends it the shortfall (addMargin,
-    ///   paid back when it closes). Neither moves a reserve or realises PnL.
+    /// - A position whose liquidation margin ratio is below maintenance is liquidated by the
+    ///   LiquidatorHandler (as often as needed: partial liquidations, the fluctuation limit), whatever
+    ///   is left is closed. A position whose margin cannot cover its loss at its exit value but is not
+    ///   liquidatable (the TWAP values it higher) is topped up first (fresh deposit + addMargin), and
+    ///   when the shared margin pool cannot pay a winner because of other positions' unrealised losses,
+    ///   another open position lends it the shortfall (addMargin, paid back when it closes). Neither
+    ///   moves a reserve or realises PnL.
+    /// - With a recorded shortfall (bad debt the insurance fund could not pay) the pool holds less than
+    ///   the winners' claims for good: a close it cannot pay (InsufficientMarginPool) is "stranded",
+    ///   not a failure.
     /// - A short larger than the base reserve cannot buy back yet (InsufficientReserve): it is moved
     ///   to the end of the order and closes once the longs have returned their base.
     function settleAll(uint256 seed) external {
@@ -400,21 +479,36 @@ contract TraderHandler is HandlerBase {
                 if (_position(t).size == 0) continue;
                 vm.warp(block.timestamp + 1);
                 vm.roll(block.number + 1);
+                // Liquidate first: a liquidatable position must be, and a liquidation can be partial or
+                // bounded by the per-block fluctuation limit, so it is repeated block after block.
+                for (uint256 j; j < 16 && _position(t).size != 0; ++j) {
+                    (bool done, bool liquidatable) = ILiquidatorHook(liquidatorHandler).liquidateForSettlement(t);
+                    if (done) finalLiquidations++;
+                    if (!liquidatable) break;
+                    vm.warp(block.timestamp + 1);
+                    vm.roll(block.number + 1);
+                }
+                if (_position(t).size == 0) continue;
                 if (!_prepareFinalClose(t)) {
                     finalDeferrals++;
                     continue;
                 }
-                if (_close(Action.Close, t)) {
-                    remaining--;
-                } else {
-                    finalCloseFailures++;
-                    finalCloseLastError = lastError;
+                if (!_close(Action.Close, t)) {
+                    if (lastError == IVault.InsufficientMarginPool.selector && _shortfall() != 0) {
+                        finalStrandedAttempts++;
+                    } else {
+                        finalCloseFailures++;
+                        finalCloseLastError = lastError;
+                    }
                 }
             }
             remaining = 0;
             for (uint256 i; i < n; ++i) if (_position(_traders[i]).size != 0) remaining++;
         }
-        if (remaining != 0) finalCloseFailures += remaining;
+        if (remaining != 0) {
+            if (_shortfall() != 0) finalStranded = remaining;
+            else finalCloseFailures += remaining;
+        }
         for (uint256 i; i < n; ++i) {
             address t = _traders[i];
             uint256 balance = vault.balanceOf(t);
@@ -486,10 +580,11 @@ contract TraderHandler is HandlerBase {
         _trade(a, t, side, margin, leverage);
     }
 
-    /// @dev Exactly the maximum (1 / IMR) a quarter of the time, else log-uniform in [0.1x, max].
+    /// @dev Exactly the maximum (1 / IMR) half the time (positions that a small move makes
+    /// liquidatable), else log-uniform in [0.1x, max].
     function _leverage(uint256 seed) internal view returns (uint256) {
         uint256 maxLeverage = (WAD * WAD) / _params().initialMarginRatio;
-        if (seed % 4 == 0 || maxLeverage <= 1e17) return maxLeverage;
+        if (seed % 4 < 2 || maxLeverage <= 1e17) return maxLeverage;
         return boundLog(seed >> 2, 1e17, maxLeverage);
     }
 
@@ -689,6 +784,10 @@ contract TraderHandler is HandlerBase {
         (, insurance) = vault.getPoolBalances();
     }
 
+    function _shortfall() internal view returns (uint256 shortfall) {
+        (, shortfall) = clearingHouse.getMarketStatus(address(amm));
+    }
+
     function _fee(uint256 notional, uint256 feeRatio) internal pure returns (uint256) {
         return Math.mulDiv(notional, feeRatio, WAD, Math.Rounding.Ceil);
     }
@@ -806,18 +905,22 @@ contract TraderHandler is HandlerBase {
         bool tooLarge = sel == IAmm.TradeTooLarge.selector;
         bool oiCap = sel == IAmm.OpenInterestCapExceeded.selector;
         bool zeroBase = sel == IAmm.ZeroSwapAmount.selector; // a long too small to buy one wei of base
+        // After a shortfall (bad debt the insurance fund could not pay) positions may only shrink.
+        bool reduceOnly = sel == IClearingHouse.MarketReduceOnly.selector;
         if (k == Kind.RemoveMargin) return marginRatio || reserve || poolShort;
         if (k == Kind.Close) return underwater || poolShort || reserve || fluctuation;
         // Opening (a fresh position is never judged on its margin ratio, and cannot be underwater).
-        if (k == Kind.Open) return tooLarge || oiCap || fluctuation || reserve || zeroBase;
+        if (k == Kind.Open) return tooLarge || oiCap || fluctuation || reserve || zeroBase || reduceOnly;
         // Growing an existing position: it must meet the IMR at the spot price first.
-        if (k == Kind.Increase) return tooLarge || oiCap || fluctuation || reserve || zeroBase || marginRatio;
+        if (k == Kind.Increase) {
+            return tooLarge || oiCap || fluctuation || reserve || zeroBase || marginRatio || reduceOnly;
+        }
         // Reducing: shrinks open interest (never capped), must keep the MMR, and pays its fee from margin.
         if (k == Kind.Reduce) {
             return tooLarge || fluctuation || reserve || zeroBase || marginRatio || underwater || poolShort;
         }
         // Reversing: closes (no ratio check) then opens the rest, which never buys zero base (skipped).
-        return underwater || poolShort || fluctuation || tooLarge || oiCap || reserve;
+        return underwater || poolShort || fluctuation || tooLarge || oiCap || reserve || reduceOnly;
     }
 
     // ================================================================== trader selection
@@ -843,9 +946,15 @@ contract TimeHandler is TestBase {
     uint256 public warps;
     uint256 public secondsElapsed;
 
-    /// @notice 1..120 s seven times out of eight, else 1 h .. 7 days.
+    /// @notice 1..120 s three times out of four; else 900 s .. 1 h (past the 15-minute mark TWAP
+    /// window, so the TWAP catches up with the spot price and losing positions become liquidatable)
+    /// or 1 h .. 7 days.
     function warp(uint256 seed) external {
-        uint256 dt = seed % 8 == 0 ? bound(seed >> 3, 1 hours, 7 days) : bound(seed >> 3, 1, 120);
+        uint256 mode = seed % 8;
+        uint256 dt =
+            mode == 0
+                ? bound(seed >> 3, 1 hours, 7 days)
+                : (mode == 1 ? bound(seed >> 3, 15 minutes, 1 hours) : bound(seed >> 3, 1, 120));
         vm.warp(block.timestamp + dt);
         vm.roll(block.number + dt / 12 + 1);
         warps++;
@@ -937,5 +1046,489 @@ contract AdminHandler is HandlerBase {
     function _unexpected(bytes memory err) internal {
         unexpectedReverts++;
         lastUnexpectedSelector = _selector(err);
+    }
+}
+
+// ====================================================================== liquidator
+
+/// @notice A keeper with its own address: liquidates a fuzzed trader, preferring (three times out of four)
+/// one whose liquidation margin ratio is below maintenance, and otherwise checks that a position at or
+/// above maintenance is refused (NotLiquidatable). It also makes traders try to liquidate themselves
+/// (SelfLiquidation). Every successful liquidation is checked against its PositionLiquidated event,
+/// the Vault's balances and the rules, and its figures are summed into the ghosts the invariants read
+/// (rewards, insurance penalties, bad debt, shortfall); the liquidated trader's realised PnL, penalty
+/// and bad debt go to the TraderHandler's ledger. The keeper never withdraws during a run, so its free
+/// collateral is exactly the sum of its rewards.
+contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
+    address public constant LIQUIDATOR = address(0x11C1D470);
+
+    TraderHandler public immutable traders;
+
+    // ------------------------------------------------------------------ ghosts: activity
+
+    uint256 public calls;
+    uint256 public skips;
+    uint256 public liquidations;
+    uint256 public fullLiquidations;
+    uint256 public partialLiquidations;
+    uint256 public boundedPenalties;
+    uint256 public badDebtLiquidations;
+    uint256 public shortfallLiquidations;
+    /// @dev Refusals of a position at or above maintenance (NotLiquidatable), as they should be.
+    uint256 public notLiquidatableRefusals;
+    /// @dev Other expected reverts (pause, fluctuation limit, reserve, pool).
+    uint256 public expectedReverts;
+    uint256 public selfLiquidationRefusals;
+    /// @dev Times the keeper waited for the mark TWAP (15 to 30 minutes).
+    uint256 public waits;
+
+    // ------------------------------------------------------------------ ghosts: the events' figures (18 decimals)
+
+    uint256 public sumRewards;
+    uint256 public sumInsurancePenalties;
+    uint256 public sumBadDebt;
+    uint256 public sumShortfall;
+    /// @dev The bad debt the insurance fund paid (bad debt - shortfall) and the rewards it paid (with bad debt).
+    uint256 public sumCovered;
+    uint256 public sumRewardsFromFund;
+    uint256 public sumQuoteClosed;
+    /// @dev Token units the keeper withdrew (only at the end of a run).
+    uint256 public withdrawnUnits;
+
+    // ------------------------------------------------------------------ ghosts: violations
+
+    /// @dev A position liquidated while its liquidation margin ratio was >= maintenance, or one below it
+    /// refused with NotLiquidatable ("only below maintenance", both ways).
+    uint256 public liquidatedAtOrAboveMaintenance;
+    uint256 public refusedBelowMaintenance;
+    /// @dev A trader liquidated its own position.
+    uint256 public selfLiquidationAccepted;
+    /// @dev Value created or destroyed by a liquidation (see _checkConservation).
+    uint256 public conservationViolations;
+    /// @dev Reward / insurance penalty / bad debt / shortfall different from the rules.
+    uint256 public penaltyMismatches;
+    /// @dev An event disagreeing with the state (positions, balances, market status).
+    uint256 public eventMismatches;
+    uint256 public unexpectedReverts;
+    bytes4 public lastUnexpectedSelector;
+    bytes4 public lastError;
+    mapping(bytes4 selector => uint256) public revertsBySelector;
+
+    constructor(
+        ClearingHouse clearingHouse_,
+        Vault vault_,
+        Amm amm_,
+        MockERC20 usdc_,
+        TraderHandler traders_
+    ) HandlerBase(clearingHouse_, vault_, amm_, usdc_) {
+        traders = traders_;
+        vm.label(LIQUIDATOR, "liquidator");
+    }
+
+    // ================================================================== actions (fuzz targets)
+
+    /// @notice Liquidates a trader: three times out of four the first (from the seed) below maintenance
+    /// if any, else the seed's trader with a position (most often one that must be refused). Half the
+    /// time through liquidateWithLimit (no bound, no deadline). When no position is liquidatable but one
+    /// is below maintenance at the spot price (the mark TWAP still values it higher), the keeper waits:
+    /// 15 to 30 minutes pass, so the TWAP catches up with the spot price.
+    function liquidate(uint256 traderSeed, uint256 modeSeed) external {
+        calls++;
+        address t;
+        bool found;
+        if (modeSeed % 4 != 0) {
+            (t, found) = _traderBelowMaintenance(traderSeed);
+            if (!found && _anyBelowMaintenanceAtSpot()) {
+                uint256 dt = bound(modeSeed >> 3, 15 minutes + 1, 30 minutes);
+                vm.warp(block.timestamp + dt);
+                vm.roll(block.number + dt / 12 + 1);
+                waits++;
+                (t, found) = _traderBelowMaintenance(traderSeed);
+            }
+        }
+        if (!found) (t, found) = _traderWithPosition(traderSeed);
+        if (!found) {
+            skips++;
+            return;
+        }
+        _attempt(t, (modeSeed >> 2) & 1 == 1);
+        traders.syncK();
+    }
+
+    /// @notice A trader tries to liquidate its own position: must revert SelfLiquidation (EnforcedPause
+    /// while paused), whatever its margin ratio.
+    function selfLiquidate(uint256 traderSeed) external {
+        calls++;
+        (address t, bool found) = _traderWithPosition(traderSeed);
+        if (!found) {
+            skips++;
+            return;
+        }
+        vm.prank(t);
+        try clearingHouse.liquidate(address(amm), t) {
+            selfLiquidationAccepted++;
+        } catch (bytes memory err) {
+            bytes4 sel = _selector(err);
+            if (sel == IClearingHouse.SelfLiquidation.selector || sel == IClearingHouse.EnforcedPause.selector) {
+                selfLiquidationRefusals++;
+            } else {
+                _unexpected(sel);
+            }
+        }
+        traders.syncK();
+    }
+
+    /// @inheritdoc ILiquidatorHook
+    function liquidateForSettlement(address t) external returns (bool done, bool liquidatable) {
+        if (_position(t).size == 0) return (false, false);
+        liquidatable = _liquidationRatio(t) < int256(uint256(_params().maintenanceMarginRatio));
+        if (!liquidatable) return (false, false);
+        done = _attempt(t, false);
+        traders.syncK();
+    }
+
+    // ================================================================== the check of one liquidation
+
+    /// @dev Everything read before a liquidation.
+    struct Before {
+        IClearingHouse.Position p;
+        int256 ratio;
+        uint256 mmr;
+        bool paused;
+        uint256 traderFree;
+        uint256 liquidatorFree;
+        uint256 pool;
+        uint256 fund;
+        uint256 allFree;
+        uint256 shortfall;
+        uint256 liquidationFeeRatio;
+    }
+
+    /// @dev What the logs of a liquidation said.
+    struct Seen {
+        uint256 positionChanged;
+        uint256 positionLiquidated;
+        uint256 shortfallRecorded;
+        int256 baseDelta;
+        uint256 quoteAmount;
+        int256 pnl;
+        uint256 fee;
+        int256 fundingPayment;
+        int256 freeDelta;
+        uint256 baseClosed;
+        uint256 quoteClosed;
+        uint256 reward;
+        uint256 insurancePenalty;
+        uint256 badDebt;
+        uint256 shortfall;
+        bool full;
+        uint256 shortfallTotal;
+        uint256 shortfallRecordedAmount;
+    }
+
+    /// @dev One liquidation of `t` by the keeper, checked; true if it went through.
+    function _attempt(address t, bool withLimit) internal returns (bool ok) {
+        Before memory b = _snapshot(t);
+        vm.recordLogs();
+        vm.prank(LIQUIDATOR);
+        bool success;
+        bytes memory err;
+        if (withLimit) {
+            try clearingHouse.liquidateWithLimit(address(amm), t, 0, DEADLINE) {
+                success = true;
+            } catch (bytes memory reason) {
+                err = reason;
+            }
+        } else {
+            try clearingHouse.liquidate(address(amm), t) {
+                success = true;
+            } catch (bytes memory reason) {
+                err = reason;
+            }
+        }
+        if (!success) {
+            vm.getRecordedLogs();
+            _onRevert(b, _selector(err));
+            return false;
+        }
+        // "Only below maintenance": the ratio the view gave just before, in the same block.
+        if (b.ratio >= int256(b.mmr)) liquidatedAtOrAboveMaintenance++;
+        Seen memory e = _readLogs(t);
+        _checkEvents(t, b, e);
+        _checkPenalty(b, e);
+        _checkConservation(t, b, e);
+        _record(t, e);
+        return true;
+    }
+
+    function _snapshot(address t) internal view returns (Before memory b) {
+        b.p = _position(t);
+        b.ratio = _liquidationRatio(t);
+        b.mmr = _params().maintenanceMarginRatio;
+        b.paused = clearingHouse.paused();
+        b.traderFree = vault.freeCollateral(t);
+        b.liquidatorFree = vault.freeCollateral(LIQUIDATOR);
+        (b.pool, b.fund) = vault.getPoolBalances();
+        b.allFree = _allFree();
+        (, b.shortfall) = clearingHouse.getMarketStatus(address(amm));
+        b.liquidationFeeRatio = clearingHouse.getLiquidationParams().feeRatio;
+    }
+
+    /// @dev Expected refusals: NotLiquidatable exactly when the ratio is >= maintenance; the pause; the
+    /// fluctuation limit already used up in this block (LiquidationLimitReached); a short larger than
+    /// the base reserve (InsufficientReserve); a pool that cannot pay the reward or the rest of the
+    /// margin (InsufficientMarginPool: other positions' unrealised losses, or a shortfall).
+    function _onRevert(Before memory b, bytes4 sel) internal {
+        lastError = sel;
+        revertsBySelector[sel]++;
+        if (sel == IClearingHouse.EnforcedPause.selector && b.paused) {
+            expectedReverts++;
+        } else if (sel == IClearingHouse.NotLiquidatable.selector) {
+            if (b.ratio < int256(b.mmr)) refusedBelowMaintenance++;
+            else notLiquidatableRefusals++;
+        } else if (b.ratio >= int256(b.mmr)) {
+            // At or above maintenance the only answer (unpaused) is NotLiquidatable.
+            _unexpected(sel);
+        } else if (
+            sel == IClearingHouse.LiquidationLimitReached.selector ||
+            sel == IAmm.InsufficientReserve.selector ||
+            sel == IVault.InsufficientMarginPool.selector
+        ) {
+            expectedReverts++;
+        } else {
+            _unexpected(sel);
+        }
+    }
+
+    function _readLogs(address t) internal returns (Seen memory e) {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i; i < logs.length; ++i) {
+            Vm.Log memory l = logs[i];
+            if (l.emitter == address(amm) && l.topics[0] == IAmm.Swapped.selector) {
+                (, , uint256 q, uint256 bb) = abi.decode(l.data, (int256, int256, uint256, uint256));
+                traders.recordSwap(q, bb);
+            } else if (l.emitter != address(clearingHouse)) {
+                continue;
+            } else if (l.topics[0] == IClearingHouse.PositionChanged.selector) {
+                e.positionChanged++;
+                if (
+                    address(uint160(uint256(l.topics[1]))) != t ||
+                    address(uint160(uint256(l.topics[2]))) != address(amm)
+                ) {
+                    eventMismatches++;
+                }
+                _decodePositionChanged(t, l.data, e);
+            } else if (l.topics[0] == IClearingHouse.PositionLiquidated.selector) {
+                e.positionLiquidated++;
+                if (
+                    address(uint160(uint256(l.topics[1]))) != t ||
+                    address(uint160(uint256(l.topics[2]))) != address(amm) ||
+                    address(uint160(uint256(l.topics[3]))) != LIQUIDATOR
+                ) eventMismatches++;
+                _decodeLiquidated(l.data, e);
+            } else if (l.topics[0] == IClearingHouse.ShortfallRecorded.selector) {
+                e.shortfallRecorded++;
+                uint256 amount;
+                (amount, e.shortfallTotal) = abi.decode(l.data, (uint256, uint256));
+                if (address(uint160(uint256(l.topics[1]))) != address(amm)) eventMismatches++;
+                e.shortfallRecordedAmount = amount;
+            }
+        }
+    }
+
+    /// @dev PositionLiquidated's data, a static tuple: decoded as a struct of the same layout.
+    struct Liquidated {
+        uint256 baseClosed;
+        uint256 quoteClosed;
+        uint256 reward;
+        uint256 insurancePenalty;
+        uint256 badDebt;
+        uint256 shortfall;
+        bool full;
+    }
+
+    function _decodeLiquidated(bytes memory data, Seen memory e) internal pure {
+        Liquidated memory d = abi.decode(data, (Liquidated));
+        e.baseClosed = d.baseClosed;
+        e.quoteClosed = d.quoteClosed;
+        e.reward = d.reward;
+        e.insurancePenalty = d.insurancePenalty;
+        e.badDebt = d.badDebt;
+        e.shortfall = d.shortfall;
+        e.full = d.full;
+    }
+
+    /// @dev PositionChanged's data, a static tuple: decoded as a struct of the same layout.
+    struct Changed {
+        int256 baseDelta;
+        uint256 quoteAmount;
+        int256 realizedPnl;
+        uint256 fee;
+        int256 fundingPayment;
+        int256 freeCollateralDelta;
+        int256 size;
+        uint256 margin;
+        uint256 openNotional;
+    }
+
+    function _decodePositionChanged(address t, bytes memory data, Seen memory e) internal {
+        Changed memory d = abi.decode(data, (Changed));
+        e.baseDelta = d.baseDelta;
+        e.quoteAmount = d.quoteAmount;
+        e.pnl = d.realizedPnl;
+        e.fee = d.fee;
+        e.fundingPayment = d.fundingPayment;
+        e.freeDelta = d.freeCollateralDelta;
+        IClearingHouse.Position memory p = _position(t);
+        if (d.size != p.size || d.margin != p.margin || d.openNotional != p.openNotional) eventMismatches++;
+    }
+
+    /// @dev The events against the state: one PositionChanged (no fee; no funding in this market; the
+    /// trader's free-collateral change), one PositionLiquidated (its base and quote are the trade's,
+    /// `full` iff the position is gone, the reward is the keeper's credit), one ShortfallRecorded iff a
+    /// shortfall, with the market's new total, and a market with a shortfall is reduce-only.
+    function _checkEvents(address t, Before memory b, Seen memory e) internal {
+        if (e.positionChanged != 1 || e.positionLiquidated != 1) eventMismatches++;
+        if (e.fee != 0 || e.fundingPayment != 0) eventMismatches++;
+        if (int256(vault.freeCollateral(t)) - int256(b.traderFree) != e.freeDelta) eventMismatches++;
+        if (vault.freeCollateral(LIQUIDATOR) - b.liquidatorFree != e.reward) eventMismatches++;
+        if (e.baseClosed != _abs(e.baseDelta) || e.quoteClosed != e.quoteAmount || e.baseClosed == 0) eventMismatches++;
+        // A liquidation only closes: the trade is against the position, never past it.
+        if ((b.p.size > 0) == (e.baseDelta > 0) || e.baseClosed > _abs(b.p.size)) eventMismatches++;
+        int256 sizeAfter = _position(t).size;
+        if (e.full != (sizeAfter == 0)) eventMismatches++;
+        (IClearingHouse.MarketStatus status, uint256 shortfallAfter) = clearingHouse.getMarketStatus(address(amm));
+        if (shortfallAfter != b.shortfall + e.shortfall) eventMismatches++;
+        if (e.shortfallRecorded != (e.shortfall != 0 ? 1 : 0)) eventMismatches++;
+        if (e.shortfall != 0 && (e.shortfallTotal != shortfallAfter || e.shortfallRecordedAmount != e.shortfall)) {
+            eventMismatches++;
+        }
+        if (shortfallAfter != 0 && status != IClearingHouse.MarketStatus.REDUCE_ONLY) eventMismatches++;
+    }
+
+    /// @dev "Reward + penalty = ceil(quote x fee ratio) unless bounded": with the equity the position
+    /// had left after the close (margin + realised PnL; no funding here) and the penalty
+    /// ceil(quote closed x liquidation fee ratio):
+    ///  - equity >= penalty: reward = floor(penalty / 2), insurance penalty = the rest, no bad debt;
+    ///  - 0 <= equity < penalty (bounded): reward + insurance penalty = equity, reward = min(half, equity);
+    ///  - equity < 0: bad debt = -equity, no insurance penalty, the fund covers min(bad debt, fund),
+    ///    shortfall = the rest, reward = min(half, what the fund has left).
+    function _checkPenalty(Before memory b, Seen memory e) internal {
+        uint256 penalty = Math.mulDiv(e.quoteClosed, b.liquidationFeeRatio, WAD, Math.Rounding.Ceil);
+        uint256 half = penalty / 2;
+        int256 equity = int256(b.p.margin) + e.pnl;
+        bool bad;
+        if (equity >= int256(penalty)) {
+            bad = e.reward != half || e.insurancePenalty != penalty - half || e.badDebt != 0 || e.shortfall != 0;
+        } else if (equity >= 0) {
+            uint256 left = uint256(equity);
+            bad = e.reward != Math.min(half, left) || e.reward + e.insurancePenalty != left || e.badDebt != 0;
+            bad = bad || e.shortfall != 0;
+            boundedPenalties++;
+        } else {
+            uint256 debt = uint256(-equity);
+            uint256 covered = Math.min(debt, b.fund);
+            bad = e.badDebt != debt || e.insurancePenalty != 0 || e.shortfall != debt - covered;
+            bad = bad || e.reward != Math.min(half, b.fund - covered);
+        }
+        if (bad) penaltyMismatches++;
+    }
+
+    /// @dev "Liquidation conserves value": every claim on the Vault together is unchanged (custody), and
+    /// what the trader (free + margin), the keeper and the insurance fund gained together is exactly the
+    /// realised PnL (paid by the pool's quote) plus the shortfall (the only value that appears: the
+    /// pool now owes it). Also the trader keeps exactly its equity less the penalty (margin of the rest,
+    /// or payout), or nothing.
+    function _checkConservation(address t, Before memory b, Seen memory e) internal {
+        (uint256 pool, uint256 fund) = vault.getPoolBalances();
+        if (_allFree() + pool + fund != b.allFree + b.pool + b.fund) conservationViolations++;
+        int256 traderDelta = int256(vault.freeCollateral(t) + _position(t).margin) - int256(b.traderFree + b.p.margin);
+        int256 liquidatorDelta = int256(vault.freeCollateral(LIQUIDATOR)) - int256(b.liquidatorFree);
+        int256 fundDelta = int256(fund) - int256(b.fund);
+        if (traderDelta + liquidatorDelta + fundDelta != e.pnl + int256(e.shortfall)) conservationViolations++;
+        // Each share on its own.
+        int256 equity = int256(b.p.margin) + e.pnl;
+        int256 charged = int256(e.reward + e.insurancePenalty);
+        int256 expectedTrader = equity >= 0 ? e.pnl - charged : -int256(b.p.margin);
+        if (traderDelta != expectedTrader) conservationViolations++;
+        int256 expectedFund =
+            int256(e.insurancePenalty) -
+                int256(e.badDebt - e.shortfall) -
+                (e.badDebt != 0 ? int256(e.reward) : int256(0));
+        if (fundDelta != expectedFund) conservationViolations++;
+    }
+
+    function _record(address t, Seen memory e) internal {
+        liquidations++;
+        if (e.full) fullLiquidations++;
+        else partialLiquidations++;
+        if (e.badDebt != 0) badDebtLiquidations++;
+        if (e.shortfall != 0) shortfallLiquidations++;
+        sumRewards += e.reward;
+        sumInsurancePenalties += e.insurancePenalty;
+        sumBadDebt += e.badDebt;
+        sumShortfall += e.shortfall;
+        sumCovered += e.badDebt - e.shortfall;
+        if (e.badDebt != 0) sumRewardsFromFund += e.reward;
+        sumQuoteClosed += e.quoteClosed;
+        traders.recordLiquidation(t, e.pnl, e.badDebt == 0 ? e.reward + e.insurancePenalty : 0, e.badDebt);
+    }
+
+    // ================================================================== helpers
+
+    /// @dev getLiquidationMarginRatio (it only reads prices: never expected to revert for a position).
+    function _liquidationRatio(address t) internal view returns (int256) {
+        return clearingHouse.getLiquidationMarginRatio(address(amm), t);
+    }
+
+    function _traderBelowMaintenance(uint256 seed) internal view returns (address t, bool found) {
+        int256 mmr = int256(uint256(_params().maintenanceMarginRatio));
+        for (uint256 i; i < traders.N_TRADERS(); ++i) {
+            t = traders.traderAt((seed + i) % traders.N_TRADERS());
+            if (_position(t).size != 0 && _liquidationRatio(t) < mmr) return (t, true);
+        }
+    }
+
+    function _anyBelowMaintenanceAtSpot() internal view returns (bool) {
+        int256 mmr = int256(uint256(_params().maintenanceMarginRatio));
+        for (uint256 i; i < traders.N_TRADERS(); ++i) {
+            address t = traders.traderAt(i);
+            if (_position(t).size != 0 && clearingHouse.getMarginRatio(address(amm), t) < mmr) return true;
+        }
+        return false;
+    }
+
+    function _traderWithPosition(uint256 seed) internal view returns (address t, bool found) {
+        for (uint256 i; i < traders.N_TRADERS(); ++i) {
+            t = traders.traderAt((seed + i) % traders.N_TRADERS());
+            if (_position(t).size != 0) return (t, true);
+        }
+    }
+
+    /// @dev Free collateral of every trader and the keeper.
+    function _allFree() internal view returns (uint256 sum) {
+        for (uint256 i; i < traders.N_TRADERS(); ++i) sum += vault.freeCollateral(traders.traderAt(i));
+        sum += vault.freeCollateral(LIQUIDATOR);
+    }
+
+    function _unexpected(bytes4 sel) internal {
+        unexpectedReverts++;
+        lastUnexpectedSelector = sel;
+        lastError = sel;
+    }
+
+    /// @notice The keeper withdraws all its free collateral (the final settlement); true if it went
+    /// through (or there was nothing).
+    function withdrawAllRewards() external returns (bool ok) {
+        uint256 units = vault.balanceOf(LIQUIDATOR);
+        if (units == 0) return true;
+        uint256 before = usdc.balanceOf(LIQUIDATOR);
+        vm.prank(LIQUIDATOR);
+        try vault.withdraw(units) {
+            withdrawnUnits += units;
+            ok = usdc.balanceOf(LIQUIDATOR) == before + units;
+        } catch {
+            ok = false;
+        }
     }
 }

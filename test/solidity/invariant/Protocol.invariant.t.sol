@@ -5,15 +5,16 @@ import {IAmm} from "../../../contracts/interfaces/IAmm.sol";
 import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
 import {Deployer} from "../utils/Deployer.sol";
 import {InvariantBase} from "../utils/InvariantBase.sol";
-import {AdminHandler, TimeHandler, TraderHandler} from "./Handlers.sol";
+import {AdminHandler, LiquidatorHandler, TimeHandler, TraderHandler} from "./Handlers.sol";
 
-/// @notice Stateful invariants of the protocol as it is now (Vault, ClearingHouse, one Amm; no funding,
-/// liquidation or insurance-fund staking yet). The properties, numbered as here, are stated in
+/// @notice Stateful invariants of the protocol as it is now (Vault, ClearingHouse, one Amm without an
+/// oracle, hence without funding; liquidation; no insurance-fund staking). The properties, numbered as here, are stated in
 /// SPEC.md next to this file; the concrete suites at the end of the file run them on two markets.
 ///
 /// Actors (Handlers.sol): TraderHandler (4 traders: open/increase/reduce/reverse/close, add/remove
-/// margin, deposit, withdraw, withdraw-all), TimeHandler (warp/roll forward), AdminHandler (pause,
-/// market parameters, Amm limits). The fuzzer calls only their action functions (`targetSelectors`),
+/// margin, deposit, withdraw, withdraw-all), LiquidatorHandler (a keeper liquidating traders, and traders
+/// trying to liquidate themselves), TimeHandler (warp/roll forward), AdminHandler (pause, market
+/// parameters, Amm limits). The fuzzer calls only their action functions (`targetSelectors`),
 /// weighted toward trading. Runs and depth come from hardhat.config.ts (`test.solidity` profiles):
 /// default (CI) 64 x 64, `--test-profile deep` 512 x 256. Each invariant_* function runs its own
 /// campaign; a handler call that reverts is counted and dropped (`failOnRevert: false`), the
@@ -26,6 +27,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     TraderHandler internal traders;
     TimeHandler internal time;
     AdminHandler internal admin;
+    LiquidatorHandler internal liquidator;
 
     /// @dev Collateral decimals, initial quote and base reserves, fee ratio (IMR 10%, MMR 6.25%).
     function market()
@@ -43,6 +45,8 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         traders = new TraderHandler(clearingHouse, vault, amm, usdc);
         time = new TimeHandler();
         admin = new AdminHandler(clearingHouse, vault, amm, usdc);
+        liquidator = new LiquidatorHandler(clearingHouse, vault, amm, usdc, traders);
+        traders.setLiquidatorHandler(address(liquidator));
         clearingHouse.transferOwnership(address(admin));
         amm.transferOwnership(address(admin));
         admin.acceptOwnerships();
@@ -50,9 +54,11 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         targetContract(address(traders));
         targetContract(address(time));
         targetContract(address(admin));
+        targetContract(address(liquidator));
 
-        // Weights: 15 trader slots, 2 clock slots, 4 admin slots (pause itself acts one time in eight).
-        bytes4[] memory t = new bytes4[](15);
+        // Weights: 17 trader slots (2 of them price moves), 2 clock slots, 4 admin slots (pause itself acts one time in eight),
+        // 4 liquidator slots (3 liquidations, 1 self-liquidation attempt).
+        bytes4[] memory t = new bytes4[](17);
         t[0] = TraderHandler.openPosition.selector;
         t[1] = TraderHandler.openPosition.selector;
         t[2] = TraderHandler.openPosition.selector;
@@ -68,6 +74,8 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         t[12] = TraderHandler.deposit.selector;
         t[13] = TraderHandler.withdraw.selector;
         t[14] = TraderHandler.withdrawAll.selector;
+        t[15] = TraderHandler.movePrice.selector;
+        t[16] = TraderHandler.movePrice.selector;
         targetSelector(FuzzSelector(address(traders), t));
 
         bytes4[] memory c = new bytes4[](2);
@@ -82,12 +90,20 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         a[3] = AdminHandler.unpause.selector;
         targetSelector(FuzzSelector(address(admin), a));
 
+        bytes4[] memory l = new bytes4[](4);
+        l[0] = LiquidatorHandler.liquidate.selector;
+        l[1] = LiquidatorHandler.liquidate.selector;
+        l[2] = LiquidatorHandler.liquidate.selector;
+        l[3] = LiquidatorHandler.selfLiquidate.selector;
+        targetSelector(FuzzSelector(address(liquidator), l));
+
         // The handlers prank as the actors; no fuzzed call may come from a protocol address.
         excludeSender(address(clearingHouse));
         excludeSender(address(vault));
         excludeSender(address(amm));
         excludeSender(address(usdc));
         for (uint256 i; i < traders.N_TRADERS(); ++i) excludeSender(traders.traderAt(i));
+        excludeSender(liquidator.LIQUIDATOR());
     }
 
     // ================================================================== sums over the traders
@@ -98,6 +114,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         uint256 shortSize;
         uint256 sumMargin;
         uint256 sumFree;
+        uint256 shortfall;
         uint256 longOpenNotional;
         uint256 shortOpenNotional;
     }
@@ -117,19 +134,36 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
             s.sumMargin += p.margin;
             s.sumFree += vault.freeCollateral(t);
         }
+        // The keeper's rewards are claims on the Vault too.
+        s.sumFree += vault.freeCollateral(liquidator.LIQUIDATOR());
+        (, s.shortfall) = clearingHouse.getMarketStatus(address(amm));
+    }
+
+    /// @dev The insurance fund the ghosts predict: fees + insurance penalties - bad debt it covered -
+    /// rewards it paid (a liquidation with bad debt has the fund pay the keeper's reward).
+    function _expectedInsurance() internal view returns (uint256) {
+        return
+            traders.sumFees() +
+            liquidator.sumInsurancePenalties() -
+            liquidator.sumCovered() -
+            liquidator.sumRewardsFromFund();
     }
 
     // ================================================================== invariants
 
     /// @notice P1 (custody). The Vault's token balance x scale equals every claim on it exactly: the
-    /// traders' free collateral + the margin pool + the insurance fund. And it is exactly what was
+    /// traders' and the keeper's free collateral + the margin pool + the insurance fund. And it is exactly what was
     /// deposited minus what was withdrawn (only deposits and withdrawals move tokens).
     function invariant_P1_custodyIdentity() public view {
         Book memory s = _book();
         (uint256 pool, uint256 insurance) = vault.getPoolBalances();
         uint256 tokens = usdc.balanceOf(address(vault));
         assertEq(tokens * tokenScale(), s.sumFree + pool + insurance, "P1: tokens x scale != free + pool + insurance");
-        assertEq(tokens, traders.totalDeposited() - traders.totalWithdrawn(), "P1: tokens != deposited - withdrawn");
+        assertEq(
+            tokens,
+            traders.totalDeposited() - traders.totalWithdrawn() - liquidator.withdrawnUnits(),
+            "P1: tokens != deposited - withdrawn"
+        );
     }
 
     /// @notice P2 (base conservation). Sum of position sizes == initial base reserve - base reserve,
@@ -159,11 +193,18 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     }
 
     /// @notice P4 (margin pool). Margin pool == sum of open margins - sum of realised PnL (from the
-    /// PositionChanged events): every margin sits in the pool and every realised PnL is paid by it.
+    /// PositionChanged events, liquidations included) - the market's shortfall: every margin sits in the
+    /// pool, every realised PnL is paid by it, and the bad debt the insurance fund could not cover is
+    /// missing from it. The shortfall is also the sum of the PositionLiquidated shortfalls.
     function invariant_P4_marginPoolAccounting() public view {
         Book memory s = _book();
         (uint256 pool, ) = vault.getPoolBalances();
-        assertEq(int256(pool), int256(s.sumMargin) - traders.sumRealizedPnl(), "P4: pool != margins - realised PnL");
+        assertEq(
+            int256(pool),
+            int256(s.sumMargin) - traders.sumRealizedPnl() - int256(s.shortfall),
+            "P4: pool != margins - realised PnL - shortfall"
+        );
+        assertEq(s.shortfall, liquidator.sumShortfall(), "P4: market shortfall != sum of liquidation shortfalls");
     }
 
     /// @notice P5 (quote conservation, zero-sum PnL). Sum of realised PnL == long open notional - short
@@ -180,17 +221,25 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     }
 
     /// @notice P6 (per-trader ledger; withdrawals bounded). For every trader, free collateral +
-    /// margin == (deposited - withdrawn) x scale + realised PnL - fees paid, exactly; hence no trader
-    /// has withdrawn more than deposits + realised PnL - fees, and in total the traders have withdrawn
-    /// no more than they deposited.
+    /// margin == (deposited - withdrawn) x scale + realised PnL - fees paid - liquidation penalties
+    /// paid + bad debt left (the loss beyond its margin that others paid), exactly; hence no trader
+    /// has withdrawn more than that, and in total the traders have withdrawn no more than they
+    /// deposited.
     function invariant_P6_traderLedgerAndWithdrawals() public view {
         uint256 scale = tokenScale();
         for (uint256 i; i < traders.N_TRADERS(); ++i) {
             address t = traders.traderAt(i);
             int256 inOut = int256(traders.deposited(t) * scale) - int256(traders.withdrawn(t) * scale);
-            int256 earned = traders.realizedPnl(t) - int256(traders.feesPaid(t));
+            int256 earned =
+                traders.realizedPnl(t) -
+                    int256(traders.feesPaid(t) + traders.liquidationCharges(t)) +
+                    int256(traders.badDebtLeft(t));
             int256 held = int256(vault.freeCollateral(t) + clearingHouse.getPosition(address(amm), t).margin);
-            assertEq(held, inOut + earned, "P6: free + margin != deposited - withdrawn + PnL - fees");
+            assertEq(
+                held,
+                inOut + earned,
+                "P6: free + margin != deposited - withdrawn + PnL - fees - penalties + bad debt"
+            );
             assertLe(
                 int256(traders.withdrawn(t) * scale),
                 int256(traders.deposited(t) * scale) + earned,
@@ -200,12 +249,14 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         assertLe(traders.totalWithdrawn(), traders.totalDeposited(), "P6: total withdrawn > total deposited");
     }
 
-    /// @notice P7 (insurance fund). Insurance fund == sum of the fees in the PositionChanged events ==
-    /// the fees recomputed from each trade's inputs (ceil(notional x feeRatio) per leg).
+    /// @notice P7 (insurance fund). Insurance fund == fees + insurance penalties - bad debt covered -
+    /// rewards paid from the fund (liquidations with bad debt), every term summed from the events
+    /// (PositionChanged, PositionLiquidated); and the fees == the fees recomputed from each trade's inputs
+    /// (ceil(notional x feeRatio) per leg).
     function invariant_P7_insuranceFundIsTheFees() public view {
         (, uint256 insurance) = vault.getPoolBalances();
-        assertEq(insurance, traders.sumFees(), "P7: insurance fund != sum of fees emitted");
-        assertEq(insurance, traders.expectedFees(), "P7: insurance fund != fees recomputed from the trades");
+        assertEq(insurance, _expectedInsurance(), "P7: insurance fund != fees + penalties - covered - rewards paid");
+        assertEq(traders.sumFees(), traders.expectedFees(), "P7: fees emitted != fees recomputed from the trades");
         assertEq(traders.feeMismatches(), 0, "P7: a trade charged another fee than ceil(notional x fee)");
     }
 
@@ -213,6 +264,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     /// free-collateral delta and fee are the Vault's actual changes.
     function invariant_P8_eventsMatchState() public view {
         assertEq(traders.eventMismatches(), 0, "P8: an event disagreed with the state");
+        assertEq(liquidator.eventMismatches(), 0, "P8: a liquidation's events disagreed with the state");
     }
 
     /// @notice P9 (removeMargin). Right after any successful removeMargin the position meets the initial
@@ -234,7 +286,8 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
             assertLe(balance, tokens, "P10: a trader's free collateral exceeds the Vault's tokens");
             sum += balance;
         }
-        assertLe(sum, tokens, "P10: the traders' free collateral exceeds the Vault's tokens");
+        sum += vault.balanceOf(liquidator.LIQUIDATOR());
+        assertLe(sum, tokens, "P10: the traders' and the keeper's free collateral exceed the Vault's tokens");
         assertEq(traders.withdrawAllFailures(), 0, "P10: a trader without a position could not withdraw all");
     }
 
@@ -250,6 +303,13 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
                 uint32(traders.lastUnexpectedSelector())
             );
         }
+        if (liquidator.unexpectedReverts() != 0) {
+            revert AssertionFailed(
+                "P11: unexpected liquidation revert (right: error selector)",
+                0,
+                uint32(liquidator.lastUnexpectedSelector())
+            );
+        }
         if (admin.unexpectedReverts() != 0) {
             revert AssertionFailed(
                 "P11: unexpected admin revert (right: error selector)",
@@ -257,6 +317,55 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
                 uint32(admin.lastUnexpectedSelector())
             );
         }
+    }
+
+    /// @notice P13 (only below maintenance). Every liquidation that went through was of a position whose
+    /// liquidation margin ratio (getLiquidationMarginRatio, read just before in the same block) was below
+    /// maintenance; every position below it that was refused was refused for another reason than
+    /// NotLiquidatable (pause, fluctuation limit, reserve, pool); one at or above it was refused with
+    /// NotLiquidatable (else P11); and no trader liquidated itself (SelfLiquidation).
+    function invariant_P13_onlyBelowMaintenanceIsLiquidated() public view {
+        assertEq(
+            liquidator.liquidatedAtOrAboveMaintenance(),
+            0,
+            "P13: a position at or above maintenance was liquidated"
+        );
+        assertEq(
+            liquidator.refusedBelowMaintenance(),
+            0,
+            "P13: a position below maintenance was refused NotLiquidatable"
+        );
+        assertEq(liquidator.selfLiquidationAccepted(), 0, "P13: a trader liquidated its own position");
+    }
+
+    /// @notice P14 (liquidation conserves value). For every liquidation: the claims on the Vault together
+    /// (all free collateral + margin pool + insurance fund) are unchanged; what the trader (free +
+    /// margin), the keeper and the fund gained together is the realised PnL plus the shortfall; the
+    /// trader's share is its equity's change less the penalty (or its whole margin with bad debt), the
+    /// fund's the insurance penalty - the bad debt it covered - the reward it paid. And the keeper's free
+    /// collateral (plus what it withdrew at the end) is exactly the sum of its rewards.
+    function invariant_P14_liquidationConservesValue() public view {
+        assertEq(liquidator.conservationViolations(), 0, "P14: a liquidation created or destroyed value");
+        assertEq(
+            vault.freeCollateral(liquidator.LIQUIDATOR()) + liquidator.withdrawnUnits() * tokenScale(),
+            liquidator.sumRewards(),
+            "P14: keeper's free collateral != sum of rewards"
+        );
+        assertEq(
+            liquidator.sumBadDebt(),
+            liquidator.sumCovered() + liquidator.sumShortfall(),
+            "P14: bad debt != covered + shortfall"
+        );
+    }
+
+    /// @notice P15 (reward + penalty = ceil(quote x fee ratio) unless bounded). For every liquidation,
+    /// with penalty = ceil(quote closed x liquidation fee ratio) and equity = margin + realised PnL: the
+    /// keeper gets floor(penalty / 2) and the fund the rest when equity >= penalty; when 0 <= equity <
+    /// penalty both together get exactly the equity (keeper first, up to its half); with equity < 0 the
+    /// bad debt is -equity, the fund covers what it can, the rest is the shortfall, and the keeper gets
+    /// its half only as far as the fund still can pay it.
+    function invariant_P15_liquidationPenalty() public view {
+        assertEq(liquidator.penaltyMismatches(), 0, "P15: reward / insurance penalty / bad debt off the rules");
     }
 
     /// @notice P12 (path independence, checked at the end of every run). Closing every position, in an
@@ -268,39 +377,138 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     /// all its free collateral.
     function afterInvariant() public virtual {
         if (clearingHouse.paused()) admin.unpause();
-        // The settlement trades too: whatever it does must also be clean. Only what it adds is checked
-        // here (a violation before it is already reported by the invariant that watches it).
+        // The settlement trades and liquidates too: whatever it does must also be clean. Only what it adds
+        // is checked here (a violation before it is already reported by the invariant that watches it).
         uint256[4] memory before = _ghostCounters();
+        uint256[6] memory liqBefore = _liquidationCounters();
+        uint256[12] memory stats = _stats();
         (uint256 q1, uint256 b1) = amm.getReserves();
         traders.settleAll(uint256(keccak256(abi.encode(q1, b1, traders.swaps(), block.timestamp))));
         uint256[4] memory afterSettle = _ghostCounters();
+        uint256[6] memory liqAfter = _liquidationCounters();
+        stats[10] = liquidator.liquidations() - stats[1];
+        stats[11] = traders.finalStranded() != 0 ? 1 : 0;
+        _reportStats(stats);
         assertEq(afterSettle[0], before[0], "P12: the settlement decreased k");
         assertEq(afterSettle[1], before[1], "P12: an event of the settlement disagreed with the state");
         assertEq(afterSettle[2], before[2], "P12: a close of the settlement charged another fee");
         assertEq(afterSettle[3], before[3], "P12: unexpected revert during the settlement");
+        assertEq(liqAfter[0], liqBefore[0], "P12: the settlement liquidated a position at or above maintenance");
+        assertEq(liqAfter[1], liqBefore[1], "P12: the settlement was refused a liquidation below maintenance");
+        assertEq(liqAfter[2], liqBefore[2], "P12: a liquidation of the settlement did not conserve value");
+        assertEq(liqAfter[3], liqBefore[3], "P12: a liquidation of the settlement broke the penalty rules");
+        assertEq(liqAfter[4], liqBefore[4], "P12: a liquidation event of the settlement disagreed with the state");
+        assertEq(liqAfter[5], liqBefore[5], "P12: unexpected liquidation revert during the settlement");
 
         assertEq(traders.finalCloseFailures(), 0, "P12: a position could not be closed");
         assertEq(traders.finalWithdrawFailures(), 0, "P12: a withdrawal of all free collateral failed");
-        (uint256 q, uint256 b) = amm.getReserves();
-        assertEq(b, b0, "P12: base reserve not back at b0");
-        assertGe(q, q0, "P12: quote reserve below q0");
-        assertLe((q - q0) * b0, traders.roundingSum(), "P12: quote reserve drift above the rounding bound");
-        (uint256 oiLong, uint256 oiShort) = amm.getOpenInterest();
-        assertEq(oiLong + oiShort, 0, "P12: open interest left");
+        // The keeper was paid exactly its rewards and takes them out.
+        assertEq(vault.freeCollateral(liquidator.LIQUIDATOR()), liquidator.sumRewards(), "P12: keeper != rewards");
+        assertTrue(liquidator.withdrawAllRewards(), "P12: the keeper could not withdraw its rewards");
+
         (uint256 pool, uint256 insurance) = vault.getPoolBalances();
-        assertEq(traders.sumRealizedPnl(), -int256(q - q0), "P12: total realised PnL != -(q - q0)");
-        assertEq(pool, q - q0, "P12: margin pool != the rounding dust q - q0");
-        assertEq(insurance, traders.sumFees(), "P12: insurance fund != fees");
-        // Everyone withdrew: what stays is the dust below one token unit per trader, the pool's dust
-        // and the fees; so the traders together took out at most what they put in.
+        (, uint256 shortfall) = clearingHouse.getMarketStatus(address(amm));
+        assertEq(insurance, _expectedInsurance(), "P12: insurance fund != fees + penalties - covered - rewards");
+        // Everyone withdrew: what stays with the traders and the keeper is dust below one token unit.
         uint256 dust;
         for (uint256 i; i < traders.N_TRADERS(); ++i) {
             uint256 free = vault.freeCollateral(traders.traderAt(i));
             assertLt(free, tokenScale(), "P12: more than dust left after withdrawing all");
             dust += free;
         }
+        uint256 keeperDust = vault.freeCollateral(liquidator.LIQUIDATOR());
+        assertLt(keeperDust, tokenScale(), "P12: keeper left more than dust");
+        dust += keeperDust;
         assertEq(usdc.balanceOf(address(vault)) * tokenScale(), dust + pool + insurance, "P12: custody after exit");
-        assertLe(traders.totalWithdrawn(), traders.totalDeposited(), "P12: traders took out more than they put in");
+        assertLe(
+            traders.totalWithdrawn() + liquidator.withdrawnUnits(),
+            traders.totalDeposited(),
+            "P12: more was taken out than put in"
+        );
+
+        if (traders.finalStranded() != 0) {
+            // A shortfall the insurance fund could not pay: the pool cannot pay every winner, and the
+            // positions it cannot pay stay open (no global settlement without an index). Everything
+            // must still add up exactly.
+            assertGe(shortfall, 1, "P12: positions stranded without a shortfall");
+            invariant_P1_custodyIdentity();
+            invariant_P2_baseConservationAndOpenInterest();
+            invariant_P4_marginPoolAccounting();
+            invariant_P5_quoteConservation();
+            invariant_P6_traderLedgerAndWithdrawals();
+            return;
+        }
+        (uint256 q, uint256 b) = amm.getReserves();
+        assertEq(b, b0, "P12: base reserve not back at b0");
+        assertGe(q, q0, "P12: quote reserve below q0");
+        assertLe((q - q0) * b0, traders.roundingSum(), "P12: quote reserve drift above the rounding bound");
+        (uint256 oiLong, uint256 oiShort) = amm.getOpenInterest();
+        assertEq(oiLong + oiShort, 0, "P12: open interest left");
+        assertEq(traders.sumRealizedPnl(), -int256(q - q0), "P12: total realised PnL != -(q - q0)");
+        // The pool keeps the rounding dust, less the bad debt nobody paid.
+        assertEq(int256(pool), int256(q - q0) - int256(shortfall), "P12: margin pool != (q - q0) - shortfall");
+    }
+
+    // ================================================================== statistics (opt-in)
+
+    /// @dev Per run, before the settlement: runs (1), liquidations, full, partial, with bad debt, with a
+    /// shortfall, with a bounded penalty, NotLiquidatable refusals, other expected liquidation
+    /// reverts, self-liquidation refusals; then (filled in after it) the settlement's liquidations and
+    /// whether positions were stranded.
+    function _stats() internal view returns (uint256[12] memory c) {
+        c[0] = 1;
+        c[1] = liquidator.liquidations();
+        c[2] = liquidator.fullLiquidations();
+        c[3] = liquidator.partialLiquidations();
+        c[4] = liquidator.badDebtLiquidations();
+        c[5] = liquidator.shortfallLiquidations();
+        c[6] = liquidator.boundedPenalties();
+        c[7] = liquidator.notLiquidatableRefusals();
+        c[8] = liquidator.expectedReverts();
+        c[9] = liquidator.waits();
+    }
+
+    /// @dev With INVARIANT_STATS=<runs> in the environment, adds this run's counts to totals kept in the
+    /// process environment (which the EVM state reverts do not touch) and, at the end of the
+    /// campaign's last run, fails with the totals: a console-free report. Run one campaign at a time
+    /// (`--grep`), since campaigns share the environment. Off (0) by default.
+    function _reportStats(uint256[12] memory run) internal {
+        uint256 runs = vm.envOr("INVARIANT_STATS", uint256(0));
+        if (runs == 0) return;
+        string[12] memory names = [
+            "runs",
+            "liquidations",
+            "full",
+            "partial",
+            "badDebt",
+            "shortfall",
+            "boundedPenalty",
+            "notLiquidatable",
+            "otherRefusals",
+            "keeperWaits",
+            "settlementLiquidations",
+            "runsStranded"
+        ];
+        string memory prefix = string.concat("INVARIANT_STATS_", vm.toString(q0), "_");
+        string memory report = "stats:";
+        for (uint256 i; i < 12; ++i) {
+            string memory key = string.concat(prefix, names[i]);
+            uint256 total = vm.envOr(key, uint256(0)) + run[i];
+            vm.setEnv(key, vm.toString(total));
+            run[i] = total;
+            report = string.concat(report, " ", names[i], "=", vm.toString(total));
+        }
+        if (run[0] >= runs) revert AssertionFailedBool(report);
+    }
+
+    /// @dev The liquidator handler's violation counters that a settlement could move.
+    function _liquidationCounters() internal view returns (uint256[6] memory c) {
+        c[0] = liquidator.liquidatedAtOrAboveMaintenance();
+        c[1] = liquidator.refusedBelowMaintenance();
+        c[2] = liquidator.conservationViolations();
+        c[3] = liquidator.penaltyMismatches();
+        c[4] = liquidator.eventMismatches();
+        c[5] = liquidator.unexpectedReverts();
     }
 
     /// @dev The trader handler's violation counters that a settlement could move.

@@ -25,4 +25,9 @@ interface Vm {
     function getRecordedLogs() external returns (Log[] memory logs);
     /// @dev Marks the running test as skipped (reported, not failed) when `skipTest` is true.
     function skip(bool skipTest, string calldata reason) external;
+    /// @dev Process environment (not reverted with the EVM state): lets a debug run add up counters over
+    /// the runs of an invariant campaign (see invariant/SPEC.md, "Statistics").
+    function envOr(string calldata name, uint256 defaultValue) external view returns (uint256 value);
+    function setEnv(string calldata name, string calldata value) external;
+    function toString(uint256 value) external pure returns (string memory);
 }
