@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IAmm} from "../interfaces/IAmm.sol";
+import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
+import {FixedPoint} from "../libraries/FixedPoint.sol";
+import {Funding} from "../libraries/Funding.sol";
+import {ClearingHouseBase} from "./ClearingHouseBase.sol";
+
+/// @title GlobalSettlement
+/// @notice The ClearingHouse's shutdown of a market at its index TWAP, and the settlement of every
+/// position at that price, pro rata when the market's pool is short. See {IClearingHouse-settleMarket}.
+abstract contract GlobalSettlement is ClearingHouseBase {
+    using FixedPoint for uint256;
+    using SafeCast for uint256;
+    using SafeCast for int256;
+
+    /// @inheritdoc IClearingHouse
+    function settleMarket(address amm) external onlyOwner {
+        Market memory market = _tradableMarket(amm);
+        uint256 price = IAmm(amm).getIndexTwap(_liquidationParams.markTwapInterval);
+        if (price == 0) revert NoSettlementPrice(amm);
+        IAmm.FundingSnapshot memory funding = IAmm(amm).shutdown(_insuranceAvailable());
+        if (funding.insuranceFlow != 0) _config.vault.settle(address(0), 0, funding.insuranceFlow);
+        (uint256 openLong, uint256 openShort) = IAmm(amm).getOpenInterest();
+        market.status = MarketStatus.SETTLED;
+        _markets[amm] = market;
+        Settlement storage s = _settlements[amm];
+        s.price = price;
+        s.longIndex = funding.longIndex;
+        s.shortIndex = funding.shortIndex;
+        s.openLong = openLong;
+        s.openShort = openShort;
+        // The uncovered bad debt already left the market's pool: it is paid by its winners.
+        s.poolValue = -_shortfalls[amm].toInt256();
+        emit MarketSettled(amm, price, openLong, openShort);
+        if (openLong == 0 && openShort == 0) _completeSettlement(amm, s);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function settlePosition(address amm, address trader) external nonReentrant {
+        if (_markets[amm].status != MarketStatus.SETTLED) revert MarketNotSettled(amm);
+        Settlement storage s = _settlements[amm];
+        StoredPosition memory p = _positions[amm][trader];
+        bool complete = _isComplete(s);
+        if (p.size != 0) {
+            complete = _recordClaim(amm, trader, p, s);
+        } else if (p.margin == 0) {
+            revert NoPosition(trader, amm);
+        } else if (!complete) {
+            revert SettlementIncomplete(s.recordedLong, s.openLong, s.recordedShort, s.openShort);
+        }
+        if (!complete) return;
+        p = _positions[amm][trader];
+        if (p.margin == 0) return;
+        // Pro rata when the claims exceed what the positions held.
+        uint256 payout = p.margin;
+        if (s.poolValue <= 0) payout = 0;
+        else if (s.claims > uint256(s.poolValue)) payout = payout.mulDivDown(uint256(s.poolValue), s.claims);
+        delete _positions[amm][trader];
+        if (payout != 0) _config.vault.settle(trader, payout.toInt256(), 0);
+        emit SettlementPaid(trader, amm, payout);
+    }
+
+    /// @dev Values a position at the settlement price, records its claim in place of the position
+    /// (size 0, margin = claim) and adds it to the market's totals; returns whether every position
+    /// has now been recorded.
+    function _recordClaim(
+        address amm,
+        address trader,
+        StoredPosition memory p,
+        Settlement storage s
+    ) private returns (bool complete) {
+        int256 index = p.size > 0 ? s.longIndex : s.shortIndex;
+        int256 held = int256(uint256(p.margin)) - Funding.owed(p.size, index - p.fundingCheckpoint);
+        int256 value = held + _pnl(p.size, p.openNotional, _notionalAt(p.size, s.price));
+        uint256 claim = value > 0 ? uint256(value) : 0;
+        s.poolValue += held;
+        s.claims += claim;
+        s.netOpenNotional += p.size > 0 ? int256(uint256(p.openNotional)) : -int256(uint256(p.openNotional));
+        if (p.size > 0) s.recordedLong += uint256(int256(p.size));
+        else s.recordedShort += uint256(-int256(p.size));
+        _positions[amm][trader] = StoredPosition(0, claim.toUint128(), 0, 0);
+        emit SettlementRecorded(trader, amm, claim);
+        complete = _isComplete(s);
+        if (complete) _completeSettlement(amm, s);
+    }
+
+    function _isComplete(Settlement storage s) private view returns (bool) {
+        return s.recordedLong == s.openLong && s.recordedShort == s.openShort;
+    }
+
+    /// @dev Once every position is recorded, the market's pool is complete: besides the margins, it
+    /// holds what closed positions realised into it, which backs the open positions' PnL on the
+    /// curve. By path independence that is the PnL of closing all of them together, that is of
+    /// closing their net size in one swap (the pool's rounding leaves it a few wei more, as dust).
+    /// What the pool holds beyond the claims goes to the insurance fund.
+    function _completeSettlement(address amm, Settlement storage s) private {
+        int256 netSize = s.openLong.toInt256() - s.openShort.toInt256();
+        int256 netQuote; // what closing the net size pays the positions (+) or costs them (-)
+        if (netSize > 0) netQuote = IAmm(amm).previewSwapBase(netSize, uint256(netSize)).toInt256();
+        else if (netSize < 0) netQuote = -IAmm(amm).previewSwapBase(netSize, uint256(-netSize)).toInt256();
+        int256 poolValue = s.poolValue + netQuote - s.netOpenNotional;
+        s.poolValue = poolValue;
+        int256 surplus = poolValue - s.claims.toInt256();
+        if (surplus > 0) _config.vault.settle(address(0), 0, surplus);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function getSettlement(address amm) external view returns (Settlement memory) {
+        return _settlements[amm];
+    }
+}
