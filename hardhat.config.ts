@@ -1,7 +1,9 @@
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { parseEnv } from "node:util";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
-import { defineConfig } from "hardhat/config";
+import { configVariable, defineConfig } from "hardhat/config";
+import { cliTasks } from "./tasks/index.js";
 
 // Hardhat cannot download solc on our machines: compile with the pinned npm `solc` (solcjs).
 const require = createRequire(import.meta.url);
@@ -24,8 +26,18 @@ const overrides = Object.fromEntries(
   ].map((file) => [file, SMALL_CODE]),
 );
 
+// Configuration variables (the networks' URLs and keys below) may come from a .env file in the
+// working directory; the environment wins over it, and blank lines count as unset so that the
+// keystore is asked instead.
+if (existsSync(".env")) {
+  for (const [name, value] of Object.entries(parseEnv(readFileSync(".env", "utf8")))) {
+    if (value !== "" && process.env[name] === undefined) process.env[name] = value;
+  }
+}
+
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
+  tasks: cliTasks,
   solidity: {
     profiles: {
       default: { compilers: [optimized(10_000)], overrides },
@@ -53,8 +65,37 @@ export default defineConfig({
       },
     },
   },
+  // The default network is the embedded one (edr-simulated, chain id 31337). The Optimism networks'
+  // RPC URLs and deployer keys are configuration variables: an environment variable (or a non-blank
+  // line of .env) or else the Hardhat keystore (`npx hardhat keystore set OPTIMISM_RPC_URL`). They
+  // are read only when the network is used. See .env.example and deploy/README.md.
   networks: {
     hardhatMainnet: { type: "edr-simulated", chainType: "l1", hardfork: "cancun" },
+    // `npx hardhat node` in another terminal.
+    localhost: { type: "http", url: "http://127.0.0.1:8545" },
+    // Embedded, simulating the OP Stack (L1 data fee included).
     opLocal: { type: "edr-simulated", chainType: "op" },
+    optimismSepolia: {
+      type: "http",
+      chainType: "op",
+      chainId: 11155420,
+      url: configVariable("OPTIMISM_SEPOLIA_RPC_URL"),
+      accounts: [configVariable("OPTIMISM_SEPOLIA_PRIVATE_KEY")],
+    },
+    optimism: {
+      type: "http",
+      chainType: "op",
+      chainId: 10,
+      url: configVariable("OPTIMISM_RPC_URL"),
+      accounts: [configVariable("OPTIMISM_PRIVATE_KEY")],
+    },
+  },
+  // Source verification (`ignition deploy --verify`, `ignition verify`, `verify`). Hardhat knows the
+  // OP explorers by chain id: Etherscan's v2 API (one key for every chain, optimistic.etherscan.io
+  // and sepolia-optimism.etherscan.io), Blockscout and Sourcify (no key).
+  verify: {
+    etherscan: { apiKey: configVariable("ETHERSCAN_API_KEY") },
+    blockscout: { enabled: true },
+    sourcify: { enabled: true },
   },
 });

@@ -1,46 +1,81 @@
 /**
- * The protocol's core: the ChainlinkPriceFeed, the ClearingHouse (which checks the L2 sequencer
- * through that feed: with no sequencer feed set the check answers "up"), the Vault holding the
- * collateral, and the staked InsuranceFund (ERC4626) that owns the Vault's insurance account, all
- * linked to each other; and the ClearingHouseViewer (stateless batched reads for keepers and dApps).
+ * The protocol's core: the ChainlinkPriceFeed (index prices and the L2 sequencer's status), the
+ * ClearingHouse (which checks the sequencer through that feed: with no sequencer feed set the check
+ * answers "up"), the Vault holding the collateral, and the staked InsuranceFund (ERC4626) that owns
+ * the Vault's insurance account, all linked to each other; the liquidation rules and the
+ * sequencer's grace period written out; and the ClearingHouseViewer (stateless batched reads for
+ * keepers and dApps).
  *
  * Parameters (module id `Core`):
- * - `collateralToken` (required by the default module): the collateral's address (USDC). The local
- *   system builds the module with the mock USDC instead, and then reads no such parameter.
- * - `owner` (default: account 0, the deployer): owner of the ClearingHouse, the price feed and,
- *   through the Market modules, every Amm.
- * - `sequencerFeed` (default: the zero address, no sequencer check): the L2 sequencer uptime feed.
+ * - `collateralToken` (required by the live-network module): the collateral's address (USDC). The
+ *   local system builds the module with the mock USDC instead, and then reads no such parameter.
+ * - `owner` (default: account 0, the deployer): owner of the ClearingHouse, the price feed, the
+ *   insurance fund and, through the Market modules, every Amm. Must be account 0: see below.
+ * - `sequencerFeed` (default: the zero address, no sequencer check): the Chainlink L2 sequencer
+ *   uptime feed. The local system wires its mock sequencer feed in instead.
+ * - `sequencerGracePeriod` (default 3,600 s; 600 to 86,400): how long after the sequencer comes
+ *   back up risk-increasing actions stay refused.
+ * - `liquidationFeeRatio` (0.0125), `partialLiquidationBuffer` (0.025), `maxSpreadRatio` (0.1),
+ *   `markTwapInterval` (900 s), `minPositionNotional` (10): `ClearingHouse.setLiquidationParams`,
+ *   the contract's own defaults unless a file says otherwise.
  *
- * The owner must be account 0. `ClearingHouse.setVault`, `setInsuranceFund` (here) and `addMarket` (in the Market
- * modules) are owner-only, and Ignition's `from` option takes a literal address or `m.getAccount(i)`,
- * never a parameter: the calls are sent from `m.getAccount(0)`. With any other owner the setVault
- * simulation reverts with OwnableUnauthorizedAccount, after the ClearingHouse, the Vault and the
- * price feed have been deployed. Handing the protocol to another owner (a multisig) is a step after
- * the deployment: `transferOwnership` then `acceptOwnership` (all three are Ownable2Step).
+ * The owner must be account 0. `ClearingHouse.setVault`, `setInsuranceFund`,
+ * `setLiquidationParams`, `ChainlinkPriceFeed.setGracePeriod` (here) and the Market modules' calls
+ * are owner-only, and Ignition's `from` option takes a literal address or `m.getAccount(i)`, never
+ * a parameter: the calls are sent from `m.getAccount(0)`. With any other owner the setVault
+ * simulation reverts with OwnableUnauthorizedAccount, after the price feed, the ClearingHouse and
+ * the Vault have been deployed. Handing the protocol to another owner (a multisig) is a step after
+ * the deployment: `transferOwnership` then `acceptOwnership` (all are Ownable2Step).
  */
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import type { ContractFuture, IgnitionModuleBuilder } from "@nomicfoundation/ignition-core";
 
 export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
-/** Supplies the collateral from inside the Core module's builder, e.g. from a mocks submodule. */
-export type CollateralSource = (m: IgnitionModuleBuilder) => ContractFuture<string>;
+/** `ChainlinkPriceFeed.DEFAULT_GRACE_PERIOD`. */
+export const DEFAULT_SEQUENCER_GRACE_PERIOD = 3_600n;
+
+/** The ClearingHouse's own liquidation defaults (its constructor), in `LiquidationParams` order. */
+export const DEFAULT_LIQUIDATION_PARAMS = {
+  feeRatio: 12_500_000_000_000_000n, // 0.0125
+  partialBuffer: 25_000_000_000_000_000n, // 0.025
+  maxSpreadRatio: 100_000_000_000_000_000n, // 0.1
+  markTwapInterval: 900n, // 15 minutes
+  minPositionNotional: 10_000_000_000_000_000_000n, // 10 (quote)
+} as const;
+
+/** Supplies a contract from inside the Core module's builder, e.g. from a mocks submodule. */
+export type ContractSource = (m: IgnitionModuleBuilder) => ContractFuture<string>;
+/** Kept for callers of the first version: the collateral's source. */
+export type CollateralSource = ContractSource;
+
+/** Contracts the Core module takes from elsewhere instead of from its parameters (local networks). */
+export interface CoreSources {
+  /** The Vault's token, instead of the `collateralToken` parameter. */
+  collateral?: ContractSource;
+  /** The sequencer uptime feed, instead of the `sequencerFeed` parameter. */
+  sequencerFeed?: ContractSource;
+}
 
 /**
  * Builds the Core module (always id `Core`, so the parameter files look the same on every network).
- * Without `collateral`, the Vault's token is the `collateralToken` parameter.
+ * Without sources, the Vault's token is the `collateralToken` parameter and the sequencer feed the
+ * `sequencerFeed` parameter. A bare function is the collateral's source (the first version's form).
  */
-export function buildCoreModule(collateral?: CollateralSource) {
+export function buildCoreModule(sources: CoreSources | ContractSource = {}) {
+  const { collateral, sequencerFeed: sequencerSource }: CoreSources =
+    typeof sources === "function" ? { collateral: sources } : sources;
   return buildModule("Core", (m) => {
     const deployer = m.getAccount(0);
     const owner = m.getParameter("owner", deployer);
     const collateralToken = collateral === undefined ? m.getParameter<string>("collateralToken") : collateral(m);
+    const sequencerFeed =
+      sequencerSource === undefined ? m.getParameter<string>("sequencerFeed", ZERO_ADDRESS) : sequencerSource(m);
 
-    const sequencerFeed = m.getParameter<string>("sequencerFeed", ZERO_ADDRESS);
     const priceFeed = m.contract("ChainlinkPriceFeed", [owner, sequencerFeed]);
-
-    // The Vault names the ClearingHouse as an immutable, so the ClearingHouse comes first.
+    // The ClearingHouse gates risk-increasing actions on the price feed's sequencer check.
     const clearingHouse = m.contract("ClearingHouse", [owner, priceFeed]);
+    // The Vault names the ClearingHouse as an immutable, so the ClearingHouse comes first.
     const vault = m.contract("Vault", [collateralToken, clearingHouse]);
     // Owner-only: see the note at the top on why the sender is account 0.
     m.call(clearingHouse, "setVault", [vault], { from: deployer });
@@ -52,6 +87,18 @@ export function buildCoreModule(collateral?: CollateralSource) {
       "svINS",
     ]);
     m.call(clearingHouse, "setInsuranceFund", [insuranceFund], { from: deployer });
+
+    const liquidationParams = {
+      feeRatio: m.getParameter("liquidationFeeRatio", DEFAULT_LIQUIDATION_PARAMS.feeRatio),
+      partialBuffer: m.getParameter("partialLiquidationBuffer", DEFAULT_LIQUIDATION_PARAMS.partialBuffer),
+      maxSpreadRatio: m.getParameter("maxSpreadRatio", DEFAULT_LIQUIDATION_PARAMS.maxSpreadRatio),
+      markTwapInterval: m.getParameter("markTwapInterval", DEFAULT_LIQUIDATION_PARAMS.markTwapInterval),
+      minPositionNotional: m.getParameter("minPositionNotional", DEFAULT_LIQUIDATION_PARAMS.minPositionNotional),
+    };
+    m.call(clearingHouse, "setLiquidationParams", [liquidationParams], { from: deployer });
+    const gracePeriod = m.getParameter("sequencerGracePeriod", DEFAULT_SEQUENCER_GRACE_PERIOD);
+    m.call(priceFeed, "setGracePeriod", [gracePeriod], { from: deployer });
+
     // Stateless batched reads for keepers and dApps.
     const viewer = m.contract("ClearingHouseViewer", [clearingHouse]);
 
@@ -59,7 +106,7 @@ export function buildCoreModule(collateral?: CollateralSource) {
   });
 }
 
-/** The Core module of a live network: the collateral is the `collateralToken` parameter. */
+/** The Core module of a live network: the collateral and the sequencer feed are parameters. */
 const CoreModule = buildCoreModule();
 
 export type CoreModuleType = typeof CoreModule;

@@ -1,23 +1,42 @@
 /**
- * One market: an Amm bound to the Core module's ClearingHouse, listed on it. Each market is its own
- * module, `Market_<SYMBOL>` (e.g. `Market_ETH`), so it has its own parameters and its own futures.
+ * One market: an Amm bound to the Core module's ClearingHouse, its index registered in the Core's
+ * ChainlinkPriceFeed (Chainlink aggregator, heartbeat, sane price bounds) and set as the Amm's
+ * oracle, its funding parameters, and its listing on the ClearingHouse with its margin and fee
+ * ratios. Each market is its own module, `Market_<SYMBOL>` (e.g. `Market_ETH`), so it has its own
+ * parameters and its own futures, and adding a market to a deployed system sends only its own
+ * transactions.
  *
- * Parameters (module id `Market_<SYMBOL>`), all 18-decimal fixed point:
+ * Parameters (module id `Market_<SYMBOL>`), ratios and amounts 18-decimal fixed point:
  * - `quoteReserve`, `baseReserve` (required): the initial virtual reserves; the price is their ratio.
  * - `maxTradeRatio`, `fluctuationLimitRatio`, `maxOpenInterest` (required; 0 switches a limit off):
  *   the Amm's risk limits, settable later by its owner.
  * - `initialMarginRatio` (default 0.1), `maintenanceMarginRatio` (default 0.0625), `feeRatio`
  *   (default 0.001): the ClearingHouse's market parameters.
+ * - `feed` (required on live networks; locally the mock aggregator is wired in): the Chainlink
+ *   aggregator (proxy) of the asset's USD price. The price feed reads its decimals when it is set.
+ * - `heartbeat` (required, seconds): the oldest answer the price feed accepts.
+ * - `minPrice`, `maxPrice` (required, 18 decimals): the sane range of the answer; outside it the
+ *   index is invalid (funding pauses, liquidation falls back to the mark price).
+ * - `maxPremiumRatio` (default 0.1 per day), `minUpdateInterval` (default 300 s),
+ *   `maxAccrualPeriod` (default 3,600 s): `Amm.setFundingParams`.
  *
- * The Amm's owner is the ClearingHouse's owner, read from the chain. `addMarket` is owner-only and
- * sent from account 0 (see Core.ts).
+ * The asset key in the price feed is the symbol as a bytes32 string (`encodeBytes32String("ETH")`).
+ * The Amm's owner is the ClearingHouse's owner, read from the chain. The owner-only calls are sent
+ * from account 0 (see Core.ts).
  */
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
-import CoreModule, { type CoreModuleType } from "./Core.js";
+import { encodeBytes32String } from "ethers";
+import CoreModule, { type ContractSource, type CoreModuleType } from "./Core.js";
 
 export const DEFAULT_INITIAL_MARGIN_RATIO = 100_000_000_000_000_000n; // 0.1
 export const DEFAULT_MAINTENANCE_MARGIN_RATIO = 62_500_000_000_000_000n; // 0.0625
 export const DEFAULT_FEE_RATIO = 1_000_000_000_000_000n; // 0.001
+/** The Amm's own funding defaults (its constructor). */
+export const DEFAULT_FUNDING_PARAMS = {
+  maxPremiumRatio: 100_000_000_000_000_000n, // 0.1 of the index per day
+  minUpdateInterval: 300n,
+  maxAccrualPeriod: 3_600n,
+} as const;
 
 /** The module id of a market: `Market_ETH` for "ETH". */
 export function marketModuleId(symbol: string): string {
@@ -28,13 +47,20 @@ export function marketModuleId(symbol: string): string {
   return `Market_${symbol}`;
 }
 
+/** The market's key in the ChainlinkPriceFeed: the symbol as a bytes32 string. */
+export function assetKey(symbol: string): string {
+  return encodeBytes32String(symbol);
+}
+
 /**
  * Builds the module of the `symbol` market on `core` (the live-network Core module by default; the
- * local system passes its own, wired to the mock USDC).
+ * local system passes its own, wired to the mock USDC). With `feed`, the market's aggregator comes
+ * from there (a local mock) instead of the `feed` parameter.
  */
-export function buildMarketModule(symbol: string, core: CoreModuleType = CoreModule) {
+export function buildMarketModule(symbol: string, core: CoreModuleType = CoreModule, feed?: ContractSource) {
   return buildModule(marketModuleId(symbol), (m) => {
-    const { clearingHouse } = m.useModule(core);
+    const { clearingHouse, priceFeed } = m.useModule(core);
+    const deployer = m.getAccount(0);
 
     const quoteReserve = m.getParameter<bigint>("quoteReserve");
     const baseReserve = m.getParameter<bigint>("baseReserve");
@@ -48,11 +74,40 @@ export function buildMarketModule(symbol: string, core: CoreModuleType = CoreMod
       maintenanceMarginRatio: m.getParameter<bigint>("maintenanceMarginRatio", DEFAULT_MAINTENANCE_MARGIN_RATIO),
       feeRatio: m.getParameter<bigint>("feeRatio", DEFAULT_FEE_RATIO),
     };
+    const fundingParams = {
+      maxPremiumRatio: m.getParameter<bigint>("maxPremiumRatio", DEFAULT_FUNDING_PARAMS.maxPremiumRatio),
+      minUpdateInterval: m.getParameter<bigint>("minUpdateInterval", DEFAULT_FUNDING_PARAMS.minUpdateInterval),
+      maxAccrualPeriod: m.getParameter<bigint>("maxAccrualPeriod", DEFAULT_FUNDING_PARAMS.maxAccrualPeriod),
+    };
+    const aggregator = feed === undefined ? m.getParameter<string>("feed") : feed(m);
+    const heartbeat = m.getParameter<bigint>("heartbeat");
+    const minPrice = m.getParameter<bigint>("minPrice");
+    const maxPrice = m.getParameter<bigint>("maxPrice");
+    const asset = assetKey(symbol);
 
     const owner = m.staticCall(clearingHouse, "owner", [], 0, { id: "ClearingHouse_owner" });
     const amm = m.contract("Amm", [clearingHouse, quoteReserve, baseReserve, limits, owner]);
-    // Owner-only: sent from account 0, like setVault (see Core.ts).
-    m.call(clearingHouse, "addMarket", [amm, marketParams], { id: "ClearingHouse_addMarket", from: m.getAccount(0) });
+
+    // Owner-only calls, sent from account 0 (see Core.ts).
+    const setAsset = m.call(priceFeed, "setAsset", [asset, aggregator, heartbeat, minPrice, maxPrice], {
+      id: "PriceFeed_setAsset",
+      from: deployer,
+    });
+    const setOracle = m.call(amm, "setOracle", [priceFeed, asset], {
+      id: "Amm_setOracle",
+      from: deployer,
+      after: [setAsset],
+    });
+    const setFundingParams = m.call(amm, "setFundingParams", [fundingParams], {
+      id: "Amm_setFundingParams",
+      from: deployer,
+    });
+    // Listed last: a market is open to trading only once its index and funding are configured.
+    m.call(clearingHouse, "addMarket", [amm, marketParams], {
+      id: "ClearingHouse_addMarket",
+      from: deployer,
+      after: [setOracle, setFundingParams],
+    });
 
     return { amm };
   });

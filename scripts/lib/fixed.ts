@@ -31,3 +31,67 @@ export function formatWad(value: bigint, decimals = 6): string {
   const frac = (v % WAD).toString().padStart(18, "0").slice(0, decimals);
   return `${negative ? "-" : ""}${whole.toLocaleString("en-US")}${decimals > 0 ? "." + frac : ""}`;
 }
+
+// ---------------------------------------------------------------- units (added for the client library)
+
+/** Signed a*b/d rounded toward zero, as Solidity's signed division does. */
+export const mulDivSigned = (x: bigint, y: bigint, d: bigint): bigint => (x * y) / d;
+
+/** 10^(18 - decimals): token units x scale = 18-decimal units, exactly (the Vault's `_scale`). */
+export function tokenScale(decimals: number): bigint {
+  if (!Number.isInteger(decimals) || decimals < 0 || decimals > 18)
+    throw new RangeError(`unsupported decimals ${decimals}`);
+  return 10n ** BigInt(18 - decimals);
+}
+
+/** Token units to 18 decimals, exact (the Vault's deposit). */
+export const tokenToWad = (units: bigint, decimals: number): bigint => units * tokenScale(decimals);
+
+/** 18 decimals to token units, rounded down as the Vault's `balanceOf` does (up when asked: what a debt needs). */
+export function wadToToken(wad: bigint, decimals: number, rounding: "down" | "up" = "down"): bigint {
+  const scale = tokenScale(decimals);
+  return rounding === "up" ? mulDivUp(wad, 1n, scale) : wad / scale;
+}
+
+const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?$/;
+
+/**
+ * Parses a human decimal string ("1,250.5", "1_000", "-3") into an integer with `decimals` digits
+ * after the point. Exact: more fractional digits than `decimals` is an error, never a silent cut.
+ */
+export function parseDecimal(value: string, decimals = 18): bigint {
+  const text = value.trim().replace(/[,_]/g, "");
+  const m = DECIMAL.exec(text);
+  if (m === null || (m[2] === "" && (m[3] ?? "") === "")) throw new RangeError(`"${value}" is not a number`);
+  const frac = m[3] ?? "";
+  if (frac.length > decimals) throw new RangeError(`"${value}" has more than ${decimals} digits after the point`);
+  const digits =
+    BigInt(m[2] || "0") * 10n ** BigInt(decimals) + BigInt((frac + "0".repeat(decimals)).slice(0, decimals) || "0");
+  return m[1] === "-" ? -digits : digits;
+}
+
+/** "0.5%" -> 0.005, "5bps" -> 0.0005, "0.1" -> 0.1 (a bare number is a fraction), in 18 decimals. */
+export function parseRatio(value: string): bigint {
+  const text = value.trim().toLowerCase();
+  if (text.endsWith("%")) return parseDecimal(text.slice(0, -1), 18) / 100n;
+  if (text.endsWith("bps")) return parseDecimal(text.slice(0, -3), 18) / 10_000n;
+  return parseDecimal(text, 18);
+}
+
+/**
+ * Formats an integer with `decimals` implied digits: at most `maxFraction` digits after the point
+ * (truncated toward zero), trailing zeros dropped, thousands grouped.
+ */
+export function formatUnits(value: bigint, decimals = 18, maxFraction = 6): string {
+  const negative = value < 0n;
+  const v = negative ? -value : value;
+  const unit = 10n ** BigInt(decimals);
+  const whole = (v / unit).toLocaleString("en-US");
+  const frac = (v % unit).toString().padStart(decimals, "0").slice(0, maxFraction).replace(/0+$/, "");
+  const text = frac === "" ? whole : `${whole}.${frac}`;
+  return negative && text !== "0" ? `-${text}` : text;
+}
+
+/** An 18-decimal ratio as a percentage: 0.0625e18 -> "6.25%". */
+export const formatPercent = (ratio: bigint, maxFraction = 4): string =>
+  `${formatUnits(ratio * 100n, 18, maxFraction)}%`;

@@ -1,0 +1,509 @@
+/**
+ * The CLI's commands, over a connected {@link PerpClient}: each reads its options as the strings the
+ * user typed, checks them, previews, sends and prints. Hardhat tasks (tasks/index.ts) run them
+ * through {@link runTask} (tasks/run.ts); the tests call the same entry point.
+ */
+import type { ContractTransactionReceipt, ContractTransactionResponse, Signer } from "ethers";
+import { isAddress, getAddress } from "ethers";
+import {
+  CliError,
+  fmt,
+  MarketStatusName,
+  Side,
+  type MarketInfo,
+  type PerpClient,
+  type SideValue,
+} from "../scripts/lib/client.js";
+import { abs, formatPercent, formatUnits, parseDecimal, parseRatio, WAD, wDivDown } from "../scripts/lib/fixed.js";
+import { ChainlinkPriceFeed__factory } from "../typechain-types/index.js";
+import { formatFields, formatTable, type Output } from "../scripts/lib/format.js";
+
+export type TaskArgs = Readonly<Record<string, string | boolean | undefined>>;
+
+export interface CliContext {
+  client: PerpClient;
+  signer: Signer;
+  /** The signer's address. */
+  account: string;
+  out: Output;
+  /** Test seam: runs after a trade's preview, right before its transaction is sent. */
+  beforeSend?: () => Promise<void>;
+}
+
+export type Command = (ctx: CliContext, args: TaskArgs) => Promise<void>;
+
+// ---------------------------------------------------------------- option parsing
+
+const str = (args: TaskArgs, name: string): string => {
+  const v = args[name];
+  return typeof v === "string" ? v.trim() : "";
+};
+
+function required(args: TaskArgs, name: string, flag: string): string {
+  const v = str(args, name);
+  if (v === "") throw new CliError(`--${flag} is required`);
+  return v;
+}
+
+function parseWith<T>(value: string, flag: string, parse: (v: string) => T): T {
+  try {
+    return parse(value);
+  } catch (error) {
+    throw new CliError(`--${flag}: ${(error as Error).message}`);
+  }
+}
+
+/** A positive 18-decimal amount ("100", "1,000.5"). */
+export function positiveAmount(value: string, flag: string, decimals = 18): bigint {
+  const v = parseWith(value, flag, (x) => parseDecimal(x, decimals));
+  if (v <= 0n) throw new CliError(`--${flag} must be a positive amount, got ${value}`);
+  return v;
+}
+
+export function parseSide(value: string): SideValue {
+  const v = value.trim().toLowerCase();
+  if (v === "long" || v === "buy") return Side.LONG;
+  if (v === "short" || v === "sell") return Side.SHORT;
+  throw new CliError(`--side must be long or short, got "${value}"`);
+}
+
+/** "5", "5x", "2.5X" -> 18 decimals. */
+export function parseLeverage(value: string): bigint {
+  const v = parseWith(value.replace(/x$/i, ""), "leverage", (x) => parseDecimal(x, 18));
+  if (v <= 0n) throw new CliError(`--leverage must be positive, got ${value}`);
+  return v;
+}
+
+/** A ratio between 0 and 100%: "0.5%", "50bps", "0.005". */
+export function ratioOption(value: string, flag: string, max = WAD): bigint {
+  const v = parseWith(value, flag, parseRatio);
+  if (v < 0n || v > max) throw new CliError(`--${flag} must be between 0% and ${formatPercent(max)}, got ${value}`);
+  return v;
+}
+
+function seconds(value: string, flag: string): number {
+  const v = Number(value);
+  if (!Number.isInteger(v) || v <= 0)
+    throw new CliError(`--${flag} must be a positive number of seconds, got ${value}`);
+  return v;
+}
+
+const sideName = (size: bigint): string => (size > 0n ? "long" : size < 0n ? "short" : "-");
+const signed = (v: bigint, digits = 4): string => (v > 0n ? "+" : "") + fmt(v, digits);
+
+// ---------------------------------------------------------------- sending
+
+/** Sends, waits for the receipt and prints one line with its hash. */
+async function send(
+  ctx: CliContext,
+  what: string,
+  sendTx: () => Promise<ContractTransactionResponse>,
+): Promise<ContractTransactionReceipt> {
+  const tx = await sendTx();
+  let receipt: ContractTransactionReceipt | null;
+  try {
+    receipt = await tx.wait();
+  } catch (error) {
+    // A transaction that passed its gas estimate but reverted once mined carries no revert data:
+    // replay it as a call on the state of the block it was mined in to learn why (its error, with
+    // the data, is thrown); if the replay passes, the original error stands.
+    const mined = (error as { receipt?: { blockNumber?: number } }).receipt?.blockNumber;
+    if (mined !== undefined && ctx.signer.provider)
+      await ctx.signer.provider.call({ to: tx.to, from: tx.from, data: tx.data, value: tx.value, blockTag: mined });
+    throw error;
+  }
+  if (receipt === null) throw new CliError(`${what}: the transaction was dropped`);
+  ctx.out.info(`${what}: tx ${receipt.hash} (block ${receipt.blockNumber}, gas ${receipt.gasUsed})`);
+  return receipt;
+}
+
+function positionChanged(ctx: CliContext, receipt: ContractTransactionReceipt) {
+  for (const log of receipt.logs) {
+    const parsed = ctx.client.clearingHouse.interface.parseLog(log);
+    if (parsed?.name === "PositionChanged") return parsed.args;
+  }
+  return undefined;
+}
+
+async function requirePosition(ctx: CliContext, market: MarketInfo) {
+  const p = await ctx.client.clearingHouse.getPosition(market.address, ctx.account);
+  if (p.size === 0n) throw new CliError(`${ctx.account} has no position in ${market.symbol}`);
+  return p;
+}
+
+const tokenAmount = (ctx: CliContext, units: bigint): string =>
+  `${formatUnits(units, ctx.client.collateralDecimals, ctx.client.collateralDecimals)} ${ctx.client.collateralSymbol}`;
+
+// ---------------------------------------------------------------- trader commands
+
+/** deposit --amount 1000 (token units: 1000 USDC) */
+export const deposit: Command = async (ctx, args) => {
+  const { client } = ctx;
+  const units = positiveAmount(required(args, "amount", "amount"), "amount", client.collateralDecimals);
+  const vault = await client.vault.getAddress();
+  const balance = await client.collateral.balanceOf(ctx.account);
+  if (balance < units)
+    throw new CliError(
+      `insufficient collateral: your wallet holds ${tokenAmount(ctx, balance)}, less than the ${tokenAmount(ctx, units)} to deposit`,
+    );
+  if ((await client.collateral.allowance(ctx.account, vault)) < units)
+    await send(ctx, `approve ${tokenAmount(ctx, units)} to the Vault`, () =>
+      client.collateral.connect(ctx.signer).approve(vault, units),
+    );
+  await send(ctx, `deposit ${tokenAmount(ctx, units)}`, () => client.vault.connect(ctx.signer).deposit(units));
+  ctx.out.info(`free collateral: ${fmt(await client.vault.freeCollateral(ctx.account), 6)}`);
+};
+
+/** withdraw --amount 500 | all (token units) */
+export const withdraw: Command = async (ctx, args) => {
+  const { client } = ctx;
+  const text = required(args, "amount", "amount");
+  const units =
+    text.toLowerCase() === "all"
+      ? await client.vault.balanceOf(ctx.account)
+      : positiveAmount(text, "amount", client.collateralDecimals);
+  if (units === 0n) throw new CliError("nothing to withdraw: no free collateral");
+  await send(ctx, `withdraw ${tokenAmount(ctx, units)}`, () => client.vault.connect(ctx.signer).withdraw(units));
+  ctx.out.info(`free collateral: ${fmt(await client.vault.freeCollateral(ctx.account), 6)}`);
+};
+
+/** open --market ETH --side long --margin 100 --leverage 5 --slippage 0.5% [--deadline 300] */
+export const open: Command = async (ctx, args) => {
+  const { client } = ctx;
+  const market = client.market(required(args, "market", "market"));
+  const side = parseSide(required(args, "side", "side"));
+  const margin = positiveAmount(required(args, "margin", "margin"), "margin");
+  const leverage = parseLeverage(required(args, "leverage", "leverage"));
+  const slippage = ratioOption(str(args, "slippage") || "0.5%", "slippage", WAD - 1n);
+  const deadline = await client.deadline(seconds(str(args, "deadline") || "300", "deadline"));
+  const q = await client.quoteOpen(market, side, margin, leverage, slippage);
+  const sideText = side === Side.LONG ? "long" : "short";
+  ctx.out.info(
+    formatFields([
+      ["open", `${sideText} ${market.symbol}`],
+      ["margin", `${fmt(margin)} x ${fmt(leverage, 2)} = notional ${fmt(q.notional)}`],
+      ["fee", fmt(q.fee, 6)],
+      ["expected size", `${fmt(q.expectedBase, 6)} at ${fmt(q.price)}`],
+      [side === Side.LONG ? "min size" : "max size", `${fmt(q.baseLimit, 6)} (slippage ${formatPercent(slippage)})`],
+    ]),
+  );
+  await ctx.beforeSend?.();
+  const receipt = await send(ctx, `open ${sideText} ${market.symbol}`, () =>
+    client.clearingHouse
+      .connect(ctx.signer)
+      .openPosition(market.address, side, margin, leverage, q.baseLimit, deadline),
+  );
+  const e = positionChanged(ctx, receipt);
+  if (e !== undefined) {
+    const entry = e.size === 0n ? 0n : wDivDown(e.openNotional, abs(e.size));
+    ctx.out.info(
+      `position: ${sideName(e.size)} ${fmt(abs(e.size), 6)} ${market.symbol}, margin ${fmt(e.margin)}, ` +
+        `entry ${fmt(entry)}, fee ${fmt(e.fee, 6)}` +
+        (e.realizedPnl !== 0n ? `, realised PnL ${signed(e.realizedPnl)}` : ""),
+    );
+  }
+};
+
+/** close --market ETH [--slippage 0.5%] [--deadline 300] */
+export const close: Command = async (ctx, args) => {
+  const { client } = ctx;
+  const market = client.market(required(args, "market", "market"));
+  const slippage = ratioOption(str(args, "slippage") || "0.5%", "slippage", WAD - 1n);
+  const deadline = await client.deadline(seconds(str(args, "deadline") || "300", "deadline"));
+  await requirePosition(ctx, market);
+  const q = await client.quoteClose(market, ctx.account, slippage);
+  ctx.out.info(
+    formatFields([
+      ["close", `${sideName(q.size)} ${fmt(abs(q.size), 6)} ${market.symbol}`],
+      [q.size > 0n ? "expected proceeds" : "expected cost", fmt(q.exitQuote)],
+      [q.size > 0n ? "min proceeds" : "max cost", `${fmt(q.quoteLimit)} (slippage ${formatPercent(slippage)})`],
+      ["fee", fmt(q.fee, 6)],
+    ]),
+  );
+  await ctx.beforeSend?.();
+  const receipt = await send(ctx, `close ${market.symbol}`, () =>
+    client.clearingHouse.connect(ctx.signer).closePosition(market.address, q.quoteLimit, deadline),
+  );
+  const e = positionChanged(ctx, receipt);
+  if (e !== undefined)
+    ctx.out.info(
+      `closed: realised PnL ${signed(e.realizedPnl)}, funding ${signed(0n - (e.fundingPayment as bigint))}, fee ${fmt(e.fee, 6)}, ` +
+        `${fmt(e.freeCollateralDelta)} back to free collateral`,
+    );
+};
+
+async function changeMargin(ctx: CliContext, args: TaskArgs, add: boolean): Promise<void> {
+  const { client } = ctx;
+  const market = client.market(required(args, "market", "market"));
+  const amount = positiveAmount(required(args, "amount", "amount"), "amount");
+  await requirePosition(ctx, market);
+  const ch = client.clearingHouse.connect(ctx.signer);
+  await send(ctx, `${add ? "add" : "remove"} margin ${fmt(amount)} ${add ? "to" : "from"} ${market.symbol}`, () =>
+    add ? ch.addMargin(market.address, amount) : ch.removeMargin(market.address, amount),
+  );
+  const p = await client.clearingHouse.getPosition(market.address, ctx.account);
+  const ratio = await client.clearingHouse.getMarginRatio(market.address, ctx.account);
+  ctx.out.info(`margin: ${fmt(p.margin)}, margin ratio ${formatPercent(ratio, 2)}`);
+}
+
+/** add-margin --market ETH --amount 50 */
+export const addMargin: Command = (ctx, args) => changeMargin(ctx, args, true);
+/** remove-margin --market ETH --amount 50 */
+export const removeMargin: Command = (ctx, args) => changeMargin(ctx, args, false);
+
+// ---------------------------------------------------------------- read-only commands
+
+/** positions [--trader 0x...]: every market, with PnL, margin ratio and liquidation price. */
+export const positions: Command = async (ctx, args) => {
+  const { client } = ctx;
+  const traderText = str(args, "trader");
+  if (traderText !== "" && !isAddress(traderText)) throw new CliError(`--trader "${traderText}" is not an address`);
+  const trader = traderText === "" ? ctx.account : getAddress(traderText);
+  const markets = client.markets;
+  const views = await readPositions(client, markets, trader);
+  const rows: string[][] = [];
+  for (let i = 0; i < markets.length; i++) {
+    const v = views[i];
+    if (v.size === 0n) continue;
+    const mark = await markets[i].amm.getSpotPrice();
+    rows.push([
+      markets[i].symbol,
+      sideName(v.size),
+      fmt(abs(v.size), 6),
+      fmt(v.margin, 2),
+      fmt(wDivDown(v.openNotional, abs(v.size)), 4),
+      fmt(mark, 4),
+      signed(v.unrealizedPnl, 2),
+      signed(-v.pendingFunding, 4),
+      formatPercent(v.marginRatio, 2),
+      v.liquidationPrice === undefined ? "n/a" : v.liquidationPrice === 0n ? "-" : fmt(v.liquidationPrice, 4),
+    ]);
+  }
+  ctx.out.info(`trader ${trader}, free collateral ${fmt(await client.vault.freeCollateral(trader), 6)}`);
+  if (rows.length === 0) {
+    ctx.out.info("no open positions");
+    return;
+  }
+  ctx.out.info(
+    formatTable(
+      ["market", "side", "size", "margin", "entry", "mark", "PnL", "funding", "margin ratio", "liq. price"],
+      rows,
+    ),
+  );
+  if (client.viewer === undefined)
+    ctx.out.info("(liquidation prices need the ClearingHouseViewer: --viewer or VIEWER)");
+};
+
+interface PositionRow {
+  size: bigint;
+  margin: bigint;
+  openNotional: bigint;
+  pendingFunding: bigint;
+  unrealizedPnl: bigint;
+  marginRatio: bigint;
+  liquidationPrice?: bigint;
+}
+
+/** Through the viewer in one call when there is one; else from the ClearingHouse, market by market. */
+async function readPositions(
+  client: PerpClient,
+  markets: readonly MarketInfo[],
+  trader: string,
+): Promise<PositionRow[]> {
+  if (markets.length === 0) return [];
+  if (client.viewer !== undefined)
+    return client.viewer.getPositions(
+      markets.map((m) => m.address),
+      markets.map(() => trader),
+    );
+  const ch = client.clearingHouse;
+  return Promise.all(
+    markets.map(async (m) => {
+      const p = await ch.getPosition(m.address, trader);
+      if (p.size === 0n) return { ...zeroRow };
+      const [pnl, ratio, funding] = await Promise.all([
+        ch.getUnrealizedPnl(m.address, trader),
+        ch.getMarginRatio(m.address, trader),
+        ch.getPendingFunding(m.address, trader),
+      ]);
+      return {
+        size: p.size,
+        margin: p.margin,
+        openNotional: p.openNotional,
+        pendingFunding: funding,
+        unrealizedPnl: pnl,
+        marginRatio: ratio,
+      };
+    }),
+  );
+}
+const zeroRow: PositionRow = {
+  size: 0n,
+  margin: 0n,
+  openNotional: 0n,
+  pendingFunding: 0n,
+  unrealizedPnl: 0n,
+  marginRatio: 0n,
+};
+
+/** The index price: the oracle's current one when valid, else the last the market recorded. */
+async function indexPrice(market: MarketInfo): Promise<bigint | undefined> {
+  const [feed, asset] = await market.amm.getOracle();
+  if (feed !== "0x0000000000000000000000000000000000000000") {
+    const [valid, price] = await ChainlinkPriceFeed__factory.connect(feed, market.amm.runner)
+      .tryGetPrice(asset)
+      .catch(() => [false, 0n] as const);
+    if (valid) return price;
+  }
+  return market.amm.getIndexTwap(0).catch(() => undefined);
+}
+
+/** markets: mark, index, funding rate, open interest, limits, status; and the insurance fund. */
+export const markets: Command = async (ctx) => {
+  const { client } = ctx;
+  const rows: string[][] = [];
+  for (const m of client.markets) {
+    const [mark, index, funding, oi, params, status] = await Promise.all([
+      m.amm.getSpotPrice(),
+      indexPrice(m),
+      m.amm.getFundingState(),
+      m.amm.getOpenInterest(),
+      client.clearingHouse.getMarketParams(m.address),
+      client.clearingHouse.getMarketStatus(m.address),
+    ]);
+    // The premium is quote per base per day: as a rate, over the index (the mark without one).
+    const reference = index ?? mark;
+    const rate = reference === 0n ? 0n : (funding.premium * WAD) / reference;
+    rows.push([
+      m.symbol,
+      MarketStatusName[Number(status.status)] ?? String(status.status),
+      fmt(mark, 4),
+      index === undefined ? "n/a" : fmt(index, 4),
+      `${rate > 0n ? "+" : ""}${formatPercent(rate, 4)}`,
+      fmt(oi.longSize, 4),
+      fmt(oi.shortSize, 4),
+      params.initialMarginRatio === 0n ? "-" : `${fmt((WAD * WAD) / params.initialMarginRatio, 2)}x`,
+      formatPercent(params.feeRatio, 3),
+      m.address,
+    ]);
+  }
+  if (rows.length === 0) ctx.out.info("no markets listed");
+  else
+    ctx.out.info(
+      formatTable(
+        ["market", "status", "mark", "index", "funding/day", "long OI", "short OI", "max lev.", "fee", "address"],
+        rows,
+      ),
+    );
+  const [, insurance] = await client.vault.getPoolBalances();
+  const paused = await client.clearingHouse.paused();
+  ctx.out.info(`insurance fund: ${fmt(insurance, 6)}${paused ? "   (trading is PAUSED)" : ""}`);
+};
+
+// ---------------------------------------------------------------- operator commands
+
+/** add-market --amm 0x... [--imr 10%] [--mmr 6.25%] [--fee 0.1%] */
+export const addMarket: Command = async (ctx, args) => {
+  const { client } = ctx;
+  const ammText = required(args, "amm", "amm");
+  if (!isAddress(ammText)) throw new CliError(`--amm "${ammText}" is not an address`);
+  const amm = getAddress(ammText);
+  const params = {
+    initialMarginRatio: ratioOption(str(args, "imr") || "10%", "imr"),
+    maintenanceMarginRatio: ratioOption(str(args, "mmr") || "6.25%", "mmr"),
+    feeRatio: ratioOption(str(args, "fee") || "0.1%", "fee"),
+  };
+  await send(ctx, `add market ${amm}`, () => client.clearingHouse.connect(ctx.signer).addMarket(amm, params));
+  await client.refreshMarkets();
+  ctx.out.info(
+    `listed ${client.nameOf(amm)}: initial margin ${formatPercent(params.initialMarginRatio)}, ` +
+      `maintenance ${formatPercent(params.maintenanceMarginRatio)}, fee ${formatPercent(params.feeRatio)}`,
+  );
+};
+
+/** set-params --market ETH [--imr] [--mmr] [--fee] [--max-trade] [--fluctuation] [--max-open-interest] */
+export const setParams: Command = async (ctx, args) => {
+  const { client } = ctx;
+  const market = client.market(required(args, "market", "market"));
+  const given = (n: string) => str(args, n) !== "";
+  if (!["imr", "mmr", "fee", "maxTrade", "fluctuation", "maxOpenInterest"].some(given))
+    throw new CliError("nothing to set: give --imr, --mmr, --fee, --max-trade, --fluctuation or --max-open-interest");
+  if (given("imr") || given("mmr") || given("fee")) {
+    const cur = await client.clearingHouse.getMarketParams(market.address);
+    const params = {
+      initialMarginRatio: given("imr") ? ratioOption(str(args, "imr"), "imr") : cur.initialMarginRatio,
+      maintenanceMarginRatio: given("mmr") ? ratioOption(str(args, "mmr"), "mmr") : cur.maintenanceMarginRatio,
+      feeRatio: given("fee") ? ratioOption(str(args, "fee"), "fee") : cur.feeRatio,
+    };
+    await send(ctx, `set ${market.symbol} margin and fee`, () =>
+      client.clearingHouse.connect(ctx.signer).setMarketParams(market.address, params),
+    );
+    ctx.out.info(
+      `${market.symbol}: initial margin ${formatPercent(params.initialMarginRatio)}, ` +
+        `maintenance ${formatPercent(params.maintenanceMarginRatio)}, fee ${formatPercent(params.feeRatio)}`,
+    );
+  }
+  if (given("maxTrade") || given("fluctuation") || given("maxOpenInterest")) {
+    const cur = await market.amm.getLimits();
+    const limits = {
+      maxTradeRatio: given("maxTrade") ? ratioOption(str(args, "maxTrade"), "max-trade") : cur.maxTradeRatio,
+      fluctuationLimitRatio: given("fluctuation")
+        ? ratioOption(str(args, "fluctuation"), "fluctuation")
+        : cur.fluctuationLimitRatio,
+      maxOpenInterest: given("maxOpenInterest")
+        ? parseWith(str(args, "maxOpenInterest"), "max-open-interest", (x) => parseDecimal(x, 18))
+        : cur.maxOpenInterest,
+    };
+    if (limits.maxOpenInterest < 0n) throw new CliError("--max-open-interest must be 0 (off) or positive");
+    await send(ctx, `set ${market.symbol} limits`, () => market.amm.connect(ctx.signer).setLimits(limits));
+    const off = (v: bigint, f: (x: bigint) => string) => (v === 0n ? "off" : f(v));
+    ctx.out.info(
+      `${market.symbol}: max trade ${off(limits.maxTradeRatio, formatPercent)} of the quote reserve, ` +
+        `price move per block ${off(limits.fluctuationLimitRatio, formatPercent)}, ` +
+        `open interest cap ${off(limits.maxOpenInterest, (x) => fmt(x))} per side`,
+    );
+  }
+};
+
+export const pause: Command = async (ctx) => {
+  if (await ctx.client.clearingHouse.paused()) throw new CliError("trading is already paused");
+  await send(ctx, "pause", () => ctx.client.clearingHouse.connect(ctx.signer).pause());
+  ctx.out.info("trading is paused");
+};
+
+export const unpause: Command = async (ctx) => {
+  if (!(await ctx.client.clearingHouse.paused())) throw new CliError("trading is not paused");
+  await send(ctx, "unpause", () => ctx.client.clearingHouse.connect(ctx.signer).unpause());
+  ctx.out.info("trading is live");
+};
+
+/** settle --market ETH: shuts the market down at its index TWAP (settleMarket). */
+export const settle: Command = async (ctx, args) => {
+  const { client } = ctx;
+  const market = client.market(required(args, "market", "market"));
+  await send(ctx, `settle ${market.symbol}`, () =>
+    client.clearingHouse.connect(ctx.signer).settleMarket(market.address),
+  );
+  const s = await client.clearingHouse.getSettlement(market.address);
+  ctx.out.info(
+    `${market.symbol} settled at ${fmt(s.price)}; open interest long ${fmt(s.openLong, 6)}, short ${fmt(s.openShort, 6)}. ` +
+      `Positions are now settled with settlePosition(amm, trader).`,
+  );
+};
+
+/** Every command by task name. */
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  deposit,
+  withdraw,
+  open,
+  close,
+  "add-margin": addMargin,
+  "remove-margin": removeMargin,
+  positions,
+  markets,
+  "add-market": addMarket,
+  "set-params": setParams,
+  pause,
+  unpause,
+  settle,
+};

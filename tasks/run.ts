@@ -1,0 +1,91 @@
+/**
+ * Runs one CLI command: connects to the network Hardhat was given (`--network`), picks the signer
+ * (`--from`: an account index or address; the first account by default), finds the ClearingHouse
+ * (`--clearing-house`, else CLEARING_HOUSE, else the Ignition deployment of this chain), runs the
+ * command, and turns any failure into one plain line on stderr and a failed Result (exit code 1).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import { getAddress, isAddress } from "ethers";
+import { CliError, ErrorExplainer, PerpClient } from "../scripts/lib/client.js";
+import { consoleOutput, type Output } from "../scripts/lib/format.js";
+import { COMMANDS, type TaskArgs } from "./commands.js";
+
+export interface RunOptions {
+  out?: Output;
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Test seam: see CliContext.beforeSend. */
+  beforeSend?: () => Promise<void>;
+  /** Where Ignition keeps its deployments (default deploy/deployments). */
+  deploymentsDir?: string;
+}
+
+export type TaskResult = { success: true; value: undefined } | { success: false; error: string };
+
+/** Addresses Ignition recorded for this chain, by contract name (the part after "#"). */
+export function ignitionAddresses(dir: string, chainId: bigint): Record<string, string> {
+  const file = path.join(dir, `chain-${chainId}`, "deployed_addresses.json");
+  if (!existsSync(file)) return {};
+  const recorded = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
+  const byName: Record<string, string> = {};
+  for (const [future, address] of Object.entries(recorded)) byName[future.split("#").pop()!] ??= address;
+  return byName;
+}
+
+export async function runTask(
+  name: string,
+  args: TaskArgs,
+  hre: Pick<HardhatRuntimeEnvironment, "network">,
+  options: RunOptions = {},
+): Promise<TaskResult> {
+  const out = options.out ?? consoleOutput;
+  const env = options.env ?? process.env;
+  let client: PerpClient | undefined;
+  try {
+    const command = COMMANDS[name];
+    if (command === undefined) throw new CliError(`unknown command ${name}`);
+    const { ethers } = await hre.network.getOrCreate();
+    const signer = await pickSigner(ethers, typeof args.from === "string" ? args.from.trim() : "");
+    const chainId = (await ethers.provider.getNetwork()).chainId;
+    const deployed = ignitionAddresses(options.deploymentsDir ?? path.join("deploy", "deployments"), chainId);
+    const pick = (arg: unknown, envName: string, contract: string): string | undefined =>
+      (typeof arg === "string" && arg.trim() !== "" ? arg.trim() : undefined) ??
+      env[envName]?.trim() ??
+      deployed[contract];
+    const clearingHouse = pick(args.clearingHouse, "CLEARING_HOUSE", "ClearingHouse");
+    if (clearingHouse === undefined || clearingHouse === "")
+      throw new CliError("no ClearingHouse: give --clearing-house <address> or set CLEARING_HOUSE");
+    const startBlock = Number(env.START_BLOCK ?? 0);
+    client = await PerpClient.connect(signer, {
+      clearingHouse,
+      viewer: pick(args.viewer, "VIEWER", "ClearingHouseViewer") || undefined,
+      startBlock: Number.isInteger(startBlock) && startBlock >= 0 ? startBlock : 0,
+    });
+    await command({ client, signer, account: await signer.getAddress(), out, beforeSend: options.beforeSend }, args);
+    return { success: true, value: undefined };
+  } catch (error) {
+    const message = client ? client.explain(error) : new ErrorExplainer().explain(error);
+    out.error(`Error: ${message}`);
+    return { success: false, error: message };
+  }
+}
+
+type Ethers = Awaited<ReturnType<HardhatRuntimeEnvironment["network"]["getOrCreate"]>>["ethers"];
+
+/** `--from`: an index into the network's accounts, an address among them, or (blank) the first. */
+async function pickSigner(ethers: Ethers, from: string) {
+  const signers = await ethers.getSigners();
+  if (from === "") {
+    if (signers.length === 0) throw new CliError("this network has no accounts configured: set a deployer key");
+    return signers[0];
+  }
+  if (/^\d+$/.test(from)) {
+    const signer = signers[Number(from)];
+    if (signer === undefined) throw new CliError(`--from ${from}: this network has ${signers.length} accounts`);
+    return signer;
+  }
+  if (!isAddress(from)) throw new CliError(`--from "${from}" is neither an account index nor an address`);
+  const found = signers.find((s) => s.address === getAddress(from));
+  return found ?? ethers.getSigner(getAddress(from));
+}

@@ -1,0 +1,447 @@
+/**
+ * The trader and operator CLI (tasks/), run through the same entry point the Hardhat tasks use
+ * (runTask) against a system deployed with scripts/lib/deploy.ts on the embedded network: its
+ * printed output, its effect on chain, and the plain messages of bad input and reverts.
+ */
+import { expect } from "chai";
+import { network } from "hardhat";
+import { CliError, ErrorExplainer, PerpClient, Side, slippageBound } from "../../scripts/lib/client.js";
+import { deployCore, deployMarket, deployOracle, MAX_DEADLINE, type System } from "../../scripts/lib/deploy.js";
+import {
+  formatPercent,
+  formatUnits,
+  parseDecimal,
+  parseRatio,
+  toWad,
+  tokenToWad,
+  WAD,
+  wadToToken,
+} from "../../scripts/lib/fixed.js";
+import { CapturedOutput, formatTable } from "../../scripts/lib/format.js";
+import { runTask, type RunOptions } from "../../tasks/run.js";
+import type { Amm } from "../../typechain-types/index.js";
+
+const connection = await network.create();
+const { ethers, networkHelpers } = connection;
+const hre = { network: { getOrCreate: async () => connection } } as unknown as Parameters<typeof runTask>[2];
+const USDC = (n: number | string) => parseDecimal(String(n), 6);
+
+describe("CLI", function () {
+  let system: System;
+  let eth: Amm;
+  let btc: Amm;
+  let chAddress: string;
+  let viewer: string;
+  let owner: Awaited<ReturnType<typeof ethers.getSigners>>[number];
+  let alice: typeof owner;
+  let bob: typeof owner;
+
+  /** Runs a command as `from` (an account index) and returns its output and result. */
+  async function run(name: string, args: Record<string, string> = {}, from = "1", options: RunOptions = {}) {
+    const out = new CapturedOutput();
+    const result = await runTask(name, { clearingHouse: chAddress, viewer, from, ...args }, hre, {
+      out,
+      env: {},
+      deploymentsDir: "/nonexistent",
+      ...options,
+    });
+    return { result, out, text: out.text, error: out.errors.join("\n") };
+  }
+
+  async function ok(name: string, args: Record<string, string> = {}, from = "1", options: RunOptions = {}) {
+    const r = await run(name, args, from, options);
+    expect(r.error, `${name} failed`).to.equal("");
+    expect(r.result.success).to.equal(true);
+    return r;
+  }
+
+  async function fails(name: string, args: Record<string, string>, from = "1", options: RunOptions = {}) {
+    const r = await run(name, args, from, options);
+    expect(r.result.success, `${name} should fail`).to.equal(false);
+    expect(r.out.errors).to.have.length(1);
+    expect(r.error).to.match(/^Error: /);
+    return r.error.slice("Error: ".length);
+  }
+
+  async function fixture() {
+    const system = await deployCore(ethers);
+    // ETH at 2,000 with a 0.1% fee; BTC at 50,000 without.
+    const eth = await deployMarket(ethers, system, {
+      quoteReserve: toWad(2_000_000),
+      baseReserve: toWad(1_000),
+      feeRatio: toWad("0.001"),
+    });
+    const btc = await deployMarket(ethers, system, { quoteReserve: toWad(5_000_000), baseReserve: toWad(100) });
+    const { priceFeed } = await deployOracle(ethers, system, eth, { symbol: "ETH", price: toWad(2_000) });
+    await deployOracle(ethers, system, btc, { symbol: "BTC", price: toWad(50_000), priceFeed });
+    const [, alice, bob] = await ethers.getSigners();
+    for (const t of [alice, bob]) await (await system.usdc.mint(t.address, USDC(100_000))).wait();
+    return { system, eth, btc };
+  }
+
+  beforeEach(async function () {
+    ({ system, eth, btc } = await networkHelpers.loadFixture(fixture));
+    chAddress = await system.clearingHouse.getAddress();
+    viewer = await system.viewer.getAddress();
+    [owner, alice, bob] = await ethers.getSigners();
+  });
+
+  describe("client library", function () {
+    it("parses human amounts and ratios exactly, and refuses what it cannot represent", function () {
+      expect(parseDecimal("1,250.5")).to.equal(toWad("1250.5"));
+      expect(parseDecimal("0.000001", 6)).to.equal(1n);
+      expect(() => parseDecimal("0.0000001", 6)).to.throw(/more than 6 digits/);
+      expect(() => parseDecimal("abc")).to.throw(/not a number/);
+      expect(parseDecimal("-3")).to.equal(-3n * WAD);
+      expect(parseRatio("0.5%")).to.equal(toWad("0.005"));
+      expect(parseRatio("50bps")).to.equal(toWad("0.005"));
+      expect(parseRatio("0.005")).to.equal(toWad("0.005"));
+      expect(formatPercent(toWad("0.0625"))).to.equal("6.25%");
+      expect(formatUnits(-toWad("1234.5"), 18, 2)).to.equal("-1,234.5");
+    });
+
+    it("converts token units as the Vault does: exact in, rounded down out", function () {
+      expect(tokenToWad(USDC("1.5"), 6)).to.equal(toWad("1.5"));
+      expect(wadToToken(toWad("1.5") + 1n, 6)).to.equal(USDC("1.5"));
+      expect(wadToToken(toWad("1.5") + 1n, 6, "up")).to.equal(USDC("1.5") + 1n);
+    });
+
+    it("bounds a trade by the slippage, rounding against the trader only by the bound itself", function () {
+      expect(slippageBound(1000n, toWad("0.01"), "min")).to.equal(990n);
+      expect(slippageBound(1000n, toWad("0.01"), "max")).to.equal(1010n);
+      expect(slippageBound(999n, 0n, "min")).to.equal(999n);
+      expect(slippageBound(1001n, toWad("0.001"), "min")).to.equal(1000n); // 999.999 rounded up
+      expect(() => slippageBound(1n, WAD, "min")).to.throw(CliError);
+    });
+
+    it("connects from the ClearingHouse alone and names markets by their oracle's asset", async function () {
+      const client = await PerpClient.connect(alice, { clearingHouse: chAddress });
+      expect(client.markets.map((m) => m.symbol)).to.deep.equal(["ETH", "BTC"]);
+      expect(client.collateralDecimals).to.equal(6);
+      expect(await client.vault.getAddress()).to.equal(await system.vault.getAddress());
+      expect(client.market("eth").address).to.equal(await eth.getAddress());
+      expect(client.market("BTC/USD").address).to.equal(await btc.getAddress());
+      expect(client.market(await btc.getAddress()).symbol).to.equal("BTC");
+      expect(() => client.market("DOGE")).to.throw(/unknown market "DOGE": the markets are ETH, BTC/);
+      // The open preview matches what the trade then gets, to the wei.
+      const q = await client.quoteOpen(client.market("ETH"), Side.LONG, toWad(100), toWad(5), 0n);
+      expect(q.notional).to.equal(toWad(500));
+      expect(q.fee).to.equal(toWad("0.5"));
+      await (await system.usdc.connect(alice).approve(await system.vault.getAddress(), USDC(1000))).wait();
+      await (await system.vault.connect(alice).deposit(USDC(1000))).wait();
+      await (
+        await system.clearingHouse
+          .connect(alice)
+          .openPosition(await eth.getAddress(), Side.LONG, toWad(100), toWad(5), q.baseLimit, MAX_DEADLINE)
+      ).wait();
+      expect((await system.clearingHouse.getPosition(await eth.getAddress(), alice.address)).size).to.equal(
+        q.expectedBase,
+      );
+    });
+
+    it("decodes custom errors of every contract into sentences with human units", function () {
+      const explainer = new ErrorExplainer({ tokenDecimals: 6, tokenSymbol: "USDC", nameOf: () => "ETH" });
+      const encode = (sig: string, args: unknown[]) =>
+        new ethers.Interface([`error ${sig}`]).encodeErrorResult(sig.split("(")[0], args);
+      expect(explainer.explainData(encode("LeverageTooHigh(uint256,uint256)", [toWad(20), toWad(10)]))).to.equal(
+        "leverage 20x is too high: this market allows at most 10x",
+      );
+      expect(
+        explainer.explainData(
+          encode("ERC20InsufficientBalance(address,uint256,uint256)", [alice.address, USDC(5), USDC(7)]),
+        ),
+      ).to.equal(`insufficient token balance: ${alice.address} holds 5 USDC, needs 7 USDC`);
+      expect(explainer.explainData(encode("MarketReduceOnly(address)", [alice.address]))).to.match(
+        /^ETH is reduce-only/,
+      );
+      expect(
+        explainer.explainData(
+          encode("StalePrice(bytes32,uint256,uint256,uint256)", [ethers.encodeBytes32String("ETH"), 0n, 3600n, 7200n]),
+        ),
+      ).to.equal("the price of ETH is stale: last updated 1970-01-01T00:00:00Z, older than its 3600 s heartbeat");
+      expect(
+        explainer.explainData("0x4e487b710000000000000000000000000000000000000000000000000000000000000011"),
+      ).to.equal("the contract failed: an amount overflowed or went below zero");
+      expect(explainer.explainData("0xdeadbeef")).to.equal(undefined);
+    });
+
+    it("prints aligned tables, numbers to the right", function () {
+      expect(
+        formatTable(
+          ["market", "size"],
+          [
+            ["ETH", "1.5"],
+            ["BTC", "-10.25"],
+          ],
+        ).split("\n"),
+      ).to.deep.equal(["market    size", "------  ------", "ETH        1.5", "BTC     -10.25"]);
+    });
+  });
+
+  describe("trader commands", function () {
+    it("markets: mark, index, funding rate, open interest and the insurance fund", async function () {
+      const { text } = await ok("markets");
+      const lines = text.split("\n");
+      expect(lines[0]).to.match(
+        /^market\s+status\s+mark\s+index\s+funding\/day\s+long OI\s+short OI\s+max lev\.\s+fee/,
+      );
+      expect(lines[2]).to.match(/^ETH\s+active\s+2,000\s+2,000\s+0%\s+0\s+0\s+10x\s+0\.1%/);
+      expect(lines[3]).to.match(/^BTC\s+active\s+50,000\s+50,000\s+0%\s+0\s+0\s+10x\s+0%/);
+      expect(lines[4]).to.equal("insurance fund: 0");
+    });
+
+    it("deposit, open, positions, add and remove margin, close, withdraw", async function () {
+      let r = await ok("deposit", { amount: "1,000" });
+      expect(r.text).to.match(/approve 1,000 USDC to the Vault: tx 0x/);
+      expect(r.text).to.match(/deposit 1,000 USDC: tx 0x/);
+      expect(r.text).to.contain("free collateral: 1,000");
+      expect(await system.vault.balanceOf(alice.address)).to.equal(USDC(1000));
+
+      r = await ok("open", { market: "ETH", side: "long", margin: "100", leverage: "5x", slippage: "0.5%" });
+      expect(r.text).to.match(/open:\s+long ETH/);
+      expect(r.text).to.match(/margin:\s+100 x 5 = notional 500/);
+      expect(r.text).to.match(/fee:\s+0\.5\b/);
+      expect(r.text).to.match(/min size:\s+0\.24\d* \(slippage 0\.5%\)/);
+      expect(r.text).to.match(/position: long 0\.249937 ETH, margin 100, entry 2,000\.5/);
+      const p = await system.clearingHouse.getPosition(await eth.getAddress(), alice.address);
+      expect(p.margin).to.equal(toWad(100));
+      expect(await system.vault.freeCollateral(alice.address)).to.equal(toWad("899.5"));
+
+      r = await ok("positions");
+      let lines = r.text.split("\n");
+      expect(lines[0]).to.equal(`trader ${alice.address}, free collateral 899.5`);
+      expect(lines[1]).to.match(
+        /^market\s+side\s+size\s+margin\s+entry\s+mark\s+PnL\s+funding\s+margin ratio\s+liq\. price$/,
+      );
+      expect(lines[3]).to.match(
+        /^ETH\s+long\s+0\.249937\s+100\s+2,000\.5\s+2,001\.\d+\s+\+0\.\d+\s+0\s+\d+\.\d+%\s+1,\d{3}\.\d+$/,
+      );
+      expect(lines).to.have.length(4); // no BTC row
+      const liq = await system.viewer.getLiquidationPrice(await eth.getAddress(), alice.address);
+      expect(lines[3]).to.contain(formatUnits(liq, 18, 4));
+
+      r = await ok("add-margin", { market: "ETH", amount: "50" });
+      expect(r.text).to.match(/add margin 50 to ETH: tx 0x/);
+      expect(r.text).to.match(/margin: 150, margin ratio \d+\.\d+%/);
+      r = await ok("remove-margin", { market: "ETH", amount: "25" });
+      expect(r.text).to.match(/margin: 125,/);
+
+      r = await ok("close", { market: "ETH" });
+      expect(r.text).to.match(/close:\s+long 0\.249937 ETH/);
+      expect(r.text).to.match(/min proceeds:\s+[\d.]+ \(slippage 0\.5%\)/);
+      expect(r.text).to.match(
+        /closed: realised PnL -?0(\.\d+)?, funding 0, fee 0\.\d+, 124\.\d+ back to free collateral/,
+      );
+      expect((await system.clearingHouse.getPosition(await eth.getAddress(), alice.address)).size).to.equal(0n);
+      expect((await ok("positions")).text).to.contain("no open positions");
+
+      const before = await system.usdc.balanceOf(alice.address);
+      const free = await system.vault.balanceOf(alice.address);
+      r = await ok("withdraw", { amount: "all" });
+      expect(await system.usdc.balanceOf(alice.address)).to.equal(before + free);
+      expect(r.text).to.contain(`withdraw ${formatUnits(free, 6, 6)} USDC`);
+    });
+
+    it("opens a short with a maximum size, and reads the ClearingHouse from CLEARING_HOUSE", async function () {
+      await ok("deposit", { amount: "1000" });
+      const r = await run(
+        "open",
+        { clearingHouse: "", market: "BTC", side: "short", margin: "200", leverage: "3" },
+        "1",
+        {
+          env: { CLEARING_HOUSE: chAddress },
+        },
+      );
+      expect(r.error).to.equal("");
+      expect(r.text).to.match(/max size:\s+0\.012\d* \(slippage 0\.5%\)/);
+      expect(r.text).to.match(/position: short 0\.012\d+ BTC, margin 200/);
+      // Without a viewer, positions still prints, with no liquidation price.
+      const p = await run("positions", { viewer: "" });
+      expect(p.text).to.match(/BTC\s+short.*\s+n\/a$/m);
+      expect(p.text).to.contain("(liquidation prices need the ClearingHouseViewer");
+    });
+  });
+
+  describe("plain error messages", function () {
+    beforeEach(async function () {
+      await ok("deposit", { amount: "1000" });
+    });
+
+    it("unknown market", async function () {
+      expect(await fails("open", { market: "DOGE", side: "long", margin: "1", leverage: "1" })).to.equal(
+        'unknown market "DOGE": the markets are ETH, BTC',
+      );
+      expect(await fails("close", { market: owner.address })).to.equal(
+        `${owner.address} is not a market listed on this ClearingHouse`,
+      );
+    });
+
+    it("negative, zero or malformed amounts", async function () {
+      const base = { market: "ETH", side: "long", leverage: "2" };
+      expect(await fails("open", { ...base, margin: "-5" })).to.equal("--margin must be a positive amount, got -5");
+      expect(await fails("open", { ...base, margin: "0" })).to.equal("--margin must be a positive amount, got 0");
+      expect(await fails("open", { ...base, margin: "ten" })).to.equal('--margin: "ten" is not a number');
+      expect(await fails("open", { ...base, margin: "1", side: "up" })).to.equal(
+        '--side must be long or short, got "up"',
+      );
+      expect(await fails("deposit", { amount: "0.0000001" })).to.equal(
+        '--amount: "0.0000001" has more than 6 digits after the point',
+      );
+      expect(await fails("open", { ...base, margin: "1", slippage: "150%" })).to.match(
+        /^--slippage must be between 0%/,
+      );
+      expect(await fails("open", { market: "ETH", side: "long", leverage: "2" })).to.equal("--margin is required");
+    });
+
+    it("leverage too high (decoded from the ClearingHouse's revert)", async function () {
+      expect(await fails("open", { market: "ETH", side: "long", margin: "10", leverage: "20" })).to.equal(
+        "leverage 20x is too high: this market allows at most 10x",
+      );
+    });
+
+    it("slippage missed: the price moved between the preview and the trade", async function () {
+      // Bob buys 200,000 of ETH after Alice's preview and before her trade.
+      await (await system.usdc.connect(bob).approve(await system.vault.getAddress(), USDC(50_000))).wait();
+      await (await system.vault.connect(bob).deposit(USDC(50_000))).wait();
+      const frontRun = async () => {
+        await (
+          await system.clearingHouse
+            .connect(bob)
+            .openPosition(await eth.getAddress(), Side.LONG, toWad(20_000), toWad(10), 0n, MAX_DEADLINE)
+        ).wait();
+      };
+      const message = await fails(
+        "open",
+        { market: "ETH", side: "long", margin: "100", leverage: "5", slippage: "1%" },
+        "1",
+        { beforeSend: frontRun },
+      );
+      expect(message).to.match(
+        /^slippage exceeded: the trade would move 0\.\d+ base against your bound of 0\.24\d+ \(the price moved; retry or allow more slippage\)$/,
+      );
+      // The same on a close: Alice's long sells into Bob's dump.
+      await ok("open", { market: "BTC", side: "long", margin: "100", leverage: "2" });
+      const dump = async () => {
+        await (
+          await system.clearingHouse
+            .connect(bob)
+            .openPosition(await btc.getAddress(), Side.SHORT, toWad(10_000), toWad(10), 0n, MAX_DEADLINE)
+        ).wait();
+      };
+      expect(await fails("close", { market: "BTC", slippage: "0.1%" }, "1", { beforeSend: dump })).to.match(
+        /^slippage exceeded: the close would exchange [\d.]+ quote against your bound of 199\.\d+/,
+      );
+    });
+
+    it("insufficient collateral, in the Vault and in the wallet", async function () {
+      expect(await fails("open", { market: "ETH", side: "long", margin: "2000", leverage: "2" })).to.equal(
+        `insufficient collateral: ${alice.address} has 1,000 free in the Vault but 2,004 is needed (deposit more)`,
+      );
+      expect(await fails("deposit", { amount: "1000000" })).to.equal(
+        "insufficient collateral: your wallet holds 99,000 USDC, less than the 1,000,000 USDC to deposit",
+      );
+      expect(await fails("withdraw", { amount: "5000" })).to.equal(
+        `insufficient collateral: ${alice.address} has 1,000 free in the Vault but 5,000 is needed (deposit more)`,
+      );
+    });
+
+    it("no position, no ClearingHouse, a wrong address", async function () {
+      expect(await fails("close", { market: "ETH" })).to.equal(`${alice.address} has no position in ETH`);
+      expect(await fails("add-margin", { market: "ETH", amount: "5" })).to.equal(
+        `${alice.address} has no position in ETH`,
+      );
+      expect(await fails("markets", { clearingHouse: "" })).to.equal(
+        "no ClearingHouse: give --clearing-house <address> or set CLEARING_HOUSE",
+      );
+      expect(await fails("markets", { clearingHouse: alice.address })).to.equal(
+        `no contract at ${alice.address} on this network: is the ClearingHouse address right?`,
+      );
+      expect(await fails("markets", { clearingHouse: "0x123" })).to.equal(
+        'the ClearingHouse address "0x123" is not an address',
+      );
+    });
+
+    it("removing too much margin", async function () {
+      await ok("open", { market: "ETH", side: "long", margin: "100", leverage: "5" });
+      expect(await fails("remove-margin", { market: "ETH", amount: "90" })).to.match(
+        /^the position's margin ratio would be \d+\.\d+%, below the 10% required$/,
+      );
+    });
+  });
+
+  describe("operator commands", function () {
+    it("only the owner may operate", async function () {
+      expect(await fails("pause", {}, "1")).to.equal(
+        `${alice.address} is not the owner: only the operator may do this`,
+      );
+    });
+
+    it("pause and unpause, with trading refused in between", async function () {
+      await ok("deposit", { amount: "1000" });
+      expect((await ok("pause", {}, "0")).text).to.contain("trading is paused");
+      expect(await fails("pause", {}, "0")).to.equal("trading is already paused");
+      expect((await ok("markets")).text).to.contain("(trading is PAUSED)");
+      expect(await fails("open", { market: "ETH", side: "long", margin: "10", leverage: "2" })).to.equal(
+        "trading is paused by the operator",
+      );
+      expect((await ok("unpause", {}, "0")).text).to.contain("trading is live");
+      expect(await fails("unpause", {}, "0")).to.equal("trading is not paused");
+      await ok("open", { market: "ETH", side: "long", margin: "10", leverage: "2" });
+    });
+
+    it("set-params changes only what is given, and its errors are plain", async function () {
+      const r = await ok("set-params", { market: "ETH", fee: "0.3%", maxTrade: "5%" }, "0");
+      expect(r.text).to.contain("ETH: initial margin 10%, maintenance 6.25%, fee 0.3%");
+      expect(r.text).to.contain(
+        "ETH: max trade 5% of the quote reserve, price move per block off, open interest cap off per side",
+      );
+      const params = await system.clearingHouse.getMarketParams(await eth.getAddress());
+      expect(params.feeRatio).to.equal(toWad("0.003"));
+      expect(params.initialMarginRatio).to.equal(toWad("0.1"));
+      expect((await eth.getLimits()).maxTradeRatio).to.equal(toWad("0.05"));
+      expect(await fails("set-params", { market: "ETH" }, "0")).to.match(/^nothing to set/);
+      expect(await fails("set-params", { market: "ETH", mmr: "20%" }, "0")).to.equal(
+        "invalid margin ratios: initial 10%, maintenance 20% (need 0 < maintenance < initial <= 100%)",
+      );
+      // A trade above the new limit: the Amm's error, through the ClearingHouse.
+      await ok("deposit", { amount: "50000" });
+      expect(await fails("open", { market: "ETH", side: "long", margin: "20000", leverage: "10" })).to.equal(
+        "the trade of 200,000 quote is above this market's limit of 100,000",
+      );
+    });
+
+    it("add-market lists a deployed Amm, and then it trades", async function () {
+      const amm = (await ethers.deployContract("Amm", [
+        chAddress,
+        toWad(1_000_000),
+        toWad(10_000),
+        { maxTradeRatio: 0n, fluctuationLimitRatio: 0n, maxOpenInterest: 0n },
+        owner.address,
+      ])) as unknown as Amm;
+      const address = await amm.getAddress();
+      const r = await ok("add-market", { amm: address, imr: "20%", mmr: "10%", fee: "0.05%" }, "0");
+      expect(r.text).to.contain(`listed ${address.slice(0, 10)}: initial margin 20%, maintenance 10%, fee 0.05%`);
+      expect(await fails("add-market", { amm: address }, "0")).to.equal(
+        `the market ${address.slice(0, 10)} is already listed`,
+      );
+      await ok("deposit", { amount: "1000" });
+      expect(await fails("open", { market: address, side: "short", margin: "10", leverage: "6" })).to.equal(
+        "leverage 6x is too high: this market allows at most 5x",
+      );
+      await ok("open", { market: address, side: "short", margin: "10", leverage: "5" });
+    });
+
+    it("settle shuts a market down at its index TWAP; trading it then fails plainly", async function () {
+      await ok("deposit", { amount: "1000" });
+      await ok("open", { market: "ETH", side: "long", margin: "100", leverage: "2" });
+      await (await eth.pokeIndex()).wait();
+      await networkHelpers.time.increase(120);
+      const r = await ok("settle", { market: "ETH" }, "0");
+      expect(r.text).to.match(/ETH settled at 2,000; open interest long 0\.0999\d+, short 0\./);
+      expect((await ok("markets")).text).to.match(/^ETH\s+settled/m);
+      expect(await fails("open", { market: "ETH", side: "long", margin: "10", leverage: "2" })).to.equal(
+        "ETH has been settled: only settling positions remains",
+      );
+    });
+  });
+});
