@@ -1,140 +1,106 @@
 /**
- * The main job: deploys the protocol on the embedded Hardhat network and replays the worked
- * examples of the seed documents step by step (fees off, as in the seeds), printing the pool's
- * reserves, every position and every PnL, then checks that the books balance.
+ * The main job: a seeded simulation of the protocol on the embedded Hardhat network. Two or more
+ * markets with mock Chainlink feeds follow a random walk with a crash of at least 30%; a few dozen
+ * traders trade at random with varied leverage; the arbitrage bot trades the mark toward the index;
+ * the funding and liquidation keepers tick as time advances. At the end: a summary table, PNG
+ * charts under reports/demo/, every position closed (or liquidated), every account withdrawn, and
+ * the solvency check, which exits non-zero if it fails.
  *
- * Run: `npm run demo`.
+ * Run: `npm run demo` or `npm run demo -- --seed 7 --steps 100 --markets 3 --traders 24`
+ * (scripts/demo-cli.mjs turns the flags into DEMO_SEED, DEMO_STEPS, DEMO_MARKETS and DEMO_TRADERS,
+ * as `hardhat run` does not pass arguments to scripts; setting those variables works too).
  */
-import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { network } from "hardhat";
-import type { Amm } from "../typechain-types/index.js";
-import { deployCore, deployMarket, fund, MAX_DEADLINE, Side, type System } from "./lib/deploy.js";
-import { formatWad, toWad } from "./lib/fixed.js";
+import { runSimulation } from "./lib/sim/run.js";
+import { solvencyLines, summaryTable, writeReports } from "./lib/sim/summary.js";
 
-const { ethers } = await network.create();
-const USDC = 10n ** 6n;
+const OUT = "reports/demo";
 
-async function printPool(amm: Amm): Promise<void> {
-  const [quote, base] = await amm.getReserves();
-  const price = await amm.getSpotPrice();
-  console.log(`    pool: ${formatWad(quote, 6)} quote / ${formatWad(base, 6)} base, price ${formatWad(price, 6)}`);
-}
-
-async function printPosition(system: System, amm: Amm, name: string, trader: HardhatEthersSigner): Promise<void> {
-  const market = await amm.getAddress();
-  const p = await system.clearingHouse.getPosition(market, trader.address);
-  if (p.size === 0n) {
-    console.log(
-      `    ${name}: no position, free collateral ${formatWad(await system.vault.freeCollateral(trader.address), 6)}`,
-    );
-    return;
+/** `--name value` or `--name=value` from the command line, else the environment variable. */
+function setting(name: string, env: string, fallback: string): string {
+  const args = process.argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === `--${name}` && i + 1 < args.length) return args[i + 1];
+    if (args[i].startsWith(`--${name}=`)) return args[i].slice(name.length + 3);
   }
-  const pnl = await system.clearingHouse.getUnrealizedPnl(market, trader.address);
-  console.log(
-    `    ${name}: size ${formatWad(p.size, 9)}, margin ${formatWad(p.margin, 2)}, ` +
-      `open notional ${formatWad(p.openNotional, 2)}, unrealised PnL ${formatWad(pnl, 6)}`,
-  );
+  const value = process.env[env]?.trim();
+  return value === undefined || value === "" ? fallback : value;
 }
 
-/** Sends a trade and returns the PositionChanged event's fields. */
-async function trade(system: System, send: Promise<{ wait: () => Promise<unknown> }>) {
-  const receipt = (await (await send).wait()) as { logs: Array<{ topics: string[]; data: string }> };
-  for (const log of receipt.logs) {
-    const parsed = system.clearingHouse.interface.parseLog(log);
-    if (parsed?.name === "PositionChanged") return parsed.args;
+function wholeNumber(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    console.error(`demo: --${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+    process.exit(2);
   }
-  throw new Error("no PositionChanged event");
+  return n;
 }
 
-async function seed002(system: System, alice: HardhatEthersSigner, bob: HardhatEthersSigner): Promise<void> {
-  console.log("\nSeed 002: pool of 100,000 quote and 12,500 base (price 8), fees off");
-  const amm = await deployMarket(ethers, system, { quoteReserve: toWad(100_000), baseReserve: toWad(12_500) });
-  const market = await amm.getAddress();
-  await printPool(amm);
-  const ch = system.clearingHouse;
+const seed = setting("seed", "DEMO_SEED", "42");
+const steps = wholeNumber("steps", setting("steps", "DEMO_STEPS", "240"), 10, 100_000);
+const markets = wholeNumber("markets", setting("markets", "DEMO_MARKETS", "2"), 2, 4);
+const traders = wholeNumber("traders", setting("traders", "DEMO_TRADERS", "36"), 2, 500);
 
-  console.log("\n1. Alice goes long with 2,000 margin at 2x (notional 4,000)");
-  let e = await trade(
-    system,
-    ch.connect(alice).openPosition(market, Side.LONG, toWad(2_000), toWad(2), 0n, MAX_DEADLINE),
-  );
-  console.log(`    Alice receives ${formatWad(e.baseDelta, 18)} base`);
-  await printPool(amm);
-
-  console.log("\n2. Bob goes long with 2,000 margin at 3x (notional 6,000)");
-  e = await trade(system, ch.connect(bob).openPosition(market, Side.LONG, toWad(2_000), toWad(3), 0n, MAX_DEADLINE));
-  console.log(`    Bob receives ${formatWad(e.baseDelta, 18)} base`);
-  await printPool(amm);
-  await printPosition(system, amm, "Alice", alice);
-  await printPosition(system, amm, "Bob", bob);
-
-  console.log("\n3. Alice closes");
-  e = await trade(system, ch.connect(alice).closePosition(market, 0n, MAX_DEADLINE));
-  console.log(`    Alice receives ${formatWad(e.quoteAmount, 18)} quote: PnL ${formatWad(e.realizedPnl, 18)}`);
-  await printPool(amm);
-
-  console.log("\n4. Bob closes");
-  e = await trade(system, ch.connect(bob).closePosition(market, 0n, MAX_DEADLINE));
-  console.log(`    Bob receives ${formatWad(e.quoteAmount, 18)} quote: PnL ${formatWad(e.realizedPnl, 18)}`);
-  await printPool(amm);
-  await printPosition(system, amm, "Alice", alice);
-  await printPosition(system, amm, "Bob", bob);
+/** A progress bar on stderr: redrawn in place on a terminal, a line every 10% otherwise. */
+function progress(step: number, total: number, note: string): void {
+  const fraction = step / total;
+  const width = 30;
+  const filled = Math.round(fraction * width);
+  const elapsed = (performance.now() - started) / 1000;
+  const eta = step > 0 ? (elapsed / step) * (total - step) : 0;
+  const text =
+    `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}% ` +
+    `step ${step}/${total}  ${note}  ${elapsed.toFixed(0)}s elapsed, ~${eta.toFixed(0)}s left`;
+  if (process.stderr.isTTY) {
+    process.stderr.write(`\r${text.slice(0, process.stderr.columns - 1)}`);
+    if (step === total) process.stderr.write("\n");
+  } else if (step === total || Math.floor((step * 10) / total) !== Math.floor(((step - 1) * 10) / total)) {
+    process.stderr.write(`${text}\n`);
+  }
 }
 
-async function seed003(system: System, alice: HardhatEthersSigner, bob: HardhatEthersSigner): Promise<void> {
-  console.log("\nSeed 003: pool of 40,000 vDAI and 100 vETH (price 400), fees off");
-  const amm = await deployMarket(ethers, system, { quoteReserve: toWad(40_000), baseReserve: toWad(100) });
-  const market = await amm.getAddress();
-  const ch = system.clearingHouse;
-  await printPool(amm);
+const started = performance.now();
+console.log(
+  `vAMM perpetuals demo: seed ${seed}, ${steps} steps of 10 minutes, ${markets} markets, ${traders} traders ` +
+    `(embedded Hardhat network)`,
+);
+const { ethers, provider } = await network.create();
+const logLines: string[] = [];
+const result = await runSimulation(
+  { ethers, provider: provider as Parameters<typeof runSimulation>[0]["provider"] },
+  { seed, steps, markets, traders, onStep: progress, log: (line) => logLines.push(line) },
+);
+const seconds = (performance.now() - started) / 1000;
 
-  console.log("\n1. Alice goes 10x long with 100");
-  let e = await trade(
-    system,
-    ch.connect(alice).openPosition(market, Side.LONG, toWad(100), toWad(10), 0n, MAX_DEADLINE),
-  );
-  console.log(`    Alice receives ${formatWad(e.baseDelta, 18)} vETH`);
-  await printPool(amm);
+console.log(
+  `\nSummary (${result.options.steps} steps = ${((steps * 600) / 3600).toFixed(0)} simulated hours; index crash ` +
+    `from hour ${result.crash.startHours.toFixed(1)} to ${result.crash.endHours.toFixed(1)})\n`,
+);
+console.log(summaryTable(result));
+console.log(
+  `\ninsurance fund: ${result.insuranceStart.toLocaleString("en-US")} staked at the start, ` +
+    `${result.insuranceEnd.toLocaleString("en-US", { maximumFractionDigits: 2 })} at the end`,
+);
+const reasons = [...result.rejectedReasons.entries()].sort((a, b) => b[1] - a[1]);
+if (reasons.length > 0) console.log(`rejected trades by reason: ${reasons.map(([r, n]) => `${r} ${n}`).join(", ")}`);
+console.log(
+  `wind-down: every position closed or liquidated in ${result.finalRounds} round(s); ` +
+    `deposits ${result.deposits.toLocaleString("en-US")}, withdrawals ${result.withdrawals.toLocaleString("en-US", { maximumFractionDigits: 6 })}`,
+);
 
-  console.log("\n2. Bob goes 10x short with 100");
-  e = await trade(system, ch.connect(bob).openPosition(market, Side.SHORT, toWad(100), toWad(10), 0n, MAX_DEADLINE));
-  console.log(`    Bob owes ${formatWad(-(e.baseDelta as bigint), 18)} vETH`);
-  await printPool(amm);
-  await printPosition(system, amm, "Alice", alice);
-  await printPosition(system, amm, "Bob", bob);
+const files = writeReports(result, OUT, { seconds: Math.round(seconds) });
+const logFile = join(OUT, "bots.log");
+writeFileSync(logFile, logLines.join("\n") + "\n");
+console.log(`\nreports: ${[...files, logFile].join(", ")}`);
 
-  console.log("\n3. Both close");
-  await trade(system, ch.connect(alice).closePosition(market, 0n, MAX_DEADLINE));
-  await trade(system, ch.connect(bob).closePosition(market, 0n, MAX_DEADLINE));
-  await printPool(amm);
-}
-
-const system = await deployCore(ethers);
-const [, alice, bob] = await ethers.getSigners();
-console.log("Deployed on the embedded Hardhat network:");
-console.log(`    USDC (6 decimals) ${await system.usdc.getAddress()}`);
-console.log(`    Vault             ${await system.vault.getAddress()}`);
-console.log(`    ClearingHouse     ${await system.clearingHouse.getAddress()}`);
-const deposit = 10_000n * USDC;
-for (const t of [alice, bob]) await fund(system, t, deposit);
-console.log("Alice and Bob each deposit 10,000 USDC");
-
-await seed002(system, alice, bob);
-await seed003(system, alice, bob);
-
-// The books must balance: the Vault's tokens cover every claim, and what Alice won Bob lost.
-const vaultTokens = await system.usdc.balanceOf(await system.vault.getAddress());
-const [marginPool, insuranceFund] = await system.vault.getPoolBalances();
-const free = (await system.vault.freeCollateral(alice.address)) + (await system.vault.freeCollateral(bob.address));
-const claims = free + marginPool + insuranceFund;
 console.log("\nSolvency check");
-console.log(`    vault holds        ${formatWad(vaultTokens * 10n ** 12n, 18)}`);
-console.log(
-  `    claims             ${formatWad(claims, 18)} (free ${formatWad(free, 18)}, margin pool ${formatWad(marginPool, 18)}, insurance ${formatWad(insuranceFund, 18)})`,
-);
-console.log(
-  `    net trader PnL     ${formatWad(free - 2n * deposit * 10n ** 12n, 18)} (rounding dust, kept by the protocol)`,
-);
-if (vaultTokens * 10n ** 12n !== claims) throw new Error("SOLVENCY CHECK FAILED: vault balance differs from claims");
-if (free > 2n * deposit * 10n ** 12n) throw new Error("SOLVENCY CHECK FAILED: traders hold more than they deposited");
-console.log("    OK: the vault's balance equals all claims, and no trader value came from nowhere");
+for (const line of solvencyLines(result)) console.log(`    ${line}`);
+console.log(`\ndone in ${seconds.toFixed(1)} s`);
+if (!result.solvency.ok) {
+  for (const problem of result.solvency.problems) console.error(`SOLVENCY CHECK FAILED: ${problem}`);
+  process.exitCode = 1;
+} else {
+  console.log("    OK: the vault's balance equals every claim, and the margin pool holds only rounding dust");
+}

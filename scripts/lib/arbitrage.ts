@@ -1,0 +1,375 @@
+/**
+ * The arbitrage bot: trades each market's mark (the pool's spot price) toward its index (the
+ * Chainlink price the Amm is priced by) when the expected gain beats the fees. The gain has two
+ * parts: the price gain, valuing the base it trades at the index (`base x index - quote` for a
+ * long, the reverse for a short), and the funding it expects to receive over ARB_HORIZON seconds
+ * at the market's current premium (longs pay shorts while the mark is above the index). The cost
+ * is the fee of the trade and of closing it later. The size aims at the index less the fee band,
+ * bounded by ARB_MAX_POSITION (quote notional per market), the bot's free collateral at
+ * ARB_LEVERAGE, and the Amm's own limits: the largest trade (`maxTradeRatio`), the per-block price
+ * fluctuation limit and the open-interest cap, each with a margin for rounding. A reduce-only
+ * market (after a shortfall) only sees trades that shrink the bot's position.
+ *
+ * Every trade is bounded by the preview less ARB_SLIPPAGE_BPS, simulated first and not sent if it
+ * would revert; sends are sequential from one signer (see TxSender in keeper.ts).
+ * scripts/keepers/arbitrage.ts runs it; the demo and the tests drive `tick()`.
+ */
+import { formatEther, getAddress } from "ethers";
+import {
+  Amm__factory,
+  ClearingHouse__factory,
+  IAmm__factory,
+  IPriceFeed__factory,
+  IVault__factory,
+  Vault__factory,
+  type IAmm,
+  type IPriceFeed,
+  type IVault,
+} from "../../typechain-types/index.js";
+import { formatWad, WAD } from "./fixed.js";
+import {
+  EnvReader,
+  errorMessage,
+  KeeperBase,
+  MarketList,
+  pendingTimestamp,
+  readKeeperBaseConfig,
+  readMarketsConfig,
+  type Env,
+  type KeeperBaseConfig,
+  type KeeperBaseOptions,
+  type MarketsConfig,
+} from "./keeper.js";
+
+export const LONG = 0;
+export const SHORT = 1;
+
+export interface ArbitrageConfig extends KeeperBaseConfig, MarketsConfig {
+  /** Leverage of the bot's positions (whole number, at most the market's 1 / initial margin ratio). */
+  leverage: number;
+  /** Largest quote notional the bot holds in one market. */
+  maxPositionNotional: number;
+  /** Smallest expected net gain (quote) worth a trade. */
+  minProfit: number;
+  /** Seconds the bot expects to hold a position and collect funding. */
+  horizonSeconds: number;
+  /** How much worse than the preview a trade may execute, in basis points. */
+  slippageBps: number;
+  /** Most trades per market per tick (each in its own block on an automining chain). */
+  maxTradesPerTick: number;
+}
+
+/** Reads and validates the configuration; throws a ConfigError listing every problem. */
+export function readArbitrageConfig(env: Env): ArbitrageConfig {
+  const reader = new EnvReader(env);
+  const markets = readMarketsConfig(reader);
+  const config = {
+    ...markets,
+    leverage: reader.integer("ARB_LEVERAGE", 2, { min: 1, max: 20, unit: "x" }),
+    maxPositionNotional: reader.integer("ARB_MAX_POSITION", 100_000, { min: 1, unit: "quote" }),
+    minProfit: reader.integer("ARB_MIN_PROFIT", 1, { min: 0, unit: "quote" }),
+    horizonSeconds: reader.integer("ARB_HORIZON", 3_600, { min: 0, max: 30 * 86_400, unit: "seconds" }),
+    slippageBps: reader.integer("ARB_SLIPPAGE_BPS", 50, { min: 0, max: 5_000, unit: "basis points" }),
+    maxTradesPerTick: reader.integer("ARB_MAX_TRADES", 3, { min: 1, max: 100 }),
+    ...readKeeperBaseConfig(reader),
+  };
+  reader.finish();
+  return config;
+}
+
+/** What the planner needs to know about one market, in plain numbers (quote units, base units). */
+export interface MarketView {
+  quoteReserve: number;
+  baseReserve: number;
+  index: number;
+  feeRatio: number;
+  /** 0 = off, as in Amm.Limits. */
+  maxTradeRatio: number;
+  fluctuationLimitRatio: number;
+  maxOpenInterest: number;
+  longOpenInterest: number;
+  shortOpenInterest: number;
+  reduceOnly: boolean;
+  /** The current funding premium, quote per base per day (+: longs pay). */
+  premiumPerDay: number;
+  /** The bot's position: signed size (base) and open notional (quote). */
+  positionSize: number;
+  openNotional: number;
+  freeCollateral: number;
+}
+
+export interface PlanSettings {
+  leverage: number;
+  maxPositionNotional: number;
+  minProfit: number;
+  horizonSeconds: number;
+}
+
+export type Plan =
+  | {
+      trade: true;
+      side: typeof LONG | typeof SHORT;
+      quote: number;
+      base: number;
+      priceGain: number;
+      fundingGain: number;
+      fees: number;
+      gap: number;
+      capped: string;
+    }
+  | { trade: false; reason: string; gap: number };
+
+/** Rounding margin on every limit, so a trade planned at a limit does not revert on the last wei. */
+const SAFETY = 0.98;
+
+/**
+ * Chooses the trade: direction toward the index, size toward the fee band around it, bounded by
+ * every limit; trades only if the expected price and funding gain beat the fees by `minProfit`.
+ */
+export function planTrade(m: MarketView, s: PlanSettings): Plan {
+  const q = m.quoteReserve;
+  const b = m.baseReserve;
+  const k = q * b;
+  const spot = q / b;
+  const gap = spot / m.index - 1;
+  if (!(m.index > 0)) return { trade: false, reason: "no index price", gap: 0 };
+  if (Math.abs(gap) <= 2 * m.feeRatio) return { trade: false, reason: "mark within the fee band", gap };
+  const side = gap > 0 ? SHORT : LONG;
+  // The price where the marginal gain meets the fee: the index, less the fee, on the mark's side.
+  const target = side === SHORT ? m.index * (1 + m.feeRatio) : m.index * (1 - m.feeRatio);
+  const qTarget = Math.sqrt(k * target);
+  const caps: Array<[string, number]> = [["index", Math.abs(qTarget - q)]];
+
+  const exitValue = Math.abs(m.positionSize) * spot;
+  const opposite = (side === SHORT && m.positionSize > 0) || (side === LONG && m.positionSize < 0);
+  // What can be added to the position (beyond what reduces it).
+  const openRoom = Math.max(0, s.maxPositionNotional - (opposite ? 0 : m.openNotional));
+  const collateralRoom = (m.freeCollateral / (1 / s.leverage + m.feeRatio)) * SAFETY;
+  let oiRoom = Infinity;
+  if (m.maxOpenInterest > 0) {
+    const room = (m.maxOpenInterest - (side === LONG ? m.longOpenInterest : m.shortOpenInterest)) * SAFETY;
+    if (room <= 0) oiRoom = 0;
+    else if (side === LONG) oiRoom = room >= b ? Infinity : k / (b - room) - q;
+    else oiRoom = q - k / (b + room);
+  }
+  const reducePart = opposite ? exitValue * 0.999 : 0;
+  if (m.reduceOnly) {
+    caps.push(["reduce-only", reducePart]);
+  } else {
+    caps.push(["position cap", reducePart + openRoom]);
+    caps.push(["collateral", reducePart + collateralRoom]);
+    caps.push(["open-interest cap", reducePart + oiRoom]);
+  }
+  if (m.maxTradeRatio > 0) caps.push(["maxTradeRatio", m.maxTradeRatio * q * SAFETY]);
+  if (m.fluctuationLimitRatio > 0) {
+    const f = m.fluctuationLimitRatio * SAFETY;
+    caps.push(["fluctuation limit", side === LONG ? q * (Math.sqrt(1 + f) - 1) : q * (1 - Math.sqrt(1 - f))]);
+  }
+  let [capped, quote] = caps[0];
+  for (const [name, value] of caps) if (value < quote) [capped, quote] = [name, value];
+  if (!(quote >= 1)) return { trade: false, reason: `no room (${capped})`, gap };
+
+  const base = side === LONG ? b - k / (q + quote) : k / (q - quote) - b;
+  const priceGain = side === LONG ? base * m.index - quote : quote - base * m.index;
+  // Shorts receive a positive premium, longs a negative one.
+  const fundingGain = (side === SHORT ? 1 : -1) * base * m.premiumPerDay * (s.horizonSeconds / 86_400);
+  const fees = 2 * quote * m.feeRatio;
+  if (priceGain + fundingGain - fees < s.minProfit) {
+    return { trade: false, reason: "expected gain below the fees", gap };
+  }
+  return { trade: true, side, quote, base, priceGain, fundingGain, fees, gap, capped };
+}
+
+/** A plain number from 18-decimal fixed point. */
+export const wadToNumber = (x: bigint): number => Number(x) / 1e18;
+/** 18-decimal fixed point from a plain number, to the micro-unit. */
+export const numberToWad = (x: number): bigint => BigInt(Math.floor(x * 1e6)) * 10n ** 12n;
+
+/** What one tick did with one market. */
+export type ArbitrageOutcome =
+  | { market: string; status: "idle"; reason: string; gap: number }
+  | { market: string; status: "traded"; trades: ArbitrageTrade[] }
+  | { market: string; status: "skipped"; reason: string }
+  | { market: string; status: "failed"; error: string };
+
+export interface ArbitrageTrade {
+  side: "long" | "short";
+  quote: bigint;
+  txHash: string;
+  gapBefore: number;
+  gapAfter: number;
+  expectedNet: number;
+}
+
+export interface ArbitrageBotOptions extends KeeperBaseOptions {
+  config: Omit<ArbitrageConfig, "privateKey" | "once" | "pollSeconds">;
+}
+
+interface MarketHandles {
+  amm: IAmm;
+  priceFeed: IPriceFeed;
+  asset: string;
+}
+
+export class ArbitrageBot extends KeeperBase {
+  readonly #config: ArbitrageBotOptions["config"];
+  readonly #markets: MarketList;
+  readonly #handles = new Map<string, MarketHandles>();
+  #vault?: IVault;
+  #from = "";
+
+  constructor(options: ArbitrageBotOptions) {
+    super(options, [ClearingHouse__factory.abi, Amm__factory.abi, Vault__factory.abi, IPriceFeed__factory.abi]);
+    this.#config = options.config;
+    this.#markets = new MarketList(this.clearingHouse, { ...options.config, retry: this.retry });
+  }
+
+  /** Start-up checks, so a wrong address or network fails now with a clear message. */
+  async start(): Promise<void> {
+    const { chainId, from, balance, paused } = await this.checkStart();
+    this.#from = getAddress(from);
+    const vault = await this.#getVault();
+    const free = await this.call("freeCollateral", () => vault.freeCollateral(this.#from));
+    if (paused) this.logger.warn("the ClearingHouse is paused: no trade can be made until it resumes");
+    if (free === 0n) this.logger.warn(`the bot's account ${from} has no free collateral in the Vault: deposit first`);
+    const c = this.#config;
+    this.logger.info(
+      `started on chain ${chainId}: ClearingHouse ${c.clearingHouse}, signer ${from} ` +
+        `(balance ${formatEther(balance)}, free collateral ${formatWad(free, 2)}), leverage ${c.leverage}x, ` +
+        `max position ${c.maxPositionNotional}, min profit ${c.minProfit}, horizon ${c.horizonSeconds} s, ` +
+        `slippage ${c.slippageBps} bps, ` +
+        (c.markets ? `markets ${c.markets.join(", ")}` : `markets listed from block ${c.startBlock}`),
+    );
+  }
+
+  /** Serves every market, one after the other; returns what it did with each. */
+  async tick(): Promise<ArbitrageOutcome[]> {
+    if (this.#from === "") this.#from = getAddress(await this.signer.getAddress());
+    const markets = await this.#markets.refresh();
+    this.tx.resync();
+    const outcomes: ArbitrageOutcome[] = [];
+    for (const market of markets) outcomes.push(await this.#serve(market));
+    return outcomes;
+  }
+
+  async #getVault(): Promise<IVault> {
+    this.#vault ??= IVault__factory.connect(
+      await this.call("vault()", () => this.clearingHouse.vault()),
+      this.provider,
+    );
+    return this.#vault;
+  }
+
+  async #handlesOf(market: string): Promise<MarketHandles> {
+    let h = this.#handles.get(market);
+    if (h === undefined) {
+      const amm = IAmm__factory.connect(market, this.provider);
+      const [feed, asset] = await this.call(`getOracle(${market})`, () => amm.getOracle());
+      h = { amm, priceFeed: IPriceFeed__factory.connect(feed, this.provider), asset };
+      this.#handles.set(market, h);
+    }
+    return h;
+  }
+
+  /** Reads the market as the planner sees it. */
+  async view(market: string): Promise<MarketView | undefined> {
+    const { amm, priceFeed, asset } = await this.#handlesOf(market);
+    const vault = await this.#getVault();
+    const [reserves, [valid, index], params, limits, oi, [status], position, free, funding] = await Promise.all([
+      this.call("getReserves", () => amm.getReserves()),
+      this.call("tryGetPrice", () => priceFeed.tryGetPrice(asset)),
+      this.call("getMarketParams", () => this.clearingHouse.getMarketParams(market)),
+      this.call("getLimits", () => amm.getLimits()),
+      this.call("getOpenInterest", () => amm.getOpenInterest()),
+      this.call("getMarketStatus", () => this.clearingHouse.getMarketStatus(market)),
+      this.call("getPosition", () => this.clearingHouse.getPosition(market, this.#from)),
+      this.call("freeCollateral", () => vault.freeCollateral(this.#from)),
+      this.call("getFundingState", () => amm.getFundingState()),
+    ]);
+    if (!valid) return undefined;
+    if (status === 2n) return undefined; // settled
+    return {
+      quoteReserve: wadToNumber(reserves[0]),
+      baseReserve: wadToNumber(reserves[1]),
+      index: wadToNumber(index),
+      feeRatio: wadToNumber(params.feeRatio),
+      maxTradeRatio: wadToNumber(limits.maxTradeRatio),
+      fluctuationLimitRatio: wadToNumber(limits.fluctuationLimitRatio),
+      maxOpenInterest: wadToNumber(limits.maxOpenInterest),
+      longOpenInterest: wadToNumber(oi[0]),
+      shortOpenInterest: wadToNumber(oi[1]),
+      reduceOnly: status === 1n,
+      premiumPerDay: wadToNumber(funding[0]),
+      positionSize: wadToNumber(position.size),
+      openNotional: wadToNumber(position.openNotional),
+      freeCollateral: wadToNumber(free),
+    };
+  }
+
+  async #serve(market: string): Promise<ArbitrageOutcome> {
+    const trades: ArbitrageTrade[] = [];
+    try {
+      for (let i = 0; i < this.#config.maxTradesPerTick; i++) {
+        const m = await this.view(market);
+        if (m === undefined) return { market, status: "idle", reason: "no valid index or settled", gap: 0 };
+        const plan = planTrade(m, this.#config);
+        if (!plan.trade) {
+          if (trades.length > 0) break;
+          return { market, status: "idle", reason: plan.reason, gap: plan.gap };
+        }
+        const result = await this.#trade(market, plan);
+        if ("reason" in result) {
+          if (trades.length > 0) break;
+          return { market, status: "skipped", reason: result.reason };
+        }
+        trades.push(result);
+      }
+      return { market, status: "traded", trades };
+    } catch (error) {
+      const message = errorMessage(error);
+      this.logger.error(`failed ${market}: ${message}`);
+      return trades.length > 0 ? { market, status: "traded", trades } : { market, status: "failed", error: message };
+    }
+  }
+
+  async #trade(market: string, plan: Extract<Plan, { trade: true }>): Promise<ArbitrageTrade | { reason: string }> {
+    const { amm } = await this.#handlesOf(market);
+    const leverage = BigInt(this.#config.leverage) * WAD;
+    const margin = (numberToWad(plan.quote) * WAD) / leverage;
+    const quote = (margin * leverage) / WAD;
+    const base = await this.call("previewSwapQuote", () => amm.previewSwapQuote(plan.side, quote));
+    const bps = BigInt(this.#config.slippageBps);
+    const baseLimit = plan.side === LONG ? (base * (10_000n - bps)) / 10_000n : (base * (10_000n + bps)) / 10_000n;
+    const now = await pendingTimestamp(this.provider, this.retry);
+    const deadline = BigInt(now + this.#config.txTimeoutSeconds);
+    const side = plan.side === LONG ? "long" : "short";
+    const what = `openPosition(${market}, ${side}, ${formatWad(quote, 2)})`;
+    const reason = await this.simulate(what, () =>
+      this.clearingHouse.openPosition.staticCall(market, plan.side, margin, leverage, baseLimit, deadline, {
+        from: this.#from,
+        blockTag: "pending",
+      }),
+    );
+    if (reason !== undefined) {
+      this.logger.warn(`skipped ${what}: would revert with ${reason}; not sent`);
+      return { reason };
+    }
+    const sent = await this.send(what, (nonce) =>
+      this.clearingHouse.openPosition(market, plan.side, margin, leverage, baseLimit, deadline, { nonce }),
+    );
+    if ("reason" in sent) {
+      this.logger.warn(`skipped ${what}: ${sent.reason}`);
+      return { reason: sent.reason };
+    }
+    await this.tx.confirm(sent.hash);
+    const after = await this.view(market);
+    const gapAfter = after ? after.quoteReserve / after.baseReserve / after.index - 1 : 0;
+    const expectedNet = plan.priceGain + plan.fundingGain - plan.fees;
+    this.logger.info(
+      `traded ${market} ${side} ${formatWad(quote, 2)} quote (capped by ${plan.capped}) tx=${sent.hash} ` +
+        `gap ${(plan.gap * 100).toFixed(3)}% -> ${(gapAfter * 100).toFixed(3)}%, expected price gain ` +
+        `${plan.priceGain.toFixed(2)} + funding ${plan.fundingGain.toFixed(2)} - fees ${plan.fees.toFixed(2)}`,
+    );
+    return { side, quote, txHash: sent.hash, gapBefore: plan.gap, gapAfter, expectedNet };
+  }
+}
