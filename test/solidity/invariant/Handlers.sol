@@ -8,6 +8,11 @@ import {Vault} from "../../../contracts/Vault.sol";
 import {IAmm, Side} from "../../../contracts/interfaces/IAmm.sol";
 import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
 import {IVault} from "../../../contracts/interfaces/IVault.sol";
+import {IPriceFeed} from "../../../contracts/interfaces/IPriceFeed.sol";
+import {IInsuranceFund} from "../../../contracts/interfaces/IInsuranceFund.sol";
+import {ChainlinkPriceFeed} from "../../../contracts/ChainlinkPriceFeed.sol";
+import {InsuranceFund} from "../../../contracts/InsuranceFund.sol";
+import {MockAggregator} from "../../../contracts/test/MockAggregator.sol";
 import {MockERC20} from "../../../contracts/test/MockERC20.sol";
 import {TestBase} from "../utils/TestBase.sol";
 import {Vm} from "../utils/Vm.sol";
@@ -64,6 +69,11 @@ abstract contract HandlerBase is TestBase {
     function _selector(bytes memory err) internal pure returns (bytes4 sel) {
         return selectorOf(err);
     }
+}
+
+/// @notice Called after every action: the staked insurance fund's share price must not fall without a loss.
+interface ISharePriceWatch {
+    function check() external;
 }
 
 /// @notice What the TraderHandler's final settlement asks of the LiquidatorHandler.
@@ -191,6 +201,39 @@ contract TraderHandler is HandlerBase {
     mapping(address trader => uint256) public liquidationCharges;
     mapping(address trader => uint256) public badDebtLeft;
 
+    // ------------------------------------------------------------------ funding (18 decimals)
+
+    /// @dev Funding each trader paid (negative: received), from the PositionChanged events (trades and
+    /// liquidations), and in total. A payment moves margin, not free collateral.
+    mapping(address trader => int256) public fundingPaid;
+    int256 public sumFundingPaid;
+    /// @dev What the insurance fund received from funding accruals (negative: paid), booked by trades,
+    /// liquidations and funding updates; and the sum of what it paid out (the negative flows).
+    int256 public sumInsuranceFlow;
+    uint256 public sumFundOutflows;
+    /// @dev Funding settlements (PositionChanged events) plus booked accruals: each rounds by under one
+    /// wei in the protocol's favour, so the funding dust kept by the pool is below twice this count.
+    uint256 public fundingRoundings;
+    uint256 public nonZeroFundingPayments;
+    /// @dev The insurance flow the next trade will book, read from getFundingIndices before the call.
+    int256 internal _flowBefore;
+
+    // ------------------------------------------------------------------ staking and sequencer
+
+    /// @dev Token units staked into the insurance fund and paid out by its redemptions (StakerHandler).
+    uint256 public stakedUnits;
+    uint256 public redeemedUnits;
+    /// @dev Checks the staked insurance fund's share price after every action (FundingHandlers.sol).
+    ISharePriceWatch public sharePriceWatch;
+    /// @dev The ClearingHouse's sequencer gate; a risk-increasing action accepted while it is not up.
+    IPriceFeed public sequencerOracle;
+    uint256 public sequencerGateViolations;
+    /// @dev Reduces, closes and withdrawals that went through while the sequencer was down or in grace.
+    uint256 public actionsWhileSequencerDown;
+    /// @dev Handlers allowed to report to this ledger (the liquidator, keeper, oracle, stakers).
+    mapping(address => bool) public isHandler;
+    address internal immutable _deployer;
+
     constructor(
         ClearingHouse clearingHouse_,
         Vault vault_,
@@ -203,6 +246,21 @@ contract TraderHandler is HandlerBase {
         }
         (q0, b0) = amm_.getReserves();
         lastK = q0 * b0;
+        _deployer = msg.sender;
+    }
+
+    /// @notice Links another handler that reports to this ledger (by the test's setUp).
+    function registerHandler(address handler) external {
+        require(msg.sender == _deployer, "only the deployer");
+        isHandler[handler] = true;
+    }
+
+    /// @notice Links the staked insurance fund and the sequencer gate (by the test's setUp).
+    function setFundAndSequencer(ISharePriceWatch watch, IPriceFeed sequencerOracle_) external {
+        require(msg.sender == _deployer, "only the deployer");
+        sharePriceWatch = watch;
+        sequencerOracle = sequencerOracle_;
+        _end();
     }
 
     function traderAt(uint256 i) external view returns (address) {
@@ -213,16 +271,40 @@ contract TraderHandler is HandlerBase {
     function setLiquidatorHandler(address handler) external {
         require(liquidatorHandler == address(0), "liquidator handler already set");
         liquidatorHandler = handler;
+        isHandler[handler] = true;
     }
 
-    modifier onlyLiquidatorHandler() {
-        require(msg.sender == liquidatorHandler, "only the liquidator handler");
+    modifier onlyHandler() {
+        require(isHandler[msg.sender], "only a registered handler");
         _;
+    }
+
+    /// @notice A funding payment settled by a liquidation (from its PositionChanged event) and the
+    /// insurance flow its accrual booked.
+    function recordFunding(address t, int256 payment, int256 flow) external onlyHandler {
+        _recordFundingPayment(t, payment);
+        _recordFlow(flow);
+    }
+
+    /// @notice An insurance flow booked by a funding update (the keeper).
+    function recordFlow(int256 flow) external onlyHandler {
+        _recordFlow(flow);
+    }
+
+    /// @notice Token units staked into (`units` in) or redeemed from (`units` out) the insurance fund.
+    function recordStake(uint256 unitsIn, uint256 unitsOut) external onlyHandler {
+        stakedUnits += unitsIn;
+        redeemedUnits += unitsOut;
+    }
+
+    /// @notice A sequencer-gated action (liquidation) went through while the sequencer was not up.
+    function recordGateViolation() external onlyHandler {
+        sequencerGateViolations++;
     }
 
     /// @notice A liquidation of `t`: its realised PnL (from the PositionChanged event), the penalty it
     /// paid and the bad debt it left. Keeps P4, P5, P6 exact.
-    function recordLiquidation(address t, int256 pnl, uint256 charged, uint256 badDebt) external onlyLiquidatorHandler {
+    function recordLiquidation(address t, int256 pnl, uint256 charged, uint256 badDebt) external onlyHandler {
         realizedPnl[t] += pnl;
         sumRealizedPnl += pnl;
         liquidationCharges[t] += charged;
@@ -230,13 +312,13 @@ contract TraderHandler is HandlerBase {
     }
 
     /// @notice A Swapped event seen by the liquidator (P12's rounding bound).
-    function recordSwap(uint256 q, uint256 b) external onlyLiquidatorHandler {
+    function recordSwap(uint256 q, uint256 b) external onlyHandler {
         swaps++;
         roundingSum += Math.max(q, b);
     }
 
     /// @notice After a liquidator action: k must not have gone down (P3).
-    function syncK() external onlyLiquidatorHandler {
+    function syncK() external onlyHandler {
         _end();
     }
 
@@ -375,7 +457,7 @@ contract TraderHandler is HandlerBase {
             // A dust position can be left with no margin at all by a reduce: nothing to remove then.
             amount = p.margin == 0 ? 0 : bound(amountSeed >> 2, 1, p.margin);
         } else {
-            (bool ok, uint256 maxAmount) = _maxRemovable(p);
+            (bool ok, uint256 maxAmount) = _maxRemovable(t, p);
             if (!ok) {
                 _skip(Action.RemoveMargin);
                 return;
@@ -390,9 +472,12 @@ contract TraderHandler is HandlerBase {
         }
 
         uint256 freeBefore = vault.freeCollateral(t);
+        _flowBefore = 0; // removeMargin settles no funding
+        bool seqUp = _sequencerUp();
         vm.recordLogs();
         vm.prank(t);
         try clearingHouse.removeMargin(address(amm), amount) {
+            if (!seqUp) sequencerGateViolations++;
             _checkEvents(t, 0, int256(amount), freeBefore, _insurance());
             _checkAfterRemoveMargin(t);
             successes[uint256(Action.RemoveMargin)]++;
@@ -526,7 +611,10 @@ contract TraderHandler is HandlerBase {
         _rescueIfUnderwater(t);
         p = _position(t);
         // The pool pays margin + PnL (the payout, plus the fee to the insurance fund).
-        int256 take = int256(p.margin) + _pnlAt(p.size, p.openNotional, exit);
+        int256 take = int256(p.margin) - _pendingFunding(t) + _pnlAt(p.size, p.openNotional, exit);
+        // The close's funding accrual pays the insurance fund's share out of the pool first.
+        int256 flow = amm.getFundingIndices(_insurance()).insuranceFlow;
+        if (flow > 0) take += flow;
         (uint256 pool, ) = vault.getPoolBalances();
         if (take > int256(pool)) {
             uint256 shortfall = uint256(take) - pool;
@@ -627,10 +715,17 @@ contract TraderHandler is HandlerBase {
         _ensureFree(t, margin + _fee(c.notional, c.feeRatio));
         c.freeBefore = vault.freeCollateral(t);
         c.insuranceBefore = _insurance();
+        _flowBefore = amm.getFundingIndices(c.insuranceBefore).insuranceFlow;
+        bool seqUp = _sequencerUp();
 
         vm.recordLogs();
         vm.prank(t);
         try clearingHouse.openPosition(address(amm), side, margin, leverage, 0, DEADLINE) {
+            if (!seqUp) {
+                // Only reducing risk is open while the sequencer is down or in its grace period.
+                if (c.kind != Kind.Reduce) sequencerGateViolations++;
+                else actionsWhileSequencerDown++;
+            }
             if (c.isReverse && _position(t).size != 0) c.expectedFee += _fee(c.notional - c.exit, c.feeRatio);
             uint256 fee = _checkEvents(t, 1, 0, c.freeBefore, c.insuranceBefore);
             _recordFee(fee, c.expectedFee);
@@ -648,9 +743,12 @@ contract TraderHandler is HandlerBase {
         uint256 expectedFee = _fee(exit, _params().feeRatio);
         uint256 freeBefore = vault.freeCollateral(t);
         uint256 insuranceBefore = _insurance();
+        _flowBefore = amm.getFundingIndices(insuranceBefore).insuranceFlow;
+        bool seqUp = _sequencerUp();
         vm.recordLogs();
         vm.prank(t);
         try clearingHouse.closePosition(address(amm), 0, DEADLINE) {
+            if (!seqUp) actionsWhileSequencerDown++;
             uint256 fee = _checkEvents(t, 1, 0, freeBefore, insuranceBefore);
             _recordFee(fee, expectedFee);
             if (_position(t).size != 0) eventMismatches++;
@@ -667,7 +765,10 @@ contract TraderHandler is HandlerBase {
         (bool ok, uint256 exit) = _tryExitValue(p.size);
         if (!ok) return;
         int256 remaining =
-            int256(p.margin) + _pnlAt(p.size, p.openNotional, exit) - int256(_fee(exit, _params().feeRatio));
+            int256(p.margin) -
+                _pendingFunding(t) +
+                _pnlAt(p.size, p.openNotional, exit) -
+                int256(_fee(exit, _params().feeRatio));
         if (remaining >= 0) return;
         uint256 amount = uint256(-remaining);
         _ensureFree(t, amount);
@@ -678,6 +779,7 @@ contract TraderHandler is HandlerBase {
     function _addMargin(address t, uint256 amount) internal returns (bool ok) {
         uint256 freeBefore = vault.freeCollateral(t);
         uint256 insuranceBefore = _insurance();
+        _flowBefore = 0; // addMargin settles no funding
         vm.recordLogs();
         vm.prank(t);
         try clearingHouse.addMargin(address(amm), amount) {
@@ -691,14 +793,20 @@ contract TraderHandler is HandlerBase {
 
     /// @dev The largest removeMargin the rule allows: margin' + min(PnL at exit, 0) >=
     /// ceil(exit value x IMR). ok = false if the position cannot be priced.
-    function _maxRemovable(IClearingHouse.Position memory p) internal view returns (bool ok, uint256 amount) {
+    function _maxRemovable(
+        address t,
+        IClearingHouse.Position memory p
+    ) internal view returns (bool ok, uint256 amount) {
         uint256 exit;
         (ok, exit) = _tryExitValue(p.size);
         if (!ok) return (false, 0);
         int256 pnl = _pnlAt(p.size, p.openNotional, exit);
         if (pnl > 0) pnl = 0;
         int256 room =
-            int256(p.margin) + pnl - int256(Math.mulDiv(exit, _params().initialMarginRatio, WAD, Math.Rounding.Ceil));
+            int256(p.margin) -
+                _pendingFunding(t) +
+                pnl -
+                int256(Math.mulDiv(exit, _params().initialMarginRatio, WAD, Math.Rounding.Ceil));
         amount = room > 0 ? Math.min(uint256(room), p.margin) : 0;
     }
 
@@ -714,7 +822,7 @@ contract TraderHandler is HandlerBase {
         }
         int256 pnl = _pnlAt(p.size, p.openNotional, exit);
         if (pnl > 0) pnl = 0;
-        if (int256(p.margin) + pnl < int256(Math.mulDiv(exit, imr, WAD, Math.Rounding.Ceil))) {
+        if (int256(p.margin) - _pendingFunding(t) + pnl < int256(Math.mulDiv(exit, imr, WAD, Math.Rounding.Ceil))) {
             removeMarginViolations++;
         }
         // The spot value lies between the exit value and the position's cost to buy back, so the rule
@@ -750,8 +858,10 @@ contract TraderHandler is HandlerBase {
 
     function _withdraw(Action a, address t, uint256 units) internal returns (bool ok) {
         uint256 tokensBefore = usdc.balanceOf(t);
+        bool seqUp = _sequencerUp();
         vm.prank(t);
         try vault.withdraw(units) {
+            if (!seqUp) actionsWhileSequencerDown++;
             withdrawn[t] += units;
             totalWithdrawn += units;
             if (usdc.balanceOf(t) != tokensBefore + units) eventMismatches++;
@@ -778,6 +888,33 @@ contract TraderHandler is HandlerBase {
         uint256 k = q * b; // both < 2^128
         if (k < lastK) kDecreases++;
         lastK = k;
+        _watchSharePrice();
+    }
+
+    /// @dev The staked fund's share price must not fall without a loss (see SharePriceWatch).
+    function _watchSharePrice() internal {
+        if (address(sharePriceWatch) != address(0)) sharePriceWatch.check();
+    }
+
+    function _sequencerUp() internal view returns (bool) {
+        return address(sequencerOracle) == address(0) || sequencerOracle.isSequencerUp();
+    }
+
+    function _pendingFunding(address t) internal view returns (int256) {
+        return clearingHouse.getPendingFunding(address(amm), t);
+    }
+
+    function _recordFundingPayment(address t, int256 payment) internal {
+        fundingPaid[t] += payment;
+        sumFundingPaid += payment;
+        fundingRoundings++;
+        if (payment != 0) nonZeroFundingPayments++;
+    }
+
+    function _recordFlow(int256 flow) internal {
+        sumInsuranceFlow += flow;
+        if (flow < 0) sumFundOutflows += uint256(-flow);
+        fundingRoundings++;
     }
 
     function _insurance() internal view returns (uint256 insurance) {
@@ -837,7 +974,15 @@ contract TraderHandler is HandlerBase {
         }
         if (seenPosition != positionEvents || seenMargin != (marginMove == 0 ? 0 : 1)) eventMismatches++;
         if (int256(vault.freeCollateral(t)) - int256(freeBefore) != freeDelta) eventMismatches++;
-        if (_insurance() - insuranceBefore != fee) eventMismatches++;
+        // The fund moves by the fee plus the insurance flow of the trade's funding accrual, as
+        // predicted by getFundingIndices before the call (0 for margin moves, which accrue nothing).
+        if (seenPosition != 0) _recordFlow(_flowBefore);
+        if (
+            int256(_insurance()) - int256(insuranceBefore) !=
+            int256(fee) + (seenPosition != 0 ? _flowBefore : int256(0))
+        ) {
+            eventMismatches++;
+        }
     }
 
     function _recordPositionChanged(
@@ -859,9 +1004,7 @@ contract TraderHandler is HandlerBase {
         if (address(uint160(uint256(l.topics[1]))) != t || address(uint160(uint256(l.topics[2]))) != address(amm)) {
             eventMismatches++;
         }
-        // The market has no oracle, so no premium and no funding: the ledger (insurance fund =
-        // fees, margin pool = margins - realised PnL) relies on it.
-        if (fundingPayment != 0) eventMismatches++;
+        _recordFundingPayment(t, fundingPayment);
         if (size != p.size || margin != p.margin || openNotional != p.openNotional) eventMismatches++;
         realizedPnl[t] += pnl;
         feesPaid[t] += evFee;
@@ -907,20 +1050,22 @@ contract TraderHandler is HandlerBase {
         bool zeroBase = sel == IAmm.ZeroSwapAmount.selector; // a long too small to buy one wei of base
         // After a shortfall (bad debt the insurance fund could not pay) positions may only shrink.
         bool reduceOnly = sel == IClearingHouse.MarketReduceOnly.selector;
-        if (k == Kind.RemoveMargin) return marginRatio || reserve || poolShort;
+        // Risk-increasing actions (open, increase, reverse, removeMargin) are gated on the L2 sequencer.
+        bool seq = sel == IPriceFeed.SequencerDown.selector || sel == IPriceFeed.GracePeriodNotOver.selector;
+        if (k == Kind.RemoveMargin) return marginRatio || reserve || poolShort || seq;
         if (k == Kind.Close) return underwater || poolShort || reserve || fluctuation;
         // Opening (a fresh position is never judged on its margin ratio, and cannot be underwater).
-        if (k == Kind.Open) return tooLarge || oiCap || fluctuation || reserve || zeroBase || reduceOnly;
+        if (k == Kind.Open) return tooLarge || oiCap || fluctuation || reserve || zeroBase || reduceOnly || seq;
         // Growing an existing position: it must meet the IMR at the spot price first.
         if (k == Kind.Increase) {
-            return tooLarge || oiCap || fluctuation || reserve || zeroBase || marginRatio || reduceOnly;
+            return tooLarge || oiCap || fluctuation || reserve || zeroBase || marginRatio || reduceOnly || seq;
         }
         // Reducing: shrinks open interest (never capped), must keep the MMR, and pays its fee from margin.
         if (k == Kind.Reduce) {
             return tooLarge || fluctuation || reserve || zeroBase || marginRatio || underwater || poolShort;
         }
         // Reversing: closes (no ratio check) then opens the rest, which never buys zero base (skipped).
-        return underwater || poolShort || fluctuation || tooLarge || oiCap || reserve || reduceOnly;
+        return underwater || poolShort || fluctuation || tooLarge || oiCap || reserve || reduceOnly || seq;
     }
 
     // ================================================================== trader selection
@@ -1079,6 +1224,10 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
     /// @dev Other expected reverts (pause, fluctuation limit, reserve, pool).
     uint256 public expectedReverts;
     uint256 public selfLiquidationRefusals;
+    /// @dev Refusals while the sequencer was down or in its grace period (SequencerDown, GracePeriodNotOver).
+    uint256 public sequencerRefusals;
+    /// @dev PriceFluctuationLimitExceeded on a liquidation while the price was beyond the far band.
+    uint256 public beyondBandRefusals;
     /// @dev Times the keeper waited for the mark TWAP (15 to 30 minutes).
     uint256 public waits;
 
@@ -1202,6 +1351,14 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         uint256 allFree;
         uint256 shortfall;
         uint256 liquidationFeeRatio;
+        /// @dev The funding the position owes now and the insurance flow the liquidation's accrual
+        /// will book, both read from the same indices the liquidation settles on.
+        int256 pending;
+        int256 flow;
+        bool sequencerUp;
+        /// @dev The spot price is already beyond the fluctuation band on the far side (see SPEC.md,
+        /// Observations): the Amm's maxCloseBase for the other side is 0.
+        bool beyondBand;
     }
 
     /// @dev What the logs of a liquidation said.
@@ -1253,11 +1410,13 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         }
         // "Only below maintenance": the ratio the view gave just before, in the same block.
         if (b.ratio >= int256(b.mmr)) liquidatedAtOrAboveMaintenance++;
+        if (!b.sequencerUp) traders.recordGateViolation();
         Seen memory e = _readLogs(t);
         _checkEvents(t, b, e);
         _checkPenalty(b, e);
         _checkConservation(t, b, e);
         _record(t, e);
+        traders.recordFunding(t, e.fundingPayment, b.flow);
         return true;
     }
 
@@ -1272,6 +1431,11 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         b.allFree = _allFree();
         (, b.shortfall) = clearingHouse.getMarketStatus(address(amm));
         b.liquidationFeeRatio = clearingHouse.getLiquidationParams().feeRatio;
+        b.pending = clearingHouse.getPendingFunding(address(amm), t);
+        b.flow = amm.getFundingIndices(b.fund).insuranceFlow;
+        IPriceFeed seq = clearingHouse.sequencerOracle();
+        b.sequencerUp = address(seq) == address(0) || seq.isSequencerUp();
+        b.beyondBand = amm.getLimits().fluctuationLimitRatio != 0 && amm.maxCloseBase(b.p.size < 0) == 0;
     }
 
     /// @dev Expected refusals: NotLiquidatable exactly when the ratio is >= maintenance; the pause; the
@@ -1283,6 +1447,17 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         revertsBySelector[sel]++;
         if (sel == IClearingHouse.EnforcedPause.selector && b.paused) {
             expectedReverts++;
+        } else if (
+            !b.sequencerUp &&
+            (sel == IPriceFeed.SequencerDown.selector || sel == IPriceFeed.GracePeriodNotOver.selector)
+        ) {
+            // Liquidations are gated on the L2 sequencer, whatever the ratio.
+            sequencerRefusals++;
+        } else if (sel == IAmm.PriceFluctuationLimitExceeded.selector && b.beyondBand && b.ratio < int256(b.mmr)) {
+            // Finding (SPEC.md, Observations): earlier swaps of the block left the price beyond the
+            // band on the far side; the close moves it back but not within the band, and
+            // maxCloseBase only bounds the near side, so the liquidation reverts until the next block.
+            beyondBandRefusals++;
         } else if (sel == IClearingHouse.NotLiquidatable.selector) {
             if (b.ratio < int256(b.mmr)) refusedBelowMaintenance++;
             else notLiquidatableRefusals++;
@@ -1389,7 +1564,8 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
     /// shortfall, with the market's new total, and a market with a shortfall is reduce-only.
     function _checkEvents(address t, Before memory b, Seen memory e) internal {
         if (e.positionChanged != 1 || e.positionLiquidated != 1) eventMismatches++;
-        if (e.fee != 0 || e.fundingPayment != 0) eventMismatches++;
+        // No fee; the funding settled is exactly what getPendingFunding said just before.
+        if (e.fee != 0 || e.fundingPayment != b.pending) eventMismatches++;
         if (int256(vault.freeCollateral(t)) - int256(b.traderFree) != e.freeDelta) eventMismatches++;
         if (vault.freeCollateral(LIQUIDATOR) - b.liquidatorFree != e.reward) eventMismatches++;
         if (e.baseClosed != _abs(e.baseDelta) || e.quoteClosed != e.quoteAmount || e.baseClosed == 0) eventMismatches++;
@@ -1416,7 +1592,9 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
     function _checkPenalty(Before memory b, Seen memory e) internal {
         uint256 penalty = Math.mulDiv(e.quoteClosed, b.liquidationFeeRatio, WAD, Math.Rounding.Ceil);
         uint256 half = penalty / 2;
-        int256 equity = int256(b.p.margin) + e.pnl;
+        int256 equity = int256(b.p.margin) - e.fundingPayment + e.pnl;
+        // The fund as it stands after the liquidation's own funding flow.
+        uint256 fund = uint256(int256(b.fund) + b.flow);
         bool bad;
         if (equity >= int256(penalty)) {
             bad = e.reward != half || e.insurancePenalty != penalty - half || e.badDebt != 0 || e.shortfall != 0;
@@ -1427,9 +1605,9 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
             boundedPenalties++;
         } else {
             uint256 debt = uint256(-equity);
-            uint256 covered = Math.min(debt, b.fund);
+            uint256 covered = Math.min(debt, fund);
             bad = e.badDebt != debt || e.insurancePenalty != 0 || e.shortfall != debt - covered;
-            bad = bad || e.reward != Math.min(half, b.fund - covered);
+            bad = bad || e.reward != Math.min(half, fund - covered);
         }
         if (bad) penaltyMismatches++;
     }
@@ -1445,14 +1623,18 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         int256 traderDelta = int256(vault.freeCollateral(t) + _position(t).margin) - int256(b.traderFree + b.p.margin);
         int256 liquidatorDelta = int256(vault.freeCollateral(LIQUIDATOR)) - int256(b.liquidatorFree);
         int256 fundDelta = int256(fund) - int256(b.fund);
-        if (traderDelta + liquidatorDelta + fundDelta != e.pnl + int256(e.shortfall)) conservationViolations++;
+        // Funding: the trader pays e.fundingPayment out of its margin, the fund receives the flow, the
+        // pool keeps the difference (the other side's claim and the rounding dust).
+        if (traderDelta + liquidatorDelta + fundDelta != e.pnl + int256(e.shortfall) - e.fundingPayment + b.flow)
+            conservationViolations++;
         // Each share on its own.
-        int256 equity = int256(b.p.margin) + e.pnl;
+        int256 equity = int256(b.p.margin) - e.fundingPayment + e.pnl;
         int256 charged = int256(e.reward + e.insurancePenalty);
-        int256 expectedTrader = equity >= 0 ? e.pnl - charged : -int256(b.p.margin);
+        int256 expectedTrader = equity >= 0 ? e.pnl - e.fundingPayment - charged : -int256(b.p.margin);
         if (traderDelta != expectedTrader) conservationViolations++;
         int256 expectedFund =
-            int256(e.insurancePenalty) -
+            b.flow +
+                int256(e.insurancePenalty) -
                 int256(e.badDebt - e.shortfall) -
                 (e.badDebt != 0 ? int256(e.reward) : int256(0));
         if (fundDelta != expectedFund) conservationViolations++;
@@ -1530,5 +1712,443 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         } catch {
             ok = false;
         }
+    }
+}
+
+// ====================================================================== oracle
+
+/// @notice The index price and the L2 sequencer: a bounded random walk of the aggregator's answer,
+/// stale, zero, negative, future-dated and out-of-bounds rounds, an aggregator that reverts, sequencer
+/// outages (down, then back up into the grace period), and pokes of the Amm's index. Never asserts:
+/// anything wrong is counted (`pokeMismatches`, `unexpectedReverts`).
+contract OracleHandler is TestBase {
+    uint256 internal constant FEED_DECIMALS = 8;
+    /// @dev The walk stays within [initial / 2, initial x 2]; the feed's bounds are [initial / 10, x 10].
+    int256 public immutable initialAnswer;
+
+    Amm public immutable amm;
+    ChainlinkPriceFeed public immutable priceFeed;
+    MockAggregator public immutable aggregator;
+    MockAggregator public immutable sequencerFeed;
+    bytes32 public immutable asset;
+    TraderHandler public immutable traders;
+
+    uint80 public round;
+    int256 public lastGood;
+    bool public sequencerDown;
+
+    uint256 public moves;
+    uint256 public staleRounds;
+    uint256 public badAnswers;
+    uint256 public revertToggles;
+    uint256 public outages;
+    uint256 public recoveries;
+    uint256 public pokes;
+    uint256 public validPokes;
+    /// @dev pokeIndex disagreeing with the feed's own tryGetPrice, or recording an invalid price.
+    uint256 public pokeMismatches;
+    uint256 public unexpectedReverts;
+    bytes4 public lastUnexpectedSelector;
+
+    constructor(
+        Amm amm_,
+        ChainlinkPriceFeed priceFeed_,
+        MockAggregator aggregator_,
+        MockAggregator sequencerFeed_,
+        bytes32 asset_,
+        TraderHandler traders_,
+        int256 initialAnswer_
+    ) {
+        amm = amm_;
+        priceFeed = priceFeed_;
+        aggregator = aggregator_;
+        sequencerFeed = sequencerFeed_;
+        asset = asset_;
+        traders = traders_;
+        initialAnswer = initialAnswer_;
+        lastGood = initialAnswer_;
+    }
+
+    /// @notice Publishes a fresh, valid answer: the last good one moved by -5% .. +5% (a tenth of the
+    /// time by up to 30%), clamped to [initial / 2, initial x 2]; also makes the aggregator answer again.
+    function move(uint256 seed) external {
+        uint256 maxStep = seed % 10 == 0 ? 3_000 : 500; // basis points
+        uint256 step = bound(seed >> 8, 0, maxStep);
+        int256 answer =
+            (seed >> 4) & 1 == 0
+                ? (lastGood * int256(10_000 + step)) / 10_000
+                : (lastGood * int256(10_000 - step)) / 10_000;
+        if (answer > initialAnswer * 2) answer = initialAnswer * 2;
+        if (answer < initialAnswer / 2) answer = initialAnswer / 2;
+        aggregator.setReverting(false);
+        _publish(answer, block.timestamp);
+        lastGood = answer;
+        moves++;
+        _poke();
+    }
+
+    /// @notice A round the feed must reject: stale (older than the heartbeat), zero, negative,
+    /// dated in the future, or outside the asset's bounds.
+    function publishBad(uint256 seed) external {
+        uint256 mode = seed % 5;
+        uint256 heartbeat = priceFeed.getAssetConfig(asset).heartbeat;
+        if (mode == 0) {
+            if (block.timestamp <= heartbeat + 1 days) return;
+            _publish(lastGood, block.timestamp - heartbeat - bound(seed >> 3, 1, 1 days));
+            staleRounds++;
+        } else if (mode == 1) {
+            _publish(0, block.timestamp);
+            badAnswers++;
+        } else if (mode == 2) {
+            _publish(-int256(bound(seed >> 3, 1, uint256(initialAnswer))), block.timestamp);
+            badAnswers++;
+        } else if (mode == 3) {
+            _publish(lastGood, block.timestamp + bound(seed >> 3, 1, 1 hours));
+            badAnswers++;
+        } else {
+            _publish((seed >> 3) & 1 == 0 ? initialAnswer * 11 : initialAnswer / 11, block.timestamp);
+            badAnswers++;
+        }
+        _poke();
+    }
+
+    /// @notice The aggregator starts or stops reverting (half the time each).
+    function toggleRevert(uint256 seed) external {
+        aggregator.setReverting(seed % 2 == 0);
+        revertToggles++;
+        _poke();
+    }
+
+    /// @notice The sequencer goes down (one call in three while it is up) or comes back up, which starts
+    /// its grace period (risk-increasing actions stay refused with GracePeriodNotOver meanwhile).
+    function sequencer(uint256 seed) external {
+        if (sequencerDown) {
+            sequencerFeed.setSequencerStatus(false, block.timestamp);
+            sequencerDown = false;
+            recoveries++;
+        } else if (seed % 3 == 0) {
+            sequencerFeed.setSequencerStatus(true, block.timestamp);
+            sequencerDown = true;
+            outages++;
+        }
+        traders.syncK();
+    }
+
+    /// @notice Anyone pokes the index.
+    function poke() external {
+        _poke();
+    }
+
+    /// @notice Before the final settlement: a fresh valid answer, the aggregator answering, and the
+    /// sequencer up past its grace period.
+    function restore() external {
+        aggregator.setReverting(false);
+        _publish(lastGood, block.timestamp);
+        sequencerFeed.setSequencerStatus(false, block.timestamp - priceFeed.gracePeriod() - 1);
+        sequencerDown = false;
+    }
+
+    function _publish(int256 answer, uint256 updatedAt) internal {
+        round++;
+        aggregator.setRoundData(round, answer, updatedAt, updatedAt, round);
+    }
+
+    /// @dev pokeIndex records the feed's price iff the feed calls it valid (and never reverts).
+    function _poke() internal {
+        pokes++;
+        (bool feedValid, uint256 feedPrice) = priceFeed.tryGetPrice(asset);
+        try amm.pokeIndex() returns (bool valid, uint256 price) {
+            if (valid != feedValid || price != (valid ? feedPrice : 0)) pokeMismatches++;
+            if (valid) validPokes++;
+        } catch (bytes memory err) {
+            unexpectedReverts++;
+            lastUnexpectedSelector = selectorOf(err);
+        }
+        traders.syncK();
+    }
+}
+
+// ====================================================================== funding keeper
+
+/// @notice A keeper calling ClearingHouse.updateFunding at random times: half the time it first waits
+/// out `minUpdateInterval`, else it calls whenever (FundingUpdateTooEarly is then the expected
+/// answer). Each update is checked against its FundingUpdated event: the insurance flow is the one
+/// getFundingIndices predicted and the one the Vault booked, and the premium never exceeds
+/// maxPremiumRatio x index TWAP (0 without an index TWAP, or while paused).
+contract FundingKeeperHandler is TestBase {
+    address public constant KEEPER = address(0xF00D);
+    uint256 internal constant WAD = 1e18;
+
+    ClearingHouse public immutable clearingHouse;
+    Vault public immutable vault;
+    Amm public immutable amm;
+    TraderHandler public immutable traders;
+
+    uint256 public calls;
+    uint256 public updates;
+    uint256 public nonZeroPremiums;
+    uint256 public tooEarly;
+    uint256 public waits;
+    /// @dev Largest |premium| / (maxPremiumRatio x index TWAP) seen, in basis points (how close to the cap).
+    uint256 public maxCapUseBps;
+
+    uint256 public premiumCapViolations;
+    uint256 public flowMismatches;
+    uint256 public earlyAccepted;
+    uint256 public unexpectedReverts;
+    bytes4 public lastUnexpectedSelector;
+
+    constructor(ClearingHouse clearingHouse_, Vault vault_, Amm amm_, TraderHandler traders_) {
+        clearingHouse = clearingHouse_;
+        vault = vault_;
+        amm = amm_;
+        traders = traders_;
+    }
+
+    struct Update {
+        int256 premium;
+        uint256 markTwap;
+        uint256 indexTwap;
+        int256 longIndex;
+        int256 shortIndex;
+        int256 insuranceFlow;
+    }
+
+    function updateFunding(uint256 seed) external {
+        calls++;
+        (, uint256 updatedAt, , IAmm.FundingParams memory params) = amm.getFundingState();
+        uint256 earliest = updatedAt + params.minUpdateInterval;
+        if (seed % 2 == 0 && block.timestamp < earliest) {
+            uint256 t = earliest + bound(seed >> 1, 0, 10 minutes);
+            vm.roll(block.number + (t - block.timestamp) / 12 + 1);
+            vm.warp(t);
+            waits++;
+        }
+        bool early = block.timestamp < earliest;
+        bool paused = clearingHouse.paused();
+        (, uint256 fundBefore) = vault.getPoolBalances();
+        int256 predicted = amm.getFundingIndices(fundBefore).insuranceFlow;
+        vm.recordLogs();
+        vm.prank(KEEPER);
+        try clearingHouse.updateFunding(address(amm)) {
+            if (early) earlyAccepted++;
+            updates++;
+            Update memory u = _readUpdate();
+            (, uint256 fundAfter) = vault.getPoolBalances();
+            if (u.insuranceFlow != predicted || int256(fundAfter) - int256(fundBefore) != u.insuranceFlow) {
+                flowMismatches++;
+            }
+            traders.recordFlow(u.insuranceFlow);
+            uint256 cap = (u.indexTwap * params.maxPremiumRatio) / WAD;
+            uint256 magnitude = u.premium >= 0 ? uint256(u.premium) : uint256(-u.premium);
+            if (magnitude > cap || (paused && u.premium != 0)) premiumCapViolations++;
+            (int256 statePremium, , , ) = amm.getFundingState();
+            if (statePremium != u.premium) premiumCapViolations++;
+            if (u.premium != 0) {
+                nonZeroPremiums++;
+                uint256 use = (magnitude * 10_000) / cap;
+                if (use > maxCapUseBps) maxCapUseBps = use;
+            }
+        } catch (bytes memory err) {
+            vm.getRecordedLogs();
+            bytes4 sel = selectorOf(err);
+            if (early && sel == IAmm.FundingUpdateTooEarly.selector) {
+                tooEarly++;
+            } else {
+                unexpectedReverts++;
+                lastUnexpectedSelector = sel;
+            }
+        }
+        traders.syncK();
+    }
+
+    function _readUpdate() internal returns (Update memory u) {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        uint256 seen;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter == address(amm) && logs[i].topics[0] == IAmm.FundingUpdated.selector) {
+                u = abi.decode(logs[i].data, (Update));
+                seen++;
+            }
+        }
+        if (seen != 1) flowMismatches++;
+    }
+}
+
+// ====================================================================== insurance-fund stakers
+
+/// @notice Three stakers of the insurance fund: deposit, requestRedeem, completeRedeem (half the time
+/// after waiting out the cooldown, else whenever: CooldownNotElapsed), cancelRedeem. Every token in
+/// and out is reported to the TraderHandler's ledger (P1, P7); each redemption must pay exactly
+/// min(value at the request, value now).
+contract StakerHandler is TestBase {
+    uint256 public constant N_STAKERS = 3;
+
+    InsuranceFund public immutable fund;
+    MockERC20 public immutable usdc;
+    TraderHandler public immutable traders;
+    uint256 public immutable scale;
+
+    address[N_STAKERS] internal _stakers;
+
+    uint256 public stakes;
+    uint256 public requests;
+    uint256 public completions;
+    uint256 public cancels;
+    uint256 public expectedReverts;
+    uint256 public redeemMismatches;
+    uint256 public unexpectedReverts;
+    bytes4 public lastUnexpectedSelector;
+
+    constructor(InsuranceFund fund_, MockERC20 usdc_, TraderHandler traders_) {
+        fund = fund_;
+        usdc = usdc_;
+        traders = traders_;
+        scale = 10 ** (18 - uint256(usdc_.decimals()));
+        for (uint256 i; i < N_STAKERS; ++i) _stakers[i] = address(uint160(0x57A4E000 + i));
+    }
+
+    function stakerAt(uint256 i) external view returns (address) {
+        return _stakers[i];
+    }
+
+    /// @notice Stakes 1 token unit .. 100,000 tokens (log-uniform).
+    function stake(uint256 seed, uint256 unitsSeed) external {
+        _stake(seed, boundLog(unitsSeed, 1, 1e23 / scale));
+    }
+
+    /// @notice Stakes exactly `units` (the test's setUp backs the fund with a first stake).
+    function stakeExactly(uint256 seed, uint256 units) external {
+        _stake(seed, units);
+    }
+
+    function _stake(uint256 seed, uint256 units) internal {
+        address s = _stakers[seed % N_STAKERS];
+        usdc.mint(s, units);
+        uint256 expectedShares = fund.previewDeposit(units);
+        vm.prank(s);
+        usdc.approve(address(fund), units);
+        vm.prank(s);
+        try fund.deposit(units, s) returns (uint256 shares) {
+            stakes++;
+            if (shares != expectedShares) redeemMismatches++;
+            traders.recordStake(units, 0);
+        } catch (bytes memory err) {
+            // A deposit too small to mint a single share.
+            _onRevert(err, IInsuranceFund.ZeroShares.selector, expectedShares == 0);
+        }
+        traders.syncK();
+    }
+
+    /// @notice A staker without an open request asks to redeem 1 .. all of its shares.
+    function requestRedeem(uint256 seed, uint256 sharesSeed) external {
+        (address s, bool found) = _find(seed, false);
+        if (!found) return;
+        uint256 shares = bound(sharesSeed, 1, fund.balanceOf(s));
+        vm.prank(s);
+        try fund.requestRedeem(shares) {
+            requests++;
+        } catch (bytes memory err) {
+            _onRevert(err, bytes4(0), false);
+        }
+        traders.syncK();
+    }
+
+    /// @notice A staker with an open request completes it, half the time after waiting out the cooldown.
+    function completeRedeem(uint256 seed, uint256 waitSeed) external {
+        (address s, bool found) = _find(seed, true);
+        if (!found) return;
+        IInsuranceFund.RedeemRequest memory r = fund.redeemRequest(s);
+        if (waitSeed % 2 == 0 && block.timestamp < r.unlockAt) {
+            uint256 t = uint256(r.unlockAt) + bound(waitSeed >> 1, 0, 1 hours);
+            vm.roll(block.number + (t - block.timestamp) / 12 + 1);
+            vm.warp(t);
+        }
+        bool early = block.timestamp < r.unlockAt;
+        uint256 expected = Math.min(fund.previewRedeem(r.shares), r.assetsAtRequest);
+        uint256 before = usdc.balanceOf(s);
+        vm.prank(s);
+        try fund.completeRedeem(s) returns (uint256 assets) {
+            completions++;
+            if (early || assets != expected || usdc.balanceOf(s) != before + assets) redeemMismatches++;
+            traders.recordStake(0, assets);
+        } catch (bytes memory err) {
+            _onRevert(err, IInsuranceFund.CooldownNotElapsed.selector, early);
+        }
+        traders.syncK();
+    }
+
+    function cancelRedeem(uint256 seed) external {
+        (address s, bool found) = _find(seed, true);
+        if (!found) return;
+        vm.prank(s);
+        try fund.cancelRedeem() {
+            cancels++;
+        } catch (bytes memory err) {
+            _onRevert(err, bytes4(0), false);
+        }
+        traders.syncK();
+    }
+
+    /// @dev The staker at `seed` or the next one with (`withRequest`) or without an open request and
+    /// with shares to request.
+    function _find(uint256 seed, bool withRequest) internal view returns (address s, bool found) {
+        for (uint256 i; i < N_STAKERS; ++i) {
+            s = _stakers[(seed + i) % N_STAKERS];
+            bool open = fund.redeemRequest(s).shares != 0;
+            if (withRequest ? open : (!open && fund.balanceOf(s) != 0)) return (s, true);
+        }
+    }
+
+    function _onRevert(bytes memory err, bytes4 allowed, bool entitled) internal {
+        bytes4 sel = selectorOf(err);
+        if (entitled && sel == allowed) {
+            expectedReverts++;
+        } else {
+            unexpectedReverts++;
+            lastUnexpectedSelector = sel;
+        }
+    }
+}
+
+// ====================================================================== share price
+
+/// @notice The staked insurance fund's share price, (totalAssets + 1) / (totalSupply + 10^6) (the
+/// ERC4626 virtual offset), checked after every action: a fall is counted in `sharePriceDrops` unless
+/// the fund lost something since the previous check: bad debt it covered, a reward it paid with bad
+/// debt, or funding it paid out (ghosts of the LiquidatorHandler and the TraderHandler).
+contract SharePriceWatch is ISharePriceWatch {
+    InsuranceFund public immutable fund;
+    TraderHandler public immutable traders;
+    LiquidatorHandler public immutable liquidator;
+
+    uint256 internal _lastAssets;
+    uint256 internal _lastSupply;
+    uint256 internal _lastLosses;
+    uint256 public checks;
+    uint256 public sharePriceDrops;
+    uint256 public dropsOnBadDebt;
+    uint256 public dropsOnFunding;
+    uint256 internal _lastBadDebt;
+
+    constructor(InsuranceFund fund_, TraderHandler traders_, LiquidatorHandler liquidator_) {
+        fund = fund_;
+        traders = traders_;
+        liquidator = liquidator_;
+    }
+
+    function check() external {
+        checks++;
+        uint256 a = fund.totalAssets() + 1;
+        uint256 s = fund.totalSupply() + 1e6;
+        uint256 badDebtLosses = liquidator.sumCovered() + liquidator.sumRewardsFromFund();
+        uint256 losses = badDebtLosses + traders.sumFundOutflows();
+        // a / s < lastAssets / lastSupply, without overflow (the supply explodes after a wipe-out).
+        if (_lastSupply != 0 && Math.mulDiv(a, _lastSupply, s) < _lastAssets) {
+            if (losses == _lastLosses) sharePriceDrops++;
+            else if (badDebtLosses != _lastBadDebt) dropsOnBadDebt++;
+            else dropsOnFunding++;
+        }
+        (_lastAssets, _lastSupply, _lastLosses, _lastBadDebt) = (a, s, losses, badDebtLosses);
     }
 }

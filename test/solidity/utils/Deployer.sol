@@ -39,8 +39,20 @@ abstract contract Deployer is TestBase {
         uint64 feeRatio,
         IAmm.Limits memory limits
     ) internal {
+        deploySystemWithSequencer(decimals, quoteReserve, baseReserve, feeRatio, limits, IPriceFeed(address(0)));
+    }
+
+    /// @dev As `deploySystemWithDecimals`, with the ClearingHouse's `sequencerOracle` (address(0): none).
+    function deploySystemWithSequencer(
+        uint8 decimals,
+        uint256 quoteReserve,
+        uint256 baseReserve,
+        uint64 feeRatio,
+        IAmm.Limits memory limits,
+        IPriceFeed sequencerOracle
+    ) internal {
         usdc = new MockERC20("USD Coin", "USDC", decimals);
-        clearingHouse = new ClearingHouse(address(this), IPriceFeed(address(0)));
+        clearingHouse = new ClearingHouse(address(this), sequencerOracle);
         vault = new Vault(usdc, address(clearingHouse));
         clearingHouse.setVault(IVault(address(vault)));
         amm = new Amm(address(clearingHouse), quoteReserve, baseReserve, limits, address(this));
