@@ -31,12 +31,14 @@ contract Amm is IAmm, Ownable2Step {
     uint256 public constant MAX_PREMIUM_RATIO_LIMIT = 1e18;
     /// @notice Oldest recorded index price that {getValuationPrices} still answers with (seconds).
     uint256 public constant MAX_INDEX_AGE = 1 hours;
-    /// @notice Bounds of `minUpdateInterval`, the shortest funding window (seconds).
+    /// @notice Shortest `minUpdateInterval`, the shortest funding window (seconds).
     uint256 public constant MIN_FUNDING_WINDOW = 60;
+    /// @notice Longest `minUpdateInterval` (seconds).
     uint256 public constant MAX_FUNDING_WINDOW = 1 days;
 
     // ---------------------------------------------------------------- immutables
 
+    /// @inheritdoc IAmm
     address public immutable clearingHouse;
 
     // ---------------------------------------------------------------- storage
