@@ -364,10 +364,18 @@ contract Amm is IAmm, Ownable2Step {
 
         uint256 priceAtBlockStart = head.price;
         uint256 priceAfter = newQuote.wDivDown(newBase);
-        uint256 move = priceAfter > priceAtBlockStart ? priceAfter - priceAtBlockStart : priceAtBlockStart - priceAfter;
-        if (move > priceAtBlockStart.wMulDown(limits.fluctuationLimitRatio) && !(isClosing && firstInBlock)) {
-            revert PriceFluctuationLimitExceeded(priceAtBlockStart, priceAfter);
-        }
+        uint256 move = _distance(priceAfter, priceAtBlockStart);
+        // A trade that leaves the price no further from the block's start than it found it is
+        // allowed even outside the band (a closing trade may have crossed it first in the block).
+        if (
+            move > priceAtBlockStart.wMulDown(limits.fluctuationLimitRatio) &&
+            move > _distance(priceBefore, priceAtBlockStart) &&
+            !(isClosing && firstInBlock)
+        ) revert PriceFluctuationLimitExceeded(priceAtBlockStart, priceAfter);
+    }
+
+    function _distance(uint256 a, uint256 b) private pure returns (uint256) {
+        return a > b ? a - b : b - a;
     }
 
     /// @dev Accrues funding to now on the open interest as it stood, then moves the long and short

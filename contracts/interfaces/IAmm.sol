@@ -51,7 +51,8 @@ interface IAmm {
     /// @param maxTradeRatio Largest quote amount of one trade by quote (open, increase, reduce or
     /// reverse; closes are exempt), as a fraction of the quote reserve.
     /// @param fluctuationLimitRatio Largest move of the spot price within one block (one timestamp),
-    /// as a fraction of the price at the start of the block.
+    /// as a fraction of the price at the start of the block. A trade that leaves the price no
+    /// further from that start than it found it is never refused.
     /// @param maxOpenInterest Largest total size (base) on each side, longs and shorts counted apart.
     struct Limits {
         uint64 maxTradeRatio;
@@ -96,7 +97,8 @@ interface IAmm {
     error InsufficientReserve(uint256 reserve, uint256 requested);
     /// @notice The trade's quote amount is above `maxTradeRatio` of the quote reserve.
     error TradeTooLarge(uint256 quoteAmount, uint256 maxQuoteAmount);
-    /// @notice The spot price would move more than `fluctuationLimitRatio` from the block's start price.
+    /// @notice The spot price would move more than `fluctuationLimitRatio` from the block's start
+    /// price, and further from it than before the trade.
     error PriceFluctuationLimitExceeded(uint256 priceAtBlockStart, uint256 priceAfter);
     /// @notice The total size of one side would exceed `maxOpenInterest`.
     error OpenInterestCapExceeded(uint256 openInterest, uint256 maxOpenInterest);

@@ -1226,8 +1226,6 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
     uint256 public selfLiquidationRefusals;
     /// @dev Refusals while the sequencer was down or in its grace period (SequencerDown, GracePeriodNotOver).
     uint256 public sequencerRefusals;
-    /// @dev PriceFluctuationLimitExceeded on a liquidation while the price was beyond the far band.
-    uint256 public beyondBandRefusals;
     /// @dev Times the keeper waited for the mark TWAP (15 to 30 minutes).
     uint256 public waits;
 
@@ -1358,7 +1356,6 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         bool sequencerUp;
         /// @dev The spot price is already beyond the fluctuation band on the far side (see SPEC.md,
         /// Observations): the Amm's maxCloseBase for the other side is 0.
-        bool beyondBand;
     }
 
     /// @dev What the logs of a liquidation said.
@@ -1435,7 +1432,6 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         b.flow = amm.getFundingIndices(b.fund).insuranceFlow;
         IPriceFeed seq = clearingHouse.sequencerOracle();
         b.sequencerUp = address(seq) == address(0) || seq.isSequencerUp();
-        b.beyondBand = amm.getLimits().fluctuationLimitRatio != 0 && amm.maxCloseBase(b.p.size < 0) == 0;
     }
 
     /// @dev Expected refusals: NotLiquidatable exactly when the ratio is >= maintenance; the pause; the
@@ -1453,11 +1449,6 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         ) {
             // Liquidations are gated on the L2 sequencer, whatever the ratio.
             sequencerRefusals++;
-        } else if (sel == IAmm.PriceFluctuationLimitExceeded.selector && b.beyondBand && b.ratio < int256(b.mmr)) {
-            // Finding (SPEC.md, Observations): earlier swaps of the block left the price beyond the
-            // band on the far side; the close moves it back but not within the band, and
-            // maxCloseBase only bounds the near side, so the liquidation reverts until the next block.
-            beyondBandRefusals++;
         } else if (sel == IClearingHouse.NotLiquidatable.selector) {
             if (b.ratio < int256(b.mmr)) refusedBelowMaintenance++;
             else notLiquidatableRefusals++;
