@@ -40,10 +40,18 @@ export interface System {
  * Deploys the core: a 6-decimal USDC stand-in, the Vault and the ClearingHouse, linked, the
  * insurance fund and the ClearingHouseViewer. With
  * `sequencerOracle`, the ClearingHouse gates risk-increasing actions on that feed's sequencer status.
+ * With `collateral`, that token (any ERC20 at that address) is the Vault's instead of the stand-in.
  */
-export async function deployCore(ethers: HardhatEthers, decimals = 6, sequencerOracle?: string): Promise<System> {
+export async function deployCore(
+  ethers: HardhatEthers,
+  decimals = 6,
+  sequencerOracle?: string,
+  collateral?: string,
+): Promise<System> {
   const [owner] = await ethers.getSigners();
-  const usdc = (await ethers.deployContract("MockERC20", ["USD Coin", "USDC", decimals])) as unknown as MockERC20;
+  const usdc = (collateral === undefined
+    ? await ethers.deployContract("MockERC20", ["USD Coin", "USDC", decimals])
+    : await ethers.getContractAt("MockERC20", collateral)) as unknown as MockERC20;
   // The Vault names the ClearingHouse as an immutable, so the ClearingHouse comes first.
   const clearingHouse = (await ethers.deployContract("ClearingHouse", [
     owner.address,

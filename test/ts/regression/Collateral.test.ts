@@ -4,8 +4,7 @@
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { deployMarket, MAX_DEADLINE, Side } from "../../../scripts/lib/deploy.js";
-import type { System } from "../../../scripts/lib/deploy.js";
+import { deployCore, deployMarket, MAX_DEADLINE, Side } from "../../../scripts/lib/deploy.js";
 import { toWad } from "../../../scripts/lib/fixed.js";
 import type {
   ClearingHouse,
@@ -21,31 +20,14 @@ const { ethers } = await network.create();
 
 /** deployCore with a given collateral token contract instead of the 6-decimal MockERC20. */
 async function deployWithToken(tokenName: "ReentrantERC20" | "FeeOnTransferERC20") {
-  const [owner] = await ethers.getSigners();
   const token = await ethers.deployContract(tokenName);
-  const clearingHouse = (await ethers.deployContract("ClearingHouse", [
-    owner.address,
-    ethers.ZeroAddress,
-  ])) as unknown as ClearingHouse;
-  const vault = (await ethers.deployContract("Vault", [
-    await token.getAddress(),
-    await clearingHouse.getAddress(),
-  ])) as unknown as Vault;
-  await (await clearingHouse.setVault(await vault.getAddress())).wait();
-  const insuranceFund = (await ethers.deployContract("InsuranceFund", [
-    await token.getAddress(),
-    await vault.getAddress(),
-    owner.address,
-    "Staked vAMM insurance",
-    "svINS",
-  ])) as unknown as InsuranceFund;
-  await (await clearingHouse.setInsuranceFund(await insuranceFund.getAddress())).wait();
-  const system = { usdc: token as unknown as MockERC20, vault, clearingHouse, insuranceFund, owner } as System;
+  const system = await deployCore(ethers, 6, undefined, await token.getAddress());
   const amm = await deployMarket(ethers, system, {
     quoteReserve: toWad(1_000_000),
     baseReserve: toWad(10_000),
     feeRatio: toWad("0.001"),
   });
+  const { vault, clearingHouse, insuranceFund } = system;
   return { token, vault, ch: clearingHouse, insuranceFund, amm, market: await amm.getAddress() };
 }
 
