@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { parseEnv } from "node:util";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
@@ -14,18 +14,6 @@ const optimized = (runs: number) => ({
   path: solcJsPath,
   settings: { evmVersion: "cancun", optimizer: { enabled: true, runs } },
 });
-// The ClearingHouse is optimised for fewer runs to stay under the 24,576-byte code size limit, and
-// so is every Solidity test (the setting is per compilation, and tests compile it as a dependency).
-const SMALL_CODE = optimized(500);
-const overrides = Object.fromEntries(
-  [
-    "contracts/ClearingHouse.sol",
-    ...readdirSync("test/solidity", { recursive: true, encoding: "utf8" })
-      .filter((file) => file.endsWith(".sol"))
-      .map((file) => `test/solidity/${file}`),
-  ].map((file) => [file, SMALL_CODE]),
-);
-
 // Configuration variables (the networks' URLs and keys below) may come from a .env file in the
 // working directory; the environment wins over it, and blank lines count as unset so that the
 // keystore is asked instead.
@@ -40,8 +28,8 @@ export default defineConfig({
   tasks: cliTasks,
   solidity: {
     profiles: {
-      default: { compilers: [optimized(10_000)], overrides },
-      production: { compilers: [optimized(10_000)], overrides },
+      default: { compilers: [optimized(10_000)] },
+      production: { compilers: [optimized(10_000)] },
     },
   },
   paths: {

@@ -4,9 +4,9 @@ pragma solidity 0.8.28;
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
 import {IAmm, Side} from "./interfaces/IAmm.sol";
 import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
+import {CurveMath} from "./libraries/CurveMath.sol";
 import {FixedPoint} from "./libraries/FixedPoint.sol";
 import {Funding} from "./libraries/Funding.sol";
 import {PriceHistory} from "./libraries/PriceHistory.sol";
@@ -148,7 +148,7 @@ contract Amm is IAmm, Ownable2Step {
             uint256 maxQuote = uint256(r.quote).wMulDown(limits.maxTradeRatio);
             if (quoteAmount > maxQuote) revert TradeTooLarge(quoteAmount, maxQuote);
         }
-        (uint256 newQuote, uint256 newBase) = _reservesAfterQuoteSwap(r, side, quoteAmount);
+        (uint256 newQuote, uint256 newBase) = CurveMath.afterQuoteSwap(r.quote, r.base, side, quoteAmount);
         int256 baseDelta;
         if (side == Side.LONG) {
             baseAmount = r.base - newBase;
@@ -179,7 +179,7 @@ contract Amm is IAmm, Ownable2Step {
         uint256 insuranceAvailable
     ) external onlyClearingHouse returns (uint256 quoteAmount, FundingSnapshot memory funding) {
         Reserves memory r = _reserves;
-        (uint256 newQuote, uint256 newBase) = _reservesAfterBaseSwap(r, traderSizeBefore, baseAmount);
+        (uint256 newQuote, uint256 newBase) = CurveMath.afterBaseSwap(r.quote, r.base, traderSizeBefore, baseAmount);
         int256 traderSizeAfter;
         if (traderSizeBefore > 0) {
             // Closing a long: base goes back in, quote comes out.
@@ -311,40 +311,6 @@ contract Amm is IAmm, Ownable2Step {
     }
 
     // ---------------------------------------------------------------- pricing
-
-    /// @dev Reserves after a trade of `quoteAmount` quote: the base reserve is k / quote, rounded up.
-    function _reservesAfterQuoteSwap(
-        Reserves memory r,
-        Side side,
-        uint256 quoteAmount
-    ) private pure returns (uint256 newQuote, uint256 newBase) {
-        if (quoteAmount == 0) revert ZeroSwapAmount();
-        if (side == Side.LONG) {
-            newQuote = r.quote + quoteAmount;
-        } else {
-            if (quoteAmount >= r.quote) revert InsufficientReserve(r.quote, quoteAmount);
-            newQuote = r.quote - quoteAmount;
-        }
-        newBase = FixedPoint.mulDivUp(r.quote, r.base, newQuote);
-    }
-
-    /// @dev Reserves after closing `baseAmount` of a position: the quote reserve is k / base, rounded up.
-    function _reservesAfterBaseSwap(
-        Reserves memory r,
-        int256 traderSizeBefore,
-        uint256 baseAmount
-    ) private pure returns (uint256 newQuote, uint256 newBase) {
-        if (baseAmount == 0) revert ZeroSwapAmount();
-        uint256 positionSize = SignedMath.abs(traderSizeBefore);
-        if (baseAmount > positionSize) revert CloseExceedsPosition(baseAmount, positionSize);
-        if (traderSizeBefore > 0) {
-            newBase = r.base + baseAmount;
-        } else {
-            if (baseAmount >= r.base) revert InsufficientReserve(r.base, baseAmount);
-            newBase = r.base - baseAmount;
-        }
-        newQuote = FixedPoint.mulDivUp(r.quote, r.base, newBase);
-    }
 
     /// @dev Records the block's start in the mark history (first swap of a block only), writes the
     /// new reserves and checks the per-block price fluctuation limit. A closing trade may cross the
@@ -529,14 +495,14 @@ contract Amm is IAmm, Ownable2Step {
     /// @inheritdoc IAmm
     function previewSwapQuote(Side side, uint256 quoteAmount) external view returns (uint256 baseAmount) {
         Reserves memory r = _reserves;
-        (, uint256 newBase) = _reservesAfterQuoteSwap(r, side, quoteAmount);
+        (, uint256 newBase) = CurveMath.afterQuoteSwap(r.quote, r.base, side, quoteAmount);
         return side == Side.LONG ? r.base - newBase : newBase - r.base;
     }
 
     /// @inheritdoc IAmm
     function previewSwapBase(int256 traderSizeBefore, uint256 baseAmount) external view returns (uint256 quoteAmount) {
         Reserves memory r = _reserves;
-        (uint256 newQuote, ) = _reservesAfterBaseSwap(r, traderSizeBefore, baseAmount);
+        (uint256 newQuote, ) = CurveMath.afterBaseSwap(r.quote, r.base, traderSizeBefore, baseAmount);
         return traderSizeBefore > 0 ? r.quote - newQuote : newQuote - r.quote;
     }
 

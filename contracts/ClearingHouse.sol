@@ -9,23 +9,37 @@ import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
 import {IVault} from "./interfaces/IVault.sol";
 import {IClearingHouse} from "./interfaces/IClearingHouse.sol";
 import {FixedPoint} from "./libraries/FixedPoint.sol";
+import {PositionMath, StoredPosition, Trade} from "./libraries/PositionMath.sol";
+import {AdminModule, MAX_FEE_RATIO as MAX_FEE_RATIO_} from "./clearinghouse/AdminModule.sol";
 import {ClearingHouseBase} from "./clearinghouse/ClearingHouseBase.sol";
-import {GlobalSettlement} from "./clearinghouse/GlobalSettlement.sol";
-import {Liquidations} from "./clearinghouse/Liquidations.sol";
+import {LiquidationModule} from "./clearinghouse/LiquidationModule.sol";
+import {LiquidationStorage} from "./clearinghouse/LiquidationStorage.sol";
+import {SettlementModule} from "./clearinghouse/SettlementModule.sol";
+import {SettlementStorage} from "./clearinghouse/SettlementStorage.sol";
 
 /// @title ClearingHouse
 /// @notice Positions, margin and fees for every market. See {IClearingHouse}.
 /// @dev Calls go one way: ClearingHouse -> Amm (pricing) and -> Vault (value). A position is two
 /// storage slots; every trade makes one call to the Amm and one to the Vault. Trading, margin,
-/// administration and views live here; storage and shared accounting in {ClearingHouseBase},
-/// liquidation in {Liquidations}, global settlement in {GlobalSettlement}.
-contract ClearingHouse is Liquidations, GlobalSettlement {
+/// administration and views live here; what a trade does to a position is {PositionMath}'s.
+/// Liquidation ({LiquidationModule}) and global settlement ({SettlementModule}) are modules this
+/// contract deploys in its constructor and runs by DELEGATECALL.
+contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     using FixedPoint for uint256;
     using SafeCast for uint256;
     using SafeCast for int256;
 
     /// @notice Highest trading fee a market may charge: 5% of notional.
-    uint256 public constant MAX_FEE_RATIO = 0.05e18;
+    uint256 public constant MAX_FEE_RATIO = MAX_FEE_RATIO_;
+
+    /// @notice The module that runs the owner's configuration: the Vault and insurance fund links,
+    /// listing markets and their parameters, pausing.
+    address public immutable adminModule;
+
+    /// @notice The module that runs {liquidate}, {liquidateWithLimit} and {setLiquidationParams}.
+    address public immutable liquidationModule;
+    /// @notice The module that runs {settleMarket} and {settlePosition}.
+    address public immutable settlementModule;
 
     // ---------------------------------------------------------------- constructor
 
@@ -33,9 +47,24 @@ contract ClearingHouse is Liquidations, GlobalSettlement {
     /// @param sequencerOracle_ The price feed whose `checkSequencer` gates risk-increasing actions on
     /// an L2 (see {IClearingHouse-sequencerOracle}); address(0) on a chain without a sequencer. An
     /// immutable, so chains without one pay nothing for the check.
-    constructor(address owner_, IPriceFeed sequencerOracle_) Ownable(owner_) ClearingHouseBase(sequencerOracle_) {}
+    constructor(address owner_, IPriceFeed sequencerOracle_) Ownable(owner_) ClearingHouseBase(sequencerOracle_) {
+        adminModule = address(new AdminModule(sequencerOracle_));
+        liquidationModule = address(new LiquidationModule(sequencerOracle_));
+        settlementModule = address(new SettlementModule(sequencerOracle_));
+        LiquidationStorage.set(LiquidationStorage.defaults());
+    }
 
     // ---------------------------------------------------------------- trading
+
+    /// @dev One open request, gathered so the trade steps take few arguments.
+    struct Order {
+        address amm;
+        Side side;
+        uint256 margin;
+        uint256 leverage;
+        uint256 notional;
+        uint256 baseLimit;
+    }
 
     /// @inheritdoc IClearingHouse
     function openPosition(
@@ -48,27 +77,28 @@ contract ClearingHouse is Liquidations, GlobalSettlement {
     ) external nonReentrant whenNotPaused {
         _checkDeadline(deadline);
         Market memory market = _tradableMarket(amm);
-        if (margin == 0) revert ZeroAmount();
-        uint256 maxLeverage = FixedPoint.WAD.wDivDown(market.initialMarginRatio);
-        if (leverage > maxLeverage) revert LeverageTooHigh(leverage, maxLeverage);
-        uint256 notional = margin.wMulDown(leverage);
-        if (notional == 0) revert ZeroNotional();
-
+        Order memory o = Order(
+            amm,
+            side,
+            margin,
+            leverage,
+            PositionMath.openNotional(margin, leverage, market.initialMarginRatio),
+            baseLimit
+        );
         StoredPosition memory p = _loadPosition(amm, msg.sender);
-        if (p.size == 0 || (p.size > 0) == (side == Side.LONG)) {
+        uint256 exitValue;
+        if (p.size != 0 && (p.size > 0) != (side == Side.LONG)) {
+            exitValue = IAmm(amm).previewSwapBase(p.size, SignedMath.abs(p.size));
+        }
+        TradeKind kind = PositionMath.tradeKind(p.size, side, o.notional, exitValue);
+        if (kind == TradeKind.REDUCE) {
+            // Reducing risk stays open while the sequencer is down and in a reduce-only market.
+            _reduceByQuote(market, p, o);
+        } else {
             _checkSequencer();
             _requireActive(amm, market);
-            _increase(amm, market, p, side, margin, notional, baseLimit);
-        } else {
-            uint256 exitValue = IAmm(amm).previewSwapBase(p.size, SignedMath.abs(p.size));
-            if (notional < exitValue) {
-                // Reducing risk stays open while the sequencer is down and in a reduce-only market.
-                _reduce(amm, market, p, side, notional, baseLimit);
-            } else {
-                _checkSequencer();
-                _requireActive(amm, market);
-                _reverse(amm, market, p, side, notional, leverage, baseLimit);
-            }
+            if (kind == TradeKind.REVERSE) _reverse(market, p, o);
+            else _increase(market, p, o);
         }
     }
 
@@ -85,166 +115,112 @@ contract ClearingHouse is Liquidations, GlobalSettlement {
         Market memory market = _tradableMarket(amm);
         StoredPosition memory p = _positions[amm][msg.sender];
         if (p.size == 0) revert NoPosition(msg.sender, amm);
+        _reduceByBase(amm, market, p, SignedMath.abs(p.size), quoteLimit);
+    }
 
-        Trade memory t = _closeWhole(amm, market, p);
-        if (quoteLimit != 0 && (p.size > 0 ? t.quoteAmount < quoteLimit : t.quoteAmount > quoteLimit)) {
-            revert QuoteLimitMissed(t.quoteAmount, quoteLimit);
-        }
-        delete _positions[amm][msg.sender];
-        StoredPosition memory closed;
-        _settleAndEmit(msg.sender, amm, t, closed);
+    /// @inheritdoc IClearingHouse
+    function reducePosition(
+        address amm,
+        uint256 baseAmount,
+        uint256 quoteLimit,
+        uint256 deadline
+    ) external nonReentrant whenNotPaused {
+        _checkDeadline(deadline);
+        Market memory market = _tradableMarket(amm);
+        if (baseAmount == 0) revert ZeroAmount();
+        StoredPosition memory p = _positions[amm][msg.sender];
+        if (p.size == 0) revert NoPosition(msg.sender, amm);
+        uint256 absSize = SignedMath.abs(p.size);
+        if (baseAmount > absSize) revert ReduceExceedsPosition(baseAmount, absSize);
+        _reduceByBase(amm, market, p, baseAmount, quoteLimit);
     }
 
     /// @dev Adds exposure on the position's side: margin and fee come from free collateral.
-    function _increase(
-        address amm,
-        Market memory market,
-        StoredPosition memory p,
-        Side side,
-        uint256 margin,
-        uint256 notional,
-        uint256 baseLimit
-    ) private {
-        // The existing position must meet the initial margin before it may grow: valued at the
-        // price before the trade, so the trade's own price impact cannot make an underwater position
-        // look healthy. The new leg meets it by its leverage, and the sum of two positions that
-        // meet a ratio does.
-        uint256 notionalBefore = p.size == 0 ? 0 : _markNotional(amm, p.size);
-
-        Trade memory t;
-        (uint256 base, IAmm.FundingSnapshot memory funding) = IAmm(amm).swapQuote(
-            side,
-            notional,
-            p.size,
-            _insuranceAvailable()
-        );
-        _checkBaseLimit(side, base, baseLimit);
-        int256 marginAfterFunding = _settleFunding(p, side, funding, t);
-        if (p.size != 0) {
-            _requireEquity(
-                marginAfterFunding + _pnl(p.size, p.openNotional, notionalBefore),
-                notionalBefore,
-                market.initialMarginRatio
-            );
-        }
-
-        t.baseDelta = side == Side.LONG ? base.toInt256() : -base.toInt256();
-        t.quoteAmount = notional;
-        t.fee = notional.wMulUp(market.feeRatio);
-        t.freeCollateralDelta = -(margin + t.fee).toInt256();
-        int256 newMargin = marginAfterFunding + margin.toInt256();
-        // A margin eaten by funding and not restored by this deposit: only liquidation may touch it.
-        if (newMargin < 0) revert PositionUnderwater(marginAfterFunding);
-        p.size = (p.size + t.baseDelta).toInt128();
-        p.margin = uint256(newMargin).toUint128();
-        p.openNotional = (p.openNotional + notional).toUint128();
-        _positions[amm][msg.sender] = p;
-        _settleAndEmit(msg.sender, amm, t, p);
+    function _increase(Market memory market, StoredPosition memory p, Order memory o) private {
+        // Valued before the swap, so the trade's own price impact cannot flatter the position.
+        uint256 notionalBefore = p.size == 0 ? 0 : _markNotional(o.amm, p.size);
+        (uint256 base, IAmm.FundingSnapshot memory funding) = _swapQuote(o, p.size);
+        PositionMath.requireMayIncrease(p, funding, notionalBefore, market.initialMarginRatio);
+        Trade memory t = PositionMath.increase(p, o.side, base, o.margin, o.notional, funding, market.feeRatio);
+        _positions[o.amm][msg.sender] = p;
+        _settleAndEmit(msg.sender, o.amm, t, p);
     }
 
-    /// @dev Trades against the position for less than its exit value: realises the reduced part's
-    /// PnL (average-entry accounting), the funding and the fee into margin; the rest must meet maintenance.
-    function _reduce(
+    /// @dev Swaps the order's notional on its side and checks the trader's base bound.
+    function _swapQuote(
+        Order memory o,
+        int256 sizeBefore
+    ) private returns (uint256 base, IAmm.FundingSnapshot memory funding) {
+        (base, funding) = IAmm(o.amm).swapQuote(o.side, o.notional, sizeBefore, _insuranceAvailable());
+        _checkBaseLimit(o.side, base, o.baseLimit);
+    }
+
+    /// @dev An open against the position for less than its exit value: trades the order's
+    /// notional and realises the part of the position it buys back.
+    function _reduceByQuote(Market memory market, StoredPosition memory p, Order memory o) private {
+        (uint256 base, IAmm.FundingSnapshot memory funding) = _swapQuote(o, p.size);
+        Trade memory t = PositionMath.reduce(p, base, o.notional, funding, market.feeRatio);
+        if (p.size != 0) _requireMarkMarginRatio(o.amm, p, market.maintenanceMarginRatio);
+        _store(msg.sender, o.amm, t, p);
+    }
+
+    /// @dev Closes `base` of the position (all of it is a close) at the pool's price.
+    function _reduceByBase(
         address amm,
         Market memory market,
         StoredPosition memory p,
-        Side side,
-        uint256 notional,
-        uint256 baseLimit
+        uint256 base,
+        uint256 quoteLimit
     ) private {
-        Trade memory t;
-        (uint256 base, IAmm.FundingSnapshot memory funding) = IAmm(amm).swapQuote(
-            side,
-            notional,
-            p.size,
-            _insuranceAvailable()
-        );
-        _checkBaseLimit(side, base, baseLimit);
-        int256 marginAfterFunding = _settleFunding(p, p.size > 0 ? Side.LONG : Side.SHORT, funding, t);
-
-        t.quoteAmount = notional;
-        t.fee = notional.wMulUp(market.feeRatio);
-        _realize(p, base, t);
-        int256 remainingMargin = marginAfterFunding + t.realizedPnl - t.fee.toInt256();
-        if (remainingMargin < 0) revert PositionUnderwater(remainingMargin);
-
-        if (p.size == 0) {
-            // Rounding took the whole position: it is a close, and the margin goes home.
-            delete _positions[amm][msg.sender];
-            t.freeCollateralDelta = remainingMargin;
-            p.margin = 0;
-            p.fundingCheckpoint = 0;
-        } else {
-            p.margin = uint256(remainingMargin).toUint128();
-            _requireMarkMarginRatio(amm, p, market.maintenanceMarginRatio);
-            _positions[amm][msg.sender] = p;
-        }
-        _settleAndEmit(msg.sender, amm, t, p);
+        bool closingLong = p.size > 0;
+        (uint256 quote, IAmm.FundingSnapshot memory funding) = IAmm(amm).swapBase(p.size, base, _insuranceAvailable());
+        _checkQuoteLimit(closingLong, quote, quoteLimit);
+        Trade memory t = PositionMath.reduce(p, base, quote, funding, market.feeRatio);
+        if (p.size != 0) _requireMarkMarginRatio(amm, p, market.maintenanceMarginRatio);
+        _store(msg.sender, amm, t, p);
     }
 
     /// @dev Trades against the position for at least its exit value: closes it, then opens the rest
-    /// of the notional on the other side with margin rest / leverage from free collateral.
-    function _reverse(
-        address amm,
-        Market memory market,
-        StoredPosition memory p,
-        Side side,
-        uint256 notional,
-        uint256 leverage,
-        uint256 baseLimit
-    ) private {
-        Trade memory t = _closeWhole(amm, market, p);
-        uint256 exitValue = t.quoteAmount;
-        t.quoteAmount = notional;
-
-        StoredPosition memory opened;
-        uint256 rest = notional - exitValue;
-        // A rest too small to buy one wei of base is not traded: the reversal is a plain close.
-        if (rest != 0 && (side == Side.SHORT || IAmm(amm).previewSwapQuote(side, rest) != 0)) {
-            uint256 openFee;
-            (opened, openFee) = _openRest(amm, market.feeRatio, side, rest, leverage);
-            t.fee += openFee;
-            t.freeCollateralDelta -= (opened.margin + openFee).toInt256();
-            _positions[amm][msg.sender] = opened;
-        } else {
-            delete _positions[amm][msg.sender];
-            t.quoteAmount = exitValue;
+    /// of the notional on the other side with margin rest / leverage from free collateral, unless
+    /// the rest is dust ({PositionMath-restTradable}).
+    function _reverse(Market memory market, StoredPosition memory p, Order memory o) private {
+        uint256 closedSize = SignedMath.abs(p.size);
+        int256 sizeBefore = p.size;
+        (uint256 exitValue, IAmm.FundingSnapshot memory funding) = IAmm(o.amm).swapBase(
+            p.size,
+            closedSize,
+            _insuranceAvailable()
+        );
+        Trade memory t = PositionMath.reduce(p, closedSize, exitValue, funding, market.feeRatio);
+        uint256 rest = o.notional - exitValue;
+        if (rest != 0 && _restTradable(o.amm, o.side, rest)) {
+            p = _openRest(o, market.feeRatio, rest, t);
+            t.quoteAmount = o.notional;
         }
-        _checkBaseLimit(side, SignedMath.abs(p.size) + SignedMath.abs(opened.size), baseLimit);
-        t.baseDelta = opened.size - p.size;
-        _settleAndEmit(msg.sender, amm, t, opened);
+        _checkBaseLimit(o.side, closedSize + SignedMath.abs(p.size), o.baseLimit);
+        t.baseDelta = p.size - sizeBefore;
+        _store(msg.sender, o.amm, t, p);
     }
 
-    /// @dev The opening leg of a reversal: a fresh position of notional `rest` at `leverage`. Its
-    /// swap accrues nothing (the close before it accrued to now), so the fund's share is zero.
+    /// @dev Whether a reversal's rest is worth trading at the pool's price after the close.
+    function _restTradable(address amm, Side side, uint256 rest) private view returns (bool) {
+        (uint256 quoteReserve, uint256 baseReserve) = IAmm(amm).getReserves();
+        return PositionMath.restTradable(rest, IAmm(amm).previewSwapQuote(side, rest), quoteReserve, baseReserve);
+    }
+
+    /// @dev The opening leg of a reversal: a fresh position of notional `rest`, its margin and fee
+    /// added to `t`. The close accrued funding to now, so its swap accrues nothing.
     function _openRest(
-        address amm,
+        Order memory o,
         uint256 feeRatio,
-        Side side,
         uint256 rest,
-        uint256 leverage
-    ) private returns (StoredPosition memory opened, uint256 fee) {
-        (uint256 base, IAmm.FundingSnapshot memory funding) = IAmm(amm).swapQuote(side, rest, 0, 0);
-        opened.size = (side == Side.LONG ? base.toInt256() : -base.toInt256()).toInt128();
-        // Margin rounds up: the new leg is never more leveraged than asked.
-        opened.margin = rest.wDivUp(leverage).toUint128();
-        opened.openNotional = rest.toUint128();
-        opened.fundingCheckpoint = _sideIndex(side, funding).toInt128();
-        fee = rest.wMulUp(feeRatio);
-    }
-
-    /// @dev Swaps the whole position back into the pool, settles its funding and works out what
-    /// the trader is owed; `freeCollateralDelta` is the payout.
-    function _closeWhole(address amm, Market memory market, StoredPosition memory p) private returns (Trade memory t) {
-        IAmm.FundingSnapshot memory funding;
-        (t.quoteAmount, funding) = IAmm(amm).swapBase(p.size, SignedMath.abs(p.size), _insuranceAvailable());
-        int256 marginAfterFunding = _settleFunding(p, p.size > 0 ? Side.LONG : Side.SHORT, funding, t);
-        t.baseDelta = -p.size;
-        t.realizedPnl = _pnl(p.size, p.openNotional, t.quoteAmount);
-        t.fee = t.quoteAmount.wMulUp(market.feeRatio);
-        int256 remaining = marginAfterFunding + t.realizedPnl - t.fee.toInt256();
-        if (remaining < 0) revert PositionUnderwater(remaining);
-        t.freeCollateralDelta = remaining;
+        Trade memory t
+    ) private returns (StoredPosition memory opened) {
+        (uint256 base, IAmm.FundingSnapshot memory funding) = IAmm(o.amm).swapQuote(o.side, rest, 0, 0);
+        uint256 fee;
+        (opened, fee) = PositionMath.openRest(o.side, base, rest, o.leverage, funding, feeRatio);
+        t.fee += fee;
+        t.freeCollateralDelta -= (uint256(opened.margin) + fee).toInt256();
     }
 
     // ---------------------------------------------------------------- margin
@@ -273,84 +249,96 @@ contract ClearingHouse is Liquidations, GlobalSettlement {
         Market memory market = _markets[amm];
         if (market.status == MarketStatus.SETTLED) revert MarketIsSettled(amm);
         p.margin -= uint128(amount);
-        _requireExitMarginRatioWithoutProfit(amm, p, _pendingFunding(amm, p), market.initialMarginRatio);
+        // Valued at the exit value with profit left out: unrealised profit never backs a withdrawal.
+        uint256 exitValue = IAmm(amm).previewSwapBase(p.size, SignedMath.abs(p.size));
+        PositionMath.requireEquity(
+            PositionMath.equityWithoutProfit(p, _pendingFunding(amm, p), exitValue),
+            exitValue,
+            market.initialMarginRatio
+        );
         _positions[amm][msg.sender].margin = p.margin;
         _config.vault.settle(msg.sender, amount.toInt256(), 0);
         emit MarginChanged(msg.sender, amm, -amount.toInt256(), p.margin);
     }
 
-    // ---------------------------------------------------------------- admin
+    // ---------------------------------------------------------------- modules
 
     /// @inheritdoc IClearingHouse
-    function setInsuranceFund(address fund) external onlyOwner {
-        IVault vault_ = _config.vault;
-        if (address(vault_) == address(0)) revert VaultNotSet();
-        vault_.setInsuranceFund(fund);
+    function setInsuranceFund(address) external {
+        _delegate(adminModule);
     }
 
     /// @inheritdoc IClearingHouse
-    function setVault(IVault vault_) external onlyOwner {
-        if (address(vault_) == address(0)) revert ZeroAddress();
-        if (address(_config.vault) != address(0)) revert VaultAlreadySet(address(_config.vault));
-        address boundTo = vault_.clearingHouse();
-        if (boundTo != address(this)) revert VaultNotBoundToThisClearingHouse(address(vault_), boundTo);
-        _config.vault = vault_;
-        emit VaultSet(address(vault_));
+    function setVault(IVault) external {
+        _delegate(adminModule);
     }
 
     /// @inheritdoc IClearingHouse
-    function addMarket(address amm, MarketParams calldata params) external onlyOwner {
-        // Without a Vault no trade could settle: list markets only once it is linked.
-        if (address(_config.vault) == address(0)) revert VaultNotSet();
-        if (_markets[amm].listed) revert MarketAlreadyListed(amm);
-        address boundTo = IAmm(amm).clearingHouse();
-        if (boundTo != address(this)) revert AmmNotBoundToThisClearingHouse(amm, boundTo);
-        _validate(params);
-        _markets[amm] = Market(
-            true,
-            MarketStatus.ACTIVE,
-            params.initialMarginRatio,
-            params.maintenanceMarginRatio,
-            params.feeRatio
-        );
-        emit MarketAdded(amm, params);
+    function addMarket(address, MarketParams calldata) external {
+        _delegate(adminModule);
     }
 
     /// @inheritdoc IClearingHouse
-    function setMarketParams(address amm, MarketParams calldata params) external onlyOwner {
-        Market storage market = _markets[amm];
-        if (!market.listed) revert MarketNotListed(amm);
-        _validate(params);
-        market.initialMarginRatio = params.initialMarginRatio;
-        market.maintenanceMarginRatio = params.maintenanceMarginRatio;
-        market.feeRatio = params.feeRatio;
-        emit MarketParamsUpdated(amm, params);
+    function setMarketParams(address, MarketParams calldata) external {
+        _delegate(adminModule);
     }
 
     /// @inheritdoc IClearingHouse
-    function pause() external onlyOwner {
-        if (_config.paused) revert EnforcedPause();
-        _config.paused = true;
-        emit Paused(msg.sender);
+    function pause() external {
+        _delegate(adminModule);
     }
 
     /// @inheritdoc IClearingHouse
-    function unpause() external onlyOwner {
-        if (!_config.paused) revert ExpectedPause();
-        _config.paused = false;
-        emit Unpaused(msg.sender);
+    function unpause() external {
+        _delegate(adminModule);
     }
 
-    function _validate(MarketParams calldata params) private pure {
-        if (
-            params.maintenanceMarginRatio == 0 ||
-            params.maintenanceMarginRatio >= params.initialMarginRatio ||
-            params.initialMarginRatio > FixedPoint.WAD
-        ) revert InvalidMarginRatios(params.initialMarginRatio, params.maintenanceMarginRatio);
-        if (params.feeRatio > MAX_FEE_RATIO) revert FeeRatioTooHigh(params.feeRatio, MAX_FEE_RATIO);
+    /// @inheritdoc IClearingHouse
+    function liquidate(address, address) external returns (LiquidationResult memory) {
+        _delegate(liquidationModule);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function liquidateWithLimit(address, address, uint256, uint256) external returns (LiquidationResult memory) {
+        _delegate(liquidationModule);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function setLiquidationParams(LiquidationParams calldata) external {
+        _delegate(liquidationModule);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function settleMarket(address) external {
+        _delegate(settlementModule);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function settlePosition(address, address) external {
+        _delegate(settlementModule);
+    }
+
+    /// @dev Runs this call's calldata in `module`'s code on this contract's storage and returns
+    /// or reverts with what it returned. The module checks access, pause and reentrancy itself.
+    function _delegate(address module) private {
+        // solhint-disable-next-line no-inline-assembly
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), module, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) {
+                revert(0, returndatasize())
+            }
+            return(0, returndatasize())
+        }
     }
 
     // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IClearingHouse
+    function sequencerOracle() external view returns (IPriceFeed) {
+        return _sequencerOracle;
+    }
 
     /// @inheritdoc IClearingHouse
     function getPosition(address amm, address trader) external view returns (Position memory) {
@@ -367,16 +355,39 @@ contract ClearingHouse is Liquidations, GlobalSettlement {
     function getUnrealizedPnl(address amm, address trader) external view returns (int256) {
         StoredPosition memory p = _positions[amm][trader];
         if (p.size == 0) return 0;
-        return _pnl(p.size, p.openNotional, _markNotional(amm, p.size));
+        return PositionMath.pnl(p.size, p.openNotional, _markNotional(amm, p.size));
     }
 
     /// @inheritdoc IClearingHouse
     function getMarginRatio(address amm, address trader) external view returns (int256) {
         StoredPosition memory p = _positions[amm][trader];
-        if (p.size == 0) revert NoPosition(trader, amm);
+        if (p.size == 0) return 0;
         uint256 notional = _markNotional(amm, p.size);
-        int256 equity = int256(uint256(p.margin)) - _pendingFunding(amm, p) + _pnl(p.size, p.openNotional, notional);
-        return _ratio(equity, notional);
+        int256 equity =
+            int256(uint256(p.margin)) - _pendingFunding(amm, p) + PositionMath.pnl(p.size, p.openNotional, notional);
+        return PositionMath.ratio(equity, notional);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function getLiquidationMarginRatio(address amm, address trader) external view returns (int256 ratio) {
+        StoredPosition memory p = _positions[amm][trader];
+        if (p.size == 0) return 0;
+        (ratio, ) = _liquidationValuation(amm, p, LiquidationStorage.layout().params, _insuranceAvailable());
+    }
+
+    /// @inheritdoc IClearingHouse
+    function getLiquidationParams() external view returns (LiquidationParams memory) {
+        return LiquidationStorage.layout().params;
+    }
+
+    /// @inheritdoc IClearingHouse
+    function getMarketStatus(address amm) external view returns (MarketStatus status, uint256 shortfall) {
+        return (_markets[amm].status, _shortfalls[amm]);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function getSettlement(address amm) external view returns (Settlement memory) {
+        return SettlementStorage.ofMarket(amm);
     }
 
     /// @inheritdoc IClearingHouse

@@ -1,12 +1,47 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {ICommonErrors} from "./ICommonErrors.sol";
 import {IPriceFeed} from "./IPriceFeed.sol";
 
 /// @notice Direction of a trade or position: LONG buys base with quote, SHORT sells base for quote.
 enum Side {
     LONG,
     SHORT
+}
+
+/// @title IAmmErrors
+/// @notice The errors an Amm raises; {IClearingHouse} inherits them, as its calls can surface them.
+interface IAmmErrors is ICommonErrors {
+    /// @notice A reserve given at construction is zero or does not fit in 128 bits.
+    error InvalidReserves(uint256 quoteReserve, uint256 baseReserve);
+    /// @notice A ratio above 100% (1e18).
+    error RatioTooHigh(uint256 ratio);
+    /// @notice The ClearingHouse address is zero.
+    error ZeroClearingHouse();
+    /// @notice A swap of zero quote or zero base.
+    error ZeroSwapAmount();
+    /// @notice The trade would take all (or more than all) of a reserve.
+    error InsufficientReserve(uint256 reserve, uint256 requested);
+    /// @notice The trade's quote amount is above `maxTradeRatio` of the quote reserve.
+    error TradeTooLarge(uint256 quoteAmount, uint256 maxQuoteAmount);
+    /// @notice The spot price would move more than `fluctuationLimitRatio` from the block's start
+    /// price, and further from it than before the trade.
+    error PriceFluctuationLimitExceeded(uint256 priceAtBlockStart, uint256 priceAfter);
+    /// @notice The total size of one side would exceed `maxOpenInterest`.
+    error OpenInterestCapExceeded(uint256 openInterest, uint256 maxOpenInterest);
+    /// @notice A base amount larger than the position it closes.
+    error CloseExceedsPosition(uint256 baseAmount, uint256 positionSize);
+    /// @notice A funding update before `minUpdateInterval` has passed since the last one.
+    error FundingUpdateTooEarly(uint256 earliest);
+    /// @notice The price feed address is zero.
+    error ZeroPriceFeed();
+    /// @notice `minUpdateInterval` outside 60 s .. 1 day.
+    error InvalidFundingWindow(uint256 minUpdateInterval);
+    /// @notice `maxAccrualPeriod` shorter than `minUpdateInterval`.
+    error InvalidAccrualPeriod(uint256 maxAccrualPeriod, uint256 minUpdateInterval);
+    /// @notice No valid index price has been recorded yet.
+    error NoIndexPrice();
 }
 
 /// @title IAmm
@@ -23,7 +58,7 @@ enum Side {
 /// grows by less. Funding stops accruing `maxAccrualPeriod` after the last update, and a window
 /// without a valid index throughout sets the premium to zero.
 /// @dev Rounding always leaves the pool with at least k: quote*base never decreases through a swap.
-interface IAmm {
+interface IAmm is IAmmErrors {
     /// @notice The funding indices accrued to now and the insurance fund's share of the accrual.
     /// @param longIndex What one unit of long has paid since the market opened (negative: received).
     /// @param shortIndex What one unit of short has received (negative: paid).
@@ -82,38 +117,6 @@ interface IAmm {
     event OracleSet(address indexed priceFeed, bytes32 indexed asset);
     /// @notice The owner changed the funding parameters.
     event FundingParamsUpdated(uint256 maxPremiumRatio, uint256 minUpdateInterval, uint256 maxAccrualPeriod);
-
-    /// @notice Caller is not the ClearingHouse.
-    error OnlyClearingHouse(address caller);
-    /// @notice A reserve given at construction is zero or does not fit in 128 bits.
-    error InvalidReserves(uint256 quoteReserve, uint256 baseReserve);
-    /// @notice A ratio above 100% (1e18).
-    error RatioTooHigh(uint256 ratio);
-    /// @notice The ClearingHouse address is zero.
-    error ZeroClearingHouse();
-    /// @notice A swap of zero quote or zero base.
-    error ZeroSwapAmount();
-    /// @notice The trade would take all (or more than all) of a reserve.
-    error InsufficientReserve(uint256 reserve, uint256 requested);
-    /// @notice The trade's quote amount is above `maxTradeRatio` of the quote reserve.
-    error TradeTooLarge(uint256 quoteAmount, uint256 maxQuoteAmount);
-    /// @notice The spot price would move more than `fluctuationLimitRatio` from the block's start
-    /// price, and further from it than before the trade.
-    error PriceFluctuationLimitExceeded(uint256 priceAtBlockStart, uint256 priceAfter);
-    /// @notice The total size of one side would exceed `maxOpenInterest`.
-    error OpenInterestCapExceeded(uint256 openInterest, uint256 maxOpenInterest);
-    /// @notice A base amount larger than the position it closes.
-    error CloseExceedsPosition(uint256 baseAmount, uint256 positionSize);
-    /// @notice A funding update before `minUpdateInterval` has passed since the last one.
-    error FundingUpdateTooEarly(uint256 earliest);
-    /// @notice The price feed address is zero.
-    error ZeroPriceFeed();
-    /// @notice `minUpdateInterval` outside 60 s .. 1 day.
-    error InvalidFundingWindow(uint256 minUpdateInterval);
-    /// @notice `maxAccrualPeriod` shorter than `minUpdateInterval`.
-    error InvalidAccrualPeriod(uint256 maxAccrualPeriod, uint256 minUpdateInterval);
-    /// @notice No valid index price has been recorded yet.
-    error NoIndexPrice();
 
     /// @notice Trades a given quote amount: LONG puts `quoteAmount` in and takes base out; SHORT takes
     /// `quoteAmount` out and puts base in. Subject to every limit.

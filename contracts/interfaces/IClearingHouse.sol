@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Side} from "./IAmm.sol";
-import {IPriceFeed} from "./IPriceFeed.sol";
-import {IVault} from "./IVault.sol";
+import {IAmmErrors, Side} from "./IAmm.sol";
+import {IPriceFeed, IPriceFeedErrors} from "./IPriceFeed.sol";
+import {IVault, IVaultErrors} from "./IVault.sol";
 
 /// @title IClearingHouse
 /// @notice Positions with isolated margin per (trader, market), against the markets' virtual pools.
 /// Amounts and prices are 18-decimal fixed point. Sizes are signed: + long, - short.
-interface IClearingHouse {
+/// @dev Inherits the errors of the Amm, the Vault and the price feed: a call to the ClearingHouse
+/// can surface any of them, and a client holding this ABI decodes every revert it can see.
+interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors {
     /// @notice Risk parameters of one market (18-decimal ratios).
     /// @param initialMarginRatio Margin / notional needed to open or grow a position, and after removing margin.
     /// @param maintenanceMarginRatio Margin ratio below which a position can be liquidated; a reduce must keep at least it.
@@ -26,6 +28,33 @@ interface IClearingHouse {
         ACTIVE,
         REDUCE_ONLY,
         SETTLED
+    }
+
+    /// @notice What an open does to the trader's position. OPEN: there was none. INCREASE: it grows
+    /// on its side. REDUCE: it shrinks (notional below its exit value). REVERSE: it is closed and
+    /// the rest of the notional opens the other side. CLOSE: a reversal whose rest is too small to
+    /// buy a wei of base (see {openPosition}), so it only closes.
+    enum TradeKind {
+        OPEN,
+        INCREASE,
+        REDUCE,
+        REVERSE,
+        CLOSE
+    }
+
+    /// @notice What one liquidation did; {liquidate} returns it, so a `staticCall` of it is an
+    /// exact preview (keepers build their quote bound from it).
+    /// @param baseClosed Size closed (positive).
+    /// @param quoteClosed Notional the close exchanged with the pool.
+    /// @param liquidatorReward Paid to the liquidator's free collateral.
+    /// @param badDebt What the position lost beyond its margin.
+    /// @param full Whether the whole position was closed.
+    struct LiquidationResult {
+        uint256 baseClosed;
+        uint256 quoteClosed;
+        uint256 liquidatorReward;
+        uint256 badDebt;
+        bool full;
     }
 
     /// @notice Liquidation rules shared by every market (18-decimal ratios).
@@ -154,8 +183,6 @@ interface IClearingHouse {
     /// @notice A settled position was paid `payout` (its claim, pro rata if the market is short).
     event SettlementPaid(address indexed trader, address indexed amm, uint256 payout);
 
-    /// @notice A zero address where one is needed.
-    error ZeroAddress();
     /// @notice The Vault may be linked only once.
     error VaultAlreadySet(address vault);
     /// @notice The Vault answers to another ClearingHouse.
@@ -178,8 +205,6 @@ interface IClearingHouse {
     error FeeRatioTooHigh(uint256 feeRatio, uint256 maxFeeRatio);
     /// @notice The deadline has passed.
     error DeadlineExpired(uint256 deadline, uint256 timestamp);
-    /// @notice A zero amount where a positive one is needed.
-    error ZeroAmount();
     /// @notice Leverage of zero, or margin x leverage rounds to zero notional.
     error ZeroNotional();
     /// @notice Leverage above 1 / initialMarginRatio.
@@ -214,6 +239,10 @@ interface IClearingHouse {
     error SettlementIncomplete(uint256 recordedLong, uint256 openLong, uint256 recordedShort, uint256 openShort);
     /// @notice Liquidation parameters out of bounds.
     error InvalidLiquidationParams();
+    /// @notice A reduce of more base than the position holds.
+    error ReduceExceedsPosition(uint256 baseAmount, uint256 positionSize);
+    /// @notice A ClearingHouse module was called directly instead of through the ClearingHouse.
+    error NotDelegated();
 
     /// @notice Opens, increases, reduces or reverses the caller's position with notional
     /// `margin x leverage`. On the position's side (or with none) it adds exposure and locks
@@ -249,6 +278,16 @@ interface IClearingHouse {
     /// @param deadline Latest timestamp at which the close may execute.
     function closePosition(address amm, uint256 quoteLimit, uint256 deadline) external;
 
+    /// @notice Closes `baseAmount` of the caller's position (a direct partial close; all of it is a
+    /// close): realises that part's PnL, settles the position's funding and the fee into margin;
+    /// the rest keeps its margin and must meet the maintenance margin ratio at the spot price. Stays
+    /// open while the sequencer is down and in a reduce-only market, like every risk-reducing trade.
+    /// @param amm The market.
+    /// @param baseAmount Base to close, at most |size|.
+    /// @param quoteLimit Reducing a long: minimum quote received; a short: maximum quote paid; 0 = none.
+    /// @param deadline Latest timestamp at which the trade may execute.
+    function reducePosition(address amm, uint256 baseAmount, uint256 quoteLimit, uint256 deadline) external;
+
     /// @notice Liquidates `trader`'s position in `amm` when its liquidation margin ratio is below
     /// maintenance. That ratio is (margin - pending funding + PnL) / notional at whichever of the
     /// spot price and the mark TWAP favours the trader, or at the index (the market's last recorded
@@ -260,11 +299,16 @@ interface IClearingHouse {
     /// position has left) goes half to the caller, half to the insurance fund; a loss beyond the
     /// margin is paid by the fund (then the caller's reward too), and what the fund cannot pay is
     /// recorded as the market's shortfall, which makes the market reduce-only.
-    function liquidate(address amm, address trader) external;
+    function liquidate(address amm, address trader) external returns (LiquidationResult memory);
 
     /// @notice {liquidate} with the caller's bound on the close: quoteLimit is the minimum quote
     /// received when closing a long, the maximum paid when closing a short (0 = none).
-    function liquidateWithLimit(address amm, address trader, uint256 quoteLimit, uint256 deadline) external;
+    function liquidateWithLimit(
+        address amm,
+        address trader,
+        uint256 quoteLimit,
+        uint256 deadline
+    ) external returns (LiquidationResult memory);
 
     /// @notice Shuts `amm` down at its index TWAP over `markTwapInterval` (owner only): trading and
     /// funding stop, and every position is then settled at that price by {settlePosition}. Reverts
@@ -305,14 +349,15 @@ interface IClearingHouse {
     function getUnrealizedPnl(address amm, address trader) external view returns (int256);
 
     /// @notice (margin - pending funding + unrealised PnL) / (|size| x spot price), 18 decimals,
-    /// rounded down.
+    /// rounded down; 0 for no position (every view answers an empty position with zeros).
     function getMarginRatio(address amm, address trader) external view returns (int256);
 
     /// @notice Funding the position owes now (negative: is owed), settled at its next trade.
     /// The position's equity is margin - pending funding + unrealised PnL.
     function getPendingFunding(address amm, address trader) external view returns (int256);
 
-    /// @notice The margin ratio that decides liquidation (see {liquidate}), 18 decimals, rounded down.
+    /// @notice The margin ratio that decides liquidation (see {liquidate}), 18 decimals, rounded
+    /// down; 0 for no position.
     function getLiquidationMarginRatio(address amm, address trader) external view returns (int256);
 
     /// @notice The rules every liquidation follows.

@@ -3,53 +3,9 @@ pragma solidity 0.8.28;
 
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 
-/// @title IPriceFeed
-/// @notice Index prices for every market from Chainlink, and the status of the L2 sequencer. One
-/// contract serves all markets: each asset, named by a `bytes32` key (for example
-/// `keccak256("ETH")`), has its own aggregator, heartbeat and sane-price bounds. Prices come out in
-/// 18-decimal fixed point whatever the aggregator's decimals; oracle units never leave this contract.
-///
-/// A price is valid only if the aggregator answered a well-formed, complete round (`roundId` and
-/// `updatedAt` non-zero), updated no later than now and no longer than `heartbeat` seconds ago,
-/// with a positive answer inside the asset's [minPrice, maxPrice]. Staleness rests on `updatedAt`
-/// alone: `answeredInRound` is deprecated by Chainlink and ignored. An aggregator that reverts or
-/// returns malformed data makes the price invalid; it never makes `tryGetPrice` revert.
-///
-/// The price checks do not include the sequencer check: callers gate their own actions with
-/// `checkSequencer` (see there for which ones).
-interface IPriceFeed {
-    /// @notice How one asset is priced.
-    /// @param feed The Chainlink aggregator (proxy) giving the asset's price.
-    /// @param heartbeat Largest age, in seconds, of a valid answer: `now - updatedAt <= heartbeat`.
-    /// @param feedDecimals The aggregator's decimals, read once when the asset is configured.
-    /// @param minPrice Lowest sane price, inclusive (18 decimals).
-    /// @param maxPrice Highest sane price, inclusive (18 decimals).
-    struct AssetConfig {
-        AggregatorV3Interface feed;
-        uint32 heartbeat;
-        uint8 feedDecimals;
-        uint128 minPrice;
-        uint128 maxPrice;
-    }
-
-    // ---------------------------------------------------------------- events
-
-    /// @notice An asset was added or its configuration replaced.
-    event AssetConfigured(
-        bytes32 indexed asset,
-        address indexed feed,
-        uint8 feedDecimals,
-        uint256 heartbeat,
-        uint256 minPrice,
-        uint256 maxPrice
-    );
-    /// @notice An asset was removed: its price is unknown from now on.
-    event AssetRemoved(bytes32 indexed asset);
-    /// @notice The sequencer uptime feed was set; address(0) means none (no sequencer to check).
-    event SequencerFeedSet(address indexed feed);
-    /// @notice The grace period after the sequencer comes back up was set, in seconds.
-    event GracePeriodSet(uint256 gracePeriod);
-
+/// @title IPriceFeedErrors
+/// @notice The errors the price feed raises; {IClearingHouse} inherits them, as its calls (the sequencer check, funding updates through the Amm) can surface them.
+interface IPriceFeedErrors {
     // ---------------------------------------------------------------- errors: configuration
 
     /// @notice The zero key cannot name an asset, so an unset key never has a price.
@@ -92,6 +48,54 @@ interface IPriceFeed {
     error SequencerRoundNotInitialized();
     /// @notice The sequencer is up again, but only since `startedAt`; actions resume after `gracePeriodEnd`.
     error GracePeriodNotOver(uint256 startedAt, uint256 gracePeriodEnd);
+}
+
+/// @title IPriceFeed
+/// @notice Index prices for every market from Chainlink, and the status of the L2 sequencer. One
+/// contract serves all markets: each asset, named by a `bytes32` key (for example
+/// `keccak256("ETH")`), has its own aggregator, heartbeat and sane-price bounds. Prices come out in
+/// 18-decimal fixed point whatever the aggregator's decimals; oracle units never leave this contract.
+///
+/// A price is valid only if the aggregator answered a well-formed, complete round (`roundId` and
+/// `updatedAt` non-zero), updated no later than now and no longer than `heartbeat` seconds ago,
+/// with a positive answer inside the asset's [minPrice, maxPrice]. Staleness rests on `updatedAt`
+/// alone: `answeredInRound` is deprecated by Chainlink and ignored. An aggregator that reverts or
+/// returns malformed data makes the price invalid; it never makes `tryGetPrice` revert.
+///
+/// The price checks do not include the sequencer check: callers gate their own actions with
+/// `checkSequencer` (see there for which ones).
+interface IPriceFeed is IPriceFeedErrors {
+    /// @notice How one asset is priced.
+    /// @param feed The Chainlink aggregator (proxy) giving the asset's price.
+    /// @param heartbeat Largest age, in seconds, of a valid answer: `now - updatedAt <= heartbeat`.
+    /// @param feedDecimals The aggregator's decimals, read once when the asset is configured.
+    /// @param minPrice Lowest sane price, inclusive (18 decimals).
+    /// @param maxPrice Highest sane price, inclusive (18 decimals).
+    struct AssetConfig {
+        AggregatorV3Interface feed;
+        uint32 heartbeat;
+        uint8 feedDecimals;
+        uint128 minPrice;
+        uint128 maxPrice;
+    }
+
+    // ---------------------------------------------------------------- events
+
+    /// @notice An asset was added or its configuration replaced.
+    event AssetConfigured(
+        bytes32 indexed asset,
+        address indexed feed,
+        uint8 feedDecimals,
+        uint256 heartbeat,
+        uint256 minPrice,
+        uint256 maxPrice
+    );
+    /// @notice An asset was removed: its price is unknown from now on.
+    event AssetRemoved(bytes32 indexed asset);
+    /// @notice The sequencer uptime feed was set; address(0) means none (no sequencer to check).
+    event SequencerFeedSet(address indexed feed);
+    /// @notice The grace period after the sequencer comes back up was set, in seconds.
+    event GracePeriodSet(uint256 gracePeriod);
 
     // ---------------------------------------------------------------- prices
 

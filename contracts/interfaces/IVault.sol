@@ -1,13 +1,34 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {ICommonErrors} from "./ICommonErrors.sol";
+
+/// @title IVaultErrors
+/// @notice The errors the Vault raises; {IClearingHouse} inherits them, as its calls can surface them.
+interface IVaultErrors is ICommonErrors {
+    /// @notice Caller is not the insurance fund contract (or none is set).
+    error OnlyInsuranceFund(address caller);
+    /// @notice The insurance fund contract is already set.
+    error InsuranceFundAlreadySet(address insuranceFund);
+    /// @notice The insurance account (18 decimals) cannot pay what the action needs.
+    error InsufficientInsuranceFund(uint256 available, uint256 needed);
+    /// @notice The token's decimals are outside 6..18.
+    error UnsupportedDecimals(uint8 decimals);
+    /// @notice The vault received a different amount than was sent (fee-on-transfer or rebasing token).
+    error UnsupportedTransferAmount(uint256 expected, uint256 received);
+    /// @notice A trader's free collateral (18 decimals) is below what the action needs.
+    error InsufficientFreeCollateral(address trader, uint256 available, uint256 needed);
+    /// @notice The margin pool (18 decimals) cannot pay what the action needs.
+    error InsufficientMarginPool(uint256 available, uint256 needed);
+}
+
 /// @title IVault
 /// @notice Custody of the collateral token and the ledger of who owns it. Internally every balance
 /// is 18-decimal; token units appear only in `deposit`, `depositFor`, `withdraw` and `balanceOf`.
 /// The ledger has three kinds of account: each trader's free collateral, the margin pool (every
 /// open position's margin, owned by the ClearingHouse) and the insurance fund. Only the
 /// ClearingHouse moves value between them; the token balance always covers their sum.
-interface IVault {
+interface IVault is IVaultErrors {
     /// @notice `amount` tokens (token units) were deposited by `from` to `trader`'s free collateral.
     event Deposited(address indexed from, address indexed trader, uint256 amount);
     /// @notice `trader` withdrew `amount` tokens (token units) of free collateral.
@@ -18,27 +39,6 @@ interface IVault {
     event InsuranceDeposited(uint256 amount);
     /// @notice The insurance fund contract withdrew `amount` tokens (token units) to `to`.
     event InsuranceWithdrawn(address indexed to, uint256 amount);
-
-    /// @notice Caller is not the ClearingHouse.
-    error OnlyClearingHouse(address caller);
-    /// @notice Caller is not the insurance fund contract (or none is set).
-    error OnlyInsuranceFund(address caller);
-    /// @notice The insurance fund contract is already set.
-    error InsuranceFundAlreadySet(address insuranceFund);
-    /// @notice The insurance account (18 decimals) cannot pay what the action needs.
-    error InsufficientInsuranceFund(uint256 available, uint256 needed);
-    /// @notice A zero address where one is needed.
-    error ZeroAddress();
-    /// @notice A zero amount.
-    error ZeroAmount();
-    /// @notice The token's decimals are outside 6..18.
-    error UnsupportedDecimals(uint8 decimals);
-    /// @notice The vault received a different amount than was sent (fee-on-transfer or rebasing token).
-    error UnsupportedTransferAmount(uint256 expected, uint256 received);
-    /// @notice A trader's free collateral (18 decimals) is below what the action needs.
-    error InsufficientFreeCollateral(address trader, uint256 available, uint256 needed);
-    /// @notice The margin pool (18 decimals) cannot pay what the action needs.
-    error InsufficientMarginPool(uint256 available, uint256 needed);
 
     /// @notice Deposits `amount` tokens (token units) to the caller's free collateral.
     function deposit(uint256 amount) external;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IAmmErrors} from "../../contracts/interfaces/IAmm.sol";
+import {ICommonErrors} from "../../contracts/interfaces/ICommonErrors.sol";
 import {Amm} from "../../contracts/Amm.sol";
 import {IAmm, Side} from "../../contracts/interfaces/IAmm.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
@@ -78,7 +80,7 @@ contract AmmFuzzTest is TestBase {
                 uint256 preview = amm.previewSwapQuote(side, amount);
                 if (side == Side.LONG && preview == 0) {
                     // A quote amount too small to buy one wei of base must be refused.
-                    vm.expectRevert(abi.encodeWithSelector(IAmm.ZeroSwapAmount.selector));
+                    vm.expectRevert(abi.encodeWithSelector(IAmmErrors.ZeroSwapAmount.selector));
                     amm.swapQuote(side, amount, size, 0);
                     continue;
                 }
@@ -192,23 +194,23 @@ contract AmmFuzzTest is TestBase {
         _deployExact(1e24, 1e20);
         address stranger = address(0xBEEF);
         vm.prank(stranger);
-        vm.expectRevert(abi.encodeWithSelector(IAmm.OnlyClearingHouse.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(ICommonErrors.OnlyClearingHouse.selector, stranger));
         amm.swapQuote(Side.LONG, 1e18, 0, 0);
         vm.prank(stranger);
-        vm.expectRevert(abi.encodeWithSelector(IAmm.OnlyClearingHouse.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(ICommonErrors.OnlyClearingHouse.selector, stranger));
         amm.swapBase(1, 1, 0);
     }
 
     function test_closeCannotExceedPosition() public {
         _deployExact(1e24, 1e20);
         (uint256 base, ) = amm.swapQuote(Side.LONG, 1e21, 0, 0);
-        vm.expectRevert(abi.encodeWithSelector(IAmm.CloseExceedsPosition.selector, base + 1, base));
+        vm.expectRevert(abi.encodeWithSelector(IAmmErrors.CloseExceedsPosition.selector, base + 1, base));
         amm.swapBase(int256(base), base + 1, 0);
     }
 
     function test_shortCannotTakeWholeQuoteReserve() public {
         (uint256 q, ) = _deployExact(1e24, 1e20);
-        vm.expectRevert(abi.encodeWithSelector(IAmm.InsufficientReserve.selector, q, q));
+        vm.expectRevert(abi.encodeWithSelector(IAmmErrors.InsufficientReserve.selector, q, q));
         amm.swapQuote(Side.SHORT, q, 0, 0);
     }
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {ICommonErrors} from "../../contracts/interfaces/ICommonErrors.sol";
+import {IVaultErrors} from "../../contracts/interfaces/IVault.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Amm} from "../../contracts/Amm.sol";
@@ -66,7 +68,7 @@ contract ClearingHouseUnitTest is Deployer {
         vm.expectRevert(abi.encodeWithSelector(IClearingHouse.VaultNotSet.selector));
         ch.addMarket(address(amm2), params);
 
-        vm.expectRevert(abi.encodeWithSelector(IClearingHouse.ZeroAddress.selector));
+        vm.expectRevert(abi.encodeWithSelector(ICommonErrors.ZeroAddress.selector));
         ch.setVault(IVault(address(0)));
         // `vault` answers to the other clearing house.
         vm.expectRevert(
@@ -99,7 +101,7 @@ contract ClearingHouseUnitTest is Deployer {
     /// @dev The Vault's clearing house is an immutable constructor argument: not zero, no owner,
     /// no setter; only it may settle.
     function test_vaultClearingHouseIsImmutable() public {
-        vm.expectRevert(abi.encodeWithSelector(IVault.ZeroAddress.selector));
+        vm.expectRevert(abi.encodeWithSelector(ICommonErrors.ZeroAddress.selector));
         new Vault(usdc, address(0));
 
         (bool ok, ) = address(vault).call(abi.encodeWithSignature("setClearingHouse(address)", ALICE));
@@ -108,9 +110,9 @@ contract ClearingHouseUnitTest is Deployer {
         assertEq(ok, false, "no owner");
 
         vm.prank(ALICE);
-        vm.expectRevert(abi.encodeWithSelector(IVault.OnlyClearingHouse.selector, ALICE));
+        vm.expectRevert(abi.encodeWithSelector(ICommonErrors.OnlyClearingHouse.selector, ALICE));
         vault.settle(ALICE, 1, 0);
-        vm.expectRevert(abi.encodeWithSelector(IVault.OnlyClearingHouse.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(ICommonErrors.OnlyClearingHouse.selector, address(this)));
         vault.settle(ALICE, 1, 0);
     }
 
@@ -290,7 +292,7 @@ contract ClearingHouseUnitTest is Deployer {
         // The Vault moves the fee to the insurance fund before it pays the trader out, so the pool
         // it finds short is the one left after the fee.
         vm.prank(BOB);
-        vm.expectRevert(abi.encodeWithSelector(IVault.InsufficientMarginPool.selector, pool - closeFee, payout));
+        vm.expectRevert(abi.encodeWithSelector(IVaultErrors.InsufficientMarginPool.selector, pool - closeFee, payout));
         clearingHouse.closePosition(address(amm), 0, NO_DEADLINE);
 
         // Once Alice's margin covers her loss, Bob can close, and so can Alice: the pool keeps >= 0.

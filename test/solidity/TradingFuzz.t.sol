@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IAmmErrors} from "../../contracts/interfaces/IAmm.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IAmm, Side} from "../../contracts/interfaces/IAmm.sol";
 import {IClearingHouse} from "../../contracts/interfaces/IClearingHouse.sol";
@@ -195,8 +196,8 @@ contract TradingFuzzTest is TradingHarness {
         // A reduce of a short is a LONG trade: the Amm refuses one whose quote cannot buy one wei of
         // base (ZeroSwapAmount); true when the test computed that this reduce is that small.
         bool dustLong;
-        // A reversal to LONG whose rest (notional - exit value) would buy 0 base once the short is
-        // closed: the rest is not traded and the call is a plain close.
+        // A reversal whose rest (notional - exit value) is dust once the position is closed (see
+        // _restIsDust): the rest is not traded and the call is a plain close.
         bool restNotTraded;
         // What was asked, to check the trade's result against the spec.
         Op op;
@@ -263,7 +264,7 @@ contract TradingFuzzTest is TradingHarness {
     function _checkFailure(Action memory a) internal pure {
         bytes4 sel = selectorOf(a.err);
         if (a.dustLong) {
-            if (sel != IAmm.ZeroSwapAmount.selector) bubble(a.err);
+            if (sel != IAmmErrors.ZeroSwapAmount.selector) bubble(a.err);
             return;
         }
         Prediction memory pred = a.pred;
@@ -336,7 +337,7 @@ contract TradingFuzzTest is TradingHarness {
                 return a;
             }
             uint256 rest = Math.mulDiv(margin, lev, WAD) - exit;
-            a.restNotTraded = size < 0 && rest > 0 && _baseForLongAfterClose(size, rest) == 0;
+            a.restNotTraded = rest > 0 && _restIsDust(size, rest);
             _record(a, Op.Reverse, margin);
             (a.ok, a.err) = tryOpen(a.trader, opposite(size), margin, lev);
         } else if (kind == 5) {
@@ -509,8 +510,8 @@ contract TradingFuzzTest is TradingHarness {
         int256 payout = int256(p.margin) + closePnl - int256(_feeOf(a.exit));
         assertEq(pnl, closePnl, "close: realised PnL != exit value vs open notional");
         if (a.op == Op.Close || a.notional == a.exit || a.restNotTraded) {
-            // A reversal exactly at the exit value, or to LONG with a rest that buys 0 base, is a plain
-            // close: no second leg, no margin or fee for the rest, the exit value traded.
+            // A reversal exactly at the exit value, or with a rest too small to buy a wei of base, is
+            // a plain close: no second leg, no margin or fee for the rest, the exit value traded.
             assertEq(quoteAmount, a.exit, "close: quoteAmount != exit value");
             assertEq(fee, _feeOf(a.exit), "close: fee");
             assertEq(freeDelta, payout, "close: payout");
@@ -533,11 +534,21 @@ contract TradingFuzzTest is TradingHarness {
     /// @dev Base a LONG of `quote` would buy once the short `size` is closed (the reversal's second
     /// leg), from the Amm's formulas: close -> base' = b - |size|, quote' = ceil(k / base'); then the
     /// long gets base' - ceil(quote' x base' / (quote' + quote)).
-    function _baseForLongAfterClose(int256 size, uint256 quote) internal view returns (uint256) {
+    /// @dev Whether a reversal's rest is dust (the spec: it is traded only if the pool, after the
+    /// close, gives at least one wei of base for it and it buys at least one whole wei of base at
+    /// the pool's price, rest x base >= quote), so the reversal is a plain close.
+    function _restIsDust(int256 size, uint256 rest) internal view returns (bool) {
         (uint256 q, uint256 b) = reserves();
-        uint256 nb = b - _abs(size);
+        // Reserves after closing the position: its base goes back (long) or comes out (short).
+        uint256 nb = size > 0 ? b + _abs(size) : b - _abs(size);
         uint256 nq = Math.mulDiv(q, b, nb, Math.Rounding.Ceil);
-        return nb - Math.mulDiv(nq, nb, nq + quote, Math.Rounding.Ceil);
+        uint256 baseOut;
+        if (size < 0) {
+            baseOut = nb - Math.mulDiv(nq, nb, nq + rest, Math.Rounding.Ceil);
+        } else if (rest < nq) {
+            baseOut = Math.mulDiv(nq, nb, nq - rest, Math.Rounding.Ceil) - nb;
+        }
+        return baseOut == 0 || rest * nb < nq;
     }
 
     function _randomTrading(uint256 nSeed, uint256[16] calldata steps) internal {

@@ -976,11 +976,12 @@ describe("ClearingHouse", function () {
       );
     });
 
-    it("getMarginRatio reverts with NoPosition without a position", async function () {
+    it("getMarginRatio and getLiquidationMarginRatio answer 0 without a position, like every view", async function () {
       const fx = await networkHelpers.loadFixture(chFixture);
-      await expect(fx.ch.getMarginRatio(fx.ammAddress, fx.alice.address))
-        .to.be.revertedWithCustomError(fx.ch, "NoPosition")
-        .withArgs(fx.alice.address, fx.ammAddress);
+      expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.alice.address)).to.equal(0n);
+      expect(await fx.ch.getLiquidationMarginRatio(fx.ammAddress, fx.alice.address)).to.equal(0n);
+      expect(await fx.ch.getUnrealizedPnl(fx.ammAddress, fx.alice.address)).to.equal(0n);
+      expect(await fx.ch.getPendingFunding(fx.ammAddress, fx.alice.address)).to.equal(0n);
     });
 
     it("getMarginRatio of an underwater position is rounded down (toward minus infinity)", async function () {

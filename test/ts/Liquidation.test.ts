@@ -460,9 +460,8 @@ describe("Liquidation", function () {
       expect(r.equity >= 0n && r.equity < r.penalty, "0 <= E < penalty: the penalty takes what is left").to.equal(true);
       expect(r.liquidatorReward + r.insurancePenalty).to.equal(r.equity);
       expect((await fx.ch.getMarketStatus(fx.ammAddress))[0]).to.equal(0n); // ACTIVE
-      await expect(fx.ch.getMarginRatio(fx.ammAddress, fx.alice.address))
-        .to.be.revertedWithCustomError(fx.ch, "NoPosition")
-        .withArgs(fx.alice.address, fx.ammAddress);
+      expect((await fx.ch.getPosition(fx.ammAddress, fx.alice.address)).size).to.equal(0n);
+      expect(await fx.ch.getMarginRatio(fx.ammAddress, fx.alice.address)).to.equal(0n);
     });
 
     it("a partial whose rest keeps the penalty ratio at the new spot stays partial", async function () {

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IAmmErrors} from "../../../contracts/interfaces/IAmm.sol";
+import {IPriceFeedErrors} from "../../../contracts/interfaces/IPriceFeed.sol";
+import {IVaultErrors} from "../../../contracts/interfaces/IVault.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Amm} from "../../../contracts/Amm.sol";
 import {ClearingHouse} from "../../../contracts/ClearingHouse.sol";
@@ -579,7 +582,7 @@ contract TraderHandler is HandlerBase {
                     continue;
                 }
                 if (!_close(Action.Close, t)) {
-                    if (lastError == IVault.InsufficientMarginPool.selector && _shortfall() != 0) {
+                    if (lastError == IVaultErrors.InsufficientMarginPool.selector && _shortfall() != 0) {
                         finalStrandedAttempts++;
                     } else {
                         finalCloseFailures++;
@@ -1039,19 +1042,19 @@ contract TraderHandler is HandlerBase {
         // close moves the price: the shared margin pool then holds less than the other positions'
         // claims, and paying them out (close, reduce fee, removeMargin) can fail with
         // InsufficientMarginPool (README; test_badDebtBlocksProfitableClose).
-        bool poolShort = sel == IVault.InsufficientMarginPool.selector;
+        bool poolShort = sel == IVaultErrors.InsufficientMarginPool.selector;
         // A short larger than the base reserve cannot be priced (previewSwapBase) nor bought back.
-        bool reserve = sel == IAmm.InsufficientReserve.selector;
+        bool reserve = sel == IAmmErrors.InsufficientReserve.selector;
         bool marginRatio = sel == IClearingHouse.MarginRatioTooLow.selector;
         bool underwater = sel == IClearingHouse.PositionUnderwater.selector;
-        bool fluctuation = sel == IAmm.PriceFluctuationLimitExceeded.selector;
-        bool tooLarge = sel == IAmm.TradeTooLarge.selector;
-        bool oiCap = sel == IAmm.OpenInterestCapExceeded.selector;
-        bool zeroBase = sel == IAmm.ZeroSwapAmount.selector; // a long too small to buy one wei of base
+        bool fluctuation = sel == IAmmErrors.PriceFluctuationLimitExceeded.selector;
+        bool tooLarge = sel == IAmmErrors.TradeTooLarge.selector;
+        bool oiCap = sel == IAmmErrors.OpenInterestCapExceeded.selector;
+        bool zeroBase = sel == IAmmErrors.ZeroSwapAmount.selector; // a long too small to buy one wei of base
         // After a shortfall (bad debt the insurance fund could not pay) positions may only shrink.
         bool reduceOnly = sel == IClearingHouse.MarketReduceOnly.selector;
         // Risk-increasing actions (open, increase, reverse, removeMargin) are gated on the L2 sequencer.
-        bool seq = sel == IPriceFeed.SequencerDown.selector || sel == IPriceFeed.GracePeriodNotOver.selector;
+        bool seq = sel == IPriceFeedErrors.SequencerDown.selector || sel == IPriceFeedErrors.GracePeriodNotOver.selector;
         if (k == Kind.RemoveMargin) return marginRatio || reserve || poolShort || seq;
         if (k == Kind.Close) return underwater || poolShort || reserve || fluctuation;
         // Opening (a fresh position is never judged on its margin ratio, and cannot be underwater).
@@ -1445,7 +1448,7 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
             expectedReverts++;
         } else if (
             !b.sequencerUp &&
-            (sel == IPriceFeed.SequencerDown.selector || sel == IPriceFeed.GracePeriodNotOver.selector)
+            (sel == IPriceFeedErrors.SequencerDown.selector || sel == IPriceFeedErrors.GracePeriodNotOver.selector)
         ) {
             // Liquidations are gated on the L2 sequencer, whatever the ratio.
             sequencerRefusals++;
@@ -1457,8 +1460,8 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
             _unexpected(sel);
         } else if (
             sel == IClearingHouse.LiquidationLimitReached.selector ||
-            sel == IAmm.InsufficientReserve.selector ||
-            sel == IVault.InsufficientMarginPool.selector
+            sel == IAmmErrors.InsufficientReserve.selector ||
+            sel == IVaultErrors.InsufficientMarginPool.selector
         ) {
             expectedReverts++;
         } else {
@@ -1943,7 +1946,7 @@ contract FundingKeeperHandler is TestBase {
         } catch (bytes memory err) {
             vm.getRecordedLogs();
             bytes4 sel = selectorOf(err);
-            if (early && sel == IAmm.FundingUpdateTooEarly.selector) {
+            if (early && sel == IAmmErrors.FundingUpdateTooEarly.selector) {
                 tooEarly++;
             } else {
                 unexpectedReverts++;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IPriceFeedErrors} from "../../../contracts/interfaces/IPriceFeed.sol";
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {ChainlinkPriceFeed} from "../../../contracts/ChainlinkPriceFeed.sol";
 import {InsuranceFund} from "../../../contracts/InsuranceFund.sol";
@@ -667,8 +668,8 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         c[24] = stakers.completions();
         c[25] = stakers.cancels();
         c[26] =
-            traders.revertsBySelector(IPriceFeed.SequencerDown.selector) +
-            traders.revertsBySelector(IPriceFeed.GracePeriodNotOver.selector) +
+            traders.revertsBySelector(IPriceFeedErrors.SequencerDown.selector) +
+            traders.revertsBySelector(IPriceFeedErrors.GracePeriodNotOver.selector) +
             liquidator.sequencerRefusals();
         c[27] = traders.actionsWhileSequencerDown();
         c[28] = watch.dropsOnFunding();

@@ -18,6 +18,7 @@ const PUBLIC: Record<string, string[]> = {
   ClearingHouse: [
     "openPosition",
     "closePosition",
+    "reducePosition",
     "liquidate",
     "liquidateWithLimit",
     "addMargin",

@@ -4,29 +4,37 @@ pragma solidity 0.8.28;
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IAmm} from "../interfaces/IAmm.sol";
 import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
+import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 import {FixedPoint} from "../libraries/FixedPoint.sol";
-import {Funding} from "../libraries/Funding.sol";
-import {ClearingHouseBase} from "./ClearingHouseBase.sol";
+import {PositionMath, StoredPosition} from "../libraries/PositionMath.sol";
+import {ClearingHouseModule} from "./ClearingHouseModule.sol";
+import {SettlementStorage} from "./SettlementStorage.sol";
 
-/// @title GlobalSettlement
+/// @title SettlementModule
 /// @notice The ClearingHouse's shutdown of a market at its index TWAP, and the settlement of every
 /// position at that price, pro rata when the market's pool is short. See {IClearingHouse-settleMarket}.
-abstract contract GlobalSettlement is ClearingHouseBase {
+contract SettlementModule is ClearingHouseModule {
     using FixedPoint for uint256;
     using SafeCast for uint256;
     using SafeCast for int256;
 
-    /// @inheritdoc IClearingHouse
-    function settleMarket(address amm) external onlyOwner {
+    /// @notice The window of the index TWAP a market is settled at.
+    uint256 public constant SETTLEMENT_TWAP_INTERVAL = 15 minutes;
+
+    /// @param sequencerOracle_ The ClearingHouse's sequencer feed (see {ClearingHouseModule}).
+    constructor(IPriceFeed sequencerOracle_) ClearingHouseModule(sequencerOracle_) {}
+
+    /// @notice See {IClearingHouse-settleMarket}.
+    function settleMarket(address amm) external onlyDelegated onlyOwner {
         Market memory market = _tradableMarket(amm);
-        uint256 price = IAmm(amm).getIndexTwap(_liquidationParams.markTwapInterval);
-        if (price == 0) revert NoSettlementPrice(amm);
+        uint256 price = IAmm(amm).getIndexTwap(SETTLEMENT_TWAP_INTERVAL);
+        if (price == 0) revert IClearingHouse.NoSettlementPrice(amm);
         IAmm.FundingSnapshot memory funding = IAmm(amm).shutdown(_insuranceAvailable());
         if (funding.insuranceFlow != 0) _config.vault.settle(address(0), 0, funding.insuranceFlow);
         (uint256 openLong, uint256 openShort) = IAmm(amm).getOpenInterest();
-        market.status = MarketStatus.SETTLED;
+        market.status = IClearingHouse.MarketStatus.SETTLED;
         _markets[amm] = market;
-        Settlement storage s = _settlements[amm];
+        IClearingHouse.Settlement storage s = SettlementStorage.ofMarket(amm);
         s.price = price;
         s.longIndex = funding.longIndex;
         s.shortIndex = funding.shortIndex;
@@ -34,22 +42,22 @@ abstract contract GlobalSettlement is ClearingHouseBase {
         s.openShort = openShort;
         // The uncovered bad debt already left the market's pool: it is paid by its winners.
         s.poolValue = -_shortfalls[amm].toInt256();
-        emit MarketSettled(amm, price, openLong, openShort);
+        emit IClearingHouse.MarketSettled(amm, price, openLong, openShort);
         if (openLong == 0 && openShort == 0) _completeSettlement(amm, s);
     }
 
-    /// @inheritdoc IClearingHouse
-    function settlePosition(address amm, address trader) external nonReentrant {
-        if (_markets[amm].status != MarketStatus.SETTLED) revert MarketNotSettled(amm);
-        Settlement storage s = _settlements[amm];
+    /// @notice See {IClearingHouse-settlePosition}.
+    function settlePosition(address amm, address trader) external onlyDelegated nonReentrant {
+        if (_markets[amm].status != IClearingHouse.MarketStatus.SETTLED) revert IClearingHouse.MarketNotSettled(amm);
+        IClearingHouse.Settlement storage s = SettlementStorage.ofMarket(amm);
         StoredPosition memory p = _positions[amm][trader];
         bool complete = _isComplete(s);
         if (p.size != 0) {
             complete = _recordClaim(amm, trader, p, s);
         } else if (p.margin == 0) {
-            revert NoPosition(trader, amm);
+            revert IClearingHouse.NoPosition(trader, amm);
         } else if (!complete) {
-            revert SettlementIncomplete(s.recordedLong, s.openLong, s.recordedShort, s.openShort);
+            revert IClearingHouse.SettlementIncomplete(s.recordedLong, s.openLong, s.recordedShort, s.openShort);
         }
         if (!complete) return;
         p = _positions[amm][trader];
@@ -60,7 +68,7 @@ abstract contract GlobalSettlement is ClearingHouseBase {
         else if (s.claims > uint256(s.poolValue)) payout = payout.mulDivDown(uint256(s.poolValue), s.claims);
         delete _positions[amm][trader];
         if (payout != 0) _config.vault.settle(trader, payout.toInt256(), 0);
-        emit SettlementPaid(trader, amm, payout);
+        emit IClearingHouse.SettlementPaid(trader, amm, payout);
     }
 
     /// @dev Values a position at the settlement price, records its claim in place of the position
@@ -70,11 +78,11 @@ abstract contract GlobalSettlement is ClearingHouseBase {
         address amm,
         address trader,
         StoredPosition memory p,
-        Settlement storage s
+        IClearingHouse.Settlement storage s
     ) private returns (bool complete) {
-        int256 index = p.size > 0 ? s.longIndex : s.shortIndex;
-        int256 held = int256(uint256(p.margin)) - Funding.owed(p.size, index - p.fundingCheckpoint);
-        int256 value = held + _pnl(p.size, p.openNotional, _notionalAt(p.size, s.price));
+        IAmm.FundingSnapshot memory finalIndices = IAmm.FundingSnapshot(s.longIndex, s.shortIndex, 0);
+        int256 held = int256(uint256(p.margin)) - PositionMath.pendingFunding(p, finalIndices);
+        int256 value = held + PositionMath.pnl(p.size, p.openNotional, PositionMath.notionalAt(p.size, s.price));
         uint256 claim = value > 0 ? uint256(value) : 0;
         s.poolValue += held;
         s.claims += claim;
@@ -82,12 +90,12 @@ abstract contract GlobalSettlement is ClearingHouseBase {
         if (p.size > 0) s.recordedLong += uint256(int256(p.size));
         else s.recordedShort += uint256(-int256(p.size));
         _positions[amm][trader] = StoredPosition(0, claim.toUint128(), 0, 0);
-        emit SettlementRecorded(trader, amm, claim);
+        emit IClearingHouse.SettlementRecorded(trader, amm, claim);
         complete = _isComplete(s);
         if (complete) _completeSettlement(amm, s);
     }
 
-    function _isComplete(Settlement storage s) private view returns (bool) {
+    function _isComplete(IClearingHouse.Settlement storage s) private view returns (bool) {
         return s.recordedLong == s.openLong && s.recordedShort == s.openShort;
     }
 
@@ -96,7 +104,7 @@ abstract contract GlobalSettlement is ClearingHouseBase {
     /// curve. By path independence that is the PnL of closing all of them together, that is of
     /// closing their net size in one swap (the pool's rounding leaves it a few wei more, as dust).
     /// What the pool holds beyond the claims goes to the insurance fund.
-    function _completeSettlement(address amm, Settlement storage s) private {
+    function _completeSettlement(address amm, IClearingHouse.Settlement storage s) private {
         int256 netSize = s.openLong.toInt256() - s.openShort.toInt256();
         int256 netQuote; // what closing the net size pays the positions (+) or costs them (-)
         if (netSize > 0) netQuote = IAmm(amm).previewSwapBase(netSize, uint256(netSize)).toInt256();
@@ -105,10 +113,5 @@ abstract contract GlobalSettlement is ClearingHouseBase {
         s.poolValue = poolValue;
         int256 surplus = poolValue - s.claims.toInt256();
         if (surplus > 0) _config.vault.settle(address(0), 0, surplus);
-    }
-
-    /// @inheritdoc IClearingHouse
-    function getSettlement(address amm) external view returns (Settlement memory) {
-        return _settlements[amm];
     }
 }

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
+import {IAmm, Side} from "../interfaces/IAmm.sol";
+import {IVault} from "../interfaces/IVault.sol";
+import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
+import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
+import {FixedPoint} from "../libraries/FixedPoint.sol";
+import {LiquidationMath} from "../libraries/LiquidationMath.sol";
+import {PositionMath, StoredPosition, Trade} from "../libraries/PositionMath.sol";
+import {ClearingHouseModule} from "./ClearingHouseModule.sol";
+import {LiquidationStorage} from "./LiquidationStorage.sol";
+
+/// @title LiquidationModule
+/// @notice The ClearingHouse's liquidation: when a position may be liquidated, how much of it is
+/// closed, the penalty, bad debt and the shortfall that makes a market reduce-only. See
+/// {IClearingHouse-liquidate}; the rules themselves are {LiquidationMath}'s.
+contract LiquidationModule is ClearingHouseModule {
+    using FixedPoint for uint256;
+    using SafeCast for uint256;
+    using SafeCast for int256;
+
+    /// @param sequencerOracle_ The ClearingHouse's sequencer feed (see {ClearingHouseModule}).
+    constructor(IPriceFeed sequencerOracle_) ClearingHouseModule(sequencerOracle_) {}
+
+    /// @notice See {IClearingHouse-liquidate}.
+    function liquidate(
+        address amm,
+        address trader
+    ) external onlyDelegated nonReentrant whenNotPaused returns (IClearingHouse.LiquidationResult memory) {
+        return _liquidate(amm, trader, 0);
+    }
+
+    /// @notice See {IClearingHouse-liquidateWithLimit}.
+    function liquidateWithLimit(
+        address amm,
+        address trader,
+        uint256 quoteLimit,
+        uint256 deadline
+    ) external onlyDelegated nonReentrant whenNotPaused returns (IClearingHouse.LiquidationResult memory) {
+        _checkDeadline(deadline);
+        return _liquidate(amm, trader, quoteLimit);
+    }
+
+    /// @notice See {IClearingHouse-setLiquidationParams}.
+    function setLiquidationParams(IClearingHouse.LiquidationParams calldata params) external onlyDelegated onlyOwner {
+        LiquidationStorage.set(params);
+    }
+
+    /// @dev What one liquidation moves, gathered to keep the stack small.
+    struct Liquidation {
+        uint256 closeBase;
+        bool full;
+        LiquidationMath.Split split;
+    }
+
+    function _liquidate(
+        address amm,
+        address trader,
+        uint256 quoteLimit
+    ) private returns (IClearingHouse.LiquidationResult memory) {
+        if (trader == msg.sender) revert IClearingHouse.SelfLiquidation();
+        _checkSequencer();
+        Market memory market = _tradableMarket(amm);
+        StoredPosition memory p = _positions[amm][trader];
+        if (p.size == 0) revert IClearingHouse.NoPosition(trader, amm);
+        IClearingHouse.LiquidationParams memory params = LiquidationStorage.layout().params;
+        uint256 fundBefore = _insuranceAvailable();
+
+        Liquidation memory liq;
+        liq.closeBase = _closeBase(amm, p, market.maintenanceMarginRatio, params, fundBefore);
+        liq.full = liq.closeBase == SignedMath.abs(p.size);
+
+        Trade memory t;
+        int256 equity = _closePart(amm, p, liq.closeBase, fundBefore, t);
+        _checkQuoteLimit(t.baseDelta < 0, t.quoteAmount, quoteLimit);
+        uint256 penalty = t.quoteAmount.wMulUp(params.feeRatio);
+        // The partial size ignores price impact: in a thin pool the close can realise so much loss
+        // that the rest would be left near or under water, and then the rest is closed too.
+        if (!liq.full) {
+            (uint256 quoteReserve, uint256 baseReserve) = IAmm(amm).getReserves();
+            if (!LiquidationMath.restHealthy(p, equity, penalty, params.feeRatio, quoteReserve, baseReserve)) {
+                equity += _closeRest(amm, p, liq, t, fundBefore);
+                penalty = t.quoteAmount.wMulUp(params.feeRatio);
+            }
+        }
+        // The fund as it stands after this trade's funding flow.
+        liq.split = LiquidationMath.split(equity, penalty, uint256(int256(fundBefore) + t.insuranceFlow));
+        _applyLiquidation(amm, trader, p, liq, t);
+        return
+            IClearingHouse.LiquidationResult(
+                liq.closeBase,
+                t.quoteAmount,
+                liq.split.reward,
+                liq.split.badDebt,
+                liq.full
+            );
+    }
+
+    /// @dev Reverts unless the position is liquidatable; otherwise how much of it to close (see
+    /// {LiquidationMath-closeBase}).
+    function _closeBase(
+        address amm,
+        StoredPosition memory p,
+        uint256 maintenanceMarginRatio,
+        IClearingHouse.LiquidationParams memory params,
+        uint256 fundBefore
+    ) private view returns (uint256 closeBase) {
+        (int256 ratio, uint256 spot) = _liquidationValuation(amm, p, params, fundBefore);
+        if (!LiquidationMath.isLiquidatable(ratio, maintenanceMarginRatio)) {
+            revert IClearingHouse.NotLiquidatable(ratio, maintenanceMarginRatio);
+        }
+        uint256 maxClose = IAmm(amm).maxCloseBase(p.size > 0);
+        closeBase = LiquidationMath.closeBase(
+            SignedMath.abs(p.size),
+            ratio,
+            spot,
+            maintenanceMarginRatio,
+            params,
+            maxClose
+        );
+        if (closeBase == 0) revert IClearingHouse.LiquidationLimitReached(amm);
+    }
+
+    /// @dev Swaps `closeBase` of the position back into the pool, settles its funding and realises
+    /// the closed part's PnL into `t`; leaves the rest of the position in `p` and returns the
+    /// trader's equity in what was closed plus the margin of what remains (negative: bad debt).
+    function _closePart(
+        address amm,
+        StoredPosition memory p,
+        uint256 closeBase,
+        uint256 fundBefore,
+        Trade memory t
+    ) private returns (int256 equity) {
+        IAmm.FundingSnapshot memory funding;
+        (t.quoteAmount, funding) = IAmm(amm).swapBase(p.size, closeBase, fundBefore);
+        int256 marginAfterFunding = PositionMath.settleFunding(p, p.size > 0 ? Side.LONG : Side.SHORT, funding, t);
+        PositionMath.realize(p, closeBase, t);
+        equity = marginAfterFunding + t.realizedPnl;
+    }
+
+    /// @dev Closes the rest of a partly liquidated position as far as the pool's limit allows in
+    /// this block, adding the trade to `t` and `liq`; returns the PnL it realised.
+    function _closeRest(
+        address amm,
+        StoredPosition memory p,
+        Liquidation memory liq,
+        Trade memory t,
+        uint256 fundBefore
+    ) private returns (int256 realizedPnl) {
+        uint256 more = IAmm(amm).maxCloseBase(p.size > 0);
+        uint256 absSize = SignedMath.abs(p.size);
+        if (more > absSize) more = absSize;
+        if (more == 0) return 0;
+        Trade memory rest;
+        // The first close accrued funding to now: this one settles none.
+        _closePart(amm, p, more, fundBefore, rest);
+        t.quoteAmount += rest.quoteAmount;
+        t.baseDelta += rest.baseDelta;
+        t.realizedPnl += rest.realizedPnl;
+        liq.closeBase += more;
+        liq.full = p.size == 0;
+        return rest.realizedPnl;
+    }
+
+    /// @dev Stores what is left of the position (or deletes it), records any shortfall, moves the
+    /// money (the fund's flows and the liquidator's reward, then the trader's payout) and emits.
+    function _applyLiquidation(
+        address amm,
+        address trader,
+        StoredPosition memory p,
+        Liquidation memory liq,
+        Trade memory t
+    ) private {
+        LiquidationMath.Split memory s = liq.split;
+        if (liq.full) {
+            delete _positions[amm][trader];
+            p.margin = 0;
+            p.openNotional = 0;
+            p.fundingCheckpoint = 0;
+            t.freeCollateralDelta = s.traderPayout.toInt256();
+        } else {
+            p.margin = s.traderPayout.toUint128();
+            _positions[amm][trader] = p;
+        }
+        if (s.shortfall != 0) _recordShortfall(amm, s.shortfall);
+
+        IVault vault_ = _config.vault;
+        // With bad debt the fund pays the liquidator's reward too.
+        uint256 fundPays = s.covered + (s.badDebt != 0 ? s.reward : 0);
+        int256 fundDelta = t.insuranceFlow + s.insurancePenalty.toInt256() - fundPays.toInt256();
+        vault_.settle(msg.sender, s.reward.toInt256(), fundDelta);
+        if (t.freeCollateralDelta != 0) vault_.settle(trader, t.freeCollateralDelta, 0);
+        _emitPositionChanged(trader, amm, t, p);
+        emit IClearingHouse.PositionLiquidated(
+            trader,
+            amm,
+            msg.sender,
+            liq.closeBase,
+            t.quoteAmount,
+            s.reward,
+            s.insurancePenalty,
+            s.badDebt,
+            s.shortfall,
+            liq.full
+        );
+    }
+
+    /// @dev Adds an uncovered bad debt to the market's shortfall and makes the market reduce-only.
+    function _recordShortfall(address amm, uint256 shortfall) private {
+        uint256 total = _shortfalls[amm] + shortfall;
+        _shortfalls[amm] = total;
+        if (_markets[amm].status == IClearingHouse.MarketStatus.ACTIVE)
+            _markets[amm].status = IClearingHouse.MarketStatus.REDUCE_ONLY;
+        emit IClearingHouse.ShortfallRecorded(amm, shortfall, total);
+    }
+}
