@@ -1,24 +1,26 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
-import {IAmm} from "./interfaces/IAmm.sol";
+import {IAmm, Side} from "./interfaces/IAmm.sol";
 import {IClearingHouse} from "./interfaces/IClearingHouse.sol";
 import {IClearingHouseViewer} from "./interfaces/IClearingHouseViewer.sol";
 import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
-import {IVault} from "./interfaces/IVault.sol";
+import {IVault, IVaultErrors} from "./interfaces/IVault.sol";
+import {CurveMath} from "./libraries/CurveMath.sol";
 import {FixedPoint} from "./libraries/FixedPoint.sol";
+import {PositionMath, StoredPosition, Trade} from "./libraries/PositionMath.sol";
 
 /// @title ClearingHouseViewer
-/// @notice Batched reads of positions for keepers and dApps. See {IClearingHouseViewer}.
+/// @notice Batched reads of positions and trade previews for keepers and dApps. See {IClearingHouseViewer}.
 /// @dev Stateless: it holds only the ClearingHouse's address and reads everything from it, the
 /// Amms and the Vault at call time. What a market shares (its parameters, status, spot price) is
 /// read once per run of consecutive pairs in that market, so callers should group pairs by market.
 contract ClearingHouseViewer is IClearingHouseViewer {
     using FixedPoint for uint256;
-
-    uint256 private constant WAD = 1e18;
+    using SafeCast for uint256;
+    using SafeCast for int256;
 
     /// @inheritdoc IClearingHouseViewer
     IClearingHouse public immutable clearingHouse;
@@ -27,11 +29,9 @@ contract ClearingHouseViewer is IClearingHouseViewer {
     struct Context {
         IVault vault;
         bool paused;
-        IClearingHouse.LiquidationParams liquidationParams;
         address amm;
         bool liquidationOpen;
         uint256 maintenanceMarginRatio;
-        uint256 spotPrice;
     }
 
     /// @param clearingHouse_ The ClearingHouse to read.
@@ -69,7 +69,6 @@ contract ClearingHouseViewer is IClearingHouseViewer {
     function _context() private view returns (Context memory ctx) {
         ctx.vault = clearingHouse.vault();
         ctx.paused = clearingHouse.paused() || !_sequencerUp();
-        ctx.liquidationParams = clearingHouse.getLiquidationParams();
     }
 
     /// @dev Whether the ClearingHouse's sequencer check passes (it gates liquidations too).
@@ -93,7 +92,6 @@ contract ClearingHouseViewer is IClearingHouseViewer {
             !ctx.paused &&
             clearingHouse.isMarketListed(amm) &&
             status != IClearingHouse.MarketStatus.SETTLED;
-        ctx.spotPrice = 0;
     }
 
     function _view(Context memory ctx, address amm, address trader) private view returns (PositionView memory v) {
@@ -110,56 +108,197 @@ contract ClearingHouseViewer is IClearingHouseViewer {
         v.liquidationMarginRatio = clearingHouse.getLiquidationMarginRatio(amm, trader);
         v.liquidationPrice = _liquidationPrice(p, v.pendingFunding, ctx.maintenanceMarginRatio);
         v.liquidatable = ctx.liquidationOpen && v.liquidationMarginRatio < int256(ctx.maintenanceMarginRatio);
-        if (v.liquidatable) {
-            if (ctx.spotPrice == 0) ctx.spotPrice = IAmm(amm).getSpotPrice();
-            v.closeBase = _liquidationSize(
-                p.size,
-                v.liquidationMarginRatio,
-                ctx.spotPrice,
-                ctx.maintenanceMarginRatio,
-                ctx.liquidationParams
-            );
-            v.closeQuote = IAmm(amm).previewSwapBase(p.size, v.closeBase);
-        }
     }
 
-    /// @dev The spot price P at which (mA + PnL(P)) / (|size| x P) = mmr, with mA = margin - pending
-    /// funding: a long's P = (openNotional - mA) / (|size| (1 - mmr)), rounded up; a short's
-    /// P = (mA + openNotional) / (|size| (1 + mmr)), rounded down. 0 when no price solves it.
+    /// @dev The liquidation price of `p` (see {PositionMath-priceAtRatio}) at maintenance.
     function _liquidationPrice(
         IClearingHouse.Position memory p,
         int256 pendingFunding,
         uint256 maintenanceMarginRatio
     ) private pure returns (uint256) {
-        int256 marginAfterFunding = int256(p.margin) - pendingFunding;
-        int256 openNotional = int256(p.openNotional);
-        uint256 absSize = SignedMath.abs(p.size);
-        if (p.size > 0) {
-            if (marginAfterFunding >= openNotional) return 0;
-            uint256 debt = uint256(openNotional - marginAfterFunding);
-            return Math.mulDiv(debt, WAD * WAD, absSize * (WAD - maintenanceMarginRatio), Math.Rounding.Ceil);
-        }
-        int256 cover = marginAfterFunding + openNotional;
-        if (cover <= 0) return 0;
-        return Math.mulDiv(uint256(cover), WAD * WAD, absSize * (WAD + maintenanceMarginRatio), Math.Rounding.Floor);
+        return
+            PositionMath.priceAtRatio(
+                p.size,
+                p.margin.toInt256() - pendingFunding,
+                p.openNotional,
+                maintenanceMarginRatio
+            );
     }
 
-    /// @dev The base a liquidation closes, as the ClearingHouse computes it (see its
-    /// `_liquidationSize`): the whole position below the fee ratio or when the rest would be under
-    /// `minPositionNotional` at spot, else the fraction (target - r) / (target - fee), rounded up.
-    function _liquidationSize(
-        int256 size,
-        int256 ratio,
-        uint256 spotPrice,
-        uint256 maintenanceMarginRatio,
-        IClearingHouse.LiquidationParams memory params
-    ) private pure returns (uint256 closeBase) {
-        uint256 absSize = SignedMath.abs(size);
-        if (ratio < int256(uint256(params.feeRatio))) return absSize;
-        uint256 target = maintenanceMarginRatio + params.partialBuffer;
-        closeBase = absSize.mulDivUp(target - uint256(ratio), target - params.feeRatio);
-        if (closeBase >= absSize || (absSize - closeBase).wMulDown(spotPrice) < params.minPositionNotional) {
-            return absSize;
+    // ---------------------------------------------------------------- previews
+
+    /// @dev What a preview reads of one market and trader.
+    struct Market {
+        IClearingHouse.MarketParams params;
+        IClearingHouse.MarketStatus status;
+        uint256 quoteReserve;
+        uint256 baseReserve;
+        IAmm.FundingSnapshot funding;
+        StoredPosition position;
+    }
+
+    /// @inheritdoc IClearingHouseViewer
+    function previewOpen(
+        address amm,
+        address trader,
+        Side side,
+        uint256 margin,
+        uint256 leverage
+    ) external view returns (OpenPreview memory preview) {
+        Market memory m = _market(amm, trader);
+        if (m.status == IClearingHouse.MarketStatus.SETTLED) revert IClearingHouse.MarketIsSettled(amm);
+        uint256 notional = PositionMath.openNotional(margin, leverage, m.params.initialMarginRatio);
+        StoredPosition memory p = m.position;
+        int256 sizeBefore = p.size;
+        uint256 exitValue;
+        if (p.size != 0 && (p.size > 0) != (side == Side.LONG)) {
+            exitValue = CurveMath.quoteForBase(m.quoteReserve, m.baseReserve, p.size, SignedMath.abs(p.size));
         }
+        preview.kind = PositionMath.tradeKind(p.size, side, notional, exitValue);
+        if (preview.kind != IClearingHouse.TradeKind.REDUCE && m.status != IClearingHouse.MarketStatus.ACTIVE) {
+            revert IClearingHouse.MarketReduceOnly(amm);
+        }
+        Trade memory t;
+        uint256 legBase;
+        uint256 legQuote;
+        if (preview.kind == IClearingHouse.TradeKind.REVERSE) {
+            (t, legBase, legQuote) = _previewReverse(m, side, notional, leverage, exitValue);
+            p = m.position;
+            if (legBase == 0) preview.kind = IClearingHouse.TradeKind.CLOSE;
+        } else {
+            legBase = CurveMath.baseForQuote(m.quoteReserve, m.baseReserve, side, notional);
+            legQuote = notional;
+            // An increase values the position at the spot before the swap, as the trade does.
+            uint256 notionalBefore =
+                p.size == 0 ? 0 : PositionMath.notionalAtReserves(p.size, m.quoteReserve, m.baseReserve);
+            (m.quoteReserve, m.baseReserve) = CurveMath.afterQuoteSwap(m.quoteReserve, m.baseReserve, side, notional);
+            if (preview.kind == IClearingHouse.TradeKind.REDUCE) {
+                t = PositionMath.reduce(p, legBase, notional, m.funding, m.params.feeRatio);
+                _requireSpotRatio(p, m, m.params.maintenanceMarginRatio);
+            } else {
+                PositionMath.requireMayIncrease(p, m.funding, notionalBefore, m.params.initialMarginRatio);
+                t = PositionMath.increase(p, side, legBase, margin, notional, m.funding, m.params.feeRatio);
+            }
+        }
+        _requireFreeCollateral(trader, t.freeCollateralDelta);
+        preview.baseDelta = p.size - sizeBefore;
+        preview.quoteAmount = t.quoteAmount;
+        preview.fee = t.fee;
+        preview.fundingPayment = t.fundingPayment;
+        preview.realizedPnl = t.realizedPnl;
+        preview.freeCollateralDelta = t.freeCollateralDelta;
+        preview.size = p.size;
+        preview.margin = p.margin;
+        preview.openNotional = p.openNotional;
+        if (legBase != 0) preview.entryPrice = legQuote.wDivDown(legBase);
+        preview.spotPriceAfter = m.quoteReserve.wDivDown(m.baseReserve);
+        if (p.size != 0) {
+            uint256 notionalAfter = PositionMath.notionalAtReserves(p.size, m.quoteReserve, m.baseReserve);
+            preview.marginRatio = PositionMath.ratio(
+                int256(uint256(p.margin)) + PositionMath.pnl(p.size, p.openNotional, notionalAfter),
+                notionalAfter
+            );
+            preview.liquidationPrice = PositionMath.priceAtRatio(
+                p.size,
+                int256(uint256(p.margin)),
+                p.openNotional,
+                m.params.maintenanceMarginRatio
+            );
+        }
+    }
+
+    /// @dev A reversal: the close at the exit value, then the rest on the other side unless it is
+    /// dust. Leaves the position after it in `m.position` and the reserves after it in `m`;
+    /// returns the trade and the opening leg's base and quote (0 when the rest is not traded).
+    function _previewReverse(
+        Market memory m,
+        Side side,
+        uint256 notional,
+        uint256 leverage,
+        uint256 exitValue
+    ) private pure returns (Trade memory t, uint256 legBase, uint256 legQuote) {
+        {
+            uint256 closedSize = SignedMath.abs(m.position.size);
+            (m.quoteReserve, m.baseReserve) = CurveMath.afterBaseSwap(
+                m.quoteReserve,
+                m.baseReserve,
+                m.position.size,
+                closedSize
+            );
+            t = PositionMath.reduce(m.position, closedSize, exitValue, m.funding, m.params.feeRatio);
+        }
+        legQuote = notional - exitValue;
+        if (legQuote == 0) return (t, 0, 0);
+        legBase = CurveMath.baseForQuote(m.quoteReserve, m.baseReserve, side, legQuote);
+        if (!PositionMath.restTradable(legQuote, legBase, m.quoteReserve, m.baseReserve)) return (t, 0, 0);
+        (m.quoteReserve, m.baseReserve) = CurveMath.afterQuoteSwap(m.quoteReserve, m.baseReserve, side, legQuote);
+        uint256 openFee;
+        (m.position, openFee) = PositionMath.openRest(side, legBase, legQuote, leverage, m.funding, m.params.feeRatio);
+        t.quoteAmount = notional;
+        t.fee += openFee;
+        t.freeCollateralDelta -= (uint256(m.position.margin) + openFee).toInt256();
+    }
+
+    /// @inheritdoc IClearingHouseViewer
+    function previewClose(address amm, address trader) external view returns (ClosePreview memory preview) {
+        Market memory m = _market(amm, trader);
+        StoredPosition memory p = m.position;
+        if (p.size == 0) return preview;
+        uint256 absSize = SignedMath.abs(p.size);
+        uint256 quote = CurveMath.quoteForBase(m.quoteReserve, m.baseReserve, p.size, absSize);
+        Trade memory t = PositionMath.reduce(p, absSize, quote, m.funding, m.params.feeRatio);
+        preview = ClosePreview(t.quoteAmount, t.fee, t.fundingPayment, t.realizedPnl, uint256(t.freeCollateralDelta));
+    }
+
+    /// @inheritdoc IClearingHouseViewer
+    function maxRemovableMargin(address amm, address trader) external view returns (uint256 amount) {
+        Market memory m = _market(amm, trader);
+        StoredPosition memory p = m.position;
+        if (p.size == 0) return 0;
+        uint256 exitValue = CurveMath.quoteForBase(m.quoteReserve, m.baseReserve, p.size, SignedMath.abs(p.size));
+        return
+            PositionMath.removableMargin(
+                p,
+                PositionMath.pendingFunding(p, m.funding),
+                exitValue,
+                m.params.initialMarginRatio
+            );
+    }
+
+    /// @dev The market's parameters, status, reserves and funding indices as they would accrue
+    /// now, and the trader's position; reverts MarketNotListed for an unlisted market.
+    function _market(address amm, address trader) private view returns (Market memory m) {
+        if (!clearingHouse.isMarketListed(amm)) revert IClearingHouse.MarketNotListed(amm);
+        m.params = clearingHouse.getMarketParams(amm);
+        (m.status, ) = clearingHouse.getMarketStatus(amm);
+        (m.quoteReserve, m.baseReserve) = IAmm(amm).getReserves();
+        (, uint256 fund) = clearingHouse.vault().getPoolBalances();
+        m.funding = IAmm(amm).getFundingIndices(fund);
+        IClearingHouse.Position memory p = clearingHouse.getPosition(amm, trader);
+        m.position = StoredPosition(
+            p.size.toInt128(),
+            p.margin.toUint128(),
+            p.openNotional.toUint128(),
+            p.fundingCheckpoint.toInt128()
+        );
+    }
+
+    /// @dev Reverts as the ClearingHouse's reduce does unless `p` keeps `ratio` at `m`'s spot.
+    function _requireSpotRatio(StoredPosition memory p, Market memory m, uint256 ratio) private pure {
+        if (p.size == 0) return;
+        uint256 notional = PositionMath.notionalAtReserves(p.size, m.quoteReserve, m.baseReserve);
+        PositionMath.requireEquity(
+            int256(uint256(p.margin)) + PositionMath.pnl(p.size, p.openNotional, notional),
+            notional,
+            ratio
+        );
+    }
+
+    /// @dev Reverts as the Vault would when the trade takes more than the trader's free collateral.
+    function _requireFreeCollateral(address trader, int256 freeCollateralDelta) private view {
+        if (freeCollateralDelta >= 0) return;
+        uint256 needed = uint256(-freeCollateralDelta);
+        uint256 available = clearingHouse.vault().freeCollateral(trader);
+        if (needed > available) revert IVaultErrors.InsufficientFreeCollateral(trader, available, needed);
     }
 }

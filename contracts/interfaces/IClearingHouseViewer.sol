@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {Side} from "./IAmm.sol";
 import {IClearingHouse} from "./IClearingHouse.sol";
 
 /// @title IClearingHouseViewer
@@ -24,9 +25,8 @@ interface IClearingHouseViewer {
     /// rounded toward liquidation (up for a long, down for a short). 0 for a long that no price
     /// can liquidate, and for a short that every price liquidates (equity plus notional <= 0).
     /// @param freeCollateral The trader's free collateral in the Vault.
-    /// @param closeBase If liquidatable: the base a liquidation would close now (0 otherwise).
-    /// @param closeQuote If liquidatable: the quote that close would exchange with the pool now,
-    /// received when closing a long, paid when closing a short (0 otherwise).
+    /// What a liquidation would close is not estimated here: a `staticCall` of
+    /// {IClearingHouse-liquidateWithLimit} runs the liquidation itself and returns it exactly.
     struct PositionView {
         int256 size;
         uint256 margin;
@@ -38,8 +38,56 @@ interface IClearingHouseViewer {
         bool liquidatable;
         uint256 liquidationPrice;
         uint256 freeCollateral;
-        uint256 closeBase;
-        uint256 closeQuote;
+    }
+
+    /// @notice What an {IClearingHouse-openPosition} would do now, worked out by the same rules
+    /// ({PositionMath}) on the same curve ({CurveMath}) the trade runs.
+    /// @param kind OPEN, INCREASE, REDUCE, REVERSE, or CLOSE (a reversal whose rest is dust).
+    /// @param baseDelta Change of the trader's size.
+    /// @param quoteAmount Quote notional exchanged with the pool.
+    /// @param fee Trading fee, for both legs of a reversal.
+    /// @param fundingPayment Pending funding the trade settles: + paid, - received.
+    /// @param realizedPnl PnL the trade realises (reduce, close, reversal).
+    /// @param freeCollateralDelta What moves to (+) or from (-) the trader's free collateral:
+    /// margin and fees in, or a payout out.
+    /// @param size The position's size after the trade.
+    /// @param margin Its margin after the trade.
+    /// @param openNotional Its open notional after the trade.
+    /// @param entryPrice Average price of the trade's base: quote / |base delta| (of the opening
+    /// leg's base for a reversal, its notional beyond the exit value).
+    /// @param spotPriceAfter The pool's spot price after the trade.
+    /// @param marginRatio The position's margin ratio after the trade at that spot (0 when none).
+    /// @param liquidationPrice The spot price at which that ratio reaches maintenance (see
+    /// {PositionView}).
+    struct OpenPreview {
+        IClearingHouse.TradeKind kind;
+        int256 baseDelta;
+        uint256 quoteAmount;
+        uint256 fee;
+        int256 fundingPayment;
+        int256 realizedPnl;
+        int256 freeCollateralDelta;
+        int256 size;
+        uint256 margin;
+        uint256 openNotional;
+        uint256 entryPrice;
+        uint256 spotPriceAfter;
+        int256 marginRatio;
+        uint256 liquidationPrice;
+    }
+
+    /// @notice What an {IClearingHouse-closePosition} would do now (all zero without a position).
+    /// @param quoteAmount Quote received closing a long, paid closing a short.
+    /// @param fee Trading fee.
+    /// @param fundingPayment Pending funding settled: + paid, - received.
+    /// @param realizedPnl PnL realised.
+    /// @param payout What returns to free collateral: margin - funding + PnL - fee.
+    struct ClosePreview {
+        uint256 quoteAmount;
+        uint256 fee;
+        int256 fundingPayment;
+        int256 realizedPnl;
+        uint256 payout;
     }
 
     /// @notice `amms` and `traders` differ in length.
@@ -65,6 +113,42 @@ interface IClearingHouseViewer {
     /// @param trader The trader.
     /// @return view_ The position's state and risk.
     function getPositionView(address amm, address trader) external view returns (PositionView memory view_);
+
+    /// @notice What `trader` opening `margin x leverage` on `side` in `amm` would do now. Reverts
+    /// as the trade would for bad input (with the ClearingHouse's errors: MarketNotListed,
+    /// MarketIsSettled, MarketReduceOnly, ZeroAmount, LeverageTooHigh, ZeroNotional,
+    /// MarginRatioTooLow, PositionUnderwater) and for too little free collateral
+    /// (InsufficientFreeCollateral). It does not check the pause, the sequencer, the deadline or
+    /// the market's per-trade, per-block and open-interest limits, which the trade checks when it
+    /// runs.
+    /// @param amm The market.
+    /// @param trader Who would trade.
+    /// @param side LONG or SHORT.
+    /// @param margin Collateral (18 decimals) behind the notional.
+    /// @param leverage Notional / margin (5x = 5e18).
+    /// @return preview The trade's kind, amounts and the position after it.
+    function previewOpen(
+        address amm,
+        address trader,
+        Side side,
+        uint256 margin,
+        uint256 leverage
+    ) external view returns (OpenPreview memory preview);
+
+    /// @notice What closing `trader`'s whole position in `amm` would pay now; zeros without a
+    /// position. Reverts with PositionUnderwater when the close would (the position can only be
+    /// liquidated).
+    /// @param amm The market.
+    /// @param trader The position's owner.
+    /// @return preview The close's quote, fee, funding, PnL and payout.
+    function previewClose(address amm, address trader) external view returns (ClosePreview memory preview);
+
+    /// @notice The most margin `trader` can remove from its position in `amm` now (see
+    /// {IClearingHouse-removeMargin}): 0 without a position.
+    /// @param amm The market.
+    /// @param trader The position's owner.
+    /// @return amount Margin (18 decimals).
+    function maxRemovableMargin(address amm, address trader) external view returns (uint256 amount);
 
     /// @notice The liquidation price of a position (see {PositionView}); 0 for an empty position.
     /// @param amm The market.

@@ -1054,7 +1054,8 @@ contract TraderHandler is HandlerBase {
         // After a shortfall (bad debt the insurance fund could not pay) positions may only shrink.
         bool reduceOnly = sel == IClearingHouse.MarketReduceOnly.selector;
         // Risk-increasing actions (open, increase, reverse, removeMargin) are gated on the L2 sequencer.
-        bool seq = sel == IPriceFeedErrors.SequencerDown.selector || sel == IPriceFeedErrors.GracePeriodNotOver.selector;
+        bool seq =
+            sel == IPriceFeedErrors.SequencerDown.selector || sel == IPriceFeedErrors.GracePeriodNotOver.selector;
         if (k == Kind.RemoveMargin) return marginRatio || reserve || poolShort || seq;
         if (k == Kind.Close) return underwater || poolShort || reserve || fluctuation;
         // Opening (a fresh position is never judged on its margin ratio, and cannot be underwater).
