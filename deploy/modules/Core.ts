@@ -1,7 +1,8 @@
 /**
  * The protocol's core: the ChainlinkPriceFeed (index prices and the L2 sequencer's status), the
- * ClearingHouse (which checks the sequencer through that feed: with no sequencer feed set the check
- * answers "up"), the Vault holding the collateral, and the staked InsuranceFund (ERC4626) that owns
+ * ClearingHouse (which checks the sequencer through that feed when the chain has a sequencer feed,
+ * and is given address(0), no check at all, when it has none), the Vault holding the collateral,
+ * and the staked InsuranceFund (ERC4626) that owns
  * the Vault's insurance account, all linked to each other; the liquidation rules and the
  * sequencer's grace period written out; and the ClearingHouseViewer (stateless batched reads for
  * keepers and dApps).
@@ -11,8 +12,14 @@
  *   local system builds the module with the mock USDC instead, and then reads no such parameter.
  * - `owner` (default: account 0, the deployer): owner of the ClearingHouse, the price feed, the
  *   insurance fund and, through the Market modules, every Amm. Must be account 0: see below.
- * - `sequencerFeed` (default: the zero address, no sequencer check): the Chainlink L2 sequencer
- *   uptime feed. The local system wires its mock sequencer feed in instead.
+ * - `sequencerFeed` (required by `CoreModule`): the Chainlink L2 sequencer uptime feed. The local
+ *   system wires its mock sequencer feed in instead, and `CoreWithoutSequencerModule` (a chain
+ *   without a sequencer feed, e.g. OP Sepolia) reads no such parameter.
+ *
+ * Whether the ClearingHouse checks the sequencer is decided when the module is built, not by a
+ * parameter's value: Ignition cannot branch on a parameter, and the ClearingHouse's sequencer
+ * oracle is an immutable. Wiring the price feed in with no sequencer feed set would still work (its
+ * check answers "up") but costs every risk-increasing action an external call, about 5,400 gas.
  * - `sequencerGracePeriod` (default 3,600 s; 600 to 86,400): how long after the sequencer comes
  *   back up risk-increasing actions stay refused.
  * - `liquidationFeeRatio` (0.0125), `partialLiquidationBuffer` (0.025), `maxSpreadRatio` (0.1),
@@ -53,14 +60,22 @@ export type CollateralSource = ContractSource;
 export interface CoreSources {
   /** The Vault's token, instead of the `collateralToken` parameter. */
   collateral?: ContractSource;
-  /** The sequencer uptime feed, instead of the `sequencerFeed` parameter. */
-  sequencerFeed?: ContractSource;
+  /**
+   * The sequencer uptime feed, instead of the `sequencerFeed` parameter; `NO_SEQUENCER_FEED` for a
+   * chain without one: then the price feed has none and the ClearingHouse's sequencer oracle is
+   * address(0), so it makes no sequencer check at all.
+   */
+  sequencerFeed?: ContractSource | typeof NO_SEQUENCER_FEED;
 }
+
+/** `CoreSources.sequencerFeed` of a chain without a sequencer uptime feed. */
+export const NO_SEQUENCER_FEED = "none";
 
 /**
  * Builds the Core module (always id `Core`, so the parameter files look the same on every network).
  * Without sources, the Vault's token is the `collateralToken` parameter and the sequencer feed the
- * `sequencerFeed` parameter. A bare function is the collateral's source (the first version's form).
+ * (required) `sequencerFeed` parameter. A bare function is the collateral's source (the first
+ * version's form).
  */
 export function buildCoreModule(sources: CoreSources | ContractSource = {}) {
   const { collateral, sequencerFeed: sequencerSource }: CoreSources =
@@ -69,12 +84,17 @@ export function buildCoreModule(sources: CoreSources | ContractSource = {}) {
     const deployer = m.getAccount(0);
     const owner = m.getParameter("owner", deployer);
     const collateralToken = collateral === undefined ? m.getParameter<string>("collateralToken") : collateral(m);
-    const sequencerFeed =
-      sequencerSource === undefined ? m.getParameter<string>("sequencerFeed", ZERO_ADDRESS) : sequencerSource(m);
+    const hasSequencer = sequencerSource !== NO_SEQUENCER_FEED;
+    const sequencerFeed = !hasSequencer
+      ? ZERO_ADDRESS
+      : sequencerSource === undefined
+        ? m.getParameter<string>("sequencerFeed")
+        : sequencerSource(m);
 
     const priceFeed = m.contract("ChainlinkPriceFeed", [owner, sequencerFeed]);
-    // The ClearingHouse gates risk-increasing actions on the price feed's sequencer check.
-    const clearingHouse = m.contract("ClearingHouse", [owner, priceFeed]);
+    // With a sequencer feed, the ClearingHouse gates risk-increasing actions on the price feed's
+    // sequencer check; without one it is given no oracle and makes no check (no call, no gas).
+    const clearingHouse = m.contract("ClearingHouse", [owner, hasSequencer ? priceFeed : ZERO_ADDRESS]);
     // The Vault names the ClearingHouse as an immutable, so the ClearingHouse comes first.
     const vault = m.contract("Vault", [collateralToken, clearingHouse]);
     // Owner-only: see the note at the top on why the sender is account 0.
@@ -108,6 +128,9 @@ export function buildCoreModule(sources: CoreSources | ContractSource = {}) {
 
 /** The Core module of a live network: the collateral and the sequencer feed are parameters. */
 const CoreModule = buildCoreModule();
+
+/** The Core module of a live network without a sequencer uptime feed: the collateral is a parameter. */
+export const CoreWithoutSequencerModule = buildCoreModule({ sequencerFeed: NO_SEQUENCER_FEED });
 
 export type CoreModuleType = typeof CoreModule;
 export default CoreModule;

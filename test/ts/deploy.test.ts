@@ -46,6 +46,7 @@ import LocalMocksModule, {
 import LocalSystemModule, { LocalEthMarketModule, LOCAL_MARKETS } from "../../deploy/modules/LocalSystem.js";
 import EthMarketModule, { assetKey, buildMarketModule } from "../../deploy/modules/Market.js";
 import SystemModule from "../../deploy/modules/System.js";
+import SystemWithoutSequencerModule from "../../deploy/modules/SystemWithoutSequencer.js";
 import { expectMatchesModel, expectPositionChanged, USDC, USDC_SCALE } from "./helpers/fixtures.js";
 import { LONG, SHORT, SystemModel, type SideValue } from "./helpers/model.js";
 
@@ -128,7 +129,8 @@ interface Deployed {
   amms: Record<string, Amm>;
   usdc: MockERC20;
   feeds: Record<string, MockAggregator>;
-  sequencerFeed: MockAggregator;
+  /** The sequencer uptime feed; none on a chain without one (the ClearingHouse then checks nothing). */
+  sequencerFeed: MockAggregator | undefined;
 }
 
 type Connection = Awaited<ReturnType<typeof network.create>>;
@@ -150,11 +152,13 @@ async function deployLocal(connection: Connection, parameters: string | Deployme
 }
 
 /**
- * Deploys the live-network System module with a live parameter file whose external addresses
- * (USDC, the Chainlink aggregators, the sequencer uptime feed) are replaced by fresh mocks: the
- * same module and the same market parameters as on Optimism.
+ * Deploys a live-network system module (System, or SystemWithoutSequencer when the file has no
+ * sequencer feed) with a live parameter file whose external addresses (USDC, the Chainlink
+ * aggregators, the sequencer uptime feed) are replaced by fresh mocks: the same module and the
+ * same market parameters as on Optimism.
  */
 async function deployLiveWithMocks(connection: Connection, liveParameters: DeploymentParameters): Promise<Deployed> {
+  const withSequencer = liveParameters.Core?.sequencerFeed !== undefined;
   const mocks = await connection.ignition.deploy(LocalMocksModule, {
     parameters: { LocalMocks: { ethUsdAnswer: 3_000n * 10n ** 8n, btcUsdAnswer: 60_000n * 10n ** 8n } },
   });
@@ -168,12 +172,14 @@ async function deployLiveWithMocks(connection: Connection, liveParameters: Deplo
     Core: {
       ...liveParameters.Core,
       collateralToken: await mocks.usdc.getAddress(),
-      sequencerFeed: await mocks.sequencerFeed.getAddress(),
+      ...(withSequencer ? { sequencerFeed: await mocks.sequencerFeed.getAddress() } : {}),
     },
     Market_ETH: { ...liveParameters.Market_ETH, feed: await mocks.ethUsdFeed.getAddress() },
     Market_BTC: { ...liveParameters.Market_BTC, feed: await mocks.btcUsdFeed.getAddress() },
   };
-  const d = await connection.ignition.deploy(SystemModule, { parameters });
+  const d = await connection.ignition.deploy(withSequencer ? SystemModule : SystemWithoutSequencerModule, {
+    parameters,
+  });
   return {
     clearingHouse: d.clearingHouse as unknown as ClearingHouse,
     vault: d.vault as unknown as Vault,
@@ -183,7 +189,7 @@ async function deployLiveWithMocks(connection: Connection, liveParameters: Deplo
     amms: { ETH: d.ethAmm as unknown as Amm, BTC: d.btcAmm as unknown as Amm },
     usdc: mocks.usdc as unknown as MockERC20,
     feeds: { ETH: mocks.ethUsdFeed as unknown as MockAggregator, BTC: mocks.btcUsdFeed as unknown as MockAggregator },
-    sequencerFeed: mocks.sequencerFeed as unknown as MockAggregator,
+    sequencerFeed: withSequencer ? (mocks.sequencerFeed as unknown as MockAggregator) : undefined,
   };
 }
 
@@ -203,7 +209,6 @@ function describeWiring(
     expect(await clearingHouse.vault()).to.equal(await vault.getAddress());
     expect(await vault.insuranceFund()).to.equal(await insuranceFund.getAddress());
     expect(await insuranceFund.vault()).to.equal(await vault.getAddress());
-    expect(await clearingHouse.sequencerOracle()).to.equal(await priceFeed.getAddress());
     expect(await viewer.clearingHouse()).to.equal(chAddress);
     expect(await vault.collateralToken()).to.equal(await usdc.getAddress());
     expect(await insuranceFund.asset()).to.equal(await usdc.getAddress());
@@ -222,10 +227,17 @@ function describeWiring(
       core("markTwapInterval"),
       core("minPositionNotional"),
     ]);
-    expect(await priceFeed.sequencerFeed()).to.equal(await sequencerFeed.getAddress());
     expect(await priceFeed.gracePeriod()).to.equal(core("sequencerGracePeriod"));
     expect(await priceFeed.isSequencerUp()).to.equal(true);
-    expect(await sequencerFeed.decimals()).to.equal(BigInt(SEQUENCER_FEED_DECIMALS));
+    if (sequencerFeed === undefined) {
+      // No sequencer feed: the ClearingHouse has no sequencer oracle, so it makes no check at all.
+      expect(await priceFeed.sequencerFeed()).to.equal(ZERO_ADDRESS);
+      expect(await clearingHouse.sequencerOracle()).to.equal(ZERO_ADDRESS);
+    } else {
+      expect(await priceFeed.sequencerFeed()).to.equal(await sequencerFeed.getAddress());
+      expect(await sequencerFeed.decimals()).to.equal(BigInt(SEQUENCER_FEED_DECIMALS));
+      expect(await clearingHouse.sequencerOracle()).to.equal(await priceFeed.getAddress());
+    }
   });
 
   it("makes account 0 the owner of every owned contract", async function () {
@@ -501,7 +513,7 @@ describe("Ignition deployment (deploy/)", function () {
     for (const [name, module] of [
       ["local", LocalSystemModule],
       ["opLocal", LocalSystemModule],
-      ["optimismSepolia", SystemModule],
+      ["optimismSepolia", SystemWithoutSequencerModule],
       ["optimism", SystemModule],
     ] as const) {
       it(`${name}.json: every key is a parameter of ${module.id} and every required one is there`, function () {
@@ -526,13 +538,13 @@ describe("Ignition deployment (deploy/)", function () {
         const parameters = files[name];
         const addresses = [
           addressParameter(parameters, "Core", "collateralToken"),
-          addressParameter(parameters, "Core", "sequencerFeed"),
           addressParameter(parameters, "Market_ETH", "feed"),
           addressParameter(parameters, "Market_BTC", "feed"),
+          ...(name === "optimism" ? [addressParameter(parameters, "Core", "sequencerFeed")] : []),
         ];
         for (const address of addresses) expect(getAddress(address)).to.equal(address);
         expect(addresses[0]).to.not.equal(ZERO_ADDRESS);
-        expect(addresses[2]).to.not.equal(addresses[3]);
+        expect(addresses[1]).to.not.equal(addresses[2]);
       });
     }
 
@@ -627,10 +639,10 @@ describe("Ignition deployment (deploy/)", function () {
     describeWiring(() => connection, getSystem, files.optimism, { local: false });
 
     it("refuses a file without the collateral token before sending anything", async function () {
-      const { collateralToken: _, ...core } = files.optimismSepolia.Core;
+      const { collateralToken: _, ...core } = files.optimism.Core;
       const blockBefore = await connection.ethers.provider.getBlockNumber();
       const error = await rejectionOf(
-        connection.ignition.deploy(SystemModule, { parameters: { ...files.optimismSepolia, Core: core } }),
+        connection.ignition.deploy(SystemModule, { parameters: { ...files.optimism, Core: core } }),
       );
       expect(error.message).to.match(/collateralToken/);
       expect(await connection.ethers.provider.getBlockNumber()).to.equal(blockBefore);
@@ -650,6 +662,29 @@ describe("Ignition deployment (deploy/)", function () {
     });
   });
 
+  describe("SystemWithoutSequencer (the OP Sepolia module) on opLocal, optimismSepolia.json with mocks", function () {
+    let connection: Connection;
+    const getSystem = () =>
+      connection.networkHelpers.loadFixture(async function liveSystemWithoutSequencer() {
+        return deployLiveWithMocks(connection, files.optimismSepolia);
+      });
+    before(async function () {
+      connection = await network.create({ network: "opLocal" });
+    });
+    after(async function () {
+      await connection.close();
+    });
+
+    describeWiring(() => connection, getSystem, files.optimismSepolia, { local: false });
+
+    it("System (with a sequencer check) refuses a file without the sequencer feed before sending anything", async function () {
+      const blockBefore = await connection.ethers.provider.getBlockNumber();
+      const error = await rejectionOf(connection.ignition.deploy(SystemModule, { parameters: files.optimismSepolia }));
+      expect(error.message).to.match(/sequencerFeed/);
+      expect(await connection.ethers.provider.getBlockNumber()).to.equal(blockBefore);
+    });
+  });
+
   describe("module ids", function () {
     it("gives each market its own module id and rejects symbols Ignition cannot use", function () {
       expect(EthMarketModule.id).to.equal("Market_ETH");
@@ -657,6 +692,7 @@ describe("Ignition deployment (deploy/)", function () {
       expect(CoreModule.id).to.equal("Core");
       expect(LocalSystemModule.id).to.equal("LocalSystem");
       expect(SystemModule.id).to.equal("System");
+      expect(SystemWithoutSequencerModule.id).to.equal("SystemWithoutSequencer");
       expect(assetKey("ETH")).to.equal("0x" + Buffer.from("ETH").toString("hex").padEnd(64, "0"));
       for (const bad of ["", "eth", "1INCH", "ETH-USD", "ETH/USD"]) {
         expect(() => buildMarketModule(bad), bad).to.throw(/Market symbol/);
