@@ -8,6 +8,7 @@ import {IAmm, Side} from "./interfaces/IAmm.sol";
 import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
 import {IVault} from "./interfaces/IVault.sol";
 import {IClearingHouse} from "./interfaces/IClearingHouse.sol";
+import {CurveMath} from "./libraries/CurveMath.sol";
 import {FixedPoint} from "./libraries/FixedPoint.sol";
 import {PositionMath, StoredPosition, Trade} from "./libraries/PositionMath.sol";
 import {AdminModule, MAX_FEE_RATIO as MAX_FEE_RATIO_} from "./clearinghouse/AdminModule.sol";
@@ -205,7 +206,8 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     /// @dev Whether a reversal's rest is worth trading at the pool's price after the close.
     function _restTradable(address amm, Side side, uint256 rest) private view returns (bool) {
         (uint256 quoteReserve, uint256 baseReserve) = IAmm(amm).getReserves();
-        return PositionMath.restTradable(rest, IAmm(amm).previewSwapQuote(side, rest), quoteReserve, baseReserve);
+        uint256 baseOut = CurveMath.baseForQuote(quoteReserve, baseReserve, side, rest);
+        return PositionMath.restTradable(rest, baseOut, quoteReserve, baseReserve);
     }
 
     /// @dev The opening leg of a reversal: a fresh position of notional `rest`, its margin and fee

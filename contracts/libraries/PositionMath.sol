@@ -210,13 +210,15 @@ library PositionMath {
     /// (average-entry accounting). The closed part's cost basis rounds against the trader; the rest
     /// keeps what is left, so over the position's life the bases add up to the open notional exactly.
     function realize(StoredPosition memory p, uint256 base, Trade memory t) internal pure {
-        uint256 closedBasis;
+        uint256 closedBasis = p.openNotional;
+        // A whole close takes the whole basis: no division to round.
+        bool whole = base == SignedMath.abs(p.size);
         if (p.size > 0) {
-            closedBasis = uint256(p.openNotional).mulDivUp(base, uint256(int256(p.size)));
+            if (!whole) closedBasis = closedBasis.mulDivUp(base, uint256(int256(p.size)));
             t.realizedPnl = t.quoteAmount.toInt256() - closedBasis.toInt256();
             t.baseDelta = -base.toInt256();
         } else {
-            closedBasis = uint256(p.openNotional).mulDivDown(base, uint256(-int256(p.size)));
+            if (!whole) closedBasis = closedBasis.mulDivDown(base, uint256(-int256(p.size)));
             t.realizedPnl = closedBasis.toInt256() - t.quoteAmount.toInt256();
             t.baseDelta = base.toInt256();
         }

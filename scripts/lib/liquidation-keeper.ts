@@ -282,13 +282,20 @@ export class LiquidationKeeper extends KeeperBase {
     this.#cooldowns.set(key, now + this.#config.cooldownSeconds);
     const what = `liquidateWithLimit(${amm}, ${trader})`;
     try {
-      const quoteLimit = quoteLimitFor(view.size, view.closeQuote, this.#config.slippageBps);
       // Long enough for the transaction to be mined; the quote bound is the real protection.
       const deadline = BigInt(now + this.#config.txTimeoutSeconds);
-      const reason = await this.simulate(what, () =>
-        this.clearingHouse.liquidateWithLimit.staticCall(amm, trader, quoteLimit, deadline, { blockTag: "pending" }),
-      );
+      // The preview is the liquidation itself, run without a bound: it returns exactly what it
+      // would close now (the per-block cap and a second close of a rest left underwater included),
+      // and the bound allows the slippage from there.
+      let quoteClosed = 0n;
+      const reason = await this.simulate(what, async () => {
+        const preview = await this.clearingHouse.liquidateWithLimit.staticCall(amm, trader, 0n, deadline, {
+          blockTag: "pending",
+        });
+        quoteClosed = preview.quoteClosed;
+      });
       if (reason !== undefined) return this.#skip(position, reason);
+      const quoteLimit = quoteLimitFor(view.size, quoteClosed, this.#config.slippageBps);
       const sent = await this.send(what, (nonce) =>
         this.clearingHouse.liquidateWithLimit(amm, trader, quoteLimit, deadline, { nonce }),
       );

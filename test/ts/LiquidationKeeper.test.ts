@@ -103,12 +103,11 @@ describe("LiquidationKeeper", function () {
     const outcome = outcomes[0];
     if (outcome.status !== "liquidated") throw new Error(JSON.stringify(outcome));
     const liq = outcome.liquidation!;
-    // The bound: the previewed quote less 1%; the close met it.
-    expect(outcome.quoteLimit).to.equal(
-      quoteLimitFor(scan.liquidatable[0].view.size, scan.liquidatable[0].view.closeQuote, 100),
-    );
-    expect(liq.quoteClosed).to.equal(scan.liquidatable[0].view.closeQuote);
-    expect(liq.baseClosed).to.equal(scan.liquidatable[0].view.closeBase);
+    // The bound: the quote of the liquidation's own preview (a staticCall of it, nothing changed
+    // between) less 1%; the close met it.
+    expect(outcome.quoteLimit).to.equal(quoteLimitFor(scan.liquidatable[0].view.size, liq.quoteClosed, 100));
+    expect(liq.quoteClosed >= outcome.quoteLimit!).to.equal(true);
+    expect(liq.baseClosed).to.be.greaterThan(0n);
     expect(liq.badDebt).to.equal(0n);
     // The liquidator's half of the penalty to the keeper, the other half to the insurance fund.
     expect(await vault.freeCollateral(d.keeperAccount)).to.equal(keeperBefore + liq.liquidatorReward);
@@ -191,5 +190,58 @@ describe("LiquidationKeeper", function () {
     });
     expect(quoteLimitFor(1n, 10_000n, 100)).to.equal(9_900n);
     expect(quoteLimitFor(-1n, 10_001n, 100)).to.equal(10_102n);
+  });
+  it("liquidates a whale to zero over several blocks in a market with every limit on", async function () {
+    // A thin market with every limit on: 1% largest trade, 3% price move per block, 200 base of
+    // open interest per side. The keeper's bound comes from a staticCall of the liquidation itself,
+    // so it holds when a liquidation is capped by the per-block band (a preview of the uncapped
+    // size would miss its quote bound every time, and the whale would never be liquidated).
+    const system = await deployCore(ethers);
+    const [, whale, s1, s2, s3, keeperAccount] = await ethers.getSigners();
+    const amm = await deployMarket(ethers, system, {
+      quoteReserve: toWad(1_000_000),
+      baseReserve: toWad(1_000),
+      maxTradeRatio: toWad("0.01"),
+      fluctuationLimitRatio: toWad("0.03"),
+      maxOpenInterest: toWad(200),
+    });
+    const market = await amm.getAddress();
+    const ch = system.clearingHouse;
+    for (const t of [whale, s1, s2, s3]) await fund(system, t, USDC(100_000));
+    // The whale: ten 10x longs of 9,000 notional, one per block (each under 1% of the reserve).
+    for (let i = 0; i < 10; i++) {
+      await (await ch.connect(whale).openPosition(market, Side.LONG, toWad(900), toWad(10), 0n, MAX_DEADLINE)).wait();
+    }
+    const whaleSize = (await ch.getPosition(market, whale.address)).size;
+    // Sellers take the price ~25% down in steps of 9,000 notional, one per block, then the move lasts.
+    const sellers = [s1, s2, s3];
+    for (let i = 0; (await amm.getSpotPrice()) > toWad(920); i++) {
+      const seller = sellers[i % 3];
+      await (
+        await ch.connect(seller).openPosition(market, Side.SHORT, toWad(4_500), toWad(2), 0n, MAX_DEADLINE)
+      ).wait();
+    }
+    await time.increase(16 * 60);
+    const d = { system, market } as unknown as Deployed;
+    const { keeper, logger } = await newKeeper(d, { cooldownSeconds: 1 }, keeperAccount);
+    await keeper.start();
+    const liquidations: { baseClosed: bigint; full: boolean }[] = [];
+    for (let tick = 0; tick < 40 && (await ch.getPosition(market, whale.address)).size !== 0n; tick++) {
+      const { outcomes } = await keeper.tick();
+      for (const o of outcomes) {
+        expect(
+          o.status,
+          JSON.stringify(o, (_, v) => (typeof v === "bigint" ? v.toString() : v)),
+        ).to.be.oneOf(["liquidated", "cooling"]);
+        if (o.status === "liquidated") liquidations.push(o.liquidation!);
+      }
+      await time.increase(2);
+    }
+    expect((await ch.getPosition(market, whale.address)).size, "the whale is liquidated to zero").to.equal(0n);
+    // The band capped each block's close: more than one liquidation, and together they closed it all.
+    expect(liquidations.length).to.be.greaterThan(1);
+    expect(liquidations.reduce((sum, l) => sum + l.baseClosed, 0n)).to.equal(whaleSize);
+    expect(liquidations.at(-1)!.full).to.equal(true);
+    expect(logger.lines.filter((l) => l.includes("QuoteLimitMissed"))).to.deep.equal([]);
   });
 });

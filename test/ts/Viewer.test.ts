@@ -79,7 +79,6 @@ describe("ClearingHouseViewer", function () {
       expect(v.liquidationMarginRatio).to.equal(await ch.getLiquidationMarginRatio(d.market, trader));
       expect(v.liquidationMarginRatio).to.be.at.least(e.marginRatio);
       expect(v.liquidatable).to.equal(false);
-      expect([v.closeBase, v.closeQuote]).to.deep.equal([0n, 0n]);
       // Free collateral: the deposit less the margin (no fee in this market).
       expect(v.freeCollateral).to.equal(toWad(50_000) - toWad(1_000));
       expect(v.freeCollateral).to.equal(await vault.freeCollateral(trader));
@@ -128,20 +127,22 @@ describe("ClearingHouseViewer", function () {
     v = await view(viewer, d.market, d.alice.address);
     expect(v.liquidationMarginRatio).to.equal(await ch.getLiquidationMarginRatio(d.market, d.alice));
     expect(v.liquidatable).to.equal(true);
-    expect(v.closeBase).to.be.greaterThan(0n);
-    expect(v.closeQuote).to.equal(await d.amm.previewSwapBase(v.size, v.closeBase));
+    // The exact preview of a liquidation is the liquidation itself, run as a staticCall.
+    const preview = await ch.connect(d.liquidator).liquidate.staticCall(d.market, d.alice, { blockTag: "pending" });
+    expect(preview.baseClosed).to.be.greaterThan(0n);
+    expect(preview.quoteClosed).to.equal(await d.amm.previewSwapBase(v.size, preview.baseClosed));
     // Bob's short gains: healthy.
     expect((await view(viewer, d.market, d.bob.address)).liquidatable).to.equal(false);
 
-    // The liquidation closes exactly what the viewer said, for exactly the quote it previewed,
-    // when nothing else happens between (automine: the next block).
+    // The liquidation closes exactly what the preview said, for exactly its quote, when nothing
+    // else happens between (automine: the next block).
     const tx = await ch.connect(d.liquidator).liquidate(d.market, d.alice);
     const receipt = await tx.wait();
     const event = receipt!.logs
       .map((log) => ch.interface.parseLog(log))
       .find((parsed) => parsed?.name === "PositionLiquidated");
-    expect(event!.args.baseClosed).to.equal(v.closeBase);
-    expect(event!.args.quoteClosed).to.equal(v.closeQuote);
+    expect(event!.args.baseClosed).to.equal(preview.baseClosed);
+    expect(event!.args.quoteClosed).to.equal(preview.quoteClosed);
   });
 
   it("reads zeros for an unlisted market, reverts on mismatched lengths, and answers single reads", async function () {
@@ -177,7 +178,6 @@ describe("ClearingHouseViewer", function () {
     await (await ch.pause()).wait();
     const v = await view(viewer, d.market, d.alice.address);
     expect(v.liquidatable).to.equal(false);
-    expect([v.closeBase, v.closeQuote]).to.deep.equal([0n, 0n]);
     expect(abs(v.size)).to.be.greaterThan(0n);
   });
 });

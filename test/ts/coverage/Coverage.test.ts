@@ -331,7 +331,7 @@ describe("Coverage: ClearingHouseViewer", function () {
     // By default a partial close: ceil(|S| (target - r) / (target - penalty)).
     const target = mmr + params.partialBuffer;
     const partial = mulDivUp(v.size, target - BigInt(v.liquidationMarginRatio), target - params.feeRatio);
-    expect(v.closeBase).to.equal(partial);
+    expect((await ch.connect(liquidator).liquidate.staticCall(market, alice)).baseClosed).to.equal(partial);
     expect(partial).to.be.lessThan(v.size);
 
     // With a minimum position of 1,000,000 quote the rest would be too small: all of it.
@@ -345,11 +345,13 @@ describe("Coverage: ClearingHouseViewer", function () {
       })
     ).wait();
     v = await core.viewer.getPositionView(market, alice);
-    expect(v.closeBase).to.equal(v.size);
-    expect(v.closeQuote).to.equal(await amm.previewSwapBase(v.size, v.size));
+    const preview = await ch.connect(liquidator).liquidate.staticCall(market, alice, { blockTag: "pending" });
+    expect([preview.baseClosed, preview.full]).to.deep.equal([v.size, true]);
+    const wholeQuote = await amm.previewSwapBase(v.size, v.size);
+    expect(preview.quoteClosed).to.equal(wholeQuote);
     await expect(ch.connect(liquidator).liquidate(market, alice))
       .to.emit(ch, "PositionLiquidated")
-      .withArgs(alice.address, market, liquidator.address, v.size, v.closeQuote, anyValue, anyValue, 0n, 0n, true);
+      .withArgs(alice.address, market, liquidator.address, v.size, wholeQuote, anyValue, anyValue, 0n, 0n, true);
   });
 
   it("reads a position as not liquidatable while the sequencer is down", async function () {
@@ -369,7 +371,7 @@ describe("Coverage: ClearingHouseViewer", function () {
 
     await (await uptime.setSequencerStatus(true, BigInt(await time.latest()))).wait();
     const v = await core.viewer.getPositionView(market, alice);
-    expect([v.liquidatable, v.closeBase, v.closeQuote]).to.deep.equal([false, 0n, 0n]);
+    expect(v.liquidatable).to.equal(false);
     // As the ClearingHouse: a liquidation now reverts on the sequencer check.
     await expect(ch.connect(liquidator).liquidate(market, alice)).to.be.revertedWithCustomError(
       priceFeed,
