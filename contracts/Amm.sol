@@ -8,33 +8,34 @@ import {IAmm, Side} from "./interfaces/IAmm.sol";
 import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
 import {CurveMath} from "./libraries/CurveMath.sol";
 import {FixedPoint} from "./libraries/FixedPoint.sol";
-import {Funding} from "./libraries/Funding.sol";
+import {FundingPeriod} from "./libraries/FundingPeriod.sol";
 import {PriceHistory} from "./libraries/PriceHistory.sol";
 
 /// @title Amm
-/// @notice One virtual x*y=k market: its reserves, limits, open interest, mark and index price
-/// histories and funding indices. See {IAmm}.
-/// @dev The pricing function (`_swap*` and `_preview*`) and the reserve state live here and only
-/// here, so a later re-peg or k adjustment changes one place. k is never stored: it is the product
-/// of the reserves, and every swap rounds the reserve it computes up, so k can only grow by dust.
-/// Funding lives here too, beside the open interest it depends on: every swap accrues it first
-/// (one extra slot read and write), so the insurance fund's share is settled with the trade that
-/// changes the open interest, exactly, and no separate bookkeeping of it is needed.
+/// @notice One virtual x*y=k market: its reserves, limits, open interest and mark and index price
+/// histories, and its funding (see {FundingPeriod}). See {IAmm}.
+/// @dev The pricing function (`_reservesAfter*`) and the reserve state live here and only here, so
+/// a later re-peg or k adjustment changes one place. k is never stored: it is the product of the
+/// reserves, and every swap rounds the reserve it computes up, so k can only grow by dust.
+/// Every swap accrues funding first, on the open interest as it stood, and writes the time accrued
+/// to in the open interest's slot (one extra slot read: the period's), so the insurance fund's share
+/// is settled with the trade that changes the open interest, exactly.
 contract Amm is IAmm, Ownable2Step {
     using FixedPoint for uint256;
     using SafeCast for uint256;
     using PriceHistory for PriceHistory.History;
+    using FundingPeriod for FundingPeriod.State;
 
     // ---------------------------------------------------------------- constants
 
     /// @notice Highest `maxPremiumRatio`: 100% of the index per day.
-    uint256 public constant MAX_PREMIUM_RATIO_LIMIT = 1e18;
+    uint256 public constant MAX_PREMIUM_RATIO_LIMIT = FundingPeriod.MAX_PREMIUM_RATIO_LIMIT;
     /// @notice Oldest recorded index price that {getValuationPrices} still answers with (seconds).
     uint256 public constant MAX_INDEX_AGE = 1 hours;
     /// @notice Shortest `minUpdateInterval`, the shortest funding window (seconds).
-    uint256 public constant MIN_FUNDING_WINDOW = 60;
+    uint256 public constant MIN_FUNDING_WINDOW = FundingPeriod.MIN_WINDOW;
     /// @notice Longest `minUpdateInterval` (seconds).
-    uint256 public constant MAX_FUNDING_WINDOW = 1 days;
+    uint256 public constant MAX_FUNDING_WINDOW = FundingPeriod.MAX_WINDOW;
 
     // ---------------------------------------------------------------- immutables
 
@@ -48,49 +49,14 @@ contract Amm is IAmm, Ownable2Step {
         uint128 base;
     }
 
-    /// @dev Written by every swap, so it also carries the time funding was last accrued to.
-    struct OpenInterest {
-        uint104 longSize;
-        uint104 shortSize;
-        uint40 fundingAccruedAt;
-    }
-
-    /// @dev The funding indices at the start of the current period (`FundingState.updatedAt`),
-    /// less what the receiving side was denied when the insurance fund could not pay: the indices
-    /// at any time of the period are these plus {Funding.growth} (see `_fundingAt`), so time
-    /// passing writes nothing.
-    struct FundingIndices {
-        int128 long;
-        int128 short;
-    }
-
-    /// @dev The current funding period, in one slot that every swap reads: the premium set at
-    /// `updatedAt`, and when accrual stops (`maxAccrualPeriod` after it, fixed for the period so a
-    /// parameter change never rewrites time already accrued).
-    struct FundingState {
-        int96 premium;
-        uint40 updatedAt;
-        uint40 accrualEnd;
-    }
-
-    /// @dev The mark and index cumulatives at the last funding update, so the next update averages
-    /// its whole window in O(1). `hasIndex`: the index history had started by then.
-    struct FundingCheckpoint {
-        uint120 markCumulative;
-        uint120 indexCumulative;
-        bool hasIndex;
-    }
-
     Reserves private _reserves;
     Limits private _limits;
-    OpenInterest private _openInterest;
+    /// @dev Written by every swap, so it also carries the time funding was last accrued to.
+    FundingPeriod.OpenInterest private _openInterest;
     /// @dev Mark price history. Its head, written at the first swap of each block, also holds the
     /// spot price at the block's start, which the fluctuation limit measures against.
     PriceHistory.History private _markHistory;
-    FundingIndices private _fundingIndices;
-    FundingState private _fundingState;
-    FundingParams private _fundingParams;
-    FundingCheckpoint private _fundingCheckpoint;
+    FundingPeriod.State private _funding;
     /// @dev Index price history, written by funding updates and pokes; unstarted until the first
     /// valid oracle price.
     PriceHistory.History private _indexHistory;
@@ -123,8 +89,8 @@ contract Amm is IAmm, Ownable2Step {
         _markHistory.initialize(timestamp, quoteReserve.wDivDown(baseReserve));
         _indexHistory.prewarm();
         _setLimits(limits);
-        _openInterest.fundingAccruedAt = timestamp.toUint40();
-        _fundingState = FundingState(0, uint40(timestamp), uint40(timestamp));
+        _openInterest.accruedAt = timestamp.toUint40();
+        _funding.initialize(timestamp);
         _setFundingParams(FundingParams(0.1e18, 300, 3600));
     }
 
@@ -213,74 +179,46 @@ contract Amm is IAmm, Ownable2Step {
         uint256 insuranceAvailable,
         bool frozen
     ) external onlyClearingHouse returns (FundingSnapshot memory funding, int256 premium) {
-        uint256 timestamp = _blockTimestamp();
-        FundingState memory state = _fundingState;
-        FundingParams memory params = _fundingParams;
-        uint256 window = timestamp - state.updatedAt;
-        if (window < params.minUpdateInterval) {
-            revert FundingUpdateTooEarly(uint256(state.updatedAt) + params.minUpdateInterval);
-        }
-        funding = _endPeriod(state, insuranceAvailable, timestamp);
-
         uint256 markTwap;
         uint256 indexTwap;
-        (premium, markTwap, indexTwap) = _closeWindow(timestamp, window, params.maxPremiumRatio, frozen);
-        _fundingState = FundingState(
-            SafeCast.toInt96(premium),
-            uint40(timestamp),
-            SafeCast.toUint40(timestamp + params.maxAccrualPeriod)
-        );
+        uint256 timestamp = _blockTimestamp();
+        uint256 window;
+        FundingParams memory params;
+        {
+            FundingPeriod.OpenInterest memory oi = _openInterest;
+            (funding, window, params) = _funding.closePeriod(oi, insuranceAvailable, timestamp);
+            _openInterest = oi;
+        }
+        (premium, markTwap, indexTwap) = _openFundingPeriod(window, params, frozen, timestamp);
         emit FundingUpdated(premium, markTwap, indexTwap, funding.longIndex, funding.shortIndex, funding.insuranceFlow);
+    }
+
+    /// @dev Records the index price and opens the next funding period from the mark and index
+    /// cumulatives now (an index history started just now begins at 0; it has started if it had
+    /// before or this valid read started it). No premium while frozen or without a valid index.
+    function _openFundingPeriod(
+        uint256 window,
+        FundingParams memory params,
+        bool frozen,
+        uint256 timestamp
+    ) private returns (int256, uint256, uint256) {
+        bool hadIndex = _indexHistory.isStarted();
+        (bool indexValid, ) = _recordIndex(timestamp);
+        Reserves memory r = _reserves;
+        FundingPeriod.Checkpoint memory next = FundingPeriod.Checkpoint(
+            _markHistory.cumulativeAt(timestamp, uint256(r.quote).wDivDown(r.base)),
+            hadIndex ? _indexHistory.cumulativeAt(timestamp, _indexHistory.head.price) : 0,
+            hadIndex || indexValid
+        );
+        return _funding.openPeriod(next, !frozen && indexValid, window, params, timestamp);
     }
 
     /// @inheritdoc IAmm
     function shutdown(uint256 insuranceAvailable) external onlyClearingHouse returns (FundingSnapshot memory funding) {
-        uint256 timestamp = _blockTimestamp();
-        funding = _endPeriod(_fundingState, insuranceAvailable, timestamp);
-        // A zero premium from now on: the indices never move again.
-        _fundingState = FundingState(0, uint40(timestamp), uint40(timestamp));
-        emit FundingUpdated(0, 0, 0, funding.longIndex, funding.shortIndex, funding.insuranceFlow);
-    }
-
-    /// @dev Settles the current period up to `timestamp` at its own premium and stores the indices
-    /// reached as the next period's base.
-    function _endPeriod(
-        FundingState memory state,
-        uint256 insuranceAvailable,
-        uint256 timestamp
-    ) private returns (FundingSnapshot memory funding) {
-        OpenInterest memory oi = _openInterest;
-        (funding, , ) = _fundingAt(oi, state, insuranceAvailable, timestamp);
-        _fundingIndices = FundingIndices(SafeCast.toInt128(funding.longIndex), SafeCast.toInt128(funding.shortIndex));
-        oi.fundingAccruedAt = uint40(timestamp);
+        FundingPeriod.OpenInterest memory oi = _openInterest;
+        funding = _funding.stop(oi, insuranceAvailable, _blockTimestamp());
         _openInterest = oi;
-    }
-
-    /// @dev Records the index, averages mark and index over the window that ends now, checkpoints
-    /// both cumulatives for the next window and returns the new premium (0 while frozen, without a
-    /// valid index now, or without index history over the whole window; the TWAPs are then 0 too).
-    function _closeWindow(
-        uint256 timestamp,
-        uint256 window,
-        uint256 maxPremiumRatio,
-        bool frozen
-    ) private returns (int256 premium, uint256 markTwap, uint256 indexTwap) {
-        bool hadIndex = _indexHistory.isStarted();
-        (bool indexValid, ) = _recordIndex(timestamp);
-        FundingCheckpoint memory checkpoint = _fundingCheckpoint;
-        Reserves memory r = _reserves;
-        uint120 markCumulative = _markHistory.cumulativeAt(timestamp, uint256(r.quote).wDivDown(r.base));
-        // An index history started just now begins at cumulative 0.
-        uint120 indexCumulative = hadIndex ? _indexHistory.cumulativeAt(timestamp, _indexHistory.head.price) : 0;
-        // The history is started now if it was before or this valid read started it.
-        _fundingCheckpoint = FundingCheckpoint(markCumulative, indexCumulative, hadIndex || indexValid);
-        if (frozen || !indexValid || !checkpoint.hasIndex) return (0, 0, 0);
-        unchecked {
-            // Cumulatives wrap; their differences over a window are exact (see {PriceHistory}).
-            markTwap = uint256(markCumulative - checkpoint.markCumulative) / window;
-            indexTwap = uint256(indexCumulative - checkpoint.indexCumulative) / window;
-        }
-        premium = _premium(markTwap, indexTwap, maxPremiumRatio);
+        emit FundingUpdated(0, 0, 0, funding.longIndex, funding.shortIndex, funding.insuranceFlow);
     }
 
     /// @inheritdoc IAmm
@@ -301,13 +239,6 @@ contract Amm is IAmm, Ownable2Step {
             // A second read in the same block keeps the block's first price (as for the mark).
         else (, recorded) = _indexHistory.record(timestamp, _indexHistory.head.price, price);
         if (recorded) emit IndexRecorded(price);
-    }
-
-    /// @dev markTwap - indexTwap, clamped to +/- maxPremiumRatio x indexTwap.
-    function _premium(uint256 markTwap, uint256 indexTwap, uint256 maxPremiumRatio) private pure returns (int256) {
-        uint256 bound = indexTwap.wMulDown(maxPremiumRatio);
-        if (markTwap >= indexTwap) return int256(Math.min(markTwap - indexTwap, bound));
-        return -int256(Math.min(indexTwap - markTwap, bound));
     }
 
     // ---------------------------------------------------------------- pricing
@@ -353,8 +284,8 @@ contract Amm is IAmm, Ownable2Step {
         uint256 insuranceAvailable,
         uint256 timestamp
     ) private returns (FundingSnapshot memory funding) {
-        OpenInterest memory oi = _openInterest;
-        funding = _accrueFunding(oi, _fundingState, insuranceAvailable, timestamp);
+        FundingPeriod.OpenInterest memory oi = _openInterest;
+        funding = _funding.accrue(oi, insuranceAvailable, timestamp);
         uint256 longSize = oi.longSize - _longPart(sizeBefore) + _longPart(sizeAfter);
         uint256 shortSize = oi.shortSize - _shortPart(sizeBefore) + _shortPart(sizeAfter);
         // Only growth is capped: reducing exposure must always be possible.
@@ -362,76 +293,7 @@ contract Amm is IAmm, Ownable2Step {
             if (longSize > oi.longSize && longSize > cap) revert OpenInterestCapExceeded(longSize, cap);
             if (shortSize > oi.shortSize && shortSize > cap) revert OpenInterestCapExceeded(shortSize, cap);
         }
-        _openInterest = OpenInterest(longSize.toUint104(), shortSize.toUint104(), uint40(timestamp));
-    }
-
-    /// @dev Accrues funding from `oi.fundingAccruedAt` to `timestamp` on the open interest `oi`,
-    /// and returns the indices with the insurance fund's share. Writes the indices only when the
-    /// fund could not pay in full. The caller stores `oi` with the new time.
-    function _accrueFunding(
-        OpenInterest memory oi,
-        FundingState memory state,
-        uint256 insuranceAvailable,
-        uint256 timestamp
-    ) private returns (FundingSnapshot memory funding) {
-        FundingIndices memory base;
-        bool rebased;
-        (funding, base, rebased) = _fundingAt(oi, state, insuranceAvailable, timestamp);
-        if (rebased) _fundingIndices = base;
-    }
-
-    /// @dev The indices at `timestamp` after the stretch since `oi.fundingAccruedAt` is split with
-    /// the insurance fund; `rebased` when the fund could not pay in full, with the period's new
-    /// base indices. Funding stops `maxAccrualPeriod` into a period.
-    function _fundingAt(
-        OpenInterest memory oi,
-        FundingState memory state,
-        uint256 insuranceAvailable,
-        uint256 timestamp
-    ) private view returns (FundingSnapshot memory funding, FundingIndices memory base, bool rebased) {
-        base = _fundingIndices;
-        funding = FundingSnapshot(base.long, base.short, 0);
-        if (state.premium == 0) return (funding, base, false);
-        Stretch memory st = _stretch(state, oi.fundingAccruedAt, timestamp);
-        (int256 longDelta, int256 shortDelta, int256 insuranceFlow) = Funding.split(
-            state.premium,
-            oi.longSize,
-            oi.shortSize,
-            st.paidNow - st.paidBefore,
-            st.receivedNow - st.receivedBefore,
-            insuranceAvailable
-        );
-        funding.insuranceFlow = insuranceFlow;
-        // The indices at the stretch's start, moved by the stretch's split.
-        if (state.premium > 0) {
-            funding.longIndex += int256(st.paidBefore) + longDelta;
-            funding.shortIndex += int256(st.receivedBefore) + shortDelta;
-            rebased = uint256(shortDelta) != st.receivedNow - st.receivedBefore;
-            if (rebased) base.short = SafeCast.toInt128(funding.shortIndex - int256(st.receivedNow));
-        } else {
-            funding.longIndex += longDelta - int256(st.receivedBefore);
-            funding.shortIndex += shortDelta - int256(st.paidBefore);
-            rebased = uint256(-longDelta) != st.receivedNow - st.receivedBefore;
-            if (rebased) base.long = SafeCast.toInt128(funding.longIndex + int256(st.receivedNow));
-        }
-    }
-
-    /// @dev Per-unit growth since the period's start, at the start of a stretch and at its end.
-    struct Stretch {
-        uint256 paidBefore;
-        uint256 receivedBefore;
-        uint256 paidNow;
-        uint256 receivedNow;
-    }
-
-    function _stretch(
-        FundingState memory state,
-        uint256 accruedAt,
-        uint256 timestamp
-    ) private pure returns (Stretch memory st) {
-        uint256 end = state.accrualEnd;
-        (st.paidBefore, st.receivedBefore) = Funding.growth(state.premium, Math.min(accruedAt, end) - state.updatedAt);
-        (st.paidNow, st.receivedNow) = Funding.growth(state.premium, Math.min(timestamp, end) - state.updatedAt);
+        _openInterest = FundingPeriod.OpenInterest(longSize.toUint104(), shortSize.toUint104(), uint40(timestamp));
     }
 
     function _longPart(int256 size) private pure returns (uint256) {
@@ -478,15 +340,7 @@ contract Amm is IAmm, Ownable2Step {
     }
 
     function _setFundingParams(FundingParams memory params) private {
-        if (params.maxPremiumRatio > MAX_PREMIUM_RATIO_LIMIT) revert RatioTooHigh(params.maxPremiumRatio);
-        if (params.minUpdateInterval < MIN_FUNDING_WINDOW || params.minUpdateInterval > MAX_FUNDING_WINDOW) {
-            revert InvalidFundingWindow(params.minUpdateInterval);
-        }
-        // Funding must be able to run from one update to the next.
-        if (params.maxAccrualPeriod < params.minUpdateInterval) {
-            revert InvalidAccrualPeriod(params.maxAccrualPeriod, params.minUpdateInterval);
-        }
-        _fundingParams = params;
+        _funding.setParams(params);
         emit FundingParamsUpdated(params.maxPremiumRatio, params.minUpdateInterval, params.maxAccrualPeriod);
     }
 
@@ -528,7 +382,13 @@ contract Amm is IAmm, Ownable2Step {
     function getValuationPrices(
         uint256 twapInterval
     ) external view returns (uint256 spotPrice, uint256 markTwap, uint256 indexPrice) {
-        Reserves memory r = _reserves;
+        return _valuationPrices(_reserves, twapInterval);
+    }
+
+    function _valuationPrices(
+        Reserves memory r,
+        uint256 twapInterval
+    ) private view returns (uint256 spotPrice, uint256 markTwap, uint256 indexPrice) {
         spotPrice = uint256(r.quote).wDivDown(r.base);
         uint256 timestamp = _blockTimestamp();
         markTwap = _markHistory.twap(timestamp, spotPrice, twapInterval);
@@ -539,6 +399,10 @@ contract Amm is IAmm, Ownable2Step {
 
     /// @inheritdoc IAmm
     function maxCloseBase(bool closingLong) external view returns (uint256) {
+        return _maxCloseBase(closingLong);
+    }
+
+    function _maxCloseBase(bool closingLong) private view returns (uint256) {
         uint256 limitRatio = _limits.fluctuationLimitRatio;
         if (limitRatio == 0) return type(uint256).max;
         Reserves memory r = _reserves;
@@ -565,7 +429,7 @@ contract Amm is IAmm, Ownable2Step {
 
     /// @inheritdoc IAmm
     function getOpenInterest() external view returns (uint256 longSize, uint256 shortSize) {
-        OpenInterest memory oi = _openInterest;
+        FundingPeriod.OpenInterest memory oi = _openInterest;
         return (oi.longSize, oi.shortSize);
     }
 
@@ -583,7 +447,25 @@ contract Amm is IAmm, Ownable2Step {
 
     /// @inheritdoc IAmm
     function getFundingIndices(uint256 insuranceAvailable) external view returns (FundingSnapshot memory funding) {
-        (funding, , ) = _fundingAt(_openInterest, _fundingState, insuranceAvailable, _blockTimestamp());
+        (funding, , ) = _funding.indicesAt(_openInterest, _funding.period, insuranceAvailable, _blockTimestamp());
+    }
+
+    /// @inheritdoc IAmm
+    function getLiquidationInputs(
+        uint256 twapInterval,
+        bool closingLong,
+        uint256 insuranceAvailable
+    ) external view returns (LiquidationInputs memory inputs) {
+        (inputs.funding, , ) = _funding.indicesAt(
+            _openInterest,
+            _funding.period,
+            insuranceAvailable,
+            _blockTimestamp()
+        );
+        Reserves memory r = _reserves;
+        (inputs.spotPrice, inputs.markTwap, inputs.indexPrice) = _valuationPrices(r, twapInterval);
+        inputs.maxCloseBase = _maxCloseBase(closingLong);
+        (inputs.quoteReserve, inputs.baseReserve) = (r.quote, r.base);
     }
 
     /// @inheritdoc IAmm
@@ -592,8 +474,8 @@ contract Amm is IAmm, Ownable2Step {
         view
         returns (int256 premium, uint256 updatedAt, uint256 accruedAt, FundingParams memory params)
     {
-        FundingState memory state = _fundingState;
-        return (state.premium, state.updatedAt, _openInterest.fundingAccruedAt, _fundingParams);
+        FundingPeriod.Period memory period = _funding.period;
+        return (period.premium, period.updatedAt, _openInterest.accruedAt, _funding.params);
     }
 
     /// @inheritdoc IAmm

@@ -82,6 +82,25 @@ interface IAmm is IAmmErrors {
         uint24 maxAccrualPeriod;
     }
 
+    /// @notice Every market input a liquidation needs, read in one call ({getLiquidationInputs}).
+    /// Each field is what the separate view named beside it answers in the same block.
+    /// @param funding The funding indices accrued to now ({getFundingIndices}).
+    /// @param spotPrice Spot price, quote per base, rounded down ({getValuationPrices}).
+    /// @param markTwap Mark TWAP over the interval asked ({getValuationPrices}).
+    /// @param indexPrice Last recorded index price, 0 when none in the last hour ({getValuationPrices}).
+    /// @param maxCloseBase Most base the position can close now within the fluctuation limit ({maxCloseBase}).
+    /// @param quoteReserve Virtual quote reserve ({getReserves}).
+    /// @param baseReserve Virtual base reserve ({getReserves}).
+    struct LiquidationInputs {
+        FundingSnapshot funding;
+        uint256 spotPrice;
+        uint256 markTwap;
+        uint256 indexPrice;
+        uint256 maxCloseBase;
+        uint256 quoteReserve;
+        uint256 baseReserve;
+    }
+
     /// @notice Risk limits of the market; a zero field switches that limit off.
     /// @param maxTradeRatio Largest quote amount of one trade by quote (open, increase, reduce or
     /// reverse; closes are exempt), as a fraction of the quote reserve.
@@ -209,6 +228,18 @@ interface IAmm is IAmmErrors {
 
     /// @notice The funding indices as they would accrue now, given what the insurance fund can pay.
     function getFundingIndices(uint256 insuranceAvailable) external view returns (FundingSnapshot memory);
+
+    /// @notice Every market input a liquidation needs, in one call instead of four: the same
+    /// figures as {getFundingIndices}(insuranceAvailable), {getValuationPrices}(twapInterval),
+    /// {maxCloseBase}(closingLong) and {getReserves}, computed by the same code.
+    /// @param twapInterval The mark TWAP's interval (seconds; 0: the spot price).
+    /// @param closingLong Whether the position to close is a long (base goes in) or a short.
+    /// @param insuranceAvailable Most the insurance fund can pay toward the funding accrual.
+    function getLiquidationInputs(
+        uint256 twapInterval,
+        bool closingLong,
+        uint256 insuranceAvailable
+    ) external view returns (LiquidationInputs memory);
 
     /// @notice The current premium, when it was set, when funding was last accrued, and the parameters.
     function getFundingState()

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IAmm} from "../interfaces/IAmm.sol";
+import {FundingPeriod} from "../libraries/FundingPeriod.sol";
+
+/// @notice Drives the FundingPeriod library over its own storage the way the Amm does: a trade
+/// accrues funding on the open interest as it stood, then moves it; an update closes the period
+/// and opens the next from given cumulatives. Time is the block's.
+contract FundingPeriodHarness {
+    using FundingPeriod for FundingPeriod.State;
+
+    FundingPeriod.State internal _state;
+    FundingPeriod.OpenInterest internal _oi;
+
+    constructor(IAmm.FundingParams memory params) {
+        _state.initialize(block.timestamp);
+        _state.setParams(params);
+        _oi.accruedAt = uint40(block.timestamp);
+    }
+
+    function setParams(IAmm.FundingParams calldata params) external {
+        _state.setParams(params);
+    }
+
+    /// @notice Accrues to now on the open interest as it stood, then sets it to the sizes given.
+    function trade(
+        uint256 longSize,
+        uint256 shortSize,
+        uint256 insuranceAvailable
+    ) external returns (IAmm.FundingSnapshot memory funding) {
+        FundingPeriod.OpenInterest memory oi = _oi;
+        funding = _state.accrue(oi, insuranceAvailable, block.timestamp);
+        _oi = FundingPeriod.OpenInterest(uint104(longSize), uint104(shortSize), uint40(block.timestamp));
+    }
+
+    /// @notice Closes the period now and opens the next with the cumulatives given.
+    function update(
+        FundingPeriod.Checkpoint calldata next,
+        bool premiumAllowed,
+        uint256 insuranceAvailable
+    ) external returns (IAmm.FundingSnapshot memory funding, int256 premium, uint256 markTwap, uint256 indexTwap) {
+        FundingPeriod.OpenInterest memory oi = _oi;
+        uint256 window;
+        IAmm.FundingParams memory params;
+        (funding, window, params) = _state.closePeriod(oi, insuranceAvailable, block.timestamp);
+        _oi = oi;
+        (premium, markTwap, indexTwap) = _state.openPeriod(next, premiumAllowed, window, params, block.timestamp);
+    }
+
+    function stop(uint256 insuranceAvailable) external returns (IAmm.FundingSnapshot memory funding) {
+        FundingPeriod.OpenInterest memory oi = _oi;
+        funding = _state.stop(oi, insuranceAvailable, block.timestamp);
+        _oi = oi;
+    }
+
+    function indicesNow(uint256 insuranceAvailable) external view returns (IAmm.FundingSnapshot memory funding) {
+        (funding, , ) = _state.indicesAt(_oi, _state.period, insuranceAvailable, block.timestamp);
+    }
+
+    function period() external view returns (int256 premium, uint256 updatedAt, uint256 accrualEnd) {
+        FundingPeriod.Period memory p = _state.period;
+        return (p.premium, p.updatedAt, p.accrualEnd);
+    }
+
+    function startIndices() external view returns (int256 long, int256 short) {
+        return (_state.startIndices.long, _state.startIndices.short);
+    }
+
+    function checkpoint() external view returns (FundingPeriod.Checkpoint memory) {
+        return _state.checkpoint;
+    }
+
+    function accruedAt() external view returns (uint256) {
+        return _oi.accruedAt;
+    }
+
+    function premiumOf(uint256 markTwap, uint256 indexTwap, uint256 maxPremiumRatio) external pure returns (int256) {
+        return FundingPeriod.premium(markTwap, indexTwap, maxPremiumRatio);
+    }
+}
