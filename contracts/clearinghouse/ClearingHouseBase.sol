@@ -71,18 +71,23 @@ abstract contract ClearingHouseBase is Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @dev The position's liquidation margin ratio (its pending funding settled; see
-    /// {LiquidationMath-ratio}) and the spot price.
+    /// {LiquidationMath-ratio}) and everything else a liquidation reads of the market, in one call.
     function _liquidationValuation(
         address amm,
         StoredPosition memory p,
         IClearingHouse.LiquidationParams memory params,
         uint256 fund
-    ) internal view returns (int256 ratio, uint256 spot) {
-        int256 marginAfterFunding =
-            int256(uint256(p.margin)) - PositionMath.pendingFunding(p, IAmm(amm).getFundingIndices(fund));
-        (uint256 spot_, uint256 markTwap, uint256 index) = IAmm(amm).getValuationPrices(params.markTwapInterval);
-        spot = spot_;
-        ratio = LiquidationMath.ratio(p, marginAfterFunding, spot, markTwap, index, params.maxSpreadRatio);
+    ) internal view returns (int256 ratio, IAmm.LiquidationInputs memory inputs) {
+        inputs = IAmm(amm).getLiquidationInputs(params.markTwapInterval, p.size > 0, fund);
+        int256 marginAfterFunding = int256(uint256(p.margin)) - PositionMath.pendingFunding(p, inputs.funding);
+        ratio = LiquidationMath.ratio(
+            p,
+            marginAfterFunding,
+            inputs.spotPrice,
+            inputs.markTwap,
+            inputs.indexPrice,
+            params.maxSpreadRatio
+        );
     }
 
     /// @dev What the insurance account can pay toward funding. Read before the Vault is called to

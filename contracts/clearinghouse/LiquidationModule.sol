@@ -108,18 +108,17 @@ contract LiquidationModule is ClearingHouseModule {
         IClearingHouse.LiquidationParams memory params,
         uint256 fundBefore
     ) private view returns (uint256 closeBase) {
-        (int256 ratio, uint256 spot) = _liquidationValuation(amm, p, params, fundBefore);
+        (int256 ratio, IAmm.LiquidationInputs memory inputs) = _liquidationValuation(amm, p, params, fundBefore);
         if (!LiquidationMath.isLiquidatable(ratio, maintenanceMarginRatio)) {
             revert IClearingHouse.NotLiquidatable(ratio, maintenanceMarginRatio);
         }
-        uint256 maxClose = IAmm(amm).maxCloseBase(p.size > 0);
         closeBase = LiquidationMath.closeBase(
             SignedMath.abs(p.size),
             ratio,
-            spot,
+            inputs.spotPrice,
             maintenanceMarginRatio,
             params,
-            maxClose
+            inputs.maxCloseBase
         );
         if (closeBase == 0) revert IClearingHouse.LiquidationLimitReached(amm);
     }
