@@ -30,7 +30,7 @@ import {
   type Vault,
 } from "../../typechain-types/index.js";
 import { abs, formatPercent, formatUnits, mulDivDown, mulDivUp, WAD, wDivDown, wMulUp } from "./fixed.js";
-import { errorMessage, isTransientError, revertData } from "./keeper.js";
+import { errorMessage, isTransientError, revertData } from "./keeper/errors.js";
 
 export const Side = { LONG: 0, SHORT: 1 } as const;
 export type SideValue = (typeof Side)[keyof typeof Side];

@@ -21,21 +21,19 @@ import {
   type IClearingHouseViewer,
 } from "../../typechain-types/index.js";
 import { formatWad } from "./fixed.js";
+import { KeeperBase, type KeeperBaseOptions } from "./keeper/base.js";
+import { pendingTimestamp } from "./keeper/chain.js";
 import {
   ConfigError,
+  type Env,
   EnvReader,
-  errorMessage,
-  KeeperBase,
-  pendingTimestamp,
+  type KeeperBaseConfig,
+  type MarketsConfig,
   readKeeperBaseConfig,
   readMarketsConfig,
-  withRetry,
-  type Env,
-  type KeeperBaseConfig,
-  type KeeperBaseOptions,
-  type MarketsConfig,
-  type RetryOptions,
-} from "./keeper.js";
+} from "./keeper/config.js";
+import { errorMessage } from "./keeper/errors.js";
+import { type RetryOptions, withRetry } from "./keeper/retry.js";
 
 export interface LiquidationKeeperConfig extends KeeperBaseConfig, MarketsConfig {
   /** The ClearingHouseViewer the positions are read through. */

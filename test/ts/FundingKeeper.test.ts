@@ -25,14 +25,10 @@ import {
   type FundingKeeperOptions,
   type MarketOutcome,
 } from "../../scripts/lib/funding-keeper.js";
-import {
-  ConfigError,
-  isTransientError,
-  RevertDecoder,
-  runLoop,
-  Shutdown,
-  withRetry,
-} from "../../scripts/lib/keeper.js";
+import { ConfigError } from "../../scripts/lib/keeper/config.js";
+import { isTransientError, RevertDecoder } from "../../scripts/lib/keeper/errors.js";
+import { runLoop, Shutdown } from "../../scripts/lib/keeper/loop.js";
+import { withRetry } from "../../scripts/lib/keeper/retry.js";
 import type { Amm } from "../../typechain-types/index.js";
 import { flakyProvider, MemoryLogger, rejectionOf } from "./helpers/keeper.js";
 

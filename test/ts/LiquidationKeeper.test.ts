@@ -10,7 +10,7 @@ import type { Signer } from "ethers";
 import { network } from "hardhat";
 import { deployCore, deployMarket, fund, MAX_DEADLINE, Side } from "../../scripts/lib/deploy.js";
 import { toWad } from "../../scripts/lib/fixed.js";
-import { ConfigError } from "../../scripts/lib/keeper.js";
+import { ConfigError } from "../../scripts/lib/keeper/config.js";
 import {
   LiquidationKeeper,
   quoteLimitFor,
