@@ -218,7 +218,7 @@ export class ArbitrageBot extends KeeperBase {
   #from = "";
 
   constructor(options: ArbitrageBotOptions) {
-    super(options, [ClearingHouse__factory.abi, Amm__factory.abi, Vault__factory.abi, IPriceFeed__factory.abi]);
+    super(options);
     this.#config = options.config;
     this.#markets = new MarketList(this.clearingHouse, { ...options.config, retry: this.retry });
   }

@@ -91,7 +91,7 @@ export class FundingKeeper extends KeeperBase {
   #lastIdle = "";
 
   constructor(options: FundingKeeperOptions) {
-    super(options, [ClearingHouse__factory.abi, Amm__factory.abi, Vault__factory.abi, IPriceFeed__factory.abi]);
+    super(options);
     this.#config = options.config;
     this.#markets = new MarketList(this.clearingHouse, { ...options.config, retry: this.retry });
   }

@@ -193,13 +193,7 @@ export class LiquidationKeeper extends KeeperBase {
   #lastIdle = "";
 
   constructor(options: LiquidationKeeperOptions) {
-    super(options, [
-      ClearingHouse__factory.abi,
-      ClearingHouseViewer__factory.abi,
-      Amm__factory.abi,
-      Vault__factory.abi,
-      IPriceFeed__factory.abi,
-    ]);
+    super(options);
     this.#config = options.config;
     this.#viewer = IClearingHouseViewer__factory.connect(options.config.viewer, this.provider);
     this.#book = new PositionBook(this.provider, { ...options.config, retry: this.retry });

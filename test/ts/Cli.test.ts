@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { CliError, ErrorExplainer, PerpClient, Side, slippageBound } from "../../scripts/lib/client.js";
+import { CliError, PerpClient, Side, slippageBound } from "../../scripts/lib/client.js";
 import { deployCore, deployMarket, deployOracle, MAX_DEADLINE, type System } from "../../scripts/lib/deploy.js";
 import {
   formatPercent,
@@ -137,32 +137,6 @@ describe("CLI", function () {
       expect((await system.clearingHouse.getPosition(await eth.getAddress(), alice.address)).size).to.equal(
         q.expectedBase,
       );
-    });
-
-    it("decodes custom errors of every contract into sentences with human units", function () {
-      const explainer = new ErrorExplainer({ tokenDecimals: 6, tokenSymbol: "USDC", nameOf: () => "ETH" });
-      const encode = (sig: string, args: unknown[]) =>
-        new ethers.Interface([`error ${sig}`]).encodeErrorResult(sig.split("(")[0], args);
-      expect(explainer.explainData(encode("LeverageTooHigh(uint256,uint256)", [toWad(20), toWad(10)]))).to.equal(
-        "leverage 20x is too high: this market allows at most 10x",
-      );
-      expect(
-        explainer.explainData(
-          encode("ERC20InsufficientBalance(address,uint256,uint256)", [alice.address, USDC(5), USDC(7)]),
-        ),
-      ).to.equal(`insufficient token balance: ${alice.address} holds 5 USDC, needs 7 USDC`);
-      expect(explainer.explainData(encode("MarketReduceOnly(address)", [alice.address]))).to.match(
-        /^ETH is reduce-only/,
-      );
-      expect(
-        explainer.explainData(
-          encode("StalePrice(bytes32,uint256,uint256,uint256)", [ethers.encodeBytes32String("ETH"), 0n, 3600n, 7200n]),
-        ),
-      ).to.equal("the price of ETH is stale: last updated 1970-01-01T00:00:00Z, older than its 3600 s heartbeat");
-      expect(
-        explainer.explainData("0x4e487b710000000000000000000000000000000000000000000000000000000000000011"),
-      ).to.equal("the contract failed: an amount overflowed or went below zero");
-      expect(explainer.explainData("0xdeadbeef")).to.equal(undefined);
     });
 
     it("prints aligned tables, numbers to the right", function () {

@@ -1,8 +1,8 @@
 /** The base class every keeper extends. */
-import type { InterfaceAbi, Provider, Signer } from "ethers";
+import type { Provider, Signer } from "ethers";
 import { IClearingHouse__factory, type IClearingHouse } from "../../../typechain-types/index.js";
 import { checkClearingHouse } from "./chain.js";
-import { RevertDecoder } from "./errors.js";
+import { ErrorDecoder } from "../errors.js";
 import type { Logger } from "./logger.js";
 import { withRetry, type RetryOptions } from "./retry.js";
 import { TxSender } from "./transactions.js";
@@ -33,11 +33,10 @@ export abstract class KeeperBase {
   protected readonly retry: RetryOptions;
   protected readonly tx: TxSender;
   protected readonly clearingHouse: IClearingHouse;
-  protected readonly decoder: RevertDecoder;
+  protected readonly decoder: ErrorDecoder;
   readonly #base: KeeperBaseOptions["config"];
 
-  /** `abis`: every contract the keeper's calls may reach, to name their custom errors. */
-  constructor(options: KeeperBaseOptions, abis: readonly InterfaceAbi[]) {
+  constructor(options: KeeperBaseOptions) {
     if (!options.signer.provider) throw new Error("the keeper's signer has no provider");
     this.signer = options.signer;
     this.provider = options.signer.provider;
@@ -49,7 +48,7 @@ export abstract class KeeperBase {
       logger: options.logger,
       sleep: options.sleep,
     };
-    this.decoder = new RevertDecoder(abis);
+    this.decoder = new ErrorDecoder();
     this.clearingHouse = IClearingHouse__factory.connect(options.config.clearingHouse, options.signer);
     this.tx = new TxSender(options.signer, { retry: this.retry, txTimeoutSeconds: options.config.txTimeoutSeconds });
   }

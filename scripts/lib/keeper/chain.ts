@@ -3,7 +3,7 @@ import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import { Wallet, type Provider, type Signer } from "ethers";
 import type { IClearingHouse } from "../../../typechain-types/index.js";
 import { ConfigError } from "./config.js";
-import type { RevertDecoder } from "./errors.js";
+import type { ErrorDecoder } from "../errors.js";
 import { withRetry, type RetryOptions } from "./retry.js";
 
 /** The keeper's signer: KEEPER_PRIVATE_KEY, or else the network's first configured account. */
@@ -24,7 +24,7 @@ export async function checkClearingHouse(options: {
   clearingHouse: IClearingHouse;
   address: string;
   markets?: readonly string[];
-  decoder: RevertDecoder;
+  decoder: ErrorDecoder;
   retry: RetryOptions;
 }): Promise<{ chainId: bigint; from: string; balance: bigint; paused: boolean }> {
   const { signer, clearingHouse, address, decoder, retry } = options;

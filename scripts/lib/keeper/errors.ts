@@ -2,9 +2,9 @@
  * What a failed call was: a transient RPC failure worth retrying, a revert carrying data, or
  * neither; and a short message for logs. Naming the revert is scripts/lib/errors.ts's job.
  */
-import { Interface, isHexString, type InterfaceAbi } from "ethers";
+import { isHexString } from "ethers";
 
-interface ErrorLike {
+export interface ErrorLike {
   code?: unknown;
   message?: unknown;
   shortMessage?: unknown;
@@ -15,7 +15,7 @@ interface ErrorLike {
 }
 
 /** The error and those it wraps: ethers nests the node's error under `info.error` or `error`, Node under `cause`. */
-function errorChain(error: unknown): ErrorLike[] {
+export function errorChain(error: unknown): ErrorLike[] {
   const chain: ErrorLike[] = [];
   const visit = (e: unknown, depth: number): void => {
     if (e === null || typeof e !== "object" || depth > 6 || chain.includes(e as ErrorLike)) return;
@@ -84,34 +84,4 @@ export function errorMessage(error: unknown): string {
   }
   const text = messages.slice(0, 2).join(": ") || String(error);
   return text.length > 300 ? `${text.slice(0, 297)}...` : text;
-}
-
-/**
- * Names the custom error a call reverted with. Built from the error fragments of every contract the
- * call may reach: a revert raised in a callee (the Amm under the ClearingHouse) bubbles up with the
- * callee's selector, which the caller's ABI does not list.
- */
-export class RevertDecoder {
-  readonly #iface: Interface;
-
-  constructor(abis: readonly InterfaceAbi[]) {
-    // ethers drops duplicate signatures (errors declared by several contracts).
-    this.#iface = new Interface(abis.flatMap((abi) => Interface.from(abi).fragments.filter((f) => f.type === "error")));
-  }
-
-  /** "Name(arg=value, ...)" if `error` is a revert; undefined if it is not (an RPC failure). */
-  describe(error: unknown): string | undefined {
-    const data = revertData(error);
-    if (data === undefined) {
-      if (isTransientError(error)) return undefined;
-      const reverted = errorChain(error).some(
-        (e) => e.code === "CALL_EXCEPTION" || (typeof e.message === "string" && /revert/i.test(e.message)),
-      );
-      return reverted ? "a revert without data" : undefined;
-    }
-    const parsed = this.#iface.parseError(data);
-    if (parsed === null) return `an unknown error (selector ${data.slice(0, 10)})`;
-    const args = parsed.fragment.inputs.map((input, i) => `${input.name || `arg${i}`}=${String(parsed.args[i])}`);
-    return `${parsed.name}(${args.join(", ")})`;
-  }
 }

@@ -23,7 +23,7 @@ import { ArbitrageBot, type ArbitrageOutcome } from "../arbitrage.js";
 import { deployCore, deployMarket, deployOracle, MAX_DEADLINE, Side, toFeedUnits, type System } from "../deploy.js";
 import { toWad, WAD } from "../fixed.js";
 import { FundingKeeper } from "../funding-keeper.js";
-import { RevertDecoder } from "../keeper/errors.js";
+import { ErrorDecoder } from "../errors.js";
 import type { Logger } from "../keeper/logger.js";
 import { LiquidationKeeper } from "../liquidation-keeper.js";
 import { ASSETS, pricePaths, type PricePaths } from "./prices.js";
@@ -309,12 +309,7 @@ export async function runSimulation(connection: Connection, options: SimOptions)
   await arbitrage.start();
 
   // ---------------------------------------------------------------- bookkeeping
-  const decoder = new RevertDecoder([
-    ClearingHouse__factory.abi,
-    Amm__factory.abi,
-    Vault__factory.abi,
-    IPriceFeed__factory.abi,
-  ]);
+  const decoder = new ErrorDecoder();
   const chIface = ClearingHouse__factory.createInterface();
   const ammIface = Amm__factory.createInterface();
   const stats: MarketStats[] = markets.map((m, i) => ({
@@ -390,9 +385,8 @@ export async function runSimulation(connection: Connection, options: SimOptions)
       await (await send()).wait();
       return true;
     } catch (error) {
-      const reason = decoder.describe(error);
-      if (reason === undefined) throw error;
-      const name = reason.split("(")[0];
+      const name = decoder.decodeError(error)?.name;
+      if (name === undefined) throw error;
       stats[i].rejected++;
       rejectedReasons.set(name, (rejectedReasons.get(name) ?? 0) + 1);
       return false;
