@@ -20,6 +20,7 @@ import {
 } from "../../typechain-types/index.js";
 import { abs, formatUnits, mulDivDown, mulDivUp, WAD, wDivDown, wMulUp } from "./fixed.js";
 import { ErrorDecoder } from "./errors.js";
+import { LogPager } from "./log-pager.js";
 
 export const Side = { LONG: 0, SHORT: 1 } as const;
 export type SideValue = (typeof Side)[keyof typeof Side];
@@ -111,14 +112,20 @@ export class PerpClient {
   async refreshMarkets(startBlock = 0, range = 50_000): Promise<MarketInfo[]> {
     const latest = await this.provider.getBlockNumber();
     const found: string[] = [];
-    for (let from = startBlock; from <= latest; from += range) {
-      const events = await this.clearingHouse.queryFilter(
-        this.clearingHouse.filters.MarketAdded(),
-        from,
-        Math.min(from + range - 1, latest),
-      );
-      for (const e of events) if (!found.includes(getAddress(e.args.amm))) found.push(getAddress(e.args.amm));
-    }
+    const pager = new LogPager(this.provider, {
+      address: await this.clearingHouse.getAddress(),
+      topics: [this.clearingHouse.interface.getEvent("MarketAdded").topicHash],
+      startBlock,
+      blockRange: range,
+    });
+    await pager.readTo(latest, (logs) => {
+      for (const log of logs) {
+        const parsed = this.clearingHouse.interface.parseLog(log);
+        if (parsed?.name !== "MarketAdded") continue;
+        const amm = getAddress(parsed.args.amm as string);
+        if (!found.includes(amm)) found.push(amm);
+      }
+    });
     this.markets.length = 0;
     for (const address of found) {
       const amm = Amm__factory.connect(address, this.runner);

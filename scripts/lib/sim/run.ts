@@ -24,6 +24,7 @@ import { deployCore, deployMarket, deployOracle, MAX_DEADLINE, Side, toFeedUnits
 import { toWad, WAD } from "../fixed.js";
 import { FundingKeeper } from "../funding-keeper.js";
 import { ErrorDecoder } from "../errors.js";
+import { LogPager } from "../log-pager.js";
 import type { Logger } from "../keeper/logger.js";
 import { LiquidationKeeper } from "../liquidation-keeper.js";
 import { ASSETS, pricePaths, type PricePaths } from "./prices.js";
@@ -332,19 +333,16 @@ export async function runSimulation(connection: Connection, options: SimOptions)
   }));
   const marketIndex = new Map(markets.map((m, i) => [m.address, i]));
   const rejectedReasons = new Map<string, number>();
-  let nextLogBlock = startBlock + 1;
+  const events = new LogPager(ethers.provider, {
+    address: [common.clearingHouse, ...ammAddresses],
+    startBlock: startBlock + 1,
+    blockRange: 5_000,
+  });
   let positionChanges = 0;
   const arbAddress = arbSigner.address;
 
-  const readEvents = async (): Promise<void> => {
-    const to = await ethers.provider.getBlockNumber();
-    if (to < nextLogBlock) return;
-    const logs: Log[] = await ethers.provider.getLogs({
-      address: [common.clearingHouse, ...ammAddresses],
-      fromBlock: nextLogBlock,
-      toBlock: to,
-    });
-    nextLogBlock = to + 1;
+  /** One range of logs: a transaction's logs all fall in one range, as a block never straddles two. */
+  const countEvents = (logs: Log[]): void => {
     const liquidationTxs = new Set<string>();
     for (const entry of logs) {
       if (entry.address !== common.clearingHouse) continue;
@@ -378,6 +376,7 @@ export async function runSimulation(connection: Connection, options: SimOptions)
       else s.fundingReceived -= funding;
     }
   };
+  const readEvents = async (): Promise<void> => events.readTo(await ethers.provider.getBlockNumber(), countEvents);
 
   /** Sends a trader's transaction; a revert is counted, not thrown. */
   const attempt = async (i: number, send: () => Promise<{ wait: () => Promise<unknown> }>): Promise<boolean> => {
