@@ -10,12 +10,12 @@ import {
   Amm__factory,
   ClearingHouse__factory,
   ClearingHouseViewer__factory,
-  MockERC20__factory,
+  IERC20Metadata__factory,
   Vault__factory,
   type Amm,
   type ClearingHouse,
   type ClearingHouseViewer,
-  type MockERC20,
+  type IERC20Metadata,
   type Vault,
 } from "../../typechain-types/index.js";
 import { abs, formatUnits, mulDivDown, mulDivUp, WAD, wDivDown, wMulUp } from "./fixed.js";
@@ -79,7 +79,7 @@ export class PerpClient {
     readonly provider: Provider,
     readonly clearingHouse: ClearingHouse,
     readonly vault: Vault,
-    readonly collateral: MockERC20,
+    readonly collateral: IERC20Metadata,
     readonly collateralDecimals: number,
     readonly collateralSymbol: string,
     readonly viewer: ClearingHouseViewer | undefined,
@@ -96,7 +96,7 @@ export class PerpClient {
       throw new CliError(`no contract at ${address} on this network: is the ClearingHouse address right?`);
     const clearingHouse = ClearingHouse__factory.connect(address, runner);
     const vault = Vault__factory.connect(await clearingHouse.vault(), runner);
-    const collateral = MockERC20__factory.connect(await vault.collateralToken(), runner);
+    const collateral = IERC20Metadata__factory.connect(await vault.collateralToken(), runner);
     const [decimals, symbol] = await Promise.all([collateral.decimals(), collateral.symbol().catch(() => "tokens")]);
     let viewer: ClearingHouseViewer | undefined;
     if (options.viewer) {
