@@ -1,6 +1,7 @@
 /** The simulation's first steps: the markets deployed, the accounts funded, the bots started. */
 import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { Amm, MockAggregator } from "../../../typechain-types/index.js";
+import { DEFAULT_MARKET_PARAMS } from "../../../deploy/defaults.js";
 import { ArbitrageBot } from "../arbitrage.js";
 import { deployCore, deployMarket, deployOracle, type System } from "../deploy.js";
 import { toWad } from "../fixed.js";
@@ -13,7 +14,6 @@ import type { Random } from "./random.js";
 
 export const USDC = 10n ** 6n;
 export const QUOTE_RESERVE = 2_000_000;
-const FEE_RATIO = "0.001";
 const FUNDING_INTERVAL = 1_800;
 const LEVERAGES = [1, 2, 3, 3, 5, 5, 8, 10];
 
@@ -81,7 +81,7 @@ export async function setupMarkets(
     const amm = await deployMarket(ethers, system, {
       quoteReserve: toWad(QUOTE_RESERVE),
       baseReserve: toWad((QUOTE_RESERVE / asset.price).toFixed(12)),
-      feeRatio: toWad(FEE_RATIO),
+      feeRatio: DEFAULT_MARKET_PARAMS.feeRatio,
       maxTradeRatio: toWad("0.02"),
       fluctuationLimitRatio: toWad("0.03"),
       maxOpenInterest: toWad(((QUOTE_RESERVE / asset.price) * 0.4).toFixed(12)),
