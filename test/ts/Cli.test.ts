@@ -175,7 +175,8 @@ describe("CLI", function () {
       expect(r.text).to.match(/open:\s+long ETH/);
       expect(r.text).to.match(/margin:\s+100 x 5 = notional 500/);
       expect(r.text).to.match(/fee:\s+0\.5\b/);
-      expect(r.text).to.match(/min size:\s+0\.24\d* \(slippage 0\.5%\)/);
+      // 1,000 x 500 / 2,000,500 = 0.24993751... base expected; at least 0.995 of it: 0.24868782...
+      expect(r.text).to.match(/min size:\s+0\.248687 \(slippage 0\.5%\)/);
       expect(r.text).to.match(/position: long 0\.249937 ETH, margin 100, entry 2,000\.5/);
       const p = await system.clearingHouse.getPosition(await eth.getAddress(), alice.address);
       expect(p.margin).to.equal(toWad(100));
@@ -227,8 +228,9 @@ describe("CLI", function () {
         },
       );
       expect(r.error).to.equal("");
-      expect(r.text).to.match(/max size:\s+0\.012\d* \(slippage 0\.5%\)/);
-      expect(r.text).to.match(/position: short 0\.012\d+ BTC, margin 200/);
+      // 600 quote out of 5,000,000 / 100: 100 x 600 / 4,999,400 = 0.01200144... base; at most 1.005 of it.
+      expect(r.text).to.match(/max size:\s+0\.012061 \(slippage 0\.5%\)/);
+      expect(r.text).to.contain("position: short 0.012001 BTC, margin 200, ");
       // Without a viewer, positions still prints, with no liquidation price.
       const p = await run("positions", { viewer: "" });
       expect(p.text).to.match(/BTC\s+short.*\s+n\/a$/m);
@@ -290,8 +292,11 @@ describe("CLI", function () {
         "1",
         { beforeSend: frontRun },
       );
-      expect(message).to.match(
-        /^slippage exceeded: the trade would move 0\.\d+ base against your bound of 0\.24\d+ \(the price moved; retry or allow more slippage\)$/,
+      // After Bob's 200,000 the pool is 2,200,000 / 909.0909...: 500 buys 909.0909 x 500 / 2,200,500
+      // = 0.2065648... base, below the bound 0.99 x 0.24993751... = 0.24743814...
+      expect(message).to.equal(
+        "slippage exceeded: the trade would move 0.206564 base against your bound of 0.247438 " +
+          "(the price moved; retry or allow more slippage)",
       );
       // The same on a close: Alice's long sells into Bob's dump.
       await ok("open", { market: "BTC", side: "long", margin: "100", leverage: "2" });
@@ -302,8 +307,11 @@ describe("CLI", function () {
             .openPosition(await btc.getAddress(), Side.SHORT, toWad(10_000), toWad(10), 0n, MAX_DEADLINE)
         ).wait();
       };
-      expect(await fails("close", { market: "BTC", slippage: "0.1%" }, "1", { beforeSend: dump })).to.match(
-        /^slippage exceeded: the close would exchange [\d.]+ quote against your bound of 199\.\d+/,
+      // Alice's 0.0039998... base was worth 200 quote less rounding (bound 0.999 x that: 199.799999...);
+      // after Bob's 100,000 dump the pool is 4,900,200 / 102.0449..., and it gives 192.080467...
+      expect(await fails("close", { market: "BTC", slippage: "0.1%" }, "1", { beforeSend: dump })).to.equal(
+        "slippage exceeded: the close would exchange 192.080467 quote against your bound of 199.799999 " +
+          "(the price moved; retry or allow more slippage)",
       );
     });
 
