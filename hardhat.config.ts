@@ -27,6 +27,8 @@ export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
   tasks: cliTasks,
   solidity: {
+    // Built for its artifact and typechain type: the CLI speaks to the collateral token through it.
+    npmFilesToBuild: ["@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol"],
     profiles: {
       default: { compilers: [optimized(10_000)] },
       production: { compilers: [optimized(10_000)] },

@@ -16,7 +16,7 @@ import { BrowserProvider, Wallet, keccak256, toUtf8Bytes, type Eip1193Provider }
 import { network } from "hardhat";
 import { deployCore, deployMarket, MAX_DEADLINE, Side } from "./lib/deploy.js";
 import { toWad } from "./lib/fixed.js";
-import { consoleLogger } from "./lib/keeper.js";
+import { consoleLogger } from "./lib/keeper/logger.js";
 import { LiquidationKeeper } from "./lib/liquidation-keeper.js";
 
 const POSITIONS = Number(process.env.BENCH_POSITIONS ?? 10_000);

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { getAddress, isAddress } from "ethers";
-import { CliError, ErrorExplainer, PerpClient } from "../scripts/lib/client.js";
+import { CliError, explainError, PerpClient } from "../scripts/lib/client.js";
 import { consoleOutput, type Output } from "../scripts/lib/format.js";
 import { COMMANDS, type TaskArgs } from "./commands.js";
 
@@ -65,7 +65,7 @@ export async function runTask(
     await command({ client, signer, account: await signer.getAddress(), out, beforeSend: options.beforeSend }, args);
     return { success: true, value: undefined };
   } catch (error) {
-    const message = client ? client.explain(error) : new ErrorExplainer().explain(error);
+    const message = client ? client.explain(error) : explainError(error);
     out.error(`Error: ${message}`);
     return { success: false, error: message };
   }

@@ -36,20 +36,12 @@
  */
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import type { ContractFuture, IgnitionModuleBuilder } from "@nomicfoundation/ignition-core";
+import { CORE_PARAMETER_DEFAULTS as DEFAULTS } from "../defaults.js";
 
 export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
-/** `ChainlinkPriceFeed.DEFAULT_GRACE_PERIOD`. */
-export const DEFAULT_SEQUENCER_GRACE_PERIOD = 3_600n;
-
-/** The ClearingHouse's own liquidation defaults (its constructor), in `LiquidationParams` order. */
-export const DEFAULT_LIQUIDATION_PARAMS = {
-  feeRatio: 12_500_000_000_000_000n, // 0.0125
-  partialBuffer: 25_000_000_000_000_000n, // 0.025
-  maxSpreadRatio: 100_000_000_000_000_000n, // 0.1
-  markTwapInterval: 900n, // 15 minutes
-  minPositionNotional: 10_000_000_000_000_000_000n, // 10 (quote)
-} as const;
+// The defaults live in deploy/defaults.ts; re-exported for the modules' existing importers.
+export { DEFAULT_LIQUIDATION_PARAMS, DEFAULT_SEQUENCER_GRACE_PERIOD } from "../defaults.js";
 
 /** Supplies a contract from inside the Core module's builder, e.g. from a mocks submodule. */
 export type ContractSource = (m: IgnitionModuleBuilder) => ContractFuture<string>;
@@ -109,14 +101,14 @@ export function buildCoreModule(sources: CoreSources | ContractSource = {}) {
     m.call(clearingHouse, "setInsuranceFund", [insuranceFund], { from: deployer });
 
     const liquidationParams = {
-      feeRatio: m.getParameter("liquidationFeeRatio", DEFAULT_LIQUIDATION_PARAMS.feeRatio),
-      partialBuffer: m.getParameter("partialLiquidationBuffer", DEFAULT_LIQUIDATION_PARAMS.partialBuffer),
-      maxSpreadRatio: m.getParameter("maxSpreadRatio", DEFAULT_LIQUIDATION_PARAMS.maxSpreadRatio),
-      markTwapInterval: m.getParameter("markTwapInterval", DEFAULT_LIQUIDATION_PARAMS.markTwapInterval),
-      minPositionNotional: m.getParameter("minPositionNotional", DEFAULT_LIQUIDATION_PARAMS.minPositionNotional),
+      feeRatio: m.getParameter("liquidationFeeRatio", DEFAULTS.liquidationFeeRatio),
+      partialBuffer: m.getParameter("partialLiquidationBuffer", DEFAULTS.partialLiquidationBuffer),
+      maxSpreadRatio: m.getParameter("maxSpreadRatio", DEFAULTS.maxSpreadRatio),
+      markTwapInterval: m.getParameter("markTwapInterval", DEFAULTS.markTwapInterval),
+      minPositionNotional: m.getParameter("minPositionNotional", DEFAULTS.minPositionNotional),
     };
     m.call(clearingHouse, "setLiquidationParams", [liquidationParams], { from: deployer });
-    const gracePeriod = m.getParameter("sequencerGracePeriod", DEFAULT_SEQUENCER_GRACE_PERIOD);
+    const gracePeriod = m.getParameter("sequencerGracePeriod", DEFAULTS.sequencerGracePeriod);
     m.call(priceFeed, "setGracePeriod", [gracePeriod], { from: deployer });
 
     // Stateless batched reads for keepers and dApps.

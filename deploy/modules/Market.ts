@@ -10,15 +10,15 @@
  * - `quoteReserve`, `baseReserve` (required): the initial virtual reserves; the price is their ratio.
  * - `maxTradeRatio`, `fluctuationLimitRatio`, `maxOpenInterest` (required; 0 switches a limit off):
  *   the Amm's risk limits, settable later by its owner.
- * - `initialMarginRatio` (default 0.1), `maintenanceMarginRatio` (default 0.0625), `feeRatio`
- *   (default 0.001): the ClearingHouse's market parameters.
+ * - `initialMarginRatio`, `maintenanceMarginRatio`, `feeRatio` (defaults in deploy/defaults.ts):
+ *   the ClearingHouse's market parameters.
  * - `feed` (required on live networks; locally the mock aggregator is wired in): the Chainlink
  *   aggregator (proxy) of the asset's USD price. The price feed reads its decimals when it is set.
  * - `heartbeat` (required, seconds): the oldest answer the price feed accepts.
  * - `minPrice`, `maxPrice` (required, 18 decimals): the sane range of the answer; outside it the
  *   index is invalid (funding pauses, liquidation falls back to the mark price).
- * - `maxPremiumRatio` (default 0.1 per day), `minUpdateInterval` (default 300 s),
- *   `maxAccrualPeriod` (default 3,600 s): `Amm.setFundingParams`.
+ * - `maxPremiumRatio`, `minUpdateInterval`, `maxAccrualPeriod` (defaults in deploy/defaults.ts):
+ *   `Amm.setFundingParams`.
  *
  * The asset key in the price feed is the symbol as a bytes32 string (`encodeBytes32String("ETH")`).
  * The Amm's owner is the ClearingHouse's owner, read from the chain. The owner-only calls are sent
@@ -26,17 +26,11 @@
  */
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import { encodeBytes32String } from "ethers";
+import { MARKET_PARAMETER_DEFAULTS as DEFAULTS } from "../defaults.js";
 import CoreModule, { type ContractSource, type CoreModuleType } from "./Core.js";
 
-export const DEFAULT_INITIAL_MARGIN_RATIO = 100_000_000_000_000_000n; // 0.1
-export const DEFAULT_MAINTENANCE_MARGIN_RATIO = 62_500_000_000_000_000n; // 0.0625
-export const DEFAULT_FEE_RATIO = 1_000_000_000_000_000n; // 0.001
-/** The Amm's own funding defaults (its constructor). */
-export const DEFAULT_FUNDING_PARAMS = {
-  maxPremiumRatio: 100_000_000_000_000_000n, // 0.1 of the index per day
-  minUpdateInterval: 300n,
-  maxAccrualPeriod: 3_600n,
-} as const;
+// The defaults live in deploy/defaults.ts; re-exported for the modules' existing importers.
+export { DEFAULT_FUNDING_PARAMS } from "../defaults.js";
 
 /** The module id of a market: `Market_ETH` for "ETH". */
 export function marketModuleId(symbol: string): string {
@@ -70,14 +64,14 @@ export function buildMarketModule(symbol: string, core: CoreModuleType = CoreMod
       maxOpenInterest: m.getParameter<bigint>("maxOpenInterest"),
     };
     const marketParams = {
-      initialMarginRatio: m.getParameter<bigint>("initialMarginRatio", DEFAULT_INITIAL_MARGIN_RATIO),
-      maintenanceMarginRatio: m.getParameter<bigint>("maintenanceMarginRatio", DEFAULT_MAINTENANCE_MARGIN_RATIO),
-      feeRatio: m.getParameter<bigint>("feeRatio", DEFAULT_FEE_RATIO),
+      initialMarginRatio: m.getParameter<bigint>("initialMarginRatio", DEFAULTS.initialMarginRatio),
+      maintenanceMarginRatio: m.getParameter<bigint>("maintenanceMarginRatio", DEFAULTS.maintenanceMarginRatio),
+      feeRatio: m.getParameter<bigint>("feeRatio", DEFAULTS.feeRatio),
     };
     const fundingParams = {
-      maxPremiumRatio: m.getParameter<bigint>("maxPremiumRatio", DEFAULT_FUNDING_PARAMS.maxPremiumRatio),
-      minUpdateInterval: m.getParameter<bigint>("minUpdateInterval", DEFAULT_FUNDING_PARAMS.minUpdateInterval),
-      maxAccrualPeriod: m.getParameter<bigint>("maxAccrualPeriod", DEFAULT_FUNDING_PARAMS.maxAccrualPeriod),
+      maxPremiumRatio: m.getParameter<bigint>("maxPremiumRatio", DEFAULTS.maxPremiumRatio),
+      minUpdateInterval: m.getParameter<bigint>("minUpdateInterval", DEFAULTS.minUpdateInterval),
+      maxAccrualPeriod: m.getParameter<bigint>("maxAccrualPeriod", DEFAULTS.maxAccrualPeriod),
     };
     const aggregator = feed === undefined ? m.getParameter<string>("feed") : feed(m);
     const heartbeat = m.getParameter<bigint>("heartbeat");

@@ -11,7 +11,7 @@
  * market (after a shortfall) only sees trades that shrink the bot's position.
  *
  * Every trade is bounded by the preview less ARB_SLIPPAGE_BPS, simulated first and not sent if it
- * would revert; sends are sequential from one signer (see TxSender in keeper.ts).
+ * would revert; sends are sequential from one signer (see TxSender in keeper/transactions.ts).
  * scripts/keepers/arbitrage.ts runs it; the demo and the tests drive `tick()`.
  */
 import { formatEther, getAddress } from "ethers";
@@ -27,19 +27,18 @@ import {
   type IVault,
 } from "../../typechain-types/index.js";
 import { formatWad, WAD } from "./fixed.js";
+import { KeeperBase, type KeeperBaseOptions } from "./keeper/base.js";
+import { pendingTimestamp } from "./keeper/chain.js";
 import {
+  type Env,
   EnvReader,
-  errorMessage,
-  KeeperBase,
-  MarketList,
-  pendingTimestamp,
+  type KeeperBaseConfig,
+  type MarketsConfig,
   readKeeperBaseConfig,
   readMarketsConfig,
-  type Env,
-  type KeeperBaseConfig,
-  type KeeperBaseOptions,
-  type MarketsConfig,
-} from "./keeper.js";
+} from "./keeper/config.js";
+import { errorMessage } from "./keeper/errors.js";
+import { MarketList } from "./keeper/markets.js";
 
 export const LONG = 0;
 export const SHORT = 1;
@@ -219,7 +218,7 @@ export class ArbitrageBot extends KeeperBase {
   #from = "";
 
   constructor(options: ArbitrageBotOptions) {
-    super(options, [ClearingHouse__factory.abi, Amm__factory.abi, Vault__factory.abi, IPriceFeed__factory.abi]);
+    super(options);
     this.#config = options.config;
     this.#markets = new MarketList(this.clearingHouse, { ...options.config, retry: this.retry });
   }

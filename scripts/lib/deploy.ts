@@ -10,7 +10,7 @@ import type {
   MockERC20,
   Vault,
 } from "../../typechain-types/index.js";
-import { toWad } from "./fixed.js";
+import { DEFAULT_MARKET_PARAMS } from "../../deploy/defaults.js";
 
 export const Side = { LONG: 0, SHORT: 1 } as const;
 export const MAX_DEADLINE = 2n ** 256n - 1n;
@@ -76,7 +76,10 @@ export async function deployCore(
   return { usdc, vault, clearingHouse, insuranceFund, viewer, owner };
 }
 
-/** Deploys one Amm bound to the ClearingHouse and lists it (defaults: 10% IMR, 6.25% MMR, no fee, no limits). */
+/**
+ * Deploys one Amm bound to the ClearingHouse and lists it: the margin ratios of deploy/defaults.ts
+ * unless given, but no fee and no limits unless given, so tests see only what they set.
+ */
 export async function deployMarket(ethers: HardhatEthers, system: System, config: MarketConfig): Promise<Amm> {
   const amm = (await ethers.deployContract("Amm", [
     await system.clearingHouse.getAddress(),
@@ -91,8 +94,8 @@ export async function deployMarket(ethers: HardhatEthers, system: System, config
   ])) as unknown as Amm;
   await (
     await system.clearingHouse.addMarket(await amm.getAddress(), {
-      initialMarginRatio: config.initialMarginRatio ?? toWad("0.1"),
-      maintenanceMarginRatio: config.maintenanceMarginRatio ?? toWad("0.0625"),
+      initialMarginRatio: config.initialMarginRatio ?? DEFAULT_MARKET_PARAMS.initialMarginRatio,
+      maintenanceMarginRatio: config.maintenanceMarginRatio ?? DEFAULT_MARKET_PARAMS.maintenanceMarginRatio,
       feeRatio: config.feeRatio ?? 0n,
     })
   ).wait();

@@ -16,19 +16,18 @@ import {
   Vault__factory,
 } from "../../typechain-types/index.js";
 import { formatWad, WAD } from "./fixed.js";
+import { KeeperBase, type KeeperBaseOptions } from "./keeper/base.js";
+import { pendingTimestamp } from "./keeper/chain.js";
 import {
+  type Env,
   EnvReader,
-  errorMessage,
-  KeeperBase,
-  MarketList,
-  pendingTimestamp,
+  type KeeperBaseConfig,
+  type MarketsConfig,
   readKeeperBaseConfig,
   readMarketsConfig,
-  type Env,
-  type KeeperBaseConfig,
-  type KeeperBaseOptions,
-  type MarketsConfig,
-} from "./keeper.js";
+} from "./keeper/config.js";
+import { errorMessage } from "./keeper/errors.js";
+import { MarketList } from "./keeper/markets.js";
 
 export interface FundingKeeperConfig extends KeeperBaseConfig, MarketsConfig {
   /** Update a market once its last funding update is this old (seconds). */
@@ -92,7 +91,7 @@ export class FundingKeeper extends KeeperBase {
   #lastIdle = "";
 
   constructor(options: FundingKeeperOptions) {
-    super(options, [ClearingHouse__factory.abi, Amm__factory.abi, Vault__factory.abi, IPriceFeed__factory.abi]);
+    super(options);
     this.#config = options.config;
     this.#markets = new MarketList(this.clearingHouse, { ...options.config, retry: this.retry });
   }

@@ -9,17 +9,11 @@
 import { existsSync } from "node:fs";
 import type { Signer } from "ethers";
 import { network } from "hardhat";
-import {
-  ConfigError,
-  consoleLogger,
-  errorMessage,
-  keeperSigner,
-  runLoop,
-  Shutdown,
-  type Env,
-  type KeeperBaseConfig,
-  type Logger,
-} from "./keeper.js";
+import { keeperSigner } from "./keeper/chain.js";
+import { ConfigError, type Env, type KeeperBaseConfig } from "./keeper/config.js";
+import { errorMessage } from "./keeper/errors.js";
+import { consoleLogger, type Logger } from "./keeper/logger.js";
+import { runLoop, Shutdown } from "./keeper/loop.js";
 
 export async function runKeeperScript<C extends KeeperBaseConfig>(options: {
   name: string;

@@ -21,21 +21,20 @@ import {
   type IClearingHouseViewer,
 } from "../../typechain-types/index.js";
 import { formatWad } from "./fixed.js";
+import { LogPager } from "./log-pager.js";
+import { KeeperBase, type KeeperBaseOptions } from "./keeper/base.js";
+import { pendingTimestamp } from "./keeper/chain.js";
 import {
   ConfigError,
+  type Env,
   EnvReader,
-  errorMessage,
-  KeeperBase,
-  pendingTimestamp,
+  type KeeperBaseConfig,
+  type MarketsConfig,
   readKeeperBaseConfig,
   readMarketsConfig,
-  withRetry,
-  type Env,
-  type KeeperBaseConfig,
-  type KeeperBaseOptions,
-  type MarketsConfig,
-  type RetryOptions,
-} from "./keeper.js";
+} from "./keeper/config.js";
+import { errorMessage } from "./keeper/errors.js";
+import type { RetryOptions } from "./keeper/retry.js";
 
 export interface LiquidationKeeperConfig extends KeeperBaseConfig, MarketsConfig {
   /** The ClearingHouseViewer the positions are read through. */
@@ -123,16 +122,11 @@ const keyOf = (amm: string, trader: string): string => `${amm}:${trader}`;
  * ranges and resume where the last successful read stopped.
  */
 export class PositionBook {
-  readonly #provider: Provider;
-  readonly #clearingHouse: string;
   readonly #markets?: ReadonlySet<string>;
-  readonly #blockRange: number;
-  readonly #retry: RetryOptions;
   readonly #iface = IClearingHouse__factory.createInterface();
-  readonly #topic = this.#iface.getEvent("PositionChanged").topicHash;
+  readonly #pager: LogPager;
   /** Open positions by "amm:trader", in the order first seen. */
   readonly #open = new Map<string, PositionKey>();
-  #nextBlock: number;
 
   constructor(
     provider: Provider,
@@ -144,30 +138,25 @@ export class PositionBook {
       retry: RetryOptions;
     },
   ) {
-    this.#provider = provider;
-    this.#clearingHouse = options.clearingHouse;
     this.#markets = options.markets ? new Set(options.markets) : undefined;
-    this.#nextBlock = options.startBlock;
-    this.#blockRange = options.logBlockRange;
-    this.#retry = options.retry;
+    this.#pager = new LogPager(provider, {
+      address: options.clearingHouse,
+      topics: [this.#iface.getEvent("PositionChanged").topicHash],
+      startBlock: options.startBlock,
+      blockRange: options.logBlockRange,
+      what: "PositionChanged logs",
+      retry: options.retry,
+    });
   }
 
   /** The next block to read. */
   get nextBlock(): number {
-    return this.#nextBlock;
+    return this.#pager.nextBlock;
   }
 
   /** Reads the events of the blocks not yet read, up to `latest`; returns the open positions, grouped by market. */
   async refresh(latest: number): Promise<PositionKey[]> {
-    while (this.#nextBlock <= latest) {
-      const from = this.#nextBlock;
-      const to = Math.min(from + this.#blockRange - 1, latest);
-      const logs = await withRetry(
-        `PositionChanged logs ${from}..${to}`,
-        () =>
-          this.#provider.getLogs({ address: this.#clearingHouse, topics: [this.#topic], fromBlock: from, toBlock: to }),
-        this.#retry,
-      );
+    await this.#pager.readTo(latest, (logs) => {
       for (const log of logs) {
         const parsed = this.#iface.parseLog(log);
         if (parsed === null) continue;
@@ -178,8 +167,7 @@ export class PositionBook {
         if ((parsed.args.size as bigint) === 0n) this.#open.delete(key);
         else if (!this.#open.has(key)) this.#open.set(key, { amm, trader });
       }
-      this.#nextBlock = to + 1;
-    }
+    });
     // Grouped by market: the viewer reads a market's shared figures once per run of its pairs.
     return [...this.#open.values()].sort((a, b) => (a.amm < b.amm ? -1 : a.amm > b.amm ? 1 : 0));
   }
@@ -195,13 +183,7 @@ export class LiquidationKeeper extends KeeperBase {
   #lastIdle = "";
 
   constructor(options: LiquidationKeeperOptions) {
-    super(options, [
-      ClearingHouse__factory.abi,
-      ClearingHouseViewer__factory.abi,
-      Amm__factory.abi,
-      Vault__factory.abi,
-      IPriceFeed__factory.abi,
-    ]);
+    super(options);
     this.#config = options.config;
     this.#viewer = IClearingHouseViewer__factory.connect(options.config.viewer, this.provider);
     this.#book = new PositionBook(this.provider, { ...options.config, retry: this.retry });

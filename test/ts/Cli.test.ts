@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { CliError, ErrorExplainer, PerpClient, Side, slippageBound } from "../../scripts/lib/client.js";
+import { CliError, PerpClient, Side, slippageBound } from "../../scripts/lib/client.js";
 import { deployCore, deployMarket, deployOracle, MAX_DEADLINE, type System } from "../../scripts/lib/deploy.js";
 import {
   formatPercent,
@@ -139,32 +139,6 @@ describe("CLI", function () {
       );
     });
 
-    it("decodes custom errors of every contract into sentences with human units", function () {
-      const explainer = new ErrorExplainer({ tokenDecimals: 6, tokenSymbol: "USDC", nameOf: () => "ETH" });
-      const encode = (sig: string, args: unknown[]) =>
-        new ethers.Interface([`error ${sig}`]).encodeErrorResult(sig.split("(")[0], args);
-      expect(explainer.explainData(encode("LeverageTooHigh(uint256,uint256)", [toWad(20), toWad(10)]))).to.equal(
-        "leverage 20x is too high: this market allows at most 10x",
-      );
-      expect(
-        explainer.explainData(
-          encode("ERC20InsufficientBalance(address,uint256,uint256)", [alice.address, USDC(5), USDC(7)]),
-        ),
-      ).to.equal(`insufficient token balance: ${alice.address} holds 5 USDC, needs 7 USDC`);
-      expect(explainer.explainData(encode("MarketReduceOnly(address)", [alice.address]))).to.match(
-        /^ETH is reduce-only/,
-      );
-      expect(
-        explainer.explainData(
-          encode("StalePrice(bytes32,uint256,uint256,uint256)", [ethers.encodeBytes32String("ETH"), 0n, 3600n, 7200n]),
-        ),
-      ).to.equal("the price of ETH is stale: last updated 1970-01-01T00:00:00Z, older than its 3600 s heartbeat");
-      expect(
-        explainer.explainData("0x4e487b710000000000000000000000000000000000000000000000000000000000000011"),
-      ).to.equal("the contract failed: an amount overflowed or went below zero");
-      expect(explainer.explainData("0xdeadbeef")).to.equal(undefined);
-    });
-
     it("prints aligned tables, numbers to the right", function () {
       expect(
         formatTable(
@@ -201,7 +175,8 @@ describe("CLI", function () {
       expect(r.text).to.match(/open:\s+long ETH/);
       expect(r.text).to.match(/margin:\s+100 x 5 = notional 500/);
       expect(r.text).to.match(/fee:\s+0\.5\b/);
-      expect(r.text).to.match(/min size:\s+0\.24\d* \(slippage 0\.5%\)/);
+      // 1,000 x 500 / 2,000,500 = 0.24993751... base expected; at least 0.995 of it: 0.24868782...
+      expect(r.text).to.match(/min size:\s+0\.248687 \(slippage 0\.5%\)/);
       expect(r.text).to.match(/position: long 0\.249937 ETH, margin 100, entry 2,000\.5/);
       const p = await system.clearingHouse.getPosition(await eth.getAddress(), alice.address);
       expect(p.margin).to.equal(toWad(100));
@@ -213,8 +188,10 @@ describe("CLI", function () {
       expect(lines[1]).to.match(
         /^market\s+side\s+size\s+margin\s+entry\s+mark\s+PnL\s+funding\s+margin ratio\s+liq\. price$/,
       );
+      // The pool is 2,000,500 / 999.750062...: mark 2,001.0001; the 0.24993751 base are worth 500.125 at
+      // it, PnL +0.125; margin ratio (100 + 0.125) / 500.125 = 20.0199...%.
       expect(lines[3]).to.match(
-        /^ETH\s+long\s+0\.249937\s+100\s+2,000\.5\s+2,001\.\d+\s+\+0\.\d+\s+0\s+\d+\.\d+%\s+1,\d{3}\.\d+$/,
+        /^ETH\s+long\s+0\.249937\s+100\s+2,000\.5\s+2,001\.0001\s+\+0\.12\s+0\s+20\.01%\s+1,\d{3}\.\d+$/,
       );
       expect(lines).to.have.length(4); // no BTC row
       const liq = await system.viewer.getLiquidationPrice(await eth.getAddress(), alice.address);
@@ -222,16 +199,18 @@ describe("CLI", function () {
 
       r = await ok("add-margin", { market: "ETH", amount: "50" });
       expect(r.text).to.match(/add margin 50 to ETH: tx 0x/);
-      expect(r.text).to.match(/margin: 150, margin ratio \d+\.\d+%/);
+      // (150 + 0.125) / 500.125 = 30.017...%, then (125 + 0.125) / 500.125 = 25.018...%.
+      expect(r.text).to.contain("margin: 150, margin ratio 30.01%");
       r = await ok("remove-margin", { market: "ETH", amount: "25" });
-      expect(r.text).to.match(/margin: 125,/);
+      expect(r.text).to.contain("margin: 125, margin ratio 25.01%");
 
       r = await ok("close", { market: "ETH" });
       expect(r.text).to.match(/close:\s+long 0\.249937 ETH/);
-      expect(r.text).to.match(/min proceeds:\s+[\d.]+ \(slippage 0\.5%\)/);
-      expect(r.text).to.match(
-        /closed: realised PnL -?0(\.\d+)?, funding 0, fee 0\.\d+, 124\.\d+ back to free collateral/,
-      );
+      // Selling the 0.24993751 base back gives 500 less 637 wei of rounding: at least 0.995 of it is
+      // 497.4999...; PnL -637 wei (printed 0), fee 0.1% of it rounded up = 0.5, and 125 - 0.5 - 637 wei
+      // = 124.4999... back.
+      expect(r.text).to.match(/min proceeds:\s+497\.4999 \(slippage 0\.5%\)/);
+      expect(r.text).to.contain("closed: realised PnL 0, funding 0, fee 0.5, 124.4999 back to free collateral");
       expect((await system.clearingHouse.getPosition(await eth.getAddress(), alice.address)).size).to.equal(0n);
       expect((await ok("positions")).text).to.contain("no open positions");
 
@@ -253,8 +232,9 @@ describe("CLI", function () {
         },
       );
       expect(r.error).to.equal("");
-      expect(r.text).to.match(/max size:\s+0\.012\d* \(slippage 0\.5%\)/);
-      expect(r.text).to.match(/position: short 0\.012\d+ BTC, margin 200/);
+      // 600 quote out of 5,000,000 / 100: 100 x 600 / 4,999,400 = 0.01200144... base; at most 1.005 of it.
+      expect(r.text).to.match(/max size:\s+0\.012061 \(slippage 0\.5%\)/);
+      expect(r.text).to.contain("position: short 0.012001 BTC, margin 200, ");
       // Without a viewer, positions still prints, with no liquidation price.
       const p = await run("positions", { viewer: "" });
       expect(p.text).to.match(/BTC\s+short.*\s+n\/a$/m);
@@ -316,8 +296,11 @@ describe("CLI", function () {
         "1",
         { beforeSend: frontRun },
       );
-      expect(message).to.match(
-        /^slippage exceeded: the trade would move 0\.\d+ base against your bound of 0\.24\d+ \(the price moved; retry or allow more slippage\)$/,
+      // After Bob's 200,000 the pool is 2,200,000 / 909.0909...: 500 buys 909.0909 x 500 / 2,200,500
+      // = 0.2065648... base, below the bound 0.99 x 0.24993751... = 0.24743814...
+      expect(message).to.equal(
+        "slippage exceeded: the trade would move 0.206564 base against your bound of 0.247438 " +
+          "(the price moved; retry or allow more slippage)",
       );
       // The same on a close: Alice's long sells into Bob's dump.
       await ok("open", { market: "BTC", side: "long", margin: "100", leverage: "2" });
@@ -328,8 +311,11 @@ describe("CLI", function () {
             .openPosition(await btc.getAddress(), Side.SHORT, toWad(10_000), toWad(10), 0n, MAX_DEADLINE)
         ).wait();
       };
-      expect(await fails("close", { market: "BTC", slippage: "0.1%" }, "1", { beforeSend: dump })).to.match(
-        /^slippage exceeded: the close would exchange [\d.]+ quote against your bound of 199\.\d+/,
+      // Alice's 0.0039998... base was worth 200 quote less rounding (bound 0.999 x that: 199.799999...);
+      // after Bob's 100,000 dump the pool is 4,900,200 / 102.0449..., and it gives 192.080467...
+      expect(await fails("close", { market: "BTC", slippage: "0.1%" }, "1", { beforeSend: dump })).to.equal(
+        "slippage exceeded: the close would exchange 192.080467 quote against your bound of 199.799999 " +
+          "(the price moved; retry or allow more slippage)",
       );
     });
 
@@ -363,8 +349,9 @@ describe("CLI", function () {
 
     it("removing too much margin", async function () {
       await ok("open", { market: "ETH", side: "long", margin: "100", leverage: "5" });
-      expect(await fails("remove-margin", { market: "ETH", amount: "90" })).to.match(
-        /^the position's margin ratio would be \d+\.\d+%, below the 10% required$/,
+      // 10 margin left against an exit value of 500 less 637 wei (rounding): just under 2%.
+      expect(await fails("remove-margin", { market: "ETH", amount: "90" })).to.equal(
+        "the position's margin ratio would be 1.9999%, below the 10% required",
       );
     });
   });

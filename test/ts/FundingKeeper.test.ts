@@ -1,5 +1,5 @@
 /**
- * The funding keeper (scripts/lib/funding-keeper.ts and the plumbing in scripts/lib/keeper.ts),
+ * The funding keeper (scripts/lib/funding-keeper.ts and the plumbing in scripts/lib/keeper/),
  * driven tick by tick on the embedded network: two markets with a long and a short each, updates
  * when due and only then, the premium it sets and the funding a long then pays (computed here from
  * the prices the test sets), simulation before sending, retries through a flaky provider without
@@ -25,14 +25,10 @@ import {
   type FundingKeeperOptions,
   type MarketOutcome,
 } from "../../scripts/lib/funding-keeper.js";
-import {
-  ConfigError,
-  isTransientError,
-  RevertDecoder,
-  runLoop,
-  Shutdown,
-  withRetry,
-} from "../../scripts/lib/keeper.js";
+import { ConfigError } from "../../scripts/lib/keeper/config.js";
+import { isTransientError } from "../../scripts/lib/keeper/errors.js";
+import { runLoop, Shutdown } from "../../scripts/lib/keeper/loop.js";
+import { withRetry } from "../../scripts/lib/keeper/retry.js";
 import type { Amm } from "../../typechain-types/index.js";
 import { flakyProvider, MemoryLogger, rejectionOf } from "./helpers/keeper.js";
 
@@ -93,6 +89,9 @@ function updated(outcome: MarketOutcome) {
   if (outcome.status !== "updated") throw new Error(`expected an update, got ${JSON.stringify(outcome)}`);
   return outcome;
 }
+
+/** A Unix time as the error decoder prints it: 1970-01-01T00:00:00Z. */
+const isoTime = (seconds: bigint): string => new Date(Number(seconds) * 1000).toISOString().replace(".000Z", "Z");
 
 async function updatedAt(amm: Amm): Promise<bigint> {
   return (await amm.getFundingState()).updatedAt;
@@ -248,7 +247,7 @@ describe("FundingKeeper", function () {
       const lines = logger.take();
       for (const [i, amm] of [d.eth, d.btc].entries()) {
         const market = await amm.getAddress();
-        const reason = `FundingUpdateTooEarly(earliest=${(await updatedAt(amm)) + 300n})`;
+        const reason = `FundingUpdateTooEarly: too early for a funding update: the next is due at ${isoTime((await updatedAt(amm)) + 300n)}`;
         expect(outcomes[i]).to.deep.equal({ market, status: "skipped", reason });
         expect(lines).to.include(`WARN skipped ${market}: updateFunding would revert with ${reason}; not sent`);
         expect(lines).to.include(
@@ -315,7 +314,7 @@ describe("FundingKeeper", function () {
       // The first attempt updated ETH. The retry, with the same nonce, is refused before it is sent
       // (its gas estimation reverts now), and BTC goes out with the next nonce, read afresh.
       const eth = await d.eth.getAddress();
-      const reason = `FundingUpdateTooEarly(earliest=${(await updatedAt(d.eth)) + 300n})`;
+      const reason = `FundingUpdateTooEarly: too early for a funding update: the next is due at ${isoTime((await updatedAt(d.eth)) + 300n)}`;
       expect(await updatedAt(d.eth)).to.be.greaterThan(ethUpdatedBefore);
       expect(outcomes[0]).to.deep.equal({ market: eth, status: "skipped", reason });
       expect(logger.lines).to.include(`WARN skipped ${eth}: updateFunding would revert with ${reason}; not sent`);
@@ -494,17 +493,6 @@ describe("FundingKeeper", function () {
       expect(isTransientError(new Error("fetch failed", { cause: { code: "ECONNREFUSED" } }))).to.equal(true);
       expect(isTransientError({ code: "CALL_EXCEPTION", data: "0xb5343d72" + "00".repeat(32) })).to.equal(false);
       expect(isTransientError(new Error("insufficient funds for gas"))).to.equal(false);
-
-      const decoder = new RevertDecoder([["error MarketNotListed(address amm)"]]);
-      const amm = ethers.getAddress(`0x${"11".repeat(20)}`);
-      const data = ethers.concat(["0xb5343d72", ethers.zeroPadValue(amm, 32)]);
-      expect(decoder.describe({ code: "CALL_EXCEPTION", data })).to.equal(`MarketNotListed(amm=${amm})`);
-      expect(decoder.describe({ code: "CALL_EXCEPTION", data: "0x12345678" })).to.equal(
-        "an unknown error (selector 0x12345678)",
-      );
-      expect(decoder.describe({ code: "CALL_EXCEPTION" })).to.equal("a revert without data");
-      // A failed eth_call through ethers is a CALL_EXCEPTION even when the transport failed.
-      expect(decoder.describe({ code: "CALL_EXCEPTION", info: { error: { code: "ETIMEDOUT" } } })).to.equal(undefined);
     });
 
     it("stops on SIGINT/SIGTERM after the current tick, and exits at once on a second signal", async function () {

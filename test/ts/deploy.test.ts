@@ -37,7 +37,8 @@ import type {
   MockERC20,
   Vault,
 } from "../../typechain-types/index.js";
-import CoreModule, { DEFAULT_LIQUIDATION_PARAMS, ZERO_ADDRESS } from "../../deploy/modules/Core.js";
+import { parameterDefault } from "../../deploy/defaults.js";
+import CoreModule, { ZERO_ADDRESS } from "../../deploy/modules/Core.js";
 import LocalMocksModule, {
   SEQUENCER_FEED_DECIMALS,
   USD_FEED_DECIMALS,
@@ -66,9 +67,9 @@ const files: Record<keyof typeof PARAMETER_FILES, DeploymentParameters> = {
   optimism: await readDeploymentParameters(PARAMETER_FILES.optimism),
 };
 
-/** A bigint parameter of a parameter file. */
+/** A bigint parameter of a parameter file, or its default (deploy/defaults.ts) when the file leaves it out. */
 function bigintParameter(parameters: DeploymentParameters, moduleId: string, name: string): bigint {
-  const value = parameters[moduleId]?.[name];
+  const value = parameters[moduleId]?.[name] ?? parameterDefault(moduleId, name);
   if (typeof value !== "bigint") throw new Error(`${moduleId}.${name} is not a bigint: ${String(value)}`);
   return value;
 }
@@ -499,14 +500,17 @@ describe("Ignition deployment (deploy/)", function () {
       expect(bigintParameter(files.local, "LocalMocks", "btcUsdAnswer")).to.equal(60_000n * 10n ** 8n);
     });
 
-    it("the Core parameters of every file are the ClearingHouse's own liquidation defaults", function () {
-      for (const parameters of Object.values(files)) {
-        expect(bigintParameter(parameters, "Core", "liquidationFeeRatio")).to.equal(
-          DEFAULT_LIQUIDATION_PARAMS.feeRatio,
-        );
-        expect(bigintParameter(parameters, "Core", "markTwapInterval")).to.equal(
-          DEFAULT_LIQUIDATION_PARAMS.markTwapInterval,
-        );
+    it("every file states only what differs from deploy/defaults.ts", function () {
+      for (const [name, parameters] of Object.entries(files)) {
+        for (const [moduleId, values] of Object.entries(parameters)) {
+          for (const [key, value] of Object.entries(values)) {
+            const fallback = parameterDefault(moduleId, key);
+            expect(
+              fallback === undefined || value !== fallback,
+              `${name}.json: ${moduleId}.${key} restates its default`,
+            ).to.equal(true);
+          }
+        }
       }
     });
 

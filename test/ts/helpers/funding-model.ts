@@ -23,6 +23,7 @@
  * - A position owes |size| x |index move| / 1e18 on its side's index, rounded up when it pays and down
  *   when it receives (a long pays when its index rose, a short when its index fell).
  */
+import * as DEFAULTS from "../../../deploy/defaults.js";
 import { WAD } from "../../../scripts/lib/fixed.js";
 
 export const DAY = 86_400n;
@@ -99,11 +100,7 @@ export interface FundingParams {
   maxAccrualPeriod: bigint;
 }
 
-export const DEFAULT_FUNDING_PARAMS: FundingParams = {
-  maxPremiumRatio: 10n ** 17n,
-  minUpdateInterval: 300n,
-  maxAccrualPeriod: 3600n,
-};
+export const DEFAULT_FUNDING_PARAMS: FundingParams = DEFAULTS.DEFAULT_FUNDING_PARAMS;
 
 /** The mock Chainlink feed (8 decimals, 1-day heartbeat) behind the market's index. */
 export interface OracleState {

@@ -1,6 +1,6 @@
 /** Test helpers shared by the keepers' tests: a logger that keeps its lines, a flaky provider, rejections. */
 import { BrowserProvider, type Eip1193Provider } from "ethers";
-import type { Logger } from "../../../scripts/lib/keeper.js";
+import type { Logger } from "../../../scripts/lib/keeper/logger.js";
 
 export class MemoryLogger implements Logger {
   lines: string[] = [];

@@ -3,6 +3,7 @@
  * fee) with four funded traders and an insurer, optionally an oracle, and the bigint model fed the
  * same set-up.
  */
+import { DEFAULT_MARKET_PARAMS } from "../../../deploy/defaults.js";
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import { deployCore, deployMarket, deployOracle, fund, MAX_DEADLINE } from "../../../scripts/lib/deploy.js";
 import { toWad } from "../../../scripts/lib/fixed.js";
@@ -12,9 +13,9 @@ import { SystemModel, type SideValue } from "./model.js";
 
 export const Q0 = toWad(1_000_000);
 export const B0 = toWad(10_000); // spot price 100
-export const IMR = toWad("0.1");
-export const MMR = toWad("0.0625");
-export const FEE = toWad("0.001"); // 0.1% trading fee (none on a liquidation)
+export const IMR = DEFAULT_MARKET_PARAMS.initialMarginRatio; // 0.1
+export const MMR = DEFAULT_MARKET_PARAMS.maintenanceMarginRatio; // 0.0625
+export const FEE = DEFAULT_MARKET_PARAMS.feeRatio; // 0.1% trading fee (none on a liquidation)
 export const PARAMS = { initialMarginRatio: IMR, maintenanceMarginRatio: MMR, feeRatio: FEE };
 export const FUNDING = USDC(200_000);
 /** Longer than markTwapInterval (900 s): after it, the mark TWAP is the spot price. */

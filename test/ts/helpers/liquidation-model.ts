@@ -7,6 +7,7 @@
  * Funding is taken as an input (`pendingFunding`, + owed by the position), zero in the markets the
  * tests use (no funding update is ever made, so the premium and the indices stay at zero).
  */
+import * as DEFAULTS from "../../../deploy/defaults.js";
 import { WAD, abs, mulDivDown, mulDivUp, wMulDown, wMulUp } from "../../../scripts/lib/fixed.js";
 import { floorDivSigned, ModelError, pnlOf, SystemModel, type AmmModel, type Pos } from "./model.js";
 
@@ -18,13 +19,7 @@ export interface LiquidationParams {
   minPositionNotional: bigint;
 }
 
-export const DEFAULT_LIQUIDATION_PARAMS: LiquidationParams = {
-  feeRatio: 125n * 10n ** 14n, // 1.25%
-  partialBuffer: 25n * 10n ** 15n, // 2.5%
-  maxSpreadRatio: 10n ** 17n, // 10%
-  markTwapInterval: 900n,
-  minPositionNotional: 10n * WAD,
-};
+export const DEFAULT_LIQUIDATION_PARAMS: LiquidationParams = DEFAULTS.DEFAULT_LIQUIDATION_PARAMS;
 
 /** |s| x P: floor for a long, ceil for a short (against the trader). */
 export function notionalAt(size: bigint, price: bigint): bigint {

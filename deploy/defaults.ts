@@ -1,0 +1,53 @@
+/**
+ * The one source of the protocol's default parameters, read by the Ignition modules (deploy/modules),
+ * the test deployment helper (scripts/lib/deploy.ts), the demo and the tests' models. The parameter
+ * files (deploy/parameters/*.json) state only what differs from these. Where a contract has the
+ * same default as a constant or in its constructor, test/ts/defaults.test.ts checks they agree.
+ * Ratios and amounts are 18-decimal fixed point; times are in seconds.
+ */
+
+/** A market's listing on the ClearingHouse (`addMarket`). */
+export const DEFAULT_MARKET_PARAMS = {
+  initialMarginRatio: 100_000_000_000_000_000n, // 0.1: at most 10x
+  maintenanceMarginRatio: 62_500_000_000_000_000n, // 0.0625
+  feeRatio: 1_000_000_000_000_000n, // 0.001 of the notional
+};
+
+/** The Amm's funding parameters: its constructor's defaults (`setFundingParams`). */
+export const DEFAULT_FUNDING_PARAMS = {
+  maxPremiumRatio: 100_000_000_000_000_000n, // 0.1 of the index per day
+  minUpdateInterval: 300n, // 5 minutes
+  maxAccrualPeriod: 3_600n, // 1 hour
+};
+
+/** The ClearingHouse's liquidation rules: its constructor's defaults, in `LiquidationParams` order. */
+export const DEFAULT_LIQUIDATION_PARAMS = {
+  feeRatio: 12_500_000_000_000_000n, // 0.0125
+  partialBuffer: 25_000_000_000_000_000n, // 0.025
+  maxSpreadRatio: 100_000_000_000_000_000n, // 0.1
+  markTwapInterval: 900n, // 15 minutes
+  minPositionNotional: 10_000_000_000_000_000_000n, // 10 (quote)
+};
+
+/** `ChainlinkPriceFeed.DEFAULT_GRACE_PERIOD`: risk-increasing actions wait this long after the sequencer is back. */
+export const DEFAULT_SEQUENCER_GRACE_PERIOD = 3_600n;
+
+/** The Core module's optional parameters and their defaults, by the parameter files' names. */
+export const CORE_PARAMETER_DEFAULTS = {
+  sequencerGracePeriod: DEFAULT_SEQUENCER_GRACE_PERIOD,
+  liquidationFeeRatio: DEFAULT_LIQUIDATION_PARAMS.feeRatio,
+  partialLiquidationBuffer: DEFAULT_LIQUIDATION_PARAMS.partialBuffer,
+  maxSpreadRatio: DEFAULT_LIQUIDATION_PARAMS.maxSpreadRatio,
+  markTwapInterval: DEFAULT_LIQUIDATION_PARAMS.markTwapInterval,
+  minPositionNotional: DEFAULT_LIQUIDATION_PARAMS.minPositionNotional,
+};
+
+/** Every market module's optional parameters and their defaults, by the parameter files' names. */
+export const MARKET_PARAMETER_DEFAULTS = { ...DEFAULT_MARKET_PARAMS, ...DEFAULT_FUNDING_PARAMS };
+
+/** The default of parameter `name` of Ignition module `moduleId` (`Core`, `Market_ETH`...); undefined if it has none. */
+export function parameterDefault(moduleId: string, name: string): bigint | undefined {
+  const defaults: Record<string, bigint> =
+    moduleId === "Core" ? CORE_PARAMETER_DEFAULTS : moduleId.startsWith("Market_") ? MARKET_PARAMETER_DEFAULTS : {};
+  return defaults[name];
+}

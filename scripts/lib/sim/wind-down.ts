@@ -1,0 +1,110 @@
+/** The simulation's last steps: every position closed or liquidated, every claim withdrawn, solvency checked. */
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import { MAX_DEADLINE } from "../deploy.js";
+import { runArbitrage, runKeepers, stepOracle } from "./actions.js";
+import type { Recorder } from "./recorder.js";
+import type { Solvency } from "./run.js";
+import type { Accounts, Bots, World } from "./setup.js";
+
+const SCALE = 10n ** 12n; // 6-decimal token to the Vault's 18 decimals
+
+/** The (account, market index) pairs among `signers` with an open position. */
+async function openPositions(world: World, signers: readonly HardhatEthersSigner[]) {
+  const open: Array<{ signer: HardhatEthersSigner; i: number }> = [];
+  for (const signer of signers) {
+    for (const [i, m] of world.markets.entries()) {
+      if ((await world.system.clearingHouse.getPosition(m.address, signer.address)).size !== 0n) {
+        open.push({ signer, i });
+      }
+    }
+  }
+  return open;
+}
+
+/**
+ * Every trader closes; what cannot close is left to the liquidation keeper, with time passing (the
+ * mark TWAP) and the arbitrage bot bringing the mark back to the index between rounds. The
+ * arbitrageur closes last. Then everyone withdraws what the Vault owes them in whole token units.
+ * Returns the rounds taken and the token units withdrawn.
+ */
+export async function windDown(
+  world: World,
+  accounts: Accounts,
+  bots: Bots,
+  recorder: Recorder,
+): Promise<{ rounds: number; withdrawals: bigint }> {
+  const { system, markets, clock, opts } = world;
+  let round = 0;
+  let t = world.start + opts.steps * opts.stepSeconds;
+  const traderSigners = accounts.traders.map((x) => x.signer);
+  for (const group of [traderSigners, [accounts.arbitrageur]]) {
+    for (let r = 0; r < 30; r++, round++) {
+      const open = await openPositions(world, group);
+      if (open.length === 0) break;
+      for (const { signer, i } of open) {
+        await recorder.attempt(i, () =>
+          system.clearingHouse.connect(signer).closePosition(markets[i].address, 0n, MAX_DEADLINE),
+        );
+      }
+      t += 300;
+      await clock.jumpTo(t);
+      await stepOracle(world, opts.steps);
+      if (group === traderSigners) await runArbitrage(bots);
+      await runKeepers(bots);
+      await recorder.readEvents();
+    }
+  }
+  await recorder.readEvents();
+
+  let withdrawals = 0n;
+  for (const signer of accounts.all) {
+    const balance = await system.vault.balanceOf(signer.address);
+    if (balance > 0n) {
+      await (await system.vault.connect(signer).withdraw(balance)).wait();
+      withdrawals += balance;
+    }
+  }
+  return { rounds: round, withdrawals };
+}
+
+/**
+ * The Vault's tokens equal every claim on them (free collateral, margin pool, insurance fund) to
+ * the wei, the margin pool holds only rounding dust, and no position or open interest is left.
+ */
+export async function checkSolvency(world: World, accounts: Accounts, rounds: number): Promise<Solvency> {
+  const { system, markets } = world;
+  const vaultTokens = await system.usdc.balanceOf(await system.vault.getAddress());
+  const [marginPool, insuranceFund] = await system.vault.getPoolBalances();
+  let freeCollateral = 0n;
+  for (const signer of accounts.all) freeCollateral += await system.vault.freeCollateral(signer.address);
+  const claims = freeCollateral + marginPool + insuranceFund;
+  const stillOpen = (await openPositions(world, [...accounts.traders.map((x) => x.signer), accounts.arbitrageur]))
+    .length;
+  // Rounding (always in the protocol's favour) may leave dust in the margin pool: less than one token unit.
+  const dustLimit = SCALE;
+  const problems: string[] = [];
+  if (vaultTokens * SCALE !== claims) {
+    problems.push(`the Vault holds ${vaultTokens * SCALE} (18 decimals) but the claims add up to ${claims}`);
+  }
+  if (marginPool > dustLimit)
+    problems.push(`the margin pool holds ${marginPool} wei, more than rounding dust (${dustLimit})`);
+  if (stillOpen > 0) problems.push(`${stillOpen} position(s) still open after ${rounds} rounds`);
+  for (const m of markets) {
+    const [long, short] = await m.amm.getOpenInterest();
+    if (long !== 0n || short !== 0n) problems.push(`${m.symbol}: open interest ${long} long, ${short} short left`);
+  }
+  if (freeCollateral >= BigInt(accounts.all.length) * SCALE) {
+    problems.push(`free collateral ${freeCollateral} left beyond sub-unit remainders after every withdrawal`);
+  }
+  return {
+    vaultTokens,
+    freeCollateral,
+    marginPool,
+    insuranceFund,
+    claims,
+    dustLimit,
+    openPositions: stillOpen,
+    ok: problems.length === 0,
+    problems,
+  };
+}
