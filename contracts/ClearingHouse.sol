@@ -374,12 +374,12 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     function getLiquidationMarginRatio(address amm, address trader) external view returns (int256 ratio) {
         StoredPosition memory p = _positions[amm][trader];
         if (p.size == 0) return 0;
-        (ratio, ) = _liquidationValuation(amm, p, LiquidationStorage.layout().params, _insuranceAvailable());
+        (ratio, ) = _liquidationValuation(amm, p, LiquidationStorage.params(), _insuranceAvailable());
     }
 
     /// @inheritdoc IClearingHouse
     function getLiquidationParams() external view returns (LiquidationParams memory) {
-        return LiquidationStorage.layout().params;
+        return LiquidationStorage.params();
     }
 
     /// @inheritdoc IClearingHouse

@@ -181,6 +181,20 @@ contract ClearingHouseViewer is IClearingHouseViewer {
             }
         }
         _requireFreeCollateral(trader, t.freeCollateralDelta);
+        _describe(preview, t, m, sizeBefore, legBase, legQuote);
+    }
+
+    /// @dev Fills `preview` from the trade `t`, the position after it (`m.position`) and the
+    /// reserves it leaves (`m`); `legBase` and `legQuote` are the trade's (or opening leg's) base and quote.
+    function _describe(
+        OpenPreview memory preview,
+        Trade memory t,
+        Market memory m,
+        int256 sizeBefore,
+        uint256 legBase,
+        uint256 legQuote
+    ) private pure {
+        StoredPosition memory p = m.position;
         preview.baseDelta = p.size - sizeBefore;
         preview.quoteAmount = t.quoteAmount;
         preview.fee = t.fee;

@@ -48,7 +48,9 @@ const CEILINGS: Record<string, number> = {
   reduceByOpenPosition: 103_400, // 102,408
   addMargin: 49_700, // 49,170
   removeMargin: 74_600, // 73,885
-  reversePosition: 122_100, // 120,911
+  // 123,912 since the reversal's dust rule (a rest must buy a whole wei of base) reads the reserves.
+  reversePosition: 125_200,
+  reducePosition: 99_300, // 98,288
   closePosition: 90_700, // 89,827
   deposit: 49_600, // 49,064
   withdraw: 44_700, // 44,269

@@ -66,7 +66,7 @@ contract LiquidationModule is ClearingHouseModule {
         Market memory market = _tradableMarket(amm);
         StoredPosition memory p = _positions[amm][trader];
         if (p.size == 0) revert IClearingHouse.NoPosition(trader, amm);
-        IClearingHouse.LiquidationParams memory params = LiquidationStorage.layout().params;
+        IClearingHouse.LiquidationParams memory params = LiquidationStorage.params();
         uint256 fundBefore = _insuranceAvailable();
 
         Liquidation memory liq;

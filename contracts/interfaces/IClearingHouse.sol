@@ -394,7 +394,8 @@ interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors {
     function setMarketParams(address amm, MarketParams calldata params) external;
 
     /// @notice Changes the liquidation rules (owner only): feeRatio up to 10%, partialBuffer up to
-    /// 20%, maxSpreadRatio 1% to 50%, markTwapInterval 1 minute to 1 hour.
+    /// 20%, maxSpreadRatio 1% to 50%, markTwapInterval 1 minute to 1 hour, minPositionNotional a
+    /// whole number of quote units below 2^32 (the rules are packed in one storage slot).
     function setLiquidationParams(LiquidationParams calldata params) external;
 
     /// @notice Stops every trading and margin action (owner only).

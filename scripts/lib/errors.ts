@@ -113,6 +113,9 @@ export const SENTENCES: Record<string, (a: Args, f: Formatters) => string> = {
     `the position's margin ratio would be ${f.pct(a.marginRatio)}, below the ${f.pct(a.requiredRatio)} required`,
   PositionUnderwater: (a, f) =>
     `the position is underwater (its margin after PnL and fee would be ${f.q(a.remainingMargin)}): it can only be liquidated`,
+  ReduceExceedsPosition: (a, f) =>
+    `cannot reduce ${f.n(a.baseAmount)} base: the position holds only ${f.n(a.positionSize)} (close it instead)`,
+  NotDelegated: () => "a ClearingHouse module was called directly: call the ClearingHouse instead",
   InsufficientMargin: (a, f) => `the position has ${f.q(a.margin)} margin, less than the ${f.q(a.requested)} asked`,
   NotLiquidatable: (a, f) =>
     `the position is not liquidatable: margin ratio ${f.pct(a.marginRatio)} is at or above maintenance ${f.pct(a.maintenanceMarginRatio)}`,

@@ -503,7 +503,7 @@ describe("Liquidation", function () {
         .withArgs(fx.alice.address, fx.ammAddress);
     });
 
-    it("closes the whole position when the rest would be under minPositionNotional (boundary to the wei)", async function () {
+    it("closes the whole position when the rest would be under minPositionNotional (boundary to the quote unit)", async function () {
       const fx = await networkHelpers.loadFixture(plainFixture);
       const model = modelOf(fx);
       await aliceLongBobShort(fx, model, 4500);
@@ -518,21 +518,28 @@ describe("Liquidation", function () {
       });
       expect(partial.full).to.equal(false);
       const restValue = wMulDown(partial.size, spot);
+      // The minimum is a whole number of quote units (the rules are packed in one slot).
+      const unitsBelow = (restValue / WAD) * WAD;
+      expect(unitsBelow <= restValue && unitsBelow + WAD > restValue).to.equal(true);
       const snap = await networkHelpers.takeSnapshot();
-      // minimum = rest value: still partial
-      const atValue = { ...DEFAULT_LIQUIDATION_PARAMS, minPositionNotional: restValue };
+      // minimum = the rest value rounded down to a unit: still partial
+      const atValue = { ...DEFAULT_LIQUIDATION_PARAMS, minPositionNotional: unitsBelow };
       await setLiquidationParams(fx, atValue);
       const m1 = model.clone();
       const r1 = await liq(fx, m1, fx.carol, fx.alice, { params: atValue });
       expect(r1.full).to.equal(false);
       expect(r1.size).to.equal(partial.size);
       await snap.restore();
-      // minimum = rest value + 1: whole
-      const above = { ...DEFAULT_LIQUIDATION_PARAMS, minPositionNotional: restValue + 1n };
+      // one unit more, above the rest value: whole
+      const above = { ...DEFAULT_LIQUIDATION_PARAMS, minPositionNotional: unitsBelow + WAD };
       await setLiquidationParams(fx, above);
       const r2 = await liq(fx, model, fx.carol, fx.alice, { params: above });
       expect(r2.full).to.equal(true);
       expect(r2.ratio).to.equal(r1.ratio);
+      // A fraction of a unit is refused.
+      await expect(
+        fx.ch.setLiquidationParams({ ...DEFAULT_LIQUIDATION_PARAMS, minPositionNotional: unitsBelow + 1n }),
+      ).to.be.revertedWithCustomError(fx.ch, "InvalidLiquidationParams");
     });
   });
 
