@@ -32,6 +32,10 @@ contract Amm is IAmm, Ownable2Step {
     uint256 public constant MAX_PREMIUM_RATIO_LIMIT = FundingPeriod.MAX_PREMIUM_RATIO_LIMIT;
     /// @notice Oldest recorded index price that {getValuationPrices} still answers with (seconds).
     uint256 public constant MAX_INDEX_AGE = 1 hours;
+    /// @notice Narrowest non-zero index band: 0.5% of the index.
+    uint256 public constant MIN_INDEX_BAND = 0.005e18;
+    /// @notice Widest index band: 50% of the index.
+    uint256 public constant MAX_INDEX_BAND = 0.5e18;
     /// @notice Shortest `minUpdateInterval`, the shortest funding window (seconds).
     uint256 public constant MIN_FUNDING_WINDOW = FundingPeriod.MIN_WINDOW;
     /// @notice Longest `minUpdateInterval` (seconds).
@@ -61,6 +65,8 @@ contract Amm is IAmm, Ownable2Step {
     /// valid oracle price.
     PriceHistory.History private _indexHistory;
     IPriceFeed private _priceFeed;
+    /// @dev Packed with the price feed: the index band (see {IAmm-getIndexBand}).
+    uint64 private _indexBandRatio;
     bytes32 private _asset;
 
     // ---------------------------------------------------------------- constructor
@@ -127,6 +133,10 @@ contract Amm is IAmm, Ownable2Step {
         }
         int256 traderSizeAfter =
             side == Side.LONG ? traderSizeBefore + int256(baseAmount) : traderSizeBefore - int256(baseAmount);
+        // Growing exposure must respect the index band; reducing it never is refused for it.
+        if (traderSizeBefore == 0 || (traderSizeBefore > 0) == (side == Side.LONG)) {
+            _checkIndexBand(uint256(r.quote).wDivDown(r.base), newQuote.wDivDown(newBase));
+        }
         uint256 timestamp = _commit(r, newQuote, newBase, limits, false);
         funding = _accrueAndMoveOpenInterest(
             traderSizeBefore,
@@ -266,9 +276,29 @@ contract Amm is IAmm, Ownable2Step {
         // allowed even outside the band (a closing trade may have crossed it first in the block).
         if (
             move > priceAtBlockStart.wMulDown(limits.fluctuationLimitRatio) &&
-            move > _distance(priceBefore, priceAtBlockStart) &&
-            !(isClosing && firstInBlock)
-        ) revert PriceFluctuationLimitExceeded(priceAtBlockStart, priceAfter);
+            move > _distance(priceBefore, priceAtBlockStart)
+        ) {
+            if (!(isClosing && firstInBlock)) revert PriceFluctuationLimitExceeded(priceAtBlockStart, priceAfter);
+            // The first close of a block may cross the limit, so that a large position can always be
+            // closed, but not to walk the price away from the index block after block.
+            _checkIndexBand(priceBefore, priceAfter);
+        }
+    }
+
+    /// @dev Reverts when a trade takes the price from `priceBefore` to `priceAfter` more than the
+    /// index band from the recorded index and further from it than before; no check when the band
+    /// is off or no index is recorded within MAX_INDEX_AGE.
+    function _checkIndexBand(uint256 priceBefore, uint256 priceAfter) private view {
+        uint256 band = _indexBandRatio;
+        if (band == 0) return;
+        PriceHistory.Head memory indexHead = _indexHistory.head;
+        if (indexHead.timestamp == 0 || _blockTimestamp() - indexHead.timestamp > MAX_INDEX_AGE) return;
+        uint256 index = indexHead.price;
+        uint256 maxDistance = index.wMulDown(band);
+        uint256 distanceAfter = _distance(priceAfter, index);
+        if (distanceAfter > maxDistance && distanceAfter > _distance(priceBefore, index)) {
+            revert IndexBandExceeded(index, priceAfter, maxDistance);
+        }
     }
 
     function _distance(uint256 a, uint256 b) private pure returns (uint256) {
@@ -324,6 +354,20 @@ contract Amm is IAmm, Ownable2Step {
         if (limits.fluctuationLimitRatio > FixedPoint.WAD) revert RatioTooHigh(limits.fluctuationLimitRatio);
         _limits = limits;
         emit LimitsUpdated(limits.maxTradeRatio, limits.fluctuationLimitRatio, limits.maxOpenInterest);
+    }
+
+    /// @inheritdoc IAmm
+    function setIndexBand(uint256 indexBandRatio) external onlyOwner {
+        if (indexBandRatio != 0 && (indexBandRatio < MIN_INDEX_BAND || indexBandRatio > MAX_INDEX_BAND)) {
+            revert IndexBandOutOfRange(indexBandRatio);
+        }
+        _indexBandRatio = uint64(indexBandRatio);
+        emit IndexBandUpdated(indexBandRatio);
+    }
+
+    /// @inheritdoc IAmm
+    function getIndexBand() external view returns (uint256) {
+        return _indexBandRatio;
     }
 
     /// @inheritdoc IAmm

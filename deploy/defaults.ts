@@ -42,8 +42,20 @@ export const CORE_PARAMETER_DEFAULTS = {
   minPositionNotional: DEFAULT_LIQUIDATION_PARAMS.minPositionNotional,
 };
 
+/**
+ * The Amm's index band (`setIndexBand`): a risk-increasing trade may not take the price more than
+ * 3% from the index. Below initial - maintenance margin (10% - 6.25% = 3.75%), so a position opened
+ * at the edge of the band still has margin left above maintenance when the price returns to the
+ * index (the colluding-accounts drain opened 10x longs 10.8% above the index).
+ */
+export const DEFAULT_INDEX_BAND_RATIO = 30_000_000_000_000_000n; // 0.03
+
 /** Every market module's optional parameters and their defaults, by the parameter files' names. */
-export const MARKET_PARAMETER_DEFAULTS = { ...DEFAULT_MARKET_PARAMS, ...DEFAULT_FUNDING_PARAMS };
+export const MARKET_PARAMETER_DEFAULTS = {
+  ...DEFAULT_MARKET_PARAMS,
+  ...DEFAULT_FUNDING_PARAMS,
+  indexBandRatio: DEFAULT_INDEX_BAND_RATIO,
+};
 
 /** The default of parameter `name` of Ignition module `moduleId` (`Core`, `Market_ETH`...); undefined if it has none. */
 export function parameterDefault(moduleId: string, name: string): bigint | undefined {

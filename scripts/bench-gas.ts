@@ -43,13 +43,15 @@ const BUDGETS: Record<string, number> = {
  */
 const CEILINGS: Record<string, number> = {
   updateFunding: 129_500, // 128,202
-  openPosition: 137_200, // 135,867
-  increasePosition: 106_800, // 105,758
+  // +5,700 on risk-increasing trades since the index band: the recorded index and the band are two
+  // more cold slots, read only when the band is on (as the modules deploy it).
+  openPosition: 142_600, // 141,142
+  increasePosition: 113_000, // 111,870
   reduceByOpenPosition: 103_400, // 102,408
   addMargin: 49_700, // 49,170
   removeMargin: 74_600, // 73,885
-  // 123,912 since the reversal's dust rule (a rest must buy a whole wei of base) reads the reserves.
-  reversePosition: 125_200,
+  // 129,588: the reversal's dust rule reads the reserves (+3,000) and its new leg the index band.
+  reversePosition: 130_900,
   reducePosition: 99_300, // 98,288
   closePosition: 90_700, // 89,827
   deposit: 49_600, // 49,064

@@ -28,6 +28,12 @@ interface IAmmErrors is ICommonErrors {
     /// @notice The spot price would move more than `fluctuationLimitRatio` from the block's start
     /// price, and further from it than before the trade.
     error PriceFluctuationLimitExceeded(uint256 priceAtBlockStart, uint256 priceAfter);
+    /// @notice A risk-increasing trade, or a block's first close beyond the fluctuation limit, would
+    /// leave the spot price more than the index band from the recorded index, and further from it
+    /// than before.
+    error IndexBandExceeded(uint256 indexPrice, uint256 priceAfter, uint256 maxDistance);
+    /// @notice An index band outside [MIN_INDEX_BAND, MAX_INDEX_BAND] (and not 0).
+    error IndexBandOutOfRange(uint256 indexBandRatio);
     /// @notice The total size of one side would exceed `maxOpenInterest`.
     error OpenInterestCapExceeded(uint256 openInterest, uint256 maxOpenInterest);
     /// @notice A base amount larger than the position it closes.
@@ -118,6 +124,8 @@ interface IAmm is IAmmErrors {
     event Swapped(int256 quoteDelta, int256 baseDelta, uint256 quoteReserve, uint256 baseReserve);
     /// @notice The owner changed the market's risk limits.
     event LimitsUpdated(uint256 maxTradeRatio, uint256 fluctuationLimitRatio, uint256 maxOpenInterest);
+    /// @notice The owner changed the index band (0: off).
+    event IndexBandUpdated(uint256 indexBandRatio);
     /// @notice A funding update closed a window: `premium` (quote per base per day) now applies;
     /// the TWAPs are the window's (0 when no premium could be set); the indices are as of now and
     /// `insuranceFlow` is the fund's share of the accrual that ended the window.
@@ -255,6 +263,18 @@ interface IAmm is IAmmErrors {
 
     /// @notice The market's risk limits.
     function getLimits() external view returns (Limits memory);
+
+    /// @notice The index band: a risk-increasing trade (an open, an increase, a reversal's new leg)
+    /// may not leave the spot price further than `indexBandRatio x index` from the market's recorded
+    /// index (at most `MAX_INDEX_AGE` old) unless it moves the price toward it; a closing trade that
+    /// is its block's first swap may cross the fluctuation limit only on the same terms. 0: off;
+    /// no check while no fresh index is recorded.
+    function getIndexBand() external view returns (uint256 indexBandRatio);
+
+    /// @notice Sets the index band (owner only): 0 (off) or between MIN_INDEX_BAND and MAX_INDEX_BAND.
+    /// Keep it below initialMarginRatio - maintenanceMarginRatio, so that a trade opened at the edge
+    /// of the band is not liquidatable by the index's side of it alone.
+    function setIndexBand(uint256 indexBandRatio) external;
 
     /// @notice The only address allowed to swap.
     function clearingHouse() external view returns (address);

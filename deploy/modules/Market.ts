@@ -19,6 +19,8 @@
  *   index is invalid (funding pauses, liquidation falls back to the mark price).
  * - `maxPremiumRatio`, `minUpdateInterval`, `maxAccrualPeriod` (defaults in deploy/defaults.ts):
  *   `Amm.setFundingParams`.
+ * - `indexBandRatio` (default in deploy/defaults.ts, 3%): `Amm.setIndexBand`, how far from the
+ *   index a risk-increasing trade may take the price.
  *
  * The asset key in the price feed is the symbol as a bytes32 string (`encodeBytes32String("ETH")`).
  * The Amm's owner is the ClearingHouse's owner, read from the chain. The owner-only calls are sent
@@ -96,11 +98,13 @@ export function buildMarketModule(symbol: string, core: CoreModuleType = CoreMod
       id: "Amm_setFundingParams",
       from: deployer,
     });
+    const indexBandRatio = m.getParameter<bigint>("indexBandRatio", DEFAULTS.indexBandRatio);
+    const setIndexBand = m.call(amm, "setIndexBand", [indexBandRatio], { id: "Amm_setIndexBand", from: deployer });
     // Listed last: a market is open to trading only once its index and funding are configured.
     m.call(clearingHouse, "addMarket", [amm, marketParams], {
       id: "ClearingHouse_addMarket",
       from: deployer,
-      after: [setOracle, setFundingParams],
+      after: [setOracle, setFundingParams, setIndexBand],
     });
 
     return { amm };

@@ -147,6 +147,11 @@ export const SENTENCES: Record<string, (a: Args, f: Formatters) => string> = {
   InvalidReserves: (a, f) => `invalid reserves: ${f.n(a.quoteReserve)} quote, ${f.n(a.baseReserve)} base`,
   RatioTooHigh: (a, f) => `the ratio ${f.pct(a.ratio)} is above 100%`,
   ZeroClearingHouse: () => "the ClearingHouse address is zero",
+  IndexBandExceeded: (a, f) =>
+    `the trade would leave the price at ${f.q(a.priceAfter)}, more than ${f.q(a.maxDistance)} from the index of ` +
+    `${f.q(a.indexPrice)} and further from it: trade less, or toward the index`,
+  IndexBandOutOfRange: (a, f) =>
+    `an index band of ${f.pct(a.indexBandRatio)} is out of range (0 for off, or 0.5% to 50%)`,
   ZeroSwapAmount: () => "the trade is too small: it swaps zero",
   InsufficientReserve: (a, f) => `the trade would take ${f.n(a.requested)} of a reserve of only ${f.n(a.reserve)}`,
   TradeTooLarge: (a, f) =>

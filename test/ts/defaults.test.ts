@@ -78,6 +78,7 @@ describe("Default parameters (deploy/defaults.ts)", function () {
     expect(parameterDefault("Market_ETH", "quoteReserve"), "required: no default").to.equal(undefined);
     expect(parameterDefault("LocalMocks", "feeRatio"), "another module's").to.equal(undefined);
     expect(Object.keys(CORE_PARAMETER_DEFAULTS)).to.have.length(6);
-    expect(Object.keys(MARKET_PARAMETER_DEFAULTS)).to.have.length(6);
+    expect(parameterDefault("Market_ETH", "indexBandRatio")).to.equal(toWad("0.03"));
+    expect(Object.keys(MARKET_PARAMETER_DEFAULTS)).to.have.length(7);
   });
 });

@@ -183,3 +183,15 @@ export async function publishIndex(connection: Connection, amm: Amm, aggregator:
   const answer = ((await amm.getSpotPrice()) * INDEX_PREMIUM_PERCENT) / 100n / FEED_SCALE;
   await sendAt(connection, timestamp, () => aggregator.setAnswer(answer, timestamp));
 }
+
+/** The oracle answers `percent`% of the spot at `timestamp` (a move of the index the market follows). */
+export async function crashIndex(
+  connection: Connection,
+  amm: Amm,
+  aggregator: MockAggregator,
+  timestamp: number,
+  percent: bigint,
+) {
+  const answer = ((await amm.getSpotPrice()) * percent) / 100n / FEED_SCALE;
+  await sendAt(connection, timestamp, () => aggregator.setAnswer(answer, timestamp));
+}

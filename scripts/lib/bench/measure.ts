@@ -10,7 +10,7 @@
 import type { Contract, Interface } from "ethers";
 import { MAX_DEADLINE, Side } from "../deploy.js";
 import { toWad } from "../fixed.js";
-import { BUCKET, publishIndex, sendAt, USDC, type LiveMarket } from "./live-market.js";
+import { BUCKET, crashIndex, publishIndex, sendAt, USDC, type LiveMarket } from "./live-market.js";
 
 export type Receipt = Record<string, string>;
 
@@ -84,6 +84,11 @@ export async function measureOperations(m: LiveMarket): Promise<Measurements> {
       ch.connect(victim).openPosition(market, Side.LONG, toWad(1_000), toWad(8 + 2 * i), 0n, MAX_DEADLINE),
     );
   }
+  // The index falls first (the market's index band lets a risk-increasing trade move the price away
+  // from the index by at most 3%): the oracle answers 9% under the spot, recorded by a poke, and the
+  // maker's shorts follow it down.
+  await crashIndex(connection, amm, aggregator, t++, 91n);
+  await sendAt(connection, t++, () => amm.pokeIndex());
   for (let i = 0; i < 3; i++) {
     await sendAt(connection, t++, () =>
       ch.connect(maker).openPosition(market, Side.SHORT, toWad(160_000), toWad(3), 0n, MAX_DEADLINE),
