@@ -1,5 +1,5 @@
 /**
- * An independent, exact (bigint) model of one market with funding: its virtual pool, the mark and
+ * Layer 3 of the test models (funding; model.ts and pricing.ts below it): an exact (bigint) model of one market with funding: its virtual pool, the mark and
  * index price paths, the funding premium and indices, the positions and the two Vault pools the
  * funding touches (the margin pool and the insurance fund). It is written from the funding design
  * (see the comments below), not from the contracts: the indices are carried forward stretch by
@@ -24,26 +24,33 @@
  *   when it receives (a long pays when its index rose, a short when its index fell).
  */
 import { WAD } from "../../../scripts/lib/fixed.js";
+import {
+  LONG,
+  ModelError,
+  openInterestAfter,
+  reservesAfterBase,
+  reservesAfterQuote,
+  SHORT,
+  type SideValue,
+} from "./model.js";
+
+export { LONG, SHORT, type SideValue };
+
+/** A revert the model predicts: the pricing layer's ModelError, with bigint arguments. */
+export class ModelRevert extends ModelError {
+  declare readonly args: bigint[];
+
+  constructor(errorName: string, args: bigint[]) {
+    super(errorName, args);
+  }
+}
 
 export const DAY = 86_400n;
-export const LONG = 0;
-export const SHORT = 1;
-export type SideValue = 0 | 1;
 
 const floorDiv = (a: bigint, b: bigint): bigint => a / b; // operands are never negative here
 const ceilDiv = (a: bigint, b: bigint): bigint => (a === 0n ? 0n : (a - 1n) / b + 1n);
 const absOf = (x: bigint): bigint => (x < 0n ? -x : x);
 const minOf = (a: bigint, b: bigint): bigint => (a < b ? a : b);
-
-/** A revert the model predicts: the custom error's name and arguments. */
-export class ModelRevert extends Error {
-  constructor(
-    readonly errorName: string,
-    readonly args: bigint[],
-  ) {
-    super(`${errorName}(${args.join(", ")})`);
-  }
-}
 
 /** A price path: each point's price holds from its time until the next point. */
 export class StepPath {
@@ -347,24 +354,19 @@ export class FundingMarketModel {
 
   // ------------------------------------------------------------------ pool
 
+  // The pool's formulas are the pricing layer's (pricing.ts, through model.ts).
   private swapByQuote(side: SideValue, amount: bigint): bigint {
-    const k = this.quote * this.base;
-    const newQuote = side === LONG ? this.quote + amount : this.quote - amount;
-    const newBase = ceilDiv(k, newQuote);
-    const base = side === LONG ? this.base - newBase : newBase - this.base;
-    this.quote = newQuote;
-    this.base = newBase;
-    return base;
+    const r = reservesAfterQuote(this.quote, this.base, side, amount);
+    this.quote = r.newQuote;
+    this.base = r.newBase;
+    return r.base;
   }
 
   private swapByBase(sizeBefore: bigint, amount: bigint): bigint {
-    const k = this.quote * this.base;
-    const newBase = sizeBefore > 0n ? this.base + amount : this.base - amount;
-    const newQuote = ceilDiv(k, newBase);
-    const quote = sizeBefore > 0n ? this.quote - newQuote : newQuote - this.quote;
-    this.quote = newQuote;
-    this.base = newBase;
-    return quote;
+    const r = reservesAfterBase(this.quote, this.base, sizeBefore, amount);
+    this.quote = r.newQuote;
+    this.base = r.newBase;
+    return r.quote;
   }
 
   /** What closing `amount` of a position of `size` would pay (long) or cost (short) now. */
@@ -382,10 +384,12 @@ export class FundingMarketModel {
     const { amount, sizeAfter } = trade();
     this.mark.setLast(t, this.spot());
     const accrual = this.accrue(t, insuranceAvailable);
-    const longPart = (s: bigint) => (s > 0n ? s : 0n);
-    const shortPart = (s: bigint) => (s < 0n ? -s : 0n);
-    this.longOI += longPart(sizeAfter) - longPart(sizeBefore);
-    this.shortOI += shortPart(sizeAfter) - shortPart(sizeBefore);
+    ({ longOI: this.longOI, shortOI: this.shortOI } = openInterestAfter(
+      this.longOI,
+      this.shortOI,
+      sizeBefore,
+      sizeAfter,
+    ));
     return { amount, accrual };
   }
 

@@ -1,5 +1,5 @@
 /**
- * An off-chain bigint model of the protocol, written from the NatSpec in contracts/interfaces and
+ * Layer 2 of the test models (positions; pricing.ts below it): an off-chain bigint model of the protocol, written from the NatSpec in contracts/interfaces and
  * the documented rounding (every reserve the pool computes rounds up; fees, the reduced cost basis
  * of a long and reversed-leg margins round up; a short's reduced cost basis rounds down; margin
  * ratios round down, toward minus infinity). Tests compare the contracts with it to the wei.
@@ -21,131 +21,20 @@
  * nothing between the insurance fund and the margin pool for funding).
  */
 import { WAD, abs, mulDivDown, mulDivUp, wDivDown, wDivUp, wMulDown, wMulUp } from "../../../scripts/lib/fixed.js";
+import { AmmModel, floorDivSigned, LONG, ModelError, SHORT, type SideValue } from "./pricing.js";
 
-export const LONG = 0;
-export const SHORT = 1;
-export type SideValue = 0 | 1;
-
-/** A revert the model predicts: the custom error's name and arguments. */
-export class ModelError extends Error {
-  constructor(
-    readonly errorName: string,
-    readonly args: unknown[],
-  ) {
-    super(`${errorName}(${args.map(String).join(", ")})`);
-  }
-}
-
-/** Runs `fn`, which must throw a {@link ModelError}, and returns it. */
-export function predictRevert(fn: () => unknown): ModelError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ModelError) return e;
-    throw e;
-  }
-  throw new Error("the model expected this action to succeed");
-}
-
-/** Signed division rounded toward minus infinity (what "rounded down" means for a signed ratio). */
-export function floorDivSigned(a: bigint, b: bigint): bigint {
-  const q = a / b;
-  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
-}
-
-/** One x*y=k pool with the documented rounding. Amounts are 18-decimal. */
-export class AmmModel {
-  longOI = 0n;
-  shortOI = 0n;
-
-  constructor(
-    public quote: bigint,
-    public base: bigint,
-  ) {}
-
-  clone(): AmmModel {
-    const c = new AmmModel(this.quote, this.base);
-    c.longOI = this.longOI;
-    c.shortOI = this.shortOI;
-    return c;
-  }
-
-  get k(): bigint {
-    return this.quote * this.base;
-  }
-
-  /** floor(quote * 1e18 / base). */
-  spotPrice(): bigint {
-    return wDivDown(this.quote, this.base);
-  }
-
-  /** Reserves after a trade of `quoteAmount` quote, and the base given (LONG) or owed (SHORT). */
-  quoteSwap(side: SideValue, quoteAmount: bigint): { base: bigint; newQuote: bigint; newBase: bigint } {
-    if (quoteAmount === 0n) throw new ModelError("ZeroSwapAmount", []);
-    const q = this.quote;
-    const b = this.base;
-    if (side === LONG) {
-      const newQuote = q + quoteAmount;
-      const newBase = mulDivUp(q, b, newQuote); // ceil(q*b / (q+Q))
-      return { base: b - newBase, newQuote, newBase };
-    }
-    if (quoteAmount >= q) throw new ModelError("InsufficientReserve", [q, quoteAmount]);
-    const newQuote = q - quoteAmount;
-    const newBase = mulDivUp(q, b, newQuote); // ceil(q*b / (q-Q))
-    return { base: newBase - b, newQuote, newBase };
-  }
-
-  /** Reserves after closing `baseAmount` of a position of `sizeBefore`, and the quote paid / owed. */
-  baseSwap(sizeBefore: bigint, baseAmount: bigint): { quote: bigint; newQuote: bigint; newBase: bigint } {
-    if (baseAmount === 0n) throw new ModelError("ZeroSwapAmount", []);
-    if (baseAmount > abs(sizeBefore)) throw new ModelError("CloseExceedsPosition", [baseAmount, abs(sizeBefore)]);
-    const q = this.quote;
-    const b = this.base;
-    if (sizeBefore > 0n) {
-      const newBase = b + baseAmount;
-      const newQuote = mulDivUp(q, b, newBase); // ceil(q*b / (b+s))
-      return { quote: q - newQuote, newQuote, newBase };
-    }
-    if (baseAmount >= b) throw new ModelError("InsufficientReserve", [b, baseAmount]);
-    const newBase = b - baseAmount;
-    const newQuote = mulDivUp(q, b, newBase); // ceil(q*b / (b-s))
-    return { quote: newQuote - q, newQuote, newBase };
-  }
-
-  previewSwapQuote(side: SideValue, quoteAmount: bigint): bigint {
-    return this.quoteSwap(side, quoteAmount).base;
-  }
-
-  previewSwapBase(sizeBefore: bigint, baseAmount: bigint): bigint {
-    return this.baseSwap(sizeBefore, baseAmount).quote;
-  }
-
-  /** Applies a quote trade (limits are not modelled) and returns the base amount. */
-  swapQuote(side: SideValue, quoteAmount: bigint, sizeBefore: bigint): bigint {
-    const r = this.quoteSwap(side, quoteAmount);
-    if (side === LONG && r.base === 0n) throw new ModelError("ZeroSwapAmount", []);
-    this.quote = r.newQuote;
-    this.base = r.newBase;
-    this.moveOpenInterest(sizeBefore, side === LONG ? sizeBefore + r.base : sizeBefore - r.base);
-    return r.base;
-  }
-
-  /** Applies a closing base trade and returns the quote amount. */
-  swapBase(sizeBefore: bigint, baseAmount: bigint): bigint {
-    const r = this.baseSwap(sizeBefore, baseAmount);
-    this.quote = r.newQuote;
-    this.base = r.newBase;
-    this.moveOpenInterest(sizeBefore, sizeBefore > 0n ? sizeBefore - baseAmount : sizeBefore + baseAmount);
-    return r.quote;
-  }
-
-  moveOpenInterest(before: bigint, after: bigint): void {
-    const longPart = (s: bigint) => (s > 0n ? s : 0n);
-    const shortPart = (s: bigint) => (s < 0n ? -s : 0n);
-    this.longOI = this.longOI - longPart(before) + longPart(after);
-    this.shortOI = this.shortOI - shortPart(before) + shortPart(after);
-  }
-}
+export {
+  AmmModel,
+  floorDivSigned,
+  LONG,
+  ModelError,
+  openInterestAfter,
+  predictRevert,
+  reservesAfterBase,
+  reservesAfterQuote,
+  SHORT,
+  type SideValue,
+} from "./pricing.js";
 
 export interface Params {
   initialMarginRatio: bigint;
