@@ -25,8 +25,15 @@
  */
 import { WAD } from "../../../scripts/lib/fixed.js";
 import {
+  AmmModel,
+  feeOf,
+  floorDivSigned,
   LONG,
+  markNotionalOf,
   ModelError,
+  pnlOf,
+  reduceOf,
+  restMarginOf,
   openInterestAfter,
   reservesAfterBase,
   reservesAfterQuote,
@@ -236,7 +243,7 @@ export class FundingMarketModel {
   }
 
   spot(): bigint {
-    return floorDiv(this.quote * WAD, this.base);
+    return new AmmModel(this.quote, this.base).spotPrice();
   }
 
   // ------------------------------------------------------------------ oracle
@@ -435,21 +442,18 @@ export class FundingMarketModel {
 
   /** |size| x spot, floored for a long and rounded up for a short. */
   markNotional(size: bigint): bigint {
-    return size > 0n ? floorDiv(size * this.quote, this.base) : ceilDiv(-size * this.quote, this.base);
+    return markNotionalOf(size, this.quote, this.base);
   }
 
   /** What ClearingHouse.getMarginRatio would return at `t`: (margin - pending + PnL) / notional, floored. */
   marginRatio(trader: string, t: bigint): bigint {
     const p = this.position(trader);
     const notional = this.markNotional(p.size);
-    const pnl = p.size > 0n ? notional - p.openNotional : p.openNotional - notional;
-    const scaled = (p.margin - this.pendingFunding(trader, t) + pnl) * WAD;
-    const q = scaled / notional;
-    return scaled < 0n && q * notional !== scaled ? q - 1n : q;
+    return floorDivSigned((p.margin - this.pendingFunding(trader, t) + pnlOf(p, notional)) * WAD, notional);
   }
 
   private fee(notional: bigint): bigint {
-    return ceilDiv(notional * this.feeRatio, WAD);
+    return feeOf(notional, this.feeRatio);
   }
 
   /** Moves the fund's share through the Vault: + from the margin pool to the fund. */
@@ -526,18 +530,7 @@ export class FundingMarketModel {
       FundingMarketModel.sideIndex(positionSide, accrual) - p.checkpoint,
     );
     const fee = this.fee(notional);
-    let closedBasis: bigint;
-    let realizedPnl: bigint;
-    let baseDelta: bigint;
-    if (p.size > 0n) {
-      closedBasis = ceilDiv(p.openNotional * base, p.size);
-      realizedPnl = notional - closedBasis;
-      baseDelta = -base;
-    } else {
-      closedBasis = floorDiv(p.openNotional * base, -p.size);
-      realizedPnl = closedBasis - notional;
-      baseDelta = base;
-    }
+    const { closedBasis, realizedPnl, baseDelta } = reduceOf(p, base, notional);
     const remaining = p.margin - fundingPayment + realizedPnl - fee;
     if (remaining < 0n) throw new Error("model: the position would be underwater");
     const size = p.size + baseDelta;
@@ -576,7 +569,7 @@ export class FundingMarketModel {
     const { amount: quote, accrual } = this.baseSwap(t, p.size, absOf(p.size), insuranceAvailable);
     const side: SideValue = p.size > 0n ? LONG : SHORT;
     const fundingPayment = FundingMarketModel.owed(p.size, FundingMarketModel.sideIndex(side, accrual) - p.checkpoint);
-    const realizedPnl = p.size > 0n ? quote - p.openNotional : p.openNotional - quote;
+    const realizedPnl = pnlOf(p, quote);
     const fee = this.fee(quote);
     const remaining = p.margin - fundingPayment + realizedPnl - fee;
     if (remaining < 0n) throw new Error("model: the position would be underwater");
@@ -613,7 +606,7 @@ export class FundingMarketModel {
     const { amount: base, accrual } = this.quoteSwap(t, side, rest, 0n, 0n);
     const opened: ModelPosition = {
       size: side === LONG ? base : -base,
-      margin: ceilDiv(rest * WAD, leverage),
+      margin: restMarginOf(rest, leverage),
       openNotional: rest,
       checkpoint: FundingMarketModel.sideIndex(side, accrual),
     };

@@ -69,6 +69,41 @@ export function pnlOf(p: Pos, quote: bigint): bigint {
   return p.size > 0n ? quote - p.openNotional : p.openNotional - quote;
 }
 
+// The trading formulas of the positions layer, shared by every model above it (funding, liquidation).
+
+/** |size| x spot price straight from the reserves: floored for a long, rounded up for a short. */
+export function markNotionalOf(size: bigint, quote: bigint, base: bigint): bigint {
+  return size > 0n ? mulDivDown(size, quote, base) : mulDivUp(-size, quote, base);
+}
+
+/** A trade's fee: ceil(notional x feeRatio). */
+export function feeOf(notional: bigint, feeRatio: bigint): bigint {
+  return wMulUp(notional, feeRatio);
+}
+
+/** The margin of a reversal's new leg: ceil(rest / leverage). */
+export function restMarginOf(rest: bigint, leverage: bigint): bigint {
+  return wDivUp(rest, leverage);
+}
+
+/**
+ * A reduce of `base` out of a position `p` by a trade of `notional`: the cost basis it closes
+ * (ceil(openNotional x base / size) for a long, floor for a short: average-entry accounting, rounded
+ * in the protocol's favour), the PnL it realises and the size's change.
+ */
+export function reduceOf(
+  p: Pos,
+  base: bigint,
+  notional: bigint,
+): { closedBasis: bigint; realizedPnl: bigint; baseDelta: bigint } {
+  if (p.size > 0n) {
+    const closedBasis = mulDivUp(p.openNotional, base, p.size);
+    return { closedBasis, realizedPnl: notional - closedBasis, baseDelta: -base };
+  }
+  const closedBasis = mulDivDown(p.openNotional, base, -p.size);
+  return { closedBasis, realizedPnl: closedBasis - notional, baseDelta: base };
+}
+
 /** The Vault ledger, the ClearingHouse positions and the pools, all 18-decimal. */
 export class SystemModel {
   free = new Map<string, bigint>();
@@ -164,7 +199,7 @@ export class SystemModel {
 
   /** |size| x spot price from the reserves: floor(|s| q / b) for a long, ceil(|s| q / b) for a short. */
   static markNotional(pool: AmmModel, size: bigint): bigint {
-    return size > 0n ? mulDivDown(size, pool.quote, pool.base) : mulDivUp(-size, pool.quote, pool.base);
+    return markNotionalOf(size, pool.quote, pool.base);
   }
 
   /** Reverts with MarginRatioTooLow unless equity >= ceil(notional x ratio). */
@@ -228,7 +263,7 @@ export class SystemModel {
       if (p.size !== 0n) SystemModel.requireMarkMarginRatio(pool, p, params.initialMarginRatio);
       const base = pool.swapQuote(side, notional, p.size);
       const baseDelta = side === LONG ? base : -base;
-      const fee = wMulUp(notional, params.feeRatio);
+      const fee = feeOf(notional, params.feeRatio);
       next = { size: p.size + baseDelta, margin: p.margin + margin, openNotional: p.openNotional + notional };
       result = {
         baseDelta,
@@ -244,19 +279,8 @@ export class SystemModel {
       if (notional < exitValue) {
         // reduce: average-entry accounting
         const base = pool.swapQuote(side, notional, p.size);
-        let closedBasis: bigint;
-        let realizedPnl: bigint;
-        let baseDelta: bigint;
-        if (p.size > 0n) {
-          closedBasis = mulDivUp(p.openNotional, base, p.size);
-          realizedPnl = notional - closedBasis;
-          baseDelta = -base;
-        } else {
-          closedBasis = mulDivDown(p.openNotional, base, -p.size);
-          realizedPnl = closedBasis - notional;
-          baseDelta = base;
-        }
-        const fee = wMulUp(notional, params.feeRatio);
+        const { closedBasis, realizedPnl, baseDelta } = reduceOf(p, base, notional);
+        const fee = feeOf(notional, params.feeRatio);
         const remaining = p.margin + realizedPnl - fee;
         if (remaining < 0n) throw new ModelError("PositionUnderwater", [remaining]);
         const size = p.size + baseDelta;
@@ -283,7 +307,7 @@ export class SystemModel {
         // and the event's quote amount is the exit value actually traded, not the notional asked.
         const quote = pool.swapBase(p.size, abs(p.size));
         const realizedPnl = pnlOf(p, quote);
-        let fee = wMulUp(quote, params.feeRatio);
+        let fee = feeOf(quote, params.feeRatio);
         const payout = p.margin + realizedPnl - fee;
         if (payout < 0n) throw new ModelError("PositionUnderwater", [payout]);
         let freeCollateralDelta = payout;
@@ -292,8 +316,8 @@ export class SystemModel {
         const rest = notional - quote;
         if (rest !== 0n && (side === SHORT || pool.previewSwapQuote(side, rest) !== 0n)) {
           const base = pool.swapQuote(side, rest, 0n);
-          const restMargin = wDivUp(rest, leverage);
-          const restFee = wMulUp(rest, params.feeRatio);
+          const restMargin = restMarginOf(rest, leverage);
+          const restFee = feeOf(rest, params.feeRatio);
           next = { size: side === LONG ? base : -base, margin: restMargin, openNotional: rest };
           fee += restFee;
           freeCollateralDelta -= restMargin + restFee;
@@ -326,7 +350,7 @@ export class SystemModel {
     const pool = this.amm(amm).clone();
     const quote = pool.swapBase(p.size, abs(p.size));
     const realizedPnl = pnlOf(p, quote);
-    const fee = wMulUp(quote, params.feeRatio);
+    const fee = feeOf(quote, params.feeRatio);
     const payout = p.margin + realizedPnl - fee;
     if (payout < 0n) throw new ModelError("PositionUnderwater", [payout]);
     const ledger = this.settled(trader, payout, fee);
