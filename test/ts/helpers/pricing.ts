@@ -3,10 +3,11 @@
  * documented rounding (every reserve the pool computes rounds up). Written from the NatSpec in
  * contracts/interfaces, never from contract code or artifacts.
  *
- * The stack, each layer importing the one below and adding its own concern, with no trading formula
- * written twice:
- *   pricing.ts (this file) -> model.ts (positions, margin, fees) -> funding-model.ts (funding) ->
- *   liquidation-model.ts (liquidation, settlement).
+ * The stack, each layer importing the one below and adding its own concern; every trading formula
+ * (swap, fee, reduce basis and PnL, reversal margin, mark notional, margin ratio) is written once:
+ *   pricing.ts (this file) -> model.ts (positions, margin, fees, the Vault ledger) ->
+ *   funding-model.ts (one market with funding); liquidation-model.ts (liquidation, settlement) builds
+ *   on model.ts and takes funding as an input.
  */
 import { abs, mulDivUp, wDivDown } from "../../../scripts/lib/fixed.js";
 
