@@ -13,6 +13,7 @@ import {IVault} from "../../../contracts/interfaces/IVault.sol";
 import {MockAggregator} from "../../../contracts/test/MockAggregator.sol";
 import {Deployer} from "../utils/Deployer.sol";
 import {InvariantBase} from "../utils/InvariantBase.sol";
+import {FinalSettlement} from "./handlers/FinalSettlement.sol";
 import {FundingKeeperHandler} from "./handlers/FundingKeeperHandler.sol";
 import {LiquidatorHandler} from "./handlers/LiquidatorHandler.sol";
 import {OracleHandler} from "./handlers/OracleHandler.sol";
@@ -114,8 +115,13 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         stakers = new StakerHandler(insuranceFund, usdc, markets[0].traders);
         markets[0].traders.registerHandler(address(stakers));
         watch = new SharePriceWatch(insuranceFund, ledgers, liquidators);
-        for (uint256 i; i < N_MARKETS; ++i)
+        FinalSettlement[] memory peers = new FinalSettlement[](N_MARKETS);
+        for (uint256 i; i < N_MARKETS; ++i) peers[i] = markets[i].traders;
+        for (uint256 i; i < N_MARKETS; ++i) {
             markets[i].traders.setFundAndSequencer(watch, IPriceFeed(address(priceFeed)));
+            // The margin pool is shared: a market's settlement may borrow from another's open positions.
+            markets[i].traders.setPeers(peers);
+        }
         stakers.stakeExactly(0, 10_000e6);
         time = new TimeHandler();
         _targets();

@@ -93,16 +93,49 @@ abstract contract FinalSettlement is TradeExecution {
         (uint256 pool, ) = vault.getPoolBalances();
         if (take > int256(pool)) {
             uint256 shortfall = uint256(take) - pool;
-            for (uint256 i; i < N_TRADERS; ++i) {
+            bool lent;
+            for (uint256 i; i < N_TRADERS && !lent; ++i) {
                 address lender = _traders[i];
                 if (lender == t || _position(lender).size == 0) continue;
                 _ensureFree(lender, shortfall);
                 _addMargin(lender, shortfall);
                 finalTopUps++;
-                break;
+                lent = true;
+            }
+            // The pool is shared by every market: with no lender here, a position in another market
+            // lends it (several markets at once; `peers` is empty in a single-market campaign).
+            for (uint256 i; i < _peers.length && !lent; ++i) {
+                lent = _peers[i].lendToPool(shortfall);
+                if (lent) finalTopUps++;
             }
         }
         return true;
+    }
+
+    /// @dev The other markets' settlements (linked by the test's setUp), which can lend to the pool.
+    FinalSettlement[] internal _peers;
+
+    /// @notice Links the other markets' TraderHandlers (several markets at once), each allowed to ask
+    /// this one for a pool loan.
+    function setPeers(FinalSettlement[] calldata peers) external {
+        require(msg.sender == _deployer, "only the deployer");
+        for (uint256 i; i < peers.length; ++i) {
+            if (address(peers[i]) == address(this)) continue;
+            _peers.push(peers[i]);
+            isHandler[address(peers[i])] = true;
+        }
+    }
+
+    /// @notice A pool loan asked by another market's settlement: one of this market's open positions
+    /// adds `amount` of margin (fresh collateral), paid back at its own close. False if none is open.
+    function lendToPool(uint256 amount) external onlyHandler returns (bool) {
+        for (uint256 i; i < N_TRADERS; ++i) {
+            address lender = _traders[i];
+            if (_position(lender).size == 0) continue;
+            _ensureFree(lender, amount);
+            return _addMargin(lender, amount);
+        }
+        return false;
     }
 
     /// @dev Fisher-Yates over the trader indexes.
