@@ -193,12 +193,27 @@ contract ClearingHouseUnitTest is Deployer {
         assertEq(abi.decode(logs[0].data, (address)), address(this), "account");
     }
 
-    /// @dev Deposits and withdrawals live in the Vault and are not paused by the ClearingHouse.
+    /// @dev Deposits and withdrawals live in the Vault and are not paused by the ClearingHouse: while
+    /// paused, ALICE (1,000,000 USDC deposited in setUp) withdraws 1 USDC and deposits 2, and both the
+    /// token balances and the Vault's ledger move by exactly those amounts.
     function test_pauseLeavesVaultOpen() public {
         clearingHouse.pause();
+        assertTrue(clearingHouse.paused(), "paused");
+        assertEq(vault.freeCollateral(ALICE), 1_000_000e18, "free collateral before");
+        assertEq(usdc.balanceOf(ALICE), 0, "wallet before");
+        uint256 vaultTokens = usdc.balanceOf(address(vault));
+
         vm.prank(ALICE);
         vault.withdraw(1e6);
-        fund(ALICE, 1e6);
+        assertEq(usdc.balanceOf(ALICE), 1e6, "withdrawn to the wallet");
+        assertEq(usdc.balanceOf(address(vault)), vaultTokens - 1e6, "vault paid 1 USDC");
+        assertEq(vault.freeCollateral(ALICE), 999_999e18, "ledger after the withdrawal");
+
+        fund(ALICE, 2e6);
+        assertEq(usdc.balanceOf(ALICE), 1e6, "the deposit took the 2 USDC minted");
+        assertEq(usdc.balanceOf(address(vault)), vaultTokens + 1e6, "vault holds 1 USDC more than at the start");
+        assertEq(vault.freeCollateral(ALICE), 1_000_001e18, "ledger after the deposit");
+        assertTrue(clearingHouse.paused(), "still paused");
     }
 
     // ------------------------------------------------------------------ deadline

@@ -155,6 +155,12 @@ contract TradingFuzzTest is TradingHarness {
 
     // ================================================================== 3 & 5: random trading
 
+    /// @dev Per run: steps that found nothing to do, closes whose position was topped up first, and
+    /// closes attempted while the margin could not cover them (which must be refused).
+    uint256 internal skippedSteps;
+    uint256 internal closeTopUps;
+    uint256 internal underwaterCloses;
+
     /// @dev A revert other than the one the spec predicts.
     error RevertMismatch(string what, bytes expected, bytes actual);
 
@@ -222,7 +228,10 @@ contract TradingFuzzTest is TradingHarness {
     /// add/remove margin, withdraw. Then every exact invariant is checked.
     function _step(uint256 x) internal {
         Action memory a = _act(x);
-        if (a.skipped) return;
+        if (a.skipped) {
+            skippedSteps++;
+            return;
+        }
         if (a.ok) {
             assertTrue(!a.dustLong, "a reduce whose long leg buys 0 base went through");
             if (a.pred.made) _checkPredictedSuccess(a);
@@ -341,12 +350,34 @@ contract TradingFuzzTest is TradingHarness {
             _record(a, Op.Reverse, margin);
             (a.ok, a.err) = tryOpen(a.trader, opposite(size), margin, lev);
         } else if (kind == 5) {
+            // Close the position as it stands (the pool is kept able to pay it: another trader's bad
+            // debt is not this close's business). Half the time a position whose margin cannot cover
+            // the close is topped up first; otherwise the close must be refused with exactly
+            // PositionUnderwater(margin + PnL at exit - fee).
             ensurePoolCanPay(a.trader);
-            rescueIfUnderwater(a.trader);
+            if (x & 1 == 1 && _closeRemaining(a.trader) < 0) {
+                rescueIfUnderwater(a.trader);
+                closeTopUps++;
+            }
             a.freeBefore = vault.freeCollateral(a.trader);
             a.before = position(a.trader);
             _record(a, Op.Close, 0);
-            close(a.trader);
+            int256 remaining = _closeRemaining(a.trader);
+            if (remaining < 0) {
+                a.pred.made = true;
+                a.pred.underwater = true;
+                a.pred.remaining = remaining;
+                underwaterCloses++;
+            } else {
+                // The margin covers it: the close must go through and take the whole position.
+                a.pred.made = true;
+                a.pred.closes = true;
+            }
+            vm.prank(a.trader);
+            try clearingHouse.closePosition(address(amm), 0, DEADLINE) {} catch (bytes memory e) {
+                a.ok = false;
+                a.err = e;
+            }
         } else if (kind == 6) {
             a.tradeMade = false;
             if (size == 0) {
@@ -461,6 +492,13 @@ contract TradingFuzzTest is TradingHarness {
         if (a.before.size != 0) a.exit = exitValue(a.before.size);
     }
 
+    /// @dev What closing `t` now would leave of its margin: margin + PnL at the exit value - fee.
+    function _closeRemaining(address t) internal view returns (int256) {
+        IClearingHouse.Position memory p = position(t);
+        uint256 exit = exitValue(p.size);
+        return int256(p.margin) + pnlAt(p.size, p.openNotional, exit) - int256(_feeOf(exit));
+    }
+
     function _feeOf(uint256 quote) internal view returns (uint256) {
         return Math.mulDiv(quote, feeRatio, WAD, Math.Rounding.Ceil);
     }
@@ -558,6 +596,9 @@ contract TradingFuzzTest is TradingHarness {
         drainEvents();
         checkInvariants();
         for (uint256 k; k < steps.length; ++k) _step(steps[k]);
+        // Most steps must do something: a step is skipped only when the action found nothing to act on
+        // (margin moves without a position, a reduce or reversal that rounds to nothing).
+        assertLe(skippedSteps, steps.length / 2, "more than half of the steps were skipped");
         // Finally everyone closes: base is fully back, and the ledger still balances.
         for (uint256 i; i < traders.length; ++i) {
             if (position(traders[i]).size == 0) continue;

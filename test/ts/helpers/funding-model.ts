@@ -1,5 +1,5 @@
 /**
- * An independent, exact (bigint) model of one market with funding: its virtual pool, the mark and
+ * Layer 3 of the test models (funding; model.ts and pricing.ts below it): an exact (bigint) model of one market with funding: its virtual pool, the mark and
  * index price paths, the funding premium and indices, the positions and the two Vault pools the
  * funding touches (the margin pool and the insurance fund). It is written from the funding design
  * (see the comments below), not from the contracts: the indices are carried forward stretch by
@@ -25,26 +25,40 @@
  */
 import * as DEFAULTS from "../../../deploy/defaults.js";
 import { WAD } from "../../../scripts/lib/fixed.js";
+import {
+  AmmModel,
+  feeOf,
+  floorDivSigned,
+  LONG,
+  markNotionalOf,
+  ModelError,
+  pnlOf,
+  reduceOf,
+  restMarginOf,
+  openInterestAfter,
+  reservesAfterBase,
+  reservesAfterQuote,
+  SHORT,
+  type SideValue,
+} from "./model.js";
+
+export { LONG, SHORT, type SideValue };
+
+/** A revert the model predicts: the pricing layer's ModelError, with bigint arguments. */
+export class ModelRevert extends ModelError {
+  declare readonly args: bigint[];
+
+  constructor(errorName: string, args: bigint[]) {
+    super(errorName, args);
+  }
+}
 
 export const DAY = 86_400n;
-export const LONG = 0;
-export const SHORT = 1;
-export type SideValue = 0 | 1;
 
 const floorDiv = (a: bigint, b: bigint): bigint => a / b; // operands are never negative here
 const ceilDiv = (a: bigint, b: bigint): bigint => (a === 0n ? 0n : (a - 1n) / b + 1n);
 const absOf = (x: bigint): bigint => (x < 0n ? -x : x);
 const minOf = (a: bigint, b: bigint): bigint => (a < b ? a : b);
-
-/** A revert the model predicts: the custom error's name and arguments. */
-export class ModelRevert extends Error {
-  constructor(
-    readonly errorName: string,
-    readonly args: bigint[],
-  ) {
-    super(`${errorName}(${args.join(", ")})`);
-  }
-}
 
 /** A price path: each point's price holds from its time until the next point. */
 export class StepPath {
@@ -226,7 +240,7 @@ export class FundingMarketModel {
   }
 
   spot(): bigint {
-    return floorDiv(this.quote * WAD, this.base);
+    return new AmmModel(this.quote, this.base).spotPrice();
   }
 
   // ------------------------------------------------------------------ oracle
@@ -344,24 +358,19 @@ export class FundingMarketModel {
 
   // ------------------------------------------------------------------ pool
 
+  // The pool's formulas are the pricing layer's (pricing.ts, through model.ts).
   private swapByQuote(side: SideValue, amount: bigint): bigint {
-    const k = this.quote * this.base;
-    const newQuote = side === LONG ? this.quote + amount : this.quote - amount;
-    const newBase = ceilDiv(k, newQuote);
-    const base = side === LONG ? this.base - newBase : newBase - this.base;
-    this.quote = newQuote;
-    this.base = newBase;
-    return base;
+    const r = reservesAfterQuote(this.quote, this.base, side, amount);
+    this.quote = r.newQuote;
+    this.base = r.newBase;
+    return r.base;
   }
 
   private swapByBase(sizeBefore: bigint, amount: bigint): bigint {
-    const k = this.quote * this.base;
-    const newBase = sizeBefore > 0n ? this.base + amount : this.base - amount;
-    const newQuote = ceilDiv(k, newBase);
-    const quote = sizeBefore > 0n ? this.quote - newQuote : newQuote - this.quote;
-    this.quote = newQuote;
-    this.base = newBase;
-    return quote;
+    const r = reservesAfterBase(this.quote, this.base, sizeBefore, amount);
+    this.quote = r.newQuote;
+    this.base = r.newBase;
+    return r.quote;
   }
 
   /** What closing `amount` of a position of `size` would pay (long) or cost (short) now. */
@@ -379,10 +388,12 @@ export class FundingMarketModel {
     const { amount, sizeAfter } = trade();
     this.mark.setLast(t, this.spot());
     const accrual = this.accrue(t, insuranceAvailable);
-    const longPart = (s: bigint) => (s > 0n ? s : 0n);
-    const shortPart = (s: bigint) => (s < 0n ? -s : 0n);
-    this.longOI += longPart(sizeAfter) - longPart(sizeBefore);
-    this.shortOI += shortPart(sizeAfter) - shortPart(sizeBefore);
+    ({ longOI: this.longOI, shortOI: this.shortOI } = openInterestAfter(
+      this.longOI,
+      this.shortOI,
+      sizeBefore,
+      sizeAfter,
+    ));
     return { amount, accrual };
   }
 
@@ -428,21 +439,18 @@ export class FundingMarketModel {
 
   /** |size| x spot, floored for a long and rounded up for a short. */
   markNotional(size: bigint): bigint {
-    return size > 0n ? floorDiv(size * this.quote, this.base) : ceilDiv(-size * this.quote, this.base);
+    return markNotionalOf(size, this.quote, this.base);
   }
 
   /** What ClearingHouse.getMarginRatio would return at `t`: (margin - pending + PnL) / notional, floored. */
   marginRatio(trader: string, t: bigint): bigint {
     const p = this.position(trader);
     const notional = this.markNotional(p.size);
-    const pnl = p.size > 0n ? notional - p.openNotional : p.openNotional - notional;
-    const scaled = (p.margin - this.pendingFunding(trader, t) + pnl) * WAD;
-    const q = scaled / notional;
-    return scaled < 0n && q * notional !== scaled ? q - 1n : q;
+    return floorDivSigned((p.margin - this.pendingFunding(trader, t) + pnlOf(p, notional)) * WAD, notional);
   }
 
   private fee(notional: bigint): bigint {
-    return ceilDiv(notional * this.feeRatio, WAD);
+    return feeOf(notional, this.feeRatio);
   }
 
   /** Moves the fund's share through the Vault: + from the margin pool to the fund. */
@@ -519,18 +527,7 @@ export class FundingMarketModel {
       FundingMarketModel.sideIndex(positionSide, accrual) - p.checkpoint,
     );
     const fee = this.fee(notional);
-    let closedBasis: bigint;
-    let realizedPnl: bigint;
-    let baseDelta: bigint;
-    if (p.size > 0n) {
-      closedBasis = ceilDiv(p.openNotional * base, p.size);
-      realizedPnl = notional - closedBasis;
-      baseDelta = -base;
-    } else {
-      closedBasis = floorDiv(p.openNotional * base, -p.size);
-      realizedPnl = closedBasis - notional;
-      baseDelta = base;
-    }
+    const { closedBasis, realizedPnl, baseDelta } = reduceOf(p, base, notional);
     const remaining = p.margin - fundingPayment + realizedPnl - fee;
     if (remaining < 0n) throw new Error("model: the position would be underwater");
     const size = p.size + baseDelta;
@@ -569,7 +566,7 @@ export class FundingMarketModel {
     const { amount: quote, accrual } = this.baseSwap(t, p.size, absOf(p.size), insuranceAvailable);
     const side: SideValue = p.size > 0n ? LONG : SHORT;
     const fundingPayment = FundingMarketModel.owed(p.size, FundingMarketModel.sideIndex(side, accrual) - p.checkpoint);
-    const realizedPnl = p.size > 0n ? quote - p.openNotional : p.openNotional - quote;
+    const realizedPnl = pnlOf(p, quote);
     const fee = this.fee(quote);
     const remaining = p.margin - fundingPayment + realizedPnl - fee;
     if (remaining < 0n) throw new Error("model: the position would be underwater");
@@ -606,7 +603,7 @@ export class FundingMarketModel {
     const { amount: base, accrual } = this.quoteSwap(t, side, rest, 0n, 0n);
     const opened: ModelPosition = {
       size: side === LONG ? base : -base,
-      margin: ceilDiv(rest * WAD, leverage),
+      margin: restMarginOf(rest, leverage),
       openNotional: rest,
       checkpoint: FundingMarketModel.sideIndex(side, accrual),
     };

@@ -1,15 +1,18 @@
 /**
- * An off-chain bigint model of liquidation and global settlement, written from the NatSpec of
+ * Layer 4 of the test models (liquidation; see pricing.ts for the stack): an off-chain bigint model
+ * of liquidation and global settlement, written from the NatSpec of
  * IClearingHouse and the liquidation spec of issue 4 (not from the contract's code). It works on a
  * {@link SystemModel} (pools, positions, Vault ledger) and predicts every figure a liquidation or
  * a settlement emits, to the wei, and the reverts with their arguments (as {@link ModelError}).
  *
- * Funding is taken as an input (`pendingFunding`, + owed by the position), zero in the markets the
- * tests use (no funding update is ever made, so the premium and the indices stay at zero).
+ * Funding is taken as an input (`pendingFunding`, + owed by the position: what the funding layer,
+ * funding-model.ts, computes), zero in the markets the tests use (no funding update is ever made, so
+ * the premium and the indices stay at zero). Its closes use the positions layer's reduce
+ * ({@link reduceOf}); it does not import the funding layer.
  */
 import * as DEFAULTS from "../../../deploy/defaults.js";
 import { WAD, abs, mulDivDown, mulDivUp, wMulDown, wMulUp } from "../../../scripts/lib/fixed.js";
-import { floorDivSigned, ModelError, pnlOf, SystemModel, type AmmModel, type Pos } from "./model.js";
+import { floorDivSigned, ModelError, pnlOf, reduceOf, SystemModel, type AmmModel, type Pos } from "./model.js";
 
 export interface LiquidationParams {
   feeRatio: bigint;
@@ -196,8 +199,9 @@ export function liquidate(model: SystemModel, input: LiquidateInput): Liquidatio
 
   // first close (funding, were there any, is settled here)
   const firstQuote = pool.swapBase(p.size, closeBase);
-  const basis = long ? mulDivUp(p.openNotional, closeBase, s) : mulDivDown(p.openNotional, closeBase, s);
-  let realizedPnl = long ? firstQuote - basis : basis - firstQuote;
+  // The positions layer's reduce: the closed cost basis and the PnL it realises.
+  const { closedBasis: basis, realizedPnl: firstPnl, baseDelta: firstDelta } = reduceOf(p, closeBase, firstQuote);
+  let realizedPnl = firstPnl;
   const limit = input.quoteLimit ?? 0n;
   if (limit !== 0n && (long ? firstQuote < limit : firstQuote > limit)) {
     throw new ModelError("QuoteLimitMissed", [firstQuote, limit]);
@@ -205,7 +209,7 @@ export function liquidate(model: SystemModel, input: LiquidateInput): Liquidatio
   let E = mA + realizedPnl;
   let quote = firstQuote;
   let rest: Pos = {
-    size: long ? p.size - closeBase : p.size + closeBase,
+    size: p.size + firstDelta,
     margin: 0n,
     openNotional: p.openNotional - basis,
   };
@@ -223,15 +227,14 @@ export function liquidate(model: SystemModel, input: LiquidateInput): Liquidatio
       const more = more2 < restAbs ? more2 : restAbs;
       if (more > 0n) {
         const q2 = pool.swapBase(rest.size, more);
-        const basis2 = long ? mulDivUp(rest.openNotional, more, restAbs) : mulDivDown(rest.openNotional, more, restAbs);
-        const realized2 = long ? q2 - basis2 : basis2 - q2;
+        const { closedBasis: basis2, realizedPnl: realized2, baseDelta: delta2 } = reduceOf(rest, more, q2);
         quote += q2;
         realizedPnl += realized2;
         E += realized2;
         closeBase += more;
         restClosed = more;
         rest = {
-          size: long ? rest.size - more : rest.size + more,
+          size: rest.size + delta2,
           margin: 0n,
           openNotional: rest.openNotional - basis2,
         };

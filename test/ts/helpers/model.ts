@@ -1,5 +1,5 @@
 /**
- * An off-chain bigint model of the protocol, written from the NatSpec in contracts/interfaces and
+ * Layer 2 of the test models (positions; pricing.ts below it): an off-chain bigint model of the protocol, written from the NatSpec in contracts/interfaces and
  * the documented rounding (every reserve the pool computes rounds up; fees, the reduced cost basis
  * of a long and reversed-leg margins round up; a short's reduced cost basis rounds down; margin
  * ratios round down, toward minus infinity). Tests compare the contracts with it to the wei.
@@ -21,131 +21,20 @@
  * nothing between the insurance fund and the margin pool for funding).
  */
 import { WAD, abs, mulDivDown, mulDivUp, wDivDown, wDivUp, wMulDown, wMulUp } from "../../../scripts/lib/fixed.js";
+import { AmmModel, floorDivSigned, LONG, ModelError, SHORT, type SideValue } from "./pricing.js";
 
-export const LONG = 0;
-export const SHORT = 1;
-export type SideValue = 0 | 1;
-
-/** A revert the model predicts: the custom error's name and arguments. */
-export class ModelError extends Error {
-  constructor(
-    readonly errorName: string,
-    readonly args: unknown[],
-  ) {
-    super(`${errorName}(${args.map(String).join(", ")})`);
-  }
-}
-
-/** Runs `fn`, which must throw a {@link ModelError}, and returns it. */
-export function predictRevert(fn: () => unknown): ModelError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ModelError) return e;
-    throw e;
-  }
-  throw new Error("the model expected this action to succeed");
-}
-
-/** Signed division rounded toward minus infinity (what "rounded down" means for a signed ratio). */
-export function floorDivSigned(a: bigint, b: bigint): bigint {
-  const q = a / b;
-  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
-}
-
-/** One x*y=k pool with the documented rounding. Amounts are 18-decimal. */
-export class AmmModel {
-  longOI = 0n;
-  shortOI = 0n;
-
-  constructor(
-    public quote: bigint,
-    public base: bigint,
-  ) {}
-
-  clone(): AmmModel {
-    const c = new AmmModel(this.quote, this.base);
-    c.longOI = this.longOI;
-    c.shortOI = this.shortOI;
-    return c;
-  }
-
-  get k(): bigint {
-    return this.quote * this.base;
-  }
-
-  /** floor(quote * 1e18 / base). */
-  spotPrice(): bigint {
-    return wDivDown(this.quote, this.base);
-  }
-
-  /** Reserves after a trade of `quoteAmount` quote, and the base given (LONG) or owed (SHORT). */
-  quoteSwap(side: SideValue, quoteAmount: bigint): { base: bigint; newQuote: bigint; newBase: bigint } {
-    if (quoteAmount === 0n) throw new ModelError("ZeroSwapAmount", []);
-    const q = this.quote;
-    const b = this.base;
-    if (side === LONG) {
-      const newQuote = q + quoteAmount;
-      const newBase = mulDivUp(q, b, newQuote); // ceil(q*b / (q+Q))
-      return { base: b - newBase, newQuote, newBase };
-    }
-    if (quoteAmount >= q) throw new ModelError("InsufficientReserve", [q, quoteAmount]);
-    const newQuote = q - quoteAmount;
-    const newBase = mulDivUp(q, b, newQuote); // ceil(q*b / (q-Q))
-    return { base: newBase - b, newQuote, newBase };
-  }
-
-  /** Reserves after closing `baseAmount` of a position of `sizeBefore`, and the quote paid / owed. */
-  baseSwap(sizeBefore: bigint, baseAmount: bigint): { quote: bigint; newQuote: bigint; newBase: bigint } {
-    if (baseAmount === 0n) throw new ModelError("ZeroSwapAmount", []);
-    if (baseAmount > abs(sizeBefore)) throw new ModelError("CloseExceedsPosition", [baseAmount, abs(sizeBefore)]);
-    const q = this.quote;
-    const b = this.base;
-    if (sizeBefore > 0n) {
-      const newBase = b + baseAmount;
-      const newQuote = mulDivUp(q, b, newBase); // ceil(q*b / (b+s))
-      return { quote: q - newQuote, newQuote, newBase };
-    }
-    if (baseAmount >= b) throw new ModelError("InsufficientReserve", [b, baseAmount]);
-    const newBase = b - baseAmount;
-    const newQuote = mulDivUp(q, b, newBase); // ceil(q*b / (b-s))
-    return { quote: newQuote - q, newQuote, newBase };
-  }
-
-  previewSwapQuote(side: SideValue, quoteAmount: bigint): bigint {
-    return this.quoteSwap(side, quoteAmount).base;
-  }
-
-  previewSwapBase(sizeBefore: bigint, baseAmount: bigint): bigint {
-    return this.baseSwap(sizeBefore, baseAmount).quote;
-  }
-
-  /** Applies a quote trade (limits are not modelled) and returns the base amount. */
-  swapQuote(side: SideValue, quoteAmount: bigint, sizeBefore: bigint): bigint {
-    const r = this.quoteSwap(side, quoteAmount);
-    if (side === LONG && r.base === 0n) throw new ModelError("ZeroSwapAmount", []);
-    this.quote = r.newQuote;
-    this.base = r.newBase;
-    this.moveOpenInterest(sizeBefore, side === LONG ? sizeBefore + r.base : sizeBefore - r.base);
-    return r.base;
-  }
-
-  /** Applies a closing base trade and returns the quote amount. */
-  swapBase(sizeBefore: bigint, baseAmount: bigint): bigint {
-    const r = this.baseSwap(sizeBefore, baseAmount);
-    this.quote = r.newQuote;
-    this.base = r.newBase;
-    this.moveOpenInterest(sizeBefore, sizeBefore > 0n ? sizeBefore - baseAmount : sizeBefore + baseAmount);
-    return r.quote;
-  }
-
-  moveOpenInterest(before: bigint, after: bigint): void {
-    const longPart = (s: bigint) => (s > 0n ? s : 0n);
-    const shortPart = (s: bigint) => (s < 0n ? -s : 0n);
-    this.longOI = this.longOI - longPart(before) + longPart(after);
-    this.shortOI = this.shortOI - shortPart(before) + shortPart(after);
-  }
-}
+export {
+  AmmModel,
+  floorDivSigned,
+  LONG,
+  ModelError,
+  openInterestAfter,
+  predictRevert,
+  reservesAfterBase,
+  reservesAfterQuote,
+  SHORT,
+  type SideValue,
+} from "./pricing.js";
 
 export interface Params {
   initialMarginRatio: bigint;
@@ -178,6 +67,41 @@ const ZERO_POS: Pos = { size: 0n, margin: 0n, openNotional: 0n };
 /** PnL of a position valued at `quote`. */
 export function pnlOf(p: Pos, quote: bigint): bigint {
   return p.size > 0n ? quote - p.openNotional : p.openNotional - quote;
+}
+
+// The trading formulas of the positions layer, shared by every model above it (funding, liquidation).
+
+/** |size| x spot price straight from the reserves: floored for a long, rounded up for a short. */
+export function markNotionalOf(size: bigint, quote: bigint, base: bigint): bigint {
+  return size > 0n ? mulDivDown(size, quote, base) : mulDivUp(-size, quote, base);
+}
+
+/** A trade's fee: ceil(notional x feeRatio). */
+export function feeOf(notional: bigint, feeRatio: bigint): bigint {
+  return wMulUp(notional, feeRatio);
+}
+
+/** The margin of a reversal's new leg: ceil(rest / leverage). */
+export function restMarginOf(rest: bigint, leverage: bigint): bigint {
+  return wDivUp(rest, leverage);
+}
+
+/**
+ * A reduce of `base` out of a position `p` by a trade of `notional`: the cost basis it closes
+ * (ceil(openNotional x base / size) for a long, floor for a short: average-entry accounting, rounded
+ * in the protocol's favour), the PnL it realises and the size's change.
+ */
+export function reduceOf(
+  p: Pos,
+  base: bigint,
+  notional: bigint,
+): { closedBasis: bigint; realizedPnl: bigint; baseDelta: bigint } {
+  if (p.size > 0n) {
+    const closedBasis = mulDivUp(p.openNotional, base, p.size);
+    return { closedBasis, realizedPnl: notional - closedBasis, baseDelta: -base };
+  }
+  const closedBasis = mulDivDown(p.openNotional, base, -p.size);
+  return { closedBasis, realizedPnl: closedBasis - notional, baseDelta: base };
 }
 
 /** The Vault ledger, the ClearingHouse positions and the pools, all 18-decimal. */
@@ -275,7 +199,7 @@ export class SystemModel {
 
   /** |size| x spot price from the reserves: floor(|s| q / b) for a long, ceil(|s| q / b) for a short. */
   static markNotional(pool: AmmModel, size: bigint): bigint {
-    return size > 0n ? mulDivDown(size, pool.quote, pool.base) : mulDivUp(-size, pool.quote, pool.base);
+    return markNotionalOf(size, pool.quote, pool.base);
   }
 
   /** Reverts with MarginRatioTooLow unless equity >= ceil(notional x ratio). */
@@ -339,7 +263,7 @@ export class SystemModel {
       if (p.size !== 0n) SystemModel.requireMarkMarginRatio(pool, p, params.initialMarginRatio);
       const base = pool.swapQuote(side, notional, p.size);
       const baseDelta = side === LONG ? base : -base;
-      const fee = wMulUp(notional, params.feeRatio);
+      const fee = feeOf(notional, params.feeRatio);
       next = { size: p.size + baseDelta, margin: p.margin + margin, openNotional: p.openNotional + notional };
       result = {
         baseDelta,
@@ -355,19 +279,8 @@ export class SystemModel {
       if (notional < exitValue) {
         // reduce: average-entry accounting
         const base = pool.swapQuote(side, notional, p.size);
-        let closedBasis: bigint;
-        let realizedPnl: bigint;
-        let baseDelta: bigint;
-        if (p.size > 0n) {
-          closedBasis = mulDivUp(p.openNotional, base, p.size);
-          realizedPnl = notional - closedBasis;
-          baseDelta = -base;
-        } else {
-          closedBasis = mulDivDown(p.openNotional, base, -p.size);
-          realizedPnl = closedBasis - notional;
-          baseDelta = base;
-        }
-        const fee = wMulUp(notional, params.feeRatio);
+        const { closedBasis, realizedPnl, baseDelta } = reduceOf(p, base, notional);
+        const fee = feeOf(notional, params.feeRatio);
         const remaining = p.margin + realizedPnl - fee;
         if (remaining < 0n) throw new ModelError("PositionUnderwater", [remaining]);
         const size = p.size + baseDelta;
@@ -394,7 +307,7 @@ export class SystemModel {
         // and the event's quote amount is the exit value actually traded, not the notional asked.
         const quote = pool.swapBase(p.size, abs(p.size));
         const realizedPnl = pnlOf(p, quote);
-        let fee = wMulUp(quote, params.feeRatio);
+        let fee = feeOf(quote, params.feeRatio);
         const payout = p.margin + realizedPnl - fee;
         if (payout < 0n) throw new ModelError("PositionUnderwater", [payout]);
         let freeCollateralDelta = payout;
@@ -403,8 +316,8 @@ export class SystemModel {
         const rest = notional - quote;
         if (rest !== 0n && (side === SHORT || pool.previewSwapQuote(side, rest) !== 0n)) {
           const base = pool.swapQuote(side, rest, 0n);
-          const restMargin = wDivUp(rest, leverage);
-          const restFee = wMulUp(rest, params.feeRatio);
+          const restMargin = restMarginOf(rest, leverage);
+          const restFee = feeOf(rest, params.feeRatio);
           next = { size: side === LONG ? base : -base, margin: restMargin, openNotional: rest };
           fee += restFee;
           freeCollateralDelta -= restMargin + restFee;
@@ -437,7 +350,7 @@ export class SystemModel {
     const pool = this.amm(amm).clone();
     const quote = pool.swapBase(p.size, abs(p.size));
     const realizedPnl = pnlOf(p, quote);
-    const fee = wMulUp(quote, params.feeRatio);
+    const fee = feeOf(quote, params.feeRatio);
     const payout = p.margin + realizedPnl - fee;
     if (payout < 0n) throw new ModelError("PositionUnderwater", [payout]);
     const ledger = this.settled(trader, payout, fee);

@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {Amm} from "../../../contracts/Amm.sol";
+import {ChainlinkPriceFeed} from "../../../contracts/ChainlinkPriceFeed.sol";
+import {InsuranceFund} from "../../../contracts/InsuranceFund.sol";
+import {IAmm} from "../../../contracts/interfaces/IAmm.sol";
+import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
+import {IPriceFeed} from "../../../contracts/interfaces/IPriceFeed.sol";
+import {IVault} from "../../../contracts/interfaces/IVault.sol";
+import {MockAggregator} from "../../../contracts/test/MockAggregator.sol";
+import {Deployer} from "../utils/Deployer.sol";
+import {InvariantBase} from "../utils/InvariantBase.sol";
+import {FinalSettlement} from "./handlers/FinalSettlement.sol";
+import {FundingKeeperHandler} from "./handlers/FundingKeeperHandler.sol";
+import {LiquidatorHandler} from "./handlers/LiquidatorHandler.sol";
+import {OracleHandler} from "./handlers/OracleHandler.sol";
+import {PriceMoverHandler} from "./handlers/PriceMoverHandler.sol";
+import {SharePriceWatch} from "./handlers/SharePriceWatch.sol";
+import {StakerHandler} from "./handlers/StakerHandler.sol";
+import {TimeHandler} from "./handlers/TimeHandler.sol";
+import {TraderHandler} from "./handlers/TraderHandler.sol";
+
+/// @notice One campaign over three markets at once (SPEC.md, "Several markets"): one Vault, one
+/// ClearingHouse, one staked insurance fund, one sequencer feed, three Amms with their own reserves,
+/// prices, fees, limits and index; the same four traders (and the same keeper and funding keeper
+/// addresses) act in all three, so their free collateral is shared across markets. Every property that
+/// can be per market is checked per market; the accounting properties (custody, margin pool, insurance
+/// fund, each trader's ledger) are checked across the markets.
+contract MultiMarketInvariantTest is Deployer, InvariantBase {
+    uint256 internal constant N_MARKETS = 3;
+    uint64 internal constant MAX_PREMIUM_RATIO = 0.5e18;
+
+    struct Market {
+        Amm amm;
+        uint256 q0;
+        uint256 b0;
+        TraderHandler traders;
+        LiquidatorHandler liquidator;
+        OracleHandler oracle;
+        FundingKeeperHandler keeper;
+    }
+
+    Market[N_MARKETS] internal markets;
+    TimeHandler internal time;
+    StakerHandler internal stakers;
+    SharePriceWatch internal watch;
+    ChainlinkPriceFeed internal priceFeed;
+    MockAggregator internal sequencerFeed;
+    InsuranceFund internal insuranceFund;
+
+    /// @dev Market i: quote reserve, base reserve, fee, limits.
+    ///  0: price ~123.1 (1,000,000 / 8,123.456789), fee 0.1%; every limit on: trade size 10% of the
+    ///     quote reserve, price move 5% per block, open interest 25% of the initial base reserve a side.
+    ///  1: price ~0.0437 (250,000 / ~5.72M base, the larger reserve), fee 0.05%; every limit on: trade
+    ///     size 5%, price move 10% per block, open interest 50% of the initial base reserve.
+    ///  2: price 2,000 (4,000,000 / 2,000), fee 0.2%; trade size 10% only.
+    function _spec(uint256 i) internal pure returns (uint256 q, uint256 b, uint64 fee, IAmm.Limits memory l) {
+        if (i == 0) {
+            (q, b, fee) = (1_000_000e18, 8_123_456789000000000000, 0.001e18);
+            l = IAmm.Limits(0.1e18, 0.05e18, uint128(b / 4));
+        } else if (i == 1) {
+            (q, b, fee) = (250_000e18, 5_720_823_798627002288329519, 0.0005e18);
+            l = IAmm.Limits(0.05e18, 0.1e18, uint128(b / 2));
+        } else {
+            (q, b, fee) = (4_000_000e18, 2_000e18, 0.002e18);
+            l = IAmm.Limits(0.1e18, 0, 0);
+        }
+    }
+
+    function setUp() public {
+        vm.warp(block.timestamp + 1 days);
+        sequencerFeed = new MockAggregator(0);
+        sequencerFeed.setSequencerStatus(false, block.timestamp - 1 days);
+        priceFeed = new ChainlinkPriceFeed(address(this), AggregatorV3Interface(address(sequencerFeed)));
+        (uint256 q, uint256 b, uint64 fee, IAmm.Limits memory limits) = _spec(0);
+        deploySystemWithSequencer(6, q, b, fee, limits, IPriceFeed(address(priceFeed)));
+        insuranceFund = new InsuranceFund(usdc, IVault(address(vault)), address(this), "Staked insurance", "sINS");
+        clearingHouse.setInsuranceFund(address(insuranceFund));
+
+        TraderHandler[] memory ledgers = new TraderHandler[](N_MARKETS);
+        LiquidatorHandler[] memory liquidators = new LiquidatorHandler[](N_MARKETS);
+        for (uint256 i; i < N_MARKETS; ++i) {
+            Market storage m = markets[i];
+            (q, b, fee, limits) = _spec(i);
+            if (i == 0) {
+                m.amm = amm;
+            } else {
+                m.amm = new Amm(address(clearingHouse), q, b, limits, address(this));
+                clearingHouse.addMarket(address(m.amm), IClearingHouse.MarketParams(IMR, MMR, fee));
+            }
+            (m.q0, m.b0) = (q, b);
+            int256 answer = _index(m.amm, bytes32(uint256(i + 1)), q, b);
+            m.traders = new TraderHandler(clearingHouse, vault, m.amm, usdc);
+            m.liquidator = new LiquidatorHandler(clearingHouse, vault, m.amm, usdc, m.traders);
+            m.traders.setLiquidatorHandler(address(m.liquidator));
+            m.oracle = new OracleHandler(
+                m.amm,
+                priceFeed,
+                _aggregators[address(m.amm)],
+                sequencerFeed,
+                bytes32(uint256(i + 1)),
+                m.traders,
+                answer
+            );
+            m.keeper = new FundingKeeperHandler(clearingHouse, vault, m.amm, m.traders);
+            m.traders.registerHandler(address(m.oracle));
+            m.traders.registerHandler(address(m.keeper));
+            ledgers[i] = m.traders;
+            liquidators[i] = m.liquidator;
+        }
+        // The stakers report to the first market's ledger (the fund is shared: counted once).
+        stakers = new StakerHandler(insuranceFund, usdc, markets[0].traders);
+        markets[0].traders.registerHandler(address(stakers));
+        watch = new SharePriceWatch(insuranceFund, ledgers, liquidators);
+        FinalSettlement[] memory peers = new FinalSettlement[](N_MARKETS);
+        for (uint256 i; i < N_MARKETS; ++i) peers[i] = markets[i].traders;
+        for (uint256 i; i < N_MARKETS; ++i) {
+            markets[i].traders.setFundAndSequencer(watch, IPriceFeed(address(priceFeed)));
+            // The margin pool is shared: a market's settlement may borrow from another's open positions.
+            markets[i].traders.setPeers(peers);
+        }
+        stakers.stakeExactly(0, 10_000e6);
+        time = new TimeHandler();
+        _targets();
+    }
+
+    /// @dev The market's index: an 8-decimal aggregator answering the initial spot price (1-hour
+    /// heartbeat, bounds at 1/10 and 10 times it), funding on, and a first index recorded.
+    function _index(Amm a, bytes32 asset, uint256 q, uint256 b) internal returns (int256 answer) {
+        MockAggregator aggregator = new MockAggregator(8);
+        _aggregators[address(a)] = aggregator;
+        uint256 spot = (q * 1e18) / b;
+        answer = int256(spot / 1e10);
+        aggregator.setRoundData(1, answer, block.timestamp, block.timestamp, 1);
+        priceFeed.setAsset(asset, aggregator, 1 hours, uint128(spot / 10), uint128(spot * 10));
+        a.setOracle(priceFeed, asset);
+        a.setFundingParams(IAmm.FundingParams(MAX_PREMIUM_RATIO, 300, 3600));
+        a.pokeIndex();
+    }
+
+    mapping(address amm => MockAggregator) internal _aggregators;
+
+    /// @dev Each market: the single-market suite's trader (17), liquidator (4), oracle (5, the sequencer
+    /// only on the first market) and funding keeper (2) slots; the clock 6, the stakers 4.
+    function _targets() internal {
+        for (uint256 i; i < N_MARKETS; ++i) {
+            Market storage m = markets[i];
+            targetContract(address(m.traders));
+            targetContract(address(m.liquidator));
+            targetContract(address(m.oracle));
+            targetContract(address(m.keeper));
+            bytes4[] memory t = new bytes4[](17);
+            (t[0], t[1], t[2]) = (
+                TraderHandler.openPosition.selector,
+                TraderHandler.openPosition.selector,
+                TraderHandler.openPosition.selector
+            );
+            (t[3], t[4], t[5]) = (
+                TraderHandler.increasePosition.selector,
+                TraderHandler.reducePosition.selector,
+                TraderHandler.reducePosition.selector
+            );
+            (t[6], t[7], t[8]) = (
+                TraderHandler.reversePosition.selector,
+                TraderHandler.closePosition.selector,
+                TraderHandler.closePosition.selector
+            );
+            (t[9], t[10], t[11]) = (
+                TraderHandler.addMargin.selector,
+                TraderHandler.removeMargin.selector,
+                TraderHandler.removeMargin.selector
+            );
+            (t[12], t[13], t[14]) = (
+                TraderHandler.deposit.selector,
+                TraderHandler.withdraw.selector,
+                TraderHandler.withdrawAll.selector
+            );
+            (t[15], t[16]) = (PriceMoverHandler.movePrice.selector, PriceMoverHandler.movePrice.selector);
+            targetSelector(FuzzSelector(address(m.traders), t));
+            bytes4[] memory l = new bytes4[](4);
+            (l[0], l[1], l[2], l[3]) = (
+                LiquidatorHandler.liquidate.selector,
+                LiquidatorHandler.liquidate.selector,
+                LiquidatorHandler.liquidate.selector,
+                LiquidatorHandler.selfLiquidate.selector
+            );
+            targetSelector(FuzzSelector(address(m.liquidator), l));
+            bytes4[] memory o = new bytes4[](i == 0 ? 6 : 5);
+            (o[0], o[1], o[2], o[3], o[4]) = (
+                OracleHandler.move.selector,
+                OracleHandler.move.selector,
+                OracleHandler.publishBad.selector,
+                OracleHandler.toggleRevert.selector,
+                OracleHandler.poke.selector
+            );
+            if (i == 0) o[5] = OracleHandler.sequencer.selector;
+            targetSelector(FuzzSelector(address(m.oracle), o));
+            bytes4[] memory f = new bytes4[](2);
+            (f[0], f[1]) = (FundingKeeperHandler.updateFunding.selector, FundingKeeperHandler.updateFunding.selector);
+            targetSelector(FuzzSelector(address(m.keeper), f));
+            excludeSender(address(m.amm));
+            excludeSender(address(_aggregators[address(m.amm)]));
+        }
+        targetContract(address(time));
+        bytes4[] memory c = new bytes4[](6);
+        for (uint256 i; i < 6; ++i) c[i] = TimeHandler.warp.selector;
+        targetSelector(FuzzSelector(address(time), c));
+        targetContract(address(stakers));
+        bytes4[] memory st = new bytes4[](4);
+        (st[0], st[1], st[2], st[3]) = (
+            StakerHandler.stake.selector,
+            StakerHandler.requestRedeem.selector,
+            StakerHandler.completeRedeem.selector,
+            StakerHandler.cancelRedeem.selector
+        );
+        targetSelector(FuzzSelector(address(stakers), st));
+
+        excludeSender(address(clearingHouse));
+        excludeSender(address(vault));
+        excludeSender(address(usdc));
+        excludeSender(address(insuranceFund));
+        excludeSender(address(priceFeed));
+        excludeSender(address(sequencerFeed));
+        for (uint256 i; i < 4; ++i) excludeSender(markets[0].traders.traderAt(i));
+        excludeSender(markets[0].liquidator.LIQUIDATOR());
+        excludeSender(markets[0].keeper.KEEPER());
+        for (uint256 i; i < stakers.N_STAKERS(); ++i) excludeSender(stakers.stakerAt(i));
+    }
+    // ================================================================== sums
+
+    function _trader(uint256 j) internal view returns (address) {
+        return markets[0].traders.traderAt(j);
+    }
+
+    function _keeperAddress() internal view returns (address) {
+        return markets[0].liquidator.LIQUIDATOR();
+    }
+
+    /// @dev Every claim on the Vault: the traders' and the keeper's free collateral + margin pool +
+    /// insurance fund.
+    function _claims() internal view returns (uint256 sumFree, uint256 pool, uint256 insurance) {
+        for (uint256 j; j < 4; ++j) sumFree += vault.freeCollateral(_trader(j));
+        sumFree += vault.freeCollateral(_keeperAddress());
+        (pool, insurance) = vault.getPoolBalances();
+    }
+
+    /// @dev Token units in minus out, summed over the markets' ledgers (stakes are in the first one).
+    function _netUnits() internal view returns (int256 net) {
+        for (uint256 i; i < N_MARKETS; ++i) {
+            Market storage m = markets[i];
+            net += int256(m.traders.totalDeposited() + m.traders.stakedUnits());
+            net -= int256(m.traders.totalWithdrawn() + m.liquidator.withdrawnUnits() + m.traders.redeemedUnits());
+        }
+    }
+
+    /// @dev What the market's ledger says the pool holds for it: margins - realised PnL - shortfall +
+    /// funding paid - insurance flow.
+    function _poolShare(Market storage m) internal view returns (int256 share) {
+        for (uint256 j; j < 4; ++j) share += int256(clearingHouse.getPosition(address(m.amm), _trader(j)).margin);
+        (, uint256 shortfall) = clearingHouse.getMarketStatus(address(m.amm));
+        share +=
+            -m.traders.sumRealizedPnl() -
+            int256(shortfall) +
+            m.traders.sumFundingPaid() -
+            m.traders.sumInsuranceFlow();
+    }
+
+    /// @dev The insurance fund the ghosts predict, over every market, plus stakes less redemptions.
+    function _expectedInsurance() internal view returns (uint256) {
+        int256 expected;
+        for (uint256 i; i < N_MARKETS; ++i) {
+            Market storage m = markets[i];
+            expected += int256(m.traders.sumFees() + m.liquidator.sumInsurancePenalties());
+            expected -= int256(m.liquidator.sumCovered() + m.liquidator.sumRewardsFromFund());
+            expected += m.traders.sumInsuranceFlow();
+            expected +=
+                int256(m.traders.stakedUnits() * tokenScale()) - int256(m.traders.redeemedUnits() * tokenScale());
+        }
+        return uint256(expected);
+    }
+
+    /// @dev P16's dust of one market: funding paid (settled + pending) - what the fund took (booked +
+    /// the pending accrual's share).
+    function _fundingDust(Market storage m) internal view returns (int256 dust) {
+        dust = m.traders.sumFundingPaid() - m.traders.sumInsuranceFlow();
+        for (uint256 j; j < 4; ++j) {
+            if (clearingHouse.getPosition(address(m.amm), _trader(j)).size != 0) {
+                dust += clearingHouse.getPendingFunding(address(m.amm), _trader(j));
+            }
+        }
+        (, uint256 insurance) = vault.getPoolBalances();
+        dust -= m.amm.getFundingIndices(insurance).insuranceFlow;
+    }
+
+    // ================================================================== invariants
+
+    /// @notice P1 and P10 across the markets: the Vault's tokens x scale = every trader's and the
+    /// keeper's free collateral + the margin pool + the insurance fund, exactly, and = what went in less
+    /// what came out over every market's ledger; every free collateral is covered by the tokens.
+    function invariant_M1_custodyAcrossMarkets() public view {
+        (uint256 sumFree, uint256 pool, uint256 insurance) = _claims();
+        uint256 tokens = usdc.balanceOf(address(vault));
+        assertEq(tokens * tokenScale(), sumFree + pool + insurance, "M1/P1: tokens x scale != free + pool + insurance");
+        assertEq(int256(tokens), _netUnits(), "M1/P1: tokens != in - out over every market");
+        uint256 sum = vault.balanceOf(_keeperAddress());
+        for (uint256 j; j < 4; ++j) sum += vault.balanceOf(_trader(j));
+        assertLe(sum, tokens, "M1/P10: free collateral exceeds the Vault's tokens");
+        for (uint256 i; i < N_MARKETS; ++i) {
+            assertEq(markets[i].traders.withdrawAllFailures(), 0, "M1/P10: a withdraw-all failed");
+        }
+    }
+
+    /// @notice P2, P3 and P5 per market: base conservation and open interest, k never down, quote
+    /// conservation (zero-sum PnL).
+    function invariant_M2_perMarketReserves() public view {
+        for (uint256 i; i < N_MARKETS; ++i) {
+            Market storage m = markets[i];
+            (uint256 q, uint256 b) = m.amm.getReserves();
+            int256 sumSize;
+            uint256 longs;
+            uint256 shorts;
+            int256 netNotional;
+            for (uint256 j; j < 4; ++j) {
+                IClearingHouse.Position memory p = clearingHouse.getPosition(address(m.amm), _trader(j));
+                sumSize += p.size;
+                if (p.size > 0) (longs, netNotional) = (longs + uint256(p.size), netNotional + int256(p.openNotional));
+                if (p.size < 0)
+                    (shorts, netNotional) = (shorts + uint256(-p.size), netNotional - int256(p.openNotional));
+                if (p.size == 0) assertEq(p.margin + p.openNotional, 0, "M2/P2: closed position kept margin");
+            }
+            assertEq(sumSize, int256(m.b0) - int256(b), "M2/P2: sum of sizes != b0 - base reserve");
+            (uint256 oiLong, uint256 oiShort) = m.amm.getOpenInterest();
+            assertEq(oiLong, longs, "M2/P2: long open interest");
+            assertEq(oiShort, shorts, "M2/P2: short open interest");
+            assertGe(q * b, m.q0 * m.b0, "M2/P3: k below its initial value");
+            assertEq(m.traders.kDecreases(), 0, "M2/P3: an action decreased k");
+            assertEq(m.traders.sumRealizedPnl(), netNotional - (int256(q) - int256(m.q0)), "M2/P5: quote conservation");
+        }
+    }
+
+    /// @notice P4, P7 and P17 across the markets: the one margin pool holds what every market's ledger
+    /// says it holds for it; each market's shortfall is its liquidations'; the insurance fund is the
+    /// sum over the markets of fees + penalties + funding flows - bad debt covered - rewards paid, plus
+    /// stakes less redemptions; each market's fees are the ones recomputed from its trades.
+    function invariant_M3_poolAndInsuranceAcrossMarkets() public view {
+        (uint256 pool, uint256 insurance) = vault.getPoolBalances();
+        int256 shares;
+        for (uint256 i; i < N_MARKETS; ++i) {
+            Market storage m = markets[i];
+            shares += _poolShare(m);
+            (, uint256 shortfall) = clearingHouse.getMarketStatus(address(m.amm));
+            assertEq(shortfall, m.liquidator.sumShortfall(), "M3/P4: shortfall != its liquidations'");
+            assertEq(m.traders.sumFees(), m.traders.expectedFees(), "M3/P7: fees != recomputed");
+            assertEq(m.traders.feeMismatches(), 0, "M3/P7: a fee off ceil(notional x fee)");
+        }
+        assertEq(int256(pool), shares, "M3/P4: pool != sum over markets of margins - PnL - shortfall + funding");
+        assertEq(insurance, _expectedInsurance(), "M3/P7: insurance != sum over markets");
+        assertEq(insuranceFund.totalAssets(), insurance / tokenScale(), "M3/P17: totalAssets != insurance account");
+        assertEq(watch.sharePriceDrops(), 0, "M3/P17: the share price fell without a loss");
+        assertEq(stakers.redeemMismatches(), 0, "M3/P17: a stake or redemption paid another amount");
+    }
+
+    /// @notice P6 across the markets: each trader's free collateral + its margins in every market =
+    /// (deposited - withdrawn) x scale + realised PnL - fees - penalties + bad debt left - funding
+    /// paid, summed over every market's ledger.
+    function invariant_M4_traderLedgerAcrossMarkets() public view {
+        uint256 scale = tokenScale();
+        for (uint256 j; j < 4; ++j) {
+            address t = _trader(j);
+            int256 held = int256(vault.freeCollateral(t));
+            int256 expected;
+            for (uint256 i; i < N_MARKETS; ++i) {
+                Market storage m = markets[i];
+                TraderHandler h = m.traders;
+                held += int256(clearingHouse.getPosition(address(m.amm), t).margin);
+                expected += int256(h.deposited(t) * scale) - int256(h.withdrawn(t) * scale);
+                expected += h.realizedPnl(t) - int256(h.feesPaid(t) + h.liquidationCharges(t));
+                expected += int256(h.badDebtLeft(t)) - h.fundingPaid(t);
+            }
+            assertEq(held, expected, "M4/P6: free + margins != in - out + PnL - fees - penalties + bad debt - funding");
+        }
+    }
+
+    /// @notice Per market, the properties the handlers check on the spot: P8 (events), P9
+    /// (removeMargin), P11 (no unexpected revert), P13..P15 (liquidation), P16 (funding dust and the
+    /// keeper's checks), P18 (oracle and sequencer); and the keeper's free collateral is the sum of its
+    /// rewards over the markets.
+    function invariant_M5_perMarketChecks() public view {
+        uint256 rewards;
+        uint256 keeperWithdrawn;
+        for (uint256 i; i < N_MARKETS; ++i) _checkMarket(markets[i]);
+        for (uint256 i; i < N_MARKETS; ++i) {
+            rewards += markets[i].liquidator.sumRewards();
+            keeperWithdrawn += markets[i].liquidator.withdrawnUnits() * tokenScale();
+        }
+        assertEq(vault.freeCollateral(_keeperAddress()) + keeperWithdrawn, rewards, "M5/P14: keeper != rewards");
+        if (stakers.unexpectedReverts() != 0) {
+            revert AssertionFailed("M5/P11: unexpected staker revert", 0, uint32(stakers.lastUnexpectedSelector()));
+        }
+    }
+
+    function _checkMarket(Market storage m) internal view {
+        TraderHandler h = m.traders;
+        LiquidatorHandler l = m.liquidator;
+        assertEq(h.eventMismatches() + l.eventMismatches(), 0, "M5/P8: an event disagreed with the state");
+        assertEq(
+            h.removeMarginViolations() + h.removeMarginMarkViolations() + h.removeMarginMaxRefused(),
+            0,
+            "M5/P9: removeMargin off the rule"
+        );
+        if (h.unexpectedReverts() != 0) {
+            revert AssertionFailed(
+                "M5/P11: unexpected trader revert (left: action, right: error selector)",
+                h.lastUnexpectedAction(),
+                uint32(h.lastUnexpectedSelector())
+            );
+        }
+        if (l.unexpectedReverts() != 0) {
+            revert AssertionFailed("M5/P11: unexpected liquidation revert", 0, uint32(l.lastUnexpectedSelector()));
+        }
+        if (m.keeper.unexpectedReverts() != 0) {
+            revert AssertionFailed(
+                "M5/P11: unexpected updateFunding revert",
+                0,
+                uint32(m.keeper.lastUnexpectedSelector())
+            );
+        }
+        if (m.oracle.unexpectedReverts() != 0) {
+            revert AssertionFailed("M5/P11: unexpected pokeIndex revert", 0, uint32(m.oracle.lastUnexpectedSelector()));
+        }
+        assertEq(l.liquidatedAtOrAboveMaintenance(), 0, "M5/P13: liquidated at or above maintenance");
+        assertEq(l.refusedBelowMaintenance(), 0, "M5/P13: refused below maintenance");
+        assertEq(l.selfLiquidationAccepted(), 0, "M5/P13: self-liquidation");
+        assertEq(l.conservationViolations(), 0, "M5/P14: a liquidation created or destroyed value");
+        assertEq(l.sumBadDebt(), l.sumCovered() + l.sumShortfall(), "M5/P14: bad debt != covered + shortfall");
+        assertEq(l.penaltyMismatches(), 0, "M5/P15: penalty off the rules");
+        int256 dust = _fundingDust(m);
+        assertGe(dust, int256(0), "M5/P16: negative funding dust");
+        assertLe(dust, int256(2 * (h.fundingRoundings() + 4)), "M5/P16: funding dust too large");
+        assertEq(
+            m.keeper.premiumCapViolations() + m.keeper.flowMismatches() + m.keeper.earlyAccepted(),
+            0,
+            "M5/P16: a funding update off the rules"
+        );
+        assertEq(m.oracle.pokeMismatches(), 0, "M5/P18: pokeIndex disagreed with the feed");
+        assertEq(h.sequencerGateViolations(), 0, "M5/P18: a gated action while the sequencer was down");
+    }
+
+    /// @notice P12 over the three markets: settle every market (liquidate what is below maintenance,
+    /// close the rest, withdraw everything), in turn; the settlement breaks none of the per-market
+    /// checks; each market's reserves come back (b = b0, q0 <= q within the rounding bound, open
+    /// interest 0, realised PnL = -(q - q0)); the one pool holds the sum of the markets' dust; custody
+    /// holds with every trader and the keeper at dust. With a shortfall the positions the pool cannot
+    /// pay stay open and the cross-market identities are re-checked instead.
+    function afterInvariant() public {
+        uint256 calls;
+        uint256 skips;
+        for (uint256 i; i < N_MARKETS; ++i) {
+            (uint256 c, uint256 s) = markets[i].traders.callsAndSkips();
+            (calls, skips) = (calls + c, skips + s);
+            markets[i].oracle.restore();
+        }
+        // At least one trader action in ten did something, in a run with ten or more of them (a run
+        // whose calls went almost all to the other actors says nothing about the traders).
+        if (calls >= 10) assertLe(skips * 10, calls * 9, "too many trader actions skipped");
+        bool stranded;
+        for (uint256 i; i < N_MARKETS; ++i) {
+            Market storage m = markets[i];
+            (uint256 q1, uint256 b1) = m.amm.getReserves();
+            m.traders.settleAll(uint256(keccak256(abi.encode(i, q1, b1, m.traders.swaps(), block.timestamp))));
+            if (m.traders.finalCloseFailures() != 0) {
+                revert AssertionFailed(
+                    "M/P12: a position could not be closed (left: market, right: last error)",
+                    i,
+                    uint32(m.traders.finalCloseLastError())
+                );
+            }
+            assertEq(m.traders.finalWithdrawFailures(), 0, "M/P12: a withdrawal failed");
+            if (m.traders.finalStranded() != 0) stranded = true;
+        }
+        // Later markets' settlements may have paid traders after an earlier one withdrew: withdraw again.
+        markets[0].traders.settleAll(0);
+        invariant_M5_perMarketChecks();
+        assertTrue(markets[0].liquidator.withdrawAllRewards(), "M/P12: the keeper could not withdraw");
+        (uint256 sumFree, uint256 pool, uint256 insurance) = _claims();
+        assertLt(sumFree, 5 * tokenScale(), "M/P12: more than dust left after withdrawing all");
+        assertEq(usdc.balanceOf(address(vault)) * tokenScale(), sumFree + pool + insurance, "M/P12: custody");
+        assertEq(insurance, _expectedInsurance(), "M/P12: insurance");
+        if (stranded) {
+            invariant_M1_custodyAcrossMarkets();
+            invariant_M2_perMarketReserves();
+            invariant_M3_poolAndInsuranceAcrossMarkets();
+            invariant_M4_traderLedgerAcrossMarkets();
+            return;
+        }
+        int256 dust;
+        for (uint256 i; i < N_MARKETS; ++i) {
+            Market storage m = markets[i];
+            (uint256 q, uint256 b) = m.amm.getReserves();
+            assertEq(b, m.b0, "M/P12: base reserve not back at b0");
+            assertGe(q, m.q0, "M/P12: quote reserve below q0");
+            assertLe((q - m.q0) * m.b0, m.traders.roundingSum(), "M/P12: quote drift above the rounding bound");
+            (uint256 oiLong, uint256 oiShort) = m.amm.getOpenInterest();
+            assertEq(oiLong + oiShort, 0, "M/P12: open interest left");
+            assertEq(m.traders.sumRealizedPnl(), -int256(q - m.q0), "M/P12: realised PnL != -(q - q0)");
+            (, uint256 shortfall) = clearingHouse.getMarketStatus(address(m.amm));
+            dust += int256(q - m.q0) - int256(shortfall) + m.traders.sumFundingPaid() - m.traders.sumInsuranceFlow();
+        }
+        assertEq(int256(pool), dust, "M/P12: pool != sum over markets of (q - q0) - shortfall + funding dust");
+    }
+}

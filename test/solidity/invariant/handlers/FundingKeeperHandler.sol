@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IAmmErrors} from "../../../../contracts/interfaces/IAmm.sol";
+import {Amm} from "../../../../contracts/Amm.sol";
+import {ClearingHouse} from "../../../../contracts/ClearingHouse.sol";
+import {Vault} from "../../../../contracts/Vault.sol";
+import {TestBase} from "../../utils/TestBase.sol";
+import {Vm} from "../../utils/Vm.sol";
+import {TraderHandler} from "./TraderHandler.sol";
+import {IAmm} from "../../../../contracts/interfaces/IAmm.sol";
+
+/// @notice A keeper calling ClearingHouse.updateFunding at random times: half the time it first waits
+/// out `minUpdateInterval`, else it calls whenever (FundingUpdateTooEarly is then the expected
+/// answer). Each update is checked against its FundingUpdated event: the insurance flow is the one
+/// getFundingIndices predicted and the one the Vault booked, and the premium never exceeds
+/// maxPremiumRatio x index TWAP (0 without an index TWAP, or while paused).
+contract FundingKeeperHandler is TestBase {
+    address public constant KEEPER = address(0xF00D);
+    uint256 internal constant WAD = 1e18;
+
+    ClearingHouse public immutable clearingHouse;
+    Vault public immutable vault;
+    Amm public immutable amm;
+    TraderHandler public immutable traders;
+
+    uint256 public calls;
+    uint256 public updates;
+    uint256 public nonZeroPremiums;
+    uint256 public tooEarly;
+    uint256 public waits;
+    /// @dev Largest |premium| / (maxPremiumRatio x index TWAP) seen, in basis points (how close to the cap).
+    uint256 public maxCapUseBps;
+
+    uint256 public premiumCapViolations;
+    uint256 public flowMismatches;
+    uint256 public earlyAccepted;
+    uint256 public unexpectedReverts;
+    bytes4 public lastUnexpectedSelector;
+
+    constructor(ClearingHouse clearingHouse_, Vault vault_, Amm amm_, TraderHandler traders_) {
+        clearingHouse = clearingHouse_;
+        vault = vault_;
+        amm = amm_;
+        traders = traders_;
+    }
+
+    struct Update {
+        int256 premium;
+        uint256 markTwap;
+        uint256 indexTwap;
+        int256 longIndex;
+        int256 shortIndex;
+        int256 insuranceFlow;
+    }
+
+    function updateFunding(uint256 seed) external {
+        calls++;
+        (, uint256 updatedAt, , IAmm.FundingParams memory params) = amm.getFundingState();
+        uint256 earliest = updatedAt + params.minUpdateInterval;
+        if (seed % 2 == 0 && block.timestamp < earliest) {
+            uint256 t = earliest + bound(seed >> 1, 0, 10 minutes);
+            vm.roll(block.number + (t - block.timestamp) / 12 + 1);
+            vm.warp(t);
+            waits++;
+        }
+        bool early = block.timestamp < earliest;
+        bool paused = clearingHouse.paused();
+        (, uint256 fundBefore) = vault.getPoolBalances();
+        int256 predicted = amm.getFundingIndices(fundBefore).insuranceFlow;
+        vm.recordLogs();
+        vm.prank(KEEPER);
+        try clearingHouse.updateFunding(address(amm)) {
+            if (early) earlyAccepted++;
+            updates++;
+            Update memory u = _readUpdate();
+            (, uint256 fundAfter) = vault.getPoolBalances();
+            if (u.insuranceFlow != predicted || int256(fundAfter) - int256(fundBefore) != u.insuranceFlow) {
+                flowMismatches++;
+            }
+            traders.recordFlow(u.insuranceFlow);
+            uint256 cap = (u.indexTwap * params.maxPremiumRatio) / WAD;
+            uint256 magnitude = u.premium >= 0 ? uint256(u.premium) : uint256(-u.premium);
+            if (magnitude > cap || (paused && u.premium != 0)) premiumCapViolations++;
+            (int256 statePremium, , , ) = amm.getFundingState();
+            if (statePremium != u.premium) premiumCapViolations++;
+            if (u.premium != 0) {
+                nonZeroPremiums++;
+                uint256 use = (magnitude * 10_000) / cap;
+                if (use > maxCapUseBps) maxCapUseBps = use;
+            }
+        } catch (bytes memory err) {
+            vm.getRecordedLogs();
+            bytes4 sel = selectorOf(err);
+            if (early && sel == IAmmErrors.FundingUpdateTooEarly.selector) {
+                tooEarly++;
+            } else {
+                unexpectedReverts++;
+                lastUnexpectedSelector = sel;
+            }
+        }
+        traders.syncK();
+    }
+
+    function _readUpdate() internal returns (Update memory u) {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        uint256 seen;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter == address(amm) && logs[i].topics[0] == IAmm.FundingUpdated.selector) {
+                u = abi.decode(logs[i].data, (Update));
+                seen++;
+            }
+        }
+        if (seen != 1) flowMismatches++;
+    }
+}

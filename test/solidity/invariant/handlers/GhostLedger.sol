@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IAmmErrors} from "../../../../contracts/interfaces/IAmm.sol";
+import {IPriceFeedErrors} from "../../../../contracts/interfaces/IPriceFeed.sol";
+import {IVaultErrors} from "../../../../contracts/interfaces/IVault.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {Amm} from "../../../../contracts/Amm.sol";
+import {ClearingHouse} from "../../../../contracts/ClearingHouse.sol";
+import {Vault} from "../../../../contracts/Vault.sol";
+import {IClearingHouse} from "../../../../contracts/interfaces/IClearingHouse.sol";
+import {IVault} from "../../../../contracts/interfaces/IVault.sol";
+import {IPriceFeed} from "../../../../contracts/interfaces/IPriceFeed.sol";
+import {MockERC20} from "../../../../contracts/test/MockERC20.sol";
+import {Vm} from "../../utils/Vm.sol";
+import {HandlerBase} from "./HandlerBase.sol";
+import {IAmm} from "../../../../contracts/interfaces/IAmm.sol";
+import {ISharePriceWatch} from "./HandlerBase.sol";
+
+/// @notice The shared ledger of the campaign: the four traders' addresses, every ghost variable the
+/// invariants read (deposits, withdrawals, realised PnL, fees, funding, k, swaps, stakes, violation
+/// counters), the functions the other handlers report to (`record*`, registered in `setUp`), and the
+/// bookkeeping every trader action ends with (events checked against the state, reverts sorted into
+/// expected and unexpected). The trading actors build on it: TradeExecution, TraderHandler,
+/// PriceMoverHandler, FinalSettlement.
+abstract contract GhostLedger is HandlerBase {
+    enum Action {
+        Open,
+        Increase,
+        Reduce,
+        Reverse,
+        Close,
+        AddMargin,
+        RemoveMargin,
+        Deposit,
+        Withdraw,
+        WithdrawAll
+    }
+    uint256 public constant N_ACTIONS = 10;
+
+    /// @dev What a call turned out to be, which decides the reverts it is entitled to (`_isExpected`).
+    enum Kind {
+        Open,
+        Increase,
+        Reduce,
+        Reverse,
+        Close,
+        AddMargin,
+        RemoveMargin,
+        Collateral
+    }
+    uint256 public constant N_TRADERS = 4;
+
+    address[N_TRADERS] internal _traders;
+    /// @dev Initial reserves of the market.
+    uint256 public immutable q0;
+    uint256 public immutable b0;
+
+    // ------------------------------------------------------------------ ghosts: value (token units)
+
+    mapping(address trader => uint256) public deposited;
+    mapping(address trader => uint256) public withdrawn;
+    uint256 public totalDeposited;
+    uint256 public totalWithdrawn;
+
+    // ------------------------------------------------------------------ ghosts: PositionChanged events (18 decimals)
+
+    mapping(address trader => int256) public realizedPnl;
+    mapping(address trader => uint256) public feesPaid;
+    int256 public sumRealizedPnl;
+    uint256 public sumFees;
+    /// @dev Fees recomputed from each trade's inputs: ceil(notional x feeRatio) per leg.
+    uint256 public expectedFees;
+
+    // ------------------------------------------------------------------ ghosts: pool
+
+    /// @dev k = quote x base after the last trader action, and how often an action lowered it.
+    uint256 public lastK;
+    uint256 public kDecreases;
+    /// @dev Swaps seen (Swapped events) and the sum over them of max(quote reserve, base reserve)
+    /// after the swap: each swap rounds one reserve up, so k grows by less than the other reserve,
+    /// itself <= that max. Bounds the reserve drift once every position is closed.
+    uint256 public swaps;
+    uint256 public roundingSum;
+
+    // ------------------------------------------------------------------ ghosts: outcomes
+
+    uint256[N_ACTIONS] public calls;
+    uint256[N_ACTIONS] public successes;
+    uint256[N_ACTIONS] public expectedReverts;
+    /// @dev Calls that found nothing to do (no position, nothing to withdraw, amount rounds to 0).
+    uint256[N_ACTIONS] public skips;
+    /// @dev Fuzzed closes whose position was topped up first (the rest closed as they stood).
+    uint256 public closeTopUps;
+    uint256 public unexpectedReverts;
+    bytes4 public lastUnexpectedSelector;
+    uint256 public lastUnexpectedAction;
+    /// @dev Selector of the last revert caught, expected or not, and a histogram of them.
+    bytes4 public lastError;
+    mapping(bytes4 selector => uint256) public revertsBySelector;
+
+    /// @dev A PositionChanged / MarginChanged whose values disagree with the stored position, the free
+    /// collateral change or the insurance fund change.
+    uint256 public eventMismatches;
+    /// @dev A trade whose fee differs from ceil(notional x feeRatio) per leg.
+    uint256 public feeMismatches;
+    /// @dev A successful removeMargin leaving the position below the initial margin ratio at its exit
+    /// value with profit left out (the documented rule), or at the spot price (getMarginRatio).
+    uint256 public removeMarginViolations;
+    uint256 public removeMarginMarkViolations;
+    /// @dev removeMargin of exactly the largest amount the rule allows, refused with MarginRatioTooLow.
+    uint256 public removeMarginMaxRefused;
+    /// @dev A trader without a position that could not withdraw all its free collateral.
+    uint256 public withdrawAllFailures;
+
+    // ------------------------------------------------------------------ final settlement (afterInvariant)
+
+    uint256 public finalCloseFailures;
+    bytes4 public finalCloseLastError;
+    uint256 public finalTopUps;
+    uint256 public finalDeferrals;
+    uint256 public finalWithdrawFailures;
+    /// @dev Close attempts of the settlement refused with InsufficientMarginPool while the market has a
+    /// recorded shortfall (the pool cannot pay every winner: see SPEC.md, P12), and the positions left
+    /// open because of it.
+    uint256 public finalStrandedAttempts;
+    uint256 public finalStranded;
+    uint256 public finalLiquidations;
+
+    // ------------------------------------------------------------------ liquidation (LiquidatorHandler)
+
+    /// @dev The LiquidatorHandler, linked once after deployment; it reports every liquidation here so
+    /// the per-trader ledger, the PnL sums, the swap count and k cover liquidations too.
+    address public liquidatorHandler;
+    /// @dev Penalty a trader paid out of its position (reward + insurance penalty, when the position
+    /// had no bad debt), and the bad debt it left (a loss beyond its margin, paid by others).
+    mapping(address trader => uint256) public liquidationCharges;
+    mapping(address trader => uint256) public badDebtLeft;
+
+    // ------------------------------------------------------------------ funding (18 decimals)
+
+    /// @dev Funding each trader paid (negative: received), from the PositionChanged events (trades and
+    /// liquidations), and in total. A payment moves margin, not free collateral.
+    mapping(address trader => int256) public fundingPaid;
+    int256 public sumFundingPaid;
+    /// @dev What the insurance fund received from funding accruals (negative: paid), booked by trades,
+    /// liquidations and funding updates; and the sum of what it paid out (the negative flows).
+    int256 public sumInsuranceFlow;
+    uint256 public sumFundOutflows;
+    /// @dev Funding settlements (PositionChanged events) plus booked accruals: each rounds by under one
+    /// wei in the protocol's favour, so the funding dust kept by the pool is below twice this count.
+    uint256 public fundingRoundings;
+    uint256 public nonZeroFundingPayments;
+    /// @dev The insurance flow the next trade will book, read from getFundingIndices before the call.
+    int256 internal _flowBefore;
+
+    // ------------------------------------------------------------------ staking and sequencer
+
+    /// @dev Token units staked into the insurance fund and paid out by its redemptions (StakerHandler).
+    uint256 public stakedUnits;
+    uint256 public redeemedUnits;
+    /// @dev Checks the staked insurance fund's share price after every action (FundingHandlers.sol).
+    ISharePriceWatch public sharePriceWatch;
+    /// @dev The ClearingHouse's sequencer gate; a risk-increasing action accepted while it is not up.
+    IPriceFeed public sequencerOracle;
+    uint256 public sequencerGateViolations;
+    /// @dev Reduces, closes and withdrawals that went through while the sequencer was down or in grace.
+    uint256 public actionsWhileSequencerDown;
+    /// @dev Handlers allowed to report to this ledger (the liquidator, keeper, oracle, stakers).
+    mapping(address => bool) public isHandler;
+    address internal immutable _deployer;
+
+    constructor(
+        ClearingHouse clearingHouse_,
+        Vault vault_,
+        Amm amm_,
+        MockERC20 usdc_
+    ) HandlerBase(clearingHouse_, vault_, amm_, usdc_) {
+        for (uint256 i; i < N_TRADERS; ++i) {
+            _traders[i] = address(uint160(0xA11CE000 + i));
+            vm.label(_traders[i], "trader");
+        }
+        (q0, b0) = amm_.getReserves();
+        lastK = q0 * b0;
+        _deployer = msg.sender;
+    }
+
+    /// @notice Links another handler that reports to this ledger (by the test's setUp).
+    function registerHandler(address handler) external {
+        require(msg.sender == _deployer, "only the deployer");
+        isHandler[handler] = true;
+    }
+
+    /// @notice Links the staked insurance fund and the sequencer gate (by the test's setUp).
+    function setFundAndSequencer(ISharePriceWatch watch, IPriceFeed sequencerOracle_) external {
+        require(msg.sender == _deployer, "only the deployer");
+        sharePriceWatch = watch;
+        sequencerOracle = sequencerOracle_;
+        _end();
+    }
+
+    function traderAt(uint256 i) external view returns (address) {
+        return _traders[i];
+    }
+
+    /// @notice Links the LiquidatorHandler (once, by the test's setUp).
+    function setLiquidatorHandler(address handler) external {
+        require(liquidatorHandler == address(0), "liquidator handler already set");
+        liquidatorHandler = handler;
+        isHandler[handler] = true;
+    }
+
+    modifier onlyHandler() {
+        require(isHandler[msg.sender], "only a registered handler");
+        _;
+    }
+
+    /// @notice A funding payment settled by a liquidation (from its PositionChanged event) and the
+    /// insurance flow its accrual booked.
+    function recordFunding(address t, int256 payment, int256 flow) external onlyHandler {
+        _recordFundingPayment(t, payment);
+        _recordFlow(flow);
+    }
+
+    /// @notice An insurance flow booked by a funding update (the keeper).
+    function recordFlow(int256 flow) external onlyHandler {
+        _recordFlow(flow);
+    }
+
+    /// @notice Token units staked into (`units` in) or redeemed from (`units` out) the insurance fund.
+    function recordStake(uint256 unitsIn, uint256 unitsOut) external onlyHandler {
+        stakedUnits += unitsIn;
+        redeemedUnits += unitsOut;
+    }
+
+    /// @notice A sequencer-gated action (liquidation) went through while the sequencer was not up.
+    function recordGateViolation() external onlyHandler {
+        sequencerGateViolations++;
+    }
+
+    /// @notice A liquidation of `t`: its realised PnL (from the PositionChanged event), the penalty it
+    /// paid and the bad debt it left. Keeps P4, P5, P6 exact.
+    function recordLiquidation(address t, int256 pnl, uint256 charged, uint256 badDebt) external onlyHandler {
+        realizedPnl[t] += pnl;
+        sumRealizedPnl += pnl;
+        liquidationCharges[t] += charged;
+        badDebtLeft[t] += badDebt;
+    }
+
+    /// @notice A Swapped event seen by the liquidator (P12's rounding bound).
+    function recordSwap(uint256 q, uint256 b) external onlyHandler {
+        swaps++;
+        roundingSum += Math.max(q, b);
+    }
+
+    /// @notice After a liquidator action: k must not have gone down (P3).
+    function syncK() external onlyHandler {
+        _end();
+    }
+
+    // ================================================================== ghost bookkeeping
+
+    function _begin(Action a) internal {
+        calls[uint256(a)]++;
+    }
+
+    function _skip(Action a) internal {
+        skips[uint256(a)]++;
+        _end();
+    }
+
+    /// @dev After every action: k must not have gone down since the last one.
+    function _end() internal {
+        (uint256 q, uint256 b) = amm.getReserves();
+        uint256 k = q * b; // both < 2^128
+        if (k < lastK) kDecreases++;
+        lastK = k;
+        _watchSharePrice();
+    }
+
+    /// @dev The staked fund's share price must not fall without a loss (see SharePriceWatch).
+    function _watchSharePrice() internal {
+        if (address(sharePriceWatch) != address(0)) sharePriceWatch.check();
+    }
+
+    function _sequencerUp() internal view returns (bool) {
+        return address(sequencerOracle) == address(0) || sequencerOracle.isSequencerUp();
+    }
+
+    function _pendingFunding(address t) internal view returns (int256) {
+        return clearingHouse.getPendingFunding(address(amm), t);
+    }
+
+    function _recordFundingPayment(address t, int256 payment) internal {
+        fundingPaid[t] += payment;
+        sumFundingPaid += payment;
+        fundingRoundings++;
+        if (payment != 0) nonZeroFundingPayments++;
+    }
+
+    function _recordFlow(int256 flow) internal {
+        sumInsuranceFlow += flow;
+        if (flow < 0) sumFundOutflows += uint256(-flow);
+        fundingRoundings++;
+    }
+
+    function _insurance() internal view returns (uint256 insurance) {
+        (, insurance) = vault.getPoolBalances();
+    }
+
+    function _shortfall() internal view returns (uint256 shortfall) {
+        (, shortfall) = clearingHouse.getMarketStatus(address(amm));
+    }
+
+    function _fee(uint256 notional, uint256 feeRatio) internal pure returns (uint256) {
+        return Math.mulDiv(notional, feeRatio, WAD, Math.Rounding.Ceil);
+    }
+
+    function _recordFee(uint256 fee, uint256 expectedFee) internal {
+        expectedFees += expectedFee;
+        if (fee != expectedFee) feeMismatches++;
+    }
+
+    /// @dev Reads the logs of a successful call: adds every PositionChanged to the PnL / fee ledger and
+    /// every Swapped to the rounding bound, and checks the events against the state. `positionEvents`
+    /// is how many PositionChanged the call must emit (0 or 1); a margin move (`marginMove` != 0, +
+    /// removed / - added) must emit one MarginChanged instead. Returns the fee emitted.
+    function _checkEvents(
+        address t,
+        uint256 positionEvents,
+        int256 marginMove,
+        uint256 freeBefore,
+        uint256 insuranceBefore
+    ) internal returns (uint256 fee) {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        IClearingHouse.Position memory p = _position(t);
+        int256 freeDelta = marginMove;
+        uint256 seenPosition;
+        uint256 seenMargin;
+        for (uint256 i; i < logs.length; ++i) {
+            Vm.Log memory l = logs[i];
+            if (l.emitter == address(amm) && l.topics[0] == IAmm.Swapped.selector) {
+                (, , uint256 q, uint256 b) = abi.decode(l.data, (int256, int256, uint256, uint256));
+                swaps++;
+                roundingSum += Math.max(q, b);
+            } else if (l.emitter == address(clearingHouse) && l.topics[0] == IClearingHouse.PositionChanged.selector) {
+                seenPosition++;
+                fee += _recordPositionChanged(t, l, p);
+                (, , , , , int256 evFree, , , ) = abi.decode(
+                    l.data,
+                    (int256, uint256, int256, uint256, int256, int256, int256, uint256, uint256)
+                );
+                freeDelta = evFree;
+            } else if (l.emitter == address(clearingHouse) && l.topics[0] == IClearingHouse.MarginChanged.selector) {
+                seenMargin++;
+                (int256 amount, uint256 margin) = abi.decode(l.data, (int256, uint256));
+                if (amount != -marginMove || margin != p.margin || address(uint160(uint256(l.topics[1]))) != t) {
+                    eventMismatches++;
+                }
+            }
+        }
+        if (seenPosition != positionEvents || seenMargin != (marginMove == 0 ? 0 : 1)) eventMismatches++;
+        if (int256(vault.freeCollateral(t)) - int256(freeBefore) != freeDelta) eventMismatches++;
+        // The fund moves by the fee plus the insurance flow of the trade's funding accrual, as
+        // predicted by getFundingIndices before the call (0 for margin moves, which accrue nothing).
+        if (seenPosition != 0) _recordFlow(_flowBefore);
+        if (
+            int256(_insurance()) - int256(insuranceBefore) !=
+            int256(fee) + (seenPosition != 0 ? _flowBefore : int256(0))
+        ) {
+            eventMismatches++;
+        }
+    }
+
+    function _recordPositionChanged(
+        address t,
+        Vm.Log memory l,
+        IClearingHouse.Position memory p
+    ) internal returns (uint256 fee) {
+        (
+            ,
+            ,
+            int256 pnl,
+            uint256 evFee,
+            int256 fundingPayment,
+            ,
+            int256 size,
+            uint256 margin,
+            uint256 openNotional
+        ) = abi.decode(l.data, (int256, uint256, int256, uint256, int256, int256, int256, uint256, uint256));
+        if (address(uint160(uint256(l.topics[1]))) != t || address(uint160(uint256(l.topics[2]))) != address(amm)) {
+            eventMismatches++;
+        }
+        _recordFundingPayment(t, fundingPayment);
+        if (size != p.size || margin != p.margin || openNotional != p.openNotional) eventMismatches++;
+        realizedPnl[t] += pnl;
+        feesPaid[t] += evFee;
+        sumRealizedPnl += pnl;
+        sumFees += evFee;
+        return evFee;
+    }
+
+    /// @dev Counts a revert as expected (the protocol is entitled to it for this kind of call) or not.
+    function _onRevert(Action a, Kind k, bytes memory err) internal {
+        bytes4 sel = _selector(err);
+        lastError = sel;
+        revertsBySelector[sel]++;
+        if (_isExpected(k, sel)) {
+            expectedReverts[uint256(a)]++;
+        } else {
+            unexpectedReverts++;
+            lastUnexpectedSelector = sel;
+            lastUnexpectedAction = uint256(a);
+        }
+    }
+
+    /// @dev The reverts each kind of call is entitled to, given how the handlers bound their inputs
+    /// (leverage <= 1 / IMR, free collateral funded, amounts within balance and margin, no deadline
+    /// or slippage bound). Anything else, an arithmetic panic or a SafeCast overflow included, is
+    /// unexpected.
+    function _isExpected(Kind k, bytes4 sel) internal pure returns (bool) {
+        if (k == Kind.Collateral) return false; // the Vault has no pause and the amounts are funded
+        if (sel == IClearingHouse.EnforcedPause.selector) return true;
+        if (k == Kind.AddMargin) return false;
+        // Without liquidation a position's loss can exceed its margin, or will once another trader's
+        // close moves the price: the shared margin pool then holds less than the other positions'
+        // claims, and paying them out (close, reduce fee, removeMargin) can fail with
+        // InsufficientMarginPool (README; test_badDebtBlocksProfitableClose).
+        bool poolShort = sel == IVaultErrors.InsufficientMarginPool.selector;
+        // A short larger than the base reserve cannot be priced (previewSwapBase) nor bought back.
+        bool reserve = sel == IAmmErrors.InsufficientReserve.selector;
+        bool marginRatio = sel == IClearingHouse.MarginRatioTooLow.selector;
+        bool underwater = sel == IClearingHouse.PositionUnderwater.selector;
+        bool fluctuation = sel == IAmmErrors.PriceFluctuationLimitExceeded.selector;
+        bool tooLarge = sel == IAmmErrors.TradeTooLarge.selector;
+        bool oiCap = sel == IAmmErrors.OpenInterestCapExceeded.selector;
+        bool zeroBase = sel == IAmmErrors.ZeroSwapAmount.selector; // a long too small to buy one wei of base
+        // After a shortfall (bad debt the insurance fund could not pay) positions may only shrink.
+        bool reduceOnly = sel == IClearingHouse.MarketReduceOnly.selector;
+        // Risk-increasing actions (open, increase, reverse, removeMargin) are gated on the L2 sequencer.
+        bool seq =
+            sel == IPriceFeedErrors.SequencerDown.selector || sel == IPriceFeedErrors.GracePeriodNotOver.selector;
+        if (k == Kind.RemoveMargin) return marginRatio || reserve || poolShort || seq;
+        if (k == Kind.Close) return underwater || poolShort || reserve || fluctuation;
+        // Opening (a fresh position is never judged on its margin ratio, and cannot be underwater).
+        if (k == Kind.Open) return tooLarge || oiCap || fluctuation || reserve || zeroBase || reduceOnly || seq;
+        // Growing an existing position: it must meet the IMR at the spot price first.
+        if (k == Kind.Increase) {
+            return tooLarge || oiCap || fluctuation || reserve || zeroBase || marginRatio || reduceOnly || seq;
+        }
+        // Reducing: shrinks open interest (never capped), must keep the MMR, and pays its fee from margin.
+        if (k == Kind.Reduce) {
+            return tooLarge || fluctuation || reserve || zeroBase || marginRatio || underwater || poolShort;
+        }
+        // Reversing: closes (no ratio check) then opens the rest, which never buys zero base (skipped).
+        return underwater || poolShort || fluctuation || tooLarge || oiCap || reserve || reduceOnly || seq;
+    }
+
+    /// @notice Trader actions called and skipped (found nothing to do) so far in the run.
+    function callsAndSkips() external view returns (uint256 totalCalls, uint256 totalSkips) {
+        for (uint256 i; i < N_ACTIONS; ++i) {
+            totalCalls += calls[i];
+            totalSkips += skips[i];
+        }
+    }
+
+    // ================================================================== trader selection
+
+    function _traderAt(uint256 seed) internal view returns (address) {
+        return _traders[seed % N_TRADERS];
+    }
+
+    /// @dev The trader at `seed`, or the next one holding a position.
+    function _traderWithPosition(uint256 seed) internal view returns (address t, bool found) {
+        for (uint256 i; i < N_TRADERS; ++i) {
+            t = _traders[(seed + i) % N_TRADERS];
+            if (_position(t).size != 0) return (t, true);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Amm} from "../../../../contracts/Amm.sol";
+import {ClearingHouse} from "../../../../contracts/ClearingHouse.sol";
+import {Vault} from "../../../../contracts/Vault.sol";
+import {IClearingHouse} from "../../../../contracts/interfaces/IClearingHouse.sol";
+import {MockERC20} from "../../../../contracts/test/MockERC20.sol";
+import {TestBase} from "../../utils/TestBase.sol";
+
+/// @notice What every handler shares: the system under test, units and small pure helpers.
+/// @dev Handlers never assert (a revert would only be counted and dropped by the fuzzer, since
+/// `failOnRevert` is false): they record anything wrong in a ghost counter the invariants read.
+abstract contract HandlerBase is TestBase {
+    uint256 internal constant WAD = 1e18;
+    uint256 internal constant DEADLINE = type(uint256).max;
+
+    ClearingHouse public immutable clearingHouse;
+    Vault public immutable vault;
+    Amm public immutable amm;
+    MockERC20 public immutable usdc;
+    /// @dev Token units x scale = 18-decimal ledger units.
+    uint256 public immutable scale;
+
+    constructor(ClearingHouse clearingHouse_, Vault vault_, Amm amm_, MockERC20 usdc_) {
+        clearingHouse = clearingHouse_;
+        vault = vault_;
+        amm = amm_;
+        usdc = usdc_;
+        scale = 10 ** (18 - uint256(usdc_.decimals()));
+    }
+
+    function _position(address t) internal view returns (IClearingHouse.Position memory) {
+        return clearingHouse.getPosition(address(amm), t);
+    }
+
+    function _params() internal view returns (IClearingHouse.MarketParams memory) {
+        return clearingHouse.getMarketParams(address(amm));
+    }
+
+    function _abs(int256 x) internal pure returns (uint256) {
+        return x >= 0 ? uint256(x) : uint256(-x);
+    }
+
+    /// @dev PnL of a position valued at `quote` (what closing it yields over / under its cost).
+    function _pnlAt(int256 size, uint256 openNotional, uint256 quote) internal pure returns (int256) {
+        return size > 0 ? int256(quote) - int256(openNotional) : int256(openNotional) - int256(quote);
+    }
+
+    /// @dev The position's exit value (what a close would realise now), or ok = false when the pool
+    /// cannot price it (a short larger than the base reserve: InsufficientReserve).
+    function _tryExitValue(int256 size) internal view returns (bool ok, uint256 exit) {
+        try amm.previewSwapBase(size, _abs(size)) returns (uint256 quote) {
+            return (true, quote);
+        } catch {
+            return (false, 0);
+        }
+    }
+
+    function _selector(bytes memory err) internal pure returns (bytes4 sel) {
+        return selectorOf(err);
+    }
+}
+
+/// @notice Called after every action: the staked insurance fund's share price must not fall without a loss.
+interface ISharePriceWatch {
+    function check() external;
+}
+
+/// @notice What the TraderHandler's final settlement asks of the LiquidatorHandler.
+interface ILiquidatorHook {
+    /// @dev Liquidates `trader` if its liquidation margin ratio is below maintenance: `done` if a
+    /// liquidation went through, `liquidatable` if the position was (and may still be) liquidatable.
+    function liquidateForSettlement(address trader) external returns (bool done, bool liquidatable);
+}
