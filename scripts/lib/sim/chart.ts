@@ -109,7 +109,7 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
   const rows = legendRows(items, right - left);
   const footLines = p.footnote?.length ?? 0;
   const top = y0 + 34 + rows.length * 16 + 6;
-  const bottom = y0 + h - (p.xLabel ? 42 : 26) - footLines * 15;
+  const bottom = y0 + h - (p.xLabel ? 42 : 26) - (footLines > 0 ? footLines * 15 + 6 : 0);
   const all = p.series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y));
   const out: string[] = [];
   out.push(`<rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="#ffffff"/>`);
