@@ -14,7 +14,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { network } from "hardhat";
 import { runSimulation } from "./lib/sim/run.js";
-import { solvencyLines, summaryTable, writeReports } from "./lib/sim/summary.js";
+import { reconciliationLines, solvencyLines, summaryTable, windDownLine, writeReports } from "./lib/sim/summary.js";
 
 const OUT = "reports/demo";
 
@@ -79,10 +79,12 @@ console.log(
     `from hour ${result.crash.startHours.toFixed(1)} to ${result.crash.endHours.toFixed(1)})\n`,
 );
 console.log(summaryTable(result));
+console.log(windDownLine(result));
 console.log(
   `\ninsurance fund: ${result.insuranceStart.toLocaleString("en-US")} staked at the start, ` +
     `${result.insuranceEnd.toLocaleString("en-US", { maximumFractionDigits: 2 })} at the end`,
 );
+for (const line of reconciliationLines(result)) console.log(line);
 const reasons = [...result.rejectedReasons.entries()].sort((a, b) => b[1] - a[1]);
 if (reasons.length > 0) console.log(`rejected trades by reason: ${reasons.map(([r, n]) => `${r} ${n}`).join(", ")}`);
 console.log(

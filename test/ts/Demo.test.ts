@@ -1,7 +1,9 @@
 /**
  * The demo's simulation (scripts/lib/sim/run.ts) with few steps: every position is closed or
  * liquidated, every account withdraws, and the solvency check holds (the Vault's tokens equal every
- * claim, the margin pool keeps only rounding dust); the same seed gives the same run. And the
+ * claim, the margin pool keeps only rounding dust); the same seed gives the same run; the charts'
+ * series are recorded for every market and agree with the summary, and the insurance fund's
+ * reconciliation (last sample + wind-down flows = final) adds up to the wei. And the
  * arbitrage bot's planner (scripts/lib/arbitrage.ts): direction, fee band and limits.
  */
 import { expect } from "chai";
@@ -51,11 +53,81 @@ describe("Demo simulation", function () {
     }
     expect(a.markets.reduce((n, m) => n + m.arbTrades, 0)).to.be.greaterThan(0);
 
+    checkSeries(a);
+    checkReconciliation(a);
+
     const b = await simulate("ci");
     expect(b.markets).to.deep.equal(a.markets);
     expect(b.solvency).to.deep.equal(a.solvency);
+    expect(b.insurance).to.deep.equal(a.insurance);
+    expect(b.samples).to.deep.equal(a.samples);
   });
 });
+
+/** |a - b| < tolerance (chai's closeTo takes bigints only under the Hardhat matchers). */
+function near(a: number, b: number, tolerance: number): void {
+  expect(Math.abs(a - b), `${a} vs ${b}`).to.be.below(tolerance);
+}
+
+/** The charts' series: one per market, cumulative where they should be, ending at the summary's figures. */
+function checkSeries(r: SimResult): void {
+  const last = r.samples[r.samples.length - 1];
+  for (const s of r.samples) {
+    expect(s.markets).to.have.length(r.symbols.length);
+    for (const m of s.markets) {
+      near(m.gapPct, (m.mark / m.index - 1) * 100, 1e-9);
+      // The bot holds one side at a time, and its open interest is part of the market's.
+      expect(m.arbLongOI === 0 || m.arbShortOI === 0).to.equal(true);
+      expect(m.arbLongOI).to.be.at.most(m.longOI + 1e-9);
+      expect(m.arbShortOI).to.be.at.most(m.shortOI + 1e-9);
+    }
+  }
+  for (let i = 1; i < r.samples.length; i++) {
+    for (const [k, m] of r.samples[i].markets.entries()) {
+      const before = r.samples[i - 1].markets[k];
+      expect(m.liquidations).to.be.at.least(before.liquidations);
+      expect(m.badDebt).to.be.at.least(before.badDebt);
+      expect(m.fundingPaid).to.be.at.least(before.fundingPaid);
+      expect(m.fundingReceived).to.be.at.least(before.fundingReceived);
+    }
+  }
+  for (const [k, m] of last.markets.entries()) {
+    const before = r.beforeWindDown[k];
+    expect(m.badDebt).to.equal(before.badDebt);
+    expect(m.liquidations).to.equal(before.liquidations);
+    expect(m.fundingPaid).to.equal(before.fundingPaid);
+    expect(m.fundingReceived).to.equal(before.fundingReceived);
+    // The table's totals are the last sample's plus what the wind-down added.
+    expect(r.markets[k].badDebt).to.be.at.least(before.badDebt);
+    expect(r.markets[k].liquidations).to.be.at.least(before.liquidations);
+    expect(r.markets[k].fees).to.be.greaterThan(before.fees);
+  }
+  // With no position open at the start, nothing is liquidated or settled at hour 0.
+  expect(r.samples[0].markets.every((m) => m.liquidations === 0 && m.longOI === 0 && m.fundingPaid === 0)).to.equal(
+    true,
+  );
+}
+
+/** The insurance fund from the charts' last point to its final figure, to the wei. */
+function checkReconciliation(r: SimResult): void {
+  const { lastSample, windDown: f, final } = r.insurance;
+  // The staker put 50,000 USDC in the fund before the first sample.
+  expect(r.samples[0].insuranceFundWei).to.equal(50_000n * 10n ** 18n);
+  expect(lastSample).to.equal(r.samples[r.samples.length - 1].insuranceFundWei);
+  expect(final).to.equal(r.solvency.insuranceFund);
+  expect(lastSample + f.fees + f.penalties - f.badDebtCovered - f.rewards + f.funding).to.equal(final);
+  // The wind-down's fees, from the Vault-side flows, match the table's fees less those at the last sample.
+  const sum = (ms: SimResult["markets"], g: (m: SimResult["markets"][number]) => number) =>
+    ms.reduce((a, m) => a + g(m), 0);
+  const fees = sum(r.markets, (m) => m.fees) - sum(r.beforeWindDown, (m) => m.fees);
+  near(Number(f.fees) / 1e18, fees, 1e-6);
+  expect(f.fees > 0n).to.equal(true);
+  // The fund takes what payers pay beyond what receivers get: once every position is closed (all
+  // funding settled), its share over the whole run equals what positions paid less what they received.
+  const fundShare = r.samples[r.samples.length - 1].insuranceFunding + Number(f.funding) / 1e18;
+  const net = sum(r.markets, (m) => m.fundingPaid - m.fundingReceived);
+  near(fundShare, net, 1e-6);
+}
 
 describe("Arbitrage planner", function () {
   it("shorts a mark above the index, longs one below, and stays out of the fee band", function () {

@@ -13,21 +13,32 @@ export interface Series {
   /** [x, y] points; x is shared by every series of a chart. */
   points: Array<[number, number]>;
   dashed?: boolean;
+  /** Draw each point as a dot (e.g. a single figure after the sampled run). */
+  dots?: boolean;
+  /** Line width; default 1.6. */
+  width?: number;
 }
 
 export interface Panel {
   title: string;
   series: Series[];
+  /** The x axis's name and unit, e.g. "time (hours)". */
   xLabel?: string;
+  /** The y axis's name and unit, e.g. "price (quote per base)". */
+  yLabel?: string;
   /** Formats a y tick label. */
   yFormat?: (y: number) => string;
   /** A horizontal reference line (e.g. 0). */
   zeroLine?: boolean;
-  /** Vertical band to shade, in x units (e.g. the crash). */
+  /** Vertical band to shade, in x units (e.g. the crash), and its legend entry. */
   band?: [number, number];
+  bandLabel?: string;
+  /** Lines of small text under the x axis (a caption or a footnote). */
+  footnote?: string[];
 }
 
 export const COLORS = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#db2777"];
+const BAND_COLOR = "#fee2e2";
 
 const escape = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
@@ -52,18 +63,71 @@ export function compact(y: number): string {
   return `${+y.toPrecision(2)}`;
 }
 
+/** Approximate width in pixels of `text` at `size` px in Inter (for layout only). */
+const textWidth = (text: string, size: number): number => text.length * size * 0.56;
+
+interface LegendItem {
+  label: string;
+  swatch: (x: number, y: number) => string;
+}
+
+/** Legend items laid out in rows that fit `width`; returns the rows' items with their x offsets. */
+function legendRows(items: LegendItem[], width: number): Array<Array<[LegendItem, number]>> {
+  const rows: Array<Array<[LegendItem, number]>> = [];
+  let row: Array<[LegendItem, number]> = [];
+  let x = 0;
+  for (const item of items) {
+    const w = 22 + textWidth(item.label, 11) + 14;
+    if (row.length > 0 && x + w > width) {
+      rows.push(row);
+      [row, x] = [[], 0];
+    }
+    row.push([item, x]);
+    x += w;
+  }
+  if (row.length > 0) rows.push(row);
+  return rows;
+}
+
 /** One panel as SVG elements inside the box (x, y, w, h). */
 function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): string {
-  const left = x0 + 70;
-  const right = x0 + w - 15;
-  const top = y0 + 40;
-  const bottom = y0 + h - 45;
+  const left = x0 + (p.yLabel ? 82 : 64);
+  const right = x0 + w - 18;
+  const items: LegendItem[] = p.series.map((s) => ({
+    label: s.name,
+    swatch: (x, y) =>
+      s.dots && s.points.length === 1
+        ? `<circle cx="${x + 7}" cy="${y}" r="4" fill="${s.color}"/>`
+        : `<line x1="${x}" x2="${x + 16}" y1="${y}" y2="${y}" stroke="${s.color}" stroke-width="${Math.max(2, s.width ?? 1.6)}"${s.dashed ? ' stroke-dasharray="4,2"' : ""}/>`,
+  }));
+  if (p.band && p.bandLabel) {
+    items.push({
+      label: p.bandLabel,
+      swatch: (x, y) => `<rect x="${x}" y="${y - 5}" width="16" height="10" fill="${BAND_COLOR}" stroke="#fca5a5"/>`,
+    });
+  }
+  const rows = legendRows(items, right - left);
+  const footLines = p.footnote?.length ?? 0;
+  const top = y0 + 34 + rows.length * 16 + 6;
+  const bottom = y0 + h - (p.xLabel ? 42 : 26) - (footLines > 0 ? footLines * 15 + 6 : 0);
   const all = p.series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y));
   const out: string[] = [];
   out.push(`<rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="#ffffff"/>`);
   out.push(
-    `<text x="${x0 + w / 2}" y="${y0 + 24}" font-size="16" font-weight="bold" text-anchor="middle" fill="#111827">${escape(p.title)}</text>`,
+    `<text x="${x0 + w / 2}" y="${y0 + 22}" font-size="16" font-weight="bold" text-anchor="middle" fill="#111827">${escape(p.title)}</text>`,
   );
+  for (const [r, row] of rows.entries()) {
+    const y = y0 + 42 + r * 16;
+    for (const [item, dx] of row) {
+      out.push(item.swatch(left + dx, y - 4));
+      out.push(`<text x="${left + dx + 22}" y="${y}" font-size="11" fill="#111827">${escape(item.label)}</text>`);
+    }
+  }
+  for (const [i, line] of (p.footnote ?? []).entries()) {
+    out.push(
+      `<text x="${x0 + 12}" y="${y0 + h - 10 - (footLines - 1 - i) * 15}" font-size="11" fill="#4b5563">${escape(line)}</text>`,
+    );
+  }
   if (all.length === 0) return out.join("\n");
   let [xMin, xMax] = [Math.min(...all.map((a) => a[0])), Math.max(...all.map((a) => a[0]))];
   let [yMin, yMax] = [Math.min(...all.map((a) => a[1])), Math.max(...all.map((a) => a[1]))];
@@ -75,7 +139,7 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
   const sy = (y: number) => bottom - ((y - yMin) / (yMax - yMin)) * (bottom - top);
   if (p.band) {
     const [a, b] = p.band.map(sx);
-    out.push(`<rect x="${a}" y="${top}" width="${Math.max(1, b - a)}" height="${bottom - top}" fill="#fee2e2"/>`);
+    out.push(`<rect x="${a}" y="${top}" width="${Math.max(1, b - a)}" height="${bottom - top}" fill="${BAND_COLOR}"/>`);
   }
   const fmt = p.yFormat ?? compact;
   for (const t of ticks(yMin, yMax, 5)) {
@@ -96,21 +160,25 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
   );
   if (p.xLabel) {
     out.push(
-      `<text x="${(left + right) / 2}" y="${bottom + 35}" font-size="12" text-anchor="middle" fill="#374151">${escape(p.xLabel)}</text>`,
+      `<text x="${(left + right) / 2}" y="${bottom + 33}" font-size="12" text-anchor="middle" fill="#374151">${escape(p.xLabel)}</text>`,
     );
   }
-  let legendX = left + 8;
+  if (p.yLabel) {
+    const cy = (top + bottom) / 2;
+    out.push(
+      `<text x="${x0 + 16}" y="${cy}" font-size="12" text-anchor="middle" fill="#374151" transform="rotate(-90 ${x0 + 16} ${cy})">${escape(p.yLabel)}</text>`,
+    );
+  }
   for (const s of p.series) {
     const pts = s.points.filter(([, y]) => Number.isFinite(y));
-    if (pts.length > 0) {
+    if (s.dots) {
+      for (const [x, y] of pts) out.push(`<circle cx="${sx(x)}" cy="${sy(y)}" r="4" fill="${s.color}"/>`);
+    } else if (pts.length > 0) {
       const d = pts.map(([x, y], i) => `${i === 0 ? "M" : "L"}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join("");
       out.push(
-        `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.6"${s.dashed ? ' stroke-dasharray="5,3"' : ""}/>`,
+        `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="${s.width ?? 1.6}"${s.dashed ? ' stroke-dasharray="5,3"' : ""}/>`,
       );
     }
-    out.push(`<rect x="${legendX}" y="${top + 8}" width="14" height="3" fill="${s.color}"/>`);
-    out.push(`<text x="${legendX + 18}" y="${top + 13}" font-size="11" fill="#111827">${escape(s.name)}</text>`);
-    legendX += 30 + s.name.length * 6.5;
   }
   return out.join("\n");
 }
@@ -122,7 +190,7 @@ export function renderSvg(
 ): string {
   const columns = Math.min(options.columns ?? 1, panels.length);
   const w = options.width ?? 640;
-  const h = options.height ?? 320;
+  const h = options.height ?? 340;
   const rows = Math.ceil(panels.length / columns);
   const body = panels.map((p, i) => panelSvg(p, (i % columns) * w, Math.floor(i / columns) * h, w, h)).join("\n");
   return (

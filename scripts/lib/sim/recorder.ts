@@ -1,20 +1,53 @@
 /**
  * The simulation's bookkeeping: per-market counts from the chain's events, one sample of prices,
- * funding and open interest per step, and the trades refused with the error each met.
+ * funding, open interest, liquidations and the insurance fund per step, the insurance fund's flows
+ * by kind (to the wei), and the trades refused with the error each met.
  */
 import { getAddress, type Log } from "ethers";
 import { Amm__factory, ClearingHouse__factory } from "../../../typechain-types/index.js";
 import { ErrorDecoder } from "../errors.js";
 import { LogPager } from "../log-pager.js";
-import type { MarketSample, MarketStats, StepSample } from "./run.js";
+import type { FundFlows, MarketSample, MarketStats, StepSample } from "./run.js";
 import type { World } from "./setup.js";
 
 export const num = (x: bigint): number => Number(x) / 1e18;
+
+/** What the records held at one sample: the fund, its flows so far and each market's counts. */
+export interface Snapshot {
+  step: number;
+  insuranceFund: bigint;
+  flows: FundFlows;
+  stats: MarketStats[];
+}
+
+const noFlows = (): FundFlows => ({ fees: 0n, penalties: 0n, badDebtCovered: 0n, rewards: 0n, funding: 0n });
+
+/**
+ * The fund's flows from `a` to `b`. The Vault emits no event for the fund's share of funding
+ * accrued inside a trade or a liquidation, so that kind is the fund's change less the kinds the
+ * events name (fees, penalties, bad debt covered, liquidator rewards the fund paid).
+ */
+export function flowsBetween(a: Snapshot, b: Snapshot): FundFlows {
+  const f: FundFlows = {
+    fees: b.flows.fees - a.flows.fees,
+    penalties: b.flows.penalties - a.flows.penalties,
+    badDebtCovered: b.flows.badDebtCovered - a.flows.badDebtCovered,
+    rewards: b.flows.rewards - a.flows.rewards,
+    funding: 0n,
+  };
+  f.funding = b.insuranceFund - a.insuranceFund - (f.fees + f.penalties - f.badDebtCovered - f.rewards);
+  return f;
+}
 
 export class Recorder {
   readonly stats: MarketStats[];
   readonly rejectedReasons = new Map<string, number>();
   readonly samples: StepSample[] = [];
+  /** The fund's flows named by events, cumulative since the bots started (`funding` stays 0 here). */
+  readonly flows: FundFlows = noFlows();
+  /** The records at the first and at the latest sample. */
+  first: Snapshot | undefined;
+  last: Snapshot | undefined;
   readonly #world: World;
   readonly #decoder = new ErrorDecoder();
   readonly #chIface = ClearingHouse__factory.createInterface();
@@ -76,35 +109,69 @@ export class Recorder {
     }
   }
 
-  /** Records each market's index, mark, funding rate and open interest, and the insurance fund. */
+  /**
+   * Records each market's index, mark and gap, funding rate, open interest (the arbitrage bot's
+   * apart), the counts so far (liquidations, bad debt, funding), and the insurance fund with its
+   * share of funding so far.
+   */
   async sample(step: number): Promise<StepSample> {
     const { markets, paths, system, opts } = this.#world;
+    const ch = system.clearingHouse;
     const ms: MarketSample[] = [];
     for (const [i, m] of markets.entries()) {
-      const [spot, oi, funding] = await Promise.all([
+      const [spot, oi, funding, arb] = await Promise.all([
         m.amm.getSpotPrice(),
         m.amm.getOpenInterest(),
         m.amm.getFundingState(),
+        ch.getPosition(m.address, this.#arbitrageur),
       ]);
       const index = paths.prices[i][step];
       const mark = num(spot);
-      const gap = Math.abs(mark / index - 1) * 100;
+      const gapPct = (mark / index - 1) * 100;
       if (step > 0) {
-        this.#gapSums[i] += gap;
-        this.stats[i].maxGapPct = Math.max(this.stats[i].maxGapPct, gap);
+        this.#gapSums[i] += Math.abs(gapPct);
+        this.stats[i].maxGapPct = Math.max(this.stats[i].maxGapPct, Math.abs(gapPct));
       }
+      const st = this.stats[i];
       ms.push({
         index,
         mark,
+        gapPct,
         fundingRatePct: (num(funding[0]) / index) * 100,
         longOI: num(oi[0]),
         shortOI: num(oi[1]),
+        arbLongOI: arb.size > 0n ? num(arb.size) : 0,
+        arbShortOI: arb.size < 0n ? num(-arb.size) : 0,
+        liquidations: st.liquidations,
+        badDebt: st.badDebt,
+        fundingPaid: st.fundingPaid,
+        fundingReceived: st.fundingReceived,
       });
     }
     const [, insurance] = await system.vault.getPoolBalances();
-    const s = { step, hours: (step * opts.stepSeconds) / 3600, markets: ms, insuranceFund: num(insurance) };
+    const snapshot: Snapshot = {
+      step,
+      insuranceFund: insurance,
+      flows: { ...this.flows },
+      stats: this.stats.map((x) => ({ ...x })),
+    };
+    this.first ??= snapshot;
+    this.last = snapshot;
+    const s: StepSample = {
+      step,
+      hours: (step * opts.stepSeconds) / 3600,
+      markets: ms,
+      insuranceFund: num(insurance),
+      insuranceFundWei: insurance,
+      insuranceFunding: num(flowsBetween(this.first, snapshot).funding),
+    };
     this.samples.push(s);
     return s;
+  }
+
+  /** The records now, read after the last sample (the fund as `insuranceFund`). */
+  now(insuranceFund: bigint): Snapshot {
+    return { step: -1, insuranceFund, flows: { ...this.flows }, stats: this.stats.map((x) => ({ ...x })) };
   }
 
   /** Turns the summed mark-index gaps into means over `steps`. */
@@ -124,8 +191,13 @@ export class Recorder {
       const s = stats[this.#marketIndex.get(getAddress(parsed.args.amm as string))!];
       s.liquidations++;
       if (parsed.args.full) s.fullLiquidations++;
-      s.badDebt += num(parsed.args.badDebt as bigint);
+      const badDebt = parsed.args.badDebt as bigint;
+      s.badDebt += num(badDebt);
       s.shortfall += num(parsed.args.shortfall as bigint);
+      this.flows.penalties += parsed.args.insurancePenalty as bigint;
+      this.flows.badDebtCovered += badDebt - (parsed.args.shortfall as bigint);
+      // With bad debt the fund pays the liquidator's reward too (LiquidationModule._applyLiquidation).
+      if (badDebt > 0n) this.flows.rewards += parsed.args.liquidatorReward as bigint;
     }
     for (const entry of logs) {
       const i = this.#marketIndex.get(entry.address);
@@ -137,6 +209,8 @@ export class Recorder {
       if (parsed?.name !== "PositionChanged") continue;
       const s = stats[this.#marketIndex.get(getAddress(parsed.args.amm as string))!];
       if (!liquidationTxs.has(entry.transactionHash)) {
+        // A liquidation's penalty, not a fee, goes to the fund.
+        this.flows.fees += parsed.args.fee as bigint;
         s.trades++;
         if (getAddress(parsed.args.trader as string) === this.#arbitrageur) s.arbTrades++;
       }

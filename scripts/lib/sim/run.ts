@@ -14,9 +14,9 @@ import { runArbitrage, runKeepers, stepOracle, tradersAct } from "./actions.js";
 import { Clock, type Connection } from "./clock.js";
 import { ASSETS, pricePaths } from "./prices.js";
 import { Random } from "./random.js";
-import { num, Recorder } from "./recorder.js";
+import { flowsBetween, num, Recorder } from "./recorder.js";
 import { fundAccounts, setupMarkets, startBots, type World } from "./setup.js";
-import { checkSolvency, windDown } from "./wind-down.js";
+import { checkSolvency, WIND_DOWN_ROUND_SECONDS, windDown } from "./wind-down.js";
 
 export interface SimOptions {
   seed: string;
@@ -34,10 +34,20 @@ export interface SimOptions {
 export interface MarketSample {
   index: number;
   mark: number;
+  /** Mark over index less 1, in % (+: mark above index). */
+  gapPct: number;
   /** Funding rate of the current premium, % of the index per day. */
   fundingRatePct: number;
+  /** Open interest in base: everyone's, and the arbitrage bot's part of it. */
   longOI: number;
   shortOI: number;
+  arbLongOI: number;
+  arbShortOI: number;
+  /** Cumulative since the start: liquidations, bad debt (quote), funding paid and received by positions (quote). */
+  liquidations: number;
+  badDebt: number;
+  fundingPaid: number;
+  fundingReceived: number;
 }
 
 export interface StepSample {
@@ -46,6 +56,32 @@ export interface StepSample {
   hours: number;
   markets: MarketSample[];
   insuranceFund: number;
+  insuranceFundWei: bigint;
+  /** The insurance fund's share of funding since the start (quote; + received, - paid). */
+  insuranceFunding: number;
+}
+
+/** Flows into the insurance fund by kind, in 18 decimals (+ in, the paying kinds as positive amounts). */
+export interface FundFlows {
+  fees: bigint;
+  /** The fund's half of liquidation penalties. */
+  penalties: bigint;
+  /** Bad debt the fund covered (paid). */
+  badDebtCovered: bigint;
+  /** Liquidator rewards the fund paid (those of liquidations with bad debt). */
+  rewards: bigint;
+  /** The fund's share of funding (+ received, - paid). */
+  funding: bigint;
+}
+
+/** The insurance fund from the last sample to the end: last sample + wind-down flows = final. */
+export interface InsuranceReconciliation {
+  lastSample: bigint;
+  windDown: FundFlows;
+  final: bigint;
+  /** Hours at the last sample and at the end of the wind-down. */
+  lastSampleHours: number;
+  endHours: number;
 }
 
 export interface MarketStats {
@@ -84,6 +120,9 @@ export interface SimResult {
   symbols: string[];
   samples: StepSample[];
   markets: MarketStats[];
+  /** Each market's counts at the last sample, before the wind-down. */
+  beforeWindDown: MarketStats[];
+  insurance: InsuranceReconciliation;
   rejectedReasons: Map<string, number>;
   insuranceStart: number;
   insuranceEnd: number;
@@ -159,12 +198,22 @@ export async function runSimulation(connection: Connection, options: SimOptions)
 
   const { rounds, withdrawals } = await windDown(world, accounts, bots, recorder);
   const solvency = await checkSolvency(world, accounts, rounds);
+  const last = recorder.last!;
+  const insurance: InsuranceReconciliation = {
+    lastSample: last.insuranceFund,
+    windDown: flowsBetween(last, recorder.now(solvency.insuranceFund)),
+    final: solvency.insuranceFund,
+    lastSampleHours: (steps * opts.stepSeconds) / 3600,
+    endHours: (steps * opts.stepSeconds + rounds * WIND_DOWN_ROUND_SECONDS) / 3600,
+  };
 
   return {
     options: { seed, steps, markets: marketCount, traders: opts.traders, stepSeconds: opts.stepSeconds },
     symbols: world.markets.map((m) => m.symbol),
     samples: recorder.samples,
     markets: recorder.stats,
+    beforeWindDown: last.stats,
+    insurance,
     rejectedReasons: recorder.rejectedReasons,
     insuranceStart: Number(accounts.stake) / 1e6,
     insuranceEnd: num(solvency.insuranceFund),

@@ -1,7 +1,8 @@
 /** The demo's summary table, its charts and its JSON report, from a simulation's result. */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { COLORS, renderSvg, svgToPng, type Panel } from "./chart.js";
+import { renderSvg, svgToPng, type Panel } from "./chart.js";
+import { buildPanels, windDownFlowsText } from "./panels.js";
 import type { SimResult } from "./run.js";
 
 const money = (x: number): string => x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
@@ -73,64 +74,66 @@ export function solvencyLines(r: SimResult): string[] {
   ];
 }
 
+/**
+ * The insurance fund from the chart's last point to its final figure: the charts sample during
+ * the run, then the wind-down closes and liquidates, which moves fees, penalties, bad debt and
+ * funding. Two lines: in quote, and exact in wei.
+ */
+export function reconciliationLines(r: SimResult): string[] {
+  const { lastSample, windDown: f, final, lastSampleHours, endHours } = r.insurance;
+  const q = (x: bigint) => money(Number(x) / 1e18);
+  return [
+    `insurance fund: ${q(lastSample)} at the charts' last sample (hour ${lastSampleHours.toFixed(1)}) ` +
+      `+ wind-down flows (${windDownFlowsText(f)}) = ${q(final)} final (hour ${endHours.toFixed(1)})`,
+    `    in wei: ${lastSample} + ${f.fees} + ${f.penalties} - ${f.badDebtCovered} - ${f.rewards} ` +
+      `${f.funding < 0n ? "-" : "+"} ${f.funding < 0n ? -f.funding : f.funding} = ${final}`,
+  ];
+}
+
+/** What the wind-down added to the table's liquidations and bad debt. */
+export function windDownLine(r: SimResult): string {
+  const sum = (ms: SimResult["markets"], f: (m: SimResult["markets"][number]) => number) =>
+    ms.reduce((a, m) => a + f(m), 0);
+  const liq = sum(r.markets, (m) => m.liquidations) - sum(r.beforeWindDown, (m) => m.liquidations);
+  const bad = sum(r.markets, (m) => m.badDebt) - sum(r.beforeWindDown, (m) => m.badDebt);
+  return (
+    `of the table's totals, the wind-down (after the charts' last sample) added ${int(liq)} liquidation(s) ` +
+    `and ${money(bad)} of bad debt`
+  );
+}
+
 /** Writes the PNG charts and summary.json under `dir`; returns the files written. */
 export function writeReports(r: SimResult, dir: string, extra: Record<string, unknown> = {}): string[] {
   mkdirSync(dir, { recursive: true });
   const files: string[] = [];
-  const x = (i: number) => r.samples[i].hours;
-  const band: [number, number] = [r.crash.startHours, r.crash.endHours];
-  const hours = "hours";
-  const markPanels: Panel[] = r.symbols.map((symbol, m) => ({
-    title: `${symbol}: mark vs index`,
-    xLabel: hours,
-    band,
-    series: [
-      { name: "index", color: "#6b7280", points: r.samples.map((s, i) => [x(i), s.markets[m].index]) },
-      { name: "mark", color: COLORS[0], points: r.samples.map((s, i) => [x(i), s.markets[m].mark]) },
-    ],
-  }));
-  const fundingPanel: Panel = {
-    title: "Funding rate (% of index per day; +: longs pay)",
-    xLabel: hours,
-    band,
-    zeroLine: true,
-    yFormat: (y) => `${+y.toFixed(2)}%`,
-    series: r.symbols.map((symbol, m) => ({
-      name: symbol,
-      color: COLORS[m % COLORS.length],
-      points: r.samples.map((s, i) => [x(i), s.markets[m].fundingRatePct]),
-    })),
-  };
-  const oiPanels: Panel[] = r.symbols.map((symbol, m) => ({
-    title: `${symbol}: open interest (base)`,
-    xLabel: hours,
-    band,
-    series: [
-      { name: "long", color: "#059669", points: r.samples.map((s, i) => [x(i), s.markets[m].longOI]) },
-      { name: "short", color: "#dc2626", points: r.samples.map((s, i) => [x(i), s.markets[m].shortOI]) },
-    ],
-  }));
-  const insurancePanel: Panel = {
-    title: "Insurance fund balance (quote)",
-    xLabel: hours,
-    band,
-    series: [{ name: "insurance fund", color: "#7c3aed", points: r.samples.map((s, i) => [x(i), s.insuranceFund]) }],
-  };
-  const write = (name: string, panels: Panel[], columns: number) => {
+  const p = buildPanels(r);
+  const write = (name: string, panels: Panel[], columns: number, width?: number) => {
     const path = join(dir, name);
-    writeFileSync(path, svgToPng(renderSvg(panels, { columns })));
+    writeFileSync(path, svgToPng(renderSvg(panels, { columns, width })));
     files.push(path);
   };
-  for (const [m, symbol] of r.symbols.entries()) write(`mark-index-${symbol}.png`, [markPanels[m]], 1);
-  write("funding-rate.png", [fundingPanel], 1);
-  write("open-interest.png", oiPanels, Math.min(2, oiPanels.length));
-  write("insurance-fund.png", [insurancePanel], 1);
-  write("overview.png", [markPanels[0], markPanels[1], fundingPanel, insurancePanel], 2);
+  for (const [m, symbol] of r.symbols.entries()) write(`mark-index-${symbol}.png`, [p.marks[m], p.gaps[m]], 1);
+  write("funding.png", [p.fundingRate, p.fundingPaid, p.fundingFund], 1, 760);
+  write("open-interest.png", p.openInterest, Math.min(2, p.openInterest.length));
+  write("liquidations.png", [p.liquidations, p.badDebt], 1);
+  write("insurance-fund.png", [p.insurance], 1, 760);
+  // Every market's mark and index, then the gaps, funding, bad debt and the insurance fund (and
+  // the liquidation count when that fills the grid).
+  const overview = [...p.marks, p.allGaps, p.fundingRate, p.badDebt, p.insurance];
+  if (overview.length % 2 === 1) overview.splice(overview.length - 1, 0, p.liquidations);
+  write("overview.png", overview, 2, 760);
 
   const json = {
     ...extra,
     options: r.options,
     markets: r.markets,
+    beforeWindDown: r.beforeWindDown,
+    insurance: Object.fromEntries(
+      Object.entries(r.insurance).map(([k, v]) => [
+        k,
+        typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([a, b]) => [a, String(b)])) : String(v),
+      ]),
+    ),
     rejectedReasons: Object.fromEntries(r.rejectedReasons),
     insuranceStart: r.insuranceStart,
     insuranceEnd: r.insuranceEnd,

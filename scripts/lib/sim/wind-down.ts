@@ -7,6 +7,8 @@ import type { Solvency } from "./run.js";
 import type { Accounts, Bots, World } from "./setup.js";
 
 const SCALE = 10n ** 12n; // 6-decimal token to the Vault's 18 decimals
+/** Simulated time between two wind-down rounds. */
+export const WIND_DOWN_ROUND_SECONDS = 300;
 
 /** The (account, market index) pairs among `signers` with an open position. */
 async function openPositions(world: World, signers: readonly HardhatEthersSigner[]) {
@@ -46,7 +48,7 @@ export async function windDown(
           system.clearingHouse.connect(signer).closePosition(markets[i].address, 0n, MAX_DEADLINE),
         );
       }
-      t += 300;
+      t += WIND_DOWN_ROUND_SECONDS;
       await clock.jumpTo(t);
       await stepOracle(world, opts.steps);
       if (group === traderSigners) await runArbitrage(bots);
