@@ -25,18 +25,24 @@ contract InsuranceFund is IInsuranceFund, ERC4626, Ownable2Step {
     uint256 public constant MIN_COOLDOWN = 1 days;
     /// @inheritdoc IInsuranceFund
     uint256 public constant MAX_COOLDOWN = 30 days;
+    /// @inheritdoc IInsuranceFund
+    uint256 public constant MIN_REDEEM_WINDOW = 1 days;
+    /// @inheritdoc IInsuranceFund
+    uint256 public constant MAX_REDEEM_WINDOW = 7 days;
 
     /// @inheritdoc IInsuranceFund
     IVault public immutable vault;
     /// @inheritdoc IInsuranceFund
     uint256 public cooldown = 7 days;
+    /// @inheritdoc IInsuranceFund
+    uint256 public redeemWindow = 2 days;
 
     mapping(address owner => RedeemRequest) private _requests;
 
     /// @param asset_ The collateral token; must be the Vault's.
     /// @param vault_ The Vault; it must still bind this contract (ClearingHouse.setInsuranceFund)
     /// before anyone can deposit.
-    /// @param owner_ May set the cooldown.
+    /// @param owner_ May set the cooldown and the redeem window.
     constructor(
         IERC20Metadata asset_,
         IVault vault_,
@@ -55,16 +61,23 @@ contract InsuranceFund is IInsuranceFund, ERC4626, Ownable2Step {
     /// @inheritdoc IInsuranceFund
     function requestRedeem(uint256 shares) external returns (uint256 assets, uint256 unlockAt) {
         if (shares == 0) revert ZeroShares();
-        RedeemRequest storage request = _requests[msg.sender];
-        // One request per account: merging would let a staker restart or extend a request at will,
-        // and a revert is simpler to reason about than a merged cap.
-        if (request.shares != 0) revert RedeemRequestOpen(msg.sender, request.shares, request.unlockAt);
+        RedeemRequest memory open = _requests[msg.sender];
+        if (open.shares != 0) {
+            // One live request per account: merging would let a staker restart or extend a request
+            // at will, and a revert is simpler to reason about than a merged cap.
+            if (block.timestamp <= open.expiresAt) revert RedeemRequestOpen(msg.sender, open.shares, open.unlockAt);
+            // A lapsed request gives its shares back, so the new one starts a full cooldown.
+            delete _requests[msg.sender];
+            _transfer(address(this), msg.sender, open.shares);
+            emit RedeemCancelled(msg.sender, open.shares);
+        }
         assets = previewRedeem(shares);
         unlockAt = block.timestamp + cooldown;
+        uint256 expiresAt = unlockAt + redeemWindow;
         // The escrowed shares stay in totalSupply, so they keep bearing losses until completion.
         _transfer(msg.sender, address(this), shares);
-        _requests[msg.sender] = RedeemRequest(shares, assets.toUint128(), unlockAt.toUint64());
-        emit RedeemRequested(msg.sender, shares, assets, unlockAt);
+        _requests[msg.sender] = RedeemRequest(shares, assets.toUint128(), unlockAt.toUint64(), expiresAt.toUint64());
+        emit RedeemRequested(msg.sender, shares, assets, unlockAt, expiresAt);
     }
 
     /// @inheritdoc IInsuranceFund
@@ -82,6 +95,8 @@ contract InsuranceFund is IInsuranceFund, ERC4626, Ownable2Step {
         RedeemRequest memory request = _requests[msg.sender];
         if (request.shares == 0) revert NoRedeemRequest(msg.sender);
         if (block.timestamp < request.unlockAt) revert CooldownNotElapsed(request.unlockAt);
+        // Past its window a request cannot be held armed against a loss the staker sees coming.
+        if (block.timestamp > request.expiresAt) revert RedeemRequestExpired(request.expiresAt);
         // Valued before the burn. The cap means a gain during the cooldown is left to the others,
         // while a loss during it is taken: waiting in the queue is never better than staying.
         uint256 assetsNow = previewRedeem(request.shares);
@@ -101,6 +116,14 @@ contract InsuranceFund is IInsuranceFund, ERC4626, Ownable2Step {
         if (newCooldown < MIN_COOLDOWN || newCooldown > MAX_COOLDOWN) revert CooldownOutOfRange(newCooldown);
         emit CooldownSet(cooldown, newCooldown);
         cooldown = newCooldown;
+    }
+
+    /// @inheritdoc IInsuranceFund
+    function setRedeemWindow(uint256 newWindow) external onlyOwner {
+        if (newWindow < MIN_REDEEM_WINDOW || newWindow > MAX_REDEEM_WINDOW) revert RedeemWindowOutOfRange(newWindow);
+        uint256 oldWindow = redeemWindow;
+        redeemWindow = newWindow;
+        emit RedeemWindowSet(oldWindow, newWindow);
     }
 
     // ---------------------------------------------------------------- views

@@ -209,11 +209,12 @@ interface IAmm is IAmmErrors {
     /// @notice Time-weighted average of the spot price over the last `interval` seconds; 0 gives
     /// the spot price. Each block counts with the price it ended on, from the next block on, so
     /// trades within one block cannot move it by more than that block's share of the window (a
-    /// read in the block of a trade averages the blocks before it). 64 observations are kept, at
-    /// least 30 s apart and only when the market trades: the window starts at the newest one at or
-    /// before the asked start (earlier by under a minute while the market trades in every 30 s,
-    /// more after idle stretches, whose price was constant), and with less history than asked it
-    /// covers what there is (about 31 minutes at least for a market that trades continuously).
+    /// read in the block of a trade averages the blocks before it). 64 observations are kept: the
+    /// first trade block of each 30 s bucket (timestamp / 30), each with the price held before it.
+    /// The window is exactly the one asked, idle stretches included, except when the asked start
+    /// falls in a bucket whose first trade block is at or before it: then it starts at that block,
+    /// at most 29 s early. With less history than asked it covers what there is (about 31 minutes
+    /// at least for a market that trades continuously).
     function getMarkTwap(uint256 interval) external view returns (uint256);
 
     /// @notice Time-weighted average of the recorded index price over the last `interval` seconds

@@ -11,7 +11,11 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 /// average: a block moves a TWAP by at most its own share of the window. The head goes into the
 /// ring at most once per `SPACING` seconds, so `CARDINALITY` observations keep at least
 /// about (CARDINALITY - 1) x SPACING seconds of history while the market trades, and more when it
-/// is idle. Cumulatives are 120-bit and wrap: only differences are used, and they stay exact while
+/// is idle. Each observation also keeps the price that held just before it: the price is a step
+/// function that changes only at records, so over the stretch from the last record before an
+/// observation to that observation the cumulative is known at every second, and a TWAP whose start
+/// falls there (any start outside the 30-second bucket of the observation before it) is exact.
+/// Cumulatives are 120-bit and wrap: only differences are used, and they stay exact while
 /// price x window < 2^120 (for a price of 1e6 in 18 decimals, windows of 40 years). The head keeps
 /// the price in 88 bits, saturating above about 3e8 (18 decimals): it only serves as a reference
 /// (the fluctuation limit's block-start price), and recording must never revert on a price.
@@ -34,9 +38,14 @@ library PriceHistory {
         uint8 index;
     }
 
+    /// @param timestamp When the observation was written (the first record of its bucket).
+    /// @param cumulative Sum of price x seconds up to `timestamp`, modulo 2^120.
+    /// @param priceBefore The price that held from the record before this one up to `timestamp`,
+    /// saturated at 96 bits (a saturated value is not used); 0 for the history's first observation.
     struct Observation {
         uint40 timestamp;
         uint120 cumulative;
+        uint96 priceBefore;
     }
 
     struct History {
@@ -55,14 +64,14 @@ library PriceHistory {
     /// holds none) and leaves the history unstarted (head timestamp 0) until `start`.
     function prewarm(History storage self) internal {
         for (uint256 i = 1; i < CARDINALITY; ++i) {
-            self.ring[i] = Observation(0, 1);
+            self.ring[i] = Observation(0, 1, 0);
         }
     }
 
     /// @dev Starts the history at `timestamp` with `price`: the first observation, cumulative 0.
     function start(History storage self, uint256 timestamp, uint256 price) internal {
         self.head = Head(timestamp.toUint40(), _saturate(price), 0, 0);
-        self.ring[0] = Observation(uint40(timestamp), 0);
+        self.ring[0] = Observation(uint40(timestamp), 0, 0);
     }
 
     /// @dev Whether `start` has run.
@@ -94,7 +103,7 @@ library PriceHistory {
         uint8 index = head.index;
         if (timestamp / SPACING != head.timestamp / SPACING) {
             index = uint8((uint256(index) + 1) % CARDINALITY);
-            self.ring[index] = Observation(uint40(timestamp), cumulative);
+            self.ring[index] = Observation(uint40(timestamp), cumulative, _saturate96(priceSinceHead));
         }
         head = Head(timestamp.toUint40(), _saturate(price), cumulative, index);
         self.head = head;
@@ -103,10 +112,13 @@ library PriceHistory {
 
     /// @dev Average price over the `interval` seconds before `timestamp`, given the price that has
     /// held since the head (0 s of it when `timestamp` is the head's own block, so a read in the
-    /// block of a trade averages only the blocks before). The window starts at the newest
-    /// observation at or before `timestamp - interval`: observations are at least `SPACING` apart
-    /// and written only when the market trades, so it may start earlier than asked (by less than
-    /// 2 x SPACING while the market trades every bucket). With less history, it covers what there is.
+    /// block of a trade averages only the blocks before). The window is exactly the `interval`
+    /// seconds asked, with one exception: when its start falls in a 30-second bucket (timestamp /
+    /// SPACING) holding an observation at or before it, the window starts at that observation (the
+    /// bucket's first record), at most SPACING - 1 seconds early, because records after it in that
+    /// bucket are not kept. (It is exact too when the price before the next observation saturated
+    /// 96 bits: then it also starts at the observation.) With less history than asked, it covers
+    /// what there is, from the oldest kept observation.
     function twap(
         History storage self,
         uint256 timestamp,
@@ -121,7 +133,7 @@ library PriceHistory {
 
         // The caller's time never precedes the head's (block time does not go backwards).
         uint120 cumulativeNow = _extend(head, timestamp, priceSinceHead);
-        (uint256 startTime, uint120 startCumulative) = _observationAtOrBefore(self, head.index, target);
+        (uint256 startTime, uint120 startCumulative) = _cumulativeFrom(self, head.index, target);
         // All the history is this very second (a read in the block that started it): no average yet.
         if (startTime >= timestamp) return head.price;
         unchecked {
@@ -141,9 +153,14 @@ library PriceHistory {
         return uint88(Math.min(price, type(uint88).max));
     }
 
-    /// @dev Binary search over the ring (oldest to newest) for the newest observation at or before
-    /// `target`; the oldest one if all are newer.
-    function _observationAtOrBefore(
+    function _saturate96(uint256 price) private pure returns (uint96) {
+        return uint96(Math.min(price, type(uint96).max));
+    }
+
+    /// @dev The start of a window asked to begin at `target` (before the head) and the cumulative
+    /// there: `target` itself when the price over [target, next observation) is known, else the
+    /// newest observation at or before `target` (the oldest kept one if all are newer).
+    function _cumulativeFrom(
         History storage self,
         uint256 newest,
         uint256 target
@@ -152,19 +169,35 @@ library PriceHistory {
         uint256 oldest = (newest + 1) % CARDINALITY;
         if (self.ring[oldest].timestamp == 0) oldest = 0;
         uint256 count = ((newest + CARDINALITY - oldest) % CARDINALITY) + 1;
+        Observation memory found = self.ring[oldest];
+        if (found.timestamp >= target) return (found.timestamp, found.cumulative);
 
-        Observation memory first = self.ring[oldest];
-        if (first.timestamp >= target) return (first.timestamp, first.cumulative);
-
-        // Invariant: ring[lo] is at or before target; the answer lies in [lo, hi].
+        // Binary search, oldest to newest. Invariant: the observation at position lo is at or before
+        // target, the one at hi after it (or hi == count). Both ends are read as the search goes, so
+        // the two observations used below are warm.
         uint256 lo = 0;
-        uint256 hi = count - 1;
-        while (lo < hi) {
-            uint256 mid = (lo + hi + 1) / 2;
-            if (self.ring[(oldest + mid) % CARDINALITY].timestamp <= target) lo = mid;
-            else hi = mid - 1;
+        uint256 hi = count;
+        uint256 foundTime = found.timestamp;
+        while (hi - lo > 1) {
+            uint256 mid = (lo + hi) / 2;
+            uint256 probe = self.ring[(oldest + mid) % CARDINALITY].timestamp;
+            if (probe <= target) (lo, foundTime) = (mid, probe);
+            else hi = mid;
         }
-        Observation memory found = self.ring[(oldest + lo) % CARDINALITY];
-        return (found.timestamp, found.cumulative);
+        // Records after the found observation in its bucket (which may have moved the price before
+        // `target`) are not kept; and when it is the newest, the head is in its bucket and so is
+        // `target`. Then the window starts at it. Otherwise no record lies between the end of its
+        // bucket and the next observation (a record in a new bucket writes an observation), so the
+        // price over [target, next.timestamp) is the one `next` stored as held before it.
+        Observation memory next;
+        if (foundTime / SPACING != target / SPACING && hi != count) next = self.ring[(oldest + hi) % CARDINALITY];
+        if (next.timestamp == 0 || next.priceBefore == type(uint96).max) {
+            found = self.ring[(oldest + lo) % CARDINALITY];
+            return (found.timestamp, found.cumulative);
+        }
+        unchecked {
+            // Wrapping on purpose, as in {_extend}: 96-bit price x 40-bit time fits in 256 bits.
+            return (target, next.cumulative - uint120(uint256(next.priceBefore) * (next.timestamp - target)));
+        }
     }
 }

@@ -10,11 +10,13 @@ import {TestBase} from "./utils/TestBase.sol";
 /// value comes from a reference model kept by the test: the price path as a list of constant-price
 /// segments (sum of price x seconds computed segment by segment, in plain uint256, never from the
 /// library's cumulatives) and the list of observation times (a record whose 30-second bucket differs
-/// from the previous record's; the ring keeps the newest 64).
+/// from the previous record's; the ring keeps the newest 64), each with the price since the record
+/// before it.
 contract PriceHistoryTest is TestBase {
     uint256 internal constant CARDINALITY = 64;
     uint256 internal constant SPACING = 30;
     uint256 internal constant MAX_PRICE = type(uint88).max;
+    uint256 internal constant MAX_PRICE_BEFORE = type(uint96).max;
     uint256 internal constant WRAP = 1 << 120;
 
     PriceHistoryHarness internal h;
@@ -32,6 +34,8 @@ contract PriceHistoryTest is TestBase {
     /// @dev Every observation ever written, oldest first, with the model's sum at that time.
     uint256[] internal obsTimes;
     uint256[] internal obsSums;
+    /// @dev The price since the previous record, at each observation (0 for the first one).
+    uint256[] internal obsPrices;
     uint256 internal lastTime;
     uint256 internal lastPrice;
     /// @dev Sum of price x seconds since initialization (not wrapped).
@@ -45,6 +49,7 @@ contract PriceHistoryTest is TestBase {
         delete segments;
         delete obsTimes;
         delete obsSums;
+        delete obsPrices;
         h = new PriceHistoryHarness();
         h.initialize(t, price);
         lastTime = t;
@@ -52,6 +57,7 @@ contract PriceHistoryTest is TestBase {
         totalSum = 0;
         obsTimes.push(t);
         obsSums.push(0);
+        obsPrices.push(0);
     }
 
     /// @dev Records through the harness and in the model, and checks the head against the model.
@@ -66,6 +72,7 @@ contract PriceHistoryTest is TestBase {
             if (t / SPACING != lastTime / SPACING) {
                 obsTimes.push(t);
                 obsSums.push(totalSum);
+                obsPrices.push(priceSinceHead);
             }
             lastTime = t;
             lastPrice = price;
@@ -90,12 +97,15 @@ contract PriceHistoryTest is TestBase {
             if (slot >= n) {
                 assertEq(o.timestamp, 0, "empty slot timestamp");
                 assertEq(o.cumulative, 1, "empty slot pre-written with cumulative 1");
+                assertEq(o.priceBefore, 0, "empty slot price");
                 continue;
             }
             // The newest observation j with j % 64 == slot.
             uint256 j = slot + ((n - 1 - slot) / CARDINALITY) * CARDINALITY;
             assertEq(o.timestamp, obsTimes[j], "ring slot timestamp");
             assertEq(o.cumulative, obsSums[j] % WRAP, "ring slot cumulative");
+            uint256 priceBefore = obsPrices[j] < MAX_PRICE_BEFORE ? obsPrices[j] : MAX_PRICE_BEFORE;
+            assertEq(o.priceBefore, priceBefore, "ring slot price before, saturated at 96 bits");
         }
     }
 
@@ -113,13 +123,18 @@ contract PriceHistoryTest is TestBase {
         return hi > lo ? hi - lo : 0;
     }
 
-    /// @dev The window start the documented rule gives: the newest kept observation at or before
-    /// `target`, or the oldest kept one if all are newer.
+    /// @dev The window start the documented rule gives: `target` itself, except when the newest
+    /// kept observation at or before it is in its 30-second bucket, is the newest of all, or is
+    /// followed by one whose price before saturated 96 bits (then that observation); the oldest
+    /// kept one if all are newer.
     function _ruleStart(uint256 target) internal view returns (uint256) {
         uint256 n = obsTimes.length;
         uint256 firstKept = n > CARDINALITY ? n - CARDINALITY : 0;
         for (uint256 j = n; j > firstKept; --j) {
-            if (obsTimes[j - 1] <= target) return obsTimes[j - 1];
+            uint256 o = obsTimes[j - 1];
+            if (o > target) continue;
+            if (o / SPACING == target / SPACING || j == n || obsPrices[j] >= MAX_PRICE_BEFORE) return o;
+            return target;
         }
         return obsTimes[firstKept];
     }
@@ -286,11 +301,14 @@ contract PriceHistoryTest is TestBase {
         assertEq(h.twap(now_, p, 40), 23.75e18, "from 3090: (5 x 10 + 30 x 30) / 40");
         assertEq(h.twap(now_, p, 100), 31.5e18, "from 3030: (3450 - 300) / 100");
         assertEq(h.twap(now_, p, 130), uint256(3450e18) / 130, "from 3000: 3450 / 130");
-        // Between observations: from the newest observation at or before the target.
+        // Between observations, in the bucket of the one before: from that observation.
         assertEq(h.twap(now_, p, 35), 23.75e18, "target 3095 starts at 3090 (5 s early)");
         assertEq(h.twap(now_, p, 39), 23.75e18, "target 3091 starts at 3090 (1 s early)");
-        assertEq(h.twap(now_, p, 41), 31.5e18, "target 3089 starts at 3030 (59 s early, bucket 102 idle)");
         assertEq(h.twap(now_, p, 80), 31.5e18, "target 3050 starts at 3030 (20 s early)");
+        // In a later bucket (102, idle): exact, the cumulative carried back from 3090 at the 40
+        // that held before it: (40 x 1 + 5 x 10 + 30 x 30) / 41.
+        assertEq(h.twap(now_, p, 41), uint256(990e18) / 41, "target 3089: exact");
+        assertEq(h.twap(now_, p, 60), uint256(1750e18) / 60, "target 3070: (40 x 20 + 50 + 900) / 60");
         assertEq(h.twap(now_, p, 129), uint256(3450e18) / 130, "target 3001 starts at 3000");
         // Longer than the history, and interval >= timestamp: everything there is.
         assertEq(h.twap(now_, p, 131), uint256(3450e18) / 130, "one second more than the history");
@@ -303,21 +321,43 @@ contract PriceHistoryTest is TestBase {
         }
     }
 
-    /// @notice The window can start almost 2 x SPACING early even with a record in every bucket:
-    /// observations at 3000 (bucket 100), 3059 (101), 3060 (102); a target of 3058 starts at 3000.
-    /// (IAmm's NatSpec says "up to 30 s earlier"; the library's says "less than SPACING while the
-    /// market is active". The rule the library implements is what is asserted here.)
-    function test_twap_windowCanStartAlmostTwoSpacingsEarly() public {
+    /// @notice Observations at 3000 (bucket 100), 3059 (101), 3060 (102) and a record at 3089 (102,
+    /// no observation). A target in an idle stretch of bucket 101 is exact (it used to start at
+    /// 3000, 58 s early); a target in bucket 102 after 3060 starts at 3060, at most 29 s early,
+    /// because the record at 3089 is not kept.
+    function test_twap_windowStartsAtMost29SecondsEarly() public {
         _init(3000, 10e18);
         _record(3059, 10e18, 20e18);
         _record(3060, 20e18, 40e18);
-        _record(3061, 40e18, 50e18);
-        uint256 now_ = 3070;
-        // Sum over [3000, 3070) = 10 x 59 + 20 x 1 + 40 x 1 + 50 x 9 = 1100.
-        assertEq(h.twap(now_, 50e18, 12), uint256(1100e18) / 70, "target 3058: 58 s early");
-        assertEq(h.twap(now_, 50e18, 12), _expectedTwap(now_, 50e18, 12), "model");
-        // The exact average over [3058, 3070) would have been (10 x 1 + 20 + 40 + 450) / 12.
-        assertLt(h.twap(now_, 50e18, 12), uint256(520e18) / 12, "differs from the exact average");
+        _record(3089, 40e18, 50e18);
+        uint256 now_ = 3095;
+        // Exact over [3058, 3095): 10 x 1 + 20 x 1 + 40 x 29 + 50 x 6 = 1490.
+        assertEq(h.twap(now_, 50e18, 37), uint256(1490e18) / 37, "target 3058: exact");
+        // Target 3088 (bucket 102) starts at 3060: (40 x 29 + 50 x 6) / 35, 28 s early; the exact
+        // average over [3088, 3095) would be (40 + 300) / 7.
+        assertEq(h.twap(now_, 50e18, 7), uint256(1460e18) / 35, "target 3088 starts at 3060");
+        assertLt(h.twap(now_, 50e18, 7), uint256(340e18) / 7, "differs from the exact average");
+        for (uint256 interval; interval <= 100; ++interval) {
+            assertEq(h.twap(now_, 50e18, interval), _expectedTwap(now_, 50e18, interval), "model");
+        }
+    }
+
+    /// @notice A price before an observation above 96 bits is stored saturated and not used: a
+    /// window starting in the idle stretch before it starts at the observation before instead.
+    function test_twap_saturatedPriceBeforeFallsBackToTheObservation() public {
+        _init(3000, MAX_PRICE_BEFORE + 1);
+        _record(3100, MAX_PRICE_BEFORE + 1, 1e18);
+        assertEq(h.observation(1).priceBefore, MAX_PRICE_BEFORE, "saturated");
+        _checkRing();
+        uint256 now_ = 3110;
+        // Target 3050 (bucket 101, idle) starts at 3000: the cumulative there is known.
+        uint256 sum = (MAX_PRICE_BEFORE + 1) * 100 + 1e18 * 10;
+        assertEq(h.twap(now_, 1e18, 60), sum / 110, "from 3000");
+        assertEq(h.twap(now_, 1e18, 60), _expectedTwap(now_, 1e18, 60), "model");
+        // Just below the saturation the same window is exact.
+        _init(3000, MAX_PRICE_BEFORE - 1);
+        _record(3100, MAX_PRICE_BEFORE - 1, 1e18);
+        assertEq(h.twap(now_, 1e18, 60), ((MAX_PRICE_BEFORE - 1) * 50 + 1e18 * 10) / 60, "exact from 3050");
     }
 
     /// @notice More than 64 appends: the ring keeps the newest 64 and the binary search finds, for
@@ -387,8 +427,9 @@ contract PriceHistoryTest is TestBase {
     // ------------------------------------------------------------------ fuzz
 
     /// @notice For a random path of (dt, price) steps, a window starting exactly at a recorded
-    /// observation gives the exact average of the path; any other window gives what the rule says;
-    /// the head's cumulative is the exact sum.
+    /// observation gives the exact average of the path; any other window gives what the rule says
+    /// (exact unless its start shares a bucket with the observation before it); the head's
+    /// cumulative is the exact sum.
     function testFuzz_twapFromAnObservationIsTheExactAverage(
         uint256 seed,
         uint256 steps,

@@ -78,7 +78,7 @@ async function request(s: Setup, who: HardhatEthersSigner, shares: bigint): Prom
 
 describe("InsuranceFund", function () {
   describe("construction", function () {
-    it("wraps the Vault's collateral with 12-decimal shares, a 7-day cooldown and its owner", async function () {
+    it("wraps the Vault's collateral with 12-decimal shares, a 7-day cooldown, a 2-day window and its owner", async function () {
       const { token, vault, fund, owner } = await networkHelpers.loadFixture(unboundFixture);
       expect(await fund.asset()).to.equal(await token.getAddress());
       expect(await fund.vault()).to.equal(await vault.getAddress());
@@ -90,6 +90,9 @@ describe("InsuranceFund", function () {
       expect(await fund.cooldown()).to.equal(7n * DAY);
       expect(await fund.MIN_COOLDOWN()).to.equal(DAY);
       expect(await fund.MAX_COOLDOWN()).to.equal(30n * DAY);
+      expect(await fund.redeemWindow()).to.equal(2n * DAY);
+      expect(await fund.MIN_REDEEM_WINDOW()).to.equal(DAY);
+      expect(await fund.MAX_REDEEM_WINDOW()).to.equal(7n * DAY);
       expect(await fund.totalAssets()).to.equal(0n);
       expect(await fund.totalSupply()).to.equal(0n);
     });
@@ -292,7 +295,7 @@ describe("InsuranceFund", function () {
   });
 
   describe("redeem requests", function () {
-    it("escrows the shares and pays previewRedeem at the request once the cooldown is over", async function () {
+    it("escrows the shares and pays previewRedeem at the request once the cooldown is over, within its window", async function () {
       const s = await networkHelpers.loadFixture(boundFixture);
       const { token, vault, fund, alice, bob } = s;
       const fundAddress = await fund.getAddress();
@@ -301,24 +304,26 @@ describe("InsuranceFund", function () {
       const now = BigInt(await time.latest()) + 1n;
       await time.setNextBlockTimestamp(now);
       const unlockAt = now + 7n * DAY;
+      const expiresAt = unlockAt + 2n * DAY;
       // 4e14 x (1,000e6 + 1) / (1e15 + 10^6) = 400e6 exactly.
       await expect(fund.connect(alice).requestRedeem(4n * 10n ** 14n))
         .to.emit(fund, "RedeemRequested")
-        .withArgs(alice.address, 4n * 10n ** 14n, USDC(400), unlockAt)
+        .withArgs(alice.address, 4n * 10n ** 14n, USDC(400), unlockAt, expiresAt)
         .and.to.emit(fund, "Transfer")
         .withArgs(alice.address, fundAddress, 4n * 10n ** 14n);
       expect(await fund.balanceOf(alice.address)).to.equal(6n * 10n ** 14n);
       expect(await fund.balanceOf(fundAddress)).to.equal(4n * 10n ** 14n);
       // Escrowed shares are still outstanding: they keep bearing the fund's losses.
       expect(await fund.totalSupply()).to.equal(10n ** 15n);
-      expect(await fund.redeemRequest(alice.address)).to.deep.equal([4n * 10n ** 14n, USDC(400), unlockAt]);
+      expect(await fund.redeemRequest(alice.address)).to.deep.equal([4n * 10n ** 14n, USDC(400), unlockAt, expiresAt]);
 
       await time.setNextBlockTimestamp(unlockAt - 1n);
       await expect(fund.connect(alice).completeRedeem(bob.address))
         .to.be.revertedWithCustomError(fund, "CooldownNotElapsed")
         .withArgs(unlockAt);
 
-      await time.setNextBlockTimestamp(unlockAt);
+      // Any time in [unlockAt, expiresAt]: here the last second of the window.
+      await time.setNextBlockTimestamp(expiresAt);
       await expect(fund.connect(alice).completeRedeem(bob.address))
         .to.emit(fund, "RedeemCompleted")
         .withArgs(alice.address, bob.address, 4n * 10n ** 14n, USDC(400))
@@ -331,7 +336,7 @@ describe("InsuranceFund", function () {
       expect(await fund.totalSupply()).to.equal(6n * 10n ** 14n);
       expect(await fund.totalAssets()).to.equal(USDC(600));
       expect(await vault.getPoolBalances()).to.deep.equal([0n, USDC(600) * SCALE]);
-      expect(await fund.redeemRequest(alice.address)).to.deep.equal([0n, 0n, 0n]);
+      expect(await fund.redeemRequest(alice.address)).to.deep.equal([0n, 0n, 0n, 0n]);
       // The request is gone: a second completion has nothing to pay.
       await expect(fund.connect(alice).completeRedeem(alice.address))
         .to.be.revertedWithCustomError(fund, "NoRedeemRequest")
@@ -387,13 +392,73 @@ describe("InsuranceFund", function () {
         .withArgs(await fund.getAddress(), alice.address, 3n * 10n ** 14n);
       expect(await fund.balanceOf(alice.address)).to.equal(10n ** 15n);
       expect(await fund.balanceOf(await fund.getAddress())).to.equal(0n);
-      expect(await fund.redeemRequest(alice.address)).to.deep.equal([0n, 0n, 0n]);
+      expect(await fund.redeemRequest(alice.address)).to.deep.equal([0n, 0n, 0n, 0n]);
       await expect(fund.connect(alice).cancelRedeem())
         .to.be.revertedWithCustomError(fund, "NoRedeemRequest")
         .withArgs(alice.address);
       // A new request after the cancel starts a new cooldown.
       const unlockAt = await request(s, alice, 10n ** 15n);
       expect((await fund.redeemRequest(alice.address)).unlockAt).to.equal(unlockAt);
+    });
+
+    it("a request lapses after its window: completing reverts, and a new request replaces it with a new cooldown", async function () {
+      const s = await networkHelpers.loadFixture(boundFixture);
+      const { token, fund, alice } = s;
+      const fundAddress = await fund.getAddress();
+      await stake(s, alice, USDC(1000));
+      const unlockAt = await request(s, alice, 4n * 10n ** 14n);
+      const expiresAt = unlockAt + 2n * DAY;
+      // Matured but not lapsed: still one request per account.
+      await time.setNextBlockTimestamp(expiresAt);
+      await expect(fund.connect(alice).requestRedeem(10n ** 14n))
+        .to.be.revertedWithCustomError(fund, "RedeemRequestOpen")
+        .withArgs(alice.address, 4n * 10n ** 14n, unlockAt);
+      await time.setNextBlockTimestamp(expiresAt + 1n);
+      await expect(fund.connect(alice).completeRedeem(alice.address))
+        .to.be.revertedWithCustomError(fund, "RedeemRequestExpired")
+        .withArgs(expiresAt);
+      // The lapsed request still holds its shares (they bear losses) until replaced or cancelled.
+      expect(await fund.balanceOf(fundAddress)).to.equal(4n * 10n ** 14n);
+
+      // A new request for a different amount: the 4e14 come back, then 6e14 go into escrow, worth
+      // 6e14 x (1,000e6 + 1) / (1e15 + 10^6) = 600e6, with a new cooldown and window.
+      const now = expiresAt + 2n;
+      await time.setNextBlockTimestamp(now);
+      await expect(fund.connect(alice).requestRedeem(6n * 10n ** 14n))
+        .to.emit(fund, "RedeemCancelled")
+        .withArgs(alice.address, 4n * 10n ** 14n)
+        .and.to.emit(fund, "RedeemRequested")
+        .withArgs(alice.address, 6n * 10n ** 14n, USDC(600), now + 7n * DAY, now + 9n * DAY);
+      expect(await fund.balanceOf(alice.address)).to.equal(4n * 10n ** 14n);
+      expect(await fund.balanceOf(fundAddress)).to.equal(6n * 10n ** 14n);
+      expect(await fund.redeemRequest(alice.address)).to.deep.equal([
+        6n * 10n ** 14n,
+        USDC(600),
+        now + 7n * DAY,
+        now + 9n * DAY,
+      ]);
+      await time.setNextBlockTimestamp(now + 7n * DAY);
+      await fund.connect(alice).completeRedeem(alice.address);
+      expect(await token.balanceOf(alice.address)).to.equal(USDC(600));
+    });
+
+    it("a lapsed request can be cancelled; a new request larger than the balance counts the returned shares", async function () {
+      const s = await networkHelpers.loadFixture(boundFixture);
+      const { fund, alice } = s;
+      await stake(s, alice, USDC(1000));
+      const unlockAt = await request(s, alice, 10n ** 15n);
+      await time.increaseTo(unlockAt + 2n * DAY + 1n);
+      // Alice holds no free shares, but the lapsed request's 1e15 come back before the new one.
+      expect(await fund.balanceOf(alice.address)).to.equal(0n);
+      await request(s, alice, 10n ** 15n);
+      expect((await fund.redeemRequest(alice.address)).shares).to.equal(10n ** 15n);
+      const second = await fund.redeemRequest(alice.address);
+      await time.increaseTo(second.expiresAt + 1n);
+      await expect(fund.connect(alice).cancelRedeem())
+        .to.emit(fund, "RedeemCancelled")
+        .withArgs(alice.address, 10n ** 15n);
+      expect(await fund.balanceOf(alice.address)).to.equal(10n ** 15n);
+      expect(await fund.redeemRequest(alice.address)).to.deep.equal([0n, 0n, 0n, 0n]);
     });
 
     it("rejects zero shares, more shares than held, a second open request, and completing nothing", async function () {
@@ -473,11 +538,47 @@ describe("InsuranceFund", function () {
       expect(await fund.cooldown()).to.equal(30n * DAY);
     });
 
-    it("only the owner sets the cooldown (OwnableUnauthorizedAccount)", async function () {
+    it("only the owner sets the cooldown and the redeem window (OwnableUnauthorizedAccount)", async function () {
       const { fund, stranger } = await networkHelpers.loadFixture(boundFixture);
       await expect(fund.connect(stranger).setCooldown(DAY))
         .to.be.revertedWithCustomError(fund, "OwnableUnauthorizedAccount")
         .withArgs(stranger.address);
+      await expect(fund.connect(stranger).setRedeemWindow(DAY))
+        .to.be.revertedWithCustomError(fund, "OwnableUnauthorizedAccount")
+        .withArgs(stranger.address);
+    });
+
+    it("sets the redeem window within [1 day, 7 days]; open requests keep their expiry", async function () {
+      const s = await networkHelpers.loadFixture(boundFixture);
+      const { fund, owner, alice, bob } = s;
+      await stake(s, alice, USDC(1000));
+      await stake(s, bob, USDC(1000));
+      const aliceUnlock = await request(s, alice, 10n ** 14n);
+
+      await expect(fund.connect(owner).setRedeemWindow(DAY))
+        .to.emit(fund, "RedeemWindowSet")
+        .withArgs(2n * DAY, DAY);
+      expect(await fund.redeemWindow()).to.equal(DAY);
+      expect((await fund.redeemRequest(alice.address)).expiresAt).to.equal(aliceUnlock + 2n * DAY);
+      // A new request takes the new window.
+      const bobUnlock = await request(s, bob, 10n ** 14n);
+      expect((await fund.redeemRequest(bob.address)).expiresAt).to.equal(bobUnlock + DAY);
+      await time.increaseTo(bobUnlock + DAY + 1n);
+      await expect(fund.connect(bob).completeRedeem(bob.address))
+        .to.be.revertedWithCustomError(fund, "RedeemRequestExpired")
+        .withArgs(bobUnlock + DAY);
+      // Alice's request, made under the 2-day window, still completes.
+      await fund.connect(alice).completeRedeem(alice.address);
+
+      await expect(fund.connect(owner).setRedeemWindow(7n * DAY))
+        .to.emit(fund, "RedeemWindowSet")
+        .withArgs(DAY, 7n * DAY);
+      for (const bad of [0n, DAY - 1n, 7n * DAY + 1n]) {
+        await expect(fund.connect(owner).setRedeemWindow(bad))
+          .to.be.revertedWithCustomError(fund, "RedeemWindowOutOfRange")
+          .withArgs(bad);
+      }
+      expect(await fund.redeemWindow()).to.equal(7n * DAY);
     });
 
     it("transfers ownership in two steps", async function () {

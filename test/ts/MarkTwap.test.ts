@@ -27,9 +27,11 @@ const GAS = { gasLimit: 1_000_000n };
 /**
  * The documented mark TWAP, written from IAmm's NatSpec: each block with swaps counts with the spot
  * price it ended on, from its own timestamp until the next such block; observations are the first
- * such block of each 30 s bucket (and the deployment), the newest 64 kept; a window starts at the
- * newest observation at or before its target (the oldest kept one if all are newer); interval 0, or
- * a window inside the stretch since the last block with swaps, gives the spot price.
+ * such block of each 30 s bucket (and the deployment), the newest 64 kept; a window starts exactly
+ * at its target, except when the newest observation at or before the target is in the target's own
+ * bucket (then it starts there) and when all kept observations are newer (then at the oldest kept
+ * one); interval 0, or a window inside the stretch since the last block with swaps, gives the spot
+ * price.
  */
 class MarkModel {
   readonly blocks: { t: number; price: bigint }[];
@@ -74,7 +76,10 @@ class MarkModel {
 
   ruleStart(target: number): number {
     const kept = this.observations.slice(-CARDINALITY);
-    for (let j = kept.length - 1; j >= 0; j--) if (kept[j] <= target) return kept[j];
+    for (let j = kept.length - 1; j >= 0; j--) {
+      if (kept[j] > target) continue;
+      return Math.floor(kept[j] / SPACING) === Math.floor(target / SPACING) ? kept[j] : target;
+    }
     return kept[0];
   }
 
@@ -263,18 +268,21 @@ describe("Amm mark TWAP", function () {
         [300, toWad("14.875"), "from t0: 4462.5 / 300"],
         [1000, toWad("14.875"), "longer than the history: from t0"],
         [1e12, toWad("14.875"), "interval above the timestamp: from t0"],
-        // Between observations: target t0 + 200 starts at t0 + 150, the newest observation at or
-        // before it (50 s early, the market was idle in between). The exact average over the 100 s
-        // asked would be (2.5 x 40 + 10 x 60) / 100 = 7.
-        [100, toWad("5.5"), "target t0 + 200 starts at t0 + 150"],
-        [61, toWad("5.5"), "target t0 + 239 starts at t0 + 150"],
-        [151, toWad(3225) / 210n, "target t0 + 149 starts at t0 + 90"],
+        // Between observations, in a bucket of its own: the exact window. Target t0 + 200 (the market
+        // idle since t0 + 150): (2.5 x 40 + 10 x 60) / 100 = 7.
+        [100, toWad(7), "target t0 + 200: exact"],
+        [61, toWad("602.5") / 61n, "target t0 + 239: (2.5 x 1 + 600) / 61"],
+        [151, toWad(865) / 151n, "target t0 + 149: (40 x 1 + 225 + 600) / 151"],
+        // In the bucket of the observation before it, from that observation: target t0 + 170 is
+        // in t0 + 150's bucket, so the window starts there (20 s early).
+        [130, toWad("5.5"), "target t0 + 170 starts at t0 + 150"],
       ];
       for (const [interval, expected, what] of hand) {
         expect(await amm.getMarkTwap(interval), what).to.equal(expected);
         expect(mark.twap(t0 + 300, interval), `model: ${what}`).to.equal(expected);
       }
       expect(mark.average(t0 + 200, t0 + 300)).to.equal(toWad(7));
+      expect(mark.average(t0 + 150, t0 + 300)).to.equal(toWad("5.5"));
       await expectTwapsMatchModel(amm, mark, range(0, 420));
 
       // 700 s later, without trades: the last price has weighed in for 760 s.
@@ -400,8 +408,8 @@ describe("Amm mark TWAP", function () {
           // By hand: (10 x 90 + 160 x 12 + 10 x 58) / 160 = 21.25; from t0 + 330: (160 x 12 + 10 x 58) / 70.
           expect(got).to.equal(toWad("21.25"));
           expect(await amm.getMarkTwap(70)).to.equal(toWad(2500) / 70n);
-          // Target t0 + 300 starts at t0 + 240 (t0 + 330 is after it): 21.25 again.
-          expect(await amm.getMarkTwap(100)).to.equal(toWad("21.25"));
+          // Target t0 + 300, in an idle bucket: exactly (10 x 30 + 160 x 12 + 10 x 58) / 100 = 28.
+          expect(await amm.getMarkTwap(100)).to.equal(toWad(28));
         }
         // Every window reaching back before the close (target < t0 + 330 + N) is pulled up; the
         // others, inside the stretch since the close, are the spot price in both runs.

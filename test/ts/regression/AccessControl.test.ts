@@ -102,6 +102,7 @@ describe("Regression: access control", function () {
       ["ChainlinkPriceFeed", "transferOwnership", [s.address], OWNER],
       ["ChainlinkPriceFeed", "renounceOwnership", [], OWNER],
       ["InsuranceFund", "setCooldown", [86_400 * 2], OWNER],
+      ["InsuranceFund", "setRedeemWindow", [86_400 * 2], OWNER],
       ["InsuranceFund", "transferOwnership", [s.address], OWNER],
       ["InsuranceFund", "renounceOwnership", [], OWNER],
     ];
