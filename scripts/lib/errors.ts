@@ -198,6 +198,9 @@ export const SENTENCES: Record<string, (a: Args, f: Formatters) => string> = {
   RedeemRequestOpen: (a, f) => `a redemption request is already open, unlocking at ${f.time(a.unlockAt)}`,
   NoRedeemRequest: () => "there is no redemption request",
   CooldownNotElapsed: (a, f) => `the cooldown ends at ${f.time(a.unlockAt)}`,
+  RedeemRequestExpired: (a, f) =>
+    `the redemption request lapsed at ${f.time(a.expiresAt)}: request again (a new cooldown starts)`,
+  RedeemWindowOutOfRange: (a) => `a redemption window of ${a.window} s is out of range (1 to 7 days)`,
   CooldownOutOfRange: (a) => `the cooldown of ${a.cooldown} s is out of range`,
   // Viewer
   LengthMismatch: (a) => `${a.amms} markets for ${a.traders} traders`,

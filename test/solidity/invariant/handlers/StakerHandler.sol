@@ -9,7 +9,8 @@ import {TestBase} from "../../utils/TestBase.sol";
 import {TraderHandler} from "./TraderHandler.sol";
 
 /// @notice Three stakers of the insurance fund: deposit, requestRedeem, completeRedeem (half the time
-/// after waiting out the cooldown, else whenever: CooldownNotElapsed), cancelRedeem. Every token in
+/// after waiting out the cooldown, else whenever: CooldownNotElapsed before it, RedeemRequestExpired
+/// once the request has lapsed), cancelRedeem. Every token in
 /// and out is reported to the TraderHandler's ledger (P1, P7); each redemption must pay exactly
 /// min(value at the request, value now).
 contract StakerHandler is TestBase {
@@ -96,15 +97,18 @@ contract StakerHandler is TestBase {
             vm.warp(t);
         }
         bool early = block.timestamp < r.unlockAt;
+        // A request lapses its window after the cooldown (the time handler can jump past it).
+        bool lapsed = block.timestamp > r.expiresAt;
         uint256 expected = Math.min(fund.previewRedeem(r.shares), r.assetsAtRequest);
         uint256 before = usdc.balanceOf(s);
         vm.prank(s);
         try fund.completeRedeem(s) returns (uint256 assets) {
             completions++;
-            if (early || assets != expected || usdc.balanceOf(s) != before + assets) redeemMismatches++;
+            if (early || lapsed || assets != expected || usdc.balanceOf(s) != before + assets) redeemMismatches++;
             traders.recordStake(0, assets);
         } catch (bytes memory err) {
-            _onRevert(err, IInsuranceFund.CooldownNotElapsed.selector, early);
+            if (lapsed) _onRevert(err, IInsuranceFund.RedeemRequestExpired.selector, true);
+            else _onRevert(err, IInsuranceFund.CooldownNotElapsed.selector, early);
         }
         traders.syncK();
     }
