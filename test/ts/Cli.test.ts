@@ -18,7 +18,7 @@ import {
   wadToToken,
 } from "../../scripts/lib/fixed.js";
 import { CapturedOutput, formatTable } from "../../scripts/lib/format.js";
-import { runTask, type RunOptions } from "../../tasks/run.js";
+import { runTask, START_A_NODE, type RunOptions } from "../../tasks/run.js";
 import type { Amm } from "../../typechain-types/index.js";
 
 const connection = await network.create();
@@ -172,12 +172,22 @@ describe("CLI", function () {
       expect(await system.vault.balanceOf(alice.address)).to.equal(USDC(1000));
 
       r = await ok("open", { market: "ETH", side: "long", margin: "100", leverage: "5x", slippage: "0.5%" });
-      expect(r.text).to.match(/open:\s+long ETH/);
+      expect(r.text).to.match(/trade:\s+open: long ETH/);
       expect(r.text).to.match(/margin:\s+100 x 5 = notional 500/);
       expect(r.text).to.match(/fee:\s+0\.5\b/);
-      // 1,000 x 500 / 2,000,500 = 0.24993751... base expected; at least 0.995 of it: 0.24868782...
+      // 1,000 x 500 / 2,000,500 = 0.24993751... base expected at 500 / that = 2,000.5; at least 0.995
+      // of it: 0.24868782...
+      expect(r.text).to.match(/expected size:\s+0\.249937 at 2,000\.5\n/);
       expect(r.text).to.match(/min size:\s+0\.248687 \(slippage 0\.5%\)/);
-      expect(r.text).to.match(/position: long 0\.249937 ETH, margin 100, entry 2,000\.5/);
+      expect(r.text).to.match(/position after:\s+long 0\.249937 ETH, margin 100, open notional 500\n/);
+      expect(r.text).to.match(/free collateral:\s+100\.5 out of free collateral/);
+      // Spot after: 2,000,500^2 / 2e9 = 2,001.000125; ratio (100 + 0.125) / 500.125 = 20.0199...%;
+      // maintenance 6.25% is reached where 0.24993751... x P x 0.9375 = 400: P = 1,707.0933...
+      expect(r.text).to.match(/margin ratio after:\s+20\.01% at mark 2,001\.0001, liquidation price 1,707\.0933\n/);
+      expect(r.text).to.match(/open long ETH: tx 0x/);
+      expect(r.text).to.match(
+        /position: long 0\.249937 ETH, margin 100, entry 2,000\.5, fee 0\.5; 100\.5 out of free collateral/,
+      );
       const p = await system.clearingHouse.getPosition(await eth.getAddress(), alice.address);
       expect(p.margin).to.equal(toWad(100));
       expect(await system.vault.freeCollateral(alice.address)).to.equal(toWad("899.5"));
@@ -186,14 +196,16 @@ describe("CLI", function () {
       let lines = r.text.split("\n");
       expect(lines[0]).to.equal(`trader ${alice.address}, free collateral 899.5`);
       expect(lines[1]).to.match(
-        /^market\s+side\s+size\s+margin\s+entry\s+mark\s+PnL\s+funding\s+margin ratio\s+liq\. price$/,
+        /^market\s+side\s+size\s+margin\s+entry\s+mark\s+PnL\s+funding\s+margin ratio\s+liq\. ratio\s+liq\. price$/,
       );
       // The pool is 2,000,500 / 999.750062...: mark 2,001.0001; the 0.24993751 base are worth 500.125 at
-      // it, PnL +0.125; margin ratio (100 + 0.125) / 500.125 = 20.0199...%.
+      // it, PnL +0.125; margin ratio (100 + 0.125) / 500.125 = 20.0199...%. Liquidation values the long
+      // at the better of the spot and the mark TWAP (2,000 before the trade): the spot, the same ratio.
       expect(lines[3]).to.match(
-        /^ETH\s+long\s+0\.249937\s+100\s+2,000\.5\s+2,001\.0001\s+\+0\.12\s+0\s+20\.01%\s+1,\d{3}\.\d+$/,
+        /^ETH\s+long\s+0\.249937\s+100\s+2,000\.5\s+2,001\.0001\s+\+0\.12\s+0\s+20\.01%\s+20\.01%\s+1,707\.0933$/,
       );
-      expect(lines).to.have.length(4); // no BTC row
+      expect(lines[4]).to.match(/^margin ratio: at the spot price; liq\. ratio: the one liquidation is judged by/);
+      expect(lines).to.have.length(5); // no BTC row
       const liq = await system.viewer.getLiquidationPrice(await eth.getAddress(), alice.address);
       expect(lines[3]).to.contain(formatUnits(liq, 18, 4));
 
@@ -202,6 +214,8 @@ describe("CLI", function () {
       // (150 + 0.125) / 500.125 = 30.017...%, then (125 + 0.125) / 500.125 = 25.018...%.
       expect(r.text).to.contain("margin: 150, margin ratio 30.01%");
       r = await ok("remove-margin", { market: "ETH", amount: "25" });
+      // 150 margin, exit value 500 less 637 wei: 10% of it must stay, so 100 less 573.3 wei can go.
+      expect(r.text).to.contain("removable now: at most 99.999999");
       expect(r.text).to.contain("margin: 125, margin ratio 25.01%");
 
       r = await ok("close", { market: "ETH" });
@@ -324,10 +338,12 @@ describe("CLI", function () {
         `insufficient collateral: ${alice.address} has 1,000 free in the Vault but 2,004 is needed (deposit more)`,
       );
       expect(await fails("deposit", { amount: "1000000" })).to.equal(
-        "insufficient collateral: your wallet holds 99,000 USDC, less than the 1,000,000 USDC to deposit",
+        "insufficient collateral: your wallet holds 99,000 USDC, less than the 1,000,000 USDC to deposit " +
+          "(this is a local or test network: get test USDC with `npx hardhat perp faucet`)",
       );
       expect(await fails("withdraw", { amount: "5000" })).to.equal(
-        `insufficient collateral: ${alice.address} has 1,000 free in the Vault but 5,000 is needed (deposit more)`,
+        "--amount 5000 is more than your free collateral: you can withdraw at most 1,000 USDC " +
+          "(margin in positions is not free: close or remove margin first)",
       );
     });
 
@@ -337,10 +353,12 @@ describe("CLI", function () {
         `${alice.address} has no position in ETH`,
       );
       expect(await fails("markets", { clearingHouse: "" })).to.equal(
-        "no ClearingHouse: give --clearing-house <address> or set CLEARING_HOUSE",
+        'no ClearingHouse on the network "default": give --clearing-house <address> or set CLEARING_HOUSE; ' +
+          START_A_NODE,
       );
       expect(await fails("markets", { clearingHouse: alice.address })).to.equal(
-        `no contract at ${alice.address} on this network: is the ClearingHouse address right?`,
+        `no contract at ${alice.address} on the in-process network "default", which starts empty on every command; ` +
+          START_A_NODE,
       );
       expect(await fails("markets", { clearingHouse: "0x123" })).to.equal(
         'the ClearingHouse address "0x123" is not an address',
@@ -349,9 +367,9 @@ describe("CLI", function () {
 
     it("removing too much margin", async function () {
       await ok("open", { market: "ETH", side: "long", margin: "100", leverage: "5" });
-      // 10 margin left against an exit value of 500 less 637 wei (rounding): just under 2%.
+      // 10% of the exit value (500 less 637 wei) must stay: 100 - 637 wei - 49.99...99936 wei.
       expect(await fails("remove-margin", { market: "ETH", amount: "90" })).to.equal(
-        "the position's margin ratio would be 1.9999%, below the 10% required",
+        "you can remove at most 49.999999 margin from ETH now (the position must keep the 10% initial margin ratio)",
       );
     });
   });
