@@ -18,6 +18,7 @@ import {
   wadToToken,
 } from "../../scripts/lib/fixed.js";
 import { CapturedOutput, formatTable } from "../../scripts/lib/format.js";
+import { unknownFlagHint } from "../../tasks/flags.js";
 import { runTask, START_A_NODE, type RunOptions } from "../../tasks/run.js";
 import type { Amm } from "../../typechain-types/index.js";
 
@@ -446,6 +447,148 @@ describe("CLI", function () {
       expect((await ok("markets")).text).to.match(/^ETH\s+settled/m);
       expect(await fails("open", { market: "ETH", side: "long", margin: "10", leverage: "2" })).to.equal(
         "ETH has been settled: only settling positions remains",
+      );
+    });
+  });
+
+  describe("a newcomer's first hour", function () {
+    it("faucet mints test USDC where the collateral has one, and refuses where it has none", async function () {
+      let r = await ok("faucet");
+      expect(r.text).to.match(/faucet 10,000 USDC: tx 0x/);
+      // 100,000 from the fixture + 10,000.
+      expect(r.text).to.contain("wallet: 110,000 USDC; next: npx hardhat perp deposit --amount <amount>");
+      r = await ok("faucet", { amount: "1e3" }, "3");
+      expect(await system.usdc.balanceOf((await ethers.getSigners())[3].address)).to.equal(USDC(1000));
+      // A system whose collateral mints to no one (the insurance fund's shares stand in for a real token).
+      const other = await deployCore(ethers, 6, undefined, await system.insuranceFund.getAddress());
+      const address = await system.insuranceFund.getAddress();
+      expect(await fails("faucet", { clearingHouse: await other.clearingHouse.getAddress(), viewer: "" })).to.equal(
+        `the collateral svINS at ${address} has no faucet on this network (only the local system's mock token ` +
+          "mints to anyone): get test svINS from the network's own faucet",
+      );
+      // An empty wallet is pointed to the faucet.
+      expect(await fails("deposit", { amount: "10" }, "4")).to.equal(
+        "insufficient collateral: your wallet holds 0 USDC, less than the 10 USDC to deposit " +
+          "(this is a local or test network: get test USDC with `npx hardhat perp faucet`)",
+      );
+    });
+
+    it("open names the kind of trade and the position after it; bad input prints no preview", async function () {
+      await ok("deposit", { amount: "1000" });
+      // Refused by the preview (the trade's own error) and by a staticCall of the trade (the pause):
+      // nothing of a preview is printed either time.
+      let r = await run("open", { market: "ETH", side: "long", margin: "10", leverage: "20" });
+      expect(r.error).to.equal("Error: leverage 20x is too high: this market allows at most 10x");
+      expect(r.text).to.equal("");
+      await (await system.clearingHouse.pause()).wait();
+      r = await run("open", { market: "ETH", side: "long", margin: "10", leverage: "2" });
+      expect(r.error).to.equal("Error: trading is paused by the operator");
+      expect(r.text).to.equal("");
+      await (await system.clearingHouse.unpause()).wait();
+
+      await ok("open", { market: "ETH", side: "long", margin: "100", leverage: "5" });
+      // A short of 100 against the 0.24993751 long: the pool (2,000,500 / 999.750062...) gives
+      // 2e9 / 2,000,400 - 999.750062... = 0.04997750... base for it, at 100 / that = 2,000,500 x
+      // 2,000,400 / 2e9 = 2,000.90001.
+      r = await ok("open", { market: "ETH", side: "short", margin: "50", leverage: "2", slippage: "0" });
+      expect(r.text).to.match(/trade:\s+reduce: short ETH/);
+      expect(r.text).to.match(/expected size:\s+0\.049977 at 2,000\.9\n/);
+      // 500 x 0.0499775/0.2499375 = 99.98000399... of the cost basis goes: PnL +0.019996, and 400.019996 stays.
+      expect(r.text).to.match(/realised PnL:\s+\+0\.0199\n/);
+      // Margin 100 + 0.019996 - the fee of 0.1 = 99.919996.
+      expect(r.text).to.match(/position after:\s+long 0\.19996 ETH, margin 99\.9199, open notional 400\.0199\n/);
+      expect(r.text).to.match(/free collateral:\s+nothing moves\n/);
+      expect(r.text).to.match(/reduce short ETH: tx 0x/);
+      // A short of 1,000 against the long's exit value of about 400: a reversal into a short.
+      const preview = await system.viewer.previewOpen(
+        await eth.getAddress(),
+        alice.address,
+        Side.SHORT,
+        toWad(200),
+        toWad(5),
+      );
+      r = await ok("open", { market: "ETH", side: "short", margin: "200", leverage: "5", slippage: "0" });
+      expect(r.text).to.match(/trade:\s+reversal: short ETH/);
+      expect(r.text).to.contain(`short ${formatUnits(-preview.size, 18, 6)} ETH`);
+      expect((await system.clearingHouse.getPosition(await eth.getAddress(), alice.address)).size).to.equal(
+        preview.size,
+      );
+    });
+
+    it("reduce closes part of a position, checked by a staticCall, and prints what the trade did", async function () {
+      await ok("deposit", { amount: "1000" });
+      await ok("open", { market: "ETH", side: "long", margin: "100", leverage: "5" });
+      expect(await fails("reduce", { market: "ETH", size: "1" })).to.equal(
+        "--size 1 is more than your long 0.249937 ETH position",
+      );
+      // 0.1 base sold into 2,000,500 / 999.750062...: 2,000,500 - 2e9 / 999.850062... = 200.07999949...;
+      // at least 0.995 of it: 199.07959...
+      const r = await ok("reduce", { market: "ETH", size: "0.1" });
+      expect(r.text).to.match(/reduce:\s+0\.1 of your long 0\.249937 ETH\n/);
+      expect(r.text).to.match(/remaining size:\s+long 0\.149937 ETH\n/);
+      expect(r.text).to.match(/expected proceeds:\s+200\.0799\n/);
+      expect(r.text).to.match(/min proceeds:\s+199\.0795 \(slippage 0\.5%\)\n/);
+      // Cost basis of 0.1 of 0.24993751 base bought for 500: 200.05; PnL +0.029999...; fee 0.1% of
+      // 200.0799995 = 0.2000799995; margin 100 + 0.029999 - 0.20008 = 99.829919...
+      expect(r.text).to.match(
+        /position: long 0\.149937 ETH, margin 99\.8299, entry 2,000\.5\d*, fee 0\.200079, realised PnL \+0\.0299; nothing moves/,
+      );
+      await (await system.clearingHouse.pause()).wait();
+      const paused = await run("reduce", { market: "ETH", size: "0.1" });
+      expect(paused.error).to.equal("Error: trading is paused by the operator");
+      expect(paused.text).to.equal("");
+    });
+
+    it("withdraw says the most it can; 1e3 parses; a misspelt flag gets a suggestion", async function () {
+      await ok("deposit", { amount: "3.458" });
+      expect(await fails("withdraw", { amount: "99999" })).to.equal(
+        "--amount 99999 is more than your free collateral: you can withdraw at most 3.458 USDC " +
+          "(margin in positions is not free: close or remove margin first)",
+      );
+      expect(parseDecimal("1e3")).to.equal(toWad(1000));
+      expect(parseDecimal("2.5E-2")).to.equal(toWad("0.025"));
+      expect(parseDecimal("-1.5e1", 6)).to.equal(-15_000_000n);
+      expect(() => parseDecimal("1e-7", 6)).to.throw('"1e-7" has more than 6 digits after the point');
+      expect(() => parseDecimal("e3")).to.throw('"e3" is not a number');
+      expect(unknownFlagHint(["perp", "open", "--market", "ETH", "--levrage", "5"])).to.equal(
+        "unknown flag --levrage for perp open: did you mean --leverage?",
+      );
+      expect(unknownFlagHint(["perp", "withdraw", "--amout", "5", "--network", "localhost"])).to.equal(
+        "unknown flag --amout for perp withdraw: did you mean --amount?",
+      );
+      expect(unknownFlagHint(["perp", "pause", "--zzzzzzzz"])).to.equal(
+        "unknown flag --zzzzzzzz for perp pause: its flags are --clearing-house, --viewer, --from",
+      );
+      expect(
+        unknownFlagHint(["perp", "open", "--market", "ETH", "--leverage", "5", "--network", "localhost"]),
+      ).to.equal(undefined);
+      expect(unknownFlagHint(["test", "--levrage"])).to.equal(undefined);
+    });
+
+    it("positions show the liquidation ratio next to the spot one after a one-block dump", async function () {
+      await ok("deposit", { amount: "1000" });
+      await ok("open", { market: "ETH", side: "long", margin: "100", leverage: "5" });
+      await networkHelpers.time.increase(900);
+      await (await system.usdc.connect(bob).approve(await system.vault.getAddress(), USDC(50_000))).wait();
+      await (await system.vault.connect(bob).deposit(USDC(50_000))).wait();
+      await (
+        await system.clearingHouse
+          .connect(bob)
+          .openPosition(await eth.getAddress(), Side.SHORT, toWad(20_000), toWad(10), 0n, MAX_DEADLINE)
+      ).wait();
+      // Spot after Bob's 200,000 short: 1,800,500^2 / 2e9 = 1,620.900125; the long is worth 405.1237...,
+      // equity 5.1237..., spot ratio 1.2647...%. Liquidation values it at the mark TWAP (about 2,001 over
+      // the last 15 minutes), far better: the row shows the contract's own figure.
+      const lines = (await ok("positions")).text.split("\n");
+      const liquidationRatio = await system.clearingHouse.getLiquidationMarginRatio(
+        await eth.getAddress(),
+        alice.address,
+      );
+      expect(liquidationRatio > toWad("0.15")).to.equal(true);
+      expect(lines[3]).to.match(
+        new RegExp(
+          `^ETH\\s+long\\s+0\\.249937\\s+.*\\s+1\\.26%\\s+${formatPercent(liquidationRatio, 2).replace(".", "\\.")}\\s+1,707\\.0933$`,
+        ),
       );
     });
   });
