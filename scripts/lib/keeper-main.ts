@@ -9,7 +9,7 @@
 import { existsSync } from "node:fs";
 import type { Signer } from "ethers";
 import { network } from "hardhat";
-import { keeperSigner } from "./keeper/chain.js";
+import { keeperSigner, type KeeperRole } from "./keeper/chain.js";
 import { ConfigError, type Env, type KeeperBaseConfig } from "./keeper/config.js";
 import { errorMessage } from "./keeper/errors.js";
 import { consoleLogger, type Logger } from "./keeper/logger.js";
@@ -17,6 +17,7 @@ import { runLoop, Shutdown } from "./keeper/loop.js";
 
 export async function runKeeperScript<C extends KeeperBaseConfig>(options: {
   name: string;
+  role: KeeperRole;
   readConfig: (env: Env) => C;
   create: (signer: Signer, config: C, logger: Logger) => { start(): Promise<void>; tick(): Promise<unknown> };
 }): Promise<void> {
@@ -25,9 +26,16 @@ export async function runKeeperScript<C extends KeeperBaseConfig>(options: {
     if (existsSync(".env")) process.loadEnvFile(".env");
     const config = options.readConfig(process.env);
     const { ethers, networkName } = await network.create();
-    const signer = await keeperSigner(ethers, config.privateKey);
+    const chainId = (await ethers.provider.getNetwork()).chainId;
+    const { signer, account } = await keeperSigner(ethers, {
+      privateKey: config.privateKey,
+      role: options.role,
+      networkName,
+      chainId,
+    });
     const keeper = options.create(signer, config, logger);
     logger.info(`network ${networkName}`);
+    logger.info(`account ${account}`);
     await keeper.start();
 
     // Installed after start-up: until the loop runs, Ctrl-C should just kill the process.

@@ -448,6 +448,40 @@ describe("CLI", function () {
       expect(await fails("open", { market: "ETH", side: "long", margin: "10", leverage: "2" })).to.equal(
         "ETH has been settled: only settling positions remains",
       );
+      // The position is marked settled, not given a live margin ratio; close points to claim.
+      // Alice's 200 bought 1,000 x 200 / 2,000,200 = 0.09999000... base, worth 199.980001999... at 2,000.
+      let lines = (await ok("positions")).text.split("\n");
+      expect(lines).to.deep.equal([
+        `trader ${alice.address}, free collateral 899.8`,
+        "ETH: settled at 2,000; your long 0.09999 ETH (margin 100) is claimed, not closed: " +
+          "npx hardhat perp claim --market ETH",
+      ]);
+      expect(await fails("close", { market: "ETH" })).to.equal(
+        "ETH has been settled: positions are not closed but claimed at the settlement price " +
+          "(npx hardhat perp claim --market ETH)",
+      );
+      // The only position: its claim (100 - 0.019998...) is recorded and paid at once.
+      const c = await ok("claim", { market: "ETH" });
+      expect(c.text).to.match(/claim ETH: tx 0x/);
+      expect(c.text).to.contain("claim recorded: 99.980001 at the settlement price");
+      expect(c.text).to.contain("paid: 99.980001 to free collateral");
+      lines = (await ok("positions")).text.split("\n");
+      expect(lines).to.deep.equal([`trader ${alice.address}, free collateral 999.780001`, "no open positions"]);
+    });
+
+    it("settle refuses an index TWAP the index no longer backs, with the contract's sentence", async function () {
+      const [feed] = await eth.getOracle();
+      const priceFeed = await ethers.getContractAt("ChainlinkPriceFeed", feed);
+      const config = await priceFeed.getAssetConfig(ethers.encodeBytes32String("ETH"));
+      const aggregator = await ethers.getContractAt("MockAggregator", config.feed);
+      await (await eth.pokeIndex()).wait(); // 2,000 recorded
+      await networkHelpers.time.increase(3_600);
+      const now = BigInt(await networkHelpers.time.latest()) + 1n;
+      await (await aggregator.setAnswer(185_000_000_000n, now)).wait(); // 1,850 now
+      expect(await fails("settle", { market: "ETH" }, "0")).to.equal(
+        "ETH cannot be settled at a stale index: its TWAP is 2,000 but the index is now 1,850 (more than 2% apart); " +
+          "record the index over the next 15 minutes (keepers poke it), then settle",
+      );
     });
   });
 
