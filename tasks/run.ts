@@ -4,11 +4,11 @@
  * (`--clearing-house`, else CLEARING_HOUSE, else the Ignition deployment of this chain), runs the
  * command, and turns any failure into one plain line on stderr and a failed Result (exit code 1).
  */
-import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { getAddress, isAddress } from "ethers";
 import { CliError, explainError, PerpClient } from "../scripts/lib/client.js";
+import { DEPLOYMENTS_DIR, ignitionAddresses } from "../scripts/lib/ignition.js";
 import { consoleOutput, type Output } from "../scripts/lib/format.js";
 import { COMMANDS, type TaskArgs } from "./commands.js";
 
@@ -22,16 +22,6 @@ export interface RunOptions {
 }
 
 export type TaskResult = { success: true; value: undefined } | { success: false; error: string };
-
-/** Addresses Ignition recorded for this chain, by contract name (the part after "#"). */
-export function ignitionAddresses(dir: string, chainId: bigint): Record<string, string> {
-  const file = path.join(dir, `chain-${chainId}`, "deployed_addresses.json");
-  if (!existsSync(file)) return {};
-  const recorded = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
-  const byName: Record<string, string> = {};
-  for (const [future, address] of Object.entries(recorded)) byName[future.split("#").pop()!] ??= address;
-  return byName;
-}
 
 export async function runTask(
   name: string,
@@ -49,7 +39,7 @@ export async function runTask(
     const { ethers } = connection;
     const signer = await pickSigner(ethers, typeof args.from === "string" ? args.from.trim() : "");
     const chainId = (await ethers.provider.getNetwork()).chainId;
-    const deploymentsDir = options.deploymentsDir ?? path.join("deploy", "deployments");
+    const deploymentsDir = options.deploymentsDir ?? DEPLOYMENTS_DIR;
     const deployed = ignitionAddresses(deploymentsDir, chainId);
     const given = (arg: unknown, envName: string): string | undefined =>
       (typeof arg === "string" && arg.trim() !== "" ? arg.trim() : undefined) ?? env[envName]?.trim();
