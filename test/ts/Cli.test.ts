@@ -3,6 +3,9 @@
  * (runTask) against a system deployed with scripts/lib/deploy.ts on the embedded network: its
  * printed output, its effect on chain, and the plain messages of bad input and reverts.
  */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
 import { CliError, PerpClient, Side, slippageBound } from "../../scripts/lib/client.js";
@@ -359,6 +362,20 @@ describe("CLI", function () {
       );
       expect(await fails("markets", { clearingHouse: alice.address })).to.equal(
         `no contract at ${alice.address} on the in-process network "default", which starts empty on every command; ` +
+          START_A_NODE,
+      );
+      // The reported case: a deployment recorded for a node (chain 31337), read by a command run
+      // without --network on the in-process network of the same chain id, where nothing is deployed.
+      const dir = mkdtempSync(join(tmpdir(), "perp-cli-"));
+      mkdirSync(join(dir, "chain-31337"));
+      const recorded = "0x1111111111111111111111111111111111111111"; // no code on this network
+      writeFileSync(
+        join(dir, "chain-31337", "deployed_addresses.json"),
+        JSON.stringify({ "Core#ClearingHouse": recorded }),
+      );
+      expect(await fails("pause", { clearingHouse: "", viewer: "" }, "0", { deploymentsDir: dir })).to.equal(
+        `no deployment on the network "default": ${join(dir, "chain-31337")} records the ClearingHouse at ` +
+          `${recorded} for a node (the in-process network shares its chain id but starts empty on every command); ` +
           START_A_NODE,
       );
       expect(await fails("markets", { clearingHouse: "0x123" })).to.equal(
