@@ -116,7 +116,7 @@ export class FundingKeeper extends KeeperBase {
     this.tx.resync();
     const outcomes: MarketOutcome[] = [];
     for (const market of markets) outcomes.push(await this.#serve(market, now));
-    this.#logIdle(outcomes);
+    await this.#logIdle(outcomes);
     return outcomes;
   }
 
@@ -194,7 +194,7 @@ export class FundingKeeper extends KeeperBase {
   }
 
   /** One line when nothing was due, and only when the next due market or time changed. */
-  #logIdle(outcomes: readonly MarketOutcome[]): void {
+  async #logIdle(outcomes: readonly MarketOutcome[]): Promise<void> {
     if (outcomes.some((o) => o.status !== "not-due")) {
       this.#lastIdle = "";
       return;
@@ -203,7 +203,7 @@ export class FundingKeeper extends KeeperBase {
       .flatMap((o) => (o.status === "not-due" ? [o] : []))
       .reduce<{ market: string; dueAt: number } | undefined>((a, o) => (a && a.dueAt <= o.dueAt ? a : o), undefined);
     const line = next
-      ? `idle: ${outcomes.length} market(s); next due: ${next.market} at ${new Date(next.dueAt * 1000).toISOString()}`
+      ? `idle: ${outcomes.length} market(s); next due: ${await this.names.of(next.market)} at ${new Date(next.dueAt * 1000).toISOString()}`
       : "idle: no markets";
     if (line !== this.#lastIdle) this.logger.info(line);
     this.#lastIdle = line;
