@@ -711,7 +711,10 @@ export const unpause: Command = async (ctx) => {
   ctx.out.info("trading is live");
 };
 
-/** settle --market ETH: shuts the market down at its index TWAP (settleMarket). */
+/**
+ * settle --market ETH: shuts the market down at its index TWAP (settleMarket), which refreshes the
+ * index first and refuses a TWAP more than 2% from it (SettlementIndexStale).
+ */
 export const settle: Command = async (ctx, args) => {
   const { client } = ctx;
   const market = client.market(required(args, "market", "market"));
@@ -721,7 +724,7 @@ export const settle: Command = async (ctx, args) => {
   const s = await client.clearingHouse.getSettlement(market.address);
   ctx.out.info(
     `${market.symbol} settled at ${fmt(s.price)}; open interest long ${fmt(s.openLong, 6)}, short ${fmt(s.openShort, 6)}. ` +
-      `Positions are now settled with settlePosition(amm, trader).`,
+      `Each position is now claimed: npx hardhat perp claim --market ${market.symbol} [--trader 0x...].`,
   );
 };
 

@@ -461,6 +461,7 @@ describe("CLI", function () {
       await networkHelpers.time.increase(120);
       const r = await ok("settle", { market: "ETH" }, "0");
       expect(r.text).to.match(/ETH settled at 2,000; open interest long 0\.0999\d+, short 0\./);
+      expect(r.text).to.contain("Each position is now claimed: npx hardhat perp claim --market ETH [--trader 0x...].");
       expect((await ok("markets")).text).to.match(/^ETH\s+settled/m);
       expect(await fails("open", { market: "ETH", side: "long", margin: "10", leverage: "2" })).to.equal(
         "ETH has been settled: only settling positions remains",
