@@ -4,6 +4,7 @@ import { parseEnv } from "node:util";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 import { configVariable, defineConfig } from "hardhat/config";
 import { cliTasks } from "./tasks/index.js";
+import { unknownFlagHint } from "./tasks/flags.js";
 
 // Hardhat cannot download solc on our machines: compile with the pinned npm `solc` (solcjs).
 const require = createRequire(import.meta.url);
@@ -22,6 +23,10 @@ if (existsSync(".env")) {
     if (value !== "" && process.env[name] === undefined) process.env[name] = value;
   }
 }
+
+// Hardhat refuses an unknown flag with a generic message before any task runs: name the one meant.
+const flagHint = unknownFlagHint(process.argv.slice(2));
+if (flagHint !== undefined) console.error(`Error: ${flagHint}`);
 
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],

@@ -12,6 +12,7 @@ import {
   Side,
   type MarketInfo,
   type PerpClient,
+  slippageBound,
   type SideValue,
 } from "../scripts/lib/client.js";
 import { abs, formatPercent, formatUnits, parseDecimal, parseRatio, WAD, wDivDown } from "../scripts/lib/fixed.js";
@@ -144,7 +145,10 @@ export const deposit: Command = async (ctx, args) => {
   const balance = await client.collateral.balanceOf(ctx.account);
   if (balance < units)
     throw new CliError(
-      `insufficient collateral: your wallet holds ${tokenAmount(ctx, balance)}, less than the ${tokenAmount(ctx, units)} to deposit`,
+      `insufficient collateral: your wallet holds ${tokenAmount(ctx, balance)}, less than the ${tokenAmount(ctx, units)} to deposit` +
+        ((await client.hasFaucet(ctx.account))
+          ? ` (this is a local or test network: get test ${client.collateralSymbol} with \`npx hardhat perp faucet\`)`
+          : ""),
     );
   if ((await client.collateral.allowance(ctx.account, vault)) < units)
     await send(ctx, `approve ${tokenAmount(ctx, units)} to the Vault`, () =>
@@ -163,11 +167,69 @@ export const withdraw: Command = async (ctx, args) => {
       ? await client.vault.balanceOf(ctx.account)
       : positiveAmount(text, "amount", client.collateralDecimals);
   if (units === 0n) throw new CliError("nothing to withdraw: no free collateral");
+  const free = await client.vault.balanceOf(ctx.account);
+  if (units > free)
+    throw new CliError(
+      `--amount ${text} is more than your free collateral: you can withdraw at most ${tokenAmount(ctx, free)} ` +
+        `(margin in positions is not free: close or remove margin first)`,
+    );
   await send(ctx, `withdraw ${tokenAmount(ctx, units)}`, () => client.vault.connect(ctx.signer).withdraw(units));
   ctx.out.info(`free collateral: ${fmt(await client.vault.freeCollateral(ctx.account), 6)}`);
 };
 
-/** open --market ETH --side long --margin 100 --leverage 5 --slippage 0.5% [--deadline 300] */
+/** The test money `faucet` gives by default, in token units. */
+export const FAUCET_DEFAULT = "10,000";
+
+/** faucet [--amount 10000]: mints test collateral to the account, where the collateral has an open faucet. */
+export const faucet: Command = async (ctx, args) => {
+  const { client } = ctx;
+  const units = positiveAmount(str(args, "amount") || FAUCET_DEFAULT, "amount", client.collateralDecimals);
+  const chainId = (await client.provider.getNetwork()).chainId;
+  if (LIVE_CHAINS.has(chainId))
+    throw new CliError(`there is no faucet on chain ${chainId}: it is a live network, where collateral is real money`);
+  if (!(await client.hasFaucet(ctx.account, units)))
+    throw new CliError(
+      `the collateral ${client.collateralSymbol} at ${await client.collateral.getAddress()} has no faucet on this network ` +
+        `(only the local system's mock token mints to anyone): get test ${client.collateralSymbol} from the network's own faucet`,
+    );
+  await send(ctx, `faucet ${tokenAmount(ctx, units)}`, () => client.faucet(ctx.signer, ctx.account, units));
+  ctx.out.info(
+    `wallet: ${tokenAmount(ctx, await client.collateral.balanceOf(ctx.account))}; ` +
+      `next: npx hardhat perp deposit --amount <amount>`,
+  );
+};
+
+/** Chains whose collateral is real money: no faucet is ever tried there. */
+const LIVE_CHAINS = new Set([1n, 10n, 8453n, 42161n, 137n]);
+
+/** The viewer's TradeKind, as the CLI prints it. */
+export const TRADE_KIND = ["open", "increase", "reduce", "reversal", "close"] as const;
+
+function requireViewer(ctx: CliContext, what: string) {
+  const viewer = ctx.client.viewer;
+  if (viewer === undefined)
+    throw new CliError(`${what} needs the ClearingHouseViewer for its preview: give --viewer <address> or set VIEWER`);
+  return viewer;
+}
+
+/** "long 0.25 ETH" or "no position". */
+const positionText = (size: bigint, symbol: string): string =>
+  size === 0n ? "no position" : `${sideName(size)} ${fmt(abs(size), 6)} ${symbol}`;
+
+/** What moves between free collateral and the position: + back to free collateral, - out of it. */
+const freeCollateralText = (delta: bigint): string =>
+  delta < 0n
+    ? `${fmt(-delta, 6)} out of free collateral`
+    : delta > 0n
+      ? `${fmt(delta, 6)} back to free collateral`
+      : "nothing moves";
+
+/**
+ * open --market ETH --side long --margin 100 --leverage 5 --slippage 0.5% [--deadline 300]. The
+ * preview is the viewer's previewOpen (the trade's own rules on the same curve); the trade is then
+ * run as a staticCall with its bound, so anything it would refuse (the pause, the market's limits)
+ * is refused before the preview is printed.
+ */
 export const open: Command = async (ctx, args) => {
   const { client } = ctx;
   const market = client.market(required(args, "market", "market"));
@@ -176,32 +238,100 @@ export const open: Command = async (ctx, args) => {
   const leverage = parseLeverage(required(args, "leverage", "leverage"));
   const slippage = ratioOption(str(args, "slippage") || "0.5%", "slippage", WAD - 1n);
   const deadline = await client.deadline(seconds(str(args, "deadline") || "300", "deadline"));
-  const q = await client.quoteOpen(market, side, margin, leverage, slippage);
+  const viewer = requireViewer(ctx, "open");
+  const p = await viewer.previewOpen(market.address, ctx.account, side, margin, leverage);
+  const base = abs(p.baseDelta);
+  const baseLimit = slippageBound(base, slippage, side === Side.LONG ? "min" : "max");
+  const ch = client.clearingHouse.connect(ctx.signer);
+  await ch.openPosition.staticCall(market.address, side, margin, leverage, baseLimit, deadline);
   const sideText = side === Side.LONG ? "long" : "short";
+  const kind = TRADE_KIND[Number(p.kind)] ?? `kind ${p.kind}`;
+  const fields: [string, string][] = [
+    ["trade", `${kind}: ${sideText} ${market.symbol}`],
+    ["margin", `${fmt(margin)} x ${fmt(leverage, 2)} = notional ${fmt(p.quoteAmount)}`],
+    ["fee", fmt(p.fee, 6)],
+    ["expected size", `${fmt(base, 6)} at ${fmt(p.entryPrice)}`],
+    [side === Side.LONG ? "min size" : "max size", `${fmt(baseLimit, 6)} (slippage ${formatPercent(slippage)})`],
+  ];
+  if (p.fundingPayment !== 0n) fields.push(["funding settled", signed(-p.fundingPayment)]);
+  if (p.realizedPnl !== 0n) fields.push(["realised PnL", signed(p.realizedPnl)]);
+  fields.push(
+    [
+      "position after",
+      p.size === 0n
+        ? "none"
+        : `${positionText(p.size, market.symbol)}, margin ${fmt(p.margin)}, open notional ${fmt(p.openNotional)}`,
+    ],
+    ["free collateral", freeCollateralText(p.freeCollateralDelta)],
+  );
+  if (p.size !== 0n)
+    fields.push([
+      "margin ratio after",
+      `${formatPercent(p.marginRatio, 2)} at mark ${fmt(p.spotPriceAfter)}, liquidation price ${liquidationText(p.liquidationPrice)}`,
+    ]);
+  ctx.out.info(formatFields(fields));
+  await ctx.beforeSend?.();
+  const receipt = await send(ctx, `${kind} ${sideText} ${market.symbol}`, () =>
+    ch.openPosition(market.address, side, margin, leverage, baseLimit, deadline),
+  );
+  printPositionChanged(ctx, receipt, market);
+};
+
+const liquidationText = (price: bigint): string => (price === 0n ? "none" : fmt(price, 4));
+
+/** The position a trade left, from its PositionChanged event. */
+function printPositionChanged(ctx: CliContext, receipt: ContractTransactionReceipt, market: MarketInfo): void {
+  const e = positionChanged(ctx, receipt);
+  if (e === undefined) return;
+  const size = e.size as bigint;
+  const entry = size === 0n ? 0n : wDivDown(e.openNotional as bigint, abs(size));
+  ctx.out.info(
+    (size === 0n
+      ? `position: closed`
+      : `position: ${positionText(size, market.symbol)}, margin ${fmt(e.margin)}, entry ${fmt(entry)}`) +
+      `, fee ${fmt(e.fee, 6)}` +
+      (e.realizedPnl !== 0n ? `, realised PnL ${signed(e.realizedPnl)}` : "") +
+      `; ${freeCollateralText(e.freeCollateralDelta as bigint)}`,
+  );
+}
+
+/**
+ * reduce --market ETH --size 0.1 [--slippage 0.5%] [--deadline 300]: closes part of a position
+ * (reducePosition). No viewer function previews a reduce, and none is copied here: the exit quote is
+ * the Amm's previewSwapBase (the curve the trade runs), the trade is checked by a staticCall of
+ * reducePosition itself with that bound (its own errors for bad input), and the resulting position
+ * (PnL, margin, payout) is printed from the trade's PositionChanged event once it is mined.
+ */
+export const reduce: Command = async (ctx, args) => {
+  const { client } = ctx;
+  const market = client.market(required(args, "market", "market"));
+  const amount = positiveAmount(required(args, "size", "size"), "size");
+  const slippage = ratioOption(str(args, "slippage") || "0.5%", "slippage", WAD - 1n);
+  const deadline = await client.deadline(seconds(str(args, "deadline") || "300", "deadline"));
+  const position = await requirePosition(ctx, market);
+  if (amount > abs(position.size))
+    throw new CliError(
+      `--size ${fmt(amount, 6)} is more than your ${positionText(position.size, market.symbol)} position`,
+    );
+  const quote = await market.amm.previewSwapBase(position.size, amount);
+  const long = position.size > 0n;
+  const quoteLimit = slippageBound(quote, slippage, long ? "min" : "max");
+  const ch = client.clearingHouse.connect(ctx.signer);
+  await ch.reducePosition.staticCall(market.address, amount, quoteLimit, deadline);
   ctx.out.info(
     formatFields([
-      ["open", `${sideText} ${market.symbol}`],
-      ["margin", `${fmt(margin)} x ${fmt(leverage, 2)} = notional ${fmt(q.notional)}`],
-      ["fee", fmt(q.fee, 6)],
-      ["expected size", `${fmt(q.expectedBase, 6)} at ${fmt(q.price)}`],
-      [side === Side.LONG ? "min size" : "max size", `${fmt(q.baseLimit, 6)} (slippage ${formatPercent(slippage)})`],
+      ["reduce", `${fmt(amount, 6)} of your ${positionText(position.size, market.symbol)}`],
+      ["remaining size", positionText(long ? position.size - amount : position.size + amount, market.symbol)],
+      [long ? "expected proceeds" : "expected cost", fmt(quote)],
+      [long ? "min proceeds" : "max cost", `${fmt(quoteLimit)} (slippage ${formatPercent(slippage)})`],
+      ["checked", "a staticCall of reducePosition passes; PnL, fee and margin are read from the trade"],
     ]),
   );
   await ctx.beforeSend?.();
-  const receipt = await send(ctx, `open ${sideText} ${market.symbol}`, () =>
-    client.clearingHouse
-      .connect(ctx.signer)
-      .openPosition(market.address, side, margin, leverage, q.baseLimit, deadline),
+  const receipt = await send(ctx, `reduce ${market.symbol}`, () =>
+    ch.reducePosition(market.address, amount, quoteLimit, deadline),
   );
-  const e = positionChanged(ctx, receipt);
-  if (e !== undefined) {
-    const entry = e.size === 0n ? 0n : wDivDown(e.openNotional, abs(e.size));
-    ctx.out.info(
-      `position: ${sideName(e.size)} ${fmt(abs(e.size), 6)} ${market.symbol}, margin ${fmt(e.margin)}, ` +
-        `entry ${fmt(entry)}, fee ${fmt(e.fee, 6)}` +
-        (e.realizedPnl !== 0n ? `, realised PnL ${signed(e.realizedPnl)}` : ""),
-    );
-  }
+  printPositionChanged(ctx, receipt, market);
 };
 
 /** close --market ETH [--slippage 0.5%] [--deadline 300] */
@@ -210,6 +340,7 @@ export const close: Command = async (ctx, args) => {
   const market = client.market(required(args, "market", "market"));
   const slippage = ratioOption(str(args, "slippage") || "0.5%", "slippage", WAD - 1n);
   const deadline = await client.deadline(seconds(str(args, "deadline") || "300", "deadline"));
+  await requireNotSettled(ctx, market);
   await requirePosition(ctx, market);
   const q = await client.quoteClose(market, ctx.account, slippage);
   ctx.out.info(
@@ -232,11 +363,67 @@ export const close: Command = async (ctx, args) => {
     );
 };
 
+const SETTLED = 2n;
+
+/** A settled market's positions are not closed but claimed: say so before any preview. */
+async function requireNotSettled(ctx: CliContext, market: MarketInfo): Promise<void> {
+  const status = await ctx.client.clearingHouse.getMarketStatus(market.address);
+  if (BigInt(status.status) === SETTLED)
+    throw new CliError(
+      `${market.symbol} has been settled: positions are not closed but claimed at the settlement price ` +
+        `(npx hardhat perp claim --market ${market.symbol})`,
+    );
+}
+
+/**
+ * claim --market ETH [--trader 0x...]: settles a position of a settled market (settlePosition). The
+ * first call records the claim; once every position is recorded, a call pays it to free collateral.
+ */
+export const claim: Command = async (ctx, args) => {
+  const { client } = ctx;
+  const market = client.market(required(args, "market", "market"));
+  const traderText = str(args, "trader");
+  if (traderText !== "" && !isAddress(traderText)) throw new CliError(`--trader "${traderText}" is not an address`);
+  const trader = traderText === "" ? ctx.account : getAddress(traderText);
+  const ch = client.clearingHouse.connect(ctx.signer);
+  await ch.settlePosition.staticCall(market.address, trader);
+  const receipt = await send(ctx, `claim ${market.symbol}`, () => ch.settlePosition(market.address, trader));
+  let said = false;
+  for (const log of receipt.logs) {
+    const parsed = client.clearingHouse.interface.parseLog(log);
+    if (parsed?.name === "SettlementRecorded") {
+      said = true;
+      ctx.out.info(`claim recorded: ${fmt(parsed.args.claim as bigint, 6)} at the settlement price`);
+    } else if (parsed?.name === "SettlementPaid") {
+      said = true;
+      ctx.out.info(`paid: ${fmt(parsed.args.payout as bigint, 6)} to free collateral`);
+    }
+  }
+  if (!said) ctx.out.info("nothing changed");
+  const s = await client.clearingHouse.getSettlement(market.address);
+  if (s.recordedLong !== s.openLong || s.recordedShort !== s.openShort)
+    ctx.out.info(
+      `the payout waits until every position is recorded (long ${fmt(s.recordedLong, 6)} of ${fmt(s.openLong, 6)}, ` +
+        `short ${fmt(s.recordedShort, 6)} of ${fmt(s.openShort, 6)}): claim again then`,
+    );
+};
+
 async function changeMargin(ctx: CliContext, args: TaskArgs, add: boolean): Promise<void> {
   const { client } = ctx;
   const market = client.market(required(args, "market", "market"));
   const amount = positiveAmount(required(args, "amount", "amount"), "amount");
   await requirePosition(ctx, market);
+  if (!add && client.viewer !== undefined) {
+    const max = await client.viewer.maxRemovableMargin(market.address, ctx.account);
+    if (amount > max) {
+      const params = await client.clearingHouse.getMarketParams(market.address);
+      throw new CliError(
+        `you can remove at most ${fmt(max, 6)} margin from ${market.symbol} now ` +
+          `(the position must keep the ${formatPercent(params.initialMarginRatio)} initial margin ratio)`,
+      );
+    }
+    ctx.out.info(`removable now: at most ${fmt(max, 6)}`);
+  }
   const ch = client.clearingHouse.connect(ctx.signer);
   await send(ctx, `${add ? "add" : "remove"} margin ${fmt(amount)} ${add ? "to" : "from"} ${market.symbol}`, () =>
     add ? ch.addMargin(market.address, amount) : ch.removeMargin(market.address, amount),
@@ -253,7 +440,11 @@ export const removeMargin: Command = (ctx, args) => changeMargin(ctx, args, fals
 
 // ---------------------------------------------------------------- read-only commands
 
-/** positions [--trader 0x...]: every market, with PnL, margin ratio and liquidation price. */
+/**
+ * positions [--trader 0x...]: every market, with PnL, the spot margin ratio and the one liquidation
+ * is judged by (getLiquidationMarginRatio), and the viewer's liquidation price. A position of a
+ * settled market is marked as such (it has no live risk left): it is claimed with `perp claim`.
+ */
 export const positions: Command = async (ctx, args) => {
   const { client } = ctx;
   const traderText = str(args, "trader");
@@ -262,8 +453,23 @@ export const positions: Command = async (ctx, args) => {
   const markets = client.markets;
   const views = await readPositions(client, markets, trader);
   const rows: string[][] = [];
+  const settled: string[] = [];
   for (let i = 0; i < markets.length; i++) {
     const v = views[i];
+    const status = BigInt((await client.clearingHouse.getMarketStatus(markets[i].address)).status);
+    if (status === SETTLED) {
+      const p = await client.clearingHouse.getPosition(markets[i].address, trader);
+      if (p.size === 0n && p.margin === 0n) continue;
+      const price = (await client.clearingHouse.getSettlement(markets[i].address)).price;
+      settled.push(
+        p.size === 0n
+          ? `${markets[i].symbol}: settled at ${fmt(price)}; claim of ${fmt(p.margin, 6)} recorded, ` +
+              `paid once every position is recorded (npx hardhat perp claim --market ${markets[i].symbol})`
+          : `${markets[i].symbol}: settled at ${fmt(price)}; your ${positionText(p.size, markets[i].symbol)} ` +
+              `(margin ${fmt(p.margin, 2)}) is claimed, not closed: npx hardhat perp claim --market ${markets[i].symbol}`,
+      );
+      continue;
+    }
     if (v.size === 0n) continue;
     const mark = await markets[i].amm.getSpotPrice();
     rows.push([
@@ -276,20 +482,40 @@ export const positions: Command = async (ctx, args) => {
       signed(v.unrealizedPnl, 2),
       signed(-v.pendingFunding, 4),
       formatPercent(v.marginRatio, 2),
+      formatPercent(v.liquidationMarginRatio, 2) + (v.liquidatable ? " LIQUIDATABLE" : ""),
       v.liquidationPrice === undefined ? "n/a" : v.liquidationPrice === 0n ? "-" : fmt(v.liquidationPrice, 4),
     ]);
   }
   ctx.out.info(`trader ${trader}, free collateral ${fmt(await client.vault.freeCollateral(trader), 6)}`);
-  if (rows.length === 0) {
+  if (rows.length === 0 && settled.length === 0) {
     ctx.out.info("no open positions");
     return;
   }
-  ctx.out.info(
-    formatTable(
-      ["market", "side", "size", "margin", "entry", "mark", "PnL", "funding", "margin ratio", "liq. price"],
-      rows,
-    ),
-  );
+  if (rows.length > 0) {
+    ctx.out.info(
+      formatTable(
+        [
+          "market",
+          "side",
+          "size",
+          "margin",
+          "entry",
+          "mark",
+          "PnL",
+          "funding",
+          "margin ratio",
+          "liq. ratio",
+          "liq. price",
+        ],
+        rows,
+      ),
+    );
+    ctx.out.info(
+      "margin ratio: at the spot price; liq. ratio: the one liquidation is judged by (spot, mark TWAP and index); " +
+        "liq. price: the spot price at which the spot ratio reaches maintenance",
+    );
+  }
+  for (const line of settled) ctx.out.info(line);
   if (client.viewer === undefined)
     ctx.out.info("(liquidation prices need the ClearingHouseViewer: --viewer or VIEWER)");
 };
@@ -301,6 +527,8 @@ interface PositionRow {
   pendingFunding: bigint;
   unrealizedPnl: bigint;
   marginRatio: bigint;
+  liquidationMarginRatio: bigint;
+  liquidatable: boolean;
   liquidationPrice?: bigint;
 }
 
@@ -321,10 +549,12 @@ async function readPositions(
     markets.map(async (m) => {
       const p = await ch.getPosition(m.address, trader);
       if (p.size === 0n) return { ...zeroRow };
-      const [pnl, ratio, funding] = await Promise.all([
+      const [pnl, ratio, funding, liquidationRatio, params] = await Promise.all([
         ch.getUnrealizedPnl(m.address, trader),
         ch.getMarginRatio(m.address, trader),
         ch.getPendingFunding(m.address, trader),
+        ch.getLiquidationMarginRatio(m.address, trader),
+        ch.getMarketParams(m.address),
       ]);
       return {
         size: p.size,
@@ -333,6 +563,8 @@ async function readPositions(
         pendingFunding: funding,
         unrealizedPnl: pnl,
         marginRatio: ratio,
+        liquidationMarginRatio: liquidationRatio,
+        liquidatable: liquidationRatio < params.maintenanceMarginRatio,
       };
     }),
   );
@@ -344,6 +576,8 @@ const zeroRow: PositionRow = {
   pendingFunding: 0n,
   unrealizedPnl: 0n,
   marginRatio: 0n,
+  liquidationMarginRatio: 0n,
+  liquidatable: false,
 };
 
 /** The index price: the oracle's current one when valid, else the last the market recorded. */
@@ -477,7 +711,10 @@ export const unpause: Command = async (ctx) => {
   ctx.out.info("trading is live");
 };
 
-/** settle --market ETH: shuts the market down at its index TWAP (settleMarket). */
+/**
+ * settle --market ETH: shuts the market down at its index TWAP (settleMarket), which refreshes the
+ * index first and refuses a TWAP more than 2% from it (SettlementIndexStale).
+ */
 export const settle: Command = async (ctx, args) => {
   const { client } = ctx;
   const market = client.market(required(args, "market", "market"));
@@ -487,7 +724,7 @@ export const settle: Command = async (ctx, args) => {
   const s = await client.clearingHouse.getSettlement(market.address);
   ctx.out.info(
     `${market.symbol} settled at ${fmt(s.price)}; open interest long ${fmt(s.openLong, 6)}, short ${fmt(s.openShort, 6)}. ` +
-      `Positions are now settled with settlePosition(amm, trader).`,
+      `Each position is now claimed: npx hardhat perp claim --market ${market.symbol} [--trader 0x...].`,
   );
 };
 
@@ -495,7 +732,9 @@ export const settle: Command = async (ctx, args) => {
 export const COMMANDS: Readonly<Record<string, Command>> = {
   deposit,
   withdraw,
+  faucet,
   open,
+  reduce,
   close,
   "add-margin": addMargin,
   "remove-margin": removeMargin,
@@ -506,4 +745,5 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   pause,
   unpause,
   settle,
+  claim,
 };

@@ -34,12 +34,18 @@ const RATIOS: Option[] = [
   { name: "fee", description: "Trading fee, e.g. 0.1%" },
 ];
 
+/** Each `perp` command's flags as typed (`--clearing-house`), for the misspelt-flag hint (tasks/flags.ts). */
+export const CLI_FLAGS: Record<string, string[]> = {};
+
+const kebab = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
 function define(
   name: string,
   description: string,
   options: Option[],
   action: Parameters<NewTaskDefinitionBuilder["setAction"]>[0],
 ): TaskDefinition {
+  CLI_FLAGS[name] = [...options, ...COMMON].map((o) => kebab(o.name));
   let builder = task(["perp", name], description) as NewTaskDefinitionBuilder;
   for (const o of [...options, ...COMMON])
     builder =
@@ -69,6 +75,12 @@ export const cliTasks: TaskDefinition[] = [
     () => import("./actions/withdraw.js"),
   ),
   define(
+    "faucet",
+    "Local and test networks: mint test collateral to your wallet (token units, default 10,000)",
+    [{ name: "amount", description: "Token amount (default 10,000)" }],
+    () => import("./actions/faucet.js"),
+  ),
+  define(
     "open",
     "Open, increase, reduce or reverse a position with margin x leverage",
     [
@@ -80,6 +92,12 @@ export const cliTasks: TaskDefinition[] = [
       DEADLINE,
     ],
     () => import("./actions/open.js"),
+  ),
+  define(
+    "reduce",
+    "Close part of a position (reducePosition): --size in base",
+    [MARKET, { name: "size", description: "Base amount to close, e.g. 0.1" }, SLIPPAGE, DEADLINE],
+    () => import("./actions/reduce.js"),
   ),
   define("close", "Close a whole position", [MARKET, SLIPPAGE, DEADLINE], () => import("./actions/close.js")),
   define(
@@ -131,5 +149,11 @@ export const cliTasks: TaskDefinition[] = [
     "Operator: shut a market down at its index TWAP (settleMarket)",
     [MARKET],
     () => import("./actions/settle.js"),
+  ),
+  define(
+    "claim",
+    "Settle a position of a settled market (settlePosition): records the claim, then pays it",
+    [MARKET, { name: "trader", description: "Whose position (default: the --from account)" }],
+    () => import("./actions/claim.js"),
   ),
 ];

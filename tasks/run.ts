@@ -4,11 +4,11 @@
  * (`--clearing-house`, else CLEARING_HOUSE, else the Ignition deployment of this chain), runs the
  * command, and turns any failure into one plain line on stderr and a failed Result (exit code 1).
  */
-import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { getAddress, isAddress } from "ethers";
 import { CliError, explainError, PerpClient } from "../scripts/lib/client.js";
+import { DEPLOYMENTS_DIR, ignitionAddresses } from "../scripts/lib/ignition.js";
 import { consoleOutput, type Output } from "../scripts/lib/format.js";
 import { COMMANDS, type TaskArgs } from "./commands.js";
 
@@ -23,16 +23,6 @@ export interface RunOptions {
 
 export type TaskResult = { success: true; value: undefined } | { success: false; error: string };
 
-/** Addresses Ignition recorded for this chain, by contract name (the part after "#"). */
-export function ignitionAddresses(dir: string, chainId: bigint): Record<string, string> {
-  const file = path.join(dir, `chain-${chainId}`, "deployed_addresses.json");
-  if (!existsSync(file)) return {};
-  const recorded = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
-  const byName: Record<string, string> = {};
-  for (const [future, address] of Object.entries(recorded)) byName[future.split("#").pop()!] ??= address;
-  return byName;
-}
-
 export async function runTask(
   name: string,
   args: TaskArgs,
@@ -45,17 +35,35 @@ export async function runTask(
   try {
     const command = COMMANDS[name];
     if (command === undefined) throw new CliError(`unknown command ${name}`);
-    const { ethers } = await hre.network.getOrCreate();
+    const connection = await hre.network.getOrCreate();
+    const { ethers } = connection;
     const signer = await pickSigner(ethers, typeof args.from === "string" ? args.from.trim() : "");
     const chainId = (await ethers.provider.getNetwork()).chainId;
-    const deployed = ignitionAddresses(options.deploymentsDir ?? path.join("deploy", "deployments"), chainId);
+    const deploymentsDir = options.deploymentsDir ?? DEPLOYMENTS_DIR;
+    const deployed = ignitionAddresses(deploymentsDir, chainId);
+    const given = (arg: unknown, envName: string): string | undefined =>
+      (typeof arg === "string" && arg.trim() !== "" ? arg.trim() : undefined) ?? env[envName]?.trim();
     const pick = (arg: unknown, envName: string, contract: string): string | undefined =>
-      (typeof arg === "string" && arg.trim() !== "" ? arg.trim() : undefined) ??
-      env[envName]?.trim() ??
-      deployed[contract];
+      given(arg, envName) ?? deployed[contract];
+    const inProcess = connection.networkConfig?.type === "edr-simulated";
+    const networkName = connection.networkName ?? "default";
     const clearingHouse = pick(args.clearingHouse, "CLEARING_HOUSE", "ClearingHouse");
     if (clearingHouse === undefined || clearingHouse === "")
-      throw new CliError("no ClearingHouse: give --clearing-house <address> or set CLEARING_HOUSE");
+      throw new CliError(
+        `no ClearingHouse on the network "${networkName}": give --clearing-house <address> or set CLEARING_HOUSE` +
+          (inProcess ? `; ${START_A_NODE}` : ", or deploy there with Ignition"),
+      );
+    if (isAddress(clearingHouse) && (await ethers.provider.getCode(clearingHouse)) === "0x" && inProcess) {
+      const recorded = given(args.clearingHouse, "CLEARING_HOUSE") === undefined;
+      throw new CliError(
+        recorded
+          ? `no deployment on the network "${networkName}": ${path.join(deploymentsDir, `chain-${chainId}`)} records the ` +
+              `ClearingHouse at ${getAddress(clearingHouse)} for a node (the in-process network shares its chain id ` +
+              `but starts empty on every command); ${START_A_NODE}`
+          : `no contract at ${getAddress(clearingHouse)} on the in-process network "${networkName}", which starts empty on ` +
+              `every command; ${START_A_NODE}`,
+      );
+    }
     const startBlock = Number(env.START_BLOCK ?? 0);
     client = await PerpClient.connect(signer, {
       clearingHouse,
@@ -70,6 +78,12 @@ export async function runTask(
     return { success: false, error: message };
   }
 }
+
+/** What to do when the CLI runs against the in-process network, where nothing is deployed. */
+export const START_A_NODE =
+  "start `npx hardhat node` in another terminal, deploy the local system there " +
+  "(`npx hardhat ignition deploy deploy/modules/LocalSystem.ts --network localhost --parameters deploy/parameters/local.json`) " +
+  "and pass `--network localhost`";
 
 type Ethers = Awaited<ReturnType<HardhatRuntimeEnvironment["network"]["getOrCreate"]>>["ethers"];
 

@@ -21,14 +21,24 @@ contract SettlementModule is ClearingHouseModule {
     /// @notice The window of the index TWAP a market is settled at.
     uint256 public constant SETTLEMENT_TWAP_INTERVAL = 15 minutes;
 
+    /// @notice The most the index TWAP a market settles at may differ from the index read in the
+    /// same transaction, as a fraction of that index (2%). The index history holds records, not a
+    /// feed: when nobody recorded the index for a while, its TWAP is the last record (say 3,100)
+    /// while the index is elsewhere (2,850). Settling at it would pay one side from the other by
+    /// the difference; refusing it leaves the operator to record the index over the window first.
+    uint256 public constant SETTLEMENT_MAX_INDEX_DRIFT = 0.02e18;
+
     /// @param sequencerOracle_ The ClearingHouse's sequencer feed (see {ClearingHouseModule}).
     constructor(IPriceFeed sequencerOracle_) ClearingHouseModule(sequencerOracle_) {}
 
     /// @notice See {IClearingHouse-settleMarket}.
     function settleMarket(address amm) external onlyDelegated onlyOwner {
         Market memory market = _tradableMarket(amm);
+        // Read before the refresh, so a market that never recorded an index still reverts NoIndexPrice
+        // (the refresh's record would weigh 0 s in this block's TWAP anyway).
         uint256 price = IAmm(amm).getIndexTwap(SETTLEMENT_TWAP_INTERVAL);
         if (price == 0) revert IClearingHouse.NoSettlementPrice(amm);
+        _requireFreshIndex(amm, price);
         IAmm.FundingSnapshot memory funding = IAmm(amm).shutdown(_insuranceAvailable());
         if (funding.insuranceFlow != 0) _config.vault.settle(address(0), 0, funding.insuranceFlow);
         (uint256 openLong, uint256 openShort) = IAmm(amm).getOpenInterest();
@@ -44,6 +54,18 @@ contract SettlementModule is ClearingHouseModule {
         s.poolValue = -_shortfalls[amm].toInt256();
         emit IClearingHouse.MarketSettled(amm, price, openLong, openShort);
         if (openLong == 0 && openShort == 0) _completeSettlement(amm, s);
+    }
+
+    /// @dev Records the index now (the Amm's pokeIndex) and reverts SettlementIndexStale unless the
+    /// oracle gives a valid price within SETTLEMENT_MAX_INDEX_DRIFT of the TWAP `price`; the bound is
+    /// rounded down (the protocol's side: no settlement on doubt).
+    function _requireFreshIndex(address amm, uint256 price) private {
+        (bool valid, uint256 indexPrice) = IAmm(amm).pokeIndex();
+        if (!valid) revert IClearingHouse.SettlementIndexStale(amm, price, 0);
+        uint256 drift = price > indexPrice ? price - indexPrice : indexPrice - price;
+        if (drift > indexPrice.wMulDown(SETTLEMENT_MAX_INDEX_DRIFT)) {
+            revert IClearingHouse.SettlementIndexStale(amm, price, indexPrice);
+        }
     }
 
     /// @notice See {IClearingHouse-settlePosition}.

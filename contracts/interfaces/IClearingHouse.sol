@@ -235,6 +235,11 @@ interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors {
     error MarketNotSettled(address amm);
     /// @notice No valid index TWAP to settle the market at.
     error NoSettlementPrice(address amm);
+    /// @notice The index TWAP a market would settle at is not backed by the index now: the oracle
+    /// gives no valid price (`indexPrice` 0), or its price is more than the settlement's drift
+    /// bound away from the TWAP (the history holds an old record). Poke the index (`pokeIndex`)
+    /// over the TWAP window, then settle.
+    error SettlementIndexStale(address amm, uint256 indexTwap, uint256 indexPrice);
     /// @notice The position's settlement claim cannot be paid before every position has been recorded.
     error SettlementIncomplete(uint256 recordedLong, uint256 openLong, uint256 recordedShort, uint256 openShort);
     /// @notice Liquidation parameters out of bounds.
@@ -310,9 +315,12 @@ interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors {
         uint256 deadline
     ) external returns (LiquidationResult memory);
 
-    /// @notice Shuts `amm` down at its index TWAP over `markTwapInterval` (owner only): trading and
+    /// @notice Shuts `amm` down at its index TWAP over the settlement window (owner only): trading and
     /// funding stop, and every position is then settled at that price by {settlePosition}. Reverts
-    /// with the Amm's `NoIndexPrice` when the market never recorded an index.
+    /// with the Amm's `NoIndexPrice` when the market never recorded an index. The index is refreshed
+    /// first (the Amm's `pokeIndex`), and the TWAP must be backed by it: reverts with
+    /// `SettlementIndexStale` when the oracle has no valid price now, or when its price is more
+    /// than the settlement's drift bound from the TWAP (a TWAP of an old record, not of the index).
     function settleMarket(address amm) external;
 
     /// @notice Settles a position of a shut-down market; anyone may call it for anyone. The first

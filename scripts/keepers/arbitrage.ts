@@ -16,6 +16,7 @@ import { runKeeperScript } from "../lib/keeper-main.js";
 
 await runKeeperScript({
   name: "arbitrage",
+  role: "arbitrage",
   readConfig: readArbitrageConfig,
   create: (signer, config, logger) => new ArbitrageBot({ signer, config, logger }),
 });

@@ -15,6 +15,7 @@ import { FundingKeeper, readFundingKeeperConfig } from "../lib/funding-keeper.js
 
 await runKeeperScript({
   name: "funding",
+  role: "funding",
   readConfig: readFundingKeeperConfig,
   create: (signer, config, logger) => new FundingKeeper({ signer, config, logger }),
 });

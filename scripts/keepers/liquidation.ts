@@ -16,6 +16,7 @@ import { LiquidationKeeper, readLiquidationKeeperConfig } from "../lib/liquidati
 
 await runKeeperScript({
   name: "liquidation",
+  role: "liquidation",
   readConfig: readLiquidationKeeperConfig,
   create: (signer, config, logger) => new LiquidationKeeper({ signer, config, logger }),
 });

@@ -216,11 +216,12 @@ export class ArbitrageBot extends KeeperBase {
   readonly #handles = new Map<string, MarketHandles>();
   #vault?: IVault;
   #from = "";
+  #lastIdle = "";
 
   constructor(options: ArbitrageBotOptions) {
     super(options);
     this.#config = options.config;
-    this.#markets = new MarketList(this.clearingHouse, { ...options.config, retry: this.retry });
+    this.#markets = new MarketList(this.clearingHouse, { ...options.config, retry: this.retry, names: this.names });
   }
 
   /** Start-up checks, so a wrong address or network fails now with a clear message. */
@@ -248,7 +249,23 @@ export class ArbitrageBot extends KeeperBase {
     this.tx.resync();
     const outcomes: ArbitrageOutcome[] = [];
     for (const market of markets) outcomes.push(await this.#serve(market));
+    await this.#logIdle(outcomes);
     return outcomes;
+  }
+
+  /** One line when no market was traded, with each market's reason, and only when it changed. */
+  async #logIdle(outcomes: readonly ArbitrageOutcome[]): Promise<void> {
+    if (outcomes.some((o) => o.status !== "idle")) {
+      this.#lastIdle = "";
+      return;
+    }
+    const reasons: string[] = [];
+    for (const o of outcomes)
+      if (o.status === "idle")
+        reasons.push(`${await this.names.of(o.market)} ${o.reason} (gap ${(o.gap * 100).toFixed(3)}%)`);
+    const line = reasons.length === 0 ? "idle: no markets listed" : `idle: no trade; ${reasons.join("; ")}`;
+    if (line !== this.#lastIdle) this.logger.info(line);
+    this.#lastIdle = line;
   }
 
   async #getVault(): Promise<IVault> {
@@ -307,6 +324,7 @@ export class ArbitrageBot extends KeeperBase {
 
   async #serve(market: string): Promise<ArbitrageOutcome> {
     const trades: ArbitrageTrade[] = [];
+    const name = await this.names.of(market);
     try {
       for (let i = 0; i < this.#config.maxTradesPerTick; i++) {
         const m = await this.view(market);
@@ -326,7 +344,7 @@ export class ArbitrageBot extends KeeperBase {
       return { market, status: "traded", trades };
     } catch (error) {
       const message = errorMessage(error);
-      this.logger.error(`failed ${market}: ${message}`);
+      this.logger.error(`failed ${name}: ${message}`);
       return trades.length > 0 ? { market, status: "traded", trades } : { market, status: "failed", error: message };
     }
   }
@@ -342,7 +360,8 @@ export class ArbitrageBot extends KeeperBase {
     const now = await pendingTimestamp(this.provider, this.retry);
     const deadline = BigInt(now + this.#config.txTimeoutSeconds);
     const side = plan.side === LONG ? "long" : "short";
-    const what = `openPosition(${market}, ${side}, ${formatWad(quote, 2)})`;
+    const name = await this.names.of(market);
+    const what = `openPosition(${name}, ${side}, ${formatWad(quote, 2)})`;
     const reason = await this.simulate(what, () =>
       this.clearingHouse.openPosition.staticCall(market, plan.side, margin, leverage, baseLimit, deadline, {
         from: this.#from,
@@ -365,7 +384,7 @@ export class ArbitrageBot extends KeeperBase {
     const gapAfter = after ? after.quoteReserve / after.baseReserve / after.index - 1 : 0;
     const expectedNet = plan.priceGain + plan.fundingGain - plan.fees;
     this.logger.info(
-      `traded ${market} ${side} ${formatWad(quote, 2)} quote (capped by ${plan.capped}) tx=${sent.hash} ` +
+      `traded ${name} ${side} ${formatWad(quote, 2)} quote (capped by ${plan.capped}) tx=${sent.hash} ` +
         `gap ${(plan.gap * 100).toFixed(3)}% -> ${(gapAfter * 100).toFixed(3)}%, expected price gain ` +
         `${plan.priceGain.toFixed(2)} + funding ${plan.fundingGain.toFixed(2)} - fees ${plan.fees.toFixed(2)}`,
     );

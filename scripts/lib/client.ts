@@ -5,7 +5,16 @@
  * key), the previews and bounds a trade needs (computed here once, rounded as the contracts round),
  * and custom errors decoded into plain English sentences.
  */
-import { decodeBytes32String, getAddress, isAddress, ZeroHash, type ContractRunner, type Provider } from "ethers";
+import {
+  Contract,
+  decodeBytes32String,
+  getAddress,
+  isAddress,
+  ZeroHash,
+  type ContractRunner,
+  type ContractTransactionResponse,
+  type Provider,
+} from "ethers";
 import {
   Amm__factory,
   ClearingHouse__factory,
@@ -207,6 +216,28 @@ export class PerpClient {
     // A long receives the quote (at least), a short pays it (at most).
     const quoteLimit = slippageBound(exitQuote, slippage, p.size > 0n ? "min" : "max");
     return { size: p.size, exitQuote, quoteLimit, fee: wMulUp(exitQuote, params.feeRatio) };
+  }
+
+  /**
+   * Whether the collateral mints to anyone (the local system's mock USDC): a staticCall of
+   * `mint(account, amount)` passes. A real token's `mint` is restricted (or absent) and reverts.
+   */
+  async hasFaucet(account: string, amount = 1n): Promise<boolean> {
+    try {
+      await this.#faucetToken(this.runner).mint.staticCall(account, amount, { from: account });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Mints `amount` token units of the mock collateral to `account` (see {@link hasFaucet}). */
+  async faucet(signer: ContractRunner, account: string, amount: bigint): Promise<ContractTransactionResponse> {
+    return (await this.#faucetToken(signer).mint(account, amount)) as ContractTransactionResponse;
+  }
+
+  #faucetToken(runner: ContractRunner) {
+    return new Contract(this.collateral.target, ["function mint(address to, uint256 amount)"], runner);
   }
 
   /** The plain-English reason of a failed call or transaction. */

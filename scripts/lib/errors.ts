@@ -126,6 +126,11 @@ export const SENTENCES: Record<string, (a: Args, f: Formatters) => string> = {
   MarketIsSettled: (a, f) => `${f.m(a.amm)} has been settled: only settling positions remains`,
   MarketNotSettled: (a, f) => `${f.m(a.amm)} has not been settled`,
   NoSettlementPrice: (a, f) => `${f.m(a.amm)} has no valid index TWAP to settle at`,
+  SettlementIndexStale: (a, f) =>
+    a.indexPrice === 0n
+      ? `${f.m(a.amm)} cannot be settled now: its oracle gives no valid index price to back the index TWAP of ${f.n(a.indexTwap)}`
+      : `${f.m(a.amm)} cannot be settled at a stale index: its TWAP is ${f.n(a.indexTwap)} but the index is now ` +
+        `${f.n(a.indexPrice)} (more than 2% apart); record the index over the next 15 minutes (keepers poke it), then settle`,
   SettlementIncomplete: (a, f) =>
     `settlement payouts wait until every position is recorded: longs ${f.n(a.recordedLong)} of ${f.n(a.openLong)}, ` +
     `shorts ${f.n(a.recordedShort)} of ${f.n(a.openShort)}`,

@@ -56,11 +56,11 @@ export function wadToToken(wad: bigint, decimals: number, rounding: "down" | "up
 const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?$/;
 
 /**
- * Parses a human decimal string ("1,250.5", "1_000", "-3") into an integer with `decimals` digits
- * after the point. Exact: more fractional digits than `decimals` is an error, never a silent cut.
+ * Parses a human decimal string ("1,250.5", "1_000", "-3", "1e3", "2.5e-2") into an integer with
+ * `decimals` digits after the point. Exact: more fractional digits than `decimals` is an error, never a silent cut.
  */
 export function parseDecimal(value: string, decimals = 18): bigint {
-  const text = value.trim().replace(/[,_]/g, "");
+  const text = shiftExponent(value.trim().replace(/[,_]/g, ""), value);
   const m = DECIMAL.exec(text);
   if (m === null || (m[2] === "" && (m[3] ?? "") === "")) throw new RangeError(`"${value}" is not a number`);
   const frac = m[3] ?? "";
@@ -68,6 +68,24 @@ export function parseDecimal(value: string, decimals = 18): bigint {
   const digits =
     BigInt(m[2] || "0") * 10n ** BigInt(decimals) + BigInt((frac + "0".repeat(decimals)).slice(0, decimals) || "0");
   return m[1] === "-" ? -digits : digits;
+}
+
+/**
+ * Scientific notation written out exactly: "1e3" -> "1000", "2.5E-2" -> "0.025" (the point moved,
+ * no floating point); anything without an exponent is returned as is.
+ */
+function shiftExponent(text: string, original: string): string {
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?e([+-]?\d+)$/i.exec(text);
+  if (m === null) return text;
+  const [, sign, int, frac = "", expText] = m;
+  if (int === "" && frac === "") throw new RangeError(`"${original}" is not a number`);
+  const exp = Number(expText);
+  if (Math.abs(exp) > 77) throw new RangeError(`"${original}": the exponent ${exp} is out of range`);
+  const digits = int + frac;
+  const point = int.length + exp; // where the point falls in `digits`
+  if (point <= 0) return `${sign}0.${"0".repeat(-point)}${digits}`;
+  if (point >= digits.length) return `${sign}${digits}${"0".repeat(point - digits.length)}`;
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
 /** "0.5%" -> 0.005, "5bps" -> 0.0005, "0.1" -> 0.1 (a bare number is a fraction), in 18 decimals. */

@@ -93,7 +93,7 @@ export class FundingKeeper extends KeeperBase {
   constructor(options: FundingKeeperOptions) {
     super(options);
     this.#config = options.config;
-    this.#markets = new MarketList(this.clearingHouse, { ...options.config, retry: this.retry });
+    this.#markets = new MarketList(this.clearingHouse, { ...options.config, retry: this.retry, names: this.names });
   }
 
   /** Start-up checks, so a wrong address or network fails now with a clear message. */
@@ -116,15 +116,16 @@ export class FundingKeeper extends KeeperBase {
     this.tx.resync();
     const outcomes: MarketOutcome[] = [];
     for (const market of markets) outcomes.push(await this.#serve(market, now));
-    this.#logIdle(outcomes);
+    await this.#logIdle(outcomes);
     return outcomes;
   }
 
   async #serve(market: string, now: number): Promise<MarketOutcome> {
+    const name = await this.names.of(market);
     try {
       const amm = IAmm__factory.connect(market, this.provider);
       const state = await this.call(`getFundingState(${market})`, () => amm.getFundingState());
-      this.#checkParams(market, state.params);
+      this.#checkParams(market, name, state.params);
       const dueAt = Number(state.updatedAt) + this.#config.intervalSeconds;
       if (now < dueAt) return { market, status: "not-due", dueAt };
 
@@ -132,30 +133,30 @@ export class FundingKeeper extends KeeperBase {
       const reason = await this.simulate(`updateFunding(${market})`, () =>
         this.clearingHouse.updateFunding.staticCall(market, { blockTag: "pending" }),
       );
-      if (reason !== undefined) return this.#skip(market, reason);
-      return await this.#send(market);
+      if (reason !== undefined) return this.#skip(market, name, reason);
+      return await this.#send(market, name);
     } catch (error) {
       const message = errorMessage(error);
-      this.logger.error(`failed ${market}: ${message}`);
+      this.logger.error(`failed ${name}: ${message}`);
       return { market, status: "failed", error: message };
     }
   }
 
-  #skip(market: string, reason: string): MarketOutcome {
-    this.logger.warn(`skipped ${market}: updateFunding would revert with ${reason}; not sent`);
+  #skip(market: string, name: string, reason: string): MarketOutcome {
+    this.logger.warn(`skipped ${name}: updateFunding would revert with ${reason}; not sent`);
     return { market, status: "skipped", reason };
   }
 
-  async #send(market: string): Promise<MarketOutcome> {
+  async #send(market: string, name: string): Promise<MarketOutcome> {
     const sent = await this.send(`updateFunding(${market})`, (nonce) =>
       this.clearingHouse.updateFunding(market, { nonce }),
     );
-    if ("reason" in sent) return this.#skip(market, sent.reason);
+    if ("reason" in sent) return this.#skip(market, name, sent.reason);
     const hash = sent.hash;
     const receipt = await this.tx.confirm(hash);
     const funding = this.#fundingUpdated(receipt, market);
     this.logger.info(
-      `updated ${market} tx=${hash} gas=${receipt.gasUsed} ` +
+      `updated ${name} tx=${hash} gas=${receipt.gasUsed} ` +
         (funding ? describeFunding(funding) : "(no FundingUpdated event in the receipt)"),
     );
     return { market, status: "updated", txHash: hash, gasUsed: receipt.gasUsed, funding };
@@ -173,27 +174,27 @@ export class FundingKeeper extends KeeperBase {
   }
 
   /** Warns, once per market, about settings that cannot work with its funding parameters. */
-  #checkParams(market: string, params: { minUpdateInterval: bigint; maxAccrualPeriod: bigint }): void {
+  #checkParams(market: string, name: string, params: { minUpdateInterval: bigint; maxAccrualPeriod: bigint }): void {
     if (this.#checked.has(market)) return;
     this.#checked.add(market);
     const { intervalSeconds, pollSeconds } = this.#config;
     if (intervalSeconds < params.minUpdateInterval) {
       this.logger.warn(
-        `${market}: KEEPER_INTERVAL ${intervalSeconds} s is below its minUpdateInterval ` +
+        `${name}: KEEPER_INTERVAL ${intervalSeconds} s is below its minUpdateInterval ` +
           `${params.minUpdateInterval} s: earlier updates revert, and are simulated and skipped`,
       );
     }
     // Funding accrues for at most maxAccrualPeriod after an update: a slower keeper stops it.
     if (intervalSeconds + pollSeconds > params.maxAccrualPeriod) {
       this.logger.warn(
-        `${market}: KEEPER_INTERVAL + KEEPER_POLL (${intervalSeconds + pollSeconds} s) exceed its ` +
+        `${name}: KEEPER_INTERVAL + KEEPER_POLL (${intervalSeconds + pollSeconds} s) exceed its ` +
           `maxAccrualPeriod ${params.maxAccrualPeriod} s: funding will stop between updates`,
       );
     }
   }
 
   /** One line when nothing was due, and only when the next due market or time changed. */
-  #logIdle(outcomes: readonly MarketOutcome[]): void {
+  async #logIdle(outcomes: readonly MarketOutcome[]): Promise<void> {
     if (outcomes.some((o) => o.status !== "not-due")) {
       this.#lastIdle = "";
       return;
@@ -202,7 +203,7 @@ export class FundingKeeper extends KeeperBase {
       .flatMap((o) => (o.status === "not-due" ? [o] : []))
       .reduce<{ market: string; dueAt: number } | undefined>((a, o) => (a && a.dueAt <= o.dueAt ? a : o), undefined);
     const line = next
-      ? `idle: ${outcomes.length} market(s); next due: ${next.market} at ${new Date(next.dueAt * 1000).toISOString()}`
+      ? `idle: ${outcomes.length} market(s); next due: ${await this.names.of(next.market)} at ${new Date(next.dueAt * 1000).toISOString()}`
       : "idle: no markets";
     if (line !== this.#lastIdle) this.logger.info(line);
     this.#lastIdle = line;

@@ -262,7 +262,8 @@ export class LiquidationKeeper extends KeeperBase {
     const until = this.#cooldowns.get(key);
     if (until !== undefined) return { amm, trader, status: "cooling", until };
     this.#cooldowns.set(key, now + this.#config.cooldownSeconds);
-    const what = `liquidateWithLimit(${amm}, ${trader})`;
+    const name = await this.names.of(amm);
+    const what = `liquidateWithLimit(${name}, ${trader})`;
     try {
       // Long enough for the transaction to be mined; the quote bound is the real protection.
       const deadline = BigInt(now + this.#config.txTimeoutSeconds);
@@ -276,17 +277,17 @@ export class LiquidationKeeper extends KeeperBase {
         });
         quoteClosed = preview.quoteClosed;
       });
-      if (reason !== undefined) return this.#skip(position, reason);
+      if (reason !== undefined) return this.#skip(position, name, reason);
       const quoteLimit = quoteLimitFor(view.size, quoteClosed, this.#config.slippageBps);
       const sent = await this.send(what, (nonce) =>
         this.clearingHouse.liquidateWithLimit(amm, trader, quoteLimit, deadline, { nonce }),
       );
-      if ("reason" in sent) return this.#skip(position, sent.reason);
+      if ("reason" in sent) return this.#skip(position, name, sent.reason);
       const hash = sent.hash;
       const receipt = await this.tx.confirm(hash);
       const liquidation = this.#liquidated(receipt, amm, trader);
       this.logger.info(
-        `liquidated ${trader} in ${amm} tx=${hash} gas=${receipt.gasUsed} ` +
+        `liquidated ${trader} in ${name} tx=${hash} gas=${receipt.gasUsed} ` +
           `ratio=${formatWad(view.liquidationMarginRatio, 6)} quoteLimit=${formatWad(quoteLimit, 6)} ` +
           (liquidation
             ? `base=${formatWad(liquidation.baseClosed, 6)} quote=${formatWad(liquidation.quoteClosed, 6)} ` +
@@ -302,9 +303,9 @@ export class LiquidationKeeper extends KeeperBase {
     }
   }
 
-  #skip(position: PositionKey, reason: string): LiquidationOutcome {
+  #skip(position: PositionKey, name: string, reason: string): LiquidationOutcome {
     const { amm, trader } = position;
-    this.logger.warn(`skipped ${trader} in ${amm}: liquidateWithLimit would revert with ${reason}; not sent`);
+    this.logger.warn(`skipped ${trader} in ${name}: liquidateWithLimit would revert with ${reason}; not sent`);
     return { amm, trader, status: "skipped", reason };
   }
 

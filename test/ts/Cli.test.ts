@@ -3,6 +3,9 @@
  * (runTask) against a system deployed with scripts/lib/deploy.ts on the embedded network: its
  * printed output, its effect on chain, and the plain messages of bad input and reverts.
  */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
 import { CliError, PerpClient, Side, slippageBound } from "../../scripts/lib/client.js";
@@ -18,7 +21,8 @@ import {
   wadToToken,
 } from "../../scripts/lib/fixed.js";
 import { CapturedOutput, formatTable } from "../../scripts/lib/format.js";
-import { runTask, type RunOptions } from "../../tasks/run.js";
+import { unknownFlagHint } from "../../tasks/flags.js";
+import { runTask, START_A_NODE, type RunOptions } from "../../tasks/run.js";
 import type { Amm } from "../../typechain-types/index.js";
 
 const connection = await network.create();
@@ -172,12 +176,22 @@ describe("CLI", function () {
       expect(await system.vault.balanceOf(alice.address)).to.equal(USDC(1000));
 
       r = await ok("open", { market: "ETH", side: "long", margin: "100", leverage: "5x", slippage: "0.5%" });
-      expect(r.text).to.match(/open:\s+long ETH/);
+      expect(r.text).to.match(/trade:\s+open: long ETH/);
       expect(r.text).to.match(/margin:\s+100 x 5 = notional 500/);
       expect(r.text).to.match(/fee:\s+0\.5\b/);
-      // 1,000 x 500 / 2,000,500 = 0.24993751... base expected; at least 0.995 of it: 0.24868782...
+      // 1,000 x 500 / 2,000,500 = 0.24993751... base expected at 500 / that = 2,000.5; at least 0.995
+      // of it: 0.24868782...
+      expect(r.text).to.match(/expected size:\s+0\.249937 at 2,000\.5\n/);
       expect(r.text).to.match(/min size:\s+0\.248687 \(slippage 0\.5%\)/);
-      expect(r.text).to.match(/position: long 0\.249937 ETH, margin 100, entry 2,000\.5/);
+      expect(r.text).to.match(/position after:\s+long 0\.249937 ETH, margin 100, open notional 500\n/);
+      expect(r.text).to.match(/free collateral:\s+100\.5 out of free collateral/);
+      // Spot after: 2,000,500^2 / 2e9 = 2,001.000125; ratio (100 + 0.125) / 500.125 = 20.0199...%;
+      // maintenance 6.25% is reached where 0.24993751... x P x 0.9375 = 400: P = 1,707.0933...
+      expect(r.text).to.match(/margin ratio after:\s+20\.01% at mark 2,001\.0001, liquidation price 1,707\.0933\n/);
+      expect(r.text).to.match(/open long ETH: tx 0x/);
+      expect(r.text).to.match(
+        /position: long 0\.249937 ETH, margin 100, entry 2,000\.5, fee 0\.5; 100\.5 out of free collateral/,
+      );
       const p = await system.clearingHouse.getPosition(await eth.getAddress(), alice.address);
       expect(p.margin).to.equal(toWad(100));
       expect(await system.vault.freeCollateral(alice.address)).to.equal(toWad("899.5"));
@@ -186,14 +200,16 @@ describe("CLI", function () {
       let lines = r.text.split("\n");
       expect(lines[0]).to.equal(`trader ${alice.address}, free collateral 899.5`);
       expect(lines[1]).to.match(
-        /^market\s+side\s+size\s+margin\s+entry\s+mark\s+PnL\s+funding\s+margin ratio\s+liq\. price$/,
+        /^market\s+side\s+size\s+margin\s+entry\s+mark\s+PnL\s+funding\s+margin ratio\s+liq\. ratio\s+liq\. price$/,
       );
       // The pool is 2,000,500 / 999.750062...: mark 2,001.0001; the 0.24993751 base are worth 500.125 at
-      // it, PnL +0.125; margin ratio (100 + 0.125) / 500.125 = 20.0199...%.
+      // it, PnL +0.125; margin ratio (100 + 0.125) / 500.125 = 20.0199...%. Liquidation values the long
+      // at the better of the spot and the mark TWAP (2,000 before the trade): the spot, the same ratio.
       expect(lines[3]).to.match(
-        /^ETH\s+long\s+0\.249937\s+100\s+2,000\.5\s+2,001\.0001\s+\+0\.12\s+0\s+20\.01%\s+1,\d{3}\.\d+$/,
+        /^ETH\s+long\s+0\.249937\s+100\s+2,000\.5\s+2,001\.0001\s+\+0\.12\s+0\s+20\.01%\s+20\.01%\s+1,707\.0933$/,
       );
-      expect(lines).to.have.length(4); // no BTC row
+      expect(lines[4]).to.match(/^margin ratio: at the spot price; liq\. ratio: the one liquidation is judged by/);
+      expect(lines).to.have.length(5); // no BTC row
       const liq = await system.viewer.getLiquidationPrice(await eth.getAddress(), alice.address);
       expect(lines[3]).to.contain(formatUnits(liq, 18, 4));
 
@@ -202,6 +218,8 @@ describe("CLI", function () {
       // (150 + 0.125) / 500.125 = 30.017...%, then (125 + 0.125) / 500.125 = 25.018...%.
       expect(r.text).to.contain("margin: 150, margin ratio 30.01%");
       r = await ok("remove-margin", { market: "ETH", amount: "25" });
+      // 150 margin, exit value 500 less 637 wei: 10% of it must stay, so 100 less 573.3 wei can go.
+      expect(r.text).to.contain("removable now: at most 99.999999");
       expect(r.text).to.contain("margin: 125, margin ratio 25.01%");
 
       r = await ok("close", { market: "ETH" });
@@ -324,10 +342,12 @@ describe("CLI", function () {
         `insufficient collateral: ${alice.address} has 1,000 free in the Vault but 2,004 is needed (deposit more)`,
       );
       expect(await fails("deposit", { amount: "1000000" })).to.equal(
-        "insufficient collateral: your wallet holds 99,000 USDC, less than the 1,000,000 USDC to deposit",
+        "insufficient collateral: your wallet holds 99,000 USDC, less than the 1,000,000 USDC to deposit " +
+          "(this is a local or test network: get test USDC with `npx hardhat perp faucet`)",
       );
       expect(await fails("withdraw", { amount: "5000" })).to.equal(
-        `insufficient collateral: ${alice.address} has 1,000 free in the Vault but 5,000 is needed (deposit more)`,
+        "--amount 5000 is more than your free collateral: you can withdraw at most 1,000 USDC " +
+          "(margin in positions is not free: close or remove margin first)",
       );
     });
 
@@ -337,10 +357,26 @@ describe("CLI", function () {
         `${alice.address} has no position in ETH`,
       );
       expect(await fails("markets", { clearingHouse: "" })).to.equal(
-        "no ClearingHouse: give --clearing-house <address> or set CLEARING_HOUSE",
+        'no ClearingHouse on the network "default": give --clearing-house <address> or set CLEARING_HOUSE; ' +
+          START_A_NODE,
       );
       expect(await fails("markets", { clearingHouse: alice.address })).to.equal(
-        `no contract at ${alice.address} on this network: is the ClearingHouse address right?`,
+        `no contract at ${alice.address} on the in-process network "default", which starts empty on every command; ` +
+          START_A_NODE,
+      );
+      // The reported case: a deployment recorded for a node (chain 31337), read by a command run
+      // without --network on the in-process network of the same chain id, where nothing is deployed.
+      const dir = mkdtempSync(join(tmpdir(), "perp-cli-"));
+      mkdirSync(join(dir, "chain-31337"));
+      const recorded = "0x1111111111111111111111111111111111111111"; // no code on this network
+      writeFileSync(
+        join(dir, "chain-31337", "deployed_addresses.json"),
+        JSON.stringify({ "Core#ClearingHouse": recorded }),
+      );
+      expect(await fails("pause", { clearingHouse: "", viewer: "" }, "0", { deploymentsDir: dir })).to.equal(
+        `no deployment on the network "default": ${join(dir, "chain-31337")} records the ClearingHouse at ` +
+          `${recorded} for a node (the in-process network shares its chain id but starts empty on every command); ` +
+          START_A_NODE,
       );
       expect(await fails("markets", { clearingHouse: "0x123" })).to.equal(
         'the ClearingHouse address "0x123" is not an address',
@@ -349,9 +385,9 @@ describe("CLI", function () {
 
     it("removing too much margin", async function () {
       await ok("open", { market: "ETH", side: "long", margin: "100", leverage: "5" });
-      // 10 margin left against an exit value of 500 less 637 wei (rounding): just under 2%.
+      // 10% of the exit value (500 less 637 wei) must stay: 100 - 637 wei - 49.99...99936 wei.
       expect(await fails("remove-margin", { market: "ETH", amount: "90" })).to.equal(
-        "the position's margin ratio would be 1.9999%, below the 10% required",
+        "you can remove at most 49.999999 margin from ETH now (the position must keep the 10% initial margin ratio)",
       );
     });
   });
@@ -425,9 +461,186 @@ describe("CLI", function () {
       await networkHelpers.time.increase(120);
       const r = await ok("settle", { market: "ETH" }, "0");
       expect(r.text).to.match(/ETH settled at 2,000; open interest long 0\.0999\d+, short 0\./);
+      expect(r.text).to.contain("Each position is now claimed: npx hardhat perp claim --market ETH [--trader 0x...].");
       expect((await ok("markets")).text).to.match(/^ETH\s+settled/m);
       expect(await fails("open", { market: "ETH", side: "long", margin: "10", leverage: "2" })).to.equal(
         "ETH has been settled: only settling positions remains",
+      );
+      // The position is marked settled, not given a live margin ratio; close points to claim.
+      // Alice's 200 bought 1,000 x 200 / 2,000,200 = 0.09999000... base, worth 199.980001999... at 2,000.
+      let lines = (await ok("positions")).text.split("\n");
+      expect(lines).to.deep.equal([
+        `trader ${alice.address}, free collateral 899.8`,
+        "ETH: settled at 2,000; your long 0.09999 ETH (margin 100) is claimed, not closed: " +
+          "npx hardhat perp claim --market ETH",
+      ]);
+      expect(await fails("close", { market: "ETH" })).to.equal(
+        "ETH has been settled: positions are not closed but claimed at the settlement price " +
+          "(npx hardhat perp claim --market ETH)",
+      );
+      // The only position: its claim (100 - 0.019998...) is recorded and paid at once.
+      const c = await ok("claim", { market: "ETH" });
+      expect(c.text).to.match(/claim ETH: tx 0x/);
+      expect(c.text).to.contain("claim recorded: 99.980001 at the settlement price");
+      expect(c.text).to.contain("paid: 99.980001 to free collateral");
+      lines = (await ok("positions")).text.split("\n");
+      expect(lines).to.deep.equal([`trader ${alice.address}, free collateral 999.780001`, "no open positions"]);
+    });
+
+    it("settle refuses an index TWAP the index no longer backs, with the contract's sentence", async function () {
+      const [feed] = await eth.getOracle();
+      const priceFeed = await ethers.getContractAt("ChainlinkPriceFeed", feed);
+      const config = await priceFeed.getAssetConfig(ethers.encodeBytes32String("ETH"));
+      const aggregator = await ethers.getContractAt("MockAggregator", config.feed);
+      await (await eth.pokeIndex()).wait(); // 2,000 recorded
+      await networkHelpers.time.increase(3_600);
+      const now = BigInt(await networkHelpers.time.latest()) + 1n;
+      await (await aggregator.setAnswer(185_000_000_000n, now)).wait(); // 1,850 now
+      expect(await fails("settle", { market: "ETH" }, "0")).to.equal(
+        "ETH cannot be settled at a stale index: its TWAP is 2,000 but the index is now 1,850 (more than 2% apart); " +
+          "record the index over the next 15 minutes (keepers poke it), then settle",
+      );
+    });
+  });
+
+  describe("a newcomer's first hour", function () {
+    it("faucet mints test USDC where the collateral has one, and refuses where it has none", async function () {
+      let r = await ok("faucet");
+      expect(r.text).to.match(/faucet 10,000 USDC: tx 0x/);
+      // 100,000 from the fixture + 10,000.
+      expect(r.text).to.contain("wallet: 110,000 USDC; next: npx hardhat perp deposit --amount <amount>");
+      r = await ok("faucet", { amount: "1e3" }, "3");
+      expect(await system.usdc.balanceOf((await ethers.getSigners())[3].address)).to.equal(USDC(1000));
+      // A system whose collateral mints to no one (the insurance fund's shares stand in for a real token).
+      const other = await deployCore(ethers, 6, undefined, await system.insuranceFund.getAddress());
+      const address = await system.insuranceFund.getAddress();
+      expect(await fails("faucet", { clearingHouse: await other.clearingHouse.getAddress(), viewer: "" })).to.equal(
+        `the collateral svINS at ${address} has no faucet on this network (only the local system's mock token ` +
+          "mints to anyone): get test svINS from the network's own faucet",
+      );
+      // An empty wallet is pointed to the faucet.
+      expect(await fails("deposit", { amount: "10" }, "4")).to.equal(
+        "insufficient collateral: your wallet holds 0 USDC, less than the 10 USDC to deposit " +
+          "(this is a local or test network: get test USDC with `npx hardhat perp faucet`)",
+      );
+    });
+
+    it("open names the kind of trade and the position after it; bad input prints no preview", async function () {
+      await ok("deposit", { amount: "1000" });
+      // Refused by the preview (the trade's own error) and by a staticCall of the trade (the pause):
+      // nothing of a preview is printed either time.
+      let r = await run("open", { market: "ETH", side: "long", margin: "10", leverage: "20" });
+      expect(r.error).to.equal("Error: leverage 20x is too high: this market allows at most 10x");
+      expect(r.text).to.equal("");
+      await (await system.clearingHouse.pause()).wait();
+      r = await run("open", { market: "ETH", side: "long", margin: "10", leverage: "2" });
+      expect(r.error).to.equal("Error: trading is paused by the operator");
+      expect(r.text).to.equal("");
+      await (await system.clearingHouse.unpause()).wait();
+
+      await ok("open", { market: "ETH", side: "long", margin: "100", leverage: "5" });
+      // A short of 100 against the 0.24993751 long: the pool (2,000,500 / 999.750062...) gives
+      // 2e9 / 2,000,400 - 999.750062... = 0.04997750... base for it, at 100 / that = 2,000,500 x
+      // 2,000,400 / 2e9 = 2,000.90001.
+      r = await ok("open", { market: "ETH", side: "short", margin: "50", leverage: "2", slippage: "0" });
+      expect(r.text).to.match(/trade:\s+reduce: short ETH/);
+      expect(r.text).to.match(/expected size:\s+0\.049977 at 2,000\.9\n/);
+      // 500 x 0.0499775/0.2499375 = 99.98000399... of the cost basis goes: PnL +0.019996, and 400.019996 stays.
+      expect(r.text).to.match(/realised PnL:\s+\+0\.0199\n/);
+      // Margin 100 + 0.019996 - the fee of 0.1 = 99.919996.
+      expect(r.text).to.match(/position after:\s+long 0\.19996 ETH, margin 99\.9199, open notional 400\.0199\n/);
+      expect(r.text).to.match(/free collateral:\s+nothing moves\n/);
+      expect(r.text).to.match(/reduce short ETH: tx 0x/);
+      // A short of 1,000 against the long's exit value of about 400: a reversal into a short.
+      const preview = await system.viewer.previewOpen(
+        await eth.getAddress(),
+        alice.address,
+        Side.SHORT,
+        toWad(200),
+        toWad(5),
+      );
+      r = await ok("open", { market: "ETH", side: "short", margin: "200", leverage: "5", slippage: "0" });
+      expect(r.text).to.match(/trade:\s+reversal: short ETH/);
+      expect(r.text).to.contain(`short ${formatUnits(-preview.size, 18, 6)} ETH`);
+      expect((await system.clearingHouse.getPosition(await eth.getAddress(), alice.address)).size).to.equal(
+        preview.size,
+      );
+    });
+
+    it("reduce closes part of a position, checked by a staticCall, and prints what the trade did", async function () {
+      await ok("deposit", { amount: "1000" });
+      await ok("open", { market: "ETH", side: "long", margin: "100", leverage: "5" });
+      expect(await fails("reduce", { market: "ETH", size: "1" })).to.equal(
+        "--size 1 is more than your long 0.249937 ETH position",
+      );
+      // 0.1 base sold into 2,000,500 / 999.750062...: 2,000,500 - 2e9 / 999.850062... = 200.07999949...;
+      // at least 0.995 of it: 199.07959...
+      const r = await ok("reduce", { market: "ETH", size: "0.1" });
+      expect(r.text).to.match(/reduce:\s+0\.1 of your long 0\.249937 ETH\n/);
+      expect(r.text).to.match(/remaining size:\s+long 0\.149937 ETH\n/);
+      expect(r.text).to.match(/expected proceeds:\s+200\.0799\n/);
+      expect(r.text).to.match(/min proceeds:\s+199\.0795 \(slippage 0\.5%\)\n/);
+      // Cost basis of 0.1 of 0.24993751 base bought for 500: 200.05; PnL +0.029999...; fee 0.1% of
+      // 200.0799995 = 0.2000799995; margin 100 + 0.029999 - 0.20008 = 99.829919...
+      expect(r.text).to.match(
+        /position: long 0\.149937 ETH, margin 99\.8299, entry 2,000\.5\d*, fee 0\.200079, realised PnL \+0\.0299; nothing moves/,
+      );
+      await (await system.clearingHouse.pause()).wait();
+      const paused = await run("reduce", { market: "ETH", size: "0.1" });
+      expect(paused.error).to.equal("Error: trading is paused by the operator");
+      expect(paused.text).to.equal("");
+    });
+
+    it("withdraw says the most it can; 1e3 parses; a misspelt flag gets a suggestion", async function () {
+      await ok("deposit", { amount: "3.458" });
+      expect(await fails("withdraw", { amount: "99999" })).to.equal(
+        "--amount 99999 is more than your free collateral: you can withdraw at most 3.458 USDC " +
+          "(margin in positions is not free: close or remove margin first)",
+      );
+      expect(parseDecimal("1e3")).to.equal(toWad(1000));
+      expect(parseDecimal("2.5E-2")).to.equal(toWad("0.025"));
+      expect(parseDecimal("-1.5e1", 6)).to.equal(-15_000_000n);
+      expect(() => parseDecimal("1e-7", 6)).to.throw('"1e-7" has more than 6 digits after the point');
+      expect(() => parseDecimal("e3")).to.throw('"e3" is not a number');
+      expect(unknownFlagHint(["perp", "open", "--market", "ETH", "--levrage", "5"])).to.equal(
+        "unknown flag --levrage for perp open: did you mean --leverage?",
+      );
+      expect(unknownFlagHint(["perp", "withdraw", "--amout", "5", "--network", "localhost"])).to.equal(
+        "unknown flag --amout for perp withdraw: did you mean --amount?",
+      );
+      expect(unknownFlagHint(["perp", "pause", "--zzzzzzzz"])).to.equal(
+        "unknown flag --zzzzzzzz for perp pause: its flags are --clearing-house, --viewer, --from",
+      );
+      expect(
+        unknownFlagHint(["perp", "open", "--market", "ETH", "--leverage", "5", "--network", "localhost"]),
+      ).to.equal(undefined);
+      expect(unknownFlagHint(["test", "--levrage"])).to.equal(undefined);
+    });
+
+    it("positions show the liquidation ratio next to the spot one after a one-block dump", async function () {
+      await ok("deposit", { amount: "1000" });
+      await ok("open", { market: "ETH", side: "long", margin: "100", leverage: "5" });
+      await networkHelpers.time.increase(900);
+      await (await system.usdc.connect(bob).approve(await system.vault.getAddress(), USDC(50_000))).wait();
+      await (await system.vault.connect(bob).deposit(USDC(50_000))).wait();
+      await (
+        await system.clearingHouse
+          .connect(bob)
+          .openPosition(await eth.getAddress(), Side.SHORT, toWad(20_000), toWad(10), 0n, MAX_DEADLINE)
+      ).wait();
+      // Spot after Bob's 200,000 short: 1,800,500^2 / 2e9 = 1,620.900125; the long is worth 405.1237...,
+      // equity 5.1237..., spot ratio 1.2647...%. Liquidation values it at the mark TWAP (about 2,001 over
+      // the last 15 minutes), far better: the row shows the contract's own figure.
+      const lines = (await ok("positions")).text.split("\n");
+      const liquidationRatio = await system.clearingHouse.getLiquidationMarginRatio(
+        await eth.getAddress(),
+        alice.address,
+      );
+      expect(liquidationRatio > toWad("0.15")).to.equal(true);
+      expect(lines[3]).to.match(
+        new RegExp(
+          `^ETH\\s+long\\s+0\\.249937\\s+.*\\s+1\\.26%\\s+${formatPercent(liquidationRatio, 2).replace(".", "\\.")}\\s+1,707\\.0933$`,
+        ),
       );
     });
   });

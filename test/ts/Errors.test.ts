@@ -95,6 +95,15 @@ describe("Error decoder", function () {
         encode("StalePrice(bytes32,uint256,uint256,uint256)", [encodeBytes32String("ETH"), 7200n, 3600n, 14400n]),
       ),
     ).to.equal("the price of ETH is stale: last updated 1970-01-01T02:00:00Z, older than its 3600 s heartbeat");
+    // The settlement's index TWAP of 3,100 against an index of 2,850 now, or no valid index at all.
+    const stale = "SettlementIndexStale(address,uint256,uint256)";
+    expect(decoder.explainData(encode(stale, [alice, toWad(3_100), toWad(2_850)]))).to.equal(
+      "ETH cannot be settled at a stale index: its TWAP is 3,100 but the index is now 2,850 (more than 2% apart); " +
+        "record the index over the next 15 minutes (keepers poke it), then settle",
+    );
+    expect(decoder.explainData(encode(stale, [alice, toWad(3_100), 0n]))).to.equal(
+      "ETH cannot be settled now: its oracle gives no valid index price to back the index TWAP of 3,100",
+    );
   });
 
   it("decodes Panic and Error(string), and nothing else", function () {

@@ -41,6 +41,8 @@ import { LONG, SHORT, SystemModel, type SideValue } from "./helpers/model.js";
 const { ethers, networkHelpers } = await network.create();
 const { time } = networkHelpers;
 
+/** The smallest step of the 8-decimal feed, in 18 decimals. */
+const FEED_UNIT = 10n ** 10n;
 const settlementFixture = () => deployLiquidationFixture(ethers, true);
 type Fx = LiquidationFx;
 const open = openModelled;
@@ -301,6 +303,43 @@ describe("Settlement", function () {
       await expect(fx.ch.settleMarket(fx.ammAddress))
         .to.be.revertedWithCustomError(fx.ch, "MarketIsSettled")
         .withArgs(fx.ammAddress);
+    });
+
+    it("settleMarket refreshes the index first and refuses a TWAP the index no longer backs", async function () {
+      const fx = await networkHelpers.loadFixture(settlementFixture);
+      // The last record says 3,100; two hours on, the oracle says 2,850 and nobody recorded it.
+      await recordIndex(fx, toWad(3_100));
+      await time.increase(7_200);
+      let now = BigInt(await time.latest()) + 1n;
+      await (await fx.aggregator!.setAnswer(toFeedUnits(toWad(2_850), 8), now)).wait();
+      // 3,100 - 2,850 = 250 is more than 2% of 2,850 (57): refused, and the refresh is undone with it.
+      await expect(fx.ch.settleMarket(fx.ammAddress))
+        .to.be.revertedWithCustomError(fx.ch, "SettlementIndexStale")
+        .withArgs(fx.ammAddress, toWad(3_100), toWad(2_850));
+      expect(await fx.amm.getIndexTwap(0)).to.equal(toWad(3_100));
+      // A TWAP exactly 2% away (2,907 against 2,850) is accepted; one feed unit (1e-8) more is not.
+      await recordIndex(fx, toWad(2_907) + FEED_UNIT);
+      await time.increase(IDLE);
+      now = BigInt(await time.latest()) + 1n;
+      await (await fx.aggregator!.setAnswer(toFeedUnits(toWad(2_850), 8), now)).wait();
+      await expect(fx.ch.settleMarket(fx.ammAddress))
+        .to.be.revertedWithCustomError(fx.ch, "SettlementIndexStale")
+        .withArgs(fx.ammAddress, toWad(2_907) + FEED_UNIT, toWad(2_850));
+      // An oracle with no valid price (its answer older than the one-day heartbeat): indexPrice 0.
+      now = BigInt(await time.latest()) + 1n;
+      await (await fx.aggregator!.setAnswer(toFeedUnits(toWad(2_850), 8), now - 2n * 86_400n)).wait();
+      await expect(fx.ch.settleMarket(fx.ammAddress))
+        .to.be.revertedWithCustomError(fx.ch, "SettlementIndexStale")
+        .withArgs(fx.ammAddress, toWad(2_907) + FEED_UNIT, 0n);
+      await recordIndex(fx, toWad(2_907));
+      await time.increase(IDLE);
+      now = BigInt(await time.latest()) + 1n;
+      await (await fx.aggregator!.setAnswer(toFeedUnits(toWad(2_850), 8), now)).wait();
+      await expect(fx.ch.settleMarket(fx.ammAddress))
+        .to.emit(fx.ch, "MarketSettled")
+        .withArgs(fx.ammAddress, toWad(2_907), 0n, 0n);
+      // The settlement recorded the index it checked: 2,850 in the settling block.
+      expect(await fx.amm.getIndexTwap(0)).to.equal(toWad(2_850));
     });
 
     it("settlePosition before settlement: MarketNotSettled", async function () {

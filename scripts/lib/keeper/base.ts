@@ -5,6 +5,7 @@ import { checkClearingHouse } from "./chain.js";
 import { ErrorDecoder } from "../errors.js";
 import type { Logger } from "./logger.js";
 import { withRetry, type RetryOptions } from "./retry.js";
+import { MarketNames } from "./markets.js";
 import { TxSender } from "./transactions.js";
 
 /** What every keeper is built from. */
@@ -34,6 +35,8 @@ export abstract class KeeperBase {
   protected readonly tx: TxSender;
   protected readonly clearingHouse: IClearingHouse;
   protected readonly decoder: ErrorDecoder;
+  /** Markets by symbol, as the CLI names them, for the logs. */
+  protected readonly names: MarketNames;
   readonly #base: KeeperBaseOptions["config"];
 
   constructor(options: KeeperBaseOptions) {
@@ -49,6 +52,7 @@ export abstract class KeeperBase {
       sleep: options.sleep,
     };
     this.decoder = new ErrorDecoder();
+    this.names = new MarketNames(this.provider, this.retry);
     this.clearingHouse = IClearingHouse__factory.connect(options.config.clearingHouse, options.signer);
     this.tx = new TxSender(options.signer, { retry: this.retry, txTimeoutSeconds: options.config.txTimeoutSeconds });
   }

@@ -6,12 +6,55 @@ import { ConfigError } from "./config.js";
 import type { ErrorDecoder } from "../errors.js";
 import { withRetry, type RetryOptions } from "./retry.js";
 
-/** The keeper's signer: KEEPER_PRIVATE_KEY, or else the network's first configured account. */
-export async function keeperSigner(ethers: HardhatEthers, privateKey?: string): Promise<Signer> {
-  if (privateKey !== undefined) return new Wallet(privateKey, ethers.provider);
-  const [first] = await ethers.getSigners();
-  if (first === undefined) throw new Error("no signer: set KEEPER_PRIVATE_KEY or configure accounts for this network");
-  return first;
+/** Each keeper's dev account on a local node, counted from the end of the node's accounts (1 = the last). */
+export const LOCAL_KEEPER_ACCOUNT = { funding: 1, liquidation: 2, arbitrage: 3 } as const;
+export type KeeperRole = keyof typeof LOCAL_KEEPER_ACCOUNT;
+
+/** The local networks: Hardhat's in-process ones and a `npx hardhat node` on this machine. */
+export function isLocalNetwork(networkName: string, chainId: bigint): boolean {
+  return (
+    ["default", "hardhat", "localhost", "hardhatMainnet", "opLocal"].includes(networkName) ||
+    (chainId === 31337n && networkName !== "optimism" && networkName !== "optimismSepolia")
+  );
+}
+
+/**
+ * The keeper's signer and a line saying which account it is and why. With KEEPER_PRIVATE_KEY, that
+ * key. Without it, only on a local network: a dev account of its own, counted from the end of the
+ * node's accounts (the funding keeper the last, the liquidator the one before, the arbitrage bot the
+ * one before that), so a keeper never signs as account 0, the deployer and the CLI's default
+ * trader. On a live network no configured account is used by default: the key is required.
+ */
+export async function keeperSigner(
+  ethers: Pick<HardhatEthers, "getSigners" | "provider">,
+  options: { privateKey?: string; role: KeeperRole; networkName: string; chainId: bigint },
+): Promise<{ signer: Signer; account: string }> {
+  const { privateKey, role, networkName, chainId } = options;
+  if (privateKey !== undefined) {
+    const wallet = new Wallet(privateKey, ethers.provider);
+    return { signer: wallet, account: `${wallet.address} (KEEPER_PRIVATE_KEY) as the ${role} keeper` };
+  }
+  if (!isLocalNetwork(networkName, chainId))
+    throw new ConfigError([
+      `KEEPER_PRIVATE_KEY: required on the live network "${networkName}" (chain ${chainId}): a keeper never ` +
+        "signs with the network's configured account by default (the deployer's or a trader's); give it a key of its own",
+    ]);
+  const signers = await ethers.getSigners();
+  const fromEnd = LOCAL_KEEPER_ACCOUNT[role];
+  const index = signers.length - fromEnd;
+  if (index < 1)
+    throw new ConfigError([
+      `KEEPER_PRIVATE_KEY: the network "${networkName}" has ${signers.length} accounts, too few for a dev account ` +
+        `of the ${role} keeper's own (it takes #${signers.length - fromEnd} from the end, never #0)`,
+    ]);
+  return {
+    signer: signers[index],
+    account:
+      `${signers[index].address} (dev account #${index} of the local node's ${signers.length}, the ${role} keeper's own; ` +
+      "the CLI signs with #0) as the " +
+      role +
+      " keeper",
+  };
 }
 
 /**

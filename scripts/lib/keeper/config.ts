@@ -127,7 +127,7 @@ export interface KeeperBaseConfig {
   retryDelayMs: number;
   /** How long to wait for a sent transaction to be mined before giving up on it for this tick. */
   txTimeoutSeconds: number;
-  /** Signs the keeper's transactions; without it, the network's first configured account. */
+  /** Signs the keeper's transactions; required on a live network; without it on a local one, a dev account of the keeper's own (see keeperSigner). */
   privateKey?: string;
   /** Run one tick and exit (for cron jobs and smoke tests). */
   once: boolean;

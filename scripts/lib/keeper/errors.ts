@@ -85,3 +85,23 @@ export function errorMessage(error: unknown): string {
   const text = messages.slice(0, 2).join(": ") || String(error);
   return text.length > 300 ? `${text.slice(0, 297)}...` : text;
 }
+
+const NODE_DOWN = /ECONNREFUSED|cannot connect to the network|fetch failed/i;
+
+/**
+ * For a failure to reach the node at all: what to do about it (on a local network, start
+ * `npx hardhat node`); undefined for any other error.
+ */
+export function nodeDownHint(error: unknown, networkName: string, local: boolean): string | undefined {
+  const down = errorChain(error).some(
+    (e) =>
+      e.code === "ECONNREFUSED" ||
+      (typeof e.message === "string" && NODE_DOWN.test(e.message)) ||
+      (typeof e.shortMessage === "string" && NODE_DOWN.test(e.shortMessage)),
+  );
+  if (!down) return undefined;
+  return local
+    ? `no node answers on the network "${networkName}": start one with \`npx hardhat node\` in another terminal ` +
+        "(and deploy the local system there), then start the keeper again"
+    : `no node answers on the network "${networkName}": check its RPC URL (the network's configuration variable) and your connection`;
+}
