@@ -61,17 +61,6 @@ export interface ConnectOptions {
 }
 
 /** The plan of an open: what the pool gives now and the bound derived from the slippage. */
-export interface OpenQuote {
-  notional: bigint;
-  fee: bigint;
-  /** Free collateral the open locks: margin + fee (an increase or a fresh position). */
-  cost: bigint;
-  expectedBase: bigint;
-  baseLimit: bigint;
-  /** Average price of the trade (quote per base). */
-  price: bigint;
-}
-
 export interface CloseQuote {
   size: bigint;
   exitQuote: bigint;
@@ -184,27 +173,6 @@ export class PerpClient {
   async deadline(seconds: number): Promise<bigint> {
     const block = await this.provider.getBlock("latest");
     return BigInt(block!.timestamp) + BigInt(seconds);
-  }
-
-  /**
-   * What opening `margin x leverage` on `side` gives now and the base bound for `slippage`: a long
-   * receives at least `expected x (1 - slippage)` (rounded up), a short gives at most
-   * `expected x (1 + slippage)` (rounded down); a slippage of 0 asks for the preview exactly.
-   */
-  async quoteOpen(
-    market: MarketInfo,
-    side: SideValue,
-    margin: bigint,
-    leverage: bigint,
-    slippage: bigint,
-  ): Promise<OpenQuote> {
-    const notional = mulDivDown(margin, leverage, WAD);
-    const params = await this.clearingHouse.getMarketParams(market.address);
-    const fee = wMulUp(notional, params.feeRatio);
-    const expectedBase = notional === 0n ? 0n : await market.amm.previewSwapQuote(side, notional);
-    const baseLimit = slippageBound(expectedBase, slippage, side === Side.LONG ? "min" : "max");
-    const price = expectedBase === 0n ? 0n : wDivDown(notional, expectedBase);
-    return { notional, fee, cost: margin + fee, expectedBase, baseLimit, price };
   }
 
   /** What closing `trader`'s whole position gives now, and the quote bound for `slippage`. */

@@ -127,19 +127,19 @@ describe("CLI", function () {
       expect(client.market("BTC/USD").address).to.equal(await btc.getAddress());
       expect(client.market(await btc.getAddress()).symbol).to.equal("BTC");
       expect(() => client.market("DOGE")).to.throw(/unknown market "DOGE": the markets are ETH, BTC/);
-      // The open preview matches what the trade then gets, to the wei.
-      const q = await client.quoteOpen(client.market("ETH"), Side.LONG, toWad(100), toWad(5), 0n);
-      expect(q.notional).to.equal(toWad(500));
-      expect(q.fee).to.equal(toWad("0.5"));
+      // The open preview (the viewer's, the trade's own rules) matches what the trade then gets, to the wei.
       await (await system.usdc.connect(alice).approve(await system.vault.getAddress(), USDC(1000))).wait();
       await (await system.vault.connect(alice).deposit(USDC(1000))).wait();
+      const q = await system.viewer.previewOpen(await eth.getAddress(), alice.address, Side.LONG, toWad(100), toWad(5));
+      expect(q.quoteAmount).to.equal(toWad(500));
+      expect(q.fee).to.equal(toWad("0.5"));
       await (
         await system.clearingHouse
           .connect(alice)
-          .openPosition(await eth.getAddress(), Side.LONG, toWad(100), toWad(5), q.baseLimit, MAX_DEADLINE)
+          .openPosition(await eth.getAddress(), Side.LONG, toWad(100), toWad(5), q.baseDelta, MAX_DEADLINE)
       ).wait();
       expect((await system.clearingHouse.getPosition(await eth.getAddress(), alice.address)).size).to.equal(
-        q.expectedBase,
+        q.baseDelta,
       );
     });
 
