@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { parseEnv } from "node:util";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 import { configVariable, defineConfig } from "hardhat/config";
+import buildOutput from "./plugins/build-output.js";
 import { cliTasks } from "./tasks/index.js";
 import { unknownFlagHint } from "./tasks/flags.js";
 
@@ -10,10 +11,12 @@ import { unknownFlagHint } from "./tasks/flags.js";
 const require = createRequire(import.meta.url);
 const SOLC_VERSION = "0.8.28";
 const solcJsPath = require.resolve("solc/soljson.js");
+// `optimizer` before `evmVersion`: Hardhat puts a default optimizer first into the production
+// profile's settings and hashes them in key order, so this order gives both profiles one build id.
 const optimized = (runs: number) => ({
   version: SOLC_VERSION,
   path: solcJsPath,
-  settings: { evmVersion: "cancun", optimizer: { enabled: true, runs } },
+  settings: { optimizer: { enabled: true, runs }, evmVersion: "cancun" },
 });
 // Configuration variables (the networks' URLs and keys below) may come from a .env file in the
 // working directory; the environment wins over it, and blank lines count as unset so that the
@@ -29,14 +32,19 @@ const flagHint = unknownFlagHint(process.argv.slice(2));
 if (flagHint !== undefined) console.error(`Error: ${flagHint}`);
 
 export default defineConfig({
-  plugins: [hardhatToolboxMochaEthers],
+  plugins: [hardhatToolboxMochaEthers, buildOutput],
   tasks: cliTasks,
   solidity: {
     // Built for its artifact and typechain type: the CLI speaks to the collateral token through it.
     npmFilesToBuild: ["@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol"],
+    // One build for every command. `production` (what `ignition deploy` builds) is `default` with
+    // Hardhat's production extras turned off: isolated builds (one solc run per contract) and tool
+    // versions in the build info both change the build id, so the two profiles would compile
+    // separately, each invalidating the other's cache. With them off, a deploy reuses the test
+    // build's artifacts (test/ts/BuildOutput.test.ts checks that the two resolve alike).
     profiles: {
       default: { compilers: [optimized(10_000)] },
-      production: { compilers: [optimized(10_000)] },
+      production: { compilers: [optimized(10_000)], isolated: false, toolVersionsInBuildInfo: false },
     },
   },
   paths: {

@@ -9,14 +9,19 @@
  * Run: `npm run demo` or `npm run demo -- --seed 7 --steps 100 --markets 3 --traders 24`
  * (scripts/demo-cli.mjs turns the flags into DEMO_SEED, DEMO_STEPS, DEMO_MARKETS and DEMO_TRADERS,
  * as `hardhat run` does not pass arguments to scripts; setting those variables works too).
+ * `npm run demo -- --update-readme-chart` (DEMO_UPDATE_README_CHART=1) also copies the overview
+ * chart to README_CHART, the committed picture in the README; a plain run leaves the tree clean.
  */
-import { writeFileSync } from "node:fs";
+import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { network } from "hardhat";
 import { runSimulation } from "./lib/sim/run.js";
 import { reconciliationLines, solvencyLines, summaryTable, windDownLine, writeReports } from "./lib/sim/summary.js";
 
+/** Git-ignored: every run writes its charts, summary and bot log here. */
 const OUT = "reports/demo";
+/** Committed: the README's picture, rewritten only with `--update-readme-chart`. */
+const README_CHART = "reports/demo-overview.png";
 
 /** `--name value` or `--name=value` from the command line, else the environment variable. */
 function setting(name: string, env: string, fallback: string): string {
@@ -105,4 +110,8 @@ if (!result.solvency.ok) {
   process.exitCode = 1;
 } else {
   console.log("    OK: the vault's balance equals every claim, and the margin pool holds only rounding dust");
+  if (process.env.DEMO_UPDATE_README_CHART === "1") {
+    copyFileSync(join(OUT, "overview.png"), README_CHART);
+    console.log(`\nREADME chart updated: ${README_CHART} (seed ${seed}, ${steps} steps): commit it`);
+  }
 }
