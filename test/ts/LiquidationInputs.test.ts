@@ -6,29 +6,17 @@
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { deployCore, deployMarket, deployOracle, fund, MAX_DEADLINE, Side } from "../../scripts/lib/deploy.js";
+import { MAX_DEADLINE, Side } from "../../scripts/lib/deploy.js";
 import { toWad } from "../../scripts/lib/fixed.js";
-import { USDC } from "./helpers/fixtures.js";
+import { deployLimitedMarket } from "./helpers/running-market.js";
 
 const { ethers, networkHelpers } = await network.create();
 const { time } = networkHelpers;
 
 /** Spot 2,000 with every limit on; the index 1% above it, so shorts pay longs. */
 async function runningMarket() {
-  const system = await deployCore(ethers);
-  const amm = await deployMarket(ethers, system, {
-    quoteReserve: toWad(10_000_000),
-    baseReserve: toWad(5_000),
-    feeRatio: toWad("0.001"),
-    maxTradeRatio: toWad("0.1"),
-    fluctuationLimitRatio: toWad("0.1"),
-    maxOpenInterest: toWad(1_000_000),
-  });
-  await deployOracle(ethers, system, amm, { symbol: "ETH", price: toWad(2_020) });
-  const market = await amm.getAddress();
   const [, alice, bob] = await ethers.getSigners();
-  for (const t of [alice, bob]) await fund(system, t, USDC(1_000_000));
-  const ch = system.clearingHouse;
+  const { amm, market, ch } = await deployLimitedMarket(ethers, [alice, bob]);
   // Longs are the heavier side: the fund pays what they receive beyond what the shorts pay.
   await (await ch.connect(alice).openPosition(market, Side.LONG, toWad(20_000), toWad(3), 0n, MAX_DEADLINE)).wait();
   await (await ch.connect(bob).openPosition(market, Side.SHORT, toWad(5_000), toWad(3), 0n, MAX_DEADLINE)).wait();

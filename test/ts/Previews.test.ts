@@ -11,6 +11,7 @@ import type { ContractTransactionResponse } from "ethers";
 import { deployCore, deployMarket, deployOracle, fund, MAX_DEADLINE, Side } from "../../scripts/lib/deploy.js";
 import { toWad, WAD } from "../../scripts/lib/fixed.js";
 import { USDC } from "./helpers/fixtures.js";
+import { deployLimitedMarket } from "./helpers/running-market.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -20,21 +21,8 @@ const ceilDiv = (a: bigint, b: bigint): bigint => (a + b - 1n) / b;
 const TradeKind = { OPEN: 0n, INCREASE: 1n, REDUCE: 2n, REVERSE: 3n, CLOSE: 4n } as const;
 
 async function liveMarket() {
-  const system = await deployCore(ethers);
-  const amm = await deployMarket(ethers, system, {
-    quoteReserve: toWad(10_000_000),
-    baseReserve: toWad(5_000),
-    feeRatio: toWad("0.001"),
-    maxTradeRatio: toWad("0.1"),
-    fluctuationLimitRatio: toWad("0.1"),
-    maxOpenInterest: toWad(1_000_000),
-  });
-  const market = await amm.getAddress();
-  // The index 1% above the mark: shorts pay longs once funding is updated.
-  await deployOracle(ethers, system, amm, { symbol: "ETH", price: toWad(2_020) });
   const [, alice, bob, carol] = await ethers.getSigners();
-  for (const s of [alice, bob, carol]) await fund(system, s, USDC(1_000_000));
-  const ch = system.clearingHouse;
+  const { system, amm, market, ch } = await deployLimitedMarket(ethers, [alice, bob, carol]);
   await (await ch.connect(carol).openPosition(market, Side.SHORT, toWad(5_000), toWad(3), 0n, MAX_DEADLINE)).wait();
   await networkHelpers.time.increase(400);
   await (await ch.updateFunding(market)).wait();
