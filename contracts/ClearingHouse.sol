@@ -107,7 +107,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     function updateFunding(address amm) external nonReentrant {
         _tradableMarket(amm);
         (IAmm.FundingSnapshot memory funding, ) = IAmm(amm).updateFunding(_insuranceAvailable(), _config.paused);
-        if (funding.insuranceFlow != 0) _config.vault.settle(address(0), 0, funding.insuranceFlow);
+        if (funding.insuranceFlow != 0) _config.vault.settle(address(0), amm, 0, funding.insuranceFlow, 0, 0);
     }
 
     /// @inheritdoc IClearingHouse
@@ -143,8 +143,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
         (uint256 base, IAmm.FundingSnapshot memory funding) = _swapQuote(o, p.size);
         PositionMath.requireMayIncrease(p, funding, notionalBefore, market.initialMarginRatio);
         Trade memory t = PositionMath.increase(p, o.side, base, o.margin, o.notional, funding, market.feeRatio);
-        _positions[o.amm][msg.sender] = p;
-        _settleAndEmit(msg.sender, o.amm, t, p);
+        _store(msg.sender, o.amm, t, p);
     }
 
     /// @dev Swaps the order's notional on its side and checks the trader's base bound.
@@ -161,6 +160,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     function _reduceByQuote(Market memory market, StoredPosition memory p, Order memory o) private {
         (uint256 base, IAmm.FundingSnapshot memory funding) = _swapQuote(o, p.size);
         Trade memory t = PositionMath.reduce(p, base, o.notional, funding, market.feeRatio);
+        _deferGain(o.amm, p, t);
         if (p.size != 0) _requireMarkMarginRatio(o.amm, p, market.maintenanceMarginRatio);
         _store(msg.sender, o.amm, t, p);
     }
@@ -177,6 +177,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
         (uint256 quote, IAmm.FundingSnapshot memory funding) = IAmm(amm).swapBase(p.size, base, _insuranceAvailable());
         _checkQuoteLimit(closingLong, quote, quoteLimit);
         Trade memory t = PositionMath.reduce(p, base, quote, funding, market.feeRatio);
+        _deferGain(amm, p, t);
         if (p.size != 0) _requireMarkMarginRatio(amm, p, market.maintenanceMarginRatio);
         _store(msg.sender, amm, t, p);
     }
@@ -193,6 +194,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
             _insuranceAvailable()
         );
         Trade memory t = PositionMath.reduce(p, closedSize, exitValue, funding, market.feeRatio);
+        _deferGain(o.amm, p, t);
         uint256 rest = o.notional - exitValue;
         if (rest != 0 && _restTradable(o.amm, o.side, rest)) {
             p = _openRest(o, market.feeRatio, rest, t);
@@ -237,7 +239,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
         // Funding is not settled here: adding margin cannot hurt anyone, and the next trade settles it.
         uint256 margin = p.margin + amount;
         p.margin = margin.toUint128();
-        _config.vault.settle(msg.sender, -amount.toInt256(), 0);
+        _config.vault.settle(msg.sender, amm, -amount.toInt256(), 0, amount.toInt256(), 0);
         emit MarginChanged(msg.sender, amm, amount.toInt256(), margin);
     }
 
@@ -259,7 +261,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
             market.initialMarginRatio
         );
         _positions[amm][msg.sender].margin = p.margin;
-        _config.vault.settle(msg.sender, amount.toInt256(), 0);
+        _config.vault.settle(msg.sender, amm, amount.toInt256(), 0, -amount.toInt256(), 0);
         emit MarginChanged(msg.sender, amm, -amount.toInt256(), p.margin);
     }
 

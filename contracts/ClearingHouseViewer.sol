@@ -95,7 +95,10 @@ contract ClearingHouseViewer is IClearingHouseViewer {
     }
 
     function _view(Context memory ctx, address amm, address trader) private view returns (PositionView memory v) {
-        if (address(ctx.vault) != address(0)) v.freeCollateral = ctx.vault.freeCollateral(trader);
+        if (address(ctx.vault) != address(0)) {
+            v.freeCollateral = ctx.vault.freeCollateral(trader);
+            v.claim = ctx.vault.claimOf(amm, trader);
+        }
         IClearingHouse.Position memory p = clearingHouse.getPosition(amm, trader);
         if (p.size == 0) return v;
         _enterMarket(ctx, amm);
@@ -135,6 +138,7 @@ contract ClearingHouseViewer is IClearingHouseViewer {
         uint256 baseReserve;
         IAmm.FundingSnapshot funding;
         StoredPosition position;
+        uint256 profitAvailable;
     }
 
     /// @inheritdoc IClearingHouseViewer
@@ -174,6 +178,7 @@ contract ClearingHouseViewer is IClearingHouseViewer {
             (m.quoteReserve, m.baseReserve) = CurveMath.afterQuoteSwap(m.quoteReserve, m.baseReserve, side, notional);
             if (preview.kind == IClearingHouse.TradeKind.REDUCE) {
                 t = PositionMath.reduce(p, legBase, notional, m.funding, m.params.feeRatio);
+                PositionMath.deferGain(p, t, m.profitAvailable);
                 _requireSpotRatio(p, m, m.params.maintenanceMarginRatio);
             } else {
                 PositionMath.requireMayIncrease(p, m.funding, notionalBefore, m.params.initialMarginRatio);
@@ -201,6 +206,7 @@ contract ClearingHouseViewer is IClearingHouseViewer {
         preview.fundingPayment = t.fundingPayment;
         preview.realizedPnl = t.realizedPnl;
         preview.freeCollateralDelta = t.freeCollateralDelta;
+        preview.claim = t.claim;
         preview.size = p.size;
         preview.margin = p.margin;
         preview.openNotional = p.openNotional;
@@ -240,6 +246,7 @@ contract ClearingHouseViewer is IClearingHouseViewer {
                 closedSize
             );
             t = PositionMath.reduce(m.position, closedSize, exitValue, m.funding, m.params.feeRatio);
+            PositionMath.deferGain(m.position, t, m.profitAvailable);
         }
         legQuote = notional - exitValue;
         if (legQuote == 0) return (t, 0, 0);
@@ -261,7 +268,15 @@ contract ClearingHouseViewer is IClearingHouseViewer {
         uint256 absSize = SignedMath.abs(p.size);
         uint256 quote = CurveMath.quoteForBase(m.quoteReserve, m.baseReserve, p.size, absSize);
         Trade memory t = PositionMath.reduce(p, absSize, quote, m.funding, m.params.feeRatio);
-        preview = ClosePreview(t.quoteAmount, t.fee, t.fundingPayment, t.realizedPnl, uint256(t.freeCollateralDelta));
+        PositionMath.deferGain(p, t, m.profitAvailable);
+        preview = ClosePreview(
+            t.quoteAmount,
+            t.fee,
+            t.fundingPayment,
+            t.realizedPnl,
+            uint256(t.freeCollateralDelta),
+            t.claim
+        );
     }
 
     /// @inheritdoc IClearingHouseViewer
@@ -288,6 +303,7 @@ contract ClearingHouseViewer is IClearingHouseViewer {
         (m.quoteReserve, m.baseReserve) = IAmm(amm).getReserves();
         (, uint256 fund) = clearingHouse.vault().getPoolBalances();
         m.funding = IAmm(amm).getFundingIndices(fund);
+        m.profitAvailable = clearingHouse.vault().profitAvailable(amm);
         IClearingHouse.Position memory p = clearingHouse.getPosition(amm, trader);
         m.position = StoredPosition(
             p.size.toInt128(),

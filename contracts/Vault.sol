@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IVault} from "./interfaces/IVault.sol";
 
@@ -13,6 +14,7 @@ import {IVault} from "./interfaces/IVault.sol";
 contract Vault is IVault, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
+    using SafeCast for int256;
 
     // ---------------------------------------------------------------- immutables
 
@@ -24,16 +26,40 @@ contract Vault is IVault, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- storage
 
-    /// @dev The protocol's shared accounts, packed so a trade touches one slot for both.
+    /// @dev The totals every trade touches, packed in one slot: the sum of the market pools
+    /// (kept for {getPoolBalances}) and the insurance account.
     struct PoolBalances {
-        uint128 marginPool;
+        uint128 marginPools;
         uint128 insuranceFund;
+    }
+
+    /// @dev A market's pool and its locked margin, packed so a trade reads and writes one slot.
+    struct MarketAccount {
+        uint128 pool;
+        uint128 lockedMargin;
+    }
+
+    /// @dev A market's claim queue: what it owes in total and its unpaid range [head, tail).
+    struct ClaimQueue {
+        uint128 outstanding;
+        uint64 head;
+        uint64 tail;
+    }
+
+    /// @dev One queued claim: who is owed and how much is still unpaid (one slot).
+    struct QueuedClaim {
+        address trader;
+        uint96 amount;
     }
 
     PoolBalances private _pools;
     mapping(address trader => uint256) private _freeCollateral;
     /// @inheritdoc IVault
     address public insuranceFund;
+    mapping(address market => MarketAccount) private _marketAccounts;
+    mapping(address market => ClaimQueue) private _claimQueues;
+    mapping(address market => mapping(uint256 index => QueuedClaim)) private _queuedClaims;
+    mapping(address market => mapping(address trader => uint256)) private _claimOf;
 
     // ---------------------------------------------------------------- constructor
 
@@ -100,10 +126,18 @@ contract Vault is IVault, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- clearing house
 
     /// @inheritdoc IVault
-    function settle(address trader, int256 freeCollateralDelta, int256 insuranceFundDelta) external onlyClearingHouse {
-        PoolBalances memory pools = _pools;
-        uint256 marginPool = pools.marginPool;
-        uint256 fund = pools.insuranceFund;
+    function settle(
+        address trader,
+        address market,
+        int256 freeCollateralDelta,
+        int256 insuranceFundDelta,
+        int256 lockedMarginDelta,
+        uint256 claim
+    ) external onlyClearingHouse {
+        MarketAccount memory account = _marketAccounts[market];
+        PoolBalances memory totals = _pools;
+        uint256 pool = account.pool;
+        uint256 fund = totals.insuranceFund;
         if (freeCollateralDelta < 0) {
             uint256 amount = uint256(-freeCollateralDelta);
             uint256 available = _freeCollateral[trader];
@@ -112,33 +146,80 @@ contract Vault is IVault, ReentrancyGuardTransient {
                 // Cannot underflow: checked just above.
                 _freeCollateral[trader] = available - amount;
             }
-            marginPool += amount;
+            pool += amount;
         }
-        // The fund pays into the margin pool before the pool pays out, so a payout it backs succeeds.
         if (insuranceFundDelta < 0) {
             uint256 amount = uint256(-insuranceFundDelta);
             if (amount > fund) revert InsufficientInsuranceFund(fund, amount);
             unchecked {
                 fund -= amount;
             }
-            marginPool += amount;
+            pool += amount;
         } else if (insuranceFundDelta > 0) {
-            uint256 amount = uint256(insuranceFundDelta);
-            if (amount > marginPool) revert InsufficientMarginPool(marginPool, amount);
+            // The fund's take (fees, penalties, its funding share) never blocks a trade.
+            uint256 amount = Math.min(uint256(insuranceFundDelta), pool);
             unchecked {
-                marginPool -= amount;
+                pool -= amount;
             }
             fund += amount;
         }
         if (freeCollateralDelta > 0) {
             uint256 amount = uint256(freeCollateralDelta);
-            if (amount > marginPool) revert InsufficientMarginPool(marginPool, amount);
+            uint256 paid = Math.min(amount, pool);
             unchecked {
-                marginPool -= amount;
+                pool -= paid;
+                // What the pool cannot hold waits as a claim.
+                claim += amount - paid;
             }
-            _freeCollateral[trader] += amount;
+            _freeCollateral[trader] += paid;
         }
-        _pools = PoolBalances(marginPool.toUint128(), fund.toUint128());
+        uint256 lockedMargin = (int256(uint256(account.lockedMargin)) + lockedMarginDelta).toUint256();
+        _marketAccounts[market] = MarketAccount(pool.toUint128(), lockedMargin.toUint128());
+        _pools = PoolBalances((uint256(totals.marginPools) + pool - account.pool).toUint128(), fund.toUint128());
+        if (claim != 0) _queueClaim(market, trader, claim);
+    }
+
+    /// @dev Appends `amount` owed to `trader` to `market`'s claim queue.
+    function _queueClaim(address market, address trader, uint256 amount) private {
+        ClaimQueue memory queue = _claimQueues[market];
+        uint256 index = queue.tail;
+        _queuedClaims[market][index] = QueuedClaim(trader, amount.toUint96());
+        _claimQueues[market] = ClaimQueue((queue.outstanding + amount).toUint128(), queue.head, uint64(index + 1));
+        uint256 total = _claimOf[market][trader] + amount;
+        _claimOf[market][trader] = total;
+        emit ClaimQueued(market, trader, index, amount, total);
+    }
+
+    /// @inheritdoc IVault
+    function payClaims(address market, uint256 maxClaims) external nonReentrant returns (uint256 paid) {
+        if (maxClaims == 0) revert ZeroAmount();
+        MarketAccount memory account = _marketAccounts[market];
+        ClaimQueue memory queue = _claimQueues[market];
+        uint256 spare = account.pool > account.lockedMargin ? account.pool - account.lockedMargin : 0;
+        uint256 head = queue.head;
+        uint256 end = Math.min(queue.tail, head + maxClaims);
+        while (head < end && spare != 0) {
+            QueuedClaim memory entry = _queuedClaims[market][head];
+            uint256 amount = Math.min(entry.amount, spare);
+            spare -= amount;
+            paid += amount;
+            _freeCollateral[entry.trader] += amount;
+            uint256 remaining = _claimOf[market][entry.trader] - amount;
+            _claimOf[market][entry.trader] = remaining;
+            emit ClaimPaid(market, entry.trader, amount, remaining);
+            if (amount < entry.amount) {
+                // Partly paid: it stays at the head for the next payment.
+                _queuedClaims[market][head].amount = uint96(entry.amount - amount);
+                break;
+            }
+            delete _queuedClaims[market][head];
+            ++head;
+        }
+        if (paid == 0 && head == queue.head) return 0;
+        _claimQueues[market] = ClaimQueue(uint128(queue.outstanding - paid), uint64(head), queue.tail);
+        _marketAccounts[market] = MarketAccount(uint128(account.pool - paid), account.lockedMargin);
+        PoolBalances memory totals = _pools;
+        _pools = PoolBalances(uint128(totals.marginPools - paid), totals.insuranceFund);
     }
 
     // ---------------------------------------------------------------- insurance fund
@@ -159,7 +240,7 @@ contract Vault is IVault, ReentrancyGuardTransient {
         uint256 received = _token.balanceOf(address(this)) - balanceBefore;
         if (received != amount) revert UnsupportedTransferAmount(amount, received);
         PoolBalances memory pools = _pools;
-        _pools = PoolBalances(pools.marginPool, (pools.insuranceFund + amount * _scale).toUint128());
+        _pools = PoolBalances(pools.marginPools, (pools.insuranceFund + amount * _scale).toUint128());
         emit InsuranceDeposited(amount);
     }
 
@@ -172,7 +253,7 @@ contract Vault is IVault, ReentrancyGuardTransient {
         if (internalAmount > pools.insuranceFund) revert InsufficientInsuranceFund(pools.insuranceFund, internalAmount);
         unchecked {
             // Cannot underflow: checked just above.
-            _pools = PoolBalances(pools.marginPool, uint128(pools.insuranceFund - internalAmount));
+            _pools = PoolBalances(pools.marginPools, uint128(pools.insuranceFund - internalAmount));
         }
         _token.safeTransfer(to, amount);
         emit InsuranceWithdrawn(to, amount);
@@ -198,7 +279,39 @@ contract Vault is IVault, ReentrancyGuardTransient {
     /// @inheritdoc IVault
     function getPoolBalances() external view returns (uint256 marginPool, uint256 insuranceAccount) {
         PoolBalances memory pools = _pools;
-        return (pools.marginPool, pools.insuranceFund);
+        return (pools.marginPools, pools.insuranceFund);
+    }
+
+    /// @inheritdoc IVault
+    function marketBalances(address market) external view returns (MarketBalances memory) {
+        MarketAccount memory account = _marketAccounts[market];
+        return MarketBalances(account.pool, account.lockedMargin, _claimQueues[market].outstanding);
+    }
+
+    /// @inheritdoc IVault
+    function profitAvailable(address market) external view returns (uint256) {
+        MarketAccount memory account = _marketAccounts[market];
+        uint256 reserved = uint256(account.lockedMargin) + _claimQueues[market].outstanding;
+        return account.pool > reserved ? account.pool - reserved : 0;
+    }
+
+    /// @inheritdoc IVault
+    function claimOf(address market, address trader) external view returns (uint256) {
+        return _claimOf[market][trader];
+    }
+
+    /// @inheritdoc IVault
+    function claimQueueBounds(address market) external view returns (uint256 head, uint256 tail) {
+        ClaimQueue memory queue = _claimQueues[market];
+        return (queue.head, queue.tail);
+    }
+
+    /// @inheritdoc IVault
+    function claimAt(address market, uint256 index) external view returns (address trader, uint256 amount) {
+        uint256 length = _claimQueues[market].tail;
+        if (index >= length) revert ClaimIndexOutOfRange(market, index, length);
+        QueuedClaim memory entry = _queuedClaims[market][index];
+        return (entry.trader, entry.amount);
     }
 
     /// @inheritdoc IVault

@@ -96,11 +96,11 @@ abstract contract ClearingHouseBase is Ownable2Step, ReentrancyGuardTransient {
         (, fund) = _config.vault.getPoolBalances();
     }
 
-    /// @dev Moves the trader's free collateral, the fee and the insurance fund's funding share in
-    /// the Vault, then emits the new state.
-    function _settleAndEmit(address trader, address amm, Trade memory t, StoredPosition memory p) internal {
-        _config.vault.settle(trader, t.freeCollateralDelta, t.fee.toInt256() + t.insuranceFlow);
-        _emitPositionChanged(trader, amm, t, p);
+    /// @dev Defers the part of a reduce's or close's gain its market's pool cannot pay now into a
+    /// claim (see {PositionMath-deferGain}); reads the pool only when there is a gain.
+    function _deferGain(address amm, StoredPosition memory p, Trade memory t) internal view {
+        if (t.realizedPnl - t.fundingPayment <= 0) return;
+        PositionMath.deferGain(p, t, _config.vault.profitAvailable(amm));
     }
 
     function _emitPositionChanged(address trader, address amm, Trade memory t, StoredPosition memory p) internal {
@@ -119,11 +119,23 @@ abstract contract ClearingHouseBase is Ownable2Step, ReentrancyGuardTransient {
         );
     }
 
-    /// @dev Stores `p` (or deletes it when closed) and settles and tells the trade.
+    /// @dev Stores `p` (or deletes it when closed), moves the trade's money in the Vault (the
+    /// trader's free collateral, the fee and the fund's funding share, the market's locked margin
+    /// by the change of the position's margin, the trade's claim) and tells the trade.
     function _store(address trader, address amm, Trade memory t, StoredPosition memory p) internal {
+        StoredPosition storage stored = _positions[amm][trader];
+        int256 lockedMarginDelta = int256(uint256(p.margin)) - int256(uint256(stored.margin));
         if (p.size == 0) delete _positions[amm][trader];
         else _positions[amm][trader] = p;
-        _settleAndEmit(trader, amm, t, p);
+        _config.vault.settle(
+            trader,
+            amm,
+            t.freeCollateralDelta,
+            t.fee.toInt256() + t.insuranceFlow,
+            lockedMarginDelta,
+            t.claim
+        );
+        _emitPositionChanged(trader, amm, t, p);
     }
 
     /// @dev |size| x spot price, from the reserves (see {PositionMath-notionalAtReserves}).

@@ -174,6 +174,7 @@ contract LiquidationModule is ClearingHouseModule {
         Trade memory t
     ) private {
         LiquidationMath.Split memory s = liq.split;
+        int256 lockedMarginDelta = -int256(uint256(p.margin));
         if (liq.full) {
             delete _positions[amm][trader];
             p.margin = 0;
@@ -183,15 +184,10 @@ contract LiquidationModule is ClearingHouseModule {
         } else {
             p.margin = s.traderPayout.toUint128();
             _positions[amm][trader] = p;
+            lockedMarginDelta += int256(uint256(p.margin));
         }
         if (s.shortfall != 0) _recordShortfall(amm, s.shortfall);
-
-        IVault vault_ = _config.vault;
-        // With bad debt the fund pays the liquidator's reward too.
-        uint256 fundPays = s.covered + (s.badDebt != 0 ? s.reward : 0);
-        int256 fundDelta = t.insuranceFlow + s.insurancePenalty.toInt256() - fundPays.toInt256();
-        vault_.settle(msg.sender, s.reward.toInt256(), fundDelta);
-        if (t.freeCollateralDelta != 0) vault_.settle(trader, t.freeCollateralDelta, 0);
+        _moveLiquidationMoney(amm, trader, s, t, lockedMarginDelta);
         _emitPositionChanged(trader, amm, t, p);
         emit IClearingHouse.PositionLiquidated(
             trader,
@@ -205,6 +201,23 @@ contract LiquidationModule is ClearingHouseModule {
             s.shortfall,
             liq.full
         );
+    }
+
+    /// @dev Moves a liquidation's money in the market's pool: the fund's flows and the liquidator's
+    /// reward (with bad debt the fund pays the reward too), the locked margin released, then the
+    /// trader's payout.
+    function _moveLiquidationMoney(
+        address amm,
+        address trader,
+        LiquidationMath.Split memory s,
+        Trade memory t,
+        int256 lockedMarginDelta
+    ) private {
+        IVault vault_ = _config.vault;
+        uint256 fundPays = s.covered + (s.badDebt != 0 ? s.reward : 0);
+        int256 fundDelta = t.insuranceFlow + s.insurancePenalty.toInt256() - fundPays.toInt256();
+        vault_.settle(msg.sender, amm, s.reward.toInt256(), fundDelta, lockedMarginDelta, 0);
+        if (t.freeCollateralDelta != 0) vault_.settle(trader, amm, t.freeCollateralDelta, 0, 0, 0);
     }
 
     /// @dev Adds an uncovered bad debt to the market's shortfall and makes the market reduce-only.

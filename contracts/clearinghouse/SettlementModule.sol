@@ -5,6 +5,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IAmm} from "../interfaces/IAmm.sol";
 import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
 import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
+import {IVault} from "../interfaces/IVault.sol";
 import {FixedPoint} from "../libraries/FixedPoint.sol";
 import {PositionMath, StoredPosition} from "../libraries/PositionMath.sol";
 import {ClearingHouseModule} from "./ClearingHouseModule.sol";
@@ -40,7 +41,8 @@ contract SettlementModule is ClearingHouseModule {
         if (price == 0) revert IClearingHouse.NoSettlementPrice(amm);
         _requireFreshIndex(amm, price);
         IAmm.FundingSnapshot memory funding = IAmm(amm).shutdown(_insuranceAvailable());
-        if (funding.insuranceFlow != 0) _config.vault.settle(address(0), 0, funding.insuranceFlow);
+        IVault vault_ = _config.vault;
+        if (funding.insuranceFlow != 0) vault_.settle(address(0), amm, 0, funding.insuranceFlow, 0, 0);
         (uint256 openLong, uint256 openShort) = IAmm(amm).getOpenInterest();
         market.status = IClearingHouse.MarketStatus.SETTLED;
         _markets[amm] = market;
@@ -50,8 +52,9 @@ contract SettlementModule is ClearingHouseModule {
         s.shortIndex = funding.shortIndex;
         s.openLong = openLong;
         s.openShort = openShort;
-        // The uncovered bad debt already left the market's pool: it is paid by its winners.
-        s.poolValue = -_shortfalls[amm].toInt256();
+        // What the market's pool holds for its positions: everything but the claims queued before.
+        IVault.MarketBalances memory balances = vault_.marketBalances(amm);
+        s.poolValue = balances.pool.toInt256() - balances.claims.toInt256();
         emit IClearingHouse.MarketSettled(amm, price, openLong, openShort);
         if (openLong == 0 && openShort == 0) _completeSettlement(amm, s);
     }
@@ -89,7 +92,7 @@ contract SettlementModule is ClearingHouseModule {
         if (s.poolValue <= 0) payout = 0;
         else if (s.claims > uint256(s.poolValue)) payout = payout.mulDivDown(uint256(s.poolValue), s.claims);
         delete _positions[amm][trader];
-        if (payout != 0) _config.vault.settle(trader, payout.toInt256(), 0);
+        _config.vault.settle(trader, amm, payout.toInt256(), 0, -int256(uint256(p.margin)), 0);
         emit IClearingHouse.SettlementPaid(trader, amm, payout);
     }
 
@@ -106,12 +109,12 @@ contract SettlementModule is ClearingHouseModule {
         int256 held = int256(uint256(p.margin)) - PositionMath.pendingFunding(p, finalIndices);
         int256 value = held + PositionMath.pnl(p.size, p.openNotional, PositionMath.notionalAt(p.size, s.price));
         uint256 claim = value > 0 ? uint256(value) : 0;
-        s.poolValue += held;
         s.claims += claim;
-        s.netOpenNotional += p.size > 0 ? int256(uint256(p.openNotional)) : -int256(uint256(p.openNotional));
         if (p.size > 0) s.recordedLong += uint256(int256(p.size));
         else s.recordedShort += uint256(-int256(p.size));
         _positions[amm][trader] = StoredPosition(0, claim.toUint128(), 0, 0);
+        // The market's locked margin follows the record: the position's margin becomes its claim.
+        _config.vault.settle(address(0), amm, 0, 0, int256(claim) - int256(uint256(p.margin)), 0);
         emit IClearingHouse.SettlementRecorded(trader, amm, claim);
         complete = _isComplete(s);
         if (complete) _completeSettlement(amm, s);
@@ -121,19 +124,10 @@ contract SettlementModule is ClearingHouseModule {
         return s.recordedLong == s.openLong && s.recordedShort == s.openShort;
     }
 
-    /// @dev Once every position is recorded, the market's pool is complete: besides the margins, it
-    /// holds what closed positions realised into it, which backs the open positions' PnL on the
-    /// curve. By path independence that is the PnL of closing all of them together, that is of
-    /// closing their net size in one swap (the pool's rounding leaves it a few wei more, as dust).
-    /// What the pool holds beyond the claims goes to the insurance fund.
+    /// @dev Once every position is recorded, what the market's pool held for its positions beyond
+    /// their recorded claims goes to the insurance fund.
     function _completeSettlement(address amm, IClearingHouse.Settlement storage s) private {
-        int256 netSize = s.openLong.toInt256() - s.openShort.toInt256();
-        int256 netQuote; // what closing the net size pays the positions (+) or costs them (-)
-        if (netSize > 0) netQuote = IAmm(amm).previewSwapBase(netSize, uint256(netSize)).toInt256();
-        else if (netSize < 0) netQuote = -IAmm(amm).previewSwapBase(netSize, uint256(-netSize)).toInt256();
-        int256 poolValue = s.poolValue + netQuote - s.netOpenNotional;
-        s.poolValue = poolValue;
-        int256 surplus = poolValue - s.claims.toInt256();
-        if (surplus > 0) _config.vault.settle(address(0), 0, surplus);
+        int256 surplus = s.poolValue - s.claims.toInt256();
+        if (surplus > 0) _config.vault.settle(address(0), amm, 0, surplus, 0, 0);
     }
 }

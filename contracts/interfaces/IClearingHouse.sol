@@ -84,12 +84,10 @@ interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors {
     /// @param openShort Total short size when it was shut down.
     /// @param recordedLong Long size whose claims have been recorded so far.
     /// @param recordedShort Short size whose claims have been recorded so far.
-    /// @param poolValue What the market's pool holds for its positions: their margins net of
-    /// funding (summed as they are recorded), less the market's uncovered bad debt, and once all are
-    /// recorded plus their PnL on the curve (what earlier closes realised into the pool).
+    /// @param poolValue What the market's own pool in the Vault held for its positions when it was
+    /// shut down: the whole pool less the claims already queued against it (those are paid first).
     /// @param claims The recorded positions' values (margin - funding + PnL at the price), zero for
-    /// a position worth less than nothing.
-    /// @param netOpenNotional Open notional of the recorded longs less that of the recorded shorts.
+    /// a position worth less than nothing; paid pro rata when they exceed `poolValue`.
     struct Settlement {
         uint256 price;
         int256 longIndex;
@@ -100,7 +98,6 @@ interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors {
         uint256 recordedShort;
         int256 poolValue;
         uint256 claims;
-        int256 netOpenNotional;
     }
 
     /// @notice A trader's position in one market.

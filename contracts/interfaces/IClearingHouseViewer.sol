@@ -25,6 +25,8 @@ interface IClearingHouseViewer {
     /// rounded toward liquidation (up for a long, down for a short). 0 for a long that no price
     /// can liquidate, and for a short that every price liquidates (equity plus notional <= 0).
     /// @param freeCollateral The trader's free collateral in the Vault.
+    /// @param claim Profit the trader is owed in this market that its pool could not pay yet
+    /// ({IVault-claimOf}); paid in queue order by {IVault-payClaims}.
     /// What a liquidation would close is not estimated here: a `staticCall` of
     /// {IClearingHouse-liquidateWithLimit} runs the liquidation itself and returns it exactly.
     struct PositionView {
@@ -38,6 +40,7 @@ interface IClearingHouseViewer {
         bool liquidatable;
         uint256 liquidationPrice;
         uint256 freeCollateral;
+        uint256 claim;
     }
 
     /// @notice What an {IClearingHouse-openPosition} would do now, worked out by the same rules
@@ -50,6 +53,8 @@ interface IClearingHouseViewer {
     /// @param realizedPnl PnL the trade realises (reduce, close, reversal).
     /// @param freeCollateralDelta What moves to (+) or from (-) the trader's free collateral:
     /// margin and fees in, or a payout out.
+    /// @param claim The part of the trade's gain its market's pool cannot pay now, queued as the
+    /// trader's claim instead of paid ({PositionMath-deferGain}).
     /// @param size The position's size after the trade.
     /// @param margin Its margin after the trade.
     /// @param openNotional Its open notional after the trade.
@@ -67,6 +72,7 @@ interface IClearingHouseViewer {
         int256 fundingPayment;
         int256 realizedPnl;
         int256 freeCollateralDelta;
+        uint256 claim;
         int256 size;
         uint256 margin;
         uint256 openNotional;
@@ -81,13 +87,15 @@ interface IClearingHouseViewer {
     /// @param fee Trading fee.
     /// @param fundingPayment Pending funding settled: + paid, - received.
     /// @param realizedPnl PnL realised.
-    /// @param payout What returns to free collateral: margin - funding + PnL - fee.
+    /// @param payout What returns to free collateral: margin - funding + PnL - fee, less `claim`.
+    /// @param claim The part of the gain the market's pool cannot pay now, queued as a claim.
     struct ClosePreview {
         uint256 quoteAmount;
         uint256 fee;
         int256 fundingPayment;
         int256 realizedPnl;
         uint256 payout;
+        uint256 claim;
     }
 
     /// @notice `amms` and `traders` differ in length.

@@ -18,17 +18,48 @@ interface IVaultErrors is ICommonErrors {
     error UnsupportedTransferAmount(uint256 expected, uint256 received);
     /// @notice A trader's free collateral (18 decimals) is below what the action needs.
     error InsufficientFreeCollateral(address trader, uint256 available, uint256 needed);
-    /// @notice The margin pool (18 decimals) cannot pay what the action needs.
-    error InsufficientMarginPool(uint256 available, uint256 needed);
+    /// @notice A claim queue entry was asked for past the queue's end.
+    error ClaimIndexOutOfRange(address market, uint256 index, uint256 length);
 }
 
 /// @title IVault
 /// @notice Custody of the collateral token and the ledger of who owns it. Internally every balance
 /// is 18-decimal; token units appear only in `deposit`, `depositFor`, `withdraw` and `balanceOf`.
-/// The ledger has three kinds of account: each trader's free collateral, the margin pool (every
-/// open position's margin, owned by the ClearingHouse) and the insurance fund. Only the
-/// ClearingHouse moves value between them; the token balance always covers their sum.
+/// The ledger's accounts: each trader's free collateral; one pool per market (its open positions'
+/// margins, which the ClearingHouse reports as the market's locked margin, plus what its losers
+/// and the insurance fund have paid in and its winners have not yet taken out); the claims queued
+/// against each market's pool; and the insurance fund. Only the ClearingHouse moves value between
+/// them; the token balance always covers the free collateral, the pools and the fund.
+///
+/// A market's profit is paid only from its own pool beyond its locked margin: a winner is never
+/// paid with another market's money or with margin that still backs an open position. Profit the
+/// pool cannot pay now is queued as a claim; claims are paid first in, first out (a partly paid
+/// claim stays at the head) by the permissionless {payClaims} whenever the pool holds more than
+/// its locked margin, and a new profit is paid only from what is left after every queued claim.
 interface IVault is IVaultErrors {
+    /// @notice A market's pool and the claims queued against it, in 18 decimals.
+    /// @param pool Everything the pool holds.
+    /// @param lockedMargin The margins of the market's open positions (part of `pool` when solvent).
+    /// @param claims Queued profit not yet paid.
+    struct MarketBalances {
+        uint256 pool;
+        uint256 lockedMargin;
+        uint256 claims;
+    }
+
+    /// @notice `trader`'s profit of `amount` (18 decimals) in `market` could not be paid from the
+    /// market's pool and was queued at position `index`; `totalClaim` is what the trader is now owed there.
+    event ClaimQueued(
+        address indexed market,
+        address indexed trader,
+        uint256 index,
+        uint256 amount,
+        uint256 totalClaim
+    );
+    /// @notice `amount` (18 decimals) of `trader`'s claim in `market` was paid to free collateral;
+    /// `remainingClaim` is what the trader is still owed there.
+    event ClaimPaid(address indexed market, address indexed trader, uint256 amount, uint256 remainingClaim);
+
     /// @notice `amount` tokens (token units) were deposited by `from` to `trader`'s free collateral.
     event Deposited(address indexed from, address indexed trader, uint256 amount);
     /// @notice `trader` withdrew `amount` tokens (token units) of free collateral.
@@ -55,8 +86,30 @@ interface IVault is IVaultErrors {
     /// @notice Free collateral of `trader` in 18 decimals (exact).
     function freeCollateral(address trader) external view returns (uint256);
 
-    /// @notice The margin pool and insurance fund balances, in 18 decimals.
+    /// @notice The sum of every market's pool and the insurance fund balance, in 18 decimals.
     function getPoolBalances() external view returns (uint256 marginPool, uint256 insuranceFund);
+
+    /// @notice `market`'s pool, locked margin and queued claims, in 18 decimals.
+    function marketBalances(address market) external view returns (MarketBalances memory);
+
+    /// @notice What `market`'s pool can pay toward a new profit now (18 decimals): what it holds
+    /// beyond its locked margin and its queued claims, 0 if it holds less.
+    function profitAvailable(address market) external view returns (uint256);
+
+    /// @notice What `trader` is owed in `market` by queued claims, in 18 decimals.
+    function claimOf(address market, address trader) external view returns (uint256);
+
+    /// @notice `market`'s claim queue: the index of its first unpaid entry and one past its last.
+    function claimQueueBounds(address market) external view returns (uint256 head, uint256 tail);
+
+    /// @notice The queued claim at `index` of `market`'s queue (amount 0 once paid).
+    function claimAt(address market, uint256 index) external view returns (address trader, uint256 amount);
+
+    /// @notice Pays `market`'s queued claims in order, from the head, with what its pool holds
+    /// beyond its locked margin, to the claimants' free collateral; stops after `maxClaims`
+    /// entries or when the pool has nothing more to give. Anyone may call it.
+    /// @return paid The total paid (18 decimals).
+    function payClaims(address market, uint256 maxClaims) external returns (uint256 paid);
 
     /// @notice The collateral token.
     function collateralToken() external view returns (address);
@@ -70,12 +123,22 @@ interface IVault is IVaultErrors {
     /// @notice The insurance account in token units, rounded down (what the fund contract can withdraw).
     function insuranceFundBalance() external view returns (uint256);
 
-    /// @notice Moves value for a position change (ClearingHouse only), all in 18 decimals: the
-    /// trader's free collateral changes by `freeCollateralDelta` and the insurance account by
-    /// `insuranceFundDelta`; the margin pool takes the other side of both.
-    /// @dev Reverts if the trader's free collateral, the insurance account or the margin pool
-    /// would go below zero. The fund pays in before the pool pays out.
-    function settle(address trader, int256 freeCollateralDelta, int256 insuranceFundDelta) external;
+    /// @notice Moves value for a position change in `market` (ClearingHouse only), all in 18
+    /// decimals: the trader's free collateral changes by `freeCollateralDelta` and the insurance
+    /// account by `insuranceFundDelta`, the market's pool takes the other side of both; the
+    /// market's locked margin changes by `lockedMarginDelta`; `claim` is queued for the trader.
+    /// @dev Reverts if the trader's free collateral or the insurance account would go below zero.
+    /// The trader and the fund pay in before the pool pays out. A payout the pool cannot hold is
+    /// paid as far as it can and the rest queued as a claim; what the fund takes is capped at the
+    /// pool, so closing a position never reverts for lack of pool money.
+    function settle(
+        address trader,
+        address market,
+        int256 freeCollateralDelta,
+        int256 insuranceFundDelta,
+        int256 lockedMarginDelta,
+        uint256 claim
+    ) external;
 
     /// @notice Binds the insurance fund contract, once (ClearingHouse only, on its owner's call).
     function setInsuranceFund(address fund) external;

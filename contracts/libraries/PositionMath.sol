@@ -29,6 +29,7 @@ struct Trade {
     int256 fundingPayment;
     int256 freeCollateralDelta;
     int256 insuranceFlow;
+    uint256 claim;
 }
 
 /// @title PositionMath
@@ -141,6 +142,29 @@ library PositionMath {
         } else {
             p.margin = uint256(remaining).toUint128();
         }
+    }
+
+    /// @notice Defers the part of a reduce's or close's gain (realised PnL plus funding received)
+    /// that its market's pool cannot pay now into the trader's claim: it comes out of the close's
+    /// payout, or out of the rest's margin, never below zero. `profitAvailable` is what the pool
+    /// holds beyond its locked margin and queued claims ({IVault-profitAvailable}) before the
+    /// trade; the fund's funding share leaves the pool in the same settlement. So no profit is paid,
+    /// or added to a margin, out of money that backs another position or an earlier claim.
+    function deferGain(StoredPosition memory p, Trade memory t, uint256 profitAvailable) internal pure {
+        int256 gain = t.realizedPnl - t.fundingPayment;
+        if (gain <= 0) return;
+        int256 available = profitAvailable.toInt256() - t.insuranceFlow;
+        int256 excess = gain - (available > 0 ? available : int256(0));
+        if (excess <= 0) return;
+        uint256 deferred;
+        if (p.size == 0) {
+            deferred = Math.min(uint256(excess), uint256(t.freeCollateralDelta));
+            t.freeCollateralDelta -= deferred.toInt256();
+        } else {
+            deferred = Math.min(uint256(excess), p.margin);
+            p.margin -= uint128(deferred);
+        }
+        t.claim = deferred;
     }
 
     /// @notice A fresh position of notional `rest` bought as `base` on `side` at `leverage`: the

@@ -111,9 +111,9 @@ contract ClearingHouseUnitTest is Deployer {
 
         vm.prank(ALICE);
         vm.expectRevert(abi.encodeWithSelector(ICommonErrors.OnlyClearingHouse.selector, ALICE));
-        vault.settle(ALICE, 1, 0);
+        vault.settle(ALICE, address(amm), 1, 0, 0, 0);
         vm.expectRevert(abi.encodeWithSelector(ICommonErrors.OnlyClearingHouse.selector, address(this)));
-        vault.settle(ALICE, 1, 0);
+        vault.settle(ALICE, address(amm), 1, 0, 0, 0);
     }
 
     // ------------------------------------------------------------------ pause
@@ -283,54 +283,62 @@ contract ClearingHouseUnitTest is Deployer {
         );
     }
 
-    // ------------------------------------------------------------------ shared margin pool
+    // ------------------------------------------------------------------ market pool and claims
 
-    /// @notice Documents current behaviour (see the report): with no liquidation path, a loser's bad
-    /// debt leaves the shared margin pool unable to pay a winner, whose close then reverts until
-    /// someone tops the loser up. Bob goes long 10k at 1x; Alice goes long 10k at 10x (price up, Bob
-    /// gains ~1.8k at his exit value); Bob's close would push Alice (margin 1k) underwater, and Bob's
-    /// payout (~11.8k) exceeds the pool (Alice's 1k + Bob's 10k). The payout is what a close realises:
-    /// margin + (exit value - open notional) - fee; getUnrealizedPnl (spot price) says more.
-    function test_badDebtBlocksProfitableClose() public {
+    /// @notice A winner's close never waits for a loser (issue 13, finding 3). Bob goes long 10k at
+    /// 1x; Alice goes long 10k at 10x (price up, Bob gains ~1.8k at his exit value); Bob's profit
+    /// exceeds everything the market's pool holds beyond the two margins (nothing), so his close
+    /// pays back his margin less the fee now and queues his profit as a claim. Alice's close later
+    /// realises her loss into the pool, and `payClaims` (anyone may call it) pays Bob in full.
+    function test_winnerClosesFirstAndIsPaidFromTheLosersRealisedLoss() public {
         _open(BOB, Side.LONG, 10_000e18, 1e18);
         _open(ALICE, Side.LONG, 1_000e18, 10e18);
         IClearingHouse.Position memory bob = _position(BOB);
         uint256 exit = amm.previewSwapBase(bob.size, uint256(bob.size));
         int256 bobPnl = int256(exit) - int256(bob.openNotional);
         assertGe(bobPnl, int256(1_000e18), "Bob's profit at exit exceeds Alice's margin");
-        assertGe(clearingHouse.getUnrealizedPnl(address(amm), BOB), bobPnl, "spot-price PnL >= exit PnL");
+        IVault.MarketBalances memory balances = vault.marketBalances(address(amm));
+        assertEq(balances.pool, 11_000e18, "the pool holds the two margins");
+        assertEq(balances.lockedMargin, 11_000e18, "both locked behind their positions");
+        assertEq(vault.profitAvailable(address(amm)), 0, "no realised loss to pay a profit from");
 
-        (uint256 pool, ) = vault.getPoolBalances();
         uint256 closeFee = (exit * 0.001e18 + 1e18 - 1) / 1e18;
-        uint256 payout = bob.margin + uint256(bobPnl) - closeFee;
-        assertLt(pool, payout, "pool below Bob's payout");
-        // The Vault moves the fee to the insurance fund before it pays the trader out, so the pool
-        // it finds short is the one left after the fee.
-        vm.prank(BOB);
-        vm.expectRevert(abi.encodeWithSelector(IVaultErrors.InsufficientMarginPool.selector, pool - closeFee, payout));
-        clearingHouse.closePosition(address(amm), 0, NO_DEADLINE);
-
-        // Once Alice's margin covers her loss, Bob can close, and so can Alice: the pool keeps >= 0.
-        vm.prank(ALICE);
-        clearingHouse.addMargin(address(amm), 2_000e18);
         uint256 bobFree = vault.freeCollateral(BOB);
         vm.prank(BOB);
         clearingHouse.closePosition(address(amm), 0, NO_DEADLINE);
-        assertEq(vault.freeCollateral(BOB), bobFree + payout, "Bob paid margin + exit PnL - fee");
+        assertEq(vault.freeCollateral(BOB), bobFree + bob.margin - closeFee, "Bob's own margin less the fee now");
+        assertEq(vault.claimOf(address(amm), BOB), uint256(bobPnl), "his profit waits as a claim");
+        balances = vault.marketBalances(address(amm));
+        assertEq(balances.pool, 1_000e18, "Alice's margin stays behind her position");
+        assertEq(balances.claims, uint256(bobPnl), "the market owes the claim");
+        assertEq(vault.payClaims(address(amm), 10), 0, "nothing to pay it from yet");
+
+        // Alice tops up and closes at a loss: the loss stays in the pool and pays Bob's claim.
+        vm.prank(ALICE);
+        clearingHouse.addMargin(address(amm), 2_000e18);
         IClearingHouse.Position memory alice = _position(ALICE);
         uint256 aliceExit = amm.previewSwapBase(alice.size, uint256(alice.size));
-        int256 aliceRemaining =
-            int256(alice.margin) +
-                int256(aliceExit) -
-                int256(alice.openNotional) -
-                int256((aliceExit * 0.001e18 + 1e18 - 1) / 1e18);
-        assertGe(aliceRemaining, int256(0), "Alice solvent at her exit value");
+        int256 alicePnl = int256(aliceExit) - int256(alice.openNotional);
+        uint256 aliceFee = (aliceExit * 0.001e18 + 1e18 - 1) / 1e18;
         uint256 aliceFree = vault.freeCollateral(ALICE);
         vm.prank(ALICE);
         clearingHouse.closePosition(address(amm), 0, NO_DEADLINE);
-        assertEq(vault.freeCollateral(ALICE), aliceFree + uint256(aliceRemaining), "Alice paid");
-        (uint256 poolAfter, ) = vault.getPoolBalances();
-        assertLt(poolAfter, 1e6, "only rounding dust left in the margin pool");
+        assertEq(
+            vault.freeCollateral(ALICE),
+            aliceFree + uint256(int256(alice.margin) + alicePnl) - aliceFee,
+            "Alice paid margin + PnL - fee"
+        );
+        // On x*y=k the two closes return the pool to where it started, so the loss covers the
+        // profit; the pool's rounding leaves it a few wei more.
+        assertGe(-alicePnl, bobPnl, "her loss covers his profit");
+        assertEq(vault.payClaims(address(amm), 10), uint256(bobPnl), "the claim paid in full");
+        assertEq(vault.claimOf(address(amm), BOB), 0, "nothing owed");
+        assertEq(vault.freeCollateral(BOB), bobFree + bob.margin + uint256(bobPnl) - closeFee, "Bob whole");
+        balances = vault.marketBalances(address(amm));
+        assertEq(balances.pool, uint256(-alicePnl - bobPnl), "only the rounding dust stays");
+        assertLt(balances.pool, 1e6, "a few wei");
+        assertEq(balances.lockedMargin, 0, "no position");
+        assertEq(balances.claims, 0, "no claim");
     }
 
     // ------------------------------------------------------------------ increase: mark-valued IMR

@@ -55,12 +55,8 @@ abstract contract FinalSettlement is TradeExecution {
                     continue;
                 }
                 if (!_close(Action.Close, t)) {
-                    if (lastError == IVaultErrors.InsufficientMarginPool.selector && _shortfall() != 0) {
-                        finalStrandedAttempts++;
-                    } else {
-                        finalCloseFailures++;
-                        finalCloseLastError = lastError;
-                    }
+                    finalCloseFailures++;
+                    finalCloseLastError = lastError;
                 }
             }
             remaining = 0;

@@ -422,11 +422,6 @@ abstract contract GhostLedger is HandlerBase {
         if (k == Kind.Collateral) return false; // the Vault has no pause and the amounts are funded
         if (sel == IClearingHouse.EnforcedPause.selector) return true;
         if (k == Kind.AddMargin) return false;
-        // Without liquidation a position's loss can exceed its margin, or will once another trader's
-        // close moves the price: the shared margin pool then holds less than the other positions'
-        // claims, and paying them out (close, reduce fee, removeMargin) can fail with
-        // InsufficientMarginPool (README; test_badDebtBlocksProfitableClose).
-        bool poolShort = sel == IVaultErrors.InsufficientMarginPool.selector;
         // A short larger than the base reserve cannot be priced (previewSwapBase) nor bought back.
         bool reserve = sel == IAmmErrors.InsufficientReserve.selector;
         bool marginRatio = sel == IClearingHouse.MarginRatioTooLow.selector;
@@ -440,8 +435,8 @@ abstract contract GhostLedger is HandlerBase {
         // Risk-increasing actions (open, increase, reverse, removeMargin) are gated on the L2 sequencer.
         bool seq =
             sel == IPriceFeedErrors.SequencerDown.selector || sel == IPriceFeedErrors.GracePeriodNotOver.selector;
-        if (k == Kind.RemoveMargin) return marginRatio || reserve || poolShort || seq;
-        if (k == Kind.Close) return underwater || poolShort || reserve || fluctuation;
+        if (k == Kind.RemoveMargin) return marginRatio || reserve || seq;
+        if (k == Kind.Close) return underwater || reserve || fluctuation;
         // Opening (a fresh position is never judged on its margin ratio, and cannot be underwater).
         if (k == Kind.Open) return tooLarge || oiCap || fluctuation || reserve || zeroBase || reduceOnly || seq;
         // Growing an existing position: it must meet the IMR at the spot price first.
@@ -450,10 +445,10 @@ abstract contract GhostLedger is HandlerBase {
         }
         // Reducing: shrinks open interest (never capped), must keep the MMR, and pays its fee from margin.
         if (k == Kind.Reduce) {
-            return tooLarge || fluctuation || reserve || zeroBase || marginRatio || underwater || poolShort;
+            return tooLarge || fluctuation || reserve || zeroBase || marginRatio || underwater;
         }
         // Reversing: closes (no ratio check) then opens the rest, which never buys zero base (skipped).
-        return underwater || poolShort || fluctuation || tooLarge || oiCap || reserve || reduceOnly || seq;
+        return underwater || fluctuation || tooLarge || oiCap || reserve || reduceOnly || seq;
     }
 
     /// @notice Trader actions called and skipped (found nothing to do) so far in the run.

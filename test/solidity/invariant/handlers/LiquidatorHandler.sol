@@ -278,9 +278,7 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
             // At or above maintenance the only answer (unpaused) is NotLiquidatable.
             _unexpected(sel);
         } else if (
-            sel == IClearingHouse.LiquidationLimitReached.selector ||
-            sel == IAmmErrors.InsufficientReserve.selector ||
-            sel == IVaultErrors.InsufficientMarginPool.selector
+            sel == IClearingHouse.LiquidationLimitReached.selector || sel == IAmmErrors.InsufficientReserve.selector
         ) {
             expectedReverts++;
         } else {
