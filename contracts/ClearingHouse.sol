@@ -107,7 +107,9 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     function updateFunding(address amm) external nonReentrant {
         _tradableMarket(amm);
         (IAmm.FundingSnapshot memory funding, ) = IAmm(amm).updateFunding(_insuranceAvailable(), _config.paused);
-        if (funding.insuranceFlow != 0) _config.vault.settle(address(0), amm, 0, funding.insuranceFlow, 0, 0);
+        // The accrual moves the positions' margins net of funding: the locked margin follows it.
+        int256 flow = funding.insuranceFlow;
+        if (flow != 0) _config.vault.settle(address(0), amm, 0, flow, -flow, 0);
     }
 
     /// @inheritdoc IClearingHouse

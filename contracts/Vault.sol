@@ -173,7 +173,10 @@ contract Vault is IVault, ReentrancyGuardTransient {
             }
             _freeCollateral[trader] += paid;
         }
-        uint256 lockedMargin = (int256(uint256(account.lockedMargin)) + lockedMarginDelta).toUint256();
+        // Net of pending funding, the locked margin could only go below zero if the positions'
+        // funding debts exceeded all their margins: it stays at zero rather than block a close.
+        int256 locked = int256(uint256(account.lockedMargin)) + lockedMarginDelta;
+        uint256 lockedMargin = locked > 0 ? uint256(locked) : 0;
         _marketAccounts[market] = MarketAccount(pool.toUint128(), lockedMargin.toUint128());
         _pools = PoolBalances((uint256(totals.marginPools) + pool - account.pool).toUint128(), fund.toUint128());
         if (claim != 0) _queueClaim(market, trader, claim);

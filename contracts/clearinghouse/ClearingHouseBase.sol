@@ -96,10 +96,10 @@ abstract contract ClearingHouseBase is Ownable2Step, ReentrancyGuardTransient {
         (, fund) = _config.vault.getPoolBalances();
     }
 
-    /// @dev Defers the part of a reduce's or close's gain its market's pool cannot pay now into a
-    /// claim (see {PositionMath-deferGain}); reads the pool only when there is a gain.
+    /// @dev Defers the part of a reduce's or close's profit its market's pool cannot pay now into
+    /// a claim (see {PositionMath-deferGain}); reads the pool only when there is a profit.
     function _deferGain(address amm, StoredPosition memory p, Trade memory t) internal view {
-        if (t.realizedPnl - t.fundingPayment <= 0) return;
+        if (t.realizedPnl <= 0) return;
         PositionMath.deferGain(p, t, _config.vault.profitAvailable(amm));
     }
 
@@ -121,10 +121,9 @@ abstract contract ClearingHouseBase is Ownable2Step, ReentrancyGuardTransient {
 
     /// @dev Stores `p` (or deletes it when closed), moves the trade's money in the Vault (the
     /// trader's free collateral, the fee and the fund's funding share, the market's locked margin
-    /// by the change of the position's margin, the trade's claim) and tells the trade.
+    /// ({PositionMath-lockedMarginDelta}), the trade's claim) and tells the trade.
     function _store(address trader, address amm, Trade memory t, StoredPosition memory p) internal {
-        StoredPosition storage stored = _positions[amm][trader];
-        int256 lockedMarginDelta = int256(uint256(p.margin)) - int256(uint256(stored.margin));
+        int256 lockedMarginDelta = PositionMath.lockedMarginDelta(p, _positions[amm][trader].margin, t);
         if (p.size == 0) delete _positions[amm][trader];
         else _positions[amm][trader] = p;
         _config.vault.settle(

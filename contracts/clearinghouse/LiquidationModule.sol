@@ -174,7 +174,7 @@ contract LiquidationModule is ClearingHouseModule {
         Trade memory t
     ) private {
         LiquidationMath.Split memory s = liq.split;
-        int256 lockedMarginDelta = -int256(uint256(p.margin));
+        uint256 marginBefore = p.margin;
         if (liq.full) {
             delete _positions[amm][trader];
             p.margin = 0;
@@ -184,8 +184,8 @@ contract LiquidationModule is ClearingHouseModule {
         } else {
             p.margin = s.traderPayout.toUint128();
             _positions[amm][trader] = p;
-            lockedMarginDelta += int256(uint256(p.margin));
         }
+        int256 lockedMarginDelta = PositionMath.lockedMarginDelta(p, marginBefore, t);
         if (s.shortfall != 0) _recordShortfall(amm, s.shortfall);
         _moveLiquidationMoney(amm, trader, s, t, lockedMarginDelta);
         _emitPositionChanged(trader, amm, t, p);

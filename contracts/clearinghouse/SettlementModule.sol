@@ -42,7 +42,8 @@ contract SettlementModule is ClearingHouseModule {
         _requireFreshIndex(amm, price);
         IAmm.FundingSnapshot memory funding = IAmm(amm).shutdown(_insuranceAvailable());
         IVault vault_ = _config.vault;
-        if (funding.insuranceFlow != 0) vault_.settle(address(0), amm, 0, funding.insuranceFlow, 0, 0);
+        int256 flow = funding.insuranceFlow;
+        if (flow != 0) vault_.settle(address(0), amm, 0, flow, -flow, 0);
         (uint256 openLong, uint256 openShort) = IAmm(amm).getOpenInterest();
         market.status = IClearingHouse.MarketStatus.SETTLED;
         _markets[amm] = market;
@@ -114,7 +115,8 @@ contract SettlementModule is ClearingHouseModule {
         else s.recordedShort += uint256(-int256(p.size));
         _positions[amm][trader] = StoredPosition(0, claim.toUint128(), 0, 0);
         // The market's locked margin follows the record: the position's margin becomes its claim.
-        _config.vault.settle(address(0), amm, 0, 0, int256(claim) - int256(uint256(p.margin)), 0);
+        // (The locked margin held the position's margin net of its funding, `held`.)
+        _config.vault.settle(address(0), amm, 0, 0, int256(claim) - held, 0);
         emit IClearingHouse.SettlementRecorded(trader, amm, claim);
         complete = _isComplete(s);
         if (complete) _completeSettlement(amm, s);

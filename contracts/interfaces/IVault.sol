@@ -39,7 +39,8 @@ interface IVaultErrors is ICommonErrors {
 interface IVault is IVaultErrors {
     /// @notice A market's pool and the claims queued against it, in 18 decimals.
     /// @param pool Everything the pool holds.
-    /// @param lockedMargin The margins of the market's open positions (part of `pool` when solvent).
+    /// @param lockedMargin The margins of the market's open positions net of their pending funding
+    /// (a few wei more, from rounding in the pool's favour); part of `pool` when solvent.
     /// @param claims Queued profit not yet paid.
     struct MarketBalances {
         uint256 pool;

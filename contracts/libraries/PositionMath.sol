@@ -144,27 +144,39 @@ library PositionMath {
         }
     }
 
-    /// @notice Defers the part of a reduce's or close's gain (realised PnL plus funding received)
-    /// that its market's pool cannot pay now into the trader's claim: it comes out of the close's
-    /// payout, or out of the rest's margin, never below zero. `profitAvailable` is what the pool
-    /// holds beyond its locked margin and queued claims ({IVault-profitAvailable}) before the
-    /// trade; the fund's funding share leaves the pool in the same settlement. So no profit is paid,
-    /// or added to a margin, out of money that backs another position or an earlier claim.
+    /// @notice Defers the part of a reduce's or close's realised profit that its market's pool
+    /// cannot pay now into the trader's claim: it comes out of the close's payout, or out of the
+    /// rest's margin, never below zero. `profitAvailable` is what the pool holds beyond its locked
+    /// margin and queued claims ({IVault-profitAvailable}). Funding is not deferred: the locked
+    /// margin follows every accrual as it happens ({lockedMarginDelta}), so a payment received is
+    /// already backed. So no profit is paid, or added to a margin, out of money that backs another
+    /// position or an earlier claim.
     function deferGain(StoredPosition memory p, Trade memory t, uint256 profitAvailable) internal pure {
-        int256 gain = t.realizedPnl - t.fundingPayment;
-        if (gain <= 0) return;
-        int256 available = profitAvailable.toInt256() - t.insuranceFlow;
-        int256 excess = gain - (available > 0 ? available : int256(0));
-        if (excess <= 0) return;
+        if (t.realizedPnl <= profitAvailable.toInt256()) return;
+        uint256 excess = uint256(t.realizedPnl) - profitAvailable;
         uint256 deferred;
         if (p.size == 0) {
-            deferred = Math.min(uint256(excess), uint256(t.freeCollateralDelta));
+            deferred = Math.min(excess, uint256(t.freeCollateralDelta));
             t.freeCollateralDelta -= deferred.toInt256();
         } else {
-            deferred = Math.min(uint256(excess), p.margin);
+            deferred = Math.min(excess, p.margin);
             p.margin -= uint128(deferred);
         }
         t.claim = deferred;
+    }
+
+    /// @notice How a trade moves its market's locked margin: the position's margin from
+    /// `marginBefore` to `p.margin`, except the funding it settled (`t.fundingPayment`), which
+    /// the locked margin already followed when it accrued; plus the accrual in this trade (the
+    /// receivers' gain less the payers' debt, which is minus the fund's share `t.insuranceFlow`).
+    /// So the locked margin is every open position's margin net of its pending funding (to a few
+    /// wei in the pool's favour) and funding never moves what is free to pay profit.
+    function lockedMarginDelta(
+        StoredPosition memory p,
+        uint256 marginBefore,
+        Trade memory t
+    ) internal pure returns (int256) {
+        return int256(uint256(p.margin)) - marginBefore.toInt256() + t.fundingPayment - t.insuranceFlow;
     }
 
     /// @notice A fresh position of notional `rest` bought as `base` on `side` at `leverage`: the

@@ -161,6 +161,21 @@ export async function deployLiveMarket(connection: Connection, withSequencer: bo
     );
     windowStart += fundingInterval;
   }
+  // A long bought before a sell-off closes at a loss, which stays in the market's pool, and the
+  // keeper pays the claims the maker's profitable trims queued while no one had lost yet (profit
+  // is paid only from what a market's losers have realised). So the measured trades find a pool
+  // that can pay their profit, as a live market's does.
+  let s = windowStart - fundingInterval + 5 * BUCKET + 2;
+  await sendAt(connection, s++, () =>
+    clearingHouse.connect(victimB).openPosition(market, Side.LONG, toWad(150_000), toWad(2), 0n, MAX_DEADLINE),
+  );
+  await sendAt(connection, s++, () =>
+    clearingHouse.connect(maker).openPosition(market, Side.SHORT, toWad(20_000), toWad(3), 0n, MAX_DEADLINE),
+  );
+  await sendAt(connection, s++, () => clearingHouse.connect(victimB).closePosition(market, 0n, MAX_DEADLINE));
+  await sendAt(connection, s++, () => vault.connect(keeper).payClaims(market, 1_000n));
+  const [claimHead, claimTail] = await vault.claimQueueBounds(market);
+  if (claimHead !== claimTail) throw new Error(`benchmark set-up: ${claimTail - claimHead} claim(s) left unpaid`);
   const [premium] = await amm.getFundingState();
   if (premium >= 0n) throw new Error(`benchmark set-up: expected shorts to pay, premium ${premium}`);
   return {

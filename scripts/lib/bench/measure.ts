@@ -40,6 +40,7 @@ export async function measureOperations(m: LiveMarket): Promise<Measurements> {
   );
   await measure("updateFunding", () => ch.connect(keeper).updateFunding(market));
 
+  const [, claimTailBefore] = await vault.claimQueueBounds(market);
   const c = ch.connect(trader);
   await measure("openPosition", () => c.openPosition(market, Side.LONG, toWad(1_000), toWad(5), 0n, MAX_DEADLINE));
   await measure("increasePosition", () => c.openPosition(market, Side.LONG, toWad(500), toWad(5), 0n, MAX_DEADLINE));
@@ -68,6 +69,10 @@ export async function measureOperations(m: LiveMarket): Promise<Measurements> {
   await measure("deposit", () => vault.connect(trader).deposit(USDC(1_000)));
   await measure("withdraw", () => vault.connect(trader).withdraw(USDC(1_000)));
   if (t >= window + BUCKET) throw new Error("benchmark set-up: the measured operations overran their bucket");
+  // Every measured trade paid its profit in full: none took the rarer path that queues a claim.
+  const [, claimTailAfter] = await vault.claimQueueBounds(market);
+  if (claimTailAfter !== claimTailBefore)
+    throw new Error(`benchmark set-up: ${claimTailAfter - claimTailBefore} claim(s) queued`);
 
   // Liquidations: two longs (8x and 10x) caught by a crash of about 9% in three blocks (the
   // fluctuation limit allows 5% a block) that holds for the 15-minute TWAP window while funding
