@@ -11,6 +11,7 @@
  */
 import { formatEther, getAddress, type TransactionReceipt } from "ethers";
 import { IVault__factory, type IVault } from "../../typechain-types/index.js";
+import { marketMoney, spareForClaims, type MarketMoney } from "./claims.js";
 import { formatUnits } from "./fixed.js";
 import { KeeperBase, type KeeperBaseOptions } from "./keeper/base.js";
 import {
@@ -48,16 +49,6 @@ export interface ClaimPayment {
   remaining: bigint;
 }
 
-/** A market's money as the keeper read it (18 decimals). */
-export interface MarketMoney {
-  pool: bigint;
-  lockedMargin: bigint;
-  /** Every queued claim not yet paid. */
-  claims: bigint;
-  /** Queue entries not yet fully paid (tail - head). */
-  entries: bigint;
-}
-
 /** What one tick did with one market. */
 export type ClaimsOutcome =
   | { market: string; status: "no-claims" }
@@ -77,11 +68,6 @@ export type ClaimsOutcome =
 
 export interface ClaimsKeeperOptions extends KeeperBaseOptions {
   config: Omit<ClaimsKeeperConfig, "privateKey" | "once">;
-}
-
-/** What a market's pool can pay toward its claims now: what it holds beyond its locked margin. */
-export function spareForClaims(money: Pick<MarketMoney, "pool" | "lockedMargin">): bigint {
-  return money.pool > money.lockedMargin ? money.pool - money.lockedMargin : 0n;
 }
 
 /** An 18-decimal quote amount for the logs: up to 6 decimals, trailing zeros dropped. */
@@ -130,17 +116,8 @@ export class ClaimsKeeper extends KeeperBase {
     return this.#vault;
   }
 
-  async #money(vault: IVault, market: string): Promise<MarketMoney> {
-    const [balances, [head, tail]] = await Promise.all([
-      this.call(`marketBalances(${market})`, () => vault.marketBalances(market)),
-      this.call(`claimQueueBounds(${market})`, () => vault.claimQueueBounds(market)),
-    ]);
-    return {
-      pool: balances.pool,
-      lockedMargin: balances.lockedMargin,
-      claims: balances.claims,
-      entries: tail - head,
-    };
+  #money(vault: IVault, market: string): Promise<MarketMoney> {
+    return this.call(`marketBalances(${market}), claimQueueBounds(${market})`, () => marketMoney(vault, market));
   }
 
   async #serve(market: string): Promise<ClaimsOutcome> {
@@ -148,7 +125,7 @@ export class ClaimsKeeper extends KeeperBase {
     try {
       const vault = await this.#vaultContract();
       const money = await this.#money(vault, market);
-      if (money.entries === 0n) return { market, status: "no-claims" };
+      if (money.head === money.tail) return { market, status: "no-claims" };
       if (spareForClaims(money) === 0n) return { market, status: "waiting", money };
 
       // "pending": the state the transaction will meet, not the last block's.
@@ -220,7 +197,7 @@ export class ClaimsKeeper extends KeeperBase {
     for (const o of outcomes) {
       if (o.status !== "waiting") continue;
       waiting.push(
-        `${await this.names.of(o.market)} ${q(o.money.claims)} in ${o.money.entries} claim(s), ` +
+        `${await this.names.of(o.market)} ${q(o.money.claims)} in ${o.money.tail - o.money.head} claim(s), ` +
           `pool ${q(o.money.pool)} holds no more than its locked margin ${q(o.money.lockedMargin)}`,
       );
     }

@@ -14,10 +14,10 @@ import { network } from "hardhat";
 import {
   ClaimsKeeper,
   readClaimsKeeperConfig,
-  spareForClaims,
   type ClaimsKeeperOptions,
   type ClaimsOutcome,
 } from "../../scripts/lib/claims-keeper.js";
+import { spareForClaims } from "../../scripts/lib/claims.js";
 import { deployCore, deployMarket, fund, MAX_DEADLINE, Side } from "../../scripts/lib/deploy.js";
 import { formatUnits, toWad } from "../../scripts/lib/fixed.js";
 import { ConfigError } from "../../scripts/lib/keeper/config.js";
@@ -133,7 +133,7 @@ describe("ClaimsKeeper", function () {
       {
         market,
         status: "waiting",
-        money: { pool: toWad(10_000), lockedMargin: toWad(10_000), claims: aliceGain, entries: 1n },
+        money: { pool: toWad(10_000), lockedMargin: toWad(10_000), claims: aliceGain, head: 0n, tail: 1n },
       },
     ]);
     expect(await keeperAccount.getNonce()).to.equal(nonce);
