@@ -185,8 +185,9 @@ export class ClaimsKeeper extends KeeperBase {
   }
 
   /**
-   * One line when nothing was paid, and only when it changed: the markets whose claims wait, with
-   * what each is owed and what its pool lacks (the queue is paid once losers realise that much).
+   * One line when nothing was paid, and only when it changed: the markets whose claims wait for
+   * their pool (it holds no more than its locked margin until losers realise losses or the fund
+   * covers bad debt), with what each is owed.
    */
   async #logIdle(outcomes: readonly ClaimsOutcome[]): Promise<void> {
     if (outcomes.some((o) => o.status !== "no-claims" && o.status !== "waiting")) {
@@ -196,15 +197,14 @@ export class ClaimsKeeper extends KeeperBase {
     const waiting: string[] = [];
     for (const o of outcomes) {
       if (o.status !== "waiting") continue;
-      waiting.push(
-        `${await this.names.of(o.market)} ${q(o.money.claims)} in ${o.money.tail - o.money.head} claim(s), ` +
-          `pool ${q(o.money.pool)} holds no more than its locked margin ${q(o.money.lockedMargin)}`,
-      );
+      // Amounts owed, not the pool's figures, which move with every trade: the line changes only
+      // when claims are queued or paid.
+      waiting.push(`${await this.names.of(o.market)} ${q(o.money.claims)} in ${o.money.tail - o.money.head} claim(s)`);
     }
     const line =
       waiting.length === 0
         ? `idle: ${outcomes.length} market(s), no claims queued`
-        : `idle: claims wait for their pool: ${waiting.join("; ")}`;
+        : `idle: claims wait until their pool holds more than its open positions' margins: ${waiting.join("; ")}`;
     if (line !== this.#lastIdle) this.logger.info(line);
     this.#lastIdle = line;
   }

@@ -138,8 +138,7 @@ describe("ClaimsKeeper", function () {
     ]);
     expect(await keeperAccount.getNonce()).to.equal(nonce);
     expect(logger.take()).to.deep.equal([
-      `INFO idle: claims wait for their pool: ${market} ${q(aliceGain)} in 1 claim(s), ` +
-        "pool 10,000 holds no more than its locked margin 10,000",
+      `INFO idle: claims wait until their pool holds more than its open positions' margins: ${market} ${q(aliceGain)} in 1 claim(s)`,
     ]);
     await keeper.tick();
     expect(logger.take(), "an unchanged idle line is not repeated").to.deep.equal([]);
