@@ -113,7 +113,7 @@ export async function checkSolvency(world: World, accounts: Accounts, rounds: nu
   const liabilities = freeCollateral + pools + insuranceFund;
   const stillOpen = (await openPositions(world, [...accounts.traders.map((x) => x.signer), accounts.arbitrageur]))
     .length;
-  // Rounding (always in the protocol's favour) may leave dust in the margin pool: less than one token unit.
+  // Rounding (always in the protocol's favour) may leave dust in the market pools: less than one token unit in all.
   const dustLimit = SCALE;
   const problems: string[] = [];
   if (vaultTokens * SCALE !== liabilities) {
