@@ -509,7 +509,7 @@ export const payClaims: Command = async (ctx, args) => {
   }
   if (queued === 0)
     throw new CliError(
-      given === "" ? "no claims are queued in any market" : `no claims are queued in ${given.toUpperCase()}`,
+      given === "" ? "no claims are queued in any market" : `no claims are queued in ${selected[0].symbol}`,
     );
 };
 
