@@ -107,6 +107,7 @@ function checkSeries(r: SimResult): void {
       expect(m.arbLongOI === 0 || m.arbShortOI === 0).to.equal(true);
       expect(m.arbLongOI).to.be.at.most(m.longOI + 1e-9);
       expect(m.arbShortOI).to.be.at.most(m.shortOI + 1e-9);
+      expect(m.claimsPending).to.be.at.least(0);
     }
   }
   for (let i = 1; i < r.samples.length; i++) {
@@ -130,9 +131,11 @@ function checkSeries(r: SimResult): void {
     expect(r.markets[k].fees).to.be.greaterThan(before.fees);
   }
   // With no position open at the start, nothing is liquidated or settled at hour 0.
-  expect(r.samples[0].markets.every((m) => m.liquidations === 0 && m.longOI === 0 && m.fundingPaid === 0)).to.equal(
-    true,
-  );
+  expect(
+    r.samples[0].markets.every(
+      (m) => m.liquidations === 0 && m.longOI === 0 && m.fundingPaid === 0 && m.claimsPending === 0,
+    ),
+  ).to.equal(true);
 }
 
 /** The insurance fund from the charts' last point to its final figure, to the wei. */

@@ -123,19 +123,20 @@ export class Recorder {
 
   /**
    * Records each market's index, mark and gap, funding rate, open interest (the arbitrage bot's
-   * apart), the counts so far (liquidations, bad debt, funding), and the insurance fund with its
-   * share of funding so far.
+   * apart), the counts so far (liquidations, bad debt, funding), its claims pending, and the
+   * insurance fund with its share of funding so far.
    */
   async sample(step: number): Promise<StepSample> {
     const { markets, paths, system, opts } = this.#world;
     const ch = system.clearingHouse;
     const ms: MarketSample[] = [];
     for (const [i, m] of markets.entries()) {
-      const [spot, oi, funding, arb] = await Promise.all([
+      const [spot, oi, funding, arb, money] = await Promise.all([
         m.amm.getSpotPrice(),
         m.amm.getOpenInterest(),
         m.amm.getFundingState(),
         ch.getPosition(m.address, this.#arbitrageur),
+        system.vault.marketBalances(m.address),
       ]);
       const index = paths.prices[i][step];
       const mark = num(spot);
@@ -158,6 +159,7 @@ export class Recorder {
         badDebt: st.badDebt,
         fundingPaid: st.fundingPaid,
         fundingReceived: st.fundingReceived,
+        claimsPending: num(money.claims),
       });
     }
     const [, insurance] = await system.vault.getPoolBalances();

@@ -48,6 +48,8 @@ export interface MarketSample {
   badDebt: number;
   fundingPaid: number;
   fundingReceived: number;
+  /** Claims queued in the market and not yet paid at this sample (quote; the Vault's figure). */
+  claimsPending: number;
 }
 
 export interface StepSample {

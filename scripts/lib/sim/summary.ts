@@ -142,6 +142,7 @@ export function writeReports(r: SimResult, dir: string, extra: Record<string, un
   write("funding.png", [p.fundingRate, p.fundingPaid, p.fundingFund], 1, 760);
   write("open-interest.png", p.openInterest, Math.min(2, p.openInterest.length));
   write("liquidations.png", [p.liquidations, p.badDebt], 1);
+  write("claims.png", [p.claims], 1, 760);
   write("insurance-fund.png", [p.insurance], 1, 760);
   // Every market's mark and index, then the gaps, funding, bad debt and the insurance fund (and
   // the liquidation count when that fills the grid).
