@@ -109,7 +109,13 @@ if (!result.solvency.ok) {
   for (const problem of result.solvency.problems) console.error(`SOLVENCY CHECK FAILED: ${problem}`);
   process.exitCode = 1;
 } else {
-  console.log("    OK: the vault's balance equals every claim, and the margin pool holds only rounding dust");
+  const pending = result.solvency.markets.reduce((a, m) => a + m.claimsPending, 0n);
+  console.log(
+    "    OK: the vault's balance equals what it owes to the wei, the market pools hold only rounding dust, and " +
+      (pending === 0n
+        ? "every claim is paid"
+        : `${pending} wei of claims stay unpaid, what the markets' uncovered shortfall left their pools without`),
+  );
   if (process.env.DEMO_UPDATE_README_CHART === "1") {
     copyFileSync(join(OUT, "overview.png"), README_CHART);
     console.log(`\nREADME chart updated: ${README_CHART} (seed ${seed}, ${steps} steps): commit it`);

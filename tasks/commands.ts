@@ -15,6 +15,7 @@ import {
   slippageBound,
   type SideValue,
 } from "../scripts/lib/client.js";
+import { claimStanding, marketMoney, spareForClaims } from "../scripts/lib/claims.js";
 import { abs, formatPercent, formatUnits, parseDecimal, parseRatio, WAD, wDivDown } from "../scripts/lib/fixed.js";
 import { ChainlinkPriceFeed__factory } from "../typechain-types/index.js";
 import { formatFields, formatTable, type Output } from "../scripts/lib/format.js";
@@ -264,6 +265,7 @@ export const open: Command = async (ctx, args) => {
     ],
     ["free collateral", freeCollateralText(p.freeCollateralDelta)],
   );
+  if (p.claim !== 0n) fields.push(claimField(p.claim, market.symbol));
   if (p.size !== 0n)
     fields.push([
       "margin ratio after",
@@ -275,9 +277,44 @@ export const open: Command = async (ctx, args) => {
     ch.openPosition(market.address, side, margin, leverage, baseLimit, deadline),
   );
   printPositionChanged(ctx, receipt, market);
+  printClaimQueued(ctx, receipt, market);
 };
 
 const liquidationText = (price: bigint): string => (price === 0n ? "none" : fmt(price, 4));
+
+/**
+ * The profit a trade could not be paid, from the Vault's ClaimQueued event in its receipt: how much
+ * was queued, why, where it stands, and how it gets paid.
+ */
+function printClaimQueued(ctx: CliContext, receipt: ContractTransactionReceipt, market: MarketInfo): void {
+  const vault = ctx.client.vault;
+  for (const log of receipt.logs) {
+    if (log.address.toLowerCase() !== (vault.target as string).toLowerCase()) continue;
+    const parsed = vault.interface.parseLog(log);
+    if (parsed?.name !== "ClaimQueued") continue;
+    const { amount, totalClaim, index } = parsed.args as unknown as {
+      amount: bigint;
+      totalClaim: bigint;
+      index: bigint;
+    };
+    ctx.out.info(
+      `claim: ${fmt(amount, 6)} of your profit is queued, not paid: ${market.symbol}'s pool holds nothing more than ` +
+        `the margins of its open positions and the claims queued before yours (entry #${index} of its queue; ` +
+        `you are owed ${fmt(totalClaim, 6)} in ${market.symbol})`,
+    );
+    ctx.out.info(
+      `it is paid first in, first out to your free collateral as ${market.symbol}'s losing positions close or are ` +
+        `liquidated: the claims keeper pays it, or anyone with \`npx hardhat perp pay-claims --market ${market.symbol}\`; ` +
+        "`npx hardhat perp positions` shows where it stands",
+    );
+  }
+}
+
+/** A preview's claim, when the trade's profit would be partly queued. */
+const claimField = (claim: bigint, symbol: string): [string, string] => [
+  "claim",
+  `${fmt(claim, 6)} of the profit would be queued as your claim (${symbol}'s pool cannot pay it now)`,
+];
 
 /** The position a trade left, from its PositionChanged event. */
 function printPositionChanged(ctx: CliContext, receipt: ContractTransactionReceipt, market: MarketInfo): void {
@@ -332,6 +369,7 @@ export const reduce: Command = async (ctx, args) => {
     ch.reducePosition(market.address, amount, quoteLimit, deadline),
   );
   printPositionChanged(ctx, receipt, market);
+  printClaimQueued(ctx, receipt, market);
 };
 
 /** close --market ETH [--slippage 0.5%] [--deadline 300] */
@@ -343,14 +381,19 @@ export const close: Command = async (ctx, args) => {
   await requireNotSettled(ctx, market);
   await requirePosition(ctx, market);
   const q = await client.quoteClose(market, ctx.account, slippage);
-  ctx.out.info(
-    formatFields([
-      ["close", `${sideName(q.size)} ${fmt(abs(q.size), 6)} ${market.symbol}`],
-      [q.size > 0n ? "expected proceeds" : "expected cost", fmt(q.exitQuote)],
-      [q.size > 0n ? "min proceeds" : "max cost", `${fmt(q.quoteLimit)} (slippage ${formatPercent(slippage)})`],
-      ["fee", fmt(q.fee, 6)],
-    ]),
-  );
+  const fields: [string, string][] = [
+    ["close", `${sideName(q.size)} ${fmt(abs(q.size), 6)} ${market.symbol}`],
+    [q.size > 0n ? "expected proceeds" : "expected cost", fmt(q.exitQuote)],
+    [q.size > 0n ? "min proceeds" : "max cost", `${fmt(q.quoteLimit)} (slippage ${formatPercent(slippage)})`],
+    ["fee", fmt(q.fee, 6)],
+  ];
+  // The viewer's previewClose runs the close's own rules: what it pays, and what it would queue.
+  if (client.viewer !== undefined) {
+    const p = await client.viewer.previewClose(market.address, ctx.account);
+    fields.push(["payout", `${fmt(p.payout, 6)} back to free collateral`]);
+    if (p.claim !== 0n) fields.push(claimField(p.claim, market.symbol));
+  }
+  ctx.out.info(formatFields(fields));
   await ctx.beforeSend?.();
   const receipt = await send(ctx, `close ${market.symbol}`, () =>
     client.clearingHouse.connect(ctx.signer).closePosition(market.address, q.quoteLimit, deadline),
@@ -361,6 +404,7 @@ export const close: Command = async (ctx, args) => {
       `closed: realised PnL ${signed(e.realizedPnl)}, funding ${signed(0n - (e.fundingPayment as bigint))}, fee ${fmt(e.fee, 6)}, ` +
         `${fmt(e.freeCollateralDelta)} back to free collateral`,
     );
+  printClaimQueued(ctx, receipt, market);
 };
 
 const SETTLED = 2n;
@@ -405,6 +449,67 @@ export const claim: Command = async (ctx, args) => {
     ctx.out.info(
       `the payout waits until every position is recorded (long ${fmt(s.recordedLong, 6)} of ${fmt(s.openLong, 6)}, ` +
         `short ${fmt(s.recordedShort, 6)} of ${fmt(s.openShort, 6)}): claim again then`,
+    );
+};
+
+/** The most queue entries `pay-claims` pays per market by default (its --max). */
+export const PAY_CLAIMS_DEFAULT = 20;
+
+/**
+ * pay-claims [--market ETH] [--max 20]: pays the market's queued claims (every market's without
+ * --market) from what its pool holds beyond its locked margin, first in, first out, to the
+ * claimants' free collateral (Vault.payClaims, which anyone may call). A market whose pool has
+ * nothing spare is reported, not sent.
+ */
+export const payClaims: Command = async (ctx, args) => {
+  const { client } = ctx;
+  const given = str(args, "market");
+  const max = str(args, "max") || String(PAY_CLAIMS_DEFAULT);
+  if (!/^\d+$/.test(max) || Number(max) < 1 || Number(max) > 1_000)
+    throw new CliError(`--max must be a whole number of claims from 1 to 1,000, got ${max}`);
+  const selected = given === "" ? client.markets : [client.market(given)];
+  const vault = client.vault.connect(ctx.signer);
+  let queued = 0;
+  for (const market of selected) {
+    const money = await marketMoney(client.vault, market.address);
+    if (money.head === money.tail) continue;
+    queued++;
+    const spare = spareForClaims(money);
+    if (spare === 0n) {
+      const line =
+        `nothing to pay in ${market.symbol} yet: its pool holds ${fmt(money.pool, 6)}, no more than the ` +
+        `${fmt(money.lockedMargin, 6)} of margin backing its open positions; the ${fmt(money.claims, 6)} queued ` +
+        "is paid as its losing positions close or are liquidated";
+      if (given !== "") throw new CliError(line);
+      ctx.out.info(line);
+      continue;
+    }
+    await vault.payClaims.staticCall(market.address, BigInt(max));
+    const receipt = await send(ctx, `pay claims ${market.symbol}`, () => vault.payClaims(market.address, BigInt(max)));
+    for (const log of receipt.logs) {
+      if (log.address.toLowerCase() !== (vault.target as string).toLowerCase()) continue;
+      const parsed = vault.interface.parseLog(log);
+      if (parsed?.name !== "ClaimPaid") continue;
+      const { trader, amount, remainingClaim } = parsed.args as unknown as {
+        trader: string;
+        amount: bigint;
+        remainingClaim: bigint;
+      };
+      ctx.out.info(
+        `paid ${fmt(amount, 6)} to ${trader}` +
+          (remainingClaim === 0n ? "" : ` (still owed ${fmt(remainingClaim, 6)} in ${market.symbol})`),
+      );
+    }
+    const left = await marketMoney(client.vault, market.address);
+    ctx.out.info(
+      left.head === left.tail
+        ? `${market.symbol}: every queued claim is paid`
+        : `${market.symbol}: ${fmt(left.claims, 6)} still queued in ${left.tail - left.head} claim(s)`,
+    );
+  }
+  if (queued === 0)
+    throw new CliError(
+      given === "" ? "no claims are queued in any market" : `no claims are queued in ${selected[0].symbol}`,
     );
 };
 
@@ -486,9 +591,15 @@ export const positions: Command = async (ctx, args) => {
       v.liquidationPrice === undefined ? "n/a" : v.liquidationPrice === 0n ? "-" : fmt(v.liquidationPrice, 4),
     ]);
   }
-  ctx.out.info(`trader ${trader}, free collateral ${fmt(await client.vault.freeCollateral(trader), 6)}`);
+  const claims = await claimLines(client, markets, views, trader);
+  const owed = views.reduce((sum, v) => sum + v.claim, 0n);
+  ctx.out.info(
+    `trader ${trader}, free collateral ${fmt(await client.vault.freeCollateral(trader), 6)}` +
+      (owed > 0n ? `, claims ${fmt(owed, 6)} pending` : ""),
+  );
   if (rows.length === 0 && settled.length === 0) {
     ctx.out.info("no open positions");
+    for (const line of claims) ctx.out.info(line);
     return;
   }
   if (rows.length > 0) {
@@ -516,9 +627,40 @@ export const positions: Command = async (ctx, args) => {
     );
   }
   for (const line of settled) ctx.out.info(line);
+  for (const line of claims) ctx.out.info(line);
   if (client.viewer === undefined)
     ctx.out.info("(liquidation prices need the ClearingHouseViewer: --viewer or VIEWER)");
 };
+
+/**
+ * One line per market where `trader` is owed a claim: how much, where it stands in the queue, and
+ * what the market's pool can pay toward the queue now.
+ */
+async function claimLines(
+  client: PerpClient,
+  markets: readonly MarketInfo[],
+  views: readonly PositionRow[],
+  trader: string,
+): Promise<string[]> {
+  const lines: string[] = [];
+  for (const [i, m] of markets.entries()) {
+    if (views[i].claim === 0n) continue;
+    const money = await marketMoney(client.vault, m.address);
+    const standing = await claimStanding(client.vault, m.address, trader, money);
+    const place =
+      standing.index === undefined
+        ? `more than ${fmt(standing.ahead, 6)} owed ahead of it`
+        : `entry #${standing.index} of its queue, ${fmt(standing.ahead, 6)} owed ahead of it`;
+    const spare = spareForClaims(money);
+    lines.push(
+      `${m.symbol}: claim of ${fmt(views[i].claim, 6)} pending (${place}); ` +
+        (spare === 0n
+          ? `paid first in, first out as ${m.symbol}'s losing positions close or are liquidated`
+          : `${m.symbol}'s pool can pay ${fmt(spare, 6)} of the queue now: npx hardhat perp pay-claims --market ${m.symbol}`),
+    );
+  }
+  return lines;
+}
 
 interface PositionRow {
   size: bigint;
@@ -530,6 +672,8 @@ interface PositionRow {
   liquidationMarginRatio: bigint;
   liquidatable: boolean;
   liquidationPrice?: bigint;
+  /** What the trader is owed in the market by queued claims. */
+  claim: bigint;
 }
 
 /** Through the viewer in one call when there is one; else from the ClearingHouse, market by market. */
@@ -547,8 +691,11 @@ async function readPositions(
   const ch = client.clearingHouse;
   return Promise.all(
     markets.map(async (m) => {
-      const p = await ch.getPosition(m.address, trader);
-      if (p.size === 0n) return { ...zeroRow };
+      const [p, claim] = await Promise.all([
+        ch.getPosition(m.address, trader),
+        client.vault.claimOf(m.address, trader),
+      ]);
+      if (p.size === 0n) return { ...zeroRow, claim };
       const [pnl, ratio, funding, liquidationRatio, params] = await Promise.all([
         ch.getUnrealizedPnl(m.address, trader),
         ch.getMarginRatio(m.address, trader),
@@ -565,6 +712,7 @@ async function readPositions(
         marginRatio: ratio,
         liquidationMarginRatio: liquidationRatio,
         liquidatable: liquidationRatio < params.maintenanceMarginRatio,
+        claim,
       };
     }),
   );
@@ -578,6 +726,7 @@ const zeroRow: PositionRow = {
   marginRatio: 0n,
   liquidationMarginRatio: 0n,
   liquidatable: false,
+  claim: 0n,
 };
 
 /** The index price: the oracle's current one when valid, else the last the market recorded. */
@@ -592,7 +741,10 @@ async function indexPrice(market: MarketInfo): Promise<bigint | undefined> {
   return market.amm.getIndexTwap(0).catch(() => undefined);
 }
 
-/** markets: mark, index, funding rate, open interest, limits, status; and the insurance fund. */
+/**
+ * markets: mark, index, funding rate, open interest, limits, status; the insurance fund; and each
+ * market with queued claims, its pool and the margin of it that backs open positions.
+ */
 export const markets: Command = async (ctx) => {
   const { client } = ctx;
   const rows: string[][] = [];
@@ -632,6 +784,15 @@ export const markets: Command = async (ctx) => {
   const [, insurance] = await client.vault.getPoolBalances();
   const paused = await client.clearingHouse.paused();
   ctx.out.info(`insurance fund: ${fmt(insurance, 6)}${paused ? "   (trading is PAUSED)" : ""}`);
+  for (const m of client.markets) {
+    const money = await marketMoney(client.vault, m.address);
+    if (money.head === money.tail) continue;
+    ctx.out.info(
+      `${m.symbol}: claims ${fmt(money.claims, 6)} queued in ${money.tail - money.head} entr${money.tail - money.head === 1n ? "y" : "ies"}; ` +
+        `pool ${fmt(money.pool, 6)}, of which ${fmt(money.lockedMargin, 6)} backs open positions` +
+        (spareForClaims(money) > 0n ? ` (pay them: npx hardhat perp pay-claims --market ${m.symbol})` : ""),
+    );
+  }
 };
 
 // ---------------------------------------------------------------- operator commands
@@ -746,4 +907,5 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   unpause,
   settle,
   claim,
+  "pay-claims": payClaims,
 };

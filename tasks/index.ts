@@ -113,6 +113,15 @@ export const cliTasks: TaskDefinition[] = [
     () => import("./actions/remove-margin.js"),
   ),
   define(
+    "pay-claims",
+    "Pay a market's queued claims (every market's without --market), first in, first out, from its spare pool money",
+    [
+      { name: "market", description: "Market symbol (ETH) or Amm address (default: every market)" },
+      { name: "max", description: "Most claims paid per market (default 20)" },
+    ],
+    () => import("./actions/pay-claims.js"),
+  ),
+  define(
     "positions",
     "A trader's positions: size, margin, entry, mark, PnL, margin ratio, liquidation price",
     [{ name: "trader", description: "Trader address (default: the --from account)" }],

@@ -146,8 +146,11 @@ export const SENTENCES: Record<string, (a: Args, f: Formatters) => string> = {
     `the Vault received ${f.t(a.received)} instead of ${f.t(a.expected)}: fee-on-transfer and rebasing tokens are refused`,
   InsufficientFreeCollateral: (a, f) =>
     `insufficient collateral: ${a.trader} has ${f.q(a.available)} free in the Vault but ${f.q(a.needed)} is needed (deposit more)`,
-  InsufficientMarginPool: (a, f) =>
-    `the margin pool holds ${f.q(a.available)}, less than the ${f.q(a.needed)} to pay out (losing positions must be liquidated first)`,
+  // The arguments by position: `length` would read the decoded Result's own array length.
+  ClaimIndexOutOfRange: (a, f) =>
+    a[2] === 0n
+      ? `the claim queue of ${f.m(a[0])} has no entries: there is no entry ${a[1]}`
+      : `the claim queue of ${f.m(a[0])} has entries 0 to ${a[2] - 1n}: there is no entry ${a[1]}`,
   // Amm
   InvalidReserves: (a, f) => `invalid reserves: ${f.n(a.quoteReserve)} quote, ${f.n(a.baseReserve)} base`,
   RatioTooHigh: (a, f) => `the ratio ${f.pct(a.ratio)} is above 100%`,
@@ -225,6 +228,7 @@ export const SENTENCES: Record<string, (a: Args, f: Formatters) => string> = {
   SafeCastOverflowedUintDowncast: (a) => `an amount does not fit in ${a.bits} bits`,
   SafeCastOverflowedIntDowncast: (a) => `an amount does not fit in ${a.bits} bits`,
   SafeCastOverflowedUintToInt: () => "an amount is too large",
+  SafeCastOverflowedIntToUint: (a) => `an amount that must not be negative is ${a.value}`,
   ERC4626ExceededMaxDeposit: (a, f) =>
     `the deposit of ${f.t(a.assets)} for ${a.receiver} is above the ${f.t(a.max)} the fund accepts now`,
   ERC4626ExceededMaxMint: (a) => `minting ${a.shares} share units for ${a.receiver} is above the ${a.max} allowed now`,

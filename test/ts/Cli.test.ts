@@ -11,6 +11,7 @@ import { network } from "hardhat";
 import { CliError, PerpClient, Side, slippageBound } from "../../scripts/lib/client.js";
 import { deployCore, deployMarket, deployOracle, MAX_DEADLINE, type System } from "../../scripts/lib/deploy.js";
 import {
+  abs,
   formatPercent,
   formatUnits,
   parseDecimal,
@@ -24,11 +25,14 @@ import { CapturedOutput, formatTable } from "../../scripts/lib/format.js";
 import { unknownFlagHint } from "../../tasks/flags.js";
 import { runTask, START_A_NODE, type RunOptions } from "../../tasks/run.js";
 import type { Amm } from "../../typechain-types/index.js";
+import { LONG, reservesAfterBase, reservesAfterQuote, SHORT } from "./helpers/pricing.js";
 
 const connection = await network.create();
 const { ethers, networkHelpers } = connection;
 const hre = { network: { getOrCreate: async () => connection } } as unknown as Parameters<typeof runTask>[2];
 const USDC = (n: number | string) => parseDecimal(String(n), 6);
+/** An 18-decimal amount as the CLI prints it: up to 6 decimals, trailing zeros dropped. */
+const fmt6 = (v: bigint): string => formatUnits(v, 18, 6);
 
 describe("CLI", function () {
   let system: System;
@@ -257,6 +261,105 @@ describe("CLI", function () {
       const p = await run("positions", { viewer: "" });
       expect(p.text).to.match(/BTC\s+short.*\s+n\/a$/m);
       expect(p.text).to.contain("(liquidation prices need the ClearingHouseViewer");
+    });
+  });
+
+  describe("claims: profit the market's pool cannot pay yet", function () {
+    it("a winner who closes before the losers: part paid, the rest queued, shown, then paid by anyone", async function () {
+      // BTC: 5,000,000 quote / 100 base, no fee, no funding. Dave (account 3) shorts 1,000; Alice
+      // buys 5,000 and Bob 25,000 after him, pushing the price up. The model pool gives the figures.
+      const pool = { quote: toWad(5_000_000), base: toWad(100) };
+      const trade = (side: 0 | 1, notional: bigint) => {
+        const r = reservesAfterQuote(pool.quote, pool.base, side, notional);
+        Object.assign(pool, { quote: r.newQuote, base: r.newBase });
+        return side === LONG ? r.base : -r.base;
+      };
+      const closeAll = (size: bigint, notional: bigint) => {
+        const r = reservesAfterBase(pool.quote, pool.base, size, abs(size));
+        Object.assign(pool, { quote: r.newQuote, base: r.newBase });
+        return size > 0n ? r.quote - notional : notional - r.quote; // realised PnL
+      };
+      const daveSize = trade(SHORT, toWad(1_000));
+      const aliceSize = trade(LONG, toWad(5_000));
+      const bobSize = trade(LONG, toWad(25_000));
+      const daveLoss = -closeAll(daveSize, toWad(1_000));
+      const aliceGain = closeAll(aliceSize, toWad(5_000));
+      const bobLoss = -closeAll(bobSize, toWad(25_000));
+      // Dave loses about 12.04, Alice wins about 52.09: the pool can pay her only Dave's loss.
+      expect(daveLoss > toWad(12) && daveLoss < toWad("12.1")).to.equal(true);
+      expect(aliceGain > toWad(52) && aliceGain < toWad("52.1")).to.equal(true);
+      const claim = aliceGain - daveLoss;
+
+      await ok("faucet", {}, "3");
+      for (const from of ["1", "2", "3"]) await ok("deposit", { amount: "10000" }, from);
+      await ok("open", { market: "BTC", side: "short", margin: "200", leverage: "5" }, "3");
+      await ok("open", { market: "BTC", side: "long", margin: "1000", leverage: "5" }, "1");
+      await ok("open", { market: "BTC", side: "long", margin: "5000", leverage: "5" }, "2");
+      await ok("close", { market: "BTC" }, "3");
+
+      let r = await ok("close", { market: "BTC" });
+      // The preview (the viewer's previewClose) and the trade agree: 1,000 + 12.04 paid, the rest queued.
+      expect(r.text).to.contain(`payout:            ${fmt6(toWad(1_000) + daveLoss)} back to free collateral`);
+      expect(r.text).to.contain(
+        `claim:             ${fmt6(claim)} of the profit would be queued as your claim (BTC's pool cannot pay it now)`,
+      );
+      expect(r.text).to.contain(
+        `closed: realised PnL +${formatUnits(aliceGain, 18, 4)}, funding 0, fee 0, ` +
+          `${formatUnits(toWad(1_000) + daveLoss, 18, 4)} back to free collateral`,
+      );
+      expect(r.text).to.contain(
+        `claim: ${fmt6(claim)} of your profit is queued, not paid: BTC's pool holds nothing more than the margins ` +
+          `of its open positions and the claims queued before yours (entry #0 of its queue; you are owed ${fmt6(claim)} in BTC)`,
+      );
+      expect(r.text).to.contain(
+        "it is paid first in, first out to your free collateral as BTC's losing positions close or are liquidated: " +
+          "the claims keeper pays it, or anyone with `npx hardhat perp pay-claims --market BTC`",
+      );
+      const btcAddress = await btc.getAddress();
+      expect(await system.vault.claimOf(btcAddress, alice.address)).to.equal(claim);
+      const free = toWad(10_000) + daveLoss;
+      expect(await system.vault.freeCollateral(alice.address)).to.equal(free);
+
+      // Alice sees her claim; nothing is spare in BTC's pool, whose 5,000 backs Bob's position.
+      let lines = (await ok("positions")).text.split("\n");
+      expect(lines).to.deep.equal([
+        `trader ${alice.address}, free collateral ${fmt6(free)}, claims ${fmt6(claim)} pending`,
+        "no open positions",
+        `BTC: claim of ${fmt6(claim)} pending (entry #0 of its queue, 0 owed ahead of it); ` +
+          "paid first in, first out as BTC's losing positions close or are liquidated",
+      ]);
+      expect((await ok("markets")).text.split("\n").slice(-1)).to.deep.equal([
+        `BTC: claims ${fmt6(claim)} queued in 1 entry; pool 5,000, of which 5,000 backs open positions`,
+      ]);
+      expect(await fails("pay-claims", { market: "BTC" }, "4")).to.equal(
+        `nothing to pay in BTC yet: its pool holds 5,000, no more than the 5,000 of margin backing its open ` +
+          `positions; the ${fmt6(claim)} queued is paid as its losing positions close or are liquidated`,
+      );
+      expect(await fails("pay-claims", { market: "ETH" }, "4")).to.equal("no claims are queued in ETH");
+      expect(await fails("pay-claims", { market: "BTC", max: "0" }, "4")).to.equal(
+        "--max must be a whole number of claims from 1 to 1,000, got 0",
+      );
+
+      // Bob closes at a loss that covers the claim: BTC's pool now has it to spare.
+      await ok("close", { market: "BTC" }, "2");
+      expect(bobLoss >= claim).to.equal(true);
+      lines = (await ok("positions")).text.split("\n");
+      expect(lines[2]).to.equal(
+        `BTC: claim of ${fmt6(claim)} pending (entry #0 of its queue, 0 owed ahead of it); ` +
+          `BTC's pool can pay ${fmt6(bobLoss)} of the queue now: npx hardhat perp pay-claims --market BTC`,
+      );
+
+      // Anyone may pay it (account 4 holds nothing in the system): every market's claims, here BTC's.
+      r = await ok("pay-claims", {}, "4");
+      expect(r.text).to.match(/^pay claims BTC: tx 0x/);
+      expect(r.text).to.contain(`paid ${fmt6(claim)} to ${alice.address}\nBTC: every queued claim is paid`);
+      expect(await system.vault.claimOf(btcAddress, alice.address)).to.equal(0n);
+      expect(await system.vault.freeCollateral(alice.address)).to.equal(toWad(10_000) + aliceGain);
+      expect((await ok("positions")).text.split("\n")).to.deep.equal([
+        `trader ${alice.address}, free collateral ${fmt6(toWad(10_000) + aliceGain)}`,
+        "no open positions",
+      ]);
+      expect(await fails("pay-claims", {}, "4")).to.equal("no claims are queued in any market");
     });
   });
 
@@ -547,10 +650,21 @@ describe("CLI", function () {
       expect(r.text).to.match(/expected size:\s+0\.049977 at 2,000\.9\n/);
       // 500 x 0.0499775/0.2499375 = 99.98000399... of the cost basis goes: PnL +0.019996, and 400.019996 stays.
       expect(r.text).to.match(/realised PnL:\s+\+0\.0199\n/);
-      // Margin 100 + 0.019996 - the fee of 0.1 = 99.919996.
-      expect(r.text).to.match(/position after:\s+long 0\.19996 ETH, margin 99\.9199, open notional 400\.0199\n/);
+      // ETH's pool holds only Alice's margin, which backs her position: the profit of 0.019996 cannot be
+      // paid (not even into her margin) and is queued as her claim. Margin 100 - the fee of 0.1 = 99.9.
+      expect(r.text).to.match(/position after:\s+long 0\.19996 ETH, margin 99\.9, open notional 400\.0199\n/);
       expect(r.text).to.match(/free collateral:\s+nothing moves\n/);
+      expect(r.text).to.match(
+        /claim:\s+0\.019996 of the profit would be queued as your claim \(ETH's pool cannot pay it now\)\n/,
+      );
       expect(r.text).to.match(/reduce short ETH: tx 0x/);
+      expect(r.text).to.contain(
+        "position: long 0.19996 ETH, margin 99.9, entry 2,000.5, fee 0.1, realised PnL +0.0199",
+      );
+      expect(r.text).to.contain("claim: 0.019996 of your profit is queued, not paid: ");
+      expect(await system.vault.claimOf(await eth.getAddress(), alice.address)).to.equal(
+        (await system.viewer.getPositionView(await eth.getAddress(), alice.address)).claim,
+      );
       // A short of 1,000 against the long's exit value of about 400: a reversal into a short.
       const preview = await system.viewer.previewOpen(
         await eth.getAddress(),
@@ -581,10 +695,12 @@ describe("CLI", function () {
       expect(r.text).to.match(/expected proceeds:\s+200\.0799\n/);
       expect(r.text).to.match(/min proceeds:\s+199\.0795 \(slippage 0\.5%\)\n/);
       // Cost basis of 0.1 of 0.24993751 base bought for 500: 200.05; PnL +0.029999...; fee 0.1% of
-      // 200.0799995 = 0.2000799995; margin 100 + 0.029999 - 0.20008 = 99.829919...
+      // 200.0799995 = 0.2000799995. ETH's pool holds only Alice's margin, which backs her position: the
+      // profit is queued as her claim, not added to her margin: 100 - 0.20008 = 99.79992.
       expect(r.text).to.match(
-        /position: long 0\.149937 ETH, margin 99\.8299, entry 2,000\.5\d*, fee 0\.200079, realised PnL \+0\.0299; nothing moves/,
+        /position: long 0\.149937 ETH, margin 99\.7999, entry 2,000\.5\d*, fee 0\.200079, realised PnL \+0\.0299; nothing moves\n/,
       );
+      expect(r.text).to.match(/claim: 0\.029999 of your profit is queued, not paid: .*\(entry #0 of its queue; /);
       await (await system.clearingHouse.pause()).wait();
       const paused = await run("reduce", { market: "ETH", size: "0.1" });
       expect(paused.error).to.equal("Error: trading is paused by the operator");

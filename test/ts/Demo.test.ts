@@ -1,7 +1,8 @@
 /**
  * The demo's simulation (scripts/lib/sim/run.ts) with few steps: every position is closed or
- * liquidated, every account withdraws, and the solvency check holds (the Vault's tokens equal every
- * claim, the margin pool keeps only rounding dust); the same seed gives the same run; the charts'
+ * liquidated, every queued claim is paid, every account withdraws, and the solvency check holds (the
+ * Vault's tokens equal free collateral + every market's pool + the fund to the wei, the pools keep
+ * only rounding dust); the same seed gives the same run; the charts'
  * series are recorded for every market and agree with the summary, and the insurance fund's
  * reconciliation (last sample + wind-down flows = final) adds up to the wei. And the
  * arbitrage bot's planner (scripts/lib/arbitrage.ts): direction, fee band and limits.
@@ -43,9 +44,10 @@ describe("Demo simulation", function () {
     const a = await simulate("ci");
     expect(a.solvency.problems).to.deep.equal([]);
     expect(a.solvency.ok).to.equal(true);
-    expect(a.solvency.vaultTokens * 10n ** 12n).to.equal(a.solvency.claims);
+    expect(a.solvency.vaultTokens * 10n ** 12n).to.equal(a.solvency.liabilities);
     expect(a.solvency.marginPool <= a.solvency.dustLimit).to.equal(true);
     expect(a.solvency.openPositions).to.equal(0);
+    checkMoney(a);
     expect(a.samples).to.have.length(21);
     for (const m of a.markets) {
       expect(m.crashDepthPct).to.be.at.least(30);
@@ -60,9 +62,34 @@ describe("Demo simulation", function () {
     expect(b.markets).to.deep.equal(a.markets);
     expect(b.solvency).to.deep.equal(a.solvency);
     expect(b.insurance).to.deep.equal(a.insurance);
+    expect(b.claims).to.deep.equal(a.claims);
     expect(b.samples).to.deep.equal(a.samples);
   });
 });
+
+/**
+ * Money per market: the Vault's tokens are free collateral + each market's pool + the fund, the
+ * pools add up to the Vault's total, no margin stays locked; every claim queued was paid (the fund
+ * covered every bad debt: no shortfall), to the wei from the events; and the table's figures agree.
+ */
+function checkMoney(r: SimResult): void {
+  const s = r.solvency;
+  const pools = s.markets.map((m) => m.pool);
+  expect(pools.reduce((a, b) => a + b, 0n)).to.equal(s.marginPool);
+  expect(s.vaultTokens * 10n ** 12n).to.equal(s.freeCollateral + s.marginPool + s.insuranceFund);
+  expect(s.markets.map((m) => m.symbol)).to.deep.equal(r.symbols);
+  for (const [i, m] of s.markets.entries()) {
+    expect(m.lockedMargin).to.equal(0n);
+    expect(r.markets[i].shortfall).to.equal(0);
+    expect(m.claimsPending).to.equal(0n);
+    expect(r.claims[i].queued - r.claims[i].paid).to.equal(m.claimsPending);
+    expect(r.markets[i].claimsQueued).to.equal(r.claims[i].count);
+    near(r.markets[i].claimsQueuedAmount, Number(r.claims[i].queued) / 1e18, 1e-6);
+    near(r.markets[i].claimsPaidAmount, Number(r.claims[i].paid) / 1e18, 1e-6);
+  }
+  // The seed's run queues claims: a winner closed while the losers of its market were still open.
+  expect(r.claims.reduce((n, c) => n + c.count, 0)).to.be.greaterThan(0);
+}
 
 /** |a - b| < tolerance (chai's closeTo takes bigints only under the Hardhat matchers). */
 function near(a: number, b: number, tolerance: number): void {
@@ -80,6 +107,7 @@ function checkSeries(r: SimResult): void {
       expect(m.arbLongOI === 0 || m.arbShortOI === 0).to.equal(true);
       expect(m.arbLongOI).to.be.at.most(m.longOI + 1e-9);
       expect(m.arbShortOI).to.be.at.most(m.shortOI + 1e-9);
+      expect(m.claimsPending).to.be.at.least(0);
     }
   }
   for (let i = 1; i < r.samples.length; i++) {
@@ -103,9 +131,11 @@ function checkSeries(r: SimResult): void {
     expect(r.markets[k].fees).to.be.greaterThan(before.fees);
   }
   // With no position open at the start, nothing is liquidated or settled at hour 0.
-  expect(r.samples[0].markets.every((m) => m.liquidations === 0 && m.longOI === 0 && m.fundingPaid === 0)).to.equal(
-    true,
-  );
+  expect(
+    r.samples[0].markets.every(
+      (m) => m.liquidations === 0 && m.longOI === 0 && m.fundingPaid === 0 && m.claimsPending === 0,
+    ),
+  ).to.equal(true);
 }
 
 /** The insurance fund from the charts' last point to its final figure, to the wei. */

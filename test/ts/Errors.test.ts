@@ -104,6 +104,16 @@ describe("Error decoder", function () {
     expect(decoder.explainData(encode(stale, [alice, toWad(3_100), 0n]))).to.equal(
       "ETH cannot be settled now: its oracle gives no valid index price to back the index TWAP of 3,100",
     );
+    // A claim queue of 3 entries has indices 0, 1 and 2; the argument named `length` is read by position.
+    const outOfRange = "ClaimIndexOutOfRange(address,uint256,uint256)";
+    expect(decoder.explainData(encode(outOfRange, [alice, 5n, 3n]))).to.equal(
+      "the claim queue of ETH has entries 0 to 2: there is no entry 5",
+    );
+    expect(decoder.explainData(encode(outOfRange, [alice, 0n, 0n]))).to.equal(
+      "the claim queue of ETH has no entries: there is no entry 0",
+    );
+    // InsufficientMarginPool is gone: a close no longer reverts for lack of pool money.
+    expect(decoder.explainData(encode("InsufficientMarginPool(uint256,uint256)", [1n, 2n]))).to.equal(undefined);
   });
 
   it("decodes Panic and Error(string), and nothing else", function () {

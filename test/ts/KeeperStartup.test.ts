@@ -27,9 +27,11 @@ describe("Keeper accounts", function () {
     const funding = await keeperSigner(ethers, { ...base, role: "funding" });
     const liquidation = await keeperSigner(ethers, { ...base, role: "liquidation" });
     const arbitrage = await keeperSigner(ethers, { ...base, role: "arbitrage" });
+    const claims = await keeperSigner(ethers, { ...base, role: "claims" });
     expect(await funding.signer.getAddress()).to.equal(signers[n - 1].address);
     expect(await liquidation.signer.getAddress()).to.equal(signers[n - 2].address);
     expect(await arbitrage.signer.getAddress()).to.equal(signers[n - 3].address);
+    expect(await claims.signer.getAddress()).to.equal(signers[n - 4].address);
     expect(funding.account).to.equal(
       `${signers[n - 1].address} (dev account #${n - 1} of the local node's ${n}, the funding keeper's own; ` +
         "the CLI signs with #0) as the funding keeper",

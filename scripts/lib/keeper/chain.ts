@@ -7,7 +7,7 @@ import type { ErrorDecoder } from "../errors.js";
 import { withRetry, type RetryOptions } from "./retry.js";
 
 /** Each keeper's dev account on a local node, counted from the end of the node's accounts (1 = the last). */
-export const LOCAL_KEEPER_ACCOUNT = { funding: 1, liquidation: 2, arbitrage: 3 } as const;
+export const LOCAL_KEEPER_ACCOUNT = { funding: 1, liquidation: 2, arbitrage: 3, claims: 4 } as const;
 export type KeeperRole = keyof typeof LOCAL_KEEPER_ACCOUNT;
 
 /** The local networks: Hardhat's in-process ones and a `npx hardhat node` on this machine. */
@@ -22,7 +22,7 @@ export function isLocalNetwork(networkName: string, chainId: bigint): boolean {
  * The keeper's signer and a line saying which account it is and why. With KEEPER_PRIVATE_KEY, that
  * key. Without it, only on a local network: a dev account of its own, counted from the end of the
  * node's accounts (the funding keeper the last, the liquidator the one before, the arbitrage bot the
- * one before that), so a keeper never signs as account 0, the deployer and the CLI's default
+ * one before that, the claims keeper the one before that), so a keeper never signs as account 0, the deployer and the CLI's default
  * trader. On a live network no configured account is used by default: the key is required.
  */
 export async function keeperSigner(

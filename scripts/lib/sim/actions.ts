@@ -73,8 +73,9 @@ export function runArbitrage(bots: Bots): Promise<ArbitrageOutcome[]> {
   return bots.arbitrage.tick();
 }
 
-/** The funding keeper's tick, then the liquidation keeper's. */
+/** The funding keeper's tick, then the liquidation keeper's, then the claims keeper's (losses realised first). */
 export async function runKeepers(bots: Bots): Promise<void> {
   await bots.fundingKeeper.tick();
   await bots.liquidationKeeper.tick();
+  await bots.claimsKeeper.tick();
 }

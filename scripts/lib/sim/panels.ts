@@ -1,7 +1,8 @@
 /**
  * The demo's chart panels, from a simulation's result: every market's mark, index and gap, funding
  * (rates, and the cumulative amounts paid and received), open interest (traders vs the arbitrage
- * bot), liquidations and bad debt, and the insurance fund with the wind-down's flows explained.
+ * bot), liquidations and bad debt, claims pending, and the insurance fund with the wind-down's flows
+ * explained.
  */
 import { COLORS, type Panel, type Series } from "./chart.js";
 import type { FundFlows, SimResult } from "./run.js";
@@ -29,6 +30,8 @@ export interface Panels {
   openInterest: Panel[];
   liquidations: Panel;
   badDebt: Panel;
+  /** Per market: profit queued as claims and not yet paid. */
+  claims: Panel;
   insurance: Panel;
 }
 
@@ -133,6 +136,12 @@ export function buildPanels(r: SimResult): Panels {
       yLabel: "liquidations",
       yFormat: (y) => (Number.isInteger(y) ? `${y}` : ""),
       series: perMarket((m) => m.liquidations),
+    },
+    claims: {
+      ...common,
+      title: "Claims pending: profit queued until the market's pool can pay it",
+      yLabel: QUOTE,
+      series: perMarket((m) => m.claimsPending),
     },
     badDebt: {
       ...common,

@@ -4,10 +4,10 @@
  * by kind (to the wei), and the trades refused with the error each met.
  */
 import { getAddress, type Log } from "ethers";
-import { Amm__factory, ClearingHouse__factory } from "../../../typechain-types/index.js";
+import { Amm__factory, ClearingHouse__factory, Vault__factory } from "../../../typechain-types/index.js";
 import { ErrorDecoder } from "../errors.js";
 import { LogPager } from "../log-pager.js";
-import type { FundFlows, MarketSample, MarketStats, StepSample } from "./run.js";
+import type { ClaimLedger, FundFlows, MarketSample, MarketStats, StepSample } from "./run.js";
 import type { World } from "./setup.js";
 
 export const num = (x: bigint): number => Number(x) / 1e18;
@@ -43,6 +43,8 @@ export class Recorder {
   readonly stats: MarketStats[];
   readonly rejectedReasons = new Map<string, number>();
   readonly samples: StepSample[] = [];
+  /** Each market's claims to the wei, from the Vault's ClaimQueued and ClaimPaid events. */
+  readonly claims: ClaimLedger[];
   /** The fund's flows named by events, cumulative since the bots started (`funding` stays 0 here). */
   readonly flows: FundFlows = noFlows();
   /** The records at the first and at the latest sample. */
@@ -52,13 +54,18 @@ export class Recorder {
   readonly #decoder = new ErrorDecoder();
   readonly #chIface = ClearingHouse__factory.createInterface();
   readonly #ammIface = Amm__factory.createInterface();
+  readonly #vaultIface = Vault__factory.createInterface();
+  readonly #vault: string;
   readonly #marketIndex: Map<string, number>;
   readonly #gapSums: number[];
   readonly #clearingHouse: string;
   readonly #arbitrageur: string;
   readonly #events: LogPager;
 
-  constructor(world: World, options: { clearingHouse: string; arbitrageur: string; startBlock: number }) {
+  constructor(
+    world: World,
+    options: { clearingHouse: string; vault: string; arbitrageur: string; startBlock: number },
+  ) {
     this.#world = world;
     const { markets, paths } = world;
     this.stats = markets.map((m, i) => ({
@@ -75,16 +82,21 @@ export class Recorder {
       fullLiquidations: 0,
       badDebt: 0,
       shortfall: 0,
+      claimsQueued: 0,
+      claimsQueuedAmount: 0,
+      claimsPaidAmount: 0,
       meanGapPct: 0,
       maxGapPct: 0,
       crashDepthPct: paths.crashDepth[i] * 100,
     }));
+    this.claims = markets.map(() => ({ queued: 0n, paid: 0n, count: 0 }));
     this.#marketIndex = new Map(markets.map((m, i) => [m.address, i]));
+    this.#vault = options.vault;
     this.#gapSums = markets.map(() => 0);
     this.#clearingHouse = options.clearingHouse;
     this.#arbitrageur = options.arbitrageur;
     this.#events = new LogPager(world.ethers.provider, {
-      address: [options.clearingHouse, ...markets.map((m) => m.address)],
+      address: [options.clearingHouse, options.vault, ...markets.map((m) => m.address)],
       startBlock: options.startBlock + 1,
       blockRange: 5_000,
     });
@@ -111,19 +123,20 @@ export class Recorder {
 
   /**
    * Records each market's index, mark and gap, funding rate, open interest (the arbitrage bot's
-   * apart), the counts so far (liquidations, bad debt, funding), and the insurance fund with its
-   * share of funding so far.
+   * apart), the counts so far (liquidations, bad debt, funding), its claims pending, and the
+   * insurance fund with its share of funding so far.
    */
   async sample(step: number): Promise<StepSample> {
     const { markets, paths, system, opts } = this.#world;
     const ch = system.clearingHouse;
     const ms: MarketSample[] = [];
     for (const [i, m] of markets.entries()) {
-      const [spot, oi, funding, arb] = await Promise.all([
+      const [spot, oi, funding, arb, money] = await Promise.all([
         m.amm.getSpotPrice(),
         m.amm.getOpenInterest(),
         m.amm.getFundingState(),
         ch.getPosition(m.address, this.#arbitrageur),
+        system.vault.marketBalances(m.address),
       ]);
       const index = paths.prices[i][step];
       const mark = num(spot);
@@ -146,6 +159,7 @@ export class Recorder {
         badDebt: st.badDebt,
         fundingPaid: st.fundingPaid,
         fundingReceived: st.fundingReceived,
+        claimsPending: num(money.claims),
       });
     }
     const [, insurance] = await system.vault.getPoolBalances();
@@ -179,6 +193,23 @@ export class Recorder {
     for (let i = 0; i < this.stats.length; i++) this.stats[i].meanGapPct = this.#gapSums[i] / Math.max(1, steps);
   }
 
+  /** A ClaimQueued or ClaimPaid of the Vault, on its market's ledger (other Vault events are not counted). */
+  #countClaim(entry: Log): void {
+    const parsed = this.#vaultIface.parseLog(entry);
+    if (parsed?.name !== "ClaimQueued" && parsed?.name !== "ClaimPaid") return;
+    const i = this.#marketIndex.get(getAddress(parsed.args.market as string))!;
+    const amount = parsed.args.amount as bigint;
+    if (parsed.name === "ClaimQueued") {
+      this.claims[i].queued += amount;
+      this.claims[i].count++;
+      this.stats[i].claimsQueued++;
+      this.stats[i].claimsQueuedAmount += num(amount);
+    } else {
+      this.claims[i].paid += amount;
+      this.stats[i].claimsPaidAmount += num(amount);
+    }
+  }
+
   /** One range of logs: a transaction's logs all fall in one range, as a block never straddles two. */
   #count(logs: Log[]): void {
     const { stats } = this;
@@ -200,6 +231,10 @@ export class Recorder {
       if (badDebt > 0n) this.flows.rewards += parsed.args.liquidatorReward as bigint;
     }
     for (const entry of logs) {
+      if (entry.address === this.#vault) {
+        this.#countClaim(entry);
+        continue;
+      }
       const i = this.#marketIndex.get(entry.address);
       if (i !== undefined) {
         if (this.#ammIface.parseLog(entry)?.name === "FundingUpdated") stats[i].fundingUpdates++;

@@ -2,8 +2,8 @@
  * The simulation behind `npm run demo`: deploys the protocol with two or more markets whose mock
  * Chainlink feeds follow a seeded price path (a random walk with a crash of at least 30%), lets a
  * few dozen traders trade at random with varied leverage, runs the arbitrage bot, the funding
- * keeper and the liquidation keeper as time advances, then closes every position (liquidating
- * what must be), withdraws everything and checks solvency.
+ * keeper, the liquidation keeper and the claims keeper as time advances, then closes every position
+ * (liquidating what must be), pays every claim, withdraws everything and checks solvency.
  *
  * Reproducible: every random draw comes from the seed, and block timestamps come from a clock the
  * simulation keeps (each transaction one second after the previous one, each step at a fixed
@@ -48,6 +48,8 @@ export interface MarketSample {
   badDebt: number;
   fundingPaid: number;
   fundingReceived: number;
+  /** Claims queued in the market and not yet paid at this sample (quote; the Vault's figure). */
+  claimsPending: number;
 }
 
 export interface StepSample {
@@ -98,17 +100,43 @@ export interface MarketStats {
   fullLiquidations: number;
   badDebt: number;
   shortfall: number;
+  /** Profit queued as claims because the market's pool could not pay it: how many, how much (quote). */
+  claimsQueued: number;
+  claimsQueuedAmount: number;
+  /** Claims paid (quote), by the claims keeper during the run and the wind-down. */
+  claimsPaidAmount: number;
   meanGapPct: number;
   maxGapPct: number;
   crashDepthPct: number;
 }
 
+/** One market's claims to the wei (18 decimals), from the Vault's events. */
+export interface ClaimLedger {
+  queued: bigint;
+  paid: bigint;
+  /** How many ClaimQueued. */
+  count: number;
+}
+
+/** One market's money at the end (18 decimals), read from the Vault. */
+export interface MarketMoneyEnd {
+  symbol: string;
+  pool: bigint;
+  lockedMargin: bigint;
+  /** Claims still queued. */
+  claimsPending: bigint;
+}
+
 export interface Solvency {
   vaultTokens: bigint;
   freeCollateral: bigint;
+  /** The sum of the market pools (the Vault's getPoolBalances). */
   marginPool: bigint;
   insuranceFund: bigint;
-  claims: bigint;
+  /** What the Vault owes in 18 decimals: free collateral + every market's pool + the insurance fund. */
+  liabilities: bigint;
+  /** Each market's pool, locked margin and pending claims. */
+  markets: MarketMoneyEnd[];
   dustLimit: bigint;
   openPositions: number;
   ok: boolean;
@@ -122,6 +150,8 @@ export interface SimResult {
   markets: MarketStats[];
   /** Each market's counts at the last sample, before the wind-down. */
   beforeWindDown: MarketStats[];
+  /** Each market's claims queued and paid, to the wei. */
+  claims: ClaimLedger[];
   insurance: InsuranceReconciliation;
   rejectedReasons: Map<string, number>;
   insuranceStart: number;
@@ -173,6 +203,7 @@ export async function runSimulation(connection: Connection, options: SimOptions)
   const bots = await startBots(world, accounts);
   const recorder = new Recorder(world, {
     clearingHouse: await world.system.clearingHouse.getAddress(),
+    vault: await world.system.vault.getAddress(),
     arbitrageur: accounts.arbitrageur.address,
     startBlock: bots.startBlock,
   });
@@ -213,6 +244,7 @@ export async function runSimulation(connection: Connection, options: SimOptions)
     samples: recorder.samples,
     markets: recorder.stats,
     beforeWindDown: last.stats,
+    claims: recorder.claims.map((c) => ({ ...c })),
     insurance,
     rejectedReasons: recorder.rejectedReasons,
     insuranceStart: Number(accounts.stake) / 1e6,

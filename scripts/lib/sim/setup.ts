@@ -3,6 +3,7 @@ import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardha
 import type { Amm, MockAggregator } from "../../../typechain-types/index.js";
 import { DEFAULT_MARKET_PARAMS } from "../../../deploy/defaults.js";
 import { ArbitrageBot } from "../arbitrage.js";
+import { ClaimsKeeper } from "../claims-keeper.js";
 import { deployCore, deployMarket, deployOracle, type System } from "../deploy.js";
 import { toWad } from "../fixed.js";
 import { FundingKeeper } from "../funding-keeper.js";
@@ -53,6 +54,7 @@ export interface Accounts {
   arbitrageur: HardhatEthersSigner;
   fundingKeeper: HardhatEthersSigner;
   liquidator: HardhatEthersSigner;
+  claimsKeeper: HardhatEthersSigner;
   /** Everyone who may hold collateral in the Vault. */
   all: HardhatEthersSigner[];
   /** Token units staked in the insurance fund, and deposited into it and the Vault in all. */
@@ -63,6 +65,8 @@ export interface Accounts {
 export interface Bots {
   fundingKeeper: FundingKeeper;
   liquidationKeeper: LiquidationKeeper;
+  /** Pays each market's queued claims once its pool holds more than its locked margin. */
+  claimsKeeper: ClaimsKeeper;
   arbitrage: ArbitrageBot;
   /** The block the bots (and the event count) start after. */
   startBlock: number;
@@ -99,7 +103,8 @@ export async function setupMarkets(
 
 /**
  * Impersonated accounts with ether for gas: a staker puts 50,000 in the insurance fund, each trader
- * deposits a random 2,000..20,000 into the Vault, the arbitrageur 1,000,000; the keepers hold none.
+ * deposits a random 2,000..20,000 into the Vault, the arbitrageur 1,000,000; the keepers hold none
+ * (the claims keeper's payClaims is permissionless: it needs gas only).
  */
 export async function fundAccounts(world: World): Promise<Accounts> {
   const { ethers, provider, system, traderRandom } = world;
@@ -135,11 +140,20 @@ export async function fundAccounts(world: World): Promise<Accounts> {
   await fund(arbitrageur, 1_000_000n * USDC);
   const fundingKeeper = await account("funding-keeper");
   const liquidator = await account("liquidator");
-  const all = [system.owner, staker, ...traders.map((t) => t.signer), arbitrageur, fundingKeeper, liquidator];
-  return { staker, traders, arbitrageur, fundingKeeper, liquidator, all, stake, deposits };
+  const claimsKeeper = await account("claims-keeper");
+  const all = [
+    system.owner,
+    staker,
+    ...traders.map((t) => t.signer),
+    arbitrageur,
+    fundingKeeper,
+    liquidator,
+    claimsKeeper,
+  ];
+  return { staker, traders, arbitrageur, fundingKeeper, liquidator, claimsKeeper, all, stake, deposits };
 }
 
-/** The funding keeper, the liquidation keeper and the arbitrage bot, started from the current block. */
+/** The funding, liquidation and claims keepers and the arbitrage bot, started from the current block. */
 export async function startBots(world: World, accounts: Accounts): Promise<Bots> {
   const { ethers, system, markets, logger, opts } = world;
   const startBlock = await ethers.provider.getBlockNumber();
@@ -169,6 +183,11 @@ export async function startBots(world: World, accounts: Accounts): Promise<Bots>
       pollSeconds: opts.stepSeconds,
     },
   });
+  const claimsKeeper = new ClaimsKeeper({
+    signer: accounts.claimsKeeper,
+    logger: logger("claims"),
+    config: { ...common, claimsPerTx: 20, pollSeconds: opts.stepSeconds },
+  });
   const arbitrage = new ArbitrageBot({
     signer: accounts.arbitrageur,
     logger: logger("arbitrage"),
@@ -184,6 +203,7 @@ export async function startBots(world: World, accounts: Accounts): Promise<Bots>
   });
   await fundingKeeper.start();
   await liquidationKeeper.start();
+  await claimsKeeper.start();
   await arbitrage.start();
-  return { fundingKeeper, liquidationKeeper, arbitrage, startBlock };
+  return { fundingKeeper, liquidationKeeper, claimsKeeper, arbitrage, startBlock };
 }

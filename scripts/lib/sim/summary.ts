@@ -40,6 +40,15 @@ export function summaryTable(r: SimResult): string {
     row("  of which full", (m) => m.fullLiquidations, int),
     row("bad debt", (m) => m.badDebt, money),
     row("shortfall (uncovered)", (m) => m.shortfall, money),
+    row("claims queued", (m) => m.claimsQueued, int),
+    row("claims queued (quote)", (m) => m.claimsQueuedAmount, money),
+    row("claims paid (quote)", (m) => m.claimsPaidAmount, money),
+    // Pending at the end, read from the Vault (exact; not the difference of the rounded sums above).
+    [
+      "claims pending (quote)",
+      ...r.solvency.markets.map((m) => money(Number(m.claimsPending) / 1e18)),
+      money(Number(r.solvency.markets.reduce((a, m) => a + m.claimsPending, 0n)) / 1e18),
+    ],
     row(
       "index crash depth",
       (m) => m.crashDepthPct,
@@ -65,13 +74,30 @@ export function summaryTable(r: SimResult): string {
 export function solvencyLines(r: SimResult): string[] {
   const s = r.solvency;
   const w = (x: bigint) => (Number(x) / 1e18).toLocaleString("en-US", { maximumFractionDigits: 6 });
+  const pools = s.markets.map((m) => `${m.symbol} ${w(m.pool)}`).join(" + ");
   return [
     `vault token balance     ${w(s.vaultTokens * 10n ** 12n)} (${s.vaultTokens} token units)`,
-    `claims                  ${w(s.claims)} = free collateral ${w(s.freeCollateral)} + margin pool ${w(s.marginPool)} + insurance fund ${w(s.insuranceFund)}`,
-    `exact (18 decimals)     vault ${s.vaultTokens * 10n ** 12n} vs claims ${s.claims}`,
-    `margin pool dust        ${s.marginPool} wei (limit ${s.dustLimit})`,
+    `owed                    ${w(s.liabilities)} = free collateral ${w(s.freeCollateral)} + market pools ${w(s.marginPool)} (${pools}) + insurance fund ${w(s.insuranceFund)}`,
+    `exact (18 decimals)     vault ${s.vaultTokens * 10n ** 12n} vs owed ${s.liabilities}`,
+    `market pool dust        ${s.markets.map((m) => `${m.symbol} ${m.pool} wei`).join(", ")} (limit ${s.dustLimit} in all)`,
+    `claims                  ${claimsText(r)}`,
     `positions still open    ${s.openPositions}`,
   ];
+}
+
+/** Claims queued, paid and pending per market and in all, to the wei. */
+export function claimsText(r: SimResult): string {
+  const w = (x: bigint) => money(Number(x) / 1e18);
+  const total = r.claims.reduce((a, c) => ({ queued: a.queued + c.queued, paid: a.paid + c.paid }), {
+    queued: 0n,
+    paid: 0n,
+  });
+  const pending = r.solvency.markets.reduce((a, m) => a + m.claimsPending, 0n);
+  const each = r.claims.map(
+    (c, i) =>
+      `${r.symbols[i]} ${c.count} queued ${w(c.queued)}, paid ${w(c.paid)}, pending ${w(r.solvency.markets[i].claimsPending)}`,
+  );
+  return `${each.join("; ")}; in all queued ${w(total.queued)}, paid ${w(total.paid)}, pending ${w(pending)}`;
 }
 
 /**
@@ -116,6 +142,7 @@ export function writeReports(r: SimResult, dir: string, extra: Record<string, un
   write("funding.png", [p.fundingRate, p.fundingPaid, p.fundingFund], 1, 760);
   write("open-interest.png", p.openInterest, Math.min(2, p.openInterest.length));
   write("liquidations.png", [p.liquidations, p.badDebt], 1);
+  write("claims.png", [p.claims], 1, 760);
   write("insurance-fund.png", [p.insurance], 1, 760);
   // Every market's mark and index, then the gaps, funding, bad debt and the insurance fund (and
   // the liquidation count when that fills the grid).
@@ -141,12 +168,12 @@ export function writeReports(r: SimResult, dir: string, extra: Record<string, un
     withdrawals: r.withdrawals,
     crash: r.crash,
     finalRounds: r.finalRounds,
-    solvency: Object.fromEntries(
-      Object.entries(r.solvency).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v]),
-    ),
+    claims: r.claims,
+    solvency: r.solvency,
   };
   const path = join(dir, "summary.json");
-  writeFileSync(path, JSON.stringify(json, null, 2) + "\n");
+  // Amounts in wei as strings: JSON has no bigint.
+  writeFileSync(path, JSON.stringify(json, (_, v) => (typeof v === "bigint" ? v.toString() : v), 2) + "\n");
   files.push(path);
   return files;
 }

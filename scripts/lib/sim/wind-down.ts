@@ -1,9 +1,13 @@
-/** The simulation's last steps: every position closed or liquidated, every claim withdrawn, solvency checked. */
+/**
+ * The simulation's last steps: every position closed or liquidated, every queued claim paid, every
+ * account withdrawn, solvency checked.
+ */
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import { marketMoney, spareForClaims } from "../claims.js";
 import { MAX_DEADLINE } from "../deploy.js";
 import { runArbitrage, runKeepers, stepOracle } from "./actions.js";
 import type { Recorder } from "./recorder.js";
-import type { Solvency } from "./run.js";
+import type { MarketMoneyEnd, Solvency } from "./run.js";
 import type { Accounts, Bots, World } from "./setup.js";
 
 const SCALE = 10n ** 12n; // 6-decimal token to the Vault's 18 decimals
@@ -26,8 +30,10 @@ async function openPositions(world: World, signers: readonly HardhatEthersSigner
 /**
  * Every trader closes; what cannot close is left to the liquidation keeper, with time passing (the
  * mark TWAP) and the arbitrage bot bringing the mark back to the index between rounds. The
- * arbitrageur closes last. Then everyone withdraws what the Vault owes them in whole token units.
- * Returns the rounds taken and the token units withdrawn.
+ * arbitrageur closes last. With every position closed, each market's pool holds what its losers
+ * realised and the fund's cover of its bad debt: the claims keeper pays every queued claim from it.
+ * Then everyone withdraws what the Vault owes them in whole token units. Returns the rounds taken
+ * and the token units withdrawn.
  */
 export async function windDown(
   world: World,
@@ -57,6 +63,8 @@ export async function windDown(
     }
   }
   await recorder.readEvents();
+  await payAllClaims(world, bots);
+  await recorder.readEvents();
 
   let withdrawals = 0n;
   for (const signer of accounts.all) {
@@ -70,8 +78,25 @@ export async function windDown(
 }
 
 /**
- * The Vault's tokens equal every claim on them (free collateral, margin pool, insurance fund) to
- * the wei, the margin pool holds only rounding dust, and no position or open interest is left.
+ * Ticks the claims keeper until no market has both queued claims and pool money beyond its locked
+ * margin (each tick pays at most its CLAIMS_PER_TX entries per market).
+ */
+async function payAllClaims(world: World, bots: Bots): Promise<void> {
+  for (let tick = 0; tick < 100; tick++) {
+    let payable = false;
+    for (const m of world.markets) {
+      const money = await marketMoney(world.system.vault, m.address);
+      if (money.head !== money.tail && spareForClaims(money) > 0n) payable = true;
+    }
+    if (!payable) return;
+    await bots.claimsKeeper.tick();
+  }
+}
+
+/**
+ * The Vault's tokens equal what it owes (free collateral, every market's pool, the insurance fund)
+ * to the wei, the pools hold only rounding dust with no margin locked and no claim left queued (but
+ * what an uncovered shortfall left unpaid), and no position or open interest is left.
  */
 export async function checkSolvency(world: World, accounts: Accounts, rounds: number): Promise<Solvency> {
   const { system, markets } = world;
@@ -79,17 +104,33 @@ export async function checkSolvency(world: World, accounts: Accounts, rounds: nu
   const [marginPool, insuranceFund] = await system.vault.getPoolBalances();
   let freeCollateral = 0n;
   for (const signer of accounts.all) freeCollateral += await system.vault.freeCollateral(signer.address);
-  const claims = freeCollateral + marginPool + insuranceFund;
+  const money: MarketMoneyEnd[] = [];
+  for (const m of markets) {
+    const b = await system.vault.marketBalances(m.address);
+    money.push({ symbol: m.symbol, pool: b.pool, lockedMargin: b.lockedMargin, claimsPending: b.claims });
+  }
+  const pools = money.reduce((sum, m) => sum + m.pool, 0n);
+  const liabilities = freeCollateral + pools + insuranceFund;
   const stillOpen = (await openPositions(world, [...accounts.traders.map((x) => x.signer), accounts.arbitrageur]))
     .length;
-  // Rounding (always in the protocol's favour) may leave dust in the margin pool: less than one token unit.
+  // Rounding (always in the protocol's favour) may leave dust in the market pools: less than one token unit in all.
   const dustLimit = SCALE;
   const problems: string[] = [];
-  if (vaultTokens * SCALE !== claims) {
-    problems.push(`the Vault holds ${vaultTokens * SCALE} (18 decimals) but the claims add up to ${claims}`);
+  if (vaultTokens * SCALE !== liabilities) {
+    problems.push(
+      `the Vault holds ${vaultTokens * SCALE} (18 decimals) but free collateral, the market pools and the fund add up to ${liabilities}`,
+    );
   }
+  if (pools !== marginPool) problems.push(`the market pools add up to ${pools}, the Vault's total says ${marginPool}`);
   if (marginPool > dustLimit)
-    problems.push(`the margin pool holds ${marginPool} wei, more than rounding dust (${dustLimit})`);
+    problems.push(`the market pools hold ${marginPool} wei, more than rounding dust (${dustLimit})`);
+  for (const [i, m] of money.entries()) {
+    if (m.lockedMargin !== 0n) problems.push(`${m.symbol}: ${m.lockedMargin} of margin still locked`);
+    // Unpaid claims can only be what an uncovered shortfall left the pool without.
+    const { shortfall } = await system.clearingHouse.getMarketStatus(markets[i].address);
+    if (m.claimsPending !== 0n && shortfall === 0n)
+      problems.push(`${m.symbol}: ${m.claimsPending} of claims still queued, with no shortfall to explain it`);
+  }
   if (stillOpen > 0) problems.push(`${stillOpen} position(s) still open after ${rounds} rounds`);
   for (const m of markets) {
     const [long, short] = await m.amm.getOpenInterest();
@@ -103,7 +144,8 @@ export async function checkSolvency(world: World, accounts: Accounts, rounds: nu
     freeCollateral,
     marginPool,
     insuranceFund,
-    claims,
+    liabilities,
+    markets: money,
     dustLimit,
     openPositions: stillOpen,
     ok: problems.length === 0,
