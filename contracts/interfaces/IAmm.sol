@@ -48,6 +48,8 @@ interface IAmmErrors is ICommonErrors {
     error InvalidAccrualPeriod(uint256 maxAccrualPeriod, uint256 minUpdateInterval);
     /// @notice No valid index price has been recorded yet.
     error NoIndexPrice();
+    /// @notice A funding subsidy budget above MAX_FUNDING_SUBSIDY_RATIO (10% of the fund per day).
+    error FundingSubsidyRatioOutOfRange(uint256 maxFundingSubsidyRatio);
 }
 
 /// @title IAmm
@@ -60,8 +62,9 @@ interface IAmmErrors is ICommonErrors {
 /// indexTwap (positive: longs pay). Every swap first accrues the indices to now on the open
 /// interest as it stood, and returns them with the insurance fund's share of that accrual: the
 /// fund receives what the paying side pays beyond what the receiving side receives and pays the
-/// difference the other way, up to `insuranceAvailable`; beyond that the receiving side's index
-/// grows by less. Funding stops accruing `maxAccrualPeriod` after the last update, and a window
+/// difference the other way out of a budget, `maxFundingSubsidyRatio` of `insuranceAvailable` per
+/// day of funding, pro rata over the stretch accrued ({getFundingSubsidyRatio}); beyond the budget
+/// the receiving side's index grows by less. Funding stops accruing `maxAccrualPeriod` after the last update, and a window
 /// without a valid index throughout sets the premium to zero.
 /// @dev Rounding always leaves the pool with at least k: quote*base never decreases through a swap.
 interface IAmm is IAmmErrors {
@@ -144,6 +147,9 @@ interface IAmm is IAmmErrors {
     event OracleSet(address indexed priceFeed, bytes32 indexed asset);
     /// @notice The owner changed the funding parameters.
     event FundingParamsUpdated(uint256 maxPremiumRatio, uint256 minUpdateInterval, uint256 maxAccrualPeriod);
+    /// @notice The owner changed the insurance fund's funding subsidy budget (fraction of the fund
+    /// per day of funding; 0: no subsidy). It applies from the next funding update.
+    event FundingSubsidyRatioUpdated(uint256 maxFundingSubsidyRatio);
 
     /// @notice Trades a given quote amount: LONG puts `quoteAmount` in and takes base out; SHORT takes
     /// `quoteAmount` out and puts base in. Subject to every limit.
@@ -289,4 +295,18 @@ interface IAmm is IAmmErrors {
     /// @notice Sets the funding parameters (owner only). They apply from the next funding update:
     /// the current period keeps the accrual end it started with.
     function setFundingParams(FundingParams calldata params) external;
+
+    /// @notice The insurance fund's funding subsidy budget: when the receiving side of funding is
+    /// owed more than the paying side pays, the fund makes up the difference with at most
+    /// `maxFundingSubsidyRatio x insuranceAvailable x seconds accrued / 1 day` per accrual (rounded
+    /// down), so a period of T seconds draws at most that fraction x T / 1 day of the fund and a day
+    /// of funding at most the fraction, however often updates run; beyond it the receiving side gets
+    /// less. The figure set by {setFundingSubsidyRatio}; the current period keeps the one in force
+    /// when it opened.
+    function getFundingSubsidyRatio() external view returns (uint256 maxFundingSubsidyRatio);
+
+    /// @notice Sets the funding subsidy budget (owner only): a fraction of the insurance fund per day
+    /// of funding, 0 (no subsidy: receivers get what payers pay) to MAX_FUNDING_SUBSIDY_RATIO. It
+    /// applies from the next funding update.
+    function setFundingSubsidyRatio(uint256 maxFundingSubsidyRatio) external;
 }

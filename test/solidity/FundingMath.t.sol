@@ -6,8 +6,8 @@ import {TestBase} from "./utils/TestBase.sol";
 
 /// @notice The Funding library against references written out here with plain uint256 arithmetic on
 /// bounded inputs (every product fits in 256 bits, so no mulDiv is needed): the per-unit growth of
-/// each side, the split of a stretch between the sides and the insurance fund, and a position's
-/// settlement. Inputs are bounded by what the Amm can produce: a premium below 2^88 (the index fits
+/// each side, the insurance fund's subsidy budget, the split of a stretch between the sides and the
+/// fund, and a position's settlement. Inputs are bounded by what the Amm can produce: a premium below 2^88 (the index fits
 /// 88 bits and the clamp is at most 100%), elapsed time below 2^24 (maxAccrualPeriod is a uint24),
 /// open interest below 2^104.
 contract FundingMathTest is TestBase {
@@ -66,6 +66,43 @@ contract FundingMathTest is TestBase {
         assertGe(receivedNext, received, "received grows");
     }
 
+    // ------------------------------------------------------------------ subsidy budget
+
+    /// @notice Worked by hand: 1% a day of 1,000,000 over an hour is 1,000,000 / 2,400 =
+    /// 416.666666666666666666 (floored); 10% a day of 100 over 20 days would be 200, capped at the
+    /// 100 the fund holds; no ratio, no time or no fund: nothing.
+    function test_subsidyBudget_workedExamples() public view {
+        assertEq(h.subsidyBudget(1_000_000e18, 0.01e18, 3600), 416666666666666666666, "1% a day, one hour");
+        assertEq(h.subsidyBudget(100e18, 0.1e18, 20 days), 100e18, "capped at the fund");
+        assertEq(h.subsidyBudget(1_000_000e18, 0, 3600), 0, "no subsidy");
+        assertEq(h.subsidyBudget(1_000_000e18, 0.01e18, 0), 0, "no time");
+        assertEq(h.subsidyBudget(0, 0.01e18, 3600), 0, "no fund");
+    }
+
+    /// @notice budget = min(floor(fund x ratio x elapsed / (1e18 x 1 day)), fund), and below the cap
+    /// two stretches never draw more than the whole of them: splitting a stretch (more frequent
+    /// trades or updates) cannot raise the budget.
+    function testFuzz_subsidyBudgetIsTheRatioProRataAndNeverMoreThanTheFund(
+        uint256 fundSeed,
+        uint256 ratioSeed,
+        uint256 e1Seed,
+        uint256 e2Seed
+    ) public view {
+        uint256 fund = boundLog(fundSeed, 1, 2 ** 128 - 1);
+        uint256 ratio = bound(ratioSeed, 0, 0.1e18);
+        uint256 e2 = bound(e2Seed, 0, 2 ** 24 - 1);
+        uint256 e1 = bound(e1Seed, 0, e2);
+        uint256 full = (fund * ratio * e2) / (WAD * DAY);
+        uint256 expected = full < fund ? full : fund;
+        assertEq(h.subsidyBudget(fund, ratio, e2), expected, "budget");
+        // Below the cap (reached only by a stretch longer than 10 days at 10%), the parts rounded
+        // down never add up to more than the whole rounded down.
+        if (full < fund) {
+            uint256 parts = h.subsidyBudget(fund, ratio, e1) + h.subsidyBudget(fund, ratio, e2 - e1);
+            assertLe(parts, expected, "split stretches");
+        }
+    }
+
     // ------------------------------------------------------------------ split
 
     struct SplitCase {
@@ -79,9 +116,9 @@ contract FundingMathTest is TestBase {
     }
 
     /// @notice The paying side's index moves by its full growth; the receiving side's by its full
-    /// growth when payments plus the fund cover the receipts, and otherwise by the largest per-unit
-    /// amount they cover; the fund's share is payments - receipts and never below -insuranceAvailable.
-    function testFuzz_splitPaysTheReceiversAllTheFundCanCover(
+    /// growth when payments plus the fund's budget cover the receipts, and otherwise by the largest
+    /// per-unit amount they cover; the fund's share is payments - receipts and never below -budget.
+    function testFuzz_splitPaysTheReceiversAllTheBudgetCanCover(
         uint256 pSeed,
         bool positive,
         uint256 e1Seed,
@@ -123,7 +160,7 @@ contract FundingMathTest is TestBase {
             assertLt(payments + c.fund, _ceilDiv(receiver * (receivedDelta + 1), WAD), "one more wei is not");
             assertEq(flow, int256(payments) - int256(receipts), "flow when reduced");
         }
-        assertGe(flow, -int256(c.fund), "the fund never pays more than it has");
+        assertGe(flow, -int256(c.fund), "the fund never pays more than its budget");
     }
 
     // ------------------------------------------------------------------ owed
