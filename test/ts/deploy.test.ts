@@ -279,6 +279,8 @@ function describeWiring(
       ]);
       expect(await amm.getIndexBand()).to.equal(market("indexBandRatio"));
       expect(await amm.getIndexBand()).to.equal(toWad("0.03"));
+      expect(await amm.getFundingSubsidyRatio()).to.equal(market("maxFundingSubsidyRatio"));
+      expect(await amm.getFundingSubsidyRatio()).to.equal(toWad("0.01"));
       expect(await amm.getOpenInterest()).to.deep.equal([0n, 0n]);
     });
 
@@ -453,9 +455,9 @@ function describeRedeploy(getConnection: () => Connection, parameters: Deploymen
         expect(second.contracts[id]?.address, id).to.equal(contract.address);
       }
       expect(second.contracts["Market_BTC#Amm"].address).to.not.equal(first.contracts["Market_ETH#Amm"].address);
-      // The BTC Amm, setAsset, setOracle, setFundingParams, setIndexBand, addMarket, and the two
-      // answers published again at deployment time: one transaction a block.
-      expect((await c.ethers.provider.getBlockNumber()) - blockAfterFirst).to.equal(8);
+      // The BTC Amm, setAsset, setOracle, setFundingParams, setIndexBand, setFundingSubsidyRatio,
+      // addMarket, and the two answers published again at deployment time: one transaction a block.
+      expect((await c.ethers.provider.getBlockNumber()) - blockAfterFirst).to.equal(9);
     });
   });
 
