@@ -117,6 +117,9 @@ interface IAmm is IAmmErrors {
     /// as a fraction of the price at the start of the block. A trade that leaves the price no
     /// further from that start than it found it is never refused.
     /// @param maxOpenInterest Largest total size (base) on each side, longs and shorts counted apart.
+    /// With base reserve b at balance, the two caps C let the price swing 4bC / (b + C)^2 between
+    /// their extremes: keep it below the ClearingHouse's IMR - MMR. The Amm does not know the margin
+    /// ratios, so it cannot check this; the deploy tests check every parameter file (README).
     struct Limits {
         uint64 maxTradeRatio;
         uint64 fluctuationLimitRatio;
