@@ -36,20 +36,15 @@ library Funding {
         paid = _ceilDiv(product, PERIOD);
     }
 
-    /// @notice Most the insurance fund may pay toward `elapsed` seconds of funding: `maxSubsidyRatio`
-    /// of `insuranceAvailable` per day, pro rata, rounded down (the fund pays no more than its
-    /// budget), and never more than `insuranceAvailable`. Pro rata time, not per update: calling
-    /// updates more often does not raise what a day of funding can draw.
+    /// @notice Most the insurance fund may pay toward a stretch of funding: `maxSubsidyRatio` of
+    /// `insuranceAvailable` per day, pro rata over the stretch's seconds, rounded down (the fund
+    /// pays no more than its budget), and never more than `insuranceAvailable`. Pro rata time, not
+    /// per update: calling updates more often does not raise what a day of funding can draw.
     /// @param insuranceAvailable What the insurance fund holds (18 decimals).
-    /// @param maxSubsidyRatio Fraction of the fund per day (18 decimals).
-    /// @param elapsed Seconds of funding in the stretch.
-    function subsidyBudget(
-        uint256 insuranceAvailable,
-        uint256 maxSubsidyRatio,
-        uint256 elapsed
-    ) internal pure returns (uint256) {
-        // Callers pass a 64-bit ratio and a 40-bit time: the product is far from 2^256.
-        return Math.min(Math.mulDiv(insuranceAvailable, maxSubsidyRatio * elapsed, WAD * PERIOD), insuranceAvailable);
+    /// @param ratioSeconds `maxSubsidyRatio` (fraction of the fund per day, 18 decimals) x the
+    /// stretch's seconds of funding.
+    function subsidyBudget(uint256 insuranceAvailable, uint256 ratioSeconds) internal pure returns (uint256) {
+        return Math.min(Math.mulDiv(insuranceAvailable, ratioSeconds, WAD * PERIOD), insuranceAvailable);
     }
 
     /// @notice Splits one stretch of a period between the two sides and the insurance fund.
@@ -58,27 +53,33 @@ library Funding {
     /// @param shortSize Total short size (base) over the stretch.
     /// @param paidPerUnit What a unit of the paying side pays over the stretch.
     /// @param receivedPerUnit What a unit of the receiving side would receive, paid in full.
-    /// @param maxSubsidy Most the insurance fund may pay toward the stretch (18 decimals; its
-    /// {subsidyBudget}).
+    /// @param insuranceAvailable What the insurance fund holds (18 decimals).
+    /// @param ratioSeconds The fund's budget ratio per day x the stretch's seconds (see {subsidyBudget}).
     /// @return longIndexDelta Growth of the long index.
     /// @return shortIndexDelta Growth of the short index (less than in full beyond the budget).
-    /// @return insuranceFlow What the insurance fund receives (negative: pays), at least -maxSubsidy.
+    /// @return insuranceFlow What the insurance fund receives (negative: pays), at least minus its
+    /// {subsidyBudget} for the stretch (computed only when the receiving side is owed more than the
+    /// paying side pays, so a market whose larger side pays never spends gas on it).
     function split(
         int256 premium,
         uint256 longSize,
         uint256 shortSize,
         uint256 paidPerUnit,
         uint256 receivedPerUnit,
-        uint256 maxSubsidy
+        uint256 insuranceAvailable,
+        uint256 ratioSeconds
     ) internal pure returns (int256 longIndexDelta, int256 shortIndexDelta, int256 insuranceFlow) {
         (uint256 payerSize, uint256 receiverSize) = premium > 0 ? (longSize, shortSize) : (shortSize, longSize);
         uint256 payments = (payerSize * paidPerUnit) / WAD;
         uint256 receipts = _ceilDiv(receiverSize * receivedPerUnit, WAD);
-        if (receipts > payments + maxSubsidy) {
-            // The budget cannot make up the difference: the receiving side gets what the paying
-            // side pays plus the budget, and no more. receiverSize > 0 here, as receipts > 0.
-            receivedPerUnit = Math.mulDiv(payments + maxSubsidy, WAD, receiverSize);
-            receipts = _ceilDiv(receiverSize * receivedPerUnit, WAD);
+        if (receipts > payments) {
+            uint256 affordable = payments + subsidyBudget(insuranceAvailable, ratioSeconds);
+            if (receipts > affordable) {
+                // The budget cannot make up the difference: the receiving side gets what the paying
+                // side pays plus the budget, and no more. receiverSize > 0 here, as receipts > 0.
+                receivedPerUnit = Math.mulDiv(affordable, WAD, receiverSize);
+                receipts = _ceilDiv(receiverSize * receivedPerUnit, WAD);
+            }
         }
         insuranceFlow = int256(payments) - int256(receipts);
         if (premium > 0) {

@@ -89,13 +89,14 @@ library FundingPeriod {
     }
 
     /// @dev Per-unit growth since the period's start, at the start of a stretch and at its end,
-    /// and the most the insurance fund may pay toward the stretch.
+    /// and the period's subsidy ratio x the stretch's seconds of funding (the fund's budget per
+    /// unit of its balance, scaled by 1e18 x 1 day; see {Funding.subsidyBudget}).
     struct Stretch {
         uint256 paidBefore;
         uint256 receivedBefore;
         uint256 paidNow;
         uint256 receivedNow;
-        uint256 subsidyBudget;
+        uint256 ratioSeconds;
     }
 
     // ---------------------------------------------------------------- the state machine
@@ -252,14 +253,15 @@ library FundingPeriod {
         start = self.startIndices;
         funding = IAmm.FundingSnapshot(start.long, start.short, 0);
         if (period.premium == 0) return (funding, start, false);
-        Stretch memory st = _stretch(period, oi.accruedAt, timestamp, insuranceAvailable);
+        Stretch memory st = _stretch(period, oi.accruedAt, timestamp);
         (int256 longDelta, int256 shortDelta, int256 insuranceFlow) = Funding.split(
             period.premium,
             oi.longSize,
             oi.shortSize,
             st.paidNow - st.paidBefore,
             st.receivedNow - st.receivedBefore,
-            st.subsidyBudget
+            insuranceAvailable,
+            st.ratioSeconds
         );
         funding.insuranceFlow = insuranceFlow;
         // The indices at the stretch's start, moved by the stretch's split.
@@ -284,23 +286,18 @@ library FundingPeriod {
     }
 
     /// @dev The stretch from `accruedAt` to `timestamp` of `period`, each end capped at its
-    /// accrual end; the subsidy budget is the period's ratio of `insuranceAvailable` over the
-    /// stretch's seconds of funding.
+    /// accrual end.
     function _stretch(
         Period memory period,
         uint256 accruedAt,
-        uint256 timestamp,
-        uint256 insuranceAvailable
+        uint256 timestamp
     ) private pure returns (Stretch memory st) {
         uint256 end = period.accrualEnd;
         uint256 elapsedBefore = Math.min(accruedAt, end) - period.updatedAt;
         uint256 elapsedNow = Math.min(timestamp, end) - period.updatedAt;
         (st.paidBefore, st.receivedBefore) = Funding.growth(period.premium, elapsedBefore);
         (st.paidNow, st.receivedNow) = Funding.growth(period.premium, elapsedNow);
-        st.subsidyBudget = Funding.subsidyBudget(
-            insuranceAvailable,
-            period.maxSubsidyRatio,
-            elapsedNow - elapsedBefore
-        );
+        // A 64-bit ratio times a 40-bit time: no overflow.
+        st.ratioSeconds = uint256(period.maxSubsidyRatio) * (elapsedNow - elapsedBefore);
     }
 }

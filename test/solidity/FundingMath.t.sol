@@ -32,17 +32,25 @@ contract FundingMathTest is TestBase {
         return positive ? m : -m;
     }
 
-    /// @dev Per-unit growth of each side over a stretch [e1, e2] of a period, from the references.
+    /// @dev Per-unit growth of each side over a stretch [e1, e2] of a period, from the references,
+    /// and the stretch's length.
     function _stretch(
         int256 premium,
         uint256 e1Seed,
         uint256 e2Seed
-    ) internal pure returns (uint256 paid, uint256 received) {
+    ) internal pure returns (uint256 paid, uint256 received, uint256 elapsed) {
         uint256 m = uint256(premium > 0 ? premium : -premium);
         uint256 e2 = bound(e2Seed, 0, 2 ** 24 - 1);
         uint256 e1 = bound(e1Seed, 0, e2);
         paid = _ceilDiv(m * e2, DAY) - _ceilDiv(m * e1, DAY);
         received = (m * e2) / DAY - (m * e1) / DAY;
+        elapsed = e2 - e1;
+    }
+
+    /// @dev The fund's budget for a stretch: min(floor(fund x ratio x elapsed / (1e18 x 1 day)), fund).
+    function _budget(uint256 fund, uint256 ratio, uint256 elapsed) internal pure returns (uint256) {
+        uint256 full = (fund * ratio * elapsed) / (WAD * DAY);
+        return full < fund ? full : fund;
     }
 
     // ------------------------------------------------------------------ growth
@@ -93,7 +101,7 @@ contract FundingMathTest is TestBase {
         uint256 e2 = bound(e2Seed, 0, 2 ** 24 - 1);
         uint256 e1 = bound(e1Seed, 0, e2);
         uint256 full = (fund * ratio * e2) / (WAD * DAY);
-        uint256 expected = full < fund ? full : fund;
+        uint256 expected = _budget(fund, ratio, e2);
         assertEq(h.subsidyBudget(fund, ratio, e2), expected, "budget");
         // Below the cap (reached only by a stretch longer than 10 days at 10%), the parts rounded
         // down never add up to more than the whole rounded down.
@@ -113,6 +121,9 @@ contract FundingMathTest is TestBase {
         uint256 longSize;
         uint256 shortSize;
         uint256 fund;
+        uint256 ratio;
+        uint256 elapsed;
+        uint256 budget;
     }
 
     /// @notice The paying side's index moves by its full growth; the receiving side's by its full
@@ -125,15 +136,18 @@ contract FundingMathTest is TestBase {
         uint256 e2Seed,
         uint256 longSeed,
         uint256 shortSeed,
-        uint256 fundSeed
+        uint256 fundSeed,
+        uint256 ratioSeed
     ) public view {
         SplitCase memory c;
         c.positive = positive;
         c.premium = _premium(pSeed, positive);
-        (c.P, c.R) = _stretch(c.premium, e1Seed, e2Seed);
+        (c.P, c.R, c.elapsed) = _stretch(c.premium, e1Seed, e2Seed);
         c.longSize = longSeed % 5 == 0 ? 0 : boundLog(longSeed, 1, 2 ** 104 - 1);
         c.shortSize = shortSeed % 5 == 0 ? 0 : boundLog(shortSeed, 1, 2 ** 104 - 1);
         c.fund = fundSeed % 4 == 0 ? 0 : boundLog(fundSeed, 1, 2 ** 128 - 1);
+        c.ratio = ratioSeed % 4 == 0 ? 0 : bound(ratioSeed, 1, 0.1e18);
+        c.budget = _budget(c.fund, c.ratio, c.elapsed);
         _checkSplit(c);
     }
 
@@ -144,23 +158,25 @@ contract FundingMathTest is TestBase {
             c.shortSize,
             c.P,
             c.R,
-            c.fund
+            c.fund,
+            c.ratio,
+            c.elapsed
         );
         (uint256 payer, uint256 receiver) = c.positive ? (c.longSize, c.shortSize) : (c.shortSize, c.longSize);
         uint256 payments = (payer * c.P) / WAD;
         assertEq(uint256(c.positive ? longDelta : -shortDelta), c.P, "the paying side grows in full");
         uint256 receivedDelta = uint256(c.positive ? shortDelta : -longDelta);
-        if (_ceilDiv(receiver * c.R, WAD) <= payments + c.fund) {
+        if (_ceilDiv(receiver * c.R, WAD) <= payments + c.budget) {
             assertEq(receivedDelta, c.R, "the receiving side grows in full");
             assertEq(flow, int256(payments) - int256(_ceilDiv(receiver * c.R, WAD)), "flow");
         } else {
             uint256 receipts = _ceilDiv(receiver * receivedDelta, WAD);
             assertLt(receivedDelta, c.R, "reduced");
-            assertLe(receipts, payments + c.fund, "affordable");
-            assertLt(payments + c.fund, _ceilDiv(receiver * (receivedDelta + 1), WAD), "one more wei is not");
+            assertLe(receipts, payments + c.budget, "affordable");
+            assertLt(payments + c.budget, _ceilDiv(receiver * (receivedDelta + 1), WAD), "one more wei is not");
             assertEq(flow, int256(payments) - int256(receipts), "flow when reduced");
         }
-        assertGe(flow, -int256(c.fund), "the fund never pays more than its budget");
+        assertGe(flow, -int256(c.budget), "the fund never pays more than its budget");
     }
 
     // ------------------------------------------------------------------ owed
@@ -197,14 +213,24 @@ contract FundingMathTest is TestBase {
         uint256 fundSeed
     ) public view {
         int256 premium = _premium(pSeed, positive);
-        (uint256 P, uint256 R) = _stretch(premium, 0, e2Seed);
+        (uint256 P, uint256 R, ) = _stretch(premium, 0, e2Seed);
         uint256[4] memory sizes;
         for (uint256 i; i < 4; ++i) sizes[i] = boundLog(sizeSeeds[i], 1, 2 ** 100);
         uint256 fund = fundSeed % 3 == 0 ? 0 : boundLog(fundSeed, 1, 2 ** 120);
         // sizes[0..1] long, sizes[2..3] short.
         uint256 longs = sizes[0] + sizes[1];
         uint256 shorts = sizes[2] + sizes[3];
-        (int256 longDelta, int256 shortDelta, int256 flow) = h.split(premium, longs, shorts, P, R, fund);
+        (int256 longDelta, int256 shortDelta, int256 flow) = h.split(
+            premium,
+            longs,
+            shorts,
+            P,
+            R,
+            fund,
+            // 10% a day over 10 days: the budget is the whole fund, whatever the stretch.
+            0.1e18,
+            10 days
+        );
         int256 settled =
             h.owed(int256(sizes[0]), longDelta) +
                 h.owed(int256(sizes[1]), longDelta) +
