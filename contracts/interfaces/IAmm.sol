@@ -159,7 +159,7 @@ interface IAmm is IAmmErrors {
     /// @param side Direction of the trade.
     /// @param quoteAmount Quote notional of the trade.
     /// @param traderSizeBefore The trader's position size before the trade (for open interest).
-    /// @param insuranceAvailable Most the insurance fund can pay toward the funding accrual.
+    /// @param insuranceAvailable What the insurance fund holds; the accrual draws at most its budget from it.
     /// @return baseAmount Base given to (LONG) or owed by (SHORT) the trader, rounded in the pool's favour.
     /// @return funding The funding indices accrued to now (before this trade's open interest change).
     function swapQuote(
@@ -173,7 +173,7 @@ interface IAmm is IAmmErrors {
     /// trades skip the trade-size limit and may cross the fluctuation limit if first in their block.
     /// @param traderSizeBefore The position being closed: + long (base goes in), - short (base comes out).
     /// @param baseAmount How much of the position to close, at most |traderSizeBefore|.
-    /// @param insuranceAvailable Most the insurance fund can pay toward the funding accrual.
+    /// @param insuranceAvailable What the insurance fund holds; the accrual draws at most its budget from it.
     /// @return quoteAmount Quote paid to a long, or owed by a short, rounded in the pool's favour.
     /// @return funding The funding indices accrued to now (before this trade's open interest change).
     function swapBase(
@@ -184,7 +184,7 @@ interface IAmm is IAmmErrors {
 
     /// @notice Closes the funding window (ClearingHouse only): accrues the indices to now at the
     /// old premium, records the index price, and sets the premium from the window's TWAPs.
-    /// @param insuranceAvailable Most the insurance fund can pay toward the accrual.
+    /// @param insuranceAvailable What the insurance fund holds; the accrual draws at most its budget from it.
     /// @param frozen Whether the market is paused: the new premium is then zero.
     /// @return funding The indices as of now and the fund's share of the accrual.
     /// @return premium The new premium (quote per base per day; positive: longs pay).
@@ -195,7 +195,7 @@ interface IAmm is IAmmErrors {
 
     /// @notice Ends funding for good when the market is settled (ClearingHouse only): accrues the
     /// indices to now at the current premium and sets the premium to zero, so they never move again.
-    /// @param insuranceAvailable Most the insurance fund can pay toward the accrual.
+    /// @param insuranceAvailable What the insurance fund holds; the accrual draws at most its budget from it.
     /// @return funding The final indices and the fund's share of the last accrual.
     function shutdown(uint256 insuranceAvailable) external returns (FundingSnapshot memory funding);
 
@@ -244,7 +244,8 @@ interface IAmm is IAmmErrors {
     /// close no more than this, so a whale is liquidated over several blocks, not through one swing.
     function maxCloseBase(bool closingLong) external view returns (uint256);
 
-    /// @notice The funding indices as they would accrue now, given what the insurance fund can pay.
+    /// @notice The funding indices as they would accrue now, given what the insurance fund holds (it pays
+    /// at most its subsidy budget).
     function getFundingIndices(uint256 insuranceAvailable) external view returns (FundingSnapshot memory);
 
     /// @notice Every market input a liquidation needs, in one call instead of four: the same
@@ -252,7 +253,7 @@ interface IAmm is IAmmErrors {
     /// {maxCloseBase}(closingLong) and {getReserves}, computed by the same code.
     /// @param twapInterval The mark TWAP's interval (seconds; 0: the spot price).
     /// @param closingLong Whether the position to close is a long (base goes in) or a short.
-    /// @param insuranceAvailable Most the insurance fund can pay toward the funding accrual.
+    /// @param insuranceAvailable What the insurance fund holds; the accrual draws at most its budget from it.
     function getLiquidationInputs(
         uint256 twapInterval,
         bool closingLong,

@@ -39,7 +39,7 @@ library FundingPeriod {
     uint256 internal constant MAX_SUBSIDY_RATIO = 0.1e18;
 
     /// @notice The funding indices at the start of the current period, less what the receiving
-    /// side was denied when the insurance fund could not pay (see {indicesAt}).
+    /// side was denied beyond the insurance fund's subsidy budget (see {indicesAt}).
     struct Indices {
         int128 long;
         int128 short;

@@ -493,7 +493,7 @@ describe("Ignition deployment (deploy/)", function () {
       expect(btc("baseReserve")).to.equal(toWad(100));
       expect(eth("maxTradeRatio")).to.equal(toWad("0.1"));
       expect(eth("fluctuationLimitRatio")).to.equal(toWad("0.05"));
-      expect(eth("maxOpenInterest")).to.equal(toWad(10_000));
+      expect(eth("maxOpenInterest")).to.equal(toWad(9)); // 0.9% of the base reserve: see CapsVsMargins
       expect(eth("initialMarginRatio")).to.equal(toWad("0.1"));
       expect(eth("maintenanceMarginRatio")).to.equal(toWad("0.0625"));
       expect(eth("feeRatio")).to.equal(toWad("0.001"));
