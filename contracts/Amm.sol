@@ -40,6 +40,10 @@ contract Amm is IAmm, Ownable2Step {
     uint256 public constant MIN_FUNDING_WINDOW = FundingPeriod.MIN_WINDOW;
     /// @notice Longest `minUpdateInterval` (seconds).
     uint256 public constant MAX_FUNDING_WINDOW = FundingPeriod.MAX_WINDOW;
+    /// @notice Highest funding subsidy budget: 10% of the insurance fund per day of funding.
+    uint256 public constant MAX_FUNDING_SUBSIDY_RATIO = FundingPeriod.MAX_SUBSIDY_RATIO;
+    /// @notice The funding subsidy budget a new market starts with: 1% of the fund per day.
+    uint256 public constant DEFAULT_FUNDING_SUBSIDY_RATIO = 0.01e18;
 
     // ---------------------------------------------------------------- immutables
 
@@ -98,6 +102,7 @@ contract Amm is IAmm, Ownable2Step {
         _openInterest.accruedAt = timestamp.toUint40();
         _funding.initialize(timestamp);
         _setFundingParams(FundingParams(0.1e18, 300, 3600));
+        _setFundingSubsidyRatio(DEFAULT_FUNDING_SUBSIDY_RATIO);
     }
 
     modifier onlyClearingHouse() {
@@ -193,7 +198,7 @@ contract Amm is IAmm, Ownable2Step {
         uint256 indexTwap;
         uint256 timestamp = _blockTimestamp();
         uint256 window;
-        FundingParams memory params;
+        FundingPeriod.Params memory params;
         {
             FundingPeriod.OpenInterest memory oi = _openInterest;
             (funding, window, params) = _funding.closePeriod(oi, insuranceAvailable, timestamp);
@@ -208,7 +213,7 @@ contract Amm is IAmm, Ownable2Step {
     /// before or this valid read started it). No premium while frozen or without a valid index.
     function _openFundingPeriod(
         uint256 window,
-        FundingParams memory params,
+        FundingPeriod.Params memory params,
         bool frozen,
         uint256 timestamp
     ) private returns (int256, uint256, uint256) {
@@ -388,6 +393,21 @@ contract Amm is IAmm, Ownable2Step {
         emit FundingParamsUpdated(params.maxPremiumRatio, params.minUpdateInterval, params.maxAccrualPeriod);
     }
 
+    /// @inheritdoc IAmm
+    function setFundingSubsidyRatio(uint256 maxFundingSubsidyRatio) external onlyOwner {
+        _setFundingSubsidyRatio(maxFundingSubsidyRatio);
+    }
+
+    function _setFundingSubsidyRatio(uint256 maxFundingSubsidyRatio) private {
+        _funding.setSubsidyRatio(maxFundingSubsidyRatio);
+        emit FundingSubsidyRatioUpdated(maxFundingSubsidyRatio);
+    }
+
+    /// @inheritdoc IAmm
+    function getFundingSubsidyRatio() external view returns (uint256) {
+        return _funding.params.maxSubsidyRatio;
+    }
+
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IAmm
@@ -519,7 +539,7 @@ contract Amm is IAmm, Ownable2Step {
         returns (int256 premium, uint256 updatedAt, uint256 accruedAt, FundingParams memory params)
     {
         FundingPeriod.Period memory period = _funding.period;
-        return (period.premium, period.updatedAt, _openInterest.accruedAt, _funding.params);
+        return (period.premium, period.updatedAt, _openInterest.accruedAt, _funding.fundingParams());
     }
 
     /// @inheritdoc IAmm

@@ -50,11 +50,20 @@ export const CORE_PARAMETER_DEFAULTS = {
  */
 export const DEFAULT_INDEX_BAND_RATIO = 30_000_000_000_000_000n; // 0.03
 
+/**
+ * The Amm's funding subsidy budget (`setFundingSubsidyRatio`, the Amm's `DEFAULT_FUNDING_SUBSIDY_RATIO`):
+ * when the side that receives funding is owed more than the paying side pays, the insurance fund
+ * makes up the difference with at most 1% of its balance per day of funding, pro rata over each
+ * stretch accrued; beyond that the receiving side gets less. Never "up to the whole fund".
+ */
+export const DEFAULT_FUNDING_SUBSIDY_RATIO = 10_000_000_000_000_000n; // 0.01 of the fund per day
+
 /** Every market module's optional parameters and their defaults, by the parameter files' names. */
 export const MARKET_PARAMETER_DEFAULTS = {
   ...DEFAULT_MARKET_PARAMS,
   ...DEFAULT_FUNDING_PARAMS,
   indexBandRatio: DEFAULT_INDEX_BAND_RATIO,
+  maxFundingSubsidyRatio: DEFAULT_FUNDING_SUBSIDY_RATIO,
 };
 
 /** The default of parameter `name` of Ignition module `moduleId` (`Core`, `Market_ETH`...); undefined if it has none. */

@@ -48,6 +48,8 @@ interface IAmmErrors is ICommonErrors {
     error InvalidAccrualPeriod(uint256 maxAccrualPeriod, uint256 minUpdateInterval);
     /// @notice No valid index price has been recorded yet.
     error NoIndexPrice();
+    /// @notice A funding subsidy budget above MAX_FUNDING_SUBSIDY_RATIO (10% of the fund per day).
+    error FundingSubsidyRatioOutOfRange(uint256 maxFundingSubsidyRatio);
 }
 
 /// @title IAmm
@@ -60,8 +62,9 @@ interface IAmmErrors is ICommonErrors {
 /// indexTwap (positive: longs pay). Every swap first accrues the indices to now on the open
 /// interest as it stood, and returns them with the insurance fund's share of that accrual: the
 /// fund receives what the paying side pays beyond what the receiving side receives and pays the
-/// difference the other way, up to `insuranceAvailable`; beyond that the receiving side's index
-/// grows by less. Funding stops accruing `maxAccrualPeriod` after the last update, and a window
+/// difference the other way out of a budget, `maxFundingSubsidyRatio` of `insuranceAvailable` per
+/// day of funding, pro rata over the stretch accrued ({getFundingSubsidyRatio}); beyond the budget
+/// the receiving side's index grows by less. Funding stops accruing `maxAccrualPeriod` after the last update, and a window
 /// without a valid index throughout sets the premium to zero.
 /// @dev Rounding always leaves the pool with at least k: quote*base never decreases through a swap.
 interface IAmm is IAmmErrors {
@@ -114,6 +117,9 @@ interface IAmm is IAmmErrors {
     /// as a fraction of the price at the start of the block. A trade that leaves the price no
     /// further from that start than it found it is never refused.
     /// @param maxOpenInterest Largest total size (base) on each side, longs and shorts counted apart.
+    /// With base reserve b at balance, the two caps C let the price swing 4bC / (b + C)^2 between
+    /// their extremes: keep it below the ClearingHouse's IMR - MMR. The Amm does not know the margin
+    /// ratios, so it cannot check this; the deploy tests check every parameter file (README).
     struct Limits {
         uint64 maxTradeRatio;
         uint64 fluctuationLimitRatio;
@@ -144,13 +150,16 @@ interface IAmm is IAmmErrors {
     event OracleSet(address indexed priceFeed, bytes32 indexed asset);
     /// @notice The owner changed the funding parameters.
     event FundingParamsUpdated(uint256 maxPremiumRatio, uint256 minUpdateInterval, uint256 maxAccrualPeriod);
+    /// @notice The owner changed the insurance fund's funding subsidy budget (fraction of the fund
+    /// per day of funding; 0: no subsidy). It applies from the next funding update.
+    event FundingSubsidyRatioUpdated(uint256 maxFundingSubsidyRatio);
 
     /// @notice Trades a given quote amount: LONG puts `quoteAmount` in and takes base out; SHORT takes
     /// `quoteAmount` out and puts base in. Subject to every limit.
     /// @param side Direction of the trade.
     /// @param quoteAmount Quote notional of the trade.
     /// @param traderSizeBefore The trader's position size before the trade (for open interest).
-    /// @param insuranceAvailable Most the insurance fund can pay toward the funding accrual.
+    /// @param insuranceAvailable What the insurance fund holds; the accrual draws at most its budget from it.
     /// @return baseAmount Base given to (LONG) or owed by (SHORT) the trader, rounded in the pool's favour.
     /// @return funding The funding indices accrued to now (before this trade's open interest change).
     function swapQuote(
@@ -164,7 +173,7 @@ interface IAmm is IAmmErrors {
     /// trades skip the trade-size limit and may cross the fluctuation limit if first in their block.
     /// @param traderSizeBefore The position being closed: + long (base goes in), - short (base comes out).
     /// @param baseAmount How much of the position to close, at most |traderSizeBefore|.
-    /// @param insuranceAvailable Most the insurance fund can pay toward the funding accrual.
+    /// @param insuranceAvailable What the insurance fund holds; the accrual draws at most its budget from it.
     /// @return quoteAmount Quote paid to a long, or owed by a short, rounded in the pool's favour.
     /// @return funding The funding indices accrued to now (before this trade's open interest change).
     function swapBase(
@@ -175,7 +184,7 @@ interface IAmm is IAmmErrors {
 
     /// @notice Closes the funding window (ClearingHouse only): accrues the indices to now at the
     /// old premium, records the index price, and sets the premium from the window's TWAPs.
-    /// @param insuranceAvailable Most the insurance fund can pay toward the accrual.
+    /// @param insuranceAvailable What the insurance fund holds; the accrual draws at most its budget from it.
     /// @param frozen Whether the market is paused: the new premium is then zero.
     /// @return funding The indices as of now and the fund's share of the accrual.
     /// @return premium The new premium (quote per base per day; positive: longs pay).
@@ -186,7 +195,7 @@ interface IAmm is IAmmErrors {
 
     /// @notice Ends funding for good when the market is settled (ClearingHouse only): accrues the
     /// indices to now at the current premium and sets the premium to zero, so they never move again.
-    /// @param insuranceAvailable Most the insurance fund can pay toward the accrual.
+    /// @param insuranceAvailable What the insurance fund holds; the accrual draws at most its budget from it.
     /// @return funding The final indices and the fund's share of the last accrual.
     function shutdown(uint256 insuranceAvailable) external returns (FundingSnapshot memory funding);
 
@@ -235,7 +244,8 @@ interface IAmm is IAmmErrors {
     /// close no more than this, so a whale is liquidated over several blocks, not through one swing.
     function maxCloseBase(bool closingLong) external view returns (uint256);
 
-    /// @notice The funding indices as they would accrue now, given what the insurance fund can pay.
+    /// @notice The funding indices as they would accrue now, given what the insurance fund holds (it pays
+    /// at most its subsidy budget).
     function getFundingIndices(uint256 insuranceAvailable) external view returns (FundingSnapshot memory);
 
     /// @notice Every market input a liquidation needs, in one call instead of four: the same
@@ -243,7 +253,7 @@ interface IAmm is IAmmErrors {
     /// {maxCloseBase}(closingLong) and {getReserves}, computed by the same code.
     /// @param twapInterval The mark TWAP's interval (seconds; 0: the spot price).
     /// @param closingLong Whether the position to close is a long (base goes in) or a short.
-    /// @param insuranceAvailable Most the insurance fund can pay toward the funding accrual.
+    /// @param insuranceAvailable What the insurance fund holds; the accrual draws at most its budget from it.
     function getLiquidationInputs(
         uint256 twapInterval,
         bool closingLong,
@@ -289,4 +299,18 @@ interface IAmm is IAmmErrors {
     /// @notice Sets the funding parameters (owner only). They apply from the next funding update:
     /// the current period keeps the accrual end it started with.
     function setFundingParams(FundingParams calldata params) external;
+
+    /// @notice The insurance fund's funding subsidy budget: when the receiving side of funding is
+    /// owed more than the paying side pays, the fund makes up the difference with at most
+    /// `maxFundingSubsidyRatio x insuranceAvailable x seconds accrued / 1 day` per accrual (rounded
+    /// down), so a period of T seconds draws at most that fraction x T / 1 day of the fund and a day
+    /// of funding at most the fraction, however often updates run; beyond it the receiving side gets
+    /// less. The figure set by {setFundingSubsidyRatio}; the current period keeps the one in force
+    /// when it opened.
+    function getFundingSubsidyRatio() external view returns (uint256 maxFundingSubsidyRatio);
+
+    /// @notice Sets the funding subsidy budget (owner only): a fraction of the insurance fund per day
+    /// of funding, 0 (no subsidy: receivers get what payers pay) to MAX_FUNDING_SUBSIDY_RATIO. It
+    /// applies from the next funding update.
+    function setFundingSubsidyRatio(uint256 maxFundingSubsidyRatio) external;
 }

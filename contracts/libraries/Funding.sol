@@ -12,7 +12,8 @@ import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
 /// - the short index: what one unit of short has received (negative: paid).
 /// While both sides are paid in full the two move together. The insurance fund takes what the
 /// paying side pays beyond what the receiving side receives, and pays the difference the other
-/// way; when it cannot pay in full, the receiving side's index grows by less.
+/// way out of a budget ({subsidyBudget}): a fraction of its balance per day of funding, never the
+/// whole fund. Beyond the budget the receiving side's index grows by less.
 /// Every rounding favours the protocol: the paying side's growth is rounded up, the receiving
 /// side's down; a position's payment is rounded up and its receipt down; the fund's income is
 /// rounded down and its payment up. The margin pool keeps the dust.
@@ -35,32 +36,50 @@ library Funding {
         paid = _ceilDiv(product, PERIOD);
     }
 
+    /// @notice Most the insurance fund may pay toward a stretch of funding: `maxSubsidyRatio` of
+    /// `insuranceAvailable` per day, pro rata over the stretch's seconds, rounded down (the fund
+    /// pays no more than its budget), and never more than `insuranceAvailable`. Pro rata time, not
+    /// per update: calling updates more often does not raise what a day of funding can draw.
+    /// @param insuranceAvailable What the insurance fund holds (18 decimals).
+    /// @param ratioSeconds `maxSubsidyRatio` (fraction of the fund per day, 18 decimals) x the
+    /// stretch's seconds of funding.
+    function subsidyBudget(uint256 insuranceAvailable, uint256 ratioSeconds) internal pure returns (uint256) {
+        return Math.min(Math.mulDiv(insuranceAvailable, ratioSeconds, WAD * PERIOD), insuranceAvailable);
+    }
+
     /// @notice Splits one stretch of a period between the two sides and the insurance fund.
     /// @param premium Quote per base per day; positive: longs pay shorts.
     /// @param longSize Total long size (base) over the stretch.
     /// @param shortSize Total short size (base) over the stretch.
     /// @param paidPerUnit What a unit of the paying side pays over the stretch.
     /// @param receivedPerUnit What a unit of the receiving side would receive, paid in full.
-    /// @param insuranceAvailable Most the insurance fund can pay (18 decimals).
+    /// @param insuranceAvailable What the insurance fund holds (18 decimals).
+    /// @param ratioSeconds The fund's budget ratio per day x the stretch's seconds (see {subsidyBudget}).
     /// @return longIndexDelta Growth of the long index.
-    /// @return shortIndexDelta Growth of the short index (less than in full when the fund is short).
-    /// @return insuranceFlow What the insurance fund receives (negative: pays), at least -insuranceAvailable.
+    /// @return shortIndexDelta Growth of the short index (less than in full beyond the budget).
+    /// @return insuranceFlow What the insurance fund receives (negative: pays), at least minus its
+    /// {subsidyBudget} for the stretch (computed only when the receiving side is owed more than the
+    /// paying side pays, so a market whose larger side pays never spends gas on it).
     function split(
         int256 premium,
         uint256 longSize,
         uint256 shortSize,
         uint256 paidPerUnit,
         uint256 receivedPerUnit,
-        uint256 insuranceAvailable
+        uint256 insuranceAvailable,
+        uint256 ratioSeconds
     ) internal pure returns (int256 longIndexDelta, int256 shortIndexDelta, int256 insuranceFlow) {
         (uint256 payerSize, uint256 receiverSize) = premium > 0 ? (longSize, shortSize) : (shortSize, longSize);
         uint256 payments = (payerSize * paidPerUnit) / WAD;
         uint256 receipts = _ceilDiv(receiverSize * receivedPerUnit, WAD);
-        if (receipts > payments + insuranceAvailable) {
-            // The fund cannot make up the difference: the receiving side gets what the paying side
-            // pays plus all the fund has, and no more. receiverSize > 0 here, as receipts > 0.
-            receivedPerUnit = Math.mulDiv(payments + insuranceAvailable, WAD, receiverSize);
-            receipts = _ceilDiv(receiverSize * receivedPerUnit, WAD);
+        if (receipts > payments) {
+            uint256 affordable = payments + subsidyBudget(insuranceAvailable, ratioSeconds);
+            if (receipts > affordable) {
+                // The budget cannot make up the difference: the receiving side gets what the paying
+                // side pays plus the budget, and no more. receiverSize > 0 here, as receipts > 0.
+                receivedPerUnit = Math.mulDiv(affordable, WAD, receiverSize);
+                receipts = _ceilDiv(receiverSize * receivedPerUnit, WAD);
+            }
         }
         insuranceFlow = int256(payments) - int256(receipts);
         if (premium > 0) {

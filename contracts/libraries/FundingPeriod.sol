@@ -19,7 +19,11 @@ import {Funding} from "./Funding.sol";
 /// - between updates, `accrue` settles the stretch since the last accrual on the open interest as
 ///   it stood (every swap calls it first). The indices at any time of a period are the period's
 ///   start indices plus {Funding.growth} since the period began, so time passing writes nothing;
-///   only a stretch the insurance fund could not pay in full lowers the receiving side's start index.
+///   only a stretch whose subsidy budget could not pay in full lowers the receiving side's start
+///   index.
+/// - the insurance fund pays the receiving side's excess over the paying side's payments out of a
+///   budget: `maxSubsidyRatio` of what it holds per day of funding, pro rata over each stretch
+///   ({Funding.subsidyBudget}); the ratio is fixed for the period when it opens.
 /// The open interest and the time funding was last accrued to belong to the caller (a market
 /// writes them together with every swap, in one slot): they come in as an {OpenInterest}.
 library FundingPeriod {
@@ -31,21 +35,33 @@ library FundingPeriod {
     uint256 internal constant MIN_WINDOW = 60;
     /// @notice Longest `minUpdateInterval` (seconds).
     uint256 internal constant MAX_WINDOW = 1 days;
+    /// @notice Highest `maxSubsidyRatio`: 10% of the insurance fund per day of funding.
+    uint256 internal constant MAX_SUBSIDY_RATIO = 0.1e18;
 
     /// @notice The funding indices at the start of the current period, less what the receiving
-    /// side was denied when the insurance fund could not pay (see {indicesAt}).
+    /// side was denied beyond the insurance fund's subsidy budget (see {indicesAt}).
     struct Indices {
         int128 long;
         int128 short;
     }
 
     /// @notice The current period, in one slot that every swap reads: the premium set at
-    /// `updatedAt`, and when accrual stops (`maxAccrualPeriod` after it, fixed for the period so a
-    /// parameter change never rewrites time already accrued).
+    /// `updatedAt`, when accrual stops (`maxAccrualPeriod` after it) and the insurance fund's
+    /// subsidy budget per day, both fixed for the period so a parameter change never rewrites it.
     struct Period {
         int96 premium;
         uint40 updatedAt;
         uint40 accrualEnd;
+        uint64 maxSubsidyRatio;
+    }
+
+    /// @notice The parameters in one slot: {IAmm.FundingParams} and the subsidy budget
+    /// (`maxSubsidyRatio`: fraction of the insurance fund per day of funding, set apart).
+    struct Params {
+        uint64 maxPremiumRatio;
+        uint32 minUpdateInterval;
+        uint24 maxAccrualPeriod;
+        uint64 maxSubsidyRatio;
     }
 
     /// @notice The mark and index cumulatives at the last funding update, so the next update
@@ -60,7 +76,7 @@ library FundingPeriod {
     struct State {
         Indices startIndices;
         Period period;
-        IAmm.FundingParams params;
+        Params params;
         Checkpoint checkpoint;
     }
 
@@ -72,19 +88,29 @@ library FundingPeriod {
         uint40 accruedAt;
     }
 
-    /// @dev Per-unit growth since the period's start, at the start of a stretch and at its end.
+    /// @dev Per-unit growth since the period's start, at the start of a stretch and at its end,
+    /// and the period's subsidy ratio x the stretch's seconds of funding (the fund's budget per
+    /// unit of its balance, scaled by 1e18 x 1 day; see {Funding.subsidyBudget}).
     struct Stretch {
         uint256 paidBefore;
         uint256 receivedBefore;
         uint256 paidNow;
         uint256 receivedNow;
+        uint256 ratioSeconds;
     }
 
     // ---------------------------------------------------------------- the state machine
 
     /// @notice Starts funding at `timestamp`: a first period with no premium.
     function initialize(State storage self, uint256 timestamp) internal {
-        self.period = Period(0, uint40(timestamp), uint40(timestamp));
+        self.period = Period(0, uint40(timestamp), uint40(timestamp), 0);
+    }
+
+    /// @notice Checks and stores the subsidy budget: at most MAX_SUBSIDY_RATIO (0: no subsidy).
+    /// It applies from the next period.
+    function setSubsidyRatio(State storage self, uint256 maxSubsidyRatio) internal {
+        if (maxSubsidyRatio > MAX_SUBSIDY_RATIO) revert IAmmErrors.FundingSubsidyRatioOutOfRange(maxSubsidyRatio);
+        self.params.maxSubsidyRatio = uint64(maxSubsidyRatio);
     }
 
     /// @notice Checks and stores the parameters. They apply from the next period: the current one
@@ -98,7 +124,18 @@ library FundingPeriod {
         if (params.maxAccrualPeriod < params.minUpdateInterval) {
             revert IAmmErrors.InvalidAccrualPeriod(params.maxAccrualPeriod, params.minUpdateInterval);
         }
-        self.params = params;
+        Params storage stored = self.params;
+        (stored.maxPremiumRatio, stored.minUpdateInterval, stored.maxAccrualPeriod) = (
+            params.maxPremiumRatio,
+            params.minUpdateInterval,
+            params.maxAccrualPeriod
+        );
+    }
+
+    /// @notice The parameters as {IAmm.FundingParams}, without the subsidy budget.
+    function fundingParams(State storage self) internal view returns (IAmm.FundingParams memory) {
+        Params memory p = self.params;
+        return IAmm.FundingParams(p.maxPremiumRatio, p.minUpdateInterval, p.maxAccrualPeriod);
     }
 
     /// @notice Ends the current period at `timestamp`, at least `minUpdateInterval` after it
@@ -113,7 +150,7 @@ library FundingPeriod {
         OpenInterest memory oi,
         uint256 insuranceAvailable,
         uint256 timestamp
-    ) internal returns (IAmm.FundingSnapshot memory funding, uint256 window, IAmm.FundingParams memory params) {
+    ) internal returns (IAmm.FundingSnapshot memory funding, uint256 window, Params memory params) {
         Period memory period = self.period;
         params = self.params;
         window = timestamp - period.updatedAt;
@@ -137,7 +174,7 @@ library FundingPeriod {
         Checkpoint memory next,
         bool premiumAllowed,
         uint256 window,
-        IAmm.FundingParams memory params,
+        Params memory params,
         uint256 timestamp
     ) internal returns (int256 premium_, uint256 markTwap, uint256 indexTwap) {
         Checkpoint memory last = self.checkpoint;
@@ -153,7 +190,8 @@ library FundingPeriod {
         self.period = Period(
             SafeCast.toInt96(premium_),
             uint40(timestamp),
-            SafeCast.toUint40(timestamp + params.maxAccrualPeriod)
+            SafeCast.toUint40(timestamp + params.maxAccrualPeriod),
+            params.maxSubsidyRatio
         );
     }
 
@@ -167,7 +205,7 @@ library FundingPeriod {
         uint256 timestamp
     ) internal returns (IAmm.FundingSnapshot memory funding) {
         funding = _settle(self, oi, self.period, insuranceAvailable, timestamp);
-        self.period = Period(0, uint40(timestamp), uint40(timestamp));
+        self.period = Period(0, uint40(timestamp), uint40(timestamp), 0);
     }
 
     /// @notice Accrues funding from `oi.accruedAt` to `timestamp` on the open interest `oi`, and
@@ -202,8 +240,9 @@ library FundingPeriod {
     // ---------------------------------------------------------------- views
 
     /// @notice The indices at `timestamp` after the stretch since `oi.accruedAt` is split with the
-    /// insurance fund; `rebased` when the fund could not pay in full, with the period's new start
-    /// indices. Funding stops at the period's accrual end.
+    /// insurance fund, which pays at most its budget for the stretch ({Funding.subsidyBudget} of
+    /// `insuranceAvailable` at the period's ratio); `rebased` when the budget could not pay in
+    /// full, with the period's new start indices. Funding stops at the period's accrual end.
     function indicesAt(
         State storage self,
         OpenInterest memory oi,
@@ -221,7 +260,8 @@ library FundingPeriod {
             oi.shortSize,
             st.paidNow - st.paidBefore,
             st.receivedNow - st.receivedBefore,
-            insuranceAvailable
+            insuranceAvailable,
+            st.ratioSeconds
         );
         funding.insuranceFlow = insuranceFlow;
         // The indices at the stretch's start, moved by the stretch's split.
@@ -245,16 +285,19 @@ library FundingPeriod {
         return -int256(Math.min(indexTwap - markTwap, bound));
     }
 
+    /// @dev The stretch from `accruedAt` to `timestamp` of `period`, each end capped at its
+    /// accrual end.
     function _stretch(
         Period memory period,
         uint256 accruedAt,
         uint256 timestamp
     ) private pure returns (Stretch memory st) {
         uint256 end = period.accrualEnd;
-        (st.paidBefore, st.receivedBefore) = Funding.growth(
-            period.premium,
-            Math.min(accruedAt, end) - period.updatedAt
-        );
-        (st.paidNow, st.receivedNow) = Funding.growth(period.premium, Math.min(timestamp, end) - period.updatedAt);
+        uint256 elapsedBefore = Math.min(accruedAt, end) - period.updatedAt;
+        uint256 elapsedNow = Math.min(timestamp, end) - period.updatedAt;
+        (st.paidBefore, st.receivedBefore) = Funding.growth(period.premium, elapsedBefore);
+        (st.paidNow, st.receivedNow) = Funding.growth(period.premium, elapsedNow);
+        // A 64-bit ratio times a 40-bit time: no overflow.
+        st.ratioSeconds = uint256(period.maxSubsidyRatio) * (elapsedNow - elapsedBefore);
     }
 }

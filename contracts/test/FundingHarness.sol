@@ -15,9 +15,28 @@ contract FundingHarness {
         uint256 shortSize,
         uint256 paidPerUnit,
         uint256 receivedPerUnit,
-        uint256 insuranceAvailable
+        uint256 insuranceAvailable,
+        uint256 maxSubsidyRatio,
+        uint256 elapsed
     ) external pure returns (int256 longIndexDelta, int256 shortIndexDelta, int256 insuranceFlow) {
-        return Funding.split(premium, longSize, shortSize, paidPerUnit, receivedPerUnit, insuranceAvailable);
+        return
+            Funding.split(
+                premium,
+                longSize,
+                shortSize,
+                paidPerUnit,
+                receivedPerUnit,
+                insuranceAvailable,
+                maxSubsidyRatio * elapsed
+            );
+    }
+
+    function subsidyBudget(
+        uint256 insuranceAvailable,
+        uint256 maxSubsidyRatio,
+        uint256 elapsed
+    ) external pure returns (uint256) {
+        return Funding.subsidyBudget(insuranceAvailable, maxSubsidyRatio * elapsed);
     }
 
     function owed(int256 size, int256 indexDelta) external pure returns (int256) {

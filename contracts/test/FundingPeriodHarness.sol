@@ -23,6 +23,10 @@ contract FundingPeriodHarness {
         _state.setParams(params);
     }
 
+    function setSubsidyRatio(uint256 maxSubsidyRatio) external {
+        _state.setSubsidyRatio(maxSubsidyRatio);
+    }
+
     /// @notice Accrues to now on the open interest as it stood, then sets it to the sizes given.
     function trade(
         uint256 longSize,
@@ -42,7 +46,7 @@ contract FundingPeriodHarness {
     ) external returns (IAmm.FundingSnapshot memory funding, int256 premium, uint256 markTwap, uint256 indexTwap) {
         FundingPeriod.OpenInterest memory oi = _oi;
         uint256 window;
-        IAmm.FundingParams memory params;
+        FundingPeriod.Params memory params;
         (funding, window, params) = _state.closePeriod(oi, insuranceAvailable, block.timestamp);
         _oi = oi;
         (premium, markTwap, indexTwap) = _state.openPeriod(next, premiumAllowed, window, params, block.timestamp);
@@ -61,6 +65,11 @@ contract FundingPeriodHarness {
     function period() external view returns (int256 premium, uint256 updatedAt, uint256 accrualEnd) {
         FundingPeriod.Period memory p = _state.period;
         return (p.premium, p.updatedAt, p.accrualEnd);
+    }
+
+    /// @notice The subsidy ratio the current period applies, and the one the next will.
+    function subsidyRatios() external view returns (uint256 current, uint256 next) {
+        return (_state.period.maxSubsidyRatio, _state.params.maxSubsidyRatio);
     }
 
     function startIndices() external view returns (int256 long, int256 short) {

@@ -21,6 +21,8 @@
  *   `Amm.setFundingParams`.
  * - `indexBandRatio` (default in deploy/defaults.ts, 3%): `Amm.setIndexBand`, how far from the
  *   index a risk-increasing trade may take the price.
+ * - `maxFundingSubsidyRatio` (default in deploy/defaults.ts, 1% a day): `Amm.setFundingSubsidyRatio`,
+ *   the most of the insurance fund a day of this market's funding may draw.
  *
  * The asset key in the price feed is the symbol as a bytes32 string (`encodeBytes32String("ETH")`).
  * The Amm's owner is the ClearingHouse's owner, read from the chain. The owner-only calls are sent
@@ -100,11 +102,16 @@ export function buildMarketModule(symbol: string, core: CoreModuleType = CoreMod
     });
     const indexBandRatio = m.getParameter<bigint>("indexBandRatio", DEFAULTS.indexBandRatio);
     const setIndexBand = m.call(amm, "setIndexBand", [indexBandRatio], { id: "Amm_setIndexBand", from: deployer });
+    const subsidyRatio = m.getParameter<bigint>("maxFundingSubsidyRatio", DEFAULTS.maxFundingSubsidyRatio);
+    const setSubsidy = m.call(amm, "setFundingSubsidyRatio", [subsidyRatio], {
+      id: "Amm_setFundingSubsidyRatio",
+      from: deployer,
+    });
     // Listed last: a market is open to trading only once its index and funding are configured.
     m.call(clearingHouse, "addMarket", [amm, marketParams], {
       id: "ClearingHouse_addMarket",
       from: deployer,
-      after: [setOracle, setFundingParams, setIndexBand],
+      after: [setOracle, setFundingParams, setIndexBand, setSubsidy],
     });
 
     return { amm };

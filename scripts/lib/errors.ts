@@ -175,6 +175,8 @@ export const SENTENCES: Record<string, (a: Args, f: Formatters) => string> = {
   InvalidAccrualPeriod: (a) =>
     `the accrual period of ${a.maxAccrualPeriod} s is shorter than the funding interval of ${a.minUpdateInterval} s`,
   NoIndexPrice: () => "the market has never recorded an index price (poke its index or update funding first)",
+  FundingSubsidyRatioOutOfRange: (a, f) =>
+    `a funding subsidy budget of ${f.pct(a.maxFundingSubsidyRatio)} of the insurance fund per day is above the maximum of 10%`,
   // Price feed
   ZeroAssetKey: () => "the asset key is empty",
   ZeroFeedAddress: (a, f) => `the feed address of ${f.asset(a.asset)} is zero`,

@@ -6,8 +6,8 @@ import {TestBase} from "./utils/TestBase.sol";
 
 /// @notice The Funding library against references written out here with plain uint256 arithmetic on
 /// bounded inputs (every product fits in 256 bits, so no mulDiv is needed): the per-unit growth of
-/// each side, the split of a stretch between the sides and the insurance fund, and a position's
-/// settlement. Inputs are bounded by what the Amm can produce: a premium below 2^88 (the index fits
+/// each side, the insurance fund's subsidy budget, the split of a stretch between the sides and the
+/// fund, and a position's settlement. Inputs are bounded by what the Amm can produce: a premium below 2^88 (the index fits
 /// 88 bits and the clamp is at most 100%), elapsed time below 2^24 (maxAccrualPeriod is a uint24),
 /// open interest below 2^104.
 contract FundingMathTest is TestBase {
@@ -32,17 +32,25 @@ contract FundingMathTest is TestBase {
         return positive ? m : -m;
     }
 
-    /// @dev Per-unit growth of each side over a stretch [e1, e2] of a period, from the references.
+    /// @dev Per-unit growth of each side over a stretch [e1, e2] of a period, from the references,
+    /// and the stretch's length.
     function _stretch(
         int256 premium,
         uint256 e1Seed,
         uint256 e2Seed
-    ) internal pure returns (uint256 paid, uint256 received) {
+    ) internal pure returns (uint256 paid, uint256 received, uint256 elapsed) {
         uint256 m = uint256(premium > 0 ? premium : -premium);
         uint256 e2 = bound(e2Seed, 0, 2 ** 24 - 1);
         uint256 e1 = bound(e1Seed, 0, e2);
         paid = _ceilDiv(m * e2, DAY) - _ceilDiv(m * e1, DAY);
         received = (m * e2) / DAY - (m * e1) / DAY;
+        elapsed = e2 - e1;
+    }
+
+    /// @dev The fund's budget for a stretch: min(floor(fund x ratio x elapsed / (1e18 x 1 day)), fund).
+    function _budget(uint256 fund, uint256 ratio, uint256 elapsed) internal pure returns (uint256) {
+        uint256 full = (fund * ratio * elapsed) / (WAD * DAY);
+        return full < fund ? full : fund;
     }
 
     // ------------------------------------------------------------------ growth
@@ -66,6 +74,43 @@ contract FundingMathTest is TestBase {
         assertGe(receivedNext, received, "received grows");
     }
 
+    // ------------------------------------------------------------------ subsidy budget
+
+    /// @notice Worked by hand: 1% a day of 1,000,000 over an hour is 1,000,000 / 2,400 =
+    /// 416.666666666666666666 (floored); 10% a day of 100 over 20 days would be 200, capped at the
+    /// 100 the fund holds; no ratio, no time or no fund: nothing.
+    function test_subsidyBudget_workedExamples() public view {
+        assertEq(h.subsidyBudget(1_000_000e18, 0.01e18, 3600), 416666666666666666666, "1% a day, one hour");
+        assertEq(h.subsidyBudget(100e18, 0.1e18, 20 days), 100e18, "capped at the fund");
+        assertEq(h.subsidyBudget(1_000_000e18, 0, 3600), 0, "no subsidy");
+        assertEq(h.subsidyBudget(1_000_000e18, 0.01e18, 0), 0, "no time");
+        assertEq(h.subsidyBudget(0, 0.01e18, 3600), 0, "no fund");
+    }
+
+    /// @notice budget = min(floor(fund x ratio x elapsed / (1e18 x 1 day)), fund), and below the cap
+    /// two stretches never draw more than the whole of them: splitting a stretch (more frequent
+    /// trades or updates) cannot raise the budget.
+    function testFuzz_subsidyBudgetIsTheRatioProRataAndNeverMoreThanTheFund(
+        uint256 fundSeed,
+        uint256 ratioSeed,
+        uint256 e1Seed,
+        uint256 e2Seed
+    ) public view {
+        uint256 fund = boundLog(fundSeed, 1, 2 ** 128 - 1);
+        uint256 ratio = bound(ratioSeed, 0, 0.1e18);
+        uint256 e2 = bound(e2Seed, 0, 2 ** 24 - 1);
+        uint256 e1 = bound(e1Seed, 0, e2);
+        uint256 full = (fund * ratio * e2) / (WAD * DAY);
+        uint256 expected = _budget(fund, ratio, e2);
+        assertEq(h.subsidyBudget(fund, ratio, e2), expected, "budget");
+        // Below the cap (reached only by a stretch longer than 10 days at 10%), the parts rounded
+        // down never add up to more than the whole rounded down.
+        if (full < fund) {
+            uint256 parts = h.subsidyBudget(fund, ratio, e1) + h.subsidyBudget(fund, ratio, e2 - e1);
+            assertLe(parts, expected, "split stretches");
+        }
+    }
+
     // ------------------------------------------------------------------ split
 
     struct SplitCase {
@@ -76,27 +121,33 @@ contract FundingMathTest is TestBase {
         uint256 longSize;
         uint256 shortSize;
         uint256 fund;
+        uint256 ratio;
+        uint256 elapsed;
+        uint256 budget;
     }
 
     /// @notice The paying side's index moves by its full growth; the receiving side's by its full
-    /// growth when payments plus the fund cover the receipts, and otherwise by the largest per-unit
-    /// amount they cover; the fund's share is payments - receipts and never below -insuranceAvailable.
-    function testFuzz_splitPaysTheReceiversAllTheFundCanCover(
+    /// growth when payments plus the fund's budget cover the receipts, and otherwise by the largest
+    /// per-unit amount they cover; the fund's share is payments - receipts and never below -budget.
+    function testFuzz_splitPaysTheReceiversAllTheBudgetCanCover(
         uint256 pSeed,
         bool positive,
         uint256 e1Seed,
         uint256 e2Seed,
         uint256 longSeed,
         uint256 shortSeed,
-        uint256 fundSeed
+        uint256 fundSeed,
+        uint256 ratioSeed
     ) public view {
         SplitCase memory c;
         c.positive = positive;
         c.premium = _premium(pSeed, positive);
-        (c.P, c.R) = _stretch(c.premium, e1Seed, e2Seed);
+        (c.P, c.R, c.elapsed) = _stretch(c.premium, e1Seed, e2Seed);
         c.longSize = longSeed % 5 == 0 ? 0 : boundLog(longSeed, 1, 2 ** 104 - 1);
         c.shortSize = shortSeed % 5 == 0 ? 0 : boundLog(shortSeed, 1, 2 ** 104 - 1);
         c.fund = fundSeed % 4 == 0 ? 0 : boundLog(fundSeed, 1, 2 ** 128 - 1);
+        c.ratio = ratioSeed % 4 == 0 ? 0 : bound(ratioSeed, 1, 0.1e18);
+        c.budget = _budget(c.fund, c.ratio, c.elapsed);
         _checkSplit(c);
     }
 
@@ -107,23 +158,25 @@ contract FundingMathTest is TestBase {
             c.shortSize,
             c.P,
             c.R,
-            c.fund
+            c.fund,
+            c.ratio,
+            c.elapsed
         );
         (uint256 payer, uint256 receiver) = c.positive ? (c.longSize, c.shortSize) : (c.shortSize, c.longSize);
         uint256 payments = (payer * c.P) / WAD;
         assertEq(uint256(c.positive ? longDelta : -shortDelta), c.P, "the paying side grows in full");
         uint256 receivedDelta = uint256(c.positive ? shortDelta : -longDelta);
-        if (_ceilDiv(receiver * c.R, WAD) <= payments + c.fund) {
+        if (_ceilDiv(receiver * c.R, WAD) <= payments + c.budget) {
             assertEq(receivedDelta, c.R, "the receiving side grows in full");
             assertEq(flow, int256(payments) - int256(_ceilDiv(receiver * c.R, WAD)), "flow");
         } else {
             uint256 receipts = _ceilDiv(receiver * receivedDelta, WAD);
             assertLt(receivedDelta, c.R, "reduced");
-            assertLe(receipts, payments + c.fund, "affordable");
-            assertLt(payments + c.fund, _ceilDiv(receiver * (receivedDelta + 1), WAD), "one more wei is not");
+            assertLe(receipts, payments + c.budget, "affordable");
+            assertLt(payments + c.budget, _ceilDiv(receiver * (receivedDelta + 1), WAD), "one more wei is not");
             assertEq(flow, int256(payments) - int256(receipts), "flow when reduced");
         }
-        assertGe(flow, -int256(c.fund), "the fund never pays more than it has");
+        assertGe(flow, -int256(c.budget), "the fund never pays more than its budget");
     }
 
     // ------------------------------------------------------------------ owed
@@ -160,14 +213,24 @@ contract FundingMathTest is TestBase {
         uint256 fundSeed
     ) public view {
         int256 premium = _premium(pSeed, positive);
-        (uint256 P, uint256 R) = _stretch(premium, 0, e2Seed);
+        (uint256 P, uint256 R, ) = _stretch(premium, 0, e2Seed);
         uint256[4] memory sizes;
         for (uint256 i; i < 4; ++i) sizes[i] = boundLog(sizeSeeds[i], 1, 2 ** 100);
         uint256 fund = fundSeed % 3 == 0 ? 0 : boundLog(fundSeed, 1, 2 ** 120);
         // sizes[0..1] long, sizes[2..3] short.
         uint256 longs = sizes[0] + sizes[1];
         uint256 shorts = sizes[2] + sizes[3];
-        (int256 longDelta, int256 shortDelta, int256 flow) = h.split(premium, longs, shorts, P, R, fund);
+        (int256 longDelta, int256 shortDelta, int256 flow) = h.split(
+            premium,
+            longs,
+            shorts,
+            P,
+            R,
+            fund,
+            // 10% a day over 10 days: the budget is the whole fund, whatever the stretch.
+            0.1e18,
+            10 days
+        );
         int256 settled =
             h.owed(int256(sizes[0]), longDelta) +
                 h.owed(int256(sizes[1]), longDelta) +

@@ -8,10 +8,12 @@ import {TestBase} from "./utils/TestBase.sol";
 
 /// @notice The funding state machine (FundingPeriod) through a harness that drives it as the Amm
 /// does, against figures worked out by hand in the comments: periods opened from the window's
-/// TWAPs and settled at their own premium, the accrual cap, an insurance fund that cannot pay, a
+/// TWAPs and settled at their own premium, the accrual cap, the insurance fund's subsidy budget, a
 /// parameter change that leaves the current period's accrual end alone, and the end of funding.
 /// Premiums are daily: over s seconds a premium p grows the indices by p x s / 86,400, the paying
-/// side's growth rounded up and the receiving side's down.
+/// side's growth rounded up and the receiving side's down. The fund pays the receiving side's excess
+/// out of a budget of ratio x fund x s / 86,400 (rounded down) for a stretch of s seconds: 10% a day
+/// here unless a test says otherwise.
 contract FundingPeriodTest is TestBase {
     uint256 internal constant T0 = 1_000_000;
     uint256 internal constant E18 = 1e18;
@@ -21,6 +23,7 @@ contract FundingPeriodTest is TestBase {
     function setUp() public {
         vm.warp(T0);
         h = new FundingPeriodHarness(IAmm.FundingParams(0.1e18, 300, 3600));
+        h.setSubsidyRatio(0.1e18);
     }
 
     // ------------------------------------------------------------------ helpers
@@ -88,7 +91,8 @@ contract FundingPeriodTest is TestBase {
     /// longs pay 3 x 0.015740740740740741 = 0.047222222222222223 and shorts get
     /// 0.015740740740740740: the fund takes 0.031481481481481483. The window's mark TWAP 1,995
     /// sets -5 a day: 1,728 s (0.02 day) later shorts pay 0.1 each and longs get 0.1 each, 0.3 in
-    /// all, the fund paying the 0.2 beyond the shorts' 0.1.
+    /// all, the fund paying the 0.2 beyond the shorts' 0.1: with 100 in the fund its budget is
+    /// 100 x 10% x 0.02 = 0.2 exactly, so the longs are paid in full.
     function test_update_settlesThePeriodAtItsOwnPremiumThenTheNextAtTheNew() public {
         vm.warp(T0 + 100);
         h.trade(3e18, 1e18, 0);
@@ -110,8 +114,8 @@ contract FundingPeriodTest is TestBase {
         assertEq(startShort, int256(115740740740740740), "next period starts at the short index reached");
 
         vm.warp(T0 + 1600 + 1728);
-        _assertFunding(h.indicesNow(1e18), 15740740740740741, 15740740740740740, -0.2e18);
-        _assertFunding(h.trade(3e18, 1e18, 1e18), 15740740740740741, 15740740740740740, -0.2e18);
+        _assertFunding(h.indicesNow(100e18), 15740740740740741, 15740740740740740, -0.2e18);
+        _assertFunding(h.trade(3e18, 1e18, 100e18), 15740740740740741, 15740740740740740, -0.2e18);
     }
 
     /// @notice An update before minUpdateInterval (300 s) has passed since the last reverts with
@@ -179,44 +183,164 @@ contract FundingPeriodTest is TestBase {
         _assertFunding(h.trade(1e18, 1e18, 0), 416666666666666667, 416666666666666666, 0);
     }
 
-    // ------------------------------------------------------------------ the fund cannot pay
+    // ------------------------------------------------------------------ the subsidy budget
 
     /// @notice +10 a day for 8,640 s (0.1 day: 1 per unit, exactly) on 1 long and 4 short, with
-    /// 0.1 in the fund: longs pay 1, shorts would get 4; they get 1 + 0.1 = 1.1, 0.275 per unit,
-    /// and the fund pays its 0.1. The short start index drops by what shorts were denied:
-    /// 0.275 - 1 = -0.725. The next 8,640 s, with the fund able to pay, shorts get 1 each again:
-    /// short index -0.725 + 2 = 1.275, and the fund pays 4 - 1 = 3.
-    function test_accrue_fundThatCannotPay_paysAllItHasAndTheShortsGetLess() public {
+    /// 1 in the fund: its budget is 1 x 10% x 0.1 = 0.01. Longs pay 1, shorts would get 4; they get
+    /// 1 + 0.01 = 1.01, 0.2525 per unit, and the fund pays its 0.01. The short start index drops by
+    /// what shorts were denied: 0.2525 - 1 = -0.7475. The next 8,640 s, with 1,000 in the fund
+    /// (budget 10), shorts get 1 each again: short index -0.7475 + 2 = 1.2525, the fund pays 4 - 1 = 3.
+    function test_accrue_beyondTheBudget_theFundPaysItsBudgetAndTheShortsGetLess() public {
         h.setParams(IAmm.FundingParams(0.1e18, 300, 1 days));
         vm.warp(T0 + 100);
         h.trade(1e18, 4e18, 0);
         _openPremium(2010e18);
 
         vm.warp(T0 + 600 + 8640);
-        _assertFunding(h.indicesNow(0.1e18), 1e18, 0.275e18, -0.1e18);
-        _assertFunding(h.trade(1e18, 4e18, 0.1e18), 1e18, 0.275e18, -0.1e18);
+        _assertFunding(h.indicesNow(1e18), 1e18, 0.2525e18, -0.01e18);
+        _assertFunding(h.trade(1e18, 4e18, 1e18), 1e18, 0.2525e18, -0.01e18);
         (int256 startLong, int256 startShort) = h.startIndices();
         assertEq(startLong, int256(0), "long start index unchanged");
-        assertEq(startShort, -0.725e18, "short start index less what shorts were denied");
+        assertEq(startShort, -0.7475e18, "short start index less what shorts were denied");
 
         vm.warp(T0 + 600 + 17280);
-        _assertFunding(h.trade(1e18, 4e18, 1000e18), 2e18, 1.275e18, -3e18);
+        _assertFunding(h.trade(1e18, 4e18, 1000e18), 2e18, 1.2525e18, -3e18);
     }
 
-    /// @notice The mirror: -10 a day (mark 1,990) on 4 long and 1 short, 0.1 in the fund: longs get
-    /// 0.275 each (index -0.275), shorts pay 1 (index -1), and the long start index rises by what
-    /// longs were denied: -0.275 + 1 = 0.725.
-    function test_accrue_fundThatCannotPay_paysAllItHasAndTheLongsGetLess() public {
+    /// @notice The mirror: -10 a day (mark 1,990) on 4 long and 1 short, 1 in the fund (budget
+    /// 0.01): longs get 0.2525 each (index -0.2525), shorts pay 1 (index -1), and the long start
+    /// index rises by what longs were denied: -0.2525 + 1 = 0.7475.
+    function test_accrue_beyondTheBudget_theFundPaysItsBudgetAndTheLongsGetLess() public {
         h.setParams(IAmm.FundingParams(0.1e18, 300, 1 days));
         vm.warp(T0 + 100);
         h.trade(4e18, 1e18, 0);
         assertEq(_openPremium(1990e18), -10e18, "premium -10");
 
         vm.warp(T0 + 600 + 8640);
-        _assertFunding(h.trade(4e18, 1e18, 0.1e18), -0.275e18, -1e18, -0.1e18);
+        _assertFunding(h.trade(4e18, 1e18, 1e18), -0.2525e18, -1e18, -0.01e18);
         (int256 startLong, int256 startShort) = h.startIndices();
-        assertEq(startLong, 0.725e18, "long start index");
+        assertEq(startLong, 0.7475e18, "long start index");
         assertEq(startShort, int256(0), "short start index unchanged");
+    }
+
+    /// @notice With no subsidy (ratio 0) the receivers get exactly what the payers pay: +10 a day for
+    /// 0.1 day on 1 long and 4 short, whatever the fund holds: shorts get 1 / 4 = 0.25 each.
+    function test_accrue_noSubsidy_theReceiversGetWhatThePayersPay() public {
+        h.setSubsidyRatio(0);
+        h.setParams(IAmm.FundingParams(0.1e18, 300, 1 days));
+        vm.warp(T0 + 100);
+        h.trade(1e18, 4e18, 0);
+        _openPremium(2010e18);
+
+        vm.warp(T0 + 600 + 8640);
+        _assertFunding(h.trade(1e18, 4e18, 1_000_000e18), 1e18, 0.25e18, 0);
+    }
+
+    /// @notice 100 long and 1 short under the clamped premium of -200 a day (mark 1,700, index 2,000,
+    /// 10% of 2,000), a budget of 1% of the fund a day and 1,000,000 in it, three 3,600 s periods.
+    /// A period: the short pays ceil(200 x 3,600 / 86,400) = 8.333333333333333334; the longs would
+    /// get 833.33; the budget is floor(fund x 1% x 3,600 / 86,400) = floor(fund / 2,400).
+    /// 1. budget 1,000,000 / 2,400 = 416.666666666666666666; payments + budget = 425 exactly, 4.25 a
+    ///    long; the fund pays 425 - 8.333333333333333334 = 416.666666666666666666: its budget.
+    ///    Fund: 999,583.333333333333333334.
+    /// 2. budget 999,583.333333333333333334 / 2,400 = 416.493055555555555555(.56, floored);
+    ///    payments + budget = 424.826388888888888889; a long gets it / 100 floored,
+    ///    4.248263888888888888, 424.8263888888888888 in all; the fund pays
+    ///    416.493055555555555466: the budget less the 89 wei the longs' rounding leaves.
+    ///    Fund: 999,166.840277777777777868.
+    /// 3. budget 999,166.840277777777777868 / 2,400 = 416.319516782407407407(.45); payments + budget
+    ///    = 424.652850115740740741; a long gets 4.246528501157407407, 424.6528501157407407 in all;
+    ///    the fund pays 416.319516782407407366 (budget less 41 wei).
+    /// Long index: -(4.25 + 4.248263888888888888 + 4.246528501157407407) = -12.744792390046296295;
+    /// short index: -3 x 8.333333333333333334 = -25.000000000000000002.
+    function test_update_heavilyImbalanced_theFundPaysItsBudgetEachPeriod() public {
+        h.setSubsidyRatio(0.01e18);
+        vm.warp(T0 + 100);
+        h.trade(100e18, 1e18, 0);
+        assertEq(_openPremium(1700e18), -200e18, "premium at its clamp");
+
+        uint256 fund = 1_000_000e18;
+        int256[3] memory flows = [
+            -int256(416666666666666666666),
+            -int256(416493055555555555466),
+            -int256(416319516782407407366)
+        ];
+        int256[3] memory longIndices = [-int256(4.25e18), -int256(8498263888888888888), -int256(12744792390046296295)];
+        int256[3] memory shortIndices = [
+            -int256(8333333333333333334),
+            -int256(16666666666666666668),
+            -int256(25000000000000000002)
+        ];
+        for (uint256 i = 0; i < 3; i++) {
+            vm.warp(T0 + 600 + 3600 * (i + 1));
+            (IAmm.FundingSnapshot memory f, int256 premium, , ) = h.update(
+                _cp(1_110_000e18 + 3600 * 1700e18 * (i + 1), 600_000e18 + 3600 * 2000e18 * (i + 1)),
+                true,
+                fund
+            );
+            _assertFunding(f, longIndices[i], shortIndices[i], flows[i]);
+            assertEq(premium, -200e18, "premium stays at its clamp");
+            fund -= uint256(-f.insuranceFlow);
+        }
+        assertEq(fund, 998750520760995370370502, "fund after three periods");
+    }
+
+    /// @notice Over one day the fund pays at most 1% of what it held, however often funding is
+    /// updated: 288 updates 300 s apart or 24 updates 3,600 s apart, on 100 long and 1 short under
+    /// -200 a day. Each period's outflow is at most its budget, floor(fund x 1% x T / 86,400), and
+    /// all of them together at most 1,000,000 x 1% = 10,000 (each budget is 1% x T / 1 day of a fund
+    /// no larger than at the start, and the periods' T add up to a day).
+    function test_update_overADay_theFundPaysAtMostTheRatioOfItsBalance() public {
+        for (uint256 cadence = 300; cadence <= 3600; cadence += 3300) {
+            FundingPeriodHarness day = new FundingPeriodHarness(IAmm.FundingParams(0.1e18, 300, 3600));
+            day.setSubsidyRatio(0.01e18);
+            uint256 start = block.timestamp;
+            day.trade(100e18, 1e18, 0);
+            vm.warp(start + 300);
+            day.update(_cp(0, 0), true, 0);
+            uint256 mark = 0;
+            uint256 index = 0;
+            vm.warp(start + 600);
+            mark += 300 * 1700e18;
+            index += 300 * 2000e18;
+            (, int256 premium, , ) = day.update(_cp(mark, index), true, 0);
+            assertEq(premium, -200e18, "premium at its clamp");
+
+            uint256 fund = 1_000_000e18;
+            uint256 paid = 0;
+            for (uint256 t = cadence; t <= 1 days; t += cadence) {
+                vm.warp(start + 600 + t);
+                mark += cadence * 1700e18;
+                index += cadence * 2000e18;
+                (IAmm.FundingSnapshot memory f, , , ) = day.update(_cp(mark, index), true, fund);
+                uint256 outflow = uint256(-f.insuranceFlow);
+                assertLe(outflow, (fund * 0.01e18 * cadence) / (1e18 * 1 days), "a period's outflow within its budget");
+                // The budget binds: the longs are owed ~100 x 200 x T / 1 day, far more.
+                assertGe(outflow, 1, "the fund pays");
+                fund -= outflow;
+                paid += outflow;
+            }
+            assertLe(paid, 10_000e18, "a day's outflow within 1% of the fund");
+            vm.warp(start + 2 days);
+        }
+    }
+
+    /// @notice The ratio in force when a period opens is the one it applies: raised to 10% mid-period
+    /// the current period keeps 1%, the next takes 10%. Above 10% it is refused.
+    function test_setSubsidyRatio_appliesFromTheNextPeriodAndIsBounded() public {
+        h.setSubsidyRatio(0.01e18);
+        _openPremium(1700e18);
+        h.setSubsidyRatio(0.1e18);
+        (uint256 current, uint256 next) = h.subsidyRatios();
+        assertEq(current, 0.01e18, "the current period keeps its ratio");
+        assertEq(next, 0.1e18, "the next takes the new one");
+        vm.warp(T0 + 900);
+        h.update(_cp(1_110_000e18 + 300 * 1700e18, 600_000e18 + 300 * 2000e18), true, 0);
+        (current, ) = h.subsidyRatios();
+        assertEq(current, 0.1e18, "applied from the next period");
+
+        vm.expectRevert(abi.encodeWithSelector(IAmmErrors.FundingSubsidyRatioOutOfRange.selector, 0.1e18 + 1));
+        h.setSubsidyRatio(0.1e18 + 1);
     }
 
     // ------------------------------------------------------------------ parameter changes

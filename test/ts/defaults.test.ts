@@ -8,6 +8,7 @@ import { network } from "hardhat";
 import {
   CORE_PARAMETER_DEFAULTS,
   DEFAULT_FUNDING_PARAMS,
+  DEFAULT_FUNDING_SUBSIDY_RATIO,
   DEFAULT_LIQUIDATION_PARAMS,
   DEFAULT_MARKET_PARAMS,
   DEFAULT_SEQUENCER_GRACE_PERIOD,
@@ -39,6 +40,7 @@ describe("Default parameters (deploy/defaults.ts)", function () {
       minPositionNotional: toWad(10),
     });
     expect(DEFAULT_SEQUENCER_GRACE_PERIOD).to.equal(60n * 60n);
+    expect(DEFAULT_FUNDING_SUBSIDY_RATIO, "1% of the insurance fund a day").to.equal(toWad("0.01"));
   });
 
   it("agree with the ClearingHouse's, the Amm's and the price feed's own defaults", async function () {
@@ -59,6 +61,8 @@ describe("Default parameters (deploy/defaults.ts)", function () {
       minUpdateInterval: funding.minUpdateInterval,
       maxAccrualPeriod: funding.maxAccrualPeriod,
     }).to.deep.equal(DEFAULT_FUNDING_PARAMS);
+    expect(await amm.DEFAULT_FUNDING_SUBSIDY_RATIO()).to.equal(DEFAULT_FUNDING_SUBSIDY_RATIO);
+    expect(await amm.getFundingSubsidyRatio()).to.equal(DEFAULT_FUNDING_SUBSIDY_RATIO);
     const market = await system.clearingHouse.getMarketParams(await amm.getAddress());
     expect([market.initialMarginRatio, market.maintenanceMarginRatio]).to.deep.equal([
       DEFAULT_MARKET_PARAMS.initialMarginRatio,
@@ -79,6 +83,7 @@ describe("Default parameters (deploy/defaults.ts)", function () {
     expect(parameterDefault("LocalMocks", "feeRatio"), "another module's").to.equal(undefined);
     expect(Object.keys(CORE_PARAMETER_DEFAULTS)).to.have.length(6);
     expect(parameterDefault("Market_ETH", "indexBandRatio")).to.equal(toWad("0.03"));
-    expect(Object.keys(MARKET_PARAMETER_DEFAULTS)).to.have.length(7);
+    expect(parameterDefault("Market_ETH", "maxFundingSubsidyRatio")).to.equal(toWad("0.01"));
+    expect(Object.keys(MARKET_PARAMETER_DEFAULTS)).to.have.length(8);
   });
 });

@@ -279,6 +279,8 @@ function describeWiring(
       ]);
       expect(await amm.getIndexBand()).to.equal(market("indexBandRatio"));
       expect(await amm.getIndexBand()).to.equal(toWad("0.03"));
+      expect(await amm.getFundingSubsidyRatio()).to.equal(market("maxFundingSubsidyRatio"));
+      expect(await amm.getFundingSubsidyRatio()).to.equal(toWad("0.01"));
       expect(await amm.getOpenInterest()).to.deep.equal([0n, 0n]);
     });
 
@@ -453,9 +455,9 @@ function describeRedeploy(getConnection: () => Connection, parameters: Deploymen
         expect(second.contracts[id]?.address, id).to.equal(contract.address);
       }
       expect(second.contracts["Market_BTC#Amm"].address).to.not.equal(first.contracts["Market_ETH#Amm"].address);
-      // The BTC Amm, setAsset, setOracle, setFundingParams, setIndexBand, addMarket, and the two
-      // answers published again at deployment time: one transaction a block.
-      expect((await c.ethers.provider.getBlockNumber()) - blockAfterFirst).to.equal(8);
+      // The BTC Amm, setAsset, setOracle, setFundingParams, setIndexBand, setFundingSubsidyRatio,
+      // addMarket, and the two answers published again at deployment time: one transaction a block.
+      expect((await c.ethers.provider.getBlockNumber()) - blockAfterFirst).to.equal(9);
     });
   });
 
@@ -491,7 +493,7 @@ describe("Ignition deployment (deploy/)", function () {
       expect(btc("baseReserve")).to.equal(toWad(100));
       expect(eth("maxTradeRatio")).to.equal(toWad("0.1"));
       expect(eth("fluctuationLimitRatio")).to.equal(toWad("0.05"));
-      expect(eth("maxOpenInterest")).to.equal(toWad(10_000));
+      expect(eth("maxOpenInterest")).to.equal(toWad(9)); // 0.9% of the base reserve: see CapsVsMargins
       expect(eth("initialMarginRatio")).to.equal(toWad("0.1"));
       expect(eth("maintenanceMarginRatio")).to.equal(toWad("0.0625"));
       expect(eth("feeRatio")).to.equal(toWad("0.001"));

@@ -18,8 +18,11 @@
  * - e seconds into a period (e capped at maxAccrualPeriod), a unit of the paying side has paid
  *   ceil(|premium| x e / 1 day) and a unit of the receiving side received floor(|premium| x e / 1 day).
  * - Each accrual over [a, b] splits the stretch: payments = floor(payerOI x P / 1e18), receipts =
- *   ceil(receiverOI x R / 1e18); if receipts > payments + insurance, R = floor((payments + insurance)
- *   x 1e18 / receiverOI) and receipts are recomputed; the fund receives payments - receipts.
+ *   ceil(receiverOI x R / 1e18); the fund's budget for the stretch is min(insurance, floor(insurance
+ *   x ratio x s / (1e18 x 1 day))), s its seconds of funding (each end capped at the accrual end)
+ *   and ratio the subsidy ratio in force when the period opened (0 before the first update); if
+ *   receipts > payments + budget, R = floor((payments + budget) x 1e18 / receiverOI) and receipts
+ *   are recomputed; the fund receives payments - receipts.
  * - A position owes |size| x |index move| / 1e18 on its side's index, rounded up when it pays and down
  *   when it receives (a long pays when its index rose, a short when its index fell).
  */
@@ -115,6 +118,8 @@ export interface FundingParams {
 }
 
 export const DEFAULT_FUNDING_PARAMS: FundingParams = DEFAULTS.DEFAULT_FUNDING_PARAMS;
+/** The insurance fund's funding subsidy budget a new market starts with (fraction of the fund a day). */
+export const DEFAULT_SUBSIDY_RATIO: bigint = DEFAULTS.DEFAULT_FUNDING_SUBSIDY_RATIO;
 
 /** The mock Chainlink feed (8 decimals, 1-day heartbeat) behind the market's index. */
 export interface OracleState {
@@ -135,8 +140,10 @@ export interface Accrual {
   paidPerUnit: bigint;
   /** Per-unit growth of the receiving side, paid in full. */
   fullReceivedPerUnit: bigint;
-  /** Per-unit growth of the receiving side, as paid (less than in full when the fund is short). */
+  /** Per-unit growth of the receiving side, as paid (less than in full beyond the fund's budget). */
   receivedPerUnit: bigint;
+  /** The most the fund may pay toward the stretch (its subsidy budget). */
+  budget: bigint;
   payments: bigint;
   receipts: bigint;
   /** What the insurance fund receives (negative: pays). */
@@ -193,6 +200,9 @@ export class FundingMarketModel {
   oracle: OracleState = { answer: 0n, updatedAt: 0n, reverting: false };
   // funding
   params: FundingParams;
+  /** The subsidy ratio set (`setFundingSubsidyRatio`), and the one the current period opened with. */
+  subsidyRatio = DEFAULT_SUBSIDY_RATIO;
+  periodSubsidyRatio = 0n;
   premium = 0n;
   updatedAt: bigint;
   accruedAt: bigint;
@@ -283,11 +293,17 @@ export class FundingMarketModel {
     const payerOI = longsPay ? this.longOI : this.shortOI;
     const receiverOI = longsPay ? this.shortOI : this.longOI;
     const payments = floorDiv(payerOI * P, WAD);
+    const end = this.updatedAt + this.params.maxAccrualPeriod;
+    const seconds = minOf(t, end) - minOf(this.accruedAt, end);
+    const budget = minOf(
+      floorDiv(insuranceAvailable * this.periodSubsidyRatio * seconds, WAD * DAY),
+      insuranceAvailable,
+    );
     let R = fullR;
     let receipts = ceilDiv(receiverOI * R, WAD);
-    const reduced = receipts > payments + insuranceAvailable;
+    const reduced = receipts > payments + budget;
     if (reduced) {
-      R = floorDiv((payments + insuranceAvailable) * WAD, receiverOI);
+      R = floorDiv((payments + budget) * WAD, receiverOI);
       receipts = ceilDiv(receiverOI * R, WAD);
     }
     if (this.premium > 0n) {
@@ -304,6 +320,7 @@ export class FundingMarketModel {
       paidPerUnit: P,
       fullReceivedPerUnit: fullR,
       receivedPerUnit: R,
+      budget,
       payments,
       receipts,
       flow: payments - receipts,
@@ -343,6 +360,7 @@ export class FundingMarketModel {
     }
     this.indexAtWindowStart = this.index.started;
     this.premium = premium;
+    this.periodSubsidyRatio = this.subsidyRatio;
     this.updatedAt = t;
     return {
       premium,

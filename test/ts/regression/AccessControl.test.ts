@@ -84,6 +84,7 @@ describe("Regression: access control", function () {
       ["Amm", "setLimits", [{ maxTradeRatio: 0n, fluctuationLimitRatio: 0n, maxOpenInterest: 0n }], OWNER],
       ["Amm", "setOracle", [await priceFeed.getAddress(), asset], OWNER],
       ["Amm", "setIndexBand", [toWad("0.03")], OWNER],
+      ["Amm", "setFundingSubsidyRatio", [toWad("0.01")], OWNER],
       ["Amm", "setFundingParams", [{ maxPremiumRatio: 0n, minUpdateInterval: 300, maxAccrualPeriod: 3600 }], OWNER],
       ["Amm", "transferOwnership", [s.address], OWNER],
       ["Amm", "renounceOwnership", [], OWNER],
