@@ -405,11 +405,7 @@ describe("Vault", function () {
         .to.emit(system.vault, "ClaimPaid")
         .withArgs(ammAddress, alice.address, r.realizedPnl, 0n);
       await expectMatchesModel(model, contracts, [alice.address, bob.address]);
-      expect(await system.vault.marketBalances(ammAddress)).to.deep.equal([
-        -(r.realizedPnl + rb.realizedPnl),
-        0n,
-        0n,
-      ]);
+      expect(await system.vault.marketBalances(ammAddress)).to.deep.equal([-(r.realizedPnl + rb.realizedPnl), 0n, 0n]);
     });
   });
 
@@ -763,9 +759,7 @@ describe("Vault", function () {
         expect(await balancesOf(M)).to.deep.equal([toWad(15), toWad(15), toWad(6)]);
         // 6 more: Alice's last wei-free unit and Bob's 5, the queue is empty.
         await asCh.settle(alice.address, M, -toWad(6), 0n, 0n, 0n);
-        await expect(vault.payClaims(M, 10n))
-          .to.emit(vault, "ClaimPaid")
-          .withArgs(M, bob.address, toWad(5), 0n);
+        await expect(vault.payClaims(M, 10n)).to.emit(vault, "ClaimPaid").withArgs(M, bob.address, toWad(5), 0n);
         expect(await vault.claimQueueBounds(M)).to.deep.equal([3n, 3n]);
         expect(await balancesOf(M)).to.deep.equal([toWad(15), toWad(15), 0n]);
         expect(await balancesOf(M2)).to.deep.equal([toWad(30), toWad(30), 0n]);
