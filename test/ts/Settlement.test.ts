@@ -107,15 +107,7 @@ async function expectSettlement(fx: Fx, s: SettlementModel) {
     got.recordedShort,
     got.poolValue,
     got.claims,
-  ]).to.deep.equal([
-    s.price,
-    s.openLong,
-    s.openShort,
-    s.recordedLong,
-    s.recordedShort,
-    s.poolValue,
-    s.claims,
-  ]);
+  ]).to.deep.equal([s.price, s.openLong, s.openShort, s.recordedLong, s.recordedShort, s.poolValue, s.claims]);
 }
 
 async function record(fx: Fx, model: SystemModel, s: SettlementModel, trader: Signer, caller: Signer = fx.carol) {
