@@ -238,11 +238,11 @@ describe("Previews and reducePosition (every limit on, funding running)", functi
     // The gain (PnL less funding paid) is added to the margin only up to what the market's pool
     // holds beyond its locked margin and claims, less the fund's funding share of this trade (the
     // fund's movement less the fee); the rest leaves the margin as Alice's claim.
-    const flow = fundAfter - fundBefore - e.fee;
-    const gain = e.realizedPnl - e.fundingPayment;
+    const flow: bigint = fundAfter - fundBefore - (e.fee as bigint);
+    const gain: bigint = (e.realizedPnl as bigint) - (e.fundingPayment as bigint);
     const payable = available - flow > 0n ? available - flow : 0n;
     const claim = gain > payable ? gain - payable : 0n;
-    expect(e.margin).to.equal(p.margin - e.fundingPayment + e.realizedPnl - e.fee - claim);
+    expect(e.margin).to.equal(p.margin + gain - (e.fee as bigint) - claim);
     expect(await fx.system.vault.claimOf(fx.market, fx.alice.address)).to.equal(claim);
     await expect(fx.ch.connect(fx.alice).reducePosition(fx.market, p.size, 0n, MAX_DEADLINE))
       .to.be.revertedWithCustomError(fx.ch, "ReduceExceedsPosition")
