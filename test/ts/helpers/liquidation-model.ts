@@ -70,9 +70,13 @@ export function liquidationSize(size: bigint, r: bigint, spot: bigint, mmr: bigi
 export function sqrtFloor(x: bigint): bigint {
   if (x < 0n) throw new Error("sqrt of a negative number");
   if (x < 2n) return x;
-  let r = BigInt(Math.floor(Math.sqrt(Number(x))));
-  while (r * r > x) r -= 1n;
-  while ((r + 1n) * (r + 1n) <= x) r += 1n;
+  // Newton's method from above: exact for any size (a float first guess is off by ~1e10 at 1e51).
+  let r = x;
+  let next = (r + x / r) / 2n;
+  while (next < r) {
+    r = next;
+    next = (r + x / r) / 2n;
+  }
   return r;
 }
 
