@@ -1,7 +1,10 @@
 /**
  * Layer 3 of the test models (funding; model.ts and pricing.ts below it): an exact (bigint) model of one market with funding: its virtual pool, the mark and
- * index price paths, the funding premium and indices, the positions and the two Vault pools the
- * funding touches (the margin pool and the insurance fund). It is written from the funding design
+ * index price paths, the funding premium and indices, the positions and the Vault accounts the
+ * funding touches (the market's pool with its locked margin and claims, and the insurance fund).
+ * A reduce's or close's gain (PnL plus funding received) is paid only up to what the pool holds
+ * beyond its locked margin and claims, less the fund's funding share of the trade; the excess is
+ * queued as the trader's claim. It is written from the funding design
  * (see the comments below), not from the contracts: the indices are carried forward stretch by
  * stretch rather than rebuilt from a period's base, TWAPs are sums over an explicit step-function
  * price path, and every rounding is written out with plain floor / ceiling divisions.

@@ -5,6 +5,10 @@
  * {@link SystemModel} (pools, positions, Vault ledger) and predicts every figure a liquidation or
  * a settlement emits, to the wei, and the reverts with their arguments (as {@link ModelError}).
  *
+ * Its money moves through {@link SystemModel.settle}, in the market's own pool: the liquidator's
+ * reward and the fund's flows, the released margin, then the trader's payout (a part the pool
+ * cannot hold is queued as a claim).
+ *
  * Funding is taken as an input (`pendingFunding`, + owed by the position: what the funding layer,
  * funding-model.ts, computes), zero in the markets the tests use (no funding update is ever made, so
  * the premium and the indices stay at zero). Its closes use the positions layer's reduce

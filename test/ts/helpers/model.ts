@@ -18,7 +18,15 @@
  *
  * Funding is not modelled: the markets under test have no oracle, so their premium is zero, the
  * funding indices stay at zero, and every trade settles a funding payment of zero (and moves
- * nothing between the insurance fund and the margin pool for funding).
+ * nothing between the insurance fund and the market's pool for funding).
+ *
+ * The money (issue 13, the Vault's and PositionMath's NatSpec): one pool per market with its locked
+ * margin (the sum of its open positions' margins) and a first-in, first-out claim queue. A reduce's
+ * or close's gain is paid only up to what the market's pool holds beyond its locked margin and its
+ * queued claims (before the trade); the excess leaves the payout (or the rest's margin) as the
+ * trader's claim. A payout the pool cannot hold is paid as far as it goes, the rest queued too;
+ * what the fund takes is capped at the pool. {@link SystemModel.payClaims} pays the queue from what
+ * the pool holds beyond its locked margin.
  */
 import { WAD, abs, mulDivDown, mulDivUp, wDivDown, wDivUp, wMulDown, wMulUp } from "../../../scripts/lib/fixed.js";
 import { AmmModel, floorDivSigned, LONG, ModelError, SHORT, type SideValue } from "./pricing.js";
