@@ -44,7 +44,20 @@ describe("Money per market: two markets against the model, step by step", functi
     fx.markets.forEach((m, i) => model.addMarket(m, MARKETS[i].quoteReserve, MARKETS[i].baseReserve, PARAMS));
     for (const t of fx.traders) model.deposit(t.address, DEPOSIT * USDC_SCALE);
     const addresses = fx.traders.map((t) => t.address);
-    const check = () => expectMatchesModel(model, { vault: fx.vault, clearingHouse: fx.ch, amms: fx.amms }, addresses);
+    const vaultAddress = await fx.vault.getAddress();
+    const check = async () => {
+      await expectMatchesModel(model, { vault: fx.vault, clearingHouse: fx.ch, amms: fx.amms }, addresses);
+      // The tokens cover every free collateral, every market's pool and the fund, exactly; each
+      // pool covers its open positions' margins (no profit was paid out of them).
+      let free = 0n;
+      for (const a of [...addresses, fx.keeper.address]) free += await fx.vault.freeCollateral(a);
+      const [pools, insurance] = await fx.vault.getPoolBalances();
+      expect((await fx.system.usdc.balanceOf(vaultAddress)) * USDC_SCALE, "tokens").to.equal(free + pools + insurance);
+      for (const market of fx.markets) {
+        const money = await fx.vault.marketBalances(market);
+        expect(money.pool >= money.lockedMargin, "the pool covers its locked margin").to.equal(true);
+      }
+    };
 
     /** Runs `predict` on the model and `send` on chain: both succeed, or both revert alike. */
     async function step(predict: () => unknown, send: () => Promise<ContractTransactionResponse>, target: object) {
