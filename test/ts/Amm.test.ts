@@ -618,7 +618,7 @@ describe("Amm", function () {
           send = () => ch.connect(t).openPosition(ammAddress, side, margin, leverage, 0n, MAX_DEADLINE);
         }
         if (predicted) {
-          const target = ["InsufficientFreeCollateral", "InsufficientMarginPool"].includes(predicted.errorName)
+          const target = ["InsufficientFreeCollateral"].includes(predicted.errorName)
             ? system.vault
             : ["InsufficientReserve", "ZeroSwapAmount"].includes(predicted.errorName)
               ? amm

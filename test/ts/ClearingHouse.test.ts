@@ -229,6 +229,7 @@ describe("ClearingHouse", function () {
         size: base,
         margin: toWad(100),
         openNotional: toWad(500),
+        claim: 0n,
       });
       expect(await fx.vault.freeCollateral(fx.alice.address)).to.equal(FUNDING * USDC_SCALE - toWad(100) - fee);
       expect(await fx.vault.getPoolBalances()).to.deep.equal([toWad(100), fee]);
@@ -386,6 +387,9 @@ describe("ClearingHouse", function () {
       const pnl = notional - basis;
       const fee = ceilMul(notional, FEE);
       expect(fee).to.equal(600000000000000001n);
+      // The market's pool holds just the two margins (the fees went to the fund) and Bob has
+      // realised nothing: no profit is available, so the whole gain leaves the rest's margin as
+      // Alice's claim instead of being added to it out of Bob's margin.
       const expected = {
         baseDelta: -d,
         quoteAmount: notional,
@@ -394,15 +398,33 @@ describe("ClearingHouse", function () {
         fundingPayment: 0n,
         freeCollateralDelta: 0n,
         size: before.size - d,
-        margin: before.margin + pnl - fee,
+        margin: before.margin - fee,
         openNotional: before.openNotional - basis,
+        claim: pnl,
       };
       expect(pnl).to.be.greaterThan(0n);
+      expect(await fx.vault.profitAvailable(fx.ammAddress)).to.equal(0n);
       const poolsBefore = await fx.vault.getPoolBalances();
-      const r = await open(fx, model, fx.alice, SHORT, margin, toWad(5));
-      expect(r).to.deep.equal(expected);
+      const tx = fx.ch.connect(fx.alice).openPosition(fx.ammAddress, Side.SHORT, margin, toWad(5), 0n, MAX_DEADLINE);
+      await expect(tx).to.emit(fx.vault, "ClaimQueued").withArgs(fx.ammAddress, fx.alice.address, 0n, pnl, pnl);
+      expect(model.open(fx.alice.address, fx.ammAddress, SHORT, margin, toWad(5))).to.deep.equal(expected);
       // The fee leaves the margin pool for the insurance fund; free collateral does not move.
       expect(await fx.vault.getPoolBalances()).to.deep.equal([poolsBefore[0] - fee, poolsBefore[1] + fee]);
+      expect(await fx.vault.claimOf(fx.ammAddress, fx.alice.address)).to.equal(pnl);
+      await expectModel(fx, model);
+      // Once both have closed, every loss is realised: payClaims pays the claims in full (Alice's
+      // rest may have queued more), to free collateral.
+      await close(fx, model, fx.bob);
+      await close(fx, model, fx.alice);
+      const owed = model.claimOf(fx.ammAddress, fx.alice.address);
+      expect(owed >= pnl).to.equal(true);
+      const aliceFree = model.freeOf(fx.alice.address);
+      await expect(fx.vault.connect(fx.carol).payClaims(fx.ammAddress, 10n))
+        .to.emit(fx.vault, "ClaimPaid")
+        .withArgs(fx.ammAddress, fx.alice.address, pnl, owed - pnl);
+      model.payClaims(fx.ammAddress, 10);
+      expect(await fx.vault.freeCollateral(fx.alice.address)).to.equal(aliceFree + owed);
+      expect(await fx.vault.claimOf(fx.ammAddress, fx.alice.address)).to.equal(0n);
       await expectModel(fx, model);
     });
 
@@ -431,6 +453,7 @@ describe("ClearingHouse", function () {
         size: before.size + d,
         margin: before.margin + pnl - fee,
         openNotional: before.openNotional - basis,
+        claim: 0n,
       });
       await expectModel(fx, model);
     });
@@ -520,11 +543,14 @@ describe("ClearingHouse", function () {
         realizedPnl: pnl,
         fee: closeFee + restFee,
         fundingPayment: 0n,
-        freeCollateralDelta: payout - restMargin - restFee,
+        // No loss realised in the market yet: the gain is deferred out of the payout into a claim.
+        freeCollateralDelta: payout - pnl - restMargin - restFee,
         size: -restBase,
         margin: restMargin,
         openNotional: rest,
+        claim: pnl,
       });
+      expect(await fx.vault.claimOf(fx.ammAddress, fx.alice.address)).to.equal(pnl);
       await expectModel(fx, model);
     });
 
@@ -551,10 +577,11 @@ describe("ClearingHouse", function () {
         realizedPnl: pnl,
         fee: closeFee + restFee,
         fundingPayment: 0n,
-        freeCollateralDelta: before.margin + pnl - closeFee - restMargin - restFee,
+        freeCollateralDelta: before.margin - closeFee - restMargin - restFee, // the gain waits as a claim
         size: restBase,
         margin: restMargin,
         openNotional: rest,
+        claim: pnl,
       });
       await expectModel(fx, model);
     });
@@ -577,6 +604,7 @@ describe("ClearingHouse", function () {
         size: 0n,
         margin: 0n,
         openNotional: 0n,
+        claim: 0n,
       });
       expect((await fx.ch.getPosition(fx.ammAddress, fx.alice.address)).size).to.equal(0n);
       await expectModel(fx, model);
@@ -607,7 +635,8 @@ describe("ClearingHouse", function () {
       const pnl = pos.openNotional - exit;
       expect(pnl).to.be.greaterThan(0n);
       const fee = ceilMul(exit, FEE); // the close's fee only
-      const payout = pos.margin + pnl - fee;
+      // Bob has realised nothing: the gain is deferred into Carol's claim, the margin less the fee paid.
+      const payout = pos.margin - fee;
       // The base bound of a long counts the closed leg only.
       await expect(
         fx.ch.connect(fx.carol).openPosition(fx.ammAddress, Side.LONG, notional, WAD, -pos.size + 1n, MAX_DEADLINE),
@@ -626,6 +655,7 @@ describe("ClearingHouse", function () {
         size: 0n,
         margin: 0n,
         openNotional: 0n,
+        claim: pnl,
       };
       expect(model.open(fx.carol.address, fx.ammAddress, LONG, notional, WAD)).to.deep.equal(expected);
       const tx = fx.ch.connect(fx.carol).openPosition(fx.ammAddress, Side.LONG, notional, WAD, -pos.size, MAX_DEADLINE);
@@ -663,10 +693,11 @@ describe("ClearingHouse", function () {
         realizedPnl: pos.openNotional - exit,
         fee: closeFee + restFee,
         fundingPayment: 0n,
-        freeCollateralDelta: pos.margin + pos.openNotional - exit - closeFee - rest - restFee,
+        freeCollateralDelta: pos.margin - closeFee - rest - restFee, // the gain waits as a claim
         size: base,
         margin: rest, // ceil(rest / 1x)
         openNotional: rest,
+        claim: pos.openNotional - exit,
       });
       expect(await fx.amm.getReserves()).to.deep.equal([pool.quote + rest, pool.base - base]);
       await expectModel(fx, model);
@@ -717,6 +748,7 @@ describe("ClearingHouse", function () {
       const fee = ceilMul(quote, FEE);
       const pnl = quote - pos.openNotional;
       const freeBefore = model.freeOf(fx.alice.address);
+      // Bob has realised nothing yet: Alice's gain waits as a claim; she is paid her margin less the fee.
       const r = await close(fx, model, fx.alice);
       expect(r).to.deep.equal({
         baseDelta: -pos.size,
@@ -724,17 +756,25 @@ describe("ClearingHouse", function () {
         realizedPnl: pnl,
         fee,
         fundingPayment: 0n,
-        freeCollateralDelta: pos.margin + pnl - fee,
+        freeCollateralDelta: pos.margin - fee,
         size: 0n,
         margin: 0n,
         openNotional: 0n,
+        claim: pnl,
       });
-      expect(await fx.vault.freeCollateral(fx.alice.address)).to.equal(freeBefore + pos.margin + pnl - fee);
+      expect(await fx.vault.freeCollateral(fx.alice.address)).to.equal(freeBefore + pos.margin - fee);
+      expect(await fx.vault.claimOf(fx.ammAddress, fx.alice.address)).to.equal(pnl);
       const p = await fx.ch.getPosition(fx.ammAddress, fx.alice.address);
       expect([p.size, p.margin, p.openNotional, p.fundingCheckpoint]).to.deep.equal([0n, 0n, 0n, 0n]);
       // A short closes the same way, paying quote to buy its base back.
       const rb = await close(fx, model, fx.bob);
       expect(rb.size).to.equal(0n);
+      // Bob's loss is in the pool now: Alice's claim is paid in full.
+      await expect(fx.vault.payClaims(fx.ammAddress, 1n))
+        .to.emit(fx.vault, "ClaimPaid")
+        .withArgs(fx.ammAddress, fx.alice.address, pnl, 0n);
+      model.payClaims(fx.ammAddress, 1);
+      expect(await fx.vault.freeCollateral(fx.alice.address)).to.equal(freeBefore + pos.margin + pnl - fee);
       await open(fx, model, fx.carol, SHORT, toWad(100), toWad(5));
       const cpos = model.position(fx.ammAddress, fx.carol.address);
       const cquote = model.amm(fx.ammAddress).previewSwapBase(cpos.size, -cpos.size);

@@ -316,6 +316,11 @@ class Scenario {
       ]);
     }
     expect(await vault.getPoolBalances(), "margin pool and insurance fund").to.deep.equal([m.marginPool, m.insurance]);
+    expect(await vault.marketBalances(ammAddress), "pool, locked margin, claims").to.deep.equal([
+      m.marginPool,
+      m.lockedMargin,
+      m.claims(),
+    ]);
     const [premium, updatedAt, accruedAt] = await amm.getFundingState();
     expect([premium, updatedAt, accruedAt], "funding state").to.deep.equal([m.premium, m.updatedAt, m.accruedAt]);
   }
@@ -327,6 +332,15 @@ class Scenario {
    */
   async expectConservation(): Promise<bigint> {
     expect(this.model.positions.size, "all positions closed").to.equal(0);
+    // Every loss is realised: the claims a gain left behind are paid in full, and none is left.
+    const owed = this.model.claims();
+    expect(this.model.payClaims(), "claims paid in full").to.equal(owed);
+    await (await this.fx.vault.payClaims(this.fx.ammAddress, 100n)).wait();
+    expect(await this.fx.vault.marketBalances(this.fx.ammAddress), "pool, locked margin, claims").to.deep.equal([
+      this.model.marginPool,
+      0n,
+      0n,
+    ]);
     const dust = this.chainFundingPaid - this.chainInsuranceFlow;
     expect(dust, "funding dust").to.equal(this.model.fundingDust());
     expect(dust >= 0n, "the protocol keeps the rounding").to.equal(true);

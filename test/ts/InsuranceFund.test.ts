@@ -55,17 +55,20 @@ async function stake(s: Setup, who: HardhatEthersSigner, assets: bigint) {
   return s.fund.connect(who).deposit(assets, who.address);
 }
 
+/** The market the fees and bad debt of these tests pass through (the Vault keys pools by address). */
+const MARKET = "0x000000000000000000000000000000000000dddd";
+
 /** The ClearingHouse moves `assets` (token units) from a trader into the insurance account (fees). */
 async function income(s: Setup, assets: bigint, payer: HardhatEthersSigner = s.trader) {
   await s.token.mint(payer.address, assets);
   await s.token.connect(payer).approve(await s.vault.getAddress(), assets);
   await s.vault.connect(payer).deposit(assets);
-  await s.vault.connect(s.ch).settle(payer.address, -assets * SCALE, assets * SCALE);
+  await s.vault.connect(s.ch).settle(payer.address, MARKET, -assets * SCALE, assets * SCALE, 0n, 0n);
 }
 
 /** The ClearingHouse pays `assets` (token units) out of the insurance account to a trader (bad debt). */
 async function loss(s: Setup, assets: bigint) {
-  await s.vault.connect(s.ch).settle(s.trader.address, assets * SCALE, -assets * SCALE);
+  await s.vault.connect(s.ch).settle(s.trader.address, MARKET, assets * SCALE, -assets * SCALE, 0n, 0n);
 }
 
 /** Requests `shares` for `who`, at a pinned timestamp; returns the unlock time. */

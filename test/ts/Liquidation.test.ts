@@ -197,23 +197,6 @@ async function expectNotLiquidatable(fx: Fx, model: SystemModel, input: Partial<
   return err.args[0] as bigint;
 }
 
-// SystemModel has no clone: a deep copy for "what would happen" predictions.
-declare module "./helpers/model.js" {
-  interface SystemModel {
-    clone(): SystemModel;
-  }
-}
-SystemModel.prototype.clone = function (this: SystemModel): SystemModel {
-  const c = new SystemModel();
-  c.free = new Map(this.free);
-  c.marginPool = this.marginPool;
-  c.insuranceFund = this.insuranceFund;
-  for (const [k, v] of this.amms) c.amms.set(k, v.clone());
-  for (const [k, v] of this.params) c.params.set(k, { ...v });
-  for (const [k, v] of this.positions) c.positions.set(k, { ...v });
-  return c;
-};
-
 async function setLiquidationParams(fx: Fx, p: LiquidationParams) {
   await (await fx.ch.setLiquidationParams(p)).wait();
 }

@@ -98,6 +98,7 @@ describe("Previews and reducePosition (every limit on, funding running)", functi
       });
       expect(pv.kind).to.equal(c.kind);
       const before = await fx.ch.getPosition(fx.market, fx.alice.address);
+      const claimBefore = await fx.system.vault.claimOf(fx.market, fx.alice.address);
       const e = await positionChanged(
         fx.ch,
         await fx.ch.connect(fx.alice).openPosition(fx.market, c.side, toWad(c.margin), toWad(c.lev), 0n, MAX_DEADLINE),
@@ -112,6 +113,9 @@ describe("Previews and reducePosition (every limit on, funding running)", functi
       ]).to.deep.equal([e.baseDelta, e.quoteAmount, e.fee, e.fundingPayment, e.realizedPnl, e.freeCollateralDelta]);
       expect([pv.size, pv.margin, pv.openNotional]).to.deep.equal([e.size, e.margin, e.openNotional]);
       expect(pv.size - before.size).to.equal(pv.baseDelta);
+      // The claim the preview foresees is the one the trade queued.
+      const claimAfter = await fx.system.vault.claimOf(fx.market, fx.alice.address);
+      expect(pv.claim, "claim").to.equal(claimAfter - claimBefore);
       // The margin ratio after, at the spot the trade left, is the ClearingHouse's own figure.
       expect(pv.marginRatio).to.equal(await fx.ch.getMarginRatio(fx.market, fx.alice.address));
       expect(pv.spotPriceAfter).to.equal(await fx.amm.getSpotPrice());
@@ -145,14 +149,16 @@ describe("Previews and reducePosition (every limit on, funding running)", functi
       e.realizedPnl,
       e.freeCollateralDelta,
     ]);
+    expect(pv.claim, "claim").to.equal(await fx.system.vault.claimOf(fx.market, fx.alice.address));
     const empty = await fx.viewer.previewClose(fx.market, fx.alice.address);
-    expect([empty.quoteAmount, empty.fee, empty.fundingPayment, empty.realizedPnl, empty.payout]).to.deep.equal([
-      0n,
-      0n,
-      0n,
-      0n,
-      0n,
-    ]);
+    expect([
+      empty.quoteAmount,
+      empty.fee,
+      empty.fundingPayment,
+      empty.realizedPnl,
+      empty.payout,
+      empty.claim,
+    ]).to.deep.equal([0n, 0n, 0n, 0n, 0n, 0n]);
     expect(await fx.viewer.maxRemovableMargin(fx.market, fx.alice.address)).to.equal(0n);
   });
 
@@ -212,10 +218,13 @@ describe("Previews and reducePosition (every limit on, funding running)", functi
     await expect(
       fx.ch.connect(fx.alice).reducePosition(fx.market, half, quote + 1n, MAX_DEADLINE),
     ).to.be.revertedWithCustomError(fx.ch, "QuoteLimitMissed");
+    const available = await fx.system.vault.profitAvailable(fx.market);
+    const [, fundBefore] = await fx.system.vault.getPoolBalances();
     const e = await positionChanged(
       fx.ch,
       await fx.ch.connect(fx.alice).reducePosition(fx.market, half, quote, MAX_DEADLINE),
     );
+    const [, fundAfter] = await fx.system.vault.getPoolBalances();
     // The closed half's basis rounds up against the trader: ceil(openNotional * half / size).
     const basis = ceilDiv(p.openNotional * half, p.size);
     expect([e.baseDelta, e.quoteAmount, e.realizedPnl, e.size, e.openNotional]).to.deep.equal([
@@ -226,7 +235,15 @@ describe("Previews and reducePosition (every limit on, funding running)", functi
       p.openNotional - basis,
     ]);
     expect(e.fee).to.equal(ceilDiv(quote * toWad("0.001"), WAD));
-    expect(e.margin).to.equal(p.margin - e.fundingPayment + e.realizedPnl - e.fee);
+    // The gain (PnL less funding paid) is added to the margin only up to what the market's pool
+    // holds beyond its locked margin and claims, less the fund's funding share of this trade (the
+    // fund's movement less the fee); the rest leaves the margin as Alice's claim.
+    const flow: bigint = fundAfter - fundBefore - (e.fee as bigint);
+    const gain: bigint = (e.realizedPnl as bigint) - (e.fundingPayment as bigint);
+    const payable = available - flow > 0n ? available - flow : 0n;
+    const claim = gain > payable ? gain - payable : 0n;
+    expect(e.margin).to.equal(p.margin + gain - (e.fee as bigint) - claim);
+    expect(await fx.system.vault.claimOf(fx.market, fx.alice.address)).to.equal(claim);
     await expect(fx.ch.connect(fx.alice).reducePosition(fx.market, p.size, 0n, MAX_DEADLINE))
       .to.be.revertedWithCustomError(fx.ch, "ReduceExceedsPosition")
       .withArgs(p.size, p.size - half);

@@ -87,8 +87,7 @@ async function recordIndex(fx: Fx, price: bigint) {
 /** Owner settles the market; checks MarketSettled and getSettlement; returns the model. */
 async function settle(fx: Fx, model: SystemModel, price: bigint): Promise<SettlementModel> {
   const pool = model.amm(fx.ammAddress);
-  const [, shortfall] = await fx.ch.getMarketStatus(fx.ammAddress);
-  const s = new SettlementModel(fx.ammAddress, price, pool.longOI, pool.shortOI, shortfall);
+  const s = SettlementModel.shutdown(model, fx.ammAddress, price);
   await expect(fx.ch.settleMarket(fx.ammAddress))
     .to.emit(fx.ch, "MarketSettled")
     .withArgs(fx.ammAddress, price, pool.longOI, pool.shortOI);
@@ -108,17 +107,7 @@ async function expectSettlement(fx: Fx, s: SettlementModel) {
     got.recordedShort,
     got.poolValue,
     got.claims,
-    got.netOpenNotional,
-  ]).to.deep.equal([
-    s.price,
-    s.openLong,
-    s.openShort,
-    s.recordedLong,
-    s.recordedShort,
-    s.poolValue,
-    s.claims,
-    s.netOpenNotional,
-  ]);
+  ]).to.deep.equal([s.price, s.openLong, s.openShort, s.recordedLong, s.recordedShort, s.poolValue, s.claims]);
 }
 
 async function record(fx: Fx, model: SystemModel, s: SettlementModel, trader: Signer, caller: Signer = fx.carol) {
@@ -240,7 +229,7 @@ describe("Settlement", function () {
     await expectOnlyDust(fx, model, 3);
   });
 
-  it("after a shortfall: the pool starts at -shortfall, the winners share what is left", async function () {
+  it("after a shortfall: the pool value is what the market's pool holds, the winners share it", async function () {
     const fx = await networkHelpers.loadFixture(settlementFixture);
     const model = modelOf(fx);
     await open(fx, model, fx.alice, LONG, 1000, 10);
@@ -264,7 +253,11 @@ describe("Settlement", function () {
     await recordIndex(fx, toWad(86));
     await time.increase(IDLE);
     const s = await settle(fx, model, toWad(86));
-    expect(s.poolValue).to.equal(-r.shortfall);
+    // The market's pool holds the three margins (the fees went to the fund) and the fund's cover;
+    // the liquidator's reward passed through it. Alice's loss beyond her margin and the cover is
+    // the shortfall: the pool value is the winners' margins plus their gain less the shortfall.
+    expect(r.covered > 0n).to.equal(true);
+    expect(s.poolValue).to.equal(toWad(1000 + 8000 + 100) + r.covered);
     await record(fx, model, s, fx.bob);
     await record(fx, model, s, fx.dave);
     let paid = 0n;
@@ -272,6 +265,40 @@ describe("Settlement", function () {
     expect(paid <= s.poolValue).to.equal(true);
     // Everything the market's margin pool held has gone out but dust (three opens, the liquidation's swaps).
     await expectOnlyDust(fx, model, 3 + (r.restClosed > 0n ? 2 : 1));
+  });
+
+  it("a claim queued before the shutdown is paid in full; the recorded positions share what is left", async function () {
+    // Alice buys first, Bob after her at a higher price; Alice closes before the shutdown. Bob's loss
+    // is not realised, so her whole gain waits as a claim against the market's pool.
+    const fx = await networkHelpers.loadFixture(settlementFixture);
+    const model = modelOf(fx);
+    await open(fx, model, fx.alice, LONG, 1000, 10);
+    await open(fx, model, fx.bob, LONG, 2000, 5);
+    const bobMargin = model.position(fx.ammAddress, fx.bob.address).margin;
+    const close = model.close(fx.alice.address, fx.ammAddress);
+    expect(close.claim).to.equal(close.realizedPnl);
+    await expect(fx.ch.connect(fx.alice).closePosition(fx.ammAddress, 0n, MAX_DEADLINE))
+      .to.emit(fx.vault, "ClaimQueued")
+      .withArgs(fx.ammAddress, fx.alice.address, 0n, close.claim, close.claim);
+    const spot = model.amm(fx.ammAddress).spotPrice();
+    const price = (spot / FEED_UNIT) * FEED_UNIT;
+    await recordIndex(fx, price);
+    await time.increase(IDLE);
+    // The pool holds Bob's margin (Alice took hers home, the fees went to the fund); her claim is owed first.
+    const s = await settle(fx, model, price);
+    expect(s.poolValue).to.equal(bobMargin - close.claim);
+    await record(fx, model, s, fx.bob);
+    // Valued at the price, Bob's loss is less than the curve made Alice's gain: the claims exceed the
+    // pool value and Bob is paid pro rata, which leaves Alice's claim whole.
+    expect(s.claims > s.poolValue, "pro rata").to.equal(true);
+    expect(model.payClaims(fx.ammAddress)).to.deep.equal([
+      { trader: fx.alice.address, amount: close.claim, remaining: 0n },
+    ]);
+    await expect(fx.vault.payClaims(fx.ammAddress, 1n))
+      .to.emit(fx.vault, "ClaimPaid")
+      .withArgs(fx.ammAddress, fx.alice.address, close.claim, 0n);
+    // Three swaps (two opens and Alice's close) and the pro-rata division: only dust stays.
+    await expectOnlyDust(fx, model, 4);
   });
 
   it("a market with no open position settles complete at once", async function () {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import { deployCore, deployMarket, fund, MAX_DEADLINE, Side, type System } from "../../scripts/lib/deploy.js";
-import { toWad } from "../../scripts/lib/fixed.js";
+import { toWad, WAD } from "../../scripts/lib/fixed.js";
 import type { FeeOnTransferERC20, MockERC20, ReentrantERC20, Vault } from "../../typechain-types/index.js";
 import { expectMatchesModel, USDC, USDC_SCALE } from "./helpers/fixtures.js";
 import { LONG, predictRevert, SHORT, SystemModel } from "./helpers/model.js";
@@ -297,14 +297,18 @@ describe("Vault", function () {
   });
 
   describe("settle", function () {
+    /** Stand-ins for two markets: the Vault keys its pools by address and knows nothing else of them. */
+    const MARKET = ethers.getAddress("0x000000000000000000000000000000000000aaaa");
+    const OTHER_MARKET = ethers.getAddress("0x000000000000000000000000000000000000bbbb");
+
     it("can be called only by the ClearingHouse", async function () {
       const { vault, owner } = await networkHelpers.loadFixture(core6);
       const [, alice, , stranger] = await ethers.getSigners();
-      await expect(vault.connect(stranger).settle(alice.address, 1n, 0n))
+      await expect(vault.connect(stranger).settle(alice.address, MARKET, 1n, 0n, 0n, 0n))
         .to.be.revertedWithCustomError(vault, "OnlyClearingHouse")
         .withArgs(stranger.address);
       // Not even the account that deployed everything and owns the ClearingHouse.
-      await expect(vault.connect(owner).settle(alice.address, -1n, 0n))
+      await expect(vault.connect(owner).settle(alice.address, MARKET, -1n, 0n, 1n, 0n))
         .to.be.revertedWithCustomError(vault, "OnlyClearingHouse")
         .withArgs(owner.address);
     });
@@ -319,38 +323,50 @@ describe("Vault", function () {
       await mintAndApprove(token, vault, alice, USDC(100));
       await vault.connect(alice).deposit(USDC(100));
       const asCh = vault.connect(clearingHouse);
-      // -40: free collateral to the margin pool.
-      await asCh.settle(alice.address, -toWad(40), 0n);
+      const balances = async () => {
+        const b = await vault.marketBalances(MARKET);
+        return [b.pool, b.lockedMargin, b.claims];
+      };
+      // -40 as margin: free collateral to the market's pool, locked there.
+      await asCh.settle(alice.address, MARKET, -toWad(40), 0n, toWad(40), 0n);
       expect(await vault.freeCollateral(alice.address)).to.equal(toWad(60));
+      expect(await balances()).to.deep.equal([toWad(40), toWad(40), 0n]);
       expect(await vault.getPoolBalances()).to.deep.equal([toWad(40), 0n]);
-      // +10 with a fee of 5: the margin pool pays both.
-      await asCh.settle(alice.address, toWad(10), toWad(5));
+      // 15 of margin released: +10 paid out with a fee of 5, the pool pays both.
+      await asCh.settle(alice.address, MARKET, toWad(10), toWad(5), -toWad(15), 0n);
       expect(await vault.freeCollateral(alice.address)).to.equal(toWad(70));
+      expect(await balances()).to.deep.equal([toWad(25), toWad(25), 0n]);
       expect(await vault.getPoolBalances()).to.deep.equal([toWad(25), toWad(5)]);
-      // Over-draws are refused on either side.
-      await expect(asCh.settle(alice.address, -toWad(70) - 1n, 0n))
+      // An over-draw of free collateral is refused.
+      await expect(asCh.settle(alice.address, MARKET, -toWad(70) - 1n, 0n, 0n, 0n))
         .to.be.revertedWithCustomError(vault, "InsufficientFreeCollateral")
         .withArgs(alice.address, toWad(70), toWad(70) + 1n);
-      // The fee leaves the pool before the payout: 25 - (5 + 1 wei) leaves 20 - 1 wei for a payout of 20.
-      await expect(asCh.settle(alice.address, toWad(20), toWad(5) + 1n))
-        .to.be.revertedWithCustomError(vault, "InsufficientMarginPool")
-        .withArgs(toWad(20) - 1n, toWad(20));
-      // A fee alone larger than the pool.
-      await expect(asCh.settle(alice.address, 0n, toWad(25) + 1n))
-        .to.be.revertedWithCustomError(vault, "InsufficientMarginPool")
-        .withArgs(toWad(25), toWad(25) + 1n);
-      expect(await vault.freeCollateral(alice.address)).to.equal(toWad(70));
-      expect(await vault.getPoolBalances()).to.deep.equal([toWad(25), toWad(5)]);
-      await expect(vault.connect(deployer).settle(alice.address, 1n, 0n))
+      // A payout larger than the pool never reverts: the fee (5 + 1 wei) leaves first, the pool pays
+      // the 20 - 1 wei it holds, and the 1 wei left is queued as Alice's claim.
+      await expect(asCh.settle(alice.address, MARKET, toWad(20), toWad(5) + 1n, -toWad(25), 0n))
+        .to.emit(vault, "ClaimQueued")
+        .withArgs(MARKET, alice.address, 0n, 1n, 1n);
+      expect(await vault.freeCollateral(alice.address)).to.equal(toWad(90) - 1n);
+      expect(await balances()).to.deep.equal([0n, 0n, 1n]);
+      expect(await vault.getPoolBalances()).to.deep.equal([0n, toWad(10) + 1n]);
+      // What the fund takes is capped at the pool: from an empty pool it takes nothing.
+      await asCh.settle(alice.address, MARKET, 0n, toWad(3), 0n, 0n);
+      expect(await vault.getPoolBalances()).to.deep.equal([0n, toWad(10) + 1n]);
+      expect(await vault.claimOf(MARKET, alice.address)).to.equal(1n);
+      // Nothing left or came in: 100 USDC held = 90 - 1 wei free + 0 pool + 10 + 1 wei fund.
+      expect(await token.balanceOf(await vault.getAddress())).to.equal(USDC(100));
+      await expect(vault.connect(deployer).settle(alice.address, MARKET, 1n, 0n, 0n, 0n))
         .to.be.revertedWithCustomError(vault, "OnlyClearingHouse")
         .withArgs(deployer.address);
     });
 
-    it("reverts with InsufficientMarginPool when a payout exceeds every margin in the pool", async function () {
+    it("a close's profit is paid only from what its market's losers realised: until the loser closes it is a claim, then paid in full", async function () {
+      // Issue 13: a profit used to be paid out of the pool's margins (the old version of this test made
+      // it exceed them all and revert InsufficientMarginPool); now a close never reverts for lack of pool money.
       const system = await networkHelpers.loadFixture(core6);
       const amm = await deployMarket(ethers, system, { quoteReserve: toWad(1000), baseReserve: toWad(100) });
       const ammAddress = await amm.getAddress();
-      const [, alice, bob] = await ethers.getSigners();
+      const [, alice, bob, carol] = await ethers.getSigners();
       const model = new SystemModel();
       model.addMarket(ammAddress, toWad(1000), toWad(100), {
         initialMarginRatio: toWad("0.1"),
@@ -362,21 +378,41 @@ describe("Vault", function () {
         model.deposit(t.address, USDC(1000) * USDC_SCALE);
       }
       const ch = system.clearingHouse;
+      const contracts = { vault: system.vault, clearingHouse: ch, amms: [amm] };
       model.open(alice.address, ammAddress, LONG, toWad(100), toWad(10));
       await ch.connect(alice).openPosition(ammAddress, Side.LONG, toWad(100), toWad(10), 0n, MAX_DEADLINE);
-      model.open(bob.address, ammAddress, LONG, toWad(1000), toWad(10));
-      await ch.connect(bob).openPosition(ammAddress, Side.LONG, toWad(1000), toWad(10), 0n, MAX_DEADLINE);
-      // Alice's profit is paid from the margin pool (1100), which is far too small.
-      const err = predictRevert(() => model.close(alice.address, ammAddress));
-      expect(err.errorName).to.equal("InsufficientMarginPool");
-      expect(err.args[0]).to.equal(toWad(1100));
+      model.open(bob.address, ammAddress, LONG, toWad(1000), WAD);
+      await ch.connect(bob).openPosition(ammAddress, Side.LONG, toWad(1000), WAD, 0n, MAX_DEADLINE);
+      // The pool holds the two margins (1,100), all locked: no profit is available, the whole gain waits.
+      expect(await system.vault.profitAvailable(ammAddress)).to.equal(0n);
+      const r = model.close(alice.address, ammAddress);
+      // Written out: Alice's 1,000 long leaves 2,000 / 50 (she holds 50), Bob's 1,000 leaves 3,000 /
+      // 33.3.. ; closing 50 puts the base at 83.3.. and the quote at 1,200: she gets 1,800, +800.
+      expect(toWad(800) - r.realizedPnl).to.equal(15n); // the pool rounds every reserve up: 15 wei less
+      expect([r.freeCollateralDelta, r.claim]).to.deep.equal([toWad(100), r.realizedPnl]);
       await expect(ch.connect(alice).closePosition(ammAddress, 0n, MAX_DEADLINE))
-        .to.be.revertedWithCustomError(system.vault, "InsufficientMarginPool")
-        .withArgs(...err.args);
+        .to.emit(system.vault, "ClaimQueued")
+        .withArgs(ammAddress, alice.address, 0n, r.realizedPnl, r.realizedPnl);
+      await expectMatchesModel(model, contracts, [alice.address, bob.address]);
+      // Bob's close realises his loss into the pool; anyone's payClaims then pays Alice in full
+      // (fees are 0, so PnL is zero-sum but for the pool's rounding, which the pool keeps).
+      const rb = model.close(bob.address, ammAddress);
+      await ch.connect(bob).closePosition(ammAddress, 0n, MAX_DEADLINE);
+      expect(rb.realizedPnl <= -r.realizedPnl).to.equal(true);
+      const paid = model.payClaims(ammAddress, 1);
+      expect(paid).to.deep.equal([{ trader: alice.address, amount: r.realizedPnl, remaining: 0n }]);
+      await expect(system.vault.connect(carol).payClaims(ammAddress, 1n))
+        .to.emit(system.vault, "ClaimPaid")
+        .withArgs(ammAddress, alice.address, r.realizedPnl, 0n);
+      await expectMatchesModel(model, contracts, [alice.address, bob.address]);
+      expect(await system.vault.marketBalances(ammAddress)).to.deep.equal([-(r.realizedPnl + rb.realizedPnl), 0n, 0n]);
     });
   });
 
   describe("insurance fund", function () {
+    /** The market the fund's flows go through (the Vault keys pools by address only). */
+    const FUND_MARKET = ethers.getAddress("0x000000000000000000000000000000000000cccc");
+
     /** A 6-decimal Vault whose ClearingHouse and insurance fund contract are plain accounts. */
     async function insuranceFixture() {
       const [deployer, alice, bob, stranger, clearingHouse, insurance] = await ethers.getSigners();
@@ -568,8 +604,8 @@ describe("Vault", function () {
       it("insuranceFundBalance rounds down to whole token units, and the dust cannot be withdrawn", async function () {
         const { vault, asCh, asFund, alice, bob } = await networkHelpers.loadFixture(fundedFixture);
         // Alice puts 40 into the margin pool; a fee of 5 USDC + 7 wei moves from the pool to the account.
-        await asCh.settle(alice.address, -toWad(40), 0n);
-        await asCh.settle(alice.address, 0n, toWad(5) + 7n);
+        await asCh.settle(alice.address, FUND_MARKET, -toWad(40), 0n, toWad(40), 0n);
+        await asCh.settle(alice.address, FUND_MARKET, 0n, toWad(5) + 7n, 0n, 0n);
         expect(await vault.getPoolBalances()).to.deep.equal([toWad(35) - 7n, toWad(55) + 7n]);
         expect(await vault.insuranceFundBalance()).to.equal(USDC(55));
         await asFund.withdrawInsurance(bob.address, USDC(55));
@@ -607,19 +643,19 @@ describe("Vault", function () {
         const { vault, asCh, token, alice } = await networkHelpers.loadFixture(fundedFixture);
         const vaultAddress = await vault.getAddress();
         // Alice 100 free, account 50, pool 0. Alice puts 40 into the pool: free 60, pool 40.
-        await asCh.settle(alice.address, -toWad(40), 0n);
+        await asCh.settle(alice.address, FUND_MARKET, -toWad(40), 0n, 0n, 0n);
         expect(await vault.getPoolBalances()).to.deep.equal([toWad(40), toWad(50)]);
         // A payout of 70 exceeds the pool (40); the account pays 30 in first: pool 40 + 30 - 70 = 0.
-        await asCh.settle(alice.address, toWad(70), -toWad(30));
+        await asCh.settle(alice.address, FUND_MARKET, toWad(70), -toWad(30), 0n, 0n);
         expect(await vault.freeCollateral(alice.address)).to.equal(toWad(130));
         expect(await vault.getPoolBalances()).to.deep.equal([0n, toWad(20)]);
         expect(await vault.insuranceFundBalance()).to.equal(USDC(20));
         // A payment in and a payment from the account together: pool 0 + 10 + 5 = 15, account 15.
-        await asCh.settle(alice.address, -toWad(10), -toWad(5));
+        await asCh.settle(alice.address, FUND_MARKET, -toWad(10), -toWad(5), 0n, 0n);
         expect(await vault.freeCollateral(alice.address)).to.equal(toWad(120));
         expect(await vault.getPoolBalances()).to.deep.equal([toWad(15), toWad(15)]);
         // The account alone (no trader involved, as a funding update settles it): pool 15 + 15 = 30.
-        await asCh.settle(ethers.ZeroAddress, 0n, -toWad(15));
+        await asCh.settle(ethers.ZeroAddress, FUND_MARKET, 0n, -toWad(15), 0n, 0n);
         expect(await vault.getPoolBalances()).to.deep.equal([toWad(30), 0n]);
         expect(await vault.freeCollateral(ethers.ZeroAddress)).to.equal(0n);
         expect(await vault.insuranceFundBalance()).to.equal(0n);
@@ -627,39 +663,128 @@ describe("Vault", function () {
         expect(await token.balanceOf(vaultAddress)).to.equal(USDC(150));
       });
 
-      it("reverts with InsufficientInsuranceFund when the account cannot pay, whatever the trader pays in", async function () {
+      it("reverts with InsufficientInsuranceFund when the account cannot pay, whatever the trader pays in; a payout beyond pool and fund is a claim", async function () {
         const { vault, asCh, alice } = await networkHelpers.loadFixture(fundedFixture);
-        await asCh.settle(alice.address, -toWad(40), 0n); // free 60, pool 40, account 50
-        await expect(asCh.settle(alice.address, 0n, -toWad(50) - 1n))
+        await asCh.settle(alice.address, FUND_MARKET, -toWad(40), 0n, 0n, 0n); // free 60, pool 40, account 50
+        await expect(asCh.settle(alice.address, FUND_MARKET, 0n, -toWad(50) - 1n, 0n, 0n))
           .to.be.revertedWithCustomError(vault, "InsufficientInsuranceFund")
           .withArgs(toWad(50), toWad(50) + 1n);
         // Alice's payment goes to the pool, not to the account: still short.
-        await expect(asCh.settle(alice.address, -toWad(10), -toWad(50) - 1n))
+        await expect(asCh.settle(alice.address, FUND_MARKET, -toWad(10), -toWad(50) - 1n, 0n, 0n))
           .to.be.revertedWithCustomError(vault, "InsufficientInsuranceFund")
           .withArgs(toWad(50), toWad(50) + 1n);
-        // The account's whole balance is enough for the fund's part, but not with the pool for the payout:
-        // pool 40 + 50 = 90 against a payout of 90 + 1 wei.
-        await expect(asCh.settle(alice.address, toWad(90) + 1n, -toWad(50)))
-          .to.be.revertedWithCustomError(vault, "InsufficientMarginPool")
-          .withArgs(toWad(90), toWad(90) + 1n);
         // Nothing moved.
         expect(await vault.freeCollateral(alice.address)).to.equal(toWad(60));
         expect(await vault.getPoolBalances()).to.deep.equal([toWad(40), toWad(50)]);
-        // Exactly the pool plus the account goes through.
-        await asCh.settle(alice.address, toWad(90), -toWad(50));
+        // The account's whole balance pays in before the payout: pool 40 + 50 = 90 pays 90 of a
+        // payout of 90 + 1 wei, and the 1 wei is queued as Alice's claim (no revert).
+        await expect(asCh.settle(alice.address, FUND_MARKET, toWad(90) + 1n, -toWad(50), 0n, 0n))
+          .to.emit(vault, "ClaimQueued")
+          .withArgs(FUND_MARKET, alice.address, 0n, 1n, 1n);
         expect(await vault.freeCollateral(alice.address)).to.equal(toWad(150));
         expect(await vault.getPoolBalances()).to.deep.equal([0n, 0n]);
+        expect(await vault.claimOf(FUND_MARKET, alice.address)).to.equal(1n);
       });
 
       it("an empty insurance account, before any fund is set, cannot pay a wei", async function () {
         const { vault, asCh, token, alice } = await networkHelpers.loadFixture(insuranceFixture);
         await mintAndApprove(token, vault, alice, USDC(10));
         await vault.connect(alice).deposit(USDC(10));
-        await expect(asCh.settle(alice.address, -toWad(10), -1n))
+        await expect(asCh.settle(alice.address, FUND_MARKET, -toWad(10), -1n, 0n, 0n))
           .to.be.revertedWithCustomError(vault, "InsufficientInsuranceFund")
           .withArgs(0n, 1n);
         expect(await vault.freeCollateral(alice.address)).to.equal(toWad(10));
         expect(await vault.getPoolBalances()).to.deep.equal([0n, 0n]);
+      });
+    });
+
+    describe("market pools and the claim queue", function () {
+      const M = ethers.getAddress("0x000000000000000000000000000000000000aaaa");
+      const M2 = ethers.getAddress("0x000000000000000000000000000000000000bbbb");
+
+      it("keeps each market's money apart, queues what a pool cannot pay and pays claims first in, first out, never from locked margin", async function () {
+        const { vault, asCh, token, alice, bob, stranger } = await networkHelpers.loadFixture(fundedFixture);
+        const balancesOf = async (market: string) => {
+          const b = await vault.marketBalances(market);
+          return [b.pool, b.lockedMargin, b.claims];
+        };
+        // Alice 100 free, fund 50. 40 of margin in M, locked; the fund's take is capped at M's pool.
+        await asCh.settle(alice.address, M, -toWad(40), 0n, toWad(40), 0n);
+        await asCh.settle(alice.address, M, 0n, toWad(45), 0n, 0n);
+        expect(await balancesOf(M)).to.deep.equal([0n, toWad(40), 0n]);
+        expect(await vault.getPoolBalances()).to.deep.equal([0n, toWad(90)]);
+        // A payout of 20 from the empty pool is a claim; a claim can also be passed in.
+        await expect(asCh.settle(alice.address, M, toWad(20), 0n, -toWad(40), 0n))
+          .to.emit(vault, "ClaimQueued")
+          .withArgs(M, alice.address, 0n, toWad(20), toWad(20));
+        await expect(asCh.settle(alice.address, M, 0n, 0n, 0n, toWad(3)))
+          .to.emit(vault, "ClaimQueued")
+          .withArgs(M, alice.address, 1n, toWad(3), toWad(23));
+        // Another market's money is its own: 30 locked in M2 does not pay Bob's 5 in M.
+        await asCh.settle(alice.address, M2, -toWad(30), 0n, toWad(30), 0n);
+        await expect(asCh.settle(bob.address, M, toWad(5), 0n, 0n, 0n))
+          .to.emit(vault, "ClaimQueued")
+          .withArgs(M, bob.address, 2n, toWad(5), toWad(5));
+        expect(await vault.freeCollateral(bob.address)).to.equal(0n);
+        expect(await balancesOf(M)).to.deep.equal([0n, 0n, toWad(28)]);
+        expect(await balancesOf(M2)).to.deep.equal([toWad(30), toWad(30), 0n]);
+        expect(await vault.claimQueueBounds(M)).to.deep.equal([0n, 3n]);
+        expect(await vault.payClaims.staticCall(M, 10n)).to.equal(0n);
+        // A loss of 10 realised into M: payClaims(M, 1) pays 10 of the head's 20, which stays at the head.
+        await asCh.settle(alice.address, M, -toWad(10), 0n, 0n, 0n);
+        expect(await vault.profitAvailable(M)).to.equal(0n); // the claims come first
+        await expect(vault.connect(stranger).payClaims(M, 1n))
+          .to.emit(vault, "ClaimPaid")
+          .withArgs(M, alice.address, toWad(10), toWad(13));
+        expect(await vault.claimAt(M, 0n)).to.deep.equal([alice.address, toWad(10)]);
+        expect(await vault.claimQueueBounds(M)).to.deep.equal([0n, 3n]);
+        expect(await balancesOf(M)).to.deep.equal([0n, 0n, toWad(18)]);
+        // Margin locked in M is never spent on claims.
+        await asCh.settle(alice.address, M, -toWad(15), 0n, toWad(15), 0n);
+        expect(await vault.payClaims.staticCall(M, 10n)).to.equal(0n);
+        // 12 more realised: the head's 10, then 2 of the 3 behind it; Bob, last in, waits.
+        await asCh.settle(alice.address, M, -toWad(12), 0n, 0n, 0n);
+        await expect(vault.payClaims(M, 10n))
+          .to.emit(vault, "ClaimPaid")
+          .withArgs(M, alice.address, toWad(10), toWad(3))
+          .and.to.emit(vault, "ClaimPaid")
+          .withArgs(M, alice.address, toWad(2), toWad(1));
+        expect(await vault.claimQueueBounds(M)).to.deep.equal([1n, 3n]);
+        expect(await vault.claimAt(M, 0n)).to.deep.equal([ethers.ZeroAddress, 0n]);
+        expect(await vault.claimAt(M, 1n)).to.deep.equal([alice.address, toWad(1)]);
+        expect([await vault.claimOf(M, alice.address), await vault.claimOf(M, bob.address)]).to.deep.equal([
+          toWad(1),
+          toWad(5),
+        ]);
+        expect(await balancesOf(M)).to.deep.equal([toWad(15), toWad(15), toWad(6)]);
+        // 6 more: Alice's last wei-free unit and Bob's 5, the queue is empty.
+        await asCh.settle(alice.address, M, -toWad(6), 0n, 0n, 0n);
+        await expect(vault.payClaims(M, 10n)).to.emit(vault, "ClaimPaid").withArgs(M, bob.address, toWad(5), 0n);
+        expect(await vault.claimQueueBounds(M)).to.deep.equal([3n, 3n]);
+        expect(await balancesOf(M)).to.deep.equal([toWad(15), toWad(15), 0n]);
+        expect(await balancesOf(M2)).to.deep.equal([toWad(30), toWad(30), 0n]);
+        expect([await vault.freeCollateral(alice.address), await vault.freeCollateral(bob.address)]).to.deep.equal([
+          toWad(10),
+          toWad(5),
+        ]);
+        // 150 USDC held = 10 + 5 free + 15 + 30 in the pools + 90 in the fund.
+        expect(await token.balanceOf(await vault.getAddress())).to.equal(USDC(150));
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(45), toWad(90)]);
+      });
+
+      it("payClaims refuses zero entries and claimAt an index past the queue's end", async function () {
+        const { vault, asCh, alice } = await networkHelpers.loadFixture(fundedFixture);
+        await expect(vault.payClaims(M, 0n)).to.be.revertedWithCustomError(vault, "ZeroAmount");
+        await expect(vault.claimAt(M, 0n))
+          .to.be.revertedWithCustomError(vault, "ClaimIndexOutOfRange")
+          .withArgs(M, 0n, 0n);
+        await asCh.settle(alice.address, M, 0n, 0n, 0n, 1n);
+        expect(await vault.claimAt(M, 0n)).to.deep.equal([alice.address, 1n]);
+        await expect(vault.claimAt(M, 1n))
+          .to.be.revertedWithCustomError(vault, "ClaimIndexOutOfRange")
+          .withArgs(M, 1n, 1n);
+        // An empty pool pays nothing and changes nothing.
+        expect(await vault.payClaims.staticCall(M, 1n)).to.equal(0n);
       });
     });
   });

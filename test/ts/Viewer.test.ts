@@ -96,6 +96,32 @@ describe("ClearingHouseViewer", function () {
     expect(views[2].freeCollateral).to.equal(0n);
   });
 
+  it("shows a trader's claim in the market: the profit its pool could not pay yet, also once the position is closed", async function () {
+    const d = await networkHelpers.loadFixture(deploySystem);
+    const { viewer, clearingHouse: ch, vault } = d.system;
+    // The whale's long lifts the price: Alice's long gains, Bob's short loses, nothing realised yet.
+    await (
+      await ch.connect(d.whale).openPosition(d.market, Side.LONG, toWad(5_000), toWad(5), 0n, MAX_DEADLINE)
+    ).wait();
+    const p = await ch.getPosition(d.market, d.alice);
+    const [q, b] = await d.amm.getReserves();
+    // Closing her long puts its base back: she gets q - ceil(q b / (b + size)).
+    const gain = q - (q * b + b + p.size - 1n) / (b + p.size) - p.openNotional;
+    expect(gain > 0n).to.equal(true);
+    expect((await view(viewer, d.market, d.alice.address)).claim).to.equal(0n);
+    // Every margin in the market's pool is locked: her whole gain waits as a claim.
+    await (await ch.connect(d.alice).closePosition(d.market, 0n, MAX_DEADLINE)).wait();
+    const v = await view(viewer, d.market, d.alice.address);
+    expect([v.size, v.claim]).to.deep.equal([0n, gain]);
+    expect(v.freeCollateral).to.equal(toWad(50_000));
+    // Bob's close realises his loss and the whale's too: payClaims pays her, the view follows.
+    await (await ch.connect(d.bob).closePosition(d.market, 0n, MAX_DEADLINE)).wait();
+    await (await ch.connect(d.whale).closePosition(d.market, 0n, MAX_DEADLINE)).wait();
+    await (await vault.payClaims(d.market, 10n)).wait();
+    const after = await view(viewer, d.market, d.alice.address);
+    expect([after.claim, after.freeCollateral]).to.deep.equal([0n, toWad(50_000) + gain]);
+  });
+
   it("puts the liquidation price where the spot margin ratio reaches maintenance", async function () {
     const d = await networkHelpers.loadFixture(deploySystem);
     const v = await view(d.system.viewer, d.market, d.alice.address);

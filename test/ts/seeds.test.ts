@@ -157,12 +157,20 @@ async function seed002PlayedFixture() {
   reserves.push(await amm.getReserves().then((r) => [r[0], r[1]] as [bigint, bigint]));
   const bobClose = await ch.connect(bob).closePosition(ammAddress, 0n, MAX_DEADLINE);
   reserves.push(await amm.getReserves().then((r) => [r[0], r[1]] as [bigint, bigint]));
+  // Alice closed first: her profit waited as a claim until Bob's close realised his loss; paid now.
+  const paid = await system.vault.payClaims(ammAddress, 1n);
   return {
     ...fx,
     aliceSize,
     bobSize,
     reserves,
-    hashes: { aliceOpen: aliceOpen.hash, bobOpen: bobOpen.hash, aliceClose: aliceClose.hash, bobClose: bobClose.hash },
+    hashes: {
+      aliceOpen: aliceOpen.hash,
+      bobOpen: bobOpen.hash,
+      aliceClose: aliceClose.hash,
+      bobClose: bobClose.hash,
+      paid: paid.hash,
+    },
   };
 }
 
@@ -208,14 +216,19 @@ describe("Seed 002: two longs on a 100,000 / 12,500 pool, fees 0", function () {
   });
 
   it("closing pays exactly the rounding model's quote, never more than the exact amount", async function () {
-    const { system, reserves, hashes } = await networkHelpers.loadFixture(seed002PlayedFixture);
+    const { system, reserves, hashes, alice, ammAddress } = await networkHelpers.loadFixture(seed002PlayedFixture);
     const x = seed002Exact();
     const m = seed002Rounded();
 
     const aliceEv = await positionChanged(system, hashes.aliceClose);
     expect(aliceEv.quoteAmount).to.equal(m.aliceOut);
     expect(aliceEv.realizedPnl).to.equal(m.alicePnl);
-    expect(aliceEv.freeCollateralDelta).to.equal(toWad(2000) + m.alicePnl);
+    // Bob's loss is not realised yet when Alice closes: her margin comes home, her profit is a claim.
+    expect(aliceEv.freeCollateralDelta).to.equal(toWad(2000));
+    const aliceTx = system.vault.interface;
+    const receipt = await ethers.provider.getTransactionReceipt(hashes.aliceClose);
+    const queued = receipt!.logs.map((l) => aliceTx.parseLog(l)).filter((e) => e?.name === "ClaimQueued");
+    expect(queued.map((e) => [...e!.args])).to.deep.equal([[ammAddress, alice.address, 0n, m.alicePnl, m.alicePnl]]);
     expect(aliceEv.size).to.equal(0n);
     expect(aliceEv.fee).to.equal(0n);
     expect(reserves[2]).to.deep.equal([m.afterAliceClose.q, m.afterAliceClose.b]);
@@ -228,6 +241,8 @@ describe("Seed 002: two longs on a 100,000 / 12,500 pool, fees 0", function () {
     expect(bobEv.freeCollateralDelta).to.equal(toWad(2000) + m.bobPnl);
     expectAtMostExact(bobEv.quoteAmount, x.bobOut, "Bob's close");
     expectAtMostExact(bobEv.realizedPnl, x.bobPnl, "Bob's PnL");
+    // Bob's loss paid Alice's claim in full.
+    await expect(hashes.paid).to.emit(system.vault, "ClaimPaid").withArgs(ammAddress, alice.address, m.alicePnl, 0n);
   });
 
   it("PnL lands in free collateral: Alice gains and Bob loses 464.94 quote", async function () {

@@ -238,9 +238,11 @@ describe("Coverage: global settlement", function () {
       .withArgs(alice.address, market, 0n)
       .and.not.to.emit(ch, "SettlementPaid");
     expect(await core.vault.freeCollateral(alice)).to.equal(freeBefore);
-    // The last position recorded completes the settlement: what the pool holds beyond the (zero)
-    // claims, the margin after funding plus the curve value of closing the long, goes to the fund.
-    const poolValue = held + (q - ceilDiv(q * b, b + p.size)) - p.openNotional;
+    // The pool value is what the market's pool held at the shutdown: Alice's margin less the flow
+    // the fund took out of it (the fees went to the fund when paid). The last position recorded
+    // completes the settlement: what it holds beyond the (zero) claims goes to the fund.
+    expect(held <= p.margin - flow).to.equal(true);
+    const poolValue = p.margin - flow;
     const s = await ch.getSettlement(market);
     expect([s.poolValue, s.claims]).to.deep.equal([poolValue, 0n]);
     expect((await core.vault.getPoolBalances())[1]).to.equal(fundMid + poolValue);
@@ -255,15 +257,21 @@ describe("Coverage: global settlement", function () {
     const other = await deployMarket(ethers, core, POOL);
     const market = await amm.getAddress();
     const oracle = await deployOracle(ethers, core, amm, { symbol: "ETH", price: toWad(3_000) });
-    // Eve's margin in another market keeps the shared margin pool able to pay carol's profit.
+    // Eve's margin in another market is hers alone: it never pays carol's profit.
     await open(ch, eve, other, Side.LONG, toWad(50_000), WAD);
     await open(ch, carol, amm, Side.LONG, toWad(10_000), toWad(10));
     await open(ch, dave, amm, Side.LONG, toWad(10_000), toWad(10));
-    // Carol takes her profit from dave's price move: ~18,000, more than dave's 10,000 margin.
+    // Carol's profit from dave's price move, ~18,000, is more than dave's 10,000 margin; dave has
+    // realised nothing, so none of it is available: all of it is carol's claim.
+    const pc = await ch.getPosition(market, carol);
+    const [qc, bc] = await amm.getReserves();
+    const gain = qc - ceilDiv(qc * bc, bc + pc.size) - pc.openNotional;
+    expect(gain > toWad(10_000)).to.equal(true);
     await (await ch.connect(carol).closePosition(market, 0n, MAX_DEADLINE)).wait();
+    expect(await core.vault.claimOf(market, carol)).to.equal(gain);
     const p = await ch.getPosition(market, dave);
-    const [q, b] = await amm.getReserves();
-    const poolValue = p.margin + (q - ceilDiv(q * b, b + p.size)) - p.openNotional;
+    // The market's pool holds dave's margin only, and carol's claim is queued against it.
+    const poolValue = p.margin - gain;
     expect(poolValue).to.be.lessThan(0n);
 
     // The index says 3,000: dave's claim is large, but the pool behind it is worth less than nothing.
@@ -281,6 +289,15 @@ describe("Coverage: global settlement", function () {
     expect([s.poolValue, s.claims]).to.deep.equal([poolValue, claim]);
     expect(await core.vault.freeCollateral(dave)).to.equal(freeBefore);
     expect((await ch.getPosition(market, dave)).margin).to.equal(0n);
+    // Dave's margin, no longer locked, goes to carol's earlier claim; Eve's market is untouched.
+    const carolFree = await core.vault.freeCollateral(carol);
+    const eveMarket = await core.vault.marketBalances(await other.getAddress());
+    await expect(core.vault.payClaims(market, 1n))
+      .to.emit(core.vault, "ClaimPaid")
+      .withArgs(market, carol.address, p.margin, gain - p.margin);
+    expect(await core.vault.freeCollateral(carol)).to.equal(carolFree + p.margin);
+    expect(await core.vault.marketBalances(await other.getAddress())).to.deep.equal(eveMarket);
+    expect((await core.vault.marketBalances(market)).pool).to.equal(0n);
   });
 });
 

@@ -35,7 +35,7 @@ export async function expectPositionChanged(
     );
 }
 
-/** Asserts reserves, open interest, the given traders' positions and the Vault ledger equal the model. */
+/** Asserts reserves, open interest, each market's money and claims, the given traders' positions and claims and the Vault ledger equal the model. */
 export async function expectMatchesModel(
   model: SystemModel,
   contracts: { vault: Vault; clearingHouse: ClearingHouse; amms: Amm[] },
@@ -48,7 +48,14 @@ export async function expectMatchesModel(
     expect([q, b], "reserves").to.deep.equal([m.quote, m.base]);
     const [longOI, shortOI] = await amm.getOpenInterest();
     expect([longOI, shortOI], "open interest").to.deep.equal([m.longOI, m.shortOI]);
+    const money = model.money(key);
+    expect(await contracts.vault.marketBalances(key), "pool, locked margin, claims").to.deep.equal([
+      money.pool,
+      money.lockedMargin,
+      model.claims(key),
+    ]);
     for (const t of traders) {
+      expect(await contracts.vault.claimOf(key, t), `claim of ${t}`).to.equal(model.claimOf(key, t));
       const p = await contracts.clearingHouse.getPosition(key, t);
       const e = model.position(key, t);
       // The model has no funding (no oracle): every checkpoint stays at the zero index.

@@ -1,7 +1,10 @@
 /**
  * Layer 3 of the test models (funding; model.ts and pricing.ts below it): an exact (bigint) model of one market with funding: its virtual pool, the mark and
- * index price paths, the funding premium and indices, the positions and the two Vault pools the
- * funding touches (the margin pool and the insurance fund). It is written from the funding design
+ * index price paths, the funding premium and indices, the positions and the Vault accounts the
+ * funding touches (the market's pool with its locked margin and claims, and the insurance fund).
+ * A reduce's or close's gain (PnL plus funding received) is paid only up to what the pool holds
+ * beyond its locked margin and claims, less the fund's funding share of the trade; the excess is
+ * queued as the trader's claim. It is written from the funding design
  * (see the comments below), not from the contracts: the indices are carried forward stretch by
  * stretch rather than rebuilt from a period's base, TWAPs are sums over an explicit step-function
  * price path, and every rounding is written out with plain floor / ceiling divisions.
@@ -30,6 +33,7 @@ import * as DEFAULTS from "../../../deploy/defaults.js";
 import { WAD } from "../../../scripts/lib/fixed.js";
 import {
   AmmModel,
+  deferredGain,
   feeOf,
   floorDivSigned,
   LONG,
@@ -185,6 +189,8 @@ export interface TradeResult {
   /** The fund's share of the funding accrued by the trade's swap(s). */
   insuranceFlow: bigint;
   accrual: Accrual;
+  /** The part of the trade's gain the market's pool could not pay, queued as the trader's claim. */
+  claim: bigint;
 }
 
 const emptyPosition = (): ModelPosition => ({ size: 0n, margin: 0n, openNotional: 0n, checkpoint: 0n });
@@ -214,9 +220,11 @@ export class FundingMarketModel {
   /** Whether the index history had started at the last update (the current window's start). */
   indexAtWindowStart = false;
   paused = false;
-  // ledger
+  // ledger: the fund, the market's pool, its locked margin (the positions' margins) and its claims
   insurance = 0n;
   marginPool = 0n;
+  lockedMargin = 0n;
+  claimQueue: { trader: string; amount: bigint }[] = [];
   positions = new Map<string, ModelPosition>();
   /** Sum of every position's funding payment (+ paid, - received) and of every flow to the fund. */
   totalFundingPaid = 0n;
@@ -246,6 +254,7 @@ export class FundingMarketModel {
     c.oracle = { ...this.oracle };
     c.params = { ...this.params };
     c.positions = new Map([...this.positions].map(([k, v]) => [k, { ...v }]));
+    c.claimQueue = this.claimQueue.map((e) => ({ ...e }));
     return c;
   }
 
@@ -471,19 +480,60 @@ export class FundingMarketModel {
     return feeOf(notional, this.feeRatio);
   }
 
-  /** Moves the fund's share through the Vault: + from the margin pool to the fund. */
-  private moveInsurance(delta: bigint): void {
+  /** Moves the fund's share through the Vault: + from the market's pool to the fund (capped at the pool). */
+  private moveInsurance(delta: bigint): bigint {
     if (delta < 0n && -delta > this.insurance) throw new Error("model: the insurance fund would go negative");
-    this.insurance += delta;
-    this.marginPool -= delta;
+    const moved = delta > this.marginPool ? this.marginPool : delta;
+    this.insurance += moved;
+    this.marginPool -= moved;
+    return moved;
   }
 
-  /** The Vault side of a trade: the trader's collateral in or out of the margin pool, fee and flow to the fund. */
-  private settleTrade(r: TradeResult): void {
+  /** What the market's queued claims still owe. */
+  claims(): bigint {
+    return this.claimQueue.reduce((sum, e) => sum + e.amount, 0n);
+  }
+
+  /** What the market's pool can pay toward a new profit: pool - locked margin - claims, at least 0. */
+  profitAvailable(): bigint {
+    const left = this.marginPool - this.lockedMargin - this.claims();
+    return left > 0n ? left : 0n;
+  }
+
+  /**
+   * The Vault side of a trade: the trader pays in, the fund takes the fee and its funding share,
+   * the trader is paid out as far as the pool holds (the rest and the deferred gain queued as a
+   * claim), the locked margin follows the position's margin from `marginBefore`.
+   */
+  private settleTrade(trader: string, r: TradeResult, marginBefore: bigint): void {
+    if (r.freeCollateralDelta < 0n) this.marginPool -= r.freeCollateralDelta;
     this.moveInsurance(r.fee + r.insuranceFlow);
-    this.marginPool -= r.freeCollateralDelta;
+    if (r.freeCollateralDelta > 0n) {
+      const paid = r.freeCollateralDelta < this.marginPool ? r.freeCollateralDelta : this.marginPool;
+      this.marginPool -= paid;
+      r.claim += r.freeCollateralDelta - paid;
+    }
+    this.lockedMargin += r.margin - marginBefore;
+    if (r.claim !== 0n) this.claimQueue.push({ trader, amount: r.claim });
     this.totalFundingPaid += r.fundingPayment;
     this.totalInsuranceFlow += r.insuranceFlow;
+  }
+
+  /** Vault.payClaims: pays the queue from its head with what the pool holds beyond its locked margin. */
+  payClaims(): bigint {
+    let spare = this.marginPool > this.lockedMargin ? this.marginPool - this.lockedMargin : 0n;
+    let paid = 0n;
+    while (this.claimQueue.length > 0 && spare !== 0n) {
+      const head = this.claimQueue[0];
+      const amount = head.amount < spare ? head.amount : spare;
+      spare -= amount;
+      paid += amount;
+      head.amount -= amount;
+      if (head.amount !== 0n) break;
+      this.claimQueue.shift();
+    }
+    this.marginPool -= paid;
+    return paid;
   }
 
   /** ClearingHouse.openPosition at `t` (margin checks aside: the scripted trades keep well within them). */
@@ -491,6 +541,7 @@ export class FundingMarketModel {
     const p = this.position(trader);
     const notional = (margin * leverage) / WAD;
     const insuranceAvailable = this.insurance;
+    const profitAvailable = this.profitAvailable();
     let r: TradeResult;
     if (p.size === 0n || p.size > 0n === (side === LONG)) {
       const { amount: base, accrual } = this.quoteSwap(t, side, notional, p.size, insuranceAvailable);
@@ -520,13 +571,14 @@ export class FundingMarketModel {
         openNotional: next.openNotional,
         insuranceFlow: accrual.flow,
         accrual,
+        claim: 0n,
       };
     } else if (notional < this.exitValue(p.size)) {
-      r = this.reduce(trader, t, p, side, notional, insuranceAvailable);
+      r = this.reduce(trader, t, p, side, notional, insuranceAvailable, profitAvailable);
     } else {
-      r = this.reverse(trader, t, p, side, notional, leverage, insuranceAvailable);
+      r = this.reverse(trader, t, p, side, notional, leverage, insuranceAvailable, profitAvailable);
     }
-    this.settleTrade(r);
+    this.settleTrade(trader, r, p.margin);
     return r;
   }
 
@@ -537,6 +589,7 @@ export class FundingMarketModel {
     side: SideValue,
     notional: bigint,
     insuranceAvailable: bigint,
+    profitAvailable: bigint,
   ): TradeResult {
     const { amount: base, accrual } = this.quoteSwap(t, side, notional, p.size, insuranceAvailable);
     const positionSide: SideValue = p.size > 0n ? LONG : SHORT;
@@ -549,16 +602,18 @@ export class FundingMarketModel {
     const remaining = p.margin - fundingPayment + realizedPnl - fee;
     if (remaining < 0n) throw new Error("model: the position would be underwater");
     const size = p.size + baseDelta;
+    // The gain the pool cannot pay now leaves the payout, or the rest's margin, as a claim.
+    const claim = deferredGain(realizedPnl, fundingPayment, profitAvailable, accrual.flow, remaining);
     let next: ModelPosition;
     let freeCollateralDelta = 0n;
     if (size === 0n) {
       next = emptyPosition();
-      freeCollateralDelta = remaining;
+      freeCollateralDelta = remaining - claim;
       this.positions.delete(trader);
     } else {
       next = {
         size,
-        margin: remaining,
+        margin: remaining - claim,
         openNotional: p.openNotional - closedBasis,
         checkpoint: FundingMarketModel.sideIndex(positionSide, accrual),
       };
@@ -576,11 +631,12 @@ export class FundingMarketModel {
       openNotional: next.openNotional,
       insuranceFlow: accrual.flow,
       accrual,
+      claim,
     };
   }
 
-  /** Swaps the whole position back and settles it; freeCollateralDelta is the payout. */
-  private closeWhole(t: bigint, p: ModelPosition, insuranceAvailable: bigint): TradeResult {
+  /** Swaps the whole position back and settles it; freeCollateralDelta is the payout, less the deferred gain. */
+  private closeWhole(t: bigint, p: ModelPosition, insuranceAvailable: bigint, profitAvailable: bigint): TradeResult {
     const { amount: quote, accrual } = this.baseSwap(t, p.size, absOf(p.size), insuranceAvailable);
     const side: SideValue = p.size > 0n ? LONG : SHORT;
     const fundingPayment = FundingMarketModel.owed(p.size, FundingMarketModel.sideIndex(side, accrual) - p.checkpoint);
@@ -588,18 +644,20 @@ export class FundingMarketModel {
     const fee = this.fee(quote);
     const remaining = p.margin - fundingPayment + realizedPnl - fee;
     if (remaining < 0n) throw new Error("model: the position would be underwater");
+    const claim = deferredGain(realizedPnl, fundingPayment, profitAvailable, accrual.flow, remaining);
     return {
       baseDelta: -p.size,
       quoteAmount: quote,
       realizedPnl,
       fee,
       fundingPayment,
-      freeCollateralDelta: remaining,
+      freeCollateralDelta: remaining - claim,
       size: 0n,
       margin: 0n,
       openNotional: 0n,
       insuranceFlow: accrual.flow,
       accrual,
+      claim,
     };
   }
 
@@ -611,8 +669,9 @@ export class FundingMarketModel {
     notional: bigint,
     leverage: bigint,
     insuranceAvailable: bigint,
+    profitAvailable: bigint,
   ): TradeResult {
-    const r = this.closeWhole(t, p, insuranceAvailable);
+    const r = this.closeWhole(t, p, insuranceAvailable, profitAvailable);
     const rest = notional - r.quoteAmount;
     this.positions.delete(trader);
     const canOpen = rest !== 0n && (side === SHORT || this.clone().swapByQuote(side, rest) !== 0n);
@@ -645,9 +704,9 @@ export class FundingMarketModel {
   close(trader: string, t: bigint): TradeResult {
     const p = this.position(trader);
     if (p.size === 0n) throw new Error("model: no position");
-    const r = this.closeWhole(t, p, this.insurance);
+    const r = this.closeWhole(t, p, this.insurance, this.profitAvailable());
     this.positions.delete(trader);
-    this.settleTrade(r);
+    this.settleTrade(trader, r, p.margin);
     return r;
   }
 
@@ -657,6 +716,7 @@ export class FundingMarketModel {
     if (!p) throw new Error("model: no position");
     p.margin += amount;
     this.marginPool += amount;
+    this.lockedMargin += amount;
   }
 
   /** A deposit into the insurance fund (18 decimals). */

@@ -5,6 +5,10 @@
  * {@link SystemModel} (pools, positions, Vault ledger) and predicts every figure a liquidation or
  * a settlement emits, to the wei, and the reverts with their arguments (as {@link ModelError}).
  *
+ * Its money moves through {@link SystemModel.settle}, in the market's own pool: the liquidator's
+ * reward and the fund's flows, the released margin, then the trader's payout (a part the pool
+ * cannot hold is queued as a claim).
+ *
  * Funding is taken as an input (`pendingFunding`, + owed by the position: what the funding layer,
  * funding-model.ts, computes), zero in the markets the tests use (no funding update is ever made, so
  * the premium and the indices stay at zero). Its closes use the positions layer's reduce
@@ -70,9 +74,13 @@ export function liquidationSize(size: bigint, r: bigint, spot: bigint, mmr: bigi
 export function sqrtFloor(x: bigint): bigint {
   if (x < 0n) throw new Error("sqrt of a negative number");
   if (x < 2n) return x;
-  let r = BigInt(Math.floor(Math.sqrt(Number(x))));
-  while (r * r > x) r -= 1n;
-  while ((r + 1n) * (r + 1n) <= x) r += 1n;
+  // Newton's method from above: exact for any size (a float first guess is off by ~1e10 at 1e51).
+  let r = x;
+  let next = (r + x / r) / 2n;
+  while (next < r) {
+    r = next;
+    next = (r + x / r) / 2n;
+  }
   return r;
 }
 
@@ -141,6 +149,9 @@ export interface LiquidationResult {
   covered: bigint;
   equity: bigint;
   insuranceDelta: bigint;
+  /** What the market's pool could not pay of the liquidator's reward and of the trader's payout (queued claims). */
+  rewardClaim: bigint;
+  payoutClaim: bigint;
 }
 
 export interface LiquidateInput {
@@ -267,15 +278,13 @@ export function liquidate(model: SystemModel, input: LiquidateInput): Liquidatio
   }
   const insuranceDelta = insurancePenalty - covered - (badDebt > 0n ? reward : 0n);
 
-  // ledger: the fund's movement, the liquidator's reward and the trader's payout all come out of
-  // (or go into) the margin pool.
+  // ledger, in the market's own pool: the fund's movement and the liquidator's reward (the position's
+  // margin leaves the locked margin, the rest's margin joins it), then the trader's payout; a
+  // payout the pool cannot hold is queued as a claim.
   const payout = full ? keeps : 0n;
-  const pool18 = model.marginPool - insuranceDelta - reward - payout;
-  if (pool18 < 0n) throw new Error("model: margin pool would go negative");
-  model.marginPool = pool18;
-  model.insuranceFund += insuranceDelta;
-  model.free.set(input.liquidator, model.freeOf(input.liquidator) + reward);
-  model.free.set(input.trader, model.freeOf(input.trader) + payout);
+  const lockedDelta = (full ? 0n : keeps) - p.margin;
+  const rewardSettled = model.settle(input.liquidator, input.amm, reward, insuranceDelta, lockedDelta);
+  const payoutSettled = payout !== 0n ? model.settle(input.trader, input.amm, payout, 0n) : { paid: 0n, claim: 0n };
   model.amms.set(input.amm, pool);
   const key = `${input.amm}:${input.trader}`;
   let next: Pos;
@@ -310,6 +319,8 @@ export function liquidate(model: SystemModel, input: LiquidateInput): Liquidatio
     covered,
     equity: E,
     insuranceDelta,
+    rewardClaim: rewardSettled.claim,
+    payoutClaim: payoutSettled.claim,
   };
 }
 
@@ -326,16 +337,21 @@ export function liquidationRatioOf(
   return liquidationRatio(p, p.margin, { spot: model.amm(amm).spotPrice(), markTwap, index }, params.maxSpreadRatio);
 }
 
-/** The settlement of one market, as IClearingHouse documents it. */
+/** The settlement's own ledger moves name no trader. */
+const NO_TRADER = "0x0000000000000000000000000000000000000000";
+
+/**
+ * The settlement of one market, as IClearingHouse documents it: the pool value is what the
+ * market's own pool holds at the shutdown less the claims already queued against it; each record
+ * adds the position's value at the settlement price (zero when worth less than nothing) to the
+ * claims and swaps the position's margin for its claim in the locked margin; at completion what
+ * the pool value holds beyond the claims goes to the fund; payouts are the claims, pro rata when
+ * they exceed the pool value, paid from the market's pool (any part it cannot hold queued).
+ */
 export class SettlementModel {
   recordedLong = 0n;
   recordedShort = 0n;
-  poolValue: bigint;
   claims = 0n;
-  /** + open notional of every recorded long, - of every recorded short. */
-  netOpenNotional = 0n;
-  /** What closing the net size in one swap pays the positions (+) or costs them (-), set on completion. */
-  netQuote = 0n;
   readonly claimOf = new Map<string, bigint>();
   readonly paid = new Set<string>();
 
@@ -344,35 +360,30 @@ export class SettlementModel {
     readonly price: bigint,
     readonly openLong: bigint,
     readonly openShort: bigint,
-    shortfall: bigint,
-  ) {
-    this.poolValue = -shortfall;
+    readonly poolValue: bigint,
+  ) {}
+
+  /** The settlement as settleMarket starts it on `model`: its pool less its queued claims. */
+  static shutdown(model: SystemModel, amm: string, price: bigint): SettlementModel {
+    const pool = model.amm(amm);
+    const poolValue = model.money(amm).pool - model.claims(amm);
+    return new SettlementModel(amm, price, pool.longOI, pool.shortOI, poolValue);
   }
 
   complete(): boolean {
     return this.recordedLong === this.openLong && this.recordedShort === this.openShort;
   }
 
-  /**
-   * Completion: the pool also holds what closed positions realised into it, which backs the open
-   * positions' PnL on the curve; by path independence that is the PnL of closing the net size
-   * (openLong - openShort) in one swap, on the reserves as they stood at the shutdown.
-   */
-  private completeWith(pool: AmmModel): void {
-    const net = this.openLong - this.openShort;
-    if (net > 0n) this.netQuote = pool.previewSwapBase(net, net);
-    else if (net < 0n) this.netQuote = -pool.previewSwapBase(net, -net);
-    else this.netQuote = 0n;
-    this.poolValue += this.netQuote - this.netOpenNotional;
+  /** Completion: the surplus (capped at the pool, as every fund take is) goes to the fund. */
+  private completeOn(model: SystemModel): void {
+    const surplus = this.surplus();
+    if (surplus > 0n) model.settle(NO_TRADER, this.amm, 0n, surplus);
   }
 
   /** Completion of a market with no open position (at settleMarket). */
   completeEmpty(model: SystemModel): void {
     if (!this.complete()) throw new Error("model: positions are open");
-    this.completeWith(model.amm(this.amm));
-    const surplus = this.surplus();
-    model.marginPool -= surplus;
-    model.insuranceFund += surplus;
+    this.completeOn(model);
   }
 
   /** What completion sends to the insurance fund. */
@@ -388,19 +399,13 @@ export class SettlementModel {
     const held = p.margin - pendingFunding;
     const value = held + pnlOf(p, notionalAt(p.size, this.price));
     const claim = value > 0n ? value : 0n;
-    this.poolValue += held;
     this.claims += claim;
-    this.netOpenNotional += p.size > 0n ? p.openNotional : -p.openNotional;
     if (p.size > 0n) this.recordedLong += p.size;
     else this.recordedShort += -p.size;
     this.claimOf.set(trader, claim);
     model.positions.delete(`${this.amm}:${trader}`);
-    if (this.complete()) {
-      this.completeWith(model.amm(this.amm));
-      const surplus = this.surplus();
-      model.marginPool -= surplus;
-      model.insuranceFund += surplus;
-    }
+    model.settle(NO_TRADER, this.amm, 0n, 0n, claim - p.margin);
+    if (this.complete()) this.completeOn(model);
     return claim;
   }
 
@@ -414,8 +419,7 @@ export class SettlementModel {
 
   pay(model: SystemModel, trader: string): bigint {
     const payout = this.payoutOf(trader);
-    model.marginPool -= payout;
-    model.free.set(trader, model.freeOf(trader) + payout);
+    model.settle(trader, this.amm, payout, 0n, -this.claimOf.get(trader)!);
     this.paid.add(trader);
     return payout;
   }

@@ -18,7 +18,15 @@
  *
  * Funding is not modelled: the markets under test have no oracle, so their premium is zero, the
  * funding indices stay at zero, and every trade settles a funding payment of zero (and moves
- * nothing between the insurance fund and the margin pool for funding).
+ * nothing between the insurance fund and the market's pool for funding).
+ *
+ * The money (issue 13, the Vault's and PositionMath's NatSpec): one pool per market with its locked
+ * margin (the sum of its open positions' margins) and a first-in, first-out claim queue. A reduce's
+ * or close's gain is paid only up to what the market's pool holds beyond its locked margin and its
+ * queued claims (before the trade); the excess leaves the payout (or the rest's margin) as the
+ * trader's claim. A payout the pool cannot hold is paid as far as it goes, the rest queued too;
+ * what the fund takes is capped at the pool. {@link SystemModel.payClaims} pays the queue from what
+ * the pool holds beyond its locked margin.
  */
 import { WAD, abs, mulDivDown, mulDivUp, wDivDown, wDivUp, wMulDown, wMulUp } from "../../../scripts/lib/fixed.js";
 import { AmmModel, floorDivSigned, LONG, ModelError, SHORT, type SideValue } from "./pricing.js";
@@ -60,6 +68,8 @@ export interface TradeResult {
   size: bigint;
   margin: bigint;
   openNotional: bigint;
+  /** What the trade queued as the trader's claim (not in the event: the Vault's ClaimQueued). */
+  claim: bigint;
 }
 
 const ZERO_POS: Pos = { size: 0n, margin: 0n, openNotional: 0n };
@@ -104,20 +114,85 @@ export function reduceOf(
   return { closedBasis, realizedPnl: closedBasis - notional, baseDelta: base };
 }
 
-/** The Vault ledger, the ClearingHouse positions and the pools, all 18-decimal. */
+/** A market's money in the Vault: its pool and the margins of its open positions within it. */
+export interface MarketMoney {
+  pool: bigint;
+  lockedMargin: bigint;
+}
+
+/** One entry of a market's claim queue. */
+export interface QueuedClaim {
+  trader: string;
+  amount: bigint;
+}
+
+/** What one Vault.settle did: paid to the trader, and queued as the trader's claim. */
+export interface Settled {
+  paid: bigint;
+  claim: bigint;
+}
+
+/**
+ * The part of a reduce's or close's gain (realised PnL less funding paid) its market cannot pay:
+ * what the gain exceeds the market's profitAvailable less the fund's funding share of the trade by.
+ * It comes out of the close's payout or the rest's margin, never below zero. 0 without a gain.
+ */
+export function deferredGain(
+  realizedPnl: bigint,
+  fundingPayment: bigint,
+  profitAvailable: bigint,
+  insuranceFlow: bigint,
+  from: bigint,
+): bigint {
+  const gain = realizedPnl - fundingPayment;
+  if (gain <= 0n) return 0n;
+  let available = profitAvailable - insuranceFlow;
+  if (available < 0n) available = 0n;
+  const excess = gain - available;
+  if (excess <= 0n) return 0n;
+  return excess < from ? excess : from;
+}
+
+/**
+ * The Vault ledger, the ClearingHouse positions and the money of each market, all 18-decimal.
+ *
+ * The money rules (issue 13), as the Vault's NatSpec states them: each market has its own pool
+ * (its positions' margins, what its losers realised, the fund's cover, less what its winners were
+ * paid) and its locked margin (the sum of its open positions' margins). A payout is paid from the
+ * market's pool as far as it holds, the rest is queued as the trader's claim; a trade's gain is
+ * paid only up to what the pool holds beyond its locked margin and queued claims (less the fund's
+ * funding share of the trade), the excess deferred into a claim. Claims are paid first in, first
+ * out from what the pool holds beyond its locked margin, a partly paid claim staying at the head.
+ */
 export class SystemModel {
   free = new Map<string, bigint>();
-  marginPool = 0n;
   insuranceFund = 0n;
   amms = new Map<string, AmmModel>();
   params = new Map<string, Params>();
   positions = new Map<string, Pos>();
+  markets = new Map<string, MarketMoney>();
+  claimQueues = new Map<string, { head: number; entries: QueuedClaim[] }>();
 
   addMarket(amm: string, quote: bigint, base: bigint, params: Params): AmmModel {
     const m = new AmmModel(quote, base);
     this.amms.set(amm, m);
     this.params.set(amm, { ...params });
     return m;
+  }
+
+  /** A deep copy, for "what would happen" predictions. */
+  clone(): SystemModel {
+    const c = new SystemModel();
+    c.free = new Map(this.free);
+    c.insuranceFund = this.insuranceFund;
+    for (const [k, v] of this.amms) c.amms.set(k, v.clone());
+    for (const [k, v] of this.params) c.params.set(k, { ...v });
+    for (const [k, v] of this.positions) c.positions.set(k, { ...v });
+    for (const [k, v] of this.markets) c.markets.set(k, { ...v });
+    for (const [k, v] of this.claimQueues) {
+      c.claimQueues.set(k, { head: v.head, entries: v.entries.map((e) => ({ ...e })) });
+    }
+    return c;
   }
 
   amm(amm: string): AmmModel {
@@ -128,6 +203,51 @@ export class SystemModel {
 
   freeOf(trader: string): bigint {
     return this.free.get(trader) ?? 0n;
+  }
+
+  /** A market's pool and locked margin (zero for a market that never moved money). */
+  money(amm: string): MarketMoney {
+    return { ...(this.markets.get(amm) ?? { pool: 0n, lockedMargin: 0n }) };
+  }
+
+  /** The sum of every market's pool (Vault.getPoolBalances' first value). */
+  get marginPool(): bigint {
+    let total = 0n;
+    for (const m of this.markets.values()) total += m.pool;
+    return total;
+  }
+
+  private queue(amm: string): { head: number; entries: QueuedClaim[] } {
+    let q = this.claimQueues.get(amm);
+    if (!q) {
+      q = { head: 0, entries: [] };
+      this.claimQueues.set(amm, q);
+    }
+    return q;
+  }
+
+  /** What a market's queued claims still owe in total. */
+  claims(amm: string): bigint {
+    const q = this.claimQueues.get(amm);
+    if (!q) return 0n;
+    return q.entries.slice(q.head).reduce((sum, e) => sum + e.amount, 0n);
+  }
+
+  /** What `trader` is still owed by a market's queued claims. */
+  claimOf(amm: string, trader: string): bigint {
+    const q = this.claimQueues.get(amm);
+    if (!q) return 0n;
+    return q.entries
+      .slice(q.head)
+      .filter((e) => e.trader === trader)
+      .reduce((sum, e) => sum + e.amount, 0n);
+  }
+
+  /** What a market can pay toward a new profit: pool - locked margin - claims, at least 0. */
+  profitAvailable(amm: string): bigint {
+    const m = this.money(amm);
+    const left = m.pool - m.lockedMargin - this.claims(amm);
+    return left > 0n ? left : 0n;
   }
 
   deposit(trader: string, amount18: bigint): void {
@@ -150,13 +270,16 @@ export class SystemModel {
   }
 
   /**
-   * The documented Vault.settle, on a copy of the ledger; returns the new ledger values. In order:
-   * the trader's payment into the margin pool (delta < 0), the insurance movement (+ the pool pays
-   * the fund, - the fund pays the pool), then the payout to the trader (delta > 0).
+   * The documented Vault.settle in `amm`'s pool. In order: the trader pays in (delta < 0), the
+   * fund pays in (insuranceDelta < 0) or takes (> 0, capped at the pool), the trader is paid
+   * (delta > 0) as far as the pool holds and the rest is added to `claim`; the locked margin moves
+   * by `lockedDelta`; a non-zero claim is queued. Throws (changing nothing) when the trader's free
+   * collateral or the fund cannot pay in.
    */
-  private settled(trader: string, delta: bigint, insuranceDelta: bigint) {
+  settle(trader: string, amm: string, delta: bigint, insuranceDelta: bigint, lockedDelta = 0n, claim = 0n): Settled {
     let free = this.freeOf(trader);
-    let pool = this.marginPool;
+    const money = this.money(amm);
+    let pool = money.pool;
     let fund = this.insuranceFund;
     if (delta < 0n) {
       const amount = -delta;
@@ -170,22 +293,51 @@ export class SystemModel {
       fund -= amount;
       pool += amount;
     } else if (insuranceDelta > 0n) {
-      if (insuranceDelta > pool) throw new ModelError("InsufficientMarginPool", [pool, insuranceDelta]);
-      pool -= insuranceDelta;
-      fund += insuranceDelta;
+      const amount = insuranceDelta < pool ? insuranceDelta : pool;
+      pool -= amount;
+      fund += amount;
     }
+    let paid = 0n;
     if (delta > 0n) {
-      if (delta > pool) throw new ModelError("InsufficientMarginPool", [pool, delta]);
-      pool -= delta;
-      free += delta;
+      paid = delta < pool ? delta : pool;
+      pool -= paid;
+      free += paid;
+      claim += delta - paid;
     }
-    return { free, marginPool: pool, insuranceFund: fund };
+    const lockedMargin = money.lockedMargin + lockedDelta;
+    if (lockedMargin < 0n) throw new Error("model: locked margin would go negative");
+    this.free.set(trader, free);
+    this.insuranceFund = fund;
+    this.markets.set(amm, { pool, lockedMargin });
+    if (claim !== 0n) this.queue(amm).entries.push({ trader, amount: claim });
+    return { paid, claim };
   }
 
-  private commitLedger(trader: string, l: { free: bigint; marginPool: bigint; insuranceFund: bigint }) {
-    this.free.set(trader, l.free);
-    this.marginPool = l.marginPool;
-    this.insuranceFund = l.insuranceFund;
+  /**
+   * Vault.payClaims: pays a market's queue from its head, at most `maxClaims` entries, with what
+   * its pool holds beyond its locked margin; a partly paid claim stays at the head. Returns the
+   * payments in order.
+   */
+  payClaims(amm: string, maxClaims = Number.MAX_SAFE_INTEGER): { trader: string; amount: bigint; remaining: bigint }[] {
+    const money = this.money(amm);
+    let spare = money.pool > money.lockedMargin ? money.pool - money.lockedMargin : 0n;
+    const q = this.queue(amm);
+    const end = Math.min(q.entries.length, q.head + maxClaims);
+    const payments: { trader: string; amount: bigint; remaining: bigint }[] = [];
+    let paid = 0n;
+    while (q.head < end && spare !== 0n) {
+      const entry = q.entries[q.head];
+      const amount = entry.amount < spare ? entry.amount : spare;
+      spare -= amount;
+      paid += amount;
+      entry.amount -= amount;
+      this.free.set(entry.trader, this.freeOf(entry.trader) + amount);
+      payments.push({ trader: entry.trader, amount, remaining: this.claimOf(amm, entry.trader) });
+      if (entry.amount !== 0n) break;
+      q.head += 1;
+    }
+    this.markets.set(amm, { pool: money.pool - paid, lockedMargin: money.lockedMargin });
+    return payments;
   }
 
   /**
@@ -273,6 +425,7 @@ export class SystemModel {
         fundingPayment: 0n,
         freeCollateralDelta: -(margin + fee),
         ...next,
+        claim: 0n,
       };
     } else {
       const exitValue = pool.previewSwapBase(p.size, abs(p.size));
@@ -284,12 +437,14 @@ export class SystemModel {
         const remaining = p.margin + realizedPnl - fee;
         if (remaining < 0n) throw new ModelError("PositionUnderwater", [remaining]);
         const size = p.size + baseDelta;
+        // The gain the market cannot pay now leaves the payout, or the rest's margin, as a claim.
+        const deferred = deferredGain(realizedPnl, 0n, this.profitAvailable(amm), 0n, remaining);
         let freeCollateralDelta = 0n;
         if (size === 0n) {
           next = { ...ZERO_POS };
-          freeCollateralDelta = remaining;
+          freeCollateralDelta = remaining - deferred;
         } else {
-          next = { size, margin: remaining, openNotional: p.openNotional - closedBasis };
+          next = { size, margin: remaining - deferred, openNotional: p.openNotional - closedBasis };
           SystemModel.requireMarkMarginRatio(pool, next, params.maintenanceMarginRatio);
         }
         result = {
@@ -300,6 +455,7 @@ export class SystemModel {
           fundingPayment: 0n,
           freeCollateralDelta,
           ...next,
+          claim: deferred,
         };
       } else {
         // reverse: close all, then open the rest with margin ceil(rest / leverage) -- unless the
@@ -310,7 +466,8 @@ export class SystemModel {
         let fee = feeOf(quote, params.feeRatio);
         const payout = p.margin + realizedPnl - fee;
         if (payout < 0n) throw new ModelError("PositionUnderwater", [payout]);
-        let freeCollateralDelta = payout;
+        const deferred = deferredGain(realizedPnl, 0n, this.profitAvailable(amm), 0n, payout);
+        let freeCollateralDelta = payout - deferred;
         next = { ...ZERO_POS };
         let quoteAmount = quote;
         const rest = notional - quote;
@@ -331,13 +488,21 @@ export class SystemModel {
           fundingPayment: 0n,
           freeCollateralDelta,
           ...next,
+          claim: deferred,
         };
       }
     }
-    const ledger = this.settled(trader, result.freeCollateralDelta, result.fee);
+    const settled = this.settle(
+      trader,
+      amm,
+      result.freeCollateralDelta,
+      result.fee,
+      next.margin - p.margin,
+      result.claim,
+    );
+    result.claim = settled.claim;
     this.amms.set(amm, pool);
     this.setPosition(amm, trader, next);
-    this.commitLedger(trader, ledger);
     return result;
   }
 
@@ -353,20 +518,21 @@ export class SystemModel {
     const fee = feeOf(quote, params.feeRatio);
     const payout = p.margin + realizedPnl - fee;
     if (payout < 0n) throw new ModelError("PositionUnderwater", [payout]);
-    const ledger = this.settled(trader, payout, fee);
+    const deferred = deferredGain(realizedPnl, 0n, this.profitAvailable(amm), 0n, payout);
+    const settled = this.settle(trader, amm, payout - deferred, fee, -p.margin, deferred);
     this.amms.set(amm, pool);
     this.setPosition(amm, trader, ZERO_POS);
-    this.commitLedger(trader, ledger);
     return {
       baseDelta: -p.size,
       quoteAmount: quote,
       realizedPnl,
       fee,
       fundingPayment: 0n,
-      freeCollateralDelta: payout,
+      freeCollateralDelta: payout - deferred,
       size: 0n,
       margin: 0n,
       openNotional: 0n,
+      claim: settled.claim,
     };
   }
 
@@ -374,10 +540,9 @@ export class SystemModel {
     if (amount === 0n) throw new ModelError("ZeroAmount", []);
     const p = this.position(amm, trader);
     if (p.size === 0n) throw new ModelError("NoPosition", [trader, amm]);
-    const ledger = this.settled(trader, -amount, 0n);
+    this.settle(trader, amm, -amount, 0n, amount);
     p.margin += amount;
     this.setPosition(amm, trader, p);
-    this.commitLedger(trader, ledger);
     return p.margin;
   }
 
@@ -389,9 +554,8 @@ export class SystemModel {
     p.margin -= amount;
     const params = this.params.get(amm)!;
     SystemModel.requireExitMarginRatioWithoutProfit(this.amm(amm), p, params.initialMarginRatio);
-    const ledger = this.settled(trader, amount, 0n);
+    this.settle(trader, amm, amount, 0n, -amount);
     this.setPosition(amm, trader, p);
-    this.commitLedger(trader, ledger);
     return p.margin;
   }
 

@@ -28,7 +28,8 @@ const PUBLIC: Record<string, string[]> = {
     "acceptOwnership",
   ],
   Amm: ["pokeIndex", "acceptOwnership"],
-  Vault: ["deposit", "depositFor", "withdraw"],
+  // payClaims pays queued claims from what their market's pool holds beyond its locked margin: anyone may call it.
+  Vault: ["deposit", "depositFor", "withdraw", "payClaims"],
   ChainlinkPriceFeed: ["acceptOwnership"],
   InsuranceFund: [
     "approve",
@@ -92,7 +93,7 @@ describe("Regression: access control", function () {
       ["Amm", "swapBase", [toWad(1), toWad(1), 0n], "OnlyClearingHouse"],
       ["Amm", "updateFunding", [0n, false], "OnlyClearingHouse"],
       ["Amm", "shutdown", [0n], "OnlyClearingHouse"],
-      ["Vault", "settle", [s.address, toWad(1), -toWad(1)], "OnlyClearingHouse"],
+      ["Vault", "settle", [s.address, market, toWad(1), -toWad(1), 0n, 0n], "OnlyClearingHouse"],
       ["Vault", "setInsuranceFund", [s.address], "OnlyClearingHouse"],
       ["Vault", "depositInsurance", [1n], "OnlyInsuranceFund"],
       ["Vault", "withdrawInsurance", [s.address, 1n], "OnlyInsuranceFund"],

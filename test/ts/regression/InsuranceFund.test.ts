@@ -39,8 +39,10 @@ async function fixture() {
     await token.connect(who).approve(await fund.getAddress(), STAKE);
     await fund.connect(who).deposit(STAKE, who.address);
   }
-  /** The ClearingHouse pays a trader's bad debt out of the insurance account. */
-  const settleBadDebt = () => vault.connect(ch).settle(trader.address, BAD_DEBT * SCALE, -BAD_DEBT * SCALE);
+  /** The ClearingHouse pays a trader's bad debt out of the insurance account, through a market's pool. */
+  const MARKET = "0x000000000000000000000000000000000000dddd";
+  const settleBadDebt = () =>
+    vault.connect(ch).settle(trader.address, MARKET, BAD_DEBT * SCALE, -BAD_DEBT * SCALE, 0n, 0n);
   return { token, vault, fund, alice, bob, settleBadDebt };
 }
 

@@ -130,10 +130,9 @@ describe("Regression: liquidation and insurance-fund attacks", function () {
       fx.vault,
       "OnlyInsuranceFund",
     );
-    await expect(fx.vault.connect(s).settle(s.address, toWad(1), -toWad(1))).to.be.revertedWithCustomError(
-      fx.vault,
-      "OnlyClearingHouse",
-    );
+    await expect(
+      fx.vault.connect(s).settle(s.address, fx.market, toWad(1), -toWad(1), 0n, 0n),
+    ).to.be.revertedWithCustomError(fx.vault, "OnlyClearingHouse");
     // A staker cannot skip the cooldown, nor open a second request.
     const shares = await fx.insuranceFund.balanceOf(fx.staker.address);
     await (await fx.insuranceFund.connect(fx.staker).requestRedeem(shares / 2n)).wait();
