@@ -338,11 +338,14 @@ class Scenario {
     await (await this.fx.vault.payClaims(this.fx.ammAddress, 100n)).wait();
     expect(await this.fx.vault.marketBalances(this.fx.ammAddress), "pool, locked margin, claims").to.deep.equal([
       this.model.marginPool,
-      0n,
+      this.model.lockedMargin,
       0n,
     ]);
     const dust = this.chainFundingPaid - this.chainInsuranceFlow;
     expect(dust, "funding dust").to.equal(this.model.fundingDust());
+    // The locked margin followed every accrual and every settlement: with no position left it is
+    // what the positions' rounded settlements paid beyond the accruals, the funding dust.
+    expect(this.model.lockedMargin, "locked margin left = the funding dust").to.equal(dust);
     expect(dust >= 0n, "the protocol keeps the rounding").to.equal(true);
     const [marginPool] = await this.fx.vault.getPoolBalances();
     const [quoteReserve] = await this.fx.amm.getReserves();

@@ -219,12 +219,10 @@ describe("Previews and reducePosition (every limit on, funding running)", functi
       fx.ch.connect(fx.alice).reducePosition(fx.market, half, quote + 1n, MAX_DEADLINE),
     ).to.be.revertedWithCustomError(fx.ch, "QuoteLimitMissed");
     const available = await fx.system.vault.profitAvailable(fx.market);
-    const [, fundBefore] = await fx.system.vault.getPoolBalances();
     const e = await positionChanged(
       fx.ch,
       await fx.ch.connect(fx.alice).reducePosition(fx.market, half, quote, MAX_DEADLINE),
     );
-    const [, fundAfter] = await fx.system.vault.getPoolBalances();
     // The closed half's basis rounds up against the trader: ceil(openNotional * half / size).
     const basis = ceilDiv(p.openNotional * half, p.size);
     expect([e.baseDelta, e.quoteAmount, e.realizedPnl, e.size, e.openNotional]).to.deep.equal([
@@ -235,14 +233,12 @@ describe("Previews and reducePosition (every limit on, funding running)", functi
       p.openNotional - basis,
     ]);
     expect(e.fee).to.equal(ceilDiv(quote * toWad("0.001"), WAD));
-    // The gain (PnL less funding paid) is added to the margin only up to what the market's pool
-    // holds beyond its locked margin and claims, less the fund's funding share of this trade (the
-    // fund's movement less the fee); the rest leaves the margin as Alice's claim.
-    const flow: bigint = fundAfter - fundBefore - (e.fee as bigint);
-    const gain: bigint = (e.realizedPnl as bigint) - (e.fundingPayment as bigint);
-    const payable = available - flow > 0n ? available - flow : 0n;
-    const claim = gain > payable ? gain - payable : 0n;
-    expect(e.margin).to.equal(p.margin + gain - (e.fee as bigint) - claim);
+    // The realised profit is added to the margin only up to what the market's pool holds beyond
+    // its locked margin (net of pending funding) and claims; the rest leaves the margin as Alice's
+    // claim. Funding settles in full.
+    const pnl: bigint = e.realizedPnl as bigint;
+    const claim = pnl > available ? pnl - available : 0n;
+    expect(e.margin).to.equal(p.margin + pnl - (e.fundingPayment as bigint) - (e.fee as bigint) - claim);
     expect(await fx.system.vault.claimOf(fx.market, fx.alice.address)).to.equal(claim);
     await expect(fx.ch.connect(fx.alice).reducePosition(fx.market, p.size, 0n, MAX_DEADLINE))
       .to.be.revertedWithCustomError(fx.ch, "ReduceExceedsPosition")

@@ -2,9 +2,11 @@
  * Layer 3 of the test models (funding; model.ts and pricing.ts below it): an exact (bigint) model of one market with funding: its virtual pool, the mark and
  * index price paths, the funding premium and indices, the positions and the Vault accounts the
  * funding touches (the market's pool with its locked margin and claims, and the insurance fund).
- * A reduce's or close's gain (PnL plus funding received) is paid only up to what the pool holds
- * beyond its locked margin and claims, less the fund's funding share of the trade; the excess is
- * queued as the trader's claim. It is written from the funding design
+ * The locked margin is the positions' margins net of their pending funding: every accrual moves it
+ * by minus the fund's share (the receivers' gain less the payers' debt), and a trade moves it by its
+ * margin change plus the funding it settled. A reduce's or close's realised profit is paid only up
+ * to what the pool holds beyond its locked margin and claims; the excess is queued as the
+ * trader's claim. It is written from the funding design
  * (see the comments below), not from the contracts: the indices are carried forward stretch by
  * stretch rather than rebuilt from a period's base, TWAPs are sums over an explicit step-function
  * price path, and every rounding is written out with plain floor / ceiling divisions.
@@ -352,6 +354,7 @@ export class FundingMarketModel {
     if (t < earliest) throw new ModelRevert("FundingUpdateTooEarly", [earliest]);
     const accrual = this.accrue(t, this.insurance);
     this.moveInsurance(accrual.flow);
+    this.lockedMargin -= accrual.flow;
     this.totalInsuranceFlow += accrual.flow;
 
     const windowStart = this.updatedAt;
@@ -503,7 +506,9 @@ export class FundingMarketModel {
   /**
    * The Vault side of a trade: the trader pays in, the fund takes the fee and its funding share,
    * the trader is paid out as far as the pool holds (the rest and the deferred gain queued as a
-   * claim), the locked margin follows the position's margin from `marginBefore`.
+   * claim), the locked margin follows the position's margin from `marginBefore` but for the
+   * funding it settled (followed when it accrued), and moves by minus the fund's share of this
+   * trade's accrual.
    */
   private settleTrade(trader: string, r: TradeResult, marginBefore: bigint): void {
     if (r.freeCollateralDelta < 0n) this.marginPool -= r.freeCollateralDelta;
@@ -513,7 +518,7 @@ export class FundingMarketModel {
       this.marginPool -= paid;
       r.claim += r.freeCollateralDelta - paid;
     }
-    this.lockedMargin += r.margin - marginBefore;
+    this.lockedMargin += r.margin - marginBefore + r.fundingPayment - r.insuranceFlow;
     if (r.claim !== 0n) this.claimQueue.push({ trader, amount: r.claim });
     this.totalFundingPaid += r.fundingPayment;
     this.totalInsuranceFlow += r.insuranceFlow;
@@ -603,7 +608,7 @@ export class FundingMarketModel {
     if (remaining < 0n) throw new Error("model: the position would be underwater");
     const size = p.size + baseDelta;
     // The gain the pool cannot pay now leaves the payout, or the rest's margin, as a claim.
-    const claim = deferredGain(realizedPnl, fundingPayment, profitAvailable, accrual.flow, remaining);
+    const claim = deferredGain(realizedPnl, profitAvailable, remaining);
     let next: ModelPosition;
     let freeCollateralDelta = 0n;
     if (size === 0n) {
@@ -644,7 +649,7 @@ export class FundingMarketModel {
     const fee = this.fee(quote);
     const remaining = p.margin - fundingPayment + realizedPnl - fee;
     if (remaining < 0n) throw new Error("model: the position would be underwater");
-    const claim = deferredGain(realizedPnl, fundingPayment, profitAvailable, accrual.flow, remaining);
+    const claim = deferredGain(realizedPnl, profitAvailable, remaining);
     return {
       baseDelta: -p.size,
       quoteAmount: quote,

@@ -279,10 +279,10 @@ export function liquidate(model: SystemModel, input: LiquidateInput): Liquidatio
   const insuranceDelta = insurancePenalty - covered - (badDebt > 0n ? reward : 0n);
 
   // ledger, in the market's own pool: the fund's movement and the liquidator's reward (the position's
-  // margin leaves the locked margin, the rest's margin joins it), then the trader's payout; a
-  // payout the pool cannot hold is queued as a claim.
+  // margin net of the funding it settled leaves the locked margin, the rest's margin joins it),
+  // then the trader's payout; a payout the pool cannot hold is queued as a claim.
   const payout = full ? keeps : 0n;
-  const lockedDelta = (full ? 0n : keeps) - p.margin;
+  const lockedDelta = (full ? 0n : keeps) - p.margin + F;
   const rewardSettled = model.settle(input.liquidator, input.amm, reward, insuranceDelta, lockedDelta);
   const payoutSettled = payout !== 0n ? model.settle(input.trader, input.amm, payout, 0n) : { paid: 0n, claim: 0n };
   model.amms.set(input.amm, pool);

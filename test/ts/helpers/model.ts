@@ -133,22 +133,15 @@ export interface Settled {
 }
 
 /**
- * The part of a reduce's or close's gain (realised PnL less funding paid) its market cannot pay:
- * what the gain exceeds the market's profitAvailable less the fund's funding share of the trade by.
- * It comes out of the close's payout or the rest's margin, never below zero. 0 without a gain.
+ * The part of a reduce's or close's realised profit its market cannot pay: what the profit
+ * exceeds the market's profitAvailable by. Funding is never deferred: the locked margin follows
+ * every accrual (it is the positions' margins net of their pending funding), so funding moves
+ * nothing that pays profit. It comes out of the close's payout or the rest's margin, never below
+ * zero. 0 without a profit.
  */
-export function deferredGain(
-  realizedPnl: bigint,
-  fundingPayment: bigint,
-  profitAvailable: bigint,
-  insuranceFlow: bigint,
-  from: bigint,
-): bigint {
-  const gain = realizedPnl - fundingPayment;
-  if (gain <= 0n) return 0n;
-  let available = profitAvailable - insuranceFlow;
-  if (available < 0n) available = 0n;
-  const excess = gain - available;
+export function deferredGain(realizedPnl: bigint, profitAvailable: bigint, from: bigint): bigint {
+  if (realizedPnl <= 0n) return 0n;
+  const excess = realizedPnl - profitAvailable;
   if (excess <= 0n) return 0n;
   return excess < from ? excess : from;
 }
@@ -438,7 +431,7 @@ export class SystemModel {
         if (remaining < 0n) throw new ModelError("PositionUnderwater", [remaining]);
         const size = p.size + baseDelta;
         // The gain the market cannot pay now leaves the payout, or the rest's margin, as a claim.
-        const deferred = deferredGain(realizedPnl, 0n, this.profitAvailable(amm), 0n, remaining);
+        const deferred = deferredGain(realizedPnl, this.profitAvailable(amm), remaining);
         let freeCollateralDelta = 0n;
         if (size === 0n) {
           next = { ...ZERO_POS };
@@ -466,7 +459,7 @@ export class SystemModel {
         let fee = feeOf(quote, params.feeRatio);
         const payout = p.margin + realizedPnl - fee;
         if (payout < 0n) throw new ModelError("PositionUnderwater", [payout]);
-        const deferred = deferredGain(realizedPnl, 0n, this.profitAvailable(amm), 0n, payout);
+        const deferred = deferredGain(realizedPnl, this.profitAvailable(amm), payout);
         let freeCollateralDelta = payout - deferred;
         next = { ...ZERO_POS };
         let quoteAmount = quote;
@@ -518,7 +511,7 @@ export class SystemModel {
     const fee = feeOf(quote, params.feeRatio);
     const payout = p.margin + realizedPnl - fee;
     if (payout < 0n) throw new ModelError("PositionUnderwater", [payout]);
-    const deferred = deferredGain(realizedPnl, 0n, this.profitAvailable(amm), 0n, payout);
+    const deferred = deferredGain(realizedPnl, this.profitAvailable(amm), payout);
     const settled = this.settle(trader, amm, payout - deferred, fee, -p.margin, deferred);
     this.amms.set(amm, pool);
     this.setPosition(amm, trader, ZERO_POS);
