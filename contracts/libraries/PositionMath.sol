@@ -145,24 +145,33 @@ library PositionMath {
     }
 
     /// @notice Defers the part of a reduce's or close's realised profit that its market's pool
-    /// cannot pay now into the trader's claim: it comes out of the close's payout, or out of the
-    /// rest's margin, never below zero. `profitAvailable` is what the pool holds beyond its locked
-    /// margin and queued claims ({IVault-profitAvailable}). Funding is not deferred: the locked
-    /// margin follows every accrual as it happens ({lockedMarginDelta}), so a payment received is
-    /// already backed. So no profit is paid, or added to a margin, out of money that backs another
-    /// position or an earlier claim.
+    /// cannot pay now. `profitAvailable` is what the pool holds beyond its locked margin and queued
+    /// claims ({IVault-profitAvailable}). A close queues it as the trader's claim, out of the
+    /// payout. A partial reduce leaves it unrealised in the rest instead: the closed part's cost
+    /// basis takes it (the rest's basis gives it up), so the rest is worth what it was and its own
+    /// close later cannot find it underwater for a profit it never got; only what the rest's margin
+    /// or a long's basis cannot carry is queued out of the margin. Funding is not deferred: the
+    /// locked margin follows every accrual as it happens ({lockedMarginDelta}). So no profit is
+    /// paid, or added to a margin, out of money that backs another position or an earlier claim.
     function deferGain(StoredPosition memory p, Trade memory t, uint256 profitAvailable) internal pure {
         if (t.realizedPnl <= profitAvailable.toInt256()) return;
         uint256 excess = uint256(t.realizedPnl) - profitAvailable;
-        uint256 deferred;
         if (p.size == 0) {
-            deferred = Math.min(excess, uint256(t.freeCollateralDelta));
-            t.freeCollateralDelta -= deferred.toInt256();
-        } else {
-            deferred = Math.min(excess, p.margin);
-            p.margin -= uint128(deferred);
+            t.claim = Math.min(excess, uint256(t.freeCollateralDelta));
+            t.freeCollateralDelta -= t.claim.toInt256();
+            return;
         }
-        t.claim = deferred;
+        uint256 carried = Math.min(excess, p.margin);
+        if (p.size > 0) {
+            carried = Math.min(carried, p.openNotional);
+            p.openNotional -= uint128(carried);
+        } else {
+            p.openNotional += carried.toUint128();
+        }
+        p.margin -= uint128(carried);
+        t.realizedPnl -= carried.toInt256();
+        t.claim = Math.min(excess - carried, p.margin);
+        p.margin -= uint128(t.claim);
     }
 
     /// @notice How a trade moves its market's locked margin: the position's margin from

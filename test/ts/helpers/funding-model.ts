@@ -35,6 +35,7 @@ import * as DEFAULTS from "../../../deploy/defaults.js";
 import { WAD } from "../../../scripts/lib/fixed.js";
 import {
   AmmModel,
+  carriedGain,
   deferredGain,
   feeOf,
   floorDivSigned,
@@ -607,19 +608,27 @@ export class FundingMarketModel {
     const remaining = p.margin - fundingPayment + realizedPnl - fee;
     if (remaining < 0n) throw new Error("model: the position would be underwater");
     const size = p.size + baseDelta;
-    // The gain the pool cannot pay now leaves the payout, or the rest's margin, as a claim.
-    const claim = deferredGain(realizedPnl, profitAvailable, remaining);
+    // The profit the pool cannot pay now leaves a close's payout as a claim, or stays unrealised
+    // in the rest of a partial reduce (see carriedGain).
+    let claim = 0n;
+    let realized = realizedPnl;
     let next: ModelPosition;
     let freeCollateralDelta = 0n;
     if (size === 0n) {
+      claim = deferredGain(realizedPnl, profitAvailable, remaining);
       next = emptyPosition();
       freeCollateralDelta = remaining - claim;
       this.positions.delete(trader);
     } else {
+      const restBasis = p.openNotional - closedBasis;
+      const long = p.size > 0n;
+      const c = carriedGain(realizedPnl, profitAvailable, long, remaining, restBasis);
+      claim = c.claim;
+      realized = realizedPnl - c.carried;
       next = {
         size,
-        margin: remaining - claim,
-        openNotional: p.openNotional - closedBasis,
+        margin: remaining - c.carried - c.claim,
+        openNotional: long ? restBasis - c.carried : restBasis + c.carried,
         checkpoint: FundingMarketModel.sideIndex(positionSide, accrual),
       };
       this.positions.set(trader, next);
@@ -627,7 +636,7 @@ export class FundingMarketModel {
     return {
       baseDelta,
       quoteAmount: notional,
-      realizedPnl,
+      realizedPnl: realized,
       fee,
       fundingPayment,
       freeCollateralDelta,

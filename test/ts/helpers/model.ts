@@ -23,7 +23,7 @@
  * The money (issue 13, the Vault's and PositionMath's NatSpec): one pool per market with its locked
  * margin (the sum of its open positions' margins) and a first-in, first-out claim queue. A reduce's
  * or close's gain is paid only up to what the market's pool holds beyond its locked margin and its
- * queued claims (before the trade); the excess leaves the payout (or the rest's margin) as the
+ * queued claims (before the trade); the excess leaves the payout as the
  * trader's claim. A payout the pool cannot hold is paid as far as it goes, the rest queued too;
  * what the fund takes is capped at the pool. {@link SystemModel.payClaims} pays the queue from what
  * the pool holds beyond its locked margin.
@@ -144,6 +144,27 @@ export function deferredGain(realizedPnl: bigint, profitAvailable: bigint, from:
   const excess = realizedPnl - profitAvailable;
   if (excess <= 0n) return 0n;
   return excess < from ? excess : from;
+}
+
+/**
+ * A partial reduce's profit beyond profitAvailable stays unrealised in the rest: the closed part's
+ * cost basis takes it, so the rest's basis gives it up (a long's falls, a short's rises), as far as
+ * the rest's margin (`margin`, after the reduce) carries it and, for a long, as far as its basis
+ * (`restBasis`) does; what is left over is queued as a claim out of the margin that remains.
+ */
+export function carriedGain(
+  realizedPnl: bigint,
+  profitAvailable: bigint,
+  long: boolean,
+  margin: bigint,
+  restBasis: bigint,
+): { carried: bigint; claim: bigint } {
+  const excess = realizedPnl > profitAvailable ? realizedPnl - profitAvailable : 0n;
+  let carried = excess < margin ? excess : margin;
+  if (long && carried > restBasis) carried = restBasis;
+  const left = margin - carried;
+  const over = excess - carried;
+  return { carried, claim: over < left ? over : left };
 }
 
 /**
@@ -430,20 +451,32 @@ export class SystemModel {
         const remaining = p.margin + realizedPnl - fee;
         if (remaining < 0n) throw new ModelError("PositionUnderwater", [remaining]);
         const size = p.size + baseDelta;
-        // The gain the market cannot pay now leaves the payout, or the rest's margin, as a claim.
-        const deferred = deferredGain(realizedPnl, this.profitAvailable(amm), remaining);
+        // The profit the market cannot pay now leaves a close's payout as a claim, or stays
+        // unrealised in the rest of a partial reduce (see carriedGain).
+        let deferred = 0n;
+        let realized = realizedPnl;
         let freeCollateralDelta = 0n;
         if (size === 0n) {
+          deferred = deferredGain(realizedPnl, this.profitAvailable(amm), remaining);
           next = { ...ZERO_POS };
           freeCollateralDelta = remaining - deferred;
         } else {
-          next = { size, margin: remaining - deferred, openNotional: p.openNotional - closedBasis };
+          const restBasis = p.openNotional - closedBasis;
+          const long = p.size > 0n;
+          const c = carriedGain(realizedPnl, this.profitAvailable(amm), long, remaining, restBasis);
+          deferred = c.claim;
+          realized = realizedPnl - c.carried;
+          next = {
+            size,
+            margin: remaining - c.carried - c.claim,
+            openNotional: long ? restBasis - c.carried : restBasis + c.carried,
+          };
           SystemModel.requireMarkMarginRatio(pool, next, params.maintenanceMarginRatio);
         }
         result = {
           baseDelta,
           quoteAmount: notional,
-          realizedPnl,
+          realizedPnl: realized,
           fee,
           fundingPayment: 0n,
           freeCollateralDelta,
