@@ -183,8 +183,11 @@ contract LiquidationModule is ClearingHouseModule {
             t.freeCollateralDelta = s.traderPayout.toInt256();
         } else {
             p.margin = s.traderPayout.toUint128();
-            _positions[amm][trader] = p;
         }
+        // A close that realised a profit (its margin eaten by funding) pays it only as far as the
+        // market's pool can, like any close: the rest is the trader's claim, or stays in the rest.
+        _deferGain(amm, p, t);
+        if (!liq.full) _positions[amm][trader] = p;
         int256 lockedMarginDelta = PositionMath.lockedMarginDelta(p, marginBefore, t);
         if (s.shortfall != 0) _recordShortfall(amm, s.shortfall);
         _moveLiquidationMoney(amm, trader, s, t, lockedMarginDelta);
@@ -217,7 +220,8 @@ contract LiquidationModule is ClearingHouseModule {
         uint256 fundPays = s.covered + (s.badDebt != 0 ? s.reward : 0);
         int256 fundDelta = t.insuranceFlow + s.insurancePenalty.toInt256() - fundPays.toInt256();
         vault_.settle(msg.sender, amm, s.reward.toInt256(), fundDelta, lockedMarginDelta, 0);
-        if (t.freeCollateralDelta != 0) vault_.settle(trader, amm, t.freeCollateralDelta, 0, 0, 0);
+        if (t.freeCollateralDelta != 0 || t.claim != 0)
+            vault_.settle(trader, amm, t.freeCollateralDelta, 0, 0, t.claim);
     }
 
     /// @dev Adds an uncovered bad debt to the market's shortfall and makes the market reduce-only.
