@@ -53,6 +53,8 @@ contract LiquidationModule is ClearingHouseModule {
     struct Liquidation {
         uint256 closeBase;
         bool full;
+        bool long;
+        uint256 fairPrice;
         LiquidationMath.Split split;
     }
 
@@ -70,7 +72,8 @@ contract LiquidationModule is ClearingHouseModule {
         uint256 fundBefore = _insuranceAvailable();
 
         Liquidation memory liq;
-        liq.closeBase = _closeBase(amm, p, market.maintenanceMarginRatio, params, fundBefore);
+        liq.long = p.size > 0;
+        _closeBase(amm, p, market.maintenanceMarginRatio, params, fundBefore, liq);
         liq.full = liq.closeBase == SignedMath.abs(p.size);
 
         Trade memory t;
@@ -87,7 +90,12 @@ contract LiquidationModule is ClearingHouseModule {
             }
         }
         // The fund as it stands after this trade's funding flow.
-        liq.split = LiquidationMath.split(equity, penalty, uint256(int256(fundBefore) + t.insuranceFlow));
+        liq.split = LiquidationMath.split(
+            equity,
+            _equityAtFairPrice(liq, equity, t.quoteAmount),
+            penalty,
+            uint256(int256(fundBefore) + t.insuranceFlow)
+        );
         _applyLiquidation(amm, trader, p, liq, t);
         return
             IClearingHouse.LiquidationResult(
@@ -99,20 +107,29 @@ contract LiquidationModule is ClearingHouseModule {
             );
     }
 
-    /// @dev Reverts unless the position is liquidatable; otherwise how much of it to close (see
-    /// {LiquidationMath-closeBase}).
+    /// @dev The equity the position would have had with everything closed at the fair price
+    /// ({LiquidationMath-fairPrice}), valued as {PositionMath-notionalAt} rounds (against the trader).
+    function _equityAtFairPrice(Liquidation memory liq, int256 equity, uint256 quote) private pure returns (int256) {
+        int256 closed = liq.long ? liq.closeBase.toInt256() : -liq.closeBase.toInt256();
+        uint256 fairQuote = PositionMath.notionalAt(closed, liq.fairPrice);
+        return LiquidationMath.fairEquity(liq.long, equity, quote, fairQuote);
+    }
+
+    /// @dev Reverts unless the position is liquidatable; otherwise sets how much of it to close (see
+    /// {LiquidationMath-closeBase}) and the fair price its bad debt is judged at.
     function _closeBase(
         address amm,
         StoredPosition memory p,
         uint256 maintenanceMarginRatio,
         IClearingHouse.LiquidationParams memory params,
-        uint256 fundBefore
-    ) private view returns (uint256 closeBase) {
+        uint256 fundBefore,
+        Liquidation memory liq
+    ) private view {
         (int256 ratio, IAmm.LiquidationInputs memory inputs) = _liquidationValuation(amm, p, params, fundBefore);
         if (!LiquidationMath.isLiquidatable(ratio, maintenanceMarginRatio)) {
             revert IClearingHouse.NotLiquidatable(ratio, maintenanceMarginRatio);
         }
-        closeBase = LiquidationMath.closeBase(
+        liq.closeBase = LiquidationMath.closeBase(
             SignedMath.abs(p.size),
             ratio,
             inputs.spotPrice,
@@ -120,7 +137,8 @@ contract LiquidationModule is ClearingHouseModule {
             params,
             inputs.maxCloseBase
         );
-        if (closeBase == 0) revert IClearingHouse.LiquidationLimitReached(amm);
+        if (liq.closeBase == 0) revert IClearingHouse.LiquidationLimitReached(amm);
+        liq.fairPrice = LiquidationMath.fairPrice(liq.long, inputs.spotPrice, inputs.markTwap, inputs.indexPrice);
     }
 
     /// @dev Swaps `closeBase` of the position back into the pool, settles its funding and realises
@@ -190,6 +208,7 @@ contract LiquidationModule is ClearingHouseModule {
         if (!liq.full) _positions[amm][trader] = p;
         int256 lockedMarginDelta = PositionMath.lockedMarginDelta(p, marginBefore, t);
         if (s.shortfall != 0) _recordShortfall(amm, s.shortfall);
+        if (s.chargedToMarket != 0) emit IClearingHouse.BadDebtChargedToMarket(amm, trader, s.chargedToMarket);
         _moveLiquidationMoney(amm, trader, s, t, lockedMarginDelta);
         _emitPositionChanged(trader, amm, t, p);
         emit IClearingHouse.PositionLiquidated(

@@ -169,6 +169,10 @@ interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors {
         uint256 shortfall,
         bool full
     );
+    /// @notice Part of a liquidation's bad debt (`amount`) came from an execution worse than the
+    /// fair price (a spot pushed from the index, the close's price impact): the insurance fund does
+    /// not cover it; the market's pool is that much short, so its winners' claims wait for it.
+    event BadDebtChargedToMarket(address indexed amm, address indexed trader, uint256 amount);
     /// @notice The insurance fund could not cover a bad debt: the market is now reduce-only.
     event ShortfallRecorded(address indexed amm, uint256 shortfall, uint256 totalShortfall);
     /// @notice The liquidation rules changed.

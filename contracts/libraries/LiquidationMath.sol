@@ -18,6 +18,7 @@ library LiquidationMath {
         uint256 reward;
         uint256 insurancePenalty;
         uint256 badDebt;
+        uint256 chargedToMarket;
         uint256 covered;
         uint256 shortfall;
         uint256 traderPayout;
@@ -87,11 +88,36 @@ library LiquidationMath {
         return restEquity >= int256(notional.wMulUp(feeRatio));
     }
 
+    /// @notice The price a liquidation's bad debt is judged at: the index when the market has one
+    /// (0: none), else the mark TWAP, unless the spot is better for the position (higher for a
+    /// long, lower for a short). An execution worse than it (a spot pushed away from the index,
+    /// the close's own price impact) is no loss of the fund's to cover.
+    function fairPrice(bool long, uint256 spot, uint256 markTwap, uint256 index) internal pure returns (uint256) {
+        uint256 reference_ = index != 0 ? index : markTwap;
+        if (long) return spot > reference_ ? spot : reference_;
+        return spot < reference_ ? spot : reference_;
+    }
+
+    /// @notice The position's equity after the close had `closeBase` been closed at `fair` for the
+    /// quote `fairQuote` instead of `quote`: `equity` plus what the execution lost against it.
+    function fairEquity(bool long, int256 equity, uint256 quote, uint256 fairQuote) internal pure returns (int256) {
+        int256 difference = int256(fairQuote) - int256(quote);
+        return long ? equity + difference : equity - difference;
+    }
+
     /// @notice Splits what the position has left after the close (`equity`) between the penalty,
-    /// the trader and, when it is negative, the insurance fund (holding `fund`). The penalty is
-    /// bounded by the equity, so a liquidation never makes bad debt; with bad debt the fund covers
-    /// the loss first, then the liquidator's half, as far as it can.
-    function split(int256 equity, uint256 penalty, uint256 fund) internal pure returns (Split memory s) {
+    /// the trader and, when it is negative, the market and the insurance fund (holding `fund`).
+    /// The penalty is bounded by the equity, so a liquidation never makes bad debt. With bad debt
+    /// the fund covers at most the bad debt at the fair price (`equityAtFairPrice`, see
+    /// {fairPrice}); the rest is charged to the market (its pool pays its winners less: their
+    /// claims wait); the fund pays the liquidator's half only when the fair price shows bad debt
+    /// too, so a group that controls both sides gains nothing from the fund by pushing the spot.
+    function split(
+        int256 equity,
+        int256 equityAtFairPrice,
+        uint256 penalty,
+        uint256 fund
+    ) internal pure returns (Split memory s) {
         uint256 liquidatorHalf = penalty / 2;
         if (equity >= 0) {
             uint256 left = uint256(equity);
@@ -105,9 +131,11 @@ library LiquidationMath {
             }
         } else {
             s.badDebt = uint256(-equity);
-            s.covered = Math.min(s.badDebt, fund);
-            s.shortfall = s.badDebt - s.covered;
-            s.reward = Math.min(liquidatorHalf, fund - s.covered);
+            uint256 fairBadDebt = equityAtFairPrice < 0 ? Math.min(uint256(-equityAtFairPrice), s.badDebt) : 0;
+            s.chargedToMarket = s.badDebt - fairBadDebt;
+            s.covered = Math.min(fairBadDebt, fund);
+            s.shortfall = fairBadDebt - s.covered;
+            if (fairBadDebt != 0) s.reward = Math.min(liquidatorHalf, fund - s.covered);
         }
     }
 

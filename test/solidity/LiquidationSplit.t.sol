@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {LiquidationMath} from "../../contracts/libraries/LiquidationMath.sol";
+import {TestBase} from "./utils/TestBase.sol";
+
+/// @notice How a liquidation's bad debt is split between the market and the insurance fund when the
+/// execution is worse than the fair price (issue 13: "a liquidation cannot cost the fund more than
+/// the position's loss at a fair price"). Every expected figure is worked out by hand in the comments.
+contract LiquidationSplitTest is TestBase {
+    function _split(
+        int256 equity,
+        int256 fair,
+        uint256 penalty,
+        uint256 fund
+    ) internal pure returns (LiquidationMath.Split memory) {
+        return LiquidationMath.split(equity, fair, penalty, fund);
+    }
+
+    function _assertSplit(
+        LiquidationMath.Split memory s,
+        uint256[7] memory expected // reward, penalty, badDebt, charged, covered, shortfall, payout
+    ) internal pure {
+        assertEq(s.reward, expected[0], "reward");
+        assertEq(s.insurancePenalty, expected[1], "insurance penalty");
+        assertEq(s.badDebt, expected[2], "bad debt");
+        assertEq(s.chargedToMarket, expected[3], "charged to the market");
+        assertEq(s.covered, expected[4], "covered by the fund");
+        assertEq(s.shortfall, expected[5], "shortfall");
+        assertEq(s.traderPayout, expected[6], "trader payout");
+    }
+
+    /// Bad debt 100 at execution, 40 at the fair price: the fund covers 40 and pays the
+    /// liquidator's half (10 / 2 = 5); the other 60 is the market's.
+    function test_fundCoversOnlyTheBadDebtAtTheFairPrice() public pure {
+        _assertSplit(_split(-100e18, -40e18, 10e18, 1_000e18), [uint256(5e18), 0, 100e18, 60e18, 40e18, 0, 0]);
+    }
+
+    /// A pushed spot: the fair price shows equity (+20), so the fund pays nothing, not even the
+    /// reward; all 100 of bad debt is the market's.
+    function test_noFairBadDebtCostsTheFundNothing() public pure {
+        _assertSplit(_split(-100e18, 20e18, 10e18, 1_000e18), [uint256(0), 0, 100e18, 100e18, 0, 0, 0]);
+    }
+
+    /// Execution better than the fair price (fair bad debt 150 > 100): the fund owes at most the
+    /// bad debt itself; holding 30 it covers 30, 70 is a shortfall and no reward is left.
+    function test_fairBadDebtIsCappedAtTheBadDebtAndTheFund() public pure {
+        _assertSplit(_split(-100e18, -150e18, 10e18, 30e18), [uint256(0), 0, 100e18, 0, 30e18, 70e18, 0]);
+    }
+
+    /// Execution at the fair price: the fund covers it all (100) and the reward (5).
+    function test_fairExecutionIsCoveredInFull() public pure {
+        _assertSplit(_split(-100e18, -100e18, 10e18, 1_000e18), [uint256(5e18), 0, 100e18, 0, 100e18, 0, 0]);
+    }
+
+    /// No bad debt: the fair price plays no part; 50 left pays the penalty 10 (5 + 5), 40 back.
+    function test_positiveEquityIsUnchanged() public pure {
+        _assertSplit(_split(50e18, -1e18, 10e18, 0), [uint256(5e18), 5e18, 0, 0, 0, 0, 40e18]);
+    }
+
+    function test_fairPriceIsTheIndexUnlessTheSpotIsBetterForThePosition() public pure {
+        // long: spot 95, TWAP 100, index 98 -> the index (98); spot 99 -> the spot (99)
+        assertEq(LiquidationMath.fairPrice(true, 95e18, 100e18, 98e18), 98e18, "long, spot pushed down");
+        assertEq(LiquidationMath.fairPrice(true, 99e18, 100e18, 98e18), 99e18, "long, spot above the index");
+        // short: spot 99, index 98 -> 98; spot 95 -> 95
+        assertEq(LiquidationMath.fairPrice(false, 99e18, 90e18, 98e18), 98e18, "short, spot pushed up");
+        assertEq(LiquidationMath.fairPrice(false, 95e18, 90e18, 98e18), 95e18, "short, spot below the index");
+        // no index: the mark TWAP instead
+        assertEq(LiquidationMath.fairPrice(true, 95e18, 100e18, 0), 100e18, "long, no index");
+        assertEq(LiquidationMath.fairPrice(false, 105e18, 100e18, 0), 100e18, "short, no index");
+    }
+
+    function test_fairEquityAddsWhatTheExecutionLost() public pure {
+        // a long sold for 900 that was worth 960 at the fair price: -100 + 60 = -40
+        assertEq(LiquidationMath.fairEquity(true, -100e18, 900e18, 960e18), -40e18, "long");
+        // a short bought back for 1,060 that cost 1,000 at the fair price: -100 + 60 = -40
+        assertEq(LiquidationMath.fairEquity(false, -100e18, 1_060e18, 1_000e18), -40e18, "short");
+    }
+}
