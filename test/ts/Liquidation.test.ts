@@ -527,18 +527,24 @@ describe("Liquidation", function () {
   });
 
   describe("bad debt", function () {
-    it("is covered by the insurance fund, which also pays the liquidator's half", async function () {
+    it("is covered by the insurance fund at the fair price, which also pays the liquidator's half; the close's own price impact is the market's", async function () {
       const fx = await networkHelpers.loadFixture(plainFixture);
       const model = modelOf(fx);
       await stake(fx, model, USDC(10_000));
       await aliceLongBobShort(fx, model, 8000);
       const fundBefore = model.insuranceFund;
+      // No index here, and the mark TWAP is the spot after IDLE: the fair price is the spot before
+      // the liquidation. Closing the whole long at once sells below it.
+      const spotBefore = model.amm(fx.ammAddress).spotPrice();
       const r = await liq(fx, model, fx.carol, fx.alice);
       expect(r.full).to.equal(true);
-      expect(r.badDebt > 0n && r.shortfall === 0n && r.covered === r.badDebt).to.equal(true);
+      const atFairPrice = wMulDown(r.baseClosed, spotBefore);
+      expect(r.chargedToMarket, "what the execution lost against the spot").to.equal(atFairPrice - r.quoteClosed);
+      expect(r.chargedToMarket > 0n && r.chargedToMarket < r.badDebt).to.equal(true);
+      expect(r.shortfall === 0n && r.covered === r.badDebt - r.chargedToMarket).to.equal(true);
       expect(r.liquidatorReward).to.equal(r.penalty / 2n);
       expect(r.insurancePenalty).to.equal(0n);
-      expect(fundBefore - model.insuranceFund).to.equal(r.badDebt + r.liquidatorReward);
+      expect(fundBefore - model.insuranceFund).to.equal(r.covered + r.liquidatorReward);
       expect((await fx.ch.getMarketStatus(fx.ammAddress))[0]).to.equal(0n); // ACTIVE
       // Bob, the winner, can close and take his whole profit.
       const close = model.close(fx.bob.address, fx.ammAddress);
@@ -555,12 +561,13 @@ describe("Liquidation", function () {
     it("the liquidator's reward is capped by what the fund has left after covering", async function () {
       const fx = await networkHelpers.loadFixture(plainFixture);
       const model = modelOf(fx);
-      await stake(fx, model, USDC(450));
+      await stake(fx, model, USDC(350));
       await aliceLongBobShort(fx, model, 8000);
       const fundBefore = model.insuranceFund;
       const r = await liq(fx, model, fx.carol, fx.alice);
       expect(r.shortfall).to.equal(0n);
-      expect(r.liquidatorReward).to.equal(fundBefore - r.badDebt);
+      expect(r.covered).to.equal(r.badDebt - r.chargedToMarket);
+      expect(r.liquidatorReward).to.equal(fundBefore - r.covered);
       expect(r.liquidatorReward < r.penalty / 2n).to.equal(true);
       expect(model.insuranceFund).to.equal(0n);
     });
@@ -595,9 +602,9 @@ describe("Liquidation", function () {
 
       const fundBefore = model.insuranceFund; // only the trading fees
       const r = await liq(fx, model, fx.carol, fx.alice);
-      expect(r.badDebt > fundBefore).to.equal(true);
+      expect(r.badDebt - r.chargedToMarket > fundBefore).to.equal(true);
       expect(r.covered).to.equal(fundBefore);
-      expect(r.shortfall).to.equal(r.badDebt - fundBefore);
+      expect(r.shortfall).to.equal(r.badDebt - r.chargedToMarket - fundBefore);
       expect(r.liquidatorReward).to.equal(0n);
       expect(model.insuranceFund).to.equal(0n);
       expect(await fx.ch.getMarketStatus(fx.ammAddress)).to.deep.equal([1n, r.shortfall]); // REDUCE_ONLY
@@ -639,6 +646,8 @@ describe("Liquidation", function () {
       await time.increase(IDLE);
       const r1 = await liq(fx, model, fx.carol, fx.alice);
       expect(r1.shortfall > 0n).to.equal(true);
+      // After IDLE the mark TWAP is the spot again (no oracle: no funding accrues meanwhile).
+      await time.increase(IDLE);
       const spot = model.amm(fx.ammAddress).spotPrice();
       const r2 = liquidate(model, {
         amm: fx.ammAddress,
@@ -780,12 +789,16 @@ describe("Liquidation", function () {
       await whale(fx, model);
       const size0 = model.position(fx.ammAddress, fx.alice.address).size;
 
-      // Without the limit: the whole position at once, through the thin pool: its bad debt and the
-      // liquidator's reward empty the fund.
+      // Without the limit: the whole position at once, through the thin pool: bad debt, most of it the
+      // close's own price impact, which the fund does not cover (it is the market's).
       const snap = await networkHelpers.takeSnapshot();
+      const fundAtStart = model.insuranceFund;
       const unlimited = await liq(fx, model.clone(), fx.carol, fx.alice);
       expect(unlimited.full && unlimited.badDebt > 0n, "bad debt").to.equal(true);
-      expect((await fx.vault.getPoolBalances())[1], "fund emptied").to.equal(0n);
+      expect(unlimited.chargedToMarket > 0n, "price impact charged to the market").to.equal(true);
+      expect((await fx.vault.getPoolBalances())[1], "the fund pays only the fair bad debt").to.equal(
+        fundAtStart - unlimited.covered - unlimited.liquidatorReward,
+      );
       await snap.restore();
 
       await (await fx.amm.setLimits(limits(LIMIT))).wait();

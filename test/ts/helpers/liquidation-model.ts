@@ -147,6 +147,8 @@ export interface LiquidationResult {
   restEquity?: bigint;
   penalty: bigint;
   covered: bigint;
+  /** Bad debt beyond what the fair price shows: the market's, not the fund's. */
+  chargedToMarket: bigint;
   equity: bigint;
   insuranceDelta: bigint;
   /** What the market's pool could not pay of the liquidator's reward and of the trader's payout (queued claims). */
@@ -261,6 +263,7 @@ export function liquidate(model: SystemModel, input: LiquidateInput): Liquidatio
   let badDebt = 0n;
   let covered = 0n;
   let shortfall = 0n;
+  let chargedToMarket = 0n;
   if (E >= penalty) {
     reward = half;
     insurancePenalty = penalty - half;
@@ -270,11 +273,22 @@ export function liquidate(model: SystemModel, input: LiquidateInput): Liquidatio
     insurancePenalty = E - reward;
   } else {
     badDebt = -E;
+    // The fund covers at most the bad debt at the fair price: the valuation index (else the mark
+    // TWAP), or the spot before the liquidation when that is better for the position. Valued as a
+    // trade values the position (a long's quote down, a short's up); the rest is the market's.
+    const reference = (input.index ?? 0n) !== 0n ? input.index! : input.markTwap;
+    const fair = long ? (spot > reference ? spot : reference) : spot < reference ? spot : reference;
+    const fairQuote = long ? wMulDown(closeBase, fair) : wMulUp(closeBase, fair);
+    const fairE = long ? E + fairQuote - quote : E - (fairQuote - quote);
+    let fairBadDebt = fairE < 0n ? -fairE : 0n;
+    if (fairBadDebt > badDebt) fairBadDebt = badDebt;
+    chargedToMarket = badDebt - fairBadDebt;
     const fundNow = model.insuranceFund; // + this trade's funding flow (zero here)
-    covered = badDebt < fundNow ? badDebt : fundNow;
-    shortfall = badDebt - covered;
+    covered = fairBadDebt < fundNow ? fairBadDebt : fundNow;
+    shortfall = fairBadDebt - covered;
+    // The fund pays the liquidator's half only for bad debt the fair price shows too.
     const left = fundNow - covered;
-    reward = half < left ? half : left;
+    reward = fairBadDebt === 0n ? 0n : half < left ? half : left;
   }
   const insuranceDelta = insurancePenalty - covered - (badDebt > 0n ? reward : 0n);
 
@@ -317,6 +331,7 @@ export function liquidate(model: SystemModel, input: LiquidateInput): Liquidatio
     restEquity,
     penalty,
     covered,
+    chargedToMarket,
     equity: E,
     insuranceDelta,
     rewardClaim: rewardSettled.claim,
