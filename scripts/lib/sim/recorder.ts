@@ -45,6 +45,8 @@ export class Recorder {
   readonly samples: StepSample[] = [];
   /** Each market's claims to the wei, from the Vault's ClaimQueued and ClaimPaid events. */
   readonly claims: ClaimLedger[];
+  /** Per market, the liquidations' bad debt charged to the market (18 decimals, exact). */
+  readonly chargedToMarket: bigint[];
   /** The fund's flows named by events, cumulative since the bots started (`funding` stays 0 here). */
   readonly flows: FundFlows = noFlows();
   /** The records at the first and at the latest sample. */
@@ -81,6 +83,7 @@ export class Recorder {
       liquidations: 0,
       fullLiquidations: 0,
       badDebt: 0,
+      chargedToMarket: 0,
       shortfall: 0,
       claimsQueued: 0,
       claimsQueuedAmount: 0,
@@ -90,6 +93,7 @@ export class Recorder {
       crashDepthPct: paths.crashDepth[i] * 100,
     }));
     this.claims = markets.map(() => ({ queued: 0n, paid: 0n, count: 0 }));
+    this.chargedToMarket = markets.map(() => 0n);
     this.#marketIndex = new Map(markets.map((m, i) => [m.address, i]));
     this.#vault = options.vault;
     this.#gapSums = markets.map(() => 0);
@@ -214,6 +218,18 @@ export class Recorder {
   #count(logs: Log[]): void {
     const { stats } = this;
     const liquidationTxs = new Set<string>();
+    // Bad debt beyond what the fair price shows is the market's, not the fund's: by transaction.
+    const charged = new Map<string, bigint>();
+    for (const entry of logs) {
+      if (entry.address !== this.#clearingHouse) continue;
+      const parsed = this.#chIface.parseLog(entry);
+      if (parsed?.name !== "BadDebtChargedToMarket") continue;
+      const amount = parsed.args.amount as bigint;
+      charged.set(entry.transactionHash, (charged.get(entry.transactionHash) ?? 0n) + amount);
+      const i = this.#marketIndex.get(getAddress(parsed.args.amm as string))!;
+      this.chargedToMarket[i] += amount;
+      stats[i].chargedToMarket += num(amount);
+    }
     for (const entry of logs) {
       if (entry.address !== this.#clearingHouse) continue;
       const parsed = this.#chIface.parseLog(entry);
@@ -226,9 +242,11 @@ export class Recorder {
       s.badDebt += num(badDebt);
       s.shortfall += num(parsed.args.shortfall as bigint);
       this.flows.penalties += parsed.args.insurancePenalty as bigint;
-      this.flows.badDebtCovered += badDebt - (parsed.args.shortfall as bigint);
-      // With bad debt the fund pays the liquidator's reward too (LiquidationModule._applyLiquidation).
-      if (badDebt > 0n) this.flows.rewards += parsed.args.liquidatorReward as bigint;
+      const toMarket = charged.get(entry.transactionHash) ?? 0n;
+      this.flows.badDebtCovered += badDebt - toMarket - (parsed.args.shortfall as bigint);
+      // With bad debt the fund pays the liquidator's reward too (LiquidationMath.split), only when
+      // the fair price shows bad debt as well.
+      if (badDebt > toMarket) this.flows.rewards += parsed.args.liquidatorReward as bigint;
     }
     for (const entry of logs) {
       if (entry.address === this.#vault) {

@@ -99,6 +99,8 @@ export interface MarketStats {
   liquidations: number;
   fullLiquidations: number;
   badDebt: number;
+  /** Bad debt beyond what the fair price shows, charged to the market (its winners' claims wait). */
+  chargedToMarket: number;
   shortfall: number;
   /** Profit queued as claims because the market's pool could not pay it: how many, how much (quote). */
   claimsQueued: number;
@@ -152,6 +154,8 @@ export interface SimResult {
   beforeWindDown: MarketStats[];
   /** Each market's claims queued and paid, to the wei. */
   claims: ClaimLedger[];
+  /** Each market's bad debt charged to it (beyond what the fair price showed), to the wei. */
+  chargedToMarket: bigint[];
   insurance: InsuranceReconciliation;
   rejectedReasons: Map<string, number>;
   insuranceStart: number;
@@ -228,7 +232,7 @@ export async function runSimulation(connection: Connection, options: SimOptions)
   recorder.finishGaps(steps);
 
   const { rounds, withdrawals } = await windDown(world, accounts, bots, recorder);
-  const solvency = await checkSolvency(world, accounts, rounds);
+  const solvency = await checkSolvency(world, accounts, rounds, recorder.chargedToMarket);
   const last = recorder.last!;
   const insurance: InsuranceReconciliation = {
     lastSample: last.insuranceFund,
@@ -245,6 +249,7 @@ export async function runSimulation(connection: Connection, options: SimOptions)
     markets: recorder.stats,
     beforeWindDown: last.stats,
     claims: recorder.claims.map((c) => ({ ...c })),
+    chargedToMarket: [...recorder.chargedToMarket],
     insurance,
     rejectedReasons: recorder.rejectedReasons,
     insuranceStart: Number(accounts.stake) / 1e6,

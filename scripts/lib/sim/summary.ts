@@ -39,6 +39,7 @@ export function summaryTable(r: SimResult): string {
     row("liquidations", (m) => m.liquidations, int),
     row("  of which full", (m) => m.fullLiquidations, int),
     row("bad debt", (m) => m.badDebt, money),
+    row("  charged to the market", (m) => m.chargedToMarket, money),
     row("shortfall (uncovered)", (m) => m.shortfall, money),
     row("claims queued", (m) => m.claimsQueued, int),
     row("claims queued (quote)", (m) => m.claimsQueuedAmount, money),

@@ -96,9 +96,16 @@ async function payAllClaims(world: World, bots: Bots): Promise<void> {
 /**
  * The Vault's tokens equal what it owes (free collateral, every market's pool, the insurance fund)
  * to the wei, the pools hold only rounding dust with no margin locked and no claim left queued (but
- * what an uncovered shortfall left unpaid), and no position or open interest is left.
+ * what an uncovered shortfall and the bad debt charged to the market left unpaid), and no position
+ * or open interest is left. `chargedToMarket`: per market, the liquidations' bad debt beyond what
+ * the fair price showed (the BadDebtChargedToMarket events).
  */
-export async function checkSolvency(world: World, accounts: Accounts, rounds: number): Promise<Solvency> {
+export async function checkSolvency(
+  world: World,
+  accounts: Accounts,
+  rounds: number,
+  chargedToMarket: bigint[],
+): Promise<Solvency> {
   const { system, markets } = world;
   const vaultTokens = await system.usdc.balanceOf(await system.vault.getAddress());
   const [marginPool, insuranceFund] = await system.vault.getPoolBalances();
@@ -128,10 +135,13 @@ export async function checkSolvency(world: World, accounts: Accounts, rounds: nu
     // The locked margin is the positions' margins net of their pending funding; with none left it
     // keeps what their rounded funding settlements paid beyond the accruals: dust, inside the pool.
     if (m.lockedMargin > m.pool) problems.push(`${m.symbol}: ${m.lockedMargin} of margin still locked`);
-    // Unpaid claims can only be what an uncovered shortfall left the pool without.
+    // Unpaid claims can only be what an uncovered shortfall and the bad debt charged to the market
+    // left the pool without.
     const { shortfall } = await system.clearingHouse.getMarketStatus(markets[i].address);
-    if (m.claimsPending !== 0n && shortfall === 0n)
-      problems.push(`${m.symbol}: ${m.claimsPending} of claims still queued, with no shortfall to explain it`);
+    if (m.claimsPending > shortfall + chargedToMarket[i])
+      problems.push(
+        `${m.symbol}: ${m.claimsPending} of claims still queued, more than the shortfall and the bad debt charged to the market explain`,
+      );
   }
   if (stillOpen > 0) problems.push(`${stillOpen} position(s) still open after ${rounds} rounds`);
   for (const m of markets) {
