@@ -114,7 +114,7 @@ if (!result.solvency.ok) {
     "    OK: the vault's balance equals what it owes to the wei, the market pools hold only rounding dust, and " +
       (pending === 0n
         ? "every claim is paid"
-        : `${pending} wei of claims stay unpaid, what the markets' uncovered shortfall left their pools without`),
+        : `${pending} wei of claims stay unpaid, what the markets' uncovered shortfall and the bad debt charged to them (the liquidations' own price impact) left their pools without`),
   );
   if (process.env.DEMO_UPDATE_README_CHART === "1") {
     copyFileSync(join(OUT, "overview.png"), README_CHART);
