@@ -1,6 +1,6 @@
 /** The deployment of the chain the app talks to, its collateral token, and typed reads and sends on it. */
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useCallback, useState } from "react";
+import { useCallback, useRef, useState } from "react";
 import type { Abi, Address } from "viem";
 import { useChainId, useConfig, useConnection, type Config } from "wagmi";
 import { readContract, simulateContract, waitForTransactionReceipt, writeContract } from "wagmi/actions";
@@ -83,6 +83,8 @@ export interface TxState {
   phase: TxPhase;
   text: string;
   hash?: string;
+  /** Counts the sends of this panel, so a reader can tell this outcome from the previous one. */
+  seq: number;
 }
 
 /**
@@ -100,25 +102,27 @@ export function useTx(): {
   const { account, chainId } = useSystem();
   const [state, setState] = useState<TxState>();
   const [busy, setBusy] = useState(false);
+  const counter = useRef(0);
   const send = useCallback(
     async (label: string, call: Call): Promise<boolean> => {
       setBusy(true);
-      setState({ label, phase: "pending", text: "waiting for the wallet…" });
+      const seq = ++counter.current;
+      setState({ label, phase: "pending", text: "waiting for the wallet…", seq });
       try {
         const { request } = await simulateContract(config, { ...call, account, chainId } as Parameters<
           typeof simulateContract
         >[1]);
         const hash = await writeContract(config, request as Parameters<typeof writeContract>[1]);
-        setState({ label, phase: "pending", text: "pending: waiting for the block…", hash });
+        setState({ label, phase: "pending", text: "pending: waiting for the block…", hash, seq });
         const receipt = await waitForTransactionReceipt(config, { hash, chainId });
         if (receipt.status !== "success") {
-          setState({ label, phase: "failed", text: "failed: the transaction reverted", hash });
+          setState({ label, phase: "failed", text: "failed: the transaction reverted", hash, seq });
           return false;
         }
-        setState({ label, phase: "confirmed", text: `confirmed in block ${receipt.blockNumber}`, hash });
+        setState({ label, phase: "confirmed", text: `confirmed in block ${receipt.blockNumber}`, hash, seq });
         return true;
       } catch (error) {
-        setState({ label, phase: "failed", text: `failed: ${explain(error)}` });
+        setState({ label, phase: "failed", text: `failed: ${explain(error)}`, seq });
         return false;
       } finally {
         setBusy(false);

@@ -147,7 +147,9 @@ export function Account() {
           {fmt(allowance, d, 2)} {token.symbol}
         </dd>
         <dt>Free collateral</dt>
-        <dd data-testid="free-collateral">{fmt(free, 18, 6)} USDC</dd>
+        <dd data-testid="free-collateral" data-raw={String(free)}>
+          {fmt(free, 18, 6)} USDC
+        </dd>
       </dl>
       <div className="actions">
         {deployment?.dev && (

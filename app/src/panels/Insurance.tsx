@@ -94,7 +94,9 @@ export function Insurance() {
           {fmt(d.sharePrice, td, 6)} {token.symbol}
         </dd>
         <dt>Your shares</dt>
-        <dd data-testid="fund-shares">{fmt(d.shares, d.decimals, 6)}</dd>
+        <dd data-testid="fund-shares" data-raw={String(d.shares)}>
+          {fmt(d.shares, d.decimals, 6)}
+        </dd>
         <dt>Worth</dt>
         <dd>
           {d.totalSupply === 0n ? "0" : fmt((d.shares * d.totalAssets) / d.totalSupply, td, 2)} {token.symbol}

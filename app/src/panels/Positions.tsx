@@ -1,7 +1,7 @@
 import { useState } from "react";
 import type { Address } from "viem";
 import { useConfig } from "wagmi";
-import { ammAbi, clearingHouseAbi, viewerAbi } from "../generated/abis.ts";
+import { ammAbi, clearingHouseAbi, vaultAbi, viewerAbi } from "../generated/abis.ts";
 import { fmt, parseAmount, pct, signed } from "../lib/format.ts";
 import { useMarkets } from "../lib/markets.ts";
 import { read, useChainQuery, useSystem, useTx } from "../lib/system.ts";
@@ -164,13 +164,17 @@ function PositionCard(props: {
       </h3>
       <dl className="kv">
         <dt>Size</dt>
-        <dd data-testid="pos-size">{fmt(v.size, 18, 6)}</dd>
+        <dd data-testid="pos-size" data-raw={String(v.size)}>
+          {fmt(v.size, 18, 6)}
+        </dd>
         <dt>Entry price</dt>
         <dd data-testid="pos-entry">{fmt(entry, 18, 4)}</dd>
         <dt>Mark</dt>
         <dd>{mark === undefined ? "-" : fmt(mark, 18, 4)}</dd>
         <dt>Margin</dt>
-        <dd data-testid="pos-margin">{fmt(v.margin, 18, 6)} USDC</dd>
+        <dd data-testid="pos-margin" data-raw={String(v.margin)}>
+          {fmt(v.margin, 18, 6)} USDC
+        </dd>
         <dt>Unrealised PnL</dt>
         <dd className={v.unrealizedPnl < 0n ? "neg" : "pos"}>{signed(v.unrealizedPnl, 4)} USDC</dd>
         <dt>Margin ratio</dt>
@@ -180,7 +184,9 @@ function PositionCard(props: {
         <dt>Funding owed</dt>
         <dd>{signed(v.pendingFunding, 6)} USDC</dd>
         <dt>Pending claim</dt>
-        <dd data-testid="pos-claim">{fmt(v.claim, 18, 6)} USDC</dd>
+        <dd data-testid="pos-claim" data-raw={String(v.claim)}>
+          {fmt(v.claim, 18, 6)} USDC
+        </dd>
         <dt>Closing now pays</dt>
         <dd>
           {closePreview.data ? `${fmt(closePreview.data.payout, 18, 4)} USDC` : "-"}
@@ -189,6 +195,29 @@ function PositionCard(props: {
             ` + ${fmt(closePreview.data.claim, 18, 4)} USDC queued as a claim`}
         </dd>
       </dl>
+      {v.claim !== 0n && (
+        <div className="actions">
+          <p className="hint">
+            The market&apos;s pool could not pay this profit yet: it is queued and paid in order as the pool gains
+            money. Anyone may pay the queue.
+          </p>
+          <button
+            type="button"
+            className="secondary"
+            disabled={tx.busy}
+            onClick={() =>
+              tx.send(`Pay claims ${symbol}`, {
+                address: deployment!.contracts.Vault,
+                abi: vaultAbi,
+                functionName: "payClaims",
+                args: [amm, 10n],
+              })
+            }
+          >
+            Pay queued claims
+          </button>
+        </div>
+      )}
       {v.size !== 0n && (
         <div className="actions">
           <div className="row">

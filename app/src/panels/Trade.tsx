@@ -174,23 +174,37 @@ export function Trade() {
             <dt>Trade</dt>
             <dd>{KINDS[p.kind] ?? p.kind}</dd>
             <dt>Size</dt>
-            <dd data-testid="preview-size">{fmt(p.baseDelta, 18, 6)}</dd>
+            <dd data-testid="preview-size" data-raw={String(p.baseDelta)}>
+              {fmt(p.baseDelta, 18, 6)}
+            </dd>
             <dt>Entry price</dt>
-            <dd data-testid="preview-entry">{fmt(p.entryPrice, 18, 4)}</dd>
+            <dd data-testid="preview-entry" data-raw={String(p.entryPrice)}>
+              {fmt(p.entryPrice, 18, 4)}
+            </dd>
             <dt>Price impact</dt>
             <dd data-testid="preview-impact">{impact === undefined ? "-" : pct(impact, 4)}</dd>
             <dt>Fee</dt>
             <dd data-testid="preview-fee">{fmt(p.fee, 18, 6)} USDC</dd>
-            <dt>Notional</dt>
+            <dt>Notional traded</dt>
             <dd>{fmt(p.quoteAmount, 18, 4)} USDC</dd>
+            <dt>Open notional after</dt>
+            <dd data-testid="preview-notional" data-raw={String(p.openNotional)}>
+              {fmt(p.openNotional, 18, 4)} USDC
+            </dd>
             <dt>Position after</dt>
-            <dd data-testid="preview-position-size">{fmt(p.size, 18, 6)}</dd>
+            <dd data-testid="preview-position-size" data-raw={String(p.size)}>
+              {fmt(p.size, 18, 6)}
+            </dd>
             <dt>Margin after</dt>
-            <dd>{fmt(p.margin, 18, 4)} USDC</dd>
+            <dd data-testid="preview-margin" data-raw={String(p.margin)}>
+              {fmt(p.margin, 18, 4)} USDC
+            </dd>
             <dt>Margin ratio after</dt>
-            <dd data-testid="preview-margin-ratio">{pct(p.marginRatio, 2)}</dd>
+            <dd data-testid="preview-margin-ratio" data-raw={String(p.marginRatio)}>
+              {pct(p.marginRatio, 2)}
+            </dd>
             <dt>Liquidation price after</dt>
-            <dd data-testid="preview-liq-price">
+            <dd data-testid="preview-liq-price" data-raw={String(p.liquidationPrice)}>
               {p.liquidationPrice === 0n ? "none" : fmt(p.liquidationPrice, 18, 4)}
             </dd>
             <dt>Mark after</dt>
