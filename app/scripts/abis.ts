@@ -34,5 +34,8 @@ for (const [name, path] of Object.entries(CONTRACTS)) {
   lines.push(`export const ${name} = ${JSON.stringify(abi)} as const;`, "");
 }
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, lines.join("\n"));
+// Formatted with the repository's Prettier config, so `prettier --check .` at the root passes.
+const prettier = await import("prettier");
+const options = (await prettier.resolveConfig(out)) ?? {};
+writeFileSync(out, await prettier.format(lines.join("\n"), { ...options, filepath: out }));
 console.log(`abis: wrote ${Object.keys(CONTRACTS).length} ABIs to src/generated/abis.ts`);
