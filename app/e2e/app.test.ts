@@ -73,6 +73,23 @@ async function position(): Promise<{ size: bigint; margin: bigint; openNotional:
   })) as { size: bigint; margin: bigint; openNotional: bigint };
 }
 
+function freeCollateral(): Promise<bigint> {
+  return w.client.readContract({
+    address: contracts.Vault,
+    abi: vaultAbi,
+    functionName: "freeCollateral",
+    args: [w.trader],
+  }) as Promise<bigint>;
+}
+
+/** Waits until the page shows what the chain says (a remounted panel first shows its cached figures). */
+async function waitForRaw(testId: string, value: bigint): Promise<void> {
+  await w.page.waitForFunction(
+    ([id, v]) => document.querySelector(`[data-testid="${id}"]`)?.getAttribute("data-raw") === v,
+    [testId, String(value)] as const,
+  );
+}
+
 async function fillPreview(margin: string, leverage: string): Promise<void> {
   await w.page.getByLabel("Margin (USDC)").fill(margin);
   await w.page.getByLabel("Leverage (x)").fill(leverage);
@@ -156,7 +173,9 @@ test("open a long whose preview the contract matches, and see the position", asy
     margin: await raw("preview-margin"),
     openNotional: await raw("preview-notional"),
     entry: await raw("preview-entry"),
+    freeDelta: await raw("preview-free-delta"),
   };
+  const freeBefore = await freeCollateral();
   assert.ok(preview.size > 0n);
   await shot("trade");
   await w.page.getByRole("button", { name: "Review long" }).click();
@@ -167,6 +186,7 @@ test("open a long whose preview the contract matches, and see the position", asy
   assert.equal(after.margin, preview.margin, "margin");
   assert.equal(after.openNotional, preview.openNotional, "open notional");
   assert.equal((after.openNotional * WAD) / after.size, preview.entry, "entry price");
+  assert.equal(await freeCollateral(), freeBefore + preview.freeDelta, "free collateral");
   await tab("Positions");
   await w.page.getByTestId("position-ETH").waitFor();
   assert.equal(await raw("pos-size"), preview.size);
@@ -212,22 +232,11 @@ test("add margin, partial close, close", async () => {
   })) as bigint;
   if (claim === 0n) await w.page.getByTestId("no-positions").waitFor();
   else {
-    await w.page.waitForFunction(
-      (c) => document.querySelector('[data-testid="pos-claim"]')?.getAttribute("data-raw") === c,
-      String(claim),
-    );
-    assert.equal(await raw("pos-size"), 0n);
+    await waitForRaw("pos-size", 0n);
+    await waitForRaw("pos-claim", claim);
   }
   await shot("positions-closed");
 });
-
-/** Waits until the page shows what the chain says (a remounted panel first shows its cached figures). */
-async function waitForRaw(testId: string, value: bigint): Promise<void> {
-  await w.page.waitForFunction(
-    ([id, v]) => document.querySelector(`[data-testid="${id}"]`)?.getAttribute("data-raw") === v,
-    [testId, String(value)] as const,
-  );
-}
 
 test("withdraw everything", async () => {
   await tab("Account");

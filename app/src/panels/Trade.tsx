@@ -210,7 +210,9 @@ export function Trade() {
             <dt>Mark after</dt>
             <dd>{fmt(p.spotPriceAfter, 18, 4)}</dd>
             <dt>Free collateral change</dt>
-            <dd>{signed(-p.freeCollateralDelta, 4)} USDC</dd>
+            <dd data-testid="preview-free-delta" data-raw={String(p.freeCollateralDelta)}>
+              {signed(p.freeCollateralDelta, 4)} USDC
+            </dd>
             {p.claim !== 0n && (
               <>
                 <dt>Queued as claim</dt>
