@@ -44,23 +44,31 @@ async function seq(): Promise<number> {
   return (await status.count()) === 0 ? 0 : Number(await status.getAttribute("data-seq"));
 }
 
-/** Clicks a button that sends a transaction; waits for that send's outcome and returns its line. */
-async function send(button: Locator): Promise<string> {
+/**
+ * Clicks a button that sends a transaction (or several: `label` names the last); waits for that
+ * send's outcome and returns its line.
+ */
+async function send(button: Locator, label?: string): Promise<string> {
   const before = await seq();
   await button.click();
   await w.page.waitForFunction(
-    (n) => {
+    ([n, name]) => {
       const el = document.querySelector('[data-testid="tx-status"]');
-      return el !== null && Number(el.getAttribute("data-seq")) > n && el.getAttribute("data-phase") !== "pending";
+      return (
+        el !== null &&
+        Number(el.getAttribute("data-seq")) > n &&
+        el.getAttribute("data-phase") !== "pending" &&
+        (name === "" || el.querySelector("strong")?.textContent === name)
+      );
     },
-    before,
+    [before, label ?? ""] as const,
     { timeout: 30_000 },
   );
   return (await w.page.getByTestId("tx-status").textContent()) ?? "";
 }
 
-async function expectConfirmed(button: Locator): Promise<void> {
-  const text = await send(button);
+async function expectConfirmed(button: Locator, label?: string): Promise<void> {
+  const text = await send(button, label);
   assert.match(text, /confirmed in block \d+/, text);
 }
 
@@ -265,7 +273,8 @@ test("withdraw everything", async () => {
 test("stake, request a redemption; completing early fails with the sentence", async () => {
   await tab("Insurance");
   await w.page.getByLabel("Stake (USDC)").fill("100");
-  await expectConfirmed(w.page.getByRole("button", { name: "Stake", exact: true }));
+  // Approves the fund first, then stakes.
+  await expectConfirmed(w.page.getByRole("button", { name: "Stake", exact: true }), "Stake");
   await w.page.waitForFunction(
     () => document.querySelector('[data-testid="fund-shares"]')?.getAttribute("data-raw") !== "0",
   );
@@ -293,6 +302,7 @@ test("stake, request a redemption; completing early fails with the sentence", as
 
 test("chart and phone width", async () => {
   await tab("Chart");
+  await w.page.getByLabel("Market").selectOption({ label: "ETH-PERP" });
   await w.page.getByTestId("chart").locator("canvas").first().waitFor();
   await shot("chart");
   await w.page.setViewportSize({ width: 390, height: 844 });

@@ -4,6 +4,7 @@ import type { Abi, Address } from "viem";
 import { useConfig } from "wagmi";
 import { getPublicClient } from "wagmi/actions";
 import { ammAbi, clearingHouseAbi } from "../generated/abis.ts";
+import { useMarkets } from "../lib/markets.ts";
 import { useChainQuery, useSystem } from "../lib/system.ts";
 
 const WAD = 10n ** 18n;
@@ -26,6 +27,7 @@ export function Chart() {
   const config = useConfig();
   const { deployment, chainId, account } = useSystem();
   const [ammIndex, setAmmIndex] = useState(0);
+  const markets = useMarkets();
   const market = deployment?.markets[ammIndex];
   const history = useChainQuery(
     ["chart", chainId, market?.amm, account],
@@ -36,7 +38,9 @@ export function Chart() {
         client.getContractEvents({ address, abi, eventName, args, fromBlock: 0n }) as Promise<
           { args: Record<string, bigint>; blockNumber: bigint }[]
         >;
-      const [swaps, indexes, trades] = await Promise.all([
+      const [latest, spot, swaps, indexes, trades] = await Promise.all([
+        client.getBlock(),
+        client.readContract({ address: amm, abi: ammAbi, functionName: "getSpotPrice" }) as Promise<bigint>,
         logs(amm, ammAbi, "Swapped"),
         logs(amm, ammAbi, "IndexRecorded"),
         account
@@ -60,7 +64,7 @@ export function Chart() {
         entries: trades.map((t) => ({ time: at(t.blockNumber), long: t.args.baseDelta > 0n })),
       };
     },
-    market !== undefined,
+    market !== undefined && markets.data !== undefined,
   );
   const box = useRef<HTMLDivElement>(null);
   const data = history.data;
