@@ -1,7 +1,8 @@
 /**
  * `npm run app`: a Hardhat node on 127.0.0.1 (port 8545, or a free one when 8545 is taken), the
  * local system deployed on it with Ignition, test USDC for the dev accounts and a few open
- * positions (`--no-seed` for none), and the app's dev server on 127.0.0.1. Ctrl-C stops all of it.
+ * positions (none with `npm --prefix app run start -- --no-seed`), and the app's dev server on
+ * 127.0.0.1. Ctrl-C stops all of it.
  */
 import { join } from "node:path";
 import { createServer } from "vite";
@@ -30,8 +31,9 @@ let stopping = false;
 const shutdown = async (): Promise<void> => {
   if (stopping) return;
   stopping = true;
-  await server.close();
+  console.log("stopping the app and the node...");
   chain.stop();
+  await server.close();
   process.exit(0);
 };
 process.on("SIGINT", shutdown);
