@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { join } from "node:path";
 import type { Locator } from "playwright-core";
-import type { Address } from "viem";
+import { getAddress, type Address } from "viem";
 import { clearingHouseAbi, vaultAbi, insuranceFundAbi } from "../src/generated/abis.ts";
 import { SCREENSHOTS, startWorld, type World } from "./harness.ts";
 
@@ -311,6 +311,65 @@ test("chart and phone width", async () => {
   const overflow = await w.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than a phone`);
   await shot("trade-phone");
+});
+
+test("an injected wallet on another network is told so and switched", async () => {
+  const accounts = (await w.client.request({ method: "eth_accounts" } as never)) as Address[];
+  const context = await w.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // A stand-in for MetaMask: an EIP-1193 provider on Ethereum mainnet (chain 1) that forwards
+  // everything else to the node and switches chains when asked.
+  await context.addInitScript(
+    ({ rpcUrl, account }) => {
+      let chainId = "0x1";
+      const listeners: Record<string, ((value: unknown) => void)[]> = {};
+      (window as unknown as { ethereum: unknown }).ethereum = {
+        async request({ method, params }: { method: string; params?: { chainId: string }[] }) {
+          if (method === "eth_chainId") return chainId;
+          if (method === "eth_accounts" || method === "eth_requestAccounts") return [account];
+          if (method === "wallet_requestPermissions" || method === "wallet_getPermissions")
+            return [{ parentCapability: "eth_accounts" }];
+          if (method === "wallet_switchEthereumChain") {
+            chainId = params![0].chainId;
+            for (const listener of listeners.chainChanged ?? []) listener(chainId);
+            return null;
+          }
+          const response = await fetch(rpcUrl, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+          });
+          const body = (await response.json()) as { result?: unknown; error?: { message: string } };
+          if (body.error) throw Object.assign(new Error(body.error.message), body.error);
+          return body.result;
+        },
+        on(event: string, listener: (value: unknown) => void) {
+          (listeners[event] ??= []).push(listener);
+        },
+        removeListener(event: string, listener: (value: unknown) => void) {
+          listeners[event] = (listeners[event] ?? []).filter((l) => l !== listener);
+        },
+      };
+    },
+    { rpcUrl: w.chain.rpcUrl, account: accounts[2] },
+  );
+  const page = await context.newPage();
+  page.on("console", (msg) => {
+    if (msg.type() === "error" || msg.type() === "warning") w.problems.push(`${msg.type()}: ${msg.text()}`);
+  });
+  page.on("pageerror", (error) => w.problems.push(`page error: ${error.message}`));
+  try {
+    await page.goto(w.url);
+    await page.getByRole("button", { name: /^Connect Injected/ }).click();
+    const alert = page.getByText(/^Wrong network: the protocol is not deployed on chain 1\./);
+    await alert.waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, "wrong-network.png"), fullPage: true });
+    await page.getByRole("button", { name: "Switch to chain 31337" }).click();
+    await alert.waitFor({ state: "detached" });
+    await page.getByTestId("market-ETH").waitFor();
+    assert.equal(await page.getByTestId("account").getAttribute("title"), getAddress(accounts[2]));
+  } finally {
+    await context.close();
+  }
 });
 
 test("no console errors or warnings", () => {

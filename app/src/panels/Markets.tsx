@@ -1,4 +1,5 @@
 import { fmt, pct, signed } from "../lib/format.ts";
+import { useChange24h } from "../lib/change24h.ts";
 import { useMarkets, type MarketData } from "../lib/markets.ts";
 
 const STATUS = ["active", "reduce-only", "settled"];
@@ -8,6 +9,15 @@ const WAD = 10n ** 18n;
 export function fundingRatePerDay(m: MarketData): bigint {
   const reference = m.index ?? m.mark;
   return reference === 0n ? 0n : (m.premium * WAD) / reference;
+}
+
+function Change24h({ market }: { market: MarketData }) {
+  const change = useChange24h(market.amm, market.mark);
+  return (
+    <dd data-testid="change24h" className={change === undefined ? "" : change < 0n ? "neg" : "pos"}>
+      {change === undefined ? "-" : `${change > 0n ? "+" : ""}${pct(change, 2)}`}
+    </dd>
+  );
 }
 
 export function Markets() {
@@ -29,6 +39,8 @@ export function Markets() {
               <dl className="kv">
                 <dt>Mark</dt>
                 <dd data-testid="mark">{fmt(m.mark, 18, 2)}</dd>
+                <dt>24 h change</dt>
+                <Change24h market={m} />
                 <dt>Index</dt>
                 <dd>{m.index === undefined ? "n/a" : fmt(m.index, 18, 2)}</dd>
                 <dt>Gap (mark − index)</dt>
