@@ -8,18 +8,28 @@
  */
 import { network } from "hardhat";
 import LocalSystemModule from "../../deploy/modules/LocalSystem.js";
+import {
+  ClearingHouse__factory,
+  InsuranceFund__factory,
+  MockERC20__factory,
+  Vault__factory,
+} from "../../typechain-types/index.js";
 
 const url = process.env.APP_RPC_URL ?? "http://127.0.0.1:8545";
 const deploymentId = process.env.APP_DEPLOYMENT_ID ?? "chain-31337";
 const seedActivity = process.env.APP_SEED_ACTIVITY === "1";
 
 const { ignition, ethers } = await network.create({ network: "localhost", override: { url } });
-const system = await ignition.deploy(LocalSystemModule, {
+const deployed = await ignition.deploy(LocalSystemModule, {
   parameters: "deploy/parameters/local.json",
   deploymentId,
 });
 const signers = await ethers.getSigners();
-const usdc = system.usdc;
+const [owner] = signers;
+const usdc = MockERC20__factory.connect(await deployed.usdc.getAddress(), owner);
+const vault = Vault__factory.connect(await deployed.vault.getAddress(), owner);
+const fund = InsuranceFund__factory.connect(await deployed.insuranceFund.getAddress(), owner);
+const clearingHouse = ClearingHouse__factory.connect(await deployed.clearingHouse.getAddress(), owner);
 const decimals = await usdc.decimals();
 const units = (n: number): bigint => BigInt(n) * 10n ** decimals;
 
@@ -28,28 +38,26 @@ for (const signer of signers.slice(0, 10)) {
   await (await usdc.mint(signer.address, units(100_000))).wait();
 }
 // The deployer stakes in the insurance fund, so it covers bad debt and its shares have a price.
-const fundAddress = await system.insuranceFund.getAddress();
-await (await usdc.connect(signers[0]).approve(fundAddress, units(20_000))).wait();
-await (await system.insuranceFund.connect(signers[0]).deposit(units(20_000), signers[0].address)).wait();
+await (await usdc.approve(await fund.getAddress(), units(20_000))).wait();
+await (await fund.deposit(units(20_000), owner.address)).wait();
 
 if (seedActivity) {
-  const vault = await system.vault.getAddress();
-  const wad = (n: number): bigint => BigInt(Math.round(n * 1e6)) * 10n ** 12n;
-  const deadline = 2n ** 256n - 1n;
-  const trades: [number, unknown, number, number, number][] = [
-    [8, system.ethAmm, 0, 1_000, 3],
-    [9, system.ethAmm, 1, 500, 2],
-    [8, system.btcAmm, 1, 2_000, 2],
+  const wad = (n: number): bigint => BigInt(n) * 10n ** 18n;
+  const eth = await deployed.ethAmm.getAddress();
+  const btc = await deployed.btcAmm.getAddress();
+  // [dev account, market, side (0 long, 1 short), margin, leverage]
+  const trades: [number, string, number, number, number][] = [
+    [8, eth, 0, 1_000, 3],
+    [9, eth, 1, 500, 2],
+    [8, btc, 1, 2_000, 2],
   ];
   for (const [index, amm, side, margin, leverage] of trades) {
     const trader = signers[index];
-    await (await usdc.connect(trader).approve(vault, units(5_000))).wait();
-    await (await system.vault.connect(trader).deposit(units(5_000))).wait();
-    const ammAddress = await (amm as typeof system.ethAmm).getAddress();
+    await (await usdc.connect(trader).approve(await vault.getAddress(), units(5_000))).wait();
+    await (await vault.connect(trader).deposit(units(5_000))).wait();
+    const deadline = 2n ** 256n - 1n;
     await (
-      await system.clearingHouse
-        .connect(trader)
-        .openPosition(ammAddress, side, wad(margin), wad(leverage), 0n, deadline)
+      await clearingHouse.connect(trader).openPosition(amm, side, wad(margin), wad(leverage), 0n, deadline)
     ).wait();
   }
 }

@@ -14,7 +14,7 @@ export function fundingRatePerDay(m: MarketData): bigint {
 function Change24h({ market }: { market: MarketData }) {
   const change = useChange24h(market.amm, market.mark);
   return (
-    <dd data-testid="change24h" className={change === undefined ? "" : change < 0n ? "neg" : "pos"}>
+    <dd data-testid="change24h" className={change === undefined || change === 0n ? "" : change < 0n ? "neg" : "pos"}>
       {change === undefined ? "-" : `${change > 0n ? "+" : ""}${pct(change, 2)}`}
     </dd>
   );
