@@ -10,7 +10,7 @@ import { after, before, test } from "node:test";
 import { join } from "node:path";
 import type { Locator } from "playwright-core";
 import { getAddress, type Address } from "viem";
-import { clearingHouseAbi, vaultAbi, insuranceFundAbi } from "../src/generated/abis.ts";
+import { clearingHouseAbi, insuranceFundAbi, mockErc20Abi, vaultAbi } from "../src/generated/abis.ts";
 import { SCREENSHOTS, startWorld, type World } from "./harness.ts";
 
 const WAD = 10n ** 18n;
@@ -81,6 +81,15 @@ async function position(): Promise<{ size: bigint; margin: bigint; openNotional:
   })) as { size: bigint; margin: bigint; openNotional: bigint };
 }
 
+function walletBalance(): Promise<bigint> {
+  return w.client.readContract({
+    address: contracts.USDC,
+    abi: mockErc20Abi,
+    functionName: "balanceOf",
+    args: [w.trader],
+  }) as Promise<bigint>;
+}
+
 function freeCollateral(): Promise<bigint> {
   return w.client.readContract({
     address: contracts.Vault,
@@ -115,6 +124,20 @@ test("markets page and connecting the dev account", async () => {
   console.log(`connected after ${Date.now() - t0} ms`);
   assert.equal(await w.page.getByTestId("account").getAttribute("title"), w.trader);
   await shot("markets");
+});
+
+test("the pages are reachable by keyboard", async () => {
+  await w.page.getByRole("tab", { name: "Markets", exact: true }).focus();
+  await w.page.keyboard.press("ArrowRight");
+  assert.equal(await w.page.getByRole("tab", { name: "Trade", exact: true }).getAttribute("aria-selected"), "true");
+  assert.equal(await w.page.evaluate(() => document.activeElement?.id), "tab-Trade");
+  await w.page.keyboard.press("Tab");
+  assert.equal(await w.page.evaluate(() => document.activeElement?.id), "trade-market");
+  await w.page.getByRole("tab", { name: "Trade", exact: true }).focus();
+  await w.page.keyboard.press("End");
+  assert.equal(await w.page.getByRole("tab", { name: "Chart", exact: true }).getAttribute("aria-selected"), "true");
+  await w.page.keyboard.press("Home");
+  assert.equal(await w.page.getByRole("tab", { name: "Markets", exact: true }).getAttribute("aria-selected"), "true");
 });
 
 test("approve and deposit", async () => {
@@ -270,7 +293,7 @@ test("withdraw everything", async () => {
   await shot("account");
 });
 
-test("stake, request a redemption; completing early fails with the sentence", async () => {
+test("stake, request a redemption; completing early fails with the sentence, after the cooldown it pays", async () => {
   await tab("Insurance");
   await w.page.getByLabel("Stake (USDC)").fill("100");
   // Approves the fund first, then stakes.
@@ -298,6 +321,24 @@ test("stake, request a redemption; completing early fails with the sentence", as
   assert.equal(await nonce(), before);
   assert.match((await w.page.getByTestId("cooldown").textContent())!, /^Unlocks in \d/);
   await shot("insurance");
+
+  // After the cooldown (the node's clock moved on), the request completes.
+  const cooldown = (await w.client.readContract({
+    address: contracts.InsuranceFund,
+    abi: insuranceFundAbi,
+    functionName: "cooldown",
+  })) as bigint;
+  await w.client.request({ method: "evm_increaseTime", params: [Number(cooldown) + 1] } as never);
+  await w.client.request({ method: "evm_mine", params: [] } as never);
+  await w.page.waitForFunction(() =>
+    document.querySelector('[data-testid="cooldown"]')?.textContent?.startsWith("Unlocked"),
+  );
+  const walletBefore = await walletBalance();
+  await expectConfirmed(w.page.getByRole("button", { name: "Complete redemption" }));
+  await w.page.getByText("No open request.").waitFor();
+  const paid = (await walletBalance()) - walletBefore;
+  // 100 USDC staked; the fund's share price is 1 (nothing earned or lost meanwhile), less rounding.
+  assert.ok(paid > 99_999_000n && paid <= 100_000_000n, `paid ${paid}`);
 });
 
 test("chart and phone width", async () => {

@@ -83,7 +83,28 @@ export function App() {
         <h1>vAMM Perps</h1>
         <Wallet />
       </header>
-      <nav role="tablist" aria-label="Pages">
+      <nav
+        role="tablist"
+        aria-label="Pages"
+        onKeyDown={(e) => {
+          // Arrow keys, Home and End move between the tabs (the WAI-ARIA tabs pattern).
+          const i = TABS.indexOf(tab);
+          const next =
+            e.key === "ArrowRight"
+              ? TABS[(i + 1) % TABS.length]
+              : e.key === "ArrowLeft"
+                ? TABS[(i + TABS.length - 1) % TABS.length]
+                : e.key === "Home"
+                  ? TABS[0]
+                  : e.key === "End"
+                    ? TABS[TABS.length - 1]
+                    : undefined;
+          if (next === undefined) return;
+          e.preventDefault();
+          setTab(next);
+          document.getElementById(`tab-${next}`)?.focus();
+        }}
+      >
         {TABS.map((t) => (
           <button
             key={t}
@@ -92,6 +113,7 @@ export function App() {
             id={`tab-${t}`}
             aria-selected={tab === t}
             aria-controls="page"
+            tabIndex={tab === t ? 0 : -1}
             className={tab === t ? "active" : ""}
             onClick={() => setTab(t)}
           >

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import { useConfig } from "wagmi";
+import { getPublicClient } from "wagmi/actions";
 import { insuranceFundAbi, mockErc20Abi } from "../generated/abis.ts";
 import { duration, fmt, parseAmount } from "../lib/format.ts";
 import { read, useChainQuery, useSystem, useToken, useTx } from "../lib/system.ts";
@@ -32,6 +33,9 @@ export function Insurance() {
       const f = <T,>(functionName: string, args: readonly unknown[] = []) =>
         read<T>(config, chainId, { address: fund!, abi: insuranceFundAbi, functionName, args });
       const decimals = Number(await f<number>("decimals"));
+      // The chain's clock may run ahead of this one (a local node whose time was moved on).
+      const block = await getPublicClient(config, { chainId })!.getBlock();
+      const clockOffset = Math.max(0, Number(block.timestamp) - Math.floor(Date.now() / 1000));
       const [totalAssets, totalSupply, sharePrice, shares, request, cooldown, allowance] = await Promise.all([
         f<bigint>("totalAssets"),
         f<bigint>("totalSupply"),
@@ -46,7 +50,7 @@ export function Insurance() {
           args: [account!, fund!],
         }),
       ]);
-      return { decimals, totalAssets, totalSupply, sharePrice, shares, request, cooldown, allowance };
+      return { decimals, totalAssets, totalSupply, sharePrice, shares, request, cooldown, allowance, clockOffset };
     },
     fund !== undefined && account !== undefined && token !== undefined,
   );
@@ -58,8 +62,9 @@ export function Insurance() {
   const redeem = parseAmount(redeemText, d.decimals);
   const r = d.request;
   const open = r.shares !== 0n;
-  const unlockIn = Number(r.unlockAt) - now;
-  const expiresIn = Number(r.expiresAt) - now;
+  const chainNow = now + d.clockOffset;
+  const unlockIn = Number(r.unlockAt) - chainNow;
+  const expiresIn = Number(r.expiresAt) - chainNow;
   const fundCall = (functionName: string, args: readonly unknown[]) => ({
     address: fund!,
     abi: insuranceFundAbi,
