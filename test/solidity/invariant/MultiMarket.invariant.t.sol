@@ -282,7 +282,8 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
             -m.traders.sumRealizedPnl() -
             int256(shortfall) +
             m.traders.sumFundingPaid() -
-            m.traders.sumInsuranceFlow();
+            m.traders.sumInsuranceFlow() +
+            int256(m.traders.sumFundTakeShort());
     }
 
     /// @dev The insurance fund the ghosts predict, over every market, plus stakes less redemptions.
@@ -292,7 +293,7 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
             Market storage m = markets[i];
             expected += int256(m.traders.sumFees() + m.liquidator.sumInsurancePenalties());
             expected -= int256(m.liquidator.sumCovered() + m.liquidator.sumRewardsFromFund());
-            expected += m.traders.sumInsuranceFlow();
+            expected += m.traders.sumInsuranceFlow() - int256(m.traders.sumFundTakeShort());
             expected +=
                 int256(m.traders.stakedUnits() * tokenScale()) - int256(m.traders.redeemedUnits() * tokenScale());
         }
@@ -590,6 +591,7 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         assertEq(m.traders.sumRealizedPnl(), -int256(q - m.q0), "M/P12: realised PnL != -(q - q0)");
         (, uint256 shortfall) = clearingHouse.getMarketStatus(address(m.amm));
         int256 left = int256(q - m.q0) - int256(shortfall) + m.traders.sumFundingPaid() - m.traders.sumInsuranceFlow();
+        left += int256(m.traders.sumFundTakeShort());
         IVault.MarketBalances memory bal = vault.marketBalances(address(m.amm));
         assertEq(bal.lockedMargin, 0, "M/P12: locked margin left");
         assertEq(int256(bal.pool) - int256(bal.claims), left, "M/P12: pool - claims != (q - q0) - shortfall + dust");

@@ -263,7 +263,8 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
                 int256(liquidator.sumCovered() + liquidator.sumRewardsFromFund()) +
                 traders.sumInsuranceFlow() +
                 int256(traders.stakedUnits() * tokenScale()) -
-                int256(traders.redeemedUnits() * tokenScale());
+                int256(traders.redeemedUnits() * tokenScale()) -
+                int256(traders.sumFundTakeShort());
         return uint256(expected);
     }
 
@@ -346,7 +347,8 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
                 traders.sumRealizedPnl() -
                 int256(s.shortfall) +
                 traders.sumFundingPaid() -
-                traders.sumInsuranceFlow(),
+                traders.sumInsuranceFlow() +
+                int256(traders.sumFundTakeShort()),
             "P4: pool != margins + claims - realised PnL - shortfall + funding paid - insurance flow"
         );
         assertEq(s.shortfall, liquidator.sumShortfall(), "P4: market shortfall != sum of liquidation shortfalls");
@@ -722,7 +724,12 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         // claims left are exactly the uncovered bad debt less that dust, and the pool is empty.
         (uint256 marketPool, , uint256 claims) = _balancesOf();
         assertEq(marketPool, pool, "P12: the market's pool != the sum of the pools");
-        int256 left = int256(q - q0) - int256(shortfall) + traders.sumFundingPaid() - traders.sumInsuranceFlow();
+        int256 left =
+            int256(q - q0) -
+                int256(shortfall) +
+                traders.sumFundingPaid() -
+                traders.sumInsuranceFlow() +
+                int256(traders.sumFundTakeShort());
         assertEq(int256(pool) - int256(claims), left, "P12: pool - claims != (q - q0) - shortfall + funding dust");
         if (shortfall == 0) assertEq(claims, 0, "P12: a claim was left unpaid in a market without a shortfall");
         assertTrue(pool == 0 || claims == 0, "P12: payClaims left both a pool and claims");
