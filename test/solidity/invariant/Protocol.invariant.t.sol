@@ -651,7 +651,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         // is checked here (a violation before it is already reported by the invariant that watches it).
         uint256[4] memory before = _ghostCounters();
         uint256[6] memory liqBefore = _liquidationCounters();
-        uint256[33] memory stats = _stats();
+        uint256[37] memory stats = _stats();
         (uint256 q1, uint256 b1) = amm.getReserves();
         traders.settleAll(uint256(keccak256(abi.encode(q1, b1, traders.swaps(), block.timestamp))));
         uint256[4] memory afterSettle = _ghostCounters();
@@ -751,7 +751,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     /// reverts, self-liquidation refusals; then (filled in after it) the settlement's liquidations and
     /// whether claims were left unpaid (a shortfall).
 
-    function _stats() internal view returns (uint256[33] memory c) {
+    function _stats() internal view returns (uint256[37] memory c) {
         c[0] = 1;
         c[1] = liquidator.liquidations();
         c[2] = liquidator.fullLiquidations();
@@ -785,16 +785,20 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         c[29] = watch.dropsOnBadDebt();
         (c[30], c[31]) = traders.callsAndSkips();
         c[32] = traders.closeTopUps();
+        c[33] = traders.tradesQueuingClaims();
+        c[34] = claims.nonZeroPayments();
+        c[35] = traders.fundTakeShortfalls();
+        c[36] = liquidator.profitableLiquidations();
     }
 
     /// @dev With INVARIANT_STATS=<runs> in the environment, adds this run's counts to totals kept in the
     /// process environment (which the EVM state reverts do not touch) and, at the end of the
     /// campaign's last run, fails with the totals: a console-free report. Run one campaign at a time
     /// (`--grep`), since campaigns share the environment. Off (0) by default.
-    function _reportStats(uint256[33] memory run) internal {
+    function _reportStats(uint256[37] memory run) internal {
         uint256 runs = vm.envOr("INVARIANT_STATS", uint256(0));
         if (runs == 0) return;
-        string[33] memory names = [
+        string[37] memory names = [
             "runs",
             "liquidations",
             "full",
@@ -827,11 +831,15 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
             "sharePriceDropsOnBadDebt",
             "traderCalls",
             "traderSkips",
-            "closeTopUps"
+            "closeTopUps",
+            "tradesQueuingClaims",
+            "claimPayments",
+            "fundTakeShortfalls",
+            "profitableLiquidations"
         ];
         string memory prefix = string.concat("INVARIANT_STATS_", vm.toString(q0), "_");
         string memory report = string.concat("stats q0=", vm.toString(q0 / 1e18), ":");
-        for (uint256 i; i < 33; ++i) {
+        for (uint256 i; i < 37; ++i) {
             string memory key = string.concat(prefix, names[i]);
             uint256 total = vm.envOr(key, uint256(0)) + run[i];
             vm.setEnv(key, vm.toString(total));

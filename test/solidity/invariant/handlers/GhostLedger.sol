@@ -131,6 +131,9 @@ abstract contract GhostLedger is HandlerBase {
     /// @dev Claims queued while the pool held less than the payout asked of it (the Vault's own cap,
     /// beyond the ClearingHouse's deferral).
     uint256 public vaultCappedPayouts;
+    /// @dev Trader calls that queued a claim: a winner closed or reduced while the others' losses
+    /// were unrealised (the order that used to revert InsufficientMarginPool).
+    uint256 public tradesQueuingClaims;
     /// @dev Finding (SPEC.md, "Finding: profit netted with funding paid"): a reduce or close that
     /// realises a profit while it pays funding credits the profit against the funding (the gain the
     /// ClearingHouse defers is realised PnL - funding), so up to min(PnL, funding) of profit is
@@ -416,6 +419,7 @@ abstract contract GhostLedger is HandlerBase {
         IClearingHouse.Position memory p = _position(t);
         CallLogs memory c = _readCallLogs(t, p, marginMove);
         fee = c.fee;
+        if (c.queued != 0) tradesQueuingClaims++;
         if (c.positionEvents != positionEvents || c.marginEvents != (marginMove == 0 ? 0 : 1)) eventMismatches++;
         // The event's free-collateral delta is what the trade pays; the Vault pays it in full unless
         // its pool holds less (then the rest is queued as a claim: counted, and P4/P6 keep it exact).
