@@ -139,11 +139,13 @@ contract TradingFuzzTest is TradingHarness {
         assertEq(oiLong + oiShort, 0, "open interest left after everyone closed");
     }
 
-    /// @notice Property 2 (zero-sum PnL, fees 0). After everyone has closed:
+    /// @notice Property 2 (zero-sum PnL, fees 0). After everyone has closed, in any order (winners
+    /// before losers too: their gains wait as claims), and payClaims has paid every claim:
     ///  - the traders' total realised PnL (free collateral now - deposited) is <= 0, and equals
     ///    -(q_end - q0) exactly (what the pool kept is what the traders lost), so it is at most dust;
     ///  - it equals the sum of realizedPnl in the PositionChanged events;
-    ///  - the margin pool holds exactly that dust (>= 0), the insurance fund nothing;
+    ///  - the market's pool holds exactly that dust (>= 0), no claim is left, the insurance fund nothing;
+    ///  - each trader holds exactly deposited + its realised PnL (checkInvariants' per-trader ledger);
     ///  - the sum of free collateral never exceeds what was deposited.
     function testFuzz_zeroSumPnl(
         uint256 quoteSeed,
@@ -681,13 +683,18 @@ contract TradingFuzzTest is TradingHarness {
 
     /// @notice Property 5 (accounting identity), fees > 0 (1 wei .. 5%, log-uniform): after every
     /// action of a random sequence,
-    ///  - vault token balance x 1e12 == sum of free collateral + margin pool + insurance fund, exactly;
+    ///  - vault token balance x 1e12 == sum of free collateral + the market's pool + insurance fund, exactly;
     ///  - insurance fund == sum of the fees emitted in PositionChanged, exactly;
-    ///  - margin pool == sum of open positions' margins - sum of realised PnL emitted, exactly (each
-    ///    realised PnL is paid by the pool into margin or payout), and so is >= 0 by construction;
+    ///  - the market's pool == sum of open positions' margins + unpaid claims - sum of realised PnL
+    ///    emitted, exactly (each realised PnL is paid by the pool into margin or payout, or waits in
+    ///    it as a claim), and it never holds less than the locked margin (the open margins);
+    ///  - claims == sum of claimOf == the queue's entries == queued - paid; each trader's free
+    ///    collateral + margin + claim == deposited - withdrawn + its PnL - its fees;
     ///  - sum of realised PnL == long open notional - short open notional - (q - q0), exactly;
     ///  - each PositionChanged carries the stored position, and its freeCollateralDelta is the
-    ///    change of the trader's free collateral.
+    ///    change of the trader's free collateral (a gain the pool cannot pay is queued, exactly as
+    ///    deferGain says, and checked); once everyone has closed, payClaims pays every claim and the
+    ///    pool keeps only q - q0.
     function testFuzz_accountingIdentity(
         uint256 quoteSeed,
         uint256 priceSeed,
