@@ -479,9 +479,12 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         }
         assertEq(b.claims, queue, "M6/P19: claims != sum of the queue's entries");
         assertEq(m.claims.paymentMismatches(), 0, "M6/P19: payClaims paid other than FIFO from the spare pool");
-        // The two findings (SPEC.md): a liquidation that realises a profit pays it whatever the locked
-        // margin, and a trade's profit netted with the funding it pays is credited undeferred.
-        owed += m.liquidator.sumLiquidationGains() + m.traders.sumProfitNettedWithFunding();
+        // The findings (SPEC.md): a liquidation's realised profit, a profit netted with the funding
+        // paid, and a fee paid out of an unpayable gain are paid whatever the locked margin.
+        owed +=
+            m.liquidator.sumLiquidationGains() +
+            m.traders.sumProfitNettedWithFunding() +
+            m.traders.sumGainPaidBeyondAvailable();
         assertGe(b.pool + owed, b.lockedMargin, "M6/P20: a market's pool + owed funding < its locked margin");
         locked = b.lockedMargin;
     }

@@ -572,9 +572,14 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         Book memory s = _book();
         IVault.MarketBalances memory m = vault.marketBalances(address(amm));
         (, uint256 insurance) = vault.getPoolBalances();
-        // The two findings (SPEC.md): a liquidation that realises a profit pays it whatever the locked
-        // margin, and a trade's profit netted with the funding it pays is credited undeferred.
-        uint256 allowance = s.owedFunding + liquidator.sumLiquidationGains() + traders.sumProfitNettedWithFunding();
+        // The findings (SPEC.md): a liquidation that realises a profit pays it whatever the locked
+        // margin, a trade's profit netted with the funding it pays is credited undeferred, and a fee
+        // the margin cannot pay is paid out of the trade's gain whatever the pool can pay.
+        uint256 allowance =
+            s.owedFunding +
+                liquidator.sumLiquidationGains() +
+                traders.sumProfitNettedWithFunding() +
+                traders.sumGainPaidBeyondAvailable();
         assertGe(
             usdc.balanceOf(address(vault)) * tokenScale() + allowance,
             s.sumFree + m.lockedMargin + insurance,

@@ -145,6 +145,12 @@ abstract contract GhostLedger is HandlerBase {
     /// short): the pool keeps it for good. Summed, and counted.
     uint256 public sumFundTakeShort;
     uint256 public fundTakeShortfalls;
+    /// @dev Finding (SPEC.md, "Finding: a fee paid out of a deferred gain"): the part of a reduce's or
+    /// close's gain (realised PnL - funding) that was neither within what the pool could pay
+    /// (profitAvailable - the fund's flow, read before the call) nor queued as a claim: it paid the
+    /// trade's fee where the margin could not. Summed, and counted.
+    uint256 public sumGainPaidBeyondAvailable;
+    uint256 public gainsPaidBeyondAvailable;
     /// @dev A call whose money did not add up for the account: the change of its free collateral +
     /// margin + claim != realised PnL - fee - funding (trades) or 0 (margin moves).
     uint256 public valueMismatches;
@@ -177,8 +183,10 @@ abstract contract GhostLedger is HandlerBase {
     uint256 public nonZeroFundingPayments;
     /// @dev The insurance flow the next trade will book, read from getFundingIndices before the call.
     int256 internal _flowBefore;
-    /// @dev The trader's free collateral + margin + claim before the call being checked.
+    /// @dev The trader's free collateral + margin + claim before the call being checked, and the
+    /// market's profitAvailable then.
     int256 internal _heldBefore;
+    uint256 internal _availableBefore;
 
     // ------------------------------------------------------------------ staking and sequencer
 
@@ -382,6 +390,7 @@ abstract contract GhostLedger is HandlerBase {
     /// @dev Records `t`'s free collateral + margin + claim before a call (`_checkEvents` compares).
     function _snapshotHeld(address t) internal {
         _heldBefore = int256(vault.freeCollateral(t) + _position(t).margin + _claimOf(t));
+        _availableBefore = vault.profitAvailable(address(amm));
     }
 
     function _fee(uint256 notional, uint256 feeRatio) internal pure returns (uint256) {
@@ -407,6 +416,8 @@ abstract contract GhostLedger is HandlerBase {
         /// PnL - fee - funding over its PositionChanged events.
         uint256 queued;
         int256 earned;
+        /// @dev Realised PnL - funding paid over the PositionChanged events: the trade's gain.
+        int256 gain;
     }
 
     function _checkEvents(
@@ -420,6 +431,7 @@ abstract contract GhostLedger is HandlerBase {
         CallLogs memory c = _readCallLogs(t, p, marginMove);
         fee = c.fee;
         if (c.queued != 0) tradesQueuingClaims++;
+        _recordGainBeyondAvailable(c);
         if (c.positionEvents != positionEvents || c.marginEvents != (marginMove == 0 ? 0 : 1)) eventMismatches++;
         // The event's free-collateral delta is what the trade pays; the Vault pays it in full unless
         // its pool holds less (then the rest is queued as a claim: counted, and P4/P6 keep it exact).
@@ -448,6 +460,18 @@ abstract contract GhostLedger is HandlerBase {
         }
     }
 
+    /// @dev The gain of the call neither payable by the pool before it nor queued (see the ghost).
+    function _recordGainBeyondAvailable(CallLogs memory c) internal {
+        if (c.positionEvents == 0 || c.gain <= 0) return;
+        int256 available = int256(_availableBefore) - _flowBefore;
+        if (available < 0) available = 0;
+        int256 beyond = c.gain - available - int256(c.queued);
+        if (beyond > 0) {
+            sumGainPaidBeyondAvailable += uint256(beyond);
+            gainsPaidBeyondAvailable++;
+        }
+    }
+
     /// @dev Reads the recorded logs of a trader call into the ledger (PnL, fees, swaps, claims) and
     /// checks each MarginChanged against the stored position `p` and the margin move.
     function _readCallLogs(
@@ -470,6 +494,7 @@ abstract contract GhostLedger is HandlerBase {
                 (uint256 evFee, int256 earned) = _recordPositionChanged(t, l, p);
                 c.fee += evFee;
                 c.earned += earned;
+                c.gain += earned + int256(evFee);
                 (, , , , , c.freeDelta, , , ) = abi.decode(
                     l.data,
                     (int256, uint256, int256, uint256, int256, int256, int256, uint256, uint256)
