@@ -264,6 +264,13 @@ abstract contract GhostLedger is HandlerBase {
         _recordFlow(flow);
     }
 
+    /// @notice What the fund's take fell short of in another handler's call (a liquidation's penalty
+    /// and flow, a funding update's flow) because the market's pool was left empty: see the ghost.
+    function recordFundTakeShort(uint256 amount) external onlyHandler {
+        sumFundTakeShort += amount;
+        fundTakeShortfalls++;
+    }
+
     /// @notice An insurance flow booked by a funding update (the keeper).
     function recordFlow(int256 flow) external onlyHandler {
         _recordFlow(flow);

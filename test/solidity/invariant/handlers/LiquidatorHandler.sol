@@ -443,25 +443,35 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
     function _checkConservation(address t, Before memory b, Seen memory e) internal {
         (uint256 pool, uint256 fund) = vault.getPoolBalances();
         if (_allFree() + pool + fund != b.allFree + b.pool + b.fund) conservationViolations++;
+        int256 fundDelta = int256(fund) - int256(b.fund);
+        int256 expectedFund =
+            b.flow +
+                int256(e.insurancePenalty) -
+                int256(e.badDebt - e.shortfall) -
+                (e.badDebt != 0 ? int256(e.reward) : int256(0));
+        // The fund's take is capped at the market's pool (a finding, SPEC.md): only when it left the
+        // pool empty may the fund get less, and the pool keeps the rest.
+        int256 short;
+        if (fundDelta < expectedFund && vault.marketBalances(address(amm)).pool == 0) {
+            short = expectedFund - fundDelta;
+            traders.recordFundTakeShort(uint256(short));
+        }
         int256 traderDelta =
             _gained(t, b.traderFree, b.traderClaim) + int256(uint256(_position(t).margin)) - int256(b.p.margin);
         int256 liquidatorDelta = _gained(LIQUIDATOR, b.liquidatorFree, b.liquidatorClaim);
-        int256 fundDelta = int256(fund) - int256(b.fund);
         // Funding: the trader pays e.fundingPayment out of its margin, the fund receives the flow, the
         // pool keeps the difference (the other side's claim and the rounding dust).
-        if (traderDelta + liquidatorDelta + fundDelta != e.pnl + int256(e.shortfall) - e.fundingPayment + b.flow)
+        if (
+            traderDelta + liquidatorDelta + fundDelta + short !=
+            e.pnl + int256(e.shortfall) - e.fundingPayment + b.flow
+        )
             conservationViolations++;
         // Each share on its own.
         int256 equity = int256(b.p.margin) - e.fundingPayment + e.pnl;
         int256 charged = int256(e.reward + e.insurancePenalty);
         int256 expectedTrader = equity >= 0 ? e.pnl - e.fundingPayment - charged : -int256(b.p.margin);
         if (traderDelta != expectedTrader) conservationViolations++;
-        int256 expectedFund =
-            b.flow +
-                int256(e.insurancePenalty) -
-                int256(e.badDebt - e.shortfall) -
-                (e.badDebt != 0 ? int256(e.reward) : int256(0));
-        if (fundDelta != expectedFund) conservationViolations++;
+        if (fundDelta + short != expectedFund) conservationViolations++;
     }
 
     function _record(address t, Seen memory e) internal {
