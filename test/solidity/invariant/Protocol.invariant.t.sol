@@ -223,8 +223,8 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         uint256 shortfall;
         uint256 longOpenNotional;
         uint256 shortOpenNotional;
-        /// @dev claimOf summed over the traders and the keeper; funding the open positions owe
-        /// (getPendingFunding > 0), summed.
+        /// @dev claimOf summed over the traders and the keeper; funding owed to the pool: by the open
+        /// positions (getPendingFunding > 0, summed) and by the fund (a negative pending flow).
         uint256 sumClaims;
         uint256 owedFunding;
     }
@@ -253,6 +253,11 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         s.sumFree += vault.freeCollateral(liquidator.LIQUIDATOR());
         s.sumClaims += vault.claimOf(address(amm), liquidator.LIQUIDATOR());
         (, s.shortfall) = clearingHouse.getMarketStatus(address(amm));
+        // The fund owes the pool too: an accrual not booked yet whose flow is negative (the fund pays
+        // the receivers' excess into the pool when it is booked).
+        (, uint256 insurance) = vault.getPoolBalances();
+        int256 pendingFlow = amm.getFundingIndices(insurance).insuranceFlow;
+        if (pendingFlow < 0) s.owedFunding += uint256(-pendingFlow);
     }
 
     /// @dev The insurance fund the ghosts predict: fees + insurance penalties - bad debt it covered -

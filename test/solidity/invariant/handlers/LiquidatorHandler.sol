@@ -462,10 +462,8 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         // Funding: the trader pays e.fundingPayment out of its margin, the fund receives the flow, the
         // pool keeps the difference (the other side's claim and the rounding dust).
         if (
-            traderDelta + liquidatorDelta + fundDelta + short !=
-            e.pnl + int256(e.shortfall) - e.fundingPayment + b.flow
-        )
-            conservationViolations++;
+            traderDelta + liquidatorDelta + fundDelta + short != e.pnl + int256(e.shortfall) - e.fundingPayment + b.flow
+        ) conservationViolations++;
         // Each share on its own.
         int256 equity = int256(b.p.margin) - e.fundingPayment + e.pnl;
         int256 charged = int256(e.reward + e.insurancePenalty);
