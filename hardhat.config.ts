@@ -62,6 +62,14 @@ export default defineConfig({
           fuzz: { runs: 256, seed: "0x5eed" },
           invariant: { runs: 64, depth: 64, failOnRevert: false },
         },
+        // CI's second pass over the invariant campaigns and the collusion property (.ci/run, selected
+        // with HARDHAT_TEST_PROFILE=ci): twice the default depth, so that in most runs a winner closes
+        // while the other positions' losses are still unrealised (its gain queued as a claim) and
+        // liquidations, funding and payClaims interleave with it; the order that once reverted.
+        ci: {
+          fuzz: { runs: 1_024, seed: "0x5eed" },
+          invariant: { runs: 64, depth: 128, failOnRevert: false },
+        },
         // Longer local exploration: `npx hardhat test solidity --test-profile deep`.
         deep: {
           fuzz: { runs: 5_000, seed: "0x5eed" },

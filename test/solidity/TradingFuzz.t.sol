@@ -5,6 +5,7 @@ import {IAmmErrors} from "../../contracts/interfaces/IAmm.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IAmm, Side} from "../../contracts/interfaces/IAmm.sol";
 import {IClearingHouse} from "../../contracts/interfaces/IClearingHouse.sol";
+import {IVault} from "../../contracts/interfaces/IVault.sol";
 import {TradingHarness} from "./utils/TradingHarness.sol";
 import {Vm} from "./utils/Vm.sol";
 
@@ -28,9 +29,11 @@ contract TradingFuzzTest is TradingHarness {
     }
 
     /// @dev 3..6 traders open a random side/margin/leverage (fees 0), then close in the order of a
-    /// fuzzed permutation; each close realises exactly the PnL at the exit value (previewSwapBase). A trader whose margin cannot cover the loss at close tops it up first, and
-    /// if the shared margin pool could not pay the closing trader (another trader's bad debt, see
-    /// ensurePoolCanPay) everyone is topped up first. Top-ups move no reserve and no PnL.
+    /// fuzzed permutation; each close realises exactly the PnL at the exit value (previewSwapBase). A
+    /// trader whose margin cannot cover the loss at close tops it up first (a top-up moves no reserve
+    /// and no PnL). A winner that closes while losers' losses are unrealised is paid what the market's
+    /// pool holds beyond its locked margin and queued claims, and the rest of its payout is queued as
+    /// its claim, exactly as the spec says; once everyone has closed, `payClaims` pays every claim.
     function _openAllThenClose(
         uint256 quoteSeed,
         uint256 priceSeed,
@@ -63,7 +66,6 @@ contract TradingFuzzTest is TradingHarness {
         uint256[] memory order = _permutation(n, permSeed);
         for (uint256 k; k < n; ++k) {
             address t = traders[order[k]];
-            ensurePoolCanPay(t);
             rescueIfUnderwater(t);
             // getUnrealizedPnl is valued at the spot price; a close realises the exit value, which its
             // own price impact makes worse: PnL at exit <= PnL at mark.
@@ -71,16 +73,31 @@ contract TradingFuzzTest is TradingHarness {
             int256 closePnl = exitPnl(t);
             assertEq(upnl, markPnl(t), "getUnrealizedPnl != PnL at the spot price");
             assertLe(closePnl, upnl, "PnL at the exit value above PnL at the spot price");
+            IClearingHouse.Position memory p = position(t);
+            uint256 payout = uint256(int256(p.margin) + closePnl);
+            uint256 deferred = deferredGain(closePnl, payout);
             close(t);
             (, uint256 b) = reserves();
             r.roundingSum += b;
             r.swaps++;
             Vm.Log[] memory logs = drainEvents();
-            (, , int256 pnl, uint256 fee, ) = lastPositionChanged(logs);
+            (, , int256 pnl, uint256 fee, int256 freeDelta) = lastPositionChanged(logs);
             assertEq(pnl, closePnl, "close realised a PnL other than exit value vs open notional");
             assertEq(fee, 0, "fee with feeRatio 0");
+            assertEq(claimQueuedIn(logs, t), deferred, "close: claim != gain beyond what the pool can pay");
+            assertEq(freeDelta, int256(payout - deferred), "close: payout != margin + PnL - claim");
             checkInvariants();
         }
+        // Every loser has paid its loss into the pool: every claim is paid in full.
+        payAllClaims();
+        checkInvariants();
+        (, , uint256 claims) = _balances();
+        assertEq(claims, 0, "claims left unpaid after everyone closed");
+    }
+
+    function _balances() internal view returns (uint256 pool, uint256 locked, uint256 claims) {
+        IVault.MarketBalances memory m = vault.marketBalances(address(amm));
+        return (m.pool, m.lockedMargin, m.claims);
     }
 
     /// @dev Fisher-Yates over 0..n-1 driven by `seed`.
@@ -122,11 +139,13 @@ contract TradingFuzzTest is TradingHarness {
         assertEq(oiLong + oiShort, 0, "open interest left after everyone closed");
     }
 
-    /// @notice Property 2 (zero-sum PnL, fees 0). After everyone has closed:
+    /// @notice Property 2 (zero-sum PnL, fees 0). After everyone has closed, in any order (winners
+    /// before losers too: their gains wait as claims), and payClaims has paid every claim:
     ///  - the traders' total realised PnL (free collateral now - deposited) is <= 0, and equals
     ///    -(q_end - q0) exactly (what the pool kept is what the traders lost), so it is at most dust;
     ///  - it equals the sum of realizedPnl in the PositionChanged events;
-    ///  - the margin pool holds exactly that dust (>= 0), the insurance fund nothing;
+    ///  - the market's pool holds exactly that dust (>= 0), no claim is left, the insurance fund nothing;
+    ///  - each trader holds exactly deposited + its realised PnL (checkInvariants' per-trader ledger);
     ///  - the sum of free collateral never exceeds what was deposited.
     function testFuzz_zeroSumPnl(
         uint256 quoteSeed,
@@ -212,6 +231,8 @@ contract TradingFuzzTest is TradingHarness {
         uint256 leverage;
         uint256 notional; // margin x leverage, rounded down
         uint256 exit; // exit value of `before` just before the trade
+        uint256 available; // vault.profitAvailable just before the trade
+        uint256 feeRatio; // the market's fee ratio
         Prediction pred;
     }
 
@@ -303,8 +324,6 @@ contract TradingFuzzTest is TradingHarness {
         x >>= 8;
         uint256 lev = bound(uint64(x), 1e18, 10e18);
         x >>= 64;
-        // Reduces, reversals and closes pay out of the shared margin pool: keep it able to.
-        if (kind >= 3 && kind <= 5) ensurePoolCanPay(a.trader);
         a.before = position(a.trader);
         int256 size = a.before.size;
         a.freeBefore = vault.freeCollateral(a.trader);
@@ -350,11 +369,10 @@ contract TradingFuzzTest is TradingHarness {
             _record(a, Op.Reverse, margin);
             (a.ok, a.err) = tryOpen(a.trader, opposite(size), margin, lev);
         } else if (kind == 5) {
-            // Close the position as it stands (the pool is kept able to pay it: another trader's bad
-            // debt is not this close's business). Half the time a position whose margin cannot cover
-            // the close is topped up first; otherwise the close must be refused with exactly
-            // PositionUnderwater(margin + PnL at exit - fee).
-            ensurePoolCanPay(a.trader);
+            // Close the position as it stands: it never waits for the other traders (a gain the
+            // pool cannot pay yet is queued as a claim). Half the time a position whose margin
+            // cannot cover the close is topped up first; otherwise the close must be refused with
+            // exactly PositionUnderwater(margin + PnL at exit - fee).
             if (x & 1 == 1 && _closeRemaining(a.trader) < 0) {
                 rescueIfUnderwater(a.trader);
                 closeTopUps++;
@@ -401,8 +419,7 @@ contract TradingFuzzTest is TradingHarness {
                 a.skipped = true;
                 return a;
             }
-            vm.prank(a.trader);
-            vault.withdraw(bound(x, 1, bal / 10 + 1));
+            withdrawTracked(a.trader, bound(x, 1, bal / 10 + 1));
         }
     }
 
@@ -449,10 +466,12 @@ contract TradingFuzzTest is TradingHarness {
         } else if (newSize == 0) {
             a.pred.closes = true; // rounding took the whole position
         } else {
+            // A gain the pool cannot pay leaves the rest's margin as a claim before the MMR check.
+            uint256 deferred = _deferred(pnl, remaining, vault.profitAvailable(address(amm)));
             _predictRatio(
                 a.pred,
                 newSize,
-                uint256(remaining),
+                uint256(remaining) - deferred,
                 p.openNotional - basis,
                 mark,
                 clearingHouse.getMarketParams(address(amm)).maintenanceMarginRatio
@@ -490,6 +509,16 @@ contract TradingFuzzTest is TradingHarness {
         a.margin = margin;
         a.notional = Math.mulDiv(margin, a.leverage, WAD);
         if (a.before.size != 0) a.exit = exitValue(a.before.size);
+        a.available = vault.profitAvailable(address(amm));
+        a.feeRatio = feeRatio;
+    }
+
+    /// @dev The spec's claim of a reduce or close ({PositionMath-deferGain}; no funding here): the
+    /// part of the gain `pnl` beyond `available` (the pool's profitAvailable before the trade), out
+    /// of `payable_` (the payout, or the rest's margin), never below zero.
+    function _deferred(int256 pnl, int256 payable_, uint256 available) internal pure returns (uint256) {
+        if (pnl <= int256(available) || payable_ <= 0) return 0;
+        return Math.min(uint256(pnl) - available, uint256(payable_));
     }
 
     /// @dev What closing `t` now would leave of its margin: margin + PnL at the exit value - fee.
@@ -517,11 +546,13 @@ contract TradingFuzzTest is TradingHarness {
         (, uint256 quoteAmount, int256 pnl, uint256 fee, int256 freeDelta) = lastPositionChanged(logs);
         IClearingHouse.Position memory np = position(a.trader);
         IClearingHouse.Position memory p = a.before;
+        uint256 claim = claimQueuedIn(logs, a.trader);
         if (a.op == Op.Increase) {
             assertEq(quoteAmount, a.notional, "increase: quoteAmount");
             assertEq(pnl, 0, "increase: PnL");
             assertEq(fee, _feeOf(a.notional), "increase: fee");
             assertEq(freeDelta, -int256(a.margin + fee), "increase: free collateral delta");
+            assertEq(claim, 0, "increase: claim");
             assertEq(np.margin, p.margin + a.margin, "increase: margin");
             assertEq(np.openNotional, p.openNotional + a.notional, "increase: openNotional");
             assertTrue(p.size == 0 || (np.size > 0) == (p.size > 0), "increase: side changed");
@@ -531,22 +562,21 @@ contract TradingFuzzTest is TradingHarness {
         if (a.op == Op.Reduce) {
             assertEq(quoteAmount, a.notional, "reduce: quoteAmount");
             assertEq(fee, _feeOf(a.notional), "reduce: fee");
+            int256 left = int256(p.margin) + pnl - int256(fee);
+            assertEq(claim, _deferred(pnl, left, a.available), "reduce: claim != gain beyond profitAvailable");
             if (np.size != 0) {
                 assertTrue((np.size > 0) == (p.size > 0), "reduce: side changed");
                 assertLt(_abs(np.size), _abs(p.size), "reduce: size did not shrink");
                 assertEq(freeDelta, 0, "reduce: free collateral moved");
-                assertEq(int256(np.margin), int256(p.margin) + pnl - int256(fee), "reduce: margin");
+                assertEq(int256(np.margin + claim), left, "reduce: margin + claim != margin + PnL - fee");
                 assertLe(np.openNotional, p.openNotional, "reduce: openNotional grew");
             } else {
-                assertEq(freeDelta, int256(p.margin) + pnl - int256(fee), "reduce to zero: payout");
+                assertEq(freeDelta + int256(claim), left, "reduce to zero: payout + claim");
             }
             return;
         }
         // Close, or reverse: the old position is closed at its exit value first.
-        int256 closePnl =
-            p.size > 0 ? int256(a.exit) - int256(p.openNotional) : int256(p.openNotional) - int256(a.exit);
-        int256 payout = int256(p.margin) + closePnl - int256(_feeOf(a.exit));
-        assertEq(pnl, closePnl, "close: realised PnL != exit value vs open notional");
+        int256 payout = _checkClosingLeg(a, pnl, claim);
         if (a.op == Op.Close || a.notional == a.exit || a.restNotTraded) {
             // A reversal exactly at the exit value, or with a rest too small to buy a wei of base, is
             // a plain close: no second leg, no margin or fee for the rest, the exit value traded.
@@ -567,6 +597,19 @@ contract TradingFuzzTest is TradingHarness {
         );
         assertEq(fee, _feeOf(a.exit) + _feeOf(rest), "reverse: fee");
         assertEq(freeDelta, payout - int256(np.margin + _feeOf(rest)), "reverse: free collateral delta");
+    }
+
+    /// @dev The closing leg of a close or reversal: PnL = exit value vs open notional; the gain beyond
+    /// what the pool can pay is queued as a claim, out of the close's payout. Returns that payout
+    /// (margin + PnL - fee on the exit value) less the claim.
+    function _checkClosingLeg(Action memory a, int256 pnl, uint256 claim) internal pure returns (int256) {
+        IClearingHouse.Position memory p = a.before;
+        int256 closePnl =
+            p.size > 0 ? int256(a.exit) - int256(p.openNotional) : int256(p.openNotional) - int256(a.exit);
+        int256 payout = int256(p.margin) + closePnl - int256(Math.mulDiv(a.exit, a.feeRatio, WAD, Math.Rounding.Ceil));
+        assertEq(pnl, closePnl, "close: realised PnL != exit value vs open notional");
+        assertEq(claim, _deferred(closePnl, payout, a.available), "close: claim != gain beyond profitAvailable");
+        return payout - int256(claim);
     }
 
     /// @dev Base a LONG of `quote` would buy once the short `size` is closed (the reversal's second
@@ -592,17 +635,17 @@ contract TradingFuzzTest is TradingHarness {
     function _randomTrading(uint256 nSeed, uint256[16] calldata steps) internal {
         addTraders(bound(nSeed, 2, 5));
         uint256 units = 1e9 * 10 ** uint256(usdc.decimals()); // 1e9 USDC each: never short of collateral
-        for (uint256 i; i < traders.length; ++i) fund(traders[i], units);
+        for (uint256 i; i < traders.length; ++i) fundTracked(traders[i], units);
         drainEvents();
         checkInvariants();
         for (uint256 k; k < steps.length; ++k) _step(steps[k]);
         // Most steps must do something: a step is skipped only when the action found nothing to act on
         // (margin moves without a position, a reduce or reversal that rounds to nothing).
         assertLe(skippedSteps, steps.length / 2, "more than half of the steps were skipped");
-        // Finally everyone closes: base is fully back, and the ledger still balances.
+        // Finally everyone closes, winners before losers or after: base is fully back, and the
+        // ledger still balances.
         for (uint256 i; i < traders.length; ++i) {
             if (position(traders[i]).size == 0) continue;
-            ensurePoolCanPay(traders[i]);
             rescueIfUnderwater(traders[i]);
             close(traders[i]);
             drainEvents();
@@ -612,6 +655,14 @@ contract TradingFuzzTest is TradingHarness {
         assertEq(b, b0, "base reserve not back after everyone closed");
         (uint256 q, ) = reserves();
         assertGe(q, q0, "quote reserve below q0 after everyone closed");
+        // Every loss is realised: payClaims pays every claim in full, so each trader holds exactly
+        // deposited - withdrawn + PnL - fees in free collateral (checkInvariants' ledger, with no
+        // margin and no claim left), and the pool only the pool's rounding dust q - q0.
+        payAllClaims();
+        checkInvariants();
+        (uint256 pool, , uint256 claims) = _balances();
+        assertEq(claims, 0, "claims left unpaid after everyone closed");
+        assertEq(pool, q - q0, "pool != rounding dust after everyone closed and the claims were paid");
     }
 
     /// @notice Property 3 (base conservation), fees 0..5%: after every action of a random sequence
@@ -632,13 +683,18 @@ contract TradingFuzzTest is TradingHarness {
 
     /// @notice Property 5 (accounting identity), fees > 0 (1 wei .. 5%, log-uniform): after every
     /// action of a random sequence,
-    ///  - vault token balance x 1e12 == sum of free collateral + margin pool + insurance fund, exactly;
+    ///  - vault token balance x 1e12 == sum of free collateral + the market's pool + insurance fund, exactly;
     ///  - insurance fund == sum of the fees emitted in PositionChanged, exactly;
-    ///  - margin pool == sum of open positions' margins - sum of realised PnL emitted, exactly (each
-    ///    realised PnL is paid by the pool into margin or payout), and so is >= 0 by construction;
+    ///  - the market's pool == sum of open positions' margins + unpaid claims - sum of realised PnL
+    ///    emitted, exactly (each realised PnL is paid by the pool into margin or payout, or waits in
+    ///    it as a claim), and it never holds less than the locked margin (the open margins);
+    ///  - claims == sum of claimOf == the queue's entries == queued - paid; each trader's free
+    ///    collateral + margin + claim == deposited - withdrawn + its PnL - its fees;
     ///  - sum of realised PnL == long open notional - short open notional - (q - q0), exactly;
     ///  - each PositionChanged carries the stored position, and its freeCollateralDelta is the
-    ///    change of the trader's free collateral.
+    ///    change of the trader's free collateral (a gain the pool cannot pay is queued, exactly as
+    ///    deferGain says, and checked); once everyone has closed, payClaims pays every claim and the
+    ///    pool keeps only q - q0.
     function testFuzz_accountingIdentity(
         uint256 quoteSeed,
         uint256 priceSeed,
@@ -656,7 +712,12 @@ contract TradingFuzzTest is TradingHarness {
     // ================================================================== 4: no value from rounding
 
     /// @dev One trader: deposit -> open (any side, leverage 1..10x) -> maybe a partial reduce ->
-    /// close -> withdraw everything withdrawable. Returns deposited and final token balances.
+    /// close -> payClaims -> withdraw everything withdrawable. A partial reduce realises a gain on
+    /// the first units it sells back (the spot is past the average entry price), which the pool,
+    /// holding only this trader's margin, cannot pay: it is queued as the trader's claim out of the
+    /// rest's margin, and that margin may then no longer cover the rest's loss at its exit value
+    /// (SPEC.md, "Finding: a reduce's claim can leave its own position underwater"). The trader then
+    /// tops the margin up (a fresh deposit if needed) before closing, and payClaims pays the claim back.
     function _roundTrip(
         uint8 decimals,
         uint64 fee,
@@ -670,26 +731,30 @@ contract TradingFuzzTest is TradingHarness {
         addTraders(1);
         address t = traders[0];
         uint256 unit = 10 ** uint256(decimals);
-        uint256 deposit = bound(depositSeed, 2 * unit, 1e6 * unit); // 2 .. 1e6 tokens, any dust
-        fund(t, deposit);
+        fundTracked(t, bound(depositSeed, 2 * unit, 1e6 * unit)); // 2 .. 1e6 tokens, any dust
 
         _roundTripOpen(t, tradeSeed);
         if (reduceSeed & 1 == 1) _roundTripReduce(t, reduceSeed);
-        if (position(t).size != 0) close(t);
         drainEvents();
+        if (position(t).size != 0) {
+            rescueIfUnderwater(t);
+            close(t);
+        }
+        drainEvents();
+        payAllClaims();
         checkInvariants();
+        (, , uint256 claims) = _balances();
+        assertEq(claims, 0, "the trader's claim was not paid back after its close");
 
-        // Exact: with one trader, free collateral = deposit - fees - (quote the pool kept).
+        // Exact: with one trader, free collateral = deposits - fees - (quote the pool kept).
+        uint256 deposit = depositedUnits;
         (uint256 q, ) = reserves();
         uint256 free = vault.freeCollateral(t);
         assertEq(free, deposit * tokenScale() - sumFees - (q - q0), "free collateral != deposit - fees - pool dust");
 
         uint256 withdrawable = vault.balanceOf(t);
         assertEq(withdrawable, free / tokenScale(), "balanceOf != free collateral rounded down");
-        if (withdrawable > 0) {
-            vm.prank(t);
-            vault.withdraw(withdrawable);
-        }
+        if (withdrawable > 0) withdrawTracked(t, withdrawable);
         uint256 finalBalance = usdc.balanceOf(t);
         assertLe(finalBalance, deposit, "round trip returned more tokens than deposited");
         // Fee-free, the loss is only the pool's rounding dust (q - q0, < price + 1 wei per swap) and the
@@ -785,8 +850,8 @@ contract TradingFuzzTest is TradingHarness {
         setUpMarket(quoteSeed, priceSeed, fee);
         addTraders(2);
         address a = traders[0];
-        fund(a, 1e15);
-        fund(traders[1], 1e15);
+        fundTracked(a, 1e15);
+        fundTracked(traders[1], 1e15);
 
         {
             uint256 lev = bound(uint64(openSeed >> 8), 1e18, 10e18);
@@ -824,8 +889,8 @@ contract TradingFuzzTest is TradingHarness {
         setUpMarket(quoteSeed, priceSeed, fee);
         addTraders(2);
         address t = traders[0];
-        fund(t, 1e15);
-        fund(traders[1], 1e15);
+        fundTracked(t, 1e15);
+        fundTracked(traders[1], 1e15);
         Side side = openSeed & 1 == 0 ? Side.LONG : Side.SHORT;
         uint256 lev = bound(uint64(openSeed >> 8), 5e18, 10e18);
         open(t, side, bound(openSeed >> 72, 1e18, Math.min(1e24, Math.mulDiv(q0 / 20, WAD, lev))), lev);
@@ -866,6 +931,7 @@ contract TradingFuzzTest is TradingHarness {
         int256 newSize;
         uint256 fee;
         int256 remaining; // margin + PnL - fee
+        uint256 deferred; // the part of the gain the pool cannot pay: queued as a claim
         uint256 freeBefore;
         uint256 poolBefore;
         uint256 insuranceBefore;
@@ -893,14 +959,15 @@ contract TradingFuzzTest is TradingHarness {
         }
         e.fee = Math.mulDiv(e.notional, feeRatio, WAD, Math.Rounding.Ceil);
         e.remaining = int256(e.before.margin) + e.pnl - int256(e.fee);
+        e.deferred = _deferred(e.pnl, e.remaining, vault.profitAvailable(address(amm)));
         e.freeBefore = vault.freeCollateral(a);
         (e.poolBefore, e.insuranceBefore) = vault.getPoolBalances();
     }
 
     function _checkReduce(address a, ReduceExpectation memory e) internal {
-        (int256 baseDelta, uint256 quoteAmount, int256 evPnl, uint256 evFee, int256 evFree) = lastPositionChanged(
-            drainEvents()
-        );
+        Vm.Log[] memory logs = drainEvents();
+        (int256 baseDelta, uint256 quoteAmount, int256 evPnl, uint256 evFee, int256 evFree) = lastPositionChanged(logs);
+        assertEq(claimQueuedIn(logs, a), e.deferred, "claim != the gain beyond what the pool can pay");
         assertEq(quoteAmount, e.notional, "event quoteAmount != notional");
         assertEq(baseDelta, e.newSize - e.before.size, "event baseDelta");
         assertEq(evPnl, e.pnl, "realised PnL != notional vs rounded cost basis");
@@ -914,12 +981,16 @@ contract TradingFuzzTest is TradingHarness {
             assertEq(np.size, 0, "size");
             assertEq(np.margin, 0, "margin");
             assertEq(np.openNotional, 0, "openNotional");
-            assertEq(evFree, e.remaining, "payout");
-            assertEq(vault.freeCollateral(a), uint256(int256(e.freeBefore) + e.remaining), "free collateral");
+            assertEq(evFree, e.remaining - int256(e.deferred), "payout");
+            assertEq(
+                vault.freeCollateral(a),
+                uint256(int256(e.freeBefore) + e.remaining - int256(e.deferred)),
+                "free collateral"
+            );
         } else {
             assertEq(np.size, e.newSize, "new size");
             assertEq(np.openNotional, e.before.openNotional - e.basis, "new openNotional != old - closed basis");
-            assertEq(int256(np.margin), e.remaining, "new margin != old margin + PnL - fee");
+            assertEq(int256(np.margin + e.deferred), e.remaining, "new margin + claim != old margin + PnL - fee");
             assertEq(evFree, 0, "a reduce moved free collateral");
             assertEq(vault.freeCollateral(a), e.freeBefore, "free collateral changed on a reduce");
             assertEq(poolAfter, e.poolBefore - e.fee, "margin pool -= fee");
@@ -940,8 +1011,8 @@ contract TradingFuzzTest is TradingHarness {
     ) public {
         setUpMarket(quoteSeed, priceSeed, 0);
         addTraders(2);
-        fund(traders[0], 1e15);
-        fund(traders[1], 1e15);
+        fundTracked(traders[0], 1e15);
+        fundTracked(traders[1], 1e15);
         bool isLong = openSeed & 1 == 0;
         uint256 margin = bound(openSeed >> 8, 1e18, Math.min(1e24, q0 / 100));
         open(traders[0], isLong ? Side.LONG : Side.SHORT, margin, 10e18);

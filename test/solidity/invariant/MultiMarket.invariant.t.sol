@@ -13,7 +13,7 @@ import {IVault} from "../../../contracts/interfaces/IVault.sol";
 import {MockAggregator} from "../../../contracts/test/MockAggregator.sol";
 import {Deployer} from "../utils/Deployer.sol";
 import {InvariantBase} from "../utils/InvariantBase.sol";
-import {FinalSettlement} from "./handlers/FinalSettlement.sol";
+import {ClaimsHandler} from "./handlers/ClaimsHandler.sol";
 import {FundingKeeperHandler} from "./handlers/FundingKeeperHandler.sol";
 import {LiquidatorHandler} from "./handlers/LiquidatorHandler.sol";
 import {OracleHandler} from "./handlers/OracleHandler.sol";
@@ -41,6 +41,7 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         LiquidatorHandler liquidator;
         OracleHandler oracle;
         FundingKeeperHandler keeper;
+        ClaimsHandler claims;
     }
 
     Market[N_MARKETS] internal markets;
@@ -100,6 +101,8 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
             m.traders = new TraderHandler(clearingHouse, vault, m.amm, usdc);
             m.liquidator = new LiquidatorHandler(clearingHouse, vault, m.amm, usdc, m.traders);
             m.traders.setLiquidatorHandler(address(m.liquidator));
+            m.claims = new ClaimsHandler(clearingHouse, vault, m.amm, usdc, m.traders);
+            m.traders.setClaimsHandler(address(m.claims));
             m.oracle = new OracleHandler(
                 m.amm,
                 priceFeed,
@@ -119,12 +122,8 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         stakers = new StakerHandler(insuranceFund, usdc, markets[0].traders);
         markets[0].traders.registerHandler(address(stakers));
         watch = new SharePriceWatch(insuranceFund, ledgers, liquidators);
-        FinalSettlement[] memory peers = new FinalSettlement[](N_MARKETS);
-        for (uint256 i; i < N_MARKETS; ++i) peers[i] = markets[i].traders;
         for (uint256 i; i < N_MARKETS; ++i) {
             markets[i].traders.setFundAndSequencer(watch, IPriceFeed(address(priceFeed)));
-            // The margin pool is shared: a market's settlement may borrow from another's open positions.
-            markets[i].traders.setPeers(peers);
         }
         stakers.stakeExactly(0, 10_000e6);
         time = new TimeHandler();
@@ -147,7 +146,7 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
 
     mapping(address amm => MockAggregator) internal _aggregators;
 
-    /// @dev Each market: the single-market suite's trader (17), liquidator (4), oracle (5, the sequencer
+    /// @dev Each market: the single-market suite's trader (17), liquidator (4), claims payer (1), oracle (5, the sequencer
     /// only on the first market) and funding keeper (2) slots; the clock 6, the stakers 4.
     function _targets() internal {
         for (uint256 i; i < N_MARKETS; ++i) {
@@ -156,6 +155,10 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
             targetContract(address(m.liquidator));
             targetContract(address(m.oracle));
             targetContract(address(m.keeper));
+            targetContract(address(m.claims));
+            bytes4[] memory pc = new bytes4[](1);
+            pc[0] = ClaimsHandler.payClaims.selector;
+            targetSelector(FuzzSelector(address(m.claims), pc));
             bytes4[] memory t = new bytes4[](17);
             (t[0], t[1], t[2]) = (
                 TraderHandler.openPosition.selector,
@@ -230,6 +233,7 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         excludeSender(address(sequencerFeed));
         for (uint256 i; i < 4; ++i) excludeSender(markets[0].traders.traderAt(i));
         excludeSender(markets[0].liquidator.LIQUIDATOR());
+        excludeSender(markets[0].claims.PAYER());
         excludeSender(markets[0].keeper.KEEPER());
         for (uint256 i; i < stakers.N_STAKERS(); ++i) excludeSender(stakers.stakerAt(i));
     }
@@ -243,12 +247,20 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         return markets[0].liquidator.LIQUIDATOR();
     }
 
-    /// @dev Every claim on the Vault: the traders' and the keeper's free collateral + margin pool +
-    /// insurance fund.
+    /// @dev Every claim on the Vault: the traders' and the keeper's free collateral + the markets'
+    /// pools (their sum, checked against the Vault's total) + insurance fund.
     function _claims() internal view returns (uint256 sumFree, uint256 pool, uint256 insurance) {
         for (uint256 j; j < 4; ++j) sumFree += vault.freeCollateral(_trader(j));
         sumFree += vault.freeCollateral(_keeperAddress());
-        (pool, insurance) = vault.getPoolBalances();
+        uint256 total;
+        (total, insurance) = vault.getPoolBalances();
+        for (uint256 i; i < N_MARKETS; ++i) pool += vault.marketBalances(address(markets[i].amm)).pool;
+        assertEq(pool, total, "the markets' pools do not add up to the Vault's total");
+    }
+
+    /// @dev An account's claims over every market.
+    function _claimsOf(address account) internal view returns (uint256 sum) {
+        for (uint256 i; i < N_MARKETS; ++i) sum += vault.claimOf(address(markets[i].amm), account);
     }
 
     /// @dev Token units in minus out, summed over the markets' ledgers (stakes are in the first one).
@@ -260,16 +272,18 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         }
     }
 
-    /// @dev What the market's ledger says the pool holds for it: margins - realised PnL - shortfall +
-    /// funding paid - insurance flow.
+    /// @dev What the market's ledger says its pool holds: margins + unpaid claims - realised PnL -
+    /// shortfall + funding paid - insurance flow (what went in less what came out).
     function _poolShare(Market storage m) internal view returns (int256 share) {
         for (uint256 j; j < 4; ++j) share += int256(clearingHouse.getPosition(address(m.amm), _trader(j)).margin);
         (, uint256 shortfall) = clearingHouse.getMarketStatus(address(m.amm));
+        share += int256(m.traders.sumClaimsQueued()) - int256(m.traders.sumClaimsPaid());
         share +=
             -m.traders.sumRealizedPnl() -
             int256(shortfall) +
             m.traders.sumFundingPaid() -
-            m.traders.sumInsuranceFlow();
+            m.traders.sumInsuranceFlow() +
+            int256(m.traders.sumFundTakeShort());
     }
 
     /// @dev The insurance fund the ghosts predict, over every market, plus stakes less redemptions.
@@ -279,7 +293,7 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
             Market storage m = markets[i];
             expected += int256(m.traders.sumFees() + m.liquidator.sumInsurancePenalties());
             expected -= int256(m.liquidator.sumCovered() + m.liquidator.sumRewardsFromFund());
-            expected += m.traders.sumInsuranceFlow();
+            expected += m.traders.sumInsuranceFlow() - int256(m.traders.sumFundTakeShort());
             expected +=
                 int256(m.traders.stakedUnits() * tokenScale()) - int256(m.traders.redeemedUnits() * tokenScale());
         }
@@ -345,16 +359,19 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         }
     }
 
-    /// @notice P4, P7 and P17 across the markets: the one margin pool holds what every market's ledger
-    /// says it holds for it; each market's shortfall is its liquidations'; the insurance fund is the
-    /// sum over the markets of fees + penalties + funding flows - bad debt covered - rewards paid, plus
-    /// stakes less redemptions; each market's fees are the ones recomputed from its trades.
+    /// @notice P4, P7 and P17 across the markets: each market's own pool holds exactly what its
+    /// ledger says went in less what came out (no market's money is in another's pool), and the
+    /// Vault's total is their sum; each market's shortfall is its liquidations'; the insurance fund
+    /// is the sum over the markets of fees + penalties + funding flows - bad debt covered - rewards
+    /// paid, plus stakes less redemptions; each market's fees are the ones recomputed from its trades.
     function invariant_M3_poolAndInsuranceAcrossMarkets() public view {
         (uint256 pool, uint256 insurance) = vault.getPoolBalances();
         int256 shares;
         for (uint256 i; i < N_MARKETS; ++i) {
             Market storage m = markets[i];
-            shares += _poolShare(m);
+            int256 share = _poolShare(m);
+            assertEq(int256(vault.marketBalances(address(m.amm)).pool), share, "M3/P4: a market's pool != its ledger");
+            shares += share;
             (, uint256 shortfall) = clearingHouse.getMarketStatus(address(m.amm));
             assertEq(shortfall, m.liquidator.sumShortfall(), "M3/P4: shortfall != its liquidations'");
             assertEq(m.traders.sumFees(), m.traders.expectedFees(), "M3/P7: fees != recomputed");
@@ -367,14 +384,14 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         assertEq(stakers.redeemMismatches(), 0, "M3/P17: a stake or redemption paid another amount");
     }
 
-    /// @notice P6 across the markets: each trader's free collateral + its margins in every market =
+    /// @notice P6 across the markets: each trader's free collateral + its margins and claims in every market =
     /// (deposited - withdrawn) x scale + realised PnL - fees - penalties + bad debt left - funding
     /// paid, summed over every market's ledger.
     function invariant_M4_traderLedgerAcrossMarkets() public view {
         uint256 scale = tokenScale();
         for (uint256 j; j < 4; ++j) {
             address t = _trader(j);
-            int256 held = int256(vault.freeCollateral(t));
+            int256 held = int256(vault.freeCollateral(t) + _claimsOf(t));
             int256 expected;
             for (uint256 i; i < N_MARKETS; ++i) {
                 Market storage m = markets[i];
@@ -400,16 +417,87 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
             rewards += markets[i].liquidator.sumRewards();
             keeperWithdrawn += markets[i].liquidator.withdrawnUnits() * tokenScale();
         }
-        assertEq(vault.freeCollateral(_keeperAddress()) + keeperWithdrawn, rewards, "M5/P14: keeper != rewards");
+        assertEq(
+            vault.freeCollateral(_keeperAddress()) + _claimsOf(_keeperAddress()) + keeperWithdrawn,
+            rewards,
+            "M5/P14: keeper != rewards"
+        );
         if (stakers.unexpectedReverts() != 0) {
             revert AssertionFailed("M5/P11: unexpected staker revert", 0, uint32(stakers.lastUnexpectedSelector()));
         }
+    }
+
+    /// @notice P19 per market and P20 across the markets: each market's locked margin is the sum of
+    /// its open positions' margins; its claims are the sum of claimOf (traders and keeper), of its
+    /// queue's unpaid entries and of its ledger's queued - paid, and each account's claimOf its own;
+    /// its payClaims paid FIFO from the spare pool. The Vault's tokens x scale + the funding the
+    /// open positions owe cover every free collateral, every open margin and the fund, and each
+    /// market's pool + its owed funding covers its locked margin.
+    function invariant_M6_claimsAndCoverage() public view {
+        (uint256 sumFree, , uint256 insurance) = _claims();
+        uint256 locked;
+        uint256 owed;
+        for (uint256 i; i < N_MARKETS; ++i) {
+            Market storage m = markets[i];
+            (uint256 marketLocked, uint256 marketOwed) = _checkClaims(m);
+            locked += marketLocked;
+            owed += marketOwed;
+        }
+        assertGe(
+            usdc.balanceOf(address(vault)) * tokenScale() + owed,
+            sumFree + locked + insurance,
+            "M6/P20: tokens x scale + owed funding < free + locked margin + fund"
+        );
+    }
+
+    /// @dev P19 and P20 of one market; returns its locked margin and the funding its positions owe.
+    function _checkClaims(Market storage m) internal view returns (uint256 locked, uint256 owed) {
+        IVault.MarketBalances memory b = vault.marketBalances(address(m.amm));
+        uint256 margins;
+        uint256 claims = vault.claimOf(address(m.amm), _keeperAddress());
+        assertEq(claims, m.traders.claimOwed(_keeperAddress()), "M6/P19: keeper's claim != its ledger");
+        for (uint256 j; j < 4; ++j) {
+            address t = _trader(j);
+            IClearingHouse.Position memory p = clearingHouse.getPosition(address(m.amm), t);
+            margins += p.margin;
+            if (p.size != 0) {
+                int256 pending = clearingHouse.getPendingFunding(address(m.amm), t);
+                if (pending > 0) owed += uint256(pending);
+            }
+            uint256 claim = vault.claimOf(address(m.amm), t);
+            assertEq(claim, m.traders.claimOwed(t), "M6/P19: a trader's claimOf != its ledger");
+            claims += claim;
+        }
+        assertEq(b.lockedMargin, margins, "M6/P19: locked margin != sum of open margins");
+        // The fund owes the pool too: a negative flow of the accrual not booked yet.
+        (, uint256 insurance) = vault.getPoolBalances();
+        int256 pendingFlow = m.amm.getFundingIndices(insurance).insuranceFlow;
+        if (pendingFlow < 0) owed += uint256(-pendingFlow);
+        assertEq(b.claims, claims, "M6/P19: claims != sum of claimOf");
+        assertEq(b.claims, m.traders.sumClaimsQueued() - m.traders.sumClaimsPaid(), "M6/P19: claims != queued - paid");
+        (uint256 head, uint256 tail) = vault.claimQueueBounds(address(m.amm));
+        uint256 queue;
+        for (uint256 k = head; k < tail; ++k) {
+            (, uint256 amount) = vault.claimAt(address(m.amm), k);
+            queue += amount;
+        }
+        assertEq(b.claims, queue, "M6/P19: claims != sum of the queue's entries");
+        assertEq(m.claims.paymentMismatches(), 0, "M6/P19: payClaims paid other than FIFO from the spare pool");
+        // The findings (SPEC.md): a liquidation's realised profit, a profit netted with the funding
+        // paid, and a fee paid out of an unpayable gain are paid whatever the locked margin.
+        owed +=
+            m.liquidator.sumLiquidationGains() +
+            m.traders.sumProfitNettedWithFunding() +
+            m.traders.sumGainPaidBeyondAvailable();
+        assertGe(b.pool + owed, b.lockedMargin, "M6/P20: a market's pool + owed funding < its locked margin");
+        locked = b.lockedMargin;
     }
 
     function _checkMarket(Market storage m) internal view {
         TraderHandler h = m.traders;
         LiquidatorHandler l = m.liquidator;
         assertEq(h.eventMismatches() + l.eventMismatches(), 0, "M5/P8: an event disagreed with the state");
+        assertEq(h.valueMismatches(), 0, "M5/P8: free + margin + claim moved by other than PnL - fee - funding");
         assertEq(
             h.removeMarginViolations() + h.removeMarginMarkViolations() + h.removeMarginMaxRefused(),
             0,
@@ -431,6 +519,9 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
                 0,
                 uint32(m.keeper.lastUnexpectedSelector())
             );
+        }
+        if (m.claims.unexpectedReverts() != 0) {
+            revert AssertionFailed("M5/P11: unexpected payClaims revert", 0, uint32(m.claims.lastUnexpectedSelector()));
         }
         if (m.oracle.unexpectedReverts() != 0) {
             revert AssertionFailed("M5/P11: unexpected pokeIndex revert", 0, uint32(m.oracle.lastUnexpectedSelector()));
@@ -454,11 +545,11 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
     }
 
     /// @notice P12 over the three markets: settle every market (liquidate what is below maintenance,
-    /// close the rest, withdraw everything), in turn; the settlement breaks none of the per-market
-    /// checks; each market's reserves come back (b = b0, q0 <= q within the rounding bound, open
-    /// interest 0, realised PnL = -(q - q0)); the one pool holds the sum of the markets' dust; custody
-    /// holds with every trader and the keeper at dust. With a shortfall the positions the pool cannot
-    /// pay stay open and the cross-market identities are re-checked instead.
+    /// close the rest, pay its claims, withdraw everything), in turn; the settlement breaks none of
+    /// the per-market checks; each market's reserves come back (b = b0, q0 <= q within the rounding
+    /// bound, open interest 0, realised PnL = -(q - q0)); each market's pool less its claims left is
+    /// its own dust less its uncovered bad debt, so without a shortfall every claim is paid in full
+    /// and the pool keeps only the dust; custody holds with every trader and the keeper at dust.
     function afterInvariant() public {
         uint256 calls;
         uint256 skips;
@@ -470,7 +561,6 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         // At least one trader action in ten did something, in a run with ten or more of them (a run
         // whose calls went almost all to the other actors says nothing about the traders).
         if (calls >= 10) assertLe(skips * 10, calls * 9, "too many trader actions skipped");
-        bool stranded;
         for (uint256 i; i < N_MARKETS; ++i) {
             Market storage m = markets[i];
             (uint256 q1, uint256 b1) = m.amm.getReserves();
@@ -483,36 +573,37 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
                 );
             }
             assertEq(m.traders.finalWithdrawFailures(), 0, "M/P12: a withdrawal failed");
-            if (m.traders.finalStranded() != 0) stranded = true;
         }
         // Later markets' settlements may have paid traders after an earlier one withdrew: withdraw again.
         markets[0].traders.settleAll(0);
         invariant_M5_perMarketChecks();
+        invariant_M6_claimsAndCoverage();
         assertTrue(markets[0].liquidator.withdrawAllRewards(), "M/P12: the keeper could not withdraw");
         (uint256 sumFree, uint256 pool, uint256 insurance) = _claims();
         assertLt(sumFree, 5 * tokenScale(), "M/P12: more than dust left after withdrawing all");
         assertEq(usdc.balanceOf(address(vault)) * tokenScale(), sumFree + pool + insurance, "M/P12: custody");
         assertEq(insurance, _expectedInsurance(), "M/P12: insurance");
-        if (stranded) {
-            invariant_M1_custodyAcrossMarkets();
-            invariant_M2_perMarketReserves();
-            invariant_M3_poolAndInsuranceAcrossMarkets();
-            invariant_M4_traderLedgerAcrossMarkets();
-            return;
-        }
-        int256 dust;
-        for (uint256 i; i < N_MARKETS; ++i) {
-            Market storage m = markets[i];
-            (uint256 q, uint256 b) = m.amm.getReserves();
-            assertEq(b, m.b0, "M/P12: base reserve not back at b0");
-            assertGe(q, m.q0, "M/P12: quote reserve below q0");
-            assertLe((q - m.q0) * m.b0, m.traders.roundingSum(), "M/P12: quote drift above the rounding bound");
-            (uint256 oiLong, uint256 oiShort) = m.amm.getOpenInterest();
-            assertEq(oiLong + oiShort, 0, "M/P12: open interest left");
-            assertEq(m.traders.sumRealizedPnl(), -int256(q - m.q0), "M/P12: realised PnL != -(q - q0)");
-            (, uint256 shortfall) = clearingHouse.getMarketStatus(address(m.amm));
-            dust += int256(q - m.q0) - int256(shortfall) + m.traders.sumFundingPaid() - m.traders.sumInsuranceFlow();
-        }
-        assertEq(int256(pool), dust, "M/P12: pool != sum over markets of (q - q0) - shortfall + funding dust");
+        for (uint256 i; i < N_MARKETS; ++i) _checkSettledMarket(markets[i]);
+    }
+
+    /// @dev One market after the settlement: reserves back, and its pool less its claims left is
+    /// (q - q0) - shortfall + funding dust (P4 with no margins); without a shortfall no claim is left.
+    function _checkSettledMarket(Market storage m) internal view {
+        (uint256 q, uint256 b) = m.amm.getReserves();
+        assertEq(b, m.b0, "M/P12: base reserve not back at b0");
+        assertGe(q, m.q0, "M/P12: quote reserve below q0");
+        assertLe((q - m.q0) * m.b0, m.traders.roundingSum(), "M/P12: quote drift above the rounding bound");
+        (uint256 oiLong, uint256 oiShort) = m.amm.getOpenInterest();
+        assertEq(oiLong + oiShort, 0, "M/P12: open interest left");
+        assertEq(m.traders.sumRealizedPnl(), -int256(q - m.q0), "M/P12: realised PnL != -(q - q0)");
+        (, uint256 shortfall) = clearingHouse.getMarketStatus(address(m.amm));
+        int256 left = int256(q - m.q0) - int256(shortfall) + m.traders.sumFundingPaid() - m.traders.sumInsuranceFlow();
+        left += int256(m.traders.sumFundTakeShort());
+        IVault.MarketBalances memory bal = vault.marketBalances(address(m.amm));
+        assertEq(bal.lockedMargin, 0, "M/P12: locked margin left");
+        assertEq(int256(bal.pool) - int256(bal.claims), left, "M/P12: pool - claims != (q - q0) - shortfall + dust");
+        if (shortfall == 0) assertEq(bal.claims, 0, "M/P12: a claim left unpaid in a market without a shortfall");
+        assertTrue(bal.pool == 0 || bal.claims == 0, "M/P12: payClaims left both a pool and claims");
+        assertLe(bal.claims, shortfall, "M/P12: claims left above the uncovered bad debt");
     }
 }

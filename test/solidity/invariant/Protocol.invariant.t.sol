@@ -13,6 +13,7 @@ import {MockAggregator} from "../../../contracts/test/MockAggregator.sol";
 import {Deployer} from "../utils/Deployer.sol";
 import {InvariantBase} from "../utils/InvariantBase.sol";
 import {AdminHandler} from "./handlers/AdminHandler.sol";
+import {ClaimsHandler} from "./handlers/ClaimsHandler.sol";
 import {FundingKeeperHandler} from "./handlers/FundingKeeperHandler.sol";
 import {LiquidatorHandler} from "./handlers/LiquidatorHandler.sol";
 import {OracleHandler} from "./handlers/OracleHandler.sol";
@@ -50,6 +51,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     OracleHandler internal oracle;
     FundingKeeperHandler internal keeper;
     StakerHandler internal stakers;
+    ClaimsHandler internal claims;
     SharePriceWatch internal watch;
 
     ChainlinkPriceFeed internal priceFeed;
@@ -97,6 +99,8 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         admin = new AdminHandler(clearingHouse, vault, amm, usdc);
         liquidator = new LiquidatorHandler(clearingHouse, vault, amm, usdc, traders);
         traders.setLiquidatorHandler(address(liquidator));
+        claims = new ClaimsHandler(clearingHouse, vault, amm, usdc, traders);
+        traders.setClaimsHandler(address(claims));
         oracle = new OracleHandler(amm, priceFeed, aggregator, sequencerFeed, ASSET, traders, answer);
         keeper = new FundingKeeperHandler(clearingHouse, vault, amm, traders);
         stakers = new StakerHandler(insuranceFund, usdc, traders);
@@ -123,9 +127,10 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         targetContract(address(oracle));
         targetContract(address(keeper));
         targetContract(address(stakers));
+        targetContract(address(claims));
 
-        // Weights: 17 trader slots (2 of them price moves), 2 clock slots, 4 admin slots (pause itself acts one time in eight),
-        // 4 liquidator slots (3 liquidations, 1 self-liquidation attempt).
+        // Weights: 17 trader slots (2 of them price moves), 2 clock slots, 4 admin slots (pause itself acts one
+        // time in eight), 4 liquidator slots (3 liquidations, 1 self-liquidation attempt), 1 claims payer slot.
         bytes4[] memory t = new bytes4[](17);
         t[0] = TraderHandler.openPosition.selector;
         t[1] = TraderHandler.openPosition.selector;
@@ -175,6 +180,10 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         o[5] = OracleHandler.poke.selector;
         targetSelector(FuzzSelector(address(oracle), o));
 
+        bytes4[] memory pc = new bytes4[](1);
+        pc[0] = ClaimsHandler.payClaims.selector;
+        targetSelector(FuzzSelector(address(claims), pc));
+
         bytes4[] memory f = new bytes4[](2);
         f[0] = FundingKeeperHandler.updateFunding.selector;
         f[1] = FundingKeeperHandler.updateFunding.selector;
@@ -194,6 +203,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         excludeSender(address(usdc));
         for (uint256 i; i < traders.N_TRADERS(); ++i) excludeSender(traders.traderAt(i));
         excludeSender(liquidator.LIQUIDATOR());
+        excludeSender(claims.PAYER());
         excludeSender(keeper.KEEPER());
         excludeSender(address(insuranceFund));
         excludeSender(address(priceFeed));
@@ -213,6 +223,10 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         uint256 shortfall;
         uint256 longOpenNotional;
         uint256 shortOpenNotional;
+        /// @dev claimOf summed over the traders and the keeper; funding owed to the pool: by the open
+        /// positions (getPendingFunding > 0, summed) and by the fund (a negative pending flow).
+        uint256 sumClaims;
+        uint256 owedFunding;
     }
 
     function _book() internal view returns (Book memory s) {
@@ -229,10 +243,21 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
             }
             s.sumMargin += p.margin;
             s.sumFree += vault.freeCollateral(t);
+            s.sumClaims += vault.claimOf(address(amm), t);
+            if (p.size != 0) {
+                int256 pending = clearingHouse.getPendingFunding(address(amm), t);
+                if (pending > 0) s.owedFunding += uint256(pending);
+            }
         }
         // The keeper's rewards are claims on the Vault too.
         s.sumFree += vault.freeCollateral(liquidator.LIQUIDATOR());
+        s.sumClaims += vault.claimOf(address(amm), liquidator.LIQUIDATOR());
         (, s.shortfall) = clearingHouse.getMarketStatus(address(amm));
+        // The fund owes the pool too: an accrual not booked yet whose flow is negative (the fund pays
+        // the receivers' excess into the pool when it is booked).
+        (, uint256 insurance) = vault.getPoolBalances();
+        int256 pendingFlow = amm.getFundingIndices(insurance).insuranceFlow;
+        if (pendingFlow < 0) s.owedFunding += uint256(-pendingFlow);
     }
 
     /// @dev The insurance fund the ghosts predict: fees + insurance penalties - bad debt it covered -
@@ -243,7 +268,8 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
                 int256(liquidator.sumCovered() + liquidator.sumRewardsFromFund()) +
                 traders.sumInsuranceFlow() +
                 int256(traders.stakedUnits() * tokenScale()) -
-                int256(traders.redeemedUnits() * tokenScale());
+                int256(traders.redeemedUnits() * tokenScale()) -
+                int256(traders.sumFundTakeShort());
         return uint256(expected);
     }
 
@@ -264,11 +290,13 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     // ================================================================== invariants
 
     /// @notice P1 (custody). The Vault's token balance x scale equals every claim on it exactly: the
-    /// traders' and the keeper's free collateral + the margin pool + the insurance fund. And it is exactly what was
-    /// deposited minus what was withdrawn (only deposits and withdrawals move tokens).
+    /// traders' and the keeper's free collateral + the market's pool (the one market's pool is the
+    /// sum of the pools) + the insurance fund. And it is exactly what was deposited minus what was
+    /// withdrawn (only deposits and withdrawals move tokens).
     function invariant_P1_custodyIdentity() public view {
         Book memory s = _book();
         (uint256 pool, uint256 insurance) = vault.getPoolBalances();
+        assertEq(vault.marketBalances(address(amm)).pool, pool, "P1: the market's pool != the sum of the pools");
         uint256 tokens = usdc.balanceOf(address(vault));
         assertEq(tokens * tokenScale(), s.sumFree + pool + insurance, "P1: tokens x scale != free + pool + insurance");
         assertEq(
@@ -308,21 +336,25 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         assertEq(traders.kDecreases(), 0, "P3: an action decreased k");
     }
 
-    /// @notice P4 (margin pool). Margin pool == sum of open margins - sum of realised PnL (from the
-    /// PositionChanged events, liquidations included) - the market's shortfall: every margin sits in the
-    /// pool, every realised PnL is paid by it, and the bad debt the insurance fund could not cover is
-    /// missing from it. The shortfall is also the sum of the PositionLiquidated shortfalls.
+    /// @notice P4 (the market's pool). The market's pool == sum of open margins + unpaid claims - sum
+    /// of realised PnL (from the PositionChanged events, liquidations included) - the market's
+    /// shortfall + funding paid - insurance flow: every margin sits in the pool, every realised PnL
+    /// is paid by it (a gain it could not pay stays in it as a claim until payClaims pays it), and
+    /// the bad debt the insurance fund could not cover is missing from it. The unpaid claims are the
+    /// ledger's (ClaimQueued - ClaimPaid events). The shortfall is also the sum of the
+    /// PositionLiquidated shortfalls.
     function invariant_P4_marginPoolAccounting() public view {
         Book memory s = _book();
-        (uint256 pool, ) = vault.getPoolBalances();
+        uint256 pool = vault.marketBalances(address(amm)).pool;
         assertEq(
             int256(pool),
-            int256(s.sumMargin) -
+            int256(s.sumMargin + traders.sumClaimsQueued() - traders.sumClaimsPaid()) -
                 traders.sumRealizedPnl() -
                 int256(s.shortfall) +
                 traders.sumFundingPaid() -
-                traders.sumInsuranceFlow(),
-            "P4: pool != margins - realised PnL - shortfall + funding paid - insurance flow"
+                traders.sumInsuranceFlow() +
+                int256(traders.sumFundTakeShort()),
+            "P4: pool != margins + claims - realised PnL - shortfall + funding paid - insurance flow"
         );
         assertEq(s.shortfall, liquidator.sumShortfall(), "P4: market shortfall != sum of liquidation shortfalls");
     }
@@ -355,11 +387,16 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
                     int256(traders.feesPaid(t) + traders.liquidationCharges(t)) +
                     int256(traders.badDebtLeft(t)) -
                     traders.fundingPaid(t);
-            int256 held = int256(vault.freeCollateral(t) + clearingHouse.getPosition(address(amm), t).margin);
+            // A claim is the trader's: profit realised, owed by the market's pool.
+            int256 held = int256(
+                vault.freeCollateral(t) +
+                    clearingHouse.getPosition(address(amm), t).margin +
+                    vault.claimOf(address(amm), t)
+            );
             assertEq(
                 held,
                 inOut + earned,
-                "P6: free + margin != deposited - withdrawn + PnL - fees - penalties + bad debt"
+                "P6: free + margin + claim != deposited - withdrawn + PnL - fees - penalties + bad debt"
             );
             assertLe(
                 int256(traders.withdrawn(t) * scale),
@@ -391,6 +428,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     /// free-collateral delta and fee are the Vault's actual changes.
     function invariant_P8_eventsMatchState() public view {
         assertEq(traders.eventMismatches(), 0, "P8: an event disagreed with the state");
+        assertEq(traders.valueMismatches(), 0, "P8: free + margin + claim moved by other than PnL - fee - funding");
         assertEq(liquidator.eventMismatches(), 0, "P8: a liquidation's events disagreed with the state");
     }
 
@@ -453,6 +491,9 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         if (stakers.unexpectedReverts() != 0) {
             revert AssertionFailed("P11: unexpected staker revert", 0, uint32(stakers.lastUnexpectedSelector()));
         }
+        if (claims.unexpectedReverts() != 0) {
+            revert AssertionFailed("P11: unexpected payClaims revert", 0, uint32(claims.lastUnexpectedSelector()));
+        }
     }
 
     /// @notice P16 (funding conservation and cap). What the traders paid in funding (settled in
@@ -494,6 +535,64 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         assertEq(traders.sequencerGateViolations(), 0, "P18: a risk-increasing action while the sequencer was down");
     }
 
+    /// @notice P19 (locked margin and the claim queue). The market's locked margin == the sum of its
+    /// open positions' stored margins; its claims == sum of claimOf over the traders and the keeper
+    /// == sum of the queue's unpaid entries [head, tail) == claims queued - paid (ClaimQueued /
+    /// ClaimPaid events), and each account's claimOf is its own queued - paid; every payClaims paid
+    /// the queue in order from its head with what the pool held beyond its locked margin (the
+    /// handler's `payClaims` action and the final settlement).
+    function invariant_P19_lockedMarginAndClaims() public view {
+        Book memory s = _book();
+        IVault.MarketBalances memory m = vault.marketBalances(address(amm));
+        assertEq(m.lockedMargin, s.sumMargin, "P19: locked margin != sum of open margins");
+        assertEq(m.claims, s.sumClaims, "P19: claims != sum of claimOf");
+        assertEq(m.claims, traders.sumClaimsQueued() - traders.sumClaimsPaid(), "P19: claims != queued - paid");
+        (uint256 head, uint256 tail) = vault.claimQueueBounds(address(amm));
+        uint256 queue;
+        for (uint256 i = head; i < tail; ++i) {
+            (, uint256 amount) = vault.claimAt(address(amm), i);
+            assertTrue(amount != 0, "P19: an unpaid entry of the queue holds nothing");
+            queue += amount;
+        }
+        assertEq(m.claims, queue, "P19: claims != sum of the queue's entries");
+        for (uint256 i; i < traders.N_TRADERS(); ++i) {
+            address t = traders.traderAt(i);
+            assertEq(vault.claimOf(address(amm), t), traders.claimOwed(t), "P19: a trader's claimOf != queued - paid");
+        }
+        address keeperAddress = liquidator.LIQUIDATOR();
+        assertEq(vault.claimOf(address(amm), keeperAddress), traders.claimOwed(keeperAddress), "P19: keeper's claim");
+        assertEq(claims.paymentMismatches(), 0, "P19: payClaims paid other than FIFO from the spare pool");
+    }
+
+    /// @notice P20 (the Vault's tokens cover the margins). At every step the Vault's tokens x scale
+    /// cover every free collateral, every open position's margin and the fund, up to the funding the
+    /// open positions owe and have not settled yet: tokens x scale + owed >= free + locked margin +
+    /// fund, i.e. pool + owed >= locked margin (owed = sum of getPendingFunding > 0). The market's
+    /// pool holds less than its locked margin only transiently, when a receiver settled (or the fund
+    /// took its share of) funding its payers still owe: no profit is ever paid out of margin that
+    /// backs an open position. And no payout was capped by the Vault for lack of pool money beyond
+    /// that (a claim queued by the Vault rather than by the ClearingHouse's deferral would show a
+    /// pool below what the trade took).
+    function invariant_P20_tokensCoverMargins() public view {
+        Book memory s = _book();
+        IVault.MarketBalances memory m = vault.marketBalances(address(amm));
+        (, uint256 insurance) = vault.getPoolBalances();
+        // The findings (SPEC.md): a liquidation that realises a profit pays it whatever the locked
+        // margin, a trade's profit netted with the funding it pays is credited undeferred, and a fee
+        // the margin cannot pay is paid out of the trade's gain whatever the pool can pay.
+        uint256 allowance =
+            s.owedFunding +
+                liquidator.sumLiquidationGains() +
+                traders.sumProfitNettedWithFunding() +
+                traders.sumGainPaidBeyondAvailable();
+        assertGe(
+            usdc.balanceOf(address(vault)) * tokenScale() + allowance,
+            s.sumFree + m.lockedMargin + insurance,
+            "P20: tokens x scale + owed funding < free + locked margin + fund"
+        );
+        assertGe(m.pool + allowance, m.lockedMargin, "P20: pool + owed funding < locked margin");
+    }
+
     /// @notice P13 (only below maintenance). Every liquidation that went through was of a position whose
     /// liquidation margin ratio (getLiquidationMarginRatio, read just before in the same block) was below
     /// maintenance; every position below it that was refused was refused for another reason than
@@ -521,10 +620,13 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     /// collateral (plus what it withdrew at the end) is exactly the sum of its rewards.
     function invariant_P14_liquidationConservesValue() public view {
         assertEq(liquidator.conservationViolations(), 0, "P14: a liquidation created or destroyed value");
+        address keeperAddress = liquidator.LIQUIDATOR();
         assertEq(
-            vault.freeCollateral(liquidator.LIQUIDATOR()) + liquidator.withdrawnUnits() * tokenScale(),
+            vault.freeCollateral(keeperAddress) +
+                vault.claimOf(address(amm), keeperAddress) +
+                liquidator.withdrawnUnits() * tokenScale(),
             liquidator.sumRewards(),
-            "P14: keeper's free collateral != sum of rewards"
+            "P14: keeper's free collateral + claim != sum of rewards"
         );
         assertEq(
             liquidator.sumBadDebt(),
@@ -544,12 +646,13 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     }
 
     /// @notice P12 (path independence, checked at the end of every run). Closing every position, in an
-    /// order drawn from the run's state, brings the base reserve back to b0 exactly and the quote
-    /// reserve to q0 plus rounding dust: q0 <= q and (q - q0) x b0 <= sum over all swaps of
+    /// order drawn from the run's state (a winner never waits for the losers: what the pool cannot
+    /// pay yet is its claim), then paying the claims, brings the base reserve back to b0 exactly and
+    /// the quote reserve to q0 plus rounding dust: q0 <= q and (q - q0) x b0 <= sum over all swaps of
     /// max(reserves after the swap) (each swap raises k by less than the reserve it did not round),
-    /// i.e. about max(q, b) / b0 wei of quote per swap. The traders' total PnL is then -(q - q0) <= 0, the
-    /// margin pool holds exactly that dust, the insurance fund the fees, and every trader withdraws
-    /// all its free collateral.
+    /// i.e. about max(q, b) / b0 wei of quote per swap. The traders' total PnL is then -(q - q0) <= 0;
+    /// without a shortfall every claim is paid in full and the pool holds exactly the dust; the
+    /// insurance fund holds the fees, and every trader withdraws all its free collateral.
     function afterInvariant() public virtual {
         if (clearingHouse.paused()) admin.unpause();
         // Settle with a working oracle and the sequencer up (liquidations are sequencer-gated).
@@ -558,13 +661,13 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         // is checked here (a violation before it is already reported by the invariant that watches it).
         uint256[4] memory before = _ghostCounters();
         uint256[6] memory liqBefore = _liquidationCounters();
-        uint256[33] memory stats = _stats();
+        uint256[37] memory stats = _stats();
         (uint256 q1, uint256 b1) = amm.getReserves();
         traders.settleAll(uint256(keccak256(abi.encode(q1, b1, traders.swaps(), block.timestamp))));
         uint256[4] memory afterSettle = _ghostCounters();
         uint256[6] memory liqAfter = _liquidationCounters();
         stats[10] = liquidator.liquidations() - stats[1];
-        stats[11] = traders.finalStranded() != 0 ? 1 : 0;
+        stats[11] = vault.marketBalances(address(amm)).claims != 0 ? 1 : 0;
         _reportStats(stats);
         // Skipped trader actions (stats[31] of stats[30]) are counted and reported with the statistics,
         // not bounded per run: a run whose opens are refused (sequencer down or in grace, paused,
@@ -588,8 +691,13 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
             );
         }
         assertEq(traders.finalWithdrawFailures(), 0, "P12: a withdrawal of all free collateral failed");
-        // The keeper was paid exactly its rewards and takes them out.
-        assertEq(vault.freeCollateral(liquidator.LIQUIDATOR()), liquidator.sumRewards(), "P12: keeper != rewards");
+        // The keeper was paid exactly its rewards (what the pool still owes it as a claim included) and
+        // takes them out.
+        assertEq(
+            vault.freeCollateral(liquidator.LIQUIDATOR()) + vault.claimOf(address(amm), liquidator.LIQUIDATOR()),
+            liquidator.sumRewards(),
+            "P12: keeper != rewards"
+        );
         assertTrue(liquidator.withdrawAllRewards(), "P12: the keeper could not withdraw its rewards");
 
         (uint256 pool, uint256 insurance) = vault.getPoolBalances();
@@ -612,18 +720,6 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
             "P12: more was taken out than put in"
         );
 
-        if (traders.finalStranded() != 0) {
-            // A shortfall the insurance fund could not pay: the pool cannot pay every winner, and the
-            // positions it cannot pay stay open (no global settlement without an index). Everything
-            // must still add up exactly.
-            assertGe(shortfall, 1, "P12: positions stranded without a shortfall");
-            invariant_P1_custodyIdentity();
-            invariant_P2_baseConservationAndOpenInterest();
-            invariant_P4_marginPoolAccounting();
-            invariant_P5_quoteConservation();
-            invariant_P6_traderLedgerAndWithdrawals();
-            return;
-        }
         (uint256 q, uint256 b) = amm.getReserves();
         assertEq(b, b0, "P12: base reserve not back at b0");
         assertGe(q, q0, "P12: quote reserve below q0");
@@ -631,14 +727,31 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         (uint256 oiLong, uint256 oiShort) = amm.getOpenInterest();
         assertEq(oiLong + oiShort, 0, "P12: open interest left");
         assertEq(traders.sumRealizedPnl(), -int256(q - q0), "P12: total realised PnL != -(q - q0)");
-        // The pool keeps the rounding dust, less the bad debt nobody paid.
-        // ... plus the funding dust (funding paid - insurance flow: nothing is pending without positions).
-        assertEq(
-            int256(pool),
-            int256(q - q0) - int256(shortfall) + traders.sumFundingPaid() - traders.sumInsuranceFlow(),
-            "P12: margin pool != (q - q0) - shortfall + funding dust"
-        );
+        // Every position is closed and payClaims ran: the pool less the claims left is the rounding
+        // dust (q - q0) plus the funding dust (funding paid - insurance flow: nothing is pending
+        // without positions), less the bad debt nobody paid (P4 with no margins left). So without a
+        // shortfall every claim was paid in full and the pool keeps only the dust; with one, the
+        // claims left are exactly the uncovered bad debt less that dust, and the pool is empty.
+        (uint256 marketPool, , uint256 claims) = _balancesOf();
+        assertEq(marketPool, pool, "P12: the market's pool != the sum of the pools");
+        int256 left =
+            int256(q - q0) -
+                int256(shortfall) +
+                traders.sumFundingPaid() -
+                traders.sumInsuranceFlow() +
+                int256(traders.sumFundTakeShort());
+        assertEq(int256(pool) - int256(claims), left, "P12: pool - claims != (q - q0) - shortfall + funding dust");
+        if (shortfall == 0) assertEq(claims, 0, "P12: a claim was left unpaid in a market without a shortfall");
+        assertTrue(pool == 0 || claims == 0, "P12: payClaims left both a pool and claims");
+        assertLe(claims, shortfall, "P12: claims left above the uncovered bad debt");
+        invariant_P19_lockedMarginAndClaims();
         invariant_P16_fundingConservation();
+    }
+
+    /// @dev The market's pool, locked margin and claims.
+    function _balancesOf() internal view returns (uint256, uint256, uint256) {
+        IVault.MarketBalances memory m = vault.marketBalances(address(amm));
+        return (m.pool, m.lockedMargin, m.claims);
     }
 
     // ================================================================== statistics (opt-in)
@@ -646,9 +759,9 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     /// @dev Per run, before the settlement: runs (1), liquidations, full, partial, with bad debt, with a
     /// shortfall, with a bounded penalty, NotLiquidatable refusals, other expected liquidation
     /// reverts, self-liquidation refusals; then (filled in after it) the settlement's liquidations and
-    /// whether positions were stranded.
+    /// whether claims were left unpaid (a shortfall).
 
-    function _stats() internal view returns (uint256[33] memory c) {
+    function _stats() internal view returns (uint256[37] memory c) {
         c[0] = 1;
         c[1] = liquidator.liquidations();
         c[2] = liquidator.fullLiquidations();
@@ -682,16 +795,20 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         c[29] = watch.dropsOnBadDebt();
         (c[30], c[31]) = traders.callsAndSkips();
         c[32] = traders.closeTopUps();
+        c[33] = traders.tradesQueuingClaims();
+        c[34] = claims.nonZeroPayments();
+        c[35] = traders.fundTakeShortfalls();
+        c[36] = liquidator.profitableLiquidations();
     }
 
     /// @dev With INVARIANT_STATS=<runs> in the environment, adds this run's counts to totals kept in the
     /// process environment (which the EVM state reverts do not touch) and, at the end of the
     /// campaign's last run, fails with the totals: a console-free report. Run one campaign at a time
     /// (`--grep`), since campaigns share the environment. Off (0) by default.
-    function _reportStats(uint256[33] memory run) internal {
+    function _reportStats(uint256[37] memory run) internal {
         uint256 runs = vm.envOr("INVARIANT_STATS", uint256(0));
         if (runs == 0) return;
-        string[33] memory names = [
+        string[37] memory names = [
             "runs",
             "liquidations",
             "full",
@@ -703,7 +820,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
             "otherRefusals",
             "keeperWaits",
             "settlementLiquidations",
-            "runsStranded",
+            "runsWithClaimsLeft",
             "fundingUpdates",
             "nonZeroPremiums",
             "updatesTooEarly",
@@ -724,11 +841,15 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
             "sharePriceDropsOnBadDebt",
             "traderCalls",
             "traderSkips",
-            "closeTopUps"
+            "closeTopUps",
+            "tradesQueuingClaims",
+            "claimPayments",
+            "fundTakeShortfalls",
+            "profitableLiquidations"
         ];
         string memory prefix = string.concat("INVARIANT_STATS_", vm.toString(q0), "_");
         string memory report = string.concat("stats q0=", vm.toString(q0 / 1e18), ":");
-        for (uint256 i; i < 33; ++i) {
+        for (uint256 i; i < 37; ++i) {
             string memory key = string.concat(prefix, names[i]);
             uint256 total = vm.envOr(key, uint256(0)) + run[i];
             vm.setEnv(key, vm.toString(total));

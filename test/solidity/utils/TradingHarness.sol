@@ -25,10 +25,19 @@ abstract contract TradingHarness is Deployer {
     int256 internal sumRealizedPnl;
     uint256 internal sumFees;
     uint256 internal positionEvents;
-    /// @dev Token units deposited through `fundTracked`.
+    /// @dev Token units deposited through `fundTracked`, in total and per trader, and withdrawn
+    /// through `withdrawTracked`.
     uint256 internal depositedUnits;
-    /// @dev How often `ensurePoolCanPay` had to top up the other traders.
-    uint256 internal poolTopUps;
+    mapping(address trader => uint256) internal depositedBy;
+    mapping(address trader => uint256) internal withdrawnUnits;
+    /// @dev Per trader, from the events: realised PnL and fees (PositionChanged), claims queued
+    /// (ClaimQueued) and paid (ClaimPaid); and the totals of the claims.
+    mapping(address trader => int256) internal pnlOf;
+    mapping(address trader => uint256) internal feesOf;
+    mapping(address trader => uint256) internal claimsQueuedOf;
+    mapping(address trader => uint256) internal claimsPaidOf;
+    uint256 internal sumClaimsQueued;
+    uint256 internal sumClaimsPaid;
 
     // ------------------------------------------------------------------ set-up
 
@@ -148,7 +157,7 @@ abstract contract TradingHarness is Deployer {
 
     /// @dev Margin needed so the whole position can be closed now: margin + PnL - close fee >= 0, PnL
     /// at the exit value (what the close realises; getUnrealizedPnl is at the spot price and more).
-    /// Tops the margin up from free collateral when it is short (fee 0: PnL alone).
+    /// Tops the margin up from free collateral when it is short, depositing what is missing.
     function rescueIfUnderwater(address t) internal {
         IClearingHouse.Position memory p = position(t);
         if (p.size == 0) return;
@@ -156,7 +165,10 @@ abstract contract TradingHarness is Deployer {
         int256 pnl = pnlAt(p.size, p.openNotional, exit);
         int256 remaining = int256(p.margin) + pnl - int256(Math.mulDiv(exit, feeRatio, WAD, Math.Rounding.Ceil));
         if (remaining < 0) {
-            addMargin(t, uint256(-remaining));
+            uint256 amount = uint256(-remaining);
+            uint256 free = vault.freeCollateral(t);
+            if (free < amount) fundTracked(t, (amount - free) / tokenScale() + 1);
+            addMargin(t, amount);
             drainEvents();
         }
     }
@@ -164,58 +176,49 @@ abstract contract TradingHarness is Deployer {
     function fundTracked(address t, uint256 units) internal {
         fund(t, units);
         depositedUnits += units;
+        depositedBy[t] += units;
     }
 
-    /// @dev The margin pool is shared: a winner's payout comes out of the losers' margins. With no
-    /// liquidation, a loser whose loss exceeds its margin leaves the pool short and a winner's close
-    /// reverts InsufficientMarginPool (see test_badDebtBlocksProfitableClose). Property tests that
-    /// need every close to go through call this first: if the pool cannot pay what closing `t` now
-    /// would take from it (margin + PnL at the exit value), every open position is topped up (from fresh deposits) to
-    /// stay solvent whatever the order of the remaining closes, which makes the pool able to pay.
-    function ensurePoolCanPay(address t) internal {
-        IClearingHouse.Position memory p = position(t);
-        if (p.size == 0) return;
-        (uint256 pool, ) = vault.getPoolBalances();
-        int256 take = int256(p.margin) + exitPnl(t);
-        if (take <= int256(pool)) return;
-        secureAll();
-        poolTopUps++;
+    /// @dev Withdraws `units` tokens of `t`'s free collateral, kept in the per-trader ledger.
+    function withdrawTracked(address t, uint256 units) internal {
+        vm.prank(t);
+        vault.withdraw(units);
+        withdrawnUnits[t] += units;
     }
 
-    /// @dev Tops every position up to a margin covering its worst loss plus fee over any order of the
-    /// remaining closes (no new trades): a long loses at most its open notional (exit value >= 0); a
-    /// short pays the most when every other short has bought back first, leaving base reserve
-    /// b - (other shorts), so its exit value is at most k / (that - |s|) - k / that.
-    function secureAll() internal {
-        (uint256 q, uint256 b) = reserves();
-        uint256 k = q * b;
-        uint256 shorts;
-        for (uint256 i; i < traders.length; ++i) {
-            int256 size = position(traders[i]).size;
-            if (size < 0) shorts += uint256(-size);
-        }
-        for (uint256 i; i < traders.length; ++i) {
-            address t = traders[i];
-            IClearingHouse.Position memory p = position(t);
-            if (p.size == 0) continue;
-            uint256 need;
-            if (p.size > 0) {
-                need = p.openNotional + 1;
-            } else {
-                uint256 s = uint256(-p.size);
-                uint256 bWorst = b - (shorts - s);
-                uint256 exitWorst = Math.mulDiv(k, 1, bWorst - s, Math.Rounding.Ceil) - k / bWorst;
-                exitWorst += exitWorst / 1e6 + 1e9; // k grows by rounding dust on the way
-                exitWorst += Math.mulDiv(exitWorst, feeRatio, WAD, Math.Rounding.Ceil);
-                need = exitWorst > p.openNotional ? exitWorst - p.openNotional : 0;
-            }
-            if (need <= p.margin) continue;
-            uint256 amount = need - p.margin;
-            uint256 free = vault.freeCollateral(t);
-            if (free < amount) fundTracked(t, (amount - free) / tokenScale() + 1);
-            addMargin(t, amount);
-        }
+    /// @dev Pays every claim queued against the market that its pool can pay now (permissionless
+    /// `payClaims`, called by an outsider); the ClaimPaid events go to the ledger with the next drain.
+    function payAllClaims() internal returns (uint256 paid) {
+        (uint256 head, uint256 tail) = vault.claimQueueBounds(address(amm));
+        if (tail == head) return 0;
+        vm.prank(address(0xC1A1));
+        paid = vault.payClaims(address(amm), tail - head);
         drainEvents();
+    }
+
+    /// @dev The claim queued by the last call (sum of its ClaimQueued amounts for `t`) among `logs`.
+    function claimQueuedIn(Vm.Log[] memory logs, address t) internal view returns (uint256 amount) {
+        for (uint256 i; i < logs.length; ++i) {
+            if (
+                logs[i].emitter == address(vault) &&
+                logs[i].topics[0] == IVault.ClaimQueued.selector &&
+                address(uint160(uint256(logs[i].topics[2]))) == t
+            ) {
+                (, uint256 queued, ) = abi.decode(logs[i].data, (uint256, uint256, uint256));
+                amount += queued;
+            }
+        }
+    }
+
+    /// @dev The part of a reduce's or close's gain `pnl` (no funding in these markets) that the pool
+    /// cannot pay now, by the spec ({PositionMath-deferGain}): what exceeds `profitAvailable` (pool
+    /// beyond locked margin and queued claims, read before the trade), out of `payable` (the close's
+    /// payout, or the rest's margin after a reduce), never below zero.
+    function deferredGain(int256 pnl, uint256 payable_) internal view returns (uint256) {
+        if (pnl <= 0) return 0;
+        uint256 available = vault.profitAvailable(address(amm));
+        if (uint256(pnl) <= available) return 0;
+        return Math.min(uint256(pnl) - available, payable_);
     }
 
     // ------------------------------------------------------------------ event ledger
@@ -226,6 +229,7 @@ abstract contract TradingHarness is Deployer {
     function drainEvents() internal returns (Vm.Log[] memory logs) {
         logs = vm.getRecordedLogs();
         for (uint256 i; i < logs.length; ++i) {
+            _recordClaimEvent(logs[i]);
             if (!_isPositionEvent(logs[i])) continue;
             bool isLast = true;
             for (uint256 j = i + 1; j < logs.length; ++j) {
@@ -241,6 +245,9 @@ abstract contract TradingHarness is Deployer {
                 assertEq(fundingPayment, int256(0), "funding settled without an oracle");
                 sumRealizedPnl += pnl;
                 sumFees += fee;
+                address trader = address(uint160(uint256(l.topics[1])));
+                pnlOf[trader] += pnl;
+                feesOf[trader] += fee;
                 positionEvents++;
                 if (isLast) {
                     assertEq(size, p.size, "event size != stored size");
@@ -251,6 +258,23 @@ abstract contract TradingHarness is Deployer {
                 (, uint256 margin) = abi.decode(l.data, (int256, uint256));
                 assertEq(margin, p.margin, "MarginChanged margin != stored margin");
             }
+        }
+    }
+
+    /// @dev A Vault ClaimQueued / ClaimPaid of this market, into the claim ledger.
+    function _recordClaimEvent(Vm.Log memory l) private {
+        if (l.emitter != address(vault) || address(uint160(uint256(l.topics[1]))) != address(amm)) return;
+        address trader = address(uint160(uint256(l.topics[2])));
+        if (l.topics[0] == IVault.ClaimQueued.selector) {
+            (, uint256 amount, uint256 total) = abi.decode(l.data, (uint256, uint256, uint256));
+            claimsQueuedOf[trader] += amount;
+            sumClaimsQueued += amount;
+            assertEq(total, claimsQueuedOf[trader] - claimsPaidOf[trader], "ClaimQueued total != ledger");
+        } else if (l.topics[0] == IVault.ClaimPaid.selector) {
+            (uint256 amount, uint256 remaining) = abi.decode(l.data, (uint256, uint256));
+            claimsPaidOf[trader] += amount;
+            sumClaimsPaid += amount;
+            assertEq(remaining, claimsQueuedOf[trader] - claimsPaidOf[trader], "ClaimPaid remaining != ledger");
         }
     }
 
@@ -290,10 +314,19 @@ abstract contract TradingHarness is Deployer {
     /// @dev Every exact invariant that holds after any sequence of trades:
     ///  - base conservation: sum of sizes == b0 - base reserve;
     ///  - open interest == sum of long sizes / sum of |short sizes|;
-    ///  - custody: vault token balance x scale == sum free collateral + margin pool + insurance fund;
+    ///  - custody: vault token balance x scale == sum free collateral + the market's pool + insurance
+    ///    fund (one market: its pool is the sum of the pools);
     ///  - insurance fund == sum of fees in PositionChanged events;
-    ///  - margin pool == sum of open margins - sum of realised PnL (every realised PnL is paid by or
-    ///    to the pool, every margin sits in it);
+    ///  - the market's locked margin == sum of the open positions' stored margins;
+    ///  - its claims == sum of claimOf over the traders == sum of the queue's unpaid entries ==
+    ///    claims queued - claims paid (ClaimQueued / ClaimPaid events), and each trader's claimOf is
+    ///    its own queued - paid;
+    ///  - pool == sum of open margins + unpaid claims - sum of realised PnL (every margin sits in the
+    ///    pool, every realised PnL is paid by or to it, a deferred gain stays in it until its claim
+    ///    is paid), and pool >= locked margin: no profit is paid out of margin that backs an open
+    ///    position (no funding in these markets, so not even transiently);
+    ///  - per trader: free collateral + margin + claim == deposited - withdrawn + realised PnL - fees
+    ///    (a claim is the trader's money, owed by the pool);
     ///  - quote conservation: sum realised PnL == long open notional - short open notional - (q - q0).
     function checkInvariants() internal view {
         int256 sumSize;
@@ -301,6 +334,7 @@ abstract contract TradingHarness is Deployer {
         uint256 shorts;
         uint256 sumMargin;
         uint256 sumFree;
+        uint256 sumClaims;
         int256 longOn;
         int256 shortOn;
         for (uint256 i; i < traders.length; ++i) {
@@ -318,6 +352,10 @@ abstract contract TradingHarness is Deployer {
             }
             sumMargin += p.margin;
             sumFree += vault.freeCollateral(traders[i]);
+            uint256 claim = vault.claimOf(address(amm), traders[i]);
+            assertEq(claim, claimsQueuedOf[traders[i]] - claimsPaidOf[traders[i]], "claimOf != queued - paid");
+            sumClaims += claim;
+            _checkTraderLedger(traders[i], p.margin, claim);
         }
         (uint256 q, uint256 b) = reserves();
         assertEq(sumSize, int256(b0) - int256(b), "sum of sizes != b0 - base reserve");
@@ -326,9 +364,37 @@ abstract contract TradingHarness is Deployer {
         assertEq(oiShort, shorts, "open interest short != sum of short sizes");
 
         (uint256 pool, uint256 insurance) = vault.getPoolBalances();
+        IVault.MarketBalances memory m = vault.marketBalances(address(amm));
+        assertEq(m.pool, pool, "the one market's pool != the sum of the pools");
         assertEq(usdc.balanceOf(address(vault)) * tokenScale(), sumFree + pool + insurance, "custody identity");
         assertEq(insurance, sumFees, "insurance fund != sum of fees emitted");
-        assertEq(int256(pool), int256(sumMargin) - sumRealizedPnl, "margin pool != margins - realised PnL");
+        assertEq(m.lockedMargin, sumMargin, "locked margin != sum of open margins");
+        assertEq(m.claims, sumClaims, "claims != sum of claimOf");
+        assertEq(m.claims, sumClaimsQueued - sumClaimsPaid, "claims != queued - paid");
+        assertEq(m.claims, _queueSum(), "claims != sum of the queue's entries");
+        assertEq(
+            int256(pool),
+            int256(sumMargin + m.claims) - sumRealizedPnl,
+            "pool != margins + claims - realised PnL"
+        );
+        assertGe(pool, m.lockedMargin, "pool below the locked margin");
         assertEq(sumRealizedPnl, longOn - shortOn - (int256(q) - int256(q0)), "quote conservation");
+    }
+
+    /// @dev free + margin + claim == (deposited - withdrawn) x scale + realised PnL - fees, for a
+    /// trader whose deposits all went through `fundTracked`.
+    function _checkTraderLedger(address t, uint256 margin, uint256 claim) private view {
+        int256 held = int256(vault.freeCollateral(t) + margin + claim);
+        int256 expected = int256((depositedBy[t] - withdrawnUnits[t]) * tokenScale()) + pnlOf[t] - int256(feesOf[t]);
+        assertEq(held, expected, "free + margin + claim != deposited - withdrawn + PnL - fees");
+    }
+
+    /// @dev The unpaid entries of the market's claim queue, added up.
+    function _queueSum() private view returns (uint256 sum) {
+        (uint256 head, uint256 tail) = vault.claimQueueBounds(address(amm));
+        for (uint256 i = head; i < tail; ++i) {
+            (, uint256 amount) = vault.claimAt(address(amm), i);
+            sum += amount;
+        }
     }
 }

@@ -3,7 +3,6 @@ pragma solidity 0.8.28;
 
 import {IAmmErrors} from "../../../../contracts/interfaces/IAmm.sol";
 import {IPriceFeedErrors} from "../../../../contracts/interfaces/IPriceFeed.sol";
-import {IVaultErrors} from "../../../../contracts/interfaces/IVault.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Amm} from "../../../../contracts/Amm.sol";
 import {ClearingHouse} from "../../../../contracts/ClearingHouse.sol";
@@ -117,21 +116,52 @@ abstract contract GhostLedger is HandlerBase {
 
     uint256 public finalCloseFailures;
     bytes4 public finalCloseLastError;
-    uint256 public finalTopUps;
     uint256 public finalDeferrals;
     uint256 public finalWithdrawFailures;
-    /// @dev Close attempts of the settlement refused with InsufficientMarginPool while the market has a
-    /// recorded shortfall (the pool cannot pay every winner: see SPEC.md, P12), and the positions left
-    /// open because of it.
-    uint256 public finalStrandedAttempts;
-    uint256 public finalStranded;
     uint256 public finalLiquidations;
+
+    // ------------------------------------------------------------------ claims (18 decimals)
+
+    /// @dev This market's claims, from the Vault's ClaimQueued / ClaimPaid events (trades, margin
+    /// moves, liquidations, payClaims), per account (traders and the keeper) and in total.
+    mapping(address account => uint256) public claimsQueued;
+    mapping(address account => uint256) public claimsPaid;
+    uint256 public sumClaimsQueued;
+    uint256 public sumClaimsPaid;
+    /// @dev Claims queued while the pool held less than the payout asked of it (the Vault's own cap,
+    /// beyond the ClearingHouse's deferral).
+    uint256 public vaultCappedPayouts;
+    /// @dev Trader calls that queued a claim: a winner closed or reduced while the others' losses
+    /// were unrealised (the order that used to revert InsufficientMarginPool).
+    uint256 public tradesQueuingClaims;
+    /// @dev Finding (SPEC.md, "Finding: profit netted with funding paid"): a reduce or close that
+    /// realises a profit while it pays funding credits the profit against the funding (the gain the
+    /// ClearingHouse defers is realised PnL - funding), so up to min(PnL, funding) of profit is
+    /// credited although the pool holds nothing beyond its locked margin; summed here.
+    uint256 public sumProfitNettedWithFunding;
+    /// @dev Finding (SPEC.md, "Finding: the fund's take is capped at the pool"): the fee and funding
+    /// share a trade owed the insurance fund that the Vault did not move because the market's pool
+    /// held less (`settle` caps the fund's take at the pool, which the transients above can leave
+    /// short): the pool keeps it for good. Summed, and counted.
+    uint256 public sumFundTakeShort;
+    uint256 public fundTakeShortfalls;
+    /// @dev Finding (SPEC.md, "Finding: a fee paid out of a deferred gain"): the part of a reduce's or
+    /// close's gain (realised PnL - funding) that was neither within what the pool could pay
+    /// (profitAvailable - the fund's flow, read before the call) nor queued as a claim: it paid the
+    /// trade's fee where the margin could not. Summed, and counted.
+    uint256 public sumGainPaidBeyondAvailable;
+    uint256 public gainsPaidBeyondAvailable;
+    /// @dev A call whose money did not add up for the account: the change of its free collateral +
+    /// margin + claim != realised PnL - fee - funding (trades) or 0 (margin moves).
+    uint256 public valueMismatches;
 
     // ------------------------------------------------------------------ liquidation (LiquidatorHandler)
 
     /// @dev The LiquidatorHandler, linked once after deployment; it reports every liquidation here so
     /// the per-trader ledger, the PnL sums, the swap count and k cover liquidations too.
     address public liquidatorHandler;
+    /// @dev The ClaimsHandler (the payClaims actor), linked once after deployment.
+    address public claimsHandler;
     /// @dev Penalty a trader paid out of its position (reward + insurance penalty, when the position
     /// had no bad debt), and the bad debt it left (a loss beyond its margin, paid by others).
     mapping(address trader => uint256) public liquidationCharges;
@@ -153,6 +183,10 @@ abstract contract GhostLedger is HandlerBase {
     uint256 public nonZeroFundingPayments;
     /// @dev The insurance flow the next trade will book, read from getFundingIndices before the call.
     int256 internal _flowBefore;
+    /// @dev The trader's free collateral + margin + claim before the call being checked, and the
+    /// market's profitAvailable then.
+    int256 internal _heldBefore;
+    uint256 internal _availableBefore;
 
     // ------------------------------------------------------------------ staking and sequencer
 
@@ -203,6 +237,14 @@ abstract contract GhostLedger is HandlerBase {
         return _traders[i];
     }
 
+    /// @notice Links the ClaimsHandler (once, by the test's setUp): it reports the claims it pays here
+    /// and the final settlement has it pay the queue.
+    function setClaimsHandler(address handler) external {
+        require(claimsHandler == address(0), "claims handler already set");
+        claimsHandler = handler;
+        isHandler[handler] = true;
+    }
+
     /// @notice Links the LiquidatorHandler (once, by the test's setUp).
     function setLiquidatorHandler(address handler) external {
         require(liquidatorHandler == address(0), "liquidator handler already set");
@@ -220,6 +262,13 @@ abstract contract GhostLedger is HandlerBase {
     function recordFunding(address t, int256 payment, int256 flow) external onlyHandler {
         _recordFundingPayment(t, payment);
         _recordFlow(flow);
+    }
+
+    /// @notice What the fund's take fell short of in another handler's call (a liquidation's penalty
+    /// and flow, a funding update's flow) because the market's pool was left empty: see the ghost.
+    function recordFundTakeShort(uint256 amount) external onlyHandler {
+        sumFundTakeShort += amount;
+        fundTakeShortfalls++;
     }
 
     /// @notice An insurance flow booked by a funding update (the keeper).
@@ -245,6 +294,11 @@ abstract contract GhostLedger is HandlerBase {
         sumRealizedPnl += pnl;
         liquidationCharges[t] += charged;
         badDebtLeft[t] += badDebt;
+    }
+
+    /// @notice A Vault log seen by another handler (the liquidator): its claims go to the ledger.
+    function recordVaultLog(bytes32[] calldata topics, bytes calldata data) external onlyHandler {
+        _recordClaimLog(topics, data);
     }
 
     /// @notice A Swapped event seen by the liquidator (P12's rounding bound).
@@ -312,6 +366,40 @@ abstract contract GhostLedger is HandlerBase {
         (, shortfall) = clearingHouse.getMarketStatus(address(amm));
     }
 
+    /// @dev A Vault ClaimQueued / ClaimPaid of this market into the claim ledger; returns the amount
+    /// queued (0 for anything else). The totals the events carry must be the ledger's.
+    function _recordClaimLog(bytes32[] memory topics, bytes memory data) internal returns (uint256 queued) {
+        if (topics.length < 3 || address(uint160(uint256(topics[1]))) != address(amm)) return 0;
+        address account = address(uint160(uint256(topics[2])));
+        if (topics[0] == IVault.ClaimQueued.selector) {
+            uint256 total;
+            (, queued, total) = abi.decode(data, (uint256, uint256, uint256));
+            claimsQueued[account] += queued;
+            sumClaimsQueued += queued;
+            if (total != claimsQueued[account] - claimsPaid[account]) eventMismatches++;
+        } else if (topics[0] == IVault.ClaimPaid.selector) {
+            (uint256 amount, uint256 remaining) = abi.decode(data, (uint256, uint256));
+            claimsPaid[account] += amount;
+            sumClaimsPaid += amount;
+            if (remaining != claimsQueued[account] - claimsPaid[account]) eventMismatches++;
+        }
+    }
+
+    /// @notice What `account` is owed in this market by the ledger: claims queued - paid.
+    function claimOwed(address account) public view returns (uint256) {
+        return claimsQueued[account] - claimsPaid[account];
+    }
+
+    function _claimOf(address t) internal view returns (uint256) {
+        return vault.claimOf(address(amm), t);
+    }
+
+    /// @dev Records `t`'s free collateral + margin + claim before a call (`_checkEvents` compares).
+    function _snapshotHeld(address t) internal {
+        _heldBefore = int256(vault.freeCollateral(t) + _position(t).margin + _claimOf(t));
+        _availableBefore = vault.profitAvailable(address(amm));
+    }
+
     function _fee(uint256 notional, uint256 feeRatio) internal pure returns (uint256) {
         return Math.mulDiv(notional, feeRatio, WAD, Math.Rounding.Ceil);
     }
@@ -325,6 +413,20 @@ abstract contract GhostLedger is HandlerBase {
     /// every Swapped to the rounding bound, and checks the events against the state. `positionEvents`
     /// is how many PositionChanged the call must emit (0 or 1); a margin move (`marginMove` != 0, +
     /// removed / - added) must emit one MarginChanged instead. Returns the fee emitted.
+    /// @dev What the logs of one trader call said (see `_checkEvents`).
+    struct CallLogs {
+        uint256 positionEvents;
+        uint256 marginEvents;
+        uint256 fee;
+        int256 freeDelta;
+        /// @dev Claims the Vault queued in the call, and what the call earned the trader: realised
+        /// PnL - fee - funding over its PositionChanged events.
+        uint256 queued;
+        int256 earned;
+        /// @dev Realised PnL - funding paid over the PositionChanged events: the trade's gain.
+        int256 gain;
+    }
+
     function _checkEvents(
         address t,
         uint256 positionEvents,
@@ -332,43 +434,85 @@ abstract contract GhostLedger is HandlerBase {
         uint256 freeBefore,
         uint256 insuranceBefore
     ) internal returns (uint256 fee) {
-        Vm.Log[] memory logs = vm.getRecordedLogs();
         IClearingHouse.Position memory p = _position(t);
-        int256 freeDelta = marginMove;
-        uint256 seenPosition;
-        uint256 seenMargin;
+        CallLogs memory c = _readCallLogs(t, p, marginMove);
+        fee = c.fee;
+        if (c.queued != 0) tradesQueuingClaims++;
+        _recordGainBeyondAvailable(c);
+        if (c.positionEvents != positionEvents || c.marginEvents != (marginMove == 0 ? 0 : 1)) eventMismatches++;
+        // The event's free-collateral delta is what the trade pays; the Vault pays it in full unless
+        // its pool holds less (then the rest is queued as a claim: counted, and P4/P6 keep it exact).
+        int256 paid = int256(vault.freeCollateral(t)) - int256(freeBefore);
+        if (paid != c.freeDelta) {
+            if (paid > c.freeDelta || c.freeDelta - paid > int256(c.queued)) eventMismatches++;
+            else vaultCappedPayouts++;
+        }
+        // What the call did to the trader's money: free + margin + claim moved by exactly what it
+        // earned (realised PnL - fee - funding; nothing for a margin move).
+        int256 heldAfter = int256(vault.freeCollateral(t) + p.margin + _claimOf(t));
+        if (heldAfter - _heldBefore != c.earned) valueMismatches++;
+        // The fund moves by the fee plus the insurance flow of the trade's funding accrual, as
+        // predicted by getFundingIndices before the call (0 for margin moves, which accrue nothing).
+        if (c.positionEvents != 0) _recordFlow(_flowBefore);
+        int256 owedToFund = int256(fee) + (c.positionEvents != 0 ? _flowBefore : int256(0));
+        int256 moved = int256(_insurance()) - int256(insuranceBefore);
+        if (moved != owedToFund) {
+            // Only a take the pool could not hold (it is left empty) may fall short.
+            if (moved > owedToFund || vault.marketBalances(address(amm)).pool != 0) {
+                eventMismatches++;
+            } else {
+                sumFundTakeShort += uint256(owedToFund - moved);
+                fundTakeShortfalls++;
+            }
+        }
+    }
+
+    /// @dev The gain of the call neither payable by the pool before it nor queued (see the ghost).
+    function _recordGainBeyondAvailable(CallLogs memory c) internal {
+        if (c.positionEvents == 0 || c.gain <= 0) return;
+        int256 available = int256(_availableBefore) - _flowBefore;
+        if (available < 0) available = 0;
+        int256 beyond = c.gain - available - int256(c.queued);
+        if (beyond > 0) {
+            sumGainPaidBeyondAvailable += uint256(beyond);
+            gainsPaidBeyondAvailable++;
+        }
+    }
+
+    /// @dev Reads the recorded logs of a trader call into the ledger (PnL, fees, swaps, claims) and
+    /// checks each MarginChanged against the stored position `p` and the margin move.
+    function _readCallLogs(
+        address t,
+        IClearingHouse.Position memory p,
+        int256 marginMove
+    ) internal returns (CallLogs memory c) {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        c.freeDelta = marginMove;
         for (uint256 i; i < logs.length; ++i) {
             Vm.Log memory l = logs[i];
-            if (l.emitter == address(amm) && l.topics[0] == IAmm.Swapped.selector) {
+            if (l.emitter == address(vault)) {
+                c.queued += _recordClaimLog(l.topics, l.data);
+            } else if (l.emitter == address(amm) && l.topics[0] == IAmm.Swapped.selector) {
                 (, , uint256 q, uint256 b) = abi.decode(l.data, (int256, int256, uint256, uint256));
                 swaps++;
                 roundingSum += Math.max(q, b);
             } else if (l.emitter == address(clearingHouse) && l.topics[0] == IClearingHouse.PositionChanged.selector) {
-                seenPosition++;
-                fee += _recordPositionChanged(t, l, p);
-                (, , , , , int256 evFree, , , ) = abi.decode(
+                c.positionEvents++;
+                (uint256 evFee, int256 earned) = _recordPositionChanged(t, l, p);
+                c.fee += evFee;
+                c.earned += earned;
+                c.gain += earned + int256(evFee);
+                (, , , , , c.freeDelta, , , ) = abi.decode(
                     l.data,
                     (int256, uint256, int256, uint256, int256, int256, int256, uint256, uint256)
                 );
-                freeDelta = evFree;
             } else if (l.emitter == address(clearingHouse) && l.topics[0] == IClearingHouse.MarginChanged.selector) {
-                seenMargin++;
+                c.marginEvents++;
                 (int256 amount, uint256 margin) = abi.decode(l.data, (int256, uint256));
                 if (amount != -marginMove || margin != p.margin || address(uint160(uint256(l.topics[1]))) != t) {
                     eventMismatches++;
                 }
             }
-        }
-        if (seenPosition != positionEvents || seenMargin != (marginMove == 0 ? 0 : 1)) eventMismatches++;
-        if (int256(vault.freeCollateral(t)) - int256(freeBefore) != freeDelta) eventMismatches++;
-        // The fund moves by the fee plus the insurance flow of the trade's funding accrual, as
-        // predicted by getFundingIndices before the call (0 for margin moves, which accrue nothing).
-        if (seenPosition != 0) _recordFlow(_flowBefore);
-        if (
-            int256(_insurance()) - int256(insuranceBefore) !=
-            int256(fee) + (seenPosition != 0 ? _flowBefore : int256(0))
-        ) {
-            eventMismatches++;
         }
     }
 
@@ -376,7 +520,7 @@ abstract contract GhostLedger is HandlerBase {
         address t,
         Vm.Log memory l,
         IClearingHouse.Position memory p
-    ) internal returns (uint256 fee) {
+    ) internal returns (uint256 fee, int256 earned) {
         (
             ,
             ,
@@ -392,12 +536,14 @@ abstract contract GhostLedger is HandlerBase {
             eventMismatches++;
         }
         _recordFundingPayment(t, fundingPayment);
+        if (pnl > 0 && fundingPayment > 0)
+            sumProfitNettedWithFunding += Math.min(uint256(pnl), uint256(fundingPayment));
         if (size != p.size || margin != p.margin || openNotional != p.openNotional) eventMismatches++;
         realizedPnl[t] += pnl;
         feesPaid[t] += evFee;
         sumRealizedPnl += pnl;
         sumFees += evFee;
-        return evFee;
+        return (evFee, pnl - int256(evFee) - fundingPayment);
     }
 
     /// @dev Counts a revert as expected (the protocol is entitled to it for this kind of call) or not.

@@ -73,3 +73,9 @@ interface ILiquidatorHook {
     /// liquidation went through, `liquidatable` if the position was (and may still be) liquidatable.
     function liquidateForSettlement(address trader) external returns (bool done, bool liquidatable);
 }
+
+/// @notice What the TraderHandler's final settlement asks of the ClaimsHandler.
+interface IClaimsHook {
+    /// @dev Pays the market's whole claim queue as far as its pool can (`Vault.payClaims`), checked.
+    function payAllClaims() external;
+}

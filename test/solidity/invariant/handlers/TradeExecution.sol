@@ -86,6 +86,7 @@ abstract contract TradeExecution is GhostLedger {
         c.freeBefore = vault.freeCollateral(t);
         c.insuranceBefore = _insurance();
         _flowBefore = amm.getFundingIndices(c.insuranceBefore).insuranceFlow;
+        _snapshotHeld(t);
         bool seqUp = _sequencerUp();
 
         vm.recordLogs();
@@ -114,6 +115,7 @@ abstract contract TradeExecution is GhostLedger {
         uint256 freeBefore = vault.freeCollateral(t);
         uint256 insuranceBefore = _insurance();
         _flowBefore = amm.getFundingIndices(insuranceBefore).insuranceFlow;
+        _snapshotHeld(t);
         bool seqUp = _sequencerUp();
         vm.recordLogs();
         vm.prank(t);
@@ -150,6 +152,7 @@ abstract contract TradeExecution is GhostLedger {
         uint256 freeBefore = vault.freeCollateral(t);
         uint256 insuranceBefore = _insurance();
         _flowBefore = 0; // addMargin settles no funding
+        _snapshotHeld(t);
         vm.recordLogs();
         vm.prank(t);
         try clearingHouse.addMargin(address(amm), amount) {

@@ -158,6 +158,7 @@ contract TraderHandler is PriceMoverHandler, FinalSettlement {
 
         uint256 freeBefore = vault.freeCollateral(t);
         _flowBefore = 0; // removeMargin settles no funding
+        _snapshotHeld(t);
         bool seqUp = _sequencerUp();
         vm.recordLogs();
         vm.prank(t);
