@@ -291,14 +291,22 @@ contract Amm is IAmm, Ownable2Step {
     }
 
     /// @dev Reverts when a trade takes the price from `priceBefore` to `priceAfter` more than the
-    /// index band from the recorded index and further from it than before; no check when the band
-    /// is off or no index is recorded within MAX_INDEX_AGE.
+    /// index band from the index and further from it than before. The index is the recorded one, or
+    /// the oracle's answer read now when none is recorded within MAX_INDEX_AGE (so an hour without
+    /// a funding update cannot switch the band off); no check when the band is off or the oracle
+    /// has no valid answer either.
     function _checkIndexBand(uint256 priceBefore, uint256 priceAfter) private view {
         uint256 band = _indexBandRatio;
         if (band == 0) return;
         PriceHistory.Head memory indexHead = _indexHistory.head;
-        if (indexHead.timestamp == 0 || _blockTimestamp() - indexHead.timestamp > MAX_INDEX_AGE) return;
         uint256 index = indexHead.price;
+        if (indexHead.timestamp == 0 || _blockTimestamp() - indexHead.timestamp > MAX_INDEX_AGE) {
+            IPriceFeed feed = _priceFeed;
+            if (address(feed) == address(0)) return;
+            bool valid;
+            (valid, index) = feed.tryGetPrice(_asset);
+            if (!valid) return;
+        }
         uint256 maxDistance = index.wMulDown(band);
         uint256 distanceAfter = _distance(priceAfter, index);
         if (distanceAfter > maxDistance && distanceAfter > _distance(priceBefore, index)) {

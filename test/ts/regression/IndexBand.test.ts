@@ -96,9 +96,17 @@ describe("Regression: the index band on risk-increasing trades", function () {
     await (await fx.ch.connect(fx.alice).closePosition(fx.market, 0n, MAX_DEADLINE)).wait();
   });
 
-  it("has no effect without a fresh index, when off, and refuses a band out of range", async function () {
+  it("reads the oracle once the recorded index is stale, has no effect without any valid index or when off, and refuses a band out of range", async function () {
     const fx = await market(toWad("0.03"));
     await networkHelpers.time.increase(3_601); // the recorded index is older than MAX_INDEX_AGE
+    // An hour without a funding update does not switch the band off: the oracle still answers
+    // 3,000 (its answer is within its 1-day heartbeat), and 50,000 of longs would leave the spot at
+    // 3,100.83, more than 90 from it.
+    await expect(fx.ch.connect(fx.alice).openPosition(fx.market, Side.LONG, toWad(5_000), toWad(10), 0n, MAX_DEADLINE))
+      .to.be.revertedWithCustomError(fx.amm, "IndexBandExceeded")
+      .withArgs(toWad(3_000), spotAfter(toWad(3_000_000), toWad(1_000), Side.LONG, toWad(50_000)), toWad(90));
+    // With the oracle's answer past its heartbeat too, there is no index to judge by.
+    await networkHelpers.time.increase(86_400);
     await (
       await fx.ch.connect(fx.alice).openPosition(fx.market, Side.LONG, toWad(5_000), toWad(10), 0n, MAX_DEADLINE)
     ).wait();
