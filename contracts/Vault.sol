@@ -148,21 +148,7 @@ contract Vault is IVault, ReentrancyGuardTransient {
             }
             pool += amount;
         }
-        if (insuranceFundDelta < 0) {
-            uint256 amount = uint256(-insuranceFundDelta);
-            if (amount > fund) revert InsufficientInsuranceFund(fund, amount);
-            unchecked {
-                fund -= amount;
-            }
-            pool += amount;
-        } else if (insuranceFundDelta > 0) {
-            // The fund's take (fees, penalties, its funding share) never blocks a trade.
-            uint256 amount = Math.min(uint256(insuranceFundDelta), pool);
-            unchecked {
-                pool -= amount;
-            }
-            fund += amount;
-        }
+        (pool, fund) = _moveInsurance(pool, fund, insuranceFundDelta);
         if (freeCollateralDelta > 0) {
             uint256 amount = uint256(freeCollateralDelta);
             uint256 paid = Math.min(amount, pool);
@@ -180,6 +166,23 @@ contract Vault is IVault, ReentrancyGuardTransient {
         _marketAccounts[market] = MarketAccount(pool.toUint128(), lockedMargin.toUint128());
         _pools = PoolBalances((uint256(totals.marginPools) + pool - account.pool).toUint128(), fund.toUint128());
         if (claim != 0) _queueClaim(market, trader, claim);
+    }
+
+    /// @dev The insurance account pays `-delta` into the pool (reverting if it holds less), or takes
+    /// `delta` out of it, capped at the pool: its take (fees, penalties, its funding share) never
+    /// blocks a trade.
+    function _moveInsurance(uint256 pool, uint256 fund, int256 delta) private pure returns (uint256, uint256) {
+        if (delta < 0) {
+            uint256 amount = uint256(-delta);
+            if (amount > fund) revert InsufficientInsuranceFund(fund, amount);
+            unchecked {
+                return (pool + amount, fund - amount);
+            }
+        }
+        uint256 take = Math.min(uint256(delta), pool);
+        unchecked {
+            return (pool - take, fund + take);
+        }
     }
 
     /// @dev Appends `amount` owed to `trader` to `market`'s claim queue.
