@@ -33,10 +33,14 @@ contract Vault is IVault, ReentrancyGuardTransient {
         uint128 insuranceFund;
     }
 
-    /// @dev A market's pool and its locked margin, packed so a trade reads and writes one slot.
+    /// @dev A market's pool and its locked margin, packed so a trade reads and writes one slot. The
+    /// locked margin is signed: net of pending funding it goes below zero when the positions'
+    /// funding debts exceed all their margins, and keeping that (instead of flooring it) lets the
+    /// liquidation that settles those debts bring it back exactly. Views and payments use it
+    /// floored at zero ({_locked}).
     struct MarketAccount {
         uint128 pool;
-        uint128 lockedMargin;
+        int128 lockedMargin;
     }
 
     /// @dev A market's claim queue: what it owes in total and its unpaid range [head, tail).
@@ -159,11 +163,8 @@ contract Vault is IVault, ReentrancyGuardTransient {
             }
             _freeCollateral[trader] += paid;
         }
-        // Net of pending funding, the locked margin could only go below zero if the positions'
-        // funding debts exceeded all their margins: it stays at zero rather than block a close.
-        int256 locked = int256(uint256(account.lockedMargin)) + lockedMarginDelta;
-        uint256 lockedMargin = locked > 0 ? uint256(locked) : 0;
-        _marketAccounts[market] = MarketAccount(pool.toUint128(), lockedMargin.toUint128());
+        int256 locked = int256(account.lockedMargin) + lockedMarginDelta;
+        _marketAccounts[market] = MarketAccount(pool.toUint128(), locked.toInt128());
         _pools = PoolBalances((uint256(totals.marginPools) + pool - account.pool).toUint128(), fund.toUint128());
         if (claim != 0) _queueClaim(market, trader, claim);
     }
@@ -185,6 +186,11 @@ contract Vault is IVault, ReentrancyGuardTransient {
         }
     }
 
+    /// @dev A market's locked margin floored at zero: what its open positions' margins hold back.
+    function _locked(MarketAccount memory account) private pure returns (uint256) {
+        return account.lockedMargin > 0 ? uint256(int256(account.lockedMargin)) : 0;
+    }
+
     /// @dev Appends `amount` owed to `trader` to `market`'s claim queue.
     function _queueClaim(address market, address trader, uint256 amount) private {
         ClaimQueue memory queue = _claimQueues[market];
@@ -201,7 +207,8 @@ contract Vault is IVault, ReentrancyGuardTransient {
         if (maxClaims == 0) revert ZeroAmount();
         MarketAccount memory account = _marketAccounts[market];
         ClaimQueue memory queue = _claimQueues[market];
-        uint256 spare = account.pool > account.lockedMargin ? account.pool - account.lockedMargin : 0;
+        uint256 locked = _locked(account);
+        uint256 spare = account.pool > locked ? account.pool - locked : 0;
         uint256 head = queue.head;
         uint256 end = Math.min(queue.tail, head + maxClaims);
         while (head < end && spare != 0) {
@@ -291,13 +298,13 @@ contract Vault is IVault, ReentrancyGuardTransient {
     /// @inheritdoc IVault
     function marketBalances(address market) external view returns (MarketBalances memory) {
         MarketAccount memory account = _marketAccounts[market];
-        return MarketBalances(account.pool, account.lockedMargin, _claimQueues[market].outstanding);
+        return MarketBalances(account.pool, _locked(account), _claimQueues[market].outstanding);
     }
 
     /// @inheritdoc IVault
     function profitAvailable(address market) external view returns (uint256) {
         MarketAccount memory account = _marketAccounts[market];
-        uint256 reserved = uint256(account.lockedMargin) + _claimQueues[market].outstanding;
+        uint256 reserved = _locked(account) + _claimQueues[market].outstanding;
         return account.pool > reserved ? account.pool - reserved : 0;
     }
 

@@ -40,7 +40,8 @@ interface IVault is IVaultErrors {
     /// @notice A market's pool and the claims queued against it, in 18 decimals.
     /// @param pool Everything the pool holds.
     /// @param lockedMargin The margins of the market's open positions net of their pending funding
-    /// (a few wei more, from rounding in the pool's favour); part of `pool` when solvent.
+    /// (a few wei more, from rounding in the pool's favour), 0 while their funding debts exceed
+    /// all their margins; part of `pool` when solvent.
     /// @param claims Queued profit not yet paid.
     struct MarketBalances {
         uint256 pool;
