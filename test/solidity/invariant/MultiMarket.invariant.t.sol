@@ -464,7 +464,8 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
             address t = _trader(j);
             IClearingHouse.Position memory p = clearingHouse.getPosition(address(m.amm), t);
             margins += p.margin;
-            if (p.size != 0) netMargins += int256(uint256(p.margin)) - clearingHouse.getPendingFunding(address(m.amm), t);
+            if (p.size != 0)
+                netMargins += int256(uint256(p.margin)) - clearingHouse.getPendingFunding(address(m.amm), t);
             uint256 claim = vault.claimOf(address(m.amm), t);
             assertEq(claim, m.traders.claimOwed(t), "M6/P19: a trader's claimOf != its ledger");
             claims += claim;
@@ -610,7 +611,10 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         assertEq(bal.lockedMargin, fundingDust > 0 ? uint256(fundingDust) : 0, "M/P12: locked != the funding dust");
         assertEq(int256(bal.pool) - int256(bal.claims), left, "M/P12: pool - claims != (q - q0) - uncovered + dust");
         if (uncovered == 0) assertEq(bal.claims, 0, "M/P12: a claim left unpaid without uncovered bad debt");
-        assertTrue(bal.pool <= bal.lockedMargin || bal.claims == 0, "M/P12: payClaims left both a spare pool and claims");
+        assertTrue(
+            bal.pool <= bal.lockedMargin || bal.claims == 0,
+            "M/P12: payClaims left both a spare pool and claims"
+        );
         assertLe(bal.claims, uncovered, "M/P12: claims left above the shortfall + bad debt charged to the market");
     }
 }
