@@ -466,13 +466,20 @@ contract TradingFuzzTest is TradingHarness {
         } else if (newSize == 0) {
             a.pred.closes = true; // rounding took the whole position
         } else {
-            // A gain the pool cannot pay leaves the rest's margin as a claim before the MMR check.
-            uint256 deferred = _deferred(pnl, remaining, vault.profitAvailable(address(amm)));
+            // A gain the pool cannot pay stays unrealised in the rest (its basis and margin carry it;
+            // a leftover is queued out of the margin) before the MMR check.
+            Deferral memory d = deferReduce(
+                p.size > 0,
+                pnl,
+                uint256(remaining),
+                p.openNotional - basis,
+                vault.profitAvailable(address(amm))
+            );
             _predictRatio(
                 a.pred,
                 newSize,
-                uint256(remaining) - deferred,
-                p.openNotional - basis,
+                d.margin,
+                d.openNotional,
                 mark,
                 clearingHouse.getMarketParams(address(amm)).maintenanceMarginRatio
             );
@@ -563,14 +570,14 @@ contract TradingFuzzTest is TradingHarness {
             assertEq(quoteAmount, a.notional, "reduce: quoteAmount");
             assertEq(fee, _feeOf(a.notional), "reduce: fee");
             int256 left = int256(p.margin) + pnl - int256(fee);
-            assertEq(claim, _deferred(pnl, left, a.available), "reduce: claim != gain beyond profitAvailable");
             if (np.size != 0) {
                 assertTrue((np.size > 0) == (p.size > 0), "reduce: side changed");
                 assertLt(_abs(np.size), _abs(p.size), "reduce: size did not shrink");
                 assertEq(freeDelta, 0, "reduce: free collateral moved");
+                _checkPartialDeferral(a, np, pnl, fee, claim);
                 assertEq(int256(np.margin + claim), left, "reduce: margin + claim != margin + PnL - fee");
-                assertLe(np.openNotional, p.openNotional, "reduce: openNotional grew");
             } else {
+                assertEq(claim, _deferred(pnl, left, a.available), "reduce: claim != gain beyond profitAvailable");
                 assertEq(freeDelta + int256(claim), left, "reduce to zero: payout + claim");
             }
             return;
@@ -597,6 +604,35 @@ contract TradingFuzzTest is TradingHarness {
         );
         assertEq(fee, _feeOf(a.exit) + _feeOf(rest), "reverse: fee");
         assertEq(freeDelta, payout - int256(np.margin + _feeOf(rest)), "reverse: free collateral delta");
+    }
+
+    /// @dev A partial reduce against the spec's deferral: the raw PnL of the base closed (rounded
+    /// basis), carried in the rest as {deferReduce} says; the event's PnL is what was realised.
+    function _checkPartialDeferral(
+        Action memory a,
+        IClearingHouse.Position memory np,
+        int256 pnl,
+        uint256 fee,
+        uint256 claim
+    ) internal pure {
+        IClearingHouse.Position memory p = a.before;
+        uint256 base = _abs(p.size) - _abs(np.size);
+        uint256 basis;
+        int256 raw;
+        if (p.size > 0) {
+            basis = Math.mulDiv(p.openNotional, base, _abs(p.size), Math.Rounding.Ceil);
+            raw = int256(a.notional) - int256(basis);
+        } else {
+            basis = Math.mulDiv(p.openNotional, base, _abs(p.size));
+            raw = int256(basis) - int256(a.notional);
+        }
+        int256 remaining = int256(p.margin) + raw - int256(fee);
+        assertGe(remaining, 0, "reduce: went through underwater");
+        Deferral memory d = deferReduce(p.size > 0, raw, uint256(remaining), p.openNotional - basis, a.available);
+        assertEq(pnl, d.pnl, "reduce: realised PnL != raw PnL - carried");
+        assertEq(claim, d.claim, "reduce: claim != the gain neither available nor carried");
+        assertEq(np.margin, d.margin, "reduce: margin");
+        assertEq(np.openNotional, d.openNotional, "reduce: openNotional != rest basis -/+ carried");
     }
 
     /// @dev The closing leg of a close or reversal: PnL = exit value vs open notional; the gain beyond
@@ -931,7 +967,8 @@ contract TradingFuzzTest is TradingHarness {
         int256 newSize;
         uint256 fee;
         int256 remaining; // margin + PnL - fee
-        uint256 deferred; // the part of the gain the pool cannot pay: queued as a claim
+        uint256 deferred; // a close: the part of the gain the pool cannot pay, queued as a claim
+        uint256 available; // profitAvailable before the trade
         uint256 freeBefore;
         uint256 poolBefore;
         uint256 insuranceBefore;
@@ -959,7 +996,8 @@ contract TradingFuzzTest is TradingHarness {
         }
         e.fee = Math.mulDiv(e.notional, feeRatio, WAD, Math.Rounding.Ceil);
         e.remaining = int256(e.before.margin) + e.pnl - int256(e.fee);
-        e.deferred = _deferred(e.pnl, e.remaining, vault.profitAvailable(address(amm)));
+        e.available = vault.profitAvailable(address(amm));
+        e.deferred = _deferred(e.pnl, e.remaining, e.available);
         e.freeBefore = vault.freeCollateral(a);
         (e.poolBefore, e.insuranceBefore) = vault.getPoolBalances();
     }
@@ -967,17 +1005,18 @@ contract TradingFuzzTest is TradingHarness {
     function _checkReduce(address a, ReduceExpectation memory e) internal {
         Vm.Log[] memory logs = drainEvents();
         (int256 baseDelta, uint256 quoteAmount, int256 evPnl, uint256 evFee, int256 evFree) = lastPositionChanged(logs);
-        assertEq(claimQueuedIn(logs, a), e.deferred, "claim != the gain beyond what the pool can pay");
         assertEq(quoteAmount, e.notional, "event quoteAmount != notional");
         assertEq(baseDelta, e.newSize - e.before.size, "event baseDelta");
-        assertEq(evPnl, e.pnl, "realised PnL != notional vs rounded cost basis");
         assertEq(evFee, e.fee, "fee != ceil(notional x feeRatio)");
 
         IClearingHouse.Position memory np = position(a);
         (uint256 poolAfter, uint256 insAfter) = vault.getPoolBalances();
         assertEq(insAfter, e.insuranceBefore + e.fee, "insurance fund += fee");
         if (e.baseClosed == _abs(e.before.size)) {
-            // Rounding took the whole position: a close, the remaining margin goes home.
+            // Rounding took the whole position: a close, the remaining margin goes home; the gain
+            // the pool cannot pay is queued out of it.
+            assertEq(claimQueuedIn(logs, a), e.deferred, "claim != the gain beyond what the pool can pay");
+            assertEq(evPnl, e.pnl, "realised PnL != notional vs rounded cost basis");
             assertEq(np.size, 0, "size");
             assertEq(np.margin, 0, "margin");
             assertEq(np.openNotional, 0, "openNotional");
@@ -988,9 +1027,19 @@ contract TradingFuzzTest is TradingHarness {
                 "free collateral"
             );
         } else {
+            // The gain the pool cannot pay stays in the rest: the closed basis takes it.
+            Deferral memory d = deferReduce(
+                e.before.size > 0,
+                e.pnl,
+                uint256(e.remaining),
+                e.before.openNotional - e.basis,
+                e.available
+            );
+            assertEq(evPnl, d.pnl, "realised PnL != notional vs rounded cost basis - carried");
+            assertEq(claimQueuedIn(logs, a), d.claim, "claim != the gain neither available nor carried");
             assertEq(np.size, e.newSize, "new size");
-            assertEq(np.openNotional, e.before.openNotional - e.basis, "new openNotional != old - closed basis");
-            assertEq(int256(np.margin + e.deferred), e.remaining, "new margin + claim != old margin + PnL - fee");
+            assertEq(np.openNotional, d.openNotional, "new openNotional != old - closed basis -/+ carried");
+            assertEq(np.margin, d.margin, "new margin != old margin + PnL - fee - carried - claim");
             assertEq(evFree, 0, "a reduce moved free collateral");
             assertEq(vault.freeCollateral(a), e.freeBefore, "free collateral changed on a reduce");
             assertEq(poolAfter, e.poolBefore - e.fee, "margin pool -= fee");

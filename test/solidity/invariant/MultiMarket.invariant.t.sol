@@ -273,14 +273,15 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
     }
 
     /// @dev What the market's ledger says its pool holds: margins + unpaid claims - realised PnL -
-    /// shortfall + funding paid - insurance flow (what went in less what came out).
+    /// shortfall - bad debt charged to the market + funding paid - insurance flow (what went in less
+    /// what came out).
     function _poolShare(Market storage m) internal view returns (int256 share) {
         for (uint256 j; j < 4; ++j) share += int256(clearingHouse.getPosition(address(m.amm), _trader(j)).margin);
         (, uint256 shortfall) = clearingHouse.getMarketStatus(address(m.amm));
         share += int256(m.traders.sumClaimsQueued()) - int256(m.traders.sumClaimsPaid());
         share +=
             -m.traders.sumRealizedPnl() -
-            int256(shortfall) +
+            int256(shortfall + m.liquidator.sumChargedToMarket()) +
             m.traders.sumFundingPaid() -
             m.traders.sumInsuranceFlow() +
             int256(m.traders.sumFundTakeShort());
@@ -427,12 +428,14 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         }
     }
 
-    /// @notice P19 per market and P20 across the markets: each market's locked margin is the sum of
-    /// its open positions' margins; its claims are the sum of claimOf (traders and keeper), of its
+    /// @notice P19 per market and P20 across the markets: each market's locked margin is its open
+    /// positions' margins net of their pending funding (exactly: max(0, margins + funding settled -
+    /// fund flows booked); above the margins net of getPendingFunding by the pending fund flow and
+    /// the rounding dust); its claims are the sum of claimOf (traders and keeper), of its
     /// queue's unpaid entries and of its ledger's queued - paid, and each account's claimOf its own;
-    /// its payClaims paid FIFO from the spare pool. The Vault's tokens x scale + the funding the
-    /// open positions owe cover every free collateral, every open margin and the fund, and each
-    /// market's pool + its owed funding covers its locked margin.
+    /// its payClaims paid FIFO from the spare pool. The Vault's tokens x scale cover every free
+    /// collateral, every locked margin and the fund, and each market's pool covers its locked margin
+    /// (up to the finding "a fee paid out of a deferred gain", SPEC.md).
     function invariant_M6_claimsAndCoverage() public view {
         (uint256 sumFree, , uint256 insurance) = _claims();
         uint256 locked;
@@ -446,33 +449,35 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         assertGe(
             usdc.balanceOf(address(vault)) * tokenScale() + owed,
             sumFree + locked + insurance,
-            "M6/P20: tokens x scale + owed funding < free + locked margin + fund"
+            "M6/P20: tokens x scale + allowance < free + locked margin + fund"
         );
     }
 
-    /// @dev P19 and P20 of one market; returns its locked margin and the funding its positions owe.
+    /// @dev P19 and P20 of one market; returns its locked margin and P20's allowance (the finding).
     function _checkClaims(Market storage m) internal view returns (uint256 locked, uint256 owed) {
         IVault.MarketBalances memory b = vault.marketBalances(address(m.amm));
         uint256 margins;
+        int256 netMargins;
         uint256 claims = vault.claimOf(address(m.amm), _keeperAddress());
         assertEq(claims, m.traders.claimOwed(_keeperAddress()), "M6/P19: keeper's claim != its ledger");
         for (uint256 j; j < 4; ++j) {
             address t = _trader(j);
             IClearingHouse.Position memory p = clearingHouse.getPosition(address(m.amm), t);
             margins += p.margin;
-            if (p.size != 0) {
-                int256 pending = clearingHouse.getPendingFunding(address(m.amm), t);
-                if (pending > 0) owed += uint256(pending);
-            }
+            if (p.size != 0)
+                netMargins += int256(uint256(p.margin)) - clearingHouse.getPendingFunding(address(m.amm), t);
             uint256 claim = vault.claimOf(address(m.amm), t);
             assertEq(claim, m.traders.claimOwed(t), "M6/P19: a trader's claimOf != its ledger");
             claims += claim;
         }
-        assertEq(b.lockedMargin, margins, "M6/P19: locked margin != sum of open margins");
-        // The fund owes the pool too: a negative flow of the accrual not booked yet.
-        (, uint256 insurance) = vault.getPoolBalances();
-        int256 pendingFlow = m.amm.getFundingIndices(insurance).insuranceFlow;
-        if (pendingFlow < 0) owed += uint256(-pendingFlow);
+        int256 net = int256(margins) + m.traders.sumFundingPaid() - m.traders.sumInsuranceFlow();
+        assertEq(b.lockedMargin, net > 0 ? uint256(net) : 0, "M6/P19: locked != margins + funding settled - flows");
+        if (net > 0) {
+            (, uint256 insurance) = vault.getPoolBalances();
+            int256 dust = int256(b.lockedMargin) - netMargins - m.amm.getFundingIndices(insurance).insuranceFlow;
+            assertGe(dust, 0, "M6/P19: locked margin below the margins net of pending funding");
+            assertLe(uint256(dust), 2 * m.traders.fundingRoundings() + 2, "M6/P19: locked above the funding dust");
+        }
         assertEq(b.claims, claims, "M6/P19: claims != sum of claimOf");
         assertEq(b.claims, m.traders.sumClaimsQueued() - m.traders.sumClaimsPaid(), "M6/P19: claims != queued - paid");
         (uint256 head, uint256 tail) = vault.claimQueueBounds(address(m.amm));
@@ -483,13 +488,9 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         }
         assertEq(b.claims, queue, "M6/P19: claims != sum of the queue's entries");
         assertEq(m.claims.paymentMismatches(), 0, "M6/P19: payClaims paid other than FIFO from the spare pool");
-        // The findings (SPEC.md): a liquidation's realised profit, a profit netted with the funding
-        // paid, and a fee paid out of an unpayable gain are paid whatever the locked margin.
-        owed +=
-            m.liquidator.sumLiquidationGains() +
-            m.traders.sumProfitNettedWithFunding() +
-            m.traders.sumGainPaidBeyondAvailable();
-        assertGe(b.pool + owed, b.lockedMargin, "M6/P20: a market's pool + owed funding < its locked margin");
+        // The finding (SPEC.md): a fee paid out of an unpayable gain is paid whatever the locked margin.
+        owed = m.traders.sumGainPaidBeyondAvailable();
+        assertGe(b.pool + owed, b.lockedMargin, "M6/P20: a market's pool + allowance < its locked margin");
         locked = b.lockedMargin;
     }
 
@@ -530,7 +531,11 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         assertEq(l.refusedBelowMaintenance(), 0, "M5/P13: refused below maintenance");
         assertEq(l.selfLiquidationAccepted(), 0, "M5/P13: self-liquidation");
         assertEq(l.conservationViolations(), 0, "M5/P14: a liquidation created or destroyed value");
-        assertEq(l.sumBadDebt(), l.sumCovered() + l.sumShortfall(), "M5/P14: bad debt != covered + shortfall");
+        assertEq(
+            l.sumBadDebt(),
+            l.sumCovered() + l.sumShortfall() + l.sumChargedToMarket(),
+            "M5/P14: bad debt != covered + shortfall + charged"
+        );
         assertEq(l.penaltyMismatches(), 0, "M5/P15: penalty off the rules");
         int256 dust = _fundingDust(m);
         assertGe(dust, int256(0), "M5/P16: negative funding dust");
@@ -587,7 +592,8 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
     }
 
     /// @dev One market after the settlement: reserves back, and its pool less its claims left is
-    /// (q - q0) - shortfall + funding dust (P4 with no margins); without a shortfall no claim is left.
+    /// (q - q0) - shortfall - bad debt charged to it + funding dust (P4 with no margins); what stays
+    /// locked is the funding dust; without uncovered bad debt (shortfall or charged) no claim is left.
     function _checkSettledMarket(Market storage m) internal view {
         (uint256 q, uint256 b) = m.amm.getReserves();
         assertEq(b, m.b0, "M/P12: base reserve not back at b0");
@@ -597,13 +603,18 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         assertEq(oiLong + oiShort, 0, "M/P12: open interest left");
         assertEq(m.traders.sumRealizedPnl(), -int256(q - m.q0), "M/P12: realised PnL != -(q - q0)");
         (, uint256 shortfall) = clearingHouse.getMarketStatus(address(m.amm));
-        int256 left = int256(q - m.q0) - int256(shortfall) + m.traders.sumFundingPaid() - m.traders.sumInsuranceFlow();
+        uint256 uncovered = shortfall + m.liquidator.sumChargedToMarket();
+        int256 fundingDust = m.traders.sumFundingPaid() - m.traders.sumInsuranceFlow();
+        int256 left = int256(q - m.q0) - int256(uncovered) + fundingDust;
         left += int256(m.traders.sumFundTakeShort());
         IVault.MarketBalances memory bal = vault.marketBalances(address(m.amm));
-        assertEq(bal.lockedMargin, 0, "M/P12: locked margin left");
-        assertEq(int256(bal.pool) - int256(bal.claims), left, "M/P12: pool - claims != (q - q0) - shortfall + dust");
-        if (shortfall == 0) assertEq(bal.claims, 0, "M/P12: a claim left unpaid in a market without a shortfall");
-        assertTrue(bal.pool == 0 || bal.claims == 0, "M/P12: payClaims left both a pool and claims");
-        assertLe(bal.claims, shortfall, "M/P12: claims left above the uncovered bad debt");
+        assertEq(bal.lockedMargin, fundingDust > 0 ? uint256(fundingDust) : 0, "M/P12: locked != the funding dust");
+        assertEq(int256(bal.pool) - int256(bal.claims), left, "M/P12: pool - claims != (q - q0) - uncovered + dust");
+        if (uncovered == 0) assertEq(bal.claims, 0, "M/P12: a claim left unpaid without uncovered bad debt");
+        assertTrue(
+            bal.pool <= bal.lockedMargin || bal.claims == 0,
+            "M/P12: payClaims left both a spare pool and claims"
+        );
+        assertLe(bal.claims, uncovered, "M/P12: claims left above the shortfall + bad debt charged to the market");
     }
 }

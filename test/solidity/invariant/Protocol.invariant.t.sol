@@ -223,10 +223,11 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         uint256 shortfall;
         uint256 longOpenNotional;
         uint256 shortOpenNotional;
-        /// @dev claimOf summed over the traders and the keeper; funding owed to the pool: by the open
-        /// positions (getPendingFunding > 0, summed) and by the fund (a negative pending flow).
+        /// @dev claimOf summed over the traders and the keeper.
         uint256 sumClaims;
-        uint256 owedFunding;
+        /// @dev Sum of margin - pending funding over the open positions, and the pending fund flow.
+        int256 netMargin;
+        int256 pendingFlow;
     }
 
     function _book() internal view returns (Book memory s) {
@@ -246,18 +247,16 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
             s.sumClaims += vault.claimOf(address(amm), t);
             if (p.size != 0) {
                 int256 pending = clearingHouse.getPendingFunding(address(amm), t);
-                if (pending > 0) s.owedFunding += uint256(pending);
+                s.netMargin += int256(uint256(p.margin)) - pending;
             }
         }
         // The keeper's rewards are claims on the Vault too.
         s.sumFree += vault.freeCollateral(liquidator.LIQUIDATOR());
         s.sumClaims += vault.claimOf(address(amm), liquidator.LIQUIDATOR());
         (, s.shortfall) = clearingHouse.getMarketStatus(address(amm));
-        // The fund owes the pool too: an accrual not booked yet whose flow is negative (the fund pays
-        // the receivers' excess into the pool when it is booked).
+        // The fund's flow of the accrual not booked yet (what the next trade or update will book).
         (, uint256 insurance) = vault.getPoolBalances();
-        int256 pendingFlow = amm.getFundingIndices(insurance).insuranceFlow;
-        if (pendingFlow < 0) s.owedFunding += uint256(-pendingFlow);
+        s.pendingFlow = amm.getFundingIndices(insurance).insuranceFlow;
     }
 
     /// @dev The insurance fund the ghosts predict: fees + insurance penalties - bad debt it covered -
@@ -340,7 +339,8 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     /// of realised PnL (from the PositionChanged events, liquidations included) - the market's
     /// shortfall + funding paid - insurance flow: every margin sits in the pool, every realised PnL
     /// is paid by it (a gain it could not pay stays in it as a claim until payClaims pays it), and
-    /// the bad debt the insurance fund could not cover is missing from it. The unpaid claims are the
+    /// the bad debt the insurance fund did not cover (the shortfall, and the part charged to the
+    /// market beyond the bad debt at the fair price) is missing from it. The unpaid claims are the
     /// ledger's (ClaimQueued - ClaimPaid events). The shortfall is also the sum of the
     /// PositionLiquidated shortfalls.
     function invariant_P4_marginPoolAccounting() public view {
@@ -350,11 +350,11 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
             int256(pool),
             int256(s.sumMargin + traders.sumClaimsQueued() - traders.sumClaimsPaid()) -
                 traders.sumRealizedPnl() -
-                int256(s.shortfall) +
+                int256(s.shortfall + liquidator.sumChargedToMarket()) +
                 traders.sumFundingPaid() -
                 traders.sumInsuranceFlow() +
                 int256(traders.sumFundTakeShort()),
-            "P4: pool != margins + claims - realised PnL - shortfall + funding paid - insurance flow"
+            "P4: pool != margins + claims - realised PnL - shortfall - charged + funding paid - insurance flow"
         );
         assertEq(s.shortfall, liquidator.sumShortfall(), "P4: market shortfall != sum of liquidation shortfalls");
     }
@@ -535,8 +535,13 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         assertEq(traders.sequencerGateViolations(), 0, "P18: a risk-increasing action while the sequencer was down");
     }
 
-    /// @notice P19 (locked margin and the claim queue). The market's locked margin == the sum of its
-    /// open positions' stored margins; its claims == sum of claimOf over the traders and the keeper
+    /// @notice P19 (locked margin and the claim queue). The market's locked margin is net of pending
+    /// funding: every trade moves it by its margin change + the funding it settled - the fund's flow,
+    /// a funding update by - the flow, so it == max(0, open margins + funding settled - fund flows
+    /// booked) exactly (the Vault floors it at 0), and it exceeds the open positions' margins net of
+    /// their pending funding (getPendingFunding, accrued to now) by the pending fund flow plus the
+    /// funding settlements' rounding dust (each under a wei, in the pool's favour); with no position
+    /// left what stays locked is that dust. Its claims == sum of claimOf over the traders and the keeper
     /// == sum of the queue's unpaid entries [head, tail) == claims queued - paid (ClaimQueued /
     /// ClaimPaid events), and each account's claimOf is its own queued - paid; every payClaims paid
     /// the queue in order from its head with what the pool held beyond its locked margin (the
@@ -544,7 +549,17 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     function invariant_P19_lockedMarginAndClaims() public view {
         Book memory s = _book();
         IVault.MarketBalances memory m = vault.marketBalances(address(amm));
-        assertEq(m.lockedMargin, s.sumMargin, "P19: locked margin != sum of open margins");
+        int256 net = int256(s.sumMargin) + traders.sumFundingPaid() - traders.sumInsuranceFlow();
+        assertEq(
+            m.lockedMargin,
+            net > 0 ? uint256(net) : 0,
+            "P19: locked margin != open margins + funding settled - fund flows"
+        );
+        if (net > 0) {
+            int256 dust = int256(m.lockedMargin) - s.netMargin - s.pendingFlow;
+            assertGe(dust, 0, "P19: locked margin below the open margins net of pending funding");
+            assertLe(uint256(dust), 2 * traders.fundingRoundings() + 2, "P19: locked margin above the funding dust");
+        }
         assertEq(m.claims, s.sumClaims, "P19: claims != sum of claimOf");
         assertEq(m.claims, traders.sumClaimsQueued() - traders.sumClaimsPaid(), "P19: claims != queued - paid");
         (uint256 head, uint256 tail) = vault.claimQueueBounds(address(amm));
@@ -565,32 +580,24 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     }
 
     /// @notice P20 (the Vault's tokens cover the margins). At every step the Vault's tokens x scale
-    /// cover every free collateral, every open position's margin and the fund, up to the funding the
-    /// open positions owe and have not settled yet: tokens x scale + owed >= free + locked margin +
-    /// fund, i.e. pool + owed >= locked margin (owed = sum of getPendingFunding > 0). The market's
-    /// pool holds less than its locked margin only transiently, when a receiver settled (or the fund
-    /// took its share of) funding its payers still owe: no profit is ever paid out of margin that
-    /// backs an open position. And no payout was capped by the Vault for lack of pool money beyond
-    /// that (a claim queued by the Vault rather than by the ClearingHouse's deferral would show a
-    /// pool below what the trade took).
+    /// cover every free collateral, the market's locked margin (the open margins net of their pending
+    /// funding, P19) and the fund: tokens x scale >= free + locked margin + fund, i.e. pool >= locked
+    /// margin. Funding never moves what is free to pay profit (the locked margin follows each accrual),
+    /// and a trade's or liquidation's realised profit is paid only as far as profitAvailable: no
+    /// profit is ever paid out of margin that backs an open position. The one allowance is the finding
+    /// "a fee paid out of a deferred gain" (SPEC.md): a fee the margin cannot pay is paid out of the
+    /// trade's gain whatever the pool can pay.
     function invariant_P20_tokensCoverMargins() public view {
         Book memory s = _book();
         IVault.MarketBalances memory m = vault.marketBalances(address(amm));
         (, uint256 insurance) = vault.getPoolBalances();
-        // The findings (SPEC.md): a liquidation that realises a profit pays it whatever the locked
-        // margin, a trade's profit netted with the funding it pays is credited undeferred, and a fee
-        // the margin cannot pay is paid out of the trade's gain whatever the pool can pay.
-        uint256 allowance =
-            s.owedFunding +
-                liquidator.sumLiquidationGains() +
-                traders.sumProfitNettedWithFunding() +
-                traders.sumGainPaidBeyondAvailable();
+        uint256 allowance = traders.sumGainPaidBeyondAvailable();
         assertGe(
             usdc.balanceOf(address(vault)) * tokenScale() + allowance,
             s.sumFree + m.lockedMargin + insurance,
-            "P20: tokens x scale + owed funding < free + locked margin + fund"
+            "P20: tokens x scale < free + locked margin + fund"
         );
-        assertGe(m.pool + allowance, m.lockedMargin, "P20: pool + owed funding < locked margin");
+        assertGe(m.pool + allowance, m.lockedMargin, "P20: pool < locked margin");
     }
 
     /// @notice P13 (only below maintenance). Every liquidation that went through was of a position whose
@@ -630,8 +637,8 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         );
         assertEq(
             liquidator.sumBadDebt(),
-            liquidator.sumCovered() + liquidator.sumShortfall(),
-            "P14: bad debt != covered + shortfall"
+            liquidator.sumCovered() + liquidator.sumShortfall() + liquidator.sumChargedToMarket(),
+            "P14: bad debt != covered + shortfall + charged to the market"
         );
     }
 
@@ -734,18 +741,33 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         // claims left are exactly the uncovered bad debt less that dust, and the pool is empty.
         (uint256 marketPool, , uint256 claims) = _balancesOf();
         assertEq(marketPool, pool, "P12: the market's pool != the sum of the pools");
+        uint256 uncovered = shortfall + liquidator.sumChargedToMarket();
         int256 left =
             int256(q - q0) -
-                int256(shortfall) +
+                int256(uncovered) +
                 traders.sumFundingPaid() -
                 traders.sumInsuranceFlow() +
                 int256(traders.sumFundTakeShort());
-        assertEq(int256(pool) - int256(claims), left, "P12: pool - claims != (q - q0) - shortfall + funding dust");
-        if (shortfall == 0) assertEq(claims, 0, "P12: a claim was left unpaid in a market without a shortfall");
-        assertTrue(pool == 0 || claims == 0, "P12: payClaims left both a pool and claims");
-        assertLe(claims, shortfall, "P12: claims left above the uncovered bad debt");
+        assertEq(
+            int256(pool) - int256(claims),
+            left,
+            "P12: pool - claims != (q - q0) - shortfall - charged + funding dust"
+        );
+        _checkClaimsLeft(pool, claims, uncovered);
         invariant_P19_lockedMarginAndClaims();
         invariant_P16_fundingConservation();
+    }
+
+    /// @dev After the settlement: what stays locked is the funding dust; payClaims left no spare pool
+    /// beside unpaid claims, and claims are left only up to the uncovered bad debt (the shortfall +
+    /// the bad debt charged to the market), none without it.
+    function _checkClaimsLeft(uint256 pool, uint256 claims, uint256 uncovered) internal view {
+        if (uncovered == 0) assertEq(claims, 0, "P12: a claim was left unpaid without uncovered bad debt");
+        (, uint256 lockedLeft, ) = _balancesOf();
+        int256 fundingDust = traders.sumFundingPaid() - traders.sumInsuranceFlow();
+        assertEq(lockedLeft, fundingDust > 0 ? uint256(fundingDust) : 0, "P12: locked != the funding dust");
+        assertTrue(pool <= lockedLeft || claims == 0, "P12: payClaims left both a spare pool and claims");
+        assertLe(claims, uncovered, "P12: claims left above the shortfall + bad debt charged to the market");
     }
 
     /// @dev The market's pool, locked margin and claims.

@@ -221,6 +221,44 @@ abstract contract TradingHarness is Deployer {
         return Math.min(uint256(pnl) - available, payable_);
     }
 
+    /// @dev What {PositionMath-deferGain} leaves of a PARTIAL reduce, by the spec: a gain `pnl` beyond
+    /// `available` (profitAvailable before the trade) is carried in the rest as far as its margin
+    /// `remaining` (margin + PnL - fee) carries it, and for a long its basis `restOpenNotional` (the
+    /// closed part's basis takes it: a long's rest basis -= carried, a short's += carried; margin and
+    /// the realised PnL -= carried); only a leftover is queued as a claim out of the margin.
+    struct Deferral {
+        int256 pnl;
+        uint256 margin;
+        uint256 openNotional;
+        uint256 carried;
+        uint256 claim;
+    }
+
+    function deferReduce(
+        bool long,
+        int256 pnl,
+        uint256 remaining,
+        uint256 restOpenNotional,
+        uint256 available
+    ) internal pure returns (Deferral memory d) {
+        d.pnl = pnl;
+        d.margin = remaining;
+        d.openNotional = restOpenNotional;
+        if (pnl <= int256(available)) return d;
+        uint256 excess = uint256(pnl) - available;
+        d.carried = Math.min(excess, remaining);
+        if (long) {
+            d.carried = Math.min(d.carried, restOpenNotional);
+            d.openNotional -= d.carried;
+        } else {
+            d.openNotional += d.carried;
+        }
+        d.margin -= d.carried;
+        d.pnl -= int256(d.carried);
+        d.claim = Math.min(excess - d.carried, d.margin);
+        d.margin -= d.claim;
+    }
+
     // ------------------------------------------------------------------ event ledger
 
     /// @dev Reads the logs recorded since the last call and adds every PositionChanged to the ledger.

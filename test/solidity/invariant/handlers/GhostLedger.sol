@@ -134,11 +134,6 @@ abstract contract GhostLedger is HandlerBase {
     /// @dev Trader calls that queued a claim: a winner closed or reduced while the others' losses
     /// were unrealised (the order that used to revert InsufficientMarginPool).
     uint256 public tradesQueuingClaims;
-    /// @dev Finding (SPEC.md, "Finding: profit netted with funding paid"): a reduce or close that
-    /// realises a profit while it pays funding credits the profit against the funding (the gain the
-    /// ClearingHouse defers is realised PnL - funding), so up to min(PnL, funding) of profit is
-    /// credited although the pool holds nothing beyond its locked margin; summed here.
-    uint256 public sumProfitNettedWithFunding;
     /// @dev Finding (SPEC.md, "Finding: the fund's take is capped at the pool"): the fee and funding
     /// share a trade owed the insurance fund that the Vault did not move because the market's pool
     /// held less (`settle` caps the fund's take at the pool, which the transients above can leave
@@ -146,9 +141,9 @@ abstract contract GhostLedger is HandlerBase {
     uint256 public sumFundTakeShort;
     uint256 public fundTakeShortfalls;
     /// @dev Finding (SPEC.md, "Finding: a fee paid out of a deferred gain"): the part of a reduce's or
-    /// close's gain (realised PnL - funding) that was neither within what the pool could pay
-    /// (profitAvailable - the fund's flow, read before the call) nor queued as a claim: it paid the
-    /// trade's fee where the margin could not. Summed, and counted.
+    /// close's realised PnL (after what a partial reduce carried in the rest) that was neither within
+    /// what the pool could pay (profitAvailable, read before the call) nor queued as a claim: it paid
+    /// the trade's fee where the margin could not. Summed, and counted.
     uint256 public sumGainPaidBeyondAvailable;
     uint256 public gainsPaidBeyondAvailable;
     /// @dev A call whose money did not add up for the account: the change of its free collateral +
@@ -423,7 +418,7 @@ abstract contract GhostLedger is HandlerBase {
         /// PnL - fee - funding over its PositionChanged events.
         uint256 queued;
         int256 earned;
-        /// @dev Realised PnL - funding paid over the PositionChanged events: the trade's gain.
+        /// @dev Realised PnL over the PositionChanged events: the trade's gain (only it is deferred).
         int256 gain;
     }
 
@@ -470,9 +465,7 @@ abstract contract GhostLedger is HandlerBase {
     /// @dev The gain of the call neither payable by the pool before it nor queued (see the ghost).
     function _recordGainBeyondAvailable(CallLogs memory c) internal {
         if (c.positionEvents == 0 || c.gain <= 0) return;
-        int256 available = int256(_availableBefore) - _flowBefore;
-        if (available < 0) available = 0;
-        int256 beyond = c.gain - available - int256(c.queued);
+        int256 beyond = c.gain - int256(_availableBefore) - int256(c.queued);
         if (beyond > 0) {
             sumGainPaidBeyondAvailable += uint256(beyond);
             gainsPaidBeyondAvailable++;
@@ -498,10 +491,10 @@ abstract contract GhostLedger is HandlerBase {
                 roundingSum += Math.max(q, b);
             } else if (l.emitter == address(clearingHouse) && l.topics[0] == IClearingHouse.PositionChanged.selector) {
                 c.positionEvents++;
-                (uint256 evFee, int256 earned) = _recordPositionChanged(t, l, p);
+                (uint256 evFee, int256 earned, int256 pnl) = _recordPositionChanged(t, l, p);
                 c.fee += evFee;
                 c.earned += earned;
-                c.gain += earned + int256(evFee);
+                c.gain += pnl;
                 (, , , , , c.freeDelta, , , ) = abi.decode(
                     l.data,
                     (int256, uint256, int256, uint256, int256, int256, int256, uint256, uint256)
@@ -520,7 +513,7 @@ abstract contract GhostLedger is HandlerBase {
         address t,
         Vm.Log memory l,
         IClearingHouse.Position memory p
-    ) internal returns (uint256 fee, int256 earned) {
+    ) internal returns (uint256 fee, int256 earned, int256 realized) {
         (
             ,
             ,
@@ -536,14 +529,12 @@ abstract contract GhostLedger is HandlerBase {
             eventMismatches++;
         }
         _recordFundingPayment(t, fundingPayment);
-        if (pnl > 0 && fundingPayment > 0)
-            sumProfitNettedWithFunding += Math.min(uint256(pnl), uint256(fundingPayment));
         if (size != p.size || margin != p.margin || openNotional != p.openNotional) eventMismatches++;
         realizedPnl[t] += pnl;
         feesPaid[t] += evFee;
         sumRealizedPnl += pnl;
         sumFees += evFee;
-        return (evFee, pnl - int256(evFee) - fundingPayment);
+        return (evFee, pnl - int256(evFee) - fundingPayment, pnl);
     }
 
     /// @dev Counts a revert as expected (the protocol is entitled to it for this kind of call) or not.

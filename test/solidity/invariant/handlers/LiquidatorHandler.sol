@@ -58,11 +58,14 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
     uint256 public sumShortfall;
     /// @dev The bad debt the insurance fund paid (bad debt - shortfall) and the rewards it paid (with bad debt).
     uint256 public sumCovered;
+    /// @dev Bad debt beyond the bad debt at the fair price, charged to the market (BadDebtChargedToMarket):
+    /// not a shortfall, the market's pool is that much short and its winners' claims wait.
+    uint256 public sumChargedToMarket;
     uint256 public sumRewardsFromFund;
     uint256 public sumQuoteClosed;
-    /// @dev Finding (SPEC.md, "Finding: a liquidation pays its profit out of other positions'
-    /// margins"): the realised PnL of liquidations that realised a profit, which the market's pool
-    /// paid out whatever its locked margin (no deferral into a claim, unlike a close); and how many.
+    /// @dev The realised PnL of liquidations that realised a profit (paid only as far as the market's
+    /// profitAvailable: the rest was deferred, kept in the rest or queued; the fixed finding "a
+    /// liquidation pays its profit out of other positions' margins"); and how many. Statistics.
     uint256 public sumLiquidationGains;
     uint256 public profitableLiquidations;
     /// @dev Token units the keeper withdrew (only at the end of a run).
@@ -183,6 +186,13 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         int256 pending;
         int256 flow;
         bool sequencerUp;
+        /// @dev The prices the liquidation's bad debt is judged at (getLiquidationInputs, same block):
+        /// the spot, the mark TWAP and the recorded index (0: none).
+        uint256 spot;
+        uint256 markTwap;
+        uint256 index;
+        /// @dev The market's profitAvailable before the liquidation (what its profit may be paid from).
+        uint256 available;
         /// @dev The spot price is already beyond the fluctuation band on the far side (see SPEC.md,
         /// Observations): the Amm's maxCloseBase for the other side is 0.
     }
@@ -207,6 +217,9 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         bool full;
         uint256 shortfallTotal;
         uint256 shortfallRecordedAmount;
+        /// @dev BadDebtChargedToMarket: how many, and the amount.
+        uint256 chargedEvents;
+        uint256 charged;
     }
 
     /// @dev One liquidation of `t` by the keeper, checked; true if it went through.
@@ -261,6 +274,13 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         b.liquidationFeeRatio = clearingHouse.getLiquidationParams().feeRatio;
         b.pending = clearingHouse.getPendingFunding(address(amm), t);
         b.flow = amm.getFundingIndices(b.fund).insuranceFlow;
+        IAmm.LiquidationInputs memory inputs = amm.getLiquidationInputs(
+            clearingHouse.getLiquidationParams().markTwapInterval,
+            b.p.size > 0,
+            b.fund
+        );
+        (b.spot, b.markTwap, b.index) = (inputs.spotPrice, inputs.markTwap, inputs.indexPrice);
+        b.available = vault.profitAvailable(address(amm));
         IPriceFeed seq = clearingHouse.sequencerOracle();
         b.sequencerUp = address(seq) == address(0) || seq.isSequencerUp();
     }
@@ -329,6 +349,13 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
                 (amount, e.shortfallTotal) = abi.decode(l.data, (uint256, uint256));
                 if (address(uint160(uint256(l.topics[1]))) != address(amm)) eventMismatches++;
                 e.shortfallRecordedAmount = amount;
+            } else if (l.topics[0] == IClearingHouse.BadDebtChargedToMarket.selector) {
+                e.chargedEvents++;
+                e.charged = abi.decode(l.data, (uint256));
+                if (
+                    address(uint160(uint256(l.topics[1]))) != address(amm) ||
+                    address(uint160(uint256(l.topics[2]))) != t
+                ) eventMismatches++;
             }
         }
     }
@@ -388,8 +415,15 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         if (e.positionChanged != 1 || e.positionLiquidated != 1) eventMismatches++;
         // No fee; the funding settled is exactly what getPendingFunding said just before.
         if (e.fee != 0 || e.fundingPayment != b.pending) eventMismatches++;
-        // What the pool could not pay of the payout and the reward was queued as a claim.
-        if (_gained(t, b.traderFree, b.traderClaim) != e.freeDelta) eventMismatches++;
+        // What the pool could not pay of the payout and the reward was queued as a claim; a full
+        // liquidation's realised profit beyond profitAvailable was deferred out of the payout into
+        // the trader's claim (so the event's payout is net of it), by the deferral rule.
+        int256 gained = _gained(t, b.traderFree, b.traderClaim);
+        uint256 expectedDeferred;
+        if (e.full && e.pnl > int256(b.available) && gained > 0) {
+            expectedDeferred = Math.min(uint256(e.pnl) - b.available, uint256(gained));
+        }
+        if (gained - e.freeDelta != int256(expectedDeferred)) eventMismatches++;
         if (_gained(LIQUIDATOR, b.liquidatorFree, b.liquidatorClaim) != int256(e.reward)) eventMismatches++;
         if (e.baseClosed != _abs(e.baseDelta) || e.quoteClosed != e.quoteAmount || e.baseClosed == 0) eventMismatches++;
         // A liquidation only closes: the trade is against the position, never past it.
@@ -403,6 +437,7 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
             eventMismatches++;
         }
         if (shortfallAfter != 0 && status != IClearingHouse.MarketStatus.REDUCE_ONLY) eventMismatches++;
+        if (e.chargedEvents != (e.charged != 0 ? 1 : 0) || e.chargedEvents > 1) eventMismatches++;
     }
 
     /// @dev "Reward + penalty = ceil(quote x fee ratio) unless bounded": with the equity the position
@@ -410,8 +445,13 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
     /// ceil(quote closed x liquidation fee ratio):
     ///  - equity >= penalty: reward = floor(penalty / 2), insurance penalty = the rest, no bad debt;
     ///  - 0 <= equity < penalty (bounded): reward + insurance penalty = equity, reward = min(half, equity);
-    ///  - equity < 0: bad debt = -equity, no insurance penalty, the fund covers min(bad debt, fund),
-    ///    shortfall = the rest, reward = min(half, what the fund has left).
+    ///  - equity < 0: bad debt = -equity, no insurance penalty; the fund covers only the bad debt at
+    ///    the fair price (_fairBadDebt): covered = min(fair bad debt, fund), shortfall = fair bad debt -
+    ///    covered, the rest of the bad debt is charged to the market (BadDebtChargedToMarket), and the
+    ///    reward is min(half, what the fund has left) only if the fair bad debt is not 0 (else 0).
+    /// The equity is read from the event's PnL: a liquidation whose realised profit was deferred (kept
+    /// in the rest or queued) had equity >= penalty before and after the deferral (its payout covers
+    /// the penalty and the deferral), so the case is the same.
     function _checkPenalty(Before memory b, Seen memory e) internal {
         uint256 penalty = Math.mulDiv(e.quoteClosed, b.liquidationFeeRatio, WAD, Math.Rounding.Ceil);
         uint256 half = penalty / 2;
@@ -428,17 +468,36 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
             boundedPenalties++;
         } else {
             uint256 debt = uint256(-equity);
-            uint256 covered = Math.min(debt, fund);
-            bad = e.badDebt != debt || e.insurancePenalty != 0 || e.shortfall != debt - covered;
-            bad = bad || e.reward != Math.min(half, fund - covered);
+            uint256 fair = _fairBadDebt(b, e, equity);
+            uint256 covered = Math.min(fair, fund);
+            bad = e.badDebt != debt || e.insurancePenalty != 0 || e.shortfall != fair - covered;
+            bad = bad || e.charged != debt - fair;
+            bad = bad || e.reward != (fair != 0 ? Math.min(half, fund - covered) : 0);
         }
+        if (equity >= 0 && e.charged != 0) bad = true;
         if (bad) penaltyMismatches++;
+    }
+
+    /// @dev The bad debt at the fair price, worked out here: fair = the index (else the mark TWAP),
+    /// or the pre-liquidation spot if better for the position (higher for a long, lower for a short);
+    /// the quote the closed base would have fetched there, |base| x fair rounded against the trader
+    /// (down for a long, up for a short); the equity had it been closed at it; min(bad debt, its
+    /// negative part).
+    function _fairBadDebt(Before memory b, Seen memory e, int256 equity) internal pure returns (uint256) {
+        bool long = b.p.size > 0;
+        uint256 ref = b.index != 0 ? b.index : b.markTwap;
+        uint256 fair = long ? Math.max(b.spot, ref) : Math.min(b.spot, ref);
+        uint256 fairQuote = Math.mulDiv(e.baseClosed, fair, WAD, long ? Math.Rounding.Floor : Math.Rounding.Ceil);
+        int256 difference = int256(fairQuote) - int256(e.quoteClosed);
+        int256 fairEquity = long ? equity + difference : equity - difference;
+        if (fairEquity >= 0) return 0;
+        return Math.min(uint256(-fairEquity), uint256(-equity));
     }
 
     /// @dev "Liquidation conserves value": every claim on the Vault together is unchanged (custody), and
     /// what the trader (free + margin), the keeper and the insurance fund gained together is exactly the
     /// realised PnL (paid by the pool's quote) plus the shortfall (the only value that appears: the
-    /// pool now owes it). Also the trader keeps exactly its equity less the penalty (margin of the rest,
+    /// pool now owes it) and the bad debt charged to the market (its pool is that much short). Also the trader keeps exactly its equity less the penalty (margin of the rest,
     /// or payout), or nothing.
     function _checkConservation(address t, Before memory b, Seen memory e) internal {
         (uint256 pool, uint256 fund) = vault.getPoolBalances();
@@ -447,7 +506,7 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         int256 expectedFund =
             b.flow +
                 int256(e.insurancePenalty) -
-                int256(e.badDebt - e.shortfall) -
+                int256(e.badDebt - e.shortfall - e.charged) -
                 (e.badDebt != 0 ? int256(e.reward) : int256(0));
         // The fund's take is capped at the market's pool (a finding, SPEC.md): only when it left the
         // pool empty may the fund get less, and the pool keeps the rest.
@@ -462,7 +521,8 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         // Funding: the trader pays e.fundingPayment out of its margin, the fund receives the flow, the
         // pool keeps the difference (the other side's claim and the rounding dust).
         if (
-            traderDelta + liquidatorDelta + fundDelta + short != e.pnl + int256(e.shortfall) - e.fundingPayment + b.flow
+            traderDelta + liquidatorDelta + fundDelta + short !=
+            e.pnl + int256(e.shortfall + e.charged) - e.fundingPayment + b.flow
         ) conservationViolations++;
         // Each share on its own.
         int256 equity = int256(b.p.margin) - e.fundingPayment + e.pnl;
@@ -482,7 +542,8 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         sumInsurancePenalties += e.insurancePenalty;
         sumBadDebt += e.badDebt;
         sumShortfall += e.shortfall;
-        sumCovered += e.badDebt - e.shortfall;
+        sumCovered += e.badDebt - e.shortfall - e.charged;
+        sumChargedToMarket += e.charged;
         if (e.badDebt != 0) sumRewardsFromFund += e.reward;
         sumQuoteClosed += e.quoteClosed;
         if (e.pnl > 0) {
