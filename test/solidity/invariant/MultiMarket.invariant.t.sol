@@ -556,16 +556,10 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
     /// its own dust less its uncovered bad debt, so without a shortfall every claim is paid in full
     /// and the pool keeps only the dust; custody holds with every trader and the keeper at dust.
     function afterInvariant() public {
-        uint256 calls;
-        uint256 skips;
-        for (uint256 i; i < N_MARKETS; ++i) {
-            (uint256 c, uint256 s) = markets[i].traders.callsAndSkips();
-            (calls, skips) = (calls + c, skips + s);
-            markets[i].oracle.restore();
-        }
-        // At least one trader action in ten did something, in a run with ten or more of them (a run
-        // whose calls went almost all to the other actors says nothing about the traders).
-        if (calls >= 10) assertLe(skips * 10, calls * 9, "too many trader actions skipped");
+        for (uint256 i; i < N_MARKETS; ++i) markets[i].oracle.restore();
+        // Skipped trader actions are not bounded per run (SPEC.md, Statistics): a run that draws only
+        // actions needing a position it does not have is legitimate, and the shrinker reaches one for
+        // any bound (ten calls all skipped, then twenty, were found once the claims payer was added).
         for (uint256 i; i < N_MARKETS; ++i) {
             Market storage m = markets[i];
             (uint256 q1, uint256 b1) = m.amm.getReserves();
