@@ -301,9 +301,10 @@ contract ClearingHouseViewer is IClearingHouseViewer {
         m.params = clearingHouse.getMarketParams(amm);
         (m.status, ) = clearingHouse.getMarketStatus(amm);
         (m.quoteReserve, m.baseReserve) = IAmm(amm).getReserves();
-        (, uint256 fund) = clearingHouse.vault().getPoolBalances();
+        IVault vault = clearingHouse.vault();
+        (, uint256 fund) = vault.getPoolBalances();
         m.funding = IAmm(amm).getFundingIndices(fund);
-        m.profitAvailable = clearingHouse.vault().profitAvailable(amm);
+        m.profitAvailable = vault.profitAvailable(amm);
         IClearingHouse.Position memory p = clearingHouse.getPosition(amm, trader);
         m.position = StoredPosition(
             p.size.toInt128(),
