@@ -53,9 +53,10 @@ contract SettlementModule is ClearingHouseModule {
         s.shortIndex = funding.shortIndex;
         s.openLong = openLong;
         s.openShort = openShort;
-        // What the market's pool holds for its positions: everything but the claims queued before.
+        // What the market's pool holds for its positions: everything but what it owed before (the
+        // fund's receivable and the claims queued).
         IVault.MarketBalances memory balances = vault_.marketBalances(amm);
-        s.poolValue = balances.pool.toInt256() - balances.claims.toInt256();
+        s.poolValue = balances.pool.toInt256() - (balances.claims + balances.fundReceivable).toInt256();
         emit IClearingHouse.MarketSettled(amm, price, openLong, openShort);
         if (openLong == 0 && openShort == 0) _completeSettlement(amm, s);
     }
