@@ -405,7 +405,12 @@ describe("Vault", function () {
         .to.emit(system.vault, "ClaimPaid")
         .withArgs(ammAddress, alice.address, r.realizedPnl, 0n);
       await expectMatchesModel(model, contracts, [alice.address, bob.address]);
-      expect(await system.vault.marketBalances(ammAddress)).to.deep.equal([-(r.realizedPnl + rb.realizedPnl), 0n, 0n]);
+      expect(await system.vault.marketBalances(ammAddress)).to.deep.equal([
+        -(r.realizedPnl + rb.realizedPnl),
+        0n,
+        0n,
+        0n,
+      ]);
     });
   });
 
