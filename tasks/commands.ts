@@ -478,9 +478,7 @@ export const payClaims: Command = async (ctx, args) => {
     if (spare === 0n) {
       const line =
         `nothing to pay in ${market.symbol} yet: its pool holds ${fmt(money.pool, 6)}, no more than the ` +
-        `${fmt(money.lockedMargin, 6)} of margin backing its open positions` +
-        (money.fundReceivable > 0n ? ` and the ${fmt(money.fundReceivable, 6)} it owes the insurance fund first` : "") +
-        `; the ${fmt(money.claims, 6)} queued ` +
+        `${fmt(money.lockedMargin, 6)} of margin backing its open positions; the ${fmt(money.claims, 6)} queued ` +
         "is paid as its losing positions close or are liquidated";
       if (given !== "") throw new CliError(line);
       ctx.out.info(line);

@@ -128,9 +128,14 @@ contract SettlementModule is ClearingHouseModule {
     }
 
     /// @dev Once every position is recorded, what the market's pool held for its positions beyond
-    /// their recorded claims goes to the insurance fund.
+    /// their recorded claims goes to the insurance fund. The locked margin is then those claims
+    /// plus the funding settlements' rounding dust; no funding is owed any more, so the dust is
+    /// released with it (the fund takes only what the pool holds beyond the locked margin).
     function _completeSettlement(address amm, IClearingHouse.Settlement storage s) private {
         int256 surplus = s.poolValue - s.claims.toInt256();
-        if (surplus > 0) _config.vault.settle(address(0), amm, 0, surplus, 0, 0);
+        IVault vault_ = _config.vault;
+        uint256 locked = vault_.marketBalances(amm).lockedMargin;
+        int256 dust = locked > s.claims ? (locked - s.claims).toInt256() : int256(0);
+        if (surplus > 0 || dust != 0) vault_.settle(address(0), amm, 0, surplus > 0 ? surplus : int256(0), -dust, 0);
     }
 }

@@ -21,12 +21,11 @@ export interface MarketMoney {
 }
 
 /**
- * What `payClaims` could pay toward the market's claims now: what its pool holds beyond its locked
- * margin and the fund's receivable (which it pays first).
+ * What `payClaims` pays from now: what the market's pool holds beyond its locked margin (the fund's
+ * receivable first, then the claims).
  */
-export function spareForClaims(money: Pick<MarketMoney, "pool" | "lockedMargin" | "fundReceivable">): bigint {
-  const reserved = money.lockedMargin + money.fundReceivable;
-  return money.pool > reserved ? money.pool - reserved : 0n;
+export function spareForClaims(money: Pick<MarketMoney, "pool" | "lockedMargin">): bigint {
+  return money.pool > money.lockedMargin ? money.pool - money.lockedMargin : 0n;
 }
 
 type VaultReader = Pick<IVault, "marketBalances" | "claimQueueBounds" | "claimAt">;

@@ -112,7 +112,7 @@ describe("Regression: a winner's close does not depend on trade order (Perp v1's
     await expect(fx.vault.connect(fx.keeper).payClaims(fx.market, 1n))
       .to.emit(fx.vault, "ClaimPaid")
       .withArgs(fx.market, fx.bob.address, BOB_PNL, 0n);
-    expect(await fx.vault.marketBalances(fx.market)).to.deep.equal([9n, 0n, 0n]); // the pool's rounding
+    expect(await fx.vault.marketBalances(fx.market)).to.deep.equal([9n, 0n, 0n, 0n]); // the pool's rounding
     // Both withdraw in full: Bob 100 + 21.951219 (to the token unit), Alice 100 - 21.951220.
     expect(await withdrawAll(fx, fx.bob)).to.equal(DEPOSIT + BOB_PNL / SCALE);
     expect(await withdrawAll(fx, fx.alice)).to.equal((toWad(100) + ALICE_PNL) / SCALE);
@@ -140,7 +140,7 @@ describe("Regression: a winner's close does not depend on trade order (Perp v1's
         0n,
       )
       .and.not.to.emit(fx.vault, "ClaimQueued");
-    expect(await fx.vault.marketBalances(fx.market)).to.deep.equal([8n, 0n, 0n]);
+    expect(await fx.vault.marketBalances(fx.market)).to.deep.equal([8n, 0n, 0n, 0n]);
     expect(await withdrawAll(fx, fx.alice)).to.equal(DEPOSIT);
     expect(await withdrawAll(fx, fx.bob)).to.equal(DEPOSIT - 1n);
   });
