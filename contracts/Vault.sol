@@ -176,22 +176,28 @@ contract Vault is IVault, ReentrancyGuardTransient {
             _freeCollateral[trader] += paid;
         }
         int256 locked = int256(account.lockedMargin) + lockedMarginDelta;
-        if (insuranceFundDelta > 0) {
-            // The fund takes only what the pool holds beyond the margins that stay locked: the rest
-            // is its receivable, so its take never comes out of a margin that backs a position.
-            uint256 owed = uint256(insuranceFundDelta);
-            uint256 lockedAfter = locked > 0 ? uint256(locked) : 0;
-            uint256 take = Math.min(owed, pool > lockedAfter ? pool - lockedAfter : 0);
-            unchecked {
-                // Cannot underflow: take <= pool.
-                pool -= take;
-            }
-            fund += take;
-            if (take < owed) _bookReceivable(market, owed - take);
-        }
+        if (insuranceFundDelta > 0)
+            (pool, fund) = _takeForFund(market, pool, fund, locked, uint256(insuranceFundDelta));
         _marketAccounts[market] = MarketAccount(pool.toUint128(), locked.toInt128());
         _pools = PoolBalances((uint256(totals.marginPools) + pool - account.pool).toUint128(), fund.toUint128());
         if (claim != 0) _queueClaim(market, trader, claim);
+    }
+
+    /// @dev The fund takes `owed` out of `market`'s `pool` only as far as the pool holds beyond
+    /// `locked`, the locked margin after the call: the rest is its receivable, so its take never
+    /// comes out of a margin that backs a position. Returns the pool and the fund after it.
+    function _takeForFund(
+        address market,
+        uint256 pool,
+        uint256 fund,
+        int256 locked,
+        uint256 owed
+    ) private returns (uint256, uint256) {
+        uint256 lockedAfter = locked > 0 ? uint256(locked) : 0;
+        uint256 take = Math.min(owed, pool > lockedAfter ? pool - lockedAfter : 0);
+        if (take < owed) _bookReceivable(market, owed - take);
+        // take <= pool: no underflow.
+        return (pool - take, fund + take);
     }
 
     /// @dev Adds `amount` to what `market`'s pool owes the insurance fund, ahead of its claims.
