@@ -43,9 +43,11 @@ contract Vault is IVault, ReentrancyGuardTransient {
         int128 lockedMargin;
     }
 
-    /// @dev A market's claim queue: what it owes in total and its unpaid range [head, tail).
+    /// @dev A market's claim queue: what its pool owes ahead of any new profit (the queued claims
+    /// and the fund's receivable, summed so a profit's check reads one slot) and its unpaid range
+    /// [head, tail).
     struct ClaimQueue {
-        uint128 outstanding;
+        uint128 owed;
         uint64 head;
         uint64 tail;
     }
@@ -64,6 +66,8 @@ contract Vault is IVault, ReentrancyGuardTransient {
     mapping(address market => ClaimQueue) private _claimQueues;
     mapping(address market => mapping(uint256 index => QueuedClaim)) private _queuedClaims;
     mapping(address market => mapping(address trader => uint256)) private _claimOf;
+    /// @dev What the insurance fund was owed by a market's pool and could not take (see {settle}).
+    mapping(address market => uint256) private _fundReceivables;
 
     // ---------------------------------------------------------------- constructor
 
@@ -152,7 +156,15 @@ contract Vault is IVault, ReentrancyGuardTransient {
             }
             pool += amount;
         }
-        (pool, fund) = _moveInsurance(pool, fund, insuranceFundDelta);
+        if (insuranceFundDelta < 0) {
+            uint256 amount = uint256(-insuranceFundDelta);
+            if (amount > fund) revert InsufficientInsuranceFund(fund, amount);
+            unchecked {
+                // Cannot underflow: checked just above.
+                fund -= amount;
+            }
+            pool += amount;
+        }
         if (freeCollateralDelta > 0) {
             uint256 amount = uint256(freeCollateralDelta);
             uint256 paid = Math.min(amount, pool);
@@ -164,26 +176,37 @@ contract Vault is IVault, ReentrancyGuardTransient {
             _freeCollateral[trader] += paid;
         }
         int256 locked = int256(account.lockedMargin) + lockedMarginDelta;
+        if (insuranceFundDelta > 0)
+            (pool, fund) = _takeForFund(market, pool, fund, locked, uint256(insuranceFundDelta));
         _marketAccounts[market] = MarketAccount(pool.toUint128(), locked.toInt128());
         _pools = PoolBalances((uint256(totals.marginPools) + pool - account.pool).toUint128(), fund.toUint128());
         if (claim != 0) _queueClaim(market, trader, claim);
     }
 
-    /// @dev The insurance account pays `-delta` into the pool (reverting if it holds less), or takes
-    /// `delta` out of it, capped at the pool: its take (fees, penalties, its funding share) never
-    /// blocks a trade.
-    function _moveInsurance(uint256 pool, uint256 fund, int256 delta) private pure returns (uint256, uint256) {
-        if (delta < 0) {
-            uint256 amount = uint256(-delta);
-            if (amount > fund) revert InsufficientInsuranceFund(fund, amount);
-            unchecked {
-                return (pool + amount, fund - amount);
-            }
-        }
-        uint256 take = Math.min(uint256(delta), pool);
-        unchecked {
-            return (pool - take, fund + take);
-        }
+    /// @dev The fund takes `owed` out of `market`'s `pool` only as far as the pool holds beyond
+    /// `locked`, the locked margin after the call: the rest is its receivable, so its take never
+    /// comes out of a margin that backs a position. Returns the pool and the fund after it.
+    function _takeForFund(
+        address market,
+        uint256 pool,
+        uint256 fund,
+        int256 locked,
+        uint256 owed
+    ) private returns (uint256, uint256) {
+        uint256 lockedAfter = locked > 0 ? uint256(locked) : 0;
+        uint256 take = Math.min(owed, pool > lockedAfter ? pool - lockedAfter : 0);
+        if (take < owed) _bookReceivable(market, owed - take);
+        // take <= pool: no underflow.
+        return (pool - take, fund + take);
+    }
+
+    /// @dev Adds `amount` to what `market`'s pool owes the insurance fund, ahead of its claims.
+    function _bookReceivable(address market, uint256 amount) private {
+        uint256 total = _fundReceivables[market] + amount;
+        _fundReceivables[market] = total;
+        ClaimQueue memory queue = _claimQueues[market];
+        _claimQueues[market] = ClaimQueue((queue.owed + amount).toUint128(), queue.head, queue.tail);
+        emit FundReceivableBooked(market, amount, total);
     }
 
     /// @dev A market's locked margin floored at zero: what its open positions' margins hold back.
@@ -196,7 +219,7 @@ contract Vault is IVault, ReentrancyGuardTransient {
         ClaimQueue memory queue = _claimQueues[market];
         uint256 index = queue.tail;
         _queuedClaims[market][index] = QueuedClaim(trader, amount.toUint96());
-        _claimQueues[market] = ClaimQueue((queue.outstanding + amount).toUint128(), queue.head, uint64(index + 1));
+        _claimQueues[market] = ClaimQueue((queue.owed + amount).toUint128(), queue.head, uint64(index + 1));
         uint256 total = _claimOf[market][trader] + amount;
         _claimOf[market][trader] = total;
         emit ClaimQueued(market, trader, index, amount, total);
@@ -207,8 +230,10 @@ contract Vault is IVault, ReentrancyGuardTransient {
         if (maxClaims == 0) revert ZeroAmount();
         MarketAccount memory account = _marketAccounts[market];
         ClaimQueue memory queue = _claimQueues[market];
-        uint256 locked = _locked(account);
-        uint256 spare = account.pool > locked ? account.pool - locked : 0;
+        uint256 spare = account.pool > _locked(account) ? account.pool - _locked(account) : 0;
+        // The fund's receivable ranks ahead of every queued claim.
+        uint256 toFund = _payReceivable(market, spare);
+        spare -= toFund;
         uint256 head = queue.head;
         uint256 end = Math.min(queue.tail, head + maxClaims);
         while (head < end && spare != 0) {
@@ -228,11 +253,26 @@ contract Vault is IVault, ReentrancyGuardTransient {
             delete _queuedClaims[market][head];
             ++head;
         }
-        if (paid == 0 && head == queue.head) return 0;
-        _claimQueues[market] = ClaimQueue(uint128(queue.outstanding - paid), uint64(head), queue.tail);
-        _marketAccounts[market] = MarketAccount(uint128(account.pool - paid), account.lockedMargin);
+        if (paid == 0 && toFund == 0 && head == queue.head) return 0;
+        uint256 out = paid + toFund;
+        _claimQueues[market] = ClaimQueue(uint128(queue.owed - out), uint64(head), queue.tail);
+        _marketAccounts[market] = MarketAccount(uint128(account.pool - out), account.lockedMargin);
         PoolBalances memory totals = _pools;
-        _pools = PoolBalances(uint128(totals.marginPools - paid), totals.insuranceFund);
+        _pools = PoolBalances(uint128(totals.marginPools - out), (totals.insuranceFund + toFund).toUint128());
+    }
+
+    /// @dev Pays `market`'s receivable to the fund as far as `spare` goes (the ledger's totals are
+    /// the caller's); returns what it paid.
+    function _payReceivable(address market, uint256 spare) private returns (uint256 toFund) {
+        uint256 receivable = _fundReceivables[market];
+        toFund = Math.min(receivable, spare);
+        if (toFund == 0) return 0;
+        unchecked {
+            // toFund <= receivable.
+            receivable -= toFund;
+        }
+        _fundReceivables[market] = receivable;
+        emit FundReceivablePaid(market, toFund, receivable);
     }
 
     // ---------------------------------------------------------------- insurance fund
@@ -298,13 +338,14 @@ contract Vault is IVault, ReentrancyGuardTransient {
     /// @inheritdoc IVault
     function marketBalances(address market) external view returns (MarketBalances memory) {
         MarketAccount memory account = _marketAccounts[market];
-        return MarketBalances(account.pool, _locked(account), _claimQueues[market].outstanding);
+        uint256 receivable = _fundReceivables[market];
+        return MarketBalances(account.pool, _locked(account), _claimQueues[market].owed - receivable, receivable);
     }
 
     /// @inheritdoc IVault
     function profitAvailable(address market) external view returns (uint256) {
         MarketAccount memory account = _marketAccounts[market];
-        uint256 reserved = _locked(account) + _claimQueues[market].outstanding;
+        uint256 reserved = _locked(account) + _claimQueues[market].owed;
         return account.pool > reserved ? account.pool - reserved : 0;
     }
 

@@ -202,14 +202,12 @@ contract LiquidationModule is ClearingHouseModule {
         } else {
             p.margin = s.traderPayout.toUint128();
         }
-        // A close that realised a profit (its margin eaten by funding) pays it only as far as the
-        // market's pool can, like any close: the rest is the trader's claim, or stays in the rest.
-        _deferGain(amm, p, t);
+        uint256 rewardClaim = _deferGain(amm, p, t, s);
         if (!liq.full) _positions[amm][trader] = p;
         int256 lockedMarginDelta = PositionMath.lockedMarginDelta(p, marginBefore, t);
         if (s.shortfall != 0) _recordShortfall(amm, s.shortfall);
         if (s.chargedToMarket != 0) emit IClearingHouse.BadDebtChargedToMarket(amm, trader, s.chargedToMarket);
-        _moveLiquidationMoney(amm, trader, s, t, lockedMarginDelta);
+        _moveLiquidationMoney(amm, trader, s, t, lockedMarginDelta, rewardClaim);
         _emitPositionChanged(trader, amm, t, p);
         emit IClearingHouse.PositionLiquidated(
             trader,
@@ -225,20 +223,46 @@ contract LiquidationModule is ClearingHouseModule {
         );
     }
 
+    /// @dev A close that realised a profit (its margin eaten by funding, a price better than the
+    /// guarded one) pays it only as far as the market's pool can, like any close: the rest is the
+    /// trader's claim, or stays in the rest ({PositionMath-deferGain}). What of that profit the
+    /// payout could not wait for paid the penalty: the fund's part waits as its receivable (the
+    /// Vault's cap), the liquidator's beyond it is returned as the liquidator's claim.
+    function _deferGain(
+        address amm,
+        StoredPosition memory p,
+        Trade memory t,
+        LiquidationMath.Split memory s
+    ) private view returns (uint256 rewardClaim) {
+        if (t.realizedPnl <= 0) return 0;
+        uint256 available = _config.vault.profitAvailable(amm);
+        PositionMath.deferGain(p, t, available);
+        if (s.badDebt == 0) {
+            rewardClaim = LiquidationMath.rewardBeyondGain(
+                t.realizedPnl,
+                available,
+                t.claim,
+                s.insurancePenalty,
+                s.reward
+            );
+        }
+    }
+
     /// @dev Moves a liquidation's money in the market's pool: the fund's flows and the liquidator's
-    /// reward (with bad debt the fund pays the reward too), the locked margin released, then the
-    /// trader's payout.
+    /// reward (with bad debt the fund pays the reward too; `rewardClaim` of it is queued as the
+    /// liquidator's claim), the locked margin released, then the trader's payout.
     function _moveLiquidationMoney(
         address amm,
         address trader,
         LiquidationMath.Split memory s,
         Trade memory t,
-        int256 lockedMarginDelta
+        int256 lockedMarginDelta,
+        uint256 rewardClaim
     ) private {
         IVault vault_ = _config.vault;
         uint256 fundPays = s.covered + (s.badDebt != 0 ? s.reward : 0);
         int256 fundDelta = t.insuranceFlow + s.insurancePenalty.toInt256() - fundPays.toInt256();
-        vault_.settle(msg.sender, amm, s.reward.toInt256(), fundDelta, lockedMarginDelta, 0);
+        vault_.settle(msg.sender, amm, (s.reward - rewardClaim).toInt256(), fundDelta, lockedMarginDelta, rewardClaim);
         if (t.freeCollateralDelta != 0 || t.claim != 0)
             vault_.settle(trader, amm, t.freeCollateralDelta, 0, 0, t.claim);
     }

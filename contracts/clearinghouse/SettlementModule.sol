@@ -53,9 +53,10 @@ contract SettlementModule is ClearingHouseModule {
         s.shortIndex = funding.shortIndex;
         s.openLong = openLong;
         s.openShort = openShort;
-        // What the market's pool holds for its positions: everything but the claims queued before.
+        // What the market's pool holds for its positions: everything but what it owed before (the
+        // fund's receivable and the claims queued).
         IVault.MarketBalances memory balances = vault_.marketBalances(amm);
-        s.poolValue = balances.pool.toInt256() - balances.claims.toInt256();
+        s.poolValue = balances.pool.toInt256() - (balances.claims + balances.fundReceivable).toInt256();
         emit IClearingHouse.MarketSettled(amm, price, openLong, openShort);
         if (openLong == 0 && openShort == 0) _completeSettlement(amm, s);
     }
@@ -127,9 +128,14 @@ contract SettlementModule is ClearingHouseModule {
     }
 
     /// @dev Once every position is recorded, what the market's pool held for its positions beyond
-    /// their recorded claims goes to the insurance fund.
+    /// their recorded claims goes to the insurance fund. The locked margin is then those claims
+    /// plus the funding settlements' rounding dust; no funding is owed any more, so the dust is
+    /// released with it (the fund takes only what the pool holds beyond the locked margin).
     function _completeSettlement(address amm, IClearingHouse.Settlement storage s) private {
         int256 surplus = s.poolValue - s.claims.toInt256();
-        if (surplus > 0) _config.vault.settle(address(0), amm, 0, surplus, 0, 0);
+        IVault vault_ = _config.vault;
+        uint256 locked = vault_.marketBalances(amm).lockedMargin;
+        int256 dust = locked > s.claims ? (locked - s.claims).toInt256() : int256(0);
+        if (surplus > 0 || dust != 0) vault_.settle(address(0), amm, 0, surplus > 0 ? surplus : int256(0), -dust, 0);
     }
 }

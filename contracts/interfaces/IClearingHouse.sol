@@ -304,7 +304,9 @@ interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors {
     /// in this block ({IAmm.maxCloseBase}), so a large position is liquidated over several blocks. The penalty (closed notional x `feeRatio`, bounded by what the
     /// position has left) goes half to the caller, half to the insurance fund; a loss beyond the
     /// margin is paid by the fund (then the caller's reward too), and what the fund cannot pay is
-    /// recorded as the market's shortfall, which makes the market reduce-only.
+    /// recorded as the market's shortfall, which makes the market reduce-only. A realised profit
+    /// the market's pool cannot pay never pays the penalty: the fund's half beyond the position's own
+    /// money waits as the fund's receivable, the caller's beyond that as the caller's claim.
     function liquidate(address amm, address trader) external returns (LiquidationResult memory);
 
     /// @notice {liquidate} with the caller's bound on the close: quoteLimit is the minimum quote

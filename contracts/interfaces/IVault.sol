@@ -36,6 +36,14 @@ interface IVaultErrors is ICommonErrors {
 /// pool cannot pay now is queued as a claim; claims are paid first in, first out (a partly paid
 /// claim stays at the head) by the permissionless {payClaims} whenever the pool holds more than
 /// its locked margin, and a new profit is paid only from what is left after every queued claim.
+///
+/// The insurance fund's take from a market (fees, liquidation penalties, its funding share) never
+/// comes out of a margin that backs an open position either: what the pool does not hold beyond
+/// the margins that stay locked becomes the fund's receivable against that pool (event
+/// {FundReceivableBooked}). The order in which a pool pays what it owes: the fund's receivable
+/// first, then the queued claims in their order, then new profit. {payClaims} pays the receivable
+/// before any claim ({FundReceivablePaid}), and a fund take that finds the pool holding more than
+/// its locked margin takes from it ahead of the claims.
 interface IVault is IVaultErrors {
     /// @notice A market's pool and the claims queued against it, in 18 decimals.
     /// @param pool Everything the pool holds.
@@ -43,10 +51,13 @@ interface IVault is IVaultErrors {
     /// (a few wei more, from rounding in the pool's favour), 0 while their funding debts exceed
     /// all their margins; part of `pool` when solvent.
     /// @param claims Queued profit not yet paid.
+    /// @param fundReceivable What the pool owes the insurance fund (its take that the pool did not
+    /// hold beyond its locked margin), paid ahead of the claims.
     struct MarketBalances {
         uint256 pool;
         uint256 lockedMargin;
         uint256 claims;
+        uint256 fundReceivable;
     }
 
     /// @notice `trader`'s profit of `amount` (18 decimals) in `market` could not be paid from the
@@ -61,6 +72,13 @@ interface IVault is IVaultErrors {
     /// @notice `amount` (18 decimals) of `trader`'s claim in `market` was paid to free collateral;
     /// `remainingClaim` is what the trader is still owed there.
     event ClaimPaid(address indexed market, address indexed trader, uint256 amount, uint256 remainingClaim);
+
+    /// @notice The insurance fund's take of `amount` (18 decimals) from `market` exceeded what the
+    /// pool held beyond its locked margin and is owed to it; `totalReceivable` is what the pool now owes the fund.
+    event FundReceivableBooked(address indexed market, uint256 amount, uint256 totalReceivable);
+    /// @notice `amount` (18 decimals) of the fund's receivable from `market` was paid to the fund;
+    /// `remainingReceivable` is what the pool still owes it.
+    event FundReceivablePaid(address indexed market, uint256 amount, uint256 remainingReceivable);
 
     /// @notice `amount` tokens (token units) were deposited by `from` to `trader`'s free collateral.
     event Deposited(address indexed from, address indexed trader, uint256 amount);
@@ -91,11 +109,11 @@ interface IVault is IVaultErrors {
     /// @notice The sum of every market's pool and the insurance fund balance, in 18 decimals.
     function getPoolBalances() external view returns (uint256 marginPool, uint256 insuranceFund);
 
-    /// @notice `market`'s pool, locked margin and queued claims, in 18 decimals.
+    /// @notice `market`'s pool, locked margin, queued claims and the fund's receivable, in 18 decimals.
     function marketBalances(address market) external view returns (MarketBalances memory);
 
     /// @notice What `market`'s pool can pay toward a new profit now (18 decimals): what it holds
-    /// beyond its locked margin and its queued claims, 0 if it holds less.
+    /// beyond its locked margin, the fund's receivable and its queued claims, 0 if it holds less.
     function profitAvailable(address market) external view returns (uint256);
 
     /// @notice What `trader` is owed in `market` by queued claims, in 18 decimals.
@@ -107,10 +125,11 @@ interface IVault is IVaultErrors {
     /// @notice The queued claim at `index` of `market`'s queue (amount 0 once paid).
     function claimAt(address market, uint256 index) external view returns (address trader, uint256 amount);
 
-    /// @notice Pays `market`'s queued claims in order, from the head, with what its pool holds
-    /// beyond its locked margin, to the claimants' free collateral; stops after `maxClaims`
-    /// entries or when the pool has nothing more to give. Anyone may call it.
-    /// @return paid The total paid (18 decimals).
+    /// @notice Pays what `market`'s pool owes with what it holds beyond its locked margin: first
+    /// the insurance fund's receivable, then the queued claims in order, from the head, to the
+    /// claimants' free collateral; stops after `maxClaims` entries or when the pool has nothing
+    /// more to give. Anyone may call it.
+    /// @return paid The total paid to claimants (18 decimals; the fund's part is not included).
     function payClaims(address market, uint256 maxClaims) external returns (uint256 paid);
 
     /// @notice The collateral token.
@@ -130,9 +149,12 @@ interface IVault is IVaultErrors {
     /// account by `insuranceFundDelta`, the market's pool takes the other side of both; the
     /// market's locked margin changes by `lockedMarginDelta`; `claim` is queued for the trader.
     /// @dev Reverts if the trader's free collateral or the insurance account would go below zero.
-    /// The trader and the fund pay in before the pool pays out. A payout the pool cannot hold is
-    /// paid as far as it can and the rest queued as a claim; what the fund takes is capped at the
-    /// pool, so closing a position never reverts for lack of pool money.
+    /// The trader and the fund pay in first, then the pool pays the trader, then the fund takes.
+    /// A payout the pool cannot hold is paid as far as it can and the rest queued as a claim; what
+    /// the fund takes is capped at what the pool holds beyond the market's locked margin after
+    /// `lockedMarginDelta`, the rest booked as its receivable ({FundReceivableBooked}), so closing a
+    /// position never reverts for lack of pool money and the fund is never paid out of margin that
+    /// backs a position.
     function settle(
         address trader,
         address market,

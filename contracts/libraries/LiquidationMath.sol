@@ -139,6 +139,24 @@ library LiquidationMath {
         }
     }
 
+    /// @notice The part of the liquidator's `reward` that only a realised profit the market's pool
+    /// cannot pay would pay: what is left of `realizedPnl` (after what the rest carried) beyond
+    /// `profitAvailable` and the trader's `claim` paid the penalty instead of waiting. The fund's
+    /// `insurancePenalty` takes that first (the Vault books what the pool does not hold as its
+    /// receivable); the reward's part beyond it is queued as the liquidator's claim, so neither is
+    /// paid out of margin that backs another position. 0 without a profit beyond what the pool can pay.
+    function rewardBeyondGain(
+        int256 realizedPnl,
+        uint256 profitAvailable,
+        uint256 claim,
+        uint256 insurancePenalty,
+        uint256 reward
+    ) internal pure returns (uint256) {
+        int256 unpaid = realizedPnl - int256(profitAvailable) - int256(claim);
+        if (unpaid <= int256(insurancePenalty)) return 0;
+        return Math.min(uint256(unpaid) - insurancePenalty, reward);
+    }
+
     /// @notice Whether a position's liquidation ratio `r` is below `maintenanceMarginRatio`.
     function isLiquidatable(int256 r, uint256 maintenanceMarginRatio) internal pure returns (bool) {
         return r < int256(maintenanceMarginRatio);

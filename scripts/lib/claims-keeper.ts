@@ -125,7 +125,8 @@ export class ClaimsKeeper extends KeeperBase {
     try {
       const vault = await this.#vaultContract();
       const money = await this.#money(vault, market);
-      if (money.head === money.tail) return { market, status: "no-claims" };
+      // The fund's receivable is paid first, by the same call.
+      if (money.head === money.tail && money.fundReceivable === 0n) return { market, status: "no-claims" };
       if (spareForClaims(money) === 0n) return { market, status: "waiting", money };
 
       // "pending": the state the transaction will meet, not the last block's.
@@ -136,7 +137,9 @@ export class ClaimsKeeper extends KeeperBase {
       });
       if (reason !== undefined) return this.#skip(market, name, reason);
       // The pool was spent between the read and the simulation: nothing to pay after all.
-      if (wouldPay === 0n) return { market, status: "waiting", money: await this.#money(vault, market) };
+      if (wouldPay === 0n && money.fundReceivable === 0n) {
+        return { market, status: "waiting", money: await this.#money(vault, market) };
+      }
       return await this.#send(vault, market, name);
     } catch (error) {
       const message = errorMessage(error);

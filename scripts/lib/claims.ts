@@ -13,12 +13,17 @@ export interface MarketMoney {
   lockedMargin: bigint;
   /** Every queued claim not yet paid. */
   claims: bigint;
+  /** What the pool owes the insurance fund: paid before any claim. */
+  fundReceivable: bigint;
   /** The queue's first unpaid entry and one past its last. */
   head: bigint;
   tail: bigint;
 }
 
-/** What `payClaims` could pay toward the market's claims now: what its pool holds beyond its locked margin. */
+/**
+ * What `payClaims` pays from now: what the market's pool holds beyond its locked margin (the fund's
+ * receivable first, then the claims).
+ */
 export function spareForClaims(money: Pick<MarketMoney, "pool" | "lockedMargin">): bigint {
   return money.pool > money.lockedMargin ? money.pool - money.lockedMargin : 0n;
 }
@@ -27,7 +32,14 @@ type VaultReader = Pick<IVault, "marketBalances" | "claimQueueBounds" | "claimAt
 
 export async function marketMoney(vault: VaultReader, market: string): Promise<MarketMoney> {
   const [balances, [head, tail]] = await Promise.all([vault.marketBalances(market), vault.claimQueueBounds(market)]);
-  return { pool: balances.pool, lockedMargin: balances.lockedMargin, claims: balances.claims, head, tail };
+  return {
+    pool: balances.pool,
+    lockedMargin: balances.lockedMargin,
+    claims: balances.claims,
+    fundReceivable: balances.fundReceivable,
+    head,
+    tail,
+  };
 }
 
 /** Where a trader's claim stands in its market's queue. */

@@ -133,7 +133,14 @@ describe("ClaimsKeeper", function () {
       {
         market,
         status: "waiting",
-        money: { pool: toWad(10_000), lockedMargin: toWad(10_000), claims: aliceGain, head: 0n, tail: 1n },
+        money: {
+          pool: toWad(10_000),
+          lockedMargin: toWad(10_000),
+          claims: aliceGain,
+          fundReceivable: 0n,
+          head: 0n,
+          tail: 1n,
+        },
       },
     ]);
     expect(await keeperAccount.getNonce()).to.equal(nonce);

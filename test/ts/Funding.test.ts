@@ -316,10 +316,11 @@ class Scenario {
       ]);
     }
     expect(await vault.getPoolBalances(), "margin pool and insurance fund").to.deep.equal([m.marginPool, m.insurance]);
-    expect(await vault.marketBalances(ammAddress), "pool, locked margin, claims").to.deep.equal([
+    expect(await vault.marketBalances(ammAddress), "pool, locked margin, claims, fund receivable").to.deep.equal([
       m.marginPool,
       m.lockedMargin,
       m.claims(),
+      0n,
     ]);
     const [premium, updatedAt, accruedAt] = await amm.getFundingState();
     expect([premium, updatedAt, accruedAt], "funding state").to.deep.equal([m.premium, m.updatedAt, m.accruedAt]);
@@ -336,11 +337,10 @@ class Scenario {
     const owed = this.model.claims();
     expect(this.model.payClaims(), "claims paid in full").to.equal(owed);
     await (await this.fx.vault.payClaims(this.fx.ammAddress, 100n)).wait();
-    expect(await this.fx.vault.marketBalances(this.fx.ammAddress), "pool, locked margin, claims").to.deep.equal([
-      this.model.marginPool,
-      this.model.lockedMargin,
-      0n,
-    ]);
+    expect(
+      await this.fx.vault.marketBalances(this.fx.ammAddress),
+      "pool, locked margin, claims, fund receivable",
+    ).to.deep.equal([this.model.marginPool, this.model.lockedMargin, 0n, 0n]);
     const dust = this.chainFundingPaid - this.chainInsuranceFlow;
     expect(dust, "funding dust").to.equal(this.model.fundingDust());
     // The locked margin followed every accrual and every settlement: with no position left it is

@@ -341,19 +341,25 @@ describe("Vault", function () {
       await expect(asCh.settle(alice.address, MARKET, -toWad(70) - 1n, 0n, 0n, 0n))
         .to.be.revertedWithCustomError(vault, "InsufficientFreeCollateral")
         .withArgs(alice.address, toWad(70), toWad(70) + 1n);
-      // A payout larger than the pool never reverts: the fee (5 + 1 wei) leaves first, the pool pays
-      // the 20 - 1 wei it holds, and the 1 wei left is queued as Alice's claim.
-      await expect(asCh.settle(alice.address, MARKET, toWad(20), toWad(5) + 1n, -toWad(25), 0n))
+      // A payout larger than the pool never reverts: the pool pays the trader first, the 25 it holds,
+      // and the 1 wei left is queued as Alice's claim; the fund then takes only what the pool holds
+      // beyond the locked margin (nothing), and its 5 becomes its receivable against the pool.
+      await expect(asCh.settle(alice.address, MARKET, toWad(25) + 1n, toWad(5), -toWad(25), 0n))
         .to.emit(vault, "ClaimQueued")
-        .withArgs(MARKET, alice.address, 0n, 1n, 1n);
-      expect(await vault.freeCollateral(alice.address)).to.equal(toWad(90) - 1n);
+        .withArgs(MARKET, alice.address, 0n, 1n, 1n)
+        .and.to.emit(vault, "FundReceivableBooked")
+        .withArgs(MARKET, toWad(5), toWad(5));
+      expect(await vault.freeCollateral(alice.address)).to.equal(toWad(95));
       expect(await balances()).to.deep.equal([0n, 0n, 1n]);
-      expect(await vault.getPoolBalances()).to.deep.equal([0n, toWad(10) + 1n]);
-      // What the fund takes is capped at the pool: from an empty pool it takes nothing.
-      await asCh.settle(alice.address, MARKET, 0n, toWad(3), 0n, 0n);
-      expect(await vault.getPoolBalances()).to.deep.equal([0n, toWad(10) + 1n]);
+      expect(await vault.getPoolBalances()).to.deep.equal([0n, toWad(5)]);
+      // From an empty pool the fund takes nothing: all of its 3 is owed too.
+      await expect(asCh.settle(alice.address, MARKET, 0n, toWad(3), 0n, 0n))
+        .to.emit(vault, "FundReceivableBooked")
+        .withArgs(MARKET, toWad(3), toWad(8));
+      expect(await vault.getPoolBalances()).to.deep.equal([0n, toWad(5)]);
+      expect((await vault.marketBalances(MARKET)).fundReceivable).to.equal(toWad(8));
       expect(await vault.claimOf(MARKET, alice.address)).to.equal(1n);
-      // Nothing left or came in: 100 USDC held = 90 - 1 wei free + 0 pool + 10 + 1 wei fund.
+      // Nothing left or came in: 100 USDC held = 95 free + 0 pool + 5 fund.
       expect(await token.balanceOf(await vault.getAddress())).to.equal(USDC(100));
       await expect(vault.connect(deployer).settle(alice.address, MARKET, 1n, 0n, 0n, 0n))
         .to.be.revertedWithCustomError(vault, "OnlyClearingHouse")
@@ -405,7 +411,12 @@ describe("Vault", function () {
         .to.emit(system.vault, "ClaimPaid")
         .withArgs(ammAddress, alice.address, r.realizedPnl, 0n);
       await expectMatchesModel(model, contracts, [alice.address, bob.address]);
-      expect(await system.vault.marketBalances(ammAddress)).to.deep.equal([-(r.realizedPnl + rb.realizedPnl), 0n, 0n]);
+      expect(await system.vault.marketBalances(ammAddress)).to.deep.equal([
+        -(r.realizedPnl + rb.realizedPnl),
+        0n,
+        0n,
+        0n,
+      ]);
     });
   });
 
@@ -603,9 +614,10 @@ describe("Vault", function () {
 
       it("insuranceFundBalance rounds down to whole token units, and the dust cannot be withdrawn", async function () {
         const { vault, asCh, asFund, alice, bob } = await networkHelpers.loadFixture(fundedFixture);
-        // Alice puts 40 into the margin pool; a fee of 5 USDC + 7 wei moves from the pool to the account.
+        // Alice puts 40 into the margin pool; a fee of 5 USDC + 7 wei, paid out of her margin (which
+        // leaves the locked margin), moves from the pool to the account.
         await asCh.settle(alice.address, FUND_MARKET, -toWad(40), 0n, toWad(40), 0n);
-        await asCh.settle(alice.address, FUND_MARKET, 0n, toWad(5) + 7n, 0n, 0n);
+        await asCh.settle(alice.address, FUND_MARKET, 0n, toWad(5) + 7n, -(toWad(5) + 7n), 0n);
         expect(await vault.getPoolBalances()).to.deep.equal([toWad(35) - 7n, toWad(55) + 7n]);
         expect(await vault.insuranceFundBalance()).to.equal(USDC(55));
         await asFund.withdrawInsurance(bob.address, USDC(55));
@@ -708,15 +720,15 @@ describe("Vault", function () {
           const b = await vault.marketBalances(market);
           return [b.pool, b.lockedMargin, b.claims];
         };
-        // Alice 100 free, fund 50. 40 of margin in M, locked; the fund's take is capped at M's pool.
+        // Alice 100 free, fund 50. 40 of margin in M, locked.
         await asCh.settle(alice.address, M, -toWad(40), 0n, toWad(40), 0n);
-        await asCh.settle(alice.address, M, 0n, toWad(45), 0n, 0n);
-        expect(await balancesOf(M)).to.deep.equal([0n, toWad(40), 0n]);
-        expect(await vault.getPoolBalances()).to.deep.equal([0n, toWad(90)]);
-        // A payout of 20 from the empty pool is a claim; a claim can also be passed in.
-        await expect(asCh.settle(alice.address, M, toWad(20), 0n, -toWad(40), 0n))
+        expect(await balancesOf(M)).to.deep.equal([toWad(40), toWad(40), 0n]);
+        // Her margin back and 20 of profit: the pool pays the 40 it holds, the 20 is a claim; a claim
+        // can also be passed in.
+        await expect(asCh.settle(alice.address, M, toWad(60), 0n, -toWad(40), 0n))
           .to.emit(vault, "ClaimQueued")
           .withArgs(M, alice.address, 0n, toWad(20), toWad(20));
+        expect(await vault.getPoolBalances()).to.deep.equal([0n, toWad(50)]);
         await expect(asCh.settle(alice.address, M, 0n, 0n, 0n, toWad(3)))
           .to.emit(vault, "ClaimQueued")
           .withArgs(M, alice.address, 1n, toWad(3), toWad(23));
@@ -764,12 +776,40 @@ describe("Vault", function () {
         expect(await balancesOf(M)).to.deep.equal([toWad(15), toWad(15), 0n]);
         expect(await balancesOf(M2)).to.deep.equal([toWad(30), toWad(30), 0n]);
         expect([await vault.freeCollateral(alice.address), await vault.freeCollateral(bob.address)]).to.deep.equal([
-          toWad(10),
+          toWad(50),
           toWad(5),
         ]);
-        // 150 USDC held = 10 + 5 free + 15 + 30 in the pools + 90 in the fund.
+        // 150 USDC held = 50 + 5 free + 15 + 30 in the pools + 50 in the fund.
         expect(await token.balanceOf(await vault.getAddress())).to.equal(USDC(150));
-        expect(await vault.getPoolBalances()).to.deep.equal([toWad(45), toWad(90)]);
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(45), toWad(50)]);
+      });
+
+      it("the fund's take never spends locked margin: the rest is its receivable, paid before any claim", async function () {
+        const { vault, asCh, alice, bob, stranger } = await networkHelpers.loadFixture(fundedFixture);
+        // 40 of margin locked in M; a fee of 45 finds nothing beyond it: all of it is owed to the fund.
+        await asCh.settle(alice.address, M, -toWad(40), 0n, toWad(40), 0n);
+        await expect(asCh.settle(alice.address, M, 0n, toWad(45), 0n, 0n))
+          .to.emit(vault, "FundReceivableBooked")
+          .withArgs(M, toWad(45), toWad(45));
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(40), toWad(50)]);
+        // Bob is owed 10; new profit waits behind both.
+        await asCh.settle(bob.address, M, 0n, 0n, 0n, toWad(10));
+        expect(await vault.marketBalances(M)).to.deep.equal([toWad(40), toWad(40), toWad(10), toWad(45)]);
+        // 50 realised into M: the fund's 45 first, then 5 of Bob's 10.
+        await asCh.settle(alice.address, M, -toWad(50), 0n, 0n, 0n);
+        expect(await vault.profitAvailable(M)).to.equal(0n);
+        await expect(vault.connect(stranger).payClaims(M, 10n))
+          .to.emit(vault, "FundReceivablePaid")
+          .withArgs(M, toWad(45), 0n)
+          .and.to.emit(vault, "ClaimPaid")
+          .withArgs(M, bob.address, toWad(5), toWad(5));
+        expect(await vault.marketBalances(M)).to.deep.equal([toWad(40), toWad(40), toWad(5), 0n]);
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(40), toWad(95)]);
+        // A take that finds the pool beyond its locked margin takes it at once, ahead of the claims.
+        await asCh.settle(alice.address, M, -toWad(3), 0n, 0n, 0n);
+        await asCh.settle(alice.address, M, 0n, toWad(2), 0n, 0n);
+        expect(await vault.marketBalances(M)).to.deep.equal([toWad(41), toWad(40), toWad(5), 0n]);
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(41), toWad(97)]);
       });
 
       it("payClaims refuses zero entries and claimAt an index past the queue's end", async function () {

@@ -86,7 +86,8 @@ async function payAllClaims(world: World, bots: Bots): Promise<void> {
     let payable = false;
     for (const m of world.markets) {
       const money = await marketMoney(world.system.vault, m.address);
-      if (money.head !== money.tail && spareForClaims(money) > 0n) payable = true;
+      const owed = money.head !== money.tail || money.fundReceivable > 0n;
+      if (owed && spareForClaims(money) > 0n) payable = true;
     }
     if (!payable) return;
     await bots.claimsKeeper.tick();

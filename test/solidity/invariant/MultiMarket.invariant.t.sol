@@ -284,7 +284,7 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
             int256(shortfall + m.liquidator.sumChargedToMarket()) +
             m.traders.sumFundingPaid() -
             m.traders.sumInsuranceFlow() +
-            int256(m.traders.sumFundTakeShort());
+            int256(m.traders.fundReceivableOwed());
     }
 
     /// @dev The insurance fund the ghosts predict, over every market, plus stakes less redemptions.
@@ -294,7 +294,7 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
             Market storage m = markets[i];
             expected += int256(m.traders.sumFees() + m.liquidator.sumInsurancePenalties());
             expected -= int256(m.liquidator.sumCovered() + m.liquidator.sumRewardsFromFund());
-            expected += m.traders.sumInsuranceFlow() - int256(m.traders.sumFundTakeShort());
+            expected += m.traders.sumInsuranceFlow() - int256(m.traders.fundReceivableOwed());
             expected +=
                 int256(m.traders.stakedUnits() * tokenScale()) - int256(m.traders.redeemedUnits() * tokenScale());
         }
@@ -434,27 +434,23 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
     /// the rounding dust); its claims are the sum of claimOf (traders and keeper), of its
     /// queue's unpaid entries and of its ledger's queued - paid, and each account's claimOf its own;
     /// its payClaims paid FIFO from the spare pool. The Vault's tokens x scale cover every free
-    /// collateral, every locked margin and the fund, and each market's pool covers its locked margin
-    /// (up to the finding "a fee paid out of a deferred gain", SPEC.md).
+    /// collateral, every locked margin and the fund, and each market's pool covers its locked margin;
+    /// each market's fund receivable is its ledger's booked - paid.
     function invariant_M6_claimsAndCoverage() public view {
         (uint256 sumFree, , uint256 insurance) = _claims();
         uint256 locked;
-        uint256 owed;
         for (uint256 i; i < N_MARKETS; ++i) {
-            Market storage m = markets[i];
-            (uint256 marketLocked, uint256 marketOwed) = _checkClaims(m);
-            locked += marketLocked;
-            owed += marketOwed;
+            locked += _checkClaims(markets[i]);
         }
         assertGe(
-            usdc.balanceOf(address(vault)) * tokenScale() + owed,
+            usdc.balanceOf(address(vault)) * tokenScale(),
             sumFree + locked + insurance,
-            "M6/P20: tokens x scale + allowance < free + locked margin + fund"
+            "M6/P20: tokens x scale < free + locked margin + fund"
         );
     }
 
-    /// @dev P19 and P20 of one market; returns its locked margin and P20's allowance (the finding).
-    function _checkClaims(Market storage m) internal view returns (uint256 locked, uint256 owed) {
+    /// @dev P19 and P20 of one market; returns its locked margin.
+    function _checkClaims(Market storage m) internal view returns (uint256 locked) {
         IVault.MarketBalances memory b = vault.marketBalances(address(m.amm));
         uint256 margins;
         int256 netMargins;
@@ -488,9 +484,8 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         }
         assertEq(b.claims, queue, "M6/P19: claims != sum of the queue's entries");
         assertEq(m.claims.paymentMismatches(), 0, "M6/P19: payClaims paid other than FIFO from the spare pool");
-        // The finding (SPEC.md): a fee paid out of an unpayable gain is paid whatever the locked margin.
-        owed = m.traders.sumGainPaidBeyondAvailable();
-        assertGe(b.pool + owed, b.lockedMargin, "M6/P20: a market's pool + allowance < its locked margin");
+        assertEq(b.fundReceivable, m.traders.fundReceivableOwed(), "M6/P19: fund receivable != booked - paid");
+        assertGe(b.pool, b.lockedMargin, "M6/P20: a market's pool < its locked margin");
         locked = b.lockedMargin;
     }
 
@@ -600,7 +595,7 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         uint256 uncovered = shortfall + m.liquidator.sumChargedToMarket();
         int256 fundingDust = m.traders.sumFundingPaid() - m.traders.sumInsuranceFlow();
         int256 left = int256(q - m.q0) - int256(uncovered) + fundingDust;
-        left += int256(m.traders.sumFundTakeShort());
+        left += int256(m.traders.fundReceivableOwed());
         IVault.MarketBalances memory bal = vault.marketBalances(address(m.amm));
         assertEq(bal.lockedMargin, fundingDust > 0 ? uint256(fundingDust) : 0, "M/P12: locked != the funding dust");
         assertEq(int256(bal.pool) - int256(bal.claims), left, "M/P12: pool - claims != (q - q0) - uncovered + dust");

@@ -268,7 +268,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
                 traders.sumInsuranceFlow() +
                 int256(traders.stakedUnits() * tokenScale()) -
                 int256(traders.redeemedUnits() * tokenScale()) -
-                int256(traders.sumFundTakeShort());
+                int256(traders.fundReceivableOwed());
         return uint256(expected);
     }
 
@@ -353,7 +353,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
                 int256(s.shortfall + liquidator.sumChargedToMarket()) +
                 traders.sumFundingPaid() -
                 traders.sumInsuranceFlow() +
-                int256(traders.sumFundTakeShort()),
+                int256(traders.fundReceivableOwed()),
             "P4: pool != margins + claims - realised PnL - shortfall - charged + funding paid - insurance flow"
         );
         assertEq(s.shortfall, liquidator.sumShortfall(), "P4: market shortfall != sum of liquidation shortfalls");
@@ -562,6 +562,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         }
         assertEq(m.claims, s.sumClaims, "P19: claims != sum of claimOf");
         assertEq(m.claims, traders.sumClaimsQueued() - traders.sumClaimsPaid(), "P19: claims != queued - paid");
+        assertEq(m.fundReceivable, traders.fundReceivableOwed(), "P19: fund receivable != booked - paid");
         (uint256 head, uint256 tail) = vault.claimQueueBounds(address(amm));
         uint256 queue;
         for (uint256 i = head; i < tail; ++i) {
@@ -583,21 +584,20 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     /// cover every free collateral, the market's locked margin (the open margins net of their pending
     /// funding, P19) and the fund: tokens x scale >= free + locked margin + fund, i.e. pool >= locked
     /// margin. Funding never moves what is free to pay profit (the locked margin follows each accrual),
-    /// and a trade's or liquidation's realised profit is paid only as far as profitAvailable: no
-    /// profit is ever paid out of margin that backs an open position. The one allowance is the finding
-    /// "a fee paid out of a deferred gain" (SPEC.md): a fee the margin cannot pay is paid out of the
-    /// trade's gain whatever the pool can pay.
+    /// a trade's or liquidation's realised profit is paid only as far as profitAvailable, and the
+    /// fund's take (fees, penalties, its funding share) only from what the pool holds beyond its
+    /// locked margin (the rest is its receivable, P19): no profit, fee or penalty is ever paid out of
+    /// margin that backs an open position. No allowance.
     function invariant_P20_tokensCoverMargins() public view {
         Book memory s = _book();
         IVault.MarketBalances memory m = vault.marketBalances(address(amm));
         (, uint256 insurance) = vault.getPoolBalances();
-        uint256 allowance = traders.sumGainPaidBeyondAvailable();
         assertGe(
-            usdc.balanceOf(address(vault)) * tokenScale() + allowance,
+            usdc.balanceOf(address(vault)) * tokenScale(),
             s.sumFree + m.lockedMargin + insurance,
             "P20: tokens x scale < free + locked margin + fund"
         );
-        assertGe(m.pool + allowance, m.lockedMargin, "P20: pool < locked margin");
+        assertGe(m.pool, m.lockedMargin, "P20: pool < locked margin");
     }
 
     /// @notice P13 (only below maintenance). Every liquidation that went through was of a position whose
@@ -747,7 +747,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
                 int256(uncovered) +
                 traders.sumFundingPaid() -
                 traders.sumInsuranceFlow() +
-                int256(traders.sumFundTakeShort());
+                int256(traders.fundReceivableOwed());
         assertEq(
             int256(pool) - int256(claims),
             left,
@@ -819,7 +819,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         c[32] = traders.closeTopUps();
         c[33] = traders.tradesQueuingClaims();
         c[34] = claims.nonZeroPayments();
-        c[35] = traders.fundTakeShortfalls();
+        c[35] = traders.receivablesBooked();
         c[36] = liquidator.profitableLiquidations();
     }
 
@@ -866,7 +866,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
             "closeTopUps",
             "tradesQueuingClaims",
             "claimPayments",
-            "fundTakeShortfalls",
+            "receivablesBooked",
             "profitableLiquidations"
         ];
         string memory prefix = string.concat("INVARIANT_STATS_", vm.toString(q0), "_");

@@ -49,10 +49,11 @@ export async function expectMatchesModel(
     const [longOI, shortOI] = await amm.getOpenInterest();
     expect([longOI, shortOI], "open interest").to.deep.equal([m.longOI, m.shortOI]);
     const money = model.money(key);
-    expect(await contracts.vault.marketBalances(key), "pool, locked margin, claims").to.deep.equal([
+    expect(await contracts.vault.marketBalances(key), "pool, locked margin, claims, fund receivable").to.deep.equal([
       money.pool,
       money.lockedMargin,
       model.claims(key),
+      model.fundReceivable(key),
     ]);
     for (const t of traders) {
       expect(await contracts.vault.claimOf(key, t), `claim of ${t}`).to.equal(model.claimOf(key, t));

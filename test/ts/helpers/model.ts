@@ -175,8 +175,10 @@ export function carriedGain(
  * paid) and its locked margin (the sum of its open positions' margins). A payout is paid from the
  * market's pool as far as it holds, the rest is queued as the trader's claim; a trade's gain is
  * paid only up to what the pool holds beyond its locked margin and queued claims (less the fund's
- * funding share of the trade), the excess deferred into a claim. Claims are paid first in, first
- * out from what the pool holds beyond its locked margin, a partly paid claim staying at the head.
+ * funding share of the trade), the excess deferred into a claim. The fund's take (fees, penalties,
+ * its funding share) is capped at what the pool holds beyond its locked margin, the rest booked as
+ * the fund's receivable against that pool. What the pool holds beyond its locked margin pays the
+ * fund's receivable first, then the claims first in, first out, a partly paid claim staying at the head.
  */
 export class SystemModel {
   free = new Map<string, bigint>();
@@ -186,6 +188,8 @@ export class SystemModel {
   positions = new Map<string, Pos>();
   markets = new Map<string, MarketMoney>();
   claimQueues = new Map<string, { head: number; entries: QueuedClaim[] }>();
+  /** What each market's pool owes the insurance fund (Vault's fundReceivable). */
+  receivables = new Map<string, bigint>();
 
   addMarket(amm: string, quote: bigint, base: bigint, params: Params): AmmModel {
     const m = new AmmModel(quote, base);
@@ -206,6 +210,7 @@ export class SystemModel {
     for (const [k, v] of this.claimQueues) {
       c.claimQueues.set(k, { head: v.head, entries: v.entries.map((e) => ({ ...e })) });
     }
+    c.receivables = new Map(this.receivables);
     return c;
   }
 
@@ -257,10 +262,15 @@ export class SystemModel {
       .reduce((sum, e) => sum + e.amount, 0n);
   }
 
-  /** What a market can pay toward a new profit: pool - locked margin - claims, at least 0. */
+  /** What a market's pool owes the insurance fund. */
+  fundReceivable(amm: string): bigint {
+    return this.receivables.get(amm) ?? 0n;
+  }
+
+  /** What a market can pay toward a new profit: pool - locked margin - fund's receivable - claims, at least 0. */
   profitAvailable(amm: string): bigint {
     const m = this.money(amm);
-    const left = m.pool - m.lockedMargin - this.claims(amm);
+    const left = m.pool - m.lockedMargin - this.fundReceivable(amm) - this.claims(amm);
     return left > 0n ? left : 0n;
   }
 
@@ -285,9 +295,10 @@ export class SystemModel {
 
   /**
    * The documented Vault.settle in `amm`'s pool. In order: the trader pays in (delta < 0), the
-   * fund pays in (insuranceDelta < 0) or takes (> 0, capped at the pool), the trader is paid
-   * (delta > 0) as far as the pool holds and the rest is added to `claim`; the locked margin moves
-   * by `lockedDelta`; a non-zero claim is queued. Throws (changing nothing) when the trader's free
+   * fund pays in (insuranceDelta < 0), the trader is paid (delta > 0) as far as the pool holds and
+   * the rest is added to `claim`; the locked margin moves by `lockedDelta`; the fund takes
+   * (insuranceDelta > 0) as far as the pool holds beyond that locked margin, the rest booked as its
+   * receivable; a non-zero claim is queued. Throws (changing nothing) when the trader's free
    * collateral or the fund cannot pay in.
    */
   settle(trader: string, amm: string, delta: bigint, insuranceDelta: bigint, lockedDelta = 0n, claim = 0n): Settled {
@@ -306,10 +317,6 @@ export class SystemModel {
       if (amount > fund) throw new ModelError("InsufficientInsuranceFund", [fund, amount]);
       fund -= amount;
       pool += amount;
-    } else if (insuranceDelta > 0n) {
-      const amount = insuranceDelta < pool ? insuranceDelta : pool;
-      pool -= amount;
-      fund += amount;
     }
     let paid = 0n;
     if (delta > 0n) {
@@ -320,6 +327,13 @@ export class SystemModel {
     }
     const lockedMargin = money.lockedMargin + lockedDelta;
     if (lockedMargin < 0n) throw new Error("model: locked margin would go negative");
+    if (insuranceDelta > 0n) {
+      const beyond = pool > lockedMargin ? pool - lockedMargin : 0n;
+      const take = insuranceDelta < beyond ? insuranceDelta : beyond;
+      pool -= take;
+      fund += take;
+      if (take < insuranceDelta) this.receivables.set(amm, this.fundReceivable(amm) + insuranceDelta - take);
+    }
     this.free.set(trader, free);
     this.insuranceFund = fund;
     this.markets.set(amm, { pool, lockedMargin });
@@ -328,13 +342,18 @@ export class SystemModel {
   }
 
   /**
-   * Vault.payClaims: pays a market's queue from its head, at most `maxClaims` entries, with what
-   * its pool holds beyond its locked margin; a partly paid claim stays at the head. Returns the
-   * payments in order.
+   * Vault.payClaims: with what a market's pool holds beyond its locked margin, pays the fund's
+   * receivable first, then the queue from its head, at most `maxClaims` entries; a partly paid
+   * claim stays at the head. Returns the payments to claimants in order.
    */
   payClaims(amm: string, maxClaims = Number.MAX_SAFE_INTEGER): { trader: string; amount: bigint; remaining: bigint }[] {
     const money = this.money(amm);
     let spare = money.pool > money.lockedMargin ? money.pool - money.lockedMargin : 0n;
+    const receivable = this.fundReceivable(amm);
+    const toFund = receivable < spare ? receivable : spare;
+    spare -= toFund;
+    this.receivables.set(amm, receivable - toFund);
+    this.insuranceFund += toFund;
     const q = this.queue(amm);
     const end = Math.min(q.entries.length, q.head + maxClaims);
     const payments: { trader: string; amount: bigint; remaining: bigint }[] = [];
@@ -350,7 +369,7 @@ export class SystemModel {
       if (entry.amount !== 0n) break;
       q.head += 1;
     }
-    this.markets.set(amm, { pool: money.pool - paid, lockedMargin: money.lockedMargin });
+    this.markets.set(amm, { pool: money.pool - paid - toFund, lockedMargin: money.lockedMargin });
     return payments;
   }
 

@@ -166,7 +166,7 @@ describe("Regression: a shortfall in one market is never paid by another market'
     expect(await fx.usdc.balanceOf(fx.honest.address)).to.equal(
       (toWad(100_000) - openFee - closed.fee + closed.realizedPnl) / SCALE,
     );
-    expect(await vault.marketBalances(btc)).to.deep.equal([-closed.realizedPnl, 0n, 0n]);
+    expect(await vault.marketBalances(btc)).to.deep.equal([-closed.realizedPnl, 0n, 0n, 0n]);
 
     // The group: what it took from the fund is bounded by the fund (100 staked plus the fees it
     // had taken), less than the fees the group paid; its unpaid claims are owed by ETH alone.

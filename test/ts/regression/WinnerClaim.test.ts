@@ -58,7 +58,7 @@ describe("Regression: a winner's close does not depend on trade order (Perp v1's
     expect((await fx.ch.getPosition(fx.market, fx.bob.address)).size).to.equal(-11_111_111_111_111_111_112n);
     expect((await fx.ch.getPosition(fx.market, fx.alice.address)).size).to.equal(-13_888_888_888_888_888_889n);
     expect(await fx.amm.getReserves()).to.deep.equal([toWad(800), 125_000_000_000_000_000_001n]);
-    expect(await fx.vault.marketBalances(fx.market)).to.deep.equal([toWad(40), toWad(40), 0n]);
+    expect(await fx.vault.marketBalances(fx.market)).to.deep.equal([toWad(40), toWad(40), 0n, 0n]);
     expect(await fx.vault.profitAvailable(fx.market)).to.equal(0n);
   });
 
@@ -85,7 +85,7 @@ describe("Regression: a winner's close does not depend on trade order (Perp v1's
       );
     await expect(close).to.emit(fx.vault, "ClaimQueued").withArgs(fx.market, fx.bob.address, 0n, BOB_PNL, BOB_PNL);
     // Nobody else's money paid him: the pool still holds Alice's margin, locked.
-    expect(await fx.vault.marketBalances(fx.market)).to.deep.equal([toWad(20), toWad(20), BOB_PNL]);
+    expect(await fx.vault.marketBalances(fx.market)).to.deep.equal([toWad(20), toWad(20), BOB_PNL, 0n]);
     expect(await fx.vault.payClaims.staticCall(fx.market, 1n)).to.equal(0n);
     // Alice's loss (21.951219512195121954) is more than her 20 of margin: she tops it up and closes.
     await expect(fx.ch.connect(fx.alice).closePosition(fx.market, 0n, MAX_DEADLINE))
@@ -108,11 +108,11 @@ describe("Regression: a winner's close does not depend on trade order (Perp v1's
         0n,
       );
     // Her loss is in the pool: 21.951219512195121954 against a claim of 21.951219512195121945.
-    expect(await fx.vault.marketBalances(fx.market)).to.deep.equal([-ALICE_PNL, 0n, BOB_PNL]);
+    expect(await fx.vault.marketBalances(fx.market)).to.deep.equal([-ALICE_PNL, 0n, BOB_PNL, 0n]);
     await expect(fx.vault.connect(fx.keeper).payClaims(fx.market, 1n))
       .to.emit(fx.vault, "ClaimPaid")
       .withArgs(fx.market, fx.bob.address, BOB_PNL, 0n);
-    expect(await fx.vault.marketBalances(fx.market)).to.deep.equal([9n, 0n, 0n]); // the pool's rounding
+    expect(await fx.vault.marketBalances(fx.market)).to.deep.equal([9n, 0n, 0n, 0n]); // the pool's rounding
     // Both withdraw in full: Bob 100 + 21.951219 (to the token unit), Alice 100 - 21.951220.
     expect(await withdrawAll(fx, fx.bob)).to.equal(DEPOSIT + BOB_PNL / SCALE);
     expect(await withdrawAll(fx, fx.alice)).to.equal((toWad(100) + ALICE_PNL) / SCALE);
@@ -140,7 +140,7 @@ describe("Regression: a winner's close does not depend on trade order (Perp v1's
         0n,
       )
       .and.not.to.emit(fx.vault, "ClaimQueued");
-    expect(await fx.vault.marketBalances(fx.market)).to.deep.equal([8n, 0n, 0n]);
+    expect(await fx.vault.marketBalances(fx.market)).to.deep.equal([8n, 0n, 0n, 0n]);
     expect(await withdrawAll(fx, fx.alice)).to.equal(DEPOSIT);
     expect(await withdrawAll(fx, fx.bob)).to.equal(DEPOSIT - 1n);
   });

@@ -82,7 +82,10 @@ contract ClaimsHandler is HandlerBase, IClaimsHook {
             totalPaid += paid;
             bool bad = paid != expectedPaid || _readPaid(e, n) != n;
             IVault.MarketBalances memory afterPay = vault.marketBalances(address(amm));
-            bad = bad || afterPay.pool != before.pool - paid || afterPay.claims != before.claims - paid;
+            uint256 spare = before.pool > before.lockedMargin ? before.pool - before.lockedMargin : 0;
+            uint256 toFund = Math.min(before.fundReceivable, spare);
+            bad = bad || afterPay.pool != before.pool - paid - toFund || afterPay.claims != before.claims - paid;
+            bad = bad || afterPay.fundReceivable != before.fundReceivable - toFund;
             bad = bad || afterPay.lockedMargin != before.lockedMargin;
             // A payee of several entries gets them all: compare its free collateral with their sum.
             for (uint256 k; k < n && !bad; ++k) {
@@ -107,6 +110,8 @@ contract ClaimsHandler is HandlerBase, IClaimsHook {
         (uint256 head, uint256 tail) = vault.claimQueueBounds(address(amm));
         uint256 end = Math.min(tail, head + maxClaims);
         uint256 spare = before.pool > before.lockedMargin ? before.pool - before.lockedMargin : 0;
+        // The fund's receivable is paid first.
+        spare -= Math.min(before.fundReceivable, spare);
         e = new Expected[](end - head);
         for (uint256 i = head; i < end && spare != 0; ++i) {
             (address payee, uint256 amount) = vault.claimAt(address(amm), i);

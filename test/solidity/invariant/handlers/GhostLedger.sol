@@ -134,16 +134,17 @@ abstract contract GhostLedger is HandlerBase {
     /// @dev Trader calls that queued a claim: a winner closed or reduced while the others' losses
     /// were unrealised (the order that used to revert InsufficientMarginPool).
     uint256 public tradesQueuingClaims;
-    /// @dev Finding (SPEC.md, "Finding: the fund's take is capped at the pool"): the fee and funding
-    /// share a trade owed the insurance fund that the Vault did not move because the market's pool
-    /// held less (`settle` caps the fund's take at the pool, which the transients above can leave
-    /// short): the pool keeps it for good. Summed, and counted.
-    uint256 public sumFundTakeShort;
-    uint256 public fundTakeShortfalls;
-    /// @dev Finding (SPEC.md, "Finding: a fee paid out of a deferred gain"): the part of a reduce's or
-    /// close's realised PnL (after what a partial reduce carried in the rest) that was neither within
-    /// what the pool could pay (profitAvailable, read before the call) nor queued as a claim: it paid
-    /// the trade's fee where the margin could not. Summed, and counted.
+    /// @dev The insurance fund's receivable against this market's pool, from the Vault's
+    /// FundReceivableBooked / FundReceivablePaid events: what the fund's take (a fee, a penalty, its
+    /// funding share) found beyond what the pool held over its locked margin, and what payClaims
+    /// later paid it of that. Booked events are counted.
+    uint256 public sumReceivableBooked;
+    uint256 public sumReceivablePaid;
+    uint256 public receivablesBooked;
+    /// @dev Statistics: the part of a reduce's or close's realised PnL (after what a partial reduce
+    /// carried in the rest) that was neither within what the pool could pay (profitAvailable, read
+    /// before the call) nor queued as the trader's claim: it paid the fee where the position's own
+    /// money could not, the fund's take of it becoming its receivable (no P20 allowance any more).
     uint256 public sumGainPaidBeyondAvailable;
     uint256 public gainsPaidBeyondAvailable;
     /// @dev A call whose money did not add up for the account: the change of its free collateral +
@@ -259,11 +260,9 @@ abstract contract GhostLedger is HandlerBase {
         _recordFlow(flow);
     }
 
-    /// @notice What the fund's take fell short of in another handler's call (a liquidation's penalty
-    /// and flow, a funding update's flow) because the market's pool was left empty: see the ghost.
-    function recordFundTakeShort(uint256 amount) external onlyHandler {
-        sumFundTakeShort += amount;
-        fundTakeShortfalls++;
+    /// @notice What the market's pool owes the fund by the ledger: receivable booked - paid.
+    function fundReceivableOwed() public view returns (uint256) {
+        return sumReceivableBooked - sumReceivablePaid;
     }
 
     /// @notice An insurance flow booked by a funding update (the keeper).
@@ -364,7 +363,19 @@ abstract contract GhostLedger is HandlerBase {
     /// @dev A Vault ClaimQueued / ClaimPaid of this market into the claim ledger; returns the amount
     /// queued (0 for anything else). The totals the events carry must be the ledger's.
     function _recordClaimLog(bytes32[] memory topics, bytes memory data) internal returns (uint256 queued) {
-        if (topics.length < 3 || address(uint160(uint256(topics[1]))) != address(amm)) return 0;
+        if (topics.length < 2 || address(uint160(uint256(topics[1]))) != address(amm)) return 0;
+        if (topics[0] == IVault.FundReceivableBooked.selector || topics[0] == IVault.FundReceivablePaid.selector) {
+            (uint256 amount, uint256 total) = abi.decode(data, (uint256, uint256));
+            if (topics[0] == IVault.FundReceivableBooked.selector) {
+                sumReceivableBooked += amount;
+                receivablesBooked++;
+            } else {
+                sumReceivablePaid += amount;
+            }
+            if (total != fundReceivableOwed()) eventMismatches++;
+            return 0;
+        }
+        if (topics.length < 3) return 0;
         address account = address(uint160(uint256(topics[2])));
         if (topics[0] == IVault.ClaimQueued.selector) {
             uint256 total;
@@ -430,6 +441,7 @@ abstract contract GhostLedger is HandlerBase {
         uint256 insuranceBefore
     ) internal returns (uint256 fee) {
         IClearingHouse.Position memory p = _position(t);
+        uint256 bookedBefore = sumReceivableBooked;
         CallLogs memory c = _readCallLogs(t, p, marginMove);
         fee = c.fee;
         if (c.queued != 0) tradesQueuingClaims++;
@@ -450,16 +462,9 @@ abstract contract GhostLedger is HandlerBase {
         // predicted by getFundingIndices before the call (0 for margin moves, which accrue nothing).
         if (c.positionEvents != 0) _recordFlow(_flowBefore);
         int256 owedToFund = int256(fee) + (c.positionEvents != 0 ? _flowBefore : int256(0));
+        // What the pool did not hold beyond its locked margin is the fund's receivable, exactly.
         int256 moved = int256(_insurance()) - int256(insuranceBefore);
-        if (moved != owedToFund) {
-            // Only a take the pool could not hold (it is left empty) may fall short.
-            if (moved > owedToFund || vault.marketBalances(address(amm)).pool != 0) {
-                eventMismatches++;
-            } else {
-                sumFundTakeShort += uint256(owedToFund - moved);
-                fundTakeShortfalls++;
-            }
-        }
+        if (moved + int256(sumReceivableBooked - bookedBefore) != owedToFund) eventMismatches++;
     }
 
     /// @dev The gain of the call neither payable by the pool before it nor queued (see the ghost).

@@ -193,6 +193,8 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         uint256 index;
         /// @dev The market's profitAvailable before the liquidation (what its profit may be paid from).
         uint256 available;
+        /// @dev The ledger's fund receivable booked before the liquidation.
+        uint256 receivableBooked;
         /// @dev The spot price is already beyond the fluctuation band on the far side (see SPEC.md,
         /// Observations): the Amm's maxCloseBase for the other side is 0.
     }
@@ -281,6 +283,7 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         );
         (b.spot, b.markTwap, b.index) = (inputs.spotPrice, inputs.markTwap, inputs.indexPrice);
         b.available = vault.profitAvailable(address(amm));
+        b.receivableBooked = traders.sumReceivableBooked();
         IPriceFeed seq = clearingHouse.sequencerOracle();
         b.sequencerUp = address(seq) == address(0) || seq.isSequencerUp();
     }
@@ -508,13 +511,10 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
                 int256(e.insurancePenalty) -
                 int256(e.badDebt - e.shortfall - e.charged) -
                 (e.badDebt != 0 ? int256(e.reward) : int256(0));
-        // The fund's take is capped at the market's pool (a finding, SPEC.md): only when it left the
-        // pool empty may the fund get less, and the pool keeps the rest.
-        int256 short;
-        if (fundDelta < expectedFund && vault.marketBalances(address(amm)).pool == 0) {
-            short = expectedFund - fundDelta;
-            traders.recordFundTakeShort(uint256(short));
-        }
+        // The fund takes only what the pool holds beyond its locked margin: the rest is its
+        // receivable (the Vault's FundReceivableBooked, read into the ledger with the call's logs).
+        int256 short = int256(traders.sumReceivableBooked() - b.receivableBooked);
+        if (fundDelta + short != expectedFund) conservationViolations++;
         int256 traderDelta =
             _gained(t, b.traderFree, b.traderClaim) + int256(uint256(_position(t).margin)) - int256(b.p.margin);
         int256 liquidatorDelta = _gained(LIQUIDATOR, b.liquidatorFree, b.liquidatorClaim);
