@@ -11,11 +11,12 @@ import {IClearingHouse} from "./interfaces/IClearingHouse.sol";
 import {CurveMath} from "./libraries/CurveMath.sol";
 import {FixedPoint} from "./libraries/FixedPoint.sol";
 import {PositionMath, StoredPosition, Trade} from "./libraries/PositionMath.sol";
-import {AdminModule, MAX_FEE_RATIO as MAX_FEE_RATIO_} from "./clearinghouse/AdminModule.sol";
+import {ADMIN_MODULE_KIND, MAX_FEE_RATIO as MAX_FEE_RATIO_} from "./clearinghouse/AdminModule.sol";
 import {ClearingHouseBase} from "./clearinghouse/ClearingHouseBase.sol";
-import {LiquidationModule} from "./clearinghouse/LiquidationModule.sol";
+import {LIQUIDATION_MODULE_KIND} from "./clearinghouse/LiquidationModule.sol";
+import {ClearingHouseModule} from "./clearinghouse/ClearingHouseModule.sol";
 import {LiquidationStorage} from "./clearinghouse/LiquidationStorage.sol";
-import {SettlementModule} from "./clearinghouse/SettlementModule.sol";
+import {SETTLEMENT_MODULE_KIND} from "./clearinghouse/SettlementModule.sol";
 import {SettlementStorage} from "./clearinghouse/SettlementStorage.sol";
 
 /// @title ClearingHouse
@@ -23,8 +24,8 @@ import {SettlementStorage} from "./clearinghouse/SettlementStorage.sol";
 /// @dev Calls go one way: ClearingHouse -> Amm (pricing) and -> Vault (value). A position is two
 /// storage slots; every trade makes one call to the Amm and one to the Vault. Trading, margin,
 /// administration and views live here; what a trade does to a position is {PositionMath}'s.
-/// Liquidation ({LiquidationModule}) and global settlement ({SettlementModule}) are modules this
-/// contract deploys in its constructor and runs by DELEGATECALL.
+/// Liquidation ({LiquidationModule}) and global settlement ({SettlementModule}) are modules deployed
+/// beforehand, checked by the constructor and run by DELEGATECALL.
 contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     using FixedPoint for uint256;
     using SafeCast for uint256;
@@ -48,11 +49,30 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     /// @param sequencerOracle_ The price feed whose `checkSequencer` gates risk-increasing actions on
     /// an L2 (see {IClearingHouse-sequencerOracle}); address(0) on a chain without a sequencer. An
     /// immutable, so chains without one pay nothing for the check.
-    constructor(address owner_, IPriceFeed sequencerOracle_) Ownable(owner_) ClearingHouseBase(sequencerOracle_) {
-        adminModule = address(new AdminModule(sequencerOracle_));
-        liquidationModule = address(new LiquidationModule(sequencerOracle_));
-        settlementModule = address(new SettlementModule(sequencerOracle_));
+    /// @param modules The three modules, deployed beforehand with the same `sequencerOracle_` (the
+    /// modules' creation code would take this contract's past the 49,152-byte initcode limit).
+    /// Each must answer its own kind and that oracle, else {InvalidModule}.
+    constructor(
+        address owner_,
+        IPriceFeed sequencerOracle_,
+        Modules memory modules
+    ) Ownable(owner_) ClearingHouseBase(sequencerOracle_) {
+        adminModule = _checkedModule(modules.admin, ADMIN_MODULE_KIND, sequencerOracle_);
+        liquidationModule = _checkedModule(modules.liquidation, LIQUIDATION_MODULE_KIND, sequencerOracle_);
+        settlementModule = _checkedModule(modules.settlement, SETTLEMENT_MODULE_KIND, sequencerOracle_);
         LiquidationStorage.set(LiquidationStorage.defaults());
+    }
+
+    /// @dev `module` if it is a module of `kind` built with `sequencerOracle_`; reverts otherwise.
+    function _checkedModule(address module, bytes32 kind, IPriceFeed sequencerOracle_) private view returns (address) {
+        if (module.code.length != 0) {
+            // solhint-disable-next-line avoid-low-level-calls
+            (bool ok, bytes memory data) = module.staticcall(abi.encodeCall(ClearingHouseModule.moduleInfo, ()));
+            if (ok && data.length == 64 && keccak256(data) == keccak256(abi.encode(kind, sequencerOracle_))) {
+                return module;
+            }
+        }
+        revert InvalidModule(module);
     }
 
     // ---------------------------------------------------------------- trading

@@ -12,12 +12,19 @@ import {ClearingHouseModule} from "./ClearingHouseModule.sol";
 // Highest trading fee a market may charge: 5% of notional.
 uint256 constant MAX_FEE_RATIO = 0.05e18;
 
+/// @dev The kind AdminModule answers in {ClearingHouseModule-moduleInfo}.
+bytes32 constant ADMIN_MODULE_KIND = keccak256("vamm.ClearingHouse.AdminModule");
+
 /// @title AdminModule
 /// @notice The owner's configuration of the ClearingHouse: the one-time links to the Vault and the
 /// insurance fund, listing markets and setting their risk parameters, pausing and resuming.
 contract AdminModule is ClearingHouseModule {
     /// @param sequencerOracle_ The ClearingHouse's sequencer feed (see {ClearingHouseModule}).
     constructor(IPriceFeed sequencerOracle_) ClearingHouseModule(sequencerOracle_) {}
+
+    function _moduleKind() internal pure override returns (bytes32) {
+        return ADMIN_MODULE_KIND;
+    }
 
     /// @notice See {IClearingHouse-setInsuranceFund}.
     function setInsuranceFund(address fund) external onlyDelegated onlyOwner {

@@ -9,8 +9,8 @@ import {ClearingHouseBase} from "./ClearingHouseBase.sol";
 /// @title ClearingHouseModule
 /// @notice A part of the ClearingHouse deployed as its own contract and run by the ClearingHouse
 /// through DELEGATECALL (as the Euler Vault Kit's modules are), so the ClearingHouse's code stays
-/// well under the 24,576-byte limit. The ClearingHouse deploys its modules in its constructor and
-/// keeps their addresses as immutables.
+/// well under the 24,576-byte limit. The modules are deployed first; the ClearingHouse's constructor
+/// checks each one ({moduleInfo}) and keeps their addresses as immutables.
 /// @dev A module called directly would act on its own, empty storage; every entry point refuses
 /// that with {NotDelegated}.
 abstract contract ClearingHouseModule is ClearingHouseBase {
@@ -19,6 +19,17 @@ abstract contract ClearingHouseModule is ClearingHouseBase {
     /// @param sequencerOracle_ The ClearingHouse's sequencer feed: immutables live in code, so a
     /// module keeps its own copy.
     constructor(IPriceFeed sequencerOracle_) ClearingHouseBase(sequencerOracle_) Ownable(msg.sender) {}
+
+    /// @notice What this module is and the sequencer feed it was built with, for the
+    /// ClearingHouse's constructor to check.
+    /// @return kind The module's kind (a constant per module).
+    /// @return sequencerOracle The sequencer feed this module checks (its own immutable copy).
+    function moduleInfo() external view returns (bytes32 kind, IPriceFeed sequencerOracle) {
+        return (_moduleKind(), _sequencerOracle);
+    }
+
+    /// @dev The module's kind.
+    function _moduleKind() internal pure virtual returns (bytes32);
 
     modifier onlyDelegated() {
         if (address(this) == _self) revert ICommonErrors.NotDelegated();

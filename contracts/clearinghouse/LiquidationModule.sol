@@ -13,6 +13,9 @@ import {PositionMath, StoredPosition, Trade} from "../libraries/PositionMath.sol
 import {ClearingHouseModule} from "./ClearingHouseModule.sol";
 import {LiquidationStorage} from "./LiquidationStorage.sol";
 
+/// @dev The kind LiquidationModule answers in {ClearingHouseModule-moduleInfo}.
+bytes32 constant LIQUIDATION_MODULE_KIND = keccak256("vamm.ClearingHouse.LiquidationModule");
+
 /// @title LiquidationModule
 /// @notice The ClearingHouse's liquidation: when a position may be liquidated, how much of it is
 /// closed, the penalty, bad debt and the shortfall that makes a market reduce-only. See
@@ -24,6 +27,10 @@ contract LiquidationModule is ClearingHouseModule {
 
     /// @param sequencerOracle_ The ClearingHouse's sequencer feed (see {ClearingHouseModule}).
     constructor(IPriceFeed sequencerOracle_) ClearingHouseModule(sequencerOracle_) {}
+
+    function _moduleKind() internal pure override returns (bytes32) {
+        return LIQUIDATION_MODULE_KIND;
+    }
 
     /// @notice See {IClearingHouse-liquidate}.
     function liquidate(

@@ -12,6 +12,9 @@ import {PositionMath, StoredPosition} from "../libraries/PositionMath.sol";
 import {ClearingHouseModule} from "./ClearingHouseModule.sol";
 import {SettlementStorage} from "./SettlementStorage.sol";
 
+/// @dev The kind SettlementModule answers in {ClearingHouseModule-moduleInfo}.
+bytes32 constant SETTLEMENT_MODULE_KIND = keccak256("vamm.ClearingHouse.SettlementModule");
+
 /// @title SettlementModule
 /// @notice The ClearingHouse's shutdown of a market at its index TWAP, and the settlement of every
 /// position at that price, pro rata when the market's pool is short. See {IClearingHouse-settleMarket}.
@@ -33,6 +36,10 @@ contract SettlementModule is ClearingHouseModule {
 
     /// @param sequencerOracle_ The ClearingHouse's sequencer feed (see {ClearingHouseModule}).
     constructor(IPriceFeed sequencerOracle_) ClearingHouseModule(sequencerOracle_) {}
+
+    function _moduleKind() internal pure override returns (bytes32) {
+        return SETTLEMENT_MODULE_KIND;
+    }
 
     /// @notice See {IClearingHouse-settleMarket}.
     function settleMarket(address amm) external onlyDelegated onlyOwner {

@@ -11,6 +11,13 @@ import {IVault, IVaultErrors} from "./IVault.sol";
 /// @dev Inherits the errors of the Amm, the Vault and the price feed: a call to the ClearingHouse
 /// can surface any of them, and a client holding this ABI decodes every revert it can see.
 interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors {
+    /// @notice The modules a ClearingHouse runs by DELEGATECALL, deployed before it (see its constructor).
+    struct Modules {
+        address admin;
+        address liquidation;
+        address settlement;
+    }
+
     /// @notice Risk parameters of one market (18-decimal ratios).
     /// @param initialMarginRatio Margin / notional needed to open or grow a position, and after removing margin.
     /// @param maintenanceMarginRatio Margin ratio below which a position can be liquidated; a reduce must keep at least it.
@@ -250,6 +257,9 @@ interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors {
     error InvalidLiquidationParams();
     /// @notice A reduce of more base than the position holds.
     error ReduceExceedsPosition(uint256 baseAmount, uint256 positionSize);
+    /// @notice A constructor's module is not a module of the kind its place needs, built with the
+    /// same sequencer feed.
+    error InvalidModule(address module);
 
     /// @notice Opens, increases, reduces or reverses the caller's position with notional
     /// `margin x leverage`. On the position's side (or with none) it adds exposure and locks

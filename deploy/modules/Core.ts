@@ -1,6 +1,6 @@
 /**
  * The protocol's core: the ChainlinkPriceFeed (index prices and the L2 sequencer's status), the
- * ClearingHouse (which checks the sequencer through that feed when the chain has a sequencer feed,
+ * ClearingHouse with its three modules (which checks the sequencer through that feed when the chain has a sequencer feed,
  * and is given address(0), no check at all, when it has none), the Vault holding the collateral,
  * and the staked InsuranceFund (ERC4626) that owns
  * the Vault's insurance account, all linked to each other; the liquidation rules and the
@@ -86,7 +86,15 @@ export function buildCoreModule(sources: CoreSources | ContractSource = {}) {
     const priceFeed = m.contract("ChainlinkPriceFeed", [owner, sequencerFeed]);
     // With a sequencer feed, the ClearingHouse gates risk-increasing actions on the price feed's
     // sequencer check; without one it is given no oracle and makes no check (no call, no gas).
-    const clearingHouse = m.contract("ClearingHouse", [owner, hasSequencer ? priceFeed : ZERO_ADDRESS]);
+    const sequencerOracle = hasSequencer ? priceFeed : ZERO_ADDRESS;
+    // The ClearingHouse's modules come first: their creation code inside its own would pass the
+    // initcode size limit. Its constructor checks each one's kind and sequencer oracle.
+    const modules = {
+      admin: m.contract("AdminModule", [sequencerOracle]),
+      liquidation: m.contract("LiquidationModule", [sequencerOracle]),
+      settlement: m.contract("SettlementModule", [sequencerOracle]),
+    };
+    const clearingHouse = m.contract("ClearingHouse", [owner, sequencerOracle, modules]);
     // The Vault names the ClearingHouse as an immutable, so the ClearingHouse comes first.
     const vault = m.contract("Vault", [collateralToken, clearingHouse]);
     // Owner-only: see the note at the top on why the sender is account 0.

@@ -37,6 +37,24 @@ export interface System {
 }
 
 /**
+ * A ClearingHouse with its three modules deployed first (their creation code inside its own would
+ * pass the initcode size limit), as the Ignition Core module does. `sequencerOracle`: address(0)
+ * for none.
+ */
+export async function deployClearingHouse(
+  ethers: HardhatEthers,
+  owner: string,
+  sequencerOracle: string,
+): Promise<ClearingHouse> {
+  const modules = {
+    admin: await (await ethers.deployContract("AdminModule", [sequencerOracle])).getAddress(),
+    liquidation: await (await ethers.deployContract("LiquidationModule", [sequencerOracle])).getAddress(),
+    settlement: await (await ethers.deployContract("SettlementModule", [sequencerOracle])).getAddress(),
+  };
+  return (await ethers.deployContract("ClearingHouse", [owner, sequencerOracle, modules])) as unknown as ClearingHouse;
+}
+
+/**
  * Deploys the core: a 6-decimal USDC stand-in, the Vault and the ClearingHouse, linked, the
  * insurance fund and the ClearingHouseViewer. With
  * `sequencerOracle`, the ClearingHouse gates risk-increasing actions on that feed's sequencer status.
@@ -53,10 +71,7 @@ export async function deployCore(
     ? await ethers.deployContract("MockERC20", ["USD Coin", "USDC", decimals])
     : await ethers.getContractAt("MockERC20", collateral)) as unknown as MockERC20;
   // The Vault names the ClearingHouse as an immutable, so the ClearingHouse comes first.
-  const clearingHouse = (await ethers.deployContract("ClearingHouse", [
-    owner.address,
-    sequencerOracle ?? ethers.ZeroAddress,
-  ])) as unknown as ClearingHouse;
+  const clearingHouse = await deployClearingHouse(ethers, owner.address, sequencerOracle ?? ethers.ZeroAddress);
   const vault = (await ethers.deployContract("Vault", [
     await usdc.getAddress(),
     await clearingHouse.getAddress(),

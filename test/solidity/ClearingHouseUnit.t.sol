@@ -13,6 +13,7 @@ import {IClearingHouse} from "../../contracts/interfaces/IClearingHouse.sol";
 import {IPriceFeed} from "../../contracts/interfaces/IPriceFeed.sol";
 import {IVault} from "../../contracts/interfaces/IVault.sol";
 import {Deployer} from "./utils/Deployer.sol";
+import {deployClearingHouse} from "./utils/DeployClearingHouse.sol";
 import {Vm} from "./utils/Vm.sol";
 
 /// @notice Unit tests of deployment and linking, pause, deadline, the leverage bound, the
@@ -61,7 +62,7 @@ contract ClearingHouseUnitTest is Deployer {
     /// @dev A fresh ClearingHouse: no market before the Vault is linked; setVault checks its argument,
     /// is owner only, emits VaultSet; then markets can be listed.
     function test_vaultMustBeLinkedBeforeMarkets() public {
-        ClearingHouse ch = new ClearingHouse(address(this), IPriceFeed(address(0)));
+        ClearingHouse ch = deployClearingHouse(address(this), IPriceFeed(address(0)));
         assertEq(address(ch.vault()), address(0), "no vault yet");
         Amm amm2 = new Amm(address(ch), 100_000e18, 12_500e18, noLimits(), address(this));
         IClearingHouse.MarketParams memory params = IClearingHouse.MarketParams(IMR, MMR, 0.001e18);

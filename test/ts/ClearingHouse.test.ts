@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { deployCore, deployMarket, fund, MAX_DEADLINE, Side } from "../../scripts/lib/deploy.js";
+import { deployClearingHouse, deployCore, deployMarket, fund, MAX_DEADLINE, Side } from "../../scripts/lib/deploy.js";
 import { mulDivDown, mulDivUp, toWad, WAD } from "../../scripts/lib/fixed.js";
 import type { Amm, ClearingHouse, Vault } from "../../typechain-types/index.js";
 import { expectMatchesModel, expectPositionChanged, USDC, USDC_SCALE } from "./helpers/fixtures.js";
@@ -1053,10 +1053,7 @@ describe("ClearingHouse", function () {
     async function unlinkedFixture() {
       const [owner, alice, , , stranger] = await ethers.getSigners();
       const usdc = await ethers.deployContract("MockERC20", ["USD Coin", "USDC", 6]);
-      const ch = (await ethers.deployContract("ClearingHouse", [
-        owner.address,
-        ethers.ZeroAddress,
-      ])) as unknown as ClearingHouse;
+      const ch = await deployClearingHouse(ethers, owner.address, ethers.ZeroAddress);
       const chAddress = await ch.getAddress();
       const vault = (await ethers.deployContract("Vault", [await usdc.getAddress(), chAddress])) as unknown as Vault;
       const amm = await ethers.deployContract("Amm", [
@@ -1088,10 +1085,42 @@ describe("ClearingHouse", function () {
     });
 
     it("the constructor rejects a zero owner with OwnableInvalidOwner", async function () {
+      const { ch } = await networkHelpers.loadFixture(unlinkedFixture);
+      const modules = {
+        admin: await ch.adminModule(),
+        liquidation: await ch.liquidationModule(),
+        settlement: await ch.settlementModule(),
+      };
       const factory = await ethers.getContractFactory("ClearingHouse");
-      await expect(factory.deploy(ethers.ZeroAddress, ethers.ZeroAddress))
+      await expect(factory.deploy(ethers.ZeroAddress, ethers.ZeroAddress, modules))
         .to.be.revertedWithCustomError(factory, "OwnableInvalidOwner")
         .withArgs(ethers.ZeroAddress);
+    });
+
+    it("the constructor refuses a module in the wrong place, built with another sequencer feed, or not a module, with InvalidModule", async function () {
+      const { ch, owner, usdc } = await networkHelpers.loadFixture(unlinkedFixture);
+      const admin = await ch.adminModule();
+      const liquidation = await ch.liquidationModule();
+      const settlement = await ch.settlementModule();
+      const factory = await ethers.getContractFactory("ClearingHouse");
+      // Built for address(0); the same modules offered to a ClearingHouse with a sequencer feed.
+      const otherFeed = await usdc.getAddress();
+      const cases: [typeof admin, typeof admin, typeof admin, string, string][] = [
+        [liquidation, liquidation, settlement, ethers.ZeroAddress, liquidation],
+        [admin, settlement, settlement, ethers.ZeroAddress, settlement],
+        [admin, liquidation, admin, ethers.ZeroAddress, admin],
+        [admin, liquidation, settlement, otherFeed, admin],
+        [owner.address, liquidation, settlement, ethers.ZeroAddress, owner.address],
+        [otherFeed, liquidation, settlement, ethers.ZeroAddress, otherFeed],
+      ];
+      for (const [a, l, s, feed, bad] of cases) {
+        await expect(factory.deploy(owner.address, feed, { admin: a, liquidation: l, settlement: s }))
+          .to.be.revertedWithCustomError(factory, "InvalidModule")
+          .withArgs(bad);
+      }
+      const [kind, oracle] = await (await ethers.getContractAt("AdminModule", admin)).moduleInfo();
+      expect(kind).to.equal(ethers.id("vamm.ClearingHouse.AdminModule"));
+      expect(oracle).to.equal(ethers.ZeroAddress);
     });
 
     it("setVault is owner only", async function () {
@@ -1109,7 +1138,7 @@ describe("ClearingHouse", function () {
 
     it("setVault rejects a Vault naming another ClearingHouse with VaultNotBoundToThisClearingHouse(vault, boundTo)", async function () {
       const { ch, usdc, owner, stranger } = await networkHelpers.loadFixture(unlinkedFixture);
-      const otherCh = await ethers.deployContract("ClearingHouse", [owner.address, ethers.ZeroAddress]);
+      const otherCh = await deployClearingHouse(ethers, owner.address, ethers.ZeroAddress);
       const usdcAddress = await usdc.getAddress();
       for (const boundTo of [await otherCh.getAddress(), stranger.address]) {
         const foreign = await ethers.deployContract("Vault", [usdcAddress, boundTo]);

@@ -10,6 +10,7 @@ import {IPriceFeed} from "../../../contracts/interfaces/IPriceFeed.sol";
 import {IVault} from "../../../contracts/interfaces/IVault.sol";
 import {MockERC20} from "../../../contracts/test/MockERC20.sol";
 import {TestBase} from "./TestBase.sol";
+import {deployClearingHouse} from "./DeployClearingHouse.sol";
 
 /// @notice Deploys a full system (6-decimal USDC, Vault, ClearingHouse, one Amm) for Solidity tests.
 abstract contract Deployer is TestBase {
@@ -52,7 +53,7 @@ abstract contract Deployer is TestBase {
         IPriceFeed sequencerOracle
     ) internal {
         usdc = new MockERC20("USD Coin", "USDC", decimals);
-        clearingHouse = new ClearingHouse(address(this), sequencerOracle);
+        clearingHouse = deployClearingHouse(address(this), sequencerOracle);
         vault = new Vault(usdc, address(clearingHouse));
         clearingHouse.setVault(IVault(address(vault)));
         amm = new Amm(address(clearingHouse), quoteReserve, baseReserve, limits, address(this));

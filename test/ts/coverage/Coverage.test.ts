@@ -6,7 +6,7 @@
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 import { network } from "hardhat";
-import { deployCore, deployMarket, deployOracle, fund, MAX_DEADLINE, Side } from "../../../scripts/lib/deploy.js";
+import { deployClearingHouse, deployCore, deployMarket, deployOracle, fund, MAX_DEADLINE, Side } from "../../../scripts/lib/deploy.js";
 import { abs, mulDivDown, mulDivUp, toWad, WAD, wMulDown } from "../../../scripts/lib/fixed.js";
 import type { Amm, ClearingHouse } from "../../../typechain-types/index.js";
 
@@ -72,7 +72,7 @@ describe("Coverage: Amm parameter checks", function () {
 describe("Coverage: ClearingHouse edge paths", function () {
   it("setInsuranceFund needs the Vault; the views answer for a trader without a position", async function () {
     const [owner, stranger] = await ethers.getSigners();
-    const fresh = await ethers.deployContract("ClearingHouse", [owner.address, ethers.ZeroAddress]);
+    const fresh = await deployClearingHouse(ethers, owner.address, ethers.ZeroAddress);
     await expect(fresh.setInsuranceFund(stranger.address)).to.be.revertedWithCustomError(fresh, "VaultNotSet");
 
     const { core, ch } = await system();
