@@ -116,6 +116,8 @@ export const SENTENCES: Record<string, (a: Args, f: Formatters) => string> = {
   ReduceExceedsPosition: (a, f) =>
     `cannot reduce ${f.n(a.baseAmount)} base: the position holds only ${f.n(a.positionSize)} (close it instead)`,
   NotDelegated: () => "a module was called directly: call the ClearingHouse or the Amm that deployed it instead",
+  InvalidModule: (a) =>
+    `${a.module} is not the ClearingHouse module this place needs (its kind or its sequencer feed differs): deploy the modules with the same sequencer feed and pass them in order (admin, liquidation, settlement)`,
   InsufficientMargin: (a, f) => `the position has ${f.q(a.margin)} margin, less than the ${f.q(a.requested)} asked`,
   NotLiquidatable: (a, f) =>
     `the position is not liquidatable: margin ratio ${f.pct(a.marginRatio)} is at or above maintenance ${f.pct(a.maintenanceMarginRatio)}`,
