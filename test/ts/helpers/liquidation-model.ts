@@ -389,7 +389,11 @@ export class SettlementModel {
     return this.recordedLong === this.openLong && this.recordedShort === this.openShort;
   }
 
-  /** Completion: the surplus (capped at the pool, as every fund take is) goes to the fund. */
+  /**
+   * Completion: the surplus goes to the fund (capped, as every fund take is, at what the pool holds
+   * beyond the locked margin: the recorded claims; the funding dust the contract releases here is
+   * zero in this model, which takes no funding).
+   */
   private completeOn(model: SystemModel): void {
     const surplus = this.surplus();
     if (surplus > 0n) model.settle(NO_TRADER, this.amm, 0n, surplus);

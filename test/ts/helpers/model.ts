@@ -25,8 +25,9 @@
  * or close's gain is paid only up to what the market's pool holds beyond its locked margin and its
  * queued claims (before the trade); the excess leaves the payout as the
  * trader's claim. A payout the pool cannot hold is paid as far as it goes, the rest queued too;
- * what the fund takes is capped at the pool. {@link SystemModel.payClaims} pays the queue from what
- * the pool holds beyond its locked margin.
+ * what the fund takes is capped at what the pool holds beyond its locked margin, the rest its
+ * receivable. {@link SystemModel.payClaims} pays the receivable, then the queue, from what the pool
+ * holds beyond its locked margin.
  */
 import { WAD, abs, mulDivDown, mulDivUp, wDivDown, wDivUp, wMulDown, wMulUp } from "../../../scripts/lib/fixed.js";
 import { AmmModel, floorDivSigned, LONG, ModelError, SHORT, type SideValue } from "./pricing.js";

@@ -61,6 +61,13 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
     /// @dev Bad debt beyond the bad debt at the fair price, charged to the market (BadDebtChargedToMarket):
     /// not a shortfall, the market's pool is that much short and its winners' claims wait.
     uint256 public sumChargedToMarket;
+    /// @dev P20's one allowance: how far liquidations that charged bad debt to the market took the
+    /// market's pool below its locked margin (the increase of locked - pool, at most what they
+    /// charged). A position whose funding debt exceeds its margin leaves that debt in the receivers'
+    /// locked margin; the fund covers only the bad debt at the fair price, so what is charged beyond
+    /// it is missing from the pool until the market's losses refill it (by design, SPEC.md).
+    uint256 public sumDeficitCharged;
+    uint256 public deficitChargedLiquidations;
     uint256 public sumRewardsFromFund;
     uint256 public sumQuoteClosed;
     /// @dev The realised PnL of liquidations that realised a profit (paid only as far as the market's
@@ -195,6 +202,8 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         uint256 available;
         /// @dev The ledger's fund receivable booked before the liquidation.
         uint256 receivableBooked;
+        /// @dev How far the market's pool was below its locked margin before the liquidation.
+        uint256 deficit;
         /// @dev The spot price is already beyond the fluctuation band on the far side (see SPEC.md,
         /// Observations): the Amm's maxCloseBase for the other side is 0.
     }
@@ -256,7 +265,7 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         _checkEvents(t, b, e);
         _checkPenalty(b, e);
         _checkConservation(t, b, e);
-        _record(t, e);
+        _record(t, b, e);
         traders.recordFunding(t, e.fundingPayment, b.flow);
         return true;
     }
@@ -284,6 +293,7 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         (b.spot, b.markTwap, b.index) = (inputs.spotPrice, inputs.markTwap, inputs.indexPrice);
         b.available = vault.profitAvailable(address(amm));
         b.receivableBooked = traders.sumReceivableBooked();
+        b.deficit = _deficit();
         IPriceFeed seq = clearingHouse.sequencerOracle();
         b.sequencerUp = address(seq) == address(0) || seq.isSequencerUp();
     }
@@ -532,7 +542,13 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         if (fundDelta + short != expectedFund) conservationViolations++;
     }
 
-    function _record(address t, Seen memory e) internal {
+    /// @dev How far the market's pool is below its locked margin (0 if not).
+    function _deficit() internal view returns (uint256) {
+        IVault.MarketBalances memory m = vault.marketBalances(address(amm));
+        return m.lockedMargin > m.pool ? m.lockedMargin - m.pool : 0;
+    }
+
+    function _record(address t, Before memory b, Seen memory e) internal {
         liquidations++;
         if (e.full) fullLiquidations++;
         else partialLiquidations++;
@@ -544,6 +560,13 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         sumShortfall += e.shortfall;
         sumCovered += e.badDebt - e.shortfall - e.charged;
         sumChargedToMarket += e.charged;
+        if (e.charged != 0) {
+            uint256 deficitAfter = _deficit();
+            if (deficitAfter > b.deficit) {
+                sumDeficitCharged += Math.min(deficitAfter - b.deficit, e.charged);
+                deficitChargedLiquidations++;
+            }
+        }
         if (e.badDebt != 0) sumRewardsFromFund += e.reward;
         sumQuoteClosed += e.quoteClosed;
         if (e.pnl > 0) {
