@@ -299,8 +299,9 @@ contract ClearingHouseViewer is IClearingHouseViewer {
         if (p.size == 0) return preview;
         uint256 absSize = SignedMath.abs(p.size);
         uint256 quote = CurveMath.quoteForBase(m.quoteReserve, m.baseReserve, p.size, absSize);
+        uint256 spread = _spreadFee(m, p.size > 0 ? Side.SHORT : Side.LONG, absSize, quote);
         Trade memory t = PositionMath.reduce(p, absSize, quote, m.funding, m.params.feeRatio);
-        PositionMath.chargeSpreadOnReduce(p, t, _spreadFee(m, p.size > 0 ? Side.SHORT : Side.LONG, absSize, quote), 0);
+        PositionMath.chargeSpreadOnReduce(p, t, spread, 0);
         PositionMath.deferGain(p, t, m.profitAvailable);
         preview = ClosePreview(
             t.quoteAmount,
