@@ -58,12 +58,39 @@ export const DEFAULT_INDEX_BAND_RATIO = 30_000_000_000_000_000n; // 0.03
  */
 export const DEFAULT_FUNDING_SUBSIDY_RATIO = 10_000_000_000_000_000n; // 0.01 of the fund per day
 
+/**
+ * The Amm's dynamic-curve parameters (`setCurveParams`, in `IAmm.CurveParams` order) as its
+ * constructor sets them: a static curve (no repeg, no spread, no vAMM leverage bound, fixed k, no
+ * budget floor or target). The Ignition modules apply a market's own values from its parameter
+ * file (every file turns the curve on; deploy/README.md says why each value); `scripts/lib/deploy.ts`
+ * applies only what a test gives. The bounds are the contract's, never restated here.
+ */
+export const STATIC_CURVE_PARAMS = {
+  repegThresholdRatio: 0n, // no repeg
+  baseSpreadRatio: 0n, // no spread
+  maxSpreadRatio: 0n,
+  maxVammLeverage: 0n, // no bound
+  fundShareRatio: 0n,
+  budgetFloor: 0n,
+  budgetTarget: 0n,
+  maxDepthChangeRatio: 0n, // fixed k
+  minDepthRatio: 1_000_000_000_000_000_000n, // 1x
+  maxDepthRatio: 1_000_000_000_000_000_000n, // 1x
+};
+
+/** A market's dynamic-curve parameters (`IAmm.CurveParams`), by the parameter files' names. */
+export type CurveParams = { [K in keyof typeof STATIC_CURVE_PARAMS]: bigint };
+
+/** The names of the curve parameters, in `IAmm.CurveParams` order. */
+export const CURVE_PARAM_NAMES = Object.keys(STATIC_CURVE_PARAMS) as (keyof CurveParams)[];
+
 /** Every market module's optional parameters and their defaults, by the parameter files' names. */
 export const MARKET_PARAMETER_DEFAULTS = {
   ...DEFAULT_MARKET_PARAMS,
   ...DEFAULT_FUNDING_PARAMS,
   indexBandRatio: DEFAULT_INDEX_BAND_RATIO,
   maxFundingSubsidyRatio: DEFAULT_FUNDING_SUBSIDY_RATIO,
+  ...STATIC_CURVE_PARAMS,
 };
 
 /** The default of parameter `name` of Ignition module `moduleId` (`Core`, `Market_ETH`...); undefined if it has none. */

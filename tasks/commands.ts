@@ -3,7 +3,7 @@
  * user typed, checks them, previews, sends and prints. Hardhat tasks (tasks/index.ts) run them
  * through {@link runTask} (tasks/run.ts); the tests call the same entry point.
  */
-import type { ContractTransactionReceipt, ContractTransactionResponse, Signer } from "ethers";
+import type { ContractTransactionReceipt } from "ethers";
 import { isAddress, getAddress } from "ethers";
 import {
   CliError,
@@ -13,111 +13,39 @@ import {
   type MarketInfo,
   type PerpClient,
   slippageBound,
-  type SideValue,
 } from "../scripts/lib/client.js";
 import { claimStanding, marketMoney, spareForClaims } from "../scripts/lib/claims.js";
-import { abs, formatPercent, formatUnits, parseDecimal, parseRatio, WAD, wDivDown } from "../scripts/lib/fixed.js";
+import { abs, formatPercent, formatUnits, parseDecimal, WAD, wDivDown } from "../scripts/lib/fixed.js";
 import { ChainlinkPriceFeed__factory } from "../typechain-types/index.js";
-import { formatFields, formatTable, type Output } from "../scripts/lib/format.js";
+import { formatFields, formatTable } from "../scripts/lib/format.js";
+import {
+  parseLeverage,
+  parseSide,
+  parseWith,
+  positiveAmount,
+  ratioOption,
+  required,
+  seconds,
+  send,
+  sideName,
+  signed,
+  str,
+  type CliContext,
+  type Command,
+  type TaskArgs,
+} from "./cli.js";
+import { checkCurveParams, contributeBudget, curveTable, hasCurveOptions, sendCurveParams } from "./curve.js";
+import { CURVE_OPTIONS, kebab } from "./curve-options.js";
 
-export type TaskArgs = Readonly<Record<string, string | boolean | undefined>>;
-
-export interface CliContext {
-  client: PerpClient;
-  signer: Signer;
-  /** The signer's address. */
-  account: string;
-  out: Output;
-  /** Test seam: runs after a trade's preview, right before its transaction is sent. */
-  beforeSend?: () => Promise<void>;
-}
-
-export type Command = (ctx: CliContext, args: TaskArgs) => Promise<void>;
-
-// ---------------------------------------------------------------- option parsing
-
-const str = (args: TaskArgs, name: string): string => {
-  const v = args[name];
-  return typeof v === "string" ? v.trim() : "";
-};
-
-function required(args: TaskArgs, name: string, flag: string): string {
-  const v = str(args, name);
-  if (v === "") throw new CliError(`--${flag} is required`);
-  return v;
-}
-
-function parseWith<T>(value: string, flag: string, parse: (v: string) => T): T {
-  try {
-    return parse(value);
-  } catch (error) {
-    throw new CliError(`--${flag}: ${(error as Error).message}`);
-  }
-}
-
-/** A positive 18-decimal amount ("100", "1,000.5"). */
-export function positiveAmount(value: string, flag: string, decimals = 18): bigint {
-  const v = parseWith(value, flag, (x) => parseDecimal(x, decimals));
-  if (v <= 0n) throw new CliError(`--${flag} must be a positive amount, got ${value}`);
-  return v;
-}
-
-export function parseSide(value: string): SideValue {
-  const v = value.trim().toLowerCase();
-  if (v === "long" || v === "buy") return Side.LONG;
-  if (v === "short" || v === "sell") return Side.SHORT;
-  throw new CliError(`--side must be long or short, got "${value}"`);
-}
-
-/** "5", "5x", "2.5X" -> 18 decimals. */
-export function parseLeverage(value: string): bigint {
-  const v = parseWith(value.replace(/x$/i, ""), "leverage", (x) => parseDecimal(x, 18));
-  if (v <= 0n) throw new CliError(`--leverage must be positive, got ${value}`);
-  return v;
-}
-
-/** A ratio between 0 and 100%: "0.5%", "50bps", "0.005". */
-export function ratioOption(value: string, flag: string, max = WAD): bigint {
-  const v = parseWith(value, flag, parseRatio);
-  if (v < 0n || v > max) throw new CliError(`--${flag} must be between 0% and ${formatPercent(max)}, got ${value}`);
-  return v;
-}
-
-function seconds(value: string, flag: string): number {
-  const v = Number(value);
-  if (!Number.isInteger(v) || v <= 0)
-    throw new CliError(`--${flag} must be a positive number of seconds, got ${value}`);
-  return v;
-}
-
-const sideName = (size: bigint): string => (size > 0n ? "long" : size < 0n ? "short" : "-");
-const signed = (v: bigint, digits = 4): string => (v > 0n ? "+" : "") + fmt(v, digits);
-
-// ---------------------------------------------------------------- sending
-
-/** Sends, waits for the receipt and prints one line with its hash. */
-async function send(
-  ctx: CliContext,
-  what: string,
-  sendTx: () => Promise<ContractTransactionResponse>,
-): Promise<ContractTransactionReceipt> {
-  const tx = await sendTx();
-  let receipt: ContractTransactionReceipt | null;
-  try {
-    receipt = await tx.wait();
-  } catch (error) {
-    // A transaction that passed its gas estimate but reverted once mined carries no revert data:
-    // replay it as a call on the state of the block it was mined in to learn why (its error, with
-    // the data, is thrown); if the replay passes, the original error stands.
-    const mined = (error as { receipt?: { blockNumber?: number } }).receipt?.blockNumber;
-    if (mined !== undefined && ctx.signer.provider)
-      await ctx.signer.provider.call({ to: tx.to, from: tx.from, data: tx.data, value: tx.value, blockTag: mined });
-    throw error;
-  }
-  if (receipt === null) throw new CliError(`${what}: the transaction was dropped`);
-  ctx.out.info(`${what}: tx ${receipt.hash} (block ${receipt.blockNumber}, gas ${receipt.gasUsed})`);
-  return receipt;
-}
+export {
+  parseLeverage,
+  parseSide,
+  positiveAmount,
+  ratioOption,
+  type CliContext,
+  type Command,
+  type TaskArgs,
+} from "./cli.js";
 
 function positionChanged(ctx: CliContext, receipt: ContractTransactionReceipt) {
   for (const log of receipt.logs) {
@@ -781,6 +709,13 @@ export const markets: Command = async (ctx) => {
         rows,
       ),
     );
+  if (rows.length > 0) {
+    ctx.out.info(await curveTable(client));
+    ctx.out.info(
+      "peg and depth: multiples of the launch price and liquidity; budget: the AMM's own money for repegs and depth " +
+        "changes; bid/ask: the spot price with the marginal spread; net position: longs - shorts (the protocol holds the opposite)",
+    );
+  }
   const [, insurance] = await client.vault.getPoolBalances();
   const paused = await client.clearingHouse.paused();
   ctx.out.info(`insurance fund: ${fmt(insurance, 6)}${paused ? "   (trading is PAUSED)" : ""}`);
@@ -816,13 +751,21 @@ export const addMarket: Command = async (ctx, args) => {
   );
 };
 
-/** set-params --market ETH [--imr] [--mmr] [--fee] [--max-trade] [--fluctuation] [--max-open-interest] */
+/**
+ * set-params --market ETH [--imr] [--mmr] [--fee] [--max-trade] [--fluctuation] [--max-open-interest]
+ * [any curve option: --repeg-threshold, --base-spread, ... (tasks/curve.ts)]
+ */
 export const setParams: Command = async (ctx, args) => {
   const { client } = ctx;
   const market = client.market(required(args, "market", "market"));
   const given = (n: string) => str(args, n) !== "";
-  if (!["imr", "mmr", "fee", "maxTrade", "fluctuation", "maxOpenInterest"].some(given))
-    throw new CliError("nothing to set: give --imr, --mmr, --fee, --max-trade, --fluctuation or --max-open-interest");
+  if (!["imr", "mmr", "fee", "maxTrade", "fluctuation", "maxOpenInterest"].some(given) && !hasCurveOptions(args))
+    throw new CliError(
+      "nothing to set: give --imr, --mmr, --fee, --max-trade, --fluctuation, --max-open-interest or a curve option " +
+        `(${CURVE_OPTIONS.map((o) => `--${kebab(o.name)}`).join(", ")})`,
+    );
+  // The curve's new parameters are checked by the contract before anything is sent.
+  const curve = hasCurveOptions(args) ? await checkCurveParams(ctx, market, args) : undefined;
   if (given("imr") || given("mmr") || given("fee")) {
     const cur = await client.clearingHouse.getMarketParams(market.address);
     const params = {
@@ -858,7 +801,11 @@ export const setParams: Command = async (ctx, args) => {
         `open interest cap ${off(limits.maxOpenInterest, (x) => fmt(x))} per side`,
     );
   }
+  if (curve !== undefined) await sendCurveParams(ctx, market, curve);
 };
+
+/** contribute-budget --market ETH --amount 1000 (quote): see tasks/curve.ts. */
+export const contributeToBudget: Command = contributeBudget;
 
 export const pause: Command = async (ctx) => {
   if (await ctx.client.clearingHouse.paused()) throw new CliError("trading is already paused");
@@ -908,4 +855,5 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   settle,
   claim,
   "pay-claims": payClaims,
+  "contribute-budget": contributeToBudget,
 };

@@ -7,6 +7,7 @@
 import { emptyTask, task } from "hardhat/config";
 import { ArgumentType } from "hardhat/types/arguments";
 import type { NewTaskDefinitionBuilder, TaskDefinition } from "hardhat/types/tasks";
+import { CURVE_OPTIONS } from "./curve-options.js";
 
 type Option = { name: string; description: string; defaultValue?: string };
 
@@ -129,7 +130,7 @@ export const cliTasks: TaskDefinition[] = [
   ),
   define(
     "markets",
-    "Every market: mark, index, funding rate, open interest; the insurance fund",
+    "Every market: mark, index, funding rate, open interest; peg, depth, budget, bid/ask, net position; the insurance fund",
     [],
     () => import("./actions/markets.js"),
   ),
@@ -141,15 +142,22 @@ export const cliTasks: TaskDefinition[] = [
   ),
   define(
     "set-params",
-    "Operator: change a market's margin ratios, fee or limits (only those given)",
+    "Operator: change a market's margin ratios, fee, limits or curve parameters (only those given)",
     [
       MARKET,
       ...RATIOS,
       { name: "maxTrade", description: "Largest trade as a fraction of the quote reserve (0 = off)" },
       { name: "fluctuation", description: "Largest price move per block (0 = off)" },
       { name: "maxOpenInterest", description: "Open interest cap per side in base (0 = off)" },
+      ...CURVE_OPTIONS.map((o) => ({ name: o.name, description: o.description })),
     ],
     () => import("./actions/set-params.js"),
+  ),
+  define(
+    "contribute-budget",
+    "Move free collateral into a market's AMM budget (anyone): it pays the curve's repegs and depth changes",
+    [MARKET, { name: "amount", description: "Quote amount, e.g. 1000" }],
+    () => import("./actions/contribute-budget.js"),
   ),
   define("pause", "Operator: stop trading", [], () => import("./actions/pause.js")),
   define("unpause", "Operator: resume trading", [], () => import("./actions/unpause.js")),

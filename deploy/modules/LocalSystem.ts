@@ -1,7 +1,8 @@
 /**
  * The whole protocol on a local network (the embedded network, `opLocal`, or a `npx hardhat node`
  * as `localhost`): the mocks, the Core module with the mock USDC as its collateral and the mock
- * sequencer feed, and the ETH and BTC markets on the mock aggregators. Finally each aggregator's
+ * sequencer feed, and the ETH and BTC markets on the mock aggregators, each market's AMM budget seeded
+ * from test USDC account 0 mints and deposits (LocalBudgetFunds). Finally each aggregator's
  * answer is published again, stamped with its market's deployment time, so the index prices are
  * fresh when the deployment ends (a script or keeper keeps them fresh after that).
  *
@@ -21,17 +22,35 @@ export const LocalCoreModule = buildCoreModule({
   sequencerFeed: (m) => m.useModule(LocalMocksModule).sequencerFeed,
 });
 
-/** The ETH market (id `Market_ETH`) on the local Core and the mock ETH/USD aggregator. */
+/**
+ * The free collateral the local markets' budgets are seeded from (id `LocalBudgetFunds`): account 0
+ * mints `deposit` test USDC (token units, 6 decimals) and deposits it in the Vault. Each market then
+ * contributes its `budgetSeed` from it; the files deposit exactly the seeds' sum.
+ */
+export const LocalBudgetFundsModule = buildModule("LocalBudgetFunds", (m) => {
+  const { usdc } = m.useModule(LocalMocksModule);
+  const { vault } = m.useModule(LocalCoreModule);
+  const deployer = m.getAccount(0);
+  const deposit = m.getParameter<bigint>("deposit");
+  const mint = m.call(usdc, "mint", [deployer, deposit], { id: "USDC_mint", from: deployer });
+  const approve = m.call(usdc, "approve", [vault, deposit], { id: "USDC_approve", from: deployer, after: [mint] });
+  m.call(vault, "deposit", [deposit], { id: "Vault_deposit", from: deployer, after: [approve] });
+  return { usdc, vault };
+});
+
+/** The ETH market (id `Market_ETH`) on the local Core and the mock ETH/USD aggregator, its budget seeded. */
 export const LocalEthMarketModule = buildMarketModule(
   "ETH",
   LocalCoreModule,
   (m) => m.useModule(LocalMocksModule).ethUsdFeed,
+  LocalBudgetFundsModule,
 );
-/** The BTC market (id `Market_BTC`) on the local Core and the mock BTC/USD aggregator. */
+/** The BTC market (id `Market_BTC`) on the local Core and the mock BTC/USD aggregator, its budget seeded. */
 export const LocalBtcMarketModule = buildMarketModule(
   "BTC",
   LocalCoreModule,
   (m) => m.useModule(LocalMocksModule).btcUsdFeed,
+  LocalBudgetFundsModule,
 );
 
 const LocalSystemModule = buildModule("LocalSystem", (m) => {

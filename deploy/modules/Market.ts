@@ -23,14 +23,22 @@
  *   index a risk-increasing trade may take the price.
  * - `maxFundingSubsidyRatio` (default in deploy/defaults.ts, 1% a day): `Amm.setFundingSubsidyRatio`,
  *   the most of the insurance fund a day of this market's funding may draw.
+ * - The dynamic curve, `Amm.setCurveParams` (defaults in deploy/defaults.ts: the constructor's static
+ *   curve): `repegThresholdRatio`, `baseSpreadRatio`, `maxSpreadRatio`, `maxVammLeverage`,
+ *   `fundShareRatio`, `budgetFloor`, `budgetTarget`, `maxDepthChangeRatio`, `minDepthRatio`,
+ *   `maxDepthRatio`; the contract checks its bounds (deploy/README.md argues each file's values).
+ * - `budgetSeed` (required, quote, only when the module is built with a seed's funds, as on the
+ *   local system): what account 0 contributes to the market's AMM budget once it is listed
+ *   (`ClearingHouse.contributeToBudget`), from the free collateral that module gives it.
  *
  * The asset key in the price feed is the symbol as a bytes32 string (`encodeBytes32String("ETH")`).
  * The Amm's owner is the ClearingHouse's owner, read from the chain. The owner-only calls are sent
  * from account 0 (see Core.ts).
  */
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import type { IgnitionModule } from "@nomicfoundation/ignition-core";
 import { encodeBytes32String } from "ethers";
-import { MARKET_PARAMETER_DEFAULTS as DEFAULTS } from "../defaults.js";
+import { CURVE_PARAM_NAMES, MARKET_PARAMETER_DEFAULTS as DEFAULTS } from "../defaults.js";
 import CoreModule, { type ContractSource, type CoreModuleType } from "./Core.js";
 
 // The defaults live in deploy/defaults.ts; re-exported for the modules' existing importers.
@@ -53,9 +61,15 @@ export function assetKey(symbol: string): string {
 /**
  * Builds the module of the `symbol` market on `core` (the live-network Core module by default; the
  * local system passes its own, wired to the mock USDC). With `feed`, the market's aggregator comes
- * from there (a local mock) instead of the `feed` parameter.
+ * from there (a local mock) instead of the `feed` parameter. With `seedFunds`, a module that gives
+ * account 0 free collateral in the Vault, the market's budget is seeded from it (`budgetSeed`).
  */
-export function buildMarketModule(symbol: string, core: CoreModuleType = CoreModule, feed?: ContractSource) {
+export function buildMarketModule(
+  symbol: string,
+  core: CoreModuleType = CoreModule,
+  feed?: ContractSource,
+  seedFunds?: IgnitionModule,
+) {
   return buildModule(marketModuleId(symbol), (m) => {
     const { clearingHouse, priceFeed } = m.useModule(core);
     const deployer = m.getAccount(0);
@@ -107,12 +121,27 @@ export function buildMarketModule(symbol: string, core: CoreModuleType = CoreMod
       id: "Amm_setFundingSubsidyRatio",
       from: deployer,
     });
-    // Listed last: a market is open to trading only once its index and funding are configured.
-    m.call(clearingHouse, "addMarket", [amm, marketParams], {
+    // The dynamic curve: each parameter from the file, else the constructor's static default.
+    const curveParams = Object.fromEntries(
+      CURVE_PARAM_NAMES.map((name) => [name, m.getParameter<bigint>(name, DEFAULTS[name])]),
+    );
+    const setCurveParams = m.call(amm, "setCurveParams", [curveParams], {
+      id: "Amm_setCurveParams",
+      from: deployer,
+    });
+    // Listed last: a market is open to trading only once its index, funding and curve are configured.
+    const addMarket = m.call(clearingHouse, "addMarket", [amm, marketParams], {
       id: "ClearingHouse_addMarket",
       from: deployer,
-      after: [setOracle, setFundingParams, setIndexBand, setSubsidy],
+      after: [setOracle, setFundingParams, setIndexBand, setSubsidy, setCurveParams],
     });
+    if (seedFunds !== undefined) {
+      m.call(clearingHouse, "contributeToBudget", [amm, m.getParameter<bigint>("budgetSeed")], {
+        id: "ClearingHouse_contributeToBudget",
+        from: deployer,
+        after: [addMarket, seedFunds],
+      });
+    }
 
     return { amm };
   });

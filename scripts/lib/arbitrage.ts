@@ -4,7 +4,9 @@
  * parts: the price gain, valuing the base it trades at the index (`base x index - quote` for a
  * long, the reverse for a short), and the funding it expects to receive over ARB_HORIZON seconds
  * at the market's current premium (longs pay shorts while the mark is above the index). The cost
- * is the fee of the trade and of closing it later. The size aims at the index less the fee band,
+ * is the fee of the trade and of closing it later, and on a dynamic curve their spreads at the
+ * Amm's marginal bid/ask; when the curve itself would repeg toward the index at the next trade, the
+ * bot leaves the move to it. The size aims at the index less the fee (and spread) band,
  * bounded by ARB_MAX_POSITION (quote notional per market), the bot's free collateral at
  * ARB_LEVERAGE, and the Amm's own limits: the largest trade (`maxTradeRatio`), the per-block price
  * fluctuation limit and the open-interest cap, each with a margin for rounding. A reduce-only
@@ -95,6 +97,17 @@ export interface MarketView {
   positionSize: number;
   openNotional: number;
   freeCollateral: number;
+  /**
+   * The dynamic curve (0 / false on a static one): the marginal half-spreads a buy and a sell pay
+   * now (the Amm's `getBidAsk`: ask / spot - 1 and 1 - bid / spot), and whether the next trade
+   * would first repeg the curve toward the index (the gap beyond `repegThresholdRatio`, and a
+   * budget above its floor or a move that costs it nothing).
+   */
+  askSpread?: number;
+  bidSpread?: number;
+  /** The curve's least half-spread (`baseSpreadRatio`): what the close is expected to pay, once the gap is gone. */
+  baseSpread?: number;
+  repegDue?: boolean;
 }
 
 export interface PlanSettings {
@@ -132,10 +145,23 @@ export function planTrade(m: MarketView, s: PlanSettings): Plan {
   const spot = q / b;
   const gap = spot / m.index - 1;
   if (!(m.index > 0)) return { trade: false, reason: "no index price", gap: 0 };
-  if (Math.abs(gap) <= 2 * m.feeRatio) return { trade: false, reason: "mark within the fee band", gap };
+  // The curve moves itself: a trade now would pay for a move its own repeg makes first.
+  if (m.repegDue) return { trade: false, reason: "the curve repegs toward the index at the next trade", gap };
   const side = gap > 0 ? SHORT : LONG;
-  // The price where the marginal gain meets the fee: the index, less the fee, on the mark's side.
-  const target = side === SHORT ? m.index * (1 + m.feeRatio) : m.index * (1 - m.feeRatio);
+  // The spread the trade pays going in (its side's marginal rate now), and the one its close is
+  // expected to pay coming out: the base rate (the other side's rate now also holds the gap the
+  // trade closes, and the skew it would take away).
+  const spreadIn = (side === LONG ? m.askSpread : m.bidSpread) ?? 0;
+  const spreadOut = m.baseSpread ?? 0;
+  if (Math.abs(gap) <= 2 * m.feeRatio + spreadIn + spreadOut)
+    return {
+      trade: false,
+      reason: spreadIn + spreadOut > 0 ? "mark within the fee and spread band" : "mark within the fee band",
+      gap,
+    };
+  // The price where the marginal gain meets the costs: the index, less the fee and spread, on the mark's side.
+  const cost = m.feeRatio + spreadIn;
+  const target = side === SHORT ? m.index * (1 + cost) : m.index * (1 - cost);
   const qTarget = Math.sqrt(k * target);
   const caps: Array<[string, number]> = [["index", Math.abs(qTarget - q)]];
 
@@ -172,7 +198,8 @@ export function planTrade(m: MarketView, s: PlanSettings): Plan {
   const priceGain = side === LONG ? base * m.index - quote : quote - base * m.index;
   // Shorts receive a positive premium, longs a negative one.
   const fundingGain = (side === SHORT ? 1 : -1) * base * m.premiumPerDay * (s.horizonSeconds / 86_400);
-  const fees = 2 * quote * m.feeRatio;
+  // The fees of the trade and of its close, and their spreads at the curve's marginal rates.
+  const fees = quote * (2 * m.feeRatio + spreadIn + spreadOut);
   if (priceGain + fundingGain - fees < s.minProfit) {
     return { trade: false, reason: "expected gain below the fees", gap };
   }
@@ -291,7 +318,7 @@ export class ArbitrageBot extends KeeperBase {
   async view(market: string): Promise<MarketView | undefined> {
     const { amm, priceFeed, asset } = await this.#handlesOf(market);
     const vault = await this.#getVault();
-    const [reserves, [valid, index], params, limits, oi, [status], position, free, funding] = await Promise.all([
+    const [reserves, [valid, index], params, limits, oi, [status], position, free, funding, curve] = await Promise.all([
       this.call("getReserves", () => amm.getReserves()),
       this.call("tryGetPrice", () => priceFeed.tryGetPrice(asset)),
       this.call("getMarketParams", () => this.clearingHouse.getMarketParams(market)),
@@ -301,9 +328,21 @@ export class ArbitrageBot extends KeeperBase {
       this.call("getPosition", () => this.clearingHouse.getPosition(market, this.#from)),
       this.call("freeCollateral", () => vault.freeCollateral(this.#from)),
       this.call("getFundingState", () => amm.getFundingState()),
+      this.#curveOf(amm),
     ]);
     if (!valid) return undefined;
     if (status === 2n) return undefined; // settled
+    const spot = (reserves[0] * WAD) / reserves[1];
+    // The repeg the next trade makes first: the gap beyond the threshold, and the budget can pay for
+    // it (above its floor) or the move costs nothing (it goes against the traders' net position).
+    const up = index > spot;
+    const costless =
+      curve.state.netPosition === 0n || (up ? curve.state.netPosition < 0n : curve.state.netPosition > 0n);
+    const gap = spot > index ? spot - index : index - spot;
+    const repegDue =
+      curve.params.repegThresholdRatio > 0n &&
+      gap * WAD > curve.params.repegThresholdRatio * index &&
+      (costless || curve.state.budget > curve.params.budgetFloor);
     return {
       quoteReserve: wadToNumber(reserves[0]),
       baseReserve: wadToNumber(reserves[1]),
@@ -319,7 +358,21 @@ export class ArbitrageBot extends KeeperBase {
       positionSize: wadToNumber(position.size),
       openNotional: wadToNumber(position.openNotional),
       freeCollateral: wadToNumber(free),
+      askSpread: spot === 0n ? 0 : wadToNumber(((curve.ask - spot) * WAD) / spot),
+      bidSpread: spot === 0n ? 0 : wadToNumber(((spot - curve.bid) * WAD) / spot),
+      baseSpread: wadToNumber(curve.params.baseSpreadRatio),
+      repegDue,
     };
+  }
+
+  /** The market's dynamic curve: its parameters, state and bid/ask (the Amm's own views). */
+  async #curveOf(amm: IAmm) {
+    const [params, state, [bid, ask]] = await Promise.all([
+      this.call("getCurveParams", () => amm.getCurveParams()),
+      this.call("getCurveState", () => amm.getCurveState()),
+      this.call("getBidAsk", () => amm.getBidAsk()),
+    ]);
+    return { params, state, bid, ask };
   }
 
   async #serve(market: string): Promise<ArbitrageOutcome> {

@@ -60,6 +60,23 @@ export interface ConnectOptions {
   logBlockRange?: number;
 }
 
+/** A market's dynamic curve now, from the Amm's own views (`getCurveState`, `getCurveParams`, `getBidAsk`). */
+export interface CurveView {
+  /** Product of the repegs' quote factors: 1 at launch (18 decimals). */
+  peg: bigint;
+  /** Product of the depth changes' factors: 1 at launch (18 decimals). */
+  depth: bigint;
+  /** The market's AMM budget (quote). */
+  budget: bigint;
+  budgetFloor: bigint;
+  budgetTarget: bigint;
+  /** The spot price less and plus the marginal half-spread. */
+  bid: bigint;
+  ask: bigint;
+  /** Longs' total size less shorts' (base): the traders' net position; the market holds the opposite. */
+  netPosition: bigint;
+}
+
 /** The plan of an open: what the pool gives now and the bound derived from the slippage. */
 export interface CloseQuote {
   size: bigint;
@@ -184,6 +201,25 @@ export class PerpClient {
     // A long receives the quote (at least), a short pays it (at most).
     const quoteLimit = slippageBound(exitQuote, slippage, p.size > 0n ? "min" : "max");
     return { size: p.size, exitQuote, quoteLimit, fee: wMulUp(exitQuote, params.feeRatio) };
+  }
+
+  /** The market's dynamic curve now: peg, depth, budget and its bounds, bid/ask, net position. */
+  async curve(market: MarketInfo): Promise<CurveView> {
+    const [state, params, [bid, ask]] = await Promise.all([
+      market.amm.getCurveState(),
+      market.amm.getCurveParams(),
+      market.amm.getBidAsk(),
+    ]);
+    return {
+      peg: state.peg,
+      depth: state.depth,
+      budget: state.budget,
+      budgetFloor: params.budgetFloor,
+      budgetTarget: params.budgetTarget,
+      bid,
+      ask,
+      netPosition: state.netPosition,
+    };
   }
 
   /**

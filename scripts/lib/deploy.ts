@@ -10,7 +10,7 @@ import type {
   MockERC20,
   Vault,
 } from "../../typechain-types/index.js";
-import { DEFAULT_MARKET_PARAMS } from "../../deploy/defaults.js";
+import { DEFAULT_MARKET_PARAMS, STATIC_CURVE_PARAMS, type CurveParams } from "../../deploy/defaults.js";
 
 export const Side = { LONG: 0, SHORT: 1 } as const;
 export const MAX_DEADLINE = 2n ** 256n - 1n;
@@ -24,6 +24,11 @@ export interface MarketConfig {
   maxTradeRatio?: bigint;
   fluctuationLimitRatio?: bigint;
   maxOpenInterest?: bigint;
+  /**
+   * The dynamic curve's parameters (`Amm.setCurveParams`): those given over the constructor's
+   * static defaults (deploy/defaults.ts). Left out, the curve stays static.
+   */
+  curveParams?: Partial<CurveParams>;
 }
 
 export interface System {
@@ -114,7 +119,26 @@ export async function deployMarket(ethers: HardhatEthers, system: System, config
       feeRatio: config.feeRatio ?? 0n,
     })
   ).wait();
+  if (config.curveParams !== undefined)
+    await (await amm.setCurveParams({ ...STATIC_CURVE_PARAMS, ...config.curveParams })).wait();
   return amm;
+}
+
+/**
+ * `funder` contributes `amount` (18 decimals) to `amm`'s AMM budget (`ClearingHouse.contributeToBudget`),
+ * from free collateral it is first given: minted and deposited here.
+ */
+export async function contributeToBudget(
+  system: System,
+  amm: Amm,
+  funder: HardhatEthersSigner,
+  amount: bigint,
+): Promise<void> {
+  const decimals = await system.usdc.decimals();
+  // Token units rounded up, so the deposit covers the 18-decimal amount.
+  const scale = 10n ** (18n - decimals);
+  await fund(system, funder, (amount + scale - 1n) / scale);
+  await (await system.clearingHouse.connect(funder).contributeToBudget(await amm.getAddress(), amount)).wait();
 }
 
 /** Mints `amount` token units to `trader` and deposits them into the Vault. */

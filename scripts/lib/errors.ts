@@ -179,23 +179,24 @@ export const SENTENCES: Record<string, (a: Args, f: Formatters) => string> = {
   NoIndexPrice: () => "the market has never recorded an index price (poke its index or update funding first)",
   FundingSubsidyRatioOutOfRange: (a, f) =>
     `a funding subsidy budget of ${f.pct(a.maxFundingSubsidyRatio)} of the insurance fund per day is above the maximum of 10%`,
-  // Amm: the dynamic curve
+  // Amm: the dynamic curve (IAmmCurve). The ranges are the contract's constants; test/ts/CurveParams.test.ts
+  // checks each sentence against them.
   VammLeverageExceeded: (a, f) =>
-    `the trade would grow the market's net position to ${f.q(a.exposure)} of exposure, above the ${f.q(a.maxExposure)} ` +
-    `its budget and insurance share back: trade less, or the other way`,
+    `the trade would grow the market's net position to ${f.q(a.exposure)} of notional, above the ${f.q(a.maxExposure)} ` +
+    `its AMM budget and insurance-fund share back (maxVammLeverage): trade less, or on the other side, or wait for the budget to grow`,
   RepegThresholdOutOfRange: (a, f) =>
-    `a repeg threshold of ${f.pct(a.repegThresholdRatio)} is out of range (0 for off, or 0.1% to 20%)`,
+    `a repeg threshold of ${f.pct(a.repegThresholdRatio)} is out of range (0 for no repeg, or 0.1% to 20%)`,
   SpreadOutOfRange: (a, f) =>
-    `spreads of ${f.pct(a.baseSpreadRatio)} (base) and ${f.pct(a.maxSpreadRatio)} (cap) are out of range ` +
-    `(base at most 1%, cap from the base to 5%)`,
+    `a half-spread of ${f.pct(a.baseSpreadRatio)} capped at ${f.pct(a.maxSpreadRatio)} is out of range ` +
+    `(base at most 1%; cap at least the base and at most 5%)`,
   VammLeverageOutOfRange: (a, f) =>
-    `a vAMM leverage of ${f.n(a.maxVammLeverage)}x is out of range (0 for off, or 0.5x to 50x)`,
-  FundShareOutOfRange: (a, f) => `an insurance fund share of ${f.pct(a.fundShareRatio)} is above 100%`,
+    `a vAMM leverage bound of ${f.n(a.maxVammLeverage)}x is out of range (0 for off, or 0.5x to 50x)`,
+  FundShareOutOfRange: (a, f) => `an insurance-fund share of ${f.pct(a.fundShareRatio)} is above 100%`,
   BudgetBoundsInvalid: (a, f) =>
-    `a budget floor of ${f.q(a.budgetFloor)} above the target of ${f.q(a.budgetTarget)} (or a target too large)`,
+    `a budget floor of ${f.q(a.budgetFloor)} with a target of ${f.q(a.budgetTarget)} is invalid (the floor may not exceed the target, nor the target the largest budget the Amm stores)`,
   DepthBoundsOutOfRange: (a, f) =>
-    `depth bounds out of range: change ${f.pct(a.maxDepthChangeRatio)} per update (at most 10%), ` +
-    `min ${f.n(a.minDepthRatio)}x (0.1x to 1x), max ${f.n(a.maxDepthRatio)}x (1x to 10x)`,
+    `depth changes of ${f.pct(a.maxDepthChangeRatio)} per update within ${f.n(a.minDepthRatio)}x .. ${f.n(a.maxDepthRatio)}x ` +
+    `are out of range (at most 10% per update; the lowest depth 0.1x to 1x, the highest 1x to 10x)`,
   NetPositionExceedsCurve: (a, f) =>
     `the traders' net position ${f.n(a.netPosition)} cannot be valued on a curve with ${f.n(a.baseReserve)} base`,
   // Price feed

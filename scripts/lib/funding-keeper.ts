@@ -55,12 +55,40 @@ export interface FundingUpdate {
   insuranceFlow: bigint;
 }
 
+/**
+ * A move of the dynamic curve an update made (the Amm's Repegged or DepthChanged event): the peg or
+ * depth before and after (1 = launch), its signed cost to the budget and the budget after.
+ */
+export interface CurveMove {
+  kind: "repeg" | "depth";
+  before: bigint;
+  after: bigint;
+  cost: bigint;
+  budgetAfter: bigint;
+}
+
 /** What one tick did with one market. */
 export type MarketOutcome =
   | { market: string; status: "not-due"; dueAt: number }
   | { market: string; status: "skipped"; reason: string }
-  | { market: string; status: "updated"; txHash: string; gasUsed: bigint; funding?: FundingUpdate }
+  | {
+      market: string;
+      status: "updated";
+      txHash: string;
+      gasUsed: bigint;
+      funding?: FundingUpdate;
+      /** The curve's repeg and depth change, in the order the update made them (none on a static curve). */
+      curveMoves: CurveMove[];
+    }
   | { market: string; status: "failed"; error: string };
+
+/** "repeg 1 -> 1.0123 (cost 12.5, budget 2,687.5)". */
+export function describeCurveMove(m: CurveMove): string {
+  return (
+    `${m.kind} ${formatWad(m.before, 6)} -> ${formatWad(m.after, 6)} ` +
+    `(cost ${formatWad(m.cost, 6)}, budget ${formatWad(m.budgetAfter, 6)})`
+  );
+}
 
 export interface FundingKeeperOptions extends KeeperBaseOptions {
   config: Omit<FundingKeeperConfig, "privateKey" | "once">;
@@ -155,11 +183,39 @@ export class FundingKeeper extends KeeperBase {
     const hash = sent.hash;
     const receipt = await this.tx.confirm(hash);
     const funding = this.#fundingUpdated(receipt, market);
+    const curveMoves = this.#curveMoves(receipt, market);
     this.logger.info(
       `updated ${name} tx=${hash} gas=${receipt.gasUsed} ` +
-        (funding ? describeFunding(funding) : "(no FundingUpdated event in the receipt)"),
+        (funding ? describeFunding(funding) : "(no FundingUpdated event in the receipt)") +
+        curveMoves.map((m) => `; ${describeCurveMove(m)}`).join(""),
     );
-    return { market, status: "updated", txHash: hash, gasUsed: receipt.gasUsed, funding };
+    return { market, status: "updated", txHash: hash, gasUsed: receipt.gasUsed, funding, curveMoves };
+  }
+
+  /** The dynamic curve's moves in an update's receipt (Repegged, DepthChanged), in order. */
+  #curveMoves(receipt: TransactionReceipt, market: string): CurveMove[] {
+    const moves: CurveMove[] = [];
+    for (const log of receipt.logs) {
+      if (log.address.toLowerCase() !== market.toLowerCase()) continue;
+      const parsed = this.#ammEvents.parseLog(log);
+      if (parsed?.name === "Repegged")
+        moves.push({
+          kind: "repeg",
+          before: parsed.args.oldPeg,
+          after: parsed.args.newPeg,
+          cost: parsed.args.cost,
+          budgetAfter: parsed.args.budgetAfter,
+        });
+      else if (parsed?.name === "DepthChanged")
+        moves.push({
+          kind: "depth",
+          before: parsed.args.oldDepth,
+          after: parsed.args.newDepth,
+          cost: parsed.args.cost,
+          budgetAfter: parsed.args.budgetAfter,
+        });
+    }
+    return moves;
   }
 
   #fundingUpdated(receipt: TransactionReceipt, market: string): FundingUpdate | undefined {

@@ -34,6 +34,20 @@ const USDC = (n: number | string) => parseDecimal(String(n), 6);
 /** An 18-decimal amount as the CLI prints it: up to 6 decimals, trailing zeros dropped. */
 const fmt6 = (v: bigint): string => formatUnits(v, 18, 6);
 
+/** A dynamic curve for the CLI's ETH market (2,000,000 / 1,000): its budget floor and target sized to it. */
+const DYNAMIC_CURVE = {
+  repegThresholdRatio: toWad("0.005"),
+  baseSpreadRatio: toWad("0.00025"),
+  maxSpreadRatio: toWad("0.01"),
+  maxVammLeverage: toWad(5),
+  fundShareRatio: toWad("0.25"),
+  budgetFloor: toWad(54),
+  budgetTarget: toWad(270),
+  maxDepthChangeRatio: toWad("0.01"),
+  minDepthRatio: toWad("0.95"),
+  maxDepthRatio: toWad(3),
+};
+
 describe("CLI", function () {
   let system: System;
   let eth: Amm;
@@ -161,7 +175,7 @@ describe("CLI", function () {
   });
 
   describe("trader commands", function () {
-    it("markets: mark, index, funding rate, open interest and the insurance fund", async function () {
+    it("markets: mark, index, funding rate, open interest, each curve and the insurance fund", async function () {
       const { text } = await ok("markets");
       const lines = text.split("\n");
       expect(lines[0]).to.match(
@@ -169,7 +183,12 @@ describe("CLI", function () {
       );
       expect(lines[2]).to.match(/^ETH\s+active\s+2,000\s+2,000\s+0%\s+0\s+0\s+10x\s+0\.1%/);
       expect(lines[3]).to.match(/^BTC\s+active\s+50,000\s+50,000\s+0%\s+0\s+0\s+10x\s+0%/);
-      expect(lines[4]).to.equal("insurance fund: 0");
+      // The curves: static (the constructor's), at launch, no budget, nothing held.
+      expect(lines[4]).to.match(/^market\s+peg\s+depth\s+budget\s+floor \/ target\s+bid\s+ask\s+net position$/);
+      expect(lines[6].split(/\s{2,}/)).to.deep.equal(["ETH", "1", "1x", "0", "0 / 0", "2,000", "2,000", "0"]);
+      expect(lines[7].split(/\s{2,}/)).to.deep.equal(["BTC", "1", "1x", "0", "0 / 0", "50,000", "50,000", "0"]);
+      expect(lines[8]).to.match(/^peg and depth: multiples of the launch price and liquidity/);
+      expect(lines[9]).to.equal("insurance fund: 0");
     });
 
     it("deposit, open, positions, add and remove margin, close, withdraw", async function () {
@@ -534,6 +553,122 @@ describe("CLI", function () {
       expect(await fails("open", { market: "ETH", side: "long", margin: "20000", leverage: "10" })).to.equal(
         "the trade of 200,000 quote is above this market's limit of 100,000",
       );
+    });
+
+    it("set-params turns the dynamic curve on; each value is checked by the contract, whose bounds they are", async function () {
+      const curve = {
+        repegThreshold: "0.5%",
+        baseSpread: "0.025%",
+        maxSpread: "1%",
+        maxVammLeverage: "5x",
+        fundShare: "25%",
+        budgetFloor: "540",
+        budgetTarget: "2,700",
+        maxDepthChange: "1%",
+        minDepth: "0.95x",
+        maxDepth: "3",
+      };
+      const r = await ok("set-params", { market: "ETH", ...curve }, "0");
+      expect(r.text).to.contain(
+        "ETH curve: repeg at a gap of 0.5%; half-spread 0.025% to 1%; vAMM leverage at most 5x (budget + 25% of " +
+          "the insurance fund); budget floor 540, target 2,700; depth 1% per update within 0.95x .. 3x",
+      );
+      const expected = {
+        repegThresholdRatio: toWad("0.005"),
+        baseSpreadRatio: toWad("0.00025"),
+        maxSpreadRatio: toWad("0.01"),
+        maxVammLeverage: toWad(5),
+        fundShareRatio: toWad("0.25"),
+        budgetFloor: toWad(540),
+        budgetTarget: toWad(2_700),
+        maxDepthChangeRatio: toWad("0.01"),
+        minDepthRatio: toWad("0.95"),
+        maxDepthRatio: toWad(3),
+      };
+      const read = async () => {
+        const c = await eth.getCurveParams();
+        return Object.fromEntries(Object.keys(expected).map((k) => [k, c[k as keyof typeof expected]]));
+      };
+      expect(await read()).to.deep.equal(expected);
+      // Only what is given changes; the margin and limits stay as they were.
+      await ok("set-params", { market: "ETH", maxSpread: "2%", repegThreshold: "0" }, "0");
+      expect(await read()).to.deep.equal({ ...expected, maxSpreadRatio: toWad("0.02"), repegThresholdRatio: 0n });
+      expect((await system.clearingHouse.getMarketParams(await eth.getAddress())).feeRatio).to.equal(toWad("0.001"));
+      // The contract's bounds, in its own words; nothing is sent.
+      const blockBefore = await ethers.provider.getBlockNumber();
+      expect(await fails("set-params", { market: "ETH", repegThreshold: "30%" }, "0")).to.equal(
+        "a repeg threshold of 30% is out of range (0 for no repeg, or 0.1% to 20%)",
+      );
+      expect(await fails("set-params", { market: "ETH", baseSpread: "3%" }, "0")).to.equal(
+        "a half-spread of 3% capped at 2% is out of range (base at most 1%; cap at least the base and at most 5%)",
+      );
+      expect(await fails("set-params", { market: "ETH", maxVammLeverage: "100x" }, "0")).to.equal(
+        "a vAMM leverage bound of 100x is out of range (0 for off, or 0.5x to 50x)",
+      );
+      expect(await fails("set-params", { market: "ETH", fundShare: "150%" }, "0")).to.equal(
+        "an insurance-fund share of 150% is above 100%",
+      );
+      expect(await fails("set-params", { market: "ETH", budgetFloor: "3000" }, "0")).to.match(
+        /^a budget floor of 3,000 with a target of 2,700 is invalid/,
+      );
+      expect(await fails("set-params", { market: "ETH", minDepth: "1.5x" }, "0")).to.match(
+        /^depth changes of 1% per update within 1\.5x \.\. 3x are out of range/,
+      );
+      expect(await fails("set-params", { market: "ETH", fee: "0.5%", maxDepth: "20x" }, "0")).to.match(
+        /^depth changes of 1% per update within 0\.95x \.\. 20x are out of range/,
+      );
+      expect(await fails("set-params", { market: "ETH", baseSpread: "-1%" }, "0")).to.equal(
+        "--base-spread must not be negative, got -1%",
+      );
+      expect(await fails("set-params", { market: "ETH", maxDepth: "2x" }, "1")).to.equal(
+        `${alice.address} is not the owner: only the operator may do this`,
+      );
+      expect(await ethers.provider.getBlockNumber()).to.equal(blockBefore);
+    });
+
+    it("contribute-budget funds a market's budget; markets shows peg, depth, budget, bid/ask and net position", async function () {
+      await (await eth.setCurveParams({ ...DYNAMIC_CURVE })).wait();
+      await ok("deposit", { amount: "1000" });
+      const r = await ok("contribute-budget", { market: "ETH", amount: "250" });
+      expect(r.text).to.contain("ETH budget: 0 -> 250 (floor 54, target 270); your free collateral: 750");
+      expect((await eth.getCurveState()).budget).to.equal(toWad(250));
+      expect(await fails("contribute-budget", { market: "ETH", amount: "5000" })).to.equal(
+        `insufficient collateral: ${alice.address} has 750 free in the Vault but 5,000 is needed (deposit more)`,
+      );
+      expect(await fails("contribute-budget", { market: "ETH", amount: "0" })).to.equal(
+        "--amount must be a positive amount, got 0",
+      );
+      // A long of 1,000 notional: the traders are net long, the ask above the bid.
+      await ok("open", { market: "ETH", side: "long", margin: "100", leverage: "10" });
+      const [{ size }] = [await system.clearingHouse.getPosition(await eth.getAddress(), alice.address)];
+      const [bid, ask] = await eth.getBidAsk();
+      const spot = await eth.getSpotPrice();
+      expect(bid < spot && spot < ask, "bid < spot < ask with a spread").to.equal(true);
+      const lines = (await ok("markets")).text.split("\n");
+      const header = lines.findIndex((l) => l.startsWith("market") && l.includes("peg"));
+      expect(lines[header]).to.match(/^market\s+peg\s+depth\s+budget\s+floor \/ target\s+bid\s+ask\s+net position$/);
+      const budget = (await eth.getCurveState()).budget;
+      expect(lines[header + 2].split(/\s{2,}/)).to.deep.equal([
+        "ETH",
+        "1",
+        "1x",
+        formatUnits(budget, 18, 2),
+        "54 / 270",
+        formatUnits(bid, 18, 4),
+        formatUnits(ask, 18, 4),
+        `+${formatUnits(size, 18, 6)}`,
+      ]);
+      // The static BTC curve: no spread, nothing held.
+      expect(lines[header + 3].split(/\s{2,}/)).to.deep.equal([
+        "BTC",
+        "1",
+        "1x",
+        "0",
+        "0 / 0",
+        "50,000",
+        "50,000",
+        "0",
+      ]);
     });
 
     it("add-market lists a deployed Amm, and then it trades", async function () {

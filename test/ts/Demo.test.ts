@@ -214,4 +214,28 @@ describe("Arbitrage planner", function () {
     expect(withFunding.side).to.equal(SHORT);
     expect(withFunding.fundingGain).to.be.greaterThan(0);
   });
+
+  it("on a dynamic curve, widens the band by the spreads, aims short of them, and counts them as costs", function () {
+    // A sell pays 0.025% now, a buy 0.05%; the close is expected at the base 0.025%.
+    const spreads = { askSpread: 0.0005, bidSpread: 0.00025, baseSpread: 0.00025 };
+    // The mark 0.24% above the index (2,000,000 / 997.606): beyond the fees' 0.2% band, inside the
+    // fees' and the two spreads' 0.25%.
+    const inside = planTrade(view({ baseReserve: 997.606, ...spreads }), settings);
+    expect(!inside.trade && inside.reason).to.equal("mark within the fee and spread band");
+    const staticCurve = planTrade(view({ baseReserve: 997.606 }), settings);
+    expect(!staticCurve.trade && staticCurve.reason).to.equal("expected gain below the fees");
+    // A short sells at the bid: it aims at the index x (1 + fee + the bid's spread), and pays the
+    // bid's spread in and the base spread out.
+    const plan = planTrade(view({ baseReserve: 980, ...spreads }), settings);
+    if (!plan.trade) throw new Error("expected a trade");
+    const q = 2_000_000 - plan.quote;
+    expect(Math.abs((q * q) / (2_000_000 * 980) - 2_000 * 1.00125) < 0.01).to.equal(true);
+    expect(Math.abs(plan.fees - plan.quote * (0.002 + 0.00025 + 0.00025)) < 1e-6).to.equal(true);
+  });
+
+  it("leaves a due repeg to the curve: no trade pays for a move the curve makes first", function () {
+    const plan = planTrade(view({ baseReserve: 980, repegDue: true }), settings);
+    expect(plan.trade).to.equal(false);
+    expect(!plan.trade && plan.reason).to.equal("the curve repegs toward the index at the next trade");
+  });
 });

@@ -9,7 +9,9 @@ import { EventEmitter } from "node:events";
 import { expect } from "chai";
 import type { Signer } from "ethers";
 import { network } from "hardhat";
+import { STATIC_CURVE_PARAMS } from "../../deploy/defaults.js";
 import {
+  contributeToBudget,
   deployCore,
   deployMarket,
   deployOracle,
@@ -20,6 +22,7 @@ import {
 } from "../../scripts/lib/deploy.js";
 import { formatWad, mulDivUp, toWad, WAD, wDivDown, wMulDown } from "../../scripts/lib/fixed.js";
 import {
+  describeCurveMove,
   FundingKeeper,
   readFundingKeeperConfig,
   type FundingKeeperOptions,
@@ -229,6 +232,55 @@ describe("FundingKeeper", function () {
       // BTC's premium is the cap: exactly 10% of the index per day.
       expect(lines[3]).to.include("premium=5,000.000000 rate=10.0000%/day (longs pay)");
       expect(lines[3]).to.include("indexTwap=50,000.000000");
+    });
+
+    it("logs the dynamic curve's moves an update makes: the repeg toward the index, then the depth", async function () {
+      const d = await networkHelpers.loadFixture(deploySystem);
+      // ETH's curve on, its budget (2,000) above its target (1,000): the depth may grow.
+      await (
+        await d.eth.setCurveParams({
+          ...STATIC_CURVE_PARAMS,
+          repegThresholdRatio: toWad("0.005"),
+          budgetFloor: toWad(200),
+          budgetTarget: toWad(1_000),
+          maxDepthChangeRatio: toWad("0.01"),
+          minDepthRatio: toWad("0.95"),
+          maxDepthRatio: toWad(3),
+        })
+      ).wait();
+      await contributeToBudget(d.system, d.eth, d.alice, toWad(2_000));
+      const oracle = await deployOracle(ethers, d.system, d.eth, { symbol: "ETH", price: toWad(3_000) });
+      const index = toWad("2950.5"); // the mark about 3,050: 3.4% above it
+      await (await oracle.aggregator.setAnswer(toFeedUnits(index, 8), await time.latest())).wait();
+      const { keeper, logger } = await newKeeper(d, { markets: [await d.eth.getAddress()] });
+      await time.increase(INTERVAL);
+      await keeper.tick(); // starts the index history: no TWAPs to compare yet
+      logger.take();
+      const before = await d.eth.getCurveState();
+
+      await time.increase(INTERVAL);
+      const [outcome] = await keeper.tick();
+      const { curveMoves } = updated(outcome);
+      expect(curveMoves.map((m) => m.kind)).to.deep.equal(["repeg", "depth"]);
+      const [repeg, depth] = curveMoves;
+      // Down to the index: the traders are net long, so the repeg costs the budget nothing (it credits nothing either).
+      expect(repeg.before).to.equal(before.peg);
+      expect(repeg.after < before.peg).to.equal(true);
+      expect(repeg.cost <= 0n).to.equal(true);
+      expect(repeg.budgetAfter).to.equal(before.budget);
+      // The depth grows by 1%: its cost (the net position's, tiny) fits in the budget above its target.
+      expect(depth.after).to.equal((depth.before * 101n) / 100n);
+      expect(depth.cost > 0n && depth.budgetAfter === before.budget - depth.cost).to.equal(true);
+      const spot = await d.eth.getSpotPrice();
+      // At the index, but for the reserves' rounding (the depth scales both).
+      const off = spot > index ? spot - index : index - spot;
+      expect(off < toWad("0.000001"), `spot ${spot} at the index ${index}`).to.equal(true);
+      const line = logger.take().find((l) => l.startsWith("INFO updated"))!;
+      expect(line).to.include(`; ${describeCurveMove(repeg)}; ${describeCurveMove(depth)}`);
+      // The net long (about 8.2 ETH) loses about 100 a unit: the repeg's cost is about -820.
+      expect(line).to.match(
+        /; repeg 1\.000000 -> 0\.967\d+ \(cost -81\d\.\d+, budget [\d,.]+\); depth 1\.010000 -> 1\.020100 /,
+      );
     });
 
     it("simulates first: an update that would revert is logged with its decoded error and not sent", async function () {

@@ -14,6 +14,8 @@ import {
   DEFAULT_SEQUENCER_GRACE_PERIOD,
   MARKET_PARAMETER_DEFAULTS,
   parameterDefault,
+  STATIC_CURVE_PARAMS,
+  CURVE_PARAM_NAMES,
 } from "../../deploy/defaults.js";
 import { deployCore, deployMarket, deployOracle } from "../../scripts/lib/deploy.js";
 import { toWad } from "../../scripts/lib/fixed.js";
@@ -69,6 +71,12 @@ describe("Default parameters (deploy/defaults.ts)", function () {
       DEFAULT_MARKET_PARAMS.maintenanceMarginRatio,
     ]);
 
+    // The dynamic curve starts static: every feature off, depth fixed at 1x.
+    const curve = await amm.getCurveParams();
+    expect(Object.fromEntries(CURVE_PARAM_NAMES.map((name) => [name, curve[name]]))).to.deep.equal(STATIC_CURVE_PARAMS);
+    const fields = amm.interface.getFunction("getCurveParams").outputs[0].components!.map((c) => c.name);
+    expect(fields, "IAmmCurve.CurveParams order").to.deep.equal(CURVE_PARAM_NAMES);
+
     const { priceFeed } = await deployOracle(ethers, system, amm, { symbol: "ETH", price: toWad(1_000) });
     expect(await priceFeed.DEFAULT_GRACE_PERIOD()).to.equal(DEFAULT_SEQUENCER_GRACE_PERIOD);
     expect(await priceFeed.gracePeriod()).to.equal(DEFAULT_SEQUENCER_GRACE_PERIOD);
@@ -84,6 +92,9 @@ describe("Default parameters (deploy/defaults.ts)", function () {
     expect(Object.keys(CORE_PARAMETER_DEFAULTS)).to.have.length(6);
     expect(parameterDefault("Market_ETH", "indexBandRatio")).to.equal(toWad("0.03"));
     expect(parameterDefault("Market_ETH", "maxFundingSubsidyRatio")).to.equal(toWad("0.01"));
-    expect(Object.keys(MARKET_PARAMETER_DEFAULTS)).to.have.length(8);
+    expect(parameterDefault("Market_ETH", "repegThresholdRatio"), "the static curve: no repeg").to.equal(0n);
+    expect(parameterDefault("Market_BTC", "minDepthRatio")).to.equal(toWad(1));
+    expect(parameterDefault("Market_ETH", "budgetSeed"), "local only, required there").to.equal(undefined);
+    expect(Object.keys(MARKET_PARAMETER_DEFAULTS)).to.have.length(8 + CURVE_PARAM_NAMES.length);
   });
 });

@@ -37,7 +37,7 @@ import type {
   MockERC20,
   Vault,
 } from "../../typechain-types/index.js";
-import { parameterDefault } from "../../deploy/defaults.js";
+import { CURVE_PARAM_NAMES, parameterDefault } from "../../deploy/defaults.js";
 import CoreModule, { ZERO_ADDRESS } from "../../deploy/modules/Core.js";
 import LocalMocksModule, {
   SEQUENCER_FEED_DECIMALS,
@@ -49,7 +49,7 @@ import EthMarketModule, { assetKey, buildMarketModule } from "../../deploy/modul
 import SystemModule from "../../deploy/modules/System.js";
 import SystemWithoutSequencerModule from "../../deploy/modules/SystemWithoutSequencer.js";
 import { expectMatchesModel, expectPositionChanged, USDC, USDC_SCALE } from "./helpers/fixtures.js";
-import { LONG, SHORT, SystemModel, type SideValue } from "./helpers/model.js";
+import { LONG, SHORT, SystemModel, type SideValue, type TradeResult } from "./helpers/model.js";
 
 const parameterFile = (name: string) => fileURLToPath(new URL(`../../deploy/parameters/${name}`, import.meta.url));
 const PARAMETER_FILES = {
@@ -284,6 +284,26 @@ function describeWiring(
       expect(await amm.getOpenInterest()).to.deep.equal([0n, 0n]);
     });
 
+    it(`${symbol}: sets the file's dynamic curve and, on the local system, seeds its budget`, async function () {
+      const { amms } = await getSystem();
+      const amm = amms[symbol];
+      const curve = await amm.getCurveParams();
+      expect(Object.fromEntries(CURVE_PARAM_NAMES.map((name) => [name, curve[name]]))).to.deep.equal(
+        Object.fromEntries(CURVE_PARAM_NAMES.map((name) => [name, market(name)])),
+      );
+      // Every file turns the curve on (its values are argued in deploy/README.md).
+      expect(curve.repegThresholdRatio).to.equal(toWad("0.005"));
+      const state = await amm.getCurveState();
+      const seed = options.local ? market("budgetSeed") : 0n;
+      expect([state.peg, state.depth, state.budget, state.netPosition]).to.deep.equal([toWad(1), toWad(1), seed, 0n]);
+      if (options.local) {
+        expect(seed).to.equal(market("budgetTarget"));
+        // LocalBudgetFunds deposited exactly the seeds: account 0 keeps no free collateral.
+        const [deployer] = await getConnection().ethers.getSigners();
+        expect(await (await getSystem()).vault.freeCollateral(deployer.address)).to.equal(0n);
+      }
+    });
+
     it(`${symbol}: registers its aggregator in the price feed with the file's heartbeat and bounds`, async function () {
       const { amms, priceFeed, feeds } = await getSystem();
       const [oracle, asset] = await amms[symbol].getOracle();
@@ -332,7 +352,13 @@ function describeWiring(
   }
 }
 
-/** One trader's round trip through `symbol`, every step checked against the bigint model. */
+/**
+ * One trader's round trip through `symbol`, every step checked against the bigint model, with the
+ * file's dynamic curve on: the markets' budgets (the local seeds; on a live network, where nothing
+ * is seeded, a contribution first, without which the vAMM leverage bound refuses the first
+ * imbalance) are locked money in their pools, and each trade's spread (the Amm's own
+ * `previewSpreadFee`) is paid like the fee into the budget.
+ */
 async function tradeRoundTrip(
   ethers: HardhatEthers,
   system: Deployed,
@@ -343,15 +369,26 @@ async function tradeRoundTrip(
   const { usdc, vault, clearingHouse } = system;
   const ammContract = system.amms[symbol];
   const market = (name: string) => bigintParameter(parameters, `Market_${symbol}`, name);
-  const [, trader] = await ethers.getSigners();
+  const [deployer, trader, funder] = await ethers.getSigners();
   const amm = await ammContract.getAddress();
-  const [quoteReserve, baseReserve] = await ammContract.getReserves();
   const model = new SystemModel();
-  model.addMarket(amm, quoteReserve, baseReserve, {
-    initialMarginRatio: market("initialMarginRatio"),
-    maintenanceMarginRatio: market("maintenanceMarginRatio"),
-    feeRatio: market("feeRatio"),
-  });
+  let contributed = 0n;
+  // Every market's pool counts in the Vault's margin pool: the model holds both, with their budgets.
+  for (const s of LOCAL_MARKETS) {
+    const contract = system.amms[s];
+    const [quoteReserve, baseReserve] = await contract.getReserves();
+    const key = await contract.getAddress();
+    model.addMarket(key, quoteReserve, baseReserve, {
+      initialMarginRatio: bigintParameter(parameters, `Market_${s}`, "initialMarginRatio"),
+      maintenanceMarginRatio: bigintParameter(parameters, `Market_${s}`, "maintenanceMarginRatio"),
+      feeRatio: bigintParameter(parameters, `Market_${s}`, "feeRatio"),
+    });
+    // ClearingHouse.contributeToBudget: free collateral into the pool, locked.
+    const { budget } = await contract.getCurveState();
+    model.deposit(deployer.address, budget);
+    model.settle(deployer.address, key, -budget, 0n, budget);
+    contributed += budget;
+  }
   const contracts = { vault, clearingHouse, amms: [ammContract] };
 
   const deposit = USDC(10_000);
@@ -363,7 +400,26 @@ async function tradeRoundTrip(
   // 1,000 margin at 5x: 5,000 notional, a fee of 5 at the files' 0.1%.
   const margin = toWad(1_000);
   const leverage = toWad(5);
-  const opened = model.open(trader.address, amm, side, margin, leverage);
+  if ((await ammContract.getCurveState()).budget === 0n) {
+    // Nothing backs an imbalance yet (no budget, an empty insurance fund): the bound refuses it.
+    await expect(
+      clearingHouse.connect(trader).openPosition(amm, side, margin, leverage, 0n, MAX_DEADLINE),
+    ).to.be.revertedWithCustomError(ammContract, "VammLeverageExceeded");
+    const target = market("budgetTarget");
+    await (await usdc.mint(funder.address, target / USDC_SCALE)).wait();
+    await (await usdc.connect(funder).approve(await vault.getAddress(), target / USDC_SCALE)).wait();
+    await (await vault.connect(funder).deposit(target / USDC_SCALE)).wait();
+    await (await clearingHouse.connect(funder).contributeToBudget(amm, target)).wait();
+    model.deposit(funder.address, target);
+    model.settle(funder.address, amm, -target, 0n, target);
+    contributed += target;
+  }
+  const budgetBefore = (await ammContract.getCurveState()).budget;
+  const preview = model.clone().open(trader.address, amm, side, margin, leverage);
+  const openSpread = await ammContract.previewSpreadFee(preview.baseDelta, preview.quoteAmount);
+  expect(openSpread, "the file's spread is on").to.be.greaterThan(0n);
+  const opened = withSpread(model.open(trader.address, amm, side, margin, leverage), openSpread);
+  model.settle(trader.address, amm, -openSpread, 0n, openSpread);
   await expectPositionChanged(
     clearingHouse.connect(trader).openPosition(amm, side, margin, leverage, 0n, MAX_DEADLINE),
     clearingHouse,
@@ -373,8 +429,12 @@ async function tradeRoundTrip(
   );
   await expectMatchesModel(model, contracts, [trader.address]);
   expect((await ammContract.getOpenInterest())[side]).to.equal(opened.size < 0n ? -opened.size : opened.size);
+  expect((await ammContract.getCurveState()).budget).to.equal(budgetBefore + openSpread);
 
-  const closed = model.close(trader.address, amm);
+  const closing = model.clone().close(trader.address, amm);
+  const closeSpread = await ammContract.previewSpreadFee(closing.baseDelta, closing.quoteAmount);
+  const closed = withSpread(model.close(trader.address, amm), closeSpread);
+  model.settle(trader.address, amm, -closeSpread, 0n, closeSpread);
   await expectPositionChanged(
     clearingHouse.connect(trader).closePosition(amm, 0n, MAX_DEADLINE),
     clearingHouse,
@@ -384,14 +444,22 @@ async function tradeRoundTrip(
   );
   await expectMatchesModel(model, contracts, [trader.address]);
   expect((await clearingHouse.getPosition(amm, trader.address)).size).to.equal(0n);
-  expect(model.ledgerTotal()).to.equal(deposit * USDC_SCALE);
+  expect((await ammContract.getCurveState()).budget).to.equal(budgetBefore + openSpread + closeSpread);
+
+  // Nothing was created or lost: the ledger holds the deposit and every budget contribution.
+  expect(model.ledgerTotal()).to.equal(deposit * USDC_SCALE + contributed);
 
   const balance = await vault.balanceOf(trader.address);
-  expect(balance).to.be.greaterThan(deposit - USDC(11)); // two fees of about 5, and rounding dust
+  expect(balance).to.be.greaterThan(deposit - USDC(15)); // two fees of about 5, two spreads of about 1.25, dust
   await (await vault.connect(trader).withdraw(balance)).wait();
   expect(await usdc.balanceOf(trader.address)).to.equal(balance);
-  // The Vault still holds every other claim: the fees went to the insurance fund's account.
-  expect(await usdc.balanceOf(await vault.getAddress())).to.equal(deposit - balance);
+  // The Vault still holds every other claim: the fees (the insurance fund's), the budgets (the markets' pools).
+  expect(await usdc.balanceOf(await vault.getAddress())).to.equal(deposit - balance + contributed / USDC_SCALE);
+}
+
+/** A trade's result with its spread paid like the fee: in the event's fee, out of what the trader receives. */
+function withSpread(r: TradeResult, spread: bigint): TradeResult {
+  return { ...r, fee: r.fee + spread, freeCollateralDelta: r.freeCollateralDelta - spread };
 }
 
 /**
@@ -456,8 +524,9 @@ function describeRedeploy(getConnection: () => Connection, parameters: Deploymen
       }
       expect(second.contracts["Market_BTC#Amm"].address).to.not.equal(first.contracts["Market_ETH#Amm"].address);
       // The BTC Amm, setAsset, setOracle, setFundingParams, setIndexBand, setFundingSubsidyRatio,
-      // addMarket, and the two answers published again at deployment time: one transaction a block.
-      expect((await c.ethers.provider.getBlockNumber()) - blockAfterFirst).to.equal(9);
+      // setCurveParams, addMarket, contributeToBudget (its seed, from the funds the first run
+      // deposited), and the two answers published again at deployment time: one transaction a block.
+      expect((await c.ethers.provider.getBlockNumber()) - blockAfterFirst).to.equal(11);
     });
   });
 

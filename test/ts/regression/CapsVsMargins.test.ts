@@ -17,18 +17,13 @@ import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { readDeploymentParameters } from "@nomicfoundation/hardhat-ignition/helpers";
 import { parameterDefault } from "../../../deploy/defaults.js";
+import { capSwing } from "../helpers/caps.js";
 import { Rational } from "../helpers/rational.js";
 
 type Parameters = Awaited<ReturnType<typeof readDeploymentParameters>>;
 
 const DIRECTORY = fileURLToPath(new URL("../../../deploy/parameters/", import.meta.url));
 const WAD = 10n ** 18n;
-
-/** The swing between the two extremes the caps allow: 1 - ((b - C) / (b + C))^2, exactly. */
-export function capSwing(baseReserve: bigint, cap: bigint): Rational {
-  const ratio = new Rational(baseReserve - cap, baseReserve + cap);
-  return Rational.of(1).sub(ratio.mul(ratio));
-}
 
 /** A market parameter of a file, or its default when the file leaves it out. */
 function parameter(file: Parameters, moduleId: string, name: string): bigint {
