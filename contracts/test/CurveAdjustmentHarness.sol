@@ -31,7 +31,7 @@ contract CurveAdjustmentHarness {
         return CurveAdjustment.scaleDepth(q0, b0, depthRatio);
     }
 
-    function spreadRatio(CurveAdjustment.SpreadInputs memory inputs) external pure returns (uint256) {
+    function spreadRatio(CurveAdjustment.SpreadInputs calldata inputs) external pure returns (uint256) {
         return CurveAdjustment.spreadRatio(inputs);
     }
 
