@@ -123,6 +123,24 @@ export function depthChange(q: bigint, b: bigint, ratio: bigint, net: bigint) {
   return { q1, b1, cost: adjustmentCost(q, b, q1, b1, net) };
 }
 
+/**
+ * The largest growth toward `maxRatio` (> 1, WAD) whose cost is at most `available`: "as much as
+ * fits", by a binary search on the ratio (the cost of a growth rises with it). 1 (WAD) when even
+ * one wei of ratio costs too much.
+ */
+export function depthWithin(q: bigint, b: bigint, maxRatio: bigint, net: bigint, available: bigint) {
+  const fits = (ratio: bigint) => depthChange(q, b, ratio, net).cost <= available;
+  if (fits(maxRatio)) return maxRatio;
+  let lo = WAD; // fits: no change
+  let hi = maxRatio; // does not fit
+  while (hi - lo > 1n) {
+    const mid = (lo + hi) / 2n;
+    if (fits(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
 // ---------------------------------------------------------------------- spread and leverage
 
 export interface SpreadInputs {
