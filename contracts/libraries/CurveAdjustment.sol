@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
 import {FixedPoint} from "./FixedPoint.sol";
 
@@ -30,7 +31,8 @@ library CurveAdjustment {
         if (net == 0) return 0;
         uint256 terminal0 = terminalBase(b0, net);
         uint256 terminal1 = terminalBase(b1, net);
-        // q1*(b0+net) and q0*(b1+net) are below 2^256 for reserves below 2^128.
+        // q1*(b0+net) and q0*(b1+net) are below 2^256 for reserves and net below 2^127 (beyond,
+        // the checked products revert).
         uint256 a = q1 * terminal0;
         uint256 c = q0 * terminal1;
         bool diffPositive = a >= c;
@@ -43,7 +45,10 @@ library CurveAdjustment {
             terminal0 * terminal1,
             costPositive ? Math.Rounding.Ceil : Math.Rounding.Floor
         );
-        return costPositive ? int256(magnitude) : -int256(magnitude);
+        // Checked: a magnitude of 2^255 or more (a net short leaving a few wei of base on a curve
+        // of extreme reserves) reverts rather than wrapping into a cost of the other sign.
+        int256 signed = SafeCast.toInt256(magnitude);
+        return costPositive ? signed : -signed;
     }
 
     /// @notice The base reserve after the net position closes: b + net (must be positive).
