@@ -238,7 +238,11 @@ contract Amm is IAmm, AmmStorage {
     function updateFunding(
         uint256 insuranceAvailable,
         bool frozen
-    ) external onlyClearingHouse returns (FundingSnapshot memory funding, int256 premium, uint256 curveCost) {
+    )
+        external
+        onlyClearingHouse
+        returns (FundingSnapshot memory funding, int256 premium, uint256 curveCost, uint256 gainsToCollect)
+    {
         uint256 markTwap;
         uint256 indexTwap;
         uint256 timestamp = _blockTimestamp();
@@ -255,9 +259,9 @@ contract Amm is IAmm, AmmStorage {
         emit FundingUpdated(premium, markTwap, indexTwap, funding.longIndex, funding.shortIndex, funding.insuranceFlow);
         // The curve moves after the premium is set from the closed window, and not while paused.
         if (flags & (FLAG_REPEG | FLAG_DEPTH) != 0 && !frozen) {
-            curveCost = abi.decode(
+            (curveCost, gainsToCollect) = abi.decode(
                 _delegateCall(abi.encodeCall(AmmCurveModule.adjustAtFunding, (markTwap, indexTwap))),
-                (uint256)
+                (uint256, uint256)
             );
         }
     }
@@ -494,6 +498,11 @@ contract Amm is IAmm, AmmStorage {
 
     /// @inheritdoc IAmmCurve
     function creditBudget(uint256) external onlyClearingHouse {
+        _delegate();
+    }
+
+    /// @inheritdoc IAmmCurve
+    function collectGains(uint256) external onlyClearingHouse returns (uint256) {
         _delegate();
     }
 

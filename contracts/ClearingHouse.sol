@@ -124,20 +124,6 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     }
 
     /// @inheritdoc IClearingHouse
-    function updateFunding(address amm) external nonReentrant {
-        _tradableMarket(amm);
-        (IAmm.FundingSnapshot memory funding, , uint256 curveCost) = IAmm(amm).updateFunding(
-            _insuranceAvailable(),
-            _config.paused
-        );
-        // The accrual moves the positions' margins net of funding: the locked margin follows it; and
-        // what the curve's moves cost the budget leaves the locked margin, for the traders' gain.
-        int256 flow = funding.insuranceFlow;
-        if (flow != 0 || curveCost != 0)
-            _config.vault.settle(address(0), amm, 0, flow, -flow - curveCost.toInt256(), 0);
-    }
-
-    /// @inheritdoc IClearingHouse
     function closePosition(address amm, uint256 quoteLimit, uint256 deadline) external nonReentrant whenNotPaused {
         _checkDeadline(deadline);
         Market memory market = _tradableMarket(amm);
@@ -342,6 +328,11 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
 
     /// @inheritdoc IClearingHouse
     function contributeToBudget(address, uint256) external {
+        _delegate(settlementModule);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function updateFunding(address) external {
         _delegate(settlementModule);
     }
 

@@ -71,7 +71,11 @@ contract AmmCurveModule is AmmStorage {
     /// @notice A funding update's adjustments: a repeg toward the fresh index when the closed
     /// window's TWAPs part by more than the threshold, then the formulaic depth change.
     /// @return cost What the budget paid for both.
-    function adjustAtFunding(uint256 markTwap, uint256 indexTwap) external onlyDelegated returns (uint256 cost) {
+    /// @return gainsToCollect What the curve's moves have gained and the budget not yet collected.
+    function adjustAtFunding(
+        uint256 markTwap,
+        uint256 indexTwap
+    ) external onlyDelegated returns (uint256 cost, uint256 gainsToCollect) {
         uint256 threshold = _curveConfig.repegThresholdRatio;
         if (threshold != 0 && indexTwap != 0) {
             uint256 gap = markTwap > indexTwap ? markTwap - indexTwap : indexTwap - markTwap;
@@ -79,7 +83,8 @@ contract AmmCurveModule is AmmStorage {
             if (gap > indexTwap.wMulDown(threshold) && index != 0) (cost, ) = _repeg(index);
         }
         if (_depthConfig.maxDepthChangeRatio != 0) cost += _adjustDepth();
-        _budgetAtLastUpdate = _budget.amount;
+        _budgetBook.atLastUpdate = _budget.amount;
+        gainsToCollect = _budgetBook.gainsToCollect;
     }
 
     /// @dev Moves the quote reserve toward `index` x base, as far as the budget above its floor
@@ -147,7 +152,7 @@ contract AmmCurveModule is AmmStorage {
             newDepth = Math.min(depth.wMulDown(FixedPoint.WAD + d.maxDepthChangeRatio), d.maxDepthRatio);
             if (newDepth <= depth) return (depth, 0, 0);
             available = budget.amount - budget.target;
-        } else if (budget.amount < _budgetAtLastUpdate) {
+        } else if (budget.amount < _budgetBook.atLastUpdate) {
             newDepth = Math.max(depth.wMulUp(FixedPoint.WAD - d.maxDepthChangeRatio), d.minDepthRatio);
             if (newDepth >= depth) return (depth, 0, 0);
             available = _available(budget.amount);
@@ -179,7 +184,12 @@ contract AmmCurveModule is AmmStorage {
     /// @dev Takes a positive cost out of the budget (the caller checked it fits) and stores it;
     /// a negative one credits nothing. Returns what was paid.
     function _pay(Budget memory budget, int256 signedCost) private returns (uint256 paid) {
-        if (signedCost <= 0) return 0;
+        if (signedCost <= 0) {
+            // The net position lost: the budget may collect as much once the market's traders
+            // have realised it ({collectGains}).
+            if (signedCost < 0) _budgetBook.gainsToCollect += uint256(-signedCost).toUint128();
+            return 0;
+        }
         paid = uint256(signedCost);
         budget.amount -= uint128(paid);
         _budget.amount = budget.amount;
@@ -195,12 +205,29 @@ contract AmmCurveModule is AmmStorage {
         emit IAmmCurve.BudgetCredited(amount, budget);
     }
 
+    /// @notice See {IAmmCurve-collectGains}; the Amm checks the caller is the ClearingHouse.
+    function collectGains(uint256 available) external onlyDelegated returns (uint256 collected) {
+        uint256 pending = _budgetBook.gainsToCollect;
+        collected = Math.min(available, pending);
+        if (collected == 0) return 0;
+        unchecked {
+            // collected <= pending.
+            _budgetBook.gainsToCollect = uint128(pending - collected);
+        }
+        uint256 budget = _budget.amount + collected;
+        _budget.amount = budget.toUint128();
+        // Collected at a funding update, after its adjustments: the update's budget includes it.
+        _budgetBook.atLastUpdate = uint128(budget);
+        emit IAmmCurve.GainsCollected(collected, pending - collected, budget);
+    }
+
     /// @notice See {IAmmCurve-releaseBudget}; the Amm checks the caller is the ClearingHouse.
     function releaseBudget() external onlyDelegated returns (uint256 budget) {
+        _budgetBook.gainsToCollect = 0;
         budget = _budget.amount;
         if (budget == 0) return 0;
         _budget.amount = 0;
-        _budgetAtLastUpdate = 0;
+        _budgetBook.atLastUpdate = 0;
         emit IAmmCurve.BudgetReleased(budget);
     }
 
@@ -359,7 +386,7 @@ contract AmmCurveModule is AmmStorage {
             );
             state.terminalValue = net > 0 ? int256(magnitude) : -int256(magnitude);
         }
-        state.budgetAtLastUpdate = _budgetAtLastUpdate;
+        state.budgetAtLastUpdate = _budgetBook.atLastUpdate;
     }
 
     /// @notice See {IAmmCurve-getBidAsk}.

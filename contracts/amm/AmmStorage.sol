@@ -95,7 +95,16 @@ abstract contract AmmStorage is Ownable2Step {
     CurveBounds internal _curveBounds;
     DepthConfig internal _depthConfig;
     CurveShape internal _shape;
-    uint256 internal _budgetAtLastUpdate;
+    /// @dev The budget as the last funding update left it (the "budget fell" test of the
+    /// formulaic k), and what the curve's moves gained (negative costs: the net position lost) that
+    /// the budget has not yet collected from the market's realised surplus
+    /// ({IAmmCurve-collectGains}). One slot, written at funding updates and gaining moves.
+    struct BudgetBook {
+        uint128 atLastUpdate;
+        uint128 gainsToCollect;
+    }
+
+    BudgetBook internal _budgetBook;
 
     /// @dev The one place the market reads the time. A block is identified by its timestamp,
     /// which strictly increases on Ethereum and the OP Stack (unlike block.number, whose meaning

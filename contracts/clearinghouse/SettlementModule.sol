@@ -18,7 +18,8 @@ bytes32 constant SETTLEMENT_MODULE_KIND = keccak256("vamm.ClearingHouse.Settleme
 /// @title SettlementModule
 /// @notice The ClearingHouse's shutdown of a market at its index TWAP, and the settlement of every
 /// position at that price, pro rata when the market's pool is short. See {IClearingHouse-settleMarket}.
-/// Also the contributions to a market's AMM budget ({IClearingHouse-contributeToBudget}).
+/// Also a market's upkeep: its funding updates ({IClearingHouse-updateFunding}) and the contributions
+/// to its AMM budget ({IClearingHouse-contributeToBudget}).
 contract SettlementModule is ClearingHouseModule {
     using FixedPoint for uint256;
     using SafeCast for uint256;
@@ -82,6 +83,26 @@ contract SettlementModule is ClearingHouseModule {
         uint256 drift = price > indexPrice ? price - indexPrice : indexPrice - price;
         if (drift > indexPrice.wMulDown(SETTLEMENT_MAX_INDEX_DRIFT)) {
             revert IClearingHouse.SettlementIndexStale(amm, price, indexPrice);
+        }
+    }
+
+    /// @notice See {IClearingHouse-updateFunding}. A keeper's upkeep of a market, run here so the
+    /// ClearingHouse's own code keeps its headroom (a funding update pays one DELEGATECALL more).
+    function updateFunding(address amm) external onlyDelegated nonReentrant {
+        _tradableMarket(amm);
+        (IAmm.FundingSnapshot memory funding, , uint256 curveCost, uint256 gains) = IAmm(amm).updateFunding(
+            _insuranceAvailable(),
+            _config.paused
+        );
+        // The accrual moves the positions' margins net of funding: the locked margin follows it; and
+        // what the curve's moves cost the budget leaves the locked margin, for the traders' gain.
+        int256 flow = funding.insuranceFlow;
+        IVault vault = _config.vault;
+        if (flow != 0 || curveCost != 0) vault.settle(address(0), amm, 0, flow, -flow - curveCost.toInt256(), 0);
+        // What the curve's moves gained, once the traders realised it, is the budget's again.
+        if (gains != 0) {
+            uint256 collected = IAmm(amm).collectGains(vault.profitAvailable(amm));
+            if (collected != 0) vault.settle(address(0), amm, 0, 0, collected.toInt256(), 0);
         }
     }
 

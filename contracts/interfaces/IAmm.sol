@@ -198,10 +198,12 @@ interface IAmm is IAmmErrors, IAmmCurve {
     /// @return premium The new premium (quote per base per day; positive: longs pay).
     /// @return curveCost What the update's repeg and depth change cost the budget ({IAmmCurve});
     /// the ClearingHouse releases as much of the market's locked margin.
+    /// @return gainsToCollect What the curve's moves have gained and the budget not yet collected
+    /// (0 on a static curve): the ClearingHouse then calls {IAmmCurve-collectGains}.
     function updateFunding(
         uint256 insuranceAvailable,
         bool frozen
-    ) external returns (FundingSnapshot memory funding, int256 premium, uint256 curveCost);
+    ) external returns (FundingSnapshot memory funding, int256 premium, uint256 curveCost, uint256 gainsToCollect);
 
     /// @notice Ends funding for good when the market is settled (ClearingHouse only): accrues the
     /// indices to now at the current premium and sets the premium to zero, so they never move again.

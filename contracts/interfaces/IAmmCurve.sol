@@ -110,6 +110,9 @@ interface IAmmCurve is IAmmCurveErrors {
     event SpreadCharged(uint256 spreadRatio, uint256 spreadFee, uint256 budgetAfter);
     /// @notice The ClearingHouse credited `amount` moved into the market's pool to the budget.
     event BudgetCredited(uint256 amount, uint256 budgetAfter);
+    /// @notice At a funding update the budget collected `amount` of what the curve's moves gained
+    /// (the net position's loss), out of the market pool's realised surplus; `stillToCollect` waits.
+    event GainsCollected(uint256 amount, uint256 stillToCollect, uint256 budgetAfter);
     /// @notice The market was settled: its whole budget left the curve for the market's pool.
     event BudgetReleased(uint256 amount);
 
@@ -119,6 +122,14 @@ interface IAmmCurve is IAmmCurveErrors {
     /// @notice Credits `amount` the ClearingHouse moved into the market's pool (locked) to the
     /// budget (ClearingHouse only).
     function creditBudget(uint256 amount) external;
+
+    /// @notice Credits the budget with what the curve's moves gained, as far as `available` (the
+    /// market pool's realised surplus, {IVault-profitAvailable}) pays (ClearingHouse only, at a
+    /// funding update). A repeg or depth change that makes the net position lose costs the budget
+    /// nothing and credits nothing at once: the traders' larger loss reaches the pool only as they
+    /// realise it; this collects it from there, so it neither stays unowned in the pool nor is
+    /// counted before it is money. Returns what was collected; the ClearingHouse locks as much.
+    function collectGains(uint256 available) external returns (uint256 collected);
 
     /// @notice Takes the whole budget out of the curve when the market is settled (ClearingHouse
     /// only): the money is then the market pool's like any surplus. Returns the amount.

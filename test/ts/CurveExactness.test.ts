@@ -112,6 +112,8 @@ describe("Curve exactness: a deployed market's repegs and depth changes against 
       spreads: 0,
     };
 
+    // What the curve's moves gained (negative costs) and the budget has not collected yet.
+    let gainsToCollect = 0n;
     let index = toWad(100);
     let indexAt = 0n;
     let terminalBase = LAUNCH_BASE;
@@ -231,6 +233,7 @@ describe("Curve exactness: a deployed market's repegs and depth changes against 
       const receipt = await tx.wait();
       const c: Curve = { ...before };
       let paid = 0n;
+      let collected = 0n;
       let repegged = false;
       let depthChanged = false;
       let flow = 0n;
@@ -262,11 +265,13 @@ describe("Curve exactness: a deployed market's repegs and depth changes against 
               seen.repegsAtFunding++;
             }
             paid += checkRepeg(c, args);
+            if (args.cost < 0n) gainsToCollect -= args.cost;
             repegged = true;
             depthFrom = { ...c };
             break;
           case "DepthChanged":
             paid += checkDepth(c, args);
+            if (args.cost < 0n) gainsToCollect -= args.cost;
             depthChanged = true;
             break;
           case "Swapped":
@@ -285,10 +290,22 @@ describe("Curve exactness: a deployed market's repegs and depth changes against 
           case "BudgetCredited":
             c.budget += args.amount;
             break;
+          case "GainsCollected":
+            // Only at a funding update, at most what the moves gained, into the budget.
+            expect(kind, "GainsCollected outside a funding update").to.equal("funding");
+            expect(args.amount <= gainsToCollect && args.amount > 0n, "collected beyond the gains").to.equal(true);
+            expect([args.stillToCollect, args.budgetAfter], "GainsCollected").to.deep.equal([
+              gainsToCollect - args.amount,
+              c.budget + args.amount,
+            ]);
+            gainsToCollect -= args.amount;
+            c.budget += args.amount;
+            collected += args.amount;
+            break;
         }
       }
       if (kind === "funding") expect(repegged, "a repeg the TWAPs called for").to.equal(expectRepeg ?? false);
-      return { c, paid, depthChanged, depthFrom, flow };
+      return { c, paid, collected, depthChanged, depthFrom, flow };
     }
 
     /** After a step: the chain equals the walk; conservation; floor; Vault. */
@@ -331,7 +348,13 @@ describe("Curve exactness: a deployed market's repegs and depth changes against 
         expect(full.cost > step.room, `${what}: a growth that fits did not happen`).to.equal(true);
       }
       const after = await checkAfter(w.c);
-      expect(after.locked - before.locked, `${what}: locked margin at funding`).to.equal(-w.flow - w.paid);
+      expect(after.locked - before.locked, `${what}: locked margin at funding`).to.equal(
+        -w.flow - w.paid + w.collected,
+      );
+      // A gain left to collect means the pool had no realised surplus left to collect it from.
+      if (gainsToCollect > 0n) {
+        expect(await fx.vault.profitAvailable(fx.market), `${what}: surplus left uncollected`).to.equal(0n);
+      }
       expect(after.budgetAtLastUpdate, `${what}: budget at last update`).to.equal(after.budget);
       indexAt = await now();
       seen.fundingUpdates++;
@@ -394,6 +417,8 @@ describe("Curve exactness: a deployed market's repegs and depth changes against 
     await (await fx.ch.connect(fx.erin).contributeToBudget(fx.market, toWad(1_000))).wait();
     const tight = await read(fx);
     curve.budgetTarget = tight.budget - WAD;
+    // Room for a whole step above the depth reached (the collected gains may have grown it to its cap).
+    curve.maxDepthRatio = toWad(10);
     await (await fx.amm.setCurveParams(curve)).wait();
     await setIndex(index);
     // What the design allows here: the full 5% step costs more than the room (1 quote), so the depth

@@ -282,6 +282,55 @@ describe("Dynamic curve (issue 14)", function () {
       expect(s1.pool).to.equal(s0.pool);
     });
 
+    it("a repeg the net position loses costs nothing; the budget collects the gain once the traders realise it", async function () {
+      const fx = await networkHelpers.loadFixture(longMarket);
+      await (await fx.amm.setCurveParams(params({ repegThresholdRatio: toWad("0.01") }))).wait();
+      // The index falls to 95: the repeg moves the curve against the net long.
+      await setIndex(fx, toWad(95));
+      await networkHelpers.time.increase(600);
+      const s0 = await state(fx);
+      const q1 = (s0.base * toWad(95)) / WAD;
+      const cost = adjustmentCost(s0.quote, s0.base, q1, s0.base, s0.net);
+      expect(cost < 0n).to.equal(true);
+      const gain = -cost;
+      // Nothing realised yet: the pool holds the margin and the budget, both locked, so nothing is
+      // collected, and the repeg credits nothing at once.
+      const first = fx.ch.updateFunding(fx.market);
+      await expect(first)
+        .to.emit(fx.amm, "Repegged")
+        .withArgs(WAD, (WAD * q1) / s0.quote, q1, s0.base, cost, s0.budget);
+      await expect(first).not.to.emit(fx.amm, "GainsCollected");
+      const s1 = await state(fx);
+      expect(s1.budget).to.equal(s0.budget);
+
+      // Alice closes at a loss: her loss (the repeg's gain and the round trip's) is realised into the pool.
+      const closed = await positionChanged(
+        fx,
+        await fx.ch.connect(fx.alice).closePosition(fx.market, 0n, MAX_DEADLINE),
+      );
+      expect(-closed.realizedPnl > gain).to.equal(true);
+      const available = await fx.vault.profitAvailable(fx.market);
+      expect(available >= gain).to.equal(true);
+
+      // The next update collects the whole gain out of that realised surplus, and locks it.
+      await networkHelpers.time.increase(600);
+      const s2 = await state(fx);
+      expect(s2.net).to.equal(0n);
+      const second = fx.ch.updateFunding(fx.market);
+      await expect(second)
+        .to.emit(fx.amm, "GainsCollected")
+        .withArgs(gain, 0n, s2.budget + gain);
+      const s3 = await state(fx);
+      expect(s3.budget).to.equal(s2.budget + gain);
+      // No open interest since the close (no funding flow) and no net position (a repeg costs 0).
+      expect(s3.locked).to.equal(s2.locked + gain);
+      expect(s3.pool).to.equal(s2.pool);
+      expect(await fx.vault.profitAvailable(fx.market)).to.equal(available - gain);
+      // Nothing is left to collect: a later update collects nothing.
+      await networkHelpers.time.increase(600);
+      await expect(fx.ch.updateFunding(fx.market)).not.to.emit(fx.amm, "GainsCollected");
+    });
+
     it("a budget short of the cost pays a partial repeg, never below its floor", async function () {
       const fx = await fixture();
       await (await fx.ch.connect(fx.bob).contributeToBudget(fx.market, toWad(1_000))).wait();
@@ -372,17 +421,24 @@ describe("Dynamic curve (issue 14)", function () {
       const q3 = wMulDown(q2, shrink);
       const b3 = wMulDown(b1, shrink);
       const shrinkCost = adjustmentCost(q2, b1, q3, b3, s1.net);
-      // Shrinking a net long's curve lowers what it can take: a gain, which credits nothing.
+      // Shrinking a net long's curve lowers what it can take: a gain, collected from the pool's surplus.
       expect(shrinkCost).to.be.lessThan(0n);
       const tx = await fx.ch.updateFunding(fx.market);
       await expect(tx).to.emit(fx.amm, "Repegged");
       await expect(tx)
         .to.emit(fx.amm, "DepthChanged")
         .withArgs(ratio, wMulDown(ratio, shrink), q3, b3, shrinkCost, s1.budget - repegCost);
+      // The shrink's gain is collected at once: the repeg's cost, just released to back the net
+      // long's gain, is more than the shrink took back from that gain.
+      expect(-shrinkCost).to.be.lessThan(repegCost);
+      await expect(tx)
+        .to.emit(fx.amm, "GainsCollected")
+        .withArgs(-shrinkCost, 0n, s1.budget - repegCost - shrinkCost);
       const s2 = await state(fx);
-      expect([s2.quote, s2.base, s2.budget]).to.deep.equal([q3, b3, s1.budget - repegCost]);
-      // The window's funding moved the locked margin by minus the fund's share, the repeg by its cost.
-      expect(s2.locked).to.equal(s1.locked - (await insuranceFlow(fx, tx)) - repegCost);
+      expect([s2.quote, s2.base, s2.budget]).to.deep.equal([q3, b3, s1.budget - repegCost - shrinkCost]);
+      // The window's funding moved the locked margin by minus the fund's share, the repeg by its
+      // cost, and the collected gain back up.
+      expect(s2.locked).to.equal(s1.locked - (await insuranceFlow(fx, tx)) - repegCost - shrinkCost);
     });
 
     it("stays within [minDepthRatio, maxDepthRatio] and pays a growth only from budget - target", async function () {
