@@ -143,6 +143,13 @@ console.log(
     ]),
   ),
 );
+console.log(
+  "\nThe dynamic curve's events per operation (L1 rules): " +
+    Object.entries(l1.result.curveEvents)
+      .filter(([, events]) => events.length > 0)
+      .map(([name, events]) => `${name}: ${events.join(", ")}`)
+      .join("; "),
+);
 for (const [name, why] of Object.entries({ ...l1.result.skipped, ...op.result.skipped })) {
   console.log(`skipped ${name}: ${why}`);
 }
