@@ -11,12 +11,12 @@
  * its steady-state path: the index within the repeg threshold of the mark, so no trade and no
  * funding update repegs (checked from their events); a trade pays the spread into the budget, and a
  * funding update may move the depth (formulaic k: the budget at its target grows it by as much as
- * the surplus pays). Three more rows measure the curve's other paths: `increasePositionRepeg` (the
+ * the surplus pays). Two more rows measure the curve's repeg paths: `increasePositionRepeg` (the
  * index moved 1% just before the increase, beyond the 0.5% threshold: the trade repegs first, paid
  * from the budget), `updateFundingRepegDepth` (the mark TWAP 1% from the index TWAP over the closed
- * window: the update repegs and changes the depth), and `increasePositionStaticCurve` (the same
- * increase after the owner turned the curve off: no spread, no leverage bound, no repeg check), with
- * `updateFundingStaticCurve` (that window's funding update, no curve step).
+ * window: the update repegs and changes the depth), and two the same operations after the owner
+ * turned the curve off: `updateFundingStaticCurve` (no curve step) and `increasePositionStaticCurve`
+ * (no spread, no leverage bound, no repeg check).
  */
 import type { Contract, Interface } from "ethers";
 import { MAX_DEADLINE, Side } from "../deploy.js";
@@ -166,8 +166,9 @@ export async function measureOperations(m: LiveMarket): Promise<Measurements> {
   if (!fundingEvents.includes("Repegged") || !fundingEvents.includes("DepthChanged"))
     throw new Error(`benchmark set-up: updateFundingRepegDepth emitted ${fundingEvents.join(", ")}`);
 
-  // For comparison, the same funding update and increase on the market with the curve off (the owner's setCurveParams,
-  // every feature 0: no spread, no leverage bound, no repeg, fixed k), in a window like the first.
+  // For comparison, the same funding update and increase on the market with the curve off (the
+  // owner's setCurveParams, every feature 0: no spread, no leverage bound, no repeg, fixed k), in a
+  // window like the first.
   const curve = await amm.getCurveParams();
   await sendAt(connection, window + 3, () =>
     amm.connect(m.signers.operator).setCurveParams({
