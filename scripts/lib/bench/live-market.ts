@@ -6,6 +6,14 @@
  * in two 30-second buckets per funding window, the index published and funding updated every
  * window, so both price rings have wrapped, funding has run for many periods and every slot a
  * live market keeps non-zero is non-zero.
+ *
+ * The parameter file turns the dynamic curve on (repeg threshold, spread, vAMM leverage bound,
+ * formulaic k). As on a live network, the market's AMM budget is funded after the deployment: an
+ * operator contributes the file's `budgetTarget` (`ClearingHouse.contributeToBudget`) before the
+ * first trade. The published index stays within the repeg threshold of the mark (0.3% above it),
+ * so the warm-up and the ordinary measured operations take the no-repeg path; each move of the
+ * price by a trade is followed by the oracle (a new round, recorded by a poke) so no trade finds
+ * the spot beyond the threshold.
  */
 import { readDeploymentParameters } from "@nomicfoundation/hardhat-ignition/helpers";
 import type { DeploymentParameters } from "@nomicfoundation/ignition-core";
@@ -37,8 +45,13 @@ export const BUCKET = 30;
 const RING = 64;
 /** Funding windows of the warm-up: more than a ring of index observations (one per window). */
 const WARM_UP_WINDOWS = RING + 2;
-/** The index the oracle publishes: the mark plus 1%, so the premium is negative and shorts pay. */
-const INDEX_PREMIUM_PERCENT = 101n;
+/**
+ * The index the oracle publishes, in basis points of the mark: the mark plus 0.3%, so the premium
+ * is negative and shorts pay, and the gap stays within the market's repeg threshold (0.5%: checked).
+ */
+const INDEX_PREMIUM_BPS = 10_030n;
+const BPS = 10_000n;
+const WAD = 10n ** 18n;
 /** USD feeds answer in 8 decimals. */
 const FEED_SCALE = 10n ** 10n;
 /** 6-decimal USDC. */
@@ -61,6 +74,8 @@ export interface LiveMarket {
   /** Seconds between funding updates (`minUpdateInterval`). */
   fundingInterval: number;
   signers: {
+    /** The Amm's owner, who funded its budget. */
+    operator: HardhatEthersSigner;
     keeper: HardhatEthersSigner;
     maker: HardhatEthersSigner;
     trader: HardhatEthersSigner;
@@ -91,7 +106,7 @@ export async function sendAt(
  */
 export async function deployLiveMarket(connection: Connection, withSequencer: boolean): Promise<LiveMarket> {
   const { ethers, ignition } = connection;
-  const [, keeper, maker, trader, victimA, victimB, liquidator, staker] = await ethers.getSigners();
+  const [operator, keeper, maker, trader, victimA, victimB, liquidator, staker] = await ethers.getSigners();
   const mocks = await ignition.deploy(LocalMocksModule, {});
   const proxyOf = async (feed: { getAddress(): Promise<string> }) =>
     (await ethers.deployContract("MockAggregatorProxy", [await feed.getAddress()])).getAddress();
@@ -121,6 +136,11 @@ export async function deployLiveMarket(connection: Connection, withSequencer: bo
   const market = await amm.getAddress();
   const [, , , params] = await amm.getFundingState();
   const fundingInterval = Number(params.minUpdateInterval);
+  const curve = await amm.getCurveParams();
+  if (curve.repegThresholdRatio === 0n || curve.budgetTarget === 0n)
+    throw new Error("benchmark set-up: the parameter file no longer turns the dynamic curve on");
+  if ((INDEX_PREMIUM_BPS - BPS) * WAD >= curve.repegThresholdRatio * BPS)
+    throw new Error("benchmark set-up: the published index would be beyond the repeg threshold");
 
   const genesis = Date.parse(GENESIS_DATE) / 1000;
   let t = genesis + WARM_UP_OFFSET;
@@ -139,6 +159,13 @@ export async function deployLiveMarket(connection: Connection, withSequencer: bo
   await at(() => usdc.mint(staker.address, USDC(500_000)));
   await at(() => usdc.connect(staker).approve(insuranceFund.getAddress(), USDC(500_000)));
   await at(() => insuranceFund.connect(staker).deposit(USDC(500_000), staker.address));
+  // The operator funds the market's AMM budget up to its target, as after a live deployment
+  // (deploy/README.md: `perp contribute-budget`), from its own free collateral.
+  const seed = USDC(Number((curve.budgetTarget + WAD - 1n) / WAD));
+  await at(() => usdc.mint(operator.address, seed));
+  await at(() => usdc.connect(operator).approve(vaultAddress, seed));
+  await at(() => vault.connect(operator).deposit(seed));
+  await at(() => clearingHouse.connect(operator).contributeToBudget(market, curve.budgetTarget));
 
   // The market has traded before: the maker holds a short, the heavier side, so shorts pay the
   // insurance fund its share of funding on every accrual.
@@ -165,14 +192,18 @@ export async function deployLiveMarket(connection: Connection, withSequencer: bo
   // keeper pays the claims the maker's profitable trims queued while no one had lost yet (profit
   // is paid only from what a market's losers have realised). So the measured trades find a pool
   // that can pay their profit, as a live market's does.
+  // The oracle follows each of these large trades (a new round, recorded), so none repegs.
   let s = windowStart - fundingInterval + 5 * BUCKET + 2;
   await sendAt(connection, s++, () =>
     clearingHouse.connect(victimB).openPosition(market, Side.LONG, toWad(150_000), toWad(2), 0n, MAX_DEADLINE),
   );
+  s = await followIndex(connection, amm, aggregator, s);
   await sendAt(connection, s++, () =>
     clearingHouse.connect(maker).openPosition(market, Side.SHORT, toWad(20_000), toWad(3), 0n, MAX_DEADLINE),
   );
+  s = await followIndex(connection, amm, aggregator, s);
   await sendAt(connection, s++, () => clearingHouse.connect(victimB).closePosition(market, 0n, MAX_DEADLINE));
+  s = await followIndex(connection, amm, aggregator, s);
   await sendAt(connection, s++, () => vault.connect(keeper).payClaims(market, 1_000n));
   const [claimHead, claimTail] = await vault.claimQueueBounds(market);
   if (claimHead !== claimTail) throw new Error(`benchmark set-up: ${claimTail - claimHead} claim(s) left unpaid`);
@@ -189,14 +220,30 @@ export async function deployLiveMarket(connection: Connection, withSequencer: bo
     aggregator,
     windowStart,
     fundingInterval,
-    signers: { keeper, maker, trader, victims: [victimA, victimB], liquidator },
+    signers: { operator, keeper, maker, trader, victims: [victimA, victimB], liquidator },
   };
 }
 
-/** The oracle publishes a new round at `timestamp`: the mark price plus 1%. */
+/** The oracle publishes a new round at `timestamp`: the mark price plus 0.3%. */
 export async function publishIndex(connection: Connection, amm: Amm, aggregator: MockAggregator, timestamp: number) {
-  const answer = ((await amm.getSpotPrice()) * INDEX_PREMIUM_PERCENT) / 100n / FEED_SCALE;
+  const answer = ((await amm.getSpotPrice()) * INDEX_PREMIUM_BPS) / BPS / FEED_SCALE;
   await sendAt(connection, timestamp, () => aggregator.setAnswer(answer, timestamp));
+}
+
+/**
+ * The oracle follows the mark (a new round at `timestamp`, the mark plus 0.3%) and a poke records
+ * it in the next block, so the next trade finds the index within the repeg threshold. Returns the
+ * timestamp after the poke.
+ */
+export async function followIndex(
+  connection: Connection,
+  amm: Amm,
+  aggregator: MockAggregator,
+  timestamp: number,
+): Promise<number> {
+  await publishIndex(connection, amm, aggregator, timestamp);
+  await sendAt(connection, timestamp + 1, () => amm.pokeIndex());
+  return timestamp + 2;
 }
 
 /** The oracle answers `percent`% of the spot at `timestamp` (a move of the index the market follows). */
