@@ -1,0 +1,41 @@
+/**
+ * The curve configurations the benchmark compares. "static": the Amm as deployed (fixed peg and
+ * depth, no spread, no budget). "dynamic": filled in once the dynamic-curve contracts land.
+ */
+import type { Log } from "ethers";
+import type { Amm } from "../../../typechain-types/index.js";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import type { World } from "../sim/setup.js";
+
+export type CurveName = "static" | "dynamic";
+
+/** The curve's state at a sample (WAD fractions as numbers; budget in quote). */
+export interface CurveState {
+  peg: number;
+  depth: number;
+  budget: number;
+}
+
+/** A repeg or a depth change, from the Amm's events (cost in quote: + the budget paid, - a gain). */
+export interface CurveEvent {
+  kind: "repeg" | "depth";
+  cost: number;
+}
+
+/** Whether the contracts of this checkout have the dynamic curve. */
+export const DYNAMIC_CURVE_AVAILABLE = false;
+
+/** Turns the dynamic curve on for every market of `world` and seeds each budget from `treasury`. */
+export async function enableDynamicCurve(_world: World, _treasury: HardhatEthersSigner): Promise<void> {
+  throw new Error("the dynamic curve is not in this checkout's contracts");
+}
+
+/** The curve's peg, depth and budget now; undefined for the static curve. */
+export async function readCurveState(_amm: Amm): Promise<CurveState | undefined> {
+  return undefined;
+}
+
+/** A repeg or depth change of the Amm's logs, else undefined. */
+export function parseCurveEvent(_log: Log): CurveEvent | undefined {
+  return undefined;
+}
