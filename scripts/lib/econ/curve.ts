@@ -25,6 +25,9 @@ export interface CurveEvent {
 /** Whether the contracts of this checkout have the dynamic curve. */
 export const DYNAMIC_CURVE_AVAILABLE = false;
 
+/** The budget a treasury seeds each market with (quote). */
+export const BUDGET_SEED = 20_000;
+
 /** Turns the dynamic curve on for every market of `world` and seeds each budget from `treasury`. */
 export async function enableDynamicCurve(_world: World, _treasury: HardhatEthersSigner): Promise<void> {
   throw new Error("the dynamic curve is not in this checkout's contracts");

@@ -17,8 +17,9 @@ import { accountAddress, Clock, type Connection } from "../sim/clock.js";
 import { Random } from "../sim/random.js";
 import { flowsBetween, num, Recorder } from "../sim/recorder.js";
 import { fundAccounts, setupMarkets, startBots, type Bots, type World } from "../sim/setup.js";
-import { checkSolvency, windDown } from "../sim/wind-down.js";
-import { enableDynamicCurve, parseCurveEvent, readCurveState, type CurveName } from "./curve.js";
+import { checkSolvency, WIND_DOWN_ROUND_SECONDS, windDown } from "../sim/wind-down.js";
+import { peakToTrough, subsidyAllowance } from "./metrics.js";
+import { BUDGET_SEED, enableDynamicCurve, parseCurveEvent, readCurveState, type CurveName } from "./curve.js";
 import { scenarioPath, type ScenarioName } from "./scenarios.js";
 import { trendTradersAct } from "./traders.js";
 
@@ -87,6 +88,10 @@ export interface RunResult {
   liquidations: number;
   badDebt: number;
   rejected: Record<string, number>;
+  /** Money the run put in the market's AMM budget from outside (the treasury's seed; quote). */
+  budgetSeed: number;
+  /** What the market's pool holds after the wind-down (quote): the budget left, plus rounding dust. */
+  poolEnd: number;
   /** The Vault's tokens equal what it owes, to the wei, after the wind-down. */
   vaultBalanced: boolean;
   seconds: number;
@@ -225,16 +230,14 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
   const fundStart = samples[0].fund;
   const path = [...samples.map((s) => s.fund), fundEnd];
   const fundMin = Math.min(...path);
-  let peak = -Infinity;
-  let fundDrawdown = 0;
-  for (const f of path) {
-    peak = Math.max(peak, f);
-    fundDrawdown = Math.max(fundDrawdown, peak - f);
-  }
-  // The subsidy allowed: the ratio of the fund per day, on the fund's balance at each step.
-  let subsidyBudget = 0;
-  for (let i = 1; i < samples.length; i++)
-    subsidyBudget += (subsidyRatio * samples[i - 1].fund * options.stepSeconds) / 86_400;
+  const fundDrawdown = peakToTrough(path);
+  let subsidyBudget = subsidyAllowance(
+    subsidyRatio,
+    samples.map((s) => s.fund),
+    options.stepSeconds,
+  );
+  // The wind-down's time too, at the last sample's balance (funding accrues while positions close).
+  subsidyBudget += (subsidyRatio * samples[samples.length - 1].fund * rounds * WIND_DOWN_ROUND_SECONDS) / 86_400;
 
   const pnl = async (address: string) =>
     token(await world.system.usdc.balanceOf(address)) - token(deposited.get(address) ?? 0n);
@@ -265,6 +268,8 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
     liquidations: stats.liquidations,
     badDebt: stats.badDebt,
     rejected: Object.fromEntries(recorder.rejectedReasons),
+    budgetSeed: options.curve === "dynamic" ? BUDGET_SEED : 0,
+    poolEnd: num(solvency.marginPool),
     vaultBalanced: solvency.vaultTokens * 10n ** 12n === solvency.liabilities,
     seconds: (performance.now() - started) / 1000,
   };
