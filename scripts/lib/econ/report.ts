@@ -91,7 +91,7 @@ export function goalLines(checks: readonly GoalCheck[]): string[] {
 
 const COLORS = { index: "#9ca3af", static: "#dc2626", dynamic: "#2563eb" };
 
-/** Chart panels: per scenario, mark vs index and the gap (static vs dynamic); the curve's peg, depth and budget; the fund. */
+/** Chart panels: per scenario, mark vs index, the gap and the net position (static vs dynamic); the curve's peg, depth and budget; the fund. */
 function panels(results: readonly RunResult[]): { marks: Panel[]; curve: Panel[] } {
   const marks: Panel[] = [];
   const curve: Panel[] = [];
@@ -133,6 +133,13 @@ function panels(results: readonly RunResult[]): { marks: Panel[]; curve: Panel[]
       yFormat: (y) => `${+y.toFixed(2)}%`,
       zeroLine: true,
       series: runs.map((r) => line(r, (s) => s.gapPct)),
+    });
+    marks.push({
+      ...common,
+      title: `${name}: net open interest (longs − shorts, the bot's included)`,
+      yLabel: "ETH (base)",
+      zeroLine: true,
+      series: runs.map((r) => line(r, (s) => s.longOI - s.shortOI)),
     });
     const dynamic = runs.filter((r) => r.options.curve === "dynamic");
     if (dynamic.length > 0) {
@@ -184,7 +191,7 @@ export function writeEconReports(
     Array.from({ length: perScenario }, (_, row) =>
       SCENARIOS.map((_, c) => list[c * perScenario + row]).filter((x) => x !== undefined),
     ).flat();
-  write("mark-index.png", byColumn(p.marks, 2), columns);
+  write("mark-index.png", byColumn(p.marks, 3), columns);
   const perScenario = p.curve.length / columns;
   write("curve.png", Number.isInteger(perScenario) ? byColumn(p.curve, perScenario) : p.curve, columns);
   const json = {
