@@ -10,7 +10,7 @@
  * ECON_PARALLEL (2 runs at a time, each on its own network).
  */
 import { network } from "hardhat";
-import { DYNAMIC_CURVE_AVAILABLE, type CurveName } from "./lib/econ/curve.js";
+import { DYNAMIC_CURVE_AVAILABLE, type CurveName } from "./lib/sim/curve.js";
 import { goalChecks, goalLines, resultsTable, writeEconReports } from "./lib/econ/report.js";
 import { runBenchmark, type RunOptions, type RunResult } from "./lib/econ/run.js";
 import { SCENARIOS } from "./lib/econ/scenarios.js";

@@ -13,13 +13,13 @@ import { toWad, WAD } from "../fixed.js";
 import type { Logger } from "../keeper/logger.js";
 import { LogPager } from "../log-pager.js";
 import { runArbitrage, runKeepers, stepOracle } from "../sim/actions.js";
-import { accountAddress, Clock, type Connection } from "../sim/clock.js";
+import { Clock, type Connection } from "../sim/clock.js";
 import { Random } from "../sim/random.js";
 import { flowsBetween, num, Recorder } from "../sim/recorder.js";
 import { fundAccounts, setupMarkets, startBots, type Bots, type World } from "../sim/setup.js";
 import { checkSolvency, WIND_DOWN_ROUND_SECONDS, windDown } from "../sim/wind-down.js";
 import { peakToTrough, subsidyAllowance } from "./metrics.js";
-import { BUDGET_SEED, enableDynamicCurve, parseCurveEvent, readCurveState, type CurveName } from "./curve.js";
+import { BUDGET_SEED, enableDynamicCurve, parseCurveEvent, type CurveName } from "../sim/curve.js";
 import { scenarioPath, type ScenarioName } from "./scenarios.js";
 import { trendTradersAct } from "./traders.js";
 
@@ -140,7 +140,13 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
   const world: World = {
     ethers,
     provider,
-    opts: { seed: options.seed, steps: options.steps, traders: options.traders, stepSeconds: options.stepSeconds },
+    opts: {
+      seed: options.seed,
+      steps: options.steps,
+      traders: options.traders,
+      stepSeconds: options.stepSeconds,
+      curve: options.curve,
+    },
     paths,
     traderRandom: random.fork("traders"),
     clock,
@@ -155,13 +161,7 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
   for (const signer of [...accounts.traders.map((t) => t.signer), accounts.arbitrageur]) {
     deposited.set(signer.address, await world.system.vault.balanceOf(signer.address));
   }
-  if (options.curve === "dynamic") {
-    const treasury = await ethers.getSigner(accountAddress("treasury"));
-    await provider.request({ method: "hardhat_impersonateAccount", params: [treasury.address] });
-    await provider.request({ method: "hardhat_setBalance", params: [treasury.address, "0x56bc75e2d63100000"] });
-    await enableDynamicCurve(world, treasury);
-    accounts.all.push(treasury);
-  }
+  if (options.curve === "dynamic") accounts.all.push(await enableDynamicCurve(world));
   const started_ = await startBots(world, accounts);
   const bots: Bots = options.arbitrage ? started_ : { ...started_, arbitrage: NO_ARBITRAGE };
   const recorder = new Recorder(world, {
@@ -194,7 +194,6 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
   const sample = async (step: number) => {
     const s = await recorder.sample(step);
     const m = s.markets[0];
-    const curve = await readCurveState(market.amm);
     samples.push({
       hours: s.hours,
       index: m.index,
@@ -204,7 +203,7 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
       fundFunding: s.insuranceFunding,
       longOI: m.longOI,
       shortOI: m.shortOI,
-      ...(curve ?? {}),
+      ...(m.peg === undefined ? {} : { peg: m.peg, depth: m.depth, budget: m.budget }),
     });
   };
 

@@ -7,6 +7,7 @@ import { getAddress, type Log } from "ethers";
 import { Amm__factory, ClearingHouse__factory, Vault__factory } from "../../../typechain-types/index.js";
 import { ErrorDecoder } from "../errors.js";
 import { LogPager } from "../log-pager.js";
+import { readCurveState } from "./curve.js";
 import type { ClaimLedger, FundFlows, MarketSample, MarketStats, StepSample } from "./run.js";
 import type { World } from "./setup.js";
 
@@ -142,6 +143,7 @@ export class Recorder {
         ch.getPosition(m.address, this.#arbitrageur),
         system.vault.marketBalances(m.address),
       ]);
+      const curve = opts.curve === "dynamic" ? await readCurveState(m.amm) : undefined;
       const index = paths.prices[i][step];
       const mark = num(spot);
       const gapPct = (mark / index - 1) * 100;
@@ -164,6 +166,7 @@ export class Recorder {
         fundingPaid: st.fundingPaid,
         fundingReceived: st.fundingReceived,
         claimsPending: num(money.claims),
+        ...(curve === undefined ? {} : { peg: curve.peg, depth: curve.depth, budget: curve.budget }),
       });
     }
     const [, insurance] = await system.vault.getPoolBalances();

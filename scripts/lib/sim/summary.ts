@@ -80,7 +80,9 @@ export function solvencyLines(r: SimResult): string[] {
     `vault token balance     ${w(s.vaultTokens * 10n ** 12n)} (${s.vaultTokens} token units)`,
     `owed                    ${w(s.liabilities)} = free collateral ${w(s.freeCollateral)} + market pools ${w(s.marginPool)} (${pools}) + insurance fund ${w(s.insuranceFund)}`,
     `exact (18 decimals)     vault ${s.vaultTokens * 10n ** 12n} vs owed ${s.liabilities}`,
-    `market pool dust        ${s.markets.map((m) => `${m.symbol} ${m.pool} wei`).join(", ")} (limit ${s.dustLimit} in all)`,
+    s.markets.some((m) => m.budget > 0n)
+      ? `market pool beyond budget ${s.markets.map((m) => `${m.symbol} ${m.pool - m.budget} wei (budget ${w(m.budget)})`).join(", ")} (limit ${s.dustLimit} in all)`
+      : `market pool dust        ${s.markets.map((m) => `${m.symbol} ${m.pool} wei`).join(", ")} (limit ${s.dustLimit} in all)`,
     `claims                  ${claimsText(r)}`,
     `positions still open    ${s.openPositions}`,
   ];
@@ -145,6 +147,8 @@ export function writeReports(r: SimResult, dir: string, extra: Record<string, un
   write("liquidations.png", [p.liquidations, p.badDebt], 1);
   write("claims.png", [p.claims], 1, 760);
   write("insurance-fund.png", [p.insurance], 1, 760);
+  // Per market a row: peg and depth, then the budget (dynamic curve only).
+  if (p.curve.length > 0) write("curve.png", p.curve, 2);
   // Every market's mark and index, then the gaps, funding, bad debt and the insurance fund (and
   // the liquidation count when that fills the grid).
   const overview = [...p.marks, p.allGaps, p.fundingRate, p.badDebt, p.insurance];

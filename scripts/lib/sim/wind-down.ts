@@ -6,6 +6,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 import { marketMoney, spareForClaims } from "../claims.js";
 import { MAX_DEADLINE } from "../deploy.js";
 import { runArbitrage, runKeepers, stepOracle } from "./actions.js";
+import { readCurveState } from "./curve.js";
 import type { Recorder } from "./recorder.js";
 import type { MarketMoneyEnd, Solvency } from "./run.js";
 import type { Accounts, Bots, World } from "./setup.js";
@@ -114,7 +115,8 @@ export async function checkSolvency(
   const money: MarketMoneyEnd[] = [];
   for (const m of markets) {
     const b = await system.vault.marketBalances(m.address);
-    money.push({ symbol: m.symbol, pool: b.pool, lockedMargin: b.lockedMargin, claimsPending: b.claims });
+    const budget = world.opts.curve === "dynamic" ? (await readCurveState(m.amm)).budgetWei : 0n;
+    money.push({ symbol: m.symbol, pool: b.pool, lockedMargin: b.lockedMargin, claimsPending: b.claims, budget });
   }
   const pools = money.reduce((sum, m) => sum + m.pool, 0n);
   const liabilities = freeCollateral + pools + insuranceFund;
@@ -129,8 +131,12 @@ export async function checkSolvency(
     );
   }
   if (pools !== marginPool) problems.push(`the market pools add up to ${pools}, the Vault's total says ${marginPool}`);
-  if (marginPool > dustLimit)
-    problems.push(`the market pools hold ${marginPool} wei, more than rounding dust (${dustLimit})`);
+  // A dynamic curve's budget stays in its market's pool (locked): the rest is rounding dust.
+  const budgets = money.reduce((sum, m) => sum + m.budget, 0n);
+  if (marginPool < budgets || marginPool - budgets > dustLimit)
+    problems.push(
+      `the market pools hold ${marginPool} wei, not the budgets (${budgets}) plus rounding dust (${dustLimit})`,
+    );
   for (const [i, m] of money.entries()) {
     // The locked margin is the positions' margins net of their pending funding; with none left it
     // keeps what their rounded funding settlements paid beyond the accruals: dust, inside the pool.
