@@ -22,6 +22,7 @@ export function resultsTable(results: readonly RunResult[]): string {
     "subsidy budget",
     "repegs (n, paid)",
     "k changes (n, paid)",
+    "budget start → end",
     "traders' PnL",
     "rejected",
   ];
@@ -36,6 +37,7 @@ export function resultsTable(results: readonly RunResult[]): string {
     money(r.subsidyBudget),
     costs(r.repegs),
     costs(r.depthChanges),
+    r.budgetStart === undefined ? "-" : `${money(r.budgetStart)} → ${money(r.budgetEnd ?? 0)}`,
     money(r.tradersPnl),
     String(Object.values(r.rejected).reduce((a, b) => a + b, 0)),
   ]);

@@ -78,6 +78,7 @@ export interface RunResult {
   subsidyBudget: number;
   repegs: CostTally;
   depthChanges: CostTally;
+  /** Dynamic curve only: the AMM budget at the first sample and after the wind-down (quote). */
   budgetStart?: number;
   budgetEnd?: number;
   /** Traders' (not the arbitrage bot's) total realised PnL, all positions closed: withdrawn less deposited. */
@@ -219,7 +220,6 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
     await sample(step);
   }
   recorder.finishGaps(options.steps);
-  const budgetEnd = samples[samples.length - 1].budget;
 
   const { rounds } = await windDown(world, accounts, bots, recorder);
   await readCurveLogs();
@@ -259,7 +259,7 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
     repegs,
     depthChanges,
     budgetStart: samples[0].budget,
-    budgetEnd,
+    budgetEnd: options.curve === "dynamic" ? num(solvency.markets[0].budget) : undefined,
     tradersPnl,
     arbitragePnl: await pnl(accounts.arbitrageur.address),
     trades: stats.trades,
