@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IAmm, Side} from "./interfaces/IAmm.sol";
+import {IAmmCurve} from "./interfaces/IAmmCurve.sol";
 import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
 import {CurveMath} from "./libraries/CurveMath.sol";
 import {FixedPoint} from "./libraries/FixedPoint.sol";
 import {FundingPeriod} from "./libraries/FundingPeriod.sol";
 import {PriceHistory} from "./libraries/PriceHistory.sol";
+import {AmmCurveModule} from "./amm/AmmCurveModule.sol";
+import {AmmStorage} from "./amm/AmmStorage.sol";
 
 /// @title Amm
 /// @notice One virtual x*y=k market: its reserves, limits, open interest and mark and index price
@@ -20,7 +23,11 @@ import {PriceHistory} from "./libraries/PriceHistory.sol";
 /// Every swap accrues funding first, on the open interest as it stood, and writes the time accrued
 /// to in the open interest's slot (one extra slot read: the period's), so the insurance fund's share
 /// is settled with the trade that changes the open interest, exactly.
-contract Amm is IAmm, Ownable2Step {
+/// The dynamic curve ({IAmmCurve}): the trade path's part (the repeg check, the spread, the vAMM
+/// leverage bound) runs here, switched by flags in the open interest's slot so a static market
+/// reads nothing more; the curve's moves, parameters and views run in {AmmCurveModule}, which the
+/// constructor deploys and the Amm calls by DELEGATECALL on the storage both share ({AmmStorage}).
+contract Amm is IAmm, AmmStorage {
     using FixedPoint for uint256;
     using SafeCast for uint256;
     using PriceHistory for PriceHistory.History;
@@ -31,11 +38,11 @@ contract Amm is IAmm, Ownable2Step {
     /// @notice Highest `maxPremiumRatio`: 100% of the index per day.
     uint256 public constant MAX_PREMIUM_RATIO_LIMIT = FundingPeriod.MAX_PREMIUM_RATIO_LIMIT;
     /// @notice Oldest recorded index price that {getValuationPrices} still answers with (seconds).
-    uint256 public constant MAX_INDEX_AGE = 1 hours;
+    uint256 public constant MAX_INDEX_AGE = FRESH_INDEX_AGE;
     /// @notice Narrowest non-zero index band: 0.5% of the index.
-    uint256 public constant MIN_INDEX_BAND = 0.005e18;
+    uint256 public constant MIN_INDEX_BAND = INDEX_BAND_MIN;
     /// @notice Widest index band: 50% of the index.
-    uint256 public constant MAX_INDEX_BAND = 0.5e18;
+    uint256 public constant MAX_INDEX_BAND = INDEX_BAND_MAX;
     /// @notice Shortest `minUpdateInterval`, the shortest funding window (seconds).
     uint256 public constant MIN_FUNDING_WINDOW = FundingPeriod.MIN_WINDOW;
     /// @notice Longest `minUpdateInterval` (seconds).
@@ -50,28 +57,8 @@ contract Amm is IAmm, Ownable2Step {
     /// @inheritdoc IAmm
     address public immutable clearingHouse;
 
-    // ---------------------------------------------------------------- storage
-
-    struct Reserves {
-        uint128 quote;
-        uint128 base;
-    }
-
-    Reserves private _reserves;
-    Limits private _limits;
-    /// @dev Written by every swap, so it also carries the time funding was last accrued to.
-    FundingPeriod.OpenInterest private _openInterest;
-    /// @dev Mark price history. Its head, written at the first swap of each block, also holds the
-    /// spot price at the block's start, which the fluctuation limit measures against.
-    PriceHistory.History private _markHistory;
-    FundingPeriod.State private _funding;
-    /// @dev Index price history, written by funding updates and pokes; unstarted until the first
-    /// valid oracle price.
-    PriceHistory.History private _indexHistory;
-    IPriceFeed private _priceFeed;
-    /// @dev Packed with the price feed: the index band (see {IAmm-getIndexBand}).
-    uint64 private _indexBandRatio;
-    bytes32 private _asset;
+    /// @notice The module that runs the dynamic curve's moves, parameters and views ({IAmmCurve}).
+    address public immutable curveModule;
 
     // ---------------------------------------------------------------- constructor
 
@@ -103,6 +90,10 @@ contract Amm is IAmm, Ownable2Step {
         _funding.initialize(timestamp);
         _setFundingParams(FundingParams(0.1e18, 300, 3600));
         _setFundingSubsidyRatio(DEFAULT_FUNDING_SUBSIDY_RATIO);
+        // A static curve until the owner sets curve parameters.
+        _shape = CurveShape(uint128(FixedPoint.WAD), uint128(FixedPoint.WAD));
+        _depthConfig = DepthConfig(0, uint64(FixedPoint.WAD), uint64(FixedPoint.WAD));
+        curveModule = address(new AmmCurveModule());
     }
 
     modifier onlyClearingHouse() {
@@ -118,9 +109,40 @@ contract Amm is IAmm, Ownable2Step {
         uint256 quoteAmount,
         int256 traderSizeBefore,
         uint256 insuranceAvailable
-    ) external onlyClearingHouse returns (uint256 baseAmount, FundingSnapshot memory funding) {
+    )
+        external
+        onlyClearingHouse
+        returns (uint256 baseAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost)
+    {
+        FundingPeriod.OpenInterest memory oi = _openInterest;
+        if (oi.curveFlags & FLAG_REPEG != 0) (curveCost, ) = _repegAtTrade();
         Reserves memory r = _reserves;
         Limits memory limits = _limits;
+        uint256 timestamp;
+        int256 traderSizeAfter;
+        (baseAmount, traderSizeAfter, timestamp) = _tradeOnCurve(r, side, quoteAmount, traderSizeBefore, limits);
+        if (oi.curveFlags & (FLAG_SPREAD | FLAG_LEVERAGE) != 0) {
+            spreadFee = _chargeCurve(r, oi, traderSizeAfter - traderSizeBefore, quoteAmount, insuranceAvailable);
+        }
+        funding = _accrueAndMoveOpenInterest(
+            oi,
+            traderSizeBefore,
+            traderSizeAfter,
+            limits.maxOpenInterest,
+            insuranceAvailable,
+            timestamp
+        );
+    }
+
+    /// @dev The swap of a trade by quote on reserves `r`: the trade-size limit, the index band for
+    /// growing exposure, the commit of the new reserves (see {_commit}) and the Swapped event.
+    function _tradeOnCurve(
+        Reserves memory r,
+        Side side,
+        uint256 quoteAmount,
+        int256 traderSizeBefore,
+        Limits memory limits
+    ) private returns (uint256 baseAmount, int256 traderSizeAfter, uint256 timestamp) {
         if (limits.maxTradeRatio != 0) {
             uint256 maxQuote = uint256(r.quote).wMulDown(limits.maxTradeRatio);
             if (quoteAmount > maxQuote) revert TradeTooLarge(quoteAmount, maxQuote);
@@ -136,20 +158,13 @@ contract Amm is IAmm, Ownable2Step {
             baseAmount = newBase - r.base;
             baseDelta = int256(baseAmount);
         }
-        int256 traderSizeAfter =
+        traderSizeAfter =
             side == Side.LONG ? traderSizeBefore + int256(baseAmount) : traderSizeBefore - int256(baseAmount);
         // Growing exposure must respect the index band; reducing it never is refused for it.
         if (traderSizeBefore == 0 || (traderSizeBefore > 0) == (side == Side.LONG)) {
             _checkIndexBand(uint256(r.quote).wDivDown(r.base), newQuote.wDivDown(newBase));
         }
-        uint256 timestamp = _commit(r, newQuote, newBase, limits, false);
-        funding = _accrueAndMoveOpenInterest(
-            traderSizeBefore,
-            traderSizeAfter,
-            limits.maxOpenInterest,
-            insuranceAvailable,
-            timestamp
-        );
+        timestamp = _commit(r, newQuote, newBase, limits, false, false);
         emit Swapped(int256(newQuote) - int256(uint256(r.quote)), baseDelta, newQuote, newBase);
     }
 
@@ -158,27 +173,57 @@ contract Amm is IAmm, Ownable2Step {
         int256 traderSizeBefore,
         uint256 baseAmount,
         uint256 insuranceAvailable
-    ) external onlyClearingHouse returns (uint256 quoteAmount, FundingSnapshot memory funding) {
+    )
+        external
+        onlyClearingHouse
+        returns (uint256 quoteAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost)
+    {
+        FundingPeriod.OpenInterest memory oi = _openInterest;
+        bool repegOpenedBlock;
+        if (oi.curveFlags & FLAG_REPEG != 0) (curveCost, repegOpenedBlock) = _repegAtTrade();
         Reserves memory r = _reserves;
-        (uint256 newQuote, uint256 newBase) = CurveMath.afterBaseSwap(r.quote, r.base, traderSizeBefore, baseAmount);
-        int256 traderSizeAfter;
-        if (traderSizeBefore > 0) {
-            // Closing a long: base goes back in, quote comes out.
-            quoteAmount = r.quote - newQuote;
-            traderSizeAfter = traderSizeBefore - int256(baseAmount);
-        } else {
-            quoteAmount = newQuote - r.quote;
-            traderSizeAfter = traderSizeBefore + int256(baseAmount);
-        }
         Limits memory limits = _limits;
-        uint256 timestamp = _commit(r, newQuote, newBase, limits, true);
+        uint256 timestamp;
+        int256 traderSizeAfter;
+        (quoteAmount, traderSizeAfter, timestamp) = _closeOnCurve(
+            r,
+            traderSizeBefore,
+            baseAmount,
+            limits,
+            repegOpenedBlock
+        );
+        if (oi.curveFlags & (FLAG_SPREAD | FLAG_LEVERAGE) != 0) {
+            spreadFee = _chargeCurve(r, oi, traderSizeAfter - traderSizeBefore, quoteAmount, insuranceAvailable);
+        }
         funding = _accrueAndMoveOpenInterest(
+            oi,
             traderSizeBefore,
             traderSizeAfter,
             limits.maxOpenInterest,
             insuranceAvailable,
             timestamp
         );
+    }
+
+    /// @dev The swap of a close: takes `baseAmount` of `sizeBefore` back on reserves `r`, commits
+    /// the new reserves (see {_commit}) and emits Swapped.
+    function _closeOnCurve(
+        Reserves memory r,
+        int256 sizeBefore,
+        uint256 baseAmount,
+        Limits memory limits,
+        bool repegOpenedBlock
+    ) private returns (uint256 quoteAmount, int256 sizeAfter, uint256 timestamp) {
+        (uint256 newQuote, uint256 newBase) = CurveMath.afterBaseSwap(r.quote, r.base, sizeBefore, baseAmount);
+        if (sizeBefore > 0) {
+            // Closing a long: base goes back in, quote comes out.
+            quoteAmount = r.quote - newQuote;
+            sizeAfter = sizeBefore - int256(baseAmount);
+        } else {
+            quoteAmount = newQuote - r.quote;
+            sizeAfter = sizeBefore + int256(baseAmount);
+        }
+        timestamp = _commit(r, newQuote, newBase, limits, true, repegOpenedBlock);
         emit Swapped(
             int256(newQuote) - int256(uint256(r.quote)),
             int256(newBase) - int256(uint256(r.base)),
@@ -193,19 +238,28 @@ contract Amm is IAmm, Ownable2Step {
     function updateFunding(
         uint256 insuranceAvailable,
         bool frozen
-    ) external onlyClearingHouse returns (FundingSnapshot memory funding, int256 premium) {
+    ) external onlyClearingHouse returns (FundingSnapshot memory funding, int256 premium, uint256 curveCost) {
         uint256 markTwap;
         uint256 indexTwap;
         uint256 timestamp = _blockTimestamp();
         uint256 window;
         FundingPeriod.Params memory params;
+        uint256 flags;
         {
             FundingPeriod.OpenInterest memory oi = _openInterest;
             (funding, window, params) = _funding.closePeriod(oi, insuranceAvailable, timestamp);
             _openInterest = oi;
+            flags = oi.curveFlags;
         }
         (premium, markTwap, indexTwap) = _openFundingPeriod(window, params, frozen, timestamp);
         emit FundingUpdated(premium, markTwap, indexTwap, funding.longIndex, funding.shortIndex, funding.insuranceFlow);
+        // The curve moves after the premium is set from the closed window, and not while paused.
+        if (flags & (FLAG_REPEG | FLAG_DEPTH) != 0 && !frozen) {
+            curveCost = abi.decode(
+                _delegateCall(abi.encodeCall(AmmCurveModule.adjustAtFunding, (markTwap, indexTwap))),
+                (uint256)
+            );
+        }
     }
 
     /// @dev Records the index price and opens the next funding period from the mark and index
@@ -260,13 +314,15 @@ contract Amm is IAmm, Ownable2Step {
 
     /// @dev Records the block's start in the mark history (first swap of a block only), writes the
     /// new reserves and checks the per-block price fluctuation limit. A closing trade may cross the
-    /// limit only when it is the first swap of its block.
+    /// limit only when it is the first swap of its block (a repeg it triggered that opened the block
+    /// counts as part of it: `repegOpenedBlock`).
     function _commit(
         Reserves memory r,
         uint256 newQuote,
         uint256 newBase,
         Limits memory limits,
-        bool isClosing
+        bool isClosing,
+        bool repegOpenedBlock
     ) private returns (uint256 timestamp) {
         timestamp = _blockTimestamp();
         uint256 priceBefore = uint256(r.quote).wDivDown(r.base);
@@ -283,7 +339,8 @@ contract Amm is IAmm, Ownable2Step {
             move > priceAtBlockStart.wMulDown(limits.fluctuationLimitRatio) &&
             move > _distance(priceBefore, priceAtBlockStart)
         ) {
-            if (!(isClosing && firstInBlock)) revert PriceFluctuationLimitExceeded(priceAtBlockStart, priceAfter);
+            if (!(isClosing && (firstInBlock || repegOpenedBlock)))
+                revert PriceFluctuationLimitExceeded(priceAtBlockStart, priceAfter);
             // The first close of a block may cross the limit, so that a large position can always be
             // closed, but not to walk the price away from the index block after block.
             _checkIndexBand(priceBefore, priceAfter);
@@ -318,16 +375,161 @@ contract Amm is IAmm, Ownable2Step {
         return a > b ? a - b : b - a;
     }
 
+    // ---------------------------------------------------------------- dynamic curve (trade path)
+
+    /// @dev Repegs toward the fresh index (in the module) when the spot is more than the repeg
+    /// threshold from it; nothing without a fresh index.
+    function _repegAtTrade() private returns (uint256 cost, bool openedBlock) {
+        uint256 index = _freshIndex();
+        if (index == 0) return (0, false);
+        uint256 spot = _spotPrice(_reserves);
+        if (_distance(spot, index) <= index.wMulDown(_curveConfig.repegThresholdRatio)) return (0, false);
+        return abi.decode(_delegateCall(abi.encodeCall(AmmCurveModule.repeg, (index))), (uint256, bool));
+    }
+
+    /// @dev A trade's spread, credited to the budget, and the vAMM leverage bound. `r` holds the
+    /// reserves before the trade, `oi` the open interest before it, `baseDelta` the trader's base
+    /// change (+ bought).
+    function _chargeCurve(
+        Reserves memory r,
+        FundingPeriod.OpenInterest memory oi,
+        int256 baseDelta,
+        uint256 notional,
+        uint256 insuranceAvailable
+    ) private returns (uint256 spreadFee) {
+        Budget memory budget = _budget;
+        int256 netBefore = _netPosition(oi);
+        uint256 spot = _spotPrice(r);
+        if (oi.curveFlags & FLAG_SPREAD != 0) {
+            uint256 ratio = _spreadRatio(
+                _curveConfig,
+                budget,
+                netBefore,
+                netBefore + baseDelta,
+                spot,
+                r.base,
+                _freshIndex()
+            );
+            spreadFee = notional.wMulUp(ratio);
+            if (spreadFee != 0) {
+                budget.amount = (budget.amount + spreadFee).toUint128();
+                _budget.amount = budget.amount;
+                emit SpreadCharged(ratio, spreadFee, budget.amount);
+            }
+        }
+        if (oi.curveFlags & FLAG_LEVERAGE != 0) {
+            _checkVammLeverage(netBefore, netBefore + baseDelta, spot, budget.amount, insuranceAvailable);
+        }
+    }
+
+    /// @dev Runs `data` in the curve module on this contract's storage; bubbles a revert up.
+    function _delegateCall(bytes memory data) private returns (bytes memory result) {
+        bool ok;
+        (ok, result) = curveModule.delegatecall(data);
+        if (!ok) {
+            // solhint-disable-next-line no-inline-assembly
+            assembly {
+                revert(add(result, 32), mload(result))
+            }
+        }
+    }
+
+    /// @dev Runs this call's calldata in the curve module and returns or reverts with its answer.
+    function _delegate() private {
+        address module = curveModule;
+        // solhint-disable-next-line no-inline-assembly
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), module, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) {
+                revert(0, returndatasize())
+            }
+            return(0, returndatasize())
+        }
+    }
+
+    /// @dev A view served by the curve module: a view cannot DELEGATECALL, so it STATICCALLs this
+    /// contract with its calldata behind a 4-byte marker, which {fallback} runs in the module.
+    function _delegateView() private view {
+        // solhint-disable-next-line no-inline-assembly
+        assembly {
+            mstore(0, shl(224, 0xffffffff))
+            calldatacopy(4, 0, calldatasize())
+            let ok := staticcall(gas(), address(), 0, add(calldatasize(), 4), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) {
+                revert(0, returndatasize())
+            }
+            return(0, returndatasize())
+        }
+    }
+
+    /// @notice Serves {_delegateView}'s calls from this contract only: runs the calldata after the
+    /// marker in the curve module. Anything else is refused with {ICommonErrors-NotDelegated}.
+    fallback() external {
+        if (msg.sender != address(this) || msg.sig != 0xffffffff) revert NotDelegated();
+        address module = curveModule;
+        // solhint-disable-next-line no-inline-assembly
+        assembly {
+            let size := sub(calldatasize(), 4)
+            calldatacopy(0, 4, size)
+            let ok := delegatecall(gas(), module, 0, size, 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) {
+                revert(0, returndatasize())
+            }
+            return(0, returndatasize())
+        }
+    }
+
+    // ---------------------------------------------------------------- dynamic curve (module)
+
+    /// @inheritdoc IAmmCurve
+    function setCurveParams(CurveParams calldata) external {
+        _delegate();
+    }
+
+    /// @inheritdoc IAmmCurve
+    function creditBudget(uint256) external onlyClearingHouse {
+        _delegate();
+    }
+
+    /// @inheritdoc IAmmCurve
+    function releaseBudget() external onlyClearingHouse returns (uint256 budget) {
+        _delegate();
+    }
+
+    /// @inheritdoc IAmmCurve
+    function getCurveParams() external view returns (CurveParams memory) {
+        _delegateView();
+    }
+
+    /// @inheritdoc IAmmCurve
+    function getCurveState() external view returns (CurveState memory) {
+        _delegateView();
+    }
+
+    /// @inheritdoc IAmmCurve
+    function getBidAsk() external view returns (uint256 bid, uint256 ask) {
+        _delegateView();
+    }
+
+    /// @inheritdoc IAmmCurve
+    function previewSpreadFee(int256, uint256) external view returns (uint256 spreadFee) {
+        _delegateView();
+    }
+
     /// @dev Accrues funding to now on the open interest as it stood, then moves the long and short
     /// totals from the trader's old size to the new one.
     function _accrueAndMoveOpenInterest(
+        FundingPeriod.OpenInterest memory oi,
         int256 sizeBefore,
         int256 sizeAfter,
         uint256 cap,
         uint256 insuranceAvailable,
         uint256 timestamp
     ) private returns (FundingSnapshot memory funding) {
-        FundingPeriod.OpenInterest memory oi = _openInterest;
         funding = _funding.accrue(oi, insuranceAvailable, timestamp);
         uint256 longSize = oi.longSize - _longPart(sizeBefore) + _longPart(sizeAfter);
         uint256 shortSize = oi.shortSize - _shortPart(sizeBefore) + _shortPart(sizeAfter);
@@ -336,7 +538,12 @@ contract Amm is IAmm, Ownable2Step {
             if (longSize > oi.longSize && longSize > cap) revert OpenInterestCapExceeded(longSize, cap);
             if (shortSize > oi.shortSize && shortSize > cap) revert OpenInterestCapExceeded(shortSize, cap);
         }
-        _openInterest = FundingPeriod.OpenInterest(longSize.toUint104(), shortSize.toUint104(), uint40(timestamp));
+        _openInterest = FundingPeriod.OpenInterest(
+            longSize.toUint104(),
+            shortSize.toUint104(),
+            uint40(timestamp),
+            oi.curveFlags
+        );
     }
 
     function _longPart(int256 size) private pure returns (uint256) {
@@ -347,73 +554,60 @@ contract Amm is IAmm, Ownable2Step {
         return size < 0 ? uint256(-size) : 0;
     }
 
-    /// @dev The one place the contract reads the time. A block is identified by its timestamp,
-    /// which strictly increases on Ethereum and the OP Stack (unlike block.number, whose meaning
-    /// differs between L2s); where blocks share a timestamp, the per-block rules apply per second,
-    /// which is stricter.
-    function _blockTimestamp() internal view virtual returns (uint256) {
-        return block.timestamp;
-    }
-
-    // ---------------------------------------------------------------- admin
+    // ---------------------------------------------------------------- admin (module)
 
     /// @inheritdoc IAmm
-    function setLimits(Limits calldata limits) external onlyOwner {
-        _setLimits(limits);
-    }
-
-    function _setLimits(Limits memory limits) private {
-        if (limits.maxTradeRatio > FixedPoint.WAD) revert RatioTooHigh(limits.maxTradeRatio);
-        if (limits.fluctuationLimitRatio > FixedPoint.WAD) revert RatioTooHigh(limits.fluctuationLimitRatio);
-        _limits = limits;
-        emit LimitsUpdated(limits.maxTradeRatio, limits.fluctuationLimitRatio, limits.maxOpenInterest);
+    function setLimits(Limits calldata) external {
+        _delegate();
     }
 
     /// @inheritdoc IAmm
-    function setIndexBand(uint256 indexBandRatio) external onlyOwner {
-        if (indexBandRatio != 0 && (indexBandRatio < MIN_INDEX_BAND || indexBandRatio > MAX_INDEX_BAND)) {
-            revert IndexBandOutOfRange(indexBandRatio);
-        }
-        _indexBandRatio = uint64(indexBandRatio);
-        emit IndexBandUpdated(indexBandRatio);
+    function setIndexBand(uint256) external {
+        _delegate();
+    }
+
+    /// @inheritdoc IAmm
+    function setOracle(IPriceFeed, bytes32) external {
+        _delegate();
+    }
+
+    /// @inheritdoc IAmm
+    function setFundingParams(FundingParams calldata) external {
+        _delegate();
+    }
+
+    /// @inheritdoc IAmm
+    function setFundingSubsidyRatio(uint256) external {
+        _delegate();
     }
 
     /// @inheritdoc IAmm
     function getIndexBand() external view returns (uint256) {
-        return _indexBandRatio;
-    }
-
-    /// @inheritdoc IAmm
-    function setOracle(IPriceFeed priceFeed, bytes32 asset) external onlyOwner {
-        if (address(priceFeed) == address(0)) revert ZeroPriceFeed();
-        _priceFeed = priceFeed;
-        _asset = asset;
-        emit OracleSet(address(priceFeed), asset);
-    }
-
-    /// @inheritdoc IAmm
-    function setFundingParams(FundingParams calldata params) external onlyOwner {
-        _setFundingParams(params);
-    }
-
-    function _setFundingParams(FundingParams memory params) private {
-        _funding.setParams(params);
-        emit FundingParamsUpdated(params.maxPremiumRatio, params.minUpdateInterval, params.maxAccrualPeriod);
-    }
-
-    /// @inheritdoc IAmm
-    function setFundingSubsidyRatio(uint256 maxFundingSubsidyRatio) external onlyOwner {
-        _setFundingSubsidyRatio(maxFundingSubsidyRatio);
-    }
-
-    function _setFundingSubsidyRatio(uint256 maxFundingSubsidyRatio) private {
-        _funding.setSubsidyRatio(maxFundingSubsidyRatio);
-        emit FundingSubsidyRatioUpdated(maxFundingSubsidyRatio);
+        _delegateView();
     }
 
     /// @inheritdoc IAmm
     function getFundingSubsidyRatio() external view returns (uint256) {
-        return _funding.params.maxSubsidyRatio;
+        _delegateView();
+    }
+
+    /// @inheritdoc IAmm
+    function getLimits() external view returns (Limits memory) {
+        _delegateView();
+    }
+
+    /// @inheritdoc IAmm
+    function getFundingState()
+        external
+        view
+        returns (int256 premium, uint256 updatedAt, uint256 accruedAt, FundingParams memory params)
+    {
+        _delegateView();
+    }
+
+    /// @inheritdoc IAmm
+    function getOracle() external view returns (IPriceFeed priceFeed, bytes32 asset) {
+        _delegateView();
     }
 
     // ---------------------------------------------------------------- views
@@ -465,8 +659,7 @@ contract Amm is IAmm, Ownable2Step {
         uint256 timestamp = _blockTimestamp();
         markTwap = _markHistory.twap(timestamp, spotPrice, twapInterval);
         // The recorded index, not a fresh oracle read: one slot instead of two cold contracts.
-        PriceHistory.Head memory indexHead = _indexHistory.head;
-        if (indexHead.timestamp != 0 && timestamp - indexHead.timestamp <= MAX_INDEX_AGE) indexPrice = indexHead.price;
+        indexPrice = _freshIndex();
     }
 
     /// @inheritdoc IAmm
@@ -506,11 +699,6 @@ contract Amm is IAmm, Ownable2Step {
     }
 
     /// @inheritdoc IAmm
-    function getLimits() external view returns (Limits memory) {
-        return _limits;
-    }
-
-    /// @inheritdoc IAmm
     function getIndexTwap(uint256 interval) external view returns (uint256) {
         if (!_indexHistory.isStarted()) revert NoIndexPrice();
         uint256 price = _indexHistory.head.price;
@@ -538,20 +726,5 @@ contract Amm is IAmm, Ownable2Step {
         (inputs.spotPrice, inputs.markTwap, inputs.indexPrice) = _valuationPrices(r, twapInterval);
         inputs.maxCloseBase = _maxCloseBase(closingLong);
         (inputs.quoteReserve, inputs.baseReserve) = (r.quote, r.base);
-    }
-
-    /// @inheritdoc IAmm
-    function getFundingState()
-        external
-        view
-        returns (int256 premium, uint256 updatedAt, uint256 accruedAt, FundingParams memory params)
-    {
-        FundingPeriod.Period memory period = _funding.period;
-        return (period.premium, period.updatedAt, _openInterest.accruedAt, _funding.fundingParams());
-    }
-
-    /// @inheritdoc IAmm
-    function getOracle() external view returns (IPriceFeed priceFeed, bytes32 asset) {
-        return (_priceFeed, _asset);
     }
 }

@@ -106,10 +106,15 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     /// @inheritdoc IClearingHouse
     function updateFunding(address amm) external nonReentrant {
         _tradableMarket(amm);
-        (IAmm.FundingSnapshot memory funding, ) = IAmm(amm).updateFunding(_insuranceAvailable(), _config.paused);
-        // The accrual moves the positions' margins net of funding: the locked margin follows it.
+        (IAmm.FundingSnapshot memory funding, , uint256 curveCost) = IAmm(amm).updateFunding(
+            _insuranceAvailable(),
+            _config.paused
+        );
+        // The accrual moves the positions' margins net of funding: the locked margin follows it; and
+        // what the curve's moves cost the budget leaves the locked margin, for the traders' gain.
         int256 flow = funding.insuranceFlow;
-        if (flow != 0) _config.vault.settle(address(0), amm, 0, flow, -flow, 0);
+        if (flow != 0 || curveCost != 0)
+            _config.vault.settle(address(0), amm, 0, flow, -flow - curveCost.toInt256(), 0);
     }
 
     /// @inheritdoc IClearingHouse
@@ -142,9 +147,10 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     function _increase(Market memory market, StoredPosition memory p, Order memory o) private {
         // Valued before the swap, so the trade's own price impact cannot flatter the position.
         uint256 notionalBefore = p.size == 0 ? 0 : _markNotional(o.amm, p.size);
-        (uint256 base, IAmm.FundingSnapshot memory funding) = _swapQuote(o, p.size);
+        (uint256 base, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost) = _swapQuote(o, p.size);
         PositionMath.requireMayIncrease(p, funding, notionalBefore, market.initialMarginRatio);
         Trade memory t = PositionMath.increase(p, o.side, base, o.margin, o.notional, funding, market.feeRatio);
+        PositionMath.chargeSpread(t, spread, curveCost);
         _store(msg.sender, o.amm, t, p);
     }
 
@@ -152,16 +158,22 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     function _swapQuote(
         Order memory o,
         int256 sizeBefore
-    ) private returns (uint256 base, IAmm.FundingSnapshot memory funding) {
-        (base, funding) = IAmm(o.amm).swapQuote(o.side, o.notional, sizeBefore, _insuranceAvailable());
+    ) private returns (uint256 base, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost) {
+        (base, funding, spread, curveCost) = IAmm(o.amm).swapQuote(
+            o.side,
+            o.notional,
+            sizeBefore,
+            _insuranceAvailable()
+        );
         _checkBaseLimit(o.side, base, o.baseLimit);
     }
 
     /// @dev An open against the position for less than its exit value: trades the order's
     /// notional and realises the part of the position it buys back.
     function _reduceByQuote(Market memory market, StoredPosition memory p, Order memory o) private {
-        (uint256 base, IAmm.FundingSnapshot memory funding) = _swapQuote(o, p.size);
+        (uint256 base, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost) = _swapQuote(o, p.size);
         Trade memory t = PositionMath.reduce(p, base, o.notional, funding, market.feeRatio);
+        PositionMath.chargeSpreadOnReduce(p, t, spread, curveCost);
         _deferGain(o.amm, p, t);
         if (p.size != 0) _requireMarkMarginRatio(o.amm, p, market.maintenanceMarginRatio);
         _store(msg.sender, o.amm, t, p);
@@ -176,9 +188,14 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
         uint256 quoteLimit
     ) private {
         bool closingLong = p.size > 0;
-        (uint256 quote, IAmm.FundingSnapshot memory funding) = IAmm(amm).swapBase(p.size, base, _insuranceAvailable());
+        (uint256 quote, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost) = IAmm(amm).swapBase(
+            p.size,
+            base,
+            _insuranceAvailable()
+        );
         _checkQuoteLimit(closingLong, quote, quoteLimit);
         Trade memory t = PositionMath.reduce(p, base, quote, funding, market.feeRatio);
+        PositionMath.chargeSpreadOnReduce(p, t, spread, curveCost);
         _deferGain(amm, p, t);
         if (p.size != 0) _requireMarkMarginRatio(amm, p, market.maintenanceMarginRatio);
         _store(msg.sender, amm, t, p);
@@ -190,12 +207,10 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     function _reverse(Market memory market, StoredPosition memory p, Order memory o) private {
         uint256 closedSize = SignedMath.abs(p.size);
         int256 sizeBefore = p.size;
-        (uint256 exitValue, IAmm.FundingSnapshot memory funding) = IAmm(o.amm).swapBase(
-            p.size,
-            closedSize,
-            _insuranceAvailable()
-        );
+        (uint256 exitValue, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost) = IAmm(o.amm)
+            .swapBase(p.size, closedSize, _insuranceAvailable());
         Trade memory t = PositionMath.reduce(p, closedSize, exitValue, funding, market.feeRatio);
+        PositionMath.chargeSpreadOnReduce(p, t, spread, curveCost);
         _deferGain(o.amm, p, t);
         uint256 rest = o.notional - exitValue;
         if (rest != 0 && _restTradable(o.amm, o.side, rest)) {
@@ -222,11 +237,17 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
         uint256 rest,
         Trade memory t
     ) private returns (StoredPosition memory opened) {
-        (uint256 base, IAmm.FundingSnapshot memory funding) = IAmm(o.amm).swapQuote(o.side, rest, 0, 0);
+        (uint256 base, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost) = IAmm(o.amm).swapQuote(
+            o.side,
+            rest,
+            0,
+            0
+        );
         uint256 fee;
         (opened, fee) = PositionMath.openRest(o.side, base, rest, o.leverage, funding, feeRatio);
         t.fee += fee;
         t.freeCollateralDelta -= (uint256(opened.margin) + fee).toInt256();
+        PositionMath.chargeSpread(t, spread, curveCost);
     }
 
     // ---------------------------------------------------------------- margin
@@ -297,6 +318,11 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     /// @inheritdoc IClearingHouse
     function unpause() external {
         _delegate(adminModule);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function contributeToBudget(address, uint256) external {
+        _delegate(settlementModule);
     }
 
     /// @inheritdoc IClearingHouse

@@ -132,6 +132,7 @@ contract ClearingHouseViewer is IClearingHouseViewer {
 
     /// @dev What a preview reads of one market and trader.
     struct Market {
+        address amm;
         IClearingHouse.MarketParams params;
         IClearingHouse.MarketStatus status;
         uint256 quoteReserve;
@@ -170,23 +171,42 @@ contract ClearingHouseViewer is IClearingHouseViewer {
             p = m.position;
             if (legBase == 0) preview.kind = IClearingHouse.TradeKind.CLOSE;
         } else {
-            legBase = CurveMath.baseForQuote(m.quoteReserve, m.baseReserve, side, notional);
+            (t, legBase) = _previewOneLeg(m, preview.kind, side, margin, notional);
             legQuote = notional;
-            // An increase values the position at the spot before the swap, as the trade does.
-            uint256 notionalBefore =
-                p.size == 0 ? 0 : PositionMath.notionalAtReserves(p.size, m.quoteReserve, m.baseReserve);
-            (m.quoteReserve, m.baseReserve) = CurveMath.afterQuoteSwap(m.quoteReserve, m.baseReserve, side, notional);
-            if (preview.kind == IClearingHouse.TradeKind.REDUCE) {
-                t = PositionMath.reduce(p, legBase, notional, m.funding, m.params.feeRatio);
-                PositionMath.deferGain(p, t, m.profitAvailable);
-                _requireSpotRatio(p, m, m.params.maintenanceMarginRatio);
-            } else {
-                PositionMath.requireMayIncrease(p, m.funding, notionalBefore, m.params.initialMarginRatio);
-                t = PositionMath.increase(p, side, legBase, margin, notional, m.funding, m.params.feeRatio);
-            }
         }
         _requireFreeCollateral(trader, t.freeCollateralDelta);
         _describe(preview, t, m, sizeBefore, legBase, legQuote);
+    }
+
+    /// @dev An open, increase or reduce: one swap of `notional` on `side`. Leaves the position after
+    /// it in `m.position` and the reserves after it in `m`; returns the trade and its base.
+    function _previewOneLeg(
+        Market memory m,
+        IClearingHouse.TradeKind kind,
+        Side side,
+        uint256 margin,
+        uint256 notional
+    ) private view returns (Trade memory t, uint256 legBase) {
+        legBase = CurveMath.baseForQuote(m.quoteReserve, m.baseReserve, side, notional);
+        uint256 spread = _spreadFee(m, side, legBase, notional);
+        if (kind == IClearingHouse.TradeKind.REDUCE) {
+            (m.quoteReserve, m.baseReserve) = CurveMath.afterQuoteSwap(m.quoteReserve, m.baseReserve, side, notional);
+            t = PositionMath.reduce(m.position, legBase, notional, m.funding, m.params.feeRatio);
+            PositionMath.chargeSpreadOnReduce(m.position, t, spread, 0);
+            PositionMath.deferGain(m.position, t, m.profitAvailable);
+            _requireSpotRatio(m.position, m, m.params.maintenanceMarginRatio);
+            return (t, legBase);
+        }
+        // An increase values the position at the spot before the swap, as the trade does.
+        PositionMath.requireMayIncrease(
+            m.position,
+            m.funding,
+            m.position.size == 0 ? 0 : PositionMath.notionalAtReserves(m.position.size, m.quoteReserve, m.baseReserve),
+            m.params.initialMarginRatio
+        );
+        (m.quoteReserve, m.baseReserve) = CurveMath.afterQuoteSwap(m.quoteReserve, m.baseReserve, side, notional);
+        t = PositionMath.increase(m.position, side, legBase, margin, notional, m.funding, m.params.feeRatio);
+        PositionMath.chargeSpread(t, spread, 0);
     }
 
     /// @dev Fills `preview` from the trade `t`, the position after it (`m.position`) and the
@@ -227,16 +247,25 @@ contract ClearingHouseViewer is IClearingHouseViewer {
         }
     }
 
+    /// @dev The spread a leg trading `base` on `side` for `quote` pays, by the Amm's own formula
+    /// ({IAmmCurve-previewSpreadFee}) on its current curve.
+    function _spreadFee(Market memory m, Side side, uint256 base, uint256 quote) private view returns (uint256) {
+        int256 baseDelta = side == Side.LONG ? base.toInt256() : -base.toInt256();
+        return IAmm(m.amm).previewSpreadFee(baseDelta, quote);
+    }
+
     /// @dev A reversal: the close at the exit value, then the rest on the other side unless it is
     /// dust. Leaves the position after it in `m.position` and the reserves after it in `m`;
     /// returns the trade and the opening leg's base and quote (0 when the rest is not traded).
+    /// Both legs' spreads are the Amm's formula on the curve before the reversal (the opening
+    /// leg's, after the close, can differ from it by the close's effect on the net position).
     function _previewReverse(
         Market memory m,
         Side side,
         uint256 notional,
         uint256 leverage,
         uint256 exitValue
-    ) private pure returns (Trade memory t, uint256 legBase, uint256 legQuote) {
+    ) private view returns (Trade memory t, uint256 legBase, uint256 legQuote) {
         {
             uint256 closedSize = SignedMath.abs(m.position.size);
             (m.quoteReserve, m.baseReserve) = CurveMath.afterBaseSwap(
@@ -246,6 +275,8 @@ contract ClearingHouseViewer is IClearingHouseViewer {
                 closedSize
             );
             t = PositionMath.reduce(m.position, closedSize, exitValue, m.funding, m.params.feeRatio);
+            uint256 closeSpread = _spreadFee(m, side, closedSize, exitValue);
+            PositionMath.chargeSpreadOnReduce(m.position, t, closeSpread, 0);
             PositionMath.deferGain(m.position, t, m.profitAvailable);
         }
         legQuote = notional - exitValue;
@@ -258,6 +289,7 @@ contract ClearingHouseViewer is IClearingHouseViewer {
         t.quoteAmount = notional;
         t.fee += openFee;
         t.freeCollateralDelta -= (uint256(m.position.margin) + openFee).toInt256();
+        PositionMath.chargeSpread(t, _spreadFee(m, side, legBase, legQuote), 0);
     }
 
     /// @inheritdoc IClearingHouseViewer
@@ -267,7 +299,9 @@ contract ClearingHouseViewer is IClearingHouseViewer {
         if (p.size == 0) return preview;
         uint256 absSize = SignedMath.abs(p.size);
         uint256 quote = CurveMath.quoteForBase(m.quoteReserve, m.baseReserve, p.size, absSize);
+        uint256 spread = _spreadFee(m, p.size > 0 ? Side.SHORT : Side.LONG, absSize, quote);
         Trade memory t = PositionMath.reduce(p, absSize, quote, m.funding, m.params.feeRatio);
+        PositionMath.chargeSpreadOnReduce(p, t, spread, 0);
         PositionMath.deferGain(p, t, m.profitAvailable);
         preview = ClosePreview(
             t.quoteAmount,
@@ -298,6 +332,7 @@ contract ClearingHouseViewer is IClearingHouseViewer {
     /// now, and the trader's position; reverts MarketNotListed for an unlisted market.
     function _market(address amm, address trader) private view returns (Market memory m) {
         if (!clearingHouse.isMarketListed(amm)) revert IClearingHouse.MarketNotListed(amm);
+        m.amm = amm;
         m.params = clearingHouse.getMarketParams(amm);
         (m.status, ) = clearingHouse.getMarketStatus(amm);
         (m.quoteReserve, m.baseReserve) = IAmm(amm).getReserves();

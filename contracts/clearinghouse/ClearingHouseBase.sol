@@ -120,17 +120,19 @@ abstract contract ClearingHouseBase is Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @dev Stores `p` (or deletes it when closed), moves the trade's money in the Vault (the
-    /// trader's free collateral, the fee and the fund's funding share, the market's locked margin
-    /// ({PositionMath-lockedMarginDelta}), the trade's claim) and tells the trade.
+    /// trader's free collateral, the exchange fee and the fund's funding share, the market's locked
+    /// margin ({PositionMath-lockedMarginDelta}, with the spread joining the budget and the curve
+    /// cost leaving it), the trade's claim) and tells the trade.
     function _store(address trader, address amm, Trade memory t, StoredPosition memory p) internal {
-        int256 lockedMarginDelta = PositionMath.lockedMarginDelta(p, _positions[amm][trader].margin, t);
+        int256 lockedMarginDelta =
+            PositionMath.lockedMarginDelta(p, _positions[amm][trader].margin, t) + PositionMath.curveLockedDelta(t);
         if (p.size == 0) delete _positions[amm][trader];
         else _positions[amm][trader] = p;
         _config.vault.settle(
             trader,
             amm,
             t.freeCollateralDelta,
-            t.fee.toInt256() + t.insuranceFlow,
+            (t.fee - t.spread).toInt256() + t.insuranceFlow,
             lockedMarginDelta,
             t.claim
         );

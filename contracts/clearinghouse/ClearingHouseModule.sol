@@ -2,7 +2,7 @@
 pragma solidity 0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
+import {ICommonErrors} from "../interfaces/ICommonErrors.sol";
 import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 import {ClearingHouseBase} from "./ClearingHouseBase.sol";
 
@@ -21,7 +21,7 @@ abstract contract ClearingHouseModule is ClearingHouseBase {
     constructor(IPriceFeed sequencerOracle_) ClearingHouseBase(sequencerOracle_) Ownable(msg.sender) {}
 
     modifier onlyDelegated() {
-        if (address(this) == _self) revert IClearingHouse.NotDelegated();
+        if (address(this) == _self) revert ICommonErrors.NotDelegated();
         _;
     }
 }

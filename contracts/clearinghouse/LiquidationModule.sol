@@ -152,14 +152,20 @@ contract LiquidationModule is ClearingHouseModule {
         Trade memory t
     ) private returns (int256 equity) {
         IAmm.FundingSnapshot memory funding;
-        (t.quoteAmount, funding) = IAmm(amm).swapBase(p.size, closeBase, fundBefore);
+        uint256 spread;
+        uint256 curveCost;
+        (t.quoteAmount, funding, spread, curveCost) = IAmm(amm).swapBase(p.size, closeBase, fundBefore);
         int256 marginAfterFunding = PositionMath.settleFunding(p, p.size > 0 ? Side.LONG : Side.SHORT, funding, t);
         PositionMath.realize(p, closeBase, t);
-        equity = marginAfterFunding + t.realizedPnl;
+        // The close's spread is paid out of the position's equity, like the trader's own close.
+        t.spread = spread;
+        t.fee = spread;
+        t.curveCost = curveCost;
+        equity = marginAfterFunding + t.realizedPnl - spread.toInt256();
     }
 
     /// @dev Closes the rest of a partly liquidated position as far as the pool's limit allows in
-    /// this block, adding the trade to `t` and `liq`; returns the PnL it realised.
+    /// this block, adding the trade to `t` and `liq`; returns the PnL it realised less its spread.
     function _closeRest(
         address amm,
         StoredPosition memory p,
@@ -177,9 +183,12 @@ contract LiquidationModule is ClearingHouseModule {
         t.quoteAmount += rest.quoteAmount;
         t.baseDelta += rest.baseDelta;
         t.realizedPnl += rest.realizedPnl;
+        t.spread += rest.spread;
+        t.fee += rest.fee;
+        t.curveCost += rest.curveCost;
         liq.closeBase += more;
         liq.full = p.size == 0;
-        return rest.realizedPnl;
+        return rest.realizedPnl - rest.spread.toInt256();
     }
 
     /// @dev Stores what is left of the position (or deletes it), records any shortfall, moves the
@@ -206,7 +215,8 @@ contract LiquidationModule is ClearingHouseModule {
         // market's pool can, like any close: the rest is the trader's claim, or stays in the rest.
         _deferGain(amm, p, t);
         if (!liq.full) _positions[amm][trader] = p;
-        int256 lockedMarginDelta = PositionMath.lockedMarginDelta(p, marginBefore, t);
+        int256 lockedMarginDelta =
+            PositionMath.lockedMarginDelta(p, marginBefore, t) + PositionMath.curveLockedDelta(t);
         if (s.shortfall != 0) _recordShortfall(amm, s.shortfall);
         if (s.chargedToMarket != 0) emit IClearingHouse.BadDebtChargedToMarket(amm, trader, s.chargedToMarket);
         _moveLiquidationMoney(amm, trader, s, t, lockedMarginDelta);

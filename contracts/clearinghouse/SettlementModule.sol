@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IAmm} from "../interfaces/IAmm.sol";
 import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
+import {ICommonErrors} from "../interfaces/ICommonErrors.sol";
 import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 import {IVault} from "../interfaces/IVault.sol";
 import {FixedPoint} from "../libraries/FixedPoint.sol";
@@ -14,6 +15,7 @@ import {SettlementStorage} from "./SettlementStorage.sol";
 /// @title SettlementModule
 /// @notice The ClearingHouse's shutdown of a market at its index TWAP, and the settlement of every
 /// position at that price, pro rata when the market's pool is short. See {IClearingHouse-settleMarket}.
+/// Also the contributions to a market's AMM budget ({IClearingHouse-contributeToBudget}).
 contract SettlementModule is ClearingHouseModule {
     using FixedPoint for uint256;
     using SafeCast for uint256;
@@ -41,9 +43,12 @@ contract SettlementModule is ClearingHouseModule {
         if (price == 0) revert IClearingHouse.NoSettlementPrice(amm);
         _requireFreshIndex(amm, price);
         IAmm.FundingSnapshot memory funding = IAmm(amm).shutdown(_insuranceAvailable());
+        // The AMM budget is the market pool's money like any surplus: its locked part is released,
+        // so the pool value below counts it for the claims and the fund takes what they leave.
+        uint256 budget = IAmm(amm).releaseBudget();
         IVault vault_ = _config.vault;
         int256 flow = funding.insuranceFlow;
-        if (flow != 0) vault_.settle(address(0), amm, 0, flow, -flow, 0);
+        if (flow != 0 || budget != 0) vault_.settle(address(0), amm, 0, flow, -flow - budget.toInt256(), 0);
         (uint256 openLong, uint256 openShort) = IAmm(amm).getOpenInterest();
         market.status = IClearingHouse.MarketStatus.SETTLED;
         _markets[amm] = market;
@@ -70,6 +75,17 @@ contract SettlementModule is ClearingHouseModule {
         if (drift > indexPrice.wMulDown(SETTLEMENT_MAX_INDEX_DRIFT)) {
             revert IClearingHouse.SettlementIndexStale(amm, price, indexPrice);
         }
+    }
+
+    /// @notice See {IClearingHouse-contributeToBudget}. Here because it moves a market's money as
+    /// settlement does (the same Vault call), so the ClearingHouse's modules share one encoder.
+    function contributeToBudget(address amm, uint256 amount) external onlyDelegated {
+        if (amount == 0) revert ICommonErrors.ZeroAmount();
+        _tradableMarket(amm);
+        int256 signed = amount.toInt256();
+        _config.vault.settle(msg.sender, amm, -signed, 0, signed, 0);
+        IAmm(amm).creditBudget(amount);
+        emit IClearingHouse.BudgetContributed(msg.sender, amm, amount);
     }
 
     /// @notice See {IClearingHouse-settlePosition}.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IAmmCurve, IAmmCurveErrors} from "./IAmmCurve.sol";
 import {ICommonErrors} from "./ICommonErrors.sol";
 import {IPriceFeed} from "./IPriceFeed.sol";
 
@@ -12,7 +13,7 @@ enum Side {
 
 /// @title IAmmErrors
 /// @notice The errors an Amm raises; {IClearingHouse} inherits them, as its calls can surface them.
-interface IAmmErrors is ICommonErrors {
+interface IAmmErrors is ICommonErrors, IAmmCurveErrors {
     /// @notice A reserve given at construction is zero or does not fit in 128 bits.
     error InvalidReserves(uint256 quoteReserve, uint256 baseReserve);
     /// @notice A ratio above 100% (1e18).
@@ -67,7 +68,7 @@ interface IAmmErrors is ICommonErrors {
 /// the receiving side's index grows by less. Funding stops accruing `maxAccrualPeriod` after the last update, and a window
 /// without a valid index throughout sets the premium to zero.
 /// @dev Rounding always leaves the pool with at least k: quote*base never decreases through a swap.
-interface IAmm is IAmmErrors {
+interface IAmm is IAmmErrors, IAmmCurve {
     /// @notice The funding indices accrued to now and the insurance fund's share of the accrual.
     /// @param longIndex What one unit of long has paid since the market opened (negative: received).
     /// @param shortIndex What one unit of short has received (negative: paid).
@@ -162,12 +163,16 @@ interface IAmm is IAmmErrors {
     /// @param insuranceAvailable What the insurance fund holds; the accrual draws at most its budget from it.
     /// @return baseAmount Base given to (LONG) or owed by (SHORT) the trader, rounded in the pool's favour.
     /// @return funding The funding indices accrued to now (before this trade's open interest change).
+    /// @return spreadFee The spread the trade pays, credited to the budget ({IAmmCurve}); the
+    /// ClearingHouse charges it to the trader.
+    /// @return curveCost What a repeg before the trade cost the budget; the ClearingHouse releases
+    /// as much of the market's locked margin.
     function swapQuote(
         Side side,
         uint256 quoteAmount,
         int256 traderSizeBefore,
         uint256 insuranceAvailable
-    ) external returns (uint256 baseAmount, FundingSnapshot memory funding);
+    ) external returns (uint256 baseAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost);
 
     /// @notice Closes `baseAmount` of a position of size `traderSizeBefore` (toward zero). Closing
     /// trades skip the trade-size limit and may cross the fluctuation limit if first in their block.
@@ -176,22 +181,27 @@ interface IAmm is IAmmErrors {
     /// @param insuranceAvailable What the insurance fund holds; the accrual draws at most its budget from it.
     /// @return quoteAmount Quote paid to a long, or owed by a short, rounded in the pool's favour.
     /// @return funding The funding indices accrued to now (before this trade's open interest change).
+    /// @return spreadFee The spread the trade pays, as {swapQuote}'s.
+    /// @return curveCost What a repeg before the trade cost the budget, as {swapQuote}'s.
     function swapBase(
         int256 traderSizeBefore,
         uint256 baseAmount,
         uint256 insuranceAvailable
-    ) external returns (uint256 quoteAmount, FundingSnapshot memory funding);
+    ) external returns (uint256 quoteAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost);
 
     /// @notice Closes the funding window (ClearingHouse only): accrues the indices to now at the
-    /// old premium, records the index price, and sets the premium from the window's TWAPs.
+    /// old premium, records the index price, and sets the premium from the window's TWAPs; then,
+    /// with the dynamic curve on, repegs toward the index and adjusts the depth ({IAmmCurve}).
     /// @param insuranceAvailable What the insurance fund holds; the accrual draws at most its budget from it.
     /// @param frozen Whether the market is paused: the new premium is then zero.
     /// @return funding The indices as of now and the fund's share of the accrual.
     /// @return premium The new premium (quote per base per day; positive: longs pay).
+    /// @return curveCost What the update's repeg and depth change cost the budget ({IAmmCurve});
+    /// the ClearingHouse releases as much of the market's locked margin.
     function updateFunding(
         uint256 insuranceAvailable,
         bool frozen
-    ) external returns (FundingSnapshot memory funding, int256 premium);
+    ) external returns (FundingSnapshot memory funding, int256 premium, uint256 curveCost);
 
     /// @notice Ends funding for good when the market is settled (ClearingHouse only): accrues the
     /// indices to now at the current premium and sets the premium to zero, so they never move again.

@@ -142,6 +142,9 @@ interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors {
     event MarketAdded(address indexed amm, MarketParams params);
     /// @notice A market's risk parameters changed.
     event MarketParamsUpdated(address indexed amm, MarketParams params);
+    /// @notice `contributor` moved `amount` of free collateral into the market's pool for its AMM
+    /// budget ({IAmmCurve}).
+    event BudgetContributed(address indexed contributor, address indexed amm, uint256 amount);
     /// @notice The one-time link to the Vault was made.
     event VaultSet(address vault);
     /// @notice Trading was stopped by `account`.
@@ -247,8 +250,6 @@ interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors {
     error InvalidLiquidationParams();
     /// @notice A reduce of more base than the position holds.
     error ReduceExceedsPosition(uint256 baseAmount, uint256 positionSize);
-    /// @notice A ClearingHouse module was called directly instead of through the ClearingHouse.
-    error NotDelegated();
 
     /// @notice Opens, increases, reduces or reverses the caller's position with notional
     /// `margin x leverage`. On the position's side (or with none) it adds exposure and locks
@@ -401,6 +402,14 @@ interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors {
 
     /// @notice Changes a market's risk parameters (owner only).
     function setMarketParams(address amm, MarketParams calldata params) external;
+
+    /// @notice Moves `amount` of the caller's free collateral into the market's pool as locked
+    /// margin and credits it to the market's AMM budget ({IAmmCurve-creditBudget}), which pays the
+    /// curve's repegs and depth changes and backs its vAMM leverage. Anyone may contribute; the
+    /// money is the market's from then on (at settlement it is pool money like any surplus).
+    /// @param amm A listed market that is not settled.
+    /// @param amount Quote to contribute (positive).
+    function contributeToBudget(address amm, uint256 amount) external;
 
     /// @notice Changes the liquidation rules (owner only): feeRatio up to 10%, partialBuffer up to
     /// 20%, maxSpreadRatio 1% to 50%, markTwapInterval 1 minute to 1 hour, minPositionNotional a

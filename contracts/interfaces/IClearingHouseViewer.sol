@@ -48,7 +48,7 @@ interface IClearingHouseViewer {
     /// @param kind OPEN, INCREASE, REDUCE, REVERSE, or CLOSE (a reversal whose rest is dust).
     /// @param baseDelta Change of the trader's size.
     /// @param quoteAmount Quote notional exchanged with the pool.
-    /// @param fee Trading fee, for both legs of a reversal.
+    /// @param fee Trading fee and spread ({IAmmCurve}), for both legs of a reversal.
     /// @param fundingPayment Pending funding the trade settles: + paid, - received.
     /// @param realizedPnl PnL the trade realises (reduce, close, reversal).
     /// @param freeCollateralDelta What moves to (+) or from (-) the trader's free collateral:
@@ -84,7 +84,7 @@ interface IClearingHouseViewer {
 
     /// @notice What an {IClearingHouse-closePosition} would do now (all zero without a position).
     /// @param quoteAmount Quote received closing a long, paid closing a short.
-    /// @param fee Trading fee.
+    /// @param fee Trading fee and spread ({IAmmCurve}).
     /// @param fundingPayment Pending funding settled: + paid, - received.
     /// @param realizedPnl PnL realised.
     /// @param payout What returns to free collateral: margin - funding + PnL - fee, less `claim`.

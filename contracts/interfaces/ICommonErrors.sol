@@ -12,4 +12,7 @@ interface ICommonErrors {
     error ZeroAmount();
     /// @notice Caller is not the ClearingHouse.
     error OnlyClearingHouse(address caller);
+    /// @notice A module's entry point was called directly instead of by DELEGATECALL from the
+    /// contract that deployed it.
+    error NotDelegated();
 }

@@ -86,6 +86,9 @@ library FundingPeriod {
         uint104 longSize;
         uint104 shortSize;
         uint40 accruedAt;
+        /// @dev Not funding's: the Amm's dynamic-curve switches, in this slot every trade reads
+        /// anyway, so a static market pays no extra storage read for them.
+        uint8 curveFlags;
     }
 
     /// @dev Per-unit growth since the period's start, at the start of a stretch and at its end,

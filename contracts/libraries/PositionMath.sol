@@ -20,7 +20,9 @@ struct StoredPosition {
 }
 
 /// @notice What one trade did, gathered so the position's event is emitted from one place and a
-/// preview can report it field by field.
+/// preview can report it field by field. `fee` is everything the trader paid for the trade: the
+/// exchange fee (the insurance fund's) plus `spread`, the dynamic curve's spread (the market
+/// budget's). `curveCost` is what a repeg the trade triggered cost the budget (see {IAmmCurve}).
 struct Trade {
     int256 baseDelta;
     uint256 quoteAmount;
@@ -30,6 +32,8 @@ struct Trade {
     int256 freeCollateralDelta;
     int256 insuranceFlow;
     uint256 claim;
+    uint256 spread;
+    uint256 curveCost;
 }
 
 /// @title PositionMath
@@ -216,6 +220,43 @@ library PositionMath {
         uint256 baseReserve
     ) internal pure returns (bool) {
         return baseOut != 0 && rest * baseReserve >= quoteReserve;
+    }
+
+    // ---------------------------------------------------------------- dynamic curve
+
+    /// @notice Adds a swap's spread and curve cost to a trade whose money comes from free
+    /// collateral (an open, an increase, a reversal's new leg): the spread is paid like the fee.
+    function chargeSpread(Trade memory t, uint256 spread, uint256 curveCost) internal pure {
+        t.curveCost += curveCost;
+        if (spread == 0) return;
+        t.spread += spread;
+        t.fee += spread;
+        t.freeCollateralDelta -= spread.toInt256();
+    }
+
+    /// @notice Adds a reduce's or close's spread and curve cost to `t` (after {reduce}): the spread
+    /// is paid like the fee, out of the margin the position keeps or the close's payout.
+    function chargeSpreadOnReduce(
+        StoredPosition memory p,
+        Trade memory t,
+        uint256 spread,
+        uint256 curveCost
+    ) internal pure {
+        t.curveCost += curveCost;
+        if (spread == 0) return;
+        t.spread += spread;
+        t.fee += spread;
+        int256 left = (p.size == 0 ? t.freeCollateralDelta : int256(uint256(p.margin))) - spread.toInt256();
+        if (left < 0) revert IClearingHouse.PositionUnderwater(left);
+        if (p.size == 0) t.freeCollateralDelta = left;
+        else p.margin = uint256(left).toUint128();
+    }
+
+    /// @notice How a trade moves its market's locked margin beyond its position's
+    /// ({lockedMarginDelta}): the spread joins the budget (locked), the curve cost the budget paid
+    /// leaves it (released, so the pool can pay the traders' gain from the move).
+    function curveLockedDelta(Trade memory t) internal pure returns (int256) {
+        return t.spread.toInt256() - t.curveCost.toInt256();
     }
 
     // ---------------------------------------------------------------- funding

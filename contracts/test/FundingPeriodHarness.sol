@@ -35,7 +35,7 @@ contract FundingPeriodHarness {
     ) external returns (IAmm.FundingSnapshot memory funding) {
         FundingPeriod.OpenInterest memory oi = _oi;
         funding = _state.accrue(oi, insuranceAvailable, block.timestamp);
-        _oi = FundingPeriod.OpenInterest(uint104(longSize), uint104(shortSize), uint40(block.timestamp));
+        _oi = FundingPeriod.OpenInterest(uint104(longSize), uint104(shortSize), uint40(block.timestamp), 0);
     }
 
     /// @notice Closes the period now and opens the next with the cumulatives given.

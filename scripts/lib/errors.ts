@@ -115,7 +115,7 @@ export const SENTENCES: Record<string, (a: Args, f: Formatters) => string> = {
     `the position is underwater (its margin after PnL and fee would be ${f.q(a.remainingMargin)}): it can only be liquidated`,
   ReduceExceedsPosition: (a, f) =>
     `cannot reduce ${f.n(a.baseAmount)} base: the position holds only ${f.n(a.positionSize)} (close it instead)`,
-  NotDelegated: () => "a ClearingHouse module was called directly: call the ClearingHouse instead",
+  NotDelegated: () => "a module was called directly: call the ClearingHouse or the Amm that deployed it instead",
   InsufficientMargin: (a, f) => `the position has ${f.q(a.margin)} margin, less than the ${f.q(a.requested)} asked`,
   NotLiquidatable: (a, f) =>
     `the position is not liquidatable: margin ratio ${f.pct(a.marginRatio)} is at or above maintenance ${f.pct(a.maintenanceMarginRatio)}`,
@@ -177,6 +177,25 @@ export const SENTENCES: Record<string, (a: Args, f: Formatters) => string> = {
   NoIndexPrice: () => "the market has never recorded an index price (poke its index or update funding first)",
   FundingSubsidyRatioOutOfRange: (a, f) =>
     `a funding subsidy budget of ${f.pct(a.maxFundingSubsidyRatio)} of the insurance fund per day is above the maximum of 10%`,
+  // Amm: the dynamic curve
+  VammLeverageExceeded: (a, f) =>
+    `the trade would grow the market's net position to ${f.q(a.exposure)} of exposure, above the ${f.q(a.maxExposure)} ` +
+    `its budget and insurance share back: trade less, or the other way`,
+  RepegThresholdOutOfRange: (a, f) =>
+    `a repeg threshold of ${f.pct(a.repegThresholdRatio)} is out of range (0 for off, or 0.1% to 20%)`,
+  SpreadOutOfRange: (a, f) =>
+    `spreads of ${f.pct(a.baseSpreadRatio)} (base) and ${f.pct(a.maxSpreadRatio)} (cap) are out of range ` +
+    `(base at most 1%, cap from the base to 5%)`,
+  VammLeverageOutOfRange: (a, f) =>
+    `a vAMM leverage of ${f.n(a.maxVammLeverage)}x is out of range (0 for off, or 0.5x to 50x)`,
+  FundShareOutOfRange: (a, f) => `an insurance fund share of ${f.pct(a.fundShareRatio)} is above 100%`,
+  BudgetBoundsInvalid: (a, f) =>
+    `a budget floor of ${f.q(a.budgetFloor)} above the target of ${f.q(a.budgetTarget)} (or a target too large)`,
+  DepthBoundsOutOfRange: (a, f) =>
+    `depth bounds out of range: change ${f.pct(a.maxDepthChangeRatio)} per update (at most 10%), ` +
+    `min ${f.n(a.minDepthRatio)}x (0.1x to 1x), max ${f.n(a.maxDepthRatio)}x (1x to 10x)`,
+  NetPositionExceedsCurve: (a, f) =>
+    `the traders' net position ${f.n(a.netPosition)} cannot be valued on a curve with ${f.n(a.baseReserve)} base`,
   // Price feed
   ZeroAssetKey: () => "the asset key is empty",
   ZeroFeedAddress: (a, f) => `the feed address of ${f.asset(a.asset)} is zero`,

@@ -84,7 +84,7 @@ contract AmmFuzzTest is TestBase {
                     amm.swapQuote(side, amount, size, 0);
                     continue;
                 }
-                (uint256 got, ) = amm.swapQuote(side, amount, size, 0);
+                (uint256 got, , , ) = amm.swapQuote(side, amount, size, 0);
                 assertEq(got, preview, "previewSwapQuote != swapQuote");
                 (qAfter, bAfter) = _reserves();
                 if (side == Side.LONG) {
@@ -103,7 +103,7 @@ contract AmmFuzzTest is TestBase {
                 uint256 abs = size > 0 ? uint256(size) : uint256(-size);
                 uint256 amount = bound(x >> 24, 1, abs);
                 uint256 preview = amm.previewSwapBase(size, amount);
-                (uint256 got, ) = amm.swapBase(size, amount, 0);
+                (uint256 got, , , ) = amm.swapBase(size, amount, 0);
                 assertEq(got, preview, "previewSwapBase != swapBase");
                 (qAfter, bAfter) = _reserves();
                 if (size > 0) {
@@ -131,7 +131,7 @@ contract AmmFuzzTest is TestBase {
         (uint256 q, ) = _reserves();
         Side side = (preSeed >> 1) & 1 == 0 ? Side.LONG : Side.SHORT;
         uint256 amount = bound(preSeed >> 8, 1e18, q / 3);
-        (uint256 got, ) = amm.swapQuote(side, amount, 0, 0);
+        (uint256 got, , , ) = amm.swapQuote(side, amount, 0, 0);
         sizes[2] = side == Side.LONG ? int256(got) : -int256(got);
     }
 
@@ -149,12 +149,12 @@ contract AmmFuzzTest is TestBase {
         (uint256 q, ) = _reserves();
         uint256 amount = boundLog(amountSeed, 1e12, q / 2);
         if (amm.previewSwapQuote(Side.LONG, amount) == 0) amount = q / 2;
-        (uint256 base, ) = amm.swapQuote(Side.LONG, amount, 0, 0);
+        (uint256 base, , , ) = amm.swapQuote(Side.LONG, amount, 0, 0);
         sizes[0] = int256(base);
         uint256 part = bound(splitSeed, 1, base);
-        (uint256 back, ) = amm.swapBase(int256(base), part, 0);
+        (uint256 back, , , ) = amm.swapBase(int256(base), part, 0);
         if (part < base) {
-            (uint256 rest, ) = amm.swapBase(int256(base - part), base - part, 0);
+            (uint256 rest, , , ) = amm.swapBase(int256(base - part), base - part, 0);
             back += rest;
         }
         sizes[0] = 0;
@@ -175,12 +175,12 @@ contract AmmFuzzTest is TestBase {
         _preMove(preSeed);
         (uint256 q, ) = _reserves();
         uint256 amount = boundLog(amountSeed, 1, q / 2);
-        (uint256 base, ) = amm.swapQuote(Side.SHORT, amount, 0, 0);
+        (uint256 base, , , ) = amm.swapQuote(Side.SHORT, amount, 0, 0);
         sizes[0] = -int256(base);
         uint256 part = bound(splitSeed, 1, base);
-        (uint256 cost, ) = amm.swapBase(-int256(base), part, 0);
+        (uint256 cost, , , ) = amm.swapBase(-int256(base), part, 0);
         if (part < base) {
-            (uint256 rest, ) = amm.swapBase(-int256(base - part), base - part, 0);
+            (uint256 rest, , , ) = amm.swapBase(-int256(base - part), base - part, 0);
             cost += rest;
         }
         sizes[0] = 0;
@@ -203,7 +203,7 @@ contract AmmFuzzTest is TestBase {
 
     function test_closeCannotExceedPosition() public {
         _deployExact(1e24, 1e20);
-        (uint256 base, ) = amm.swapQuote(Side.LONG, 1e21, 0, 0);
+        (uint256 base, , , ) = amm.swapQuote(Side.LONG, 1e21, 0, 0);
         vm.expectRevert(abi.encodeWithSelector(IAmmErrors.CloseExceedsPosition.selector, base + 1, base));
         amm.swapBase(int256(base), base + 1, 0);
     }

@@ -157,7 +157,7 @@ describe("Amm", function () {
       const preview1 = await amm.previewSwapQuote(Side.LONG, q1);
       expect(preview1).to.equal(m.previewSwapQuote(LONG, q1));
       const r1 = m.quoteSwap(LONG, q1);
-      expect(await asCh.swapQuote.staticCall(Side.LONG, q1, 0n, 0n)).to.deep.equal([preview1, NO_FUNDING]);
+      expect(await asCh.swapQuote.staticCall(Side.LONG, q1, 0n, 0n)).to.deep.equal([preview1, NO_FUNDING, 0n, 0n]);
       await expect(asCh.swapQuote(Side.LONG, q1, 0n, 0n))
         .to.emit(amm, "Swapped")
         .withArgs(q1, -preview1, r1.newQuote, r1.newBase);
@@ -168,7 +168,7 @@ describe("Amm", function () {
       const preview2 = await amm.previewSwapQuote(Side.SHORT, q2);
       expect(preview2).to.equal(m.previewSwapQuote(SHORT, q2));
       const r2 = m.quoteSwap(SHORT, q2);
-      expect(await asCh.swapQuote.staticCall(Side.SHORT, q2, 0n, 0n)).to.deep.equal([preview2, NO_FUNDING]);
+      expect(await asCh.swapQuote.staticCall(Side.SHORT, q2, 0n, 0n)).to.deep.equal([preview2, NO_FUNDING, 0n, 0n]);
       await expect(asCh.swapQuote(Side.SHORT, q2, 0n, 0n))
         .to.emit(amm, "Swapped")
         .withArgs(-q2, preview2, r2.newQuote, r2.newBase);
@@ -179,7 +179,7 @@ describe("Amm", function () {
       const preview3 = await amm.previewSwapBase(longSize, s3);
       expect(preview3).to.equal(m.previewSwapBase(longSize, s3));
       const r3 = m.baseSwap(longSize, s3);
-      expect(await asCh.swapBase.staticCall(longSize, s3, 0n)).to.deep.equal([preview3, NO_FUNDING]);
+      expect(await asCh.swapBase.staticCall(longSize, s3, 0n)).to.deep.equal([preview3, NO_FUNDING, 0n, 0n]);
       await expect(asCh.swapBase(longSize, s3, 0n))
         .to.emit(amm, "Swapped")
         .withArgs(-preview3, s3, r3.newQuote, r3.newBase);
@@ -189,7 +189,7 @@ describe("Amm", function () {
       const preview4 = await amm.previewSwapBase(shortSize, s4);
       expect(preview4).to.equal(m.previewSwapBase(shortSize, s4));
       const r4 = m.baseSwap(shortSize, s4);
-      expect(await asCh.swapBase.staticCall(shortSize, s4, 0n)).to.deep.equal([preview4, NO_FUNDING]);
+      expect(await asCh.swapBase.staticCall(shortSize, s4, 0n)).to.deep.equal([preview4, NO_FUNDING, 0n, 0n]);
       await expect(asCh.swapBase(shortSize, s4, 0n))
         .to.emit(amm, "Swapped")
         .withArgs(preview4, -s4, r4.newQuote, r4.newBase);

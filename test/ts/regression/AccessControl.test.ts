@@ -25,6 +25,8 @@ const PUBLIC: Record<string, string[]> = {
     "removeMargin",
     "updateFunding",
     "settlePosition",
+    // Moves the caller's own free collateral into a market's AMM budget.
+    "contributeToBudget",
     "acceptOwnership",
   ],
   Amm: ["pokeIndex", "acceptOwnership"],
@@ -45,6 +47,20 @@ const PUBLIC: Record<string, string[]> = {
     "acceptOwnership",
   ],
   ClearingHouseViewer: [],
+};
+
+/** The dynamic curve's parameters with every feature off (the constructor's). */
+const CURVE_OFF = {
+  repegThresholdRatio: 0n,
+  baseSpreadRatio: 0n,
+  maxSpreadRatio: 0n,
+  maxVammLeverage: 0n,
+  fundShareRatio: 0n,
+  budgetFloor: 0n,
+  budgetTarget: 0n,
+  maxDepthChangeRatio: 0n,
+  minDepthRatio: toWad(1),
+  maxDepthRatio: toWad(1),
 };
 
 describe("Regression: access control", function () {
@@ -87,12 +103,15 @@ describe("Regression: access control", function () {
       ["Amm", "setIndexBand", [toWad("0.03")], OWNER],
       ["Amm", "setFundingSubsidyRatio", [toWad("0.01")], OWNER],
       ["Amm", "setFundingParams", [{ maxPremiumRatio: 0n, minUpdateInterval: 300, maxAccrualPeriod: 3600 }], OWNER],
+      ["Amm", "setCurveParams", [CURVE_OFF], OWNER],
       ["Amm", "transferOwnership", [s.address], OWNER],
       ["Amm", "renounceOwnership", [], OWNER],
       ["Amm", "swapQuote", [Side.LONG, toWad(100), 0n, 0n], "OnlyClearingHouse"],
       ["Amm", "swapBase", [toWad(1), toWad(1), 0n], "OnlyClearingHouse"],
       ["Amm", "updateFunding", [0n, false], "OnlyClearingHouse"],
       ["Amm", "shutdown", [0n], "OnlyClearingHouse"],
+      ["Amm", "creditBudget", [1n], "OnlyClearingHouse"],
+      ["Amm", "releaseBudget", [], "OnlyClearingHouse"],
       ["Vault", "settle", [s.address, market, toWad(1), -toWad(1), 0n, 0n], "OnlyClearingHouse"],
       ["Vault", "setInsuranceFund", [s.address], "OnlyClearingHouse"],
       ["Vault", "depositInsurance", [1n], "OnlyInsuranceFund"],

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IAmm, IAmmErrors} from "../interfaces/IAmm.sol";
+import {IAmmCurve, IAmmCurveErrors} from "../interfaces/IAmmCurve.sol";
+import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
+import {ICommonErrors} from "../interfaces/ICommonErrors.sol";
+import {CurveAdjustment} from "../libraries/CurveAdjustment.sol";
+import {FixedPoint} from "../libraries/FixedPoint.sol";
+import {FundingPeriod} from "../libraries/FundingPeriod.sol";
+import {AmmStorage} from "./AmmStorage.sol";
+
+/// @title AmmCurveModule
+/// @notice The dynamic curve's moves and configuration ({IAmmCurve}), deployed by each {Amm} in its
+/// constructor and run by it through DELEGATECALL on its storage, so the Amm's code stays under the
+/// 24,576-byte limit: the repeg (before a trade that finds the spot too far from the index, and at
+/// funding updates), the formulaic depth change at funding updates, the parameters, the budget's
+/// credits and release, and the curve's views.
+/// @dev Called directly it would act on its own, empty storage: every entry point refuses that
+/// with {ICommonErrors-NotDelegated}. Access (owner, ClearingHouse) is checked by the Amm's entry
+/// points except for the owner's, which reads the Amm's owner from the shared storage.
+contract AmmCurveModule is AmmStorage {
+    using FixedPoint for uint256;
+    using SafeCast for uint256;
+    using FundingPeriod for FundingPeriod.State;
+
+    /// @notice Lowest non-zero repeg threshold: 0.1% of the index.
+    uint256 public constant MIN_REPEG_THRESHOLD = 0.001e18;
+    /// @notice Highest repeg threshold: 20% of the index.
+    uint256 public constant MAX_REPEG_THRESHOLD = 0.2e18;
+    /// @notice Highest base half-spread: 1% of notional.
+    uint256 public constant MAX_BASE_SPREAD = 0.01e18;
+    /// @notice Highest half-spread cap: 5% of notional.
+    uint256 public constant MAX_SPREAD = 0.05e18;
+    /// @notice Lowest non-zero vAMM leverage: 0.5x.
+    uint256 public constant MIN_VAMM_LEVERAGE = 0.5e18;
+    /// @notice Highest vAMM leverage: 50x.
+    uint256 public constant MAX_VAMM_LEVERAGE = 50e18;
+    /// @notice Largest depth change per funding update: 10%.
+    uint256 public constant MAX_DEPTH_CHANGE = 0.1e18;
+    /// @notice Lowest `minDepthRatio`: 0.1x the launch depth.
+    uint256 public constant MIN_DEPTH_LIMIT = 0.1e18;
+    /// @notice Highest `maxDepthRatio`: 10x the launch depth.
+    uint256 public constant MAX_DEPTH_LIMIT = 10e18;
+
+    address private immutable _self = address(this);
+
+    constructor() Ownable(msg.sender) {}
+
+    modifier onlyDelegated() {
+        if (address(this) == _self) revert ICommonErrors.NotDelegated();
+        _;
+    }
+
+    // ---------------------------------------------------------------- curve moves
+
+    /// @notice A trade's repeg toward `index` (the Amm found the spot beyond the threshold).
+    /// @return cost What the budget paid (0 for a free or gaining move, or none).
+    /// @return openedBlock Whether the repeg was the block's first record in the mark history (so
+    /// a closing trade after it keeps the first swap's right to cross the fluctuation limit).
+    function repeg(uint256 index) external onlyDelegated returns (uint256 cost, bool openedBlock) {
+        openedBlock = _markHistory.head.timestamp != _blockTimestamp();
+        bool moved;
+        (cost, moved) = _repeg(index);
+        openedBlock = openedBlock && moved;
+    }
+
+    /// @notice A funding update's adjustments: a repeg toward the fresh index when the closed
+    /// window's TWAPs part by more than the threshold, then the formulaic depth change.
+    /// @return cost What the budget paid for both.
+    function adjustAtFunding(uint256 markTwap, uint256 indexTwap) external onlyDelegated returns (uint256 cost) {
+        uint256 threshold = _curveConfig.repegThresholdRatio;
+        if (threshold != 0 && indexTwap != 0) {
+            uint256 gap = markTwap > indexTwap ? markTwap - indexTwap : indexTwap - markTwap;
+            uint256 index = _freshIndex();
+            if (gap > indexTwap.wMulDown(threshold) && index != 0) (cost, ) = _repeg(index);
+        }
+        if (_depthConfig.maxDepthChangeRatio != 0) cost += _adjustDepth();
+        _budgetAtLastUpdate = _budget.amount;
+    }
+
+    /// @dev Moves the quote reserve toward `index` x base, as far as the budget above its floor
+    /// pays ({CurveAdjustment-repegWithin}); records the move and emits Repegged.
+    function _repeg(uint256 index) private returns (uint256 cost, bool moved) {
+        Reserves memory r = _reserves;
+        int256 net = _netPosition(_openInterest);
+        // A net short as large as the base reserve cannot be valued on the curve: no repeg.
+        if (net < 0 && uint256(-net) >= r.base) return (0, false);
+        uint256 targetQuote = CurveAdjustment.quoteAtPrice(r.base, index);
+        if (targetQuote == 0 || targetQuote > type(uint128).max) return (0, false);
+        Budget memory budget = _budget;
+        (uint256 q1, int256 signedCost) = CurveAdjustment.repegWithin(
+            r.quote,
+            r.base,
+            targetQuote,
+            net,
+            _available(budget.amount)
+        );
+        if (q1 == r.quote || q1 == 0) return (0, false);
+        cost = _pay(budget, signedCost);
+        CurveShape memory shape = _shape;
+        uint256 newPeg = Math.mulDiv(shape.peg, q1, r.quote);
+        _shape.peg = newPeg.toUint128();
+        _reserves = Reserves(uint128(q1), r.base);
+        _recordCurveMove(_spotPrice(r), q1.wDivDown(r.base));
+        emit IAmmCurve.Repegged(shape.peg, newPeg, q1, r.base, signedCost, budget.amount);
+        return (cost, true);
+    }
+
+    /// @dev The formulaic k: grows the depth by maxDepthChangeRatio (at most to maxDepthRatio)
+    /// while the budget is at or above its target and the cost fits in budget - target (else by
+    /// the share of the step the room pays, if that fits, else not); shrinks it by
+    /// maxDepthChangeRatio (at least to minDepthRatio) when the budget fell since the last update.
+    function _adjustDepth() private returns (uint256) {
+        (uint256 depth, uint256 ratio, uint256 available) = _depthStep();
+        if (ratio == 0) return 0;
+        Reserves memory r = _reserves;
+        int256 net = _netPosition(_openInterest);
+        (bool ok, uint256 q1, uint256 b1, int256 signedCost) = _scaled(r, ratio, net);
+        if (ok && signedCost > 0 && uint256(signedCost) > available && ratio > FixedPoint.WAD) {
+            // The cost of a small growth is nearly linear in the step: take the share the room pays.
+            ratio = FixedPoint.WAD + Math.mulDiv(ratio - FixedPoint.WAD, available, uint256(signedCost));
+            (ok, q1, b1, signedCost) = _scaled(r, ratio, net);
+        }
+        if (!ok || (signedCost > 0 && uint256(signedCost) > available) || ratio == FixedPoint.WAD) return 0;
+        uint256 newDepth = depth.wMulDown(ratio);
+        _shape.depth = newDepth.toUint128();
+        _reserves = Reserves(uint128(q1), uint128(b1));
+        _recordCurveMove(_spotPrice(r), q1.wDivDown(b1));
+        Budget memory budget = _budget;
+        uint256 cost = _pay(budget, signedCost);
+        emit IAmmCurve.DepthChanged(depth, newDepth, q1, b1, signedCost, budget.amount);
+        return cost;
+    }
+
+    /// @dev This update's depth step: the depth now, the ratio to scale the reserves by (0: none)
+    /// and what the step may cost.
+    function _depthStep() private view returns (uint256 depth, uint256 ratio, uint256 available) {
+        DepthConfig memory d = _depthConfig;
+        Budget memory budget = _budget;
+        depth = _shape.depth;
+        uint256 newDepth;
+        if (budget.amount >= budget.target) {
+            newDepth = Math.min(depth.wMulDown(FixedPoint.WAD + d.maxDepthChangeRatio), d.maxDepthRatio);
+            if (newDepth <= depth) return (depth, 0, 0);
+            available = budget.amount - budget.target;
+        } else if (budget.amount < _budgetAtLastUpdate) {
+            newDepth = Math.max(depth.wMulUp(FixedPoint.WAD - d.maxDepthChangeRatio), d.minDepthRatio);
+            if (newDepth >= depth) return (depth, 0, 0);
+            available = _available(budget.amount);
+        } else {
+            return (depth, 0, 0);
+        }
+        ratio = newDepth.wDivDown(depth);
+    }
+
+    /// @dev Reserves `r` scaled by `ratio` and the cost of the change; not ok when the result
+    /// leaves 128 bits, empties a reserve or cannot value the net position.
+    function _scaled(
+        Reserves memory r,
+        uint256 ratio,
+        int256 net
+    ) private pure returns (bool ok, uint256 q1, uint256 b1, int256 cost) {
+        (q1, b1) = CurveAdjustment.scaleDepth(r.quote, r.base, ratio);
+        if (q1 == 0 || b1 == 0 || q1 > type(uint128).max || b1 > type(uint128).max) return (false, q1, b1, 0);
+        if (net < 0 && (uint256(-net) >= b1 || uint256(-net) >= r.base)) return (false, q1, b1, 0);
+        return (true, q1, b1, CurveAdjustment.adjustmentCost(r.quote, r.base, q1, b1, net));
+    }
+
+    /// @dev What a curve move may cost: the budget above its floor.
+    function _available(uint256 budget) private view returns (uint256) {
+        uint256 floor = _curveBounds.floor;
+        return budget > floor ? budget - floor : 0;
+    }
+
+    /// @dev Takes a positive cost out of the budget (the caller checked it fits) and stores it;
+    /// a negative one credits nothing. Returns what was paid.
+    function _pay(Budget memory budget, int256 signedCost) private returns (uint256 paid) {
+        if (signedCost <= 0) return 0;
+        paid = uint256(signedCost);
+        budget.amount -= uint128(paid);
+        _budget.amount = budget.amount;
+    }
+
+    // ---------------------------------------------------------------- budget
+
+    /// @notice See {IAmmCurve-creditBudget}; the Amm checks the caller is the ClearingHouse.
+    function creditBudget(uint256 amount) external onlyDelegated {
+        if (amount == 0) revert ICommonErrors.ZeroAmount();
+        uint256 budget = _budget.amount + amount;
+        _budget.amount = budget.toUint128();
+        emit IAmmCurve.BudgetCredited(amount, budget);
+    }
+
+    /// @notice See {IAmmCurve-releaseBudget}; the Amm checks the caller is the ClearingHouse.
+    function releaseBudget() external onlyDelegated returns (uint256 budget) {
+        budget = _budget.amount;
+        if (budget == 0) return 0;
+        _budget.amount = 0;
+        _budgetAtLastUpdate = 0;
+        emit IAmmCurve.BudgetReleased(budget);
+    }
+
+    // ---------------------------------------------------------------- parameters
+
+    /// @notice See {IAmmCurve-setCurveParams}.
+    function setCurveParams(IAmmCurve.CurveParams calldata p) external onlyDelegated onlyOwner {
+        _validate(p);
+        _curveConfig = CurveConfig(
+            uint64(p.repegThresholdRatio),
+            uint64(p.baseSpreadRatio),
+            uint64(p.maxSpreadRatio),
+            uint64(p.fundShareRatio)
+        );
+        _budget.target = uint128(p.budgetTarget);
+        _curveBounds = CurveBounds(uint128(p.budgetFloor), uint128(p.maxVammLeverage));
+        _depthConfig = DepthConfig(uint64(p.maxDepthChangeRatio), uint64(p.minDepthRatio), uint64(p.maxDepthRatio));
+        uint8 flags;
+        if (p.repegThresholdRatio != 0) flags |= FLAG_REPEG;
+        if (p.maxSpreadRatio != 0) flags |= FLAG_SPREAD;
+        if (p.maxVammLeverage != 0) flags |= FLAG_LEVERAGE;
+        if (p.maxDepthChangeRatio != 0) flags |= FLAG_DEPTH;
+        _openInterest.curveFlags = flags;
+        emit IAmmCurve.CurveParamsUpdated(p);
+    }
+
+    function _validate(IAmmCurve.CurveParams calldata p) private pure {
+        uint256 threshold = p.repegThresholdRatio;
+        if (threshold != 0 && (threshold < MIN_REPEG_THRESHOLD || threshold > MAX_REPEG_THRESHOLD)) {
+            revert IAmmCurveErrors.RepegThresholdOutOfRange(threshold);
+        }
+        if (
+            p.baseSpreadRatio > MAX_BASE_SPREAD || p.maxSpreadRatio < p.baseSpreadRatio || p.maxSpreadRatio > MAX_SPREAD
+        ) {
+            revert IAmmCurveErrors.SpreadOutOfRange(p.baseSpreadRatio, p.maxSpreadRatio);
+        }
+        uint256 leverage = p.maxVammLeverage;
+        if (leverage != 0 && (leverage < MIN_VAMM_LEVERAGE || leverage > MAX_VAMM_LEVERAGE)) {
+            revert IAmmCurveErrors.VammLeverageOutOfRange(leverage);
+        }
+        if (p.fundShareRatio > FixedPoint.WAD) revert IAmmCurveErrors.FundShareOutOfRange(p.fundShareRatio);
+        if (p.budgetFloor > p.budgetTarget || p.budgetTarget > type(uint128).max) {
+            revert IAmmCurveErrors.BudgetBoundsInvalid(p.budgetFloor, p.budgetTarget);
+        }
+        if (
+            p.maxDepthChangeRatio > MAX_DEPTH_CHANGE ||
+            p.minDepthRatio < MIN_DEPTH_LIMIT ||
+            p.minDepthRatio > FixedPoint.WAD ||
+            p.maxDepthRatio < FixedPoint.WAD ||
+            p.maxDepthRatio > MAX_DEPTH_LIMIT
+        ) revert IAmmCurveErrors.DepthBoundsOutOfRange(p.maxDepthChangeRatio, p.minDepthRatio, p.maxDepthRatio);
+    }
+
+    // ---------------------------------------------------------------- market administration
+
+    /// @notice See {IAmm-setLimits}.
+    function setLimits(IAmm.Limits calldata limits) external onlyDelegated onlyOwner {
+        _setLimits(limits);
+    }
+
+    /// @notice See {IAmm-setIndexBand}.
+    function setIndexBand(uint256 indexBandRatio) external onlyDelegated onlyOwner {
+        if (indexBandRatio != 0 && (indexBandRatio < INDEX_BAND_MIN || indexBandRatio > INDEX_BAND_MAX)) {
+            revert IAmmErrors.IndexBandOutOfRange(indexBandRatio);
+        }
+        _indexBandRatio = uint64(indexBandRatio);
+        emit IAmm.IndexBandUpdated(indexBandRatio);
+    }
+
+    /// @notice See {IAmm-setOracle}.
+    function setOracle(IPriceFeed priceFeed, bytes32 asset) external onlyDelegated onlyOwner {
+        if (address(priceFeed) == address(0)) revert IAmmErrors.ZeroPriceFeed();
+        _priceFeed = priceFeed;
+        _asset = asset;
+        emit IAmm.OracleSet(address(priceFeed), asset);
+    }
+
+    /// @notice See {IAmm-setFundingParams}.
+    function setFundingParams(IAmm.FundingParams calldata params) external onlyDelegated onlyOwner {
+        _setFundingParams(params);
+    }
+
+    /// @notice See {IAmm-setFundingSubsidyRatio}.
+    function setFundingSubsidyRatio(uint256 maxFundingSubsidyRatio) external onlyDelegated onlyOwner {
+        _setFundingSubsidyRatio(maxFundingSubsidyRatio);
+    }
+
+    /// @notice See {IAmm-getIndexBand}.
+    function getIndexBand() external view onlyDelegated returns (uint256) {
+        return _indexBandRatio;
+    }
+
+    /// @notice See {IAmm-getFundingSubsidyRatio}.
+    function getFundingSubsidyRatio() external view onlyDelegated returns (uint256) {
+        return _funding.params.maxSubsidyRatio;
+    }
+
+    /// @notice See {IAmm-getLimits}.
+    function getLimits() external view onlyDelegated returns (IAmm.Limits memory) {
+        return _limits;
+    }
+
+    /// @notice See {IAmm-getFundingState}.
+    function getFundingState()
+        external
+        view
+        onlyDelegated
+        returns (int256 premium, uint256 updatedAt, uint256 accruedAt, IAmm.FundingParams memory params)
+    {
+        FundingPeriod.Period memory period = _funding.period;
+        return (period.premium, period.updatedAt, _openInterest.accruedAt, _funding.fundingParams());
+    }
+
+    /// @notice See {IAmm-getOracle}.
+    function getOracle() external view onlyDelegated returns (IPriceFeed priceFeed, bytes32 asset) {
+        return (_priceFeed, _asset);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice See {IAmmCurve-getCurveParams}.
+    function getCurveParams() external view onlyDelegated returns (IAmmCurve.CurveParams memory) {
+        CurveConfig memory c = _curveConfig;
+        CurveBounds memory bounds = _curveBounds;
+        DepthConfig memory d = _depthConfig;
+        return
+            IAmmCurve.CurveParams(
+                c.repegThresholdRatio,
+                c.baseSpreadRatio,
+                c.maxSpreadRatio,
+                bounds.maxVammLeverage,
+                c.fundShareRatio,
+                bounds.floor,
+                _budget.target,
+                d.maxDepthChangeRatio,
+                d.minDepthRatio,
+                d.maxDepthRatio
+            );
+    }
+
+    /// @notice See {IAmmCurve-getCurveState}.
+    function getCurveState() external view onlyDelegated returns (IAmmCurve.CurveState memory state) {
+        CurveShape memory shape = _shape;
+        Reserves memory r = _reserves;
+        state.peg = shape.peg;
+        state.depth = shape.depth;
+        state.budget = _budget.amount;
+        state.netPosition = _netPosition(_openInterest);
+        int256 net = state.netPosition;
+        if (net != 0 && (net > 0 || uint256(-net) < r.base)) {
+            // V(q, b) = q x net / (b + net), rounded toward zero.
+            uint256 magnitude = Math.mulDiv(
+                r.quote,
+                net > 0 ? uint256(net) : uint256(-net),
+                CurveAdjustment.terminalBase(r.base, net)
+            );
+            state.terminalValue = net > 0 ? int256(magnitude) : -int256(magnitude);
+        }
+        state.budgetAtLastUpdate = _budgetAtLastUpdate;
+    }
+
+    /// @notice See {IAmmCurve-getBidAsk}.
+    function getBidAsk() external view onlyDelegated returns (uint256 bid, uint256 ask) {
+        Reserves memory r = _reserves;
+        uint256 spot = _spotPrice(r);
+        if (_openInterest.curveFlags & FLAG_SPREAD == 0) return (spot, spot);
+        CurveConfig memory c = _curveConfig;
+        Budget memory budget = _budget;
+        int256 net = _netPosition(_openInterest);
+        uint256 index = _freshIndex();
+        uint256 bidRatio = _spreadRatio(c, budget, net, net - 1, spot, r.base, index);
+        uint256 askRatio = _spreadRatio(c, budget, net, net + 1, spot, r.base, index);
+        return (spot.wMulDown(FixedPoint.WAD - bidRatio), spot.wMulUp(FixedPoint.WAD + askRatio));
+    }
+
+    /// @notice See {IAmmCurve-previewSpreadFee}.
+    function previewSpreadFee(int256 baseDelta, uint256 notional) external view onlyDelegated returns (uint256 fee) {
+        FundingPeriod.OpenInterest memory oi = _openInterest;
+        if (oi.curveFlags & FLAG_SPREAD == 0) return 0;
+        (fee, ) = _spreadFee(_reserves, oi, baseDelta, notional);
+    }
+}

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
+import {IAmm, IAmmErrors} from "../interfaces/IAmm.sol";
+import {IAmmCurveErrors} from "../interfaces/IAmmCurve.sol";
+import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
+import {CurveAdjustment} from "../libraries/CurveAdjustment.sol";
+import {FixedPoint} from "../libraries/FixedPoint.sol";
+import {FundingPeriod} from "../libraries/FundingPeriod.sol";
+import {PriceHistory} from "../libraries/PriceHistory.sol";
+
+/// @title AmmStorage
+/// @notice The state of one market, shared by the {Amm} and its {AmmCurveModule}: the module runs
+/// by DELEGATECALL on the Amm's storage, so both inherit this one layout (as the ClearingHouse and
+/// its modules share {ClearingHouseBase}). Also the few reads both need: the fresh index, the
+/// spread formula, the net position.
+abstract contract AmmStorage is Ownable2Step {
+    using FixedPoint for uint256;
+    using FundingPeriod for FundingPeriod.State;
+
+    /// @dev Oldest recorded index price the market acts on (seconds): {IAmm-getValuationPrices},
+    /// the repeg and the spread's index gap.
+    uint256 internal constant FRESH_INDEX_AGE = 1 hours;
+    /// @dev Narrowest non-zero index band (0.5% of the index) and widest (50%).
+    uint256 internal constant INDEX_BAND_MIN = 0.005e18;
+    uint256 internal constant INDEX_BAND_MAX = 0.5e18;
+
+    /// @dev Bits of `FundingPeriod.OpenInterest.curveFlags`: which dynamic features are on.
+    uint8 internal constant FLAG_REPEG = 1;
+    uint8 internal constant FLAG_SPREAD = 2;
+    uint8 internal constant FLAG_LEVERAGE = 4;
+    uint8 internal constant FLAG_DEPTH = 8;
+
+    struct Reserves {
+        uint128 quote;
+        uint128 base;
+    }
+
+    /// @dev The dynamic-curve parameters a trade reads: one slot.
+    struct CurveConfig {
+        uint64 repegThresholdRatio;
+        uint64 baseSpreadRatio;
+        uint64 maxSpreadRatio;
+        uint64 fundShareRatio;
+    }
+
+    /// @dev The budget and its target (the spread's drawdown reads both): one slot.
+    struct Budget {
+        uint128 amount;
+        uint128 target;
+    }
+
+    /// @dev Read by a repeg and by a trade that grows the net position with the leverage bound on.
+    struct CurveBounds {
+        uint128 floor;
+        uint128 maxVammLeverage;
+    }
+
+    /// @dev Read by funding updates only.
+    struct DepthConfig {
+        uint64 maxDepthChangeRatio;
+        uint64 minDepthRatio;
+        uint64 maxDepthRatio;
+    }
+
+    /// @dev peg and depth (1e18 at launch): the products of every repeg's and depth change's factor.
+    struct CurveShape {
+        uint128 peg;
+        uint128 depth;
+    }
+
+    Reserves internal _reserves;
+    IAmm.Limits internal _limits;
+    /// @dev Written by every swap, so it also carries the time funding was last accrued to, and the
+    /// dynamic curve's switches (`curveFlags`).
+    FundingPeriod.OpenInterest internal _openInterest;
+    /// @dev Mark price history. Its head, written at the first swap of each block, also holds the
+    /// spot price at the block's start, which the fluctuation limit measures against (a repeg
+    /// moves it to the repegged price).
+    PriceHistory.History internal _markHistory;
+    FundingPeriod.State internal _funding;
+    /// @dev Index price history, written by funding updates and pokes; unstarted until the first
+    /// valid oracle price.
+    PriceHistory.History internal _indexHistory;
+    IPriceFeed internal _priceFeed;
+    /// @dev Packed with the price feed: the index band (see {IAmm-getIndexBand}).
+    uint64 internal _indexBandRatio;
+    bytes32 internal _asset;
+
+    CurveConfig internal _curveConfig;
+    Budget internal _budget;
+    CurveBounds internal _curveBounds;
+    DepthConfig internal _depthConfig;
+    CurveShape internal _shape;
+    uint256 internal _budgetAtLastUpdate;
+
+    /// @dev The one place the market reads the time. A block is identified by its timestamp,
+    /// which strictly increases on Ethereum and the OP Stack (unlike block.number, whose meaning
+    /// differs between L2s); where blocks share a timestamp, the per-block rules apply per second,
+    /// which is stricter.
+    function _blockTimestamp() internal view virtual returns (uint256) {
+        return block.timestamp;
+    }
+
+    /// @dev Sets the risk limits (constructor and {AmmCurveModule-setLimits}).
+    function _setLimits(IAmm.Limits memory limits) internal {
+        if (limits.maxTradeRatio > FixedPoint.WAD) revert IAmmErrors.RatioTooHigh(limits.maxTradeRatio);
+        if (limits.fluctuationLimitRatio > FixedPoint.WAD) {
+            revert IAmmErrors.RatioTooHigh(limits.fluctuationLimitRatio);
+        }
+        _limits = limits;
+        emit IAmm.LimitsUpdated(limits.maxTradeRatio, limits.fluctuationLimitRatio, limits.maxOpenInterest);
+    }
+
+    /// @dev Sets the funding parameters (constructor and {AmmCurveModule-setFundingParams}).
+    function _setFundingParams(IAmm.FundingParams memory params) internal {
+        _funding.setParams(params);
+        emit IAmm.FundingParamsUpdated(params.maxPremiumRatio, params.minUpdateInterval, params.maxAccrualPeriod);
+    }
+
+    /// @dev Sets the funding subsidy ratio (constructor and {AmmCurveModule-setFundingSubsidyRatio}).
+    function _setFundingSubsidyRatio(uint256 maxFundingSubsidyRatio) internal {
+        _funding.setSubsidyRatio(maxFundingSubsidyRatio);
+        emit IAmm.FundingSubsidyRatioUpdated(maxFundingSubsidyRatio);
+    }
+
+    /// @dev The last recorded index price when at most FRESH_INDEX_AGE old, else 0.
+    function _freshIndex() internal view returns (uint256) {
+        PriceHistory.Head memory indexHead = _indexHistory.head;
+        if (indexHead.timestamp != 0 && _blockTimestamp() - indexHead.timestamp <= FRESH_INDEX_AGE) {
+            return indexHead.price;
+        }
+        return 0;
+    }
+
+    function _spotPrice(Reserves memory r) internal pure returns (uint256) {
+        return uint256(r.quote).wDivDown(r.base);
+    }
+
+    /// @dev Longs' total size less shorts'.
+    function _netPosition(FundingPeriod.OpenInterest memory oi) internal pure returns (int256) {
+        return int256(uint256(oi.longSize)) - int256(uint256(oi.shortSize));
+    }
+
+    /// @dev The half-spread ratio of a trade taking the net position from `netBefore` to
+    /// `netAfter` on a curve at `spot` with base reserve `baseReserve` ({IAmmCurve}): the skew it
+    /// adds to, the index gap it widens (`index` 0: none known), the budget's drawdown; capped.
+    /// Each term rounds up (the protocol's side).
+    function _spreadRatio(
+        CurveConfig memory c,
+        Budget memory budget,
+        int256 netBefore,
+        int256 netAfter,
+        uint256 spot,
+        uint256 baseReserve,
+        uint256 index
+    ) internal pure returns (uint256) {
+        CurveAdjustment.SpreadInputs memory inputs;
+        inputs.baseSpread = c.baseSpreadRatio;
+        inputs.maxSpread = c.maxSpreadRatio;
+        uint256 sizeAfter = SignedMath.abs(netAfter);
+        if (sizeAfter > SignedMath.abs(netBefore)) inputs.skew = sizeAfter.wDivUp(baseReserve);
+        // A trade that raises the net position buys base: it moves the price up.
+        bool priceUp = netAfter > netBefore;
+        if (index != 0 && (priceUp ? spot > index : spot < index)) {
+            inputs.gap = (priceUp ? spot - index : index - spot).wDivUp(index);
+        }
+        if (budget.amount < budget.target)
+            inputs.drawdown = uint256(budget.target - budget.amount).wDivUp(budget.target);
+        return CurveAdjustment.spreadRatio(inputs);
+    }
+
+    /// @dev The spread fee of a trade of `notional` changing the net position by `baseDelta` on
+    /// reserves `r`, with the open interest `oi` before it: notional x ratio, rounded up.
+    function _spreadFee(
+        Reserves memory r,
+        FundingPeriod.OpenInterest memory oi,
+        int256 baseDelta,
+        uint256 notional
+    ) internal view returns (uint256 fee, uint256 ratio) {
+        int256 netBefore = _netPosition(oi);
+        ratio = _spreadRatio(
+            _curveConfig,
+            _budget,
+            netBefore,
+            netBefore + baseDelta,
+            _spotPrice(r),
+            r.base,
+            _freshIndex()
+        );
+        fee = notional.wMulUp(ratio);
+    }
+
+    /// @dev Reverts VammLeverageExceeded when a trade growing |net| from `netBefore` to `netAfter`
+    /// leaves |net| x price above maxVammLeverage x (budget + fundShareRatio x `insuranceAvailable`);
+    /// price: the fresh index, else the spot price `spot`.
+    function _checkVammLeverage(
+        int256 netBefore,
+        int256 netAfter,
+        uint256 spot,
+        uint256 budget,
+        uint256 insuranceAvailable
+    ) internal view {
+        uint256 sizeAfter = SignedMath.abs(netAfter);
+        if (sizeAfter <= SignedMath.abs(netBefore)) return;
+        uint256 maxLeverage = _curveBounds.maxVammLeverage;
+        uint256 index = _freshIndex();
+        uint256 price = index != 0 ? index : spot;
+        uint256 funds = budget + insuranceAvailable.wMulDown(_curveConfig.fundShareRatio);
+        if (!CurveAdjustment.withinLeverage(netBefore, netAfter, price, funds, maxLeverage)) {
+            revert IAmmCurveErrors.VammLeverageExceeded(sizeAfter.wMulUp(price), funds.wMulDown(maxLeverage));
+        }
+    }
+
+    /// @dev Records a curve move from `oldSpot` to `newSpot` in the mark history: the stretch
+    /// before counts at the old price, and the block's reference price for the fluctuation limit
+    /// becomes the new one (also when an earlier swap of the block recorded it).
+    function _recordCurveMove(uint256 oldSpot, uint256 newSpot) internal {
+        (, bool firstInBlock) = PriceHistory.record(_markHistory, _blockTimestamp(), oldSpot, newSpot);
+        if (!firstInBlock) _markHistory.head.price = uint88(Math.min(newSpot, type(uint88).max));
+    }
+}
