@@ -86,6 +86,8 @@ export interface RunResult {
   arbitragePnl: number;
   trades: number;
   arbTrades: number;
+  /** Spread the traders paid into the AMM budget (quote; dynamic curve only). */
+  spread: number;
   liquidations: number;
   badDebt: number;
   rejected: Record<string, number>;
@@ -264,6 +266,7 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
     arbitragePnl: await pnl(accounts.arbitrageur.address),
     trades: stats.trades,
     arbTrades: stats.arbTrades,
+    spread: stats.spread,
     liquidations: stats.liquidations,
     badDebt: stats.badDebt,
     rejected: Object.fromEntries(recorder.rejectedReasons),

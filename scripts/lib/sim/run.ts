@@ -100,6 +100,8 @@ export interface MarketStats {
   rejected: number;
   volume: number;
   fees: number;
+  /** A dynamic curve's spread, paid into the market's AMM budget (quote; 0 on the static curve). */
+  spread: number;
   fundingPaid: number;
   fundingReceived: number;
   fundingUpdates: number;

@@ -33,6 +33,7 @@ export function summaryTable(r: SimResult): string {
     row("rejected trades", (m) => m.rejected, int),
     row("volume (quote)", (m) => m.volume, money),
     row("fees to the insurance fund", (m) => m.fees, money),
+    row("spread to the AMM budget", (m) => m.spread, money),
     row("funding paid by positions", (m) => m.fundingPaid, money),
     row("funding received by positions", (m) => m.fundingReceived, money),
     row("funding updates", (m) => m.fundingUpdates, int),
