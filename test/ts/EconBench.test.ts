@@ -35,10 +35,13 @@ function near(actual: number, expected: number, tolerance = 1e-9): void {
   expect(Math.abs(actual - expected), `${actual} vs ${expected}`).to.be.at.most(tolerance);
 }
 
-/** Traders + bot PnL + the fund's change + the pool's remainder = the budget seeded from outside (quote, to a cent). */
+/**
+ * Traders' and the bot's PnL + the liquidator's rewards + the fund's change + what the pool keeps =
+ * the budget seeded from outside (quote, to a cent): no money from nowhere.
+ */
 function checkMoney(r: RunResult): void {
   expect(r.vaultBalanced).to.equal(true);
-  const total = r.tradersPnl + r.arbitragePnl + (r.fundEnd - r.fundStart) + r.poolEnd;
+  const total = r.tradersPnl + r.arbitragePnl + r.liquidatorRewards + (r.fundEnd - r.fundStart) + r.poolEnd;
   near(total, r.budgetSeed, 0.01);
 }
 
@@ -99,5 +102,23 @@ describe("Economics benchmark", function () {
     const b = await run();
     expect(b.samples).to.deep.equal(a.samples);
     expect(b.tradersPnl).to.equal(a.tradersPnl);
+  });
+
+  it("a short dynamic run: the budget moves by the spread in and the curve's costs out; money adds up", async function () {
+    const r = await run({ curve: "dynamic" });
+    checkMoney(r);
+    expect(r.budgetSeed).to.equal(20_000);
+    expect(r.budgetStart).to.equal(20_000);
+    expect(r.repegs.count).to.be.greaterThan(0);
+    expect(r.spread).to.be.greaterThan(0);
+    // In: the seed and the spread; out: every positive repeg and depth-change cost (gains credit nothing).
+    near(r.budgetEnd!, 20_000 + r.spread - r.repegs.paid - r.depthChanges.paid, 1e-6);
+    // The pool keeps the budget and what the traders lost to repegs beyond it; never less than the budget.
+    expect(r.poolEnd).to.be.at.least(r.budgetEnd!);
+    for (const s of r.samples) {
+      expect(s.peg).to.be.greaterThan(0);
+      expect(s.depth).to.be.within(0.5, 2);
+      expect(s.budget).to.be.at.least(2_000);
+    }
   });
 });

@@ -84,6 +84,8 @@ export interface RunResult {
   /** Traders' (not the arbitrage bot's) total realised PnL, all positions closed: withdrawn less deposited. */
   tradersPnl: number;
   arbitragePnl: number;
+  /** The liquidation keeper's rewards (quote), withdrawn at the end. */
+  liquidatorRewards: number;
   trades: number;
   arbTrades: number;
   /** Spread the traders paid into the AMM budget (quote; dynamic curve only). */
@@ -264,6 +266,7 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
     budgetEnd: options.curve === "dynamic" ? num(solvency.markets[0].budget) : undefined,
     tradersPnl,
     arbitragePnl: await pnl(accounts.arbitrageur.address),
+    liquidatorRewards: await pnl(accounts.liquidator.address),
     trades: stats.trades,
     arbTrades: stats.arbTrades,
     spread: stats.spread,
