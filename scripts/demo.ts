@@ -119,7 +119,7 @@ if (!result.solvency.ok) {
 } else {
   const pending = result.solvency.markets.reduce((a, m) => a + m.claimsPending, 0n);
   console.log(
-    `    OK: the vault's balance equals what it owes to the wei, the market pools hold ${curve === "dynamic" ? "" : "only "}${curve === "dynamic" ? "their AMM budgets, what traders lost to repegs (uncredited) and " : ""}rounding dust, and ` +
+    `    OK: the vault's balance equals what it owes to the wei, the market pools hold ${curve === "dynamic" ? "their AMM budgets, what traders lost to repegs (uncredited) and" : "only"} rounding dust, and ` +
       (pending === 0n
         ? "every claim is paid"
         : `${pending} wei of claims stay unpaid, what the markets' uncovered shortfall and the bad debt charged to them (the liquidations' own price impact) left their pools without`),
