@@ -53,29 +53,29 @@ describe("Economics benchmark", function () {
     expect(a.prices[0]).to.have.length(73);
     expect(a.prices[0][0]).to.equal(2_000);
     const p = a.prices[0];
-    expect(p[a.crashEnd] / p[a.crashStart]).to.be.closeTo(0.62, 1e-12);
+    near(p[a.crashEnd] / p[a.crashStart], 0.62, 1e-12);
   });
 
   it("rally path: the index rises exactly 30% in equal steps over a fifth of the run, from 30% of it", function () {
     const { prices, crashStart, crashEnd, crashDepth } = scenarioPath("rally", new Random("x"), 100);
     const p = prices[0];
     expect([crashStart, crashEnd]).to.deep.equal([30, 50]);
-    expect(p[crashEnd] / p[crashStart]).to.be.closeTo(1.3, 1e-12);
-    expect(crashDepth[0]).to.be.closeTo(-0.3, 1e-12);
+    near(p[crashEnd] / p[crashStart], 1.3, 1e-12);
+    near(crashDepth[0], -0.3, 1e-12);
     // Equal log steps: each step of the window is 1.3^(1/20).
-    expect(p[41] / p[40]).to.be.closeTo(Math.pow(1.3, 1 / 20), 1e-12);
+    near(p[41] / p[40], Math.pow(1.3, 1 / 20), 1e-12);
   });
 
   it("traders' long chance: 0.5 flat, 0.5 + 0.4 tanh(trend / 2%) with a trend over 3 steps, within [0.1, 0.9]", function () {
     expect(longChance([100, 100, 100, 100], 3)).to.equal(0.5);
     // +2% over the last three steps: 0.5 + 0.4 tanh(1) = 0.80464...
-    expect(longChance([100, 101, 101.5, 102], 3)).to.be.closeTo(0.5 + 0.4 * Math.tanh(1), 1e-9);
-    expect(longChance([100, 99, 98.5, 98], 3)).to.be.closeTo(0.5 - 0.4 * Math.tanh(1), 1e-9);
+    near(longChance([100, 101, 101.5, 102], 3), 0.5 + 0.4 * Math.tanh(1), 1e-9);
+    near(longChance([100, 99, 98.5, 98], 3), 0.5 - 0.4 * Math.tanh(1), 1e-9);
     // At the start the trend is measured from the first price.
-    expect(longChance([100, 102], 1)).to.be.closeTo(0.5 + 0.4 * Math.tanh(1), 1e-9);
+    near(longChance([100, 102], 1), 0.5 + 0.4 * Math.tanh(1), 1e-9);
     // A large trend saturates at 0.9 or 0.1 (to the float).
-    expect(longChance([100, 200, 300, 1000], 3)).to.be.closeTo(0.9, 1e-12);
-    expect(longChance([100, 50, 20, 1], 3)).to.be.closeTo(0.1, 1e-12);
+    near(longChance([100, 200, 300, 1000], 3), 0.9, 1e-12);
+    near(longChance([100, 50, 20, 1], 3), 0.1, 1e-12);
   });
 
   it("drawdown is the largest fall from a running peak; the subsidy allowance is ratio x fund x days per step", function () {
@@ -83,7 +83,7 @@ describe("Economics benchmark", function () {
     expect(peakToTrough([100, 101, 102])).to.equal(0);
     expect(peakToTrough([100, 80, 90, 70])).to.equal(30);
     // 1% per day on 50,000 then 40,000, two steps of 12 hours: 250 + 200 (the last balance starts no step).
-    expect(subsidyAllowance(0.01, [50_000, 40_000, 10], 43_200)).to.be.closeTo(450, 1e-9);
+    near(subsidyAllowance(0.01, [50_000, 40_000, 10], 43_200), 450, 1e-9);
   });
 
   it("a short static run: money adds up, the gap figures match the samples, the same seed repeats", async function () {
