@@ -425,6 +425,7 @@ contract Amm is IAmm, AmmStorage {
     /// @dev Runs `data` in the curve module on this contract's storage; bubbles a revert up.
     function _delegateCall(bytes memory data) private returns (bytes memory result) {
         bool ok;
+        // solhint-disable-next-line avoid-low-level-calls
         (ok, result) = curveModule.delegatecall(data);
         if (!ok) {
             // solhint-disable-next-line no-inline-assembly
@@ -467,6 +468,7 @@ contract Amm is IAmm, AmmStorage {
 
     /// @notice Serves {_delegateView}'s calls from this contract only: runs the calldata after the
     /// marker in the curve module. Anything else is refused with {ICommonErrors-NotDelegated}.
+    // solhint-disable-next-line no-complex-fallback
     fallback() external {
         if (msg.sender != address(this) || msg.sig != 0xffffffff) revert NotDelegated();
         address module = curveModule;

@@ -150,7 +150,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
         (uint256 base, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost) = _swapQuote(o, p.size);
         PositionMath.requireMayIncrease(p, funding, notionalBefore, market.initialMarginRatio);
         Trade memory t = PositionMath.increase(p, o.side, base, o.margin, o.notional, funding, market.feeRatio);
-        PositionMath.chargeSpread(t, spread, curveCost);
+        if (spread != 0 || curveCost != 0) PositionMath.chargeSpread(t, spread, curveCost);
         _store(msg.sender, o.amm, t, p);
     }
 
@@ -173,7 +173,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     function _reduceByQuote(Market memory market, StoredPosition memory p, Order memory o) private {
         (uint256 base, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost) = _swapQuote(o, p.size);
         Trade memory t = PositionMath.reduce(p, base, o.notional, funding, market.feeRatio);
-        PositionMath.chargeSpreadOnReduce(p, t, spread, curveCost);
+        if (spread != 0 || curveCost != 0) PositionMath.chargeSpreadOnReduce(p, t, spread, curveCost);
         _deferGain(o.amm, p, t);
         if (p.size != 0) _requireMarkMarginRatio(o.amm, p, market.maintenanceMarginRatio);
         _store(msg.sender, o.amm, t, p);
@@ -195,7 +195,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
         );
         _checkQuoteLimit(closingLong, quote, quoteLimit);
         Trade memory t = PositionMath.reduce(p, base, quote, funding, market.feeRatio);
-        PositionMath.chargeSpreadOnReduce(p, t, spread, curveCost);
+        if (spread != 0 || curveCost != 0) PositionMath.chargeSpreadOnReduce(p, t, spread, curveCost);
         _deferGain(amm, p, t);
         if (p.size != 0) _requireMarkMarginRatio(amm, p, market.maintenanceMarginRatio);
         _store(msg.sender, amm, t, p);
@@ -210,7 +210,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
         (uint256 exitValue, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost) = IAmm(o.amm)
             .swapBase(p.size, closedSize, _insuranceAvailable());
         Trade memory t = PositionMath.reduce(p, closedSize, exitValue, funding, market.feeRatio);
-        PositionMath.chargeSpreadOnReduce(p, t, spread, curveCost);
+        if (spread != 0 || curveCost != 0) PositionMath.chargeSpreadOnReduce(p, t, spread, curveCost);
         _deferGain(o.amm, p, t);
         uint256 rest = o.notional - exitValue;
         if (rest != 0 && _restTradable(o.amm, o.side, rest)) {
@@ -247,7 +247,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
         (opened, fee) = PositionMath.openRest(o.side, base, rest, o.leverage, funding, feeRatio);
         t.fee += fee;
         t.freeCollateralDelta -= (uint256(opened.margin) + fee).toInt256();
-        PositionMath.chargeSpread(t, spread, curveCost);
+        if (spread != 0 || curveCost != 0) PositionMath.chargeSpread(t, spread, curveCost);
     }
 
     // ---------------------------------------------------------------- margin

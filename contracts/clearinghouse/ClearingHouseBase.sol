@@ -124,15 +124,20 @@ abstract contract ClearingHouseBase is Ownable2Step, ReentrancyGuardTransient {
     /// margin ({PositionMath-lockedMarginDelta}, with the spread joining the budget and the curve
     /// cost leaving it), the trade's claim) and tells the trade.
     function _store(address trader, address amm, Trade memory t, StoredPosition memory p) internal {
-        int256 lockedMarginDelta =
-            PositionMath.lockedMarginDelta(p, _positions[amm][trader].margin, t) + PositionMath.curveLockedDelta(t);
+        int256 lockedMarginDelta = PositionMath.lockedMarginDelta(p, _positions[amm][trader].margin, t);
+        uint256 exchangeFee = t.fee;
+        // A static curve's trade has neither: skip the arithmetic.
+        if (t.spread != 0 || t.curveCost != 0) {
+            lockedMarginDelta += PositionMath.curveLockedDelta(t);
+            exchangeFee -= t.spread;
+        }
         if (p.size == 0) delete _positions[amm][trader];
         else _positions[amm][trader] = p;
         _config.vault.settle(
             trader,
             amm,
             t.freeCollateralDelta,
-            (t.fee - t.spread).toInt256() + t.insuranceFlow,
+            exchangeFee.toInt256() + t.insuranceFlow,
             lockedMarginDelta,
             t.claim
         );

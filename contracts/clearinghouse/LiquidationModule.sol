@@ -215,8 +215,8 @@ contract LiquidationModule is ClearingHouseModule {
         // market's pool can, like any close: the rest is the trader's claim, or stays in the rest.
         _deferGain(amm, p, t);
         if (!liq.full) _positions[amm][trader] = p;
-        int256 lockedMarginDelta =
-            PositionMath.lockedMarginDelta(p, marginBefore, t) + PositionMath.curveLockedDelta(t);
+        int256 lockedMarginDelta = PositionMath.lockedMarginDelta(p, marginBefore, t);
+        if (t.spread != 0 || t.curveCost != 0) lockedMarginDelta += PositionMath.curveLockedDelta(t);
         if (s.shortfall != 0) _recordShortfall(amm, s.shortfall);
         if (s.chargedToMarket != 0) emit IClearingHouse.BadDebtChargedToMarket(amm, trader, s.chargedToMarket);
         _moveLiquidationMoney(amm, trader, s, t, lockedMarginDelta);

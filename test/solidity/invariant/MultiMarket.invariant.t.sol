@@ -470,11 +470,14 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
             assertEq(claim, m.traders.claimOwed(t), "M6/P19: a trader's claimOf != its ledger");
             claims += claim;
         }
-        int256 net = int256(margins) + m.traders.sumFundingPaid() - m.traders.sumInsuranceFlow();
-        assertEq(b.lockedMargin, net > 0 ? uint256(net) : 0, "M6/P19: locked != margins + funding settled - flows");
+        // The market's AMM budget (issue 14) is locked margin too.
+        int256 budget = int256(m.amm.getCurveState().budget);
+        int256 net = int256(margins) + m.traders.sumFundingPaid() - m.traders.sumInsuranceFlow() + budget;
+        assertEq(b.lockedMargin, net > 0 ? uint256(net) : 0, "M6/P19: locked != margins + funding - flows + budget");
         if (net > 0) {
             (, uint256 insurance) = vault.getPoolBalances();
-            int256 dust = int256(b.lockedMargin) - netMargins - m.amm.getFundingIndices(insurance).insuranceFlow;
+            int256 dust =
+                int256(b.lockedMargin) - netMargins - m.amm.getFundingIndices(insurance).insuranceFlow - budget;
             assertGe(dust, 0, "M6/P19: locked margin below the margins net of pending funding");
             assertLe(uint256(dust), 2 * m.traders.fundingRoundings() + 2, "M6/P19: locked above the funding dust");
         }

@@ -545,18 +545,21 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     /// == sum of the queue's unpaid entries [head, tail) == claims queued - paid (ClaimQueued /
     /// ClaimPaid events), and each account's claimOf is its own queued - paid; every payClaims paid
     /// the queue in order from its head with what the pool held beyond its locked margin (the
-    /// handler's `payClaims` action and the final settlement).
+    /// handler's `payClaims` action and the final settlement). The market's AMM budget is locked
+    /// margin as well: locked = margins net of pending funding + dust + budget.
     function invariant_P19_lockedMarginAndClaims() public view {
         Book memory s = _book();
         IVault.MarketBalances memory m = vault.marketBalances(address(amm));
-        int256 net = int256(s.sumMargin) + traders.sumFundingPaid() - traders.sumInsuranceFlow();
+        // The market's AMM budget (issue 14) is locked too: spreads add to both, curve costs take from both.
+        int256 budget = int256(amm.getCurveState().budget);
+        int256 net = int256(s.sumMargin) + traders.sumFundingPaid() - traders.sumInsuranceFlow() + budget;
         assertEq(
             m.lockedMargin,
             net > 0 ? uint256(net) : 0,
-            "P19: locked margin != open margins + funding settled - fund flows"
+            "P19: locked margin != open margins + funding settled - fund flows + budget"
         );
         if (net > 0) {
-            int256 dust = int256(m.lockedMargin) - s.netMargin - s.pendingFlow;
+            int256 dust = int256(m.lockedMargin) - s.netMargin - s.pendingFlow - budget;
             assertGe(dust, 0, "P19: locked margin below the open margins net of pending funding");
             assertLe(uint256(dust), 2 * traders.fundingRoundings() + 2, "P19: locked margin above the funding dust");
         }
