@@ -1,11 +1,17 @@
-// `npm run demo -- --seed 7 --steps 100 --markets 3 --traders 24`: `hardhat run` passes no
-// arguments to scripts, so the flags become DEMO_* environment variables for scripts/demo.ts.
+// `npm run demo -- --seed 7 --steps 100 --markets 3 --traders 24 --curve dynamic`: `hardhat run`
+// passes no arguments to scripts, so the flags become DEMO_* environment variables for scripts/demo.ts.
 // `--update-readme-chart` (DEMO_UPDATE_README_CHART=1) also copies the overview chart to the
 // committed reports/demo-overview.png that the README shows; without it the demo writes only to
 // the git-ignored reports/demo/.
 import { spawnSync } from "node:child_process";
 
-const names = { seed: "DEMO_SEED", steps: "DEMO_STEPS", markets: "DEMO_MARKETS", traders: "DEMO_TRADERS" };
+const names = {
+  seed: "DEMO_SEED",
+  steps: "DEMO_STEPS",
+  markets: "DEMO_MARKETS",
+  traders: "DEMO_TRADERS",
+  curve: "DEMO_CURVE",
+};
 const switches = { "update-readme-chart": "DEMO_UPDATE_README_CHART" };
 const env = { ...process.env };
 const args = process.argv.slice(2);
@@ -18,7 +24,7 @@ for (let i = 0; i < args.length; i++) {
   }
   if (!match || !(name in names)) {
     console.error(
-      `demo: unknown argument "${args[i]}" (flags: --seed, --steps, --markets, --traders, --update-readme-chart)`,
+      `demo: unknown argument "${args[i]}" (flags: --seed, --steps, --markets, --traders, --curve, --update-readme-chart)`,
     );
     process.exit(2);
   }

@@ -6,8 +6,10 @@
  * charts under reports/demo/, every position closed (or liquidated), every account withdrawn, and
  * the solvency check, which exits non-zero if it fails.
  *
- * Run: `npm run demo` or `npm run demo -- --seed 7 --steps 100 --markets 3 --traders 24`
- * (scripts/demo-cli.mjs turns the flags into DEMO_SEED, DEMO_STEPS, DEMO_MARKETS and DEMO_TRADERS,
+ * Run: `npm run demo` or `npm run demo -- --seed 7 --steps 100 --markets 3 --traders 24`;
+ * `--curve dynamic` turns on the dynamic curve (repeg, formulaic k, spread, a seeded AMM budget) and
+ * adds reports/demo/curve.png (each market's peg, depth and budget over time)
+ * (scripts/demo-cli.mjs turns the flags into DEMO_SEED, DEMO_STEPS, DEMO_MARKETS, DEMO_TRADERS and DEMO_CURVE,
  * as `hardhat run` does not pass arguments to scripts; setting those variables works too).
  * `npm run demo -- --update-readme-chart` (DEMO_UPDATE_README_CHART=1) also copies the overview
  * chart to README_CHART, the committed picture in the README; a plain run leaves the tree clean.
@@ -47,6 +49,11 @@ const seed = setting("seed", "DEMO_SEED", "42");
 const steps = wholeNumber("steps", setting("steps", "DEMO_STEPS", "240"), 10, 100_000);
 const markets = wholeNumber("markets", setting("markets", "DEMO_MARKETS", "2"), 2, 4);
 const traders = wholeNumber("traders", setting("traders", "DEMO_TRADERS", "36"), 2, 500);
+const curve = setting("curve", "DEMO_CURVE", "static");
+if (curve !== "static" && curve !== "dynamic") {
+  console.error(`demo: --curve must be static or dynamic, got "${curve}"`);
+  process.exit(2);
+}
 
 /** A progress bar on stderr: redrawn in place on a terminal, a line every 10% otherwise. */
 function progress(step: number, total: number, note: string): void {
@@ -68,14 +75,15 @@ function progress(step: number, total: number, note: string): void {
 
 const started = performance.now();
 console.log(
-  `vAMM perpetuals demo: seed ${seed}, ${steps} steps of 10 minutes, ${markets} markets, ${traders} traders ` +
+  `vAMM perpetuals demo: seed ${seed}, ${steps} steps of 10 minutes, ${markets} markets, ${traders} traders, ` +
+    `${curve} curve ` +
     `(embedded Hardhat network)`,
 );
 const { ethers, provider } = await network.create();
 const logLines: string[] = [];
 const result = await runSimulation(
   { ethers, provider: provider as Parameters<typeof runSimulation>[0]["provider"] },
-  { seed, steps, markets, traders, onStep: progress, log: (line) => logLines.push(line) },
+  { seed, steps, markets, traders, curve, onStep: progress, log: (line) => logLines.push(line) },
 );
 const seconds = (performance.now() - started) / 1000;
 
@@ -111,7 +119,7 @@ if (!result.solvency.ok) {
 } else {
   const pending = result.solvency.markets.reduce((a, m) => a + m.claimsPending, 0n);
   console.log(
-    "    OK: the vault's balance equals what it owes to the wei, the market pools hold only rounding dust, and " +
+    `    OK: the vault's balance equals what it owes to the wei, the market pools hold ${curve === "dynamic" ? "their AMM budgets, what traders lost to repegs (uncredited) and" : "only"} rounding dust, and ` +
       (pending === 0n
         ? "every claim is paid"
         : `${pending} wei of claims stay unpaid, what the markets' uncovered shortfall and the bad debt charged to them (the liquidations' own price impact) left their pools without`),

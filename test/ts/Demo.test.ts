@@ -12,11 +12,11 @@ import { network } from "hardhat";
 import { LONG, planTrade, SHORT, type MarketView } from "../../scripts/lib/arbitrage.js";
 import { runSimulation, type SimResult } from "../../scripts/lib/sim/run.js";
 
-async function simulate(seed: string): Promise<SimResult> {
+async function simulate(seed: string, curve: "static" | "dynamic" = "static"): Promise<SimResult> {
   const { ethers, provider } = await network.create();
   return runSimulation(
     { ethers, provider: provider as Parameters<typeof runSimulation>[0]["provider"] },
-    { seed, steps: 20, markets: 2, traders: 8 },
+    { seed, steps: 20, markets: 2, traders: 8, curve },
   );
 }
 
@@ -40,6 +40,18 @@ const view = (over: Partial<MarketView> = {}): MarketView => ({
 const settings = { leverage: 2, maxPositionNotional: 1_000_000, minProfit: 1, horizonSeconds: 3_600 };
 
 describe("Demo simulation", function () {
+  it("with the dynamic curve: solvency holds with each budget left in its pool; peg, depth and budget sampled", async function () {
+    const a = await simulate("ci", "dynamic");
+    expect(a.solvency.problems).to.deep.equal([]);
+    expect(a.solvency.vaultTokens * 10n ** 12n).to.equal(a.solvency.liabilities);
+    for (const m of a.solvency.markets) {
+      expect(m.budget >= 2_000n * 10n ** 18n).to.equal(true);
+      expect(m.pool >= m.budget).to.equal(true);
+    }
+    for (const s of a.samples) for (const m of s.markets) expect(m.peg).to.be.greaterThan(0);
+    expect(a.markets.reduce((n, m) => n + m.spread, 0)).to.be.greaterThan(0);
+  });
+
   it("closes everything, withdraws, and passes the solvency check; the same seed gives the same run", async function () {
     const a = await simulate("ci");
     expect(a.solvency.problems).to.deep.equal([]);

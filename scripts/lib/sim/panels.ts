@@ -33,6 +33,8 @@ export interface Panels {
   /** Per market: profit queued as claims and not yet paid. */
   claims: Panel;
   insurance: Panel;
+  /** Dynamic curve only, per market: its peg and depth, then its AMM budget (empty with the static curve). */
+  curve: Panel[];
 }
 
 /** The wind-down's flows into the insurance fund, by kind, as text (quote). */
@@ -72,10 +74,31 @@ export function buildPanels(r: SimResult): Panels {
     zeroLine: true,
     series: [line("mark / index − 1", COLORS[1], (s) => s.markets[m].gapPct)],
   }));
+  const dynamic = r.samples[0]?.markets[0]?.peg !== undefined;
+  const curve = dynamic
+    ? r.symbols.flatMap((symbol, m): Panel[] => [
+        {
+          ...common,
+          title: `${symbol}: peg and depth (1 = launch)`,
+          yLabel: "multiple of launch",
+          series: [
+            line("peg (repegs toward the index)", "#2563eb", (s) => s.markets[m].peg ?? NaN),
+            line("depth (formulaic k)", "#059669", (s) => s.markets[m].depth ?? NaN),
+          ],
+        },
+        {
+          ...common,
+          title: `${symbol}: AMM budget (pays repegs and depth changes; spread in)`,
+          yLabel: QUOTE,
+          series: [line("budget", "#d97706", (s) => s.markets[m].budget ?? NaN)],
+        },
+      ])
+    : [];
   const last = r.samples[r.samples.length - 1];
   const end = r.insurance;
   const ins = r.samples.map((s): [number, number] => [s.hours, s.insuranceFund]);
   return {
+    curve,
     marks,
     gaps,
     allGaps: {

@@ -7,6 +7,7 @@ import { getAddress, type Log } from "ethers";
 import { Amm__factory, ClearingHouse__factory, Vault__factory } from "../../../typechain-types/index.js";
 import { ErrorDecoder } from "../errors.js";
 import { LogPager } from "../log-pager.js";
+import { readCurveState } from "./curve.js";
 import type { ClaimLedger, FundFlows, MarketSample, MarketStats, StepSample } from "./run.js";
 import type { World } from "./setup.js";
 
@@ -77,6 +78,7 @@ export class Recorder {
       rejected: 0,
       volume: 0,
       fees: 0,
+      spread: 0,
       fundingPaid: 0,
       fundingReceived: 0,
       fundingUpdates: 0,
@@ -142,6 +144,7 @@ export class Recorder {
         ch.getPosition(m.address, this.#arbitrageur),
         system.vault.marketBalances(m.address),
       ]);
+      const curve = opts.curve === "dynamic" ? await readCurveState(m.amm) : undefined;
       const index = paths.prices[i][step];
       const mark = num(spot);
       const gapPct = (mark / index - 1) * 100;
@@ -164,6 +167,7 @@ export class Recorder {
         fundingPaid: st.fundingPaid,
         fundingReceived: st.fundingReceived,
         claimsPending: num(money.claims),
+        ...(curve === undefined ? {} : { peg: curve.peg, depth: curve.depth, budget: curve.budget }),
       });
     }
     const [, insurance] = await system.vault.getPoolBalances();
@@ -248,27 +252,37 @@ export class Recorder {
       // the fair price shows bad debt as well.
       if (badDebt > toMarket) this.flows.rewards += parsed.args.liquidatorReward as bigint;
     }
+    // A dynamic curve's spread: PositionChanged's `fee` includes it, but it goes to the market's
+    // AMM budget, not to the fund (the Amm's SpreadCharged, by transaction).
+    const spreads = new Map<string, bigint>();
+    for (const entry of logs) {
+      const i = this.#marketIndex.get(entry.address);
+      if (i === undefined) continue;
+      const parsed = this.#ammIface.parseLog(entry);
+      if (parsed?.name === "FundingUpdated") stats[i].fundingUpdates++;
+      if (parsed?.name !== "SpreadCharged") continue;
+      const spread = parsed.args.spreadFee as bigint;
+      spreads.set(entry.transactionHash, (spreads.get(entry.transactionHash) ?? 0n) + spread);
+      stats[i].spread += num(spread);
+    }
     for (const entry of logs) {
       if (entry.address === this.#vault) {
         this.#countClaim(entry);
         continue;
       }
-      const i = this.#marketIndex.get(entry.address);
-      if (i !== undefined) {
-        if (this.#ammIface.parseLog(entry)?.name === "FundingUpdated") stats[i].fundingUpdates++;
-        continue;
-      }
+      if (this.#marketIndex.has(entry.address)) continue;
       const parsed = this.#chIface.parseLog(entry);
       if (parsed?.name !== "PositionChanged") continue;
       const s = stats[this.#marketIndex.get(getAddress(parsed.args.amm as string))!];
+      const fee = (parsed.args.fee as bigint) - (spreads.get(entry.transactionHash) ?? 0n);
       if (!liquidationTxs.has(entry.transactionHash)) {
         // A liquidation's penalty, not a fee, goes to the fund.
-        this.flows.fees += parsed.args.fee as bigint;
+        this.flows.fees += fee;
         s.trades++;
         if (getAddress(parsed.args.trader as string) === this.#arbitrageur) s.arbTrades++;
       }
       s.volume += num(parsed.args.quoteAmount as bigint);
-      s.fees += num(parsed.args.fee as bigint);
+      s.fees += num(fee);
       const funding = num(parsed.args.fundingPayment as bigint);
       if (funding > 0) s.fundingPaid += funding;
       else s.fundingReceived -= funding;

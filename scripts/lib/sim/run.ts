@@ -12,6 +12,7 @@
 import type { Logger } from "../keeper/logger.js";
 import { runArbitrage, runKeepers, stepOracle, tradersAct } from "./actions.js";
 import { Clock, type Connection } from "./clock.js";
+import { enableDynamicCurve, type CurveName } from "./curve.js";
 import { ASSETS, pricePaths } from "./prices.js";
 import { Random } from "./random.js";
 import { flowsBetween, num, Recorder } from "./recorder.js";
@@ -25,6 +26,8 @@ export interface SimOptions {
   traders: number;
   /** Simulated seconds per step. */
   stepSeconds?: number;
+  /** The markets' curve: "static" (default) or "dynamic" (repeg, formulaic k, spread, budget). */
+  curve?: CurveName;
   /** Called after each step (progress bar). */
   onStep?: (step: number, steps: number, note: string) => void;
   /** Receives the keepers' and the bot's log lines. */
@@ -43,6 +46,10 @@ export interface MarketSample {
   shortOI: number;
   arbLongOI: number;
   arbShortOI: number;
+  /** Dynamic curve only: peg and depth (multiples of launch) and the AMM budget (quote). */
+  peg?: number;
+  depth?: number;
+  budget?: number;
   /** Cumulative since the start: liquidations, bad debt (quote), funding paid and received by positions (quote). */
   liquidations: number;
   badDebt: number;
@@ -93,6 +100,8 @@ export interface MarketStats {
   rejected: number;
   volume: number;
   fees: number;
+  /** A dynamic curve's spread, paid into the market's AMM budget (quote; 0 on the static curve). */
+  spread: number;
   fundingPaid: number;
   fundingReceived: number;
   fundingUpdates: number;
@@ -127,6 +136,8 @@ export interface MarketMoneyEnd {
   lockedMargin: bigint;
   /** Claims still queued. */
   claimsPending: bigint;
+  /** The market's AMM budget left (dynamic curve; 0 with the static one): pool money, locked. */
+  budget: bigint;
 }
 
 export interface Solvency {
@@ -174,7 +185,7 @@ export interface SimResult {
  */
 export async function runSimulation(connection: Connection, options: SimOptions): Promise<SimResult> {
   const { ethers, provider } = connection;
-  const opts = { stepSeconds: 600, ...options };
+  const opts = { stepSeconds: 600, curve: "static" as CurveName, ...options };
   const { steps, seed } = opts;
   const marketCount = Math.max(2, Math.min(ASSETS.length, opts.markets));
   const random = new Random(seed);
@@ -204,6 +215,7 @@ export async function runSimulation(connection: Connection, options: SimOptions)
     ...(await setupMarkets(ethers, marketCount)),
   };
   const accounts = await fundAccounts(world);
+  if (opts.curve === "dynamic") accounts.all.push(await enableDynamicCurve(world));
   const bots = await startBots(world, accounts);
   const recorder = new Recorder(world, {
     clearingHouse: await world.system.clearingHouse.getAddress(),
@@ -243,7 +255,14 @@ export async function runSimulation(connection: Connection, options: SimOptions)
   };
 
   return {
-    options: { seed, steps, markets: marketCount, traders: opts.traders, stepSeconds: opts.stepSeconds },
+    options: {
+      seed,
+      steps,
+      markets: marketCount,
+      traders: opts.traders,
+      stepSeconds: opts.stepSeconds,
+      curve: opts.curve,
+    },
     symbols: world.markets.map((m) => m.symbol),
     samples: recorder.samples,
     markets: recorder.stats,

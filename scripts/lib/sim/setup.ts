@@ -10,6 +10,7 @@ import { FundingKeeper } from "../funding-keeper.js";
 import type { Logger } from "../keeper/logger.js";
 import { LiquidationKeeper } from "../liquidation-keeper.js";
 import { accountAddress, type Clock, type Connection } from "./clock.js";
+import type { CurveName } from "./curve.js";
 import { ASSETS, type PricePaths } from "./prices.js";
 import type { Random } from "./random.js";
 
@@ -36,7 +37,7 @@ export interface Trader {
 export interface World {
   ethers: HardhatEthers;
   provider: Connection["provider"];
-  opts: { seed: string; steps: number; traders: number; stepSeconds: number };
+  opts: { seed: string; steps: number; traders: number; stepSeconds: number; curve: CurveName };
   paths: PricePaths;
   /** The traders' random draws (their accounts, then their actions). */
   traderRandom: Random;
@@ -101,20 +102,26 @@ export async function setupMarkets(
   return { system, markets };
 }
 
+/** The account of `label` (see accountAddress), impersonated, with 100 ether for gas. */
+export async function impersonate(
+  world: Pick<World, "ethers" | "provider">,
+  label: string,
+): Promise<HardhatEthersSigner> {
+  const address = accountAddress(label);
+  await world.provider.request({ method: "hardhat_impersonateAccount", params: [address] });
+  await world.provider.request({ method: "hardhat_setBalance", params: [address, "0x56bc75e2d63100000"] });
+  return world.ethers.getSigner(address);
+}
+
 /**
  * Impersonated accounts with ether for gas: a staker puts 50,000 in the insurance fund, each trader
  * deposits a random 2,000..20,000 into the Vault, the arbitrageur 1,000,000; the keepers hold none
  * (the claims keeper's payClaims is permissionless: it needs gas only).
  */
 export async function fundAccounts(world: World): Promise<Accounts> {
-  const { ethers, provider, system, traderRandom } = world;
+  const { system, traderRandom } = world;
   const vaultAddress = await system.vault.getAddress();
-  const account = async (label: string): Promise<HardhatEthersSigner> => {
-    const address = accountAddress(label);
-    await provider.request({ method: "hardhat_impersonateAccount", params: [address] });
-    await provider.request({ method: "hardhat_setBalance", params: [address, "0x56bc75e2d63100000"] });
-    return ethers.getSigner(address);
-  };
+  const account = (label: string) => impersonate(world, label);
   let deposits = 0n;
   const fund = async (signer: HardhatEthersSigner, amount: bigint): Promise<void> => {
     await (await system.usdc.mint(signer.address, amount)).wait();

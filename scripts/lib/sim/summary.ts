@@ -33,6 +33,7 @@ export function summaryTable(r: SimResult): string {
     row("rejected trades", (m) => m.rejected, int),
     row("volume (quote)", (m) => m.volume, money),
     row("fees to the insurance fund", (m) => m.fees, money),
+    row("spread to the AMM budget", (m) => m.spread, money),
     row("funding paid by positions", (m) => m.fundingPaid, money),
     row("funding received by positions", (m) => m.fundingReceived, money),
     row("funding updates", (m) => m.fundingUpdates, int),
@@ -80,7 +81,9 @@ export function solvencyLines(r: SimResult): string[] {
     `vault token balance     ${w(s.vaultTokens * 10n ** 12n)} (${s.vaultTokens} token units)`,
     `owed                    ${w(s.liabilities)} = free collateral ${w(s.freeCollateral)} + market pools ${w(s.marginPool)} (${pools}) + insurance fund ${w(s.insuranceFund)}`,
     `exact (18 decimals)     vault ${s.vaultTokens * 10n ** 12n} vs owed ${s.liabilities}`,
-    `market pool dust        ${s.markets.map((m) => `${m.symbol} ${m.pool} wei`).join(", ")} (limit ${s.dustLimit} in all)`,
+    s.markets.some((m) => m.budget > 0n)
+      ? `pool beyond budget      ${s.markets.map((m) => `${m.symbol} ${w(m.pool - m.budget)} (budget ${w(m.budget)})`).join(", ")}: traders' losses to repegs, not credited to the budgets`
+      : `market pool dust        ${s.markets.map((m) => `${m.symbol} ${m.pool} wei`).join(", ")} (limit ${s.dustLimit} in all)`,
     `claims                  ${claimsText(r)}`,
     `positions still open    ${s.openPositions}`,
   ];
@@ -145,6 +148,8 @@ export function writeReports(r: SimResult, dir: string, extra: Record<string, un
   write("liquidations.png", [p.liquidations, p.badDebt], 1);
   write("claims.png", [p.claims], 1, 760);
   write("insurance-fund.png", [p.insurance], 1, 760);
+  // Per market a row: peg and depth, then the budget (dynamic curve only).
+  if (p.curve.length > 0) write("curve.png", p.curve, 2);
   // Every market's mark and index, then the gaps, funding, bad debt and the insurance fund (and
   // the liquidation count when that fills the grid).
   const overview = [...p.marks, p.allGaps, p.fundingRate, p.badDebt, p.insurance];

@@ -6,6 +6,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 import { marketMoney, spareForClaims } from "../claims.js";
 import { MAX_DEADLINE } from "../deploy.js";
 import { runArbitrage, runKeepers, stepOracle } from "./actions.js";
+import { readCurveState } from "./curve.js";
 import type { Recorder } from "./recorder.js";
 import type { MarketMoneyEnd, Solvency } from "./run.js";
 import type { Accounts, Bots, World } from "./setup.js";
@@ -115,7 +116,8 @@ export async function checkSolvency(
   const money: MarketMoneyEnd[] = [];
   for (const m of markets) {
     const b = await system.vault.marketBalances(m.address);
-    money.push({ symbol: m.symbol, pool: b.pool, lockedMargin: b.lockedMargin, claimsPending: b.claims });
+    const budget = world.opts.curve === "dynamic" ? (await readCurveState(m.amm)).budgetWei : 0n;
+    money.push({ symbol: m.symbol, pool: b.pool, lockedMargin: b.lockedMargin, claimsPending: b.claims, budget });
   }
   const pools = money.reduce((sum, m) => sum + m.pool, 0n);
   const liabilities = freeCollateral + pools + insuranceFund;
@@ -130,8 +132,17 @@ export async function checkSolvency(
     );
   }
   if (pools !== marginPool) problems.push(`the market pools add up to ${pools}, the Vault's total says ${marginPool}`);
-  if (marginPool > dustLimit)
+  if (world.opts.curve === "dynamic") {
+    // A dynamic curve's budget stays in its market's pool (locked), and so does what the traders
+    // lost to repegs beyond what they cost the budget (a repeg's gain credits nothing: the losers'
+    // money reaches the pool when they close, owned by no one): the pool holds at least the budget.
+    for (const m of money) {
+      if (m.pool < m.budget)
+        problems.push(`${m.symbol}: the pool holds ${m.pool} wei, less than its budget ${m.budget}`);
+    }
+  } else if (marginPool > dustLimit) {
     problems.push(`the market pools hold ${marginPool} wei, more than rounding dust (${dustLimit})`);
+  }
   for (const [i, m] of money.entries()) {
     // The locked margin is the positions' margins net of their pending funding; with none left it
     // keeps what their rounded funding settlements paid beyond the accruals: dust, inside the pool.
