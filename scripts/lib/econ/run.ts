@@ -78,6 +78,8 @@ export interface RunResult {
   subsidyBudget: number;
   repegs: CostTally;
   depthChanges: CostTally;
+  /** What funding updates collected into the budget of the curve's gains, once realised (quote). */
+  gainsCollected: number;
   /** Dynamic curve only: the AMM budget at the first sample and after the wind-down (quote). */
   budgetStart?: number;
   budgetEnd?: number;
@@ -177,6 +179,7 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
   });
   const repegs = noCosts();
   const depthChanges = noCosts();
+  let gainsCollected = 0;
   const curveLogs = new LogPager(ethers.provider, {
     address: market.address,
     startBlock: bots.startBlock + 1,
@@ -187,6 +190,10 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
       for (const log of logs) {
         const event = parseCurveEvent(log);
         if (event === undefined) continue;
+        if (event.kind === "collect") {
+          gainsCollected -= event.cost;
+          continue;
+        }
         const tally = event.kind === "repeg" ? repegs : depthChanges;
         tally.count++;
         if (event.cost >= 0) tally.paid += event.cost;
@@ -262,6 +269,7 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
     subsidyBudget,
     repegs,
     depthChanges,
+    gainsCollected,
     budgetStart: samples[0].budget,
     budgetEnd: options.curve === "dynamic" ? num(solvency.markets[0].budget) : undefined,
     tradersPnl,

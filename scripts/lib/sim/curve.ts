@@ -23,9 +23,12 @@ export interface CurveState {
   budgetWei: bigint;
 }
 
-/** A repeg or a depth change, from the Amm's events (cost in quote: + the budget paid, - a gain). */
+/**
+ * A repeg or a depth change, from the Amm's events (cost in quote: + the budget paid, - a gain), or
+ * a funding update's collection of such gains into the budget ("collect": cost = - the amount).
+ */
 export interface CurveEvent {
-  kind: "repeg" | "depth";
+  kind: "repeg" | "depth" | "collect";
   cost: number;
 }
 
@@ -92,10 +95,11 @@ export async function readCurveState(amm: Amm): Promise<CurveState> {
 
 const iface = Amm__factory.createInterface();
 
-/** A repeg or depth change among the Amm's logs, else undefined. */
+/** A repeg, depth change or gains collection among the Amm's logs, else undefined. */
 export function parseCurveEvent(log: Log): CurveEvent | undefined {
   const parsed = iface.parseLog(log);
   if (parsed?.name === "Repegged") return { kind: "repeg", cost: Number(parsed.args.cost as bigint) / 1e18 };
   if (parsed?.name === "DepthChanged") return { kind: "depth", cost: Number(parsed.args.cost as bigint) / 1e18 };
+  if (parsed?.name === "GainsCollected") return { kind: "collect", cost: -Number(parsed.args.amount as bigint) / 1e18 };
   return undefined;
 }

@@ -82,7 +82,7 @@ export function solvencyLines(r: SimResult): string[] {
     `owed                    ${w(s.liabilities)} = free collateral ${w(s.freeCollateral)} + market pools ${w(s.marginPool)} (${pools}) + insurance fund ${w(s.insuranceFund)}`,
     `exact (18 decimals)     vault ${s.vaultTokens * 10n ** 12n} vs owed ${s.liabilities}`,
     s.markets.some((m) => m.budget > 0n)
-      ? `pool beyond budget      ${s.markets.map((m) => `${m.symbol} ${w(m.pool - m.budget)} (budget ${w(m.budget)})`).join(", ")}: traders' losses to repegs, not credited to the budgets`
+      ? `pool beyond budget      ${s.markets.map((m) => `${m.symbol} ${w(m.pool - m.budget)} (budget ${w(m.budget)})`).join(", ")}: traders' losses to repegs not yet collected into the budgets`
       : `market pool dust        ${s.markets.map((m) => `${m.symbol} ${m.pool} wei`).join(", ")} (limit ${s.dustLimit} in all)`,
     `claims                  ${claimsText(r)}`,
     `positions still open    ${s.openPositions}`,

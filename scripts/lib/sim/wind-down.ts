@@ -134,8 +134,8 @@ export async function checkSolvency(
   if (pools !== marginPool) problems.push(`the market pools add up to ${pools}, the Vault's total says ${marginPool}`);
   if (world.opts.curve === "dynamic") {
     // A dynamic curve's budget stays in its market's pool (locked), and so does what the traders
-    // lost to repegs beyond what they cost the budget (a repeg's gain credits nothing: the losers'
-    // money reaches the pool when they close, owned by no one): the pool holds at least the budget.
+    // lost to repegs that the last funding update has not yet collected into the budget (a repeg's
+    // gain is collected only once realised): the pool holds at least the budget.
     for (const m of money) {
       if (m.pool < m.budget)
         problems.push(`${m.symbol}: the pool holds ${m.pool} wei, less than its budget ${m.budget}`);
