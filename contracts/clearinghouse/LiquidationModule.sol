@@ -96,12 +96,17 @@ contract LiquidationModule is ClearingHouseModule {
                 penalty = t.quoteAmount.wMulUp(params.feeRatio);
             }
         }
+        int256 fairEquity = _equityAtFairPrice(liq, equity, t.quoteAmount);
+        // The market's own AMM budget pays its fair bad debt first (a static market's is 0).
+        uint256 fairBadDebt = LiquidationMath.fairBadDebt(equity, fairEquity);
+        uint256 fromBudget = fairBadDebt != 0 ? IAmm(amm).coverBadDebt(fairBadDebt) : 0;
         // The fund as it stands after this trade's funding flow.
         liq.split = LiquidationMath.split(
             equity,
-            _equityAtFairPrice(liq, equity, t.quoteAmount),
+            fairEquity,
             penalty,
-            uint256(int256(fundBefore) + t.insuranceFlow)
+            uint256(int256(fundBefore) + t.insuranceFlow),
+            fromBudget
         );
         _applyLiquidation(amm, trader, p, liq, t);
         return
@@ -199,7 +204,8 @@ contract LiquidationModule is ClearingHouseModule {
     }
 
     /// @dev Stores what is left of the position (or deletes it), records any shortfall, moves the
-    /// money (the fund's flows and the liquidator's reward, then the trader's payout) and emits.
+    /// money (the budget's part of the bad debt released from the locked margin, the fund's flows
+    /// and the liquidator's reward, then the trader's payout) and emits.
     function _applyLiquidation(
         address amm,
         address trader,
@@ -222,6 +228,8 @@ contract LiquidationModule is ClearingHouseModule {
         if (!liq.full) _positions[amm][trader] = p;
         int256 lockedMarginDelta = PositionMath.lockedMarginDelta(p, marginBefore, t);
         if (t.spread != 0 || t.curveCost != 0) lockedMarginDelta += PositionMath.curveLockedDelta(t);
+        // The budget's money sits in the pool as locked margin: released, it fills the hole.
+        if (s.fromBudget != 0) lockedMarginDelta -= s.fromBudget.toInt256();
         if (s.shortfall != 0) _recordShortfall(amm, s.shortfall);
         if (s.chargedToMarket != 0) emit IClearingHouse.BadDebtChargedToMarket(amm, trader, s.chargedToMarket);
         _moveLiquidationMoney(amm, trader, s, t, lockedMarginDelta, rewardClaim);
