@@ -112,6 +112,7 @@ describe("Regression: access control", function () {
       ["Amm", "shutdown", [0n], "OnlyClearingHouse"],
       ["Amm", "creditBudget", [1n], "OnlyClearingHouse"],
       ["Amm", "releaseBudget", [], "OnlyClearingHouse"],
+      ["Amm", "coverBadDebt", [1n], "OnlyClearingHouse"],
       ["Vault", "settle", [s.address, market, toWad(1), -toWad(1), 0n, 0n], "OnlyClearingHouse"],
       ["Vault", "setInsuranceFund", [s.address], "OnlyClearingHouse"],
       ["Vault", "depositInsurance", [1n], "OnlyInsuranceFund"],
