@@ -195,6 +195,8 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         uint256 available;
         /// @dev The ledger's fund receivable booked before the liquidation.
         uint256 receivableBooked;
+        /// @dev The market's AMM budget above its floor: it pays the fair bad debt before the fund.
+        uint256 budgetAbove;
         /// @dev The spot price is already beyond the fluctuation band on the far side (see SPEC.md,
         /// Observations): the Amm's maxCloseBase for the other side is 0.
     }
@@ -284,6 +286,9 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         (b.spot, b.markTwap, b.index) = (inputs.spotPrice, inputs.markTwap, inputs.indexPrice);
         b.available = vault.profitAvailable(address(amm));
         b.receivableBooked = traders.sumReceivableBooked();
+        uint256 budget = amm.getCurveState().budget;
+        uint256 floor = amm.getCurveParams().budgetFloor;
+        b.budgetAbove = budget > floor ? budget - floor : 0;
         IPriceFeed seq = clearingHouse.sequencerOracle();
         b.sequencerUp = address(seq) == address(0) || seq.isSequencerUp();
     }
@@ -448,9 +453,10 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
     /// ceil(quote closed x liquidation fee ratio):
     ///  - equity >= penalty: reward = floor(penalty / 2), insurance penalty = the rest, no bad debt;
     ///  - 0 <= equity < penalty (bounded): reward + insurance penalty = equity, reward = min(half, equity);
-    ///  - equity < 0: bad debt = -equity, no insurance penalty; the fund covers only the bad debt at
-    ///    the fair price (_fairBadDebt): covered = min(fair bad debt, fund), shortfall = fair bad debt -
-    ///    covered, the rest of the bad debt is charged to the market (BadDebtChargedToMarket), and the
+    ///  - equity < 0: bad debt = -equity, no insurance penalty; only the bad debt at the fair price
+    ///    (_fairBadDebt) is covered, first by the market's AMM budget above its floor (min(fair, budget
+    ///    - floor)), then by the fund: covered = min(what the budget left, fund), shortfall = what
+    ///    the budget left - covered, the rest of the bad debt is charged to the market (BadDebtChargedToMarket), and the
     ///    reward is min(half, what the fund has left) only if the fair bad debt is not 0 (else 0).
     /// The equity is read from the event's PnL: a liquidation whose realised profit was deferred (kept
     /// in the rest or queued) had equity >= penalty before and after the deferral (its payout covers
@@ -472,8 +478,10 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         } else {
             uint256 debt = uint256(-equity);
             uint256 fair = _fairBadDebt(b, e, equity);
-            uint256 covered = Math.min(fair, fund);
-            bad = e.badDebt != debt || e.insurancePenalty != 0 || e.shortfall != fair - covered;
+            // The market's AMM budget above its floor pays first, the fund the rest.
+            uint256 rest = fair - Math.min(fair, b.budgetAbove);
+            uint256 covered = Math.min(rest, fund);
+            bad = e.badDebt != debt || e.insurancePenalty != 0 || e.shortfall != rest - covered;
             bad = bad || e.charged != debt - fair;
             bad = bad || e.reward != (fair != 0 ? Math.min(half, fund - covered) : 0);
         }
