@@ -96,18 +96,8 @@ contract LiquidationModule is ClearingHouseModule {
                 penalty = t.quoteAmount.wMulUp(params.feeRatio);
             }
         }
-        int256 fairEquity = _equityAtFairPrice(liq, equity, t.quoteAmount);
-        // The market's own AMM budget pays its fair bad debt first (a static market's is 0).
-        uint256 fairBadDebt = LiquidationMath.fairBadDebt(equity, fairEquity);
-        uint256 fromBudget = fairBadDebt != 0 ? IAmm(amm).coverBadDebt(fairBadDebt) : 0;
         // The fund as it stands after this trade's funding flow.
-        liq.split = LiquidationMath.split(
-            equity,
-            fairEquity,
-            penalty,
-            uint256(int256(fundBefore) + t.insuranceFlow),
-            fromBudget
-        );
+        _split(amm, liq, equity, penalty, t.quoteAmount, uint256(int256(fundBefore) + t.insuranceFlow));
         _applyLiquidation(amm, trader, p, liq, t);
         return
             IClearingHouse.LiquidationResult(
@@ -117,6 +107,24 @@ contract LiquidationModule is ClearingHouseModule {
                 liq.split.badDebt,
                 liq.full
             );
+    }
+
+    /// @dev Splits what the position has left ({LiquidationMath-split}) into `liq.split`. With bad
+    /// debt the fair price shows too, the market's own AMM budget above its floor pays it first
+    /// ({IAmmCurve-coverBadDebt}; a static market's budget is 0), the insurance fund (`fund`) the
+    /// rest; an ordinary liquidation makes no call to the Amm.
+    function _split(
+        address amm,
+        Liquidation memory liq,
+        int256 equity,
+        uint256 penalty,
+        uint256 quote,
+        uint256 fund
+    ) private {
+        int256 fairEquity = _equityAtFairPrice(liq, equity, quote);
+        uint256 fairBadDebt = LiquidationMath.fairBadDebt(equity, fairEquity);
+        uint256 fromBudget = fairBadDebt != 0 ? IAmm(amm).coverBadDebt(fairBadDebt) : 0;
+        liq.split = LiquidationMath.split(equity, fairEquity, penalty, fund, fromBudget);
     }
 
     /// @dev The equity the position would have had with everything closed at the fair price
