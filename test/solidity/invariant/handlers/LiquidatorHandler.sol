@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IAmmErrors} from "../../../../contracts/interfaces/IAmm.sol";
+import {IAmmCurve} from "../../../../contracts/interfaces/IAmmCurve.sol";
 import {IPriceFeedErrors} from "../../../../contracts/interfaces/IPriceFeed.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Amm} from "../../../../contracts/Amm.sol";
@@ -224,6 +225,8 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         /// @dev BadDebtChargedToMarket: how many, and the amount.
         uint256 chargedEvents;
         uint256 charged;
+        /// @dev The Amm's BudgetSpentOnBadDebt: what the market's budget paid of the bad debt.
+        uint256 fromBudget;
     }
 
     /// @dev One liquidation of `t` by the keeper, checked; true if it went through.
@@ -332,6 +335,8 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
             } else if (l.emitter == address(amm) && l.topics[0] == IAmm.Swapped.selector) {
                 (, , uint256 q, uint256 bb) = abi.decode(l.data, (int256, int256, uint256, uint256));
                 traders.recordSwap(q, bb);
+            } else if (l.emitter == address(amm) && l.topics[0] == IAmmCurve.BudgetSpentOnBadDebt.selector) {
+                (e.fromBudget, ) = abi.decode(l.data, (uint256, uint256));
             } else if (l.emitter != address(clearingHouse)) {
                 continue;
             } else if (l.topics[0] == IClearingHouse.PositionChanged.selector) {
@@ -479,9 +484,11 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
             uint256 debt = uint256(-equity);
             uint256 fair = _fairBadDebt(b, e, equity);
             // The market's AMM budget above its floor pays first, the fund the rest.
-            uint256 rest = fair - Math.min(fair, b.budgetAbove);
+            uint256 fromBudget = Math.min(fair, b.budgetAbove);
+            uint256 rest = fair - fromBudget;
+            bad = e.fromBudget != fromBudget;
             uint256 covered = Math.min(rest, fund);
-            bad = e.badDebt != debt || e.insurancePenalty != 0 || e.shortfall != rest - covered;
+            bad = bad || e.badDebt != debt || e.insurancePenalty != 0 || e.shortfall != rest - covered;
             bad = bad || e.charged != debt - fair;
             bad = bad || e.reward != (fair != 0 ? Math.min(half, fund - covered) : 0);
         }
@@ -517,7 +524,7 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         int256 expectedFund =
             b.flow +
                 int256(e.insurancePenalty) -
-                int256(e.badDebt - e.shortfall - e.charged) -
+                int256(e.badDebt - e.shortfall - e.charged - e.fromBudget) -
                 (e.badDebt != 0 ? int256(e.reward) : int256(0));
         // The fund takes only what the pool holds beyond its locked margin: the rest is its
         // receivable (the Vault's FundReceivableBooked, read into the ledger with the call's logs).
@@ -530,7 +537,7 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         // pool keeps the difference (the other side's claim and the rounding dust).
         if (
             traderDelta + liquidatorDelta + fundDelta + short !=
-            e.pnl + int256(e.shortfall + e.charged) - e.fundingPayment + b.flow
+            e.pnl + int256(e.shortfall + e.charged + e.fromBudget) - e.fundingPayment + b.flow
         ) conservationViolations++;
         // Each share on its own.
         int256 equity = int256(b.p.margin) - e.fundingPayment + e.pnl;
@@ -550,7 +557,7 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         sumInsurancePenalties += e.insurancePenalty;
         sumBadDebt += e.badDebt;
         sumShortfall += e.shortfall;
-        sumCovered += e.badDebt - e.shortfall - e.charged;
+        sumCovered += e.badDebt - e.shortfall - e.charged - e.fromBudget;
         sumChargedToMarket += e.charged;
         if (e.badDebt != 0) sumRewardsFromFund += e.reward;
         sumQuoteClosed += e.quoteClosed;
