@@ -112,7 +112,7 @@ contract LiquidationModule is ClearingHouseModule {
     /// @dev Splits what the position has left ({LiquidationMath-split}) into `liq.split`. With bad
     /// debt the fair price shows too, the market's own AMM budget above its floor pays it first
     /// ({IAmmCurve-coverBadDebt}; a static market's budget is 0), the insurance fund (`fund`) the
-    /// rest; an ordinary liquidation makes no call to the Amm.
+    /// rest; an ordinary liquidation (no bad debt) neither values the fair price nor calls the Amm.
     function _split(
         address amm,
         Liquidation memory liq,
@@ -121,9 +121,14 @@ contract LiquidationModule is ClearingHouseModule {
         uint256 quote,
         uint256 fund
     ) private {
-        int256 fairEquity = _equityAtFairPrice(liq, equity, quote);
-        uint256 fairBadDebt = LiquidationMath.fairBadDebt(equity, fairEquity);
-        uint256 fromBudget = fairBadDebt != 0 ? IAmm(amm).coverBadDebt(fairBadDebt) : 0;
+        // The fair price matters only with bad debt: an ordinary liquidation skips it and the Amm.
+        int256 fairEquity;
+        uint256 fromBudget;
+        if (equity < 0) {
+            fairEquity = _equityAtFairPrice(liq, equity, quote);
+            uint256 fairBadDebt = LiquidationMath.fairBadDebt(equity, fairEquity);
+            if (fairBadDebt != 0) fromBudget = IAmm(amm).coverBadDebt(fairBadDebt);
+        }
         liq.split = LiquidationMath.split(equity, fairEquity, penalty, fund, fromBudget);
     }
 
