@@ -512,6 +512,11 @@ contract Amm is IAmm, AmmStorage {
     }
 
     /// @inheritdoc IAmmCurve
+    function coverBadDebt(uint256) external onlyClearingHouse returns (uint256 spent) {
+        _delegate();
+    }
+
+    /// @inheritdoc IAmmCurve
     function getCurveParams() external view returns (CurveParams memory) {
         _delegateView();
     }

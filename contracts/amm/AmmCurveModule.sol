@@ -231,6 +231,17 @@ contract AmmCurveModule is AmmStorage {
         emit IAmmCurve.BudgetReleased(budget);
     }
 
+    /// @notice See {IAmmCurve-coverBadDebt}; the Amm checks the caller is the ClearingHouse.
+    function coverBadDebt(uint256 badDebt) external onlyDelegated returns (uint256 spent) {
+        if (badDebt == 0) revert ICommonErrors.ZeroAmount();
+        uint256 budget = _budget.amount;
+        spent = Math.min(badDebt, _available(budget));
+        if (spent == 0) return 0;
+        budget -= spent;
+        _budget.amount = uint128(budget);
+        emit IAmmCurve.BudgetSpentOnBadDebt(spent, budget);
+    }
+
     // ---------------------------------------------------------------- parameters
 
     /// @notice See {IAmmCurve-setCurveParams}.

@@ -97,12 +97,7 @@ contract LiquidationModule is ClearingHouseModule {
             }
         }
         // The fund as it stands after this trade's funding flow.
-        liq.split = LiquidationMath.split(
-            equity,
-            _equityAtFairPrice(liq, equity, t.quoteAmount),
-            penalty,
-            uint256(int256(fundBefore) + t.insuranceFlow)
-        );
+        _split(amm, liq, equity, penalty, t.quoteAmount, uint256(int256(fundBefore) + t.insuranceFlow));
         _applyLiquidation(amm, trader, p, liq, t);
         return
             IClearingHouse.LiquidationResult(
@@ -112,6 +107,29 @@ contract LiquidationModule is ClearingHouseModule {
                 liq.split.badDebt,
                 liq.full
             );
+    }
+
+    /// @dev Splits what the position has left ({LiquidationMath-split}) into `liq.split`. With bad
+    /// debt the fair price shows too, the market's own AMM budget above its floor pays it first
+    /// ({IAmmCurve-coverBadDebt}; a static market's budget is 0), the insurance fund (`fund`) the
+    /// rest; an ordinary liquidation (no bad debt) neither values the fair price nor calls the Amm.
+    function _split(
+        address amm,
+        Liquidation memory liq,
+        int256 equity,
+        uint256 penalty,
+        uint256 quote,
+        uint256 fund
+    ) private {
+        // The fair price matters only with bad debt: an ordinary liquidation skips it and the Amm.
+        int256 fairEquity;
+        uint256 fromBudget;
+        if (equity < 0) {
+            fairEquity = _equityAtFairPrice(liq, equity, quote);
+            uint256 fairBadDebt = LiquidationMath.fairBadDebt(equity, fairEquity);
+            if (fairBadDebt != 0) fromBudget = IAmm(amm).coverBadDebt(fairBadDebt);
+        }
+        liq.split = LiquidationMath.split(equity, fairEquity, penalty, fund, fromBudget);
     }
 
     /// @dev The equity the position would have had with everything closed at the fair price
@@ -199,7 +217,8 @@ contract LiquidationModule is ClearingHouseModule {
     }
 
     /// @dev Stores what is left of the position (or deletes it), records any shortfall, moves the
-    /// money (the fund's flows and the liquidator's reward, then the trader's payout) and emits.
+    /// money (the budget's part of the bad debt released from the locked margin, the fund's flows
+    /// and the liquidator's reward, then the trader's payout) and emits.
     function _applyLiquidation(
         address amm,
         address trader,
@@ -222,6 +241,8 @@ contract LiquidationModule is ClearingHouseModule {
         if (!liq.full) _positions[amm][trader] = p;
         int256 lockedMarginDelta = PositionMath.lockedMarginDelta(p, marginBefore, t);
         if (t.spread != 0 || t.curveCost != 0) lockedMarginDelta += PositionMath.curveLockedDelta(t);
+        // The budget's money sits in the pool as locked margin: released, it fills the hole.
+        if (s.fromBudget != 0) lockedMarginDelta -= s.fromBudget.toInt256();
         if (s.shortfall != 0) _recordShortfall(amm, s.shortfall);
         if (s.chargedToMarket != 0) emit IClearingHouse.BadDebtChargedToMarket(amm, trader, s.chargedToMarket);
         _moveLiquidationMoney(amm, trader, s, t, lockedMarginDelta, rewardClaim);

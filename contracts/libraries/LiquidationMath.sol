@@ -14,6 +14,8 @@ library LiquidationMath {
     using FixedPoint for uint256;
 
     /// @notice What a position's value is split into by a liquidation.
+    /// @dev `fromBudget` is what the market's AMM budget paid of the fair bad debt, `covered` the
+    /// fund's part of the rest and `shortfall` what neither could pay.
     struct Split {
         uint256 reward;
         uint256 insurancePenalty;
@@ -22,6 +24,7 @@ library LiquidationMath {
         uint256 covered;
         uint256 shortfall;
         uint256 traderPayout;
+        uint256 fromBudget;
     }
 
     /// @notice The margin ratio a liquidation is judged by: the best for the trader of the spot
@@ -105,18 +108,29 @@ library LiquidationMath {
         return long ? equity + difference : equity - difference;
     }
 
+    /// @notice The bad debt a liquidation leaves that the fair price ({fairPrice}) shows too: the
+    /// part of -`equity` within -`equityAtFairPrice`, 0 without bad debt. The market's AMM budget
+    /// and then the insurance fund cover it; the rest of the bad debt is the market's.
+    function fairBadDebt(int256 equity, int256 equityAtFairPrice) internal pure returns (uint256) {
+        if (equity >= 0 || equityAtFairPrice >= 0) return 0;
+        return Math.min(uint256(-equityAtFairPrice), uint256(-equity));
+    }
+
     /// @notice Splits what the position has left after the close (`equity`) between the penalty,
     /// the trader and, when it is negative, the market and the insurance fund (holding `fund`).
     /// The penalty is bounded by the equity, so a liquidation never makes bad debt. With bad debt
-    /// the fund covers at most the bad debt at the fair price (`equityAtFairPrice`, see
-    /// {fairPrice}); the rest is charged to the market (its pool pays its winners less: their
-    /// claims wait); the fund pays the liquidator's half only when the fair price shows bad debt
-    /// too, so a group that controls both sides gains nothing from the fund by pushing the spot.
+    /// the fair bad debt ({fairBadDebt}) is paid first by the market's own AMM budget
+    /// (`fromBudget`, what it spent, at most the fair bad debt), then by the fund as far as it
+    /// holds; what neither pays is the shortfall. The bad debt beyond the fair price is charged
+    /// to the market (its pool pays its winners less: their claims wait). The liquidator's half
+    /// is the fund's to pay, only when the fair price shows bad debt too, so a group that controls
+    /// both sides gains nothing from the fund by pushing the spot, and never from the budget.
     function split(
         int256 equity,
         int256 equityAtFairPrice,
         uint256 penalty,
-        uint256 fund
+        uint256 fund,
+        uint256 fromBudget
     ) internal pure returns (Split memory s) {
         uint256 liquidatorHalf = penalty / 2;
         if (equity >= 0) {
@@ -131,11 +145,13 @@ library LiquidationMath {
             }
         } else {
             s.badDebt = uint256(-equity);
-            uint256 fairBadDebt = equityAtFairPrice < 0 ? Math.min(uint256(-equityAtFairPrice), s.badDebt) : 0;
-            s.chargedToMarket = s.badDebt - fairBadDebt;
-            s.covered = Math.min(fairBadDebt, fund);
-            s.shortfall = fairBadDebt - s.covered;
-            if (fairBadDebt != 0) s.reward = Math.min(liquidatorHalf, fund - s.covered);
+            uint256 fair = fairBadDebt(equity, equityAtFairPrice);
+            s.chargedToMarket = s.badDebt - fair;
+            s.fromBudget = fromBudget;
+            uint256 rest = fair - fromBudget;
+            s.covered = Math.min(rest, fund);
+            s.shortfall = rest - s.covered;
+            if (fair != 0) s.reward = Math.min(liquidatorHalf, fund - s.covered);
         }
     }
 

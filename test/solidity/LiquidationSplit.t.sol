@@ -14,7 +14,7 @@ contract LiquidationSplitTest is TestBase {
         uint256 penalty,
         uint256 fund
     ) internal pure returns (LiquidationMath.Split memory) {
-        return LiquidationMath.split(equity, fair, penalty, fund);
+        return LiquidationMath.split(equity, fair, penalty, fund, 0);
     }
 
     function _assertSplit(
@@ -56,6 +56,33 @@ contract LiquidationSplitTest is TestBase {
     /// No bad debt: the fair price plays no part; 50 left pays the penalty 10 (5 + 5), 40 back.
     function test_positiveEquityIsUnchanged() public pure {
         _assertSplit(_split(50e18, -1e18, 10e18, 0), [uint256(5e18), 5e18, 0, 0, 0, 0, 40e18]);
+    }
+
+    /// The market's AMM budget pays the fair bad debt first. Bad debt 100, 40 of it at the fair
+    /// price, the budget spent all 40: the fund covers nothing but still pays the reward (5); the
+    /// other 60 is the market's, as without a budget.
+    function test_budgetCoversTheFairBadDebtFirst() public pure {
+        LiquidationMath.Split memory s = LiquidationMath.split(-100e18, -40e18, 10e18, 1_000e18, 40e18);
+        _assertSplit(s, [uint256(5e18), 0, 100e18, 60e18, 0, 0, 0]);
+        assertEq(s.fromBudget, 40e18, "from the budget");
+    }
+
+    /// The budget spent 25 of a fair bad debt of 100; the fund (holding 50) covers 50, 25 is a
+    /// shortfall and no reward is left (50 - 50 = 0).
+    function test_budgetThenFundThenShortfall() public pure {
+        LiquidationMath.Split memory s = LiquidationMath.split(-100e18, -100e18, 10e18, 50e18, 25e18);
+        _assertSplit(s, [uint256(0), 0, 100e18, 0, 50e18, 25e18, 0]);
+        assertEq(s.fromBudget, 25e18, "from the budget");
+        // holding 80 instead: covers 75, reward min(5, 80 - 75) = 5
+        s = LiquidationMath.split(-100e18, -100e18, 10e18, 80e18, 25e18);
+        _assertSplit(s, [uint256(5e18), 0, 100e18, 0, 75e18, 0, 0]);
+    }
+
+    function test_fairBadDebt() public pure {
+        assertEq(LiquidationMath.fairBadDebt(-100e18, -40e18), 40e18, "within the fair price");
+        assertEq(LiquidationMath.fairBadDebt(-100e18, -150e18), 100e18, "capped at the bad debt");
+        assertEq(LiquidationMath.fairBadDebt(-100e18, 20e18), 0, "none at the fair price");
+        assertEq(LiquidationMath.fairBadDebt(50e18, -1e18), 0, "no bad debt");
     }
 
     function test_fairPriceIsTheIndexUnlessTheSpotIsBetterForThePosition() public pure {

@@ -172,6 +172,46 @@ async function liq(
 }
 
 /** Alice 1,000 x 10 long at 100, then Bob shorts `bobMargin` x 10, then the market idles. */
+/** The dynamic curve's parameters with every feature off but the budget's floor (and target). */
+function budgetOnly(floor: bigint) {
+  return {
+    repegThresholdRatio: 0n,
+    baseSpreadRatio: 0n,
+    maxSpreadRatio: 0n,
+    maxVammLeverage: 0n,
+    fundShareRatio: 0n,
+    budgetFloor: floor,
+    budgetTarget: floor,
+    maxDepthChangeRatio: 0n,
+    minDepthRatio: WAD,
+    maxDepthRatio: WAD,
+  };
+}
+
+/**
+ * Gives the market an AMM budget: Dave contributes `amount` (his free collateral moves into the
+ * market's pool, locked) and the floor is set to `floor`. The curve itself stays static (no
+ * repeg, spread or depth change), so the trades and the liquidation price as before.
+ */
+async function fundBudget(fx: Fx, model: SystemModel, amount: bigint, floor: bigint) {
+  await (await fx.amm.setCurveParams(budgetOnly(floor))).wait();
+  await (await fx.ch.connect(fx.dave).contributeToBudget(fx.ammAddress, amount)).wait();
+  model.settle(fx.dave.address, fx.ammAddress, -amount, 0n, amount);
+  expect((await fx.amm.getCurveState()).budget).to.equal(amount);
+}
+
+/** Alice's liquidation in the bad-debt scenario, on a clone: the fair bad debt the fund would cover. */
+function fairBadDebtOf(fx: Fx, model: SystemModel): bigint {
+  const r = liquidate(model.clone(), {
+    amm: fx.ammAddress,
+    trader: fx.alice.address,
+    liquidator: fx.carol.address,
+    mmr: MMR,
+    markTwap: model.amm(fx.ammAddress).spotPrice(),
+  });
+  return r.badDebt - r.chargedToMarket;
+}
+
 async function aliceLongBobShort(fx: Fx, model: SystemModel, bobMargin: number) {
   await open(fx, model, fx.alice, LONG, 1000, 10);
   await open(fx, model, fx.bob, SHORT, bobMargin, 10);
@@ -667,6 +707,88 @@ describe("Liquidation", function () {
       );
       expect(await fx.ch.getMarketStatus(fx.ammAddress)).to.deep.equal([1n, r1.shortfall + r2.shortfall]);
       await expectModel(fx, model);
+    });
+  });
+
+  describe("bad debt on a market with an AMM budget", function () {
+    /**
+     * Alice's long (1,000 x 10) is liquidated underwater after Bob's 8,000 x 10 short, with
+     * 10,000 in the fund. The market's own budget above its floor pays the fair bad debt first
+     * (its locked margin released by the same amount, so the pool's money fills the hole), the
+     * fund the rest; the fund still pays the liquidator's half. Everything is checked to the wei
+     * against the model (pool, locked margin, fund, positions, events) plus the budget itself.
+     */
+    async function budgetCase(amount: bigint, floor: bigint) {
+      const fx = await networkHelpers.loadFixture(plainFixture);
+      const model = modelOf(fx);
+      await stake(fx, model, USDC(10_000));
+      await aliceLongBobShort(fx, model, 8000);
+      const fair = fairBadDebtOf(fx, model);
+      await fundBudget(fx, model, amount, floor);
+      const fundBefore = model.insuranceFund;
+      const lockedBefore = model.money(fx.ammAddress).lockedMargin;
+      let sent: Promise<ContractTransactionResponse> | undefined;
+      const send = () => (sent = fx.ch.connect(fx.carol).liquidate(fx.ammAddress, fx.alice.address));
+      const r = await liq(fx, model, fx.carol, fx.alice, { budgetAvailable: amount - floor }, send);
+      return { fx, model, r, fair, fundBefore, lockedBefore, tx: sent! };
+    }
+
+    it("a budget above the fair bad debt pays all of it: the fund pays only the liquidator's half", async function () {
+      const fx0 = await networkHelpers.loadFixture(plainFixture);
+      const m0 = modelOf(fx0);
+      await stake(fx0, m0, USDC(10_000));
+      await aliceLongBobShort(fx0, m0, 8000);
+      const fair = fairBadDebtOf(fx0, m0);
+      expect(fair > 0n, "the scenario has fair bad debt").to.equal(true);
+      const floor = toWad(500);
+      const amount = floor + fair + toWad(1_000);
+      const { fx, model, r, fundBefore, lockedBefore, tx } = await budgetCase(amount, floor);
+      expect(r.fromBudget, "the whole fair bad debt").to.equal(fair);
+      expect(r.covered).to.equal(0n);
+      expect(r.shortfall).to.equal(0n);
+      expect(r.chargedToMarket).to.equal(r.badDebt - fair);
+      expect(r.liquidatorReward).to.equal(r.penalty / 2n);
+      expect(fundBefore - model.insuranceFund, "the fund pays the reward only").to.equal(r.liquidatorReward);
+      // Alice's margin (1,000) and the budget's spend leave the locked margin.
+      expect(lockedBefore - model.money(fx.ammAddress).lockedMargin).to.equal(toWad(1_000) + fair);
+      await expect(tx)
+        .to.emit(fx.amm, "BudgetSpentOnBadDebt")
+        .withArgs(fair, amount - fair);
+      expect((await fx.amm.getCurveState()).budget).to.equal(amount - fair);
+      expect((await fx.ch.getMarketStatus(fx.ammAddress))[0]).to.equal(0n); // ACTIVE
+    });
+
+    it("a budget short of it pays down to its floor and the fund covers the rest", async function () {
+      const floor = toWad(500);
+      const above = toWad(100);
+      const { fx, model, r, fair, fundBefore, lockedBefore, tx } = await budgetCase(floor + above, floor);
+      expect(fair > above, "the budget is short").to.equal(true);
+      expect(r.fromBudget).to.equal(above);
+      expect(r.covered).to.equal(fair - above);
+      expect(r.shortfall).to.equal(0n);
+      expect(fundBefore - model.insuranceFund).to.equal(fair - above + r.penalty / 2n);
+      expect(lockedBefore - model.money(fx.ammAddress).lockedMargin).to.equal(toWad(1_000) + above);
+      await expect(tx).to.emit(fx.amm, "BudgetSpentOnBadDebt").withArgs(above, floor);
+      expect((await fx.amm.getCurveState()).budget).to.equal(floor);
+    });
+
+    it("a budget at its floor pays nothing: the fund covers it all, as on a static market", async function () {
+      const floor = toWad(2_000);
+      const { fx, model, r, fair, fundBefore, lockedBefore, tx } = await budgetCase(floor, floor);
+      expect(r.fromBudget).to.equal(0n);
+      expect(r.covered).to.equal(fair);
+      expect(fundBefore - model.insuranceFund).to.equal(fair + r.penalty / 2n);
+      expect(lockedBefore - model.money(fx.ammAddress).lockedMargin).to.equal(toWad(1_000));
+      await expect(tx).not.to.emit(fx.amm, "BudgetSpentOnBadDebt");
+      expect((await fx.amm.getCurveState()).budget).to.equal(floor);
+    });
+
+    it("only the ClearingHouse may spend the budget", async function () {
+      const fx = await networkHelpers.loadFixture(plainFixture);
+      await expect(fx.amm.connect(fx.carol).coverBadDebt(1n)).to.be.revertedWithCustomError(
+        fx.amm,
+        "OnlyClearingHouse",
+      );
     });
   });
 

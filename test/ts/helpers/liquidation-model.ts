@@ -146,6 +146,8 @@ export interface LiquidationResult {
   /** The rest's equity after the first close (E - penalty + PnL at the new spot); undefined when full. */
   restEquity?: bigint;
   penalty: bigint;
+  /** What the market's AMM budget paid of the fair bad debt (released from its locked margin). */
+  fromBudget: bigint;
   covered: bigint;
   /** Bad debt beyond what the fair price shows: the market's, not the fund's. */
   chargedToMarket: bigint;
@@ -170,6 +172,8 @@ export interface LiquidateInput {
   fluctuationLimit?: bigint;
   /** The block's start price, when an earlier swap of this block wrote the mark head (default: the spot). */
   blockStartPrice?: bigint;
+  /** The market's AMM budget above its floor (a dynamic market's; default 0, a static one). */
+  budgetAvailable?: bigint;
 }
 
 /**
@@ -262,6 +266,7 @@ export function liquidate(model: SystemModel, input: LiquidateInput): Liquidatio
   let keeps = 0n;
   let badDebt = 0n;
   let covered = 0n;
+  let fromBudget = 0n;
   let shortfall = 0n;
   let chargedToMarket = 0n;
   if (E >= penalty) {
@@ -284,8 +289,12 @@ export function liquidate(model: SystemModel, input: LiquidateInput): Liquidatio
     if (fairBadDebt > badDebt) fairBadDebt = badDebt;
     chargedToMarket = badDebt - fairBadDebt;
     const fundNow = model.insuranceFund; // + this trade's funding flow (zero here)
-    covered = fairBadDebt < fundNow ? fairBadDebt : fundNow;
-    shortfall = fairBadDebt - covered;
+    // The market's own AMM budget (above its floor) pays the fair bad debt first, the fund the rest.
+    const budgetAvailable = input.budgetAvailable ?? 0n;
+    fromBudget = fairBadDebt < budgetAvailable ? fairBadDebt : budgetAvailable;
+    const rest = fairBadDebt - fromBudget;
+    covered = rest < fundNow ? rest : fundNow;
+    shortfall = rest - covered;
     // The fund pays the liquidator's half only for bad debt the fair price shows too.
     const left = fundNow - covered;
     reward = fairBadDebt === 0n ? 0n : half < left ? half : left;
@@ -296,7 +305,8 @@ export function liquidate(model: SystemModel, input: LiquidateInput): Liquidatio
   // margin net of the funding it settled leaves the locked margin, the rest's margin joins it),
   // then the trader's payout; a payout the pool cannot hold is queued as a claim.
   const payout = full ? keeps : 0n;
-  const lockedDelta = (full ? 0n : keeps) - p.margin + F;
+  // The budget's part of the bad debt is money the pool holds as locked margin: released, it pays.
+  const lockedDelta = (full ? 0n : keeps) - p.margin + F - fromBudget;
   const rewardSettled = model.settle(input.liquidator, input.amm, reward, insuranceDelta, lockedDelta);
   const payoutSettled = payout !== 0n ? model.settle(input.trader, input.amm, payout, 0n) : { paid: 0n, claim: 0n };
   model.amms.set(input.amm, pool);
@@ -330,6 +340,7 @@ export function liquidate(model: SystemModel, input: LiquidateInput): Liquidatio
     restClosed,
     restEquity,
     penalty,
+    fromBudget,
     covered,
     chargedToMarket,
     equity: E,

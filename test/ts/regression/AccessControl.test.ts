@@ -113,6 +113,7 @@ describe("Regression: access control", function () {
       ["Amm", "creditBudget", [1n], "OnlyClearingHouse"],
       ["Amm", "releaseBudget", [], "OnlyClearingHouse"],
       ["Amm", "collectGains", [1n], "OnlyClearingHouse"],
+      ["Amm", "coverBadDebt", [1n], "OnlyClearingHouse"],
       ["Vault", "settle", [s.address, market, toWad(1), -toWad(1), 0n, 0n], "OnlyClearingHouse"],
       ["Vault", "setInsuranceFund", [s.address], "OnlyClearingHouse"],
       ["Vault", "depositInsurance", [1n], "OnlyInsuranceFund"],

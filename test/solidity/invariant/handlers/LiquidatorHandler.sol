@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IAmmErrors} from "../../../../contracts/interfaces/IAmm.sol";
+import {IAmmCurve} from "../../../../contracts/interfaces/IAmmCurve.sol";
 import {IPriceFeedErrors} from "../../../../contracts/interfaces/IPriceFeed.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Amm} from "../../../../contracts/Amm.sol";
@@ -204,6 +205,8 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         uint256 receivableBooked;
         /// @dev How far the market's pool was below its locked margin before the liquidation.
         uint256 deficit;
+        /// @dev The market's AMM budget above its floor: it pays the fair bad debt before the fund.
+        uint256 budgetAbove;
         /// @dev The spot price is already beyond the fluctuation band on the far side (see SPEC.md,
         /// Observations): the Amm's maxCloseBase for the other side is 0.
     }
@@ -231,6 +234,8 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         /// @dev BadDebtChargedToMarket: how many, and the amount.
         uint256 chargedEvents;
         uint256 charged;
+        /// @dev The Amm's BudgetSpentOnBadDebt: what the market's budget paid of the bad debt.
+        uint256 fromBudget;
     }
 
     /// @dev One liquidation of `t` by the keeper, checked; true if it went through.
@@ -294,6 +299,9 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         b.available = vault.profitAvailable(address(amm));
         b.receivableBooked = traders.sumReceivableBooked();
         b.deficit = _deficit();
+        uint256 budget = amm.getCurveState().budget;
+        uint256 floor = amm.getCurveParams().budgetFloor;
+        b.budgetAbove = budget > floor ? budget - floor : 0;
         IPriceFeed seq = clearingHouse.sequencerOracle();
         b.sequencerUp = address(seq) == address(0) || seq.isSequencerUp();
     }
@@ -337,6 +345,8 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
             } else if (l.emitter == address(amm) && l.topics[0] == IAmm.Swapped.selector) {
                 (, , uint256 q, uint256 bb) = abi.decode(l.data, (int256, int256, uint256, uint256));
                 traders.recordSwap(q, bb);
+            } else if (l.emitter == address(amm) && l.topics[0] == IAmmCurve.BudgetSpentOnBadDebt.selector) {
+                (e.fromBudget, ) = abi.decode(l.data, (uint256, uint256));
             } else if (l.emitter != address(clearingHouse)) {
                 continue;
             } else if (l.topics[0] == IClearingHouse.PositionChanged.selector) {
@@ -458,9 +468,10 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
     /// ceil(quote closed x liquidation fee ratio):
     ///  - equity >= penalty: reward = floor(penalty / 2), insurance penalty = the rest, no bad debt;
     ///  - 0 <= equity < penalty (bounded): reward + insurance penalty = equity, reward = min(half, equity);
-    ///  - equity < 0: bad debt = -equity, no insurance penalty; the fund covers only the bad debt at
-    ///    the fair price (_fairBadDebt): covered = min(fair bad debt, fund), shortfall = fair bad debt -
-    ///    covered, the rest of the bad debt is charged to the market (BadDebtChargedToMarket), and the
+    ///  - equity < 0: bad debt = -equity, no insurance penalty; only the bad debt at the fair price
+    ///    (_fairBadDebt) is covered, first by the market's AMM budget above its floor (min(fair, budget
+    ///    - floor)), then by the fund: covered = min(what the budget left, fund), shortfall = what
+    ///    the budget left - covered, the rest of the bad debt is charged to the market (BadDebtChargedToMarket), and the
     ///    reward is min(half, what the fund has left) only if the fair bad debt is not 0 (else 0).
     /// The equity is read from the event's PnL: a liquidation whose realised profit was deferred (kept
     /// in the rest or queued) had equity >= penalty before and after the deferral (its payout covers
@@ -482,8 +493,12 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         } else {
             uint256 debt = uint256(-equity);
             uint256 fair = _fairBadDebt(b, e, equity);
-            uint256 covered = Math.min(fair, fund);
-            bad = e.badDebt != debt || e.insurancePenalty != 0 || e.shortfall != fair - covered;
+            // The market's AMM budget above its floor pays first, the fund the rest.
+            uint256 fromBudget = Math.min(fair, b.budgetAbove);
+            uint256 rest = fair - fromBudget;
+            bad = e.fromBudget != fromBudget;
+            uint256 covered = Math.min(rest, fund);
+            bad = bad || e.badDebt != debt || e.insurancePenalty != 0 || e.shortfall != rest - covered;
             bad = bad || e.charged != debt - fair;
             bad = bad || e.reward != (fair != 0 ? Math.min(half, fund - covered) : 0);
         }
@@ -519,7 +534,7 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         int256 expectedFund =
             b.flow +
                 int256(e.insurancePenalty) -
-                int256(e.badDebt - e.shortfall - e.charged) -
+                int256(e.badDebt - e.shortfall - e.charged - e.fromBudget) -
                 (e.badDebt != 0 ? int256(e.reward) : int256(0));
         // The fund takes only what the pool holds beyond its locked margin: the rest is its
         // receivable (the Vault's FundReceivableBooked, read into the ledger with the call's logs).
@@ -532,7 +547,7 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         // pool keeps the difference (the other side's claim and the rounding dust).
         if (
             traderDelta + liquidatorDelta + fundDelta + short !=
-            e.pnl + int256(e.shortfall + e.charged) - e.fundingPayment + b.flow
+            e.pnl + int256(e.shortfall + e.charged + e.fromBudget) - e.fundingPayment + b.flow
         ) conservationViolations++;
         // Each share on its own.
         int256 equity = int256(b.p.margin) - e.fundingPayment + e.pnl;
@@ -558,7 +573,7 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         sumInsurancePenalties += e.insurancePenalty;
         sumBadDebt += e.badDebt;
         sumShortfall += e.shortfall;
-        sumCovered += e.badDebt - e.shortfall - e.charged;
+        sumCovered += e.badDebt - e.shortfall - e.charged - e.fromBudget;
         sumChargedToMarket += e.charged;
         if (e.charged != 0) {
             uint256 deficitAfter = _deficit();
