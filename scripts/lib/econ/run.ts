@@ -80,6 +80,8 @@ export interface RunResult {
   depthChanges: CostTally;
   /** What funding updates collected into the budget of the curve's gains, once realised (quote). */
   gainsCollected: number;
+  /** What the AMM budget paid of liquidations' bad debt, before the fund (quote). */
+  badDebtFromBudget: number;
   /** Dynamic curve only: the AMM budget at the first sample and after the wind-down (quote). */
   budgetStart?: number;
   budgetEnd?: number;
@@ -180,6 +182,7 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
   const repegs = noCosts();
   const depthChanges = noCosts();
   let gainsCollected = 0;
+  let badDebtFromBudget = 0;
   const curveLogs = new LogPager(ethers.provider, {
     address: market.address,
     startBlock: bots.startBlock + 1,
@@ -190,6 +193,10 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
       for (const log of logs) {
         const event = parseCurveEvent(log);
         if (event === undefined) continue;
+        if (event.kind === "badDebt") {
+          badDebtFromBudget += event.cost;
+          continue;
+        }
         if (event.kind === "collect") {
           gainsCollected -= event.cost;
           continue;
@@ -270,6 +277,7 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
     repegs,
     depthChanges,
     gainsCollected,
+    badDebtFromBudget,
     budgetStart: samples[0].budget,
     budgetEnd: options.curve === "dynamic" ? num(solvency.markets[0].budget) : undefined,
     tradersPnl,

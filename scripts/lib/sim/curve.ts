@@ -25,10 +25,11 @@ export interface CurveState {
 
 /**
  * A repeg or a depth change, from the Amm's events (cost in quote: + the budget paid, - a gain), or
- * a funding update's collection of such gains into the budget ("collect": cost = - the amount).
+ * a funding update's collection of such gains into the budget ("collect": cost = - the amount), or
+ * the budget's cover of a liquidation's bad debt ("badDebt": cost = the amount).
  */
 export interface CurveEvent {
-  kind: "repeg" | "depth" | "collect";
+  kind: "repeg" | "depth" | "collect" | "badDebt";
   cost: number;
 }
 
@@ -100,6 +101,8 @@ export function parseCurveEvent(log: Log): CurveEvent | undefined {
   const parsed = iface.parseLog(log);
   if (parsed?.name === "Repegged") return { kind: "repeg", cost: Number(parsed.args.cost as bigint) / 1e18 };
   if (parsed?.name === "DepthChanged") return { kind: "depth", cost: Number(parsed.args.cost as bigint) / 1e18 };
+  if (parsed?.name === "BudgetSpentOnBadDebt")
+    return { kind: "badDebt", cost: Number(parsed.args.amount as bigint) / 1e18 };
   if (parsed?.name === "GainsCollected") return { kind: "collect", cost: -Number(parsed.args.amount as bigint) / 1e18 };
   return undefined;
 }
