@@ -10,7 +10,7 @@ import { after, before, test } from "node:test";
 import { join } from "node:path";
 import type { Locator } from "playwright-core";
 import { getAddress, type Address } from "viem";
-import { clearingHouseAbi, insuranceFundAbi, mockErc20Abi, vaultAbi } from "../src/generated/abis.ts";
+import { ammAbi, clearingHouseAbi, insuranceFundAbi, mockErc20Abi, vaultAbi } from "../src/generated/abis.ts";
 import { SCREENSHOTS, startWorld, type World } from "./harness.ts";
 
 const WAD = 10n ** 18n;
@@ -119,6 +119,12 @@ test("markets page and connecting the dev account", async () => {
   await w.page.getByTestId("market-ETH").waitFor();
   console.log(`markets shown after ${Date.now() - t0} ms`);
   assert.match((await w.page.getByTestId("market-ETH").getByTestId("mark").textContent())!, /^3,000(\.\d+)?$/);
+  // The dynamic curve: the local deployment seeds the ETH budget with its target, 2,700 (local.json),
+  // and the bid and ask sit around the mark by the base half-spread, 0.025%: 2,999.25 / 3,000.75.
+  const eth = w.page.getByTestId("market-ETH");
+  assert.equal(await eth.getByTestId("budget").getAttribute("data-raw"), String(2_700n * WAD));
+  // (The bid is shown rounded down; the spread's terms round up, so it may read a cent lower.)
+  assert.match((await eth.getByTestId("bid-ask").textContent())!, /^2,999\.2[45] \/ 3,000\.75$/);
   await w.page.getByRole("button", { name: "Dev account (local node)" }).click();
   await w.page.getByTestId("account").waitFor();
   console.log(`connected after ${Date.now() - t0} ms`);
@@ -165,10 +171,32 @@ test("a bad input shows the CLI's sentence and sends nothing", async () => {
   await w.page.waitForFunction(() =>
     document.querySelector('[data-testid="preview-error"]')?.textContent?.startsWith("insufficient collateral"),
   );
-  assert.match(
-    (await error.textContent())!,
-    /^insufficient collateral: 0x[0-9a-fA-F]{40} has 50,000 free in the Vault but 60,120 is needed \(deposit more\)$/,
-  );
+  // Needed: the margin 60,000, the fee 0.1% x 120,000 and the spread the Amm charges such a long
+  // (its own preview: the base the long buys, then the spread fee of that base change).
+  const notional = 120_000n * WAD;
+  const amm = { address: ethAmm, abi: ammAbi } as const;
+  const base = (await w.client.readContract({
+    ...amm,
+    functionName: "previewSwapQuote",
+    args: [0, notional],
+  })) as bigint;
+  const spread = (await w.client.readContract({
+    ...amm,
+    functionName: "previewSpreadFee",
+    args: [base, notional],
+  })) as bigint;
+  assert.ok(spread > 0n, "a spread is charged");
+  const needed = 60_000n * WAD + 120n * WAD + spread;
+  const text = (await error.textContent())!;
+  const shown =
+    /^insufficient collateral: 0x[0-9a-fA-F]{40} has 50,000 free in the Vault but ([\d,.]+) is needed \(deposit more\)$/.exec(
+      text,
+    );
+  assert.ok(shown, text);
+  // Shown with at most five decimals, rounded down.
+  const [whole, fraction = ""] = shown[1].replaceAll(",", "").split(".");
+  const shownWad = BigInt(whole) * WAD + BigInt(fraction.padEnd(18, "0"));
+  assert.ok(shownWad <= needed && needed - shownWad < 10n ** 13n, `${shown[1]} vs ${needed}`);
   assert.equal(await w.page.getByRole("button", { name: /^Review/ }).isDisabled(), true);
   await shot("trade-error");
   assert.equal(await nonce(), before, "a bad input sent a transaction");

@@ -18,6 +18,15 @@ export interface MarketData {
   maintenanceMarginRatio: bigint;
   feeRatio: bigint;
   status: number;
+  /** The dynamic curve (issue 14): peg and depth (1e18 at launch), the AMM budget, the net position, bid and ask. */
+  curve: {
+    peg: bigint;
+    depth: bigint;
+    budget: bigint;
+    netPosition: bigint;
+    bid: bigint;
+    ask: bigint;
+  };
 }
 
 const ZERO = "0x0000000000000000000000000000000000000000";
@@ -35,7 +44,7 @@ export function useMarkets() {
             read<unknown>(config, chainId, { address: amm, abi: ammAbi, functionName, args });
           const c = (functionName: string) =>
             read<unknown>(config, chainId, { address: ch!, abi: clearingHouseAbi, functionName, args: [amm] });
-          const [mark, funding, oi, limits, params, status, oracle] = (await Promise.all([
+          const [mark, funding, oi, limits, params, status, oracle, curveState, bidAsk] = (await Promise.all([
             a("getSpotPrice"),
             a("getFundingState"),
             a("getOpenInterest"),
@@ -43,6 +52,8 @@ export function useMarkets() {
             c("getMarketParams"),
             c("getMarketStatus"),
             a("getOracle"),
+            a("getCurveState"),
+            a("getBidAsk"),
           ])) as [
             bigint,
             readonly [bigint, bigint, bigint, unknown],
@@ -51,6 +62,8 @@ export function useMarkets() {
             { initialMarginRatio: bigint; maintenanceMarginRatio: bigint; feeRatio: bigint },
             readonly [number, bigint],
             readonly [Address, `0x${string}`],
+            { peg: bigint; depth: bigint; budget: bigint; netPosition: bigint },
+            readonly [bigint, bigint],
           ];
           let index: bigint | undefined;
           if (oracle[0] !== ZERO) {
@@ -76,6 +89,14 @@ export function useMarkets() {
             maintenanceMarginRatio: BigInt(params.maintenanceMarginRatio),
             feeRatio: BigInt(params.feeRatio),
             status: Number(status[0]),
+            curve: {
+              peg: curveState.peg,
+              depth: curveState.depth,
+              budget: curveState.budget,
+              netPosition: curveState.netPosition,
+              bid: bidAsk[0],
+              ask: bidAsk[1],
+            },
           };
         }),
       ),

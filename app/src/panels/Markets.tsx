@@ -57,11 +57,11 @@ export function Markets() {
                 </dd>
                 <dt>Long OI / cap</dt>
                 <dd>
-                  {fmt(m.longOi, 18, 4)} / {fmt(m.maxOi, 18, 0)} {m.symbol}
+                  {fmt(m.longOi, 18, 4)} / {fmt(m.maxOi, 18, 4)} {m.symbol}
                 </dd>
                 <dt>Short OI / cap</dt>
                 <dd>
-                  {fmt(m.shortOi, 18, 4)} / {fmt(m.maxOi, 18, 0)} {m.symbol}
+                  {fmt(m.shortOi, 18, 4)} / {fmt(m.maxOi, 18, 4)} {m.symbol}
                 </dd>
                 <dt>Max leverage</dt>
                 <dd>{m.initialMarginRatio === 0n ? "-" : `${fmt((WAD * WAD) / m.initialMarginRatio, 18, 2)}x`}</dd>
@@ -71,6 +71,22 @@ export function Markets() {
                 <dd>{pct(m.feeRatio, 3)}</dd>
                 <dt>Premium (quote / base / day)</dt>
                 <dd>{signed(m.premium, 4)}</dd>
+                <dt>Bid / ask</dt>
+                <dd data-testid="bid-ask">
+                  {fmt(m.curve.bid, 18, 2)} / {fmt(m.curve.ask, 18, 2)}
+                </dd>
+                <dt>Peg / depth (x launch)</dt>
+                <dd>
+                  {fmt(m.curve.peg, 18, 4)} / {fmt(m.curve.depth, 18, 4)}
+                </dd>
+                <dt>AMM budget</dt>
+                <dd data-testid="budget" data-raw={String(m.curve.budget)}>
+                  {fmt(m.curve.budget, 18, 2)}
+                </dd>
+                <dt>Net position (the protocol holds the other side)</dt>
+                <dd>
+                  {signed(m.curve.netPosition, 4)} {m.symbol}
+                </dd>
               </dl>
             </article>
           );
