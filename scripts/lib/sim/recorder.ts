@@ -234,6 +234,15 @@ export class Recorder {
       this.chargedToMarket[i] += amount;
       stats[i].chargedToMarket += num(amount);
     }
+    // Bad debt a dynamic curve's AMM budget paid before the fund (the Amm's BudgetSpentOnBadDebt).
+    const fromBudget = new Map<string, bigint>();
+    for (const entry of logs) {
+      if (!this.#marketIndex.has(entry.address)) continue;
+      const parsed = this.#ammIface.parseLog(entry);
+      if (parsed?.name !== "BudgetSpentOnBadDebt") continue;
+      const amount = parsed.args.amount as bigint;
+      fromBudget.set(entry.transactionHash, (fromBudget.get(entry.transactionHash) ?? 0n) + amount);
+    }
     for (const entry of logs) {
       if (entry.address !== this.#clearingHouse) continue;
       const parsed = this.#chIface.parseLog(entry);
@@ -247,7 +256,8 @@ export class Recorder {
       s.shortfall += num(parsed.args.shortfall as bigint);
       this.flows.penalties += parsed.args.insurancePenalty as bigint;
       const toMarket = charged.get(entry.transactionHash) ?? 0n;
-      this.flows.badDebtCovered += badDebt - toMarket - (parsed.args.shortfall as bigint);
+      const budgetPaid = fromBudget.get(entry.transactionHash) ?? 0n;
+      this.flows.badDebtCovered += badDebt - toMarket - (parsed.args.shortfall as bigint) - budgetPaid;
       // With bad debt the fund pays the liquidator's reward too (LiquidationMath.split), only when
       // the fair price shows bad debt as well.
       if (badDebt > toMarket) this.flows.rewards += parsed.args.liquidatorReward as bigint;
