@@ -183,6 +183,21 @@ contract Vault is IVault, ReentrancyGuardTransient {
         if (claim != 0) _queueClaim(market, trader, claim);
     }
 
+    /// @inheritdoc IVault
+    function advanceToPool(address market, uint256 maxAmount) external onlyClearingHouse returns (uint256 advanced) {
+        MarketAccount memory account = _marketAccounts[market];
+        uint256 locked = _locked(account);
+        if (account.pool >= locked) return 0;
+        PoolBalances memory totals = _pools;
+        advanced = Math.min(Math.min(locked - account.pool, maxAmount), totals.insuranceFund);
+        if (advanced == 0) return 0;
+        _marketAccounts[market] = MarketAccount(uint128(account.pool + advanced), account.lockedMargin);
+        // advanced <= the fund: no underflow; the pools' sum grows by what the fund gave.
+        _pools = PoolBalances((totals.marginPools + advanced).toUint128(), uint128(totals.insuranceFund - advanced));
+        emit FundAdvanced(market, advanced);
+        _bookReceivable(market, advanced);
+    }
+
     /// @dev The fund takes `owed` out of `market`'s `pool` only as far as the pool holds beyond
     /// `locked`, the locked margin after the call: the rest is its receivable, so its take never
     /// comes out of a margin that backs a position. Returns the pool and the fund after it.

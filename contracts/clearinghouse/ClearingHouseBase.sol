@@ -122,7 +122,8 @@ abstract contract ClearingHouseBase is Ownable2Step, ReentrancyGuardTransient {
     /// @dev Stores `p` (or deletes it when closed), moves the trade's money in the Vault (the
     /// trader's free collateral, the exchange fee and the fund's funding share, the market's locked
     /// margin ({PositionMath-lockedMarginDelta}, with the spread joining the budget and the curve
-    /// cost leaving it), the trade's claim) and tells the trade.
+    /// cost leaving it), the trade's claim, the fund's advance of what it spent unbacked
+    /// ({PositionMath-deferGain})) and tells the trade.
     function _store(address trader, address amm, Trade memory t, StoredPosition memory p) internal {
         int256 lockedMarginDelta = PositionMath.lockedMarginDelta(p, _positions[amm][trader].margin, t);
         uint256 exchangeFee = t.fee;
@@ -141,6 +142,8 @@ abstract contract ClearingHouseBase is Ownable2Step, ReentrancyGuardTransient {
             lockedMarginDelta,
             t.claim
         );
+        // A profit the pool could not pay paid a debt the receivers' margins hold: the fund bridges it.
+        if (t.unbacked != 0) _config.vault.advanceToPool(amm, t.unbacked);
         _emitPositionChanged(trader, amm, t, p);
     }
 

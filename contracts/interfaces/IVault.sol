@@ -76,6 +76,11 @@ interface IVault is IVaultErrors {
     /// @notice The insurance fund's take of `amount` (18 decimals) from `market` exceeded what the
     /// pool held beyond its locked margin and is owed to it; `totalReceivable` is what the pool now owes the fund.
     event FundReceivableBooked(address indexed market, uint256 amount, uint256 totalReceivable);
+    /// @notice The insurance fund advanced `amount` (18 decimals) into `market`'s pool so the pool
+    /// again holds its locked margin after a trade paid a funding debt out of a profit the pool
+    /// could not pay ({advanceToPool}); the advance is booked as the fund's receivable (a
+    /// {FundReceivableBooked} follows), repaid ahead of every claim.
+    event FundAdvanced(address indexed market, uint256 amount);
     /// @notice `amount` (18 decimals) of the fund's receivable from `market` was paid to the fund;
     /// `remainingReceivable` is what the pool still owes it.
     event FundReceivablePaid(address indexed market, uint256 amount, uint256 remainingReceivable);
@@ -163,6 +168,15 @@ interface IVault is IVaultErrors {
         int256 lockedMarginDelta,
         uint256 claim
     ) external;
+
+    /// @notice Has the insurance fund advance into `market`'s pool what the pool holds below its
+    /// locked margin, at most `maxAmount` and what the fund holds (ClearingHouse only). Called after
+    /// a reduce or close whose funding debt (or spread) was paid out of a profit the pool could not
+    /// pay: the receivers' margins already hold that debt, so without the advance they would be
+    /// backed by nothing until the market's losers realise. The advance is the fund's receivable,
+    /// ranked ahead of every claim, the trader's own claim included.
+    /// @return advanced What the fund advanced (18 decimals); 0 if the pool holds its locked margin.
+    function advanceToPool(address market, uint256 maxAmount) external returns (uint256 advanced);
 
     /// @notice Binds the insurance fund contract, once (ClearingHouse only, on its owner's call).
     function setInsuranceFund(address fund) external;

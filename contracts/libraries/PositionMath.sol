@@ -23,6 +23,9 @@ struct StoredPosition {
 /// preview can report it field by field. `fee` is everything the trader paid for the trade: the
 /// exchange fee (the insurance fund's) plus `spread`, the dynamic curve's spread (the market
 /// budget's). `curveCost` is what a repeg the trade triggered cost the budget (see {IAmmCurve}).
+/// `unbacked` is the part of a realised profit the pool could not pay that the trade still spent
+/// on what the position owed (a funding debt beyond its margin, the spread, the fee): see
+/// {PositionMath-deferGain}.
 struct Trade {
     int256 baseDelta;
     uint256 quoteAmount;
@@ -34,6 +37,7 @@ struct Trade {
     uint256 claim;
     uint256 spread;
     uint256 curveCost;
+    uint256 unbacked;
 }
 
 /// @title PositionMath
@@ -157,12 +161,17 @@ library PositionMath {
     /// or a long's basis cannot carry is queued out of the margin. Funding is not deferred: the
     /// locked margin follows every accrual as it happens ({lockedMarginDelta}). So no profit is
     /// paid, or added to a margin, out of money that backs another position or an earlier claim.
+    /// What the payout or the rest's margin cannot defer had already gone to what the position
+    /// owed out of that profit (a funding debt beyond its margin, the spread, the fee): that part
+    /// is `t.unbacked`, and the ClearingHouse has the insurance fund advance it into the pool as
+    /// the fund's receivable ({IVault-advanceToPool}), so the funding receivers' margins stay backed.
     function deferGain(StoredPosition memory p, Trade memory t, uint256 profitAvailable) internal pure {
         if (t.realizedPnl <= profitAvailable.toInt256()) return;
         uint256 excess = uint256(t.realizedPnl) - profitAvailable;
         if (p.size == 0) {
             t.claim = Math.min(excess, uint256(t.freeCollateralDelta));
             t.freeCollateralDelta -= t.claim.toInt256();
+            t.unbacked = excess - t.claim;
             return;
         }
         uint256 carried = Math.min(excess, p.margin);
@@ -176,6 +185,7 @@ library PositionMath {
         t.realizedPnl -= carried.toInt256();
         t.claim = Math.min(excess - carried, p.margin);
         p.margin -= uint128(t.claim);
+        t.unbacked = excess - carried - t.claim;
     }
 
     /// @notice How a trade moves its market's locked margin: the position's margin from

@@ -442,7 +442,8 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         uint256 allowance;
         for (uint256 i; i < N_MARKETS; ++i) {
             locked += _checkClaims(markets[i]);
-            allowance += markets[i].liquidator.sumDeficitCharged();
+            allowance += markets[i].liquidator.sumDeficitCharged() + markets[i].traders.sumGapWithoutFund();
+            assertEq(markets[i].traders.gapsLeftWithFund(), 0, "M6/P20: a trade left a gap the fund could fill");
         }
         assertGe(
             usdc.balanceOf(address(vault)) * tokenScale() + allowance,
@@ -490,9 +491,10 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         assertEq(b.claims, queue, "M6/P19: claims != sum of the queue's entries");
         assertEq(m.claims.paymentMismatches(), 0, "M6/P19: payClaims paid other than FIFO from the spare pool");
         assertEq(b.fundReceivable, m.traders.fundReceivableOwed(), "M6/P19: fund receivable != booked - paid");
-        // The one allowance (by design, SPEC.md): bad debt charged to the market beyond its spare pool.
+        // The allowances (by design, SPEC.md): bad debt charged to the market beyond its spare pool,
+        // and a trade's gap the fund had nothing left to advance.
         assertGe(
-            b.pool + m.liquidator.sumDeficitCharged(),
+            b.pool + m.liquidator.sumDeficitCharged() + m.traders.sumGapWithoutFund(),
             b.lockedMargin,
             "M6/P20: a market's pool + allowance < its locked margin"
         );

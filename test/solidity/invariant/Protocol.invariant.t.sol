@@ -599,7 +599,12 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         Book memory s = _book();
         IVault.MarketBalances memory m = vault.marketBalances(address(amm));
         (, uint256 insurance) = vault.getPoolBalances();
-        uint256 allowance = liquidator.sumDeficitCharged();
+        uint256 allowance = liquidator.sumDeficitCharged() + traders.sumGapWithoutFund();
+        assertEq(
+            traders.gapsLeftWithFund(),
+            0,
+            "P20: a trade left the pool below its locked margin the fund could fill"
+        );
         assertGe(
             usdc.balanceOf(address(vault)) * tokenScale() + allowance,
             s.sumFree + m.lockedMargin + insurance,

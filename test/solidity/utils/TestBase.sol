@@ -35,6 +35,10 @@ abstract contract TestBase {
         if (a < b) revert AssertionFailedSigned(what, a, b);
     }
 
+    function assertGt(uint256 a, uint256 b, string memory what) internal pure {
+        if (a <= b) revert AssertionFailed(what, a, b);
+    }
+
     function assertLt(uint256 a, uint256 b, string memory what) internal pure {
         if (a >= b) revert AssertionFailed(what, a, b);
     }

@@ -115,6 +115,7 @@ describe("Regression: access control", function () {
       ["Amm", "collectGains", [1n], "OnlyClearingHouse"],
       ["Amm", "coverBadDebt", [1n], "OnlyClearingHouse"],
       ["Vault", "settle", [s.address, market, toWad(1), -toWad(1), 0n, 0n], "OnlyClearingHouse"],
+      ["Vault", "advanceToPool", [market, toWad(1)], "OnlyClearingHouse"],
       ["Vault", "setInsuranceFund", [s.address], "OnlyClearingHouse"],
       ["Vault", "depositInsurance", [1n], "OnlyInsuranceFund"],
       ["Vault", "withdrawInsurance", [s.address, 1n], "OnlyInsuranceFund"],

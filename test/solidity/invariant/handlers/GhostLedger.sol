@@ -141,6 +141,16 @@ abstract contract GhostLedger is HandlerBase {
     uint256 public sumReceivableBooked;
     uint256 public sumReceivablePaid;
     uint256 public receivablesBooked;
+    /// @dev The fund's advances into this market's pool (the Vault's FundAdvanced: a reduce or close
+    /// paid a funding debt beyond its margin, or its spread, out of a profit the pool could not pay;
+    /// the advance is booked as the fund's receivable too) and how many. A fall of the fund's share
+    /// price they cause is explained (SharePriceWatch): the fund lent it, repaid ahead of every claim.
+    uint256 public sumFundAdvanced;
+    uint256 public fundAdvances;
+    /// @dev P20's allowance for trader calls: how far a call left the pool further below its locked
+    /// margin than before, only ever when the fund had nothing left to advance (else `gapsLeftWithFund`).
+    uint256 public sumGapWithoutFund;
+    uint256 public gapsLeftWithFund;
     /// @dev Statistics: the part of a reduce's or close's realised PnL (after what a partial reduce
     /// carried in the rest) that was neither within what the pool could pay (profitAvailable, read
     /// before the call) nor queued as the trader's claim: it paid the fee where the position's own
@@ -183,6 +193,7 @@ abstract contract GhostLedger is HandlerBase {
     /// market's profitAvailable then.
     int256 internal _heldBefore;
     uint256 internal _availableBefore;
+    uint256 internal _gapBefore;
 
     // ------------------------------------------------------------------ staking and sequencer
 
@@ -375,6 +386,11 @@ abstract contract GhostLedger is HandlerBase {
             if (total != fundReceivableOwed()) eventMismatches++;
             return 0;
         }
+        if (topics[0] == IVault.FundAdvanced.selector) {
+            sumFundAdvanced += abi.decode(data, (uint256));
+            fundAdvances++;
+            return 0;
+        }
         if (topics.length < 3) return 0;
         address account = address(uint160(uint256(topics[2])));
         if (topics[0] == IVault.ClaimQueued.selector) {
@@ -404,6 +420,22 @@ abstract contract GhostLedger is HandlerBase {
     function _snapshotHeld(address t) internal {
         _heldBefore = int256(vault.freeCollateral(t) + _position(t).margin + _claimOf(t));
         _availableBefore = vault.profitAvailable(address(amm));
+        _gapBefore = _poolGap();
+    }
+
+    /// @dev How far this market's pool is below its locked margin (0 when it covers it).
+    function _poolGap() internal view returns (uint256) {
+        IVault.MarketBalances memory m = vault.marketBalances(address(amm));
+        return m.lockedMargin > m.pool ? m.lockedMargin - m.pool : 0;
+    }
+
+    /// @dev A trader call may leave the pool further below its locked margin only when the fund
+    /// could advance nothing more (P20's allowance); counted otherwise.
+    function _recordPoolGap() internal {
+        uint256 gap = _poolGap();
+        if (gap <= _gapBefore) return;
+        if (_insurance() == 0) sumGapWithoutFund += gap - _gapBefore;
+        else gapsLeftWithFund++;
     }
 
     function _fee(uint256 notional, uint256 feeRatio) internal pure returns (uint256) {
@@ -464,7 +496,9 @@ abstract contract GhostLedger is HandlerBase {
         int256 owedToFund = int256(fee) + (c.positionEvents != 0 ? _flowBefore : int256(0));
         // What the pool did not hold beyond its locked margin is the fund's receivable, exactly.
         int256 moved = int256(_insurance()) - int256(insuranceBefore);
+        // An advance (FundAdvanced) left the fund as it was booked: it cancels out here.
         if (moved + int256(sumReceivableBooked - bookedBefore) != owedToFund) eventMismatches++;
+        _recordPoolGap();
     }
 
     /// @dev The gain of the call neither payable by the pool before it nor queued (see the ghost).

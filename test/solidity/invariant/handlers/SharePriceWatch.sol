@@ -10,7 +10,8 @@ import {ISharePriceWatch} from "./HandlerBase.sol";
 /// @notice The staked insurance fund's share price, (totalAssets + 1) / (totalSupply + 10^6) (the
 /// ERC4626 virtual offset), checked after every action: a fall is counted in `sharePriceDrops` unless
 /// the fund lost something since the previous check: bad debt it covered, a reward it paid with bad
-/// debt, or funding it paid out (ghosts of the LiquidatorHandler and the TraderHandler).
+/// debt, funding it paid out, or an advance to a pool (ghosts of the LiquidatorHandler and the
+/// TraderHandler).
 contract SharePriceWatch is ISharePriceWatch {
     InsuranceFund public immutable fund;
     /// @dev Every market's ledger and liquidator (one each in a single-market campaign): the fund is
@@ -42,7 +43,9 @@ contract SharePriceWatch is ISharePriceWatch {
         for (uint256 i; i < _liquidators.length; ++i) {
             badDebtLosses += _liquidators[i].sumCovered() + _liquidators[i].sumRewardsFromFund();
         }
-        for (uint256 i; i < _traders.length; ++i) losses += _traders[i].sumFundOutflows();
+        // Funding the fund paid, and what it advanced to a pool (lent: repaid ahead of the claims).
+        for (uint256 i; i < _traders.length; ++i)
+            losses += _traders[i].sumFundOutflows() + _traders[i].sumFundAdvanced();
         losses += badDebtLosses;
         // a / s < lastAssets / lastSupply, without overflow (the supply explodes after a wipe-out).
         if (_lastSupply != 0 && Math.mulDiv(a, _lastSupply, s) < _lastAssets) {
