@@ -110,9 +110,10 @@ contract LiquidationModule is ClearingHouseModule {
     }
 
     /// @dev Splits what the position has left ({LiquidationMath-split}) into `liq.split`. With bad
-    /// debt the fair price shows too, the market's own AMM budget above its floor pays it first
-    /// ({IAmmCurve-coverBadDebt}; a static market's budget is 0), the insurance fund (`fund`) the
-    /// rest; an ordinary liquidation (no bad debt) neither values the fair price nor calls the Amm.
+    /// debt the fair price shows too, the market's own AMM budget above its floor pays it and then
+    /// the liquidator's half first ({IAmmCurve-coverBadDebt}; a static market's budget is 0), the
+    /// insurance fund (`fund`) the rest; an ordinary liquidation (no bad debt) neither values the
+    /// fair price nor calls the Amm.
     function _split(
         address amm,
         Liquidation memory liq,
@@ -127,7 +128,7 @@ contract LiquidationModule is ClearingHouseModule {
         if (equity < 0) {
             fairEquity = _equityAtFairPrice(liq, equity, quote);
             uint256 fairBadDebt = LiquidationMath.fairBadDebt(equity, fairEquity);
-            if (fairBadDebt != 0) fromBudget = IAmm(amm).coverBadDebt(fairBadDebt);
+            if (fairBadDebt != 0) fromBudget = IAmm(amm).coverBadDebt(fairBadDebt + penalty / 2);
         }
         liq.split = LiquidationMath.split(equity, fairEquity, penalty, fund, fromBudget);
     }
@@ -287,7 +288,8 @@ contract LiquidationModule is ClearingHouseModule {
     }
 
     /// @dev Moves a liquidation's money in the market's pool: the fund's flows and the liquidator's
-    /// reward (with bad debt the fund pays the reward too; `rewardClaim` of it is queued as the
+    /// reward (with bad debt the budget's spend beyond the fair bad debt and then the fund pay the
+    /// reward; `rewardClaim` of it is queued as the
     /// liquidator's claim), the locked margin released, then the trader's payout.
     function _moveLiquidationMoney(
         address amm,
@@ -298,7 +300,7 @@ contract LiquidationModule is ClearingHouseModule {
         uint256 rewardClaim
     ) private {
         IVault vault_ = _config.vault;
-        uint256 fundPays = s.covered + (s.badDebt != 0 ? s.reward : 0);
+        uint256 fundPays = s.covered + (s.badDebt != 0 ? s.reward - s.rewardFromBudget : 0);
         int256 fundDelta = t.insuranceFlow + s.insurancePenalty.toInt256() - fundPays.toInt256();
         vault_.settle(msg.sender, amm, (s.reward - rewardClaim).toInt256(), fundDelta, lockedMarginDelta, rewardClaim);
         if (t.freeCollateralDelta != 0 || t.claim != 0)

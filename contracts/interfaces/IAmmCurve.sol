@@ -115,8 +115,9 @@ interface IAmmCurve is IAmmCurveErrors {
     event GainsCollected(uint256 amount, uint256 stillToCollect, uint256 budgetAfter);
     /// @notice The market was settled: its whole budget left the curve for the market's pool.
     event BudgetReleased(uint256 amount);
-    /// @notice A liquidation's bad debt (at the fair price) took `amount` of the budget above its
-    /// floor: the market's own money, released from its locked margin, paid it before the fund.
+    /// @notice A liquidation's bad debt (at the fair price) and then its liquidator's reward took
+    /// `amount` of the budget above its floor: the market's own money, released from its locked
+    /// margin, paid them before the fund.
     event BudgetSpentOnBadDebt(uint256 amount, uint256 budgetAfter);
 
     /// @notice Sets the curve parameters (owner only), within the contract's hard bounds.
@@ -138,10 +139,11 @@ interface IAmmCurve is IAmmCurveErrors {
     /// only): the money is then the market pool's like any surplus. Returns the amount.
     function releaseBudget() external returns (uint256 budget);
 
-    /// @notice Pays up to `badDebt` of a liquidation's bad debt from the budget above its floor
-    /// (ClearingHouse only; the ClearingHouse releases the same amount of the market's locked
-    /// margin, so the market's own money is the first loss and the insurance fund covers only the
-    /// rest). Returns what it spent: min(badDebt, budget - floor), 0 at or below the floor.
+    /// @notice Pays up to `badDebt` of a liquidation's cost (its fair bad debt, then the
+    /// liquidator's reward) from the budget above its floor (ClearingHouse only; the ClearingHouse
+    /// releases the same amount of the market's locked margin, so the market's own money is the
+    /// first loss and the insurance fund covers only the rest). Returns what it spent:
+    /// min(badDebt, budget - floor), 0 at or below the floor.
     function coverBadDebt(uint256 badDebt) external returns (uint256 spent);
 
     /// @notice The curve parameters.

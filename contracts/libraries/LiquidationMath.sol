@@ -14,8 +14,9 @@ library LiquidationMath {
     using FixedPoint for uint256;
 
     /// @notice What a position's value is split into by a liquidation.
-    /// @dev `fromBudget` is what the market's AMM budget paid of the fair bad debt, `covered` the
-    /// fund's part of the rest and `shortfall` what neither could pay.
+    /// @dev `fromBudget` is what the market's AMM budget paid (of the fair bad debt first, then of
+    /// the liquidator's reward: `rewardFromBudget`), `covered` the fund's part of the rest of the
+    /// fair bad debt and `shortfall` what neither could pay.
     struct Split {
         uint256 reward;
         uint256 insurancePenalty;
@@ -25,6 +26,7 @@ library LiquidationMath {
         uint256 shortfall;
         uint256 traderPayout;
         uint256 fromBudget;
+        uint256 rewardFromBudget;
     }
 
     /// @notice The margin ratio a liquidation is judged by: the best for the trader of the spot
@@ -119,12 +121,13 @@ library LiquidationMath {
     /// @notice Splits what the position has left after the close (`equity`) between the penalty,
     /// the trader and, when it is negative, the market and the insurance fund (holding `fund`).
     /// The penalty is bounded by the equity, so a liquidation never makes bad debt. With bad debt
-    /// the fair bad debt ({fairBadDebt}) is paid first by the market's own AMM budget
-    /// (`fromBudget`, what it spent, at most the fair bad debt), then by the fund as far as it
-    /// holds; what neither pays is the shortfall. The bad debt beyond the fair price is charged
-    /// to the market (its pool pays its winners less: their claims wait). The liquidator's half
-    /// is the fund's to pay, only when the fair price shows bad debt too, so a group that controls
-    /// both sides gains nothing from the fund by pushing the spot, and never from the budget.
+    /// the fair bad debt ({fairBadDebt}) is paid first by the market's own AMM budget, then by
+    /// the fund as far as it holds; what neither pays is the shortfall. The bad debt beyond the
+    /// fair price is charged to the market (its pool pays its winners less: their claims wait).
+    /// The liquidator's half is paid only when the fair price shows bad debt too, so a group that
+    /// controls both sides gains nothing by pushing the spot: by what the budget spent beyond the
+    /// fair bad debt, then by the fund as far as it has left. `fromBudget` is what the budget spent
+    /// of `fair bad debt + penalty / 2` ({IAmmCurve-coverBadDebt}), so at most that.
     function split(
         int256 equity,
         int256 equityAtFairPrice,
@@ -148,10 +151,14 @@ library LiquidationMath {
             uint256 fair = fairBadDebt(equity, equityAtFairPrice);
             s.chargedToMarket = s.badDebt - fair;
             s.fromBudget = fromBudget;
-            uint256 rest = fair - fromBudget;
+            uint256 forDebt = Math.min(fromBudget, fair);
+            uint256 rest = fair - forDebt;
             s.covered = Math.min(rest, fund);
             s.shortfall = rest - s.covered;
-            if (fair != 0) s.reward = Math.min(liquidatorHalf, fund - s.covered);
+            if (fair != 0) {
+                s.rewardFromBudget = fromBudget - forDebt;
+                s.reward = s.rewardFromBudget + Math.min(liquidatorHalf - s.rewardFromBudget, fund - s.covered);
+            }
         }
     }
 

@@ -59,12 +59,31 @@ contract LiquidationSplitTest is TestBase {
     }
 
     /// The market's AMM budget pays the fair bad debt first. Bad debt 100, 40 of it at the fair
-    /// price, the budget spent all 40: the fund covers nothing but still pays the reward (5); the
-    /// other 60 is the market's, as without a budget.
+    /// price, the budget spent all 40 (it had no more above its floor): the fund covers nothing but
+    /// pays the reward (5); the other 60 is the market's, as without a budget.
     function test_budgetCoversTheFairBadDebtFirst() public pure {
         LiquidationMath.Split memory s = LiquidationMath.split(-100e18, -40e18, 10e18, 1_000e18, 40e18);
         _assertSplit(s, [uint256(5e18), 0, 100e18, 60e18, 0, 0, 0]);
         assertEq(s.fromBudget, 40e18, "from the budget");
+        assertEq(s.rewardFromBudget, 0, "no reward from the budget");
+    }
+
+    /// Then the reward: the budget spent 45 of the 40 + 5 asked, so it paid the whole reward and
+    /// the fund pays nothing; spending 42 it paid 2 of the reward and the fund the other 3.
+    function test_budgetPaysTheRewardAfterTheFairBadDebt() public pure {
+        LiquidationMath.Split memory s = LiquidationMath.split(-100e18, -40e18, 10e18, 1_000e18, 45e18);
+        _assertSplit(s, [uint256(5e18), 0, 100e18, 60e18, 0, 0, 0]);
+        assertEq(s.rewardFromBudget, 5e18, "the whole reward from the budget");
+        s = LiquidationMath.split(-100e18, -40e18, 10e18, 1_000e18, 42e18);
+        _assertSplit(s, [uint256(5e18), 0, 100e18, 60e18, 0, 0, 0]);
+        assertEq(s.rewardFromBudget, 2e18, "2 of the reward from the budget");
+        // An empty fund: the reward is what the budget paid of it (2), no more.
+        s = LiquidationMath.split(-100e18, -40e18, 10e18, 0, 42e18);
+        _assertSplit(s, [uint256(2e18), 0, 100e18, 60e18, 0, 0, 0]);
+        // No fair bad debt: no reward at all, and the module asks the budget for nothing.
+        s = LiquidationMath.split(-100e18, 20e18, 10e18, 1_000e18, 0);
+        _assertSplit(s, [uint256(0), 0, 100e18, 100e18, 0, 0, 0]);
+        assertEq(s.rewardFromBudget, 0, "nothing from the budget");
     }
 
     /// The budget spent 25 of a fair bad debt of 100; the fund (holding 50) covers 50, 25 is a

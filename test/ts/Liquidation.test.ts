@@ -715,7 +715,8 @@ describe("Liquidation", function () {
      * Alice's long (1,000 x 10) is liquidated underwater after Bob's 8,000 x 10 short, with
      * 10,000 in the fund. The market's own budget above its floor pays the fair bad debt first
      * (its locked margin released by the same amount, so the pool's money fills the hole), the
-     * fund the rest; the fund still pays the liquidator's half. Everything is checked to the wei
+     * fund the rest; the liquidator's half comes from what the budget has left above its floor,
+     * then from the fund. Everything is checked to the wei
      * against the model (pool, locked margin, fund, positions, events) plus the budget itself.
      */
     async function budgetCase(amount: bigint, floor: bigint) {
@@ -733,7 +734,7 @@ describe("Liquidation", function () {
       return { fx, model, r, fair, fundBefore, lockedBefore, tx: sent! };
     }
 
-    it("a budget above the fair bad debt pays all of it: the fund pays only the liquidator's half", async function () {
+    it("a budget above the fair bad debt and the reward pays both: the fund pays nothing", async function () {
       const fx0 = await networkHelpers.loadFixture(plainFixture);
       const m0 = modelOf(fx0);
       await stake(fx0, m0, USDC(10_000));
@@ -743,18 +744,20 @@ describe("Liquidation", function () {
       const floor = toWad(500);
       const amount = floor + fair + toWad(1_000);
       const { fx, model, r, fundBefore, lockedBefore, tx } = await budgetCase(amount, floor);
-      expect(r.fromBudget, "the whole fair bad debt").to.equal(fair);
+      const half = r.penalty / 2n;
+      expect(r.fromBudget, "the whole fair bad debt and the reward").to.equal(fair + half);
+      expect(r.rewardFromBudget).to.equal(half);
       expect(r.covered).to.equal(0n);
       expect(r.shortfall).to.equal(0n);
       expect(r.chargedToMarket).to.equal(r.badDebt - fair);
-      expect(r.liquidatorReward).to.equal(r.penalty / 2n);
-      expect(fundBefore - model.insuranceFund, "the fund pays the reward only").to.equal(r.liquidatorReward);
+      expect(r.liquidatorReward).to.equal(half);
+      expect(model.insuranceFund, "the fund pays nothing").to.equal(fundBefore);
       // Alice's margin (1,000) and the budget's spend leave the locked margin.
-      expect(lockedBefore - model.money(fx.ammAddress).lockedMargin).to.equal(toWad(1_000) + fair);
+      expect(lockedBefore - model.money(fx.ammAddress).lockedMargin).to.equal(toWad(1_000) + fair + half);
       await expect(tx)
         .to.emit(fx.amm, "BudgetSpentOnBadDebt")
-        .withArgs(fair, amount - fair);
-      expect((await fx.amm.getCurveState()).budget).to.equal(amount - fair);
+        .withArgs(fair + half, amount - fair - half);
+      expect((await fx.amm.getCurveState()).budget).to.equal(amount - fair - half);
       expect((await fx.ch.getMarketStatus(fx.ammAddress))[0]).to.equal(0n); // ACTIVE
     });
 

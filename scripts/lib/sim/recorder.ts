@@ -256,11 +256,15 @@ export class Recorder {
       s.shortfall += num(parsed.args.shortfall as bigint);
       this.flows.penalties += parsed.args.insurancePenalty as bigint;
       const toMarket = charged.get(entry.transactionHash) ?? 0n;
+      // The budget's spend (BudgetSpentOnBadDebt) paid the fair bad debt first, then the reward.
       const budgetPaid = fromBudget.get(entry.transactionHash) ?? 0n;
-      this.flows.badDebtCovered += badDebt - toMarket - (parsed.args.shortfall as bigint) - budgetPaid;
+      const fair = badDebt - toMarket;
+      const budgetForDebt = budgetPaid < fair ? budgetPaid : fair;
+      this.flows.badDebtCovered += fair - (parsed.args.shortfall as bigint) - budgetForDebt;
       // With bad debt the fund pays the liquidator's reward too (LiquidationMath.split), only when
-      // the fair price shows bad debt as well.
-      if (badDebt > toMarket) this.flows.rewards += parsed.args.liquidatorReward as bigint;
+      // the fair price shows bad debt as well, beyond what the budget paid of it.
+      if (badDebt > toMarket)
+        this.flows.rewards += (parsed.args.liquidatorReward as bigint) - (budgetPaid - budgetForDebt);
     }
     // A dynamic curve's spread: PositionChanged's `fee` includes it, but it goes to the market's
     // AMM budget, not to the fund (the Amm's SpreadCharged, by transaction).

@@ -146,8 +146,10 @@ export interface LiquidationResult {
   /** The rest's equity after the first close (E - penalty + PnL at the new spot); undefined when full. */
   restEquity?: bigint;
   penalty: bigint;
-  /** What the market's AMM budget paid of the fair bad debt (released from its locked margin). */
+  /** What the market's AMM budget paid: of the fair bad debt, then of the liquidator's reward
+   * (`rewardFromBudget`); released from its locked margin. */
   fromBudget: bigint;
+  rewardFromBudget: bigint;
   covered: bigint;
   /** Bad debt beyond what the fair price shows: the market's, not the fund's. */
   chargedToMarket: bigint;
@@ -267,6 +269,7 @@ export function liquidate(model: SystemModel, input: LiquidateInput): Liquidatio
   let badDebt = 0n;
   let covered = 0n;
   let fromBudget = 0n;
+  let rewardFromBudget = 0n;
   let shortfall = 0n;
   let chargedToMarket = 0n;
   if (E >= penalty) {
@@ -291,15 +294,21 @@ export function liquidate(model: SystemModel, input: LiquidateInput): Liquidatio
     const fundNow = model.insuranceFund; // + this trade's funding flow (zero here)
     // The market's own AMM budget (above its floor) pays the fair bad debt first, the fund the rest.
     const budgetAvailable = input.budgetAvailable ?? 0n;
-    fromBudget = fairBadDebt < budgetAvailable ? fairBadDebt : budgetAvailable;
-    const rest = fairBadDebt - fromBudget;
+    const budgetForDebt = fairBadDebt < budgetAvailable ? fairBadDebt : budgetAvailable;
+    const rest = fairBadDebt - budgetForDebt;
     covered = rest < fundNow ? rest : fundNow;
     shortfall = rest - covered;
-    // The fund pays the liquidator's half only for bad debt the fair price shows too.
-    const left = fundNow - covered;
-    reward = fairBadDebt === 0n ? 0n : half < left ? half : left;
+    // The liquidator's half is paid only for bad debt the fair price shows too: by what the budget
+    // has left above its floor first, then by what the fund has left.
+    if (fairBadDebt !== 0n) {
+      const budgetLeft = budgetAvailable - budgetForDebt;
+      rewardFromBudget = half < budgetLeft ? half : budgetLeft;
+      const fundLeft = fundNow - covered;
+      reward = rewardFromBudget + (half - rewardFromBudget < fundLeft ? half - rewardFromBudget : fundLeft);
+    }
+    fromBudget = budgetForDebt + rewardFromBudget;
   }
-  const insuranceDelta = insurancePenalty - covered - (badDebt > 0n ? reward : 0n);
+  const insuranceDelta = insurancePenalty - covered - (badDebt > 0n ? reward - rewardFromBudget : 0n);
 
   // ledger, in the market's own pool: the fund's movement and the liquidator's reward (the position's
   // margin net of the funding it settled leaves the locked margin, the rest's margin joins it),
@@ -341,6 +350,7 @@ export function liquidate(model: SystemModel, input: LiquidateInput): Liquidatio
     restEquity,
     penalty,
     fromBudget,
+    rewardFromBudget,
     covered,
     chargedToMarket,
     equity: E,

@@ -234,8 +234,10 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         /// @dev BadDebtChargedToMarket: how many, and the amount.
         uint256 chargedEvents;
         uint256 charged;
-        /// @dev The Amm's BudgetSpentOnBadDebt: what the market's budget paid of the bad debt.
+        /// @dev The Amm's BudgetSpentOnBadDebt: what the market's budget paid (of the fair bad debt,
+        /// then `rewardFromBudget` of the reward, as _checkPenalty works it out).
         uint256 fromBudget;
+        uint256 rewardFromBudget;
     }
 
     /// @dev One liquidation of `t` by the keeper, checked; true if it went through.
@@ -472,7 +474,8 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
     ///    (_fairBadDebt) is covered, first by the market's AMM budget above its floor (min(fair, budget
     ///    - floor)), then by the fund: covered = min(what the budget left, fund), shortfall = what
     ///    the budget left - covered, the rest of the bad debt is charged to the market (BadDebtChargedToMarket), and the
-    ///    reward is min(half, what the fund has left) only if the fair bad debt is not 0 (else 0).
+    ///    reward is half, paid by what the budget has left above its floor and then by what the fund
+    ///    has left (capped by both), only if the fair bad debt is not 0 (else 0).
     /// The equity is read from the event's PnL: a liquidation whose realised profit was deferred (kept
     /// in the rest or queued) had equity >= penalty before and after the deferral (its payout covers
     /// the penalty and the deferral), so the case is the same.
@@ -493,14 +496,17 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         } else {
             uint256 debt = uint256(-equity);
             uint256 fair = _fairBadDebt(b, e, equity);
-            // The market's AMM budget above its floor pays first, the fund the rest.
-            uint256 fromBudget = Math.min(fair, b.budgetAbove);
-            uint256 rest = fair - fromBudget;
-            bad = e.fromBudget != fromBudget;
+            // The market's AMM budget above its floor pays first, the fund the rest; then the
+            // reward: what the budget has left above its floor first, then what the fund has left.
+            uint256 forDebt = Math.min(fair, b.budgetAbove);
+            uint256 rest = fair - forDebt;
+            uint256 forReward = fair != 0 ? Math.min(half, b.budgetAbove - forDebt) : 0;
+            bad = e.fromBudget != forDebt + forReward;
+            e.rewardFromBudget = forReward;
             uint256 covered = Math.min(rest, fund);
             bad = bad || e.badDebt != debt || e.insurancePenalty != 0 || e.shortfall != rest - covered;
             bad = bad || e.charged != debt - fair;
-            bad = bad || e.reward != (fair != 0 ? Math.min(half, fund - covered) : 0);
+            bad = bad || e.reward != (fair != 0 ? forReward + Math.min(half - forReward, fund - covered) : 0);
         }
         if (equity >= 0 && e.charged != 0) bad = true;
         if (bad) penaltyMismatches++;
@@ -534,8 +540,8 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         int256 expectedFund =
             b.flow +
                 int256(e.insurancePenalty) -
-                int256(e.badDebt - e.shortfall - e.charged - e.fromBudget) -
-                (e.badDebt != 0 ? int256(e.reward) : int256(0));
+                (int256(e.badDebt - e.shortfall - e.charged) - int256(e.fromBudget - e.rewardFromBudget)) -
+                (e.badDebt != 0 ? int256(e.reward - e.rewardFromBudget) : int256(0));
         // The fund takes only what the pool holds beyond its locked margin: the rest is its
         // receivable (the Vault's FundReceivableBooked, read into the ledger with the call's logs).
         int256 short = int256(traders.sumReceivableBooked() - b.receivableBooked);
@@ -573,7 +579,7 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
         sumInsurancePenalties += e.insurancePenalty;
         sumBadDebt += e.badDebt;
         sumShortfall += e.shortfall;
-        sumCovered += e.badDebt - e.shortfall - e.charged - e.fromBudget;
+        sumCovered += e.badDebt - e.shortfall - e.charged - (e.fromBudget - e.rewardFromBudget);
         sumChargedToMarket += e.charged;
         if (e.charged != 0) {
             uint256 deficitAfter = _deficit();
@@ -582,7 +588,7 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
                 deficitChargedLiquidations++;
             }
         }
-        if (e.badDebt != 0) sumRewardsFromFund += e.reward;
+        if (e.badDebt != 0) sumRewardsFromFund += e.reward - e.rewardFromBudget;
         sumQuoteClosed += e.quoteClosed;
         if (e.pnl > 0) {
             sumLiquidationGains += uint256(e.pnl);
