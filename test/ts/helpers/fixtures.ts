@@ -10,29 +10,48 @@ export const USDC = (whole: bigint | number): bigint => BigInt(whole) * 10n ** 6
 /** 10^(18 - 6): USDC units to 18-decimal units. */
 export const USDC_SCALE = 10n ** 12n;
 
+/** A position's change as the PositionChanged event carries it (after the trader and the market). */
+export type PositionChange = Pick<
+  TradeResult,
+  | "baseDelta"
+  | "quoteAmount"
+  | "realizedPnl"
+  | "fee"
+  | "fundingPayment"
+  | "freeCollateralDelta"
+  | "size"
+  | "margin"
+  | "openNotional"
+>;
+
+/** The PositionChanged event's arguments, in the event's order. */
+export function positionChangedArgs(trader: string, amm: string, r: PositionChange): unknown[] {
+  return [
+    trader,
+    amm,
+    r.baseDelta,
+    r.quoteAmount,
+    r.realizedPnl,
+    r.fee,
+    r.fundingPayment,
+    r.freeCollateralDelta,
+    r.size,
+    r.margin,
+    r.openNotional,
+  ];
+}
+
 /** Asserts the PositionChanged event carries exactly the model's trade. */
 export async function expectPositionChanged(
   tx: Promise<ContractTransactionResponse> | ContractTransactionResponse,
   clearingHouse: ClearingHouse,
   trader: string,
   amm: string,
-  r: TradeResult,
+  r: PositionChange,
 ): Promise<void> {
   await expect(tx)
     .to.emit(clearingHouse, "PositionChanged")
-    .withArgs(
-      trader,
-      amm,
-      r.baseDelta,
-      r.quoteAmount,
-      r.realizedPnl,
-      r.fee,
-      r.fundingPayment,
-      r.freeCollateralDelta,
-      r.size,
-      r.margin,
-      r.openNotional,
-    );
+    .withArgs(...positionChangedArgs(trader, amm, r));
 }
 
 /** Asserts reserves, open interest, each market's money and claims, the given traders' positions and claims and the Vault ledger equal the model. */
