@@ -1,7 +1,9 @@
 /**
- * Shared assertions for the TypeScript tests: compare the deployed contracts with the bigint model.
+ * Shared assertions for the TypeScript tests: compare the deployed contracts with the bigint model;
+ * and the Vault with its insurance fund on their own, for the tests that play the ClearingHouse.
  */
 import { expect } from "chai";
+import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { ContractTransactionResponse } from "ethers";
 import type { Amm, ClearingHouse, Vault } from "../../../typechain-types/index.js";
 import type { SystemModel, TradeResult } from "./model.js";
@@ -9,6 +11,23 @@ import type { SystemModel, TradeResult } from "./model.js";
 export const USDC = (whole: bigint | number): bigint => BigInt(whole) * 10n ** 6n;
 /** 10^(18 - 6): USDC units to 18-decimal units. */
 export const USDC_SCALE = 10n ** 12n;
+
+/**
+ * A 6-decimal USDC, a Vault whose "ClearingHouse" is the account `ch` (so a test settles income and
+ * losses by hand) and an InsuranceFund owned by `owner`, not yet registered with the Vault.
+ */
+export async function deployVaultAndFund(ethers: HardhatEthers, owner: HardhatEthersSigner, ch: HardhatEthersSigner) {
+  const token = await ethers.deployContract("MockERC20", ["USD Coin", "USDC", 6]);
+  const vault = await ethers.deployContract("Vault", [await token.getAddress(), ch.address]);
+  const fund = await ethers.deployContract("InsuranceFund", [
+    await token.getAddress(),
+    await vault.getAddress(),
+    owner.address,
+    "Insurance Fund USDC",
+    "ifUSDC",
+  ]);
+  return { token, vault, fund };
+}
 
 /** A position's change as the PositionChanged event carries it (after the trader and the market). */
 export type PositionChange = Pick<
