@@ -12,7 +12,8 @@
  * (scripts/demo-cli.mjs turns the flags into DEMO_SEED, DEMO_STEPS, DEMO_MARKETS, DEMO_TRADERS and DEMO_CURVE,
  * as `hardhat run` does not pass arguments to scripts; setting those variables works too).
  * `npm run demo -- --update-readme-chart` (DEMO_UPDATE_README_CHART=1) also copies the overview
- * chart to README_CHART, the committed picture in the README; a plain run leaves the tree clean.
+ * chart to README_CHART, the committed picture in the README (a run with `--curve dynamic`, the
+ * curve the parameter files deploy); a plain run leaves the tree clean.
  */
 import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -126,6 +127,6 @@ if (!result.solvency.ok) {
   );
   if (process.env.DEMO_UPDATE_README_CHART === "1") {
     copyFileSync(join(OUT, "overview.png"), README_CHART);
-    console.log(`\nREADME chart updated: ${README_CHART} (seed ${seed}, ${steps} steps): commit it`);
+    console.log(`\nREADME chart updated: ${README_CHART} (seed ${seed}, ${steps} steps, ${curve} curve): commit it`);
   }
 }

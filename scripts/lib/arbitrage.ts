@@ -16,31 +16,17 @@
  * would revert; sends are sequential from one signer (see TxSender in keeper/transactions.ts).
  * scripts/keepers/arbitrage.ts runs it; the demo and the tests drive `tick()`.
  */
-import { formatEther, getAddress } from "ethers";
-import {
-  Amm__factory,
-  ClearingHouse__factory,
-  IAmm__factory,
-  IPriceFeed__factory,
-  IVault__factory,
-  Vault__factory,
-  type IAmm,
-  type IPriceFeed,
-  type IVault,
-} from "../../typechain-types/index.js";
+import { getAddress } from "ethers";
+import { IAmm__factory, IPriceFeed__factory, type IAmm, type IPriceFeed } from "../../typechain-types/index.js";
 import { formatWad, WAD } from "./fixed.js";
-import { KeeperBase, type KeeperBaseOptions } from "./keeper/base.js";
 import { pendingTimestamp } from "./keeper/chain.js";
+import { type Env, type KeeperBaseConfig, type MarketsConfig, readKeeperConfig } from "./keeper/config.js";
 import {
-  type Env,
-  EnvReader,
-  type KeeperBaseConfig,
-  type MarketsConfig,
-  readKeeperBaseConfig,
-  readMarketsConfig,
-} from "./keeper/config.js";
-import { errorMessage } from "./keeper/errors.js";
-import { MarketList } from "./keeper/markets.js";
+  MarketKeeper,
+  type MarketFailed,
+  type MarketKeeperOptions,
+  type MarketSkipped,
+} from "./keeper/market-keeper.js";
 
 export const LONG = 0;
 export const SHORT = 1;
@@ -62,20 +48,14 @@ export interface ArbitrageConfig extends KeeperBaseConfig, MarketsConfig {
 
 /** Reads and validates the configuration; throws a ConfigError listing every problem. */
 export function readArbitrageConfig(env: Env): ArbitrageConfig {
-  const reader = new EnvReader(env);
-  const markets = readMarketsConfig(reader);
-  const config = {
-    ...markets,
+  return readKeeperConfig(env, (reader) => ({
     leverage: reader.integer("ARB_LEVERAGE", 2, { min: 1, max: 20, unit: "x" }),
     maxPositionNotional: reader.integer("ARB_MAX_POSITION", 100_000, { min: 1, unit: "quote" }),
     minProfit: reader.integer("ARB_MIN_PROFIT", 1, { min: 0, unit: "quote" }),
     horizonSeconds: reader.integer("ARB_HORIZON", 3_600, { min: 0, max: 30 * 86_400, unit: "seconds" }),
     slippageBps: reader.integer("ARB_SLIPPAGE_BPS", 50, { min: 0, max: 5_000, unit: "basis points" }),
     maxTradesPerTick: reader.integer("ARB_MAX_TRADES", 3, { min: 1, max: 100 }),
-    ...readKeeperBaseConfig(reader),
-  };
-  reader.finish();
-  return config;
+  }));
 }
 
 /** What the planner needs to know about one market, in plain numbers (quote units, base units). */
@@ -215,8 +195,8 @@ export const numberToWad = (x: number): bigint => BigInt(Math.floor(x * 1e6)) * 
 export type ArbitrageOutcome =
   | { market: string; status: "idle"; reason: string; gap: number }
   | { market: string; status: "traded"; trades: ArbitrageTrade[] }
-  | { market: string; status: "skipped"; reason: string }
-  | { market: string; status: "failed"; error: string };
+  | MarketSkipped
+  | MarketFailed;
 
 export interface ArbitrageTrade {
   side: "long" | "short";
@@ -227,7 +207,7 @@ export interface ArbitrageTrade {
   expectedNet: number;
 }
 
-export interface ArbitrageBotOptions extends KeeperBaseOptions {
+export interface ArbitrageBotOptions extends MarketKeeperOptions {
   config: Omit<ArbitrageConfig, "privateKey" | "once" | "pollSeconds">;
 }
 
@@ -237,70 +217,47 @@ interface MarketHandles {
   asset: string;
 }
 
-export class ArbitrageBot extends KeeperBase {
+export class ArbitrageBot extends MarketKeeper<ArbitrageOutcome> {
   readonly #config: ArbitrageBotOptions["config"];
-  readonly #markets: MarketList;
   readonly #handles = new Map<string, MarketHandles>();
-  #vault?: IVault;
   #from = "";
-  #lastIdle = "";
 
   constructor(options: ArbitrageBotOptions) {
     super(options);
     this.#config = options.config;
-    this.#markets = new MarketList(this.clearingHouse, { ...options.config, retry: this.retry, names: this.names });
   }
 
   /** Start-up checks, so a wrong address or network fails now with a clear message. */
   async start(): Promise<void> {
-    const { chainId, from, balance, paused } = await this.checkStart();
+    const started = await this.checkStart();
+    const { from, balance, paused } = started;
     this.#from = getAddress(from);
-    const vault = await this.#getVault();
+    const vault = await this.vault();
     const free = await this.call("freeCollateral", () => vault.freeCollateral(this.#from));
     if (paused) this.logger.warn("the ClearingHouse is paused: no trade can be made until it resumes");
     if (free === 0n) this.logger.warn(`the bot's account ${from} has no free collateral in the Vault: deposit first`);
     const c = this.#config;
-    this.logger.info(
-      `started on chain ${chainId}: ClearingHouse ${c.clearingHouse}, signer ${from} ` +
-        `(balance ${formatEther(balance)}, free collateral ${formatWad(free, 2)}), leverage ${c.leverage}x, ` +
-        `max position ${c.maxPositionNotional}, min profit ${c.minProfit}, horizon ${c.horizonSeconds} s, ` +
-        `slippage ${c.slippageBps} bps, ` +
-        (c.markets ? `markets ${c.markets.join(", ")}` : `markets listed from block ${c.startBlock}`),
-    );
+    this.logStarted(started, {
+      funds: `free collateral ${formatWad(free, 2)}`,
+      settings:
+        `leverage ${c.leverage}x, max position ${c.maxPositionNotional}, min profit ${c.minProfit}, ` +
+        `horizon ${c.horizonSeconds} s, slippage ${c.slippageBps} bps`,
+      markets: this.marketsServed,
+    });
   }
 
-  /** Serves every market, one after the other; returns what it did with each. */
-  async tick(): Promise<ArbitrageOutcome[]> {
+  protected async prepareTick(): Promise<void> {
     if (this.#from === "") this.#from = getAddress(await this.signer.getAddress());
-    const markets = await this.#markets.refresh();
-    this.tx.resync();
-    const outcomes: ArbitrageOutcome[] = [];
-    for (const market of markets) outcomes.push(await this.#serve(market));
-    await this.#logIdle(outcomes);
-    return outcomes;
   }
 
-  /** One line when no market was traded, with each market's reason, and only when it changed. */
-  async #logIdle(outcomes: readonly ArbitrageOutcome[]): Promise<void> {
-    if (outcomes.some((o) => o.status !== "idle")) {
-      this.#lastIdle = "";
-      return;
-    }
+  /** The line when no market was traded, with each market's reason. */
+  protected async idleLine(outcomes: readonly ArbitrageOutcome[]): Promise<string | undefined> {
+    if (outcomes.some((o) => o.status !== "idle")) return undefined;
     const reasons: string[] = [];
     for (const o of outcomes)
       if (o.status === "idle")
         reasons.push(`${await this.names.of(o.market)} ${o.reason} (gap ${(o.gap * 100).toFixed(3)}%)`);
-    const line = reasons.length === 0 ? "idle: no markets listed" : `idle: no trade; ${reasons.join("; ")}`;
-    if (line !== this.#lastIdle) this.logger.info(line);
-    this.#lastIdle = line;
-  }
-
-  async #getVault(): Promise<IVault> {
-    this.#vault ??= IVault__factory.connect(
-      await this.call("vault()", () => this.clearingHouse.vault()),
-      this.provider,
-    );
-    return this.#vault;
+    return reasons.length === 0 ? "idle: no markets listed" : `idle: no trade; ${reasons.join("; ")}`;
   }
 
   async #handlesOf(market: string): Promise<MarketHandles> {
@@ -317,7 +274,7 @@ export class ArbitrageBot extends KeeperBase {
   /** Reads the market as the planner sees it. */
   async view(market: string): Promise<MarketView | undefined> {
     const { amm, priceFeed, asset } = await this.#handlesOf(market);
-    const vault = await this.#getVault();
+    const vault = await this.vault();
     const [reserves, [valid, index], params, limits, oi, [status], position, free, funding, curve] = await Promise.all([
       this.call("getReserves", () => amm.getReserves()),
       this.call("tryGetPrice", () => priceFeed.tryGetPrice(asset)),
@@ -375,9 +332,9 @@ export class ArbitrageBot extends KeeperBase {
     return { params, state, bid, ask };
   }
 
-  async #serve(market: string): Promise<ArbitrageOutcome> {
+  /** Up to maxTradesPerTick trades toward the index, each planned from the market as it stands. */
+  protected async serve(market: string, name: string): Promise<ArbitrageOutcome> {
     const trades: ArbitrageTrade[] = [];
-    const name = await this.names.of(market);
     try {
       for (let i = 0; i < this.#config.maxTradesPerTick; i++) {
         const m = await this.view(market);
@@ -396,9 +353,10 @@ export class ArbitrageBot extends KeeperBase {
       }
       return { market, status: "traded", trades };
     } catch (error) {
-      const message = errorMessage(error);
-      this.logger.error(`failed ${name}: ${message}`);
-      return trades.length > 0 ? { market, status: "traded", trades } : { market, status: "failed", error: message };
+      // A failure after a trade: the trades made stand, the rest of the market waits for the next tick.
+      if (trades.length === 0) throw error;
+      this.logFailure(name, error);
+      return { market, status: "traded", trades };
     }
   }
 

@@ -7,27 +7,16 @@
  * scripts/keepers/funding.ts runs it; tests drive `FundingKeeper.tick()` directly.
  */
 import type { TransactionReceipt } from "ethers";
-import { formatEther } from "ethers";
-import {
-  Amm__factory,
-  ClearingHouse__factory,
-  IAmm__factory,
-  IPriceFeed__factory,
-  Vault__factory,
-} from "../../typechain-types/index.js";
+import { IAmm__factory } from "../../typechain-types/index.js";
 import { formatWad, WAD } from "./fixed.js";
-import { KeeperBase, type KeeperBaseOptions } from "./keeper/base.js";
 import { pendingTimestamp } from "./keeper/chain.js";
+import { type Env, type KeeperBaseConfig, type MarketsConfig, readKeeperConfig } from "./keeper/config.js";
 import {
-  type Env,
-  EnvReader,
-  type KeeperBaseConfig,
-  type MarketsConfig,
-  readKeeperBaseConfig,
-  readMarketsConfig,
-} from "./keeper/config.js";
-import { errorMessage } from "./keeper/errors.js";
-import { MarketList } from "./keeper/markets.js";
+  MarketKeeper,
+  type MarketFailed,
+  type MarketKeeperOptions,
+  type MarketSkipped,
+} from "./keeper/market-keeper.js";
 
 export interface FundingKeeperConfig extends KeeperBaseConfig, MarketsConfig {
   /** Update a market once its last funding update is this old (seconds). */
@@ -36,13 +25,10 @@ export interface FundingKeeperConfig extends KeeperBaseConfig, MarketsConfig {
 
 /** Reads and validates the configuration; throws a ConfigError listing every problem. */
 export function readFundingKeeperConfig(env: Env): FundingKeeperConfig {
-  const reader = new EnvReader(env);
-  const markets = readMarketsConfig(reader);
-  // The Amm's own bounds on a funding window: 60 s to 1 day.
-  const intervalSeconds = reader.integer("KEEPER_INTERVAL", 900, { min: 60, max: 86_400, unit: "seconds" });
-  const config = { ...markets, intervalSeconds, ...readKeeperBaseConfig(reader) };
-  reader.finish();
-  return config;
+  return readKeeperConfig(env, (reader) => ({
+    // The Amm's own bounds on a funding window: 60 s to 1 day.
+    intervalSeconds: reader.integer("KEEPER_INTERVAL", 900, { min: 60, max: 86_400, unit: "seconds" }),
+  }));
 }
 
 /** The FundingUpdated event's fields. */
@@ -70,7 +56,7 @@ export interface CurveMove {
 /** What one tick did with one market. */
 export type MarketOutcome =
   | { market: string; status: "not-due"; dueAt: number }
-  | { market: string; status: "skipped"; reason: string }
+  | MarketSkipped
   | {
       market: string;
       status: "updated";
@@ -80,7 +66,7 @@ export type MarketOutcome =
       /** The curve's repeg and depth change, in the order the update made them (none on a static curve). */
       curveMoves: CurveMove[];
     }
-  | { market: string; status: "failed"; error: string };
+  | MarketFailed;
 
 /** "repeg 1 -> 1.0123 (cost 12.5, budget 2,687.5)". */
 export function describeCurveMove(m: CurveMove): string {
@@ -90,7 +76,7 @@ export function describeCurveMove(m: CurveMove): string {
   );
 }
 
-export interface FundingKeeperOptions extends KeeperBaseOptions {
+export interface FundingKeeperOptions extends MarketKeeperOptions {
   config: Omit<FundingKeeperConfig, "privateKey" | "once">;
 }
 
@@ -110,76 +96,54 @@ function describeFunding(f: FundingUpdate): string {
   );
 }
 
-export class FundingKeeper extends KeeperBase {
+export class FundingKeeper extends MarketKeeper<MarketOutcome> {
   readonly #config: FundingKeeperOptions["config"];
-  readonly #markets: MarketList;
   readonly #ammEvents = IAmm__factory.createInterface();
   /** Markets whose parameters were checked against the configuration. */
   readonly #checked = new Set<string>();
-  #lastIdle = "";
+  /** The pending block's time, read once per tick. */
+  #now = 0;
 
   constructor(options: FundingKeeperOptions) {
     super(options);
     this.#config = options.config;
-    this.#markets = new MarketList(this.clearingHouse, { ...options.config, retry: this.retry, names: this.names });
   }
 
   /** Start-up checks, so a wrong address or network fails now with a clear message. */
   async start(): Promise<void> {
-    const { clearingHouse, markets, intervalSeconds, startBlock } = this.#config;
-    const { chainId, from, balance, paused } = await this.checkStart();
-    if (paused) this.logger.warn("the ClearingHouse is paused: funding updates set a zero premium");
-    this.logger.info(
-      `started on chain ${chainId}: ClearingHouse ${clearingHouse}, signer ${from} ` +
-        `(balance ${formatEther(balance)}), interval ${intervalSeconds} s, ` +
-        (markets ? `markets ${markets.join(", ")}` : `markets listed from block ${startBlock}`),
+    const started = await this.checkStart();
+    if (started.paused) this.logger.warn("the ClearingHouse is paused: funding updates set a zero premium");
+    this.logStarted(started, {
+      settings: `interval ${this.#config.intervalSeconds} s`,
+      markets: this.marketsServed,
+    });
+  }
+
+  protected async prepareTick(): Promise<void> {
+    this.#now = await pendingTimestamp(this.provider, this.retry);
+  }
+
+  /** Updates the market's funding if it is due. */
+  protected async serve(market: string, name: string): Promise<MarketOutcome> {
+    const amm = IAmm__factory.connect(market, this.provider);
+    const state = await this.call(`getFundingState(${market})`, () => amm.getFundingState());
+    this.#checkParams(market, name, state.params);
+    const dueAt = Number(state.updatedAt) + this.#config.intervalSeconds;
+    if (this.#now < dueAt) return { market, status: "not-due", dueAt };
+
+    // "pending": the state and timestamp the transaction will meet, not the last block's.
+    const reason = await this.simulate(`updateFunding(${market})`, () =>
+      this.clearingHouse.updateFunding.staticCall(market, { blockTag: "pending" }),
     );
-  }
-
-  /** Updates every market that is due, one after the other; returns what it did with each. */
-  async tick(): Promise<MarketOutcome[]> {
-    const markets = await this.#markets.refresh();
-    const now = await pendingTimestamp(this.provider, this.retry);
-    // Re-read the nonce each tick, so anything sent from this account meanwhile is accounted for.
-    this.tx.resync();
-    const outcomes: MarketOutcome[] = [];
-    for (const market of markets) outcomes.push(await this.#serve(market, now));
-    await this.#logIdle(outcomes);
-    return outcomes;
-  }
-
-  async #serve(market: string, now: number): Promise<MarketOutcome> {
-    const name = await this.names.of(market);
-    try {
-      const amm = IAmm__factory.connect(market, this.provider);
-      const state = await this.call(`getFundingState(${market})`, () => amm.getFundingState());
-      this.#checkParams(market, name, state.params);
-      const dueAt = Number(state.updatedAt) + this.#config.intervalSeconds;
-      if (now < dueAt) return { market, status: "not-due", dueAt };
-
-      // "pending": the state and timestamp the transaction will meet, not the last block's.
-      const reason = await this.simulate(`updateFunding(${market})`, () =>
-        this.clearingHouse.updateFunding.staticCall(market, { blockTag: "pending" }),
-      );
-      if (reason !== undefined) return this.#skip(market, name, reason);
-      return await this.#send(market, name);
-    } catch (error) {
-      const message = errorMessage(error);
-      this.logger.error(`failed ${name}: ${message}`);
-      return { market, status: "failed", error: message };
-    }
-  }
-
-  #skip(market: string, name: string, reason: string): MarketOutcome {
-    this.logger.warn(`skipped ${name}: updateFunding would revert with ${reason}; not sent`);
-    return { market, status: "skipped", reason };
+    if (reason !== undefined) return this.skipped(market, name, "updateFunding", reason);
+    return await this.#send(market, name);
   }
 
   async #send(market: string, name: string): Promise<MarketOutcome> {
     const sent = await this.send(`updateFunding(${market})`, (nonce) =>
       this.clearingHouse.updateFunding(market, { nonce }),
     );
-    if ("reason" in sent) return this.#skip(market, name, sent.reason);
+    if ("reason" in sent) return this.skipped(market, name, "updateFunding", sent.reason);
     const hash = sent.hash;
     const receipt = await this.tx.confirm(hash);
     const funding = this.#fundingUpdated(receipt, market);
@@ -249,19 +213,14 @@ export class FundingKeeper extends KeeperBase {
     }
   }
 
-  /** One line when nothing was due, and only when the next due market or time changed. */
-  async #logIdle(outcomes: readonly MarketOutcome[]): Promise<void> {
-    if (outcomes.some((o) => o.status !== "not-due")) {
-      this.#lastIdle = "";
-      return;
-    }
+  /** The line when nothing was due: the next due market and time. */
+  protected async idleLine(outcomes: readonly MarketOutcome[]): Promise<string | undefined> {
+    if (outcomes.some((o) => o.status !== "not-due")) return undefined;
     const next = outcomes
       .flatMap((o) => (o.status === "not-due" ? [o] : []))
       .reduce<{ market: string; dueAt: number } | undefined>((a, o) => (a && a.dueAt <= o.dueAt ? a : o), undefined);
-    const line = next
+    return next
       ? `idle: ${outcomes.length} market(s); next due: ${await this.names.of(next.market)} at ${new Date(next.dueAt * 1000).toISOString()}`
       : "idle: no markets";
-    if (line !== this.#lastIdle) this.logger.info(line);
-    this.#lastIdle = line;
   }
 }

@@ -9,31 +9,17 @@
  *
  * scripts/keepers/liquidation.ts runs it; tests and the benchmark drive `tick()` or `scan()`.
  */
-import { formatEther, getAddress, type Provider, type TransactionReceipt } from "ethers";
+import { getAddress, type Provider, type TransactionReceipt } from "ethers";
 import {
-  Amm__factory,
-  ClearingHouse__factory,
-  ClearingHouseViewer__factory,
   IClearingHouse__factory,
   IClearingHouseViewer__factory,
-  IPriceFeed__factory,
-  Vault__factory,
   type IClearingHouseViewer,
 } from "../../typechain-types/index.js";
 import { formatWad } from "./fixed.js";
 import { LogPager } from "./log-pager.js";
 import { KeeperBase, type KeeperBaseOptions } from "./keeper/base.js";
 import { pendingTimestamp } from "./keeper/chain.js";
-import {
-  ConfigError,
-  type Env,
-  EnvReader,
-  type KeeperBaseConfig,
-  type MarketsConfig,
-  readKeeperBaseConfig,
-  readMarketsConfig,
-} from "./keeper/config.js";
-import { errorMessage } from "./keeper/errors.js";
+import { ConfigError, type Env, type KeeperBaseConfig, type MarketsConfig, readKeeperConfig } from "./keeper/config.js";
 import type { RetryOptions } from "./keeper/retry.js";
 
 export interface LiquidationKeeperConfig extends KeeperBaseConfig, MarketsConfig {
@@ -49,15 +35,12 @@ export interface LiquidationKeeperConfig extends KeeperBaseConfig, MarketsConfig
 
 /** Reads and validates the configuration; throws a ConfigError listing every problem. */
 export function readLiquidationKeeperConfig(env: Env): LiquidationKeeperConfig {
-  const reader = new EnvReader(env);
-  const markets = readMarketsConfig(reader);
-  const viewer = reader.address("VIEWER", { required: true });
-  const batchSize = reader.integer("BATCH_SIZE", 250, { min: 1, max: 5_000, unit: "positions" });
-  const cooldownSeconds = reader.integer("COOLDOWN", 60, { min: 0, max: 86_400, unit: "seconds" });
-  const slippageBps = reader.integer("SLIPPAGE_BPS", 100, { min: 0, max: 5_000, unit: "basis points" });
-  const config = { ...markets, viewer, batchSize, cooldownSeconds, slippageBps, ...readKeeperBaseConfig(reader) };
-  reader.finish();
-  return config;
+  return readKeeperConfig(env, (reader) => ({
+    viewer: reader.address("VIEWER", { required: true }),
+    batchSize: reader.integer("BATCH_SIZE", 250, { min: 1, max: 5_000, unit: "positions" }),
+    cooldownSeconds: reader.integer("COOLDOWN", 60, { min: 0, max: 86_400, unit: "seconds" }),
+    slippageBps: reader.integer("SLIPPAGE_BPS", 100, { min: 0, max: 5_000, unit: "basis points" }),
+  }));
 }
 
 /** One position the keeper follows. */
@@ -180,7 +163,6 @@ export class LiquidationKeeper extends KeeperBase {
   readonly #chEvents = IClearingHouse__factory.createInterface();
   /** Chain time until which a position is left alone, by "amm:trader". */
   readonly #cooldowns = new Map<string, number>();
-  #lastIdle = "";
 
   constructor(options: LiquidationKeeperOptions) {
     super(options);
@@ -192,7 +174,7 @@ export class LiquidationKeeper extends KeeperBase {
   /** Start-up checks, so a wrong address or network fails now with a clear message. */
   async start(): Promise<void> {
     const { clearingHouse, viewer, markets, startBlock, batchSize, cooldownSeconds, slippageBps } = this.#config;
-    const { chainId, from, balance, paused } = await this.checkStart();
+    const started = await this.checkStart();
     let reads: string;
     try {
       reads = await this.call("viewer clearingHouse()", () => this.#viewer.clearingHouse());
@@ -203,14 +185,12 @@ export class LiquidationKeeper extends KeeperBase {
     if (getAddress(reads) !== clearingHouse) {
       throw new ConfigError([`VIEWER: ${viewer} reads the ClearingHouse ${reads}, not ${clearingHouse}`]);
     }
-    if (paused) this.logger.warn("the ClearingHouse is paused: nothing can be liquidated until it resumes");
-    this.logger.info(
-      `started on chain ${chainId}: ClearingHouse ${clearingHouse}, viewer ${viewer}, signer ${from} ` +
-        `(balance ${formatEther(balance)}), batch ${batchSize}, cooldown ${cooldownSeconds} s, ` +
-        `slippage ${slippageBps} bps, ` +
-        (markets ? `markets ${markets.join(", ")}` : "every market") +
-        `, positions from block ${startBlock}`,
-    );
+    if (started.paused) this.logger.warn("the ClearingHouse is paused: nothing can be liquidated until it resumes");
+    this.logStarted(started, {
+      contracts: `viewer ${viewer}`,
+      settings: `batch ${batchSize}, cooldown ${cooldownSeconds} s, slippage ${slippageBps} bps`,
+      markets: (markets ? `markets ${markets.join(", ")}` : "every market") + `, positions from block ${startBlock}`,
+    });
   }
 
   /**
@@ -252,7 +232,7 @@ export class LiquidationKeeper extends KeeperBase {
       for (const [key, until] of this.#cooldowns) if (until <= now) this.#cooldowns.delete(key);
       for (const position of scan.liquidatable) outcomes.push(await this.#serve(position, now));
     }
-    this.#logIdle(scan, outcomes);
+    this.logIdle(idleLine(scan, outcomes));
     return { scan, outcomes };
   }
 
@@ -297,9 +277,7 @@ export class LiquidationKeeper extends KeeperBase {
       );
       return { amm, trader, status: "liquidated", txHash: hash, gasUsed: receipt.gasUsed, quoteLimit, liquidation };
     } catch (error) {
-      const message = errorMessage(error);
-      this.logger.error(`failed ${what}: ${message}`);
-      return { amm, trader, status: "failed", error: message };
+      return { amm, trader, status: "failed", error: this.logFailure(what, error) };
     }
   }
 
@@ -321,16 +299,11 @@ export class LiquidationKeeper extends KeeperBase {
     }
     return undefined;
   }
+}
 
-  /** One line per scan with nothing to do, and only when the figures changed. */
-  #logIdle(scan: Scan, outcomes: readonly LiquidationOutcome[]): void {
-    if (outcomes.some((o) => o.status !== "cooling")) {
-      this.#lastIdle = "";
-      return;
-    }
-    const cooling = outcomes.length > 0 ? `, ${outcomes.length} cooling down` : "";
-    const line = `idle: ${scan.positions} position(s) in ${scan.batches} batch(es), none to liquidate${cooling}`;
-    if (line !== this.#lastIdle) this.logger.info(line);
-    this.#lastIdle = line;
-  }
+/** The line of a scan with nothing to do (undefined: something was tried). */
+function idleLine(scan: Scan, outcomes: readonly LiquidationOutcome[]): string | undefined {
+  if (outcomes.some((o) => o.status !== "cooling")) return undefined;
+  const cooling = outcomes.length > 0 ? `, ${outcomes.length} cooling down` : "";
+  return `idle: ${scan.positions} position(s) in ${scan.batches} batch(es), none to liquidate${cooling}`;
 }

@@ -6,6 +6,7 @@ import { abs, toWad, WAD, wDivDown, wMulDown } from "../../scripts/lib/fixed.js"
 import type { Amm } from "../../typechain-types/index.js";
 import { expectMatchesModel, expectPositionChanged, prng, USDC, USDC_SCALE } from "./helpers/fixtures.js";
 import { AmmModel, LONG, ModelError, SHORT, SystemModel, type SideValue } from "./helpers/model.js";
+import { inOneBlock } from "./helpers/blocks.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -38,22 +39,6 @@ function newModel(ammAddress: string, feeRatio = 0n) {
     feeRatio,
   });
   return model;
-}
-
-/** Sends every transaction into one block (automine off), mines it, and returns the receipts' statuses. */
-async function inOneBlock(sends: Array<() => Promise<ContractTransactionResponse>>) {
-  await ethers.provider.send("evm_setAutomine", [false]);
-  const txs: ContractTransactionResponse[] = [];
-  try {
-    for (const send of sends) txs.push(await send());
-    await ethers.provider.send("evm_mine", []);
-  } finally {
-    await ethers.provider.send("evm_setAutomine", [true]);
-  }
-  const receipts = await Promise.all(txs.map((tx) => ethers.provider.getTransactionReceipt(tx.hash)));
-  const blocks = new Set(receipts.map((r) => r!.blockNumber));
-  expect(blocks.size, "all in one block").to.equal(1);
-  return { txs, statuses: receipts.map((r) => r!.status) };
 }
 
 describe("Amm", function () {
@@ -441,7 +426,7 @@ describe("Amm", function () {
         m.swapQuote(LONG, toWad(15), 0n); // +3.0% from 10
         const afterFirst = m.clone();
         m.swapQuote(LONG, toWad(15), 0n); // +6.1% from 10, but only +3.0% from the first trade's price
-        const { txs, statuses } = await inOneBlock([
+        const { txs, statuses } = await inOneBlock(ethers, [
           () => asCh.swapQuote(Side.LONG, toWad(15), 0n, 0n, GAS),
           () => asCh.swapQuote(Side.LONG, toWad(15), 0n, 0n, GAS),
         ]);
@@ -478,7 +463,7 @@ describe("Amm", function () {
         m.swapBase(s1 + s2, s2); // -8.9%: crosses, allowed as the block's first swap
         const afterFirst = m.clone();
         m.swapBase(s1, s1); // -17% from the block's start
-        const { txs, statuses } = await inOneBlock([
+        const { txs, statuses } = await inOneBlock(ethers, [
           () => asCh.swapBase(s1 + s2, s2, 0n, GAS),
           () => asCh.swapBase(s1, s1, 0n, GAS),
         ]);

@@ -9,6 +9,7 @@ import { anyUint } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs"
 import { expect } from "chai";
 import type { ContractTransactionResponse } from "ethers";
 import { network } from "hardhat";
+import { STATIC_CURVE_PARAMS } from "../../deploy/defaults.js";
 import { MAX_DEADLINE, Side, toFeedUnits } from "../../scripts/lib/deploy.js";
 import { toWad, WAD, wDivDown, wDivUp, wMulDown, wMulUp } from "../../scripts/lib/fixed.js";
 import { reservesAfterBase, reservesAfterQuote } from "./helpers/pricing.js";
@@ -17,18 +18,7 @@ import { deployFixture, FEE, type Fx, type FixtureOptions } from "./regression/s
 const { ethers, networkHelpers } = await network.create();
 
 /** Every dynamic feature off: the constructor's parameters. */
-const OFF = {
-  repegThresholdRatio: 0n,
-  baseSpreadRatio: 0n,
-  maxSpreadRatio: 0n,
-  maxVammLeverage: 0n,
-  fundShareRatio: 0n,
-  budgetFloor: 0n,
-  budgetTarget: 0n,
-  maxDepthChangeRatio: 0n,
-  minDepthRatio: WAD,
-  maxDepthRatio: WAD,
-};
+const OFF = STATIC_CURVE_PARAMS;
 type CurveParams = typeof OFF;
 const params = (p: Partial<CurveParams>): CurveParams => ({ ...OFF, ...p });
 

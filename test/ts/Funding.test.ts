@@ -9,12 +9,12 @@
  * model, to the wei.
  */
 import { expect } from "chai";
-import type { ContractTransactionReceipt, ContractTransactionResponse, Log, TransactionReceipt } from "ethers";
+import type { ContractTransactionReceipt, ContractTransactionResponse, Log } from "ethers";
 import { network } from "hardhat";
 import { deployCore, deployMarket, deployOracle, fund, MAX_DEADLINE, toFeedUnits } from "../../scripts/lib/deploy.js";
 import { toWad, WAD } from "../../scripts/lib/fixed.js";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { USDC, USDC_SCALE } from "./helpers/fixtures.js";
+import { positionChangedArgs, USDC, USDC_SCALE } from "./helpers/fixtures.js";
 import {
   DAY,
   FundingMarketModel,
@@ -26,6 +26,7 @@ import {
   type TradeResult,
   type UpdateResult,
 } from "./helpers/funding-model.js";
+import { inOneBlock } from "./helpers/blocks.js";
 
 const { ethers, networkHelpers } = await network.create();
 const { time } = networkHelpers;
@@ -235,19 +236,7 @@ class Scenario {
 
   expectPositionChanged(logs: readonly Log[], trader: Trader, r: TradeResult): void {
     expect(this.positionChangedIn(logs), "PositionChanged").to.deep.equal([
-      [
-        trader.address,
-        this.fx.ammAddress,
-        r.baseDelta,
-        r.quoteAmount,
-        r.realizedPnl,
-        r.fee,
-        r.fundingPayment,
-        r.freeCollateralDelta,
-        r.size,
-        r.margin,
-        r.openNotional,
-      ],
+      positionChangedArgs(trader.address, this.fx.ammAddress, r),
     ]);
   }
 
@@ -352,27 +341,6 @@ class Scenario {
     expect(marginPool, "margin pool = pool rounding + funding dust").to.equal(quoteReserve - Q0 + dust);
     return dust;
   }
-}
-
-/** Mines `sends` into one block at `t` (automine off), in order; returns the receipts. */
-async function inOneBlock(
-  t: bigint,
-  sends: (() => Promise<ContractTransactionResponse>)[],
-): Promise<(TransactionReceipt | null)[]> {
-  await ethers.provider.send("evm_setAutomine", [false]);
-  const hashes: string[] = [];
-  try {
-    for (const send of sends) hashes.push((await send()).hash);
-    await time.setNextBlockTimestamp(t);
-    await ethers.provider.send("evm_mine", []);
-  } finally {
-    await ethers.provider.send("evm_setAutomine", [true]);
-  }
-  const receipts = await Promise.all(hashes.map((h) => ethers.provider.getTransactionReceipt(h)));
-  const blocks = new Set(receipts.map((r) => r!.blockNumber));
-  expect(blocks.size, "one block").to.equal(1);
-  expect(BigInt((await ethers.provider.getBlock([...blocks][0]))!.timestamp)).to.equal(t);
-  return receipts;
 }
 
 /** The revert data of a mined, failed transaction. */
@@ -717,10 +685,16 @@ describe("Funding", function () {
       const s = await Scenario.start(fx);
       const t = s.at(400);
       const u = s.model.updateFunding(t);
-      const [first, second] = await inOneBlock(t, [
-        () => fx.ch.connect(fx.keeper).updateFunding(fx.ammAddress, GAS),
-        () => fx.ch.connect(fx.alice).updateFunding(fx.ammAddress, GAS),
-      ]);
+      const [first, second] = (
+        await inOneBlock(
+          ethers,
+          [
+            () => fx.ch.connect(fx.keeper).updateFunding(fx.ammAddress, GAS),
+            () => fx.ch.connect(fx.alice).updateFunding(fx.ammAddress, GAS),
+          ],
+          { timestamp: t },
+        )
+      ).receipts;
       expect([first!.status, second!.status]).to.deep.equal([1, 0]);
       expect(s.fundingUpdatedIn(first!.logs)).to.deep.equal([
         [u.premium, u.markTwap, u.indexTwap, u.longIndex, u.shortIndex, u.insuranceFlow],
@@ -745,10 +719,17 @@ describe("Funding", function () {
       const opened = s.model.open(fx.carol.address, t, LONG, usd(40_000), toWad(5));
       const closed = s.model.close(fx.carol.address, t);
       const fundBefore = await s.insurance();
-      const [r1, r2] = await inOneBlock(t, [
-        () => fx.ch.connect(fx.carol).openPosition(fx.ammAddress, LONG, usd(40_000), toWad(5), 0n, MAX_DEADLINE, GAS),
-        () => fx.ch.connect(fx.carol).closePosition(fx.ammAddress, 0n, MAX_DEADLINE, GAS),
-      ]);
+      const [r1, r2] = (
+        await inOneBlock(
+          ethers,
+          [
+            () =>
+              fx.ch.connect(fx.carol).openPosition(fx.ammAddress, LONG, usd(40_000), toWad(5), 0n, MAX_DEADLINE, GAS),
+            () => fx.ch.connect(fx.carol).closePosition(fx.ammAddress, 0n, MAX_DEADLINE, GAS),
+          ],
+          { timestamp: t },
+        )
+      ).receipts;
       expect([r1!.status, r2!.status]).to.deep.equal([1, 1]);
       s.expectPositionChanged(r1!.logs, fx.carol, opened);
       s.expectPositionChanged(r2!.logs, fx.carol, closed);
@@ -779,10 +760,17 @@ describe("Funding", function () {
       const honest = s.model.clone().updateFunding(t);
       const opened = s.model.open(fx.alice.address, t, LONG, usd(20_000), toWad(5));
       const u = s.model.updateFunding(t);
-      const [r1, r2] = await inOneBlock(t, [
-        () => fx.ch.connect(fx.alice).openPosition(fx.ammAddress, LONG, usd(20_000), toWad(5), 0n, MAX_DEADLINE, GAS),
-        () => fx.ch.connect(fx.keeper).updateFunding(fx.ammAddress, GAS),
-      ]);
+      const [r1, r2] = (
+        await inOneBlock(
+          ethers,
+          [
+            () =>
+              fx.ch.connect(fx.alice).openPosition(fx.ammAddress, LONG, usd(20_000), toWad(5), 0n, MAX_DEADLINE, GAS),
+            () => fx.ch.connect(fx.keeper).updateFunding(fx.ammAddress, GAS),
+          ],
+          { timestamp: t },
+        )
+      ).receipts;
       s.expectPositionChanged(r1!.logs, fx.alice, opened);
       expect(s.fundingUpdatedIn(r2!.logs)).to.deep.equal([
         [u.premium, u.markTwap, u.indexTwap, u.longIndex, u.shortIndex, u.insuranceFlow],
@@ -823,12 +811,18 @@ describe("Funding", function () {
       const fx = await networkHelpers.loadFixture(withoutFee);
       const s = await Scenario.start(fx);
       const t = s.at(100);
-      const [, r2, , r4] = await inOneBlock(t, [
-        () => fx.aggregator.setAnswer(toFeedUnits(usd(1100), FEED_DECIMALS), t, GAS),
-        () => fx.amm.connect(fx.keeper).pokeIndex(GAS),
-        () => fx.aggregator.setAnswer(toFeedUnits(usd(1200), FEED_DECIMALS), t, GAS),
-        () => fx.amm.connect(fx.keeper).pokeIndex(GAS),
-      ]);
+      const [, r2, , r4] = (
+        await inOneBlock(
+          ethers,
+          [
+            () => fx.aggregator.setAnswer(toFeedUnits(usd(1100), FEED_DECIMALS), t, GAS),
+            () => fx.amm.connect(fx.keeper).pokeIndex(GAS),
+            () => fx.aggregator.setAnswer(toFeedUnits(usd(1200), FEED_DECIMALS), t, GAS),
+            () => fx.amm.connect(fx.keeper).pokeIndex(GAS),
+          ],
+          { timestamp: t },
+        )
+      ).receipts;
       s.model.oracle = { answer: toFeedUnits(usd(1100), FEED_DECIMALS), updatedAt: t, reverting: false };
       s.model.pokeIndex(t);
       s.model.oracle = { answer: toFeedUnits(usd(1200), FEED_DECIMALS), updatedAt: t, reverting: false };

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { InsuranceFund, MockERC20, Vault } from "../../typechain-types/index.js";
+import { deployVaultAndFund } from "./helpers/fixtures.js";
 
 const { ethers, networkHelpers } = await network.create();
 const { time } = networkHelpers;
@@ -30,15 +31,7 @@ interface Setup {
 /** A Vault whose "ClearingHouse" is an EOA, so the test can settle income and losses by hand. */
 async function unboundFixture(): Promise<Setup> {
   const [owner, ch, alice, bob, carol, trader, stranger] = await ethers.getSigners();
-  const token = await ethers.deployContract("MockERC20", ["USD Coin", "USDC", 6]);
-  const vault = await ethers.deployContract("Vault", [await token.getAddress(), ch.address]);
-  const fund = await ethers.deployContract("InsuranceFund", [
-    await token.getAddress(),
-    await vault.getAddress(),
-    owner.address,
-    "Insurance Fund USDC",
-    "ifUSDC",
-  ]);
+  const { token, vault, fund } = await deployVaultAndFund(ethers, owner, ch);
   return { token, vault, fund, owner, ch, alice, bob, carol, trader, stranger };
 }
 

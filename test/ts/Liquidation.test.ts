@@ -16,6 +16,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
+import { STATIC_CURVE_PARAMS } from "../../deploy/defaults.js";
 import {
   deployCore,
   deployMarket,
@@ -125,19 +126,8 @@ async function expectLiquidationEvents(
       r.shortfall,
       r.full,
     );
-  await expect(tx).to.emit(fx.ch, "PositionChanged").withArgs(
-    trader,
-    fx.ammAddress,
-    r.baseDelta,
-    r.quoteClosed,
-    r.realizedPnl,
-    0n, // no trading fee on a liquidation
-    r.fundingPayment,
-    r.freeCollateralDelta,
-    r.size,
-    r.margin,
-    r.openNotional,
-  );
+  // No trading fee on a liquidation.
+  await expectPositionChanged(tx, fx.ch, trader, fx.ammAddress, { ...r, quoteAmount: r.quoteClosed, fee: 0n });
   if (r.shortfall > 0n) {
     await expect(tx).to.emit(fx.ch, "ShortfallRecorded").withArgs(fx.ammAddress, r.shortfall, totalShortfall);
   } else {
@@ -174,18 +164,7 @@ async function liq(
 /** Alice 1,000 x 10 long at 100, then Bob shorts `bobMargin` x 10, then the market idles. */
 /** The dynamic curve's parameters with every feature off but the budget's floor (and target). */
 function budgetOnly(floor: bigint) {
-  return {
-    repegThresholdRatio: 0n,
-    baseSpreadRatio: 0n,
-    maxSpreadRatio: 0n,
-    maxVammLeverage: 0n,
-    fundShareRatio: 0n,
-    budgetFloor: floor,
-    budgetTarget: floor,
-    maxDepthChangeRatio: 0n,
-    minDepthRatio: WAD,
-    maxDepthRatio: WAD,
-  };
+  return { ...STATIC_CURVE_PARAMS, budgetFloor: floor, budgetTarget: floor };
 }
 
 /**

@@ -19,6 +19,7 @@
  * (no spread, no leverage bound, no repeg check).
  */
 import type { Contract, Interface } from "ethers";
+import { STATIC_CURVE_PARAMS } from "../../../deploy/defaults.js";
 import { MAX_DEADLINE, Side } from "../deploy.js";
 import { toWad } from "../fixed.js";
 import { BUCKET, crashIndex, publishIndex, sendAt, USDC, type LiveMarket } from "./live-market.js";
@@ -172,14 +173,9 @@ export async function measureOperations(m: LiveMarket): Promise<Measurements> {
   const curve = await amm.getCurveParams();
   await sendAt(connection, window + 3, () =>
     amm.connect(m.signers.operator).setCurveParams({
-      repegThresholdRatio: 0n,
-      baseSpreadRatio: 0n,
-      maxSpreadRatio: 0n,
-      maxVammLeverage: 0n,
-      fundShareRatio: 0n,
+      ...STATIC_CURVE_PARAMS,
       budgetFloor: curve.budgetFloor,
       budgetTarget: curve.budgetTarget,
-      maxDepthChangeRatio: 0n,
       minDepthRatio: curve.minDepthRatio,
       maxDepthRatio: curve.maxDepthRatio,
     }),

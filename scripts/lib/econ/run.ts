@@ -12,14 +12,14 @@ import type { ArbitrageBot } from "../arbitrage.js";
 import { toWad, WAD } from "../fixed.js";
 import type { Logger } from "../keeper/logger.js";
 import { LogPager } from "../log-pager.js";
-import { runArbitrage, runKeepers, stepOracle } from "../sim/actions.js";
-import { Clock, type Connection } from "../sim/clock.js";
+import type { Connection } from "../sim/clock.js";
+import { BUDGET_SEED, parseCurveEvent, type CurveName } from "../sim/curve.js";
 import { Random } from "../sim/random.js";
-import { flowsBetween, num, Recorder } from "../sim/recorder.js";
-import { fundAccounts, setupMarkets, startBots, type Bots, type World } from "../sim/setup.js";
-import { checkSolvency, WIND_DOWN_ROUND_SECONDS, windDown } from "../sim/wind-down.js";
+import { flowsBetween, num } from "../sim/recorder.js";
+import { createWorld, finishRun, playStep, startRun } from "../sim/run.js";
+import { fundAccounts } from "../sim/setup.js";
+import { WIND_DOWN_ROUND_SECONDS } from "../sim/wind-down.js";
 import { peakToTrough, subsidyAllowance } from "./metrics.js";
-import { BUDGET_SEED, enableDynamicCurve, parseCurveEvent, type CurveName } from "../sim/curve.js";
 import { scenarioPath, type ScenarioName } from "./scenarios.js";
 import { trendTradersAct } from "./traders.js";
 
@@ -137,32 +137,27 @@ const NO_ARBITRAGE = { tick: async () => [] } as unknown as ArbitrageBot;
 
 export async function runBenchmark(connection: Connection, options: RunOptions): Promise<RunResult> {
   const started = performance.now();
-  const { ethers, provider } = connection;
+  const { ethers } = connection;
   const random = new Random(`${options.seed}:${options.scenario}`);
   const paths = scenarioPath(options.scenario, random.fork("prices"), options.steps);
   const quiet = (): Logger => ({ info: () => {}, warn: () => {}, error: () => {} });
 
-  const latest = await ethers.provider.getBlock("latest");
-  const start = Math.ceil((latest!.timestamp + 1) / 86_400) * 86_400;
-  const clock = new Clock(provider, start);
-  await clock.init();
-  const world: World = {
-    ethers,
-    provider,
-    opts: {
-      seed: options.seed,
-      steps: options.steps,
-      traders: options.traders,
-      stepSeconds: options.stepSeconds,
-      curve: options.curve,
+  const world = await createWorld(
+    connection,
+    {
+      opts: {
+        seed: options.seed,
+        steps: options.steps,
+        traders: options.traders,
+        stepSeconds: options.stepSeconds,
+        curve: options.curve,
+      },
+      paths,
+      traderRandom: random.fork("traders"),
+      logger: quiet,
     },
-    paths,
-    traderRandom: random.fork("traders"),
-    clock,
-    start,
-    logger: quiet,
-    ...(await setupMarkets(ethers, 1)),
-  };
+    1,
+  );
   const market = world.markets[0];
   await capOpenInterest(market.amm);
   const accounts = await fundAccounts(world);
@@ -170,15 +165,9 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
   for (const signer of [...accounts.traders.map((t) => t.signer), accounts.arbitrageur]) {
     deposited.set(signer.address, await world.system.vault.balanceOf(signer.address));
   }
-  if (options.curve === "dynamic") accounts.all.push(await enableDynamicCurve(world));
-  const started_ = await startBots(world, accounts);
-  const bots: Bots = options.arbitrage ? started_ : { ...started_, arbitrage: NO_ARBITRAGE };
-  const recorder = new Recorder(world, {
-    clearingHouse: await world.system.clearingHouse.getAddress(),
-    vault: await world.system.vault.getAddress(),
-    arbitrageur: accounts.arbitrageur.address,
-    startBlock: bots.startBlock,
-  });
+  const run = await startRun(world, accounts);
+  if (!options.arbitrage) run.bots.arbitrage = NO_ARBITRAGE;
+  const { bots, recorder } = run;
   const repegs = noCosts();
   const depthChanges = noCosts();
   let gainsCollected = 0;
@@ -228,20 +217,13 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
 
   await sample(0);
   for (let step = 1; step <= options.steps; step++) {
-    await clock.jumpTo(start + step * options.stepSeconds);
-    await stepOracle(world, step);
-    await trendTradersAct(world, accounts.traders, recorder, step);
-    await runArbitrage(bots);
-    await runKeepers(bots);
-    await recorder.readEvents();
+    await playStep(world, run, step, () => trendTradersAct(world, accounts.traders, recorder, step));
     await readCurveLogs();
     await sample(step);
   }
-  recorder.finishGaps(options.steps);
 
-  const { rounds } = await windDown(world, accounts, bots, recorder);
+  const { rounds, solvency } = await finishRun(world, accounts, run);
   await readCurveLogs();
-  const solvency = await checkSolvency(world, accounts, rounds, recorder.chargedToMarket);
   const fundEnd = num(solvency.insuranceFund);
   const flows = flowsBetween(recorder.first!, recorder.now(solvency.insuranceFund));
   const fundStart = samples[0].fund;

@@ -169,3 +169,19 @@ export function readMarketsConfig(reader: EnvReader): MarketsConfig {
     logBlockRange: reader.integer("KEEPER_LOG_BLOCK_RANGE", 5_000, { min: 1, unit: "blocks" }),
   };
 }
+
+/**
+ * A keeper's whole configuration: where the protocol and its markets are, the keeper's own
+ * settings (`own`, read from the same reader so every problem is reported at once), then the
+ * settings every keeper shares. Throws a ConfigError listing every problem.
+ */
+export function readKeeperConfig<T extends object>(
+  env: Env,
+  own: (reader: EnvReader) => T,
+): MarketsConfig & T & KeeperBaseConfig {
+  const reader = new EnvReader(env);
+  const markets = readMarketsConfig(reader);
+  const config = { ...markets, ...own(reader), ...readKeeperBaseConfig(reader) };
+  reader.finish();
+  return config;
+}

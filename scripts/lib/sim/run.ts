@@ -16,7 +16,7 @@ import { enableDynamicCurve, type CurveName } from "./curve.js";
 import { ASSETS, pricePaths } from "./prices.js";
 import { Random } from "./random.js";
 import { flowsBetween, num, Recorder } from "./recorder.js";
-import { fundAccounts, setupMarkets, startBots, type World } from "./setup.js";
+import { fundAccounts, setupMarkets, startBots, type Accounts, type Bots, type World } from "./setup.js";
 import { checkSolvency, WIND_DOWN_ROUND_SECONDS, windDown } from "./wind-down.js";
 
 export interface SimOptions {
@@ -178,13 +178,76 @@ export interface SimResult {
   solvency: Solvency;
 }
 
+/** What the steps of a run share after its start: the bots and the recorder of their events. */
+export interface Run {
+  bots: Bots;
+  recorder: Recorder;
+}
+
+/**
+ * A run's world: the chain's clock, started from the chain's own time rounded up to a whole day
+ * (so runs line up), and the protocol deployed with `marketCount` markets.
+ */
+export async function createWorld(
+  connection: Connection,
+  setup: Pick<World, "opts" | "paths" | "traderRandom" | "logger">,
+  marketCount: number,
+): Promise<World> {
+  const { ethers, provider } = connection;
+  const latest = await ethers.provider.getBlock("latest");
+  const start = Math.ceil((latest!.timestamp + 1) / 86_400) * 86_400;
+  const clock = new Clock(provider, start);
+  await clock.init();
+  return { ethers, provider, ...setup, clock, start, ...(await setupMarkets(ethers, marketCount)) };
+}
+
+/**
+ * Once the accounts are funded: the dynamic curve switched on if the run asks for it, the bots
+ * started, and the recorder following everything from the bots' first block.
+ */
+export async function startRun(world: World, accounts: Accounts): Promise<Run> {
+  if (world.opts.curve === "dynamic") accounts.all.push(await enableDynamicCurve(world));
+  const bots = await startBots(world, accounts);
+  const recorder = new Recorder(world, {
+    clearingHouse: await world.system.clearingHouse.getAddress(),
+    vault: await world.system.vault.getAddress(),
+    arbitrageur: accounts.arbitrageur.address,
+    startBlock: bots.startBlock,
+  });
+  return { bots, recorder };
+}
+
+/**
+ * One step: the clock to the step's time, the oracles' next price, the traders' turn, then the
+ * arbitrage bot and the keepers, and the step's events recorded. The caller takes the sample.
+ */
+export async function playStep(world: World, run: Run, step: number, tradersTurn: () => Promise<void>): Promise<void> {
+  await world.clock.jumpTo(world.start + step * world.opts.stepSeconds);
+  await stepOracle(world, step);
+  await tradersTurn();
+  await runArbitrage(run.bots);
+  await runKeepers(run.bots);
+  await run.recorder.readEvents();
+}
+
+/** After the last step: every position closed and every claim paid (see windDown), then the solvency check. */
+export async function finishRun(
+  world: World,
+  accounts: Accounts,
+  run: Run,
+): Promise<{ rounds: number; withdrawals: bigint; solvency: Solvency }> {
+  run.recorder.finishGaps(world.opts.steps);
+  const { rounds, withdrawals } = await windDown(world, accounts, run.bots, run.recorder);
+  const solvency = await checkSolvency(world, accounts, rounds, run.recorder.chargedToMarket);
+  return { rounds, withdrawals, solvency };
+}
+
 /**
  * The demo's run, step by step: set up the markets, fund the traders, start the bots; then per
  * step move the oracle, let the traders act, run the arbitrage bot and the keepers, and record;
  * finally wind everything down and check solvency.
  */
 export async function runSimulation(connection: Connection, options: SimOptions): Promise<SimResult> {
-  const { ethers, provider } = connection;
   const opts = { stepSeconds: 600, curve: "static" as CurveName, ...options };
   const { steps, seed } = opts;
   const marketCount = Math.max(2, Math.min(ASSETS.length, opts.markets));
@@ -197,42 +260,19 @@ export async function runSimulation(connection: Connection, options: SimOptions)
     error: (t) => log(`ERROR [${name}] ${t}`),
   });
 
-  // The clock starts from the chain's own time, rounded up to a whole day, so runs line up.
-  const latest = await ethers.provider.getBlock("latest");
-  const start = Math.ceil((latest!.timestamp + 1) / 86_400) * 86_400;
-  const clock = new Clock(provider, start);
-  await clock.init();
-
-  const world: World = {
-    ethers,
-    provider,
-    opts,
-    paths,
-    traderRandom: random.fork("traders"),
-    clock,
-    start,
-    logger,
-    ...(await setupMarkets(ethers, marketCount)),
-  };
+  const world = await createWorld(
+    connection,
+    { opts, paths, traderRandom: random.fork("traders"), logger },
+    marketCount,
+  );
   const accounts = await fundAccounts(world);
-  if (opts.curve === "dynamic") accounts.all.push(await enableDynamicCurve(world));
-  const bots = await startBots(world, accounts);
-  const recorder = new Recorder(world, {
-    clearingHouse: await world.system.clearingHouse.getAddress(),
-    vault: await world.system.vault.getAddress(),
-    arbitrageur: accounts.arbitrageur.address,
-    startBlock: bots.startBlock,
-  });
+  const run = await startRun(world, accounts);
+  const { recorder } = run;
 
   await recorder.sample(0);
   const lastMove = world.markets.map(() => 0);
   for (let step = 1; step <= steps; step++) {
-    await clock.jumpTo(start + step * opts.stepSeconds);
-    await stepOracle(world, step);
-    await tradersAct(world, accounts.traders, recorder, lastMove);
-    await runArbitrage(bots);
-    await runKeepers(bots);
-    await recorder.readEvents();
+    await playStep(world, run, step, () => tradersAct(world, accounts.traders, recorder, lastMove));
     const s = await recorder.sample(step);
     for (let i = 0; i < world.markets.length; i++) lastMove[i] = paths.prices[i][step] - paths.prices[i][step - 1];
     opts.onStep?.(
@@ -241,10 +281,8 @@ export async function runSimulation(connection: Connection, options: SimOptions)
       s.markets.map((m, i) => `${world.markets[i].symbol} ${m.index.toFixed(m.index < 100 ? 2 : 0)}`).join(" "),
     );
   }
-  recorder.finishGaps(steps);
 
-  const { rounds, withdrawals } = await windDown(world, accounts, bots, recorder);
-  const solvency = await checkSolvency(world, accounts, rounds, recorder.chargedToMarket);
+  const { rounds, withdrawals, solvency } = await finishRun(world, accounts, run);
   const last = recorder.last!;
   const insurance: InsuranceReconciliation = {
     lastSample: last.insuranceFund,

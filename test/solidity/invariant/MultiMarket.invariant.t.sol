@@ -99,9 +99,9 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
             (m.q0, m.b0) = (q, b);
             int256 answer = _index(m.amm, bytes32(uint256(i + 1)), q, b);
             m.traders = new TraderHandler(clearingHouse, vault, m.amm, usdc);
-            m.liquidator = new LiquidatorHandler(clearingHouse, vault, m.amm, usdc, m.traders);
+            m.liquidator = new LiquidatorHandler(m.traders);
             m.traders.setLiquidatorHandler(address(m.liquidator));
-            m.claims = new ClaimsHandler(clearingHouse, vault, m.amm, usdc, m.traders);
+            m.claims = new ClaimsHandler(m.traders);
             m.traders.setClaimsHandler(address(m.claims));
             m.oracle = new OracleHandler(
                 m.amm,
@@ -112,7 +112,7 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
                 m.traders,
                 answer
             );
-            m.keeper = new FundingKeeperHandler(clearingHouse, vault, m.amm, m.traders);
+            m.keeper = new FundingKeeperHandler(m.traders);
             m.traders.registerHandler(address(m.oracle));
             m.traders.registerHandler(address(m.keeper));
             ledgers[i] = m.traders;

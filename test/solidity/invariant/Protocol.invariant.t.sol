@@ -97,12 +97,12 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         traders = new TraderHandler(clearingHouse, vault, amm, usdc);
         time = new TimeHandler();
         admin = new AdminHandler(clearingHouse, vault, amm, usdc);
-        liquidator = new LiquidatorHandler(clearingHouse, vault, amm, usdc, traders);
+        liquidator = new LiquidatorHandler(traders);
         traders.setLiquidatorHandler(address(liquidator));
-        claims = new ClaimsHandler(clearingHouse, vault, amm, usdc, traders);
+        claims = new ClaimsHandler(traders);
         traders.setClaimsHandler(address(claims));
         oracle = new OracleHandler(amm, priceFeed, aggregator, sequencerFeed, ASSET, traders, answer);
-        keeper = new FundingKeeperHandler(clearingHouse, vault, amm, traders);
+        keeper = new FundingKeeperHandler(traders);
         stakers = new StakerHandler(insuranceFund, usdc, traders);
         traders.registerHandler(address(oracle));
         traders.registerHandler(address(keeper));

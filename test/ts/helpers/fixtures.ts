@@ -1,7 +1,9 @@
 /**
- * Shared assertions for the TypeScript tests: compare the deployed contracts with the bigint model.
+ * Shared assertions for the TypeScript tests: compare the deployed contracts with the bigint model;
+ * and the Vault with its insurance fund on their own, for the tests that play the ClearingHouse.
  */
 import { expect } from "chai";
+import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { ContractTransactionResponse } from "ethers";
 import type { Amm, ClearingHouse, Vault } from "../../../typechain-types/index.js";
 import type { SystemModel, TradeResult } from "./model.js";
@@ -10,29 +12,65 @@ export const USDC = (whole: bigint | number): bigint => BigInt(whole) * 10n ** 6
 /** 10^(18 - 6): USDC units to 18-decimal units. */
 export const USDC_SCALE = 10n ** 12n;
 
+/**
+ * A 6-decimal USDC, a Vault whose "ClearingHouse" is the account `ch` (so a test settles income and
+ * losses by hand) and an InsuranceFund owned by `owner`, not yet registered with the Vault.
+ */
+export async function deployVaultAndFund(ethers: HardhatEthers, owner: HardhatEthersSigner, ch: HardhatEthersSigner) {
+  const token = await ethers.deployContract("MockERC20", ["USD Coin", "USDC", 6]);
+  const vault = await ethers.deployContract("Vault", [await token.getAddress(), ch.address]);
+  const fund = await ethers.deployContract("InsuranceFund", [
+    await token.getAddress(),
+    await vault.getAddress(),
+    owner.address,
+    "Insurance Fund USDC",
+    "ifUSDC",
+  ]);
+  return { token, vault, fund };
+}
+
+/** A position's change as the PositionChanged event carries it (after the trader and the market). */
+export type PositionChange = Pick<
+  TradeResult,
+  | "baseDelta"
+  | "quoteAmount"
+  | "realizedPnl"
+  | "fee"
+  | "fundingPayment"
+  | "freeCollateralDelta"
+  | "size"
+  | "margin"
+  | "openNotional"
+>;
+
+/** The PositionChanged event's arguments, in the event's order. */
+export function positionChangedArgs(trader: string, amm: string, r: PositionChange): unknown[] {
+  return [
+    trader,
+    amm,
+    r.baseDelta,
+    r.quoteAmount,
+    r.realizedPnl,
+    r.fee,
+    r.fundingPayment,
+    r.freeCollateralDelta,
+    r.size,
+    r.margin,
+    r.openNotional,
+  ];
+}
+
 /** Asserts the PositionChanged event carries exactly the model's trade. */
 export async function expectPositionChanged(
   tx: Promise<ContractTransactionResponse> | ContractTransactionResponse,
   clearingHouse: ClearingHouse,
   trader: string,
   amm: string,
-  r: TradeResult,
+  r: PositionChange,
 ): Promise<void> {
   await expect(tx)
     .to.emit(clearingHouse, "PositionChanged")
-    .withArgs(
-      trader,
-      amm,
-      r.baseDelta,
-      r.quoteAmount,
-      r.realizedPnl,
-      r.fee,
-      r.fundingPayment,
-      r.freeCollateralDelta,
-      r.size,
-      r.margin,
-      r.openNotional,
-    );
+    .withArgs(...positionChangedArgs(trader, amm, r));
 }
 
 /** Asserts reserves, open interest, each market's money and claims, the given traders' positions and claims and the Vault ledger equal the model. */

@@ -49,7 +49,9 @@ import {
   reservesAfterBase,
   reservesAfterQuote,
   SHORT,
+  type Pos,
   type SideValue,
+  type TradeResult as PlainTradeResult,
 } from "./model.js";
 
 export { LONG, SHORT, type SideValue };
@@ -172,28 +174,16 @@ export interface UpdateResult {
   accrual: Accrual;
 }
 
-export interface ModelPosition {
-  size: bigint;
-  margin: bigint;
-  openNotional: bigint;
+/** A position (model.ts's) with its funding checkpoint: its side's index when it last settled. */
+export interface ModelPosition extends Pos {
   checkpoint: bigint;
 }
 
-export interface TradeResult {
-  baseDelta: bigint;
-  quoteAmount: bigint;
-  realizedPnl: bigint;
-  fee: bigint;
-  fundingPayment: bigint;
-  freeCollateralDelta: bigint;
-  size: bigint;
-  margin: bigint;
-  openNotional: bigint;
+/** A trade's PositionChanged data and claim (model.ts's TradeResult), with the funding it accrued. */
+export interface TradeResult extends PlainTradeResult {
   /** The fund's share of the funding accrued by the trade's swap(s). */
   insuranceFlow: bigint;
   accrual: Accrual;
-  /** The part of the trade's gain the market's pool could not pay, queued as the trader's claim. */
-  claim: bigint;
 }
 
 const emptyPosition = (): ModelPosition => ({ size: 0n, margin: 0n, openNotional: 0n, checkpoint: 0n });

@@ -63,7 +63,7 @@ export interface TradeResult {
   quoteAmount: bigint;
   realizedPnl: bigint;
   fee: bigint;
-  /** Funding the trade settled (+ paid, - received): always 0 in the model (no oracle, no premium). */
+  /** Funding the trade settled (+ paid, - received): always 0 in this layer (no oracle, no premium; see funding-model.ts). */
   fundingPayment: bigint;
   freeCollateralDelta: bigint;
   size: bigint;

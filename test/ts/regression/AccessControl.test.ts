@@ -7,6 +7,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import type { BaseContract } from "ethers";
+import { STATIC_CURVE_PARAMS } from "../../../deploy/defaults.js";
 import { MAX_DEADLINE, Side } from "../../../scripts/lib/deploy.js";
 import { toWad } from "../../../scripts/lib/fixed.js";
 import { deployFixture } from "./setup.js";
@@ -49,20 +50,6 @@ const PUBLIC: Record<string, string[]> = {
   ClearingHouseViewer: [],
 };
 
-/** The dynamic curve's parameters with every feature off (the constructor's). */
-const CURVE_OFF = {
-  repegThresholdRatio: 0n,
-  baseSpreadRatio: 0n,
-  maxSpreadRatio: 0n,
-  maxVammLeverage: 0n,
-  fundShareRatio: 0n,
-  budgetFloor: 0n,
-  budgetTarget: 0n,
-  maxDepthChangeRatio: 0n,
-  minDepthRatio: toWad(1),
-  maxDepthRatio: toWad(1),
-};
-
 describe("Regression: access control", function () {
   it("access control on every privileged function", async function () {
     const fx = await deployFixture(ethers, { oracle: true });
@@ -103,7 +90,7 @@ describe("Regression: access control", function () {
       ["Amm", "setIndexBand", [toWad("0.03")], OWNER],
       ["Amm", "setFundingSubsidyRatio", [toWad("0.01")], OWNER],
       ["Amm", "setFundingParams", [{ maxPremiumRatio: 0n, minUpdateInterval: 300, maxAccrualPeriod: 3600 }], OWNER],
-      ["Amm", "setCurveParams", [CURVE_OFF], OWNER],
+      ["Amm", "setCurveParams", [STATIC_CURVE_PARAMS], OWNER],
       ["Amm", "transferOwnership", [s.address], OWNER],
       ["Amm", "renounceOwnership", [], OWNER],
       ["Amm", "swapQuote", [Side.LONG, toWad(100), 0n, 0n], "OnlyClearingHouse"],

@@ -9,6 +9,7 @@
  */
 import { expect } from "chai";
 import { network } from "hardhat";
+import { deployVaultAndFund } from "../helpers/fixtures.js";
 
 const { ethers, networkHelpers } = await network.create();
 const { time } = networkHelpers;
@@ -24,15 +25,7 @@ const BAD_DEBT = 32_206_290_000n;
 /** A Vault whose "ClearingHouse" is an EOA, so the test settles the bad debt by hand. */
 async function fixture() {
   const [owner, ch, alice, bob, trader] = await ethers.getSigners();
-  const token = await ethers.deployContract("MockERC20", ["USD Coin", "USDC", 6]);
-  const vault = await ethers.deployContract("Vault", [await token.getAddress(), ch.address]);
-  const fund = await ethers.deployContract("InsuranceFund", [
-    await token.getAddress(),
-    await vault.getAddress(),
-    owner.address,
-    "Insurance Fund USDC",
-    "ifUSDC",
-  ]);
+  const { token, vault, fund } = await deployVaultAndFund(ethers, owner, ch);
   await vault.connect(ch).setInsuranceFund(await fund.getAddress());
   for (const who of [alice, bob]) {
     await token.mint(who.address, STAKE);

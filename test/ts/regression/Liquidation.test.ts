@@ -7,7 +7,8 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import { MAX_DEADLINE, Side } from "../../../scripts/lib/deploy.js";
 import { toWad } from "../../../scripts/lib/fixed.js";
-import { deployFixture, freeOf, GAS, inOneBlock, SCALE, TWAP_WINDOW, USDC } from "./setup.js";
+import { deployFixture, freeOf, GAS, SCALE, TWAP_WINDOW, USDC } from "./setup.js";
+import { inOneBlock } from "../helpers/blocks.js";
 
 const { ethers, networkHelpers } = await network.create();
 const { time } = networkHelpers;

@@ -1,11 +1,10 @@
 /**
  * What the regression tests share: one market (1,000,000 / 10,000, spot 100, 0.1% fee) with funded
  * traders and a staked insurance fund, optionally an oracle at 100 and the market's risk limits, plus
- * helpers to put several transactions in one block and to total what a group of accounts holds.
+ * a helper to total what a group of accounts holds (several transactions in one block: helpers/blocks.ts).
  */
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import type { ContractTransactionResponse } from "ethers";
 import { deployCore, deployMarket, deployOracle, fund } from "../../../scripts/lib/deploy.js";
 import { toWad } from "../../../scripts/lib/fixed.js";
 
@@ -77,22 +76,6 @@ export async function freeOf(fx: Fx, who: HardhatEthersSigner[]): Promise<bigint
   let total = 0n;
   for (const w of who) total += await fx.vault.freeCollateral(w.address);
   return total;
-}
-
-/** Sends every transaction into one block (automine off), mines it, and returns the txs and statuses. */
-export async function inOneBlock(ethers: HardhatEthers, sends: Array<() => Promise<ContractTransactionResponse>>) {
-  await ethers.provider.send("evm_setAutomine", [false]);
-  const txs: ContractTransactionResponse[] = [];
-  try {
-    for (const send of sends) txs.push(await send());
-    await ethers.provider.send("evm_mine", []);
-  } finally {
-    await ethers.provider.send("evm_setAutomine", [true]);
-  }
-  const receipts = await Promise.all(txs.map((tx) => ethers.provider.getTransactionReceipt(tx.hash)));
-  const blocks = new Set(receipts.map((r) => r!.blockNumber));
-  if (blocks.size !== 1) throw new Error("transactions spread over several blocks");
-  return { txs, statuses: receipts.map((r) => r!.status) };
 }
 
 /**

@@ -16,8 +16,6 @@ contract AdminHandler is HandlerBase {
     uint256 public limitChanges;
     uint256 public pauses;
     uint256 public unpauses;
-    uint256 public unexpectedReverts;
-    bytes4 public lastUnexpectedSelector;
 
     /// @dev The market's parameters at deployment, and its initial base reserve.
     IClearingHouse.MarketParams internal _defaults;
@@ -89,7 +87,6 @@ contract AdminHandler is HandlerBase {
     }
 
     function _unexpected(bytes memory err) internal {
-        unexpectedReverts++;
-        lastUnexpectedSelector = _selector(err);
+        _unexpectedRevert(_selector(err));
     }
 }

@@ -2,13 +2,10 @@
 pragma solidity 0.8.28;
 
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
-import {Amm} from "../../../../contracts/Amm.sol";
-import {ClearingHouse} from "../../../../contracts/ClearingHouse.sol";
-import {Vault} from "../../../../contracts/Vault.sol";
 import {IVault} from "../../../../contracts/interfaces/IVault.sol";
-import {MockERC20} from "../../../../contracts/test/MockERC20.sol";
 import {Vm} from "../../utils/Vm.sol";
-import {HandlerBase, IClaimsHook} from "./HandlerBase.sol";
+import {IClaimsHook} from "./HandlerBase.sol";
+import {MarketActor} from "./MarketActor.sol";
 import {TraderHandler} from "./TraderHandler.sol";
 
 /// @notice Anyone (an outsider's address) paying a market's queued claims with the permissionless
@@ -18,10 +15,8 @@ import {TraderHandler} from "./TraderHandler.sol";
 /// up to `maxClaims` entries; the pool and the claims shrink by what was paid, each payee's free
 /// collateral grows by it, the locked margin does not move. The ClaimPaid events go to the market's
 /// ledger (the TraderHandler), anything off the spec to `paymentMismatches`.
-contract ClaimsHandler is HandlerBase, IClaimsHook {
+contract ClaimsHandler is MarketActor, IClaimsHook {
     address public constant PAYER = address(0xC1A1);
-
-    TraderHandler public immutable traders;
 
     uint256 public calls;
     uint256 public skips;
@@ -30,19 +25,8 @@ contract ClaimsHandler is HandlerBase, IClaimsHook {
     uint256 public nonZeroPayments;
     uint256 public totalPaid;
     uint256 public paymentMismatches;
-    uint256 public unexpectedReverts;
-    bytes4 public lastUnexpectedSelector;
 
-    constructor(
-        ClearingHouse clearingHouse_,
-        Vault vault_,
-        Amm amm_,
-        MockERC20 usdc_,
-        TraderHandler traders_
-    ) HandlerBase(clearingHouse_, vault_, amm_, usdc_) {
-        traders = traders_;
-        vm.label(PAYER, "claims payer");
-    }
+    constructor(TraderHandler traders_) MarketActor(traders_, PAYER, "claims payer") {}
 
     /// @notice Pays the market's queue: 1..4 entries, or the whole queue half the time; skipped when
     /// nothing is queued.
@@ -97,8 +81,7 @@ contract ClaimsHandler is HandlerBase, IClaimsHook {
         } catch (bytes memory err) {
             vm.getRecordedLogs();
             // payClaims with maxClaims >= 1 never reverts.
-            unexpectedReverts++;
-            lastUnexpectedSelector = _selector(err);
+            _unexpectedRevert(_selector(err));
         }
     }
 

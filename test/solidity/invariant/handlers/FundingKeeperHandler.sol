@@ -2,11 +2,8 @@
 pragma solidity 0.8.28;
 
 import {IAmmErrors} from "../../../../contracts/interfaces/IAmm.sol";
-import {Amm} from "../../../../contracts/Amm.sol";
-import {ClearingHouse} from "../../../../contracts/ClearingHouse.sol";
-import {Vault} from "../../../../contracts/Vault.sol";
-import {TestBase} from "../../utils/TestBase.sol";
 import {Vm} from "../../utils/Vm.sol";
+import {MarketActor} from "./MarketActor.sol";
 import {TraderHandler} from "./TraderHandler.sol";
 import {IAmm} from "../../../../contracts/interfaces/IAmm.sol";
 
@@ -15,14 +12,8 @@ import {IAmm} from "../../../../contracts/interfaces/IAmm.sol";
 /// answer). Each update is checked against its FundingUpdated event: the insurance flow is the one
 /// getFundingIndices predicted and the one the Vault booked, and the premium never exceeds
 /// maxPremiumRatio x index TWAP (0 without an index TWAP, or while paused).
-contract FundingKeeperHandler is TestBase {
+contract FundingKeeperHandler is MarketActor {
     address public constant KEEPER = address(0xF00D);
-    uint256 internal constant WAD = 1e18;
-
-    ClearingHouse public immutable clearingHouse;
-    Vault public immutable vault;
-    Amm public immutable amm;
-    TraderHandler public immutable traders;
 
     uint256 public calls;
     uint256 public updates;
@@ -35,15 +26,8 @@ contract FundingKeeperHandler is TestBase {
     uint256 public premiumCapViolations;
     uint256 public flowMismatches;
     uint256 public earlyAccepted;
-    uint256 public unexpectedReverts;
-    bytes4 public lastUnexpectedSelector;
 
-    constructor(ClearingHouse clearingHouse_, Vault vault_, Amm amm_, TraderHandler traders_) {
-        clearingHouse = clearingHouse_;
-        vault = vault_;
-        amm = amm_;
-        traders = traders_;
-    }
+    constructor(TraderHandler traders_) MarketActor(traders_, KEEPER, "funding keeper") {}
 
     struct Update {
         int256 premium;
@@ -98,8 +82,7 @@ contract FundingKeeperHandler is TestBase {
             if (early && sel == IAmmErrors.FundingUpdateTooEarly.selector) {
                 tooEarly++;
             } else {
-                unexpectedReverts++;
-                lastUnexpectedSelector = sel;
+                _unexpectedRevert(sel);
             }
         }
         traders.syncK();

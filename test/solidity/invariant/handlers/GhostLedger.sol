@@ -91,8 +91,6 @@ abstract contract GhostLedger is HandlerBase {
     uint256[N_ACTIONS] public skips;
     /// @dev Fuzzed closes whose position was topped up first (the rest closed as they stood).
     uint256 public closeTopUps;
-    uint256 public unexpectedReverts;
-    bytes4 public lastUnexpectedSelector;
     uint256 public lastUnexpectedAction;
     /// @dev Selector of the last revert caught, expected or not, and a histogram of them.
     bytes4 public lastError;
@@ -584,8 +582,7 @@ abstract contract GhostLedger is HandlerBase {
         if (_isExpected(k, sel)) {
             expectedReverts[uint256(a)]++;
         } else {
-            unexpectedReverts++;
-            lastUnexpectedSelector = sel;
+            _unexpectedRevert(sel);
             lastUnexpectedAction = uint256(a);
         }
     }

@@ -8,10 +8,23 @@ import {IClearingHouse} from "../../../../contracts/interfaces/IClearingHouse.so
 import {MockERC20} from "../../../../contracts/test/MockERC20.sol";
 import {TestBase} from "../../utils/TestBase.sol";
 
-/// @notice What every handler shares: the system under test, units and small pure helpers.
+/// @notice The ghost every handler keeps of the reverts it had no reason to expect (P11 requires none),
+/// with the last one's selector for the failure message.
+abstract contract UnexpectedReverts {
+    uint256 public unexpectedReverts;
+    bytes4 public lastUnexpectedSelector;
+
+    function _unexpectedRevert(bytes4 selector) internal {
+        unexpectedReverts++;
+        lastUnexpectedSelector = selector;
+    }
+}
+
+/// @notice What every handler of one market shares: the system under test, units, small pure helpers
+/// and the unexpected-revert ghost.
 /// @dev Handlers never assert (a revert would only be counted and dropped by the fuzzer, since
 /// `failOnRevert` is false): they record anything wrong in a ghost counter the invariants read.
-abstract contract HandlerBase is TestBase {
+abstract contract HandlerBase is TestBase, UnexpectedReverts {
     uint256 internal constant WAD = 1e18;
     uint256 internal constant DEADLINE = type(uint256).max;
 

@@ -5,15 +5,11 @@ import {IAmmErrors} from "../../../../contracts/interfaces/IAmm.sol";
 import {IAmmCurve} from "../../../../contracts/interfaces/IAmmCurve.sol";
 import {IPriceFeedErrors} from "../../../../contracts/interfaces/IPriceFeed.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
-import {Amm} from "../../../../contracts/Amm.sol";
-import {ClearingHouse} from "../../../../contracts/ClearingHouse.sol";
-import {Vault} from "../../../../contracts/Vault.sol";
 import {IClearingHouse} from "../../../../contracts/interfaces/IClearingHouse.sol";
 import {IVault} from "../../../../contracts/interfaces/IVault.sol";
 import {IPriceFeed} from "../../../../contracts/interfaces/IPriceFeed.sol";
-import {MockERC20} from "../../../../contracts/test/MockERC20.sol";
 import {Vm} from "../../utils/Vm.sol";
-import {HandlerBase} from "./HandlerBase.sol";
+import {MarketActor} from "./MarketActor.sol";
 import {TraderHandler} from "./TraderHandler.sol";
 import {IAmm} from "../../../../contracts/interfaces/IAmm.sol";
 import {ILiquidatorHook} from "./HandlerBase.sol";
@@ -26,10 +22,8 @@ import {ILiquidatorHook} from "./HandlerBase.sol";
 /// (rewards, insurance penalties, bad debt, shortfall); the liquidated trader's realised PnL, penalty
 /// and bad debt go to the TraderHandler's ledger. The keeper never withdraws during a run, so its free
 /// collateral is exactly the sum of its rewards.
-contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
+contract LiquidatorHandler is MarketActor, ILiquidatorHook {
     address public constant LIQUIDATOR = address(0x11C1D470);
-
-    TraderHandler public immutable traders;
 
     // ------------------------------------------------------------------ ghosts: activity
 
@@ -93,21 +87,10 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
     uint256 public penaltyMismatches;
     /// @dev An event disagreeing with the state (positions, balances, market status).
     uint256 public eventMismatches;
-    uint256 public unexpectedReverts;
-    bytes4 public lastUnexpectedSelector;
     bytes4 public lastError;
     mapping(bytes4 selector => uint256) public revertsBySelector;
 
-    constructor(
-        ClearingHouse clearingHouse_,
-        Vault vault_,
-        Amm amm_,
-        MockERC20 usdc_,
-        TraderHandler traders_
-    ) HandlerBase(clearingHouse_, vault_, amm_, usdc_) {
-        traders = traders_;
-        vm.label(LIQUIDATOR, "liquidator");
-    }
+    constructor(TraderHandler traders_) MarketActor(traders_, LIQUIDATOR, "liquidator") {}
 
     // ================================================================== actions (fuzz targets)
 
@@ -640,8 +623,7 @@ contract LiquidatorHandler is HandlerBase, ILiquidatorHook {
     }
 
     function _unexpected(bytes4 sel) internal {
-        unexpectedReverts++;
-        lastUnexpectedSelector = sel;
+        _unexpectedRevert(sel);
         lastError = sel;
     }
 

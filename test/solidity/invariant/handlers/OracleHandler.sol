@@ -5,13 +5,14 @@ import {Amm} from "../../../../contracts/Amm.sol";
 import {ChainlinkPriceFeed} from "../../../../contracts/ChainlinkPriceFeed.sol";
 import {MockAggregator} from "../../../../contracts/test/MockAggregator.sol";
 import {TestBase} from "../../utils/TestBase.sol";
+import {UnexpectedReverts} from "./HandlerBase.sol";
 import {TraderHandler} from "./TraderHandler.sol";
 
 /// @notice The index price and the L2 sequencer: a bounded random walk of the aggregator's answer,
 /// stale, zero, negative, future-dated and out-of-bounds rounds, an aggregator that reverts, sequencer
 /// outages (down, then back up into the grace period), and pokes of the Amm's index. Never asserts:
 /// anything wrong is counted (`pokeMismatches`, `unexpectedReverts`).
-contract OracleHandler is TestBase {
+contract OracleHandler is TestBase, UnexpectedReverts {
     uint256 internal constant FEED_DECIMALS = 8;
     /// @dev The walk stays within [initial / 2, initial x 2]; the feed's bounds are [initial / 10, x 10].
     int256 public immutable initialAnswer;
@@ -37,8 +38,6 @@ contract OracleHandler is TestBase {
     uint256 public validPokes;
     /// @dev pokeIndex disagreeing with the feed's own tryGetPrice, or recording an invalid price.
     uint256 public pokeMismatches;
-    uint256 public unexpectedReverts;
-    bytes4 public lastUnexpectedSelector;
 
     constructor(
         Amm amm_,
@@ -151,8 +150,7 @@ contract OracleHandler is TestBase {
             if (valid != feedValid || price != (valid ? feedPrice : 0)) pokeMismatches++;
             if (valid) validPokes++;
         } catch (bytes memory err) {
-            unexpectedReverts++;
-            lastUnexpectedSelector = selectorOf(err);
+            _unexpectedRevert(selectorOf(err));
         }
         traders.syncK();
     }

@@ -6,6 +6,7 @@ import {IInsuranceFund} from "../../../../contracts/interfaces/IInsuranceFund.so
 import {InsuranceFund} from "../../../../contracts/InsuranceFund.sol";
 import {MockERC20} from "../../../../contracts/test/MockERC20.sol";
 import {TestBase} from "../../utils/TestBase.sol";
+import {UnexpectedReverts} from "./HandlerBase.sol";
 import {TraderHandler} from "./TraderHandler.sol";
 
 /// @notice Three stakers of the insurance fund: deposit, requestRedeem, completeRedeem (half the time
@@ -13,7 +14,7 @@ import {TraderHandler} from "./TraderHandler.sol";
 /// once the request has lapsed), cancelRedeem. Every token in
 /// and out is reported to the TraderHandler's ledger (P1, P7); each redemption must pay exactly
 /// min(value at the request, value now).
-contract StakerHandler is TestBase {
+contract StakerHandler is TestBase, UnexpectedReverts {
     uint256 public constant N_STAKERS = 3;
 
     InsuranceFund public immutable fund;
@@ -29,8 +30,6 @@ contract StakerHandler is TestBase {
     uint256 public cancels;
     uint256 public expectedReverts;
     uint256 public redeemMismatches;
-    uint256 public unexpectedReverts;
-    bytes4 public lastUnexpectedSelector;
 
     constructor(InsuranceFund fund_, MockERC20 usdc_, TraderHandler traders_) {
         fund = fund_;
@@ -140,8 +139,7 @@ contract StakerHandler is TestBase {
         if (entitled && sel == allowed) {
             expectedReverts++;
         } else {
-            unexpectedReverts++;
-            lastUnexpectedSelector = sel;
+            _unexpectedRevert(sel);
         }
     }
 }
