@@ -236,7 +236,8 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     }
 
     /// @dev The opening leg of a reversal: a fresh position of notional `rest`, its margin and fee
-    /// added to `t`. The close accrued funding to now, so its swap accrues nothing.
+    /// added to `t`. The close accrued funding to now, so its swap accrues nothing; the fund is
+    /// passed for the vAMM leverage bound, which counts the fund's share as for any other trade.
     function _openRest(
         Order memory o,
         uint256 feeRatio,
@@ -247,7 +248,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
             o.side,
             rest,
             0,
-            0
+            _insuranceAvailable()
         );
         uint256 fee;
         (opened, fee) = PositionMath.openRest(o.side, base, rest, o.leverage, funding, feeRatio);

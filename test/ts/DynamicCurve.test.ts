@@ -597,6 +597,27 @@ describe("Dynamic curve (issue 14)", function () {
       expect(wMulUp(s1.net + small.base, toWad(100))).to.be.lessThanOrEqual(maxExposure);
       await (await open(fx, fx.dave, Side.LONG, toWad(1))).wait();
     });
+
+    it("a reversal's opening leg counts the fund's share like any trade (not the budget alone)", async function () {
+      const fx = await networkHelpers.loadFixture(marketFixture);
+      await setIndex(fx, toWad(100));
+      await (await fx.ch.connect(fx.bob).contributeToBudget(fx.market, toWad(1_000))).wait();
+      await (await fx.amm.setCurveParams(params({ maxVammLeverage: WAD, fundShareRatio: toWad("0.02") }))).wait();
+      // Carol's short of 100 notional, then a long of 1,150 notional: the close of the short and
+      // a rest of about 1,050 long, about 10.5 base, at the index 100: more than the budget alone
+      // allows at 1x (1,000), within budget + 2% of the fund.
+      await (await open(fx, fx.carol, Side.SHORT, toWad(10))).wait();
+      await (await open(fx, fx.carol, Side.LONG, toWad(115))).wait();
+      const s = await state(fx);
+      const position = await fx.ch.getPosition(fx.market, fx.carol.address);
+      expect(position.size, "reversed into a long").to.be.greaterThan(0n);
+      expect(s.net).to.equal(position.size);
+      const exposure = wMulUp(s.net, toWad(100));
+      expect(exposure, "beyond the budget alone").to.be.greaterThan(toWad(1_000));
+      expect(exposure, "within budget + the fund's share").to.be.lessThanOrEqual(
+        toWad(1_000) + wMulDown(s.insurance, toWad("0.02")),
+      );
+    });
   });
 
   describe("a market with every limit on", function () {
