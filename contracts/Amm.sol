@@ -10,6 +10,7 @@ import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
 import {CurveMath} from "./libraries/CurveMath.sol";
 import {FixedPoint} from "./libraries/FixedPoint.sol";
 import {FundingPeriod} from "./libraries/FundingPeriod.sol";
+import {PriceBand} from "./libraries/PriceBand.sol";
 import {PriceHistory} from "./libraries/PriceHistory.sol";
 import {AmmCurveModule} from "./amm/AmmCurveModule.sol";
 import {AmmStorage} from "./amm/AmmStorage.sol";
@@ -118,19 +119,16 @@ contract Amm is IAmm, AmmStorage {
         if (oi.curveFlags & FLAG_REPEG != 0) (curveCost, ) = _repegAtTrade();
         Reserves memory r = _reserves;
         Limits memory limits = _limits;
-        uint256 timestamp;
         int256 traderSizeAfter;
-        (baseAmount, traderSizeAfter, timestamp) = _tradeOnCurve(r, side, quoteAmount, traderSizeBefore, limits);
-        if (oi.curveFlags & (FLAG_SPREAD | FLAG_LEVERAGE) != 0) {
-            spreadFee = _chargeCurve(r, oi, traderSizeAfter - traderSizeBefore, quoteAmount, insuranceAvailable);
-        }
-        funding = _accrueAndMoveOpenInterest(
+        (baseAmount, traderSizeAfter) = _tradeOnCurve(r, side, quoteAmount, traderSizeBefore, limits);
+        (funding, spreadFee) = _settleSwap(
+            r,
             oi,
             traderSizeBefore,
             traderSizeAfter,
+            quoteAmount,
             limits.maxOpenInterest,
-            insuranceAvailable,
-            timestamp
+            insuranceAvailable
         );
     }
 
@@ -142,7 +140,7 @@ contract Amm is IAmm, AmmStorage {
         uint256 quoteAmount,
         int256 traderSizeBefore,
         Limits memory limits
-    ) private returns (uint256 baseAmount, int256 traderSizeAfter, uint256 timestamp) {
+    ) private returns (uint256 baseAmount, int256 traderSizeAfter) {
         if (limits.maxTradeRatio != 0) {
             uint256 maxQuote = uint256(r.quote).wMulDown(limits.maxTradeRatio);
             if (quoteAmount > maxQuote) revert TradeTooLarge(quoteAmount, maxQuote);
@@ -164,7 +162,7 @@ contract Amm is IAmm, AmmStorage {
         if (traderSizeBefore == 0 || (traderSizeBefore > 0) == (side == Side.LONG)) {
             _checkIndexBand(uint256(r.quote).wDivDown(r.base), newQuote.wDivDown(newBase));
         }
-        timestamp = _commit(r, newQuote, newBase, limits, false, false);
+        _commit(r, newQuote, newBase, limits, false, false);
         emit Swapped(int256(newQuote) - int256(uint256(r.quote)), baseDelta, newQuote, newBase);
     }
 
@@ -179,30 +177,44 @@ contract Amm is IAmm, AmmStorage {
         returns (uint256 quoteAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost)
     {
         FundingPeriod.OpenInterest memory oi = _openInterest;
-        bool repegOpenedBlock;
-        if (oi.curveFlags & FLAG_REPEG != 0) (curveCost, repegOpenedBlock) = _repegAtTrade();
-        Reserves memory r = _reserves;
-        Limits memory limits = _limits;
-        uint256 timestamp;
+        Reserves memory r;
+        Limits memory limits;
         int256 traderSizeAfter;
-        (quoteAmount, traderSizeAfter, timestamp) = _closeOnCurve(
-            r,
-            traderSizeBefore,
-            baseAmount,
-            limits,
-            repegOpenedBlock
-        );
-        if (oi.curveFlags & (FLAG_SPREAD | FLAG_LEVERAGE) != 0) {
-            spreadFee = _chargeCurve(r, oi, traderSizeAfter - traderSizeBefore, quoteAmount, insuranceAvailable);
+        {
+            bool repegOpenedBlock;
+            if (oi.curveFlags & FLAG_REPEG != 0) (curveCost, repegOpenedBlock) = _repegAtTrade();
+            r = _reserves;
+            limits = _limits;
+            (quoteAmount, traderSizeAfter) = _closeOnCurve(r, traderSizeBefore, baseAmount, limits, repegOpenedBlock);
         }
-        funding = _accrueAndMoveOpenInterest(
+        (funding, spreadFee) = _settleSwap(
+            r,
             oi,
             traderSizeBefore,
             traderSizeAfter,
+            quoteAmount,
             limits.maxOpenInterest,
-            insuranceAvailable,
-            timestamp
+            insuranceAvailable
         );
+    }
+
+    /// @dev The tail both swaps share, after the reserves moved from `r`: the spread and the vAMM
+    /// leverage bound when the curve has them on (see {_chargeCurve}), then funding accrued on the
+    /// open interest `oi` as it stood and the trader's size moved from `sizeBefore` to `sizeAfter`
+    /// (see {_accrueAndMoveOpenInterest}). `notional`: the trade's quote amount.
+    function _settleSwap(
+        Reserves memory r,
+        FundingPeriod.OpenInterest memory oi,
+        int256 sizeBefore,
+        int256 sizeAfter,
+        uint256 notional,
+        uint256 cap,
+        uint256 insuranceAvailable
+    ) private returns (FundingSnapshot memory funding, uint256 spreadFee) {
+        if (oi.curveFlags & (FLAG_SPREAD | FLAG_LEVERAGE) != 0) {
+            spreadFee = _chargeCurve(r, oi, sizeAfter - sizeBefore, notional, insuranceAvailable);
+        }
+        funding = _accrueAndMoveOpenInterest(oi, sizeBefore, sizeAfter, cap, insuranceAvailable, _blockTimestamp());
     }
 
     /// @dev The swap of a close: takes `baseAmount` of `sizeBefore` back on reserves `r`, commits
@@ -213,7 +225,7 @@ contract Amm is IAmm, AmmStorage {
         uint256 baseAmount,
         Limits memory limits,
         bool repegOpenedBlock
-    ) private returns (uint256 quoteAmount, int256 sizeAfter, uint256 timestamp) {
+    ) private returns (uint256 quoteAmount, int256 sizeAfter) {
         (uint256 newQuote, uint256 newBase) = CurveMath.afterBaseSwap(r.quote, r.base, sizeBefore, baseAmount);
         if (sizeBefore > 0) {
             // Closing a long: base goes back in, quote comes out.
@@ -223,7 +235,7 @@ contract Amm is IAmm, AmmStorage {
             quoteAmount = newQuote - r.quote;
             sizeAfter = sizeBefore + int256(baseAmount);
         }
-        timestamp = _commit(r, newQuote, newBase, limits, true, repegOpenedBlock);
+        _commit(r, newQuote, newBase, limits, true, repegOpenedBlock);
         emit Swapped(
             int256(newQuote) - int256(uint256(r.quote)),
             int256(newBase) - int256(uint256(r.base)),
@@ -287,11 +299,8 @@ contract Amm is IAmm, AmmStorage {
     }
 
     /// @inheritdoc IAmm
-    function shutdown(uint256 insuranceAvailable) external onlyClearingHouse returns (FundingSnapshot memory funding) {
-        FundingPeriod.OpenInterest memory oi = _openInterest;
-        funding = _funding.stop(oi, insuranceAvailable, _blockTimestamp());
-        _openInterest = oi;
-        emit FundingUpdated(0, 0, 0, funding.longIndex, funding.shortIndex, funding.insuranceFlow);
+    function shutdown(uint256) external onlyClearingHouse returns (FundingSnapshot memory) {
+        _delegate();
     }
 
     /// @inheritdoc IAmm
@@ -302,9 +311,7 @@ contract Amm is IAmm, AmmStorage {
     /// @dev Reads the oracle and, if the price is valid, records it in the index history (the
     /// first valid price starts it). A price that does not fit the history's 88 bits is invalid.
     function _recordIndex(uint256 timestamp) private returns (bool valid, uint256 price) {
-        IPriceFeed feed = _priceFeed;
-        if (address(feed) == address(0)) return (false, 0);
-        (valid, price) = feed.tryGetPrice(_asset);
+        (valid, price) = _readOracle();
         if (!valid || price > type(uint88).max) return (false, 0);
         bool recorded = true;
         if (!_indexHistory.isStarted())
@@ -312,6 +319,13 @@ contract Amm is IAmm, AmmStorage {
             // A second read in the same block keeps the block's first price (as for the mark).
         else (, recorded) = _indexHistory.record(timestamp, _indexHistory.head.price, price);
         if (recorded) emit IndexRecorded(price);
+    }
+
+    /// @dev The oracle's answer for the market's asset; not valid when no oracle is set.
+    function _readOracle() private view returns (bool valid, uint256 price) {
+        IPriceFeed feed = _priceFeed;
+        if (address(feed) == address(0)) return (false, 0);
+        return feed.tryGetPrice(_asset);
     }
 
     // ---------------------------------------------------------------- pricing
@@ -327,22 +341,21 @@ contract Amm is IAmm, AmmStorage {
         Limits memory limits,
         bool isClosing,
         bool repegOpenedBlock
-    ) private returns (uint256 timestamp) {
-        timestamp = _blockTimestamp();
+    ) private {
         uint256 priceBefore = uint256(r.quote).wDivDown(r.base);
-        (PriceHistory.Head memory head, bool firstInBlock) = _markHistory.record(timestamp, priceBefore, priceBefore);
+        (PriceHistory.Head memory head, bool firstInBlock) = _markHistory.record(
+            _blockTimestamp(),
+            priceBefore,
+            priceBefore
+        );
         _reserves = Reserves(newQuote.toUint128(), newBase.toUint128());
-        if (limits.fluctuationLimitRatio == 0) return timestamp;
+        if (limits.fluctuationLimitRatio == 0) return;
 
         uint256 priceAtBlockStart = head.price;
         uint256 priceAfter = newQuote.wDivDown(newBase);
-        uint256 move = _distance(priceAfter, priceAtBlockStart);
         // A trade that leaves the price no further from the block's start than it found it is
         // allowed even outside the band (a closing trade may have crossed it first in the block).
-        if (
-            move > priceAtBlockStart.wMulDown(limits.fluctuationLimitRatio) &&
-            move > _distance(priceBefore, priceAtBlockStart)
-        ) {
+        if (PriceBand.exceedsFluctuation(priceAtBlockStart, limits.fluctuationLimitRatio, priceBefore, priceAfter)) {
             if (!(isClosing && (firstInBlock || repegOpenedBlock)))
                 revert PriceFluctuationLimitExceeded(priceAtBlockStart, priceAfter);
             // The first close of a block may cross the limit, so that a large position can always be
@@ -352,31 +365,20 @@ contract Amm is IAmm, AmmStorage {
     }
 
     /// @dev Reverts when a trade takes the price from `priceBefore` to `priceAfter` more than the
-    /// index band from the index and further from it than before. The index is the recorded one, or
-    /// the oracle's answer read now when none is recorded within MAX_INDEX_AGE (so an hour without
-    /// a funding update cannot switch the band off); no check when the band is off or the oracle
-    /// has no valid answer either.
+    /// index band from the index and further from it than before ({PriceBand-checkIndexBand}). The
+    /// index is the recorded one, or the oracle's answer read now when none is recorded within
+    /// MAX_INDEX_AGE (so an hour without a funding update cannot switch the band off); no check
+    /// when the band is off or the oracle has no valid answer either.
     function _checkIndexBand(uint256 priceBefore, uint256 priceAfter) private view {
         uint256 band = _indexBandRatio;
         if (band == 0) return;
-        PriceHistory.Head memory indexHead = _indexHistory.head;
-        uint256 index = indexHead.price;
-        if (indexHead.timestamp == 0 || _blockTimestamp() - indexHead.timestamp > MAX_INDEX_AGE) {
-            IPriceFeed feed = _priceFeed;
-            if (address(feed) == address(0)) return;
+        uint256 index = _freshIndex();
+        if (index == 0) {
             bool valid;
-            (valid, index) = feed.tryGetPrice(_asset);
+            (valid, index) = _readOracle();
             if (!valid) return;
         }
-        uint256 maxDistance = index.wMulDown(band);
-        uint256 distanceAfter = _distance(priceAfter, index);
-        if (distanceAfter > maxDistance && distanceAfter > _distance(priceBefore, index)) {
-            revert IndexBandExceeded(index, priceAfter, maxDistance);
-        }
-    }
-
-    function _distance(uint256 a, uint256 b) private pure returns (uint256) {
-        return a > b ? a - b : b - a;
+        PriceBand.checkIndexBand(index, band, priceBefore, priceAfter);
     }
 
     // ---------------------------------------------------------------- dynamic curve (trade path)
@@ -387,7 +389,7 @@ contract Amm is IAmm, AmmStorage {
         uint256 index = _freshIndex();
         if (index == 0) return (0, false);
         uint256 spot = _spotPrice(_reserves);
-        if (_distance(spot, index) <= index.wMulDown(_curveConfig.repegThresholdRatio)) return (0, false);
+        if (!PriceBand.beyond(spot, index, _curveConfig.repegThresholdRatio)) return (0, false);
         return abi.decode(_delegateCall(abi.encodeCall(AmmCurveModule.repeg, (index))), (uint256, bool));
     }
 

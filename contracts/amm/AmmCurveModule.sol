@@ -18,7 +18,8 @@ import {AmmStorage} from "./AmmStorage.sol";
 /// constructor and run by it through DELEGATECALL on its storage, so the Amm's code stays under the
 /// 24,576-byte limit: the repeg (before a trade that finds the spot too far from the index, and at
 /// funding updates), the formulaic depth change at funding updates, the parameters, the budget's
-/// credits and release, and the curve's views.
+/// credits and release, and the curve's views; also the market's cold administration (limits, index band,
+/// oracle, funding parameters and their views, and the funding stop at settlement, {IAmm-shutdown}).
 /// @dev Called directly it would act on its own, empty storage: every entry point refuses that
 /// with {ICommonErrors-NotDelegated}. Access (owner, ClearingHouse) is checked by the Amm's entry
 /// points except for the owner's, which reads the Amm's owner from the shared storage.
@@ -314,6 +315,14 @@ contract AmmCurveModule is AmmStorage {
         _priceFeed = priceFeed;
         _asset = asset;
         emit IAmm.OracleSet(address(priceFeed), asset);
+    }
+
+    /// @notice See {IAmm-shutdown}; the Amm checks the caller is the ClearingHouse.
+    function shutdown(uint256 insuranceAvailable) external onlyDelegated returns (IAmm.FundingSnapshot memory funding) {
+        FundingPeriod.OpenInterest memory oi = _openInterest;
+        funding = _funding.stop(oi, insuranceAvailable, _blockTimestamp());
+        _openInterest = oi;
+        emit IAmm.FundingUpdated(0, 0, 0, funding.longIndex, funding.shortIndex, funding.insuranceFlow);
     }
 
     /// @notice See {IAmm-setFundingParams}.
