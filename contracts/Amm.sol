@@ -104,6 +104,24 @@ contract Amm is IAmm, AmmStorage {
 
     // ---------------------------------------------------------------- swaps
 
+    /// @dev What the steps of one swap share, read once: the spot price of the reserves it trades
+    /// on (after any repeg), and on a dynamic curve the curve's parameters and the fresh index (0:
+    /// none; INDEX_UNREAD on a static curve, where only the index band reads it, if it needs it);
+    /// what a repeg before the swap cost the budget and whether it opened the block (see
+    /// {_commit}); the market's limits; what the insurance fund holds (the caller's figure).
+    struct SwapContext {
+        uint256 priceBefore;
+        uint256 index;
+        CurveConfig config;
+        uint256 repegCost;
+        bool repegOpenedBlock;
+        Limits limits;
+        uint256 insuranceAvailable;
+    }
+
+    /// @dev {SwapContext-index} on a static curve: not read.
+    uint256 private constant INDEX_UNREAD = type(uint256).max;
+
     /// @inheritdoc IAmm
     function swapQuote(
         Side side,
@@ -116,33 +134,28 @@ contract Amm is IAmm, AmmStorage {
         returns (uint256 baseAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost)
     {
         FundingPeriod.OpenInterest memory oi = _openInterest;
-        if (oi.curveFlags & FLAG_REPEG != 0) (curveCost, ) = _repegAtTrade();
+        SwapContext memory ctx = _beforeSwap(oi.curveFlags);
+        curveCost = ctx.repegCost;
         Reserves memory r = _reserves;
-        Limits memory limits = _limits;
+        ctx.priceBefore = _spotPrice(r);
+        ctx.insuranceAvailable = insuranceAvailable;
         int256 traderSizeAfter;
-        (baseAmount, traderSizeAfter) = _tradeOnCurve(r, side, quoteAmount, traderSizeBefore, limits);
-        (funding, spreadFee) = _settleSwap(
-            r,
-            oi,
-            traderSizeBefore,
-            traderSizeAfter,
-            quoteAmount,
-            limits.maxOpenInterest,
-            insuranceAvailable
-        );
+        (baseAmount, traderSizeAfter) = _tradeOnCurve(r, ctx, side, quoteAmount, traderSizeBefore);
+        (funding, spreadFee) = _settleSwap(quoteAmount, traderSizeBefore, traderSizeAfter, r, oi, ctx);
     }
 
     /// @dev The swap of a trade by quote on reserves `r`: the trade-size limit, the index band for
     /// growing exposure, the commit of the new reserves (see {_commit}) and the Swapped event.
     function _tradeOnCurve(
         Reserves memory r,
+        SwapContext memory ctx,
         Side side,
         uint256 quoteAmount,
-        int256 traderSizeBefore,
-        Limits memory limits
+        int256 traderSizeBefore
     ) private returns (uint256 baseAmount, int256 traderSizeAfter) {
-        if (limits.maxTradeRatio != 0) {
-            uint256 maxQuote = uint256(r.quote).wMulDown(limits.maxTradeRatio);
+        uint256 maxTradeRatio = ctx.limits.maxTradeRatio;
+        if (maxTradeRatio != 0) {
+            uint256 maxQuote = uint256(r.quote).wMulDown(maxTradeRatio);
             if (quoteAmount > maxQuote) revert TradeTooLarge(quoteAmount, maxQuote);
         }
         (uint256 newQuote, uint256 newBase) = CurveMath.afterQuoteSwap(r.quote, r.base, side, quoteAmount);
@@ -158,11 +171,12 @@ contract Amm is IAmm, AmmStorage {
         }
         traderSizeAfter =
             side == Side.LONG ? traderSizeBefore + int256(baseAmount) : traderSizeBefore - int256(baseAmount);
+        uint256 priceAfter = newQuote.wDivDown(newBase);
         // Growing exposure must respect the index band; reducing it never is refused for it.
         if (traderSizeBefore == 0 || (traderSizeBefore > 0) == (side == Side.LONG)) {
-            _checkIndexBand(uint256(r.quote).wDivDown(r.base), newQuote.wDivDown(newBase));
+            _checkIndexBand(ctx, priceAfter);
         }
-        _commit(r, newQuote, newBase, limits, false, false);
+        _commit(ctx, newQuote, newBase, priceAfter, false);
         emit Swapped(int256(newQuote) - int256(uint256(r.quote)), baseDelta, newQuote, newBase);
     }
 
@@ -177,25 +191,39 @@ contract Amm is IAmm, AmmStorage {
         returns (uint256 quoteAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost)
     {
         FundingPeriod.OpenInterest memory oi = _openInterest;
-        Reserves memory r;
-        Limits memory limits;
+        SwapContext memory ctx = _beforeSwap(oi.curveFlags);
+        curveCost = ctx.repegCost;
+        Reserves memory r = _reserves;
+        ctx.priceBefore = _spotPrice(r);
+        ctx.insuranceAvailable = insuranceAvailable;
         int256 traderSizeAfter;
-        {
-            bool repegOpenedBlock;
-            if (oi.curveFlags & FLAG_REPEG != 0) (curveCost, repegOpenedBlock) = _repegAtTrade();
-            r = _reserves;
-            limits = _limits;
-            (quoteAmount, traderSizeAfter) = _closeOnCurve(r, traderSizeBefore, baseAmount, limits, repegOpenedBlock);
+        (quoteAmount, traderSizeAfter) = _closeOnCurve(r, ctx, traderSizeBefore, baseAmount);
+        (funding, spreadFee) = _settleSwap(quoteAmount, traderSizeBefore, traderSizeAfter, r, oi, ctx);
+    }
+
+    /// @dev The dynamic curve's step before a swap (none on a static curve, `flags` 0): reads the
+    /// curve's parameters and the fresh index once for the whole swap, and repegs toward the index
+    /// (in the module) when the spot is more than the repeg threshold from it.
+    function _beforeSwap(uint8 flags) private returns (SwapContext memory) {
+        Limits memory limits = _limits;
+        if (flags & (FLAG_REPEG | FLAG_SPREAD | FLAG_LEVERAGE) == 0) {
+            return SwapContext(0, INDEX_UNREAD, CurveConfig(0, 0, 0, 0), 0, false, limits, 0);
         }
-        (funding, spreadFee) = _settleSwap(
-            r,
-            oi,
-            traderSizeBefore,
-            traderSizeAfter,
-            quoteAmount,
-            limits.maxOpenInterest,
-            insuranceAvailable
-        );
+        CurveConfig memory config = _curveConfig;
+        uint256 index = _freshIndex();
+        uint256 cost;
+        bool openedBlock;
+        if (
+            flags & FLAG_REPEG != 0 &&
+            index != 0 &&
+            PriceBand.beyond(_spotPrice(_reserves), index, config.repegThresholdRatio)
+        ) {
+            (cost, openedBlock) = abi.decode(
+                _delegateCall(abi.encodeCall(AmmCurveModule.repeg, (index))),
+                (uint256, bool)
+            );
+        }
+        return SwapContext(0, index, config, cost, openedBlock, limits, 0);
     }
 
     /// @dev The tail both swaps share, after the reserves moved from `r`: the spread and the vAMM
@@ -203,28 +231,33 @@ contract Amm is IAmm, AmmStorage {
     /// open interest `oi` as it stood and the trader's size moved from `sizeBefore` to `sizeAfter`
     /// (see {_accrueAndMoveOpenInterest}). `notional`: the trade's quote amount.
     function _settleSwap(
-        Reserves memory r,
-        FundingPeriod.OpenInterest memory oi,
+        uint256 notional,
         int256 sizeBefore,
         int256 sizeAfter,
-        uint256 notional,
-        uint256 cap,
-        uint256 insuranceAvailable
+        Reserves memory r,
+        FundingPeriod.OpenInterest memory oi,
+        SwapContext memory ctx
     ) private returns (FundingSnapshot memory funding, uint256 spreadFee) {
         if (oi.curveFlags & (FLAG_SPREAD | FLAG_LEVERAGE) != 0) {
-            spreadFee = _chargeCurve(r, oi, sizeAfter - sizeBefore, notional, insuranceAvailable);
+            spreadFee = _chargeCurve(r.base, oi, ctx, sizeAfter - sizeBefore, notional);
         }
-        funding = _accrueAndMoveOpenInterest(oi, sizeBefore, sizeAfter, cap, insuranceAvailable, _blockTimestamp());
+        funding = _accrueAndMoveOpenInterest(
+            oi,
+            sizeBefore,
+            sizeAfter,
+            ctx.limits.maxOpenInterest,
+            ctx.insuranceAvailable,
+            _blockTimestamp()
+        );
     }
 
     /// @dev The swap of a close: takes `baseAmount` of `sizeBefore` back on reserves `r`, commits
     /// the new reserves (see {_commit}) and emits Swapped.
     function _closeOnCurve(
         Reserves memory r,
+        SwapContext memory ctx,
         int256 sizeBefore,
-        uint256 baseAmount,
-        Limits memory limits,
-        bool repegOpenedBlock
+        uint256 baseAmount
     ) private returns (uint256 quoteAmount, int256 sizeAfter) {
         (uint256 newQuote, uint256 newBase) = CurveMath.afterBaseSwap(r.quote, r.base, sizeBefore, baseAmount);
         if (sizeBefore > 0) {
@@ -235,7 +268,7 @@ contract Amm is IAmm, AmmStorage {
             quoteAmount = newQuote - r.quote;
             sizeAfter = sizeBefore + int256(baseAmount);
         }
-        _commit(r, newQuote, newBase, limits, true, repegOpenedBlock);
+        _commit(ctx, newQuote, newBase, newQuote.wDivDown(newBase), true);
         emit Swapped(
             int256(newQuote) - int256(uint256(r.quote)),
             int256(newBase) - int256(uint256(r.base)),
@@ -333,88 +366,78 @@ contract Amm is IAmm, AmmStorage {
     /// @dev Records the block's start in the mark history (first swap of a block only), writes the
     /// new reserves and checks the per-block price fluctuation limit. A closing trade may cross the
     /// limit only when it is the first swap of its block (a repeg it triggered that opened the block
-    /// counts as part of it: `repegOpenedBlock`).
+    /// counts as part of it: `ctx.repegOpenedBlock`).
     function _commit(
-        Reserves memory r,
+        SwapContext memory ctx,
         uint256 newQuote,
         uint256 newBase,
-        Limits memory limits,
-        bool isClosing,
-        bool repegOpenedBlock
+        uint256 priceAfter,
+        bool isClosing
     ) private {
-        uint256 priceBefore = uint256(r.quote).wDivDown(r.base);
+        uint256 priceBefore = ctx.priceBefore;
         (PriceHistory.Head memory head, bool firstInBlock) = _markHistory.record(
             _blockTimestamp(),
             priceBefore,
             priceBefore
         );
         _reserves = Reserves(newQuote.toUint128(), newBase.toUint128());
-        if (limits.fluctuationLimitRatio == 0) return;
+        uint256 limitRatio = ctx.limits.fluctuationLimitRatio;
+        if (limitRatio == 0) return;
 
         uint256 priceAtBlockStart = head.price;
-        uint256 priceAfter = newQuote.wDivDown(newBase);
         // A trade that leaves the price no further from the block's start than it found it is
         // allowed even outside the band (a closing trade may have crossed it first in the block).
-        if (PriceBand.exceedsFluctuation(priceAtBlockStart, limits.fluctuationLimitRatio, priceBefore, priceAfter)) {
-            if (!(isClosing && (firstInBlock || repegOpenedBlock)))
+        if (PriceBand.exceedsFluctuation(priceAtBlockStart, limitRatio, priceBefore, priceAfter)) {
+            if (!(isClosing && (firstInBlock || ctx.repegOpenedBlock)))
                 revert PriceFluctuationLimitExceeded(priceAtBlockStart, priceAfter);
             // The first close of a block may cross the limit, so that a large position can always be
             // closed, but not to walk the price away from the index block after block.
-            _checkIndexBand(priceBefore, priceAfter);
+            _checkIndexBand(ctx, priceAfter);
         }
     }
 
-    /// @dev Reverts when a trade takes the price from `priceBefore` to `priceAfter` more than the
-    /// index band from the index and further from it than before ({PriceBand-checkIndexBand}). The
-    /// index is the recorded one, or the oracle's answer read now when none is recorded within
-    /// MAX_INDEX_AGE (so an hour without a funding update cannot switch the band off); no check
-    /// when the band is off or the oracle has no valid answer either.
-    function _checkIndexBand(uint256 priceBefore, uint256 priceAfter) private view {
+    /// @dev Reverts when a trade takes the price from `ctx.priceBefore` to `priceAfter` more than
+    /// the index band from the index and further from it than before ({PriceBand-checkIndexBand}).
+    /// The index is the recorded one (`ctx.index` when the swap read it), or the oracle's answer
+    /// read now when none is recorded within MAX_INDEX_AGE (so an hour without a funding update
+    /// cannot switch the band off); no check when the band is off or the oracle has no valid answer
+    /// either.
+    function _checkIndexBand(SwapContext memory ctx, uint256 priceAfter) private view {
         uint256 band = _indexBandRatio;
         if (band == 0) return;
-        uint256 index = _freshIndex();
+        uint256 index = ctx.index;
+        if (index == INDEX_UNREAD) index = _freshIndex();
         if (index == 0) {
             bool valid;
             (valid, index) = _readOracle();
             if (!valid) return;
         }
-        PriceBand.checkIndexBand(index, band, priceBefore, priceAfter);
+        PriceBand.checkIndexBand(index, band, ctx.priceBefore, priceAfter);
     }
 
     // ---------------------------------------------------------------- dynamic curve (trade path)
 
-    /// @dev Repegs toward the fresh index (in the module) when the spot is more than the repeg
-    /// threshold from it; nothing without a fresh index.
-    function _repegAtTrade() private returns (uint256 cost, bool openedBlock) {
-        uint256 index = _freshIndex();
-        if (index == 0) return (0, false);
-        uint256 spot = _spotPrice(_reserves);
-        if (!PriceBand.beyond(spot, index, _curveConfig.repegThresholdRatio)) return (0, false);
-        return abi.decode(_delegateCall(abi.encodeCall(AmmCurveModule.repeg, (index))), (uint256, bool));
-    }
-
-    /// @dev A trade's spread, credited to the budget, and the vAMM leverage bound. `r` holds the
-    /// reserves before the trade, `oi` the open interest before it, `baseDelta` the trader's base
-    /// change (+ bought).
+    /// @dev A trade's spread, credited to the budget, and the vAMM leverage bound. `baseReserve`
+    /// and `ctx.priceBefore`: the curve before the trade; `oi`: the open interest before it;
+    /// `baseDelta`: the trader's base change (+ bought).
     function _chargeCurve(
-        Reserves memory r,
+        uint256 baseReserve,
         FundingPeriod.OpenInterest memory oi,
+        SwapContext memory ctx,
         int256 baseDelta,
-        uint256 notional,
-        uint256 insuranceAvailable
+        uint256 notional
     ) private returns (uint256 spreadFee) {
         Budget memory budget = _budget;
         int256 netBefore = _netPosition(oi);
-        uint256 spot = _spotPrice(r);
         if (oi.curveFlags & FLAG_SPREAD != 0) {
             uint256 ratio = _spreadRatio(
-                _curveConfig,
+                ctx.config,
                 budget,
                 netBefore,
                 netBefore + baseDelta,
-                spot,
-                r.base,
-                _freshIndex()
+                ctx.priceBefore,
+                baseReserve,
+                ctx.index
             );
             spreadFee = notional.wMulUp(ratio);
             if (spreadFee != 0) {
@@ -424,7 +447,14 @@ contract Amm is IAmm, AmmStorage {
             }
         }
         if (oi.curveFlags & FLAG_LEVERAGE != 0) {
-            _checkVammLeverage(netBefore, netBefore + baseDelta, spot, budget.amount, insuranceAvailable);
+            _checkVammLeverage(
+                netBefore,
+                netBefore + baseDelta,
+                ctx.index != 0 ? ctx.index : ctx.priceBefore,
+                budget.amount,
+                ctx.insuranceAvailable,
+                ctx.config.fundShareRatio
+            );
         }
     }
 

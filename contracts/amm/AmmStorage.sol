@@ -204,21 +204,20 @@ abstract contract AmmStorage is Ownable2Step {
     }
 
     /// @dev Reverts VammLeverageExceeded when a trade growing |net| from `netBefore` to `netAfter`
-    /// leaves |net| x price above maxVammLeverage x (budget + fundShareRatio x `insuranceAvailable`);
-    /// price: the fresh index, else the spot price `spot`.
+    /// leaves |net| x `price` above maxVammLeverage x (`budget` + `fundShareRatio` x
+    /// `insuranceAvailable`); `price`: the fresh index, else the spot price.
     function _checkVammLeverage(
         int256 netBefore,
         int256 netAfter,
-        uint256 spot,
+        uint256 price,
         uint256 budget,
-        uint256 insuranceAvailable
+        uint256 insuranceAvailable,
+        uint256 fundShareRatio
     ) internal view {
         uint256 sizeAfter = SignedMath.abs(netAfter);
         if (sizeAfter <= SignedMath.abs(netBefore)) return;
         uint256 maxLeverage = _curveBounds.maxVammLeverage;
-        uint256 index = _freshIndex();
-        uint256 price = index != 0 ? index : spot;
-        uint256 funds = budget + insuranceAvailable.wMulDown(_curveConfig.fundShareRatio);
+        uint256 funds = budget + insuranceAvailable.wMulDown(fundShareRatio);
         if (!CurveAdjustment.withinLeverage(netBefore, netAfter, price, funds, maxLeverage)) {
             revert IAmmCurveErrors.VammLeverageExceeded(sizeAfter.wMulUp(price), funds.wMulDown(maxLeverage));
         }

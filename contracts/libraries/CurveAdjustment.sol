@@ -118,11 +118,10 @@ library CurveAdjustment {
     /// scaled by the budget's drawdown; at most `maxSpread`. The buyer pays it above the curve's
     /// price, the seller below.
     function spreadRatio(SpreadInputs memory inputs) internal pure returns (uint256) {
-        uint256 spread =
-            inputs.baseSpread +
-                inputs.skew.wMulUp(SKEW_WEIGHT) +
-                inputs.gap +
-                inputs.baseSpread.wMulUp(inputs.drawdown);
+        uint256 spread = inputs.baseSpread + inputs.gap;
+        // A zero term adds nothing (x * 0 rounds to 0 either way): skip its multiplication.
+        if (inputs.skew != 0) spread += inputs.skew.wMulUp(SKEW_WEIGHT);
+        if (inputs.drawdown != 0) spread += inputs.baseSpread.wMulUp(inputs.drawdown);
         return Math.min(spread, inputs.maxSpread);
     }
 
