@@ -92,8 +92,8 @@ contract Amm is IAmm, AmmStorage {
         _setFundingParams(FundingParams(0.1e18, 300, 3600));
         _setFundingSubsidyRatio(DEFAULT_FUNDING_SUBSIDY_RATIO);
         // A static curve until the owner sets curve parameters.
-        _shape = CurveShape(uint128(FixedPoint.WAD), uint128(FixedPoint.WAD));
-        _depthConfig = DepthConfig(0, uint64(FixedPoint.WAD), uint64(FixedPoint.WAD));
+        _repegBook = RepegBook(0, uint128(FixedPoint.WAD));
+        _depthConfig = DepthConfig(0, uint64(FixedPoint.WAD), uint64(FixedPoint.WAD), uint64(FixedPoint.WAD));
         curveModule = address(new AmmCurveModule());
     }
 

@@ -98,21 +98,22 @@ contract AmmCurveModule is AmmStorage {
         uint256 targetQuote = CurveAdjustment.quoteAtPrice(r.base, index);
         if (targetQuote == 0 || targetQuote > type(uint128).max) return (0, false);
         Budget memory budget = _budget;
+        RepegBook memory book = _repegBook;
         (uint256 q1, int256 signedCost) = CurveAdjustment.repegWithin(
             r.quote,
             r.base,
             targetQuote,
             net,
-            _available(budget.amount)
+            _above(budget.amount, book.floor)
         );
         if (q1 == r.quote || q1 == 0) return (0, false);
         cost = _pay(budget, signedCost);
-        CurveShape memory shape = _shape;
-        uint256 newPeg = Math.mulDiv(shape.peg, q1, r.quote);
-        _shape.peg = newPeg.toUint128();
+        uint256 oldPeg = book.peg;
+        uint256 newPeg = Math.mulDiv(oldPeg, q1, r.quote);
+        _repegBook.peg = newPeg.toUint128();
         _reserves = Reserves(uint128(q1), r.base);
         _recordCurveMove(_spotPrice(r), q1.wDivDown(r.base));
-        emit IAmmCurve.Repegged(shape.peg, newPeg, q1, r.base, signedCost, budget.amount);
+        emit IAmmCurve.Repegged(oldPeg, newPeg, q1, r.base, signedCost, budget.amount);
         return (cost, true);
     }
 
@@ -133,7 +134,7 @@ contract AmmCurveModule is AmmStorage {
         }
         if (!ok || (signedCost > 0 && uint256(signedCost) > available) || ratio == FixedPoint.WAD) return 0;
         uint256 newDepth = depth.wMulDown(ratio);
-        _shape.depth = newDepth.toUint128();
+        _depthConfig.depth = newDepth.toUint64();
         _reserves = Reserves(uint128(q1), uint128(b1));
         _recordCurveMove(_spotPrice(r), q1.wDivDown(b1));
         Budget memory budget = _budget;
@@ -147,7 +148,7 @@ contract AmmCurveModule is AmmStorage {
     function _depthStep() private view returns (uint256 depth, uint256 ratio, uint256 available) {
         DepthConfig memory d = _depthConfig;
         Budget memory budget = _budget;
-        depth = _shape.depth;
+        depth = d.depth;
         uint256 newDepth;
         if (budget.amount >= budget.target) {
             newDepth = Math.min(depth.wMulDown(FixedPoint.WAD + d.maxDepthChangeRatio), d.maxDepthRatio);
@@ -178,7 +179,11 @@ contract AmmCurveModule is AmmStorage {
 
     /// @dev What a curve move may cost: the budget above its floor.
     function _available(uint256 budget) private view returns (uint256) {
-        uint256 floor = _curveBounds.floor;
+        return _above(budget, _repegBook.floor);
+    }
+
+    /// @dev `budget` - `floor`, or 0 below it.
+    function _above(uint256 budget, uint256 floor) private pure returns (uint256) {
         return budget > floor ? budget - floor : 0;
     }
 
@@ -255,8 +260,14 @@ contract AmmCurveModule is AmmStorage {
             uint64(p.fundShareRatio)
         );
         _budget.target = uint128(p.budgetTarget);
-        _curveBounds = CurveBounds(uint128(p.budgetFloor), uint128(p.maxVammLeverage));
-        _depthConfig = DepthConfig(uint64(p.maxDepthChangeRatio), uint64(p.minDepthRatio), uint64(p.maxDepthRatio));
+        _repegBook.floor = uint128(p.budgetFloor);
+        _maxVammLeverage = p.maxVammLeverage;
+        _depthConfig = DepthConfig(
+            uint64(p.maxDepthChangeRatio),
+            uint64(p.minDepthRatio),
+            uint64(p.maxDepthRatio),
+            _depthConfig.depth
+        );
         uint8 flags;
         if (p.repegThresholdRatio != 0) flags |= FLAG_REPEG;
         if (p.maxSpreadRatio != 0) flags |= FLAG_SPREAD;
@@ -371,16 +382,15 @@ contract AmmCurveModule is AmmStorage {
     /// @notice See {IAmmCurve-getCurveParams}.
     function getCurveParams() external view onlyDelegated returns (IAmmCurve.CurveParams memory) {
         CurveConfig memory c = _curveConfig;
-        CurveBounds memory bounds = _curveBounds;
         DepthConfig memory d = _depthConfig;
         return
             IAmmCurve.CurveParams(
                 c.repegThresholdRatio,
                 c.baseSpreadRatio,
                 c.maxSpreadRatio,
-                bounds.maxVammLeverage,
+                _maxVammLeverage,
                 c.fundShareRatio,
-                bounds.floor,
+                _repegBook.floor,
                 _budget.target,
                 d.maxDepthChangeRatio,
                 d.minDepthRatio,
@@ -390,10 +400,9 @@ contract AmmCurveModule is AmmStorage {
 
     /// @notice See {IAmmCurve-getCurveState}.
     function getCurveState() external view onlyDelegated returns (IAmmCurve.CurveState memory state) {
-        CurveShape memory shape = _shape;
         Reserves memory r = _reserves;
-        state.peg = shape.peg;
-        state.depth = shape.depth;
+        state.peg = _repegBook.peg;
+        state.depth = _depthConfig.depth;
         state.budget = _budget.amount;
         state.netPosition = _netPosition(_openInterest);
         int256 net = state.netPosition;
