@@ -119,7 +119,7 @@ contract AmmCurveModule is AmmStorage {
 
     /// @dev The formulaic k: grows the depth by maxDepthChangeRatio (at most to maxDepthRatio)
     /// while the budget is at or above its target and the cost fits in budget - target (else by
-    /// the share of the step the room pays, if that fits, else not); shrinks it by
+    /// the ratio whose cost is that room, if it fits after rounding, else not); shrinks it by
     /// maxDepthChangeRatio (at least to minDepthRatio) when the budget fell since the last update.
     function _adjustDepth() private returns (uint256) {
         (uint256 depth, uint256 ratio, uint256 available) = _depthStep();
@@ -128,9 +128,14 @@ contract AmmCurveModule is AmmStorage {
         int256 net = _netPosition(_openInterest);
         (bool ok, uint256 q1, uint256 b1, int256 signedCost) = _scaled(r, ratio, net);
         if (ok && signedCost > 0 && uint256(signedCost) > available && ratio > FixedPoint.WAD) {
-            // The cost of a small growth is nearly linear in the step: take the share the room pays.
-            ratio = FixedPoint.WAD + Math.mulDiv(ratio - FixedPoint.WAD, available, uint256(signedCost));
+            // The full step costs more than the room: grow by the exact ratio whose cost is the
+            // room ({CurveAdjustment-depthRatioForCost}), one wei less when the reserves' rounding
+            // down and the cost's rounding up take it above the room.
+            ratio = Math.min(CurveAdjustment.depthRatioForCost(r.quote, r.base, net, available), ratio);
             (ok, q1, b1, signedCost) = _scaled(r, ratio, net);
+            if (ok && signedCost > 0 && uint256(signedCost) > available && ratio > FixedPoint.WAD) {
+                (ok, q1, b1, signedCost) = _scaled(r, --ratio, net);
+            }
         }
         if (!ok || (signedCost > 0 && uint256(signedCost) > available) || ratio == FixedPoint.WAD) return 0;
         uint256 newDepth = depth.wMulDown(ratio);
