@@ -105,18 +105,18 @@ contract Amm is IAmm, AmmStorage {
     // ---------------------------------------------------------------- swaps
 
     /// @dev What the steps of one swap share, read once: the spot price of the reserves it trades
-    /// on (after any repeg), and on a dynamic curve the curve's parameters and the fresh index (0:
-    /// none; INDEX_UNREAD on a static curve, where only the index band reads it, if it needs it);
-    /// what a repeg before the swap cost the budget and whether it opened the block (see
-    /// {_commit}); the market's limits; what the insurance fund holds (the caller's figure).
+    /// on (after any repeg); on a dynamic curve the fresh index (0: none; INDEX_UNREAD on a static
+    /// curve, where only the index band reads it, if it needs it) and whether a repeg before the
+    /// swap opened the block (see {_commit}); what the insurance fund holds (the caller's figure);
+    /// the market's limits and, on a dynamic curve, its parameters.
+    /// Built once by the swap as a literal (a function returning it would allocate it twice).
     struct SwapContext {
         uint256 priceBefore;
         uint256 index;
-        CurveConfig config;
-        uint256 repegCost;
         bool repegOpenedBlock;
-        Limits limits;
         uint256 insuranceAvailable;
+        Limits limits;
+        CurveConfig config;
     }
 
     /// @dev {SwapContext-index} on a static curve: not read.
@@ -134,11 +134,18 @@ contract Amm is IAmm, AmmStorage {
         returns (uint256 baseAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost)
     {
         FundingPeriod.OpenInterest memory oi = _openInterest;
-        SwapContext memory ctx = _beforeSwap(oi.curveFlags);
-        curveCost = ctx.repegCost;
+        SwapContext memory ctx = SwapContext(
+            0,
+            INDEX_UNREAD,
+            false,
+            insuranceAvailable,
+            _limits,
+            CurveConfig(0, 0, 0, 0)
+        );
+        if (oi.curveFlags & (FLAG_REPEG | FLAG_SPREAD | FLAG_LEVERAGE) != 0)
+            curveCost = _beforeSwap(ctx, oi.curveFlags);
         Reserves memory r = _reserves;
         ctx.priceBefore = _spotPrice(r);
-        ctx.insuranceAvailable = insuranceAvailable;
         int256 traderSizeAfter;
         (baseAmount, traderSizeAfter) = _tradeOnCurve(r, ctx, side, quoteAmount, traderSizeBefore);
         (funding, spreadFee) = _settleSwap(quoteAmount, traderSizeBefore, traderSizeAfter, r, oi, ctx);
@@ -191,39 +198,42 @@ contract Amm is IAmm, AmmStorage {
         returns (uint256 quoteAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost)
     {
         FundingPeriod.OpenInterest memory oi = _openInterest;
-        SwapContext memory ctx = _beforeSwap(oi.curveFlags);
-        curveCost = ctx.repegCost;
+        SwapContext memory ctx = SwapContext(
+            0,
+            INDEX_UNREAD,
+            false,
+            insuranceAvailable,
+            _limits,
+            CurveConfig(0, 0, 0, 0)
+        );
+        if (oi.curveFlags & (FLAG_REPEG | FLAG_SPREAD | FLAG_LEVERAGE) != 0)
+            curveCost = _beforeSwap(ctx, oi.curveFlags);
         Reserves memory r = _reserves;
         ctx.priceBefore = _spotPrice(r);
-        ctx.insuranceAvailable = insuranceAvailable;
         int256 traderSizeAfter;
         (quoteAmount, traderSizeAfter) = _closeOnCurve(r, ctx, traderSizeBefore, baseAmount);
         (funding, spreadFee) = _settleSwap(quoteAmount, traderSizeBefore, traderSizeAfter, r, oi, ctx);
     }
 
-    /// @dev The dynamic curve's step before a swap (none on a static curve, `flags` 0): reads the
-    /// curve's parameters and the fresh index once for the whole swap, and repegs toward the index
-    /// (in the module) when the spot is more than the repeg threshold from it.
-    function _beforeSwap(uint8 flags) private returns (SwapContext memory) {
-        Limits memory limits = _limits;
-        if (flags & (FLAG_REPEG | FLAG_SPREAD | FLAG_LEVERAGE) == 0) {
-            return SwapContext(0, INDEX_UNREAD, CurveConfig(0, 0, 0, 0), 0, false, limits, 0);
-        }
+    /// @dev The dynamic curve's step before a swap (`flags`: the curve's switches, some on): reads
+    /// the curve's parameters and the fresh index once for the whole swap into `ctx`, and repegs
+    /// toward the index (in the module) when the spot is more than the repeg threshold from it.
+    /// Returns what the repeg cost the budget.
+    function _beforeSwap(SwapContext memory ctx, uint8 flags) private returns (uint256 cost) {
         CurveConfig memory config = _curveConfig;
+        ctx.config = config;
         uint256 index = _freshIndex();
-        uint256 cost;
-        bool openedBlock;
+        ctx.index = index;
         if (
             flags & FLAG_REPEG != 0 &&
             index != 0 &&
             PriceBand.beyond(_spotPrice(_reserves), index, config.repegThresholdRatio)
         ) {
-            (cost, openedBlock) = abi.decode(
+            (cost, ctx.repegOpenedBlock) = abi.decode(
                 _delegateCall(abi.encodeCall(AmmCurveModule.repeg, (index))),
                 (uint256, bool)
             );
         }
-        return SwapContext(0, index, config, cost, openedBlock, limits, 0);
     }
 
     /// @dev The tail both swaps share, after the reserves moved from `r`: the spread and the vAMM
@@ -442,7 +452,8 @@ contract Amm is IAmm, AmmStorage {
             spreadFee = notional.wMulUp(ratio);
             if (spreadFee != 0) {
                 budget.amount = (budget.amount + spreadFee).toUint128();
-                _budget.amount = budget.amount;
+                // The whole slot: no read of the target again.
+                _budget = budget;
                 emit SpreadCharged(ratio, spreadFee, budget.amount);
             }
         }
