@@ -10,6 +10,7 @@ import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
 import {CurveMath} from "./libraries/CurveMath.sol";
 import {FixedPoint} from "./libraries/FixedPoint.sol";
 import {FundingPeriod} from "./libraries/FundingPeriod.sol";
+import {PriceBand} from "./libraries/PriceBand.sol";
 import {PriceHistory} from "./libraries/PriceHistory.sol";
 import {AmmCurveModule} from "./amm/AmmCurveModule.sol";
 import {AmmStorage} from "./amm/AmmStorage.sol";
@@ -91,8 +92,8 @@ contract Amm is IAmm, AmmStorage {
         _setFundingParams(FundingParams(0.1e18, 300, 3600));
         _setFundingSubsidyRatio(DEFAULT_FUNDING_SUBSIDY_RATIO);
         // A static curve until the owner sets curve parameters.
-        _shape = CurveShape(uint128(FixedPoint.WAD), uint128(FixedPoint.WAD));
-        _depthConfig = DepthConfig(0, uint64(FixedPoint.WAD), uint64(FixedPoint.WAD));
+        _repegBook = RepegBook(0, uint128(FixedPoint.WAD));
+        _depthConfig = DepthConfig(0, uint64(FixedPoint.WAD), uint64(FixedPoint.WAD), uint64(FixedPoint.WAD));
         curveModule = address(new AmmCurveModule());
     }
 
@@ -102,6 +103,24 @@ contract Amm is IAmm, AmmStorage {
     }
 
     // ---------------------------------------------------------------- swaps
+
+    /// @dev What the steps of one swap share, read once: the spot price of the reserves it trades
+    /// on (after any repeg); on a dynamic curve the fresh index (0: none; INDEX_UNREAD on a static
+    /// curve, where only the index band reads it, if it needs it) and whether a repeg before the
+    /// swap opened the block (see {_commit}); what the insurance fund holds (the caller's figure);
+    /// the market's limits and, on a dynamic curve, its parameters.
+    /// Built once by the swap as a literal (a function returning it would allocate it twice).
+    struct SwapContext {
+        uint256 priceBefore;
+        uint256 index;
+        bool repegOpenedBlock;
+        uint256 insuranceAvailable;
+        Limits limits;
+        CurveConfig config;
+    }
+
+    /// @dev {SwapContext-index} on a static curve: not read.
+    uint256 private constant INDEX_UNREAD = type(uint256).max;
 
     /// @inheritdoc IAmm
     function swapQuote(
@@ -115,36 +134,35 @@ contract Amm is IAmm, AmmStorage {
         returns (uint256 baseAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost)
     {
         FundingPeriod.OpenInterest memory oi = _openInterest;
-        if (oi.curveFlags & FLAG_REPEG != 0) (curveCost, ) = _repegAtTrade();
-        Reserves memory r = _reserves;
-        Limits memory limits = _limits;
-        uint256 timestamp;
-        int256 traderSizeAfter;
-        (baseAmount, traderSizeAfter, timestamp) = _tradeOnCurve(r, side, quoteAmount, traderSizeBefore, limits);
-        if (oi.curveFlags & (FLAG_SPREAD | FLAG_LEVERAGE) != 0) {
-            spreadFee = _chargeCurve(r, oi, traderSizeAfter - traderSizeBefore, quoteAmount, insuranceAvailable);
-        }
-        funding = _accrueAndMoveOpenInterest(
-            oi,
-            traderSizeBefore,
-            traderSizeAfter,
-            limits.maxOpenInterest,
+        SwapContext memory ctx = SwapContext(
+            0,
+            INDEX_UNREAD,
+            false,
             insuranceAvailable,
-            timestamp
+            _limits,
+            CurveConfig(0, 0, 0, 0)
         );
+        if (oi.curveFlags & (FLAG_REPEG | FLAG_SPREAD | FLAG_LEVERAGE) != 0)
+            curveCost = _beforeSwap(ctx, oi.curveFlags);
+        Reserves memory r = _reserves;
+        ctx.priceBefore = _spotPrice(r);
+        int256 traderSizeAfter;
+        (baseAmount, traderSizeAfter) = _tradeOnCurve(r, ctx, side, quoteAmount, traderSizeBefore);
+        (funding, spreadFee) = _settleSwap(quoteAmount, traderSizeBefore, traderSizeAfter, r, oi, ctx);
     }
 
     /// @dev The swap of a trade by quote on reserves `r`: the trade-size limit, the index band for
     /// growing exposure, the commit of the new reserves (see {_commit}) and the Swapped event.
     function _tradeOnCurve(
         Reserves memory r,
+        SwapContext memory ctx,
         Side side,
         uint256 quoteAmount,
-        int256 traderSizeBefore,
-        Limits memory limits
-    ) private returns (uint256 baseAmount, int256 traderSizeAfter, uint256 timestamp) {
-        if (limits.maxTradeRatio != 0) {
-            uint256 maxQuote = uint256(r.quote).wMulDown(limits.maxTradeRatio);
+        int256 traderSizeBefore
+    ) private returns (uint256 baseAmount, int256 traderSizeAfter) {
+        uint256 maxTradeRatio = ctx.limits.maxTradeRatio;
+        if (maxTradeRatio != 0) {
+            uint256 maxQuote = uint256(r.quote).wMulDown(maxTradeRatio);
             if (quoteAmount > maxQuote) revert TradeTooLarge(quoteAmount, maxQuote);
         }
         (uint256 newQuote, uint256 newBase) = CurveMath.afterQuoteSwap(r.quote, r.base, side, quoteAmount);
@@ -160,11 +178,12 @@ contract Amm is IAmm, AmmStorage {
         }
         traderSizeAfter =
             side == Side.LONG ? traderSizeBefore + int256(baseAmount) : traderSizeBefore - int256(baseAmount);
+        uint256 priceAfter = newQuote.wDivDown(newBase);
         // Growing exposure must respect the index band; reducing it never is refused for it.
         if (traderSizeBefore == 0 || (traderSizeBefore > 0) == (side == Side.LONG)) {
-            _checkIndexBand(uint256(r.quote).wDivDown(r.base), newQuote.wDivDown(newBase));
+            _checkIndexBand(ctx, priceAfter);
         }
-        timestamp = _commit(r, newQuote, newBase, limits, false, false);
+        _commit(ctx, newQuote, newBase, priceAfter, false);
         emit Swapped(int256(newQuote) - int256(uint256(r.quote)), baseDelta, newQuote, newBase);
     }
 
@@ -179,29 +198,66 @@ contract Amm is IAmm, AmmStorage {
         returns (uint256 quoteAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost)
     {
         FundingPeriod.OpenInterest memory oi = _openInterest;
-        bool repegOpenedBlock;
-        if (oi.curveFlags & FLAG_REPEG != 0) (curveCost, repegOpenedBlock) = _repegAtTrade();
-        Reserves memory r = _reserves;
-        Limits memory limits = _limits;
-        uint256 timestamp;
-        int256 traderSizeAfter;
-        (quoteAmount, traderSizeAfter, timestamp) = _closeOnCurve(
-            r,
-            traderSizeBefore,
-            baseAmount,
-            limits,
-            repegOpenedBlock
+        SwapContext memory ctx = SwapContext(
+            0,
+            INDEX_UNREAD,
+            false,
+            insuranceAvailable,
+            _limits,
+            CurveConfig(0, 0, 0, 0)
         );
+        if (oi.curveFlags & (FLAG_REPEG | FLAG_SPREAD | FLAG_LEVERAGE) != 0)
+            curveCost = _beforeSwap(ctx, oi.curveFlags);
+        Reserves memory r = _reserves;
+        ctx.priceBefore = _spotPrice(r);
+        int256 traderSizeAfter;
+        (quoteAmount, traderSizeAfter) = _closeOnCurve(r, ctx, traderSizeBefore, baseAmount);
+        (funding, spreadFee) = _settleSwap(quoteAmount, traderSizeBefore, traderSizeAfter, r, oi, ctx);
+    }
+
+    /// @dev The dynamic curve's step before a swap (`flags`: the curve's switches, some on): reads
+    /// the curve's parameters and the fresh index once for the whole swap into `ctx`, and repegs
+    /// toward the index (in the module) when the spot is more than the repeg threshold from it.
+    /// Returns what the repeg cost the budget.
+    function _beforeSwap(SwapContext memory ctx, uint8 flags) private returns (uint256 cost) {
+        CurveConfig memory config = _curveConfig;
+        ctx.config = config;
+        uint256 index = _freshIndex();
+        ctx.index = index;
+        if (
+            flags & FLAG_REPEG != 0 &&
+            index != 0 &&
+            PriceBand.beyond(_spotPrice(_reserves), index, config.repegThresholdRatio)
+        ) {
+            (cost, ctx.repegOpenedBlock) = abi.decode(
+                _delegateCall(abi.encodeCall(AmmCurveModule.repeg, (index))),
+                (uint256, bool)
+            );
+        }
+    }
+
+    /// @dev The tail both swaps share, after the reserves moved from `r`: the spread and the vAMM
+    /// leverage bound when the curve has them on (see {_chargeCurve}), then funding accrued on the
+    /// open interest `oi` as it stood and the trader's size moved from `sizeBefore` to `sizeAfter`
+    /// (see {_accrueAndMoveOpenInterest}). `notional`: the trade's quote amount.
+    function _settleSwap(
+        uint256 notional,
+        int256 sizeBefore,
+        int256 sizeAfter,
+        Reserves memory r,
+        FundingPeriod.OpenInterest memory oi,
+        SwapContext memory ctx
+    ) private returns (FundingSnapshot memory funding, uint256 spreadFee) {
         if (oi.curveFlags & (FLAG_SPREAD | FLAG_LEVERAGE) != 0) {
-            spreadFee = _chargeCurve(r, oi, traderSizeAfter - traderSizeBefore, quoteAmount, insuranceAvailable);
+            spreadFee = _chargeCurve(r.base, oi, ctx, sizeAfter - sizeBefore, notional);
         }
         funding = _accrueAndMoveOpenInterest(
             oi,
-            traderSizeBefore,
-            traderSizeAfter,
-            limits.maxOpenInterest,
-            insuranceAvailable,
-            timestamp
+            sizeBefore,
+            sizeAfter,
+            ctx.limits.maxOpenInterest,
+            ctx.insuranceAvailable,
+            _blockTimestamp()
         );
     }
 
@@ -209,11 +265,10 @@ contract Amm is IAmm, AmmStorage {
     /// the new reserves (see {_commit}) and emits Swapped.
     function _closeOnCurve(
         Reserves memory r,
+        SwapContext memory ctx,
         int256 sizeBefore,
-        uint256 baseAmount,
-        Limits memory limits,
-        bool repegOpenedBlock
-    ) private returns (uint256 quoteAmount, int256 sizeAfter, uint256 timestamp) {
+        uint256 baseAmount
+    ) private returns (uint256 quoteAmount, int256 sizeAfter) {
         (uint256 newQuote, uint256 newBase) = CurveMath.afterBaseSwap(r.quote, r.base, sizeBefore, baseAmount);
         if (sizeBefore > 0) {
             // Closing a long: base goes back in, quote comes out.
@@ -223,7 +278,7 @@ contract Amm is IAmm, AmmStorage {
             quoteAmount = newQuote - r.quote;
             sizeAfter = sizeBefore + int256(baseAmount);
         }
-        timestamp = _commit(r, newQuote, newBase, limits, true, repegOpenedBlock);
+        _commit(ctx, newQuote, newBase, newQuote.wDivDown(newBase), true);
         emit Swapped(
             int256(newQuote) - int256(uint256(r.quote)),
             int256(newBase) - int256(uint256(r.base)),
@@ -287,11 +342,8 @@ contract Amm is IAmm, AmmStorage {
     }
 
     /// @inheritdoc IAmm
-    function shutdown(uint256 insuranceAvailable) external onlyClearingHouse returns (FundingSnapshot memory funding) {
-        FundingPeriod.OpenInterest memory oi = _openInterest;
-        funding = _funding.stop(oi, insuranceAvailable, _blockTimestamp());
-        _openInterest = oi;
-        emit FundingUpdated(0, 0, 0, funding.longIndex, funding.shortIndex, funding.insuranceFlow);
+    function shutdown(uint256) external onlyClearingHouse returns (FundingSnapshot memory) {
+        _delegate();
     }
 
     /// @inheritdoc IAmm
@@ -302,9 +354,7 @@ contract Amm is IAmm, AmmStorage {
     /// @dev Reads the oracle and, if the price is valid, records it in the index history (the
     /// first valid price starts it). A price that does not fit the history's 88 bits is invalid.
     function _recordIndex(uint256 timestamp) private returns (bool valid, uint256 price) {
-        IPriceFeed feed = _priceFeed;
-        if (address(feed) == address(0)) return (false, 0);
-        (valid, price) = feed.tryGetPrice(_asset);
+        (valid, price) = _readOracle();
         if (!valid || price > type(uint88).max) return (false, 0);
         bool recorded = true;
         if (!_indexHistory.isStarted())
@@ -314,115 +364,108 @@ contract Amm is IAmm, AmmStorage {
         if (recorded) emit IndexRecorded(price);
     }
 
+    /// @dev The oracle's answer for the market's asset; not valid when no oracle is set.
+    function _readOracle() private view returns (bool valid, uint256 price) {
+        IPriceFeed feed = _priceFeed;
+        if (address(feed) == address(0)) return (false, 0);
+        return feed.tryGetPrice(_asset);
+    }
+
     // ---------------------------------------------------------------- pricing
 
     /// @dev Records the block's start in the mark history (first swap of a block only), writes the
     /// new reserves and checks the per-block price fluctuation limit. A closing trade may cross the
     /// limit only when it is the first swap of its block (a repeg it triggered that opened the block
-    /// counts as part of it: `repegOpenedBlock`).
+    /// counts as part of it: `ctx.repegOpenedBlock`).
     function _commit(
-        Reserves memory r,
+        SwapContext memory ctx,
         uint256 newQuote,
         uint256 newBase,
-        Limits memory limits,
-        bool isClosing,
-        bool repegOpenedBlock
-    ) private returns (uint256 timestamp) {
-        timestamp = _blockTimestamp();
-        uint256 priceBefore = uint256(r.quote).wDivDown(r.base);
-        (PriceHistory.Head memory head, bool firstInBlock) = _markHistory.record(timestamp, priceBefore, priceBefore);
+        uint256 priceAfter,
+        bool isClosing
+    ) private {
+        uint256 priceBefore = ctx.priceBefore;
+        (PriceHistory.Head memory head, bool firstInBlock) = _markHistory.record(
+            _blockTimestamp(),
+            priceBefore,
+            priceBefore
+        );
         _reserves = Reserves(newQuote.toUint128(), newBase.toUint128());
-        if (limits.fluctuationLimitRatio == 0) return timestamp;
+        uint256 limitRatio = ctx.limits.fluctuationLimitRatio;
+        if (limitRatio == 0) return;
 
         uint256 priceAtBlockStart = head.price;
-        uint256 priceAfter = newQuote.wDivDown(newBase);
-        uint256 move = _distance(priceAfter, priceAtBlockStart);
         // A trade that leaves the price no further from the block's start than it found it is
         // allowed even outside the band (a closing trade may have crossed it first in the block).
-        if (
-            move > priceAtBlockStart.wMulDown(limits.fluctuationLimitRatio) &&
-            move > _distance(priceBefore, priceAtBlockStart)
-        ) {
-            if (!(isClosing && (firstInBlock || repegOpenedBlock)))
+        if (PriceBand.exceedsFluctuation(priceAtBlockStart, limitRatio, priceBefore, priceAfter)) {
+            if (!(isClosing && (firstInBlock || ctx.repegOpenedBlock)))
                 revert PriceFluctuationLimitExceeded(priceAtBlockStart, priceAfter);
             // The first close of a block may cross the limit, so that a large position can always be
             // closed, but not to walk the price away from the index block after block.
-            _checkIndexBand(priceBefore, priceAfter);
+            _checkIndexBand(ctx, priceAfter);
         }
     }
 
-    /// @dev Reverts when a trade takes the price from `priceBefore` to `priceAfter` more than the
-    /// index band from the index and further from it than before. The index is the recorded one, or
-    /// the oracle's answer read now when none is recorded within MAX_INDEX_AGE (so an hour without
-    /// a funding update cannot switch the band off); no check when the band is off or the oracle
-    /// has no valid answer either.
-    function _checkIndexBand(uint256 priceBefore, uint256 priceAfter) private view {
+    /// @dev Reverts when a trade takes the price from `ctx.priceBefore` to `priceAfter` more than
+    /// the index band from the index and further from it than before ({PriceBand-checkIndexBand}).
+    /// The index is the recorded one (`ctx.index` when the swap read it), or the oracle's answer
+    /// read now when none is recorded within MAX_INDEX_AGE (so an hour without a funding update
+    /// cannot switch the band off); no check when the band is off or the oracle has no valid answer
+    /// either.
+    function _checkIndexBand(SwapContext memory ctx, uint256 priceAfter) private view {
         uint256 band = _indexBandRatio;
         if (band == 0) return;
-        PriceHistory.Head memory indexHead = _indexHistory.head;
-        uint256 index = indexHead.price;
-        if (indexHead.timestamp == 0 || _blockTimestamp() - indexHead.timestamp > MAX_INDEX_AGE) {
-            IPriceFeed feed = _priceFeed;
-            if (address(feed) == address(0)) return;
+        uint256 index = ctx.index;
+        if (index == INDEX_UNREAD) index = _freshIndex();
+        if (index == 0) {
             bool valid;
-            (valid, index) = feed.tryGetPrice(_asset);
+            (valid, index) = _readOracle();
             if (!valid) return;
         }
-        uint256 maxDistance = index.wMulDown(band);
-        uint256 distanceAfter = _distance(priceAfter, index);
-        if (distanceAfter > maxDistance && distanceAfter > _distance(priceBefore, index)) {
-            revert IndexBandExceeded(index, priceAfter, maxDistance);
-        }
-    }
-
-    function _distance(uint256 a, uint256 b) private pure returns (uint256) {
-        return a > b ? a - b : b - a;
+        PriceBand.checkIndexBand(index, band, ctx.priceBefore, priceAfter);
     }
 
     // ---------------------------------------------------------------- dynamic curve (trade path)
 
-    /// @dev Repegs toward the fresh index (in the module) when the spot is more than the repeg
-    /// threshold from it; nothing without a fresh index.
-    function _repegAtTrade() private returns (uint256 cost, bool openedBlock) {
-        uint256 index = _freshIndex();
-        if (index == 0) return (0, false);
-        uint256 spot = _spotPrice(_reserves);
-        if (_distance(spot, index) <= index.wMulDown(_curveConfig.repegThresholdRatio)) return (0, false);
-        return abi.decode(_delegateCall(abi.encodeCall(AmmCurveModule.repeg, (index))), (uint256, bool));
-    }
-
-    /// @dev A trade's spread, credited to the budget, and the vAMM leverage bound. `r` holds the
-    /// reserves before the trade, `oi` the open interest before it, `baseDelta` the trader's base
-    /// change (+ bought).
+    /// @dev A trade's spread, credited to the budget, and the vAMM leverage bound. `baseReserve`
+    /// and `ctx.priceBefore`: the curve before the trade; `oi`: the open interest before it;
+    /// `baseDelta`: the trader's base change (+ bought).
     function _chargeCurve(
-        Reserves memory r,
+        uint256 baseReserve,
         FundingPeriod.OpenInterest memory oi,
+        SwapContext memory ctx,
         int256 baseDelta,
-        uint256 notional,
-        uint256 insuranceAvailable
+        uint256 notional
     ) private returns (uint256 spreadFee) {
         Budget memory budget = _budget;
         int256 netBefore = _netPosition(oi);
-        uint256 spot = _spotPrice(r);
         if (oi.curveFlags & FLAG_SPREAD != 0) {
             uint256 ratio = _spreadRatio(
-                _curveConfig,
+                ctx.config,
                 budget,
                 netBefore,
                 netBefore + baseDelta,
-                spot,
-                r.base,
-                _freshIndex()
+                ctx.priceBefore,
+                baseReserve,
+                ctx.index
             );
             spreadFee = notional.wMulUp(ratio);
             if (spreadFee != 0) {
                 budget.amount = (budget.amount + spreadFee).toUint128();
-                _budget.amount = budget.amount;
+                // The whole slot: no read of the target again.
+                _budget = budget;
                 emit SpreadCharged(ratio, spreadFee, budget.amount);
             }
         }
         if (oi.curveFlags & FLAG_LEVERAGE != 0) {
-            _checkVammLeverage(netBefore, netBefore + baseDelta, spot, budget.amount, insuranceAvailable);
+            _checkVammLeverage(
+                netBefore,
+                netBefore + baseDelta,
+                ctx.index != 0 ? ctx.index : ctx.priceBefore,
+                budget.amount,
+                ctx.insuranceAvailable,
+                ctx.config.fundShareRatio
+            );
         }
     }
 

@@ -18,7 +18,8 @@ import {AmmStorage} from "./AmmStorage.sol";
 /// constructor and run by it through DELEGATECALL on its storage, so the Amm's code stays under the
 /// 24,576-byte limit: the repeg (before a trade that finds the spot too far from the index, and at
 /// funding updates), the formulaic depth change at funding updates, the parameters, the budget's
-/// credits and release, and the curve's views.
+/// credits and release, and the curve's views; also the market's cold administration (limits, index band,
+/// oracle, funding parameters and their views, and the funding stop at settlement, {IAmm-shutdown}).
 /// @dev Called directly it would act on its own, empty storage: every entry point refuses that
 /// with {ICommonErrors-NotDelegated}. Access (owner, ClearingHouse) is checked by the Amm's entry
 /// points except for the owner's, which reads the Amm's owner from the shared storage.
@@ -97,27 +98,28 @@ contract AmmCurveModule is AmmStorage {
         uint256 targetQuote = CurveAdjustment.quoteAtPrice(r.base, index);
         if (targetQuote == 0 || targetQuote > type(uint128).max) return (0, false);
         Budget memory budget = _budget;
+        RepegBook memory book = _repegBook;
         (uint256 q1, int256 signedCost) = CurveAdjustment.repegWithin(
             r.quote,
             r.base,
             targetQuote,
             net,
-            _available(budget.amount)
+            _above(budget.amount, book.floor)
         );
         if (q1 == r.quote || q1 == 0) return (0, false);
         cost = _pay(budget, signedCost);
-        CurveShape memory shape = _shape;
-        uint256 newPeg = Math.mulDiv(shape.peg, q1, r.quote);
-        _shape.peg = newPeg.toUint128();
+        uint256 oldPeg = book.peg;
+        uint256 newPeg = Math.mulDiv(oldPeg, q1, r.quote);
+        _repegBook.peg = newPeg.toUint128();
         _reserves = Reserves(uint128(q1), r.base);
         _recordCurveMove(_spotPrice(r), q1.wDivDown(r.base));
-        emit IAmmCurve.Repegged(shape.peg, newPeg, q1, r.base, signedCost, budget.amount);
+        emit IAmmCurve.Repegged(oldPeg, newPeg, q1, r.base, signedCost, budget.amount);
         return (cost, true);
     }
 
     /// @dev The formulaic k: grows the depth by maxDepthChangeRatio (at most to maxDepthRatio)
     /// while the budget is at or above its target and the cost fits in budget - target (else by
-    /// the share of the step the room pays, if that fits, else not); shrinks it by
+    /// the ratio whose cost is that room, if it fits after rounding, else not); shrinks it by
     /// maxDepthChangeRatio (at least to minDepthRatio) when the budget fell since the last update.
     function _adjustDepth() private returns (uint256) {
         (uint256 depth, uint256 ratio, uint256 available) = _depthStep();
@@ -126,13 +128,18 @@ contract AmmCurveModule is AmmStorage {
         int256 net = _netPosition(_openInterest);
         (bool ok, uint256 q1, uint256 b1, int256 signedCost) = _scaled(r, ratio, net);
         if (ok && signedCost > 0 && uint256(signedCost) > available && ratio > FixedPoint.WAD) {
-            // The cost of a small growth is nearly linear in the step: take the share the room pays.
-            ratio = FixedPoint.WAD + Math.mulDiv(ratio - FixedPoint.WAD, available, uint256(signedCost));
+            // The full step costs more than the room: grow by the exact ratio whose cost is the
+            // room ({CurveAdjustment-depthRatioForCost}), one wei less when the reserves' rounding
+            // down and the cost's rounding up take it above the room.
+            ratio = Math.min(CurveAdjustment.depthRatioForCost(r.quote, r.base, net, available), ratio);
             (ok, q1, b1, signedCost) = _scaled(r, ratio, net);
+            if (ok && signedCost > 0 && uint256(signedCost) > available && ratio > FixedPoint.WAD) {
+                (ok, q1, b1, signedCost) = _scaled(r, --ratio, net);
+            }
         }
         if (!ok || (signedCost > 0 && uint256(signedCost) > available) || ratio == FixedPoint.WAD) return 0;
         uint256 newDepth = depth.wMulDown(ratio);
-        _shape.depth = newDepth.toUint128();
+        _depthConfig.depth = newDepth.toUint64();
         _reserves = Reserves(uint128(q1), uint128(b1));
         _recordCurveMove(_spotPrice(r), q1.wDivDown(b1));
         Budget memory budget = _budget;
@@ -146,7 +153,7 @@ contract AmmCurveModule is AmmStorage {
     function _depthStep() private view returns (uint256 depth, uint256 ratio, uint256 available) {
         DepthConfig memory d = _depthConfig;
         Budget memory budget = _budget;
-        depth = _shape.depth;
+        depth = d.depth;
         uint256 newDepth;
         if (budget.amount >= budget.target) {
             newDepth = Math.min(depth.wMulDown(FixedPoint.WAD + d.maxDepthChangeRatio), d.maxDepthRatio);
@@ -177,7 +184,11 @@ contract AmmCurveModule is AmmStorage {
 
     /// @dev What a curve move may cost: the budget above its floor.
     function _available(uint256 budget) private view returns (uint256) {
-        uint256 floor = _curveBounds.floor;
+        return _above(budget, _repegBook.floor);
+    }
+
+    /// @dev `budget` - `floor`, or 0 below it.
+    function _above(uint256 budget, uint256 floor) private pure returns (uint256) {
         return budget > floor ? budget - floor : 0;
     }
 
@@ -254,8 +265,14 @@ contract AmmCurveModule is AmmStorage {
             uint64(p.fundShareRatio)
         );
         _budget.target = uint128(p.budgetTarget);
-        _curveBounds = CurveBounds(uint128(p.budgetFloor), uint128(p.maxVammLeverage));
-        _depthConfig = DepthConfig(uint64(p.maxDepthChangeRatio), uint64(p.minDepthRatio), uint64(p.maxDepthRatio));
+        _repegBook.floor = uint128(p.budgetFloor);
+        _maxVammLeverage = p.maxVammLeverage;
+        _depthConfig = DepthConfig(
+            uint64(p.maxDepthChangeRatio),
+            uint64(p.minDepthRatio),
+            uint64(p.maxDepthRatio),
+            _depthConfig.depth
+        );
         uint8 flags;
         if (p.repegThresholdRatio != 0) flags |= FLAG_REPEG;
         if (p.maxSpreadRatio != 0) flags |= FLAG_SPREAD;
@@ -316,6 +333,14 @@ contract AmmCurveModule is AmmStorage {
         emit IAmm.OracleSet(address(priceFeed), asset);
     }
 
+    /// @notice See {IAmm-shutdown}; the Amm checks the caller is the ClearingHouse.
+    function shutdown(uint256 insuranceAvailable) external onlyDelegated returns (IAmm.FundingSnapshot memory funding) {
+        FundingPeriod.OpenInterest memory oi = _openInterest;
+        funding = _funding.stop(oi, insuranceAvailable, _blockTimestamp());
+        _openInterest = oi;
+        emit IAmm.FundingUpdated(0, 0, 0, funding.longIndex, funding.shortIndex, funding.insuranceFlow);
+    }
+
     /// @notice See {IAmm-setFundingParams}.
     function setFundingParams(IAmm.FundingParams calldata params) external onlyDelegated onlyOwner {
         _setFundingParams(params);
@@ -362,16 +387,15 @@ contract AmmCurveModule is AmmStorage {
     /// @notice See {IAmmCurve-getCurveParams}.
     function getCurveParams() external view onlyDelegated returns (IAmmCurve.CurveParams memory) {
         CurveConfig memory c = _curveConfig;
-        CurveBounds memory bounds = _curveBounds;
         DepthConfig memory d = _depthConfig;
         return
             IAmmCurve.CurveParams(
                 c.repegThresholdRatio,
                 c.baseSpreadRatio,
                 c.maxSpreadRatio,
-                bounds.maxVammLeverage,
+                _maxVammLeverage,
                 c.fundShareRatio,
-                bounds.floor,
+                _repegBook.floor,
                 _budget.target,
                 d.maxDepthChangeRatio,
                 d.minDepthRatio,
@@ -381,10 +405,9 @@ contract AmmCurveModule is AmmStorage {
 
     /// @notice See {IAmmCurve-getCurveState}.
     function getCurveState() external view onlyDelegated returns (IAmmCurve.CurveState memory state) {
-        CurveShape memory shape = _shape;
         Reserves memory r = _reserves;
-        state.peg = shape.peg;
-        state.depth = shape.depth;
+        state.peg = _repegBook.peg;
+        state.depth = _depthConfig.depth;
         state.budget = _budget.amount;
         state.netPosition = _netPosition(_openInterest);
         int256 net = state.netPosition;

@@ -53,23 +53,22 @@ abstract contract AmmStorage is Ownable2Step {
         uint128 target;
     }
 
-    /// @dev Read by a repeg and by a trade that grows the net position with the leverage bound on.
-    struct CurveBounds {
+    /// @dev What a repeg reads and writes besides the reserves and the budget, in one slot: the
+    /// budget's floor (a move never spends below it) and the peg (1e18 at launch: the product of
+    /// every repeg's factor).
+    struct RepegBook {
         uint128 floor;
-        uint128 maxVammLeverage;
+        uint128 peg;
     }
 
-    /// @dev Read by funding updates only.
+    /// @dev What a funding update's depth step reads and writes, in one slot: the formulaic k's
+    /// parameters and the depth (1e18 at launch: the product of every depth change's factor; a
+    /// change never takes it above maxDepthRatio <= 10x, so it fits 64 bits).
     struct DepthConfig {
         uint64 maxDepthChangeRatio;
         uint64 minDepthRatio;
         uint64 maxDepthRatio;
-    }
-
-    /// @dev peg and depth (1e18 at launch): the products of every repeg's and depth change's factor.
-    struct CurveShape {
-        uint128 peg;
-        uint128 depth;
+        uint64 depth;
     }
 
     Reserves internal _reserves;
@@ -92,9 +91,10 @@ abstract contract AmmStorage is Ownable2Step {
 
     CurveConfig internal _curveConfig;
     Budget internal _budget;
-    CurveBounds internal _curveBounds;
+    RepegBook internal _repegBook;
     DepthConfig internal _depthConfig;
-    CurveShape internal _shape;
+    /// @dev The vAMM leverage bound (0: off), read by a trade that grows the net position.
+    uint256 internal _maxVammLeverage;
     /// @dev The budget as the last funding update left it (the "budget fell" test of the
     /// formulaic k), and what the curve's moves gained (negative costs: the net position lost) that
     /// the budget has not yet collected from the market's realised surplus
@@ -204,21 +204,20 @@ abstract contract AmmStorage is Ownable2Step {
     }
 
     /// @dev Reverts VammLeverageExceeded when a trade growing |net| from `netBefore` to `netAfter`
-    /// leaves |net| x price above maxVammLeverage x (budget + fundShareRatio x `insuranceAvailable`);
-    /// price: the fresh index, else the spot price `spot`.
+    /// leaves |net| x `price` above maxVammLeverage x (`budget` + `fundShareRatio` x
+    /// `insuranceAvailable`); `price`: the fresh index, else the spot price.
     function _checkVammLeverage(
         int256 netBefore,
         int256 netAfter,
-        uint256 spot,
+        uint256 price,
         uint256 budget,
-        uint256 insuranceAvailable
+        uint256 insuranceAvailable,
+        uint256 fundShareRatio
     ) internal view {
         uint256 sizeAfter = SignedMath.abs(netAfter);
         if (sizeAfter <= SignedMath.abs(netBefore)) return;
-        uint256 maxLeverage = _curveBounds.maxVammLeverage;
-        uint256 index = _freshIndex();
-        uint256 price = index != 0 ? index : spot;
-        uint256 funds = budget + insuranceAvailable.wMulDown(_curveConfig.fundShareRatio);
+        uint256 maxLeverage = _maxVammLeverage;
+        uint256 funds = budget + insuranceAvailable.wMulDown(fundShareRatio);
         if (!CurveAdjustment.withinLeverage(netBefore, netAfter, price, funds, maxLeverage)) {
             revert IAmmCurveErrors.VammLeverageExceeded(sizeAfter.wMulUp(price), funds.wMulDown(maxLeverage));
         }

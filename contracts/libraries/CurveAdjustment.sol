@@ -94,6 +94,35 @@ library CurveAdjustment {
         return (q0.wMulDown(depthRatio), b0.wMulDown(depthRatio));
     }
 
+    /// @notice The depth ratio (WAD, rounded down) at which scaling both reserves of (q, b) costs
+    /// the market exactly `room`. Scaled by r, the curve's terminal value is
+    /// V(r) = r q net / (r b + net), rising with r (for either sign of net) toward q net / b, so
+    /// with W = V(q, b) + room the ratio is
+    ///     r = W net / (q net - W b) = 1 + room (b + net)^2 / (q net^2 - room b (b + net)).
+    /// The cost is concave in r: the linear share of a larger step, 1 + (R - 1) room / cost(R),
+    /// always costs more than `room`. The caller scales by at most this ratio; the reserves'
+    /// rounding down and the cost's rounding up may still take the cost a few wei above `room`
+    /// (see {AmmCurveModule}).
+    /// @return ratio floor(1e18 r); type(uint256).max when no ratio costs `room` (W >= q net / b:
+    /// every growth costs less, also for net 0); 1e18 (no growth) when a product of the formula
+    /// exceeds 256 bits (reserves, net and room far beyond any market's).
+    function depthRatioForCost(uint256 q, uint256 b, int256 net, uint256 room) internal pure returns (uint256) {
+        uint256 size = SignedMath.abs(net);
+        uint256 t = terminalBase(b, net);
+        (bool ok1, uint256 qm) = Math.tryMul(q, size);
+        (bool ok2, uint256 qmm) = Math.tryMul(qm, size);
+        (bool ok3, uint256 rb) = Math.tryMul(room, b);
+        (bool ok4, uint256 rbt) = Math.tryMul(rb, t);
+        (bool ok5, uint256 rt) = Math.tryMul(room, t);
+        (bool ok6, uint256 wt) = Math.tryMul(FixedPoint.WAD, t);
+        if (!(ok1 && ok2 && ok3 && ok4 && ok5 && ok6)) return FixedPoint.WAD;
+        if (qmm <= rbt) return type(uint256).max;
+        uint256 denominator = qmm - rbt;
+        // A quotient of 2^255 or more is beyond any ratio asked for (and would overflow below).
+        if (denominator <= Math.mulDiv(rt, wt, 1 << 255)) return type(uint256).max;
+        return FixedPoint.WAD + Math.mulDiv(rt, wt, denominator);
+    }
+
     /// @notice The inputs of a trade's spread, each a ratio in 18 decimals.
     /// @param baseSpread The market's least spread (its own fee, paid on every trade).
     /// @param maxSpread The cap.
@@ -118,11 +147,10 @@ library CurveAdjustment {
     /// scaled by the budget's drawdown; at most `maxSpread`. The buyer pays it above the curve's
     /// price, the seller below.
     function spreadRatio(SpreadInputs memory inputs) internal pure returns (uint256) {
-        uint256 spread =
-            inputs.baseSpread +
-                inputs.skew.wMulUp(SKEW_WEIGHT) +
-                inputs.gap +
-                inputs.baseSpread.wMulUp(inputs.drawdown);
+        uint256 spread = inputs.baseSpread + inputs.gap;
+        // A zero term adds nothing (x * 0 rounds to 0 either way): skip its multiplication.
+        if (inputs.skew != 0) spread += inputs.skew.wMulUp(SKEW_WEIGHT);
+        if (inputs.drawdown != 0) spread += inputs.baseSpread.wMulUp(inputs.drawdown);
         return Math.min(spread, inputs.maxSpread);
     }
 

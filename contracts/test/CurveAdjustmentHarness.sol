@@ -31,6 +31,10 @@ contract CurveAdjustmentHarness {
         return CurveAdjustment.scaleDepth(q0, b0, depthRatio);
     }
 
+    function depthRatioForCost(uint256 q, uint256 b, int256 net, uint256 room) external pure returns (uint256) {
+        return CurveAdjustment.depthRatioForCost(q, b, net, room);
+    }
+
     function spreadRatio(CurveAdjustment.SpreadInputs calldata inputs) external pure returns (uint256) {
         return CurveAdjustment.spreadRatio(inputs);
     }

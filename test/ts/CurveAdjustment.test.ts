@@ -10,6 +10,7 @@ import { toWad } from "../../scripts/lib/fixed.js";
 import type { CurveAdjustmentHarness } from "../../typechain-types/index.js";
 import * as model from "./helpers/curve-model.js";
 import { NetPositionExceedsCurve, Seeded, WAD } from "./helpers/curve-model.js";
+import { Rational } from "./helpers/rational.js";
 
 const { ethers } = await network.create();
 
@@ -251,6 +252,90 @@ describe("CurveAdjustment", function () {
       expect(await h.withinLeverage(toWad(200), toWad(100), toWad(3_000), 0n, toWad(10))).to.equal(true);
       expect(await h.withinLeverage(-toWad(200), toWad(200), toWad(3_000), 0n, toWad(10))).to.equal(true);
       expect(await h.withinLeverage(0n, toWad(1_000_000), toWad(3_000), 0n, 0n)).to.equal(true);
+    });
+  });
+
+  describe("depthRatioForCost, worked by hand", function () {
+    // The reference market, net long 250: T = b + net = 10,250, V(q, b) = 30,000,000 x 250 / 10,250
+    // = 731,707.317... Scaling both reserves by r gives V(r) = r q net / (r b + net); with
+    // W = V(q, b) + room, V(r) = W at r = W net / (q net - W b) = 1 + room T^2 / (q net^2 - room b T).
+    async function ratioIs(q: bigint, b: bigint, net: bigint, room: bigint, expected: bigint) {
+      expect(model.depthRatioForCost(q, b, net, room), "model").to.equal(expected);
+      expect(await h.depthRatioForCost(q, b, net, room), "library").to.equal(expected);
+    }
+
+    it("finds the ratio whose cost is the room for a net long, rounded down", async function () {
+      // room 1,000: r - 1 = 1,000 x 10,250^2 / (30,000,000 x 250^2 - 1,000 x 10,000 x 10,250)
+      //   = 105,062,500,000 / (1,875,000,000,000 - 102,500,000,000) = 105,062,500,000 / 1,772,500,000,000
+      //   = 1,681 / 28,360 = 0.059273624823695345|557... -> 1.059273624823695345.
+      await ratioIs(Q, B, LONG_250, toWad(1_000), 1_059273624823695345n);
+      // The model's exact ratio costs the room exactly: V(r) - V(q, b) = 1,000.
+      const r = model.exactDepthRatioForCost(Q, B, LONG_250, toWad(1_000))!;
+      expect(r.eq(new Rational(30_041n, 28_360n)), "r = 30,041 / 28,360").to.equal(true);
+      const vR = r.mul(new Rational(Q * LONG_250)).div(r.mul(new Rational(B)).add(new Rational(LONG_250)));
+      expect(vR.sub(model.terminalValue(Q, B, LONG_250)).eq(new Rational(toWad(1_000))), "V(r) - V0").to.equal(true);
+    });
+
+    it("finds it for a net short, whose growth costs too", async function () {
+      // net -250: T = 9,750; r - 1 = 1,000 x 9,750^2 / (30,000,000 x 250^2 - 1,000 x 10,000 x 9,750)
+      //   = 95,062,500,000 / 1,777,500,000,000 = 169 / 3,160 = 0.053481012658227848|1... -> 1.053481012658227848.
+      await ratioIs(Q, B, -LONG_250, toWad(1_000), 1_053481012658227848n);
+      // The growth to that ratio costs the short side at most the room (reserves scaled, cost rounded up).
+      const { cost } = model.depthChange(Q, B, 1_053481012658227848n, -LONG_250);
+      expect(cost > 0n && cost <= toWad(1_000), `cost ${cost}`).to.equal(true);
+    });
+
+    it("costs less than the linear share of a larger step, which overshoots the room", async function () {
+      // The full 10% step costs more than 1,000; its linear share (1 + 0.1 x 1,000 / cost) costs more
+      // than the room, the exact ratio at most the room.
+      const full = model.depthChange(Q, B, toWad("1.1"), LONG_250).cost;
+      expect(full > toWad(1_000)).to.equal(true);
+      const share = E18 + (toWad("0.1") * toWad(1_000)) / full;
+      expect(model.depthChange(Q, B, share, LONG_250).cost > toWad(1_000), "the share overshoots").to.equal(true);
+      const exact = await h.depthRatioForCost(Q, B, LONG_250, toWad(1_000));
+      expect(exact < share, "the exact ratio is below the share").to.equal(true);
+      expect(model.depthChange(Q, B, exact, LONG_250).cost <= toWad(1_000), "the exact ratio fits").to.equal(true);
+    });
+
+    it("answers every growth fits when the room reaches q net / b - V, and 1 for no room", async function () {
+      // q net / b = 750,000; V = 731,707.317...: a room of 18,293 reaches it (any r fits), 18,292 does
+      // not: r - 1 = 18,292 x 10,250^2 / (1,875,000,000,000 - 18,292 x 102,500,000) = 7,687,213 / 280.
+      await ratioIs(Q, B, LONG_250, toWad(18_293), model.MAX_UINT256);
+      await ratioIs(Q, B, LONG_250, toWad(18_292), 27_455_332142857142857142n);
+      await ratioIs(Q, B, LONG_250, 0n, E18);
+      // net 0: a depth change costs nothing, whatever the room.
+      await ratioIs(Q, B, 0n, 0n, model.MAX_UINT256);
+    });
+
+    it("answers no growth when a product exceeds 256 bits, and reverts where the net short cannot close", async function () {
+      // q x net^2 = 2^127 x 2^200: beyond 256 bits.
+      expect(await h.depthRatioForCost(2n ** 127n, 2n ** 127n, 2n ** 100n, 1n)).to.equal(E18);
+      await expect(h.depthRatioForCost(Q, B, -B, 1n))
+        .to.be.revertedWithCustomError(h, "NetPositionExceedsCurve")
+        .withArgs(B, -B);
+    });
+
+    it("agrees with the exact model to the wei on a seeded sweep of markets", async function () {
+      this.timeout(300_000);
+      const rng = new Seeded(0xdee9_0f_c057n);
+      let limited = 0;
+      let unlimited = 0;
+      for (let i = 0; i < 120; i++) {
+        // Within the formula's 256 bits: q < 2^110, b < 2^85, |net| < 2^70, room < 2^80.
+        const b = rng.logBetween(10n ** 6n, 2n ** 85n - 1n);
+        const q = rng.logBetween(1n, 2n ** 110n - 1n);
+        const size = rng.logBetween(1n, (b < 2n ** 70n ? b : 2n ** 70n) - 1n || 1n);
+        const net = rng.chance(50) ? size : -size;
+        const room = rng.chance(10) ? 0n : rng.logBetween(1n, 2n ** 80n - 1n);
+        const expected = model.depthRatioForCost(q, b, net, room);
+        const tag = `q=${q} b=${b} net=${net} room=${room}`;
+        expect(await h.depthRatioForCost(q, b, net, room), tag).to.equal(expected);
+        if (expected === model.MAX_UINT256) unlimited++;
+        else limited++;
+      }
+      console.log(`      depthRatioForCost sweep: ${limited} limited, ${unlimited} every growth fits`);
+      expect(limited, "limited").to.be.greaterThanOrEqual(20);
+      expect(unlimited, "unlimited").to.be.greaterThanOrEqual(5);
     });
   });
 

@@ -8,16 +8,17 @@
  *   happened exactly when the spot (at a trade) or the window's TWAPs (at funding) were beyond the
  *   threshold and the model's move was not empty;
  * - each DepthChanged: reserves a scaleDepth of the ones before by one ratio, that ratio the
- *   design's step (1 +/- maxDepthChangeRatio, within [min, max] x launch) up to a wei, or a
- *   partial growth that fits budget - target; the cost model.adjustmentCost of the change; and
- *   that a step the design calls for (a shrink, or a growth whose cost fits) did happen;
+ *   design's step (1 +/- maxDepthChangeRatio, within [min, max] x launch) up to a wei, or, when
+ *   the full growth costs more than budget - target, the partial growth of model.partialGrowth
+ *   (the exact ratio whose cost is that room) to the wei; the cost model.adjustmentCost of the
+ *   change; and that a step the design calls for (a shrink, or a growth that fits) did happen;
  * - the budget: spread in, positive costs out, never below the floor;
  * and after it: the reserves, budget, peg and depth equal the walk's, the positions' sizes sum to
  * the open interest's net and to the terminal base (launch base, then b1 + net after each depth
  * change) less the base reserve, exactly; a funding update moves the locked margin by minus the
  * fund's flow and the costs paid; the Vault's tokens equal free collateral + pools + fund.
  * A scripted end puts a large net long on a budget one quote above its target, where the design
- * allows a growth "by as much as fits, or none", and prints what the model finds would fit.
+ * asks for a growth "by as much as fits": the market must grow by the model's exact ratio.
  * Printed figures: the outcomes met, the tight room's numbers, and how far the terminal base
  * (b + net) has drifted from launch base x depth (a depth change scales b, not b + net).
  */
@@ -117,6 +118,8 @@ describe("Curve exactness: a deployed market's repegs and depth changes against 
     let index = toWad(100);
     let indexAt = 0n;
     let terminalBase = LAUNCH_BASE;
+    /** The last partial growth checkDepth saw: its WAD ratio and cost. */
+    let lastPartial: { ratio: bigint; cost: bigint } | undefined;
     const now = async () => BigInt((await ethers.provider.getBlock("latest"))!.timestamp);
 
     async function setIndex(price: bigint) {
@@ -150,6 +153,12 @@ describe("Curve exactness: a deployed market's repegs and depth changes against 
       if (c.net < 0n && -c.net >= c.base) return false;
       const target = model.quoteAtPrice(c.base, index);
       return model.repegWithin(c.quote, c.base, target, c.net, available(c.budget, curve.budgetFloor)).q1 !== c.quote;
+    }
+
+    /** The module's step ratio from `c` (WAD): depth x (1 + step) rounded down, capped, over depth rounded down. */
+    function moduleStepRatio(c: Curve) {
+      const up = (c.depth * (WAD + curve.maxDepthChangeRatio)) / WAD;
+      return ((up < curve.maxDepthRatio ? up : curve.maxDepthRatio) * WAD) / c.depth;
     }
 
     /** The design's depth step from `c`: the exact target ratio, its WAD floor and the room it may cost. */
@@ -201,12 +210,17 @@ describe("Curve exactness: a deployed market's repegs and depth changes against 
         expect(r > WAD, "a growth that shrinks").to.equal(true);
         const rFull = model.floorOf(rExact);
         if (abs(r - rFull) > 2n) {
-          // Not the full step: allowed only when the full step's cost did not fit the room.
+          // Not the full step: allowed only when the full step's cost did not fit the room, and
+          // then by the exact ratio whose cost is the room (model.partialGrowth), to the wei.
           expect(r < rFull, "a growth beyond the step").to.equal(true);
           expect(
             model.depthChange(c.quote, c.base, rFull, c.net).cost > step!.room,
             "a partial growth that fit",
           ).to.equal(true);
+          const partial = model.partialGrowth(c.quote, c.base, c.net, step!.room, moduleStepRatio(c));
+          expect(partial?.ratio, "the partial growth's ratio").to.equal(r);
+          expect([partial?.q1, partial?.b1, partial?.cost], "the partial growth").to.deep.equal([q1, b1, cost]);
+          lastPartial = { ratio: r, cost };
           seen.partialGrowths++;
         }
         seen.depthGrowths++;
@@ -346,6 +360,10 @@ describe("Curve exactness: a deployed market's repegs and depth changes against 
         expect(step.grow, `${what}: a due shrink did not happen`).to.equal(true);
         const full = model.depthChange(from.quote, from.base, rFull, from.net);
         expect(full.cost > step.room, `${what}: a growth that fits did not happen`).to.equal(true);
+        expect(
+          model.partialGrowth(from.quote, from.base, from.net, step.room, moduleStepRatio(from)),
+          `${what}: a partial growth that fits did not happen`,
+        ).to.equal(undefined);
       }
       const after = await checkAfter(w.c);
       expect(after.locked - before.locked, `${what}: locked margin at funding`).to.equal(
@@ -409,7 +427,7 @@ describe("Curve exactness: a deployed market's repegs and depth changes against 
 
     // A scripted end: a large net long, the index on the spot for a whole window (no repeg), then a
     // target one quote under the budget: the growth's full step costs more than that room, so the
-    // depth may grow only by as much as the room pays (checked by checkDepth if it does).
+    // depth grows by the exact ratio whose cost is the room (checked by checkDepth to the wei).
     for (const t of traders) if ((await fx.ch.getPosition(fx.market, t.address)).size < 0n) await close(t);
     await trade(fx.alice, Side.LONG, toWad(30_000), toWad(3));
     await setIndex((spotOf(await read(fx)) / 10n ** 10n) * 10n ** 10n);
@@ -421,8 +439,8 @@ describe("Curve exactness: a deployed market's repegs and depth changes against 
     curve.maxDepthRatio = toWad(10);
     await (await fx.amm.setCurveParams(curve)).wait();
     await setIndex(index);
-    // What the design allows here: the full 5% step costs more than the room (1 quote), so the depth
-    // grows "by as much as fits" (found by search in the model) or not at all.
+    // What the design asks here: the full 5% step costs more than the room (1 quote), so the depth
+    // grows by as much as fits: the exact ratio whose cost is the room (model.partialGrowth).
     const tightStep = depthStep(tight);
     expect(tightStep?.grow, "a growth is due").to.equal(true);
     const rFull = model.floorOf(tightStep!.ratio.mul(new Rational(WAD)));
@@ -430,16 +448,18 @@ describe("Curve exactness: a deployed market's repegs and depth changes against 
     expect(full.cost > WAD, "the full step does not fit the tight room").to.equal(true);
     const fits = model.depthWithin(tight.quote, tight.base, rFull, tight.net, WAD);
     expect(fits > WAD, "some growth fits the room").to.equal(true);
-    const growthsBefore = seen.depthGrowths;
+    const partialsBefore = seen.partialGrowths;
     await fundingUpdate(600, "tight room");
-    const grew = seen.depthGrowths > growthsBefore;
-    // The module's share of the step, 1 + (r - 1) x room / cost: the cost is concave in the ratio
-    // (V(r) = q r n / (b r + n)), so that share costs more than the room and the growth is skipped.
+    // The cost is concave in the ratio (V(r) = q r n / (b r + n)): the linear share of the step,
+    // 1 + (r - 1) x room / cost, would cost more than the room; the exact ratio fits it.
     const share = WAD + ((rFull - WAD) * WAD) / full.cost;
     const shareCost = model.depthChange(tight.quote, tight.base, share, tight.net).cost;
+    expect(shareCost > WAD, "the linear share overshoots the room").to.equal(true);
+    expect(seen.partialGrowths, "the tight room's partial growth").to.equal(partialsBefore + 1);
     console.log(
       `      tight room: full step cost ${full.cost}, the linear share ${share} costs ${shareCost} (room ${WAD}); ` +
-        `as much as fits: ratio ${fits}; the market ${grew ? "grew" : "did not grow"}`,
+        `largest ratio that fits (search) ${fits}, the market grew by the exact ratio ${lastPartial?.ratio} ` +
+        `at cost ${lastPartial?.cost}`,
     );
 
     console.log(`      outcomes: ${JSON.stringify(seen)}`);
@@ -452,6 +472,7 @@ describe("Curve exactness: a deployed market's repegs and depth changes against 
       "repegsAtTrade",
       "repegsAtFunding",
       "partialRepegs",
+      "partialGrowths",
       "chargedRepegs",
       "depthGrowths",
       "depthShrinks",

@@ -141,6 +141,42 @@ export function depthWithin(q: bigint, b: bigint, maxRatio: bigint, net: bigint,
   return lo;
 }
 
+/**
+ * The exact ratio at which growing the depth of (q, b) costs `room`: scaled by r the terminal value
+ * is V(r) = r q net / (r b + net), so with W = V(q, b) + room, V(r) = W at r = W net / (q net - W b).
+ * Undefined when no ratio reaches W: V(r) only approaches q net / b, so when W >= q net / b
+ * (q net - W b <= 0; always for net 0) every growth costs less than the room.
+ */
+export function exactDepthRatioForCost(q: bigint, b: bigint, net: bigint, room: bigint): Rational | undefined {
+  const w = terminalValue(q, b, net).add(new Rational(room));
+  const denominator = new Rational(q * net).sub(w.mul(new Rational(b)));
+  if (denominator.cmp(new Rational(0n)) <= 0) return undefined;
+  return w.mul(new Rational(net)).div(denominator);
+}
+
+/** The largest uint256, the library's answer for "every growth fits". */
+export const MAX_UINT256 = 2n ** 256n - 1n;
+
+/** floor(WAD x the exact ratio), or MAX_UINT256 when every growth fits (the library's depthRatioForCost). */
+export function depthRatioForCost(q: bigint, b: bigint, net: bigint, room: bigint): bigint {
+  const r = exactDepthRatioForCost(q, b, net, room);
+  return r === undefined ? MAX_UINT256 : floorOf(r.mul(new Rational(WAD)));
+}
+
+/**
+ * The module's growth when the full step to `rFull` (WAD) costs more than `room`: the exact ratio
+ * floor(WAD r), at most rFull; one wei less when the rounded cost at it is above the room; no growth
+ * (undefined) when even that costs more, or the ratio is 1.
+ */
+export function partialGrowth(q: bigint, b: bigint, net: bigint, room: bigint, rFull: bigint) {
+  const exact = depthRatioForCost(q, b, net, room);
+  let ratio = exact < rFull ? exact : rFull;
+  let change = depthChange(q, b, ratio, net);
+  if (change.cost > room && ratio > WAD) change = depthChange(q, b, --ratio, net);
+  if (change.cost > room || ratio === WAD) return undefined;
+  return { ratio, ...change };
+}
+
 // ---------------------------------------------------------------------- spread and leverage
 
 export interface SpreadInputs {
