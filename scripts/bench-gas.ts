@@ -46,31 +46,32 @@ const BUDGETS: Record<string, number> = {
  * are one more slot the Vault reads and writes (cold), with three more arguments per settlement; a
  * close or reduce that realises a profit also reads the market's claims (profitAvailable), and a
  * liquidation values its bad debt at the fair price.
- * The dynamic curve (issue 14, on in the parameter files) costs a trade that does not repeg
- * ~17,500-25,400 (~36,800 for a reversal, two legs): the spread (the curve parameters and the
- * budget read, the budget written, a SpreadCharged event, the fee carried to the Vault) and the vAMM
- * leverage bound on a risk-increasing trade; a repeg ~19,400 more; the steady-state funding update
- * grows the depth by what the budget's surplus pays (+41,400), one that repegs too +58,200. The
- * same increase with the curve off costs ~1,000 more than before the curve.
+ * The dynamic curve (issue 14, on in the parameter files) costs an increase that does not repeg
+ * +13,860 over the same increase on a static curve (134,059 vs 120,199): two cold slots (the curve
+ * parameters, the budget), the budget written, a SpreadCharged event, the spread carried to the
+ * Vault, and the vAMM leverage bound; a repeg +17,500 more (151,601). The steady-state funding
+ * update grows the depth by what the budget's surplus pays (178,376 vs 139,749 static), one that
+ * repegs too 209,709. Session 7's Amm work (one SwapContext read per swap, the repeg's floor and
+ * peg in one slot) took 1,600-4,600 off each dynamic trade.
  */
 const CEILINGS: Record<string, number> = {
-  updateFunding: 182_200, // 180,336 (a depth change: the budget above its target)
-  openPosition: 167_600, // 165,897
-  increasePosition: 138_100, // 136,649
-  reduceByOpenPosition: 140_900, // 139,421
-  addMargin: 55_900, // 55,283
-  removeMargin: 81_100, // 80,248
-  reversePosition: 175_800, // 174,025
-  reducePosition: 136_100, // 134,738
-  closePosition: 118_400, // 117,221
-  deposit: 49_700, // 49,137
-  withdraw: 44_800, // 44,316
-  increasePositionRepeg: 157_800, // 156,202
-  liquidatePartial: 187_600, // 185,710
-  liquidateWhole: 173_200, // 171,390
-  updateFundingRepegDepth: 210_900, // 208,807
-  updateFundingStaticCurve: 141_200, // 139,718
-  increasePositionStaticCurve: 121_400, // 120,116
+  updateFunding: 180_200, // 178,376 (a depth change: the budget above its target)
+  openPosition: 165_000, // 163,307
+  increasePosition: 135_400, // 134,059
+  reduceByOpenPosition: 139_300, // 137,882
+  addMargin: 55_900, // 55,301
+  removeMargin: 81_100, // 80,231
+  reversePosition: 172_700, // 170,893
+  reducePosition: 134_500, // 133,153
+  closePosition: 116_700, // 115,494
+  deposit: 49_700, // 49,159
+  withdraw: 44_800, // 44,338
+  increasePositionRepeg: 153_200, // 151,601
+  liquidatePartial: 186_800, // 184,877
+  liquidateWhole: 172_300, // 170,557
+  updateFundingRepegDepth: 211_900, // 209,709
+  updateFundingStaticCurve: 141_200, // 139,749
+  increasePositionStaticCurve: 121_500, // 120,199
 };
 
 const REPORT = "reports/gas.json";
