@@ -579,6 +579,18 @@ contract Amm is IAmm, AmmStorage {
         _delegateView();
     }
 
+    /// @inheritdoc IAmmCurve
+    function previewSpreadFeeAfter(
+        int256,
+        uint256,
+        uint256,
+        uint256,
+        int256,
+        uint256
+    ) external view returns (uint256 spreadFee) {
+        _delegateView();
+    }
+
     /// @dev Accrues funding to now on the open interest as it stood, then moves the long and short
     /// totals from the trader's old size to the new one.
     function _accrueAndMoveOpenInterest(

@@ -250,15 +250,39 @@ contract ClearingHouseViewer is IClearingHouseViewer {
     /// @dev The spread a leg trading `base` on `side` for `quote` pays, by the Amm's own formula
     /// ({IAmmCurve-previewSpreadFee}) on its current curve.
     function _spreadFee(Market memory m, Side side, uint256 base, uint256 quote) private view returns (uint256) {
-        int256 baseDelta = side == Side.LONG ? base.toInt256() : -base.toInt256();
-        return IAmm(m.amm).previewSpreadFee(baseDelta, quote);
+        return IAmm(m.amm).previewSpreadFee(_signed(side, base), quote);
+    }
+
+    /// @dev The spread of a reversal's opening leg (`legBase` for `legQuote`) on the curve its
+    /// close (`close`: its base change and spread) left in `m`.
+    function _legSpread(
+        Market memory m,
+        Side side,
+        Trade memory close,
+        uint256 legBase,
+        uint256 legQuote
+    ) private view returns (uint256) {
+        return
+            IAmm(m.amm).previewSpreadFeeAfter(
+                close.baseDelta,
+                close.spread,
+                m.quoteReserve,
+                m.baseReserve,
+                _signed(side, legBase),
+                legQuote
+            );
+    }
+
+    /// @dev A trade's base change on `side`: + bought (LONG), - sold (SHORT).
+    function _signed(Side side, uint256 base) private pure returns (int256) {
+        return side == Side.LONG ? base.toInt256() : -base.toInt256();
     }
 
     /// @dev A reversal: the close at the exit value, then the rest on the other side unless it is
     /// dust. Leaves the position after it in `m.position` and the reserves after it in `m`;
     /// returns the trade and the opening leg's base and quote (0 when the rest is not traded).
-    /// Both legs' spreads are the Amm's formula on the curve before the reversal (the opening
-    /// leg's, after the close, can differ from it by the close's effect on the net position).
+    /// Each leg's spread is the Amm's formula on the curve it trades on: the close's on the curve
+    /// now, the opening leg's on the curve the close left ({IAmmCurve-previewSpreadFeeAfter}).
     function _previewReverse(
         Market memory m,
         Side side,
@@ -275,21 +299,22 @@ contract ClearingHouseViewer is IClearingHouseViewer {
                 closedSize
             );
             t = PositionMath.reduce(m.position, closedSize, exitValue, m.funding, m.params.feeRatio);
-            uint256 closeSpread = _spreadFee(m, side, closedSize, exitValue);
-            PositionMath.chargeSpreadOnReduce(m.position, t, closeSpread, 0);
+            PositionMath.chargeSpreadOnReduce(m.position, t, _spreadFee(m, side, closedSize, exitValue), 0);
             PositionMath.deferGain(m.position, t, m.profitAvailable);
         }
         legQuote = notional - exitValue;
         if (legQuote == 0) return (t, 0, 0);
         legBase = CurveMath.baseForQuote(m.quoteReserve, m.baseReserve, side, legQuote);
         if (!PositionMath.restTradable(legQuote, legBase, m.quoteReserve, m.baseReserve)) return (t, 0, 0);
+        // The close's base change and spread (t so far) shape the curve the opening leg trades on.
+        uint256 legSpread = _legSpread(m, side, t, legBase, legQuote);
         (m.quoteReserve, m.baseReserve) = CurveMath.afterQuoteSwap(m.quoteReserve, m.baseReserve, side, legQuote);
         uint256 openFee;
         (m.position, openFee) = PositionMath.openRest(side, legBase, legQuote, leverage, m.funding, m.params.feeRatio);
         t.quoteAmount = notional;
         t.fee += openFee;
         t.freeCollateralDelta -= (uint256(m.position.margin) + openFee).toInt256();
-        PositionMath.chargeSpread(t, _spreadFee(m, side, legBase, legQuote), 0);
+        PositionMath.chargeSpread(t, legSpread, 0);
     }
 
     /// @inheritdoc IClearingHouseViewer

@@ -443,4 +443,30 @@ contract AmmCurveModule is AmmStorage {
         if (oi.curveFlags & FLAG_SPREAD == 0) return 0;
         (fee, ) = _spreadFee(_reserves, oi, baseDelta, notional);
     }
+
+    /// @notice See {IAmmCurve-previewSpreadFeeAfter}.
+    function previewSpreadFeeAfter(
+        int256 firstBaseDelta,
+        uint256 firstSpread,
+        uint256 quoteReserve,
+        uint256 baseReserve,
+        int256 baseDelta,
+        uint256 notional
+    ) external view onlyDelegated returns (uint256) {
+        FundingPeriod.OpenInterest memory oi = _openInterest;
+        if (oi.curveFlags & FLAG_SPREAD == 0) return 0;
+        Budget memory budget = _budget;
+        budget.amount = (budget.amount + firstSpread).toUint128();
+        int256 netBefore = _netPosition(oi) + firstBaseDelta;
+        uint256 ratio = _spreadRatio(
+            _curveConfig,
+            budget,
+            netBefore,
+            netBefore + baseDelta,
+            quoteReserve.wDivDown(baseReserve),
+            baseReserve,
+            _freshIndex()
+        );
+        return notional.wMulUp(ratio);
+    }
 }

@@ -160,4 +160,17 @@ interface IAmmCurve is IAmmCurveErrors {
     /// trader's base change: + buys base, the price rises) for `notional` quote would pay on the
     /// current curve: the swap's own formula (a repeg the trade would trigger first aside).
     function previewSpreadFee(int256 baseDelta, uint256 notional) external view returns (uint256 spreadFee);
+
+    /// @notice As {previewSpreadFee}, for a trade that follows another in the same call (a
+    /// reversal's opening leg after its close): on the curve the first leg left, its reserves
+    /// `quoteReserve` / `baseReserve`, the net position moved by `firstBaseDelta` and the budget
+    /// grown by the first leg's spread `firstSpread`.
+    function previewSpreadFeeAfter(
+        int256 firstBaseDelta,
+        uint256 firstSpread,
+        uint256 quoteReserve,
+        uint256 baseReserve,
+        int256 baseDelta,
+        uint256 notional
+    ) external view returns (uint256 spreadFee);
 }

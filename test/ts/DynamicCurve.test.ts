@@ -537,6 +537,40 @@ describe("Dynamic curve (issue 14)", function () {
       expect(closed.freeCollateralDelta).to.equal(closePreview.payout);
     });
 
+    it("previews a reversal's opening leg on the curve its close leaves, to the wei of the trade", async function () {
+      const fx = await networkHelpers.loadFixture(marketFixture);
+      await (await fx.amm.setCurveParams(SPREAD)).wait();
+      await setIndex(fx, toWad(100));
+      await (await open(fx, fx.alice, Side.LONG, toWad(1_000))).wait();
+      await (await open(fx, fx.carol, Side.LONG, toWad(100))).wait();
+      // Carol reverses into a short of about 29,000: her close shrinks the net long, her opening
+      // leg takes the net short beyond the long it leaves, so its skew term depends on the close.
+      const s0 = await state(fx);
+      const carol = await fx.ch.getPosition(fx.market, fx.carol.address);
+      const afterClose = reservesAfterBase(s0.quote, s0.base, carol.size, carol.size);
+      const exit = afterClose.quote;
+      const legQuote = toWad(30_000) - exit;
+      const leg = reservesAfterQuote(afterClose.newQuote, afterClose.newBase, Side.SHORT, legQuote);
+      const netAfterClose = s0.net - carol.size;
+      expect(leg.base > 2n * netAfterClose, "the leg grows |net| beyond what the close left").to.equal(true);
+      const preview = await fx.viewer.previewOpen(fx.market, fx.carol.address, Side.SHORT, toWad(3_000), toWad(10));
+      expect(preview.kind).to.equal(3n); // REVERSE
+      // The opening leg's spread on the pre-trade curve differs from the one it pays.
+      const onPreTradeCurve = await fx.amm.previewSpreadFee(-leg.base, legQuote);
+      const tx = await open(fx, fx.carol, Side.SHORT, toWad(3_000));
+      const receipt = await tx.wait();
+      const spreads = receipt!.logs
+        .map((log) => fx.amm.interface.parseLog(log))
+        .filter((parsed) => parsed?.name === "SpreadCharged")
+        .map((parsed) => parsed!.args.spreadFee as bigint);
+      expect(spreads.length, "two legs, two spreads").to.equal(2);
+      expect(spreads[1]).to.not.equal(onPreTradeCurve);
+      const changed = await positionChanged(fx, tx);
+      expect(changed.fee, "fee and both spreads").to.equal(preview.fee);
+      expect(changed.freeCollateralDelta).to.equal(preview.freeCollateralDelta);
+      expect(changed.baseDelta).to.equal(preview.baseDelta);
+    });
+
     it("adds the index gap a trade widens and the budget's drawdown", async function () {
       const fx = await networkHelpers.loadFixture(marketFixture);
       await (await fx.ch.connect(fx.bob).contributeToBudget(fx.market, toWad(500))).wait();
