@@ -47,11 +47,11 @@ const BUDGETS: Record<string, number> = {
  * close or reduce that realises a profit also reads the market's claims (profitAvailable), and a
  * liquidation values its bad debt at the fair price.
  * The dynamic curve (issue 14, on in the parameter files) costs an increase that does not repeg
- * +13,860 over the same increase on a static curve (134,059 vs 120,199): two cold slots (the curve
+ * +13,860 over the same increase on a static curve (134,037 vs 120,177): two cold slots (the curve
  * parameters, the budget), the budget written, a SpreadCharged event, the spread carried to the
- * Vault, and the vAMM leverage bound; a repeg +17,500 more (151,601). The steady-state funding
- * update grows the depth by what the budget's surplus pays (178,376 vs 139,749 static), one that
- * repegs too 209,709. Session 7's Amm work (one SwapContext read per swap, the repeg's floor and
+ * Vault, and the vAMM leverage bound; a repeg +17,600 more (151,624). The steady-state funding
+ * update grows the depth by what the budget's surplus pays (178,333 vs 139,749 static), one that
+ * repegs too 209,666. Session 7's Amm work (one SwapContext read per swap, the repeg's floor and
  * peg in one slot) took 1,600-4,600 off each dynamic trade.
  */
 const CEILINGS: Record<string, number> = {
