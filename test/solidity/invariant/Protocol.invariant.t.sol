@@ -116,6 +116,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         // The index history starts now; a first staker backs the fund.
         amm.pokeIndex();
         stakers.stakeExactly(0, 10_000 * 10 ** decimals);
+        _configureCurve(decimals);
         clearingHouse.transferOwnership(address(admin));
         amm.transferOwnership(address(admin));
         admin.acceptOwnerships();
@@ -212,6 +213,10 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         for (uint256 i; i < stakers.N_STAKERS(); ++i) excludeSender(stakers.stakerAt(i));
     }
 
+    /// @dev The market's dynamic curve, set up as its owner and a funder would before trading opens
+    /// (the parameter files' deployment): nothing here, a static curve; see the dynamic-curve suite.
+    function _configureCurve(uint8 decimals) internal virtual {}
+
     // ================================================================== sums over the traders
 
     struct Book {
@@ -286,6 +291,19 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         dust -= amm.getFundingIndices(insurance).insuranceFlow;
     }
 
+    /// @dev The quote reserve the positions are measured from: q0 + what the curve's repegs and depth
+    /// changes added to it outside trades (q0 with a static curve).
+    function _quoteStart() internal view returns (int256) {
+        return int256(q0) + traders.quoteShift();
+    }
+
+    /// @dev The AMM budget's money in the market's pool beside the margins (0 with a static curve):
+    /// contributions + spreads the traders paid out of their margins - what the budget paid of
+    /// liquidations (fair bad debt, rewards). Repeg / depth costs and collected gains move none.
+    function _budgetMoney() internal view returns (int256) {
+        return int256(traders.sumBudgetCredited() + traders.sumSpread()) - int256(traders.sumBudgetSpent());
+    }
+
     // ================================================================== invariants
 
     /// @notice P1 (custody). The Vault's token balance x scale equals every claim on it exactly: the
@@ -315,7 +333,8 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     function invariant_P2_baseConservationAndOpenInterest() public view {
         Book memory s = _book();
         (, uint256 b) = amm.getReserves();
-        assertEq(s.sumSize, int256(b0) - int256(b), "P2: sum of sizes != b0 - base reserve");
+        // b0 + what the curve's depth changes added to the base reserve (0 with a static curve).
+        assertEq(s.sumSize, int256(b0) + traders.baseShift() - int256(b), "P2: sum of sizes != b0 - base reserve");
         (uint256 oiLong, uint256 oiShort) = amm.getOpenInterest();
         assertEq(oiLong, s.longSize, "P2: long open interest != sum of long sizes");
         assertEq(oiShort, s.shortSize, "P2: short open interest != sum of |short sizes|");
@@ -330,9 +349,11 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     function invariant_P3_kNeverDecreases() public view {
         (uint256 q, uint256 b) = amm.getReserves();
         uint256 k = q * b;
-        assertGe(k, q0 * b0, "P3: k below its initial value");
+        // kFloor: q0 x b0, or k right after the latest repeg / depth change (curve on).
+        assertGe(k, traders.kFloor(), "P3: k below its initial value (or its value after the last curve move)");
         assertGe(k, traders.lastK(), "P3: k below the last value seen");
-        assertEq(traders.kDecreases(), 0, "P3: an action decreased k");
+        assertEq(traders.kDecreases(), 0, "P3: an action (or a swap) decreased k");
+        assertEq(traders.reserveMismatches(), 0, "P3: the reserves moved without a Swapped / Repegged / DepthChanged");
     }
 
     /// @notice P4 (the market's pool). The market's pool == sum of open margins + unpaid claims - sum
@@ -353,7 +374,8 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
                 int256(s.shortfall + liquidator.sumChargedToMarket()) +
                 traders.sumFundingPaid() -
                 traders.sumInsuranceFlow() +
-                int256(traders.fundReceivableOwed()),
+                int256(traders.fundReceivableOwed()) +
+                _budgetMoney(),
             "P4: pool != margins + claims - realised PnL - shortfall - charged + funding paid - insurance flow"
         );
         assertEq(s.shortfall, liquidator.sumShortfall(), "P4: market shortfall != sum of liquidation shortfalls");
@@ -367,7 +389,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         (uint256 q, ) = amm.getReserves();
         assertEq(
             traders.sumRealizedPnl(),
-            int256(s.longOpenNotional) - int256(s.shortOpenNotional) - (int256(q) - int256(q0)),
+            int256(s.longOpenNotional) - int256(s.shortOpenNotional) - (int256(q) - _quoteStart()),
             "P5: realised PnL != long ON - short ON - (q - q0)"
         );
     }
@@ -695,13 +717,25 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         assertEq(afterSettle[0], before[0], "P12: the settlement decreased k");
         assertEq(afterSettle[1], before[1], "P12: an event of the settlement disagreed with the state");
         assertEq(afterSettle[2], before[2], "P12: a close of the settlement charged another fee");
-        assertEq(afterSettle[3], before[3], "P12: unexpected revert during the settlement");
+        if (afterSettle[3] != before[3]) {
+            revert AssertionFailed(
+                "P12: unexpected revert during the settlement (left: action, right: error selector)",
+                traders.lastUnexpectedAction(),
+                uint32(traders.lastUnexpectedSelector())
+            );
+        }
         assertEq(liqAfter[0], liqBefore[0], "P12: the settlement liquidated a position at or above maintenance");
         assertEq(liqAfter[1], liqBefore[1], "P12: the settlement was refused a liquidation below maintenance");
         assertEq(liqAfter[2], liqBefore[2], "P12: a liquidation of the settlement did not conserve value");
         assertEq(liqAfter[3], liqBefore[3], "P12: a liquidation of the settlement broke the penalty rules");
         assertEq(liqAfter[4], liqBefore[4], "P12: a liquidation event of the settlement disagreed with the state");
-        assertEq(liqAfter[5], liqBefore[5], "P12: unexpected liquidation revert during the settlement");
+        if (liqAfter[5] != liqBefore[5]) {
+            revert AssertionFailed(
+                "P12: unexpected liquidation revert during the settlement (right: error selector)",
+                0,
+                uint32(liquidator.lastUnexpectedSelector())
+            );
+        }
 
         if (traders.finalCloseFailures() != 0) {
             revert AssertionFailed(
@@ -741,12 +775,17 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         );
 
         (uint256 q, uint256 b) = amm.getReserves();
-        assertEq(b, b0, "P12: base reserve not back at b0");
-        assertGe(q, q0, "P12: quote reserve below q0");
-        assertLe((q - q0) * b0, traders.roundingSum(), "P12: quote reserve drift above the rounding bound");
+        // With the curve on, b0 and q0 are shifted by the curve's moves; the traders' total PnL is
+        // then at most what those moves paid them (their signed costs), less the swaps' rounding.
+        assertEq(int256(b), int256(b0) + traders.baseShift(), "P12: base reserve not back at b0");
+        int256 drift = int256(q) - _quoteStart();
+        assertGe(drift, -traders.sumCurveCost(), "P12: quote reserve below q0 (less the curve's costs)");
+        if (traders.curveMoves() == 0) {
+            assertLe(uint256(drift) * b0, traders.roundingSum(), "P12: quote reserve drift above the rounding bound");
+        }
         (uint256 oiLong, uint256 oiShort) = amm.getOpenInterest();
         assertEq(oiLong + oiShort, 0, "P12: open interest left");
-        assertEq(traders.sumRealizedPnl(), -int256(q - q0), "P12: total realised PnL != -(q - q0)");
+        assertEq(traders.sumRealizedPnl(), -drift, "P12: total realised PnL != -(q - q0)");
         // Every position is closed and payClaims ran: the pool less the claims left is the rounding
         // dust (q - q0) plus the funding dust (funding paid - insurance flow: nothing is pending
         // without positions), less the bad debt nobody paid (P4 with no margins left). So without a
@@ -756,8 +795,9 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         assertEq(marketPool, pool, "P12: the market's pool != the sum of the pools");
         uint256 uncovered = shortfall + liquidator.sumChargedToMarket();
         int256 left =
-            int256(q - q0) -
+            drift -
                 int256(uncovered) +
+                _budgetMoney() +
                 traders.sumFundingPaid() -
                 traders.sumInsuranceFlow() +
                 int256(traders.fundReceivableOwed());
@@ -778,7 +818,9 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         if (uncovered == 0) assertEq(claims, 0, "P12: a claim was left unpaid without uncovered bad debt");
         (, uint256 lockedLeft, ) = _balancesOf();
         int256 fundingDust = traders.sumFundingPaid() - traders.sumInsuranceFlow();
-        assertEq(lockedLeft, fundingDust > 0 ? uint256(fundingDust) : 0, "P12: locked != the funding dust");
+        // The AMM budget stays locked in the pool (0 with a static curve).
+        fundingDust += int256(amm.getCurveState().budget);
+        assertEq(lockedLeft, fundingDust > 0 ? uint256(fundingDust) : 0, "P12: locked != the funding dust + budget");
         assertTrue(pool <= lockedLeft || claims == 0, "P12: payClaims left both a spare pool and claims");
         assertLe(claims, uncovered, "P12: claims left above the shortfall + bad debt charged to the market");
     }
