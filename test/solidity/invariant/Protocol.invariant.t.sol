@@ -6,6 +6,7 @@ import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interf
 import {ChainlinkPriceFeed} from "../../../contracts/ChainlinkPriceFeed.sol";
 import {InsuranceFund} from "../../../contracts/InsuranceFund.sol";
 import {IAmm} from "../../../contracts/interfaces/IAmm.sol";
+import {IAmmCurveErrors} from "../../../contracts/interfaces/IAmmCurve.sol";
 import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
 import {IPriceFeed} from "../../../contracts/interfaces/IPriceFeed.sol";
 import {IVault} from "../../../contracts/interfaces/IVault.sol";
@@ -670,10 +671,14 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
             liquidator.sumRewards(),
             "P14: keeper's free collateral + claim != sum of rewards"
         );
+        // The market's AMM budget pays the fair bad debt first (0 with a static curve).
         assertEq(
             liquidator.sumBadDebt(),
-            liquidator.sumCovered() + liquidator.sumShortfall() + liquidator.sumChargedToMarket(),
-            "P14: bad debt != covered + shortfall + charged to the market"
+            liquidator.sumCovered() +
+                liquidator.sumShortfall() +
+                liquidator.sumChargedToMarket() +
+                liquidator.sumBadDebtFromBudget(),
+            "P14: bad debt != covered by the budget and the fund + shortfall + charged to the market"
         );
     }
 
@@ -703,7 +708,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         // is checked here (a violation before it is already reported by the invariant that watches it).
         uint256[4] memory before = _ghostCounters();
         uint256[6] memory liqBefore = _liquidationCounters();
-        uint256[37] memory stats = _stats();
+        uint256[41] memory stats = _stats();
         (uint256 q1, uint256 b1) = amm.getReserves();
         traders.settleAll(uint256(keccak256(abi.encode(q1, b1, traders.swaps(), block.timestamp))));
         uint256[4] memory afterSettle = _ghostCounters();
@@ -838,7 +843,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     /// reverts, self-liquidation refusals; then (filled in after it) the settlement's liquidations and
     /// whether claims were left unpaid (a shortfall).
 
-    function _stats() internal view returns (uint256[37] memory c) {
+    function _stats() internal view returns (uint256[41] memory c) {
         c[0] = 1;
         c[1] = liquidator.liquidations();
         c[2] = liquidator.fullLiquidations();
@@ -876,16 +881,21 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         c[34] = claims.nonZeroPayments();
         c[35] = traders.receivablesBooked();
         c[36] = liquidator.profitableLiquidations();
+        // The dynamic curve (all 0 with a static curve).
+        c[37] = traders.repegs();
+        c[38] = traders.depthChanges();
+        c[39] = traders.spreadCharges();
+        c[40] = traders.revertsBySelector(IAmmCurveErrors.VammLeverageExceeded.selector);
     }
 
     /// @dev With INVARIANT_STATS=<runs> in the environment, adds this run's counts to totals kept in the
     /// process environment (which the EVM state reverts do not touch) and, at the end of the
     /// campaign's last run, fails with the totals: a console-free report. Run one campaign at a time
     /// (`--grep`), since campaigns share the environment. Off (0) by default.
-    function _reportStats(uint256[37] memory run) internal {
+    function _reportStats(uint256[41] memory run) internal {
         uint256 runs = vm.envOr("INVARIANT_STATS", uint256(0));
         if (runs == 0) return;
-        string[37] memory names = [
+        string[41] memory names = [
             "runs",
             "liquidations",
             "full",
@@ -922,11 +932,15 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
             "tradesQueuingClaims",
             "claimPayments",
             "receivablesBooked",
-            "profitableLiquidations"
+            "profitableLiquidations",
+            "repegs",
+            "depthChanges",
+            "spreadCharges",
+            "vammLeverageRefusals"
         ];
         string memory prefix = string.concat("INVARIANT_STATS_", vm.toString(q0), "_");
         string memory report = string.concat("stats q0=", vm.toString(q0 / 1e18), ":");
-        for (uint256 i; i < 37; ++i) {
+        for (uint256 i; i < 41; ++i) {
             string memory key = string.concat(prefix, names[i]);
             uint256 total = vm.envOr(key, uint256(0)) + run[i];
             vm.setEnv(key, vm.toString(total));

@@ -53,6 +53,8 @@ contract LiquidatorHandler is MarketActor, ILiquidatorHook {
     uint256 public sumShortfall;
     /// @dev The bad debt the insurance fund paid (bad debt - shortfall) and the rewards it paid (with bad debt).
     uint256 public sumCovered;
+    /// @dev The bad debt the market's AMM budget paid (BudgetSpentOnBadDebt less its reward part).
+    uint256 public sumBadDebtFromBudget;
     /// @dev Bad debt beyond the bad debt at the fair price, charged to the market (BadDebtChargedToMarket):
     /// not a shortfall, the market's pool is that much short and its winners' claims wait.
     uint256 public sumChargedToMarket;
@@ -578,6 +580,7 @@ contract LiquidatorHandler is MarketActor, ILiquidatorHook {
         sumBadDebt += e.badDebt;
         sumShortfall += e.shortfall;
         sumCovered += e.badDebt - e.shortfall - e.charged - (e.fromBudget - e.rewardFromBudget);
+        sumBadDebtFromBudget += e.fromBudget - e.rewardFromBudget;
         sumChargedToMarket += e.charged;
         if (e.charged != 0) {
             uint256 deficitAfter = _deficit();

@@ -82,8 +82,14 @@ abstract contract TradeExecution is GhostLedger {
                 c.expectedFee = _fee(exit, c.feeRatio);
             }
         }
-        // Enough free collateral for any outcome: the margin and the fee of the whole notional.
-        _ensureFree(t, margin + _fee(c.notional, c.feeRatio));
+        // Enough free collateral for any outcome: the margin and the fee of the whole notional, and
+        // with the dynamic curve on the largest spread it could pay (0 with a static curve).
+        _ensureFree(
+            t,
+            margin +
+                _fee(c.notional, c.feeRatio) +
+                Math.mulDiv(c.notional, amm.getCurveParams().maxSpreadRatio, WAD, Math.Rounding.Ceil)
+        );
         c.freeBefore = vault.freeCollateral(t);
         c.insuranceBefore = _insurance();
         _flowBefore = amm.getFundingIndices(c.insuranceBefore).insuranceFlow;
