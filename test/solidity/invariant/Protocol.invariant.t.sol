@@ -39,7 +39,8 @@ import {TraderHandler} from "./handlers/TraderHandler.sol";
 /// (`test.solidity` profiles): default (CI) 64 x 64, `--test-profile deep` 512 x 256. Each
 /// invariant_* function runs its own campaign; a handler call that reverts is counted and dropped
 /// (`failOnRevert: false`), the handlers themselves catch the protocol's reverts and record anything
-/// wrong in ghost counters.
+/// wrong in ghost counters. ProtocolDynamicCurve.invariant.t.sol runs the same properties with the
+/// dynamic curve on (`_configureCurve`; SPEC.md, "The dynamic curve").
 abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     /// @dev The market under test, fixed per concrete suite.
     uint256 internal q0;
@@ -346,7 +347,9 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     }
 
     /// @notice P3 (k). k = quote x base is never below its initial value and never went down across a
-    /// trader action (ghost: k after the previous action; only trader actions swap).
+    /// trader action (ghost: k after the previous action; only trader actions swap). With the dynamic
+    /// curve on: never down across a swap, its floor is k after the latest Repegged / DepthChanged
+    /// (which may lower it by design), and the reserves never move without one of those events.
     function invariant_P3_kNeverDecreases() public view {
         (uint256 q, uint256 b) = amm.getReserves();
         uint256 k = q * b;
@@ -384,7 +387,8 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
 
     /// @notice P5 (quote conservation, zero-sum PnL). Sum of realised PnL == long open notional - short
     /// open notional - (quote reserve - q0), exactly: what traders realise is what the pool's quote
-    /// moved, net of the positions still open.
+    /// moved, net of the positions still open. With the dynamic curve on, q0 is shifted by what the
+    /// repegs and depth changes added to the quote reserve outside trades (`quoteShift`).
     function invariant_P5_quoteConservation() public view {
         Book memory s = _book();
         (uint256 q, ) = amm.getReserves();
