@@ -6,6 +6,7 @@ import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interf
 import {ChainlinkPriceFeed} from "../../../contracts/ChainlinkPriceFeed.sol";
 import {InsuranceFund} from "../../../contracts/InsuranceFund.sol";
 import {IAmm} from "../../../contracts/interfaces/IAmm.sol";
+import {IAmmCurveErrors} from "../../../contracts/interfaces/IAmmCurve.sol";
 import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
 import {IPriceFeed} from "../../../contracts/interfaces/IPriceFeed.sol";
 import {IVault} from "../../../contracts/interfaces/IVault.sol";
@@ -38,7 +39,8 @@ import {TraderHandler} from "./handlers/TraderHandler.sol";
 /// (`test.solidity` profiles): default (CI) 64 x 64, `--test-profile deep` 512 x 256. Each
 /// invariant_* function runs its own campaign; a handler call that reverts is counted and dropped
 /// (`failOnRevert: false`), the handlers themselves catch the protocol's reverts and record anything
-/// wrong in ghost counters.
+/// wrong in ghost counters. ProtocolDynamicCurve.invariant.t.sol runs the same properties with the
+/// dynamic curve on (`_configureCurve`; SPEC.md, "The dynamic curve").
 abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     /// @dev The market under test, fixed per concrete suite.
     uint256 internal q0;
@@ -116,6 +118,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         // The index history starts now; a first staker backs the fund.
         amm.pokeIndex();
         stakers.stakeExactly(0, 10_000 * 10 ** decimals);
+        _configureCurve(decimals);
         clearingHouse.transferOwnership(address(admin));
         amm.transferOwnership(address(admin));
         admin.acceptOwnerships();
@@ -212,6 +215,10 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         for (uint256 i; i < stakers.N_STAKERS(); ++i) excludeSender(stakers.stakerAt(i));
     }
 
+    /// @dev The market's dynamic curve, set up as its owner and a funder would before trading opens
+    /// (the parameter files' deployment): nothing here, a static curve; see the dynamic-curve suite.
+    function _configureCurve(uint8 decimals) internal virtual {}
+
     // ================================================================== sums over the traders
 
     struct Book {
@@ -286,6 +293,19 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         dust -= amm.getFundingIndices(insurance).insuranceFlow;
     }
 
+    /// @dev The quote reserve the positions are measured from: q0 + what the curve's repegs and depth
+    /// changes added to it outside trades (q0 with a static curve).
+    function _quoteStart() internal view returns (int256) {
+        return int256(q0) + traders.quoteShift();
+    }
+
+    /// @dev The AMM budget's money in the market's pool beside the margins (0 with a static curve):
+    /// contributions + spreads the traders paid out of their margins - what the budget paid of
+    /// liquidations (fair bad debt, rewards). Repeg / depth costs and collected gains move none.
+    function _budgetMoney() internal view returns (int256) {
+        return int256(traders.sumBudgetCredited() + traders.sumSpread()) - int256(traders.sumBudgetSpent());
+    }
+
     // ================================================================== invariants
 
     /// @notice P1 (custody). The Vault's token balance x scale equals every claim on it exactly: the
@@ -315,7 +335,8 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     function invariant_P2_baseConservationAndOpenInterest() public view {
         Book memory s = _book();
         (, uint256 b) = amm.getReserves();
-        assertEq(s.sumSize, int256(b0) - int256(b), "P2: sum of sizes != b0 - base reserve");
+        // b0 + what the curve's depth changes added to the base reserve (0 with a static curve).
+        assertEq(s.sumSize, int256(b0) + traders.baseShift() - int256(b), "P2: sum of sizes != b0 - base reserve");
         (uint256 oiLong, uint256 oiShort) = amm.getOpenInterest();
         assertEq(oiLong, s.longSize, "P2: long open interest != sum of long sizes");
         assertEq(oiShort, s.shortSize, "P2: short open interest != sum of |short sizes|");
@@ -326,13 +347,17 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     }
 
     /// @notice P3 (k). k = quote x base is never below its initial value and never went down across a
-    /// trader action (ghost: k after the previous action; only trader actions swap).
+    /// trader action (ghost: k after the previous action; only trader actions swap). With the dynamic
+    /// curve on: never down across a swap, its floor is k after the latest Repegged / DepthChanged
+    /// (which may lower it by design), and the reserves never move without one of those events.
     function invariant_P3_kNeverDecreases() public view {
         (uint256 q, uint256 b) = amm.getReserves();
         uint256 k = q * b;
-        assertGe(k, q0 * b0, "P3: k below its initial value");
+        // kFloor: q0 x b0, or k right after the latest repeg / depth change (curve on).
+        assertGe(k, traders.kFloor(), "P3: k below its initial value (or its value after the last curve move)");
         assertGe(k, traders.lastK(), "P3: k below the last value seen");
-        assertEq(traders.kDecreases(), 0, "P3: an action decreased k");
+        assertEq(traders.kDecreases(), 0, "P3: an action (or a swap) decreased k");
+        assertEq(traders.reserveMismatches(), 0, "P3: the reserves moved without a Swapped / Repegged / DepthChanged");
     }
 
     /// @notice P4 (the market's pool). The market's pool == sum of open margins + unpaid claims - sum
@@ -353,7 +378,8 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
                 int256(s.shortfall + liquidator.sumChargedToMarket()) +
                 traders.sumFundingPaid() -
                 traders.sumInsuranceFlow() +
-                int256(traders.fundReceivableOwed()),
+                int256(traders.fundReceivableOwed()) +
+                _budgetMoney(),
             "P4: pool != margins + claims - realised PnL - shortfall - charged + funding paid - insurance flow"
         );
         assertEq(s.shortfall, liquidator.sumShortfall(), "P4: market shortfall != sum of liquidation shortfalls");
@@ -361,13 +387,14 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
 
     /// @notice P5 (quote conservation, zero-sum PnL). Sum of realised PnL == long open notional - short
     /// open notional - (quote reserve - q0), exactly: what traders realise is what the pool's quote
-    /// moved, net of the positions still open.
+    /// moved, net of the positions still open. With the dynamic curve on, q0 is shifted by what the
+    /// repegs and depth changes added to the quote reserve outside trades (`quoteShift`).
     function invariant_P5_quoteConservation() public view {
         Book memory s = _book();
         (uint256 q, ) = amm.getReserves();
         assertEq(
             traders.sumRealizedPnl(),
-            int256(s.longOpenNotional) - int256(s.shortOpenNotional) - (int256(q) - int256(q0)),
+            int256(s.longOpenNotional) - int256(s.shortOpenNotional) - (int256(q) - _quoteStart()),
             "P5: realised PnL != long ON - short ON - (q - q0)"
         );
     }
@@ -648,10 +675,14 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
             liquidator.sumRewards(),
             "P14: keeper's free collateral + claim != sum of rewards"
         );
+        // The market's AMM budget pays the fair bad debt first (0 with a static curve).
         assertEq(
             liquidator.sumBadDebt(),
-            liquidator.sumCovered() + liquidator.sumShortfall() + liquidator.sumChargedToMarket(),
-            "P14: bad debt != covered + shortfall + charged to the market"
+            liquidator.sumCovered() +
+                liquidator.sumShortfall() +
+                liquidator.sumChargedToMarket() +
+                liquidator.sumBadDebtFromBudget(),
+            "P14: bad debt != covered by the budget and the fund + shortfall + charged to the market"
         );
     }
 
@@ -681,7 +712,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         // is checked here (a violation before it is already reported by the invariant that watches it).
         uint256[4] memory before = _ghostCounters();
         uint256[6] memory liqBefore = _liquidationCounters();
-        uint256[37] memory stats = _stats();
+        uint256[41] memory stats = _stats();
         (uint256 q1, uint256 b1) = amm.getReserves();
         traders.settleAll(uint256(keccak256(abi.encode(q1, b1, traders.swaps(), block.timestamp))));
         uint256[4] memory afterSettle = _ghostCounters();
@@ -695,13 +726,25 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         assertEq(afterSettle[0], before[0], "P12: the settlement decreased k");
         assertEq(afterSettle[1], before[1], "P12: an event of the settlement disagreed with the state");
         assertEq(afterSettle[2], before[2], "P12: a close of the settlement charged another fee");
-        assertEq(afterSettle[3], before[3], "P12: unexpected revert during the settlement");
+        if (afterSettle[3] != before[3]) {
+            revert AssertionFailed(
+                "P12: unexpected revert during the settlement (left: action, right: error selector)",
+                traders.lastUnexpectedAction(),
+                uint32(traders.lastUnexpectedSelector())
+            );
+        }
         assertEq(liqAfter[0], liqBefore[0], "P12: the settlement liquidated a position at or above maintenance");
         assertEq(liqAfter[1], liqBefore[1], "P12: the settlement was refused a liquidation below maintenance");
         assertEq(liqAfter[2], liqBefore[2], "P12: a liquidation of the settlement did not conserve value");
         assertEq(liqAfter[3], liqBefore[3], "P12: a liquidation of the settlement broke the penalty rules");
         assertEq(liqAfter[4], liqBefore[4], "P12: a liquidation event of the settlement disagreed with the state");
-        assertEq(liqAfter[5], liqBefore[5], "P12: unexpected liquidation revert during the settlement");
+        if (liqAfter[5] != liqBefore[5]) {
+            revert AssertionFailed(
+                "P12: unexpected liquidation revert during the settlement (right: error selector)",
+                0,
+                uint32(liquidator.lastUnexpectedSelector())
+            );
+        }
 
         if (traders.finalCloseFailures() != 0) {
             revert AssertionFailed(
@@ -741,12 +784,17 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         );
 
         (uint256 q, uint256 b) = amm.getReserves();
-        assertEq(b, b0, "P12: base reserve not back at b0");
-        assertGe(q, q0, "P12: quote reserve below q0");
-        assertLe((q - q0) * b0, traders.roundingSum(), "P12: quote reserve drift above the rounding bound");
+        // With the curve on, b0 and q0 are shifted by the curve's moves; the traders' total PnL is
+        // then at most what those moves paid them (their signed costs), less the swaps' rounding.
+        assertEq(int256(b), int256(b0) + traders.baseShift(), "P12: base reserve not back at b0");
+        int256 drift = int256(q) - _quoteStart();
+        assertGe(drift, -traders.sumCurveCost(), "P12: quote reserve below q0 (less the curve's costs)");
+        if (traders.curveMoves() == 0) {
+            assertLe(uint256(drift) * b0, traders.roundingSum(), "P12: quote reserve drift above the rounding bound");
+        }
         (uint256 oiLong, uint256 oiShort) = amm.getOpenInterest();
         assertEq(oiLong + oiShort, 0, "P12: open interest left");
-        assertEq(traders.sumRealizedPnl(), -int256(q - q0), "P12: total realised PnL != -(q - q0)");
+        assertEq(traders.sumRealizedPnl(), -drift, "P12: total realised PnL != -(q - q0)");
         // Every position is closed and payClaims ran: the pool less the claims left is the rounding
         // dust (q - q0) plus the funding dust (funding paid - insurance flow: nothing is pending
         // without positions), less the bad debt nobody paid (P4 with no margins left). So without a
@@ -756,8 +804,9 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         assertEq(marketPool, pool, "P12: the market's pool != the sum of the pools");
         uint256 uncovered = shortfall + liquidator.sumChargedToMarket();
         int256 left =
-            int256(q - q0) -
+            drift -
                 int256(uncovered) +
+                _budgetMoney() +
                 traders.sumFundingPaid() -
                 traders.sumInsuranceFlow() +
                 int256(traders.fundReceivableOwed());
@@ -778,7 +827,9 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         if (uncovered == 0) assertEq(claims, 0, "P12: a claim was left unpaid without uncovered bad debt");
         (, uint256 lockedLeft, ) = _balancesOf();
         int256 fundingDust = traders.sumFundingPaid() - traders.sumInsuranceFlow();
-        assertEq(lockedLeft, fundingDust > 0 ? uint256(fundingDust) : 0, "P12: locked != the funding dust");
+        // The AMM budget stays locked in the pool (0 with a static curve).
+        fundingDust += int256(amm.getCurveState().budget);
+        assertEq(lockedLeft, fundingDust > 0 ? uint256(fundingDust) : 0, "P12: locked != the funding dust + budget");
         assertTrue(pool <= lockedLeft || claims == 0, "P12: payClaims left both a spare pool and claims");
         assertLe(claims, uncovered, "P12: claims left above the shortfall + bad debt charged to the market");
     }
@@ -796,7 +847,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     /// reverts, self-liquidation refusals; then (filled in after it) the settlement's liquidations and
     /// whether claims were left unpaid (a shortfall).
 
-    function _stats() internal view returns (uint256[37] memory c) {
+    function _stats() internal view returns (uint256[41] memory c) {
         c[0] = 1;
         c[1] = liquidator.liquidations();
         c[2] = liquidator.fullLiquidations();
@@ -834,16 +885,21 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         c[34] = claims.nonZeroPayments();
         c[35] = traders.receivablesBooked();
         c[36] = liquidator.profitableLiquidations();
+        // The dynamic curve (all 0 with a static curve).
+        c[37] = traders.repegs();
+        c[38] = traders.depthChanges();
+        c[39] = traders.spreadCharges();
+        c[40] = traders.revertsBySelector(IAmmCurveErrors.VammLeverageExceeded.selector);
     }
 
     /// @dev With INVARIANT_STATS=<runs> in the environment, adds this run's counts to totals kept in the
     /// process environment (which the EVM state reverts do not touch) and, at the end of the
     /// campaign's last run, fails with the totals: a console-free report. Run one campaign at a time
     /// (`--grep`), since campaigns share the environment. Off (0) by default.
-    function _reportStats(uint256[37] memory run) internal {
+    function _reportStats(uint256[41] memory run) internal {
         uint256 runs = vm.envOr("INVARIANT_STATS", uint256(0));
         if (runs == 0) return;
-        string[37] memory names = [
+        string[41] memory names = [
             "runs",
             "liquidations",
             "full",
@@ -880,11 +936,15 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
             "tradesQueuingClaims",
             "claimPayments",
             "receivablesBooked",
-            "profitableLiquidations"
+            "profitableLiquidations",
+            "repegs",
+            "depthChanges",
+            "spreadCharges",
+            "vammLeverageRefusals"
         ];
         string memory prefix = string.concat("INVARIANT_STATS_", vm.toString(q0), "_");
         string memory report = string.concat("stats q0=", vm.toString(q0 / 1e18), ":");
-        for (uint256 i; i < 37; ++i) {
+        for (uint256 i; i < 41; ++i) {
             string memory key = string.concat(prefix, names[i]);
             uint256 total = vm.envOr(key, uint256(0)) + run[i];
             vm.setEnv(key, vm.toString(total));

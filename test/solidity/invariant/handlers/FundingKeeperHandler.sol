@@ -93,6 +93,7 @@ contract FundingKeeperHandler is MarketActor {
         uint256 seen;
         for (uint256 i; i < logs.length; ++i) {
             if (logs[i].emitter == address(vault)) traders.recordVaultLog(logs[i].topics, logs[i].data);
+            if (logs[i].emitter == address(amm)) traders.recordAmmLog(logs[i].topics, logs[i].data);
             if (logs[i].emitter == address(amm) && logs[i].topics[0] == IAmm.FundingUpdated.selector) {
                 u = abi.decode(logs[i].data, (Update));
                 seen++;

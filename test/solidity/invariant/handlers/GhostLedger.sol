@@ -14,6 +14,7 @@ import {MockERC20} from "../../../../contracts/test/MockERC20.sol";
 import {Vm} from "../../utils/Vm.sol";
 import {HandlerBase} from "./HandlerBase.sol";
 import {IAmm} from "../../../../contracts/interfaces/IAmm.sol";
+import {IAmmCurve, IAmmCurveErrors} from "../../../../contracts/interfaces/IAmmCurve.sol";
 import {ISharePriceWatch} from "./HandlerBase.sol";
 
 /// @notice The shared ledger of the campaign: the four traders' addresses, every ghost variable the
@@ -81,6 +82,48 @@ abstract contract GhostLedger is HandlerBase {
     /// itself <= that max. Bounds the reserve drift once every position is closed.
     uint256 public swaps;
     uint256 public roundingSum;
+
+    // ------------------------------------------------------------------ ghosts: the dynamic curve (issue 14)
+
+    /// @dev The reserves as the Amm's events left them, in event order (Swapped, Repegged,
+    /// DepthChanged carry the reserves after): after every action they must be the stored ones
+    /// (`reserveMismatches` otherwise: the reserves moved without an event saying so).
+    uint256 public reserveQuote;
+    uint256 public reserveBase;
+    uint256 public reserveMismatches;
+    /// @dev What the curve's moves (Repegged, DepthChanged) added to the quote and base reserves
+    /// outside trades: q0 + quoteShift and b0 + baseShift are the reserves the positions are
+    /// measured from (P2, P5, P12). Both 0 with the static curve.
+    int256 public quoteShift;
+    int256 public baseShift;
+    /// @dev k's floor: q0 x b0, then k right after the latest curve move (a repeg or depth change
+    /// may lower k; a swap never does).
+    uint256 public kFloor;
+    /// @dev Curve moves seen, and the sum of their signed costs (the exact change of the terminal
+    /// value: + paid to the traders from the budget, - their loss), and of the positive ones.
+    uint256 public repegs;
+    uint256 public depthChanges;
+    int256 public sumCurveCost;
+    uint256 public sumCurveCostPaid;
+    /// @dev The AMM budget's ins and outs by the Amm's events: BudgetCredited (contributions),
+    /// SpreadCharged, GainsCollected in; positive curve costs and BudgetSpentOnBadDebt out. Each
+    /// event's budgetAfter must be what these sums make it (`budgetEventMismatches`).
+    uint256 public sumBudgetCredited;
+    uint256 public sumSpread;
+    uint256 public spreadCharges;
+    uint256 public sumGainsCollected;
+    uint256 public sumBudgetSpent;
+    uint256 public budgetEventMismatches;
+    /// @dev A SpreadCharged whose ratio is outside [baseSpreadRatio, maxSpreadRatio] or whose fee is
+    /// not ceil(the swap's quote x ratio).
+    uint256 public spreadMismatches;
+    /// @dev Within the call being read: the spread charged, whether the curve repegged before its
+    /// swap, the exchange fee of its swaps (ceil(|quote| x feeRatio) per Swapped) and the last swap's
+    /// quote amount.
+    uint256 internal _callSpread;
+    bool internal _callRepegged;
+    uint256 internal _callSwapFees;
+    uint256 internal _lastSwapQuote;
 
     // ------------------------------------------------------------------ ghosts: outcomes
 
@@ -221,6 +264,9 @@ abstract contract GhostLedger is HandlerBase {
         }
         (q0, b0) = amm_.getReserves();
         lastK = q0 * b0;
+        kFloor = lastK;
+        reserveQuote = q0;
+        reserveBase = b0;
         _deployer = msg.sender;
     }
 
@@ -304,10 +350,41 @@ abstract contract GhostLedger is HandlerBase {
         _recordClaimLog(topics, data);
     }
 
-    /// @notice A Swapped event seen by the liquidator (P12's rounding bound).
-    function recordSwap(uint256 q, uint256 b) external onlyHandler {
-        swaps++;
-        roundingSum += Math.max(q, b);
+    /// @notice An Amm event seen by another handler (the liquidator, the funding keeper): swaps,
+    /// curve moves and the budget's ins and outs go to the ledger.
+    function recordAmmLog(bytes32[] calldata topics, bytes calldata data) external onlyHandler {
+        _recordAmmLog(topics, data);
+    }
+
+    /// @notice The budget's budgetAfter by the ledger: credited + spreads + gains collected -
+    /// positive curve costs - spent on bad debt.
+    function expectedBudget() public view returns (uint256) {
+        return sumBudgetCredited + sumSpread + sumGainsCollected - sumCurveCostPaid - sumBudgetSpent;
+    }
+
+    /// @notice Curve moves (repegs and depth changes) seen so far.
+    function curveMoves() external view returns (uint256) {
+        return repegs + depthChanges;
+    }
+
+    /// @notice `funder` contributes `units` of fresh tokens to the market's AMM budget (by the
+    /// test's setUp, as a deployment seeds it): deposited (P1 counts it) and moved into the pool.
+    function seedBudget(address funder, uint256 units) external {
+        require(msg.sender == _deployer, "only the deployer");
+        usdc.mint(funder, units);
+        vm.startPrank(funder);
+        usdc.approve(address(vault), units);
+        vault.deposit(units);
+        totalDeposited += units;
+        vm.recordLogs();
+        clearingHouse.contributeToBudget(address(amm), units * scale);
+        vm.stopPrank();
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter == address(amm)) _recordAmmLog(logs[i].topics, logs[i].data);
+        }
+        if (sumBudgetCredited != units * scale || vault.freeCollateral(funder) != 0) budgetEventMismatches++;
+        _end();
     }
 
     /// @notice After a liquidator action: k must not have gone down (P3).
@@ -330,8 +407,12 @@ abstract contract GhostLedger is HandlerBase {
     function _end() internal {
         (uint256 q, uint256 b) = amm.getReserves();
         uint256 k = q * b; // both < 2^128
-        if (k < lastK) kDecreases++;
+        if (k < lastK || k < kFloor) kDecreases++;
         lastK = k;
+        if (q != reserveQuote || b != reserveBase) {
+            reserveMismatches++;
+            (reserveQuote, reserveBase) = (q, b);
+        }
         _watchSharePrice();
     }
 
@@ -367,6 +448,63 @@ abstract contract GhostLedger is HandlerBase {
 
     function _shortfall() internal view returns (uint256 shortfall) {
         (, shortfall) = clearingHouse.getMarketStatus(address(amm));
+    }
+
+    /// @dev One Amm event into the ledger: a Swapped (P12's rounding bound; k must not fall across
+    /// it), a curve move (Repegged, DepthChanged: the reserves' shift outside trades, k's new floor,
+    /// its cost), the budget's ins and outs (each event's budgetAfter checked against the sums).
+    function _recordAmmLog(bytes32[] memory topics, bytes memory data) internal {
+        bytes32 sig = topics[0];
+        if (sig == IAmm.Swapped.selector) {
+            (int256 quoteDelta, , uint256 q, uint256 b) = abi.decode(data, (int256, int256, uint256, uint256));
+            swaps++;
+            roundingSum += Math.max(q, b);
+            if (q * b < reserveQuote * reserveBase) kDecreases++;
+            (reserveQuote, reserveBase) = (q, b);
+            _lastSwapQuote = _abs(quoteDelta);
+            _callSwapFees += _fee(_lastSwapQuote, _params().feeRatio);
+        } else if (sig == IAmmCurve.Repegged.selector || sig == IAmmCurve.DepthChanged.selector) {
+            (, , uint256 q, uint256 b, int256 cost, uint256 budgetAfter) = abi.decode(
+                data,
+                (uint256, uint256, uint256, uint256, int256, uint256)
+            );
+            quoteShift += int256(q) - int256(reserveQuote);
+            baseShift += int256(b) - int256(reserveBase);
+            (reserveQuote, reserveBase) = (q, b);
+            kFloor = q * b;
+            lastK = kFloor;
+            if (sig == IAmmCurve.Repegged.selector) {
+                repegs++;
+                _callRepegged = true;
+            } else {
+                depthChanges++;
+            }
+            sumCurveCost += cost;
+            if (cost > 0) sumCurveCostPaid += uint256(cost);
+            if (budgetAfter != expectedBudget()) budgetEventMismatches++;
+        } else if (sig == IAmmCurve.SpreadCharged.selector) {
+            (uint256 ratio, uint256 spreadFee, uint256 budgetAfter) = abi.decode(data, (uint256, uint256, uint256));
+            IAmmCurve.CurveParams memory cp = amm.getCurveParams();
+            if (ratio < cp.baseSpreadRatio || ratio > cp.maxSpreadRatio) spreadMismatches++;
+            // The spread follows its swap's Swapped (the swap's notional).
+            if (spreadFee != Math.mulDiv(_lastSwapQuote, ratio, WAD, Math.Rounding.Ceil)) spreadMismatches++;
+            sumSpread += spreadFee;
+            spreadCharges++;
+            _callSpread += spreadFee;
+            if (budgetAfter != expectedBudget()) budgetEventMismatches++;
+        } else if (sig == IAmmCurve.BudgetCredited.selector) {
+            (uint256 amount, uint256 budgetAfter) = abi.decode(data, (uint256, uint256));
+            sumBudgetCredited += amount;
+            if (budgetAfter != expectedBudget()) budgetEventMismatches++;
+        } else if (sig == IAmmCurve.GainsCollected.selector) {
+            (uint256 amount, , uint256 budgetAfter) = abi.decode(data, (uint256, uint256, uint256));
+            sumGainsCollected += amount;
+            if (budgetAfter != expectedBudget()) budgetEventMismatches++;
+        } else if (sig == IAmmCurve.BudgetSpentOnBadDebt.selector) {
+            (uint256 amount, uint256 budgetAfter) = abi.decode(data, (uint256, uint256));
+            sumBudgetSpent += amount;
+            if (budgetAfter != expectedBudget()) budgetEventMismatches++;
+        }
     }
 
     /// @dev A Vault ClaimQueued / ClaimPaid of this market into the claim ledger; returns the amount
@@ -518,14 +656,13 @@ abstract contract GhostLedger is HandlerBase {
     ) internal returns (CallLogs memory c) {
         Vm.Log[] memory logs = vm.getRecordedLogs();
         c.freeDelta = marginMove;
+        (_callSpread, _callRepegged, _callSwapFees, _lastSwapQuote) = (0, false, 0, 0);
         for (uint256 i; i < logs.length; ++i) {
             Vm.Log memory l = logs[i];
             if (l.emitter == address(vault)) {
                 c.queued += _recordClaimLog(l.topics, l.data);
-            } else if (l.emitter == address(amm) && l.topics[0] == IAmm.Swapped.selector) {
-                (, , uint256 q, uint256 b) = abi.decode(l.data, (int256, int256, uint256, uint256));
-                swaps++;
-                roundingSum += Math.max(q, b);
+            } else if (l.emitter == address(amm)) {
+                _recordAmmLog(l.topics, l.data);
             } else if (l.emitter == address(clearingHouse) && l.topics[0] == IClearingHouse.PositionChanged.selector) {
                 c.positionEvents++;
                 (uint256 evFee, int256 earned, int256 pnl) = _recordPositionChanged(t, l, p);
@@ -543,6 +680,14 @@ abstract contract GhostLedger is HandlerBase {
                     eventMismatches++;
                 }
             }
+        }
+        // The PositionChanged fee includes the call's spread (SpreadCharged): the trader pays both,
+        // only the exchange fee is the fund's; the spread stays in the pool as budget.
+        if (_callSpread > c.fee) {
+            eventMismatches++;
+        } else {
+            c.fee -= _callSpread;
+            sumFees -= _callSpread;
         }
     }
 
@@ -603,6 +748,10 @@ abstract contract GhostLedger is HandlerBase {
         bool tooLarge = sel == IAmmErrors.TradeTooLarge.selector;
         bool oiCap = sel == IAmmErrors.OpenInterestCapExceeded.selector;
         bool zeroBase = sel == IAmmErrors.ZeroSwapAmount.selector; // a long too small to buy one wei of base
+        // The dynamic curve: a trade that grows the market's net position beyond what its funds back
+        // (budget + fund share, x maxVammLeverage). Only risk-increasing kinds: a reduce or close
+        // must never be refused for it.
+        bool vammLeverage = sel == IAmmCurveErrors.VammLeverageExceeded.selector;
         // After a shortfall (bad debt the insurance fund could not pay) positions may only shrink.
         bool reduceOnly = sel == IClearingHouse.MarketReduceOnly.selector;
         // Risk-increasing actions (open, increase, reverse, removeMargin) are gated on the L2 sequencer.
@@ -611,17 +760,28 @@ abstract contract GhostLedger is HandlerBase {
         if (k == Kind.RemoveMargin) return marginRatio || reserve || seq;
         if (k == Kind.Close) return underwater || reserve || fluctuation;
         // Opening (a fresh position is never judged on its margin ratio, and cannot be underwater).
-        if (k == Kind.Open) return tooLarge || oiCap || fluctuation || reserve || zeroBase || reduceOnly || seq;
+        if (k == Kind.Open) {
+            return tooLarge || oiCap || fluctuation || reserve || zeroBase || reduceOnly || seq || vammLeverage;
+        }
         // Growing an existing position: it must meet the IMR at the spot price first.
         if (k == Kind.Increase) {
-            return tooLarge || oiCap || fluctuation || reserve || zeroBase || marginRatio || reduceOnly || seq;
+            return
+                tooLarge ||
+                oiCap ||
+                fluctuation ||
+                reserve ||
+                zeroBase ||
+                marginRatio ||
+                reduceOnly ||
+                seq ||
+                vammLeverage;
         }
         // Reducing: shrinks open interest (never capped), must keep the MMR, and pays its fee from margin.
         if (k == Kind.Reduce) {
             return tooLarge || fluctuation || reserve || zeroBase || marginRatio || underwater;
         }
         // Reversing: closes (no ratio check) then opens the rest, which never buys zero base (skipped).
-        return underwater || fluctuation || tooLarge || oiCap || reserve || reduceOnly || seq;
+        return underwater || fluctuation || tooLarge || oiCap || reserve || reduceOnly || seq || vammLeverage;
     }
 
     /// @notice Trader actions called and skipped (found nothing to do) so far in the run.

@@ -53,6 +53,8 @@ contract LiquidatorHandler is MarketActor, ILiquidatorHook {
     uint256 public sumShortfall;
     /// @dev The bad debt the insurance fund paid (bad debt - shortfall) and the rewards it paid (with bad debt).
     uint256 public sumCovered;
+    /// @dev The bad debt the market's AMM budget paid (BudgetSpentOnBadDebt less its reward part).
+    uint256 public sumBadDebtFromBudget;
     /// @dev Bad debt beyond the bad debt at the fair price, charged to the market (BadDebtChargedToMarket):
     /// not a shortfall, the market's pool is that much short and its winners' claims wait.
     uint256 public sumChargedToMarket;
@@ -221,6 +223,11 @@ contract LiquidatorHandler is MarketActor, ILiquidatorHook {
         /// then `rewardFromBudget` of the reward, as _checkPenalty works it out).
         uint256 fromBudget;
         uint256 rewardFromBudget;
+        /// @dev The dynamic curve: the spread the close paid (SpreadCharged, in the PositionChanged's
+        /// fee, out of the position's equity, into the budget) and what a repeg before the swap took
+        /// from the budget (positive Repegged costs). Both 0 with the static curve.
+        uint256 spread;
+        uint256 curveCost;
     }
 
     /// @dev One liquidation of `t` by the keeper, checked; true if it went through.
@@ -327,11 +334,17 @@ contract LiquidatorHandler is MarketActor, ILiquidatorHook {
             Vm.Log memory l = logs[i];
             if (l.emitter == address(vault)) {
                 traders.recordVaultLog(l.topics, l.data);
-            } else if (l.emitter == address(amm) && l.topics[0] == IAmm.Swapped.selector) {
-                (, , uint256 q, uint256 bb) = abi.decode(l.data, (int256, int256, uint256, uint256));
-                traders.recordSwap(q, bb);
-            } else if (l.emitter == address(amm) && l.topics[0] == IAmmCurve.BudgetSpentOnBadDebt.selector) {
-                (e.fromBudget, ) = abi.decode(l.data, (uint256, uint256));
+            } else if (l.emitter == address(amm)) {
+                traders.recordAmmLog(l.topics, l.data);
+                if (l.topics[0] == IAmmCurve.BudgetSpentOnBadDebt.selector) {
+                    (e.fromBudget, ) = abi.decode(l.data, (uint256, uint256));
+                } else if (l.topics[0] == IAmmCurve.SpreadCharged.selector) {
+                    (, uint256 spreadFee, ) = abi.decode(l.data, (uint256, uint256, uint256));
+                    e.spread += spreadFee;
+                } else if (l.topics[0] == IAmmCurve.Repegged.selector) {
+                    (, , , , int256 cost, ) = abi.decode(l.data, (uint256, uint256, uint256, uint256, int256, uint256));
+                    if (cost > 0) e.curveCost += uint256(cost);
+                }
             } else if (l.emitter != address(clearingHouse)) {
                 continue;
             } else if (l.topics[0] == IClearingHouse.PositionChanged.selector) {
@@ -421,8 +434,9 @@ contract LiquidatorHandler is MarketActor, ILiquidatorHook {
     /// shortfall, with the market's new total, and a market with a shortfall is reduce-only.
     function _checkEvents(address t, Before memory b, Seen memory e) internal {
         if (e.positionChanged != 1 || e.positionLiquidated != 1) eventMismatches++;
-        // No fee; the funding settled is exactly what getPendingFunding said just before.
-        if (e.fee != 0 || e.fundingPayment != b.pending) eventMismatches++;
+        // No fee but the curve's spread; the funding settled is exactly what getPendingFunding said
+        // just before.
+        if (e.fee != e.spread || e.fundingPayment != b.pending) eventMismatches++;
         // What the pool could not pay of the payout and the reward was queued as a claim; a full
         // liquidation's realised profit beyond profitAvailable was deferred out of the payout into
         // the trader's claim (so the event's payout is net of it), by the deferral rule.
@@ -465,7 +479,10 @@ contract LiquidatorHandler is MarketActor, ILiquidatorHook {
     function _checkPenalty(Before memory b, Seen memory e) internal {
         uint256 penalty = Math.mulDiv(e.quoteClosed, b.liquidationFeeRatio, WAD, Math.Rounding.Ceil);
         uint256 half = penalty / 2;
-        int256 equity = int256(b.p.margin) - e.fundingPayment + e.pnl;
+        int256 equity = int256(b.p.margin) - e.fundingPayment + e.pnl - int256(e.spread);
+        // The budget above its floor when the bad debt is paid: the close's spread joined it, a
+        // repeg before the swap took its cost (never below the floor).
+        b.budgetAbove = b.budgetAbove + e.spread - e.curveCost;
         // The fund as it stands after the liquidation's own funding flow.
         uint256 fund = uint256(int256(b.fund) + b.flow);
         bool bad;
@@ -536,11 +553,11 @@ contract LiquidatorHandler is MarketActor, ILiquidatorHook {
         // pool keeps the difference (the other side's claim and the rounding dust).
         if (
             traderDelta + liquidatorDelta + fundDelta + short !=
-            e.pnl + int256(e.shortfall + e.charged + e.fromBudget) - e.fundingPayment + b.flow
+            e.pnl - int256(e.spread) + int256(e.shortfall + e.charged + e.fromBudget) - e.fundingPayment + b.flow
         ) conservationViolations++;
         // Each share on its own.
-        int256 equity = int256(b.p.margin) - e.fundingPayment + e.pnl;
-        int256 charged = int256(e.reward + e.insurancePenalty);
+        int256 equity = int256(b.p.margin) - e.fundingPayment + e.pnl - int256(e.spread);
+        int256 charged = int256(e.reward + e.insurancePenalty + e.spread);
         int256 expectedTrader = equity >= 0 ? e.pnl - e.fundingPayment - charged : -int256(b.p.margin);
         if (traderDelta != expectedTrader) conservationViolations++;
         if (fundDelta + short != expectedFund) conservationViolations++;
@@ -563,6 +580,7 @@ contract LiquidatorHandler is MarketActor, ILiquidatorHook {
         sumBadDebt += e.badDebt;
         sumShortfall += e.shortfall;
         sumCovered += e.badDebt - e.shortfall - e.charged - (e.fromBudget - e.rewardFromBudget);
+        sumBadDebtFromBudget += e.fromBudget - e.rewardFromBudget;
         sumChargedToMarket += e.charged;
         if (e.charged != 0) {
             uint256 deficitAfter = _deficit();
@@ -577,7 +595,8 @@ contract LiquidatorHandler is MarketActor, ILiquidatorHook {
             sumLiquidationGains += uint256(e.pnl);
             profitableLiquidations++;
         }
-        traders.recordLiquidation(t, e.pnl, e.badDebt == 0 ? e.reward + e.insurancePenalty : 0, e.badDebt);
+        // The spread is the trader's cost like the penalty (with bad debt it is part of the debt).
+        traders.recordLiquidation(t, e.pnl, (e.badDebt == 0 ? e.reward + e.insurancePenalty : 0) + e.spread, e.badDebt);
     }
 
     // ================================================================== helpers

@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IClearingHouse} from "../../../../contracts/interfaces/IClearingHouse.sol";
 import {Side} from "../../../../contracts/interfaces/IAmm.sol";
+import {IAmmCurve} from "../../../../contracts/interfaces/IAmmCurve.sol";
 import {GhostLedger} from "./GhostLedger.sol";
 
 /// @notice How a trader's call is made and checked: the trade (fee predicted from its inputs), the
@@ -81,8 +82,14 @@ abstract contract TradeExecution is GhostLedger {
                 c.expectedFee = _fee(exit, c.feeRatio);
             }
         }
-        // Enough free collateral for any outcome: the margin and the fee of the whole notional.
-        _ensureFree(t, margin + _fee(c.notional, c.feeRatio));
+        // Enough free collateral for any outcome: the margin and the fee of the whole notional, and
+        // with the dynamic curve on the largest spread it could pay (0 with a static curve).
+        _ensureFree(
+            t,
+            margin +
+                _fee(c.notional, c.feeRatio) +
+                Math.mulDiv(c.notional, amm.getCurveParams().maxSpreadRatio, WAD, Math.Rounding.Ceil)
+        );
         c.freeBefore = vault.freeCollateral(t);
         c.insuranceBefore = _insurance();
         _flowBefore = amm.getFundingIndices(c.insuranceBefore).insuranceFlow;
@@ -99,6 +106,9 @@ abstract contract TradeExecution is GhostLedger {
             }
             if (c.isReverse && _position(t).size != 0) c.expectedFee += _fee(c.notional - c.exit, c.feeRatio);
             uint256 fee = _checkEvents(t, 1, 0, c.freeBefore, c.insuranceBefore);
+            // A repeg before the swap moved the exit value the fee was predicted from: then each
+            // leg's fee is ceil(its Swapped quote x fee ratio).
+            if (_callRepegged && c.kind != Kind.Open && c.kind != Kind.Increase) c.expectedFee = _callSwapFees;
             _recordFee(fee, c.expectedFee);
             successes[uint256(a)]++;
         } catch (bytes memory err) {
@@ -122,6 +132,7 @@ abstract contract TradeExecution is GhostLedger {
         try clearingHouse.closePosition(address(amm), 0, DEADLINE) {
             if (!seqUp) actionsWhileSequencerDown++;
             uint256 fee = _checkEvents(t, 1, 0, freeBefore, insuranceBefore);
+            if (_callRepegged) expectedFee = _callSwapFees; // the repeg moved the exit value
             _recordFee(fee, expectedFee);
             if (_position(t).size != 0) eventMismatches++;
             ok = true;
@@ -131,20 +142,40 @@ abstract contract TradeExecution is GhostLedger {
         }
     }
 
-    /// @dev Tops the margin up to what the close needs (margin + PnL at exit - fee >= 0).
+    /// @dev Tops the margin up to what the close needs (margin + PnL at exit - fee >= 0). With the
+    /// dynamic curve on, at the worse of the exit now and the exit after a full repeg to the fresh
+    /// index (which the close may trigger first; a partial one lies between), less the largest
+    /// spread the close could pay.
     function _rescueIfUnderwater(address t) internal returns (bool toppedUp) {
         IClearingHouse.Position memory p = _position(t);
         (bool ok, uint256 exit) = _tryExitValue(p.size);
         if (!ok) return false;
+        IAmmCurve.CurveParams memory cp = amm.getCurveParams();
+        if (cp.repegThresholdRatio != 0) exit = _worseExitAfterRepeg(p.size, exit);
         int256 remaining =
             int256(p.margin) -
                 _pendingFunding(t) +
                 _pnlAt(p.size, p.openNotional, exit) -
-                int256(_fee(exit, _params().feeRatio));
+                int256(_fee(exit, _params().feeRatio)) -
+                int256(Math.mulDiv(exit, cp.maxSpreadRatio, WAD, Math.Rounding.Ceil));
         if (remaining >= 0) return false;
         uint256 amount = uint256(-remaining);
         _ensureFree(t, amount);
         toppedUp = _addMargin(t, amount);
+    }
+
+    /// @dev The exit value of `size` on the curve repegged fully to the fresh index (quote reserve
+    /// base x index, base unchanged), if worse for the position than `exit` (lower for a long, higher
+    /// for a short); `exit` otherwise, or when there is no fresh index or the short cannot be priced.
+    function _worseExitAfterRepeg(int256 size, uint256 exit) internal view returns (uint256) {
+        (, , uint256 index) = amm.getValuationPrices(0);
+        if (index == 0) return exit;
+        (, uint256 b) = amm.getReserves();
+        uint256 q = Math.mulDiv(b, index, WAD);
+        uint256 s = _abs(size);
+        if (size > 0) return Math.min(exit, Math.mulDiv(q, s, b + s));
+        if (s >= b) return exit;
+        return Math.max(exit, Math.mulDiv(q, s, b - s, Math.Rounding.Ceil));
     }
 
     /// @dev addMargin from free collateral (funded by the caller); true if it went through.

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
+import {ChainlinkPriceFeed} from "../../../contracts/ChainlinkPriceFeed.sol";
+import {IAmmCurve} from "../../../contracts/interfaces/IAmmCurve.sol";
+import {Side} from "../../../contracts/interfaces/IAmm.sol";
+import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
+import {IPriceFeed} from "../../../contracts/interfaces/IPriceFeed.sol";
+import {MockAggregator} from "../../../contracts/test/MockAggregator.sol";
+import {Deployer} from "../utils/Deployer.sol";
+
+/// @notice OPEN FINDING (fails today; found by the dynamic-curve invariant campaign,
+/// ProtocolInvariantDynamicCurveTest, P11: a reversal reverted with Panic(0x11)). openPosition
+/// classifies a trade against a position as a reversal when its notional is at least the exit value
+/// previewed on the current curve (previewSwapBase), then closes the position with swapBase, which
+/// repegs toward the index first when the spot is beyond the repeg threshold. When the repeg raises
+/// a short's buy-back cost (index above the spot) past the order's notional,
+/// ClearingHouse._reverse computes `o.notional - exitValue` and underflows: an arithmetic panic
+/// instead of a close (or a named error). Same for a long when the index is below the spot.
+///
+/// No fee, quote reserve 1,000,000, base reserve 10,000 (price 100), only the repeg on (0.5%), the
+/// index at 100 then 102 (+2%, beyond the threshold). The trader shorts 1,000 of notional; with the
+/// index at 102 it sends a long of 1.005 x the previewed exit value (a reversal by the preview): the
+/// swap repegs the quote reserve up ~2% first, so the close costs more than the notional.
+contract ReversalAfterRepegUnderflowsTest is Deployer {
+    address internal constant TRADER = address(0x7EAD);
+    MockAggregator internal aggregator;
+
+    function setUp() public {
+        vm.warp(1_800_000_000);
+        MockAggregator sequencerFeed = new MockAggregator(0);
+        sequencerFeed.setSequencerStatus(false, block.timestamp - 1 days);
+        ChainlinkPriceFeed priceFeed = new ChainlinkPriceFeed(
+            address(this),
+            AggregatorV3Interface(address(sequencerFeed))
+        );
+        deploySystemWithSequencer(6, 1_000_000e18, 10_000e18, 0, noLimits(), IPriceFeed(address(priceFeed)));
+        aggregator = new MockAggregator(8);
+        aggregator.setRoundData(1, 100e8, block.timestamp, block.timestamp, 1);
+        priceFeed.setAsset(bytes32(uint256(1)), aggregator, 1 hours, 10e18, 1_000e18);
+        amm.setOracle(priceFeed, bytes32(uint256(1)));
+        amm.pokeIndex();
+        amm.setCurveParams(IAmmCurve.CurveParams(0.005e18, 0, 0, 0, 0, 0, 0, 0, 1e18, 1e18));
+        fund(TRADER, 10_000e6);
+    }
+
+    function test_reversalWhoseCloseIsRepeggedDoesNotPanic() public {
+        vm.prank(TRADER);
+        clearingHouse.openPosition(address(amm), Side.SHORT, 100e18, 10e18, 0, type(uint256).max);
+        int256 size = clearingHouse.getPosition(address(amm), TRADER).size;
+        assertLt(size, 0, "short opened");
+
+        vm.warp(block.timestamp + 60);
+        aggregator.setRoundData(2, 102e8, block.timestamp, block.timestamp, 2);
+        amm.pokeIndex();
+        uint256 exit = amm.previewSwapBase(size, uint256(-size));
+        // A reversal by the preview: 0.5% more than the exit value on the curve as it stands.
+        uint256 margin = (exit * 1005) / 10_000;
+        assertGt(margin * 10, exit, "notional above the previewed exit");
+
+        vm.prank(TRADER);
+        clearingHouse.openPosition(address(amm), Side.LONG, margin, 10e18, 0, type(uint256).max);
+        IClearingHouse.Position memory p = clearingHouse.getPosition(address(amm), TRADER);
+        assertTrue(p.size != size, "the trade went through");
+    }
+}
