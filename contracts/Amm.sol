@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {Ownable} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
 import {IAmm, Side} from "./interfaces/IAmm.sol";
 import {IAmmCurve} from "./interfaces/IAmmCurve.sol";
 import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
@@ -249,7 +250,10 @@ contract Amm is IAmm, AmmStorage {
         SwapContext memory ctx
     ) private returns (FundingSnapshot memory funding, uint256 spreadFee) {
         if (oi.curveFlags & (FLAG_SPREAD | FLAG_LEVERAGE) != 0) {
-            spreadFee = _chargeCurve(r.base, oi, ctx, sizeAfter - sizeBefore, notional);
+            // Only a trade that grows the trader's own exposure is judged by the leverage bound: a
+            // close, reduce or liquidation is never refused for the market's lack of funds.
+            bool growsExposure = SignedMath.abs(sizeAfter) > SignedMath.abs(sizeBefore);
+            spreadFee = _chargeCurve(r.base, oi, ctx, sizeAfter - sizeBefore, notional, growsExposure);
         }
         funding = _accrueAndMoveOpenInterest(
             oi,
@@ -427,15 +431,17 @@ contract Amm is IAmm, AmmStorage {
 
     // ---------------------------------------------------------------- dynamic curve (trade path)
 
-    /// @dev A trade's spread, credited to the budget, and the vAMM leverage bound. `baseReserve`
-    /// and `ctx.priceBefore`: the curve before the trade; `oi`: the open interest before it;
+    /// @dev A trade's spread, credited to the budget, and the vAMM leverage bound (only when the
+    /// trade grows the trader's own exposure, `growsExposure`). `baseReserve` and
+    /// `ctx.priceBefore`: the curve before the trade; `oi`: the open interest before it;
     /// `baseDelta`: the trader's base change (+ bought).
     function _chargeCurve(
         uint256 baseReserve,
         FundingPeriod.OpenInterest memory oi,
         SwapContext memory ctx,
         int256 baseDelta,
-        uint256 notional
+        uint256 notional,
+        bool growsExposure
     ) private returns (uint256 spreadFee) {
         Budget memory budget = _budget;
         int256 netBefore = _netPosition(oi);
@@ -457,7 +463,7 @@ contract Amm is IAmm, AmmStorage {
                 emit SpreadCharged(ratio, spreadFee, budget.amount);
             }
         }
-        if (oi.curveFlags & FLAG_LEVERAGE != 0) {
+        if (growsExposure && oi.curveFlags & FLAG_LEVERAGE != 0) {
             _checkVammLeverage(
                 netBefore,
                 netBefore + baseDelta,

@@ -178,6 +178,10 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     /// notional and realises the part of the position it buys back.
     function _reduceByQuote(Market memory market, StoredPosition memory p, Order memory o) private {
         (uint256 base, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost) = _swapQuote(o, p.size);
+        // A repeg the swap ran first can make the notional buy back more than the position: that is
+        // no longer a reduce (close it, or send a smaller notional).
+        uint256 absSize = SignedMath.abs(p.size);
+        if (base > absSize) revert ReduceExceedsPosition(base, absSize);
         Trade memory t = PositionMath.reduce(p, base, o.notional, funding, market.feeRatio);
         if (spread != 0 || curveCost != 0) PositionMath.chargeSpreadOnReduce(p, t, spread, curveCost);
         _deferGain(o.amm, p, t);
@@ -218,7 +222,8 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
         Trade memory t = PositionMath.reduce(p, closedSize, exitValue, funding, market.feeRatio);
         if (spread != 0 || curveCost != 0) PositionMath.chargeSpreadOnReduce(p, t, spread, curveCost);
         _deferGain(o.amm, p, t);
-        uint256 rest = o.notional - exitValue;
+        // A repeg the close ran first can make the exit value pass the notional: then it is a close.
+        uint256 rest = o.notional > exitValue ? o.notional - exitValue : 0;
         if (rest != 0 && _restTradable(o.amm, o.side, rest)) {
             p = _openRest(o, market.feeRatio, rest, t);
             t.quoteAmount = o.notional;

@@ -47,31 +47,31 @@ const BUDGETS: Record<string, number> = {
  * close or reduce that realises a profit also reads the market's claims (profitAvailable), and a
  * liquidation values its bad debt at the fair price.
  * The dynamic curve (issue 14, on in the parameter files) costs an increase that does not repeg
- * +13,860 over the same increase on a static curve (134,037 vs 120,177): two cold slots (the curve
+ * +13,954 over the same increase on a static curve (134,131 vs 120,177): two cold slots (the curve
  * parameters, the budget), the budget written, a SpreadCharged event, the spread carried to the
- * Vault, and the vAMM leverage bound; a repeg +17,600 more (151,624). The steady-state funding
+ * Vault, and the vAMM leverage bound; a repeg +17,600 more (151,718). The steady-state funding
  * update grows the depth by what the budget's surplus pays (178,333 vs 139,749 static), one that
  * repegs too 209,666. Session 7's Amm work (one SwapContext read per swap, the repeg's floor and
  * peg in one slot) took 1,600-4,600 off each dynamic trade.
  */
 const CEILINGS: Record<string, number> = {
-  updateFunding: 180_200, // 178,376 (a depth change: the budget above its target)
-  openPosition: 165_000, // 163,307
-  increasePosition: 135_400, // 134,059
-  reduceByOpenPosition: 139_300, // 137,882
+  updateFunding: 180_200, // 178,333 (a depth change: the budget above its target)
+  openPosition: 165_100, // 163,379
+  increasePosition: 135_500, // 134,131
+  reduceByOpenPosition: 135_500, // 134,098
   addMargin: 55_900, // 55,301
   removeMargin: 81_100, // 80,231
-  reversePosition: 172_700, // 170,893
-  reducePosition: 134_500, // 133,153
-  closePosition: 116_700, // 115,494
+  reversePosition: 170_900, // 169,142
+  reducePosition: 130_600, // 129,298
+  closePosition: 116_400, // 115,229
   deposit: 49_700, // 49,159
   withdraw: 44_800, // 44,338
-  increasePositionRepeg: 153_200, // 151,601
-  liquidatePartial: 186_800, // 184,877
-  liquidateWhole: 172_300, // 170,557
-  updateFundingRepegDepth: 211_900, // 209,709
+  increasePositionRepeg: 153_300, // 151,718
+  liquidatePartial: 182_900, // 181,022
+  liquidateWhole: 168_400, // 166,702
+  updateFundingRepegDepth: 211_800, // 209,666
   updateFundingStaticCurve: 141_200, // 139,749
-  increasePositionStaticCurve: 121_500, // 120,199
+  increasePositionStaticCurve: 121_400, // 120,177
 };
 
 const REPORT = "reports/gas.json";

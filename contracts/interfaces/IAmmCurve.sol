@@ -4,8 +4,9 @@ pragma solidity 0.8.28;
 /// @title IAmmCurveErrors
 /// @notice The errors of a market's dynamic curve ({IAmmCurve}); {IAmmErrors} inherits them.
 interface IAmmCurveErrors {
-    /// @notice A trade that grows the market's net position would take |net| x price above
-    /// maxVammLeverage x (budget + fundShareRatio x insurance fund).
+    /// @notice A trade that grows the trader's exposure and the market's net position would take
+    /// |net| x price above maxVammLeverage x (budget + fundShareRatio x insurance fund). A close,
+    /// reduce or liquidation is never refused for it.
     error VammLeverageExceeded(uint256 exposure, uint256 maxExposure);
     /// @notice `repegThresholdRatio` neither 0 nor within [MIN_REPEG_THRESHOLD, MAX_REPEG_THRESHOLD].
     error RepegThresholdOutOfRange(uint256 repegThresholdRatio);

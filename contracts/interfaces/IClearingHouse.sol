@@ -255,7 +255,8 @@ interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors {
     error SettlementIncomplete(uint256 recordedLong, uint256 openLong, uint256 recordedShort, uint256 openShort);
     /// @notice Liquidation parameters out of bounds.
     error InvalidLiquidationParams();
-    /// @notice A reduce of more base than the position holds.
+    /// @notice A reduce of more base than the position holds (also an `openPosition` against the
+    /// position whose notional, after a repeg its swap ran first, buys back more than the position).
     error ReduceExceedsPosition(uint256 baseAmount, uint256 positionSize);
     /// @notice A constructor's module is not a module of the kind its place needs, built with the
     /// same sequencer feed.

@@ -114,7 +114,8 @@ export const SENTENCES: Record<string, (a: Args, f: Formatters) => string> = {
   PositionUnderwater: (a, f) =>
     `the position is underwater (its margin after PnL and fee would be ${f.q(a.remainingMargin)}): it can only be liquidated`,
   ReduceExceedsPosition: (a, f) =>
-    `cannot reduce ${f.n(a.baseAmount)} base: the position holds only ${f.n(a.positionSize)} (close it instead)`,
+    `cannot reduce ${f.n(a.baseAmount)} base: the position holds only ${f.n(a.positionSize)} ` +
+    `(close it instead, or send a smaller notional: a repeg before the trade can make it buy back more)`,
   NotDelegated: () => "a module was called directly: call the ClearingHouse or the Amm that deployed it instead",
   InvalidModule: (a) =>
     `${a.module} is not the ClearingHouse module this place needs (its kind or its sequencer feed differs): deploy the modules with the same sequencer feed and pass them in order (admin, liquidation, settlement)`,
@@ -182,7 +183,7 @@ export const SENTENCES: Record<string, (a: Args, f: Formatters) => string> = {
   // Amm: the dynamic curve (IAmmCurve). The ranges are the contract's constants; test/ts/CurveParams.test.ts
   // checks each sentence against them.
   VammLeverageExceeded: (a, f) =>
-    `the trade would grow the market's net position to ${f.q(a.exposure)} of notional, above the ${f.q(a.maxExposure)} ` +
+    `the trade would grow your exposure and the market's net position to ${f.q(a.exposure)} of notional, above the ${f.q(a.maxExposure)} ` +
     `its AMM budget and insurance-fund share back (maxVammLeverage): trade less, or on the other side, or wait for the budget to grow`,
   RepegThresholdOutOfRange: (a, f) =>
     `a repeg threshold of ${f.pct(a.repegThresholdRatio)} is out of range (0 for no repeg, or 0.1% to 20%)`,

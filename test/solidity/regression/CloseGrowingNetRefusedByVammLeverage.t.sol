@@ -6,13 +6,14 @@ import {IAmmCurve} from "../../../contracts/interfaces/IAmmCurve.sol";
 import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
 import {Deployer} from "../utils/Deployer.sol";
 
-/// @notice OPEN FINDING (fails today; found by the dynamic-curve invariant campaign,
+/// @notice Fixed finding (found by the dynamic-curve invariant campaign,
 /// ProtocolInvariantDynamicCurveTest, P11/P12: closes and liquidations reverted
 /// VammLeverageExceeded). The vAMM leverage bound (Amm._chargeCurve -> _checkVammLeverage) judges
 /// every swap that grows |net position|, and a close of the minority side grows it: closing a long
 /// while the shorts dominate takes net from -(S - L) to -S. So a trader who only reduces risk is
 /// refused for the market's lack of funds. Team rule: a close, reduce or liquidation never reverts
 /// for lack of money; the bound must only refuse trades that grow the trader's own exposure.
+/// Fixed: the Amm judges only a swap that grows the trader's own |size| by the bound.
 ///
 /// Static numbers, no fee, no oracle (the bound prices at the spot): quote reserve 1,000,000, base
 /// reserve 10,000 (price 100); only the bound on (5x), budget 1,000 (contributed), fund share 0, so
@@ -21,8 +22,8 @@ import {Deployer} from "../utils/Deployer.sol";
 ///    exposure 9.99 x 100 = 999 <= 5,000;
 ///  - BOB opens a 10x short of 5,900: quote 995,100, base 1e10 / 995,100 = 10,049.24, size 59.23,
 ///    net -49.24, exposure 49.24 x 100.2 (spot before) = 4,934 <= 5,000: accepted;
-///  - ALICE closes her long: net -49.24 -> -59.23 at spot 99.02: 5,865 > 5,000. Today it reverts
-///    VammLeverageExceeded; it must go through (her position is gone, her margin back less her loss).
+///  - ALICE closes her long: net -49.24 -> -59.23 at spot 99.02: 5,865 > 5,000. It reverted
+///    VammLeverageExceeded; it goes through (her position is gone, her margin back less her loss).
 contract CloseGrowingNetRefusedByVammLeverageTest is Deployer {
     address internal constant ALICE = address(0xA11CE);
     address internal constant BOB = address(0xB0B);

@@ -777,8 +777,11 @@ abstract contract GhostLedger is HandlerBase {
                 vammLeverage;
         }
         // Reducing: shrinks open interest (never capped), must keep the MMR, and pays its fee from margin.
+        // On the dynamic curve the swap may repeg first and its notional then buy back more than the
+        // position: openPosition refuses that by name (ReduceExceedsPosition); closing stays open.
         if (k == Kind.Reduce) {
-            return tooLarge || fluctuation || reserve || zeroBase || marginRatio || underwater;
+            bool beyondPosition = sel == IClearingHouse.ReduceExceedsPosition.selector;
+            return tooLarge || fluctuation || reserve || zeroBase || marginRatio || underwater || beyondPosition;
         }
         // Reversing: closes (no ratio check) then opens the rest, which never buys zero base (skipped).
         return underwater || fluctuation || tooLarge || oiCap || reserve || reduceOnly || seq || vammLeverage;
