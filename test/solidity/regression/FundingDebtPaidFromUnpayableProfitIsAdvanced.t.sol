@@ -34,21 +34,9 @@ contract FundingDebtPaidFromUnpayableProfitIsAdvancedTest is Deployer {
     uint80 internal round = 1;
 
     function setUp() public {
-        vm.warp(1_800_000_000);
-        MockAggregator sequencerFeed = new MockAggregator(0);
-        sequencerFeed.setSequencerStatus(false, block.timestamp - 1 days);
-        ChainlinkPriceFeed priceFeed = new ChainlinkPriceFeed(
-            address(this),
-            AggregatorV3Interface(address(sequencerFeed))
-        );
-        deploySystemWithSequencer(6, 1_000_000e18, 10_000e18, 0, noLimits(), IPriceFeed(address(priceFeed)));
-        aggregator = new MockAggregator(8);
-        aggregator.setRoundData(round, 100e8, block.timestamp, block.timestamp, round);
-        priceFeed.setAsset(bytes32(uint256(1)), aggregator, 1 hours, 10e18, 1_000e18);
-        amm.setOracle(priceFeed, bytes32(uint256(1)));
+        aggregator = deploySystemWithIndex(1_000_000e18, 10_000e18, 0, noLimits(), 100e8);
         amm.setFundingParams(IAmm.FundingParams(0.5e18, 300, 3600));
         amm.setIndexBand(0.5e18);
-        amm.pokeIndex();
         insuranceFund = new InsuranceFund(usdc, IVault(address(vault)), address(this), "Staked insurance", "sINS");
         clearingHouse.setInsuranceFund(address(insuranceFund));
         usdc.mint(address(this), 100_000e6);

@@ -31,19 +31,7 @@ contract ReversalAfterRepegUnderflowsTest is Deployer {
     MockAggregator internal aggregator;
 
     function setUp() public {
-        vm.warp(1_800_000_000);
-        MockAggregator sequencerFeed = new MockAggregator(0);
-        sequencerFeed.setSequencerStatus(false, block.timestamp - 1 days);
-        ChainlinkPriceFeed priceFeed = new ChainlinkPriceFeed(
-            address(this),
-            AggregatorV3Interface(address(sequencerFeed))
-        );
-        deploySystemWithSequencer(6, 1_000_000e18, 10_000e18, 0, noLimits(), IPriceFeed(address(priceFeed)));
-        aggregator = new MockAggregator(8);
-        aggregator.setRoundData(1, 100e8, block.timestamp, block.timestamp, 1);
-        priceFeed.setAsset(bytes32(uint256(1)), aggregator, 1 hours, 10e18, 1_000e18);
-        amm.setOracle(priceFeed, bytes32(uint256(1)));
-        amm.pokeIndex();
+        aggregator = deploySystemWithIndex(1_000_000e18, 10_000e18, 0, noLimits(), 100e8);
         amm.setCurveParams(IAmmCurve.CurveParams(0.005e18, 0, 0, 0, 0, 0, 0, 0, 1e18, 1e18));
         fund(TRADER, 10_000e6);
     }

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {Amm} from "../../../contracts/Amm.sol";
+import {ChainlinkPriceFeed} from "../../../contracts/ChainlinkPriceFeed.sol";
 import {ClearingHouse} from "../../../contracts/ClearingHouse.sol";
 import {Vault} from "../../../contracts/Vault.sol";
 import {IAmm} from "../../../contracts/interfaces/IAmm.sol";
 import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
 import {IPriceFeed} from "../../../contracts/interfaces/IPriceFeed.sol";
 import {IVault} from "../../../contracts/interfaces/IVault.sol";
+import {MockAggregator} from "../../../contracts/test/MockAggregator.sol";
 import {MockERC20} from "../../../contracts/test/MockERC20.sol";
 import {TestBase} from "./TestBase.sol";
 import {deployClearingHouse} from "./DeployClearingHouse.sol";
@@ -58,6 +61,31 @@ abstract contract Deployer is TestBase {
         clearingHouse.setVault(IVault(address(vault)));
         amm = new Amm(address(clearingHouse), quoteReserve, baseReserve, limits, address(this));
         clearingHouse.addMarket(address(amm), IClearingHouse.MarketParams(IMR, MMR, feeRatio));
+    }
+
+    /// @dev As `deploySystem` (6-decimal token), on an L2 with a sequencer feed up for a day and
+    /// the Amm's index read from an 8-decimal aggregator answering `indexPrice8` (its round 1),
+    /// recorded once. Starts the chain at 1,800,000,000. Returns the aggregator.
+    function deploySystemWithIndex(
+        uint256 quoteReserve,
+        uint256 baseReserve,
+        uint64 feeRatio,
+        IAmm.Limits memory limits,
+        int256 indexPrice8
+    ) internal returns (MockAggregator aggregator) {
+        vm.warp(1_800_000_000);
+        MockAggregator sequencerFeed = new MockAggregator(0);
+        sequencerFeed.setSequencerStatus(false, block.timestamp - 1 days);
+        ChainlinkPriceFeed priceFeed = new ChainlinkPriceFeed(
+            address(this),
+            AggregatorV3Interface(address(sequencerFeed))
+        );
+        deploySystemWithSequencer(6, quoteReserve, baseReserve, feeRatio, limits, IPriceFeed(address(priceFeed)));
+        aggregator = new MockAggregator(8);
+        aggregator.setRoundData(1, indexPrice8, block.timestamp, block.timestamp, 1);
+        priceFeed.setAsset(bytes32(uint256(1)), aggregator, 1 hours, 10e18, 1_000e18);
+        amm.setOracle(priceFeed, bytes32(uint256(1)));
+        amm.pokeIndex();
     }
 
     function noLimits() internal pure returns (IAmm.Limits memory) {
