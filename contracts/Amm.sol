@@ -62,6 +62,16 @@ contract Amm is IAmm, AmmStorage {
     /// @notice The module that runs the dynamic curve's moves, parameters and views ({IAmmCurve}).
     address public immutable curveModule;
 
+    // ---------------------------------------------------------------- transient
+
+    /// @dev A valuation ran the repeg check for the swap that follows it in the same transaction
+    /// ({repegAndQuoteExit}, {repegAndGetLiquidationInputs}, {holdCurveForClose}): that swap trades
+    /// on the curve the ClearingHouse valued and sized it on (it runs no check of its own), reports
+    /// the repeg's cost as its own and keeps its right to open the block. Cleared by that swap.
+    bool private transient _checkedForNextSwap;
+    bool private transient _pendingRepegOpenedBlock;
+    uint128 private transient _pendingRepegCost;
+
     // ---------------------------------------------------------------- constructor
 
     /// @param clearingHouse_ The only caller allowed to swap.
@@ -218,23 +228,42 @@ contract Amm is IAmm, AmmStorage {
 
     /// @dev The dynamic curve's step before a swap (`flags`: the curve's switches, some on): reads
     /// the curve's parameters and the fresh index once for the whole swap into `ctx`, and repegs
-    /// toward the index (in the module) when the spot is more than the repeg threshold from it.
-    /// Returns what the repeg cost the budget.
+    /// toward the index (in the module) when the spot is more than the repeg threshold from it,
+    /// unless a valuation before the swap checked ({_checkedForNextSwap}): then it reports that
+    /// check's repeg. Returns what the repeg cost the budget.
     function _beforeSwap(SwapContext memory ctx, uint8 flags) private returns (uint256 cost) {
         CurveConfig memory config = _curveConfig;
         ctx.config = config;
         uint256 index = _freshIndex();
         ctx.index = index;
-        if (
-            flags & FLAG_REPEG != 0 &&
-            index != 0 &&
-            PriceBand.beyond(_spotPrice(_reserves), index, config.repegThresholdRatio)
-        ) {
+        if (flags & FLAG_REPEG == 0) return 0;
+        if (!_checkedForNextSwap) return _repegIfBeyond(ctx, index, config.repegThresholdRatio);
+        (cost, ctx.repegOpenedBlock) = (_pendingRepegCost, _pendingRepegOpenedBlock);
+        (_checkedForNextSwap, _pendingRepegCost, _pendingRepegOpenedBlock) = (false, 0, false);
+    }
+
+    /// @dev Repegs toward `index` (in the module) when the spot is more than `threshold` from it;
+    /// returns the cost and records in `ctx` whether the repeg opened the block.
+    function _repegIfBeyond(SwapContext memory ctx, uint256 index, uint256 threshold) private returns (uint256 cost) {
+        if (_repegDue(_reserves, index, threshold)) {
             (cost, ctx.repegOpenedBlock) = abi.decode(
                 _delegateCall(abi.encodeCall(AmmCurveModule.repeg, (index))),
                 (uint256, bool)
             );
         }
+    }
+
+    /// @dev A valuation's repeg check, for the swap the ClearingHouse runs next (or reverts): on a
+    /// curve that repegs, once until that swap; leaves its cost and block-opening right to it.
+    function _repegBeforeValuation() private {
+        if (_openInterest.curveFlags & FLAG_REPEG == 0 || _checkedForNextSwap) return;
+        SwapContext memory ctx;
+        uint256 cost = _repegIfBeyond(ctx, _freshIndex(), _curveConfig.repegThresholdRatio);
+        (_checkedForNextSwap, _pendingRepegCost, _pendingRepegOpenedBlock) = (
+            true,
+            cost.toUint128(),
+            ctx.repegOpenedBlock
+        );
     }
 
     /// @dev The tail both swaps share, after the reserves moved from `r`: the spread and the vAMM
@@ -576,6 +605,11 @@ contract Amm is IAmm, AmmStorage {
     }
 
     /// @inheritdoc IAmmCurve
+    function previewRepeg() external view returns (uint256, uint256, uint256, int256) {
+        _delegateView();
+    }
+
+    /// @inheritdoc IAmmCurve
     function getBidAsk() external view returns (uint256 bid, uint256 ask) {
         _delegateView();
     }
@@ -698,6 +732,16 @@ contract Amm is IAmm, AmmStorage {
 
     /// @inheritdoc IAmm
     function previewSwapBase(int256 traderSizeBefore, uint256 baseAmount) external view returns (uint256 quoteAmount) {
+        return _previewSwapBase(traderSizeBefore, baseAmount);
+    }
+
+    /// @inheritdoc IAmm
+    function repegAndQuoteExit(int256 traderSize) external onlyClearingHouse returns (uint256 exitValue) {
+        _repegBeforeValuation();
+        return _previewSwapBase(traderSize, SignedMath.abs(traderSize));
+    }
+
+    function _previewSwapBase(int256 traderSizeBefore, uint256 baseAmount) private view returns (uint256) {
         Reserves memory r = _reserves;
         (uint256 newQuote, ) = CurveMath.afterBaseSwap(r.quote, r.base, traderSizeBefore, baseAmount);
         return traderSizeBefore > 0 ? r.quote - newQuote : newQuote - r.quote;
@@ -742,6 +786,12 @@ contract Amm is IAmm, AmmStorage {
     /// @inheritdoc IAmm
     function maxCloseBase(bool closingLong) external view returns (uint256) {
         return _maxCloseBase(closingLong);
+    }
+
+    /// @inheritdoc IAmm
+    function holdCurveForClose(bool closingLong) external onlyClearingHouse returns (uint256 maxBase) {
+        maxBase = _maxCloseBase(closingLong);
+        if (maxBase != 0 && _openInterest.curveFlags & FLAG_REPEG != 0) _checkedForNextSwap = true;
     }
 
     function _maxCloseBase(bool closingLong) private view returns (uint256) {
@@ -792,7 +842,25 @@ contract Amm is IAmm, AmmStorage {
         uint256 twapInterval,
         bool closingLong,
         uint256 insuranceAvailable
-    ) external view returns (LiquidationInputs memory inputs) {
+    ) external view returns (LiquidationInputs memory) {
+        return _liquidationInputs(twapInterval, closingLong, insuranceAvailable);
+    }
+
+    /// @inheritdoc IAmm
+    function repegAndGetLiquidationInputs(
+        uint256 twapInterval,
+        bool closingLong,
+        uint256 insuranceAvailable
+    ) external onlyClearingHouse returns (LiquidationInputs memory) {
+        _repegBeforeValuation();
+        return _liquidationInputs(twapInterval, closingLong, insuranceAvailable);
+    }
+
+    function _liquidationInputs(
+        uint256 twapInterval,
+        bool closingLong,
+        uint256 insuranceAvailable
+    ) private view returns (LiquidationInputs memory inputs) {
         (inputs.funding, , ) = _funding.indicesAt(
             _openInterest,
             _funding.period,

@@ -109,7 +109,8 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
         StoredPosition memory p = _loadPosition(amm, msg.sender);
         uint256 exitValue;
         if (p.size != 0 && (p.size > 0) != (side == Side.LONG)) {
-            exitValue = IAmm(amm).previewSwapBase(p.size, SignedMath.abs(p.size));
+            // Valued on the curve the swap will trade on: any repeg runs before the classification.
+            exitValue = IAmm(amm).repegAndQuoteExit(p.size);
         }
         TradeKind kind = PositionMath.tradeKind(p.size, side, o.notional, exitValue);
         if (kind == TradeKind.REDUCE) {
@@ -178,8 +179,8 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     /// notional and realises the part of the position it buys back.
     function _reduceByQuote(Market memory market, StoredPosition memory p, Order memory o) private {
         (uint256 base, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost) = _swapQuote(o, p.size);
-        // A repeg the swap ran first can make the notional buy back more than the position: that is
-        // no longer a reduce (close it, or send a smaller notional).
+        // The notional is below the exit value on this same curve, so only the pool's rounding could
+        // buy back more than the position: refused by name rather than realised.
         uint256 absSize = SignedMath.abs(p.size);
         if (base > absSize) revert ReduceExceedsPosition(base, absSize);
         Trade memory t = PositionMath.reduce(p, base, o.notional, funding, market.feeRatio);
@@ -222,8 +223,8 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
         Trade memory t = PositionMath.reduce(p, closedSize, exitValue, funding, market.feeRatio);
         if (spread != 0 || curveCost != 0) PositionMath.chargeSpreadOnReduce(p, t, spread, curveCost);
         _deferGain(o.amm, p, t);
-        // A repeg the close ran first can make the exit value pass the notional: then it is a close.
-        uint256 rest = o.notional > exitValue ? o.notional - exitValue : 0;
+        // The close traded on the curve openPosition valued it on: exitValue <= notional.
+        uint256 rest = o.notional - exitValue;
         if (rest != 0 && _restTradable(o.amm, o.side, rest)) {
             p = _openRest(o, market.feeRatio, rest, t);
             t.quoteAmount = o.notional;
@@ -421,7 +422,12 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     function getLiquidationMarginRatio(address amm, address trader) external view returns (int256 ratio) {
         StoredPosition memory p = _positions[amm][trader];
         if (p.size == 0) return 0;
-        (ratio, ) = _liquidationValuation(amm, p, LiquidationStorage.params(), _insuranceAvailable());
+        IClearingHouse.LiquidationParams memory params = LiquidationStorage.params();
+        ratio = _liquidationRatio(
+            p,
+            params,
+            IAmm(amm).getLiquidationInputs(params.markTwapInterval, p.size > 0, _insuranceAvailable())
+        );
     }
 
     /// @inheritdoc IClearingHouse

@@ -89,24 +89,13 @@ contract AmmCurveModule is AmmStorage {
     }
 
     /// @dev Moves the quote reserve toward `index` x base, as far as the budget above its floor
-    /// pays ({CurveAdjustment-repegWithin}); records the move and emits Repegged.
+    /// pays ({_repegMove}); records the move and emits Repegged.
     function _repeg(uint256 index) private returns (uint256 cost, bool moved) {
         Reserves memory r = _reserves;
-        int256 net = _netPosition(_openInterest);
-        // A net short as large as the base reserve cannot be valued on the curve: no repeg.
-        if (net < 0 && uint256(-net) >= r.base) return (0, false);
-        uint256 targetQuote = CurveAdjustment.quoteAtPrice(r.base, index);
-        if (targetQuote == 0 || targetQuote > type(uint128).max) return (0, false);
         Budget memory budget = _budget;
         RepegBook memory book = _repegBook;
-        (uint256 q1, int256 signedCost) = CurveAdjustment.repegWithin(
-            r.quote,
-            r.base,
-            targetQuote,
-            net,
-            _above(budget.amount, book.floor)
-        );
-        if (q1 == r.quote || q1 == 0) return (0, false);
+        (uint256 q1, int256 signedCost) = _repegMove(r, index, _above(budget.amount, book.floor));
+        if (q1 == r.quote) return (0, false);
         cost = _pay(budget, signedCost);
         uint256 oldPeg = book.peg;
         uint256 newPeg = Math.mulDiv(oldPeg, q1, r.quote);
@@ -115,6 +104,41 @@ contract AmmCurveModule is AmmStorage {
         _recordCurveMove(_spotPrice(r), q1.wDivDown(r.base));
         emit IAmmCurve.Repegged(oldPeg, newPeg, q1, r.base, signedCost, budget.amount);
         return (cost, true);
+    }
+
+    /// @dev Where a repeg of reserves `r` toward `index` takes the quote reserve, as far as
+    /// `available` of the budget pays ({CurveAdjustment-repegWithin}), and its signed cost; `r.quote`
+    /// (no move) when the net short is as large as the base reserve (it cannot be valued on the
+    /// curve) or the target does not fit.
+    function _repegMove(
+        Reserves memory r,
+        uint256 index,
+        uint256 available
+    ) private view returns (uint256 q1, int256 signedCost) {
+        int256 net = _netPosition(_openInterest);
+        if (net < 0 && uint256(-net) >= r.base) return (r.quote, 0);
+        uint256 targetQuote = CurveAdjustment.quoteAtPrice(r.base, index);
+        if (targetQuote == 0 || targetQuote > type(uint128).max) return (r.quote, 0);
+        (q1, signedCost) = CurveAdjustment.repegWithin(r.quote, r.base, targetQuote, net, available);
+        if (q1 == 0) return (r.quote, 0);
+    }
+
+    /// @notice See {IAmmCurve-previewRepeg}.
+    function previewRepeg()
+        external
+        view
+        onlyDelegated
+        returns (uint256 quoteReserve, uint256 baseReserve, uint256 budget, int256 cost)
+    {
+        Reserves memory r = _reserves;
+        Budget memory b = _budget;
+        (quoteReserve, baseReserve, budget) = (r.quote, r.base, b.amount);
+        uint256 index = _freshIndex();
+        if (_openInterest.curveFlags & FLAG_REPEG == 0 || !_repegDue(r, index, _curveConfig.repegThresholdRatio))
+            return (quoteReserve, baseReserve, budget, 0);
+        (quoteReserve, cost) = _repegMove(r, index, _above(b.amount, _repegBook.floor));
+        if (quoteReserve == r.quote) return (quoteReserve, baseReserve, budget, 0);
+        if (cost > 0) budget -= uint256(cost);
     }
 
     /// @dev The formulaic k: grows the depth by maxDepthChangeRatio (at most to maxDepthRatio)

@@ -10,6 +10,7 @@ import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 import {CurveAdjustment} from "../libraries/CurveAdjustment.sol";
 import {FixedPoint} from "../libraries/FixedPoint.sol";
 import {FundingPeriod} from "../libraries/FundingPeriod.sol";
+import {PriceBand} from "../libraries/PriceBand.sol";
 import {PriceHistory} from "../libraries/PriceHistory.sol";
 
 /// @title AmmStorage
@@ -134,6 +135,12 @@ abstract contract AmmStorage is Ownable2Step {
     function _setFundingSubsidyRatio(uint256 maxFundingSubsidyRatio) internal {
         _funding.setSubsidyRatio(maxFundingSubsidyRatio);
         emit IAmm.FundingSubsidyRatioUpdated(maxFundingSubsidyRatio);
+    }
+
+    /// @dev Whether a trade now repegs reserves `r` first: a fresh index (not 0) from which the
+    /// spot is more than `threshold` away. The Amm's swaps and the module's preview both ask this.
+    function _repegDue(Reserves memory r, uint256 index, uint256 threshold) internal pure returns (bool) {
+        return index != 0 && PriceBand.beyond(_spotPrice(r), index, threshold);
     }
 
     /// @dev The last recorded index price when at most FRESH_INDEX_AGE old, else 0.

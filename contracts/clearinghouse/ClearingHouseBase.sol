@@ -71,14 +71,12 @@ abstract contract ClearingHouseBase is Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @dev The position's liquidation margin ratio (its pending funding settled; see
-    /// {LiquidationMath-ratio}) and everything else a liquidation reads of the market, in one call.
-    function _liquidationValuation(
-        address amm,
+    /// {LiquidationMath-ratio}) from the market's inputs ({IAmm-getLiquidationInputs}).
+    function _liquidationRatio(
         StoredPosition memory p,
         IClearingHouse.LiquidationParams memory params,
-        uint256 fund
-    ) internal view returns (int256 ratio, IAmm.LiquidationInputs memory inputs) {
-        inputs = IAmm(amm).getLiquidationInputs(params.markTwapInterval, p.size > 0, fund);
+        IAmm.LiquidationInputs memory inputs
+    ) internal pure returns (int256 ratio) {
         int256 marginAfterFunding = int256(uint256(p.margin)) - PositionMath.pendingFunding(p, inputs.funding);
         ratio = LiquidationMath.ratio(
             p,

@@ -142,7 +142,9 @@ contract LiquidationModule is ClearingHouseModule {
     }
 
     /// @dev Reverts unless the position is liquidatable; otherwise sets how much of it to close (see
-    /// {LiquidationMath-closeBase}) and the fair price its bad debt is judged at.
+    /// {LiquidationMath-closeBase}) and the fair price its bad debt is judged at. All of it on the
+    /// curve the close will trade on: any repeg runs first ({IAmm-repegAndGetLiquidationInputs}), so
+    /// a close sized within the block's fluctuation limit stays within it.
     function _closeBase(
         address amm,
         StoredPosition memory p,
@@ -150,8 +152,13 @@ contract LiquidationModule is ClearingHouseModule {
         IClearingHouse.LiquidationParams memory params,
         uint256 fundBefore,
         Liquidation memory liq
-    ) private view {
-        (int256 ratio, IAmm.LiquidationInputs memory inputs) = _liquidationValuation(amm, p, params, fundBefore);
+    ) private {
+        IAmm.LiquidationInputs memory inputs = IAmm(amm).repegAndGetLiquidationInputs(
+            params.markTwapInterval,
+            p.size > 0,
+            fundBefore
+        );
+        int256 ratio = _liquidationRatio(p, params, inputs);
         if (!LiquidationMath.isLiquidatable(ratio, maintenanceMarginRatio)) {
             revert IClearingHouse.NotLiquidatable(ratio, maintenanceMarginRatio);
         }
@@ -199,7 +206,8 @@ contract LiquidationModule is ClearingHouseModule {
         Trade memory t,
         uint256 fundBefore
     ) private returns (int256 realizedPnl) {
-        uint256 more = IAmm(amm).maxCloseBase(p.size > 0);
+        // Sized on the curve it trades on: its swap runs no repeg check ({IAmm-holdCurveForClose}).
+        uint256 more = IAmm(amm).holdCurveForClose(p.size > 0);
         uint256 absSize = SignedMath.abs(p.size);
         if (more > absSize) more = absSize;
         if (more == 0) return 0;

@@ -165,8 +165,9 @@ interface IAmm is IAmmErrors, IAmmCurve {
     /// @return funding The funding indices accrued to now (before this trade's open interest change).
     /// @return spreadFee The spread the trade pays, credited to the budget ({IAmmCurve}); the
     /// ClearingHouse charges it to the trader.
-    /// @return curveCost What a repeg before the trade cost the budget; the ClearingHouse releases
-    /// as much of the market's locked margin.
+    /// @return curveCost What a repeg before the trade cost the budget (the swap's own, or the one a
+    /// valuation ran for it first, {repegAndQuoteExit}); the ClearingHouse releases as much of the
+    /// market's locked margin.
     function swapQuote(
         Side side,
         uint256 quoteAmount,
@@ -188,6 +189,22 @@ interface IAmm is IAmmErrors, IAmmCurve {
         uint256 baseAmount,
         uint256 insuranceAvailable
     ) external returns (uint256 quoteAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost);
+
+    /// @notice The exit value of a position of size `traderSize` ({previewSwapBase} of all of it)
+    /// on the curve its trade will swap on (ClearingHouse only, before a trade it classifies by the
+    /// exit value, always followed by that trade's swap): on a curve that repegs, the repeg check
+    /// runs here instead of in the swap, so the swap moves no curve under the classification; the
+    /// swap reports the repeg's cost as its `curveCost`.
+    function repegAndQuoteExit(int256 traderSize) external returns (uint256 exitValue);
+
+    /// @notice {getLiquidationInputs} on the curve the liquidation will swap on (ClearingHouse only,
+    /// always followed by the close's swap): the repeg check first, as {repegAndQuoteExit}'s, so
+    /// the liquidation is judged and sized ({maxCloseBase}) on the curve its close trades on.
+    function repegAndGetLiquidationInputs(
+        uint256 twapInterval,
+        bool closingLong,
+        uint256 insuranceAvailable
+    ) external returns (LiquidationInputs memory);
 
     /// @notice Closes the funding window (ClearingHouse only): accrues the indices to now at the
     /// old premium, records the index price, and sets the premium from the window's TWAPs; then,
@@ -255,6 +272,11 @@ interface IAmm is IAmmErrors, IAmmCurve {
     /// out for a short. Unbounded when the limit is off; 0 when the block has used it up. Liquidations
     /// close no more than this, so a whale is liquidated over several blocks, not through one swing.
     function maxCloseBase(bool closingLong) external view returns (uint256);
+
+    /// @notice {maxCloseBase} for a close the ClearingHouse runs next (a liquidation's second close;
+    /// ClearingHouse only): when it is not 0, that close's swap runs no repeg check, so it trades on
+    /// the curve it was sized on.
+    function holdCurveForClose(bool closingLong) external returns (uint256 maxBase);
 
     /// @notice The funding indices as they would accrue now, given what the insurance fund holds (it pays
     /// at most its subsidy budget).

@@ -153,6 +153,16 @@ interface IAmmCurve is IAmmCurveErrors {
     /// @notice The curve's state (peg, depth, budget, net position, terminal value).
     function getCurveState() external view returns (CurveState memory);
 
+    /// @notice The curve a trade now would trade on: the reserves and the budget after the repeg
+    /// the trade would run first (the spot more than the repeg threshold from a fresh index), and
+    /// that repeg's signed cost (+ paid by the budget; a gain, -, credits nothing now); the current
+    /// reserves, the budget and 0 when no repeg is due. Previews of a trade (the viewer's, a keeper's)
+    /// value it on these reserves, as the trade itself does.
+    function previewRepeg()
+        external
+        view
+        returns (uint256 quoteReserve, uint256 baseReserve, uint256 budget, int256 cost);
+
     /// @notice The best bid and ask now: spot x (1 -/+ the half-spread a trade of one wei each
     /// way would pay). Both equal the spot price with the spread off.
     function getBidAsk() external view returns (uint256 bid, uint256 ask);

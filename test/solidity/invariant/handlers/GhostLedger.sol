@@ -736,7 +736,7 @@ abstract contract GhostLedger is HandlerBase {
     /// (leverage <= 1 / IMR, free collateral funded, amounts within balance and margin, no deadline
     /// or slippage bound). Anything else, an arithmetic panic or a SafeCast overflow included, is
     /// unexpected.
-    function _isExpected(Kind k, bytes4 sel) internal view returns (bool) {
+    function _isExpected(Kind k, bytes4 sel) internal pure returns (bool) {
         if (k == Kind.Collateral) return false; // the Vault has no pause and the amounts are funded
         if (sel == IClearingHouse.EnforcedPause.selector) return true;
         if (k == Kind.AddMargin) return false;
@@ -777,14 +777,10 @@ abstract contract GhostLedger is HandlerBase {
                 vammLeverage;
         }
         // Reducing: shrinks open interest (never capped), must keep the MMR, and pays its fee from margin.
-        // On a curve that repegs, the swap may repeg first and its notional then buy back more than
-        // the position: openPosition refuses that by name, ReduceExceedsPosition, or, when the part
-        // beyond the position would pass the other side's cap, OpenInterestCapExceeded first (the
-        // Amm moves the open interest before the ClearingHouse sees the base). Closing stays open.
+        // openPosition classifies it on the curve its swap trades on (any repeg runs first), so its
+        // notional never buys back more than the position (no ReduceExceedsPosition, no cap).
         if (k == Kind.Reduce) {
-            bool beyondPosition = sel == IClearingHouse.ReduceExceedsPosition.selector;
-            if (oiCap) beyondPosition = amm.getCurveParams().repegThresholdRatio != 0;
-            return tooLarge || fluctuation || reserve || zeroBase || marginRatio || underwater || beyondPosition;
+            return tooLarge || fluctuation || reserve || zeroBase || marginRatio || underwater;
         }
         // Reversing: closes (no ratio check) then opens the rest, which never buys zero base (skipped).
         return underwater || fluctuation || tooLarge || oiCap || reserve || reduceOnly || seq || vammLeverage;

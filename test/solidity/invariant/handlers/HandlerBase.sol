@@ -6,6 +6,7 @@ import {ClearingHouse} from "../../../../contracts/ClearingHouse.sol";
 import {Vault} from "../../../../contracts/Vault.sol";
 import {IClearingHouse} from "../../../../contracts/interfaces/IClearingHouse.sol";
 import {MockERC20} from "../../../../contracts/test/MockERC20.sol";
+import {CurveMath} from "../../../../contracts/libraries/CurveMath.sol";
 import {TestBase} from "../../utils/TestBase.sol";
 
 /// @notice The ghost every handler keeps of the reverts it had no reason to expect (P11 requires none),
@@ -68,6 +69,16 @@ abstract contract HandlerBase is TestBase, UnexpectedReverts {
         } catch {
             return (false, 0);
         }
+    }
+
+    /// @dev As {_tryExitValue}, on the curve a trade now trades on: after the repeg it would run
+    /// first (IAmmCurve.previewRepeg), as openPosition values a position it classifies.
+    function _tryTradeExitValue(int256 size) internal view returns (bool ok, uint256 exit) {
+        (uint256 q, uint256 b, , ) = amm.previewRepeg();
+        uint256 s = _abs(size);
+        if (size < 0 && s >= b) return (false, 0);
+        (uint256 newQuote, ) = CurveMath.afterBaseSwap(q, b, size, s);
+        return (true, size > 0 ? q - newQuote : newQuote - q);
     }
 
     function _selector(bytes memory err) internal pure returns (bytes4 sel) {

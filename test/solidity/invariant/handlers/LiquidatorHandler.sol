@@ -13,6 +13,8 @@ import {MarketActor} from "./MarketActor.sol";
 import {TraderHandler} from "./TraderHandler.sol";
 import {IAmm} from "../../../../contracts/interfaces/IAmm.sol";
 import {ILiquidatorHook} from "./HandlerBase.sol";
+import {LiquidationMath} from "../../../../contracts/libraries/LiquidationMath.sol";
+import {StoredPosition} from "../../../../contracts/libraries/PositionMath.sol";
 
 /// @notice A keeper with its own address: liquidates a fuzzed trader, preferring (three times out of four)
 /// one whose liquidation margin ratio is below maintenance, and otherwise checks that a position at or
@@ -288,10 +290,14 @@ contract LiquidatorHandler is MarketActor, ILiquidatorHook {
             b.fund
         );
         (b.spot, b.markTwap, b.index) = (inputs.spotPrice, inputs.markTwap, inputs.indexPrice);
+        // The liquidation judges and prices on the curve after any repeg it runs first.
+        // (The budget is read before it: _checkPenalty takes the repeg's cost from the logs.)
+        (uint256 q1, uint256 b1, , ) = amm.previewRepeg();
+        b.spot = Math.mulDiv(q1, WAD, b1);
+        uint256 budget = amm.getCurveState().budget;
         b.available = vault.profitAvailable(address(amm));
         b.receivableBooked = traders.sumReceivableBooked();
         b.deficit = _deficit();
-        uint256 budget = amm.getCurveState().budget;
         uint256 floor = amm.getCurveParams().budgetFloor;
         b.budgetAbove = budget > floor ? budget - floor : 0;
         IPriceFeed seq = clearingHouse.sequencerOracle();
@@ -606,9 +612,28 @@ contract LiquidatorHandler is MarketActor, ILiquidatorHook {
         return int256(vault.freeCollateral(account) + vault.claimOf(address(amm), account)) - int256(free + claim);
     }
 
-    /// @dev getLiquidationMarginRatio (it only reads prices: never expected to revert for a position).
+    /// @dev The liquidation margin ratio a liquidation now judges `t` at: getLiquidationMarginRatio
+    /// (it only reads prices: never expected to revert for a position), on the curve after the repeg
+    /// the liquidation would run first (IAmmCurve.previewRepeg: the spot moves, the mark TWAP and
+    /// the index read in the block do not), as LiquidationMath rates it.
     function _liquidationRatio(address t) internal view returns (int256) {
-        return clearingHouse.getLiquidationMarginRatio(address(amm), t);
+        (uint256 q, uint256 b, , ) = amm.previewRepeg();
+        (uint256 q0, ) = amm.getReserves();
+        if (q == q0) return clearingHouse.getLiquidationMarginRatio(address(amm), t);
+        IClearingHouse.Position memory p = _position(t);
+        IClearingHouse.LiquidationParams memory params = clearingHouse.getLiquidationParams();
+        IAmm.LiquidationInputs memory inputs = amm.getLiquidationInputs(params.markTwapInterval, p.size > 0, 0);
+        StoredPosition memory stored = StoredPosition(int128(p.size), uint128(p.margin), uint128(p.openNotional), 0);
+        int256 marginAfterFunding = int256(p.margin) - clearingHouse.getPendingFunding(address(amm), t);
+        return
+            LiquidationMath.ratio(
+                stored,
+                marginAfterFunding,
+                Math.mulDiv(q, WAD, b),
+                inputs.markTwap,
+                inputs.indexPrice,
+                params.maxSpreadRatio
+            );
     }
 
     function _traderBelowMaintenance(uint256 seed) internal view returns (address t, bool found) {

@@ -70,8 +70,9 @@ abstract contract TradeExecution is GhostLedger {
             c.kind = size == 0 ? Kind.Open : Kind.Increase;
             c.expectedFee = _fee(c.notional, c.feeRatio);
         } else {
+            // Classified as openPosition does, on the curve its swap trades on (any repeg first).
             // A position the pool cannot price (InsufficientReserve) counts as a reduce.
-            (bool priced, uint256 exit) = _tryExitValue(size);
+            (bool priced, uint256 exit) = _tryTradeExitValue(size);
             if (!priced || c.notional < exit) {
                 c.kind = Kind.Reduce;
                 c.expectedFee = _fee(c.notional, c.feeRatio);

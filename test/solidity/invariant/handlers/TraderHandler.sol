@@ -55,7 +55,7 @@ contract TraderHandler is PriceMoverHandler, FinalSettlement {
             return;
         }
         int256 size = _position(t).size;
-        (bool ok, uint256 exit) = _tryExitValue(size);
+        (bool ok, uint256 exit) = _tryTradeExitValue(size);
         uint256 leverage = _leverage(leverageSeed);
         uint256 notional = Math.mulDiv(exit, bound(fractionSeed, 1, 9_999), 10_000);
         uint256 margin = Math.mulDiv(notional, WAD, leverage);
@@ -77,7 +77,7 @@ contract TraderHandler is PriceMoverHandler, FinalSettlement {
             return;
         }
         int256 size = _position(t).size;
-        (bool ok, uint256 exit) = _tryExitValue(size);
+        (bool ok, uint256 exit) = _tryTradeExitValue(size);
         if (!ok || exit == 0) {
             _skip(Action.Reverse);
             return;
