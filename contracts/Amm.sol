@@ -65,7 +65,7 @@ contract Amm is IAmm, AmmStorage {
     // ---------------------------------------------------------------- transient
 
     /// @dev A valuation ran the repeg check for the swap that follows it in the same transaction
-    /// ({repegAndQuoteExit}, {repegAndGetLiquidationInputs}, {holdCurveForClose}): that swap trades
+    /// ({repegAndGetReserves}, {repegAndGetLiquidationInputs}, {holdCurveForClose}): that swap trades
     /// on the curve the ClearingHouse valued and sized it on (it runs no check of its own), reports
     /// the repeg's cost as its own and keeps its right to open the block. Cleared by that swap.
     bool private transient _checkedForNextSwap;
@@ -732,19 +732,15 @@ contract Amm is IAmm, AmmStorage {
 
     /// @inheritdoc IAmm
     function previewSwapBase(int256 traderSizeBefore, uint256 baseAmount) external view returns (uint256 quoteAmount) {
-        return _previewSwapBase(traderSizeBefore, baseAmount);
+        Reserves memory r = _reserves;
+        return CurveMath.quoteForBase(r.quote, r.base, traderSizeBefore, baseAmount);
     }
 
     /// @inheritdoc IAmm
-    function repegAndQuoteExit(int256 traderSize) external onlyClearingHouse returns (uint256 exitValue) {
+    function repegAndGetReserves() external onlyClearingHouse returns (uint256 quoteReserve, uint256 baseReserve) {
         _repegBeforeValuation();
-        return _previewSwapBase(traderSize, SignedMath.abs(traderSize));
-    }
-
-    function _previewSwapBase(int256 traderSizeBefore, uint256 baseAmount) private view returns (uint256) {
         Reserves memory r = _reserves;
-        (uint256 newQuote, ) = CurveMath.afterBaseSwap(r.quote, r.base, traderSizeBefore, baseAmount);
-        return traderSizeBefore > 0 ? r.quote - newQuote : newQuote - r.quote;
+        return (r.quote, r.base);
     }
 
     /// @inheritdoc IAmm

@@ -107,12 +107,17 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
             baseLimit
         );
         StoredPosition memory p = _loadPosition(amm, msg.sender);
-        uint256 exitValue;
-        if (p.size != 0 && (p.size > 0) != (side == Side.LONG)) {
-            // Valued on the curve the swap will trade on: any repeg runs before the classification.
-            exitValue = IAmm(amm).repegAndQuoteExit(p.size);
+        // A position is valued on the curve the swap will trade on: any repeg runs first.
+        uint256 value;
+        if (p.size != 0) {
+            (uint256 quoteReserve, uint256 baseReserve) = IAmm(amm).repegAndGetReserves();
+            value =
+                (p.size > 0) == (side == Side.LONG)
+                    ? PositionMath.notionalAtReserves(p.size, quoteReserve, baseReserve)
+                    : CurveMath.quoteForBase(quoteReserve, baseReserve, p.size, SignedMath.abs(p.size));
         }
-        TradeKind kind = PositionMath.tradeKind(p.size, side, o.notional, exitValue);
+        // Against the position the value is its exit value, which classifies the trade.
+        TradeKind kind = PositionMath.tradeKind(p.size, side, o.notional, value);
         if (kind == TradeKind.REDUCE) {
             // Reducing risk stays open while the sequencer is down and in a reduce-only market.
             _reduceByQuote(market, p, o);
@@ -120,7 +125,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
             _checkSequencer();
             _requireActive(amm, market);
             if (kind == TradeKind.REVERSE) _reverse(market, p, o);
-            else _increase(market, p, o);
+            else _increase(market, p, o, value);
         }
     }
 
@@ -151,9 +156,9 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     }
 
     /// @dev Adds exposure on the position's side: margin and fee come from free collateral.
-    function _increase(Market memory market, StoredPosition memory p, Order memory o) private {
-        // Valued before the swap, so the trade's own price impact cannot flatter the position.
-        uint256 notionalBefore = p.size == 0 ? 0 : _markNotional(o.amm, p.size);
+    /// `notionalBefore`: the position's notional at the spot before the swap (so the trade's own
+    /// price impact cannot flatter it), 0 for a fresh one.
+    function _increase(Market memory market, StoredPosition memory p, Order memory o, uint256 notionalBefore) private {
         (uint256 base, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost) = _swapQuote(o, p.size);
         PositionMath.requireMayIncrease(p, funding, notionalBefore, market.initialMarginRatio);
         Trade memory t = PositionMath.increase(p, o.side, base, o.margin, o.notional, funding, market.feeRatio);

@@ -137,6 +137,7 @@ contract ClearingHouseViewer is IClearingHouseViewer {
         IClearingHouse.MarketStatus status;
         uint256 quoteReserve;
         uint256 baseReserve;
+        uint256 budget;
         IAmm.FundingSnapshot funding;
         StoredPosition position;
         uint256 profitAvailable;
@@ -248,9 +249,10 @@ contract ClearingHouseViewer is IClearingHouseViewer {
     }
 
     /// @dev The spread a leg trading `base` on `side` for `quote` pays, by the Amm's own formula
-    /// ({IAmmCurve-previewSpreadFee}) on its current curve.
+    /// ({IAmmCurve-previewSpreadFeeAfter}) on the curve the trade finds (`m`: after any repeg).
     function _spreadFee(Market memory m, Side side, uint256 base, uint256 quote) private view returns (uint256) {
-        return IAmm(m.amm).previewSpreadFee(_signed(side, base), quote);
+        return
+            IAmm(m.amm).previewSpreadFeeAfter(0, m.budget, m.quoteReserve, m.baseReserve, _signed(side, base), quote);
     }
 
     /// @dev The spread of a reversal's opening leg (`legBase` for `legQuote`) on the curve its
@@ -265,7 +267,7 @@ contract ClearingHouseViewer is IClearingHouseViewer {
         return
             IAmm(m.amm).previewSpreadFeeAfter(
                 close.baseDelta,
-                close.spread,
+                m.budget + close.spread,
                 m.quoteReserve,
                 m.baseReserve,
                 _signed(side, legBase),
@@ -343,7 +345,8 @@ contract ClearingHouseViewer is IClearingHouseViewer {
         Market memory m = _market(amm, trader);
         StoredPosition memory p = m.position;
         if (p.size == 0) return 0;
-        uint256 exitValue = CurveMath.quoteForBase(m.quoteReserve, m.baseReserve, p.size, SignedMath.abs(p.size));
+        // removeMargin swaps nothing, so it runs no repeg: valued on the curve as it stands.
+        uint256 exitValue = IAmm(amm).previewSwapBase(p.size, SignedMath.abs(p.size));
         return
             PositionMath.removableMargin(
                 p,
@@ -360,7 +363,8 @@ contract ClearingHouseViewer is IClearingHouseViewer {
         m.amm = amm;
         m.params = clearingHouse.getMarketParams(amm);
         (m.status, ) = clearingHouse.getMarketStatus(amm);
-        (m.quoteReserve, m.baseReserve) = IAmm(amm).getReserves();
+        // The curve a trade now trades on: after the repeg it would run first (none due: as it is).
+        (m.quoteReserve, m.baseReserve, m.budget, ) = IAmm(amm).previewRepeg();
         IVault vault = clearingHouse.vault();
         (, uint256 fund) = vault.getPoolBalances();
         m.funding = IAmm(amm).getFundingIndices(fund);

@@ -471,7 +471,7 @@ contract AmmCurveModule is AmmStorage {
     /// @notice See {IAmmCurve-previewSpreadFeeAfter}.
     function previewSpreadFeeAfter(
         int256 firstBaseDelta,
-        uint256 firstSpread,
+        uint256 budgetFound,
         uint256 quoteReserve,
         uint256 baseReserve,
         int256 baseDelta,
@@ -480,7 +480,7 @@ contract AmmCurveModule is AmmStorage {
         FundingPeriod.OpenInterest memory oi = _openInterest;
         if (oi.curveFlags & FLAG_SPREAD == 0) return 0;
         Budget memory budget = _budget;
-        budget.amount = (budget.amount + firstSpread).toUint128();
+        budget.amount = budgetFound.toUint128();
         int256 netBefore = _netPosition(oi) + firstBaseDelta;
         uint256 ratio = _spreadRatio(
             _curveConfig,

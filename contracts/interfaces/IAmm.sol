@@ -166,7 +166,7 @@ interface IAmm is IAmmErrors, IAmmCurve {
     /// @return spreadFee The spread the trade pays, credited to the budget ({IAmmCurve}); the
     /// ClearingHouse charges it to the trader.
     /// @return curveCost What a repeg before the trade cost the budget (the swap's own, or the one a
-    /// valuation ran for it first, {repegAndQuoteExit}); the ClearingHouse releases as much of the
+    /// valuation ran for it first, {repegAndGetReserves}); the ClearingHouse releases as much of the
     /// market's locked margin.
     function swapQuote(
         Side side,
@@ -190,15 +190,14 @@ interface IAmm is IAmmErrors, IAmmCurve {
         uint256 insuranceAvailable
     ) external returns (uint256 quoteAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost);
 
-    /// @notice The exit value of a position of size `traderSize` ({previewSwapBase} of all of it)
-    /// on the curve its trade will swap on (ClearingHouse only, before a trade it classifies by the
-    /// exit value, always followed by that trade's swap): on a curve that repegs, the repeg check
-    /// runs here instead of in the swap, so the swap moves no curve under the classification; the
-    /// swap reports the repeg's cost as its `curveCost`.
-    function repegAndQuoteExit(int256 traderSize) external returns (uint256 exitValue);
+    /// @notice The virtual reserves a trade will swap on (ClearingHouse only, before a trade it values
+    /// a position for, always followed by that trade's swap): on a curve that repegs, the repeg
+    /// check runs here instead of in the swap, so the swap moves no curve under the valuation; the
+    /// swap reports the repeg's cost as its `curveCost`. See {IAmmCurve-previewRepeg} for the view.
+    function repegAndGetReserves() external returns (uint256 quoteReserve, uint256 baseReserve);
 
     /// @notice {getLiquidationInputs} on the curve the liquidation will swap on (ClearingHouse only,
-    /// always followed by the close's swap): the repeg check first, as {repegAndQuoteExit}'s, so
+    /// always followed by the close's swap): the repeg check first, as {repegAndGetReserves}'s, so
     /// the liquidation is judged and sized ({maxCloseBase}) on the curve its close trades on.
     function repegAndGetLiquidationInputs(
         uint256 twapInterval,

@@ -172,13 +172,14 @@ interface IAmmCurve is IAmmCurveErrors {
     /// current curve: the swap's own formula (a repeg the trade would trigger first aside).
     function previewSpreadFee(int256 baseDelta, uint256 notional) external view returns (uint256 spreadFee);
 
-    /// @notice As {previewSpreadFee}, for a trade that follows another in the same call (a
-    /// reversal's opening leg after its close): on the curve the first leg left, its reserves
-    /// `quoteReserve` / `baseReserve`, the net position moved by `firstBaseDelta` and the budget
-    /// grown by the first leg's spread `firstSpread`.
+    /// @notice As {previewSpreadFee}, on a curve other than the current one: the curve a repeg the
+    /// trade runs first leaves ({previewRepeg}), or the one a reversal's close leaves for its opening
+    /// leg. `quoteReserve` / `baseReserve`: that curve's reserves; `firstBaseDelta`: how much an
+    /// earlier leg of the same call moved the net position (0: none); `budget`: the budget the trade
+    /// finds (after the repeg's cost, plus an earlier leg's spread).
     function previewSpreadFeeAfter(
         int256 firstBaseDelta,
-        uint256 firstSpread,
+        uint256 budget,
         uint256 quoteReserve,
         uint256 baseReserve,
         int256 baseDelta,

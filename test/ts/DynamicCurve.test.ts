@@ -252,6 +252,43 @@ describe("Dynamic curve (issue 14)", function () {
       expect(s1.peg).to.equal((WAD * q1) / s0.quote);
     });
 
+    it("previewRepeg and the viewer's previews show the curve a trade that repegs first trades on, to the wei", async function () {
+      const fx = await networkHelpers.loadFixture(longMarket);
+      await (
+        await fx.amm.setCurveParams(
+          params({
+            repegThresholdRatio: toWad("0.01"),
+            baseSpreadRatio: toWad("0.001"),
+            maxSpreadRatio: toWad("0.01"),
+          }),
+        )
+      ).wait();
+      await setIndex(fx, toWad(110));
+      const s0 = await state(fx);
+      const q1 = (s0.base * toWad(110)) / WAD;
+      const cost = adjustmentCost(s0.quote, s0.base, q1, s0.base, s0.net);
+      const [quoteReserve, baseReserve, budget, previewCost] = await fx.amm.previewRepeg();
+      expect([quoteReserve, baseReserve, budget, previewCost]).to.deep.equal([q1, s0.base, s0.budget - cost, cost]);
+
+      // Alice reduces her long by 2,000 notional: on the repegged curve (the trade repegs first).
+      const preview = await fx.viewer.previewOpen(fx.market, fx.alice.address, Side.SHORT, toWad(200), toWad(10));
+      expect(preview.kind).to.equal(2n); // REDUCE
+      const swap = reservesAfterQuote(q1, s0.base, Side.SHORT, toWad(2_000));
+      expect(preview.baseDelta).to.equal(-swap.base);
+      // On the curve as it stands the same notional would sell less base: the preview can tell.
+      expect(reservesAfterQuote(s0.quote, s0.base, Side.SHORT, toWad(2_000)).base).to.not.equal(swap.base);
+      const tx = await open(fx, fx.alice, Side.SHORT, toWad(200));
+      await expect(tx).to.emit(fx.amm, "Repegged");
+      const changed = await positionChanged(fx, tx);
+      expect(changed.baseDelta).to.equal(preview.baseDelta);
+      expect(changed.fee, "fee and the spread on the repegged curve").to.equal(preview.fee);
+      expect(changed.realizedPnl).to.equal(preview.realizedPnl);
+      expect(changed.freeCollateralDelta).to.equal(preview.freeCollateralDelta);
+      // No repeg is due any more: the view answers the curve as it is.
+      const s1 = await state(fx);
+      expect(await fx.amm.previewRepeg()).to.deep.equal([s1.quote, s1.base, s1.budget, 0n]);
+    });
+
     it("at updateFunding: repegs when the window's TWAPs part by more than the threshold", async function () {
       const fx = await networkHelpers.loadFixture(longMarket);
       await (await fx.amm.setCurveParams(params({ repegThresholdRatio: toWad("0.01") }))).wait();

@@ -19,9 +19,9 @@ import {Deployer} from "../utils/Deployer.sol";
 ///   maxCloseBase on the pre-repeg curve; the swap's repeg reset the block's reference price to the
 ///   repegged spot, and the close sized for the old room passed the limit.
 /// Fixed at the root: a trade is valued, classified and sized on the curve its swap trades on. The
-/// ClearingHouse's first read of a trade that needs one runs the market's repeg check first
-/// (IAmm.repegAndQuoteExit, IAmm.repegAndGetLiquidationInputs), and a market checks at most once per
-/// transaction, so no later swap of it moves the curve.
+/// ClearingHouse's valuation before such a swap runs the market's repeg check first
+/// (IAmm.repegAndGetReserves, IAmm.repegAndGetLiquidationInputs; IAmm.holdCurveForClose for a
+/// liquidation's second close), and the swap that follows runs none of its own.
 ///
 /// No fee, quote reserve 1,000,000, base reserve 10,000 (price 100), only the repeg on (0.5%).
 contract TradeJudgedOnTheRepeggedCurveTest is Deployer {
