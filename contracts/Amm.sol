@@ -67,10 +67,9 @@ contract Amm is IAmm, AmmStorage {
     /// @dev A valuation ran the repeg check for the swap that follows it in the same transaction
     /// ({repegAndGetReserves}, {repegAndGetLiquidationInputs}, {holdCurveForClose}): that swap trades
     /// on the curve the ClearingHouse valued and sized it on (it runs no check of its own), reports
-    /// the repeg's cost as its own and keeps its right to open the block. Cleared by that swap.
-    bool private transient _checkedForNextSwap;
-    bool private transient _pendingRepegOpenedBlock;
-    uint128 private transient _pendingRepegCost;
+    /// the repeg's cost as its own and keeps its right to open the block. One word, cleared by that
+    /// swap: bit 0 set (a check ran), bit 1 the repeg opened the block, the bits above its cost.
+    uint256 private transient _valuationRepeg;
 
     // ---------------------------------------------------------------- constructor
 
@@ -229,7 +228,7 @@ contract Amm is IAmm, AmmStorage {
     /// @dev The dynamic curve's step before a swap (`flags`: the curve's switches, some on): reads
     /// the curve's parameters and the fresh index once for the whole swap into `ctx`, and repegs
     /// toward the index (in the module) when the spot is more than the repeg threshold from it,
-    /// unless a valuation before the swap checked ({_checkedForNextSwap}): then it reports that
+    /// unless a valuation before the swap checked ({_valuationRepeg}): then it reports that
     /// check's repeg. Returns what the repeg cost the budget.
     function _beforeSwap(SwapContext memory ctx, uint8 flags) private returns (uint256 cost) {
         CurveConfig memory config = _curveConfig;
@@ -237,16 +236,20 @@ contract Amm is IAmm, AmmStorage {
         uint256 index = _freshIndex();
         ctx.index = index;
         if (flags & FLAG_REPEG == 0) return 0;
-        if (!_checkedForNextSwap) return _repegIfBeyond(ctx, index, config.repegThresholdRatio);
-        (cost, ctx.repegOpenedBlock) = (_pendingRepegCost, _pendingRepegOpenedBlock);
-        (_checkedForNextSwap, _pendingRepegCost, _pendingRepegOpenedBlock) = (false, 0, false);
+        uint256 checked = _valuationRepeg;
+        if (checked == 0) {
+            (cost, ctx.repegOpenedBlock) = _repegIfBeyond(index, config.repegThresholdRatio);
+        } else {
+            _valuationRepeg = 0;
+            (cost, ctx.repegOpenedBlock) = (checked >> 2, checked & 2 != 0);
+        }
     }
 
     /// @dev Repegs toward `index` (in the module) when the spot is more than `threshold` from it;
-    /// returns the cost and records in `ctx` whether the repeg opened the block.
-    function _repegIfBeyond(SwapContext memory ctx, uint256 index, uint256 threshold) private returns (uint256 cost) {
+    /// returns the cost and whether the repeg opened the block.
+    function _repegIfBeyond(uint256 index, uint256 threshold) private returns (uint256 cost, bool openedBlock) {
         if (_repegDue(_reserves, index, threshold)) {
-            (cost, ctx.repegOpenedBlock) = abi.decode(
+            (cost, openedBlock) = abi.decode(
                 _delegateCall(abi.encodeCall(AmmCurveModule.repeg, (index))),
                 (uint256, bool)
             );
@@ -256,14 +259,10 @@ contract Amm is IAmm, AmmStorage {
     /// @dev A valuation's repeg check, for the swap the ClearingHouse runs next (or reverts): on a
     /// curve that repegs, once until that swap; leaves its cost and block-opening right to it.
     function _repegBeforeValuation() private {
-        if (_openInterest.curveFlags & FLAG_REPEG == 0 || _checkedForNextSwap) return;
-        SwapContext memory ctx;
-        uint256 cost = _repegIfBeyond(ctx, _freshIndex(), _curveConfig.repegThresholdRatio);
-        (_checkedForNextSwap, _pendingRepegCost, _pendingRepegOpenedBlock) = (
-            true,
-            cost.toUint128(),
-            ctx.repegOpenedBlock
-        );
+        if (_openInterest.curveFlags & FLAG_REPEG == 0 || _valuationRepeg != 0) return;
+        (uint256 cost, bool openedBlock) = _repegIfBeyond(_freshIndex(), _curveConfig.repegThresholdRatio);
+        // cost <= the budget, a uint128: the shift cannot overflow.
+        _valuationRepeg = (cost << 2) | (openedBlock ? 2 : 0) | 1;
     }
 
     /// @dev The tail both swaps share, after the reserves moved from `r`: the spread and the vAMM
@@ -787,7 +786,7 @@ contract Amm is IAmm, AmmStorage {
     /// @inheritdoc IAmm
     function holdCurveForClose(bool closingLong) external onlyClearingHouse returns (uint256 maxBase) {
         maxBase = _maxCloseBase(closingLong);
-        if (maxBase != 0 && _openInterest.curveFlags & FLAG_REPEG != 0) _checkedForNextSwap = true;
+        if (maxBase != 0 && _openInterest.curveFlags & FLAG_REPEG != 0) _valuationRepeg = 1;
     }
 
     function _maxCloseBase(bool closingLong) private view returns (uint256) {
