@@ -50,21 +50,16 @@ contract ChainlinkPriceFeed is IPriceFeed, Ownable2Step {
         GRACE_PERIOD
     }
 
-    /// @dev One round as the aggregator reported it, widened so no value can fail to decode.
-    struct Round {
-        uint256 roundId;
-        int256 answer;
-        uint256 startedAt;
-        uint256 updatedAt;
-    }
-
-    /// @dev One read of an asset's price: the status and every figure its error reports.
+    /// @dev One read of an asset's price: the status and every figure its error reports (the
+    /// round's as the aggregator reported them, widened so no value can fail to decode).
     struct PriceRead {
         PriceStatus status;
         uint256 price;
         uint256 timestamp;
+        uint256 roundId;
+        int256 answer;
+        uint256 updatedAt;
         AssetConfig config;
-        Round round;
     }
 
     // ---------------------------------------------------------------- storage
@@ -106,28 +101,34 @@ contract ChainlinkPriceFeed is IPriceFeed, Ownable2Step {
     }
 
     /// @dev Every price check, each written once. Never reverts, whatever the aggregator does.
+    /// Works on stack copies of the figures, recording in `r` only what an error reports.
     function _readPrice(bytes32 asset) private view returns (PriceRead memory r) {
-        r.config = _assets[asset];
-        if (address(r.config.feed) == address(0)) return _withStatus(r, PriceStatus.UNKNOWN_ASSET);
+        AssetConfig memory config = _assets[asset];
+        r.config = config;
+        if (address(config.feed) == address(0)) return _withStatus(r, PriceStatus.UNKNOWN_ASSET);
 
-        Round memory round = r.round;
-        bool ok;
-        (ok, round.roundId, round.answer, round.startedAt, round.updatedAt) = _latestRound(r.config.feed);
+        (bool ok, uint256 roundId, int256 answer, , uint256 updatedAt) = _latestRound(config.feed);
         if (!ok) return _withStatus(r, PriceStatus.FEED_CALL_FAILED);
-        if (r.round.roundId == 0) return _withStatus(r, PriceStatus.ZERO_ROUND_ID);
-        if (r.round.updatedAt == 0) return _withStatus(r, PriceStatus.INCOMPLETE_ROUND);
+        (r.roundId, r.answer, r.updatedAt) = (roundId, answer, updatedAt);
+        if (roundId == 0) return _withStatus(r, PriceStatus.ZERO_ROUND_ID);
+        if (updatedAt == 0) return _withStatus(r, PriceStatus.INCOMPLETE_ROUND);
 
-        r.timestamp = _blockTimestamp();
-        if (r.round.updatedAt > r.timestamp) return _withStatus(r, PriceStatus.UPDATED_AT_IN_FUTURE);
+        uint256 timestamp = _blockTimestamp();
+        r.timestamp = timestamp;
+        if (updatedAt > timestamp) return _withStatus(r, PriceStatus.UPDATED_AT_IN_FUTURE);
         // Inclusive: an answer exactly `heartbeat` old is still fresh.
-        if (r.timestamp - r.round.updatedAt > r.config.heartbeat) return _withStatus(r, PriceStatus.STALE);
-        if (r.round.answer <= 0) return _withStatus(r, PriceStatus.NON_POSITIVE_ANSWER);
+        if (timestamp - updatedAt > config.heartbeat) return _withStatus(r, PriceStatus.STALE);
+        if (answer <= 0) return _withStatus(r, PriceStatus.NON_POSITIVE_ANSWER);
 
-        // Exact scaling; a product too large for 256 bits saturates, which is above any maxPrice (128 bits).
-        r.price = Math.saturatingMul(uint256(r.round.answer), 10 ** (MAX_FEED_DECIMALS - r.config.feedDecimals));
-        if (r.price < r.config.minPrice || r.price > r.config.maxPrice) {
-            return _withStatus(r, PriceStatus.OUT_OF_BOUNDS);
+        uint256 scale;
+        unchecked {
+            // feedDecimals <= MAX_FEED_DECIMALS ({setAsset}): no underflow, and 10^18 fits.
+            scale = 10 ** (MAX_FEED_DECIMALS - config.feedDecimals);
         }
+        // Exact scaling; a product too large for 256 bits saturates, which is above any maxPrice (128 bits).
+        uint256 price = Math.saturatingMul(uint256(answer), scale);
+        r.price = price;
+        if (price < config.minPrice || price > config.maxPrice) return _withStatus(r, PriceStatus.OUT_OF_BOUNDS);
         return r;
     }
 
@@ -142,10 +143,10 @@ contract ChainlinkPriceFeed is IPriceFeed, Ownable2Step {
         if (s == PriceStatus.UNKNOWN_ASSET) revert UnknownAsset(asset);
         if (s == PriceStatus.FEED_CALL_FAILED) revert FeedCallFailed(asset);
         if (s == PriceStatus.ZERO_ROUND_ID) revert ZeroRoundId(asset);
-        if (s == PriceStatus.INCOMPLETE_ROUND) revert IncompleteRound(asset, r.round.roundId);
-        if (s == PriceStatus.UPDATED_AT_IN_FUTURE) revert UpdatedAtInFuture(asset, r.round.updatedAt, r.timestamp);
-        if (s == PriceStatus.STALE) revert StalePrice(asset, r.round.updatedAt, r.config.heartbeat, r.timestamp);
-        if (s == PriceStatus.NON_POSITIVE_ANSWER) revert NonPositiveAnswer(asset, r.round.answer);
+        if (s == PriceStatus.INCOMPLETE_ROUND) revert IncompleteRound(asset, r.roundId);
+        if (s == PriceStatus.UPDATED_AT_IN_FUTURE) revert UpdatedAtInFuture(asset, r.updatedAt, r.timestamp);
+        if (s == PriceStatus.STALE) revert StalePrice(asset, r.updatedAt, r.config.heartbeat, r.timestamp);
+        if (s == PriceStatus.NON_POSITIVE_ANSWER) revert NonPositiveAnswer(asset, r.answer);
         revert PriceOutOfBounds(asset, r.price, r.config.minPrice, r.config.maxPrice);
     }
 
