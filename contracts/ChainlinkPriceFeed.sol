@@ -50,30 +50,30 @@ contract ChainlinkPriceFeed is IPriceFeed, Ownable2Step {
         GRACE_PERIOD
     }
 
-    /// @dev One round as the aggregator reported it, widened so no value can fail to decode.
-    struct Round {
-        uint256 roundId;
-        int256 answer;
-        uint256 startedAt;
-        uint256 updatedAt;
-    }
-
-    /// @dev One read of an asset's price: the status and every figure its error reports.
+    /// @dev One read of an asset's price: the status and every figure its error reports (the
+    /// round's as the aggregator reported them, widened so no value can fail to decode).
     struct PriceRead {
         PriceStatus status;
         uint256 price;
         uint256 timestamp;
+        uint256 roundId;
+        int256 answer;
+        uint256 updatedAt;
         AssetConfig config;
-        Round round;
     }
 
     // ---------------------------------------------------------------- storage
 
     mapping(bytes32 asset => AssetConfig) private _assets;
-    /// @inheritdoc IPriceFeed
-    AggregatorV3Interface public sequencerFeed;
-    /// @inheritdoc IPriceFeed
-    uint256 public gracePeriod;
+    /// @dev The sequencer uptime feed and the grace period, in one slot: the check that gates every
+    /// risk-increasing action reads both with one cold load. (The grace period is at most
+    /// MAX_GRACE_PERIOD, so 96 bits hold it.)
+    struct SequencerConfig {
+        AggregatorV3Interface feed;
+        uint96 gracePeriod;
+    }
+
+    SequencerConfig private _sequencer;
 
     // ---------------------------------------------------------------- constructor
 
@@ -101,27 +101,34 @@ contract ChainlinkPriceFeed is IPriceFeed, Ownable2Step {
     }
 
     /// @dev Every price check, each written once. Never reverts, whatever the aggregator does.
+    /// Works on stack copies of the figures, recording in `r` only what an error reports.
     function _readPrice(bytes32 asset) private view returns (PriceRead memory r) {
-        r.config = _assets[asset];
-        if (address(r.config.feed) == address(0)) return _withStatus(r, PriceStatus.UNKNOWN_ASSET);
+        AssetConfig memory config = _assets[asset];
+        r.config = config;
+        if (address(config.feed) == address(0)) return _withStatus(r, PriceStatus.UNKNOWN_ASSET);
 
-        bool ok;
-        (ok, r.round) = _latestRound(r.config.feed);
+        (bool ok, uint256 roundId, int256 answer, , uint256 updatedAt) = _latestRound(config.feed);
         if (!ok) return _withStatus(r, PriceStatus.FEED_CALL_FAILED);
-        if (r.round.roundId == 0) return _withStatus(r, PriceStatus.ZERO_ROUND_ID);
-        if (r.round.updatedAt == 0) return _withStatus(r, PriceStatus.INCOMPLETE_ROUND);
+        (r.roundId, r.answer, r.updatedAt) = (roundId, answer, updatedAt);
+        if (roundId == 0) return _withStatus(r, PriceStatus.ZERO_ROUND_ID);
+        if (updatedAt == 0) return _withStatus(r, PriceStatus.INCOMPLETE_ROUND);
 
-        r.timestamp = _blockTimestamp();
-        if (r.round.updatedAt > r.timestamp) return _withStatus(r, PriceStatus.UPDATED_AT_IN_FUTURE);
+        uint256 timestamp = _blockTimestamp();
+        r.timestamp = timestamp;
+        if (updatedAt > timestamp) return _withStatus(r, PriceStatus.UPDATED_AT_IN_FUTURE);
         // Inclusive: an answer exactly `heartbeat` old is still fresh.
-        if (r.timestamp - r.round.updatedAt > r.config.heartbeat) return _withStatus(r, PriceStatus.STALE);
-        if (r.round.answer <= 0) return _withStatus(r, PriceStatus.NON_POSITIVE_ANSWER);
+        if (timestamp - updatedAt > config.heartbeat) return _withStatus(r, PriceStatus.STALE);
+        if (answer <= 0) return _withStatus(r, PriceStatus.NON_POSITIVE_ANSWER);
 
-        // Exact scaling; a product too large for 256 bits saturates, which is above any maxPrice (128 bits).
-        r.price = Math.saturatingMul(uint256(r.round.answer), 10 ** (MAX_FEED_DECIMALS - r.config.feedDecimals));
-        if (r.price < r.config.minPrice || r.price > r.config.maxPrice) {
-            return _withStatus(r, PriceStatus.OUT_OF_BOUNDS);
+        uint256 scale;
+        unchecked {
+            // feedDecimals <= MAX_FEED_DECIMALS ({setAsset}): no underflow, and 10^18 fits.
+            scale = 10 ** (MAX_FEED_DECIMALS - config.feedDecimals);
         }
+        // Exact scaling; a product too large for 256 bits saturates, which is above any maxPrice (128 bits).
+        uint256 price = Math.saturatingMul(uint256(answer), scale);
+        r.price = price;
+        if (price < config.minPrice || price > config.maxPrice) return _withStatus(r, PriceStatus.OUT_OF_BOUNDS);
         return r;
     }
 
@@ -136,10 +143,10 @@ contract ChainlinkPriceFeed is IPriceFeed, Ownable2Step {
         if (s == PriceStatus.UNKNOWN_ASSET) revert UnknownAsset(asset);
         if (s == PriceStatus.FEED_CALL_FAILED) revert FeedCallFailed(asset);
         if (s == PriceStatus.ZERO_ROUND_ID) revert ZeroRoundId(asset);
-        if (s == PriceStatus.INCOMPLETE_ROUND) revert IncompleteRound(asset, r.round.roundId);
-        if (s == PriceStatus.UPDATED_AT_IN_FUTURE) revert UpdatedAtInFuture(asset, r.round.updatedAt, r.timestamp);
-        if (s == PriceStatus.STALE) revert StalePrice(asset, r.round.updatedAt, r.config.heartbeat, r.timestamp);
-        if (s == PriceStatus.NON_POSITIVE_ANSWER) revert NonPositiveAnswer(asset, r.round.answer);
+        if (s == PriceStatus.INCOMPLETE_ROUND) revert IncompleteRound(asset, r.roundId);
+        if (s == PriceStatus.UPDATED_AT_IN_FUTURE) revert UpdatedAtInFuture(asset, r.updatedAt, r.timestamp);
+        if (s == PriceStatus.STALE) revert StalePrice(asset, r.updatedAt, r.config.heartbeat, r.timestamp);
+        if (s == PriceStatus.NON_POSITIVE_ANSWER) revert NonPositiveAnswer(asset, r.answer);
         revert PriceOutOfBounds(asset, r.price, r.config.minPrice, r.config.maxPrice);
     }
 
@@ -162,19 +169,20 @@ contract ChainlinkPriceFeed is IPriceFeed, Ownable2Step {
     /// @dev Every sequencer check, each written once. Never reverts: a feed that cannot answer counts
     /// as down, so the protocol fails closed for the actions it gates.
     function _readSequencer() private view returns (SequencerStatus status, uint256 startedAt, uint256 gracePeriodEnd) {
-        AggregatorV3Interface feed = sequencerFeed;
+        SequencerConfig memory sequencer = _sequencer;
+        AggregatorV3Interface feed = sequencer.feed;
         if (address(feed) == address(0)) return (SequencerStatus.UP, 0, 0);
 
-        (bool ok, Round memory round) = _latestRound(feed);
+        (bool ok, , int256 answer, uint256 startedAt_, ) = _latestRound(feed);
         if (!ok) return (SequencerStatus.DOWN, 0, 0);
-        startedAt = round.startedAt;
+        startedAt = startedAt_;
         // Some L2s' uptime feeds answer with startedAt 0 before their first round: no status yet.
         if (startedAt == 0) return (SequencerStatus.NOT_INITIALIZED, 0, 0);
         // 0 is up, 1 is down; anything else is not a status we can trust.
-        if (round.answer != 0) return (SequencerStatus.DOWN, startedAt, 0);
+        if (answer != 0) return (SequencerStatus.DOWN, startedAt, 0);
 
         // Saturating: a malformed startedAt near 2^256 must read as "in grace", not overflow.
-        gracePeriodEnd = Math.saturatingAdd(startedAt, gracePeriod);
+        gracePeriodEnd = Math.saturatingAdd(startedAt, sequencer.gracePeriod);
         // Inclusive: the grace period lasts through gracePeriodEnd (Chainlink's `timeSinceUp <= grace`).
         if (_blockTimestamp() <= gracePeriodEnd) return (SequencerStatus.GRACE_PERIOD, startedAt, gracePeriodEnd);
         return (SequencerStatus.UP, startedAt, gracePeriodEnd);
@@ -185,21 +193,30 @@ contract ChainlinkPriceFeed is IPriceFeed, Ownable2Step {
     /// @dev The aggregator's latest round, or `ok = false` if the call reverted or its data is not
     /// five words with uint80 round ids. A low-level call rather than try/catch: try/catch cannot
     /// catch a failure to decode the returned data (short data, or no code at the address), which
-    /// would revert in this contract and brick every caller.
-    function _latestRound(AggregatorV3Interface feed) private view returns (bool ok, Round memory round) {
-        // solhint-disable-next-line avoid-low-level-calls
-        (bool success, bytes memory data) = address(feed).staticcall(
-            abi.encodeCall(AggregatorV3Interface.latestRoundData, ())
-        );
-        if (!success || data.length < ROUND_DATA_LENGTH) return (false, round);
-        // Decoded as full words so that no value can make abi.decode revert; the round ids are
-        // checked against their declared uint80 by hand.
-        (uint256 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint256 answeredInRound) = abi.decode(
-            data,
-            (uint256, int256, uint256, uint256, uint256)
-        );
-        if (roundId > type(uint80).max || answeredInRound > type(uint80).max) return (false, round);
-        return (true, Round(roundId, answer, startedAt, updatedAt));
+    /// would revert in this contract and brick every caller. The call is made in assembly and
+    /// only the first five words of what it returns are copied, as full words so that no value can
+    /// fail to decode (a longer answer is read as before, and cannot make the copy expensive); the
+    /// round ids are checked against their declared uint80 by hand.
+    function _latestRound(
+        AggregatorV3Interface feed
+    ) private view returns (bool ok, uint256 roundId, int256 answer, uint256 startedAt, uint256 updatedAt) {
+        uint256 answeredInRound;
+        bytes4 selector = AggregatorV3Interface.latestRoundData.selector;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            // Scratch memory past the free pointer, not allocated: read back before anything else runs.
+            let data := mload(0x40)
+            mstore(data, selector)
+            ok := staticcall(gas(), feed, data, 4, data, ROUND_DATA_LENGTH)
+            // After the call (Yul evaluates arguments right to left): the data must be five words.
+            ok := and(ok, iszero(lt(returndatasize(), ROUND_DATA_LENGTH)))
+            roundId := mload(data)
+            answer := mload(add(data, 0x20))
+            startedAt := mload(add(data, 0x40))
+            updatedAt := mload(add(data, 0x60))
+            answeredInRound := mload(add(data, 0x80))
+        }
+        if (!ok || roundId > type(uint80).max || answeredInRound > type(uint80).max) return (false, 0, 0, 0, 0);
     }
 
     /// @dev The one place the contract reads the time.
@@ -247,7 +264,7 @@ contract ChainlinkPriceFeed is IPriceFeed, Ownable2Step {
     }
 
     function _setSequencerFeed(AggregatorV3Interface feed) private {
-        sequencerFeed = feed;
+        _sequencer.feed = feed;
         emit SequencerFeedSet(address(feed));
     }
 
@@ -255,11 +272,22 @@ contract ChainlinkPriceFeed is IPriceFeed, Ownable2Step {
         if (gracePeriod_ < MIN_GRACE_PERIOD || gracePeriod_ > MAX_GRACE_PERIOD) {
             revert GracePeriodOutOfBounds(gracePeriod_, MIN_GRACE_PERIOD, MAX_GRACE_PERIOD);
         }
-        gracePeriod = gracePeriod_;
+        // At most MAX_GRACE_PERIOD (checked above): fits 96 bits.
+        _sequencer.gracePeriod = uint96(gracePeriod_);
         emit GracePeriodSet(gracePeriod_);
     }
 
     // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IPriceFeed
+    function sequencerFeed() external view returns (AggregatorV3Interface) {
+        return _sequencer.feed;
+    }
+
+    /// @inheritdoc IPriceFeed
+    function gracePeriod() external view returns (uint256) {
+        return _sequencer.gracePeriod;
+    }
 
     /// @inheritdoc IPriceFeed
     function getAssetConfig(bytes32 asset) external view returns (AssetConfig memory) {

@@ -288,7 +288,8 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     function removeMargin(address amm, uint256 amount) external nonReentrant whenNotPaused {
         if (amount == 0) revert ZeroAmount();
         _checkSequencer();
-        StoredPosition memory p = _positions[amm][msg.sender];
+        StoredPosition storage stored = _positions[amm][msg.sender];
+        StoredPosition memory p = stored;
         if (p.size == 0) revert NoPosition(msg.sender, amm);
         if (amount > p.margin) revert InsufficientMargin(p.margin, amount);
         Market memory market = _markets[amm];
@@ -301,7 +302,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
             exitValue,
             market.initialMarginRatio
         );
-        _positions[amm][msg.sender].margin = p.margin;
+        stored.margin = p.margin;
         _config.vault.settle(msg.sender, amm, amount.toInt256(), 0, -amount.toInt256(), 0);
         emit MarginChanged(msg.sender, amm, -amount.toInt256(), p.margin);
     }

@@ -37,10 +37,14 @@ contract Vault is IVault, ReentrancyGuardTransient {
     /// locked margin is signed: net of pending funding it goes below zero when the positions'
     /// funding debts exceed all their margins, and keeping that (instead of flooring it) lets the
     /// liquidation that settles those debts bring it back exactly. Views and payments use it
-    /// floored at zero ({_locked}).
+    /// floored at zero ({_locked}). `owes` is false only when the market's claim queue owes
+    /// nothing (no queued claim, no fund receivable), so a profit's check ({profitAvailable})
+    /// reads the queue's slot only when it may hold something. (120 bits hold 1.3e18 whole tokens
+    /// at 18 decimals.)
     struct MarketAccount {
         uint128 pool;
-        int128 lockedMargin;
+        int120 lockedMargin;
+        bool owes;
     }
 
     /// @dev A market's claim queue: what its pool owes ahead of any new profit (the queued claims
@@ -176,9 +180,13 @@ contract Vault is IVault, ReentrancyGuardTransient {
             _freeCollateral[trader] += paid;
         }
         int256 locked = int256(account.lockedMargin) + lockedMarginDelta;
-        if (insuranceFundDelta > 0)
-            (pool, fund) = _takeForFund(market, pool, fund, locked, uint256(insuranceFundDelta));
-        _marketAccounts[market] = MarketAccount(pool.toUint128(), locked.toInt128());
+        bool owes = account.owes || claim != 0;
+        if (insuranceFundDelta > 0) {
+            bool booked;
+            (pool, fund, booked) = _takeForFund(market, pool, fund, locked, uint256(insuranceFundDelta));
+            owes = owes || booked;
+        }
+        _writeAccount(market, pool.toUint128(), locked.toInt120(), owes);
         _pools = PoolBalances((uint256(totals.marginPools) + pool - account.pool).toUint128(), fund.toUint128());
         if (claim != 0) _queueClaim(market, trader, claim);
     }
@@ -191,7 +199,8 @@ contract Vault is IVault, ReentrancyGuardTransient {
         PoolBalances memory totals = _pools;
         advanced = Math.min(Math.min(locked - account.pool, maxAmount), totals.insuranceFund);
         if (advanced == 0) return 0;
-        _marketAccounts[market] = MarketAccount(uint128(account.pool + advanced), account.lockedMargin);
+        // The advance is booked as the fund's receivable just below: the queue owes from now on.
+        _writeAccount(market, uint128(account.pool + advanced), account.lockedMargin, true);
         // advanced <= the fund: no underflow; the pools' sum grows by what the fund gave.
         _pools = PoolBalances((totals.marginPools + advanced).toUint128(), uint128(totals.insuranceFund - advanced));
         emit FundAdvanced(market, advanced);
@@ -200,19 +209,21 @@ contract Vault is IVault, ReentrancyGuardTransient {
 
     /// @dev The fund takes `owed` out of `market`'s `pool` only as far as the pool holds beyond
     /// `locked`, the locked margin after the call: the rest is its receivable, so its take never
-    /// comes out of a margin that backs a position. Returns the pool and the fund after it.
+    /// comes out of a margin that backs a position. Returns the pool and the fund after it, and
+    /// whether it booked a receivable.
     function _takeForFund(
         address market,
         uint256 pool,
         uint256 fund,
         int256 locked,
         uint256 owed
-    ) private returns (uint256, uint256) {
+    ) private returns (uint256, uint256, bool booked) {
         uint256 lockedAfter = locked > 0 ? uint256(locked) : 0;
         uint256 take = Math.min(owed, pool > lockedAfter ? pool - lockedAfter : 0);
-        if (take < owed) _bookReceivable(market, owed - take);
+        booked = take < owed;
+        if (booked) _bookReceivable(market, owed - take);
         // take <= pool: no underflow.
-        return (pool - take, fund + take);
+        return (pool - take, fund + take, booked);
     }
 
     /// @dev Adds `amount` to what `market`'s pool owes the insurance fund, ahead of its claims.
@@ -222,6 +233,18 @@ contract Vault is IVault, ReentrancyGuardTransient {
         ClaimQueue memory queue = _claimQueues[market];
         _claimQueues[market] = ClaimQueue((queue.owed + amount).toUint128(), queue.head, queue.tail);
         emit FundReceivableBooked(market, amount, total);
+    }
+
+    /// @dev Writes `market`'s account with one store: the compiler's copy of a three-field struct
+    /// reads the slot first. The layout is {MarketAccount}'s: pool in the low 128 bits, the locked
+    /// margin's 120 bits (two's complement) above it, the flag in the top byte.
+    function _writeAccount(address market, uint128 pool, int120 lockedMargin, bool owes) private {
+        MarketAccount storage account = _marketAccounts[market];
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            let locked := and(lockedMargin, 0xffffffffffffffffffffffffffffff)
+            sstore(account.slot, or(or(pool, shl(128, locked)), shl(248, owes)))
+        }
     }
 
     /// @dev A market's locked margin floored at zero: what its open positions' margins hold back.
@@ -270,8 +293,9 @@ contract Vault is IVault, ReentrancyGuardTransient {
         }
         if (paid == 0 && toFund == 0 && head == queue.head) return 0;
         uint256 out = paid + toFund;
-        _claimQueues[market] = ClaimQueue(uint128(queue.owed - out), uint64(head), queue.tail);
-        _marketAccounts[market] = MarketAccount(uint128(account.pool - out), account.lockedMargin);
+        uint256 owedAfter = queue.owed - out;
+        _claimQueues[market] = ClaimQueue(uint128(owedAfter), uint64(head), queue.tail);
+        _writeAccount(market, uint128(account.pool - out), account.lockedMargin, owedAfter != 0);
         PoolBalances memory totals = _pools;
         _pools = PoolBalances(uint128(totals.marginPools - out), (totals.insuranceFund + toFund).toUint128());
     }
@@ -360,7 +384,8 @@ contract Vault is IVault, ReentrancyGuardTransient {
     /// @inheritdoc IVault
     function profitAvailable(address market) external view returns (uint256) {
         MarketAccount memory account = _marketAccounts[market];
-        uint256 reserved = _locked(account) + _claimQueues[market].owed;
+        uint256 reserved = _locked(account);
+        if (account.owes) reserved += _claimQueues[market].owed;
         return account.pool > reserved ? account.pool - reserved : 0;
     }
 

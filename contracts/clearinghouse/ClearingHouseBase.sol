@@ -123,15 +123,15 @@ abstract contract ClearingHouseBase is Ownable2Step, ReentrancyGuardTransient {
     /// cost leaving it), the trade's claim, the fund's advance of what it spent unbacked
     /// ({PositionMath-deferGain})) and tells the trade.
     function _store(address trader, address amm, Trade memory t, StoredPosition memory p) internal {
-        int256 lockedMarginDelta = PositionMath.lockedMarginDelta(p, _positions[amm][trader].margin, t);
+        StoredPosition storage stored = _positions[amm][trader];
+        int256 lockedMarginDelta = PositionMath.lockedMarginDelta(p, stored.margin, t);
         uint256 exchangeFee = t.fee;
         // A static curve's trade has neither: skip the arithmetic.
         if (t.spread != 0 || t.curveCost != 0) {
             lockedMarginDelta += PositionMath.curveLockedDelta(t);
             exchangeFee -= t.spread;
         }
-        if (p.size == 0) delete _positions[amm][trader];
-        else _positions[amm][trader] = p;
+        _write(stored, p);
         _config.vault.settle(
             trader,
             amm,
@@ -143,6 +143,23 @@ abstract contract ClearingHouseBase is Ownable2Step, ReentrancyGuardTransient {
         // A profit the pool could not pay paid a debt the receivers' margins hold: the fund bridges it.
         if (t.unbacked != 0) _config.vault.advanceToPool(amm, t.unbacked);
         _emitPositionChanged(trader, amm, t, p);
+    }
+
+    /// @dev Writes `p` to `stored`, or deletes it when `p` is closed (size 0). Field by field through
+    /// the pointer, so the mapping's slot is hashed once: assigning the struct to the mapping entry,
+    /// or deleting it, hashes it again (~200 gas). The compiler still writes each slot once.
+    function _write(StoredPosition storage stored, StoredPosition memory p) internal {
+        if (p.size == 0) {
+            stored.size = 0;
+            stored.margin = 0;
+            stored.openNotional = 0;
+            stored.fundingCheckpoint = 0;
+        } else {
+            stored.size = p.size;
+            stored.margin = p.margin;
+            stored.openNotional = p.openNotional;
+            stored.fundingCheckpoint = p.fundingCheckpoint;
+        }
     }
 
     /// @dev |size| x spot price, from the reserves (see {PositionMath-notionalAtReserves}).

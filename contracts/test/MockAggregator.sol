@@ -108,7 +108,23 @@ contract MalformedAggregator {
         _returnData = returnData;
     }
 
+    /// @notice When set, every unknown call reverts with the raw bytes instead of returning them.
+    bool public reverts;
+
+    /// @notice Makes unknown calls revert with the raw bytes (true) or return them (false).
+    function setReverts(bool reverts_) external {
+        reverts = reverts_;
+    }
+
+    // solhint-disable-next-line no-complex-fallback
     fallback(bytes calldata) external returns (bytes memory) {
-        return _returnData;
+        bytes memory data = _returnData;
+        if (reverts) {
+            // solhint-disable-next-line no-inline-assembly
+            assembly ("memory-safe") {
+                revert(add(data, 0x20), mload(data))
+            }
+        }
+        return data;
     }
 }

@@ -255,6 +255,20 @@ describe("ChainlinkPriceFeed", function () {
       await expectInvalid(feed, BTC, "FeedCallFailed", [BTC]);
     });
 
+    it("test_getPrice_longerReturnDataReadsItsFirstFiveWords", async function () {
+      const { feed, bad } = await networkHelpers.loadFixture(malformedFixture);
+      const now = BigInt(await time.latest());
+      await bad.setReturnData(roundWords(1n, ETH_ANSWER_8, now, now, 1n) + "ff".repeat(64));
+      await expectValid(feed, BTC, ETH_PRICE);
+    });
+
+    it("test_getPrice_revertWithFiveWellFormedWordsIsAFailedCall", async function () {
+      // The revert data lands where a round would: it must not be read as one.
+      const { feed, bad } = await networkHelpers.loadFixture(malformedFixture);
+      await bad.setReverts(true);
+      await expectInvalid(feed, BTC, "FeedCallFailed", [BTC]);
+    });
+
     it("test_getPrice_roundIdAboveUint80", async function () {
       const { feed, bad } = await networkHelpers.loadFixture(malformedFixture);
       const now = BigInt(await time.latest());
@@ -380,6 +394,18 @@ describe("ChainlinkPriceFeed", function () {
       const bad = await ethers.deployContract("MalformedAggregator");
       await bad.setReturnData("0x1234");
       await feed.setSequencerFeed(bad);
+      await expectBlocked(feed, "SequencerDown", []);
+    });
+
+    it("test_checkSequencer_revertWithAnUpRoundCountsAsDown", async function () {
+      const { feed } = await networkHelpers.loadFixture(sequencerFixture);
+      const bad = await ethers.deployContract("MalformedAggregator");
+      const now = BigInt(await time.latest());
+      // Five words that would read "up for a day" if the call had succeeded.
+      await bad.setReturnData(roundWords(1n, 0n, now - 86_400n, now - 86_400n, 1n));
+      await feed.setSequencerFeed(bad);
+      await expectUp(feed);
+      await bad.setReverts(true);
       await expectBlocked(feed, "SequencerDown", []);
     });
 

@@ -784,6 +784,50 @@ describe("Vault", function () {
         expect(await vault.getPoolBalances()).to.deep.equal([toWad(45), toWad(50)]);
       });
 
+      it("profitAvailable holds back what the queue owes only while it owes, and a locked margin below zero is kept exactly", async function () {
+        const { vault, asCh, token, alice, bob, stranger } = await networkHelpers.loadFixture(fundedFixture);
+        // Alice 100 free, fund 50. 40 of margin locked in M, then a realised loss of 10: 10 spare.
+        await asCh.settle(alice.address, M, -toWad(40), 0n, toWad(40), 0n);
+        expect(await vault.profitAvailable(M)).to.equal(0n);
+        await asCh.settle(alice.address, M, -toWad(10), 0n, 0n, 0n);
+        expect(await vault.profitAvailable(M)).to.equal(toWad(10));
+        // A claim of 4 queued: 6 left; paid off, the pool holds 46 and 6 are spare again.
+        await asCh.settle(bob.address, M, 0n, 0n, 0n, toWad(4));
+        expect(await vault.profitAvailable(M)).to.equal(toWad(6));
+        await vault.connect(stranger).payClaims(M, 10n);
+        expect(await vault.marketBalances(M)).to.deep.equal([toWad(46), toWad(40), 0n, 0n]);
+        expect(await vault.profitAvailable(M)).to.equal(toWad(6));
+        // Funding debts beyond every margin: locked 40 - 100 = -60, read as 0; +70 brings it to 10.
+        await asCh.settle(alice.address, M, 0n, 0n, -toWad(100), 0n);
+        expect(await vault.marketBalances(M)).to.deep.equal([toWad(46), 0n, 0n, 0n]);
+        expect(await vault.profitAvailable(M)).to.equal(toWad(46));
+        await asCh.settle(alice.address, M, 0n, 0n, toWad(70), 0n);
+        expect(await vault.marketBalances(M)).to.deep.equal([toWad(46), toWad(10), 0n, 0n]);
+        expect(await vault.profitAvailable(M)).to.equal(toWad(36));
+        // A fee of 50 finds 36 beyond the locked 10: the fund takes 36, 14 is its receivable.
+        await expect(asCh.settle(alice.address, M, 0n, toWad(50), 0n, 0n))
+          .to.emit(vault, "FundReceivableBooked")
+          .withArgs(M, toWad(14), toWad(14));
+        expect(await vault.marketBalances(M)).to.deep.equal([toWad(10), toWad(10), 0n, toWad(14)]);
+        expect(await vault.profitAvailable(M)).to.equal(0n);
+        // 20 more realised: 30 in the pool, 10 locked, 14 owed to the fund, 6 spare.
+        await asCh.settle(alice.address, M, -toWad(20), 0n, 0n, 0n);
+        expect(await vault.profitAvailable(M)).to.equal(toWad(6));
+        // The receivable paid: the queue owes nothing, 16 - 10 = 6 spare.
+        await expect(vault.connect(stranger).payClaims(M, 1n))
+          .to.emit(vault, "FundReceivablePaid")
+          .withArgs(M, toWad(14), 0n);
+        expect(await vault.marketBalances(M)).to.deep.equal([toWad(16), toWad(10), 0n, 0n]);
+        expect(await vault.profitAvailable(M)).to.equal(toWad(6));
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(16), toWad(100)]);
+        // 150 USDC held = Alice's 30 + Bob's 4 free + 16 in the pool + 100 in the fund.
+        expect([await vault.freeCollateral(alice.address), await vault.freeCollateral(bob.address)]).to.deep.equal([
+          toWad(30),
+          toWad(4),
+        ]);
+        expect(await token.balanceOf(await vault.getAddress())).to.equal(USDC(150));
+      });
+
       it("the fund's take never spends locked margin: the rest is its receivable, paid before any claim", async function () {
         const { vault, asCh, alice, bob, stranger } = await networkHelpers.loadFixture(fundedFixture);
         // 40 of margin locked in M; a fee of 45 finds nothing beyond it: all of it is owed to the fund.
