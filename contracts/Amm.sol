@@ -135,6 +135,7 @@ contract Amm is IAmm, AmmStorage {
         returns (uint256 baseAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost)
     {
         FundingPeriod.OpenInterest memory oi = _openInterest;
+        funding = _accrue(oi, insuranceAvailable);
         SwapContext memory ctx = SwapContext(
             0,
             INDEX_UNREAD,
@@ -149,7 +150,7 @@ contract Amm is IAmm, AmmStorage {
         ctx.priceBefore = _spotPrice(r);
         int256 traderSizeAfter;
         (baseAmount, traderSizeAfter) = _tradeOnCurve(r, ctx, side, quoteAmount, traderSizeBefore);
-        (funding, spreadFee) = _settleSwap(quoteAmount, traderSizeBefore, traderSizeAfter, r, oi, ctx);
+        spreadFee = _settleSwap(quoteAmount, traderSizeBefore, traderSizeAfter, r, oi, ctx);
     }
 
     /// @dev The swap of a trade by quote on reserves `r`: the trade-size limit, the index band for
@@ -199,6 +200,7 @@ contract Amm is IAmm, AmmStorage {
         returns (uint256 quoteAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost)
     {
         FundingPeriod.OpenInterest memory oi = _openInterest;
+        funding = _accrue(oi, insuranceAvailable);
         SwapContext memory ctx = SwapContext(
             0,
             INDEX_UNREAD,
@@ -213,7 +215,7 @@ contract Amm is IAmm, AmmStorage {
         ctx.priceBefore = _spotPrice(r);
         int256 traderSizeAfter;
         (quoteAmount, traderSizeAfter) = _closeOnCurve(r, ctx, traderSizeBefore, baseAmount);
-        (funding, spreadFee) = _settleSwap(quoteAmount, traderSizeBefore, traderSizeAfter, r, oi, ctx);
+        spreadFee = _settleSwap(quoteAmount, traderSizeBefore, traderSizeAfter, r, oi, ctx);
     }
 
     /// @dev The dynamic curve's step before a swap (`flags`: the curve's switches, some on): reads
@@ -238,9 +240,9 @@ contract Amm is IAmm, AmmStorage {
     }
 
     /// @dev The tail both swaps share, after the reserves moved from `r`: the spread and the vAMM
-    /// leverage bound when the curve has them on (see {_chargeCurve}), then funding accrued on the
-    /// open interest `oi` as it stood and the trader's size moved from `sizeBefore` to `sizeAfter`
-    /// (see {_accrueAndMoveOpenInterest}). `notional`: the trade's quote amount.
+    /// leverage bound when the curve has them on (see {_chargeCurve}), then the trader's size moved
+    /// from `sizeBefore` to `sizeAfter` in the open interest `oi` (see {_moveOpenInterest}; the
+    /// swap accrued funding on it first, {_accrue}). `notional`: the trade's quote amount.
     function _settleSwap(
         uint256 notional,
         int256 sizeBefore,
@@ -248,21 +250,14 @@ contract Amm is IAmm, AmmStorage {
         Reserves memory r,
         FundingPeriod.OpenInterest memory oi,
         SwapContext memory ctx
-    ) private returns (FundingSnapshot memory funding, uint256 spreadFee) {
+    ) private returns (uint256 spreadFee) {
         if (oi.curveFlags & (FLAG_SPREAD | FLAG_LEVERAGE) != 0) {
             // Only a trade that grows the trader's own exposure is judged by the leverage bound: a
             // close, reduce or liquidation is never refused for the market's lack of funds.
             bool growsExposure = SignedMath.abs(sizeAfter) > SignedMath.abs(sizeBefore);
             spreadFee = _chargeCurve(r.base, oi, ctx, sizeAfter - sizeBefore, notional, growsExposure);
         }
-        funding = _accrueAndMoveOpenInterest(
-            oi,
-            sizeBefore,
-            sizeAfter,
-            ctx.limits.maxOpenInterest,
-            ctx.insuranceAvailable,
-            _blockTimestamp()
-        );
+        _moveOpenInterest(oi, sizeBefore, sizeAfter, ctx.limits.maxOpenInterest);
     }
 
     /// @dev The swap of a close: takes `baseAmount` of `sizeBefore` back on reserves `r`, commits
@@ -310,10 +305,11 @@ contract Amm is IAmm, AmmStorage {
         uint256 flags;
         {
             FundingPeriod.OpenInterest memory oi = _openInterest;
-            (funding, window, params) = _funding.closePeriod(oi, insuranceAvailable, timestamp);
+            (funding, window, params) = _funding.closePeriod(oi, insuranceAvailable, timestamp, _fundingBudgetLimit);
             _openInterest = oi;
             flags = oi.curveFlags;
         }
+        if (funding.budgetFlow != 0) _bookFundingFlow(funding.budgetFlow);
         (premium, markTwap, indexTwap) = _openFundingPeriod(window, params, frozen, timestamp);
         emit FundingUpdated(premium, markTwap, indexTwap, funding.longIndex, funding.shortIndex, funding.insuranceFlow);
         // The curve moves after the premium is set from the closed window, and not while paused.
@@ -597,17 +593,29 @@ contract Amm is IAmm, AmmStorage {
         _delegateView();
     }
 
-    /// @dev Accrues funding to now on the open interest as it stood, then moves the long and short
-    /// totals from the trader's old size to the new one.
-    function _accrueAndMoveOpenInterest(
+    /// @dev Accrues funding to now on the open interest `oi` as it stood, first in a swap: the stretch
+    /// before the trade is split with the insurance fund and the budget as they stood before it
+    /// (`insuranceAvailable`, the caller's; the budget before the trade's repeg and spread), as
+    /// {getFundingIndices} shows it. Books the budget's share; sets `oi.accruedAt`, which
+    /// {_moveOpenInterest} stores.
+    function _accrue(
+        FundingPeriod.OpenInterest memory oi,
+        uint256 insuranceAvailable
+    ) private returns (FundingSnapshot memory funding) {
+        uint256 timestamp = _blockTimestamp();
+        funding = _funding.accrue(oi, insuranceAvailable, timestamp, _fundingBudgetLimit);
+        if (funding.budgetFlow != 0) _bookFundingFlow(funding.budgetFlow);
+        oi.accruedAt = uint40(timestamp);
+    }
+
+    /// @dev Moves the long and short totals of `oi` from the trader's old size to the new one and
+    /// stores them with the time funding was accrued to.
+    function _moveOpenInterest(
         FundingPeriod.OpenInterest memory oi,
         int256 sizeBefore,
         int256 sizeAfter,
-        uint256 cap,
-        uint256 insuranceAvailable,
-        uint256 timestamp
-    ) private returns (FundingSnapshot memory funding) {
-        funding = _funding.accrue(oi, insuranceAvailable, timestamp);
+        uint256 cap
+    ) private {
         uint256 longSize = oi.longSize - _longPart(sizeBefore) + _longPart(sizeAfter);
         uint256 shortSize = oi.shortSize - _shortPart(sizeBefore) + _shortPart(sizeAfter);
         // Only growth is capped: reducing exposure must always be possible.
@@ -618,7 +626,7 @@ contract Amm is IAmm, AmmStorage {
         _openInterest = FundingPeriod.OpenInterest(
             longSize.toUint104(),
             shortSize.toUint104(),
-            uint40(timestamp),
+            oi.accruedAt,
             oi.curveFlags
         );
     }
@@ -784,7 +792,13 @@ contract Amm is IAmm, AmmStorage {
 
     /// @inheritdoc IAmm
     function getFundingIndices(uint256 insuranceAvailable) external view returns (FundingSnapshot memory funding) {
-        (funding, , ) = _funding.indicesAt(_openInterest, _funding.period, insuranceAvailable, _blockTimestamp());
+        (funding, , ) = _funding.indicesAt(
+            _openInterest,
+            _funding.period,
+            insuranceAvailable,
+            _blockTimestamp(),
+            _fundingBudgetLimit
+        );
     }
 
     /// @inheritdoc IAmm
@@ -797,7 +811,8 @@ contract Amm is IAmm, AmmStorage {
             _openInterest,
             _funding.period,
             insuranceAvailable,
-            _blockTimestamp()
+            _blockTimestamp(),
+            _fundingBudgetLimit
         );
         Reserves memory r = _reserves;
         (inputs.spotPrice, inputs.markTwap, inputs.indexPrice) = _valuationPrices(r, twapInterval);

@@ -336,8 +336,9 @@ contract AmmCurveModule is AmmStorage {
     /// @notice See {IAmm-shutdown}; the Amm checks the caller is the ClearingHouse.
     function shutdown(uint256 insuranceAvailable) external onlyDelegated returns (IAmm.FundingSnapshot memory funding) {
         FundingPeriod.OpenInterest memory oi = _openInterest;
-        funding = _funding.stop(oi, insuranceAvailable, _blockTimestamp());
+        funding = _funding.stop(oi, insuranceAvailable, _blockTimestamp(), _fundingBudgetLimit);
         _openInterest = oi;
+        if (funding.budgetFlow != 0) _bookFundingFlow(funding.budgetFlow);
         emit IAmm.FundingUpdated(0, 0, 0, funding.longIndex, funding.shortIndex, funding.insuranceFlow);
     }
 
@@ -429,7 +430,7 @@ contract AmmCurveModule is AmmStorage {
         uint256 spot = _spotPrice(r);
         if (_openInterest.curveFlags & FLAG_SPREAD == 0) return (spot, spot);
         CurveConfig memory c = _curveConfig;
-        Budget memory budget = _budget;
+        Budget memory budget = _budgetAtSwap();
         int256 net = _netPosition(_openInterest);
         uint256 index = _freshIndex();
         uint256 bidRatio = _spreadRatio(c, budget, net, net - 1, spot, r.base, index);
@@ -455,7 +456,7 @@ contract AmmCurveModule is AmmStorage {
     ) external view onlyDelegated returns (uint256) {
         FundingPeriod.OpenInterest memory oi = _openInterest;
         if (oi.curveFlags & FLAG_SPREAD == 0) return 0;
-        Budget memory budget = _budget;
+        Budget memory budget = _budgetAtSwap();
         budget.amount = (budget.amount + firstSpread).toUint128();
         int256 netBefore = _netPosition(oi) + firstBaseDelta;
         uint256 ratio = _spreadRatio(
