@@ -68,8 +68,12 @@ contract Amm is IAmm, AmmStorage {
     /// ({repegAndGetReserves}, {repegAndGetLiquidationInputs}, {holdCurveForClose}): that swap trades
     /// on the curve the ClearingHouse valued and sized it on (it runs no check of its own), reports
     /// the repeg's cost as its own and keeps its right to open the block. One word, cleared by that
-    /// swap: bit 0 set (a check ran), bit 1 the repeg opened the block, the bits above its cost.
+    /// swap: bit 0 set (a check ran), bit 1 the repeg opened the block, bit 2 funding was accrued
+    /// before the repeg (a swap's order), the bits above the repeg's cost.
     uint256 private transient _valuationRepeg;
+    /// @dev The insurance fund's share of the funding a valuation accrued before its repeg
+    /// ({_valuationRepeg} bit 2), which the swap reports in its snapshot (its own stretch is empty).
+    int256 private transient _valuationFundFlow;
 
     // ---------------------------------------------------------------- constructor
 
@@ -144,6 +148,7 @@ contract Amm is IAmm, AmmStorage {
         returns (uint256 baseAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost)
     {
         FundingPeriod.OpenInterest memory oi = _openInterest;
+        funding = _accrue(oi, insuranceAvailable);
         SwapContext memory ctx = SwapContext(
             0,
             INDEX_UNREAD,
@@ -153,12 +158,12 @@ contract Amm is IAmm, AmmStorage {
             CurveConfig(0, 0, 0, 0)
         );
         if (oi.curveFlags & (FLAG_REPEG | FLAG_SPREAD | FLAG_LEVERAGE) != 0)
-            curveCost = _beforeSwap(ctx, oi.curveFlags);
+            curveCost = _beforeSwap(ctx, oi.curveFlags, funding);
         Reserves memory r = _reserves;
         ctx.priceBefore = _spotPrice(r);
         int256 traderSizeAfter;
         (baseAmount, traderSizeAfter) = _tradeOnCurve(r, ctx, side, quoteAmount, traderSizeBefore);
-        (funding, spreadFee) = _settleSwap(quoteAmount, traderSizeBefore, traderSizeAfter, r, oi, ctx);
+        spreadFee = _settleSwap(quoteAmount, traderSizeBefore, traderSizeAfter, r, oi, ctx);
     }
 
     /// @dev The swap of a trade by quote on reserves `r`: the trade-size limit, the index band for
@@ -208,6 +213,7 @@ contract Amm is IAmm, AmmStorage {
         returns (uint256 quoteAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost)
     {
         FundingPeriod.OpenInterest memory oi = _openInterest;
+        funding = _accrue(oi, insuranceAvailable);
         SwapContext memory ctx = SwapContext(
             0,
             INDEX_UNREAD,
@@ -217,20 +223,25 @@ contract Amm is IAmm, AmmStorage {
             CurveConfig(0, 0, 0, 0)
         );
         if (oi.curveFlags & (FLAG_REPEG | FLAG_SPREAD | FLAG_LEVERAGE) != 0)
-            curveCost = _beforeSwap(ctx, oi.curveFlags);
+            curveCost = _beforeSwap(ctx, oi.curveFlags, funding);
         Reserves memory r = _reserves;
         ctx.priceBefore = _spotPrice(r);
         int256 traderSizeAfter;
         (quoteAmount, traderSizeAfter) = _closeOnCurve(r, ctx, traderSizeBefore, baseAmount);
-        (funding, spreadFee) = _settleSwap(quoteAmount, traderSizeBefore, traderSizeAfter, r, oi, ctx);
+        spreadFee = _settleSwap(quoteAmount, traderSizeBefore, traderSizeAfter, r, oi, ctx);
     }
 
-    /// @dev The dynamic curve's step before a swap (`flags`: the curve's switches, some on): reads
-    /// the curve's parameters and the fresh index once for the whole swap into `ctx`, and repegs
-    /// toward the index (in the module) when the spot is more than the repeg threshold from it,
-    /// unless a valuation before the swap checked ({_valuationRepeg}): then it reports that
-    /// check's repeg. Returns what the repeg cost the budget.
-    function _beforeSwap(SwapContext memory ctx, uint8 flags) private returns (uint256 cost) {
+    /// @dev The dynamic curve's step before a swap (`flags`: the curve's switches, some on), after
+    /// its funding accrual (`funding`): reads the curve's parameters and the fresh index once for the
+    /// whole swap into `ctx`, and repegs toward the index (in the module) when the spot is more than
+    /// the repeg threshold from it, unless a valuation before the swap checked ({_valuationRepeg}):
+    /// then it reports that check's repeg, and the fund's share of the funding the valuation accrued
+    /// in `funding`. Returns what the repeg cost the budget.
+    function _beforeSwap(
+        SwapContext memory ctx,
+        uint8 flags,
+        FundingSnapshot memory funding
+    ) private returns (uint256 cost) {
         CurveConfig memory config = _curveConfig;
         ctx.config = config;
         uint256 index = _freshIndex();
@@ -241,7 +252,11 @@ contract Amm is IAmm, AmmStorage {
             (cost, ctx.repegOpenedBlock) = _repegIfBeyond(index, config.repegThresholdRatio);
         } else {
             _valuationRepeg = 0;
-            (cost, ctx.repegOpenedBlock) = (checked >> 2, checked & 2 != 0);
+            (cost, ctx.repegOpenedBlock) = (checked >> 3, checked & 2 != 0);
+            if (checked & 4 != 0) {
+                funding.insuranceFlow += _valuationFundFlow;
+                _valuationFundFlow = 0;
+            }
         }
     }
 
@@ -257,18 +272,31 @@ contract Amm is IAmm, AmmStorage {
     }
 
     /// @dev A valuation's repeg check, for the swap the ClearingHouse runs next (or reverts): on a
-    /// curve that repegs, once until that swap; leaves its cost and block-opening right to it.
-    function _repegBeforeValuation() private {
-        if (_openInterest.curveFlags & FLAG_REPEG == 0 || _valuationRepeg != 0) return;
-        (uint256 cost, bool openedBlock) = _repegIfBeyond(_freshIndex(), _curveConfig.repegThresholdRatio);
+    /// curve that repegs, once until that swap; leaves its cost and block-opening right to it. A
+    /// repeg runs in a swap's order: funding accrued to now first (the budget's share booked, the
+    /// fund's, from `insuranceAvailable`, handed to the swap), then the repeg.
+    function _repegBeforeValuation(uint256 insuranceAvailable) private {
+        FundingPeriod.OpenInterest memory oi = _openInterest;
+        if (oi.curveFlags & FLAG_REPEG == 0 || _valuationRepeg != 0) return;
+        uint256 index = _freshIndex();
+        if (!_repegDue(_reserves, index, _curveConfig.repegThresholdRatio)) {
+            _valuationRepeg = 1;
+            return;
+        }
+        _valuationFundFlow = _accrue(oi, insuranceAvailable).insuranceFlow;
+        _openInterest.accruedAt = oi.accruedAt;
+        (uint256 cost, bool openedBlock) = abi.decode(
+            _delegateCall(abi.encodeCall(AmmCurveModule.repeg, (index))),
+            (uint256, bool)
+        );
         // cost <= the budget, a uint128: the shift cannot overflow.
-        _valuationRepeg = (cost << 2) | (openedBlock ? 2 : 0) | 1;
+        _valuationRepeg = (cost << 3) | (openedBlock ? 2 : 0) | 4 | 1;
     }
 
     /// @dev The tail both swaps share, after the reserves moved from `r`: the spread and the vAMM
-    /// leverage bound when the curve has them on (see {_chargeCurve}), then funding accrued on the
-    /// open interest `oi` as it stood and the trader's size moved from `sizeBefore` to `sizeAfter`
-    /// (see {_accrueAndMoveOpenInterest}). `notional`: the trade's quote amount.
+    /// leverage bound when the curve has them on (see {_chargeCurve}), then the trader's size moved
+    /// from `sizeBefore` to `sizeAfter` in the open interest `oi` (see {_moveOpenInterest}; the
+    /// swap accrued funding on it first, {_accrue}). `notional`: the trade's quote amount.
     function _settleSwap(
         uint256 notional,
         int256 sizeBefore,
@@ -276,21 +304,14 @@ contract Amm is IAmm, AmmStorage {
         Reserves memory r,
         FundingPeriod.OpenInterest memory oi,
         SwapContext memory ctx
-    ) private returns (FundingSnapshot memory funding, uint256 spreadFee) {
+    ) private returns (uint256 spreadFee) {
         if (oi.curveFlags & (FLAG_SPREAD | FLAG_LEVERAGE) != 0) {
             // Only a trade that grows the trader's own exposure is judged by the leverage bound: a
             // close, reduce or liquidation is never refused for the market's lack of funds.
             bool growsExposure = SignedMath.abs(sizeAfter) > SignedMath.abs(sizeBefore);
             spreadFee = _chargeCurve(r.base, oi, ctx, sizeAfter - sizeBefore, notional, growsExposure);
         }
-        funding = _accrueAndMoveOpenInterest(
-            oi,
-            sizeBefore,
-            sizeAfter,
-            ctx.limits.maxOpenInterest,
-            ctx.insuranceAvailable,
-            _blockTimestamp()
-        );
+        _moveOpenInterest(oi, sizeBefore, sizeAfter, ctx.limits.maxOpenInterest);
     }
 
     /// @dev The swap of a close: takes `baseAmount` of `sizeBefore` back on reserves `r`, commits
@@ -338,10 +359,11 @@ contract Amm is IAmm, AmmStorage {
         uint256 flags;
         {
             FundingPeriod.OpenInterest memory oi = _openInterest;
-            (funding, window, params) = _funding.closePeriod(oi, insuranceAvailable, timestamp);
+            (funding, window, params) = _funding.closePeriod(oi, insuranceAvailable, timestamp, _fundingBudgetLimit);
             _openInterest = oi;
             flags = oi.curveFlags;
         }
+        if (funding.budgetFlow != 0) _bookFundingFlow(funding.budgetFlow);
         (premium, markTwap, indexTwap) = _openFundingPeriod(window, params, frozen, timestamp);
         emit FundingUpdated(premium, markTwap, indexTwap, funding.longIndex, funding.shortIndex, funding.insuranceFlow);
         // The curve moves after the premium is set from the closed window, and not while paused.
@@ -630,17 +652,29 @@ contract Amm is IAmm, AmmStorage {
         _delegateView();
     }
 
-    /// @dev Accrues funding to now on the open interest as it stood, then moves the long and short
-    /// totals from the trader's old size to the new one.
-    function _accrueAndMoveOpenInterest(
+    /// @dev Accrues funding to now on the open interest `oi` as it stood, first in a swap: the stretch
+    /// before the trade is split with the insurance fund and the budget as they stood before it
+    /// (`insuranceAvailable`, the caller's; the budget before the trade's repeg and spread), as
+    /// {getFundingIndices} shows it. Books the budget's share; sets `oi.accruedAt`, which
+    /// {_moveOpenInterest} stores.
+    function _accrue(
+        FundingPeriod.OpenInterest memory oi,
+        uint256 insuranceAvailable
+    ) private returns (FundingSnapshot memory funding) {
+        uint256 timestamp = _blockTimestamp();
+        funding = _funding.accrue(oi, insuranceAvailable, timestamp, _fundingBudgetLimit);
+        if (funding.budgetFlow != 0) _bookFundingFlow(funding.budgetFlow);
+        oi.accruedAt = uint40(timestamp);
+    }
+
+    /// @dev Moves the long and short totals of `oi` from the trader's old size to the new one and
+    /// stores them with the time funding was accrued to.
+    function _moveOpenInterest(
         FundingPeriod.OpenInterest memory oi,
         int256 sizeBefore,
         int256 sizeAfter,
-        uint256 cap,
-        uint256 insuranceAvailable,
-        uint256 timestamp
-    ) private returns (FundingSnapshot memory funding) {
-        funding = _funding.accrue(oi, insuranceAvailable, timestamp);
+        uint256 cap
+    ) private {
         uint256 longSize = oi.longSize - _longPart(sizeBefore) + _longPart(sizeAfter);
         uint256 shortSize = oi.shortSize - _shortPart(sizeBefore) + _shortPart(sizeAfter);
         // Only growth is capped: reducing exposure must always be possible.
@@ -651,7 +685,7 @@ contract Amm is IAmm, AmmStorage {
         _openInterest = FundingPeriod.OpenInterest(
             longSize.toUint104(),
             shortSize.toUint104(),
-            uint40(timestamp),
+            oi.accruedAt,
             oi.curveFlags
         );
     }
@@ -736,8 +770,10 @@ contract Amm is IAmm, AmmStorage {
     }
 
     /// @inheritdoc IAmm
-    function repegAndGetReserves() external onlyClearingHouse returns (uint256 quoteReserve, uint256 baseReserve) {
-        _repegBeforeValuation();
+    function repegAndGetReserves(
+        uint256 insuranceAvailable
+    ) external onlyClearingHouse returns (uint256 quoteReserve, uint256 baseReserve) {
+        _repegBeforeValuation(insuranceAvailable);
         Reserves memory r = _reserves;
         return (r.quote, r.base);
     }
@@ -829,7 +865,13 @@ contract Amm is IAmm, AmmStorage {
 
     /// @inheritdoc IAmm
     function getFundingIndices(uint256 insuranceAvailable) external view returns (FundingSnapshot memory funding) {
-        (funding, , ) = _funding.indicesAt(_openInterest, _funding.period, insuranceAvailable, _blockTimestamp());
+        (funding, , ) = _funding.indicesAt(
+            _openInterest,
+            _funding.period,
+            insuranceAvailable,
+            _blockTimestamp(),
+            _fundingBudgetLimit
+        );
     }
 
     /// @inheritdoc IAmm
@@ -847,7 +889,7 @@ contract Amm is IAmm, AmmStorage {
         bool closingLong,
         uint256 insuranceAvailable
     ) external onlyClearingHouse returns (LiquidationInputs memory) {
-        _repegBeforeValuation();
+        _repegBeforeValuation(insuranceAvailable);
         return _liquidationInputs(twapInterval, closingLong, insuranceAvailable);
     }
 
@@ -860,7 +902,8 @@ contract Amm is IAmm, AmmStorage {
             _openInterest,
             _funding.period,
             insuranceAvailable,
-            _blockTimestamp()
+            _blockTimestamp(),
+            _fundingBudgetLimit
         );
         Reserves memory r = _reserves;
         (inputs.spotPrice, inputs.markTwap, inputs.indexPrice) = _valuationPrices(r, twapInterval);

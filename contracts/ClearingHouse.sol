@@ -85,6 +85,9 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
         uint256 leverage;
         uint256 notional;
         uint256 baseLimit;
+        /// @dev What the insurance fund holds ({_insuranceAvailable}): read once, as no step of the
+        /// trade moves it before the settlement.
+        uint256 fund;
     }
 
     /// @inheritdoc IClearingHouse
@@ -104,13 +107,14 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
             margin,
             leverage,
             PositionMath.openNotional(margin, leverage, market.initialMarginRatio),
-            baseLimit
+            baseLimit,
+            _insuranceAvailable()
         );
         StoredPosition memory p = _loadPosition(amm, msg.sender);
         // A position is valued on the curve the swap will trade on: any repeg runs first.
         uint256 value;
         if (p.size != 0) {
-            (uint256 quoteReserve, uint256 baseReserve) = IAmm(amm).repegAndGetReserves();
+            (uint256 quoteReserve, uint256 baseReserve) = IAmm(amm).repegAndGetReserves(o.fund);
             value =
                 (p.size > 0) == (side == Side.LONG)
                     ? PositionMath.notionalAtReserves(p.size, quoteReserve, baseReserve)
@@ -171,12 +175,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
         Order memory o,
         int256 sizeBefore
     ) private returns (uint256 base, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost) {
-        (base, funding, spread, curveCost) = IAmm(o.amm).swapQuote(
-            o.side,
-            o.notional,
-            sizeBefore,
-            _insuranceAvailable()
-        );
+        (base, funding, spread, curveCost) = IAmm(o.amm).swapQuote(o.side, o.notional, sizeBefore, o.fund);
         _checkBaseLimit(o.side, base, o.baseLimit);
     }
 
@@ -224,7 +223,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
         uint256 closedSize = SignedMath.abs(p.size);
         int256 sizeBefore = p.size;
         (uint256 exitValue, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost) = IAmm(o.amm)
-            .swapBase(p.size, closedSize, _insuranceAvailable());
+            .swapBase(p.size, closedSize, o.fund);
         Trade memory t = PositionMath.reduce(p, closedSize, exitValue, funding, market.feeRatio);
         if (spread != 0 || curveCost != 0) PositionMath.chargeSpreadOnReduce(p, t, spread, curveCost);
         _deferGain(o.amm, p, t);
@@ -259,7 +258,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
             o.side,
             rest,
             0,
-            _insuranceAvailable()
+            o.fund
         );
         uint256 fee;
         (opened, fee) = PositionMath.openRest(o.side, base, rest, o.leverage, funding, feeRatio);

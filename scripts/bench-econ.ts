@@ -72,7 +72,7 @@ console.log("");
 console.log(resultsTable(results));
 console.log(
   "\ngap: |mark / index - 1| sampled after each step's trades and keepers; fund drawdown: its largest peak-to-trough " +
-    "fall (50,000 staked at the start; sampled each step and after the wind-down); fund funding paid: its net share of funding (+ paid); subsidy " +
+    "fall (50,000 staked at the start; sampled each step and after the wind-down); fund funding paid: its net share of funding (+ paid); budget funding paid: the AMM budget's, which pays and takes the imbalance before the fund on a dynamic curve; subsidy " +
     "budget: the Amm's maxFundingSubsidyRatio x the fund x the run's days; repeg and k costs: the Amm's events " +
     "(paid by the AMM budget); traders' PnL: withdrawn less deposited after every position closed.",
 );

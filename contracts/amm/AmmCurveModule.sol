@@ -131,7 +131,8 @@ contract AmmCurveModule is AmmStorage {
         returns (uint256 quoteReserve, uint256 baseReserve, uint256 budget, int256 cost)
     {
         Reserves memory r = _reserves;
-        Budget memory b = _budget;
+        // The swap accrues funding first: the repeg finds the budget with its share booked.
+        Budget memory b = _budgetAtSwap();
         (quoteReserve, baseReserve, budget) = (r.quote, r.base, b.amount);
         uint256 index = _freshIndex();
         if (_openInterest.curveFlags & FLAG_REPEG == 0 || !_repegDue(r, index, _curveConfig.repegThresholdRatio))
@@ -360,8 +361,9 @@ contract AmmCurveModule is AmmStorage {
     /// @notice See {IAmm-shutdown}; the Amm checks the caller is the ClearingHouse.
     function shutdown(uint256 insuranceAvailable) external onlyDelegated returns (IAmm.FundingSnapshot memory funding) {
         FundingPeriod.OpenInterest memory oi = _openInterest;
-        funding = _funding.stop(oi, insuranceAvailable, _blockTimestamp());
+        funding = _funding.stop(oi, insuranceAvailable, _blockTimestamp(), _fundingBudgetLimit);
         _openInterest = oi;
+        if (funding.budgetFlow != 0) _bookFundingFlow(funding.budgetFlow);
         emit IAmm.FundingUpdated(0, 0, 0, funding.longIndex, funding.shortIndex, funding.insuranceFlow);
     }
 
@@ -453,7 +455,7 @@ contract AmmCurveModule is AmmStorage {
         uint256 spot = _spotPrice(r);
         if (_openInterest.curveFlags & FLAG_SPREAD == 0) return (spot, spot);
         CurveConfig memory c = _curveConfig;
-        Budget memory budget = _budget;
+        Budget memory budget = _budgetAtSwap();
         int256 net = _netPosition(_openInterest);
         uint256 index = _freshIndex();
         uint256 bidRatio = _spreadRatio(c, budget, net, net - 1, spot, r.base, index);

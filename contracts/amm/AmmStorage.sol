@@ -5,7 +5,7 @@ import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
 import {IAmm, IAmmErrors} from "../interfaces/IAmm.sol";
-import {IAmmCurveErrors} from "../interfaces/IAmmCurve.sol";
+import {IAmmCurve, IAmmCurveErrors} from "../interfaces/IAmmCurve.sol";
 import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 import {CurveAdjustment} from "../libraries/CurveAdjustment.sol";
 import {FixedPoint} from "../libraries/FixedPoint.sol";
@@ -200,7 +200,7 @@ abstract contract AmmStorage is Ownable2Step {
         int256 netBefore = _netPosition(oi);
         ratio = _spreadRatio(
             _curveConfig,
-            _budget,
+            _budgetAtSwap(),
             netBefore,
             netBefore + baseDelta,
             _spotPrice(r),
@@ -228,6 +228,48 @@ abstract contract AmmStorage is Ownable2Step {
         if (!CurveAdjustment.withinLeverage(netBefore, netAfter, price, funds, maxLeverage)) {
             revert IAmmCurveErrors.VammLeverageExceeded(sizeAfter.wMulUp(price), funds.wMulDown(maxLeverage));
         }
+    }
+
+    /// @dev What the budget may put into a funding accrual's imbalance (`shortfall`: what it may pay,
+    /// the budget above its floor) or take from it (else: the room below its target). Passed to
+    /// {FundingPeriod}, which calls it only on a market whose dynamic curve is on and only for a
+    /// stretch with an imbalance, so no other swap reads the budget's slots for funding.
+    function _fundingBudgetLimit(bool shortfall) internal view returns (uint256) {
+        Budget memory budget = _budget;
+        if (shortfall) {
+            uint256 floor = _repegBook.floor;
+            return budget.amount > floor ? budget.amount - floor : 0;
+        }
+        return budget.target > budget.amount ? budget.target - budget.amount : 0;
+    }
+
+    /// @dev The budget a swap now would charge its spread against: the stored one with the budget's
+    /// share of the funding the swap accrues first (a trade's previews and bid / ask see what the
+    /// trade will). The share depends on the budget alone, not on the fund ({Funding-split}), so the
+    /// accrual is valued with an empty fund.
+    function _budgetAtSwap() internal view returns (Budget memory budget) {
+        budget = _budget;
+        (IAmm.FundingSnapshot memory funding, , ) = _funding.indicesAt(
+            _openInterest,
+            _funding.period,
+            0,
+            _blockTimestamp(),
+            _fundingBudgetLimit
+        );
+        int256 flow = funding.budgetFlow;
+        budget.amount = uint128(flow >= 0 ? budget.amount + uint256(flow) : budget.amount - uint256(-flow));
+    }
+
+    /// @dev Books a funding accrual's `budgetFlow` ({IAmm-FundingSnapshot}) in the budget and emits
+    /// BudgetFundingFlow. The money does not move: the budget and the positions' margins net of
+    /// funding are both the market pool's locked margin, so the ClearingHouse books only the
+    /// insurance fund's share. The flow stays within what {_fundingBudgetLimit} allowed: a payment
+    /// leaves at least the floor, a credit at most the target (a uint128).
+    function _bookFundingFlow(int256 budgetFlow) internal {
+        uint256 budget = _budget.amount;
+        budget = budgetFlow > 0 ? budget + uint256(budgetFlow) : budget - uint256(-budgetFlow);
+        _budget.amount = uint128(budget);
+        emit IAmmCurve.BudgetFundingFlow(budgetFlow, budget);
     }
 
     /// @dev Records a curve move from `oldSpot` to `newSpot` in the mark history: the stretch

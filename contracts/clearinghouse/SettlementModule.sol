@@ -151,7 +151,7 @@ contract SettlementModule is ClearingHouseModule {
         StoredPosition memory p,
         IClearingHouse.Settlement storage s
     ) private returns (bool complete) {
-        IAmm.FundingSnapshot memory finalIndices = IAmm.FundingSnapshot(s.longIndex, s.shortIndex, 0);
+        IAmm.FundingSnapshot memory finalIndices = IAmm.FundingSnapshot(s.longIndex, s.shortIndex, 0, 0);
         int256 held = int256(uint256(p.margin)) - PositionMath.pendingFunding(p, finalIndices);
         int256 value = held + PositionMath.pnl(p.size, p.openNotional, PositionMath.notionalAt(p.size, s.price));
         uint256 claim = value > 0 ? uint256(value) : 0;

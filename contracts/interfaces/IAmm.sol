@@ -65,18 +65,25 @@ interface IAmmErrors is ICommonErrors, IAmmCurveErrors {
 /// fund receives what the paying side pays beyond what the receiving side receives and pays the
 /// difference the other way out of a budget, `maxFundingSubsidyRatio` of `insuranceAvailable` per
 /// day of funding, pro rata over the stretch accrued ({getFundingSubsidyRatio}); beyond the budget
-/// the receiving side's index grows by less. Funding stops accruing `maxAccrualPeriod` after the last update, and a window
+/// the receiving side's index grows by less. On a market whose dynamic curve is on, the market's
+/// AMM budget comes first both ways: it pays the difference from what it holds above its floor
+/// before the fund, and takes the surplus up to its target, the fund the rest ({FundingSnapshot}). Funding stops accruing `maxAccrualPeriod` after the last update, and a window
 /// without a valid index throughout sets the premium to zero.
 /// @dev Rounding always leaves the pool with at least k: quote*base never decreases through a swap.
 interface IAmm is IAmmErrors, IAmmCurve {
-    /// @notice The funding indices accrued to now and the insurance fund's share of the accrual.
+    /// @notice The funding indices accrued to now and the shares of the accrual's imbalance that
+    /// the insurance fund and the market's AMM budget take (see {Funding}).
     /// @param longIndex What one unit of long has paid since the market opened (negative: received).
     /// @param shortIndex What one unit of short has received (negative: paid).
     /// @param insuranceFlow What the insurance fund receives from this accrual (negative: pays).
+    /// @param budgetFlow What the market's AMM budget receives from it (negative: pays); 0 on a
+    /// static curve. The Amm books it itself ({IAmmCurve-BudgetFundingFlow}); the money stays in
+    /// the market's pool, locked either way, so the ClearingHouse moves only `insuranceFlow`.
     struct FundingSnapshot {
         int256 longIndex;
         int256 shortIndex;
         int256 insuranceFlow;
+        int256 budgetFlow;
     }
 
     /// @notice Funding parameters.
@@ -192,9 +199,13 @@ interface IAmm is IAmmErrors, IAmmCurve {
 
     /// @notice The virtual reserves a trade will swap on (ClearingHouse only, before a trade it values
     /// a position for, always followed by that trade's swap): on a curve that repegs, the repeg
-    /// check runs here instead of in the swap, so the swap moves no curve under the valuation; the
-    /// swap reports the repeg's cost as its `curveCost`. See {IAmmCurve-previewRepeg} for the view.
-    function repegAndGetReserves() external returns (uint256 quoteReserve, uint256 baseReserve);
+    /// check runs here instead of in the swap, so the swap moves no curve under the valuation; a
+    /// repeg runs in a swap's order (funding accrued to now first, with `insuranceAvailable` as the
+    /// fund), and the swap reports its cost as its `curveCost` and the accrual's fund share in its
+    /// snapshot. See {IAmmCurve-previewRepeg} for the view.
+    function repegAndGetReserves(
+        uint256 insuranceAvailable
+    ) external returns (uint256 quoteReserve, uint256 baseReserve);
 
     /// @notice {getLiquidationInputs} on the curve the liquidation will swap on (ClearingHouse only,
     /// always followed by the close's swap): the repeg check first, as {repegAndGetReserves}'s, so

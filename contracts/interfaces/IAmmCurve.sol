@@ -40,6 +40,11 @@ interface IAmmCurveErrors {
 /// on the curve pays the traders): a positive cost is paid from the budget above its floor, a
 /// negative one credits nothing (see {CurveAdjustment}).
 ///
+/// The market holds the long-short imbalance, so its budget also answers for the imbalance's
+/// funding (with any feature on): it pays the receiving side's excess from what it holds above its
+/// floor before the insurance fund, and takes the paying side's surplus up to its target, the fund
+/// the rest ({BudgetFundingFlow}; see {Funding}).
+///
 /// Every feature is off by default (a static x*y=k curve); `setCurveParams` turns them on.
 interface IAmmCurve is IAmmCurveErrors {
     /// @notice A market's dynamic-curve parameters, all 18-decimal fixed point (0 = off where stated).
@@ -50,9 +55,10 @@ interface IAmmCurve is IAmmCurveErrors {
     /// @param maxVammLeverage The most |net position| x price a trade that grows it may leave, as a
     /// multiple of (budget + fundShareRatio x insurance fund); 0 (off) or 0.5x..50x.
     /// @param fundShareRatio The share of the insurance fund the leverage bound counts (<= 100%).
-    /// @param budgetFloor What a repeg or depth change never takes the budget below (quote).
+    /// @param budgetFloor What a repeg, depth change, bad debt or funding subsidy never takes the
+    /// budget below (quote).
     /// @param budgetTarget The budget above which the depth grows and below which the spread widens
-    /// (quote; >= floor).
+    /// and the paying side's funding surplus refills it (quote; >= floor).
     /// @param maxDepthChangeRatio Largest depth change per funding update; 0 (fixed k) to 10%.
     /// @param minDepthRatio Lowest depth, as a multiple of the launch depth (0.1x..1x).
     /// @param maxDepthRatio Highest depth, as a multiple of the launch depth (1x..10x).
@@ -114,6 +120,10 @@ interface IAmmCurve is IAmmCurveErrors {
     /// @notice At a funding update the budget collected `amount` of what the curve's moves gained
     /// (the net position's loss), out of the market pool's realised surplus; `stillToCollect` waits.
     event GainsCollected(uint256 amount, uint256 stillToCollect, uint256 budgetAfter);
+    /// @notice A funding accrual's imbalance moved the budget by `amount` (see {IAmm-FundingSnapshot}):
+    /// positive, the paying side's surplus refilled it toward its target; negative, it paid the
+    /// receiving side's excess from what it holds above its floor, before the insurance fund.
+    event BudgetFundingFlow(int256 amount, uint256 budgetAfter);
     /// @notice The market was settled: its whole budget left the curve for the market's pool.
     event BudgetReleased(uint256 amount);
     /// @notice A liquidation's bad debt (at the fair price) and then its liquidator's reward took
@@ -169,7 +179,9 @@ interface IAmmCurve is IAmmCurveErrors {
 
     /// @notice The spread fee a trade changing the traders' net position by `baseDelta` (the
     /// trader's base change: + buys base, the price rises) for `notional` quote would pay on the
-    /// current curve: the swap's own formula (a repeg the trade would trigger first aside).
+    /// current curve: the swap's own formula (a repeg the trade would trigger first aside), on the
+    /// budget the swap meets: the stored one moved by its share of the funding the swap accrues
+    /// first (as {getBidAsk}).
     function previewSpreadFee(int256 baseDelta, uint256 notional) external view returns (uint256 spreadFee);
 
     /// @notice As {previewSpreadFee}, on a curve other than the current one: the curve a repeg the

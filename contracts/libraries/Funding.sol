@@ -10,13 +10,20 @@ import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
 /// @dev A market keeps two cumulative indices, in quote per unit of base (18 decimals):
 /// - the long index: what one unit of long has paid since the market opened (negative: received);
 /// - the short index: what one unit of short has received (negative: paid).
-/// While both sides are paid in full the two move together. The insurance fund takes what the
-/// paying side pays beyond what the receiving side receives, and pays the difference the other
-/// way out of a budget ({subsidyBudget}): a fraction of its balance per day of funding, never the
-/// whole fund. Beyond the budget the receiving side's index grows by less.
+/// While both sides are paid in full the two move together. What the paying side pays beyond what
+/// the receiving side receives (the long-short imbalance's funding) and the difference the other way
+/// go to and come from the market's backers ({split}):
+/// - on a static market, the insurance fund alone: it takes the whole surplus and pays a shortfall
+///   out of a budget ({subsidyBudget}): a fraction of its balance per day of funding, never the
+///   whole fund;
+/// - on a market whose dynamic curve is on ({Sources-budgetOn}), the market's own AMM budget first
+///   (seed 004: the vAMM holds the imbalance, so its funds answer for it): a shortfall is paid from
+///   the budget above its floor, then by the fund within its subsidy budget; a surplus refills the
+///   budget up to its target, and the fund takes the rest.
+/// Beyond what they can pay the receiving side's index grows by less.
 /// Every rounding favours the protocol: the paying side's growth is rounded up, the receiving
-/// side's down; a position's payment is rounded up and its receipt down; the fund's income is
-/// rounded down and its payment up. The margin pool keeps the dust.
+/// side's down; a position's payment is rounded up and its receipt down; the backers' income is
+/// rounded down and their payment up. The margin pool keeps the dust.
 ///
 /// Products are plain checked multiplications, not 512-bit `mulDiv`s: the Amm keeps sizes in 104
 /// bits, premiums in 96 and indices in 128, elapsed time fits 40 bits, so no product here comes near
@@ -47,41 +54,91 @@ library Funding {
         return Math.min(Math.mulDiv(insuranceAvailable, ratioSeconds, WAD * PERIOD), insuranceAvailable);
     }
 
-    /// @notice Splits one stretch of a period between the two sides and the insurance fund.
+    /// @notice What, besides the two sides, pays or takes a stretch's imbalance ({split}).
+    /// @param insuranceAvailable What the insurance fund holds (18 decimals).
+    /// @param ratioSeconds The fund's budget ratio per day x the stretch's seconds (see {subsidyBudget}).
+    /// @param budgetOn Whether the market's AMM budget takes part (its dynamic curve is on).
+    /// @param budgetAvailable The budget above its floor: the most it pays toward a shortfall.
+    /// @param budgetRoom The budget below its target: the most of a surplus it takes.
+    struct Sources {
+        uint256 insuranceAvailable;
+        uint256 ratioSeconds;
+        bool budgetOn;
+        uint256 budgetAvailable;
+        uint256 budgetRoom;
+    }
+
+    /// @notice What the paying side pays over a stretch less what the receiving side would receive
+    /// in full ({split}'s payments - receipts): positive, a surplus; negative, a shortfall. Lets a
+    /// caller read a backer's balance only when the split will need it.
+    function imbalance(
+        int256 premium,
+        uint256 longSize,
+        uint256 shortSize,
+        uint256 paidPerUnit,
+        uint256 receivedPerUnit
+    ) internal pure returns (int256) {
+        (uint256 payerSize, uint256 receiverSize) = premium > 0 ? (longSize, shortSize) : (shortSize, longSize);
+        return int256((payerSize * paidPerUnit) / WAD) - int256(_ceilDiv(receiverSize * receivedPerUnit, WAD));
+    }
+
+    /// @notice Splits one stretch of a period between the two sides, the market's AMM budget (when
+    /// `s.budgetOn`) and the insurance fund. With receipts (rounded up) above payments (rounded
+    /// down), the shortfall is paid by the budget, up to `s.budgetAvailable`, then by the fund, up
+    /// to its {subsidyBudget}; beyond both the receiving side's per-unit growth is the largest the
+    /// payments and both sources cover. A surplus goes to the budget, up to `s.budgetRoom`, and
+    /// the rest to the fund. The budget's share depends on the imbalance and the budget alone (not
+    /// on the fund), so a view of the budget needs no fund balance. With the budget off (a static
+    /// market) the fund alone pays and takes, as before the budget took part.
     /// @param premium Quote per base per day; positive: longs pay shorts.
     /// @param longSize Total long size (base) over the stretch.
     /// @param shortSize Total short size (base) over the stretch.
     /// @param paidPerUnit What a unit of the paying side pays over the stretch.
     /// @param receivedPerUnit What a unit of the receiving side would receive, paid in full.
-    /// @param insuranceAvailable What the insurance fund holds (18 decimals).
-    /// @param ratioSeconds The fund's budget ratio per day x the stretch's seconds (see {subsidyBudget}).
+    /// @param s The backers' balances (see {Sources}).
     /// @return longIndexDelta Growth of the long index.
-    /// @return shortIndexDelta Growth of the short index (less than in full beyond the budget).
+    /// @return shortIndexDelta Growth of the short index (less than in full beyond the sources).
     /// @return insuranceFlow What the insurance fund receives (negative: pays), at least minus its
     /// {subsidyBudget} for the stretch (computed only when the receiving side is owed more than the
-    /// paying side pays, so a market whose larger side pays never spends gas on it).
+    /// paying side and the budget pay, so a market whose larger side pays never spends gas on it).
+    /// @return budgetFlow What the AMM budget receives (negative: pays), within
+    /// [-s.budgetAvailable, s.budgetRoom]; 0 when the budget is off.
     function split(
         int256 premium,
         uint256 longSize,
         uint256 shortSize,
         uint256 paidPerUnit,
         uint256 receivedPerUnit,
-        uint256 insuranceAvailable,
-        uint256 ratioSeconds
-    ) internal pure returns (int256 longIndexDelta, int256 shortIndexDelta, int256 insuranceFlow) {
+        Sources memory s
+    ) internal pure returns (int256 longIndexDelta, int256 shortIndexDelta, int256 insuranceFlow, int256 budgetFlow) {
         (uint256 payerSize, uint256 receiverSize) = premium > 0 ? (longSize, shortSize) : (shortSize, longSize);
         uint256 payments = (payerSize * paidPerUnit) / WAD;
         uint256 receipts = _ceilDiv(receiverSize * receivedPerUnit, WAD);
         if (receipts > payments) {
-            uint256 affordable = payments + subsidyBudget(insuranceAvailable, ratioSeconds);
+            // The budget pays first, as far as it can (0 when it is off): its share depends on the
+            // budget alone, never on the fund.
+            uint256 fromBudget = Math.min(receipts - payments, s.budgetAvailable);
+            uint256 affordable = payments + fromBudget;
             if (receipts > affordable) {
-                // The budget cannot make up the difference: the receiving side gets what the paying
-                // side pays plus the budget, and no more. receiverSize > 0 here, as receipts > 0.
-                receivedPerUnit = Math.mulDiv(affordable, WAD, receiverSize);
-                receipts = _ceilDiv(receiverSize * receivedPerUnit, WAD);
+                affordable += subsidyBudget(s.insuranceAvailable, s.ratioSeconds);
+                if (receipts > affordable) {
+                    // The sources cannot make up the difference: the receiving side gets what the
+                    // paying side pays plus both, and no more. receiverSize > 0 here, as receipts > 0.
+                    receivedPerUnit = Math.mulDiv(affordable, WAD, receiverSize);
+                    receipts = _ceilDiv(receiverSize * receivedPerUnit, WAD);
+                }
             }
+            budgetFlow = -int256(fromBudget);
+            // The fund pays the rest (0 when the budget covered it all); the reduced receipts can
+            // fall below what the payers and the budget put in by rounding: the fund keeps that dust.
+            insuranceFlow = int256(payments + fromBudget) - int256(receipts);
+        } else if (s.budgetOn) {
+            uint256 toBudget = Math.min(payments - receipts, s.budgetRoom);
+            budgetFlow = int256(toBudget);
+            insuranceFlow = int256(payments - receipts - toBudget);
+        } else {
+            insuranceFlow = int256(payments - receipts);
         }
-        insuranceFlow = int256(payments) - int256(receipts);
         if (premium > 0) {
             longIndexDelta = int256(paidPerUnit);
             shortIndexDelta = int256(receivedPerUnit);

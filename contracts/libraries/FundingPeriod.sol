@@ -23,7 +23,14 @@ import {Funding} from "./Funding.sol";
 ///   index.
 /// - the insurance fund pays the receiving side's excess over the paying side's payments out of a
 ///   budget: `maxSubsidyRatio` of what it holds per day of funding, pro rata over each stretch
-///   ({Funding.subsidyBudget}); the ratio is fixed for the period when it opens.
+///   ({Funding.subsidyBudget}); the ratio is fixed for the period when it opens. On a market whose
+///   dynamic curve is on (`curveFlags` not 0) the market's AMM budget pays that excess first and
+///   takes the paying side's surplus up to its target ({Funding.split}). The caller passes
+///   `budgetLimit`, a function that reads its budget: `budgetLimit(true)`, what the budget may pay
+///   (above its floor), `budgetLimit(false)`, what it may take (below its target); it is called
+///   only on such a market, and only for a stretch whose imbalance it pays or takes, so a static
+///   market and a balanced stretch read nothing more. The budget's share comes back as the
+///   snapshot's `budgetFlow`, for the caller to book.
 /// The open interest and the time funding was last accrued to belong to the caller (a market
 /// writes them together with every swap, in one slot): they come in as an {OpenInterest}.
 library FundingPeriod {
@@ -152,7 +159,8 @@ library FundingPeriod {
         State storage self,
         OpenInterest memory oi,
         uint256 insuranceAvailable,
-        uint256 timestamp
+        uint256 timestamp,
+        function(bool) internal view returns (uint256) budgetLimit
     ) internal returns (IAmm.FundingSnapshot memory funding, uint256 window, Params memory params) {
         Period memory period = self.period;
         params = self.params;
@@ -160,7 +168,7 @@ library FundingPeriod {
         if (window < params.minUpdateInterval) {
             revert IAmmErrors.FundingUpdateTooEarly(uint256(period.updatedAt) + params.minUpdateInterval);
         }
-        funding = _settle(self, oi, period, insuranceAvailable, timestamp);
+        funding = _settle(self, oi, period, insuranceAvailable, timestamp, budgetLimit);
     }
 
     /// @notice Opens a period at `timestamp`: checkpoints the cumulatives `next` for the window
@@ -205,9 +213,10 @@ library FundingPeriod {
         State storage self,
         OpenInterest memory oi,
         uint256 insuranceAvailable,
-        uint256 timestamp
+        uint256 timestamp,
+        function(bool) internal view returns (uint256) budgetLimit
     ) internal returns (IAmm.FundingSnapshot memory funding) {
-        funding = _settle(self, oi, self.period, insuranceAvailable, timestamp);
+        funding = _settle(self, oi, self.period, insuranceAvailable, timestamp, budgetLimit);
         self.period = Period(0, uint40(timestamp), uint40(timestamp), 0);
     }
 
@@ -218,11 +227,12 @@ library FundingPeriod {
         State storage self,
         OpenInterest memory oi,
         uint256 insuranceAvailable,
-        uint256 timestamp
+        uint256 timestamp,
+        function(bool) internal view returns (uint256) budgetLimit
     ) internal returns (IAmm.FundingSnapshot memory funding) {
         Indices memory start;
         bool rebased;
-        (funding, start, rebased) = indicesAt(self, oi, self.period, insuranceAvailable, timestamp);
+        (funding, start, rebased) = indicesAt(self, oi, self.period, insuranceAvailable, timestamp, budgetLimit);
         if (rebased) self.startIndices = start;
     }
 
@@ -233,9 +243,10 @@ library FundingPeriod {
         OpenInterest memory oi,
         Period memory period,
         uint256 insuranceAvailable,
-        uint256 timestamp
+        uint256 timestamp,
+        function(bool) internal view returns (uint256) budgetLimit
     ) private returns (IAmm.FundingSnapshot memory funding) {
-        (funding, , ) = indicesAt(self, oi, period, insuranceAvailable, timestamp);
+        (funding, , ) = indicesAt(self, oi, period, insuranceAvailable, timestamp, budgetLimit);
         self.startIndices = Indices(SafeCast.toInt128(funding.longIndex), SafeCast.toInt128(funding.shortIndex));
         oi.accruedAt = uint40(timestamp);
     }
@@ -243,42 +254,72 @@ library FundingPeriod {
     // ---------------------------------------------------------------- views
 
     /// @notice The indices at `timestamp` after the stretch since `oi.accruedAt` is split with the
+    /// market's AMM budget when its dynamic curve is on (`budgetLimit` reads it; see above) and the
     /// insurance fund, which pays at most its budget for the stretch ({Funding.subsidyBudget} of
-    /// `insuranceAvailable` at the period's ratio); `rebased` when the budget could not pay in
-    /// full, with the period's new start indices. Funding stops at the period's accrual end.
+    /// `insuranceAvailable` at the period's ratio); `rebased` when they could not pay in full,
+    /// with the period's new start indices. Funding stops at the period's accrual end.
     function indicesAt(
         State storage self,
         OpenInterest memory oi,
         Period memory period,
         uint256 insuranceAvailable,
-        uint256 timestamp
+        uint256 timestamp,
+        function(bool) internal view returns (uint256) budgetLimit
     ) internal view returns (IAmm.FundingSnapshot memory funding, Indices memory start, bool rebased) {
         start = self.startIndices;
-        funding = IAmm.FundingSnapshot(start.long, start.short, 0);
+        funding = IAmm.FundingSnapshot(start.long, start.short, 0, 0);
         if (period.premium == 0) return (funding, start, false);
         Stretch memory st = _stretch(period, oi.accruedAt, timestamp);
-        (int256 longDelta, int256 shortDelta, int256 insuranceFlow) = Funding.split(
+        (int256 longDelta, int256 shortDelta) = _split(
             period.premium,
-            oi.longSize,
-            oi.shortSize,
-            st.paidNow - st.paidBefore,
-            st.receivedNow - st.receivedBefore,
+            oi,
+            st,
             insuranceAvailable,
-            st.ratioSeconds
+            budgetLimit,
+            funding
         );
-        funding.insuranceFlow = insuranceFlow;
+        uint256 received = st.receivedNow - st.receivedBefore;
         // The indices at the stretch's start, moved by the stretch's split.
         if (period.premium > 0) {
             funding.longIndex += int256(st.paidBefore) + longDelta;
             funding.shortIndex += int256(st.receivedBefore) + shortDelta;
-            rebased = uint256(shortDelta) != st.receivedNow - st.receivedBefore;
+            rebased = uint256(shortDelta) != received;
             if (rebased) start.short = SafeCast.toInt128(funding.shortIndex - int256(st.receivedNow));
         } else {
             funding.longIndex += longDelta - int256(st.receivedBefore);
             funding.shortIndex += shortDelta - int256(st.paidBefore);
-            rebased = uint256(-longDelta) != st.receivedNow - st.receivedBefore;
+            rebased = uint256(-longDelta) != received;
             if (rebased) start.long = SafeCast.toInt128(funding.longIndex + int256(st.receivedNow));
         }
+    }
+
+    /// @dev {Funding.split} of the stretch `st` on `oi`, reading the budget through `budgetLimit` only
+    /// on a market whose curve is on and only for the side of the imbalance it pays or takes; writes
+    /// the fund's and the budget's shares into `funding` and returns the indices' growth.
+    function _split(
+        int256 premium_,
+        OpenInterest memory oi,
+        Stretch memory st,
+        uint256 insuranceAvailable,
+        function(bool) internal view returns (uint256) budgetLimit,
+        IAmm.FundingSnapshot memory funding
+    ) private view returns (int256 longDelta, int256 shortDelta) {
+        uint256 paid = st.paidNow - st.paidBefore;
+        uint256 received = st.receivedNow - st.receivedBefore;
+        Funding.Sources memory sources = Funding.Sources(insuranceAvailable, st.ratioSeconds, oi.curveFlags != 0, 0, 0);
+        if (sources.budgetOn) {
+            int256 imbalance = Funding.imbalance(premium_, oi.longSize, oi.shortSize, paid, received);
+            if (imbalance < 0) sources.budgetAvailable = budgetLimit(true);
+            else if (imbalance > 0) sources.budgetRoom = budgetLimit(false);
+        }
+        (longDelta, shortDelta, funding.insuranceFlow, funding.budgetFlow) = Funding.split(
+            premium_,
+            oi.longSize,
+            oi.shortSize,
+            paid,
+            received,
+            sources
+        );
     }
 
     /// @notice markTwap - indexTwap, clamped to +/- maxPremiumRatio x indexTwap.

@@ -19,6 +19,32 @@ contract FundingHarness {
         uint256 maxSubsidyRatio,
         uint256 elapsed
     ) external pure returns (int256 longIndexDelta, int256 shortIndexDelta, int256 insuranceFlow) {
+        int256 budgetFlow;
+        (longIndexDelta, shortIndexDelta, insuranceFlow, budgetFlow) = Funding.split(
+            premium,
+            longSize,
+            shortSize,
+            paidPerUnit,
+            receivedPerUnit,
+            Funding.Sources(insuranceAvailable, maxSubsidyRatio * elapsed, false, 0, 0)
+        );
+        // A static market's split never touches a budget.
+        assert(budgetFlow == 0);
+    }
+
+    /// @notice The split on a market whose AMM budget takes part: `budgetAvailable` above its floor,
+    /// `budgetRoom` below its target.
+    function splitWithBudget(
+        int256 premium,
+        uint256 longSize,
+        uint256 shortSize,
+        uint256 paidPerUnit,
+        uint256 receivedPerUnit,
+        uint256 insuranceAvailable,
+        uint256 ratioSeconds,
+        uint256 budgetAvailable,
+        uint256 budgetRoom
+    ) external pure returns (int256 longIndexDelta, int256 shortIndexDelta, int256 insuranceFlow, int256 budgetFlow) {
         return
             Funding.split(
                 premium,
@@ -26,9 +52,18 @@ contract FundingHarness {
                 shortSize,
                 paidPerUnit,
                 receivedPerUnit,
-                insuranceAvailable,
-                maxSubsidyRatio * elapsed
+                Funding.Sources(insuranceAvailable, ratioSeconds, true, budgetAvailable, budgetRoom)
             );
+    }
+
+    function imbalance(
+        int256 premium,
+        uint256 longSize,
+        uint256 shortSize,
+        uint256 paidPerUnit,
+        uint256 receivedPerUnit
+    ) external pure returns (int256) {
+        return Funding.imbalance(premium, longSize, shortSize, paidPerUnit, receivedPerUnit);
     }
 
     function subsidyBudget(

@@ -6,12 +6,17 @@ import {FundingPeriod} from "../libraries/FundingPeriod.sol";
 
 /// @notice Drives the FundingPeriod library over its own storage the way the Amm does: a trade
 /// accrues funding on the open interest as it stood, then moves it; an update closes the period
-/// and opens the next from given cumulatives. Time is the block's.
+/// and opens the next from given cumulatives. Time is the block's. A market AMM budget (amount,
+/// floor, target) stands in for a dynamic curve's once `setBudget` turns it on: the library reads
+/// it through `_budgetLimit` and the harness books the snapshot's `budgetFlow` in it, as the Amm.
 contract FundingPeriodHarness {
     using FundingPeriod for FundingPeriod.State;
 
     FundingPeriod.State internal _state;
     FundingPeriod.OpenInterest internal _oi;
+    uint256 public budget;
+    uint256 public budgetFloor;
+    uint256 public budgetTarget;
 
     constructor(IAmm.FundingParams memory params) {
         _state.initialize(block.timestamp);
@@ -27,6 +32,13 @@ contract FundingPeriodHarness {
         _state.setSubsidyRatio(maxSubsidyRatio);
     }
 
+    /// @notice Turns the budget on (`on`: the curve flags of the open interest not 0) or off, with
+    /// its amount, floor and target.
+    function setBudget(bool on, uint256 amount, uint256 floor, uint256 target) external {
+        _oi.curveFlags = on ? 1 : 0;
+        (budget, budgetFloor, budgetTarget) = (amount, floor, target);
+    }
+
     /// @notice Accrues to now on the open interest as it stood, then sets it to the sizes given.
     function trade(
         uint256 longSize,
@@ -34,8 +46,9 @@ contract FundingPeriodHarness {
         uint256 insuranceAvailable
     ) external returns (IAmm.FundingSnapshot memory funding) {
         FundingPeriod.OpenInterest memory oi = _oi;
-        funding = _state.accrue(oi, insuranceAvailable, block.timestamp);
-        _oi = FundingPeriod.OpenInterest(uint104(longSize), uint104(shortSize), uint40(block.timestamp), 0);
+        funding = _state.accrue(oi, insuranceAvailable, block.timestamp, _budgetLimit);
+        _book(funding.budgetFlow);
+        _oi = FundingPeriod.OpenInterest(uint104(longSize), uint104(shortSize), uint40(block.timestamp), oi.curveFlags);
     }
 
     /// @notice Closes the period now and opens the next with the cumulatives given.
@@ -47,19 +60,32 @@ contract FundingPeriodHarness {
         FundingPeriod.OpenInterest memory oi = _oi;
         uint256 window;
         FundingPeriod.Params memory params;
-        (funding, window, params) = _state.closePeriod(oi, insuranceAvailable, block.timestamp);
+        (funding, window, params) = _state.closePeriod(oi, insuranceAvailable, block.timestamp, _budgetLimit);
+        _book(funding.budgetFlow);
         _oi = oi;
         (premium, markTwap, indexTwap) = _state.openPeriod(next, premiumAllowed, window, params, block.timestamp);
     }
 
     function stop(uint256 insuranceAvailable) external returns (IAmm.FundingSnapshot memory funding) {
         FundingPeriod.OpenInterest memory oi = _oi;
-        funding = _state.stop(oi, insuranceAvailable, block.timestamp);
+        funding = _state.stop(oi, insuranceAvailable, block.timestamp, _budgetLimit);
+        _book(funding.budgetFlow);
         _oi = oi;
     }
 
     function indicesNow(uint256 insuranceAvailable) external view returns (IAmm.FundingSnapshot memory funding) {
-        (funding, , ) = _state.indicesAt(_oi, _state.period, insuranceAvailable, block.timestamp);
+        (funding, , ) = _state.indicesAt(_oi, _state.period, insuranceAvailable, block.timestamp, _budgetLimit);
+    }
+
+    /// @dev The Amm's rule: above the floor for a shortfall, below the target for a surplus.
+    function _budgetLimit(bool shortfall) internal view returns (uint256) {
+        if (shortfall) return budget > budgetFloor ? budget - budgetFloor : 0;
+        return budgetTarget > budget ? budgetTarget - budget : 0;
+    }
+
+    function _book(int256 budgetFlow) internal {
+        if (budgetFlow > 0) budget += uint256(budgetFlow);
+        else budget -= uint256(-budgetFlow);
     }
 
     function period() external view returns (int256 premium, uint256 updatedAt, uint256 accrualEnd) {

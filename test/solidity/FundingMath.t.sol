@@ -6,8 +6,8 @@ import {TestBase} from "./utils/TestBase.sol";
 
 /// @notice The Funding library against references written out here with plain uint256 arithmetic on
 /// bounded inputs (every product fits in 256 bits, so no mulDiv is needed): the per-unit growth of
-/// each side, the insurance fund's subsidy budget, the split of a stretch between the sides and the
-/// fund, and a position's settlement. Inputs are bounded by what the Amm can produce: a premium below 2^88 (the index fits
+/// each side, the insurance fund's subsidy budget, the split of a stretch between the sides, the
+/// market's AMM budget (on a dynamic curve) and the fund, and a position's settlement. Inputs are bounded by what the Amm can produce: a premium below 2^88 (the index fits
 /// 88 bits and the clamp is at most 100%), elapsed time below 2^24 (maxAccrualPeriod is a uint24),
 /// open interest below 2^104.
 contract FundingMathTest is TestBase {
@@ -177,6 +177,236 @@ contract FundingMathTest is TestBase {
             assertEq(flow, int256(payments) - int256(receipts), "flow when reduced");
         }
         assertGe(flow, -int256(c.budget), "the fund never pays more than its budget");
+    }
+
+    // ------------------------------------------------------------------ split with the AMM budget
+
+    /// @notice By hand, longs paying 1 a unit (premium > 0) on 100 base, shorts receiving 1 a unit on
+    /// 300: payments 100, receipts 300, a shortfall of 200. A budget 500 above its floor pays all of
+    /// it and the fund nothing; 150 above it pays 150 and the fund, with 1,000,000 at 1% a day for an
+    /// hour (a budget of 416.666666666666666666), the other 50; the shorts are paid in full.
+    function test_splitWithBudget_theBudgetPaysAShortfallFirst() public view {
+        (int256 longDelta, int256 shortDelta, int256 fundFlow, int256 budgetFlow) = h.splitWithBudget(
+            1e18,
+            100e18,
+            300e18,
+            1e18,
+            1e18,
+            1_000_000e18,
+            0.01e18 * 3600,
+            500e18,
+            0
+        );
+        assertEq(longDelta, 1e18, "longs pay in full");
+        assertEq(shortDelta, 1e18, "shorts receive in full");
+        assertEq(budgetFlow, -200e18, "the budget pays the whole shortfall");
+        assertEq(fundFlow, 0, "the fund pays nothing");
+        (, shortDelta, fundFlow, budgetFlow) = h.splitWithBudget(
+            1e18,
+            100e18,
+            300e18,
+            1e18,
+            1e18,
+            1_000_000e18,
+            0.01e18 * 3600,
+            150e18,
+            0
+        );
+        assertEq(shortDelta, 1e18, "shorts still receive in full");
+        assertEq(budgetFlow, -150e18, "the budget pays all it has above its floor");
+        assertEq(fundFlow, -50e18, "the fund the rest");
+    }
+
+    /// @notice By hand, beyond both: the budget has 150 above its floor and the fund 100,000 at 1% a
+    /// day for an hour (41.666666666666666666). The shorts on 300 base get (100 + 150 +
+    /// 41.666666666666666666) / 300 = 0.972222222222222222 a unit (floored), receipts 300 x that =
+    /// 291.6666666666666666; the budget pays its 150, the fund 41.6666666666666666 (under its budget
+    /// by the shorts' rounding).
+    function test_splitWithBudget_beyondTheBudgetAndTheFundTheReceiversGetLess() public view {
+        (int256 longDelta, int256 shortDelta, int256 fundFlow, int256 budgetFlow) = h.splitWithBudget(
+            1e18,
+            100e18,
+            300e18,
+            1e18,
+            1e18,
+            100_000e18,
+            0.01e18 * 3600,
+            150e18,
+            0
+        );
+        assertEq(longDelta, 1e18, "longs pay in full");
+        assertEq(shortDelta, 972222222222222222, "shorts get payments + budget + fund budget, floored");
+        assertEq(budgetFlow, -150e18, "the budget pays all it has above its floor");
+        assertEq(fundFlow, -41666666666666666600, "the fund its budget less the rounding");
+    }
+
+    /// @notice By hand, premium < 0 (shorts pay 1 a unit on 300 base, longs receive on 100): a
+    /// surplus of 200. A budget 120 below its target takes 120 and the fund 80; 500 below it takes all
+    /// 200. The shorts' index falls by 1 and the longs' by 1.
+    function test_splitWithBudget_aSurplusRefillsTheBudgetToItsTargetThenTheFund() public view {
+        (int256 longDelta, int256 shortDelta, int256 fundFlow, int256 budgetFlow) = h.splitWithBudget(
+            -1e18,
+            100e18,
+            300e18,
+            1e18,
+            1e18,
+            1_000_000e18,
+            0.01e18 * 3600,
+            0,
+            120e18
+        );
+        assertEq(longDelta, -1e18, "longs receive in full");
+        assertEq(shortDelta, -1e18, "shorts pay in full");
+        assertEq(budgetFlow, 120e18, "the budget takes its room");
+        assertEq(fundFlow, 80e18, "the fund the rest");
+        (, , fundFlow, budgetFlow) = h.splitWithBudget(-1e18, 100e18, 300e18, 1e18, 1e18, 1_000_000e18, 0, 0, 500e18);
+        assertEq(budgetFlow, 200e18, "the budget takes the whole surplus");
+        assertEq(fundFlow, 0, "the fund nothing");
+    }
+
+    /// @notice With the budget on but nothing to give or take (at its floor and its target), the
+    /// split is the static one to the wei: the fund pays and takes as before.
+    function testFuzz_splitWithAnEmptyBudgetIsTheStaticSplit(
+        uint256 pSeed,
+        bool positive,
+        uint256 e1Seed,
+        uint256 e2Seed,
+        uint256 longSeed,
+        uint256 shortSeed,
+        uint256 fundSeed
+    ) public view {
+        BudgetCase memory c;
+        c.premium = _premium(pSeed, positive);
+        uint256 elapsed;
+        (c.P, c.R, elapsed) = _stretch(c.premium, e1Seed, e2Seed);
+        c.longSize = boundLog(longSeed, 1, 2 ** 104 - 1);
+        c.shortSize = boundLog(shortSeed, 1, 2 ** 104 - 1);
+        c.fund = boundLog(fundSeed, 1, 2 ** 128 - 1);
+        int256[3] memory before;
+        (before[0], before[1], before[2]) = h.split(
+            c.premium,
+            c.longSize,
+            c.shortSize,
+            c.P,
+            c.R,
+            c.fund,
+            0.01e18,
+            elapsed
+        );
+        (int256 l1, int256 s1, int256 f1, int256 b1) = h.splitWithBudget(
+            c.premium,
+            c.longSize,
+            c.shortSize,
+            c.P,
+            c.R,
+            c.fund,
+            0.01e18 * elapsed,
+            0,
+            0
+        );
+        assertEq(l1, before[0], "long index");
+        assertEq(s1, before[1], "short index");
+        assertEq(f1, before[2], "the fund's share");
+        assertEq(b1, 0, "no budget share");
+    }
+
+    struct BudgetCase {
+        int256 premium;
+        uint256 P;
+        uint256 R;
+        uint256 longSize;
+        uint256 shortSize;
+        uint256 fund;
+        uint256 fundBudget;
+        uint256 available;
+        uint256 room;
+    }
+
+    /// @notice The budget's split against the rule, written out here: the paying side grows in full;
+    /// a shortfall is paid by the budget (min(shortfall, `available`), whatever the fund holds)
+    /// before the fund (at most its budget), the receiving side growing in full when payments + both
+    /// cover it and by the largest per-unit amount they cover otherwise; a surplus goes to the budget
+    /// (at most `room`) before the fund. Nothing is lost: the two shares add up to payments - receipts.
+    function testFuzz_splitWithBudgetPaysFirstAndTakesUpToItsTarget(
+        uint256 pSeed,
+        bool positive,
+        uint256 e2Seed,
+        uint256 longSeed,
+        uint256 shortSeed,
+        uint256 fundSeed,
+        uint256 availableSeed,
+        uint256 roomSeed
+    ) public view {
+        BudgetCase memory c;
+        c.premium = _premium(pSeed, positive);
+        uint256 elapsed;
+        (c.P, c.R, elapsed) = _stretch(c.premium, 0, e2Seed);
+        c.longSize = longSeed % 5 == 0 ? 0 : boundLog(longSeed, 1, 2 ** 104 - 1);
+        c.shortSize = shortSeed % 5 == 0 ? 0 : boundLog(shortSeed, 1, 2 ** 104 - 1);
+        c.fund = fundSeed % 4 == 0 ? 0 : boundLog(fundSeed, 1, 2 ** 128 - 1);
+        c.fundBudget = _budget(c.fund, 0.01e18, elapsed);
+        c.available = availableSeed % 4 == 0 ? 0 : boundLog(availableSeed, 1, 2 ** 127);
+        c.room = roomSeed % 4 == 0 ? 0 : boundLog(roomSeed, 1, 2 ** 127);
+        _checkBudgetSplit(c, elapsed);
+    }
+
+    /// @dev The split's results and the rule's reference figures for one {BudgetCase}.
+    struct BudgetOutcome {
+        int256 fundFlow;
+        int256 budgetFlow;
+        uint256 payments;
+        uint256 fullReceipts;
+        uint256 receivedDelta;
+        uint256 receipts;
+    }
+
+    function _checkBudgetSplit(BudgetCase memory c, uint256 elapsed) internal view {
+        BudgetOutcome memory o;
+        int256 longDelta;
+        int256 shortDelta;
+        (longDelta, shortDelta, o.fundFlow, o.budgetFlow) = h.splitWithBudget(
+            c.premium,
+            c.longSize,
+            c.shortSize,
+            c.P,
+            c.R,
+            c.fund,
+            0.01e18 * elapsed,
+            c.available,
+            c.room
+        );
+        bool positive = c.premium > 0;
+        (uint256 payer, uint256 receiver) = positive ? (c.longSize, c.shortSize) : (c.shortSize, c.longSize);
+        o.payments = (payer * c.P) / WAD;
+        o.fullReceipts = _ceilDiv(receiver * c.R, WAD);
+        assertEq(uint256(positive ? longDelta : -shortDelta), c.P, "the paying side grows in full");
+        o.receivedDelta = uint256(positive ? shortDelta : -longDelta);
+        o.receipts = _ceilDiv(receiver * o.receivedDelta, WAD);
+        assertEq(o.fundFlow + o.budgetFlow, int256(o.payments) - int256(o.receipts), "the shares add up");
+        if (o.fullReceipts > o.payments) {
+            uint256 fromBudget = o.fullReceipts - o.payments < c.available ? o.fullReceipts - o.payments : c.available;
+            uint256 cover = o.payments + fromBudget + c.fundBudget;
+            if (o.fullReceipts <= cover) {
+                assertEq(o.receivedDelta, c.R, "the receiving side grows in full");
+            } else {
+                assertLt(o.receivedDelta, c.R, "reduced");
+                assertLe(o.receipts, cover, "affordable");
+                assertLt(cover, _ceilDiv(receiver * (o.receivedDelta + 1), WAD), "one more wei is not");
+            }
+            assertEq(o.budgetFlow, -int256(fromBudget), "the budget pays first, up to what it has");
+            assertGe(o.fundFlow, -int256(c.fundBudget), "the fund within its budget");
+        } else {
+            assertEq(o.receivedDelta, c.R, "the receiving side grows in full");
+            uint256 surplus = o.payments - o.fullReceipts;
+            uint256 toBudget = surplus < c.room ? surplus : c.room;
+            assertEq(o.budgetFlow, int256(toBudget), "the budget takes first, up to its room");
+            assertEq(o.fundFlow, int256(surplus - toBudget), "the fund the rest");
+        }
+        assertEq(
+            h.imbalance(c.premium, c.longSize, c.shortSize, c.P, c.R),
+            int256(o.payments) - int256(o.fullReceipts),
+            "imbalance"
+        );
     }
 
     // ------------------------------------------------------------------ owed

@@ -9,7 +9,9 @@ import {TestBase} from "./utils/TestBase.sol";
 /// @notice The funding state machine (FundingPeriod) through a harness that drives it as the Amm
 /// does, against figures worked out by hand in the comments: periods opened from the window's
 /// TWAPs and settled at their own premium, the accrual cap, the insurance fund's subsidy budget, a
-/// parameter change that leaves the current period's accrual end alone, and the end of funding.
+/// parameter change that leaves the current period's accrual end alone, the end of funding, and on a
+/// market whose dynamic curve is on the AMM budget, which pays the receiving side's excess above its
+/// floor before the fund and takes the paying side's surplus up to its target.
 /// Premiums are daily: over s seconds a premium p grows the indices by p x s / 86,400, the paying
 /// side's growth rounded up and the receiving side's down. The fund pays the receiving side's excess
 /// out of a budget of ratio x fund x s / 86,400 (rounded down) for a stretch of s seconds: 10% a day
@@ -221,6 +223,100 @@ contract FundingPeriodTest is TestBase {
         (int256 startLong, int256 startShort) = h.startIndices();
         assertEq(startLong, 0.7475e18, "long start index");
         assertEq(startShort, int256(0), "short start index unchanged");
+    }
+
+    // ------------------------------------------------------------------ the AMM budget (a dynamic curve)
+
+    /// @notice The same stretch (+10 a day for 0.1 day on 1 long and 4 short: payments 1, receipts 4
+    /// in full) on a market whose curve is on, its budget 10 over a floor of 8: the budget pays the
+    /// 2 it has above its floor first, the fund (1, budget 0.01) the next 0.01, and the shorts get
+    /// (1 + 2 + 0.01) / 4 = 0.7525 each; their start index is rebased to 0.7525 - 1 = -0.2475. The
+    /// next 0.1 day, with the budget at its floor and 1,000 in the fund (budget 10), the fund pays
+    /// the whole 3 as on a static market and the shorts get their 1 in full (index 1.7525).
+    function test_accrue_withTheBudget_theBudgetPaysFirstThenTheFund() public {
+        h.setParams(IAmm.FundingParams(0.1e18, 300, 1 days));
+        h.setBudget(true, 10e18, 8e18, 12e18);
+        vm.warp(T0 + 100);
+        h.trade(1e18, 4e18, 0);
+        _openPremium(2010e18);
+
+        vm.warp(T0 + 600 + 8640);
+        IAmm.FundingSnapshot memory view_ = h.indicesNow(1e18);
+        IAmm.FundingSnapshot memory f = h.trade(1e18, 4e18, 1e18);
+        _assertFunding(f, 1e18, 0.7525e18, -0.01e18);
+        assertEq(f.budgetFlow, -2e18, "the budget pays what it has above its floor");
+        _assertFunding(view_, 1e18, 0.7525e18, -0.01e18);
+        assertEq(view_.budgetFlow, -2e18, "the view's budget share");
+        assertEq(h.budget(), 8e18, "the budget at its floor");
+        (, int256 startShort) = h.startIndices();
+        assertEq(startShort, -0.2475e18, "short start index less what shorts were denied");
+
+        vm.warp(T0 + 600 + 17280);
+        f = h.trade(1e18, 4e18, 1000e18);
+        _assertFunding(f, 2e18, 1.7525e18, -3e18);
+        assertEq(f.budgetFlow, 0, "at its floor the budget pays nothing");
+        assertEq(h.budget(), 8e18, "the budget stays at its floor");
+    }
+
+    /// @notice With 10 above its floor the budget pays the whole shortfall of 3 and the fund, empty,
+    /// nothing: the shorts get 1 each, as paid in full. A funding update's close books it too: the
+    /// next 0.1 day's shortfall (3) takes the budget from 7 to 4.
+    function test_accrueAndClose_theBudgetPaysTheWholeShortfall() public {
+        h.setParams(IAmm.FundingParams(0.1e18, 300, 1 days));
+        h.setBudget(true, 10e18, 0, 10e18);
+        vm.warp(T0 + 100);
+        h.trade(1e18, 4e18, 0);
+        _openPremium(2010e18);
+
+        vm.warp(T0 + 600 + 8640);
+        IAmm.FundingSnapshot memory f = h.trade(1e18, 4e18, 0);
+        _assertFunding(f, 1e18, 1e18, 0);
+        assertEq(f.budgetFlow, -3e18, "budget share");
+        assertEq(h.budget(), 7e18, "budget");
+
+        vm.warp(T0 + 600 + 17280);
+        (f, , , ) = h.update(_cp(0, 0), false, 0);
+        _assertFunding(f, 2e18, 2e18, 0);
+        assertEq(f.budgetFlow, -3e18, "budget share at the close");
+        assertEq(h.budget(), 4e18, "budget after the close");
+    }
+
+    /// @notice The mirror of a shortfall: +10 a day for 0.1 day on 4 long and 1 short, payments 4,
+    /// receipts 1, a surplus of 3. The budget, 10 with a target of 12, takes 2 and the fund 1; the
+    /// next 0.1 day it is at its target and the fund takes all 3. Both sides move in full.
+    function test_accrue_aSurplusRefillsTheBudgetToItsTargetThenTheFund() public {
+        h.setParams(IAmm.FundingParams(0.1e18, 300, 1 days));
+        h.setBudget(true, 10e18, 8e18, 12e18);
+        vm.warp(T0 + 100);
+        h.trade(4e18, 1e18, 0);
+        _openPremium(2010e18);
+
+        vm.warp(T0 + 600 + 8640);
+        IAmm.FundingSnapshot memory f = h.trade(4e18, 1e18, 0);
+        _assertFunding(f, 1e18, 1e18, 1e18);
+        assertEq(f.budgetFlow, 2e18, "the budget takes up to its target");
+        assertEq(h.budget(), 12e18, "the budget at its target");
+
+        vm.warp(T0 + 600 + 17280);
+        f = h.trade(4e18, 1e18, 0);
+        _assertFunding(f, 2e18, 2e18, 3e18);
+        assertEq(f.budgetFlow, 0, "at its target the budget takes nothing");
+    }
+
+    /// @notice A static market (the curve flags 0) never touches a budget, whatever it holds: the
+    /// shortfall case above gives the fund's figures of {test_accrue_beyondTheBudget_...}.
+    function test_accrue_staticMarket_leavesTheBudgetAlone() public {
+        h.setParams(IAmm.FundingParams(0.1e18, 300, 1 days));
+        h.setBudget(false, 10e18, 0, 20e18);
+        vm.warp(T0 + 100);
+        h.trade(1e18, 4e18, 0);
+        _openPremium(2010e18);
+
+        vm.warp(T0 + 600 + 8640);
+        IAmm.FundingSnapshot memory f = h.trade(1e18, 4e18, 1e18);
+        _assertFunding(f, 1e18, 0.2525e18, -0.01e18);
+        assertEq(f.budgetFlow, 0, "no budget share");
+        assertEq(h.budget(), 10e18, "the budget untouched");
     }
 
     /// @notice With no subsidy (ratio 0) the receivers get exactly what the payers pay: +10 a day for

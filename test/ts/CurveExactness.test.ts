@@ -304,6 +304,12 @@ describe("Curve exactness: a deployed market's repegs and depth changes against 
           case "BudgetCredited":
             c.budget += args.amount;
             break;
+          case "BudgetFundingFlow":
+            // The budget's share of the funding accrued first (tested to the wei in
+            // FundingBudget.test.ts): it moves the budget the curve's moves then spend from.
+            expect(args.budgetAfter, "BudgetFundingFlow budget").to.equal(c.budget + args.amount);
+            c.budget += args.amount;
+            break;
           case "GainsCollected":
             // Only at a funding update, at most what the moves gained, into the budget.
             expect(kind, "GainsCollected outside a funding update").to.equal("funding");

@@ -98,6 +98,22 @@ async function insuranceFlow(fx: Fx, tx: ContractTransactionResponse): Promise<b
 }
 
 /**
+ * The budget's share of the funding a transaction accrued (its BudgetFundingFlow: + the paying
+ * side's surplus it took, - the receiving side's excess it paid; 0 without one). Funding's own
+ * split is tested to the wei in FundingBudget.test.ts; here it is the input the curve's figures
+ * start from.
+ */
+async function budgetFundingFlow(fx: Fx, tx: ContractTransactionResponse): Promise<bigint> {
+  const receipt = await tx.wait();
+  let flow = 0n;
+  for (const log of receipt!.logs) {
+    const parsed = fx.amm.interface.parseLog(log);
+    if (parsed?.name === "BudgetFundingFlow") flow += parsed.args.amount as bigint;
+  }
+  return flow;
+}
+
+/**
  * A funding update after a window with a valid index (a market's first window has none, so its
  * first update sets no premium and moves no curve).
  */
@@ -289,6 +305,36 @@ describe("Dynamic curve (issue 14)", function () {
       expect(await fx.amm.previewRepeg()).to.deep.equal([s1.quote, s1.base, s1.budget, 0n]);
     });
 
+    it("a valuation's repeg runs in a swap's order: funding accrued first, its fund share reaches the fund", async function () {
+      const fx = await networkHelpers.loadFixture(longMarket);
+      await (await fx.amm.setCurveParams(params({ repegThresholdRatio: toWad("0.01") }))).wait();
+      // The window's mark (about 102) above the index (100) sets a premium the longs pay; an hour
+      // of it is pending, and the index then moves 10% so the next trade repegs first.
+      await networkHelpers.time.increase(600);
+      await (await fx.ch.updateFunding(fx.market)).wait();
+      await networkHelpers.time.increase(3_600);
+      await setIndex(fx, toWad(110));
+      const s0 = await state(fx);
+      const pending = await fx.amm.getFundingIndices(s0.insurance);
+      expect(pending.insuranceFlow + pending.budgetFlow, "the longs' payments, shared").to.be.greaterThan(0n);
+      const [q1, , budgetFound, cost] = await fx.amm.previewRepeg();
+      expect(q1).to.equal((s0.base * toWad(110)) / WAD);
+      // The repeg's cost is valued on the curve, paid from the budget after its funding share.
+      expect(budgetFound).to.equal(s0.budget + pending.budgetFlow - cost);
+
+      const preview = await fx.viewer.previewOpen(fx.market, fx.alice.address, Side.SHORT, toWad(100), toWad(10));
+      const tx = await open(fx, fx.alice, Side.SHORT, toWad(100));
+      const changed = await positionChanged(fx, tx);
+      expect(changed.fee).to.equal(preview.fee);
+      expect(changed.fundingPayment).to.equal(preview.fundingPayment);
+      expect(changed.freeCollateralDelta).to.equal(preview.freeCollateralDelta);
+      const s1 = await state(fx);
+      // The fund receives the exchange fee and its funding share (which the valuation accrued).
+      const fee = wMulUp(toWad(1_000), FEE);
+      expect(s1.insurance - s0.insurance).to.equal(fee + pending.insuranceFlow);
+      expect(s1.budget).to.equal(budgetFound);
+    });
+
     it("at updateFunding: repegs when the window's TWAPs part by more than the threshold", async function () {
       const fx = await networkHelpers.loadFixture(longMarket);
       await (await fx.amm.setCurveParams(params({ repegThresholdRatio: toWad("0.01") }))).wait();
@@ -425,12 +471,15 @@ describe("Dynamic curve (issue 14)", function () {
       const growCost = adjustmentCost(s0.quote, s0.base, q1, b1, s0.net);
       expect(growCost).to.be.greaterThan(0n);
       expect(growCost).to.be.lessThanOrEqual(s0.budget - toWad(1_000));
-      await expect(fx.ch.updateFunding(fx.market))
+      const grow = await fx.ch.updateFunding(fx.market);
+      // The window's funding accrues first; the budget takes or pays its share of the imbalance.
+      const flow1 = await budgetFundingFlow(fx, grow);
+      await expect(grow)
         .to.emit(fx.amm, "DepthChanged")
-        .withArgs(WAD, ratio, q1, b1, growCost, s0.budget - growCost);
+        .withArgs(WAD, ratio, q1, b1, growCost, s0.budget + flow1 - growCost);
       const s1 = await state(fx);
-      expect([s1.quote, s1.base, s1.depth, s1.budget]).to.deep.equal([q1, b1, ratio, s0.budget - growCost]);
-      expect(s1.locked).to.equal(s0.locked - growCost);
+      expect([s1.quote, s1.base, s1.depth, s1.budget]).to.deep.equal([q1, b1, ratio, s0.budget + flow1 - growCost]);
+      expect(s1.locked).to.equal(s0.locked - (await insuranceFlow(fx, grow)) - growCost);
 
       // A repeg that costs the budget, below a target now out of reach: the depth shrinks by 5%.
       await (
@@ -451,18 +500,19 @@ describe("Dynamic curve (issue 14)", function () {
       // Shrinking a net long's curve lowers what it can take: a gain, collected from the pool's surplus.
       expect(shrinkCost).to.be.lessThan(0n);
       const tx = await fx.ch.updateFunding(fx.market);
+      const flow2 = await budgetFundingFlow(fx, tx);
       await expect(tx).to.emit(fx.amm, "Repegged");
       await expect(tx)
         .to.emit(fx.amm, "DepthChanged")
-        .withArgs(ratio, wMulDown(ratio, shrink), q3, b3, shrinkCost, s1.budget - repegCost);
+        .withArgs(ratio, wMulDown(ratio, shrink), q3, b3, shrinkCost, s1.budget + flow2 - repegCost);
       // The shrink's gain is collected at once: the repeg's cost, just released to back the net
       // long's gain, is more than the shrink took back from that gain.
       expect(-shrinkCost).to.be.lessThan(repegCost);
       await expect(tx)
         .to.emit(fx.amm, "GainsCollected")
-        .withArgs(-shrinkCost, 0n, s1.budget - repegCost - shrinkCost);
+        .withArgs(-shrinkCost, 0n, s1.budget + flow2 - repegCost - shrinkCost);
       const s2 = await state(fx);
-      expect([s2.quote, s2.base, s2.budget]).to.deep.equal([q3, b3, s1.budget - repegCost - shrinkCost]);
+      expect([s2.quote, s2.base, s2.budget]).to.deep.equal([q3, b3, s1.budget + flow2 - repegCost - shrinkCost]);
       // The window's funding moved the locked margin by minus the fund's share, the repeg by its
       // cost, and the collected gain back up.
       expect(s2.locked).to.equal(s1.locked - (await insuranceFlow(fx, tx)) - repegCost - shrinkCost);
@@ -737,17 +787,21 @@ describe("Dynamic curve (issue 14)", function () {
       const spot = wDivDown(q1, s0.base);
       // The close sells, toward the index from a spot at or a wei under it.
       const gap = spot < toWad(104) ? wDivUp(toWad(104) - spot, toWad(104)) : 0n;
-      const drawdown = s1.budget < toWad(2_000) ? wDivUp(toWad(2_000) - s1.budget, toWad(2_000)) : 0n;
-      const ratio = toWad("0.001") + gap + wMulUp(toWad("0.001"), drawdown);
-      const spread = wMulUp(out.quote, ratio);
       const fee = wMulUp(out.quote, FEE);
       const pnl = out.quote - openNotional;
       expect(pnl).to.be.greaterThan(0n);
       const free0 = await fx.vault.freeCollateral(fx.alice.address);
       const tx = await fx.ch.connect(fx.alice).closePosition(fx.market, 0n, MAX_DEADLINE);
+      // The close accrues funding first (alice, alone and long, is owed it: the budget pays), then
+      // pays its spread on the budget that leaves.
+      const flow = await budgetFundingFlow(fx, tx);
+      const budget = s1.budget + flow;
+      const drawdown = budget < toWad(2_000) ? wDivUp(toWad(2_000) - budget, toWad(2_000)) : 0n;
+      const ratio = toWad("0.001") + gap + wMulUp(toWad("0.001"), drawdown);
+      const spread = wMulUp(out.quote, ratio);
       await expect(tx)
         .to.emit(fx.amm, "SpreadCharged")
-        .withArgs(ratio, spread, s1.budget + spread);
+        .withArgs(ratio, spread, budget + spread);
       const closed = await positionChanged(fx, tx);
       const payout = position.margin - closed.fundingPayment + pnl - fee - spread;
       expect(closed.realizedPnl).to.equal(pnl);
@@ -761,7 +815,7 @@ describe("Dynamic curve (issue 14)", function () {
       await networkHelpers.time.increase(900);
       await setIndex(fx, toWad(104));
       const s2 = await state(fx);
-      expect(s2.budget).to.equal(s1.budget + spread);
+      expect(s2.budget).to.equal(budget + spread);
       // The locked margin is the budget and the funding rounding's few wei (in the pool's favour).
       const dust = s2.locked - s2.budget;
       expect(dust >= 0n && dust <= 10n).to.equal(true);

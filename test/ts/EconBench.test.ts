@@ -112,10 +112,17 @@ describe("Economics benchmark", function () {
     expect(r.repegs.count).to.be.greaterThan(0);
     expect(r.spread).to.be.greaterThan(0);
     // In: the seed, the spread and the gains funding updates collected once realised; out: every
-    // positive repeg and depth-change cost and the bad debt the budget paid before the fund. What was collected never exceeds what the moves gained.
+    // positive repeg and depth-change cost and the bad debt the budget paid before the fund; both
+    // ways its share of funding (net paid). What was collected never exceeds what the moves gained.
     near(
       r.budgetEnd!,
-      20_000 + r.spread - r.repegs.paid - r.depthChanges.paid + r.gainsCollected - r.badDebtFromBudget,
+      20_000 +
+        r.spread -
+        r.repegs.paid -
+        r.depthChanges.paid +
+        r.gainsCollected -
+        r.badDebtFromBudget -
+        r.budgetFundingPaid,
       1e-6,
     );
     expect(r.gainsCollected).to.be.at.most(r.repegs.gained + r.depthChanges.gained + 1e-6);

@@ -4,344 +4,25 @@
  * settlement. Every expected figure comes from the independent bigint model in
  * helpers/funding-model.ts, fed the same inputs (trades, oracle answers, timestamps) as the chain;
  * nothing expected is read back from the contracts. Every transaction is mined at a scripted
- * timestamp, and after each one the test compares the whole state (reserves, open interest,
- * positions with their funding checkpoints, margin pool and insurance fund, funding state) with the
- * model, to the wei.
+ * timestamp (helpers/funding-scenario.ts), and after each one the test compares the whole state
+ * (reserves, open interest, positions with their funding checkpoints, margin pool and insurance
+ * fund, funding state) with the model, to the wei.
  */
 import { expect } from "chai";
-import type { ContractTransactionReceipt, ContractTransactionResponse, Log } from "ethers";
 import { network } from "hardhat";
-import { deployCore, deployMarket, deployOracle, fund, MAX_DEADLINE, toFeedUnits } from "../../scripts/lib/deploy.js";
+import { MAX_DEADLINE, toFeedUnits } from "../../scripts/lib/deploy.js";
 import { toWad, WAD } from "../../scripts/lib/fixed.js";
-import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { positionChangedArgs, USDC, USDC_SCALE } from "./helpers/fixtures.js";
-import {
-  DAY,
-  FundingMarketModel,
-  LONG,
-  ModelRevert,
-  SHORT,
-  type Accrual,
-  type SideValue,
-  type TradeResult,
-  type UpdateResult,
-} from "./helpers/funding-model.js";
+import { USDC, USDC_SCALE } from "./helpers/fixtures.js";
+import { DAY, FundingMarketModel, LONG, SHORT, type Accrual } from "./helpers/funding-model.js";
+import { B0, deployFundingMarket, FEE, FEED_DECIMALS, GAS, Q0, Scenario, type Fx } from "./helpers/funding-scenario.js";
 import { inOneBlock } from "./helpers/blocks.js";
 
 const { ethers, networkHelpers } = await network.create();
 const { time } = networkHelpers;
 
-const Q0 = toWad(1_000_000);
-const B0 = toWad(1000); // spot price 1,000
-const FEE = toWad("0.001"); // 0.1%
-const FEED_DECIMALS = 8;
-const TRADER_FUNDS = USDC(1_000_000);
-const GAS = { gasLimit: 3_000_000n };
-
-// ---------------------------------------------------------------------- fixtures
-
-async function deployFundingMarket(feeRatio: bigint) {
-  const system = await deployCore(ethers);
-  const amm = await deployMarket(ethers, system, { quoteReserve: Q0, baseReserve: B0, feeRatio });
-  const deployReceipt = await amm.deploymentTransaction()!.wait();
-  const deployedAt = BigInt((await ethers.provider.getBlock(deployReceipt!.blockNumber))!.timestamp);
-  const { aggregator } = await deployOracle(ethers, system, amm, { symbol: "ETH", price: toWad(1000) });
-  const [owner, alice, bob, carol, insurer, keeper] = await ethers.getSigners();
-  for (const t of [alice, bob, carol]) await fund(system, t, TRADER_FUNDS);
-  // A staker who fills the insurance fund (through the InsuranceFund vault) as a test needs.
-  await (await system.usdc.mint(insurer.address, USDC(1_000_000))).wait();
-  await (await system.usdc.connect(insurer).approve(await system.insuranceFund.getAddress(), USDC(1_000_000))).wait();
-  return {
-    ...system,
-    ch: system.clearingHouse,
-    amm,
-    ammAddress: await amm.getAddress(),
-    aggregator,
-    deployedAt,
-    feeRatio,
-    owner,
-    alice,
-    bob,
-    carol,
-    insurer,
-    keeper,
-  };
-}
-
-const withFee = () => deployFundingMarket(FEE);
-const withoutFee = () => deployFundingMarket(0n);
-
-type Fx = Awaited<ReturnType<typeof withFee>>;
-type Trader = HardhatEthersSigner;
-
-// ---------------------------------------------------------------------- the scenario driver
-
-/**
- * Drives the chain and the model side by side. Each step mines one transaction at the given
- * timestamp, predicts it with the model, checks its events and the insurance fund's movement, then
- * checks the whole state.
- */
-class Scenario {
-  /** Funding the positions settled (sum of PositionChanged.fundingPayment) and what the fund received
-   * from funding (its balance changes less fees), both as the chain reports them. */
-  chainFundingPaid = 0n;
-  chainInsuranceFlow = 0n;
-
-  private constructor(
-    readonly fx: Fx,
-    readonly model: FundingMarketModel,
-    readonly t0: bigint,
-  ) {}
-
-  /**
-   * Fills the insurance fund with `insurance` USDC, publishes an index of `index` and makes the
-   * first funding update at t0 (which only starts the index history).
-   */
-  static async start(fx: Fx, opts: { insurance?: bigint; index?: bigint } = {}): Promise<Scenario> {
-    const model = new FundingMarketModel(fx.deployedAt, Q0, B0, fx.feeRatio);
-    const insurance = opts.insurance ?? 0n;
-    if (insurance > 0n) {
-      await (await fx.insuranceFund.connect(fx.insurer).deposit(insurance, fx.insurer.address)).wait();
-      model.depositInsurance(insurance * USDC_SCALE);
-    }
-    const t0 = BigInt(await time.latest()) + 1000n;
-    const s = new Scenario(fx, model, t0);
-    await s.setIndex(t0 - 10n, opts.index ?? toWad(1000));
-    const first = await s.update(t0);
-    expect(first.premium, "the first update only starts the index history").to.equal(0n);
-    return s;
-  }
-
-  at(offset: number | bigint): bigint {
-    return this.t0 + BigInt(offset);
-  }
-
-  // -------------------------------------------------------------- chain helpers
-
-  async mineAt(t: bigint, send: () => Promise<ContractTransactionResponse>): Promise<ContractTransactionReceipt> {
-    await time.setNextBlockTimestamp(t);
-    const receipt = (await (await send()).wait())!;
-    expect(BigInt((await ethers.provider.getBlock(receipt.blockNumber))!.timestamp), "block time").to.equal(t);
-    return receipt;
-  }
-
-  async insurance(): Promise<bigint> {
-    return (await this.fx.vault.getPoolBalances())[1];
-  }
-
-  fundingUpdatedIn(logs: readonly Log[]) {
-    return logs
-      .filter((l) => l.address === this.fx.ammAddress)
-      .map((l) => this.fx.amm.interface.parseLog(l))
-      .filter((e) => e?.name === "FundingUpdated")
-      .map((e) => e!.args.toArray() as bigint[]);
-  }
-
-  indexRecordedIn(logs: readonly Log[]): bigint[] {
-    return logs
-      .filter((l) => l.address === this.fx.ammAddress)
-      .map((l) => this.fx.amm.interface.parseLog(l))
-      .filter((e) => e?.name === "IndexRecorded")
-      .map((e) => e!.args[0] as bigint);
-  }
-
-  positionChangedIn(logs: readonly Log[]) {
-    const chAddress = this.fx.ch.target as string;
-    return logs
-      .filter((l) => l.address === chAddress)
-      .map((l) => this.fx.ch.interface.parseLog(l))
-      .filter((e) => e?.name === "PositionChanged")
-      .map((e) => e!.args.toArray());
-  }
-
-  // -------------------------------------------------------------- oracle
-
-  /** The aggregator publishes `price` (18 decimals) with `updatedAt`, in a block at `t`. */
-  async setIndex(t: bigint, price: bigint, updatedAt: bigint = t): Promise<void> {
-    const answer = toFeedUnits(price, FEED_DECIMALS);
-    await this.mineAt(t, () => this.fx.aggregator.setAnswer(answer, updatedAt));
-    this.model.oracle = { ...this.model.oracle, answer, updatedAt };
-  }
-
-  async setOracleReverting(t: bigint, reverting: boolean): Promise<void> {
-    await this.mineAt(t, () => this.fx.aggregator.setReverting(reverting));
-    this.model.oracle = { ...this.model.oracle, reverting };
-  }
-
-  /** Amm.pokeIndex at `t`: IndexRecorded(price) exactly when the oracle is valid. */
-  async poke(t: bigint): Promise<bigint | undefined> {
-    const expected = this.model.pokeIndex(t);
-    const receipt = await this.mineAt(t, () => this.fx.amm.connect(this.fx.keeper).pokeIndex());
-    expect(this.indexRecordedIn(receipt.logs), "IndexRecorded").to.deep.equal(expected === undefined ? [] : [expected]);
-    await this.checkState();
-    return expected;
-  }
-
-  // -------------------------------------------------------------- funding updates
-
-  /** ClearingHouse.updateFunding at `t` by a keeper: FundingUpdated, IndexRecorded, the fund's share. */
-  async update(t: bigint): Promise<UpdateResult> {
-    const fundBefore = await this.insurance();
-    const u = this.model.updateFunding(t);
-    const receipt = await this.mineAt(t, () => this.fx.ch.connect(this.fx.keeper).updateFunding(this.fx.ammAddress));
-    expect(this.fundingUpdatedIn(receipt.logs), "FundingUpdated").to.deep.equal([
-      [u.premium, u.markTwap, u.indexTwap, u.longIndex, u.shortIndex, u.insuranceFlow],
-    ]);
-    expect(this.indexRecordedIn(receipt.logs), "IndexRecorded").to.deep.equal(
-      u.indexRecorded === undefined ? [] : [u.indexRecorded],
-    );
-    const moved = (await this.insurance()) - fundBefore;
-    expect(moved, "insurance fund movement").to.equal(u.insuranceFlow);
-    this.chainInsuranceFlow += moved;
-    await this.checkState();
-    return u;
-  }
-
-  /** updateFunding at `t` reverts with the Amm's FundingUpdateTooEarly(earliest) (mined, with a fixed gas limit). */
-  async expectUpdateTooEarly(t: bigint): Promise<bigint> {
-    let predicted: ModelRevert | undefined;
-    try {
-      this.model.clone().updateFunding(t);
-    } catch (e) {
-      if (!(e instanceof ModelRevert)) throw e;
-      predicted = e;
-    }
-    expect(predicted?.errorName, "the model predicts a revert").to.equal("FundingUpdateTooEarly");
-    await time.setNextBlockTimestamp(t);
-    await expect(this.fx.ch.connect(this.fx.keeper).updateFunding(this.fx.ammAddress, GAS))
-      .to.be.revertedWithCustomError(this.fx.amm, "FundingUpdateTooEarly")
-      .withArgs(predicted!.args[0]);
-    return predicted!.args[0];
-  }
-
-  // -------------------------------------------------------------- trades
-
-  private async trade(
-    t: bigint,
-    trader: Trader,
-    predict: () => TradeResult,
-    send: () => Promise<ContractTransactionResponse>,
-  ): Promise<TradeResult> {
-    const fundBefore = await this.insurance();
-    const r = predict();
-    const receipt = await this.mineAt(t, send);
-    this.expectPositionChanged(receipt.logs, trader, r);
-    const moved = (await this.insurance()) - fundBefore;
-    expect(moved, "insurance fund movement: fee + funding share").to.equal(r.fee + r.insuranceFlow);
-    this.chainFundingPaid += r.fundingPayment;
-    this.chainInsuranceFlow += moved - r.fee;
-    await this.checkState();
-    return r;
-  }
-
-  expectPositionChanged(logs: readonly Log[], trader: Trader, r: TradeResult): void {
-    expect(this.positionChangedIn(logs), "PositionChanged").to.deep.equal([
-      positionChangedArgs(trader.address, this.fx.ammAddress, r),
-    ]);
-  }
-
-  /** openPosition with `margin` (18 decimals) and `leverage` (e.g. 3 for 3x). */
-  open(t: bigint, trader: Trader, side: SideValue, margin: bigint, leverage: number): Promise<TradeResult> {
-    const lev = toWad(leverage);
-    return this.trade(
-      t,
-      trader,
-      () => this.model.open(trader.address, t, side, margin, lev),
-      () => this.fx.ch.connect(trader).openPosition(this.fx.ammAddress, side, margin, lev, 0n, MAX_DEADLINE),
-    );
-  }
-
-  close(t: bigint, trader: Trader): Promise<TradeResult> {
-    return this.trade(
-      t,
-      trader,
-      () => this.model.close(trader.address, t),
-      () => this.fx.ch.connect(trader).closePosition(this.fx.ammAddress, 0n, MAX_DEADLINE),
-    );
-  }
-
-  // -------------------------------------------------------------- views and state
-
-  /** Mines an empty block at `t`, then checks getPendingFunding, getMarginRatio and getFundingIndices. */
-  async expectPendingAt(t: bigint, traders: Trader[]): Promise<Map<string, bigint>> {
-    await time.increaseTo(t);
-    const pending = new Map<string, bigint>();
-    for (const trader of traders) {
-      const expected = this.model.pendingFunding(trader.address, t);
-      expect(await this.fx.ch.getPendingFunding(this.fx.ammAddress, trader.address), "pending funding").to.equal(
-        expected,
-      );
-      if (this.model.position(trader.address).size !== 0n) {
-        expect(await this.fx.ch.getMarginRatio(this.fx.ammAddress, trader.address), "margin ratio").to.equal(
-          this.model.marginRatio(trader.address, t),
-        );
-      }
-      pending.set(trader.address, expected);
-    }
-    const indices = this.model.indicesAt(t);
-    const view = await this.fx.amm.getFundingIndices(this.model.insurance);
-    expect([view.longIndex, view.shortIndex, view.insuranceFlow], "getFundingIndices").to.deep.equal([
-      indices.longIndex,
-      indices.shortIndex,
-      indices.flow,
-    ]);
-    return pending;
-  }
-
-  /** Reserves, open interest, positions, pools and funding state equal the model. */
-  async checkState(): Promise<void> {
-    const m = this.model;
-    const { amm, ch, vault, ammAddress } = this.fx;
-    expect(await amm.getReserves(), "reserves").to.deep.equal([m.quote, m.base]);
-    expect(await amm.getOpenInterest(), "open interest").to.deep.equal([m.longOI, m.shortOI]);
-    for (const trader of [this.fx.alice, this.fx.bob, this.fx.carol]) {
-      const p = await ch.getPosition(ammAddress, trader.address);
-      const e = m.position(trader.address);
-      expect([p.size, p.margin, p.openNotional, p.fundingCheckpoint], "position").to.deep.equal([
-        e.size,
-        e.margin,
-        e.openNotional,
-        e.checkpoint,
-      ]);
-    }
-    expect(await vault.getPoolBalances(), "margin pool and insurance fund").to.deep.equal([m.marginPool, m.insurance]);
-    expect(await vault.marketBalances(ammAddress), "pool, locked margin, claims, fund receivable").to.deep.equal([
-      m.marginPool,
-      m.lockedMargin,
-      m.claims(),
-      0n,
-    ]);
-    const [premium, updatedAt, accruedAt] = await amm.getFundingState();
-    expect([premium, updatedAt, accruedAt], "funding state").to.deep.equal([m.premium, m.updatedAt, m.accruedAt]);
-  }
-
-  /**
-   * Once every position is closed: what positions paid less what the fund received is the dust the
-   * margin pool keeps, never negative and exactly the model's; and the margin pool holds exactly
-   * that dust plus the quote the pool's rounding kept (PnL is zero-sum against the quote reserve).
-   */
-  async expectConservation(): Promise<bigint> {
-    expect(this.model.positions.size, "all positions closed").to.equal(0);
-    // Every loss is realised: the claims a gain left behind are paid in full, and none is left.
-    const owed = this.model.claims();
-    expect(this.model.payClaims(), "claims paid in full").to.equal(owed);
-    await (await this.fx.vault.payClaims(this.fx.ammAddress, 100n)).wait();
-    expect(
-      await this.fx.vault.marketBalances(this.fx.ammAddress),
-      "pool, locked margin, claims, fund receivable",
-    ).to.deep.equal([this.model.marginPool, this.model.lockedMargin, 0n, 0n]);
-    const dust = this.chainFundingPaid - this.chainInsuranceFlow;
-    expect(dust, "funding dust").to.equal(this.model.fundingDust());
-    // The locked margin followed every accrual and every settlement: with no position left it is
-    // what the positions' rounded settlements paid beyond the accruals, the funding dust.
-    expect(this.model.lockedMargin, "locked margin left = the funding dust").to.equal(dust);
-    expect(dust >= 0n, "the protocol keeps the rounding").to.equal(true);
-    const [marginPool] = await this.fx.vault.getPoolBalances();
-    const [quoteReserve] = await this.fx.amm.getReserves();
-    expect(marginPool, "margin pool = pool rounding + funding dust").to.equal(quoteReserve - Q0 + dust);
-    return dust;
-  }
-}
+const env = { ethers, time };
+const withFee = () => deployFundingMarket(ethers, FEE);
+const withoutFee = () => deployFundingMarket(ethers, 0n);
 
 /** The revert data of a mined, failed transaction. */
 async function revertDataOf(hash: string): Promise<string> {
@@ -362,7 +43,7 @@ describe("Funding", function () {
   describe("a scripted three-trader scenario", function () {
     it("matches the model to the wei at every step over three periods, and conserves value", async function () {
       const fx = await networkHelpers.loadFixture(withFee);
-      const s = await Scenario.start(fx, { insurance: USDC(5_000) });
+      const s = await Scenario.start(env, fx, { insurance: USDC(5_000) });
       const { alice, bob, carol } = fx;
 
       // Window 1 [t0, t1]: mark pushed above the index (1,000 then 1,010 from t0+300).
@@ -419,7 +100,7 @@ describe("Funding", function () {
   describe("premium and direction", function () {
     it("premium > 0: longs pay, shorts receive, and the heavier long side's surplus goes to the fund", async function () {
       const fx = await networkHelpers.loadFixture(withoutFee);
-      const s = await Scenario.start(fx, { insurance: USDC(1_000) });
+      const s = await Scenario.start(env, fx, { insurance: USDC(1_000) });
       await s.open(s.at(5), fx.alice, LONG, usd(6_000), 5); // ~29 base long, mark ~1,061
       await s.open(s.at(6), fx.bob, SHORT, usd(2_000), 5); // ~10 base short
       const u = await s.update(s.at(600));
@@ -438,7 +119,7 @@ describe("Funding", function () {
       const fx = await networkHelpers.loadFixture(withoutFee);
       // 100,000 in the fund: 1% a day of it over the 1,200 s stretch is 13.88..., more than the
       // ~19 base of long excess is owed at ~20 a day (~5.3), so the longs are paid in full.
-      const s = await Scenario.start(fx, { insurance: USDC(100_000) });
+      const s = await Scenario.start(env, fx, { insurance: USDC(100_000) });
       await s.open(s.at(5), fx.alice, LONG, usd(6_000), 5);
       await s.open(s.at(6), fx.bob, SHORT, usd(2_000), 5);
       await s.setIndex(s.at(7), usd(1060)); // above the mark (~1,040)
@@ -457,7 +138,7 @@ describe("Funding", function () {
 
     it("premium < 0 with 1,000 in the fund: the fund pays its budget, 1% a day pro rata, and the longs get less", async function () {
       const fx = await networkHelpers.loadFixture(withoutFee);
-      const s = await Scenario.start(fx, { insurance: USDC(1_000) });
+      const s = await Scenario.start(env, fx, { insurance: USDC(1_000) });
       await s.open(s.at(5), fx.alice, LONG, usd(6_000), 5);
       await s.open(s.at(6), fx.bob, SHORT, usd(2_000), 5);
       await s.setIndex(s.at(7), usd(1060));
@@ -481,7 +162,7 @@ describe("Funding", function () {
 
     it("clamps the premium to +10% of the index TWAP when the mark runs far above it", async function () {
       const fx = await networkHelpers.loadFixture(withoutFee);
-      const s = await Scenario.start(fx, { insurance: USDC(1_000) });
+      const s = await Scenario.start(env, fx, { insurance: USDC(1_000) });
       await s.open(s.at(1), fx.alice, LONG, usd(40_000), 5); // mark ~1,440
       const u = await s.update(s.at(300));
       expect(u.markTwap > (u.indexTwap * 11n) / 10n, "raw premium above 10%").to.equal(true);
@@ -492,7 +173,7 @@ describe("Funding", function () {
 
     it("sets a premium of zero when mark and index TWAPs are equal", async function () {
       const fx = await networkHelpers.loadFixture(withoutFee);
-      const s = await Scenario.start(fx);
+      const s = await Scenario.start(env, fx);
       const u = await s.update(s.at(300));
       expect([u.premium, u.markTwap, u.indexTwap]).to.deep.equal([0n, usd(1000), usd(1000)]);
     });
@@ -501,7 +182,7 @@ describe("Funding", function () {
   describe("beyond the insurance fund's subsidy budget", function () {
     /** A long of ~2 base pays a short of ~20 base: the fund (1 USDC) makes up the rest within its budget. */
     async function lopsided(fx: Fx) {
-      const s = await Scenario.start(fx, { insurance: USDC(1) });
+      const s = await Scenario.start(env, fx, { insurance: USDC(1) });
       await s.setIndex(s.at(1), usd(900));
       await s.poke(s.at(2));
       await s.open(s.at(10), fx.alice, LONG, usd(1_000), 2);
@@ -564,7 +245,7 @@ describe("Funding", function () {
   describe("funding stops", function () {
     it("accrues nothing beyond maxAccrualPeriod after the last update", async function () {
       const fx = await networkHelpers.loadFixture(withoutFee);
-      const s = await Scenario.start(fx, { insurance: USDC(1_000) });
+      const s = await Scenario.start(env, fx, { insurance: USDC(1_000) });
       await s.open(s.at(1), fx.alice, LONG, usd(5_000), 4);
       await s.open(s.at(2), fx.bob, SHORT, usd(1_000), 4);
       const u = await s.update(s.at(600));
@@ -583,7 +264,7 @@ describe("Funding", function () {
 
     it("sets the premium to 0 when the oracle answer is stale at the update (and records no index)", async function () {
       const fx = await networkHelpers.loadFixture(withoutFee);
-      const s = await Scenario.start(fx, { insurance: USDC(1_000) });
+      const s = await Scenario.start(env, fx, { insurance: USDC(1_000) });
       await s.open(s.at(1), fx.alice, LONG, usd(5_000), 4);
       await s.open(s.at(2), fx.bob, SHORT, usd(1_000), 4);
       const live = await s.update(s.at(600));
@@ -609,7 +290,7 @@ describe("Funding", function () {
 
     it("sets the premium to 0 when the oracle reverts at the update", async function () {
       const fx = await networkHelpers.loadFixture(withoutFee);
-      const s = await Scenario.start(fx);
+      const s = await Scenario.start(env, fx);
       await s.open(s.at(1), fx.alice, LONG, usd(5_000), 4);
       await s.update(s.at(600));
       await s.setOracleReverting(s.at(601), true);
@@ -620,7 +301,7 @@ describe("Funding", function () {
 
     it("sets the premium to 0 while the ClearingHouse is paused, and resumes after unpausing", async function () {
       const fx = await networkHelpers.loadFixture(withoutFee);
-      const s = await Scenario.start(fx, { insurance: USDC(1_000) });
+      const s = await Scenario.start(env, fx, { insurance: USDC(1_000) });
       await s.open(s.at(1), fx.alice, LONG, usd(5_000), 4);
       await s.open(s.at(2), fx.bob, SHORT, usd(1_000), 4);
       const live = await s.update(s.at(600));
@@ -674,7 +355,7 @@ describe("Funding", function () {
   describe("update timing", function () {
     it("reverts with FundingUpdateTooEarly(last + 300) before minUpdateInterval, and succeeds at it", async function () {
       const fx = await networkHelpers.loadFixture(withoutFee);
-      const s = await Scenario.start(fx);
+      const s = await Scenario.start(env, fx);
       expect(await s.expectUpdateTooEarly(s.at(299))).to.equal(s.at(300));
       await s.update(s.at(300));
       expect(await s.expectUpdateTooEarly(s.at(301))).to.equal(s.at(600));
@@ -682,7 +363,7 @@ describe("Funding", function () {
 
     it("reverts a second update in the same block with FundingUpdateTooEarly(now + 300)", async function () {
       const fx = await networkHelpers.loadFixture(withoutFee);
-      const s = await Scenario.start(fx);
+      const s = await Scenario.start(env, fx);
       const t = s.at(400);
       const u = s.model.updateFunding(t);
       const [first, second] = (
@@ -708,7 +389,7 @@ describe("Funding", function () {
   describe("TWAP manipulation", function () {
     it("a large trade and its reversal in one block change the next premium only by the pool's rounding", async function () {
       const fx = await networkHelpers.loadFixture(withoutFee);
-      const s = await Scenario.start(fx, { insurance: USDC(1_000) });
+      const s = await Scenario.start(env, fx, { insurance: USDC(1_000) });
       await s.open(s.at(1), fx.alice, LONG, usd(5_000), 2);
       await s.setIndex(s.at(2), usd(990));
       await s.poke(s.at(3));
@@ -755,7 +436,7 @@ describe("Funding", function () {
 
     it("a trade in the block of an update does not weigh in the window that update closes", async function () {
       const fx = await networkHelpers.loadFixture(withoutFee);
-      const s = await Scenario.start(fx);
+      const s = await Scenario.start(env, fx);
       const t = s.at(600);
       const honest = s.model.clone().updateFunding(t);
       const opened = s.model.open(fx.alice.address, t, LONG, usd(20_000), toWad(5));
@@ -783,7 +464,7 @@ describe("Funding", function () {
   describe("events and index records", function () {
     it("emits FundingUpdated(premium, markTwap, indexTwap, longIndex, shortIndex, insuranceFlow) with a hand-worked window", async function () {
       const fx = await networkHelpers.loadFixture(withoutFee);
-      const s = await Scenario.start(fx, { insurance: USDC(1_000) });
+      const s = await Scenario.start(env, fx, { insurance: USDC(1_000) });
       // No trades: the mark stays 1,000. The index is 1,000 for 100 s, then 980 for 200 s.
       await s.setIndex(s.at(99), usd(980));
       await s.poke(s.at(100));
@@ -796,7 +477,7 @@ describe("Funding", function () {
 
     it("pokeIndex returns and records a valid price, and records nothing while the oracle is invalid", async function () {
       const fx = await networkHelpers.loadFixture(withoutFee);
-      const s = await Scenario.start(fx);
+      const s = await Scenario.start(env, fx);
       await s.setIndex(s.at(10), usd("1234.5"));
       await time.setNextBlockTimestamp(s.at(11));
       expect(await fx.amm.pokeIndex.staticCall()).to.deep.equal([true, usd("1234.5")]);
@@ -809,7 +490,7 @@ describe("Funding", function () {
 
     it("keeps the first index record of a second: a later poke in the same block does not change the price", async function () {
       const fx = await networkHelpers.loadFixture(withoutFee);
-      const s = await Scenario.start(fx);
+      const s = await Scenario.start(env, fx);
       const t = s.at(100);
       const [, r2, , r4] = (
         await inOneBlock(
@@ -837,7 +518,7 @@ describe("Funding", function () {
   describe("settlement", function () {
     it("settles funding on an increase, a reduce and a reversal, each at its own index", async function () {
       const fx = await networkHelpers.loadFixture(withFee);
-      const s = await Scenario.start(fx, { insurance: USDC(1_000) });
+      const s = await Scenario.start(env, fx, { insurance: USDC(1_000) });
       await s.open(s.at(1), fx.alice, LONG, usd(5_000), 4);
       await s.open(s.at(2), fx.bob, SHORT, usd(2_000), 3);
       await s.update(s.at(600));
@@ -856,7 +537,7 @@ describe("Funding", function () {
 
     it("does not settle funding on addMargin: the checkpoint and the pending amount stay", async function () {
       const fx = await networkHelpers.loadFixture(withoutFee);
-      const s = await Scenario.start(fx, { insurance: USDC(1_000) });
+      const s = await Scenario.start(env, fx, { insurance: USDC(1_000) });
       await s.open(s.at(1), fx.alice, LONG, usd(5_000), 4);
       await s.update(s.at(600));
       const before = await s.expectPendingAt(s.at(1200), [fx.alice]);

@@ -82,6 +82,9 @@ export interface RunResult {
   gainsCollected: number;
   /** What the AMM budget paid of liquidations' bad debt, before the fund (quote). */
   badDebtFromBudget: number;
+  /** The AMM budget's net share of funding (+ paid, - received; quote): the imbalance it paid
+   * before the fund less the surplus it took up to its target (dynamic curve only). */
+  budgetFundingPaid: number;
   /** Dynamic curve only: the AMM budget at the first sample and after the wind-down (quote). */
   budgetStart?: number;
   budgetEnd?: number;
@@ -172,6 +175,7 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
   const depthChanges = noCosts();
   let gainsCollected = 0;
   let badDebtFromBudget = 0;
+  let budgetFundingPaid = 0;
   const curveLogs = new LogPager(ethers.provider, {
     address: market.address,
     startBlock: bots.startBlock + 1,
@@ -184,6 +188,10 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
         if (event === undefined) continue;
         if (event.kind === "badDebt") {
           badDebtFromBudget += event.cost;
+          continue;
+        }
+        if (event.kind === "funding") {
+          budgetFundingPaid += event.cost;
           continue;
         }
         if (event.kind === "collect") {
@@ -260,6 +268,7 @@ export async function runBenchmark(connection: Connection, options: RunOptions):
     depthChanges,
     gainsCollected,
     badDebtFromBudget,
+    budgetFundingPaid,
     budgetStart: samples[0].budget,
     budgetEnd: options.curve === "dynamic" ? num(solvency.markets[0].budget) : undefined,
     tradersPnl,

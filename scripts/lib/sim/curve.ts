@@ -26,10 +26,11 @@ export interface CurveState {
 /**
  * A repeg or a depth change, from the Amm's events (cost in quote: + the budget paid, - a gain), or
  * a funding update's collection of such gains into the budget ("collect": cost = - the amount), or
- * the budget's cover of a liquidation's bad debt ("badDebt": cost = the amount).
+ * the budget's cover of a liquidation's bad debt ("badDebt": cost = the amount), or its share of a
+ * funding accrual's imbalance ("funding": cost = what it paid, - what it took).
  */
 export interface CurveEvent {
-  kind: "repeg" | "depth" | "collect" | "badDebt";
+  kind: "repeg" | "depth" | "collect" | "badDebt" | "funding";
   cost: number;
 }
 
@@ -96,7 +97,7 @@ export async function readCurveState(amm: Amm): Promise<CurveState> {
 
 const iface = Amm__factory.createInterface();
 
-/** A repeg, depth change or gains collection among the Amm's logs, else undefined. */
+/** A repeg, depth change, gains collection, bad-debt cover or funding share among the Amm's logs, else undefined. */
 export function parseCurveEvent(log: Log): CurveEvent | undefined {
   const parsed = iface.parseLog(log);
   if (parsed?.name === "Repegged") return { kind: "repeg", cost: Number(parsed.args.cost as bigint) / 1e18 };
@@ -104,5 +105,7 @@ export function parseCurveEvent(log: Log): CurveEvent | undefined {
   if (parsed?.name === "BudgetSpentOnBadDebt")
     return { kind: "badDebt", cost: Number(parsed.args.amount as bigint) / 1e18 };
   if (parsed?.name === "GainsCollected") return { kind: "collect", cost: -Number(parsed.args.amount as bigint) / 1e18 };
+  if (parsed?.name === "BudgetFundingFlow")
+    return { kind: "funding", cost: -Number(parsed.args.amount as bigint) / 1e18 };
   return undefined;
 }

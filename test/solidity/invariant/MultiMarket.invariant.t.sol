@@ -301,17 +301,18 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         return uint256(expected);
     }
 
-    /// @dev P16's dust of one market: funding paid (settled + pending) - what the fund took (booked +
-    /// the pending accrual's share).
+    /// @dev P16's dust of one market: funding paid (settled + pending) - what the fund and the AMM
+    /// budget took (booked + the pending accrual's shares; the budget's is 0 on a static curve).
     function _fundingDust(Market storage m) internal view returns (int256 dust) {
-        dust = m.traders.sumFundingPaid() - m.traders.sumInsuranceFlow();
+        dust = m.traders.sumFundingPaid() - m.traders.sumInsuranceFlow() - m.traders.sumBudgetFundingFlow();
         for (uint256 j; j < 4; ++j) {
             if (clearingHouse.getPosition(address(m.amm), _trader(j)).size != 0) {
                 dust += clearingHouse.getPendingFunding(address(m.amm), _trader(j));
             }
         }
         (, uint256 insurance) = vault.getPoolBalances();
-        dust -= m.amm.getFundingIndices(insurance).insuranceFlow;
+        IAmm.FundingSnapshot memory pending = m.amm.getFundingIndices(insurance);
+        dust -= pending.insuranceFlow + pending.budgetFlow;
     }
 
     // ================================================================== invariants
@@ -471,12 +472,17 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         }
         // The market's AMM budget (issue 14) is locked margin too.
         int256 budget = int256(m.amm.getCurveState().budget);
-        int256 net = int256(margins) + m.traders.sumFundingPaid() - m.traders.sumInsuranceFlow() + budget;
+        int256 net =
+            int256(margins) +
+                m.traders.sumFundingPaid() -
+                m.traders.sumInsuranceFlow() -
+                m.traders.sumBudgetFundingFlow() +
+                budget;
         assertEq(b.lockedMargin, net > 0 ? uint256(net) : 0, "M6/P19: locked != margins + funding - flows + budget");
         if (net > 0) {
             (, uint256 insurance) = vault.getPoolBalances();
-            int256 dust =
-                int256(b.lockedMargin) - netMargins - m.amm.getFundingIndices(insurance).insuranceFlow - budget;
+            IAmm.FundingSnapshot memory pending = m.amm.getFundingIndices(insurance);
+            int256 dust = int256(b.lockedMargin) - netMargins - pending.insuranceFlow - pending.budgetFlow - budget;
             assertGe(dust, 0, "M6/P19: locked margin below the margins net of pending funding");
             assertLe(uint256(dust), 2 * m.traders.fundingRoundings() + 2, "M6/P19: locked above the funding dust");
         }

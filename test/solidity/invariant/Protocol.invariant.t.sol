@@ -261,9 +261,11 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         s.sumFree += vault.freeCollateral(liquidator.LIQUIDATOR());
         s.sumClaims += vault.claimOf(address(amm), liquidator.LIQUIDATOR());
         (, s.shortfall) = clearingHouse.getMarketStatus(address(amm));
-        // The fund's flow of the accrual not booked yet (what the next trade or update will book).
+        // The fund's and the budget's flows of the accrual not booked yet (what the next trade or
+        // update will book).
         (, uint256 insurance) = vault.getPoolBalances();
-        s.pendingFlow = amm.getFundingIndices(insurance).insuranceFlow;
+        IAmm.FundingSnapshot memory pending = amm.getFundingIndices(insurance);
+        s.pendingFlow = pending.insuranceFlow + pending.budgetFlow;
     }
 
     /// @dev The insurance fund the ghosts predict: fees + insurance penalties - bad debt it covered -
@@ -280,9 +282,10 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     }
 
     /// @dev The funding the traders paid (settled + still pending on open positions) minus what the
-    /// insurance fund received (booked + what the pending accrual would book): the dust the pool keeps.
+    /// insurance fund and the AMM budget received (booked + what the pending accrual would book): the
+    /// dust the pool keeps.
     function _fundingDust() internal view returns (int256 dust) {
-        dust = traders.sumFundingPaid() - traders.sumInsuranceFlow();
+        dust = traders.sumFundingPaid() - traders.sumInsuranceFlow() - traders.sumBudgetFundingFlow();
         for (uint256 i; i < traders.N_TRADERS(); ++i) {
             address t = traders.traderAt(i);
             if (clearingHouse.getPosition(address(amm), t).size != 0) {
@@ -290,7 +293,8 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
             }
         }
         (, uint256 insurance) = vault.getPoolBalances();
-        dust -= amm.getFundingIndices(insurance).insuranceFlow;
+        IAmm.FundingSnapshot memory pending = amm.getFundingIndices(insurance);
+        dust -= pending.insuranceFlow + pending.budgetFlow;
     }
 
     /// @dev The quote reserve the positions are measured from: q0 + what the curve's repegs and depth
@@ -577,9 +581,15 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     function invariant_P19_lockedMarginAndClaims() public view {
         Book memory s = _book();
         IVault.MarketBalances memory m = vault.marketBalances(address(amm));
-        // The market's AMM budget (issue 14) is locked too: spreads add to both, curve costs take from both.
+        // The market's AMM budget (issue 14) is locked too: spreads add to both, curve costs take from
+        // both; its funding shares only move money between it and the positions' margins (both locked).
         int256 budget = int256(amm.getCurveState().budget);
-        int256 net = int256(s.sumMargin) + traders.sumFundingPaid() - traders.sumInsuranceFlow() + budget;
+        int256 net =
+            int256(s.sumMargin) +
+                traders.sumFundingPaid() -
+                traders.sumInsuranceFlow() -
+                traders.sumBudgetFundingFlow() +
+                budget;
         assertEq(
             m.lockedMargin,
             net > 0 ? uint256(net) : 0,
@@ -712,7 +722,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         // is checked here (a violation before it is already reported by the invariant that watches it).
         uint256[4] memory before = _ghostCounters();
         uint256[6] memory liqBefore = _liquidationCounters();
-        uint256[41] memory stats = _stats();
+        uint256[42] memory stats = _stats();
         (uint256 q1, uint256 b1) = amm.getReserves();
         traders.settleAll(uint256(keccak256(abi.encode(q1, b1, traders.swaps(), block.timestamp))));
         uint256[4] memory afterSettle = _ghostCounters();
@@ -826,7 +836,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     function _checkClaimsLeft(uint256 pool, uint256 claims, uint256 uncovered) internal view {
         if (uncovered == 0) assertEq(claims, 0, "P12: a claim was left unpaid without uncovered bad debt");
         (, uint256 lockedLeft, ) = _balancesOf();
-        int256 fundingDust = traders.sumFundingPaid() - traders.sumInsuranceFlow();
+        int256 fundingDust = traders.sumFundingPaid() - traders.sumInsuranceFlow() - traders.sumBudgetFundingFlow();
         // The AMM budget stays locked in the pool (0 with a static curve).
         fundingDust += int256(amm.getCurveState().budget);
         assertEq(lockedLeft, fundingDust > 0 ? uint256(fundingDust) : 0, "P12: locked != the funding dust + budget");
@@ -847,7 +857,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
     /// reverts, self-liquidation refusals; then (filled in after it) the settlement's liquidations and
     /// whether claims were left unpaid (a shortfall).
 
-    function _stats() internal view returns (uint256[41] memory c) {
+    function _stats() internal view returns (uint256[42] memory c) {
         c[0] = 1;
         c[1] = liquidator.liquidations();
         c[2] = liquidator.fullLiquidations();
@@ -890,16 +900,17 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         c[38] = traders.depthChanges();
         c[39] = traders.spreadCharges();
         c[40] = traders.revertsBySelector(IAmmCurveErrors.VammLeverageExceeded.selector);
+        c[41] = traders.budgetFundingFlows();
     }
 
     /// @dev With INVARIANT_STATS=<runs> in the environment, adds this run's counts to totals kept in the
     /// process environment (which the EVM state reverts do not touch) and, at the end of the
     /// campaign's last run, fails with the totals: a console-free report. Run one campaign at a time
     /// (`--grep`), since campaigns share the environment. Off (0) by default.
-    function _reportStats(uint256[41] memory run) internal {
+    function _reportStats(uint256[42] memory run) internal {
         uint256 runs = vm.envOr("INVARIANT_STATS", uint256(0));
         if (runs == 0) return;
-        string[41] memory names = [
+        string[42] memory names = [
             "runs",
             "liquidations",
             "full",
@@ -940,11 +951,12 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
             "repegs",
             "depthChanges",
             "spreadCharges",
-            "vammLeverageRefusals"
+            "vammLeverageRefusals",
+            "budgetFundingFlows"
         ];
         string memory prefix = string.concat("INVARIANT_STATS_", vm.toString(q0), "_");
         string memory report = string.concat("stats q0=", vm.toString(q0 / 1e18), ":");
-        for (uint256 i; i < 41; ++i) {
+        for (uint256 i; i < 42; ++i) {
             string memory key = string.concat(prefix, names[i]);
             uint256 total = vm.envOr(key, uint256(0)) + run[i];
             vm.setEnv(key, vm.toString(total));

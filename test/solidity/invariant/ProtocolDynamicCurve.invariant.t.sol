@@ -42,15 +42,21 @@ contract ProtocolInvariantDynamicCurveTest is ProtocolInvariantBase {
     }
 
     /// @notice P21 (the AMM budget). The Amm's budget == contributions + spreads + gains collected -
-    /// positive repeg / depth costs - what it paid of liquidations, every term summed from the Amm's
-    /// events, and each of those events' budgetAfter was that sum; every spread's ratio lies in
-    /// [baseSpreadRatio, maxSpreadRatio] and its fee is ceil(its swap's quote x ratio); the budget
+    /// positive repeg / depth costs - what it paid of liquidations + its shares of the funding
+    /// imbalance (BudgetFundingFlow: the receiving side's excess it paid, the paying side's surplus it
+    /// took), every term summed from the Amm's events, and each of those events' budgetAfter was that
+    /// sum (each call's funding share the one getFundingIndices predicted); every spread's ratio lies
+    /// in [baseSpreadRatio, maxSpreadRatio] and its fee is ceil(its swap's quote x ratio); the budget
     /// never went below its floor (it starts at the target and only the floor-bounded repeg, depth
-    /// change and bad-debt payment take from it); the depth stays within [minDepthRatio,
-    /// maxDepthRatio] of launch.
+    /// change, bad-debt payment and funding subsidy take from it); the depth stays within
+    /// [minDepthRatio, maxDepthRatio] of launch.
     function invariant_P21_budget() public view {
         IAmmCurve.CurveState memory c = amm.getCurveState();
-        assertEq(c.budget, traders.expectedBudget(), "P21: budget != credited + spreads + gains - costs - spent");
+        assertEq(
+            c.budget,
+            traders.expectedBudget(),
+            "P21: budget != credited + spreads + gains - costs - spent + funding"
+        );
         assertEq(traders.budgetEventMismatches(), 0, "P21: an event's budgetAfter != the ledger's budget");
         assertEq(traders.spreadMismatches(), 0, "P21: a spread outside its bounds or != ceil(quote x ratio)");
         assertGe(c.budget, BUDGET_FLOOR, "P21: budget below its floor");

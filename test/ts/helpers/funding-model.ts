@@ -28,6 +28,16 @@
  *   and ratio the subsidy ratio in force when the period opened (0 before the first update); if
  *   receipts > payments + budget, R = floor((payments + budget) x 1e18 / receiverOI) and receipts
  *   are recomputed; the fund receives payments - receipts.
+ * - On a market whose dynamic curve is on (`budgetOn`; issue 14, seed 004: the vAMM holds the
+ *   imbalance), the market's AMM budget comes first both ways. A shortfall (receipts > payments) is
+ *   paid by the budget above its floor (A = max(budget - floor, 0)) before the fund: the budget pays
+ *   B = min(receipts - payments, A); if receipts > payments + B + fund budget, R = floor((payments +
+ *   B + fund budget) x 1e18 / receiverOI) and the receipts are recomputed; the fund receives
+ *   payments + B - receipts (negative: pays). A surplus (payments > receipts) refills the budget up
+ *   to its target (room = max(target - budget, 0)): it takes min(surplus, room) and the fund the
+ *   rest. Budget money is the market pool's locked margin like the positions' margins, so the
+ *   budget's share moves neither the pool nor the locked margin: only the fund's share leaves or
+ *   joins them. A trade accrues before its own spread (none here) touches the budget.
  * - A position owes |size| x |index move| / 1e18 on its side's index, rounded up when it pays and down
  *   when it receives (a long pays when its index rose, a short when its index fell).
  */
@@ -157,6 +167,8 @@ export interface Accrual {
   receipts: bigint;
   /** What the insurance fund receives (negative: pays). */
   flow: bigint;
+  /** What the market's AMM budget receives (negative: pays); 0 unless `budgetOn`. */
+  budgetFlow: bigint;
   reduced: boolean;
   longIndex: bigint;
   shortIndex: bigint;
@@ -222,6 +234,12 @@ export class FundingMarketModel {
   /** Sum of every position's funding payment (+ paid, - received) and of every flow to the fund. */
   totalFundingPaid = 0n;
   totalInsuranceFlow = 0n;
+  // the market's AMM budget (a dynamic curve's): on, its amount, floor and target, and its funding flows
+  budgetOn = false;
+  budget = 0n;
+  budgetFloor = 0n;
+  budgetTarget = 0n;
+  totalBudgetFlow = 0n;
 
   constructor(
     deployedAt: bigint,
@@ -303,11 +321,21 @@ export class FundingMarketModel {
     );
     let R = fullR;
     let receipts = ceilDiv(receiverOI * R, WAD);
-    const reduced = receipts > payments + budget;
+    // The AMM budget's part (0 with the budget off): what it may pay above its floor, and the room
+    // below its target it may fill.
+    const above = this.budgetOn && this.budget > this.budgetFloor ? this.budget - this.budgetFloor : 0n;
+    const room = this.budgetOn && this.budgetTarget > this.budget ? this.budgetTarget - this.budget : 0n;
+    let budgetFlow = 0n;
+    if (receipts > payments) budgetFlow = -minOf(receipts - payments, above);
+    else if (payments > receipts) budgetFlow = minOf(payments - receipts, room);
+    const fromBudget = budgetFlow < 0n ? -budgetFlow : 0n;
+    const reduced = receipts > payments + fromBudget + budget;
     if (reduced) {
-      R = floorDiv((payments + budget) * WAD, receiverOI);
+      R = floorDiv((payments + fromBudget + budget) * WAD, receiverOI);
       receipts = ceilDiv(receiverOI * R, WAD);
     }
+    this.budget += budgetFlow;
+    this.totalBudgetFlow += budgetFlow;
     if (this.premium > 0n) {
       this.longIndex += P;
       this.shortIndex += R;
@@ -325,13 +353,28 @@ export class FundingMarketModel {
       budget,
       payments,
       receipts,
-      flow: payments - receipts,
+      flow: payments - receipts - budgetFlow,
+      budgetFlow,
       reduced,
       longIndex: this.longIndex,
       shortIndex: this.shortIndex,
     };
     this.accruedAt = t;
     return accrual;
+  }
+
+  /** The curve's budget on (ClearingHouse.contributeToBudget's money and Amm.setCurveParams' bounds). */
+  setBudget(floor: bigint, target: bigint): void {
+    this.budgetOn = true;
+    this.budgetFloor = floor;
+    this.budgetTarget = target;
+  }
+
+  /** ClearingHouse.contributeToBudget: the contributor's money joins the pool, locked, as budget. */
+  contributeToBudget(amount: bigint): void {
+    this.budget += amount;
+    this.marginPool += amount;
+    this.lockedMargin += amount;
   }
 
   /** The indices as a view at `t` would show them (the fund's current balance available). */
@@ -728,8 +771,9 @@ export class FundingMarketModel {
     this.insurance += amount;
   }
 
-  /** What the margin pool keeps from funding: every payment made by positions less every flow to the fund. */
+  /** What the margin pool keeps from funding: every payment made by positions less every flow to
+   * the fund and the budget. */
   fundingDust(): bigint {
-    return this.totalFundingPaid - this.totalInsuranceFlow;
+    return this.totalFundingPaid - this.totalInsuranceFlow - this.totalBudgetFlow;
   }
 }

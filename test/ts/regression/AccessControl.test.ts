@@ -95,7 +95,7 @@ describe("Regression: access control", function () {
       ["Amm", "renounceOwnership", [], OWNER],
       ["Amm", "swapQuote", [Side.LONG, toWad(100), 0n, 0n], "OnlyClearingHouse"],
       ["Amm", "swapBase", [toWad(1), toWad(1), 0n], "OnlyClearingHouse"],
-      ["Amm", "repegAndGetReserves", [], "OnlyClearingHouse"],
+      ["Amm", "repegAndGetReserves", [0n], "OnlyClearingHouse"],
       ["Amm", "repegAndGetLiquidationInputs", [900n, true, 0n], "OnlyClearingHouse"],
       ["Amm", "holdCurveForClose", [true], "OnlyClearingHouse"],
       ["Amm", "updateFunding", [0n, false], "OnlyClearingHouse"],

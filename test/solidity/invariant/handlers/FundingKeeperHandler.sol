@@ -51,7 +51,9 @@ contract FundingKeeperHandler is MarketActor {
         bool early = block.timestamp < earliest;
         bool paused = clearingHouse.paused();
         (, uint256 fundBefore) = vault.getPoolBalances();
-        int256 predicted = amm.getFundingIndices(fundBefore).insuranceFlow;
+        IAmm.FundingSnapshot memory prediction = amm.getFundingIndices(fundBefore);
+        int256 predicted = prediction.insuranceFlow;
+        int256 budgetFlowBefore = traders.sumBudgetFundingFlow();
         uint256 bookedBefore = traders.sumReceivableBooked();
         vm.recordLogs();
         vm.prank(KEEPER);
@@ -65,6 +67,8 @@ contract FundingKeeperHandler is MarketActor {
             // its receivable.
             int256 booked = int256(traders.sumReceivableBooked() - bookedBefore);
             if (u.insuranceFlow != predicted || moved + booked != u.insuranceFlow) flowMismatches++;
+            // The budget's share (BudgetFundingFlow, on a dynamic curve) is the one predicted too.
+            if (traders.sumBudgetFundingFlow() - budgetFlowBefore != prediction.budgetFlow) flowMismatches++;
             traders.recordFlow(u.insuranceFlow);
             uint256 cap = (u.indexTwap * params.maxPremiumRatio) / WAD;
             uint256 magnitude = u.premium >= 0 ? uint256(u.premium) : uint256(-u.premium);

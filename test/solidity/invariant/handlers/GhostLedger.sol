@@ -113,6 +113,11 @@ abstract contract GhostLedger is HandlerBase {
     uint256 public spreadCharges;
     uint256 public sumGainsCollected;
     uint256 public sumBudgetSpent;
+    /// @dev What the budget received from funding accruals' imbalance (negative: paid), by the Amm's
+    /// BudgetFundingFlow events, and how many there were (the budget's share on a dynamic curve; the
+    /// fund's is `sumInsuranceFlow`). Each call's must be the one getFundingIndices predicted.
+    int256 public sumBudgetFundingFlow;
+    uint256 public budgetFundingFlows;
     uint256 public budgetEventMismatches;
     /// @dev A SpreadCharged whose ratio is outside [baseSpreadRatio, maxSpreadRatio] or whose fee is
     /// not ceil(the swap's quote x ratio).
@@ -123,6 +128,8 @@ abstract contract GhostLedger is HandlerBase {
     uint256 internal _callSpread;
     bool internal _callRepegged;
     uint256 internal _callSwapFees;
+    /// @dev Within the call being read: the budget's funding share (BudgetFundingFlow).
+    int256 internal _callBudgetFlow;
     uint256 internal _lastSwapQuote;
 
     // ------------------------------------------------------------------ ghosts: outcomes
@@ -228,8 +235,10 @@ abstract contract GhostLedger is HandlerBase {
     /// wei in the protocol's favour, so the funding dust kept by the pool is below twice this count.
     uint256 public fundingRoundings;
     uint256 public nonZeroFundingPayments;
-    /// @dev The insurance flow the next trade will book, read from getFundingIndices before the call.
+    /// @dev The insurance flow the next trade will book, read from getFundingIndices before the call,
+    /// and the budget's share of the same accrual.
     int256 internal _flowBefore;
+    int256 internal _budgetFlowBefore;
     /// @dev The trader's free collateral + margin + claim before the call being checked, and the
     /// market's profitAvailable then.
     int256 internal _heldBefore;
@@ -357,9 +366,21 @@ abstract contract GhostLedger is HandlerBase {
     }
 
     /// @notice The budget's budgetAfter by the ledger: credited + spreads + gains collected -
-    /// positive curve costs - spent on bad debt.
+    /// positive curve costs - spent on bad debt + its funding shares.
     function expectedBudget() public view returns (uint256) {
-        return sumBudgetCredited + sumSpread + sumGainsCollected - sumCurveCostPaid - sumBudgetSpent;
+        return
+            uint256(
+                int256(sumBudgetCredited + sumSpread + sumGainsCollected) -
+                    int256(sumCurveCostPaid + sumBudgetSpent) +
+                    sumBudgetFundingFlow
+            );
+    }
+
+    /// @dev Reads the shares of the accrual the next call will book (the fund's, the budget's), as
+    /// getFundingIndices answers them with `insurance` in the fund.
+    function _predictFlows(uint256 insurance) internal {
+        IAmm.FundingSnapshot memory f = amm.getFundingIndices(insurance);
+        (_flowBefore, _budgetFlowBefore) = (f.insuranceFlow, f.budgetFlow);
     }
 
     /// @notice Curve moves (repegs and depth changes) seen so far.
@@ -504,6 +525,13 @@ abstract contract GhostLedger is HandlerBase {
             (uint256 amount, uint256 budgetAfter) = abi.decode(data, (uint256, uint256));
             sumBudgetSpent += amount;
             if (budgetAfter != expectedBudget()) budgetEventMismatches++;
+        } else if (sig == IAmmCurve.BudgetFundingFlow.selector) {
+            (int256 amount, uint256 budgetAfter) = abi.decode(data, (int256, uint256));
+            if (amount == 0) budgetEventMismatches++;
+            sumBudgetFundingFlow += amount;
+            budgetFundingFlows++;
+            _callBudgetFlow += amount;
+            if (budgetAfter != expectedBudget()) budgetEventMismatches++;
         }
     }
 
@@ -629,6 +657,8 @@ abstract contract GhostLedger is HandlerBase {
         // The fund moves by the fee plus the insurance flow of the trade's funding accrual, as
         // predicted by getFundingIndices before the call (0 for margin moves, which accrue nothing).
         if (c.positionEvents != 0) _recordFlow(_flowBefore);
+        // The budget's share booked by the call is the one predicted with the fund's.
+        if (_callBudgetFlow != (c.positionEvents != 0 ? _budgetFlowBefore : int256(0))) budgetEventMismatches++;
         int256 owedToFund = int256(fee) + (c.positionEvents != 0 ? _flowBefore : int256(0));
         // What the pool did not hold beyond its locked margin is the fund's receivable, exactly.
         int256 moved = int256(_insurance()) - int256(insuranceBefore);
@@ -656,7 +686,7 @@ abstract contract GhostLedger is HandlerBase {
     ) internal returns (CallLogs memory c) {
         Vm.Log[] memory logs = vm.getRecordedLogs();
         c.freeDelta = marginMove;
-        (_callSpread, _callRepegged, _callSwapFees, _lastSwapQuote) = (0, false, 0, 0);
+        (_callSpread, _callRepegged, _callSwapFees, _lastSwapQuote, _callBudgetFlow) = (0, false, 0, 0, 0);
         for (uint256 i; i < logs.length; ++i) {
             Vm.Log memory l = logs[i];
             if (l.emitter == address(vault)) {

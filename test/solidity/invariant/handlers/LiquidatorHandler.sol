@@ -227,9 +227,12 @@ contract LiquidatorHandler is MarketActor, ILiquidatorHook {
         uint256 rewardFromBudget;
         /// @dev The dynamic curve: the spread the close paid (SpreadCharged, in the PositionChanged's
         /// fee, out of the position's equity, into the budget) and what a repeg before the swap took
-        /// from the budget (positive Repegged costs). Both 0 with the static curve.
+        /// from the budget (positive Repegged costs), and the budget's share of the swap's funding
+        /// accrual (BudgetFundingFlow: + it took the paying side's surplus, - it paid the receiving
+        /// side's excess). All 0 with the static curve.
         uint256 spread;
         uint256 curveCost;
+        int256 budgetFunding;
     }
 
     /// @dev One liquidation of `t` by the keeper, checked; true if it went through.
@@ -347,6 +350,9 @@ contract LiquidatorHandler is MarketActor, ILiquidatorHook {
                 } else if (l.topics[0] == IAmmCurve.SpreadCharged.selector) {
                     (, uint256 spreadFee, ) = abi.decode(l.data, (uint256, uint256, uint256));
                     e.spread += spreadFee;
+                } else if (l.topics[0] == IAmmCurve.BudgetFundingFlow.selector) {
+                    (int256 amount, ) = abi.decode(l.data, (int256, uint256));
+                    e.budgetFunding += amount;
                 } else if (l.topics[0] == IAmmCurve.Repegged.selector) {
                     (, , , , int256 cost, ) = abi.decode(l.data, (uint256, uint256, uint256, uint256, int256, uint256));
                     if (cost > 0) e.curveCost += uint256(cost);
@@ -487,8 +493,9 @@ contract LiquidatorHandler is MarketActor, ILiquidatorHook {
         uint256 half = penalty / 2;
         int256 equity = int256(b.p.margin) - e.fundingPayment + e.pnl - int256(e.spread);
         // The budget above its floor when the bad debt is paid: the close's spread joined it, a
-        // repeg before the swap took its cost (never below the floor).
-        b.budgetAbove = b.budgetAbove + e.spread - e.curveCost;
+        // repeg before the swap took its cost and the swap's funding accrual its share (neither
+        // below the floor).
+        b.budgetAbove = uint256(int256(b.budgetAbove + e.spread - e.curveCost) + e.budgetFunding);
         // The fund as it stands after the liquidation's own funding flow.
         uint256 fund = uint256(int256(b.fund) + b.flow);
         bool bad;

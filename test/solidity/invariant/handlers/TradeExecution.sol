@@ -93,7 +93,7 @@ abstract contract TradeExecution is GhostLedger {
         );
         c.freeBefore = vault.freeCollateral(t);
         c.insuranceBefore = _insurance();
-        _flowBefore = amm.getFundingIndices(c.insuranceBefore).insuranceFlow;
+        _predictFlows(c.insuranceBefore);
         _snapshotHeld(t);
         bool seqUp = _sequencerUp();
 
@@ -125,7 +125,7 @@ abstract contract TradeExecution is GhostLedger {
         uint256 expectedFee = _fee(exit, _params().feeRatio);
         uint256 freeBefore = vault.freeCollateral(t);
         uint256 insuranceBefore = _insurance();
-        _flowBefore = amm.getFundingIndices(insuranceBefore).insuranceFlow;
+        _predictFlows(insuranceBefore);
         _snapshotHeld(t);
         bool seqUp = _sequencerUp();
         vm.recordLogs();
