@@ -3,8 +3,11 @@
  * is deployed on its own, and the room left under the EIP-170 limit, printed as a table and
  * written to reports/size.json. Run: `npm run bench:size`.
  *
+ * Also the Amm's creation code (it carries its AmmCurveModule's, deployed by its constructor)
+ * against EIP-3860's initcode limit.
+ *
  * With `SIZE_CHECK=1` (`npm run bench:size:check`) it writes nothing and fails if a contract is
- * over the limit, if the ClearingHouse has less than `CLEARING_HOUSE_MIN_HEADROOM` bytes left (room
+ * over the limit, if the Amm's creation code is over EIP-3860's, if the ClearingHouse has less than `CLEARING_HOUSE_MIN_HEADROOM` bytes left (room
  * for the features still to come), or if a size differs from the committed reports/size.json.
  *
  * Left out: the mocks and harnesses of `contracts/test/`, interfaces and abstract contracts (no
@@ -42,6 +45,17 @@ for (const name of [...(await artifacts.getAllFullyQualifiedNames())].sort()) {
 if (sizes[CLEARING_HOUSE] === undefined) throw new Error(`no ${CLEARING_HOUSE} artifact: run \`npx hardhat build\``);
 
 const fmt = (n: number) => n.toLocaleString("en-US");
+
+/** EIP-3860: the largest creation code (initcode, constructor arguments included) a deployment may send. */
+export const EIP3860_LIMIT = 49_152;
+/**
+ * The Amm deploys its AmmCurveModule in its constructor, so the Amm's creation code carries the
+ * module's: both together, with the Amm's seven constructor words, must fit EIP-3860's limit.
+ */
+const AMM_CONSTRUCTOR_ARGS_BYTES = 7 * 32;
+const ammArtifact = await artifacts.readArtifact("Amm");
+const ammInitcode = (ammArtifact.bytecode.length - 2) / 2 + AMM_CONSTRUCTOR_ARGS_BYTES;
+const ammInitcodeLeft = EIP3860_LIMIT - ammInitcode;
 console.log(
   formatTable(
     ["contract", "deployed bytes", "bytes left", ""],
@@ -56,6 +70,12 @@ console.log(
           : "",
     ]),
   ),
+);
+
+console.log(
+  `Amm creation code with its curve module and constructor arguments: ${fmt(ammInitcode)} bytes, ` +
+    `${fmt(ammInitcodeLeft)} left under EIP-3860's ${fmt(EIP3860_LIMIT)}` +
+    (ammInitcodeLeft < 0 ? ": OVER THE LIMIT (the Amm cannot be deployed)" : ""),
 );
 
 if (process.env.SIZE_CHECK) {
@@ -76,6 +96,9 @@ if (process.env.SIZE_CHECK) {
     if (sizes[name] !== undefined) continue;
     changed = true;
     problems.push(`${name}: in the snapshot but no longer built`);
+  }
+  if (ammInitcodeLeft < 0) {
+    problems.push(`Amm: creation code ${fmt(ammInitcode)} bytes, over EIP-3860's ${fmt(EIP3860_LIMIT)}`);
   }
   const clearingHouse = sizes[CLEARING_HOUSE];
   if (clearingHouse.bytesLeft < CLEARING_HOUSE_MIN_HEADROOM) {
