@@ -27,8 +27,9 @@ import {AmmStorage} from "./amm/AmmStorage.sol";
 /// is settled with the trade that changes the open interest, exactly.
 /// The dynamic curve ({IAmmCurve}): the trade path's part (the repeg check, the spread, the vAMM
 /// leverage bound) runs here, switched by flags in the open interest's slot so a static market
-/// reads nothing more; the curve's moves, parameters and views run in {AmmCurveModule}, which the
-/// constructor deploys and the Amm calls by DELEGATECALL on the storage both share ({AmmStorage}).
+/// reads nothing more; the curve's moves, parameters and views run in {AmmCurveModule}, deployed once
+/// for every market and given to the constructor, which the Amm calls by DELEGATECALL on the storage
+/// both share ({AmmStorage}).
 contract Amm is IAmm, AmmStorage {
     using FixedPoint for uint256;
     using SafeCast for uint256;
@@ -82,14 +83,23 @@ contract Amm is IAmm, AmmStorage {
     /// @param baseReserve Initial virtual base reserve (18 decimals); the price is their ratio.
     /// @param limits Initial risk limits (0 = off).
     /// @param owner_ Who may change the limits.
+    /// @param curveModule_ The {AmmCurveModule} the Amm runs by DELEGATECALL (one deployment serves
+    /// every market: it holds no state of its own); its kind is checked.
     constructor(
         address clearingHouse_,
         uint256 quoteReserve,
         uint256 baseReserve,
         Limits memory limits,
-        address owner_
+        address owner_,
+        address curveModule_
     ) Ownable(owner_) {
         if (clearingHouse_ == address(0)) revert ZeroClearingHouse();
+        if (curveModule_.code.length == 0) revert InvalidCurveModule(curveModule_);
+        try AmmCurveModule(curveModule_).CURVE_MODULE_KIND() returns (bytes32 kind) {
+            if (kind != keccak256("vamm.Amm.CurveModule")) revert InvalidCurveModule(curveModule_);
+        } catch {
+            revert InvalidCurveModule(curveModule_);
+        }
         if (
             quoteReserve == 0 || baseReserve == 0 || quoteReserve > type(uint128).max || baseReserve > type(uint128).max
         ) {
@@ -108,7 +118,7 @@ contract Amm is IAmm, AmmStorage {
         // A static curve until the owner sets curve parameters.
         _repegBook = RepegBook(0, uint128(FixedPoint.WAD));
         _depthConfig = DepthConfig(0, uint64(FixedPoint.WAD), uint64(FixedPoint.WAD), uint64(FixedPoint.WAD));
-        curveModule = address(new AmmCurveModule());
+        curveModule = curveModule_;
     }
 
     modifier onlyClearingHouse() {

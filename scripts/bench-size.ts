@@ -3,8 +3,7 @@
  * is deployed on its own, and the room left under the EIP-170 limit, printed as a table and
  * written to reports/size.json. Run: `npm run bench:size`.
  *
- * Also the Amm's creation code (it carries its AmmCurveModule's, deployed by its constructor)
- * against EIP-3860's initcode limit.
+ * Also the Amm's creation code (with its constructor arguments) against EIP-3860's initcode limit.
  *
  * With `SIZE_CHECK=1` (`npm run bench:size:check`) it writes nothing and fails if a contract is
  * over the limit, if the Amm's creation code is over EIP-3860's, if the ClearingHouse has less than `CLEARING_HOUSE_MIN_HEADROOM` bytes left (room
@@ -49,10 +48,11 @@ const fmt = (n: number) => n.toLocaleString("en-US");
 /** EIP-3860: the largest creation code (initcode, constructor arguments included) a deployment may send. */
 export const EIP3860_LIMIT = 49_152;
 /**
- * The Amm deploys its AmmCurveModule in its constructor, so the Amm's creation code carries the
- * module's: both together, with the Amm's seven constructor words, must fit EIP-3860's limit.
+ * The Amm's creation code with its eight constructor words must fit EIP-3860's limit. (Until the
+ * AmmCurveModule was deployed once for every market, each Amm deployed its own and carried its
+ * creation code: 39 bytes were left.)
  */
-const AMM_CONSTRUCTOR_ARGS_BYTES = 7 * 32;
+const AMM_CONSTRUCTOR_ARGS_BYTES = 8 * 32;
 const ammArtifact = await artifacts.readArtifact("Amm");
 const ammInitcode = (ammArtifact.bytecode.length - 2) / 2 + AMM_CONSTRUCTOR_ARGS_BYTES;
 const ammInitcodeLeft = EIP3860_LIMIT - ammInitcode;
@@ -73,7 +73,7 @@ console.log(
 );
 
 console.log(
-  `Amm creation code with its curve module and constructor arguments: ${fmt(ammInitcode)} bytes, ` +
+  `Amm creation code with its constructor arguments: ${fmt(ammInitcode)} bytes, ` +
     `${fmt(ammInitcodeLeft)} left under EIP-3860's ${fmt(EIP3860_LIMIT)}` +
     (ammInitcodeLeft < 0 ? ": OVER THE LIMIT (the Amm cannot be deployed)" : ""),
 );

@@ -14,9 +14,10 @@ import {FundingPeriod} from "../libraries/FundingPeriod.sol";
 import {AmmStorage} from "./AmmStorage.sol";
 
 /// @title AmmCurveModule
-/// @notice The dynamic curve's moves and configuration ({IAmmCurve}), deployed by each {Amm} in its
-/// constructor and run by it through DELEGATECALL on its storage, so the Amm's code stays under the
-/// 24,576-byte limit: the repeg (before a trade that finds the spot too far from the index, and at
+/// @notice The dynamic curve's moves and configuration ({IAmmCurve}), deployed once and given to
+/// every {Amm}'s constructor (it holds no state: each Amm runs it through DELEGATECALL on its own
+/// storage), so the Amm's code stays under the 24,576-byte limit and its creation code under
+/// EIP-3860's 49,152: the repeg (before a trade that finds the spot too far from the index, and at
 /// funding updates), the formulaic depth change at funding updates, the parameters, the budget's
 /// credits and release, and the curve's views; also the market's cold administration (limits, index band,
 /// oracle, funding parameters and their views, and the funding stop at settlement, {IAmm-shutdown}).
@@ -46,6 +47,10 @@ contract AmmCurveModule is AmmStorage {
     uint256 public constant MIN_DEPTH_LIMIT = 0.1e18;
     /// @notice Highest `maxDepthRatio`: 10x the launch depth.
     uint256 public constant MAX_DEPTH_LIMIT = 10e18;
+
+    /// @notice What this contract is, checked by each Amm's constructor: one AmmCurveModule,
+    /// stateless code run by DELEGATECALL, serves every market.
+    bytes32 public constant CURVE_MODULE_KIND = keccak256("vamm.Amm.CurveModule");
 
     address private immutable _self = address(this);
 

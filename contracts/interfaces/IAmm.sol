@@ -20,6 +20,8 @@ interface IAmmErrors is ICommonErrors, IAmmCurveErrors {
     error RatioTooHigh(uint256 ratio);
     /// @notice The ClearingHouse address is zero.
     error ZeroClearingHouse();
+    /// @notice The curve module given to the constructor is not an {AmmCurveModule} (its kind).
+    error InvalidCurveModule(address module);
     /// @notice A swap of zero quote or zero base.
     error ZeroSwapAmount();
     /// @notice The trade would take all (or more than all) of a reserve.

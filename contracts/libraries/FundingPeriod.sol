@@ -270,14 +270,13 @@ library FundingPeriod {
         funding = IAmm.FundingSnapshot(start.long, start.short, 0, 0);
         if (period.premium == 0) return (funding, start, false);
         Stretch memory st = _stretch(period, oi.accruedAt, timestamp);
-        (int256 longDelta, int256 shortDelta) = _split(
-            period.premium,
-            oi,
-            st,
-            insuranceAvailable,
-            budgetLimit,
-            funding
-        );
+        int256 longDelta;
+        int256 shortDelta;
+        // An empty stretch (already accrued to now: a reversal's opening leg, a swap after the
+        // valuation that accrued for it) splits nothing: no flows, no growth.
+        if (oi.accruedAt < timestamp) {
+            (longDelta, shortDelta) = _split(period.premium, oi, st, insuranceAvailable, budgetLimit, funding);
+        }
         uint256 received = st.receivedNow - st.receivedBefore;
         // The indices at the stretch's start, moved by the stretch's split.
         if (period.premium > 0) {

@@ -121,8 +121,10 @@ export function buildCoreModule(sources: CoreSources | ContractSource = {}) {
 
     // Stateless batched reads for keepers and dApps.
     const viewer = m.contract("ClearingHouseViewer", [clearingHouse]);
+    // Stateless code every market's Amm runs by DELEGATECALL (its dynamic curve): one for them all.
+    const ammCurveModule = m.contract("AmmCurveModule");
 
-    return { clearingHouse, vault, priceFeed, insuranceFund, viewer };
+    return { clearingHouse, vault, priceFeed, insuranceFund, viewer, ammCurveModule };
   });
 }
 

@@ -71,7 +71,7 @@ export function buildMarketModule(
   seedFunds?: IgnitionModule,
 ) {
   return buildModule(marketModuleId(symbol), (m) => {
-    const { clearingHouse, priceFeed } = m.useModule(core);
+    const { clearingHouse, priceFeed, ammCurveModule } = m.useModule(core);
     const deployer = m.getAccount(0);
 
     const quoteReserve = m.getParameter<bigint>("quoteReserve");
@@ -98,7 +98,7 @@ export function buildMarketModule(
     const asset = assetKey(symbol);
 
     const owner = m.staticCall(clearingHouse, "owner", [], 0, { id: "ClearingHouse_owner" });
-    const amm = m.contract("Amm", [clearingHouse, quoteReserve, baseReserve, limits, owner]);
+    const amm = m.contract("Amm", [clearingHouse, quoteReserve, baseReserve, limits, owner, ammCurveModule]);
 
     // Owner-only calls, sent from account 0 (see Core.ts).
     const setAsset = m.call(priceFeed, "setAsset", [asset, aggregator, heartbeat, minPrice, maxPrice], {

@@ -2,6 +2,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import type {
   Amm,
+  AmmCurveModule,
   ChainlinkPriceFeed,
   ClearingHouse,
   ClearingHouseViewer,
@@ -38,6 +39,8 @@ export interface System {
   insuranceFund: InsuranceFund;
   /** Batched read-only views over the ClearingHouse, for keepers and dApps. */
   viewer: ClearingHouseViewer;
+  /** The AmmCurveModule every market's Amm runs by DELEGATECALL (stateless: one serves them all). */
+  curveModule: AmmCurveModule;
   owner: HardhatEthersSigner;
 }
 
@@ -93,7 +96,8 @@ export async function deployCore(
   const viewer = (await ethers.deployContract("ClearingHouseViewer", [
     await clearingHouse.getAddress(),
   ])) as unknown as ClearingHouseViewer;
-  return { usdc, vault, clearingHouse, insuranceFund, viewer, owner };
+  const curveModule = (await ethers.deployContract("AmmCurveModule")) as unknown as AmmCurveModule;
+  return { usdc, vault, clearingHouse, insuranceFund, viewer, curveModule, owner };
 }
 
 /**
@@ -111,6 +115,7 @@ export async function deployMarket(ethers: HardhatEthers, system: System, config
       maxOpenInterest: config.maxOpenInterest ?? 0n,
     },
     system.owner.address,
+    await system.curveModule.getAddress(),
   ])) as unknown as Amm;
   await (
     await system.clearingHouse.addMarket(await amm.getAddress(), {

@@ -158,6 +158,7 @@ export const SENTENCES: Record<string, (a: Args, f: Formatters) => string> = {
   InvalidReserves: (a, f) => `invalid reserves: ${f.n(a.quoteReserve)} quote, ${f.n(a.baseReserve)} base`,
   RatioTooHigh: (a, f) => `the ratio ${f.pct(a.ratio)} is above 100%`,
   ZeroClearingHouse: () => "the ClearingHouse address is zero",
+  InvalidCurveModule: (a) => `${a[0]} is not an AmmCurveModule (the Amm's constructor checks its kind)`,
   IndexBandExceeded: (a, f) =>
     `the trade would leave the price at ${f.q(a.priceAfter)}, more than ${f.q(a.maxDistance)} from the index of ` +
     `${f.q(a.indexPrice)} and further from it: trade less, or toward the index`,

@@ -64,7 +64,7 @@ contract ClearingHouseUnitTest is Deployer {
     function test_vaultMustBeLinkedBeforeMarkets() public {
         ClearingHouse ch = deployClearingHouse(address(this), IPriceFeed(address(0)));
         assertEq(address(ch.vault()), address(0), "no vault yet");
-        Amm amm2 = new Amm(address(ch), 100_000e18, 12_500e18, noLimits(), address(this));
+        Amm amm2 = new Amm(address(ch), 100_000e18, 12_500e18, noLimits(), address(this), amm.curveModule());
         IClearingHouse.MarketParams memory params = IClearingHouse.MarketParams(IMR, MMR, 0.001e18);
         vm.expectRevert(abi.encodeWithSelector(IClearingHouse.VaultNotSet.selector));
         ch.addMarket(address(amm2), params);

@@ -62,7 +62,8 @@ contract CollusionTest is Deployer {
             4_000_000e18,
             2_000e18,
             IAmm.Limits(0.1e18, 0.05e18, uint128(2_000e18 / 4)),
-            address(this)
+            address(this),
+            amm.curveModule()
         );
         clearingHouse.addMarket(address(markets[1]), IClearingHouse.MarketParams(IMR, MMR, 0.002e18));
         for (uint256 i; i < 2; ++i) _index(i);

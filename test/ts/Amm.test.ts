@@ -18,7 +18,15 @@ const GAS = { gasLimit: 1_000_000n };
 /** An Amm whose "ClearingHouse" is a plain account, so swaps can be called directly. */
 async function directFixture() {
   const [owner, ch, stranger] = await ethers.getSigners();
-  const amm = (await ethers.deployContract("Amm", [ch.address, Q0, B0, NO_LIMITS, owner.address])) as unknown as Amm;
+  const curveModule = await (await ethers.deployContract("AmmCurveModule")).getAddress();
+  const amm = (await ethers.deployContract("Amm", [
+    ch.address,
+    Q0,
+    B0,
+    NO_LIMITS,
+    owner.address,
+    curveModule,
+  ])) as unknown as Amm;
   return { owner, ch, stranger, amm, asCh: amm.connect(ch) };
 }
 
@@ -46,7 +54,8 @@ describe("Amm", function () {
     it("stores the ClearingHouse, the reserves, the limits and the owner", async function () {
       const [owner, ch] = await ethers.getSigners();
       const limits = { maxTradeRatio: toWad("0.2"), fluctuationLimitRatio: toWad("0.05"), maxOpenInterest: toWad(7) };
-      const amm = await ethers.deployContract("Amm", [ch.address, Q0, B0, limits, owner.address]);
+      const curveModule = await (await ethers.deployContract("AmmCurveModule")).getAddress();
+      const amm = await ethers.deployContract("Amm", [ch.address, Q0, B0, limits, owner.address, curveModule]);
       await expect(amm.deploymentTransaction())
         .to.emit(amm, "LimitsUpdated")
         .withArgs(limits.maxTradeRatio, limits.fluctuationLimitRatio, limits.maxOpenInterest);
@@ -62,18 +71,35 @@ describe("Amm", function () {
       expect(await amm.getOpenInterest()).to.deep.equal([0n, 0n]);
     });
 
+    it("rejects a curve module that is not an AmmCurveModule with InvalidCurveModule", async function () {
+      const [owner, ch] = await ethers.getSigners();
+      const factory = await ethers.getContractFactory("Amm");
+      const notAModule = await (await ethers.deployContract("MockERC20", ["X", "X", 18])).getAddress();
+      for (const module of [ethers.ZeroAddress, owner.address, notAModule]) {
+        await expect(factory.deploy(ch.address, Q0, B0, NO_LIMITS, owner.address, module))
+          .to.be.revertedWithCustomError(factory, "InvalidCurveModule")
+          .withArgs(module);
+      }
+      // One module serves two markets.
+      const module = await (await ethers.deployContract("AmmCurveModule")).getAddress();
+      const first = await factory.deploy(ch.address, Q0, B0, NO_LIMITS, owner.address, module);
+      const second = await factory.deploy(ch.address, Q0, B0, NO_LIMITS, owner.address, module);
+      expect([await first.curveModule(), await second.curveModule()]).to.deep.equal([module, module]);
+    });
+
     it("rejects a zero ClearingHouse with ZeroClearingHouse", async function () {
       const [owner] = await ethers.getSigners();
       const factory = await ethers.getContractFactory("Amm");
-      await expect(factory.deploy(ethers.ZeroAddress, Q0, B0, NO_LIMITS, owner.address)).to.be.revertedWithCustomError(
-        factory,
-        "ZeroClearingHouse",
-      );
+      const module = await (await ethers.deployContract("AmmCurveModule")).getAddress();
+      await expect(
+        factory.deploy(ethers.ZeroAddress, Q0, B0, NO_LIMITS, owner.address, module),
+      ).to.be.revertedWithCustomError(factory, "ZeroClearingHouse");
     });
 
     it("rejects zero reserves and reserves above 128 bits with InvalidReserves", async function () {
       const [owner, ch] = await ethers.getSigners();
       const factory = await ethers.getContractFactory("Amm");
+      const module = await (await ethers.deployContract("AmmCurveModule")).getAddress();
       const tooBig = 2n ** 128n;
       for (const [q, b] of [
         [0n, B0],
@@ -81,22 +107,25 @@ describe("Amm", function () {
         [tooBig, B0],
         [Q0, tooBig],
       ]) {
-        await expect(factory.deploy(ch.address, q, b, NO_LIMITS, owner.address))
+        await expect(factory.deploy(ch.address, q, b, NO_LIMITS, owner.address, module))
           .to.be.revertedWithCustomError(factory, "InvalidReserves")
           .withArgs(q, b);
       }
       // The largest 128-bit reserves are fine.
-      const amm = await factory.deploy(ch.address, tooBig - 1n, tooBig - 1n, NO_LIMITS, owner.address);
+      const amm = await factory.deploy(ch.address, tooBig - 1n, tooBig - 1n, NO_LIMITS, owner.address, module);
       expect(await amm.getReserves()).to.deep.equal([tooBig - 1n, tooBig - 1n]);
     });
 
     it("rejects ratios above 100% with RatioTooHigh and accepts exactly 100%", async function () {
       const [owner, ch] = await ethers.getSigners();
       const factory = await ethers.getContractFactory("Amm");
-      await expect(factory.deploy(ch.address, Q0, B0, { ...NO_LIMITS, maxTradeRatio: WAD + 1n }, owner.address))
+      const module = await (await ethers.deployContract("AmmCurveModule")).getAddress();
+      await expect(factory.deploy(ch.address, Q0, B0, { ...NO_LIMITS, maxTradeRatio: WAD + 1n }, owner.address, module))
         .to.be.revertedWithCustomError(factory, "RatioTooHigh")
         .withArgs(WAD + 1n);
-      await expect(factory.deploy(ch.address, Q0, B0, { ...NO_LIMITS, fluctuationLimitRatio: WAD + 1n }, owner.address))
+      await expect(
+        factory.deploy(ch.address, Q0, B0, { ...NO_LIMITS, fluctuationLimitRatio: WAD + 1n }, owner.address, module),
+      )
         .to.be.revertedWithCustomError(factory, "RatioTooHigh")
         .withArgs(WAD + 1n);
       const amm = await factory.deploy(
@@ -105,6 +134,7 @@ describe("Amm", function () {
         B0,
         { maxTradeRatio: WAD, fluctuationLimitRatio: WAD, maxOpenInterest: 0n },
         owner.address,
+        module,
       );
       expect((await amm.getLimits()).maxTradeRatio).to.equal(WAD);
     });

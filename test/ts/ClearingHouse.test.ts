@@ -90,6 +90,7 @@ async function unlistedAmm(fx: Fx): Promise<Amm> {
     B0,
     { maxTradeRatio: 0n, fluctuationLimitRatio: 0n, maxOpenInterest: 0n },
     fx.owner.address,
+    await (await ethers.deployContract("AmmCurveModule")).getAddress(),
   ])) as unknown as Amm;
 }
 
@@ -1062,6 +1063,7 @@ describe("ClearingHouse", function () {
         B0,
         { maxTradeRatio: 0n, fluctuationLimitRatio: 0n, maxOpenInterest: 0n },
         owner.address,
+        await (await ethers.deployContract("AmmCurveModule")).getAddress(),
       ]);
       return {
         owner,
@@ -1240,6 +1242,7 @@ describe("ClearingHouse", function () {
         B0,
         { maxTradeRatio: 0n, fluctuationLimitRatio: 0n, maxOpenInterest: 0n },
         fx.owner.address,
+        await (await ethers.deployContract("AmmCurveModule")).getAddress(),
       ]);
       await expect(fx.ch.addMarket(await foreign.getAddress(), PARAMS))
         .to.be.revertedWithCustomError(fx.ch, "AmmNotBoundToThisClearingHouse")

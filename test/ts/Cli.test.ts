@@ -678,6 +678,7 @@ describe("CLI", function () {
         toWad(10_000),
         { maxTradeRatio: 0n, fluctuationLimitRatio: 0n, maxOpenInterest: 0n },
         owner.address,
+        await (await ethers.deployContract("AmmCurveModule")).getAddress(),
       ])) as unknown as Amm;
       const address = await amm.getAddress();
       const r = await ok("add-market", { amm: address, imr: "20%", mmr: "10%", fee: "0.05%" }, "0");

@@ -1007,6 +1007,7 @@ describe("Liquidation", function () {
         B0,
         { maxTradeRatio: 0n, fluctuationLimitRatio: 0n, maxOpenInterest: 0n },
         fx.owner.address,
+        await (await ethers.deployContract("AmmCurveModule")).getAddress(),
       ])) as unknown as Amm;
       await expect(fx.ch.connect(fx.carol).liquidate(await other.getAddress(), fx.alice.address))
         .to.be.revertedWithCustomError(fx.ch, "MarketNotListed")

@@ -167,9 +167,17 @@ async function expectTwapsMatchModel(amm: Amm, mark: MarkModel, intervals: numbe
 async function deployAt(quote: bigint, base: bigint, limits = NO_LIMITS) {
   const [owner, ch] = await ethers.getSigners();
   // A 30 s boundary, so that bucket arithmetic in the tests reads as offsets from t0.
+  const curveModule = await (await ethers.deployContract("AmmCurveModule")).getAddress();
   const t0 = Math.ceil(((await time.latest()) + 60) / SPACING) * SPACING;
   await time.setNextBlockTimestamp(t0);
-  const amm = (await ethers.deployContract("Amm", [ch.address, quote, base, limits, owner.address])) as unknown as Amm;
+  const amm = (await ethers.deployContract("Amm", [
+    ch.address,
+    quote,
+    base,
+    limits,
+    owner.address,
+    curveModule,
+  ])) as unknown as Amm;
   const receipt = await amm.deploymentTransaction()!.wait();
   expect((await ethers.provider.getBlock(receipt!.blockNumber))!.timestamp).to.equal(t0);
   return { amm, asCh: amm.connect(ch), t0 };

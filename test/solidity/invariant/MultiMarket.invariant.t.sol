@@ -93,7 +93,8 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
             if (i == 0) {
                 m.amm = amm;
             } else {
-                m.amm = new Amm(address(clearingHouse), q, b, limits, address(this));
+                // One curve module serves every market.
+                m.amm = new Amm(address(clearingHouse), q, b, limits, address(this), amm.curveModule());
                 clearingHouse.addMarket(address(m.amm), IClearingHouse.MarketParams(IMR, MMR, fee));
             }
             (m.q0, m.b0) = (q, b);

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {Amm} from "../../../contracts/Amm.sol";
+import {AmmCurveModule} from "../../../contracts/amm/AmmCurveModule.sol";
 import {ChainlinkPriceFeed} from "../../../contracts/ChainlinkPriceFeed.sol";
 import {ClearingHouse} from "../../../contracts/ClearingHouse.sol";
 import {Vault} from "../../../contracts/Vault.sol";
@@ -59,7 +60,14 @@ abstract contract Deployer is TestBase {
         clearingHouse = deployClearingHouse(address(this), sequencerOracle);
         vault = new Vault(usdc, address(clearingHouse));
         clearingHouse.setVault(IVault(address(vault)));
-        amm = new Amm(address(clearingHouse), quoteReserve, baseReserve, limits, address(this));
+        amm = new Amm(
+            address(clearingHouse),
+            quoteReserve,
+            baseReserve,
+            limits,
+            address(this),
+            address(new AmmCurveModule())
+        );
         clearingHouse.addMarket(address(amm), IClearingHouse.MarketParams(IMR, MMR, feeRatio));
     }
 

@@ -27,6 +27,7 @@ const WINDOW = 900n;
 
 async function fixture() {
   const [owner, ch] = await ethers.getSigners();
+  const curveModule = await (await ethers.deployContract("AmmCurveModule")).getAddress();
   const t0 = BigInt(Math.ceil(((await time.latest()) + 60) / 30) * 30);
   await time.setNextBlockTimestamp(t0);
   const amm = (await ethers.deployContract("Amm", [
@@ -35,6 +36,7 @@ async function fixture() {
     BASE,
     NO_LIMITS,
     owner.address,
+    curveModule,
   ])) as unknown as Amm;
   await amm.waitForDeployment();
   return { amm, asCh: amm.connect(ch), t0 };
