@@ -55,23 +55,23 @@ const BUDGETS: Record<string, number> = {
  * peg in one slot) took 1,600-4,600 off each dynamic trade.
  */
 const CEILINGS: Record<string, number> = {
-  updateFunding: 182_100, // 180,223 (a depth change: the budget above its target)
-  openPosition: 167_300, // 165,576
-  increasePosition: 139_300, // 137,915
-  reduceByOpenPosition: 137_100, // 135,726
-  addMargin: 55_900, // 55,298
-  removeMargin: 84_900, // 84,017
-  reversePosition: 175_600, // 173,770
-  reducePosition: 130_800, // 129,495
-  closePosition: 118_600, // 117,356
+  updateFunding: 182_200, // 180,320 (a depth change: the budget above its target)
+  openPosition: 167_300, // 165,630
+  increasePosition: 139_400, // 137,969
+  reduceByOpenPosition: 137_200, // 135,780
+  addMargin: 55_900, // 55,310
+  removeMargin: 85_000, // 84,071
+  reversePosition: 173_400, // 171,651
+  reducePosition: 130_900, // 129,549
+  closePosition: 118_600, // 117,410
   deposit: 49_700, // 49,159
   withdraw: 44_800, // 44,338
-  increasePositionRepeg: 164_300, // 162,580
-  liquidatePartial: 190_800, // 188,888
-  liquidateWhole: 176_300, // 174,523
-  updateFundingRepegDepth: 210_400, // 208,269
-  updateFundingStaticCurve: 142_200, // 140,761
-  increasePositionStaticCurve: 122_500, // 121,190
+  increasePositionRepeg: 162_100, // 160,460
+  liquidatePartial: 190_900, // 188,984
+  liquidateWhole: 176_400, // 174,619
+  updateFundingRepegDepth: 210_500, // 208,366
+  updateFundingStaticCurve: 142_300, // 140,815
+  increasePositionStaticCurve: 122_500, // 121,244
 };
 
 const REPORT = "reports/gas.json";
