@@ -369,7 +369,8 @@ contract Amm is IAmm, AmmStorage {
         uint256 flags;
         {
             FundingPeriod.OpenInterest memory oi = _openInterest;
-            (funding, window, params) = _funding.closePeriod(oi, insuranceAvailable, timestamp, _fundingBudgetLimit);
+            FundingPeriod.Backers memory backers = _backers(insuranceAvailable);
+            (funding, window, params) = _funding.closePeriod(oi, backers, timestamp);
             _openInterest = oi;
             flags = oi.curveFlags;
         }
@@ -672,7 +673,7 @@ contract Amm is IAmm, AmmStorage {
         uint256 insuranceAvailable
     ) private returns (FundingSnapshot memory funding) {
         uint256 timestamp = _blockTimestamp();
-        funding = _funding.accrue(oi, insuranceAvailable, timestamp, _fundingBudgetLimit);
+        funding = _funding.accrue(oi, _backers(insuranceAvailable), timestamp);
         if (funding.budgetFlow != 0) _bookFundingFlow(funding.budgetFlow);
         oi.accruedAt = uint40(timestamp);
     }
@@ -875,13 +876,8 @@ contract Amm is IAmm, AmmStorage {
 
     /// @inheritdoc IAmm
     function getFundingIndices(uint256 insuranceAvailable) external view returns (FundingSnapshot memory funding) {
-        (funding, , ) = _funding.indicesAt(
-            _openInterest,
-            _funding.period,
-            insuranceAvailable,
-            _blockTimestamp(),
-            _fundingBudgetLimit
-        );
+        FundingPeriod.OpenInterest memory oi = _openInterest;
+        (funding, , ) = _funding.indicesAt(oi, _funding.period, _backers(insuranceAvailable), _blockTimestamp());
     }
 
     /// @inheritdoc IAmm
@@ -908,13 +904,8 @@ contract Amm is IAmm, AmmStorage {
         bool closingLong,
         uint256 insuranceAvailable
     ) private view returns (LiquidationInputs memory inputs) {
-        (inputs.funding, , ) = _funding.indicesAt(
-            _openInterest,
-            _funding.period,
-            insuranceAvailable,
-            _blockTimestamp(),
-            _fundingBudgetLimit
-        );
+        FundingPeriod.OpenInterest memory oi = _openInterest;
+        (inputs.funding, , ) = _funding.indicesAt(oi, _funding.period, _backers(insuranceAvailable), _blockTimestamp());
         Reserves memory r = _reserves;
         (inputs.spotPrice, inputs.markTwap, inputs.indexPrice) = _valuationPrices(r, twapInterval);
         inputs.maxCloseBase = _maxCloseBase(closingLong);

@@ -366,7 +366,7 @@ contract AmmCurveModule is AmmStorage {
     /// @notice See {IAmm-shutdown}; the Amm checks the caller is the ClearingHouse.
     function shutdown(uint256 insuranceAvailable) external onlyDelegated returns (IAmm.FundingSnapshot memory funding) {
         FundingPeriod.OpenInterest memory oi = _openInterest;
-        funding = _funding.stop(oi, insuranceAvailable, _blockTimestamp(), _fundingBudgetLimit);
+        funding = _funding.stop(oi, _backers(insuranceAvailable), _blockTimestamp());
         _openInterest = oi;
         if (funding.budgetFlow != 0) _bookFundingFlow(funding.budgetFlow);
         emit IAmm.FundingUpdated(0, 0, 0, funding.longIndex, funding.shortIndex, funding.insuranceFlow);

@@ -231,9 +231,9 @@ abstract contract AmmStorage is Ownable2Step {
     }
 
     /// @dev What the budget may put into a funding accrual's imbalance (`shortfall`: what it may pay,
-    /// the budget above its floor) or take from it (else: the room below its target). Passed to
-    /// {FundingPeriod}, which calls it only on a market whose dynamic curve is on and only for a
-    /// stretch with an imbalance, so no other swap reads the budget's slots for funding.
+    /// the budget above its floor) or take from it (else: the room below its target). Lent to
+    /// {FundingPeriod} in {_backers}; it calls it only on a market whose dynamic curve is on and
+    /// only for a stretch with an imbalance, so no other swap reads the budget's slots for funding.
     function _fundingBudgetLimit(bool shortfall) internal view returns (uint256) {
         Budget memory budget = _budget;
         if (shortfall) {
@@ -243,18 +243,24 @@ abstract contract AmmStorage is Ownable2Step {
         return budget.target > budget.amount ? budget.target - budget.amount : 0;
     }
 
+    /// @dev The backers of a funding accrual: the insurance fund's `insuranceAvailable` and the
+    /// budget, read through {_fundingBudgetLimit} when the accrual needs it.
+    function _backers(uint256 insuranceAvailable) internal pure returns (FundingPeriod.Backers memory) {
+        return FundingPeriod.Backers(insuranceAvailable, _fundingBudgetLimit);
+    }
+
     /// @dev The budget a swap now would charge its spread against: the stored one with the budget's
     /// share of the funding the swap accrues first (a trade's previews and bid / ask see what the
     /// trade will). The share depends on the budget alone, not on the fund ({Funding-split}), so the
     /// accrual is valued with an empty fund.
     function _budgetAtSwap() internal view returns (Budget memory budget) {
         budget = _budget;
+        FundingPeriod.OpenInterest memory oi = _openInterest;
         (IAmm.FundingSnapshot memory funding, , ) = _funding.indicesAt(
-            _openInterest,
+            oi,
             _funding.period,
-            0,
-            _blockTimestamp(),
-            _fundingBudgetLimit
+            _backers(0),
+            _blockTimestamp()
         );
         int256 flow = funding.budgetFlow;
         budget.amount = uint128(flow >= 0 ? budget.amount + uint256(flow) : budget.amount - uint256(-flow));

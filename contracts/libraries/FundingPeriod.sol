@@ -25,12 +25,12 @@ import {Funding} from "./Funding.sol";
 ///   budget: `maxSubsidyRatio` of what it holds per day of funding, pro rata over each stretch
 ///   ({Funding.subsidyBudget}); the ratio is fixed for the period when it opens. On a market whose
 ///   dynamic curve is on (`curveFlags` not 0) the market's AMM budget pays that excess first and
-///   takes the paying side's surplus up to its target ({Funding.split}). The caller passes
-///   `budgetLimit`, a function that reads its budget: `budgetLimit(true)`, what the budget may pay
-///   (above its floor), `budgetLimit(false)`, what it may take (below its target); it is called
-///   only on such a market, and only for a stretch whose imbalance it pays or takes, so a static
-///   market and a balanced stretch read nothing more. The budget's share comes back as the
-///   snapshot's `budgetFlow`, for the caller to book.
+///   takes the paying side's surplus up to its target ({Funding.split}). The caller passes, in
+///   {Backers}, `budgetLimit`, a function that reads its budget: `budgetLimit(true)`, what the
+///   budget may pay (above its floor), `budgetLimit(false)`, what it may take (below its target).
+///   It is called only on such a market and only for a stretch whose imbalance it pays or takes,
+///   so a static market and a balanced stretch read nothing more. The budget's share comes back
+///   as the snapshot's `budgetFlow`, for the caller to book.
 /// The open interest and the time funding was last accrued to belong to the caller (a market
 /// writes them together with every swap, in one slot): they come in as an {OpenInterest}.
 library FundingPeriod {
@@ -98,6 +98,15 @@ library FundingPeriod {
         uint8 curveFlags;
     }
 
+    /// @notice Who backs a stretch's imbalance besides the two sides: what the insurance fund holds
+    /// (18 decimals), and on a market whose curve is on its AMM budget, read through `budgetLimit`
+    /// (see above). One argument, so the state machine's functions keep the stack the optimizer
+    /// needs to read each of its slots once.
+    struct Backers {
+        uint256 insuranceAvailable;
+        function(bool) internal view returns (uint256) budgetLimit;
+    }
+
     /// @dev Per-unit growth since the period's start, at the start of a stretch and at its end,
     /// and the period's subsidy ratio x the stretch's seconds of funding (the fund's budget per
     /// unit of its balance, scaled by 1e18 x 1 day; see {Funding.subsidyBudget}).
@@ -158,9 +167,8 @@ library FundingPeriod {
     function closePeriod(
         State storage self,
         OpenInterest memory oi,
-        uint256 insuranceAvailable,
-        uint256 timestamp,
-        function(bool) internal view returns (uint256) budgetLimit
+        Backers memory backers,
+        uint256 timestamp
     ) internal returns (IAmm.FundingSnapshot memory funding, uint256 window, Params memory params) {
         Period memory period = self.period;
         params = self.params;
@@ -168,7 +176,7 @@ library FundingPeriod {
         if (window < params.minUpdateInterval) {
             revert IAmmErrors.FundingUpdateTooEarly(uint256(period.updatedAt) + params.minUpdateInterval);
         }
-        funding = _settle(self, oi, period, insuranceAvailable, timestamp, budgetLimit);
+        funding = _settle(self, oi, period, backers, timestamp);
     }
 
     /// @notice Opens a period at `timestamp`: checkpoints the cumulatives `next` for the window
@@ -212,11 +220,10 @@ library FundingPeriod {
     function stop(
         State storage self,
         OpenInterest memory oi,
-        uint256 insuranceAvailable,
-        uint256 timestamp,
-        function(bool) internal view returns (uint256) budgetLimit
+        Backers memory backers,
+        uint256 timestamp
     ) internal returns (IAmm.FundingSnapshot memory funding) {
-        funding = _settle(self, oi, self.period, insuranceAvailable, timestamp, budgetLimit);
+        funding = _settle(self, oi, self.period, backers, timestamp);
         self.period = Period(0, uint40(timestamp), uint40(timestamp), 0);
     }
 
@@ -226,13 +233,12 @@ library FundingPeriod {
     function accrue(
         State storage self,
         OpenInterest memory oi,
-        uint256 insuranceAvailable,
-        uint256 timestamp,
-        function(bool) internal view returns (uint256) budgetLimit
+        Backers memory backers,
+        uint256 timestamp
     ) internal returns (IAmm.FundingSnapshot memory funding) {
         Indices memory start;
         bool rebased;
-        (funding, start, rebased) = indicesAt(self, oi, self.period, insuranceAvailable, timestamp, budgetLimit);
+        (funding, start, rebased) = indicesAt(self, oi, self.period, backers, timestamp);
         if (rebased) self.startIndices = start;
     }
 
@@ -242,11 +248,10 @@ library FundingPeriod {
         State storage self,
         OpenInterest memory oi,
         Period memory period,
-        uint256 insuranceAvailable,
-        uint256 timestamp,
-        function(bool) internal view returns (uint256) budgetLimit
+        Backers memory backers,
+        uint256 timestamp
     ) private returns (IAmm.FundingSnapshot memory funding) {
-        (funding, , ) = indicesAt(self, oi, period, insuranceAvailable, timestamp, budgetLimit);
+        (funding, , ) = indicesAt(self, oi, period, backers, timestamp);
         self.startIndices = Indices(SafeCast.toInt128(funding.longIndex), SafeCast.toInt128(funding.shortIndex));
         oi.accruedAt = uint40(timestamp);
     }
@@ -254,17 +259,17 @@ library FundingPeriod {
     // ---------------------------------------------------------------- views
 
     /// @notice The indices at `timestamp` after the stretch since `oi.accruedAt` is split with the
-    /// market's AMM budget when its dynamic curve is on (`budgetLimit` reads it; see above) and the
-    /// insurance fund, which pays at most its budget for the stretch ({Funding.subsidyBudget} of
-    /// `insuranceAvailable` at the period's ratio); `rebased` when they could not pay in full,
+    /// market's AMM budget when its dynamic curve is on (read through `backers.budgetLimit`; see
+    /// above) and the insurance fund, which pays at most its budget for the stretch
+    /// ({Funding.subsidyBudget} of `backers.insuranceAvailable` at the period's ratio); `rebased`
+    /// when they could not pay in full,
     /// with the period's new start indices. Funding stops at the period's accrual end.
     function indicesAt(
         State storage self,
         OpenInterest memory oi,
         Period memory period,
-        uint256 insuranceAvailable,
-        uint256 timestamp,
-        function(bool) internal view returns (uint256) budgetLimit
+        Backers memory backers,
+        uint256 timestamp
     ) internal view returns (IAmm.FundingSnapshot memory funding, Indices memory start, bool rebased) {
         start = self.startIndices;
         funding = IAmm.FundingSnapshot(start.long, start.short, 0, 0);
@@ -275,7 +280,7 @@ library FundingPeriod {
         // An empty stretch (already accrued to now: a reversal's opening leg, a swap after the
         // valuation that accrued for it) splits nothing: no flows, no growth.
         if (oi.accruedAt < timestamp) {
-            (longDelta, shortDelta) = _split(period.premium, oi, st, insuranceAvailable, budgetLimit, funding);
+            (longDelta, shortDelta) = _split(period.premium, oi, st, backers, funding);
         }
         uint256 received = st.receivedNow - st.receivedBefore;
         // The indices at the stretch's start, moved by the stretch's split.
@@ -292,24 +297,30 @@ library FundingPeriod {
         }
     }
 
-    /// @dev {Funding.split} of the stretch `st` on `oi`, reading the budget through `budgetLimit` only
-    /// on a market whose curve is on and only for the side of the imbalance it pays or takes; writes
-    /// the fund's and the budget's shares into `funding` and returns the indices' growth.
+    /// @dev {Funding.split} of the stretch `st` on `oi`, reading the budget through
+    /// `backers.budgetLimit` only on a market whose curve is on and only for the side of the
+    /// imbalance it pays or takes; writes the fund's and the budget's shares into `funding` and
+    /// returns the indices' growth.
     function _split(
         int256 premium_,
         OpenInterest memory oi,
         Stretch memory st,
-        uint256 insuranceAvailable,
-        function(bool) internal view returns (uint256) budgetLimit,
+        Backers memory backers,
         IAmm.FundingSnapshot memory funding
     ) private view returns (int256 longDelta, int256 shortDelta) {
         uint256 paid = st.paidNow - st.paidBefore;
         uint256 received = st.receivedNow - st.receivedBefore;
-        Funding.Sources memory sources = Funding.Sources(insuranceAvailable, st.ratioSeconds, oi.curveFlags != 0, 0, 0);
+        Funding.Sources memory sources = Funding.Sources(
+            backers.insuranceAvailable,
+            st.ratioSeconds,
+            oi.curveFlags != 0,
+            0,
+            0
+        );
         if (sources.budgetOn) {
             int256 imbalance = Funding.imbalance(premium_, oi.longSize, oi.shortSize, paid, received);
-            if (imbalance < 0) sources.budgetAvailable = budgetLimit(true);
-            else if (imbalance > 0) sources.budgetRoom = budgetLimit(false);
+            if (imbalance < 0) sources.budgetAvailable = backers.budgetLimit(true);
+            else if (imbalance > 0) sources.budgetRoom = backers.budgetLimit(false);
         }
         (longDelta, shortDelta, funding.insuranceFlow, funding.budgetFlow) = Funding.split(
             premium_,

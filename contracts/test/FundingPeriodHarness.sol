@@ -46,7 +46,7 @@ contract FundingPeriodHarness {
         uint256 insuranceAvailable
     ) external returns (IAmm.FundingSnapshot memory funding) {
         FundingPeriod.OpenInterest memory oi = _oi;
-        funding = _state.accrue(oi, insuranceAvailable, block.timestamp, _budgetLimit);
+        funding = _state.accrue(oi, _backers(insuranceAvailable), block.timestamp);
         _book(funding.budgetFlow);
         _oi = FundingPeriod.OpenInterest(uint104(longSize), uint104(shortSize), uint40(block.timestamp), oi.curveFlags);
     }
@@ -60,7 +60,7 @@ contract FundingPeriodHarness {
         FundingPeriod.OpenInterest memory oi = _oi;
         uint256 window;
         FundingPeriod.Params memory params;
-        (funding, window, params) = _state.closePeriod(oi, insuranceAvailable, block.timestamp, _budgetLimit);
+        (funding, window, params) = _state.closePeriod(oi, _backers(insuranceAvailable), block.timestamp);
         _book(funding.budgetFlow);
         _oi = oi;
         (premium, markTwap, indexTwap) = _state.openPeriod(next, premiumAllowed, window, params, block.timestamp);
@@ -68,13 +68,18 @@ contract FundingPeriodHarness {
 
     function stop(uint256 insuranceAvailable) external returns (IAmm.FundingSnapshot memory funding) {
         FundingPeriod.OpenInterest memory oi = _oi;
-        funding = _state.stop(oi, insuranceAvailable, block.timestamp, _budgetLimit);
+        funding = _state.stop(oi, _backers(insuranceAvailable), block.timestamp);
         _book(funding.budgetFlow);
         _oi = oi;
     }
 
     function indicesNow(uint256 insuranceAvailable) external view returns (IAmm.FundingSnapshot memory funding) {
-        (funding, , ) = _state.indicesAt(_oi, _state.period, insuranceAvailable, block.timestamp, _budgetLimit);
+        FundingPeriod.OpenInterest memory oi = _oi;
+        (funding, , ) = _state.indicesAt(oi, _state.period, _backers(insuranceAvailable), block.timestamp);
+    }
+
+    function _backers(uint256 insuranceAvailable) internal pure returns (FundingPeriod.Backers memory) {
+        return FundingPeriod.Backers(insuranceAvailable, _budgetLimit);
     }
 
     /// @dev The Amm's rule: above the floor for a shortfall, below the target for a surplus.

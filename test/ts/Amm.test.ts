@@ -165,7 +165,8 @@ describe("Amm", function () {
     it("previews equal the model and the following trade exactly, in every direction", async function () {
       const { asCh, amm } = await networkHelpers.loadFixture(directFixture);
       const m = new AmmModel(Q0, B0);
-      // No oracle, so no premium: every swap returns the zero funding snapshot (indices, fund's share).
+      // No oracle, so no premium: every swap returns the zero funding snapshot (indices, the fund's
+      // and the budget's shares).
       const NO_FUNDING = [0n, 0n, 0n, 0n];
       // Long by quote, short by quote, close part of a long, close part of a short.
       const q1 = toWad("123.456789012345678901");

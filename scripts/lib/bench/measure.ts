@@ -38,7 +38,7 @@ function ammEvents(m: LiveMarket, receipt: Receipt): string[] {
 export interface Measurements {
   receipts: Record<string, Receipt>;
   skipped: Record<string, string>;
-  /** The dynamic curve's events each measured operation emitted (Repegged, DepthChanged, SpreadCharged). */
+  /** The dynamic curve's events each measured operation emitted (Repegged, DepthChanged, SpreadCharged, BudgetFundingFlow). */
   curveEvents: Record<string, string[]>;
 }
 
@@ -194,7 +194,9 @@ export async function measureOperations(m: LiveMarket): Promise<Measurements> {
   const curveEvents = Object.fromEntries(
     Object.entries(receipts).map(([name, receipt]) => [
       name,
-      ammEvents(m, receipt).filter((e) => ["Repegged", "DepthChanged", "SpreadCharged"].includes(e)),
+      ammEvents(m, receipt).filter((e) =>
+        ["Repegged", "DepthChanged", "SpreadCharged", "BudgetFundingFlow"].includes(e),
+      ),
     ]),
   );
   return { receipts, skipped, curveEvents };
