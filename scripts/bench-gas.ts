@@ -55,23 +55,23 @@ const BUDGETS: Record<string, number> = {
  * peg in one slot) took 1,600-4,600 off each dynamic trade.
  */
 const CEILINGS: Record<string, number> = {
-  updateFunding: 182_200, // 180,320 (a depth change: the budget above its target)
-  openPosition: 167_300, // 165,630
-  increasePosition: 139_400, // 137,969
-  reduceByOpenPosition: 137_200, // 135,780
+  updateFunding: 181_100, // 179,221 (a depth change: the budget above its target)
+  openPosition: 167_500, // 165,748
+  increasePosition: 139_500, // 138,087
+  reduceByOpenPosition: 137_300, // 135,898
   addMargin: 55_900, // 55,310
-  removeMargin: 85_000, // 84,071
-  reversePosition: 173_400, // 171,651
-  reducePosition: 130_900, // 129,549
-  closePosition: 118_600, // 117,410
+  removeMargin: 85_100, // 84,168
+  reversePosition: 173_600, // 171,879
+  reducePosition: 131_000, // 129,667
+  closePosition: 118_800, // 117,528
   deposit: 49_700, // 49,159
   withdraw: 44_800, // 44,338
-  increasePositionRepeg: 162_100, // 160,460
-  liquidatePartial: 190_900, // 188,984
-  liquidateWhole: 176_400, // 174,619
-  updateFundingRepegDepth: 210_500, // 208,366
-  updateFundingStaticCurve: 142_300, // 140,815
-  increasePositionStaticCurve: 122_500, // 121,244
+  increasePositionRepeg: 162_300, // 160,687
+  liquidatePartial: 191_100, // 189,200
+  liquidateWhole: 176_600, // 174,835
+  updateFundingRepegDepth: 209_400, // 207,267
+  updateFundingStaticCurve: 141_200, // 139,706
+  increasePositionStaticCurve: 122_600, // 121,353
 };
 
 const REPORT = "reports/gas.json";
