@@ -273,12 +273,12 @@ contract Amm is IAmm, AmmStorage {
     /// @dev Repegs toward `index` (in the module) when the spot is more than `threshold` from it;
     /// returns the cost and whether the repeg opened the block.
     function _repegIfBeyond(uint256 index, uint256 threshold) private returns (uint256 cost, bool openedBlock) {
-        if (_repegDue(_reserves, index, threshold)) {
-            (cost, openedBlock) = abi.decode(
-                _delegateCall(abi.encodeCall(AmmCurveModule.repeg, (index))),
-                (uint256, bool)
-            );
-        }
+        if (_repegDue(_reserves, index, threshold)) (cost, openedBlock) = _repegTo(index);
+    }
+
+    /// @dev Repegs toward `index` in the module; returns the cost and whether it opened the block.
+    function _repegTo(uint256 index) private returns (uint256 cost, bool openedBlock) {
+        return abi.decode(_delegateCall(abi.encodeCall(AmmCurveModule.repeg, (index))), (uint256, bool));
     }
 
     /// @dev A valuation's repeg check, for the swap the ClearingHouse runs next (or reverts): on a
@@ -295,10 +295,7 @@ contract Amm is IAmm, AmmStorage {
         }
         _valuationFundFlow = _accrue(oi, insuranceAvailable).insuranceFlow;
         _openInterest.accruedAt = oi.accruedAt;
-        (uint256 cost, bool openedBlock) = abi.decode(
-            _delegateCall(abi.encodeCall(AmmCurveModule.repeg, (index))),
-            (uint256, bool)
-        );
+        (uint256 cost, bool openedBlock) = _repegTo(index);
         // cost <= the budget, a uint128: the shift cannot overflow.
         _valuationRepeg = (cost << 3) | (openedBlock ? 2 : 0) | 4 | 1;
     }
