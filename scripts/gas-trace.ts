@@ -53,6 +53,8 @@ function callTarget(log: StructLog): string {
 
 async function main() {
   const only = process.env.GAS_TRACE_OP;
+  // GAS_TRACE_SLOTS=1 also lists every cold storage read and every write, with its slot.
+  const showSlots = process.env.GAS_TRACE_SLOTS === "1";
   const connection = await network.create({ override: { initialDate: GENESIS_DATE } });
   try {
     const market = await deployLiveMarket(connection, false);
@@ -106,13 +108,14 @@ async function main() {
       if (only !== undefined && operation !== only) continue;
       const trace = (await connection.provider.request({
         method: "debug_traceTransaction",
-        params: [receipt.transactionHash, { disableStorage: true, disableMemory: true }],
+        params: [receipt.transactionHash, { disableStorage: true, disableMemory: true, disableStack: !showSlots }],
       })) as { gas: number; structLogs: StructLog[] };
       // The code running at each depth: the transaction's target at depth 1, then each call's target
       // (a DELEGATECALL runs the module's code on the caller's storage: named by the code).
       const frames: string[] = [String(receipt.to)];
       const byContract = new Map<string, Record<Kind, number>>();
       let spent = 0;
+      const accesses: string[] = [];
       const logs = trace.structLogs;
       for (let i = 0; i < logs.length; ++i) {
         const log = logs[i];
@@ -132,6 +135,11 @@ async function main() {
         }
         await nameUnknown(here);
         const key = label(here);
+        if (showSlots && (log.op === "SSTORE" || (log.op === "SLOAD" && log.gasCost >= 2_100))) {
+          const stack = log.stack ?? [];
+          const slot = stack[stack.length - 1] ?? "?";
+          accesses.push(`  ${key.padEnd(18)} ${log.op} ${String(cost).padStart(6)}  ${slot}`);
+        }
         const row = byContract.get(key) ?? (Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<Kind, number>);
         row[kind] += cost;
         byContract.set(key, row);
@@ -153,6 +161,7 @@ async function main() {
           ]),
         ),
       );
+      if (showSlots) console.log(accesses.join("\n"));
     }
   } finally {
     await connection.close();
