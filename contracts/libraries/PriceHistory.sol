@@ -133,7 +133,7 @@ library PriceHistory {
 
         // The caller's time never precedes the head's (block time does not go backwards).
         uint120 cumulativeNow = _extend(head, timestamp, priceSinceHead);
-        (uint256 startTime, uint120 startCumulative) = _cumulativeFrom(self, head.index, target);
+        (uint256 startTime, uint120 startCumulative) = _cumulativeFrom(self, head, target);
         // All the history is this very second (a read in the block that started it): no average yet.
         if (startTime >= timestamp) return head.price;
         unchecked {
@@ -162,28 +162,17 @@ library PriceHistory {
     /// newest observation at or before `target` (the oldest kept one if all are newer).
     function _cumulativeFrom(
         History storage self,
-        uint256 newest,
+        Head memory head,
         uint256 target
     ) private view returns (uint256 timestamp, uint120 cumulative) {
         // The oldest observation is the slot after the newest, unless the ring has not wrapped yet.
-        uint256 oldest = (newest + 1) % CARDINALITY;
+        uint256 oldest = (uint256(head.index) + 1) % CARDINALITY;
         if (self.ring[oldest].timestamp == 0) oldest = 0;
-        uint256 count = ((newest + CARDINALITY - oldest) % CARDINALITY) + 1;
+        uint256 count = ((head.index + CARDINALITY - oldest) % CARDINALITY) + 1;
         Observation memory found = self.ring[oldest];
         if (found.timestamp >= target) return (found.timestamp, found.cumulative);
 
-        // Binary search, oldest to newest. Invariant: the observation at position lo is at or before
-        // target, the one at hi after it (or hi == count). Both ends are read as the search goes, so
-        // the two observations used below are warm.
-        uint256 lo = 0;
-        uint256 hi = count;
-        uint256 foundTime = found.timestamp;
-        while (hi - lo > 1) {
-            uint256 mid = (lo + hi) / 2;
-            uint256 probe = self.ring[(oldest + mid) % CARDINALITY].timestamp;
-            if (probe <= target) (lo, foundTime) = (mid, probe);
-            else hi = mid;
-        }
+        (uint256 lo, uint256 hi, uint256 foundTime) = _bracket(self, oldest, count, found.timestamp, head, target);
         // Records after the found observation in its bucket (which may have moved the price before
         // `target`) are not kept; and when it is the newest, the head is in its bucket and so is
         // `target`. Then the window starts at it. Otherwise no record lies between the end of its
@@ -199,5 +188,51 @@ library PriceHistory {
             // Wrapping on purpose, as in {_extend}: 96-bit price x 40-bit time fits in 256 bits.
             return (target, next.cumulative - uint120(uint256(next.priceBefore) * (next.timestamp - target)));
         }
+    }
+
+    /// @dev Positions (from the oldest, at position 0, which is before `target`) of the newest
+    /// observation at or before `target` (`lo`, with its timestamp) and of the one after it (`hi`;
+    /// `count` when `lo` is the newest). The first probe is where `target` would sit if the
+    /// observations were spread evenly from the oldest to the head (the newest shares the head's
+    /// 30-second bucket): in a market that trades in every bucket they are, and the probe and its
+    /// neighbour settle it, two reads where a bisection of 64 makes six. From a probe before
+    /// `target` the search gallops (steps 1, 2, 4, ...) toward it; then it bisects the bracket, so no
+    /// history, however uneven, takes much more than a bisection's reads. Each observation is read
+    /// once: the two the caller reads next are warm.
+    function _bracket(
+        History storage self,
+        uint256 oldest,
+        uint256 count,
+        uint256 oldestTime,
+        Head memory head,
+        uint256 target
+    ) private view returns (uint256 lo, uint256 hi, uint256 loTime) {
+        (hi, loTime) = (count, oldestTime);
+        // oldestTime < target < head.timestamp: the estimate is in [0, count - 2].
+        uint256 guess = ((target - oldestTime) * (count - 1)) / (head.timestamp - oldestTime);
+        if (guess != 0) {
+            uint256 probe = _timestampAt(self, oldest, guess);
+            if (probe <= target) (lo, loTime) = (guess, probe);
+            else hi = guess;
+        }
+        // Past an estimate at or before `target`, toward the newest until an observation after it
+        // closes the bracket (an estimate after `target` closed it already).
+        for (uint256 step = 1; hi == count && lo + step < hi; step *= 2) {
+            uint256 at = lo + step;
+            uint256 probe = _timestampAt(self, oldest, at);
+            if (probe > target) hi = at;
+            else (lo, loTime) = (at, probe);
+        }
+        while (hi - lo > 1) {
+            uint256 mid = (lo + hi) / 2;
+            uint256 probe = _timestampAt(self, oldest, mid);
+            if (probe <= target) (lo, loTime) = (mid, probe);
+            else hi = mid;
+        }
+    }
+
+    /// @dev The timestamp of the observation `position` places after the oldest.
+    function _timestampAt(History storage self, uint256 oldest, uint256 position) private view returns (uint256) {
+        return self.ring[(oldest + position) % CARDINALITY].timestamp;
     }
 }

@@ -473,4 +473,41 @@ contract PriceHistoryTest is TestBase {
         uint256 interval = bound(anyInterval, 0, now_ - obsTimes[firstKept] + 100);
         assertEq(h.twap(now_, price, interval), _expectedTwap(now_, price, interval), "any window: rule");
     }
+    /// @notice The search for a window's start finds the same observation on every shape of ring:
+    /// evenly spread (a market trading in every 30-second bucket, where its first probe lands),
+    /// nearly even, and even but for one long idle gap placed anywhere (where the first probe
+    /// lands far from the answer and the search must gallop back), wrapped or not; against the
+    /// model's linear rule for any window.
+    function testFuzz_twapFindsTheWindowStartOnEvenAndUnevenRings(
+        uint256 seed,
+        uint256 steps,
+        uint256 shape,
+        uint256 gapAt,
+        uint256 gap,
+        uint256 tail,
+        uint256 anyInterval
+    ) public {
+        steps = bound(steps, 2, 150);
+        shape = bound(shape, 0, 2);
+        gapAt = bound(gapAt, 0, steps - 1);
+        gap = bound(gap, 31, 30 days);
+        uint256 t = bound(seed, 1, 1e11);
+        uint256 price = boundLog(uint256(keccak256(abi.encode(seed, "p0"))), 1, MAX_PRICE);
+        _init(t, price);
+        for (uint256 i; i < steps; ++i) {
+            uint256 x = uint256(keccak256(abi.encode(seed, i)));
+            uint256 dt = shape == 1 ? bound(x >> 8, 30, 40) : 30;
+            if (shape == 2 && i == gapAt) dt = gap;
+            uint256 next = boundLog(x >> 128, 1, MAX_PRICE);
+            t += dt;
+            _record(t, price, next);
+            price = next;
+        }
+        _checkRing();
+        uint256 now_ = lastTime + bound(tail, 1, 600);
+        uint256 n = obsTimes.length;
+        uint256 firstKept = n > CARDINALITY ? n - CARDINALITY : 0;
+        uint256 interval = bound(anyInterval, 1, now_ - obsTimes[firstKept] + 100);
+        assertEq(h.twap(now_, price, interval), _expectedTwap(now_, price, interval), "any window: rule");
+    }
 }
