@@ -149,6 +149,14 @@ async function main() {
       console.log(
         `\n${operation}: gasUsed ${gasUsed.toLocaleString("en-US")} (opcodes ${spent.toLocaleString("en-US")})`,
       );
+      // What the design's storage, calls and events cost before any computation: the floor a budget
+      // must clear (the intrinsic cost included, the refund not).
+      const sumOf = (kinds: Kind[]) =>
+        [...byContract.values()].reduce((total, row) => total + kinds.reduce((a, k) => a + row[k], 0), 0);
+      const floor = gasUsed - sumOf(["sload warm", "memory+hash", "other"]);
+      console.log(
+        `  storage, calls, events and the intrinsic cost: ${floor.toLocaleString("en-US")}; computation: ${sumOf(["sload warm", "memory+hash", "other"]).toLocaleString("en-US")}`,
+      );
       console.log(
         formatTable(
           ["code", ...KINDS, "total"],
