@@ -132,14 +132,14 @@ contract Amm is IAmm, AmmStorage {
     /// on (after any repeg); on a dynamic curve the fresh index (0: none; INDEX_UNREAD on a static
     /// curve, where only the index band reads it, if it needs it) and whether a repeg before the
     /// swap opened the block (see {_commit}); what the insurance fund holds (the caller's figure);
-    /// the market's limits and, on a dynamic curve, its parameters.
+    /// the market's limits with its index band ({RiskLimits}) and, on a dynamic curve, its parameters.
     /// Built once by the swap as a literal (a function returning it would allocate it twice).
     struct SwapContext {
         uint256 priceBefore;
         uint256 index;
         bool repegOpenedBlock;
         uint256 insuranceAvailable;
-        Limits limits;
+        RiskLimits limits;
         CurveConfig config;
     }
 
@@ -475,7 +475,11 @@ contract Amm is IAmm, AmmStorage {
     /// cannot switch the band off); no check when the band is off or the oracle has no valid answer
     /// either.
     function _checkIndexBand(SwapContext memory ctx, uint256 priceAfter) private view {
-        uint256 band = _indexBandRatio;
+        uint256 band;
+        unchecked {
+            // A 24-bit count of steps times 1e12: no overflow.
+            band = uint256(ctx.limits.indexBandSteps) * INDEX_BAND_STEP;
+        }
         if (band == 0) return;
         uint256 index = ctx.index;
         if (index == INDEX_UNREAD) index = _freshIndex();
