@@ -70,10 +70,14 @@ contract Amm is IAmm, AmmStorage {
     /// on the curve the ClearingHouse valued and sized it on (it runs no check of its own), reports
     /// the repeg's cost as its own and keeps its right to open the block. One word, cleared by that
     /// swap: bit 0 set (a check ran), bit 1 the repeg opened the block, bit 2 funding was accrued
-    /// before the repeg (a swap's order), the bits above the repeg's cost.
+    /// to now before the repeg (a swap's order), the bits above the repeg's cost.
     uint256 private transient _valuationRepeg;
-    /// @dev The insurance fund's share of the funding a valuation accrued before its repeg
-    /// ({_valuationRepeg} bit 2), which the swap reports in its snapshot (its own stretch is empty).
+    /// @dev The snapshot of the funding a valuation accrued to now before its repeg ({_valuationRepeg}
+    /// bit 2): the indices and the insurance fund's share (the budget's share is booked). The swap
+    /// returns it rather than accrue again over its empty stretch, which would find the same indices
+    /// and no flow ({FundingPeriod-indicesAt}), and clears the three words ({_accrue}).
+    int256 private transient _valuationLongIndex;
+    int256 private transient _valuationShortIndex;
     int256 private transient _valuationFundFlow;
 
     // ---------------------------------------------------------------- constructor
@@ -168,7 +172,7 @@ contract Amm is IAmm, AmmStorage {
             CurveConfig(0, 0, 0, 0)
         );
         if (oi.curveFlags & (FLAG_REPEG | FLAG_SPREAD | FLAG_LEVERAGE) != 0)
-            curveCost = _beforeSwap(ctx, oi.curveFlags, funding);
+            curveCost = _beforeSwap(ctx, oi.curveFlags);
         Reserves memory r = _reserves;
         ctx.priceBefore = _spotPrice(r);
         int256 traderSizeAfter;
@@ -233,7 +237,7 @@ contract Amm is IAmm, AmmStorage {
             CurveConfig(0, 0, 0, 0)
         );
         if (oi.curveFlags & (FLAG_REPEG | FLAG_SPREAD | FLAG_LEVERAGE) != 0)
-            curveCost = _beforeSwap(ctx, oi.curveFlags, funding);
+            curveCost = _beforeSwap(ctx, oi.curveFlags);
         Reserves memory r = _reserves;
         ctx.priceBefore = _spotPrice(r);
         int256 traderSizeAfter;
@@ -242,16 +246,12 @@ contract Amm is IAmm, AmmStorage {
     }
 
     /// @dev The dynamic curve's step before a swap (`flags`: the curve's switches, some on), after
-    /// its funding accrual (`funding`): reads the curve's parameters and the fresh index once for the
+    /// its funding accrual: reads the curve's parameters and the fresh index once for the
     /// whole swap into `ctx`, and repegs toward the index (in the module) when the spot is more than
     /// the repeg threshold from it, unless a valuation before the swap checked ({_valuationRepeg}):
-    /// then it reports that check's repeg, and the fund's share of the funding the valuation accrued
-    /// in `funding`. Returns what the repeg cost the budget.
-    function _beforeSwap(
-        SwapContext memory ctx,
-        uint8 flags,
-        FundingSnapshot memory funding
-    ) private returns (uint256 cost) {
+    /// then it reports that check's repeg ({_accrue} reported the funding that valuation accrued).
+    /// Returns what the repeg cost the budget.
+    function _beforeSwap(SwapContext memory ctx, uint8 flags) private returns (uint256 cost) {
         CurveConfig memory config = _curveConfig;
         ctx.config = config;
         uint256 index = _freshIndex();
@@ -263,10 +263,6 @@ contract Amm is IAmm, AmmStorage {
         } else {
             _valuationRepeg = 0;
             (cost, ctx.repegOpenedBlock) = (checked >> 3, checked & 2 != 0);
-            if (checked & 4 != 0) {
-                funding.insuranceFlow += _valuationFundFlow;
-                _valuationFundFlow = 0;
-            }
         }
     }
 
@@ -284,7 +280,7 @@ contract Amm is IAmm, AmmStorage {
     /// @dev A valuation's repeg check, for the swap the ClearingHouse runs next (or reverts): on a
     /// curve that repegs, once until that swap; leaves its cost and block-opening right to it. A
     /// repeg runs in a swap's order: funding accrued to now first (the budget's share booked, the
-    /// fund's, from `insuranceAvailable`, handed to the swap), then the repeg.
+    /// snapshot, with the fund's share from `insuranceAvailable`, handed to the swap), then the repeg.
     function _repegBeforeValuation(uint256 insuranceAvailable) private {
         FundingPeriod.OpenInterest memory oi = _openInterest;
         if (oi.curveFlags & FLAG_REPEG == 0 || _valuationRepeg != 0) return;
@@ -293,7 +289,12 @@ contract Amm is IAmm, AmmStorage {
             _valuationRepeg = 1;
             return;
         }
-        _valuationFundFlow = _accrue(oi, insuranceAvailable).insuranceFlow;
+        FundingSnapshot memory funding = _accrue(oi, insuranceAvailable);
+        (_valuationLongIndex, _valuationShortIndex, _valuationFundFlow) = (
+            funding.longIndex,
+            funding.shortIndex,
+            funding.insuranceFlow
+        );
         _openInterest.accruedAt = oi.accruedAt;
         (uint256 cost, bool openedBlock) = _repegTo(index);
         // cost <= the budget, a uint128: the shift cannot overflow.
@@ -668,12 +669,29 @@ contract Amm is IAmm, AmmStorage {
     /// before the trade is split with the insurance fund and the budget as they stood before it
     /// (`insuranceAvailable`, the caller's; the budget before the trade's repeg and spread), as
     /// {getFundingIndices} shows it. Books the budget's share; sets `oi.accruedAt`, which
-    /// {_moveOpenInterest} stores.
+    /// {_moveOpenInterest} stores. When a valuation before the swap accrued to now for its repeg
+    /// ({_valuationRepeg} bit 2; `oi.accruedAt` is now), returns that accrual's snapshot with no
+    /// budget flow (booked then), what an accrual over the empty stretch would return, and clears it.
     function _accrue(
         FundingPeriod.OpenInterest memory oi,
         uint256 insuranceAvailable
     ) private returns (FundingSnapshot memory funding) {
         uint256 timestamp = _blockTimestamp();
+        // Only a swap over a stretch already accrued to now, on a curve that repegs, reads the word
+        // (nested: one test on every other swap's path).
+        if (oi.accruedAt == timestamp) {
+            if (oi.curveFlags & FLAG_REPEG != 0) {
+                if (_valuationRepeg & 4 != 0) {
+                    (funding.longIndex, funding.shortIndex, funding.insuranceFlow) = (
+                        _valuationLongIndex,
+                        _valuationShortIndex,
+                        _valuationFundFlow
+                    );
+                    (_valuationLongIndex, _valuationShortIndex, _valuationFundFlow) = (0, 0, 0);
+                    return funding;
+                }
+            }
+        }
         funding = _funding.accrue(oi, _backers(insuranceAvailable), timestamp);
         if (funding.budgetFlow != 0) _bookFundingFlow(funding.budgetFlow);
         oi.accruedAt = uint40(timestamp);

@@ -398,8 +398,8 @@ contract AmmCurveModule is AmmStorage {
 
     /// @notice See {IAmm-getLimits}.
     function getLimits() external view onlyDelegated returns (IAmm.Limits memory) {
-        RiskLimits memory l = _limits;
-        return IAmm.Limits(l.maxTradeRatio, l.fluctuationLimitRatio, l.maxOpenInterest);
+        RiskLimits memory limits = _limits;
+        return IAmm.Limits(limits.maxTradeRatio, limits.fluctuationLimitRatio, limits.maxOpenInterest);
     }
 
     /// @notice See {IAmm-getFundingState}.
