@@ -397,7 +397,7 @@ contract Amm is IAmm, AmmStorage {
         (bool indexValid, ) = _recordIndex(timestamp);
         Reserves memory r = _reserves;
         FundingPeriod.Checkpoint memory next = FundingPeriod.Checkpoint(
-            _markHistory.cumulativeAt(timestamp, uint256(r.quote).wDivDown(r.base)),
+            _markHistory.cumulativeAt(timestamp, _spotPrice(r)),
             hadIndex ? _indexHistory.cumulativeAt(timestamp, _indexHistory.head.price) : 0,
             hadIndex || indexValid
         );
@@ -817,13 +817,13 @@ contract Amm is IAmm, AmmStorage {
     /// @inheritdoc IAmm
     function getSpotPrice() external view returns (uint256) {
         Reserves memory r = _reserves;
-        return uint256(r.quote).wDivDown(r.base);
+        return _spotPrice(r);
     }
 
     /// @inheritdoc IAmm
     function getMarkTwap(uint256 interval) external view returns (uint256) {
         Reserves memory r = _reserves;
-        return _markHistory.twap(_blockTimestamp(), uint256(r.quote).wDivDown(r.base), interval);
+        return _markHistory.twap(_blockTimestamp(), _spotPrice(r), interval);
     }
 
     /// @inheritdoc IAmm
@@ -837,7 +837,7 @@ contract Amm is IAmm, AmmStorage {
         Reserves memory r,
         uint256 twapInterval
     ) private view returns (uint256 spotPrice, uint256 markTwap, uint256 indexPrice) {
-        spotPrice = uint256(r.quote).wDivDown(r.base);
+        spotPrice = _spotPrice(r);
         uint256 timestamp = _blockTimestamp();
         markTwap = _markHistory.twap(timestamp, spotPrice, twapInterval);
         // The recorded index, not a fresh oracle read: one slot instead of two cold contracts.
@@ -859,7 +859,7 @@ contract Amm is IAmm, AmmStorage {
         uint256 limitRatio = _limits.fluctuationLimitRatio;
         if (limitRatio == 0) return type(uint256).max;
         Reserves memory r = _reserves;
-        uint256 spotPrice = uint256(r.quote).wDivDown(r.base);
+        uint256 spotPrice = _spotPrice(r);
         PriceHistory.Head memory head = _markHistory.head;
         uint256 blockStartPrice = head.timestamp == _blockTimestamp() ? head.price : spotPrice;
         // 99% of the allowance, so the pool's rounding never tips the trade over the limit.

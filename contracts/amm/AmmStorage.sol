@@ -175,8 +175,14 @@ abstract contract AmmStorage is Ownable2Step {
         return 0;
     }
 
+    /// @dev The spot price of reserves `r`, rounded down: {FixedPoint-wDivDown} of the two without
+    /// its 512-bit product, which a 128-bit reserve times WAD (< 2^188) never needs: the same value,
+    /// and the same division-by-zero panic, for less gas.
     function _spotPrice(Reserves memory r) internal pure returns (uint256) {
-        return uint256(r.quote).wDivDown(r.base);
+        unchecked {
+            // A uint128 times 1e18: no overflow. Division by zero still panics.
+            return (uint256(r.quote) * FixedPoint.WAD) / r.base;
+        }
     }
 
     /// @dev Longs' total size less shorts'.
