@@ -70,10 +70,14 @@ contract Amm is IAmm, AmmStorage {
     /// on the curve the ClearingHouse valued and sized it on (it runs no check of its own), reports
     /// the repeg's cost as its own and keeps its right to open the block. One word, cleared by that
     /// swap: bit 0 set (a check ran), bit 1 the repeg opened the block, bit 2 funding was accrued
-    /// before the repeg (a swap's order), the bits above the repeg's cost.
+    /// to now before the repeg (a swap's order), the bits above the repeg's cost.
     uint256 private transient _valuationRepeg;
-    /// @dev The insurance fund's share of the funding a valuation accrued before its repeg
-    /// ({_valuationRepeg} bit 2), which the swap reports in its snapshot (its own stretch is empty).
+    /// @dev The snapshot of the funding a valuation accrued to now before its repeg ({_valuationRepeg}
+    /// bit 2): the indices and the insurance fund's share (the budget's share is booked). The swap
+    /// returns it rather than accrue again over its empty stretch, which would find the same indices
+    /// and no flow ({FundingPeriod-indicesAt}), and clears the three words ({_accrue}).
+    int256 private transient _valuationLongIndex;
+    int256 private transient _valuationShortIndex;
     int256 private transient _valuationFundFlow;
 
     // ---------------------------------------------------------------- constructor
@@ -132,14 +136,14 @@ contract Amm is IAmm, AmmStorage {
     /// on (after any repeg); on a dynamic curve the fresh index (0: none; INDEX_UNREAD on a static
     /// curve, where only the index band reads it, if it needs it) and whether a repeg before the
     /// swap opened the block (see {_commit}); what the insurance fund holds (the caller's figure);
-    /// the market's limits and, on a dynamic curve, its parameters.
+    /// the market's limits with its index band ({RiskLimits}) and, on a dynamic curve, its parameters.
     /// Built once by the swap as a literal (a function returning it would allocate it twice).
     struct SwapContext {
         uint256 priceBefore;
         uint256 index;
         bool repegOpenedBlock;
         uint256 insuranceAvailable;
-        Limits limits;
+        RiskLimits limits;
         CurveConfig config;
     }
 
@@ -168,7 +172,7 @@ contract Amm is IAmm, AmmStorage {
             CurveConfig(0, 0, 0, 0)
         );
         if (oi.curveFlags & (FLAG_REPEG | FLAG_SPREAD | FLAG_LEVERAGE) != 0)
-            curveCost = _beforeSwap(ctx, oi.curveFlags, funding);
+            curveCost = _beforeSwap(ctx, oi.curveFlags);
         Reserves memory r = _reserves;
         ctx.priceBefore = _spotPrice(r);
         int256 traderSizeAfter;
@@ -233,7 +237,7 @@ contract Amm is IAmm, AmmStorage {
             CurveConfig(0, 0, 0, 0)
         );
         if (oi.curveFlags & (FLAG_REPEG | FLAG_SPREAD | FLAG_LEVERAGE) != 0)
-            curveCost = _beforeSwap(ctx, oi.curveFlags, funding);
+            curveCost = _beforeSwap(ctx, oi.curveFlags);
         Reserves memory r = _reserves;
         ctx.priceBefore = _spotPrice(r);
         int256 traderSizeAfter;
@@ -242,16 +246,12 @@ contract Amm is IAmm, AmmStorage {
     }
 
     /// @dev The dynamic curve's step before a swap (`flags`: the curve's switches, some on), after
-    /// its funding accrual (`funding`): reads the curve's parameters and the fresh index once for the
+    /// its funding accrual: reads the curve's parameters and the fresh index once for the
     /// whole swap into `ctx`, and repegs toward the index (in the module) when the spot is more than
     /// the repeg threshold from it, unless a valuation before the swap checked ({_valuationRepeg}):
-    /// then it reports that check's repeg, and the fund's share of the funding the valuation accrued
-    /// in `funding`. Returns what the repeg cost the budget.
-    function _beforeSwap(
-        SwapContext memory ctx,
-        uint8 flags,
-        FundingSnapshot memory funding
-    ) private returns (uint256 cost) {
+    /// then it reports that check's repeg ({_accrue} reported the funding that valuation accrued).
+    /// Returns what the repeg cost the budget.
+    function _beforeSwap(SwapContext memory ctx, uint8 flags) private returns (uint256 cost) {
         CurveConfig memory config = _curveConfig;
         ctx.config = config;
         uint256 index = _freshIndex();
@@ -263,10 +263,6 @@ contract Amm is IAmm, AmmStorage {
         } else {
             _valuationRepeg = 0;
             (cost, ctx.repegOpenedBlock) = (checked >> 3, checked & 2 != 0);
-            if (checked & 4 != 0) {
-                funding.insuranceFlow += _valuationFundFlow;
-                _valuationFundFlow = 0;
-            }
         }
     }
 
@@ -284,7 +280,7 @@ contract Amm is IAmm, AmmStorage {
     /// @dev A valuation's repeg check, for the swap the ClearingHouse runs next (or reverts): on a
     /// curve that repegs, once until that swap; leaves its cost and block-opening right to it. A
     /// repeg runs in a swap's order: funding accrued to now first (the budget's share booked, the
-    /// fund's, from `insuranceAvailable`, handed to the swap), then the repeg.
+    /// snapshot, with the fund's share from `insuranceAvailable`, handed to the swap), then the repeg.
     function _repegBeforeValuation(uint256 insuranceAvailable) private {
         FundingPeriod.OpenInterest memory oi = _openInterest;
         if (oi.curveFlags & FLAG_REPEG == 0 || _valuationRepeg != 0) return;
@@ -293,7 +289,12 @@ contract Amm is IAmm, AmmStorage {
             _valuationRepeg = 1;
             return;
         }
-        _valuationFundFlow = _accrue(oi, insuranceAvailable).insuranceFlow;
+        FundingSnapshot memory funding = _accrue(oi, insuranceAvailable);
+        (_valuationLongIndex, _valuationShortIndex, _valuationFundFlow) = (
+            funding.longIndex,
+            funding.shortIndex,
+            funding.insuranceFlow
+        );
         _openInterest.accruedAt = oi.accruedAt;
         (uint256 cost, bool openedBlock) = _repegTo(index);
         // cost <= the budget, a uint128: the shift cannot overflow.
@@ -396,7 +397,7 @@ contract Amm is IAmm, AmmStorage {
         (bool indexValid, ) = _recordIndex(timestamp);
         Reserves memory r = _reserves;
         FundingPeriod.Checkpoint memory next = FundingPeriod.Checkpoint(
-            _markHistory.cumulativeAt(timestamp, uint256(r.quote).wDivDown(r.base)),
+            _markHistory.cumulativeAt(timestamp, _spotPrice(r)),
             hadIndex ? _indexHistory.cumulativeAt(timestamp, _indexHistory.head.price) : 0,
             hadIndex || indexValid
         );
@@ -475,7 +476,11 @@ contract Amm is IAmm, AmmStorage {
     /// cannot switch the band off); no check when the band is off or the oracle has no valid answer
     /// either.
     function _checkIndexBand(SwapContext memory ctx, uint256 priceAfter) private view {
-        uint256 band = _indexBandRatio;
+        uint256 band;
+        unchecked {
+            // A 24-bit count of steps times 1e12: no overflow.
+            band = uint256(ctx.limits.indexBandSteps) * INDEX_BAND_STEP;
+        }
         if (band == 0) return;
         uint256 index = ctx.index;
         if (index == INDEX_UNREAD) index = _freshIndex();
@@ -664,12 +669,29 @@ contract Amm is IAmm, AmmStorage {
     /// before the trade is split with the insurance fund and the budget as they stood before it
     /// (`insuranceAvailable`, the caller's; the budget before the trade's repeg and spread), as
     /// {getFundingIndices} shows it. Books the budget's share; sets `oi.accruedAt`, which
-    /// {_moveOpenInterest} stores.
+    /// {_moveOpenInterest} stores. When a valuation before the swap accrued to now for its repeg
+    /// ({_valuationRepeg} bit 2; `oi.accruedAt` is now), returns that accrual's snapshot with no
+    /// budget flow (booked then), what an accrual over the empty stretch would return, and clears it.
     function _accrue(
         FundingPeriod.OpenInterest memory oi,
         uint256 insuranceAvailable
     ) private returns (FundingSnapshot memory funding) {
         uint256 timestamp = _blockTimestamp();
+        // Only a swap over a stretch already accrued to now, on a curve that repegs, reads the word
+        // (nested: one test on every other swap's path).
+        if (oi.accruedAt == timestamp) {
+            if (oi.curveFlags & FLAG_REPEG != 0) {
+                if (_valuationRepeg & 4 != 0) {
+                    (funding.longIndex, funding.shortIndex, funding.insuranceFlow) = (
+                        _valuationLongIndex,
+                        _valuationShortIndex,
+                        _valuationFundFlow
+                    );
+                    (_valuationLongIndex, _valuationShortIndex, _valuationFundFlow) = (0, 0, 0);
+                    return funding;
+                }
+            }
+        }
         funding = _funding.accrue(oi, _backers(insuranceAvailable), timestamp);
         if (funding.budgetFlow != 0) _bookFundingFlow(funding.budgetFlow);
         oi.accruedAt = uint40(timestamp);
@@ -795,13 +817,13 @@ contract Amm is IAmm, AmmStorage {
     /// @inheritdoc IAmm
     function getSpotPrice() external view returns (uint256) {
         Reserves memory r = _reserves;
-        return uint256(r.quote).wDivDown(r.base);
+        return _spotPrice(r);
     }
 
     /// @inheritdoc IAmm
     function getMarkTwap(uint256 interval) external view returns (uint256) {
         Reserves memory r = _reserves;
-        return _markHistory.twap(_blockTimestamp(), uint256(r.quote).wDivDown(r.base), interval);
+        return _markHistory.twap(_blockTimestamp(), _spotPrice(r), interval);
     }
 
     /// @inheritdoc IAmm
@@ -815,7 +837,7 @@ contract Amm is IAmm, AmmStorage {
         Reserves memory r,
         uint256 twapInterval
     ) private view returns (uint256 spotPrice, uint256 markTwap, uint256 indexPrice) {
-        spotPrice = uint256(r.quote).wDivDown(r.base);
+        spotPrice = _spotPrice(r);
         uint256 timestamp = _blockTimestamp();
         markTwap = _markHistory.twap(timestamp, spotPrice, twapInterval);
         // The recorded index, not a fresh oracle read: one slot instead of two cold contracts.
@@ -837,7 +859,7 @@ contract Amm is IAmm, AmmStorage {
         uint256 limitRatio = _limits.fluctuationLimitRatio;
         if (limitRatio == 0) return type(uint256).max;
         Reserves memory r = _reserves;
-        uint256 spotPrice = uint256(r.quote).wDivDown(r.base);
+        uint256 spotPrice = _spotPrice(r);
         PriceHistory.Head memory head = _markHistory.head;
         uint256 blockStartPrice = head.timestamp == _blockTimestamp() ? head.price : spotPrice;
         // 99% of the allowance, so the pool's rounding never tips the trade over the limit.

@@ -351,7 +351,11 @@ contract AmmCurveModule is AmmStorage {
         if (indexBandRatio != 0 && (indexBandRatio < INDEX_BAND_MIN || indexBandRatio > INDEX_BAND_MAX)) {
             revert IAmmErrors.IndexBandOutOfRange(indexBandRatio);
         }
-        _indexBandRatio = uint64(indexBandRatio);
+        if (indexBandRatio % INDEX_BAND_STEP != 0) {
+            revert IAmmErrors.IndexBandNotWholeStep(indexBandRatio, INDEX_BAND_STEP);
+        }
+        // At most INDEX_BAND_MAX / INDEX_BAND_STEP = 500,000 steps: fits 24 bits.
+        _limits.indexBandSteps = uint24(indexBandRatio / INDEX_BAND_STEP);
         emit IAmm.IndexBandUpdated(indexBandRatio);
     }
 
@@ -384,7 +388,7 @@ contract AmmCurveModule is AmmStorage {
 
     /// @notice See {IAmm-getIndexBand}.
     function getIndexBand() external view onlyDelegated returns (uint256) {
-        return _indexBandRatio;
+        return uint256(_limits.indexBandSteps) * INDEX_BAND_STEP;
     }
 
     /// @notice See {IAmm-getFundingSubsidyRatio}.
@@ -394,7 +398,8 @@ contract AmmCurveModule is AmmStorage {
 
     /// @notice See {IAmm-getLimits}.
     function getLimits() external view onlyDelegated returns (IAmm.Limits memory) {
-        return _limits;
+        RiskLimits memory limits = _limits;
+        return IAmm.Limits(limits.maxTradeRatio, limits.fluctuationLimitRatio, limits.maxOpenInterest);
     }
 
     /// @notice See {IAmm-getFundingState}.

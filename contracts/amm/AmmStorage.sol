@@ -28,6 +28,11 @@ abstract contract AmmStorage is Ownable2Step {
     /// @dev Narrowest non-zero index band (0.5% of the index) and widest (50%).
     uint256 internal constant INDEX_BAND_MIN = 0.005e18;
     uint256 internal constant INDEX_BAND_MAX = 0.5e18;
+    /// @dev The index band's step: it is stored in millionths of the index ({RiskLimits}).
+    uint256 internal constant INDEX_BAND_STEP = 1e12;
+    /// @dev Highest open interest cap: the most one side's total can hold (a uint104, as
+    /// {FundingPeriod-OpenInterest} stores it), so a higher cap could never bind.
+    uint256 internal constant MAX_OPEN_INTEREST_CAP = type(uint104).max;
 
     /// @dev Bits of `FundingPeriod.OpenInterest.curveFlags`: which dynamic features are on.
     uint8 internal constant FLAG_REPEG = 1;
@@ -72,8 +77,20 @@ abstract contract AmmStorage is Ownable2Step {
         uint64 depth;
     }
 
+    /// @dev The risk limits ({IAmm-Limits}) and the index band, in the one slot every trade reads
+    /// (the band is read by every trade that grows exposure). Bounded so that nothing is cut: the
+    /// ratios are at most 100% (60 bits), the open interest cap at most MAX_OPEN_INTEREST_CAP, and
+    /// the band (at most INDEX_BAND_MAX) a whole number of INDEX_BAND_STEP, kept in steps (at most
+    /// 500,000: 19 bits).
+    struct RiskLimits {
+        uint64 maxTradeRatio;
+        uint64 fluctuationLimitRatio;
+        uint104 maxOpenInterest;
+        uint24 indexBandSteps;
+    }
+
     Reserves internal _reserves;
-    IAmm.Limits internal _limits;
+    RiskLimits internal _limits;
     /// @dev Written by every swap, so it also carries the time funding was last accrued to, and the
     /// dynamic curve's switches (`curveFlags`).
     FundingPeriod.OpenInterest internal _openInterest;
@@ -86,8 +103,6 @@ abstract contract AmmStorage is Ownable2Step {
     /// valid oracle price.
     PriceHistory.History internal _indexHistory;
     IPriceFeed internal _priceFeed;
-    /// @dev Packed with the price feed: the index band (see {IAmm-getIndexBand}).
-    uint64 internal _indexBandRatio;
     bytes32 internal _asset;
 
     CurveConfig internal _curveConfig;
@@ -115,13 +130,21 @@ abstract contract AmmStorage is Ownable2Step {
         return block.timestamp;
     }
 
-    /// @dev Sets the risk limits (constructor and {AmmCurveModule-setLimits}).
+    /// @dev Sets the risk limits (constructor and {AmmCurveModule-setLimits}); keeps the index band.
     function _setLimits(IAmm.Limits memory limits) internal {
         if (limits.maxTradeRatio > FixedPoint.WAD) revert IAmmErrors.RatioTooHigh(limits.maxTradeRatio);
         if (limits.fluctuationLimitRatio > FixedPoint.WAD) {
             revert IAmmErrors.RatioTooHigh(limits.fluctuationLimitRatio);
         }
-        _limits = limits;
+        if (limits.maxOpenInterest > MAX_OPEN_INTEREST_CAP) {
+            revert IAmmErrors.OpenInterestCapTooHigh(limits.maxOpenInterest, MAX_OPEN_INTEREST_CAP);
+        }
+        RiskLimits storage stored = _limits;
+        (stored.maxTradeRatio, stored.fluctuationLimitRatio, stored.maxOpenInterest) = (
+            limits.maxTradeRatio,
+            limits.fluctuationLimitRatio,
+            uint104(limits.maxOpenInterest)
+        );
         emit IAmm.LimitsUpdated(limits.maxTradeRatio, limits.fluctuationLimitRatio, limits.maxOpenInterest);
     }
 
@@ -152,8 +175,14 @@ abstract contract AmmStorage is Ownable2Step {
         return 0;
     }
 
+    /// @dev The spot price of reserves `r`, rounded down: {FixedPoint-wDivDown} of the two without
+    /// its 512-bit product, which a 128-bit reserve times WAD (< 2^188) never needs: the same value,
+    /// and the same division-by-zero panic, for less gas.
     function _spotPrice(Reserves memory r) internal pure returns (uint256) {
-        return uint256(r.quote).wDivDown(r.base);
+        unchecked {
+            // A uint128 times 1e18: no overflow. Division by zero still panics.
+            return (uint256(r.quote) * FixedPoint.WAD) / r.base;
+        }
     }
 
     /// @dev Longs' total size less shorts'.

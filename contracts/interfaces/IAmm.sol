@@ -37,6 +37,10 @@ interface IAmmErrors is ICommonErrors, IAmmCurveErrors {
     error IndexBandExceeded(uint256 indexPrice, uint256 priceAfter, uint256 maxDistance);
     /// @notice An index band outside [MIN_INDEX_BAND, MAX_INDEX_BAND] (and not 0).
     error IndexBandOutOfRange(uint256 indexBandRatio);
+    /// @notice An index band that is not a whole number of `step` (a millionth of the index).
+    error IndexBandNotWholeStep(uint256 indexBandRatio, uint256 step);
+    /// @notice An open interest cap above what one side's open interest can hold.
+    error OpenInterestCapTooHigh(uint256 maxOpenInterest, uint256 maxCap);
     /// @notice The total size of one side would exceed `maxOpenInterest`.
     error OpenInterestCapExceeded(uint256 openInterest, uint256 maxOpenInterest);
     /// @notice A base amount larger than the position it closes.
@@ -129,7 +133,8 @@ interface IAmm is IAmmErrors, IAmmCurve {
     /// @param maxOpenInterest Largest total size (base) on each side, longs and shorts counted apart.
     /// With base reserve b at balance, the two caps C let the price swing 4bC / (b + C)^2 between
     /// their extremes: keep it below the ClearingHouse's IMR - MMR. The Amm does not know the margin
-    /// ratios, so it cannot check this; the deploy tests check every parameter file (README).
+    /// ratios, so it cannot check this; the deploy tests check every parameter file (README). At
+    /// most 2^104 - 1, the most one side's total can hold (a higher cap could never bind).
     struct Limits {
         uint64 maxTradeRatio;
         uint64 fluctuationLimitRatio;
@@ -328,7 +333,8 @@ interface IAmm is IAmmErrors, IAmmCurve {
     /// no check while no fresh index is recorded.
     function getIndexBand() external view returns (uint256 indexBandRatio);
 
-    /// @notice Sets the index band (owner only): 0 (off) or between MIN_INDEX_BAND and MAX_INDEX_BAND.
+    /// @notice Sets the index band (owner only): 0 (off) or between MIN_INDEX_BAND and MAX_INDEX_BAND,
+    /// a whole number of millionths of the index (1e12; the Amm stores it packed with its limits).
     /// Keep it below initialMarginRatio - maintenanceMarginRatio, so that a trade opened at the edge
     /// of the band is not liquidatable by the index's side of it alone.
     function setIndexBand(uint256 indexBandRatio) external;
@@ -336,7 +342,8 @@ interface IAmm is IAmmErrors, IAmmCurve {
     /// @notice The only address allowed to swap.
     function clearingHouse() external view returns (address);
 
-    /// @notice Sets the market's risk limits (owner only). Zero switches a limit off.
+    /// @notice Sets the market's risk limits (owner only). Zero switches a limit off. The ratios are at
+    /// most 100% ({RatioTooHigh}), the open interest cap at most 2^104 - 1 ({OpenInterestCapTooHigh}).
     function setLimits(Limits calldata limits) external;
 
     /// @notice Sets the oracle and asset key the index is read from (owner only).

@@ -164,6 +164,8 @@ export const SENTENCES: Record<string, (a: Args, f: Formatters) => string> = {
     `${f.q(a.indexPrice)} and further from it: trade less, or toward the index`,
   IndexBandOutOfRange: (a, f) =>
     `an index band of ${f.pct(a.indexBandRatio)} is out of range (0 for off, or 0.5% to 50%)`,
+  IndexBandNotWholeStep: (a, f) =>
+    `an index band of ${f.pct(a.indexBandRatio)} is not a whole number of steps of ${f.pct(a.step)} (a millionth of the index)`,
   ZeroSwapAmount: () => "the trade is too small: it swaps zero",
   InsufficientReserve: (a, f) => `the trade would take ${f.n(a.requested)} of a reserve of only ${f.n(a.reserve)}`,
   TradeTooLarge: (a, f) =>
@@ -172,6 +174,8 @@ export const SENTENCES: Record<string, (a: Args, f: Formatters) => string> = {
     `the trade would move the price from ${f.n(a.priceAtBlockStart)} to ${f.n(a.priceAfter)}, beyond this market's per-block limit`,
   OpenInterestCapExceeded: (a, f) =>
     `the open interest would reach ${f.n(a.openInterest)}, above this market's cap of ${f.n(a.maxOpenInterest)} per side`,
+  OpenInterestCapTooHigh: (a, f) =>
+    `an open interest cap of ${f.n(a.maxOpenInterest)} is above the most one side can hold, ${f.n(a.maxCap)} (0 for off)`,
   CloseExceedsPosition: (a, f) => `cannot close ${f.n(a.baseAmount)} of a position of ${f.n(a.positionSize)}`,
   FundingUpdateTooEarly: (a, f) => `too early for a funding update: the next is due at ${f.time(a.earliest)}`,
   ZeroPriceFeed: () => "the price feed address is zero",

@@ -384,6 +384,62 @@ describe("Amm", function () {
       ]);
     });
 
+    it("setLimits rejects an open interest cap above 2^104 - 1 with OpenInterestCapTooHigh and keeps the index band", async function () {
+      const { amm } = await networkHelpers.loadFixture(directFixture);
+      const maxCap = 2n ** 104n - 1n; // the most one side's open interest can hold
+      await (await amm.setIndexBand(toWad("0.5"))).wait();
+      await expect(amm.setLimits({ ...NO_LIMITS, maxOpenInterest: maxCap + 1n }))
+        .to.be.revertedWithCustomError(amm, "OpenInterestCapTooHigh")
+        .withArgs(maxCap + 1n, maxCap);
+      await expect(amm.setLimits({ ...NO_LIMITS, maxOpenInterest: 2n ** 128n - 1n }))
+        .to.be.revertedWithCustomError(amm, "OpenInterestCapTooHigh")
+        .withArgs(2n ** 128n - 1n, maxCap);
+      // Every field at its bound, packed in one slot with the band: each reads back whole.
+      const top = { maxTradeRatio: WAD, fluctuationLimitRatio: WAD, maxOpenInterest: maxCap };
+      await expect(amm.setLimits(top)).to.emit(amm, "LimitsUpdated").withArgs(WAD, WAD, maxCap);
+      expect(await amm.getLimits()).to.deep.equal([WAD, WAD, maxCap]);
+      expect(await amm.getIndexBand()).to.equal(toWad("0.5"));
+      await (await amm.setLimits(NO_LIMITS)).wait();
+      expect(await amm.getLimits()).to.deep.equal([0n, 0n, 0n]);
+      expect(await amm.getIndexBand()).to.equal(toWad("0.5"));
+    });
+
+    it("the constructor rejects an open interest cap above 2^104 - 1", async function () {
+      const [owner, ch] = await ethers.getSigners();
+      const factory = await ethers.getContractFactory("Amm");
+      const module = await (await ethers.deployContract("AmmCurveModule")).getAddress();
+      await expect(
+        factory.deploy(ch.address, Q0, B0, { ...NO_LIMITS, maxOpenInterest: 2n ** 104n }, owner.address, module),
+      )
+        .to.be.revertedWithCustomError(factory, "OpenInterestCapTooHigh")
+        .withArgs(2n ** 104n, 2n ** 104n - 1n);
+    });
+
+    it("setIndexBand takes whole millionths of the index only (IndexBandNotWholeStep) and keeps the limits", async function () {
+      const { amm } = await networkHelpers.loadFixture(directFixture);
+      const step = 10n ** 12n; // a millionth
+      const limits = { maxTradeRatio: toWad("0.1"), fluctuationLimitRatio: toWad("0.02"), maxOpenInterest: toWad(50) };
+      await (await amm.setLimits(limits)).wait();
+      for (const band of [toWad("0.03") + 1n, toWad("0.03") + step - 1n, toWad("0.5") - 1n]) {
+        await expect(amm.setIndexBand(band))
+          .to.be.revertedWithCustomError(amm, "IndexBandNotWholeStep")
+          .withArgs(band, step);
+      }
+      // The range is checked first: just above the top is out of range, not off the step.
+      await expect(amm.setIndexBand(toWad("0.5") + 1n))
+        .to.be.revertedWithCustomError(amm, "IndexBandOutOfRange")
+        .withArgs(toWad("0.5") + 1n);
+      for (const band of [toWad("0.005"), toWad("0.005") + step, toWad("0.031234"), toWad("0.5"), 0n]) {
+        await expect(amm.setIndexBand(band)).to.emit(amm, "IndexBandUpdated").withArgs(band);
+        expect(await amm.getIndexBand()).to.equal(band);
+        expect(await amm.getLimits()).to.deep.equal([
+          limits.maxTradeRatio,
+          limits.fluctuationLimitRatio,
+          limits.maxOpenInterest,
+        ]);
+      }
+    });
+
     describe("maxTradeRatio", function () {
       it("an opening trade above the ratio of the quote reserve reverts with TradeTooLarge; at the ratio it passes", async function () {
         const { asCh, amm } = await networkHelpers.loadFixture(directFixture);
