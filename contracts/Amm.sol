@@ -787,10 +787,8 @@ contract Amm is IAmm, AmmStorage {
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IAmm
-    function previewSwapQuote(Side side, uint256 quoteAmount) external view returns (uint256 baseAmount) {
-        Reserves memory r = _reserves;
-        (, uint256 newBase) = CurveMath.afterQuoteSwap(r.quote, r.base, side, quoteAmount);
-        return side == Side.LONG ? r.base - newBase : newBase - r.base;
+    function previewSwapQuote(Side, uint256) external view returns (uint256) {
+        _delegateView();
     }
 
     /// @inheritdoc IAmm
@@ -821,9 +819,8 @@ contract Amm is IAmm, AmmStorage {
     }
 
     /// @inheritdoc IAmm
-    function getMarkTwap(uint256 interval) external view returns (uint256) {
-        Reserves memory r = _reserves;
-        return _markHistory.twap(_blockTimestamp(), _spotPrice(r), interval);
+    function getMarkTwap(uint256 interval) external view returns (uint256 markTwap) {
+        (, markTwap, ) = _valuationPrices(_reserves, interval);
     }
 
     /// @inheritdoc IAmm
@@ -831,17 +828,6 @@ contract Amm is IAmm, AmmStorage {
         uint256 twapInterval
     ) external view returns (uint256 spotPrice, uint256 markTwap, uint256 indexPrice) {
         return _valuationPrices(_reserves, twapInterval);
-    }
-
-    function _valuationPrices(
-        Reserves memory r,
-        uint256 twapInterval
-    ) private view returns (uint256 spotPrice, uint256 markTwap, uint256 indexPrice) {
-        spotPrice = _spotPrice(r);
-        uint256 timestamp = _blockTimestamp();
-        markTwap = _markHistory.twap(timestamp, spotPrice, twapInterval);
-        // The recorded index, not a fresh oracle read: one slot instead of two cold contracts.
-        indexPrice = _freshIndex();
     }
 
     /// @inheritdoc IAmm
@@ -881,16 +867,14 @@ contract Amm is IAmm, AmmStorage {
     }
 
     /// @inheritdoc IAmm
-    function getOpenInterest() external view returns (uint256 longSize, uint256 shortSize) {
-        FundingPeriod.OpenInterest memory oi = _openInterest;
-        return (oi.longSize, oi.shortSize);
+    function getOpenInterest() external view returns (uint256, uint256) {
+        _delegateView();
     }
 
     /// @inheritdoc IAmm
     function getIndexTwap(uint256 interval) external view returns (uint256) {
         if (!_indexHistory.isStarted()) revert NoIndexPrice();
-        uint256 price = _indexHistory.head.price;
-        return _indexHistory.twap(_blockTimestamp(), price, interval);
+        return _indexHistory.twap(_blockTimestamp(), _indexHistory.head.price, interval);
     }
 
     /// @inheritdoc IAmm

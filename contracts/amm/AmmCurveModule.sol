@@ -4,11 +4,12 @@ pragma solidity 0.8.28;
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {IAmm, IAmmErrors} from "../interfaces/IAmm.sol";
+import {IAmm, IAmmErrors, Side} from "../interfaces/IAmm.sol";
 import {IAmmCurve, IAmmCurveErrors} from "../interfaces/IAmmCurve.sol";
 import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 import {ICommonErrors} from "../interfaces/ICommonErrors.sol";
 import {CurveAdjustment} from "../libraries/CurveAdjustment.sol";
+import {CurveMath} from "../libraries/CurveMath.sol";
 import {FixedPoint} from "../libraries/FixedPoint.sol";
 import {FundingPeriod} from "../libraries/FundingPeriod.sol";
 import {AmmStorage} from "./AmmStorage.sol";
@@ -419,6 +420,19 @@ contract AmmCurveModule is AmmStorage {
     }
 
     // ---------------------------------------------------------------- views
+
+    /// @notice See {IAmm-previewSwapQuote}.
+    function previewSwapQuote(Side side, uint256 quoteAmount) external view onlyDelegated returns (uint256) {
+        Reserves memory r = _reserves;
+        (, uint256 newBase) = CurveMath.afterQuoteSwap(r.quote, r.base, side, quoteAmount);
+        return side == Side.LONG ? r.base - newBase : newBase - r.base;
+    }
+
+    /// @notice See {IAmm-getOpenInterest}.
+    function getOpenInterest() external view onlyDelegated returns (uint256 longSize, uint256 shortSize) {
+        FundingPeriod.OpenInterest memory oi = _openInterest;
+        return (oi.longSize, oi.shortSize);
+    }
 
     /// @notice See {IAmmCurve-getCurveParams}.
     function getCurveParams() external view onlyDelegated returns (IAmmCurve.CurveParams memory) {

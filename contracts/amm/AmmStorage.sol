@@ -21,6 +21,7 @@ import {PriceHistory} from "../libraries/PriceHistory.sol";
 abstract contract AmmStorage is Ownable2Step {
     using FixedPoint for uint256;
     using FundingPeriod for FundingPeriod.State;
+    using PriceHistory for PriceHistory.History;
 
     /// @dev Oldest recorded index price the market acts on (seconds): {IAmm-getValuationPrices},
     /// the repeg and the spread's index gap.
@@ -178,6 +179,17 @@ abstract contract AmmStorage is Ownable2Step {
     /// @dev The spot price of reserves `r`, rounded down: {FixedPoint-wDivDown} of the two without
     /// its 512-bit product, which a 128-bit reserve times WAD (< 2^188) never needs: the same value,
     /// and the same division-by-zero panic, for less gas.
+    /// @dev The prices a position is valued at: the spot, the mark TWAP over `twapInterval` and the
+    /// recorded index (not a fresh oracle read: one slot instead of two cold contracts).
+    function _valuationPrices(
+        Reserves memory r,
+        uint256 twapInterval
+    ) internal view returns (uint256 spotPrice, uint256 markTwap, uint256 indexPrice) {
+        spotPrice = _spotPrice(r);
+        markTwap = _markHistory.twap(_blockTimestamp(), spotPrice, twapInterval);
+        indexPrice = _freshIndex();
+    }
+
     function _spotPrice(Reserves memory r) internal pure returns (uint256) {
         unchecked {
             // A uint128 times 1e18: no overflow. Division by zero still panics.
