@@ -366,8 +366,7 @@ contract ClearingHouseViewer is IClearingHouseViewer {
         // The curve a trade now trades on: after the repeg it would run first (none due: as it is).
         (m.quoteReserve, m.baseReserve, m.budget, ) = IAmm(amm).previewRepeg();
         IVault vault = clearingHouse.vault();
-        (, uint256 fund) = vault.getPoolBalances();
-        m.funding = IAmm(amm).getFundingIndices(fund);
+        m.funding = IAmm(amm).getFundingIndices(vault.insuranceAccount());
         m.profitAvailable = vault.profitAvailable(amm);
         IClearingHouse.Position memory p = clearingHouse.getPosition(amm, trader);
         m.position = StoredPosition(

@@ -90,8 +90,8 @@ abstract contract ClearingHouseBase is Ownable2Step, ReentrancyGuardTransient {
 
     /// @dev What the insurance account can pay toward funding. Read before the Vault is called to
     /// settle, so the later call finds the Vault's account and slot warm.
-    function _insuranceAvailable() internal view returns (uint256 fund) {
-        (, fund) = _config.vault.getPoolBalances();
+    function _insuranceAvailable() internal view returns (uint256) {
+        return _config.vault.insuranceAccount();
     }
 
     /// @dev Defers the part of a reduce's or close's profit its market's pool cannot pay now into

@@ -112,7 +112,14 @@ interface IVault is IVaultErrors {
     function freeCollateral(address trader) external view returns (uint256);
 
     /// @notice The sum of every market's pool and the insurance fund balance, in 18 decimals.
+    /// @dev Sums the pools of every market the Vault has settled for (its cost grows with their
+    /// number): for off-chain readers and tests. A contract that needs the fund reads
+    /// {insuranceAccount}.
     function getPoolBalances() external view returns (uint256 marginPool, uint256 insuranceFund);
+
+    /// @notice The insurance account in 18 decimals (exact): what the fund can pay toward funding,
+    /// bad debt and advances.
+    function insuranceAccount() external view returns (uint256);
 
     /// @notice `market`'s pool, locked margin, queued claims and the fund's receivable, in 18 decimals.
     function marketBalances(address market) external view returns (MarketBalances memory);

@@ -870,6 +870,32 @@ describe("Vault", function () {
         // An empty pool pays nothing and changes nothing.
         expect(await vault.payClaims.staticCall(M, 1n)).to.equal(0n);
       });
+
+      it("getPoolBalances sums the pool of every market settled for, each once; insuranceAccount is the fund's exact balance", async function () {
+        const { vault, asCh, token, alice } = await networkHelpers.loadFixture(fundedFixture);
+        const M3 = ethers.getAddress("0x000000000000000000000000000000000000dddd");
+        // Alice 100 free, fund 50. 40 into M, then a settlement that moves nothing into M3.
+        await asCh.settle(alice.address, M, -toWad(40), 0n, toWad(40), 0n);
+        await asCh.settle(ethers.ZeroAddress, M3, 0n, 0n, 0n, 0n);
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(40), toWad(50)]);
+        // 30 into M2 and 10 more into M: M counts once, 40 + 10 + 30.
+        await asCh.settle(alice.address, M2, -toWad(30), 0n, toWad(30), 0n);
+        await asCh.settle(alice.address, M, -toWad(10), 0n, 0n, 0n);
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(80), toWad(50)]);
+        // The fund takes 5 + 7 wei of M2's margin, released first: M2's pool 25 - 7 wei.
+        await asCh.settle(ethers.ZeroAddress, M2, 0n, toWad(5) + 7n, -(toWad(5) + 7n), 0n);
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(75) - 7n, toWad(55) + 7n]);
+        expect(await vault.insuranceAccount()).to.equal(toWad(55) + 7n);
+        expect(await vault.insuranceFundBalance()).to.equal(USDC(55));
+        // The fund pays 5 into the empty M3: M3's pool 5, the fund 50 + 7 wei.
+        await asCh.settle(ethers.ZeroAddress, M3, 0n, -toWad(5), 0n, 0n);
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(80) - 7n, toWad(50) + 7n]);
+        expect(await vault.insuranceAccount()).to.equal(toWad(50) + 7n);
+        expect((await vault.marketBalances(M3)).pool).to.equal(toWad(5));
+        // 150 USDC held = 20 free + 80 - 7 wei in the pools + 50 + 7 wei in the fund.
+        expect(await vault.freeCollateral(alice.address)).to.equal(toWad(20));
+        expect(await token.balanceOf(await vault.getAddress())).to.equal(USDC(150));
+      });
     });
   });
 
