@@ -149,7 +149,7 @@ contract Vault is IVault, ReentrancyGuardTransient {
         int256 insuranceFundDelta,
         int256 lockedMarginDelta,
         uint256 claim
-    ) external onlyClearingHouse {
+    ) public onlyClearingHouse {
         MarketAccount memory account = _marketAccounts[market];
         uint256 pool = account.pool;
         uint8 flags = account.flags;
@@ -165,6 +165,35 @@ contract Vault is IVault, ReentrancyGuardTransient {
             if (booked) flags |= OWES;
         }
         _writeAccount(market, pool.toUint128(), locked.toInt120(), flags);
+        if (claim != 0) _queueClaim(market, trader, claim);
+    }
+
+    /// @inheritdoc IVault
+    function settleLiquidation(
+        address market,
+        address liquidator,
+        uint256 reward,
+        uint256 rewardClaim,
+        int256 insuranceFundDelta,
+        int256 lockedMarginDelta,
+        address trader,
+        uint256 payout,
+        uint256 claim
+    ) external onlyClearingHouse {
+        if (liquidator == address(0) || trader == address(0)) revert ZeroAddress();
+        settle(liquidator, market, reward.toInt256(), insuranceFundDelta, lockedMarginDelta, rewardClaim);
+        if (payout != 0 || claim != 0) _payOut(market, trader, payout, claim);
+    }
+
+    /// @dev {settle} for `trader` in `market` with only a payout and a claim: the pool pays `payout`
+    /// as far as it holds, the rest joins `claim`, which is queued.
+    function _payOut(address market, address trader, uint256 payout, uint256 claim) private {
+        MarketAccount memory account = _marketAccounts[market];
+        uint256 pool = account.pool;
+        uint8 flags = account.flags;
+        if (payout != 0) (pool, claim) = _pay(trader, pool, payout, claim);
+        if (claim != 0) flags |= OWES;
+        _writeAccount(market, uint128(pool), account.lockedMargin, flags);
         if (claim != 0) _queueClaim(market, trader, claim);
     }
 

@@ -176,6 +176,34 @@ interface IVault is IVaultErrors {
         uint256 claim
     ) external;
 
+    /// @notice Moves a liquidation's value in `market` in one call (ClearingHouse only), all in 18
+    /// decimals: exactly {settle} for the liquidator followed by {settle} for the trader (the
+    /// latter only when it is paid or owed something), with the same events in the same order.
+    /// @dev The pool pays the liquidator before the trader: what it cannot hold of either payment is
+    /// queued as that account's claim, the liquidator's first. Reverts with {ZeroAddress} if
+    /// `liquidator` or `trader` is the zero address, and as {settle} if the insurance account
+    /// cannot pay what it owes in.
+    /// @param market The market (its Amm).
+    /// @param liquidator Who liquidated: paid the reward.
+    /// @param reward The part of the liquidator's reward paid now, from the pool as far as it holds.
+    /// @param rewardClaim The part of the reward queued as the liquidator's claim.
+    /// @param insuranceFundDelta The insurance account's change (+ it takes, - it pays in), as in {settle}.
+    /// @param lockedMarginDelta The market's locked margin's change.
+    /// @param trader The liquidated trader.
+    /// @param payout What the trader is paid now, from the pool as far as it holds.
+    /// @param claim What is queued as the trader's claim.
+    function settleLiquidation(
+        address market,
+        address liquidator,
+        uint256 reward,
+        uint256 rewardClaim,
+        int256 insuranceFundDelta,
+        int256 lockedMarginDelta,
+        address trader,
+        uint256 payout,
+        uint256 claim
+    ) external;
+
     /// @notice Has the insurance fund advance into `market`'s pool what the pool holds below its
     /// locked margin, at most `maxAmount` and what the fund holds (ClearingHouse only). Called after
     /// a reduce or close whose funding debt (or spread) was paid out of a profit the pool could not

@@ -871,6 +871,126 @@ describe("Vault", function () {
         expect(await vault.payClaims.staticCall(M, 1n)).to.equal(0n);
       });
 
+      it("settleLiquidation moves the liquidator's part, then the trader's, as the two settlements would, in one call", async function () {
+        const { vault, asCh, token, alice, bob } = await networkHelpers.loadFixture(fundedFixture);
+        // Alice 100 free, fund 50; her 40 of margin locked in M.
+        await asCh.settle(alice.address, M, -toWad(40), 0n, toWad(40), 0n);
+        // Bob liquidates: 3 of reward paid (pool 37) and 1 queued; 5 of the locked margin released
+        // (35 locked, 2 spare): the fund takes the 2 of its 4 and books the other 2 as its
+        // receivable; then Alice's payout of 5 (pool 30) and her claim of 0.5.
+        const tx = asCh.settleLiquidation(
+          M,
+          bob.address,
+          toWad(3),
+          toWad(1),
+          toWad(4),
+          -toWad(5),
+          alice.address,
+          toWad(5),
+          toWad("0.5"),
+        );
+        await expect(tx)
+          .to.emit(vault, "FundReceivableBooked")
+          .withArgs(M, toWad(2), toWad(2))
+          .and.to.emit(vault, "ClaimQueued")
+          .withArgs(M, bob.address, 0n, toWad(1), toWad(1))
+          .and.to.emit(vault, "ClaimQueued")
+          .withArgs(M, alice.address, 1n, toWad("0.5"), toWad("0.5"));
+        // The events in the order of the two settlements: the fund's receivable, the liquidator's
+        // claim, the trader's claim.
+        const receipt = await (await tx).wait();
+        const names = receipt!.logs.map((log) => vault.interface.parseLog(log)?.name);
+        expect(names).to.deep.equal(["FundReceivableBooked", "ClaimQueued", "ClaimQueued"]);
+        expect([await vault.freeCollateral(alice.address), await vault.freeCollateral(bob.address)]).to.deep.equal([
+          toWad(65),
+          toWad(3),
+        ]);
+        expect(await vault.marketBalances(M)).to.deep.equal([toWad(30), toWad(35), toWad("1.5"), toWad(2)]);
+        expect(await vault.insuranceAccount()).to.equal(toWad(52));
+        // A payout beyond the pool: it pays its 30, the last 1 is Alice's claim; nothing for Bob.
+        await expect(asCh.settleLiquidation(M, bob.address, 0n, 0n, 0n, -toWad(35), alice.address, toWad(31), 0n))
+          .to.emit(vault, "ClaimQueued")
+          .withArgs(M, alice.address, 2n, toWad(1), toWad("1.5"));
+        expect([await vault.freeCollateral(alice.address), await vault.freeCollateral(bob.address)]).to.deep.equal([
+          toWad(95),
+          toWad(3),
+        ]);
+        expect(await vault.marketBalances(M)).to.deep.equal([0n, 0n, toWad("2.5"), toWad(2)]);
+        expect([await vault.claimOf(M, alice.address), await vault.claimOf(M, bob.address)]).to.deep.equal([
+          toWad("1.5"),
+          toWad(1),
+        ]);
+        expect(await vault.profitAvailable(M)).to.equal(0n);
+        // 150 USDC held = 95 + 3 free + 0 in the pool + 52 in the fund.
+        expect(await token.balanceOf(await vault.getAddress())).to.equal(USDC(150));
+        expect(await vault.getPoolBalances()).to.deep.equal([0n, toWad(52)]);
+      });
+
+      it("settleLiquidation gives the same ledger as settle for the liquidator, then settle for the trader", async function () {
+        const ledger = async (fx: Awaited<ReturnType<typeof fundedFixture>>) => [
+          await fx.vault.freeCollateral(fx.alice.address),
+          await fx.vault.freeCollateral(fx.bob.address),
+          [...(await fx.vault.marketBalances(M))],
+          await fx.vault.insuranceAccount(),
+          await fx.vault.claimOf(M, fx.alice.address),
+          await fx.vault.claimOf(M, fx.bob.address),
+          [...(await fx.vault.claimQueueBounds(M))],
+          await fx.vault.getPoolBalances(),
+        ];
+        // The fund pays 6 in (bad debt), 40 of margin released, Bob's reward 8 and Alice's 30:
+        // pool 40 + 6 = 46 pays Bob 8 then Alice 30; 8 stay in the pool.
+        const expected = [
+          toWad(90),
+          toWad(8),
+          [toWad(8), 0n, toWad(2), 0n],
+          toWad(44),
+          toWad(2),
+          0n,
+          [0n, 1n],
+          [toWad(8), toWad(44)],
+        ];
+        const one = await networkHelpers.loadFixture(fundedFixture);
+        await one.asCh.settle(one.alice.address, M, -toWad(40), 0n, toWad(40), 0n);
+        await one.asCh.settleLiquidation(
+          M,
+          one.bob.address,
+          toWad(8),
+          0n,
+          -toWad(6),
+          -toWad(40),
+          one.alice.address,
+          toWad(30),
+          toWad(2),
+        );
+        expect(await ledger(one)).to.deep.equal(expected);
+        const two = await networkHelpers.loadFixture(fundedFixture);
+        await two.asCh.settle(two.alice.address, M, -toWad(40), 0n, toWad(40), 0n);
+        await two.asCh.settle(two.bob.address, M, toWad(8), -toWad(6), -toWad(40), 0n);
+        await two.asCh.settle(two.alice.address, M, toWad(30), 0n, 0n, toWad(2));
+        expect(await ledger(two)).to.deep.equal(expected);
+      });
+
+      it("settleLiquidation: ClearingHouse only; a zero liquidator or trader reverts with ZeroAddress", async function () {
+        const { vault, asCh, alice, bob, stranger } = await networkHelpers.loadFixture(fundedFixture);
+        await asCh.settle(alice.address, M, -toWad(40), 0n, toWad(40), 0n);
+        await expect(
+          vault.connect(stranger).settleLiquidation(M, bob.address, toWad(1), 0n, 0n, 0n, alice.address, 0n, 0n),
+        )
+          .to.be.revertedWithCustomError(vault, "OnlyClearingHouse")
+          .withArgs(stranger.address);
+        await expect(
+          asCh.settleLiquidation(M, ethers.ZeroAddress, toWad(1), 0n, 0n, 0n, alice.address, 0n, 0n),
+        ).to.be.revertedWithCustomError(vault, "ZeroAddress");
+        await expect(
+          asCh.settleLiquidation(M, bob.address, toWad(1), 0n, 0n, 0n, ethers.ZeroAddress, toWad(1), 0n),
+        ).to.be.revertedWithCustomError(vault, "ZeroAddress");
+        // The fund cannot pay in more than it holds, as in settle.
+        await expect(asCh.settleLiquidation(M, bob.address, 0n, 0n, -toWad(50) - 1n, 0n, alice.address, 0n, 0n))
+          .to.be.revertedWithCustomError(vault, "InsufficientInsuranceFund")
+          .withArgs(toWad(50), toWad(50) + 1n);
+        expect(await vault.marketBalances(M)).to.deep.equal([toWad(40), toWad(40), 0n, 0n]);
+      });
+
       it("getPoolBalances sums the pool of every market settled for, each once; insuranceAccount is the fund's exact balance", async function () {
         const { vault, asCh, token, alice } = await networkHelpers.loadFixture(fundedFixture);
         const M3 = ethers.getAddress("0x000000000000000000000000000000000000dddd");

@@ -105,6 +105,12 @@ describe("Regression: access control", function () {
       ["Amm", "collectGains", [1n], "OnlyClearingHouse"],
       ["Amm", "coverBadDebt", [1n], "OnlyClearingHouse"],
       ["Vault", "settle", [s.address, market, toWad(1), -toWad(1), 0n, 0n], "OnlyClearingHouse"],
+      [
+        "Vault",
+        "settleLiquidation",
+        [market, s.address, toWad(1), 0n, 0n, 0n, s.address, toWad(1), 0n],
+        "OnlyClearingHouse",
+      ],
       ["Vault", "advanceToPool", [market, toWad(1)], "OnlyClearingHouse"],
       ["Vault", "setInsuranceFund", [s.address], "OnlyClearingHouse"],
       ["Vault", "depositInsurance", [1n], "OnlyInsuranceFund"],
