@@ -4,7 +4,6 @@ pragma solidity 0.8.28;
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
 import {IAmm, Side} from "../interfaces/IAmm.sol";
-import {IVault} from "../interfaces/IVault.sol";
 import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
 import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 import {FixedPoint} from "../libraries/FixedPoint.sol";
