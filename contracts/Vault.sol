@@ -169,6 +169,24 @@ contract Vault is IVault, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IVault
+    function moveMargin(address trader, address market, int256 amount) external onlyClearingHouse {
+        if (amount == 0) revert ZeroAmount();
+        MarketAccount memory account = _marketAccounts[market];
+        uint256 pool = account.pool;
+        uint8 flags = account.flags;
+        if (flags & BOOKED == 0) flags = _book(market, flags);
+        uint256 claim;
+        if (amount > 0) {
+            pool += _debit(trader, uint256(amount));
+        } else {
+            (pool, claim) = _pay(trader, pool, uint256(-amount), 0);
+            if (claim != 0) flags |= OWES;
+        }
+        _writeAccount(market, pool.toUint128(), (int256(account.lockedMargin) + amount).toInt120(), flags);
+        if (claim != 0) _queueClaim(market, trader, claim);
+    }
+
+    /// @inheritdoc IVault
     function settleLiquidation(
         address market,
         address liquidator,

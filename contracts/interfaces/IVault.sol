@@ -176,6 +176,15 @@ interface IVault is IVaultErrors {
         uint256 claim
     ) external;
 
+    /// @notice Moves `amount` of margin between `trader`'s free collateral and `market`'s pool
+    /// (ClearingHouse only), in 18 decimals: exactly {settle} with a free collateral delta of
+    /// `-amount` and a locked margin delta of `amount` (a margin added, `amount` > 0, or removed;
+    /// also a contribution to the market's AMM budget, which the pool holds as locked margin).
+    /// @dev Reverts with {ZeroAmount} for 0 and {InsufficientFreeCollateral} when the trader holds
+    /// less than an added margin. A removed margin the pool cannot hold is queued as the trader's
+    /// claim, as in {settle}.
+    function moveMargin(address trader, address market, int256 amount) external;
+
     /// @notice Moves a liquidation's value in `market` in one call (ClearingHouse only), all in 18
     /// decimals: exactly {settle} for the liquidator followed by {settle} for the trader (the
     /// latter only when it is paid or owed something), with the same events in the same order.

@@ -871,6 +871,46 @@ describe("Vault", function () {
         expect(await vault.payClaims.staticCall(M, 1n)).to.equal(0n);
       });
 
+      it("moveMargin adds margin from free collateral or removes it from the pool, as settle would; a removal the pool cannot hold is a claim", async function () {
+        const { vault, asCh, token, alice, bob, stranger } = await networkHelpers.loadFixture(fundedFixture);
+        // Alice 100 free, fund 50. 40 of margin added in M: free 60, pool 40, locked 40.
+        await asCh.moveMargin(alice.address, M, toWad(40));
+        expect(await vault.freeCollateral(alice.address)).to.equal(toWad(60));
+        expect(await vault.marketBalances(M)).to.deep.equal([toWad(40), toWad(40), 0n, 0n]);
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(40), toWad(50)]);
+        // 15 removed: free 75, pool 25, locked 25.
+        await asCh.moveMargin(alice.address, M, -toWad(15));
+        expect(await vault.freeCollateral(alice.address)).to.equal(toWad(75));
+        expect(await vault.marketBalances(M)).to.deep.equal([toWad(25), toWad(25), 0n, 0n]);
+        // More than Alice holds: refused.
+        await expect(asCh.moveMargin(alice.address, M, toWad(75) + 1n))
+          .to.be.revertedWithCustomError(vault, "InsufficientFreeCollateral")
+          .withArgs(alice.address, toWad(75), toWad(75) + 1n);
+        // Bob's 10 in M2 are M2's. Then 25 + 1 wei removed from M, whose pool holds 25: the pool pays
+        // its 25, the wei is Alice's claim (the locked margin goes to -1 wei, read as 0).
+        await mintAndApprove(token, vault, bob, USDC(10));
+        await vault.connect(bob).deposit(USDC(10));
+        await asCh.moveMargin(bob.address, M2, toWad(10));
+        await expect(asCh.moveMargin(alice.address, M, -(toWad(25) + 1n)))
+          .to.emit(vault, "ClaimQueued")
+          .withArgs(M, alice.address, 0n, 1n, 1n);
+        expect(await vault.freeCollateral(alice.address)).to.equal(toWad(100));
+        expect(await vault.marketBalances(M)).to.deep.equal([0n, 0n, 1n, 0n]);
+        expect(await vault.marketBalances(M2)).to.deep.equal([toWad(10), toWad(10), 0n, 0n]);
+        // The queue owes the wei: 1 wei realised into M goes to it, not to a new profit.
+        await asCh.moveMargin(bob.address, M2, -toWad(10));
+        await asCh.settle(bob.address, M, -1n, 0n, 0n, 0n);
+        expect(await vault.profitAvailable(M)).to.equal(0n);
+        // Zero is refused; only the ClearingHouse may move margin.
+        await expect(asCh.moveMargin(alice.address, M, 0n)).to.be.revertedWithCustomError(vault, "ZeroAmount");
+        await expect(vault.connect(stranger).moveMargin(alice.address, M, toWad(1)))
+          .to.be.revertedWithCustomError(vault, "OnlyClearingHouse")
+          .withArgs(stranger.address);
+        // 160 USDC held = 100 + 10 - 1 wei free + 1 wei in M's pool + 50 in the fund.
+        expect(await token.balanceOf(await vault.getAddress())).to.equal(USDC(160));
+        expect(await vault.getPoolBalances()).to.deep.equal([1n, toWad(50)]);
+      });
+
       it("settleLiquidation moves the liquidator's part, then the trader's, as the two settlements would, in one call", async function () {
         const { vault, asCh, token, alice, bob } = await networkHelpers.loadFixture(fundedFixture);
         // Alice 100 free, fund 50; her 40 of margin locked in M.

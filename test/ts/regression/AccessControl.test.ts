@@ -105,6 +105,7 @@ describe("Regression: access control", function () {
       ["Amm", "collectGains", [1n], "OnlyClearingHouse"],
       ["Amm", "coverBadDebt", [1n], "OnlyClearingHouse"],
       ["Vault", "settle", [s.address, market, toWad(1), -toWad(1), 0n, 0n], "OnlyClearingHouse"],
+      ["Vault", "moveMargin", [s.address, market, toWad(1)], "OnlyClearingHouse"],
       [
         "Vault",
         "settleLiquidation",
