@@ -273,9 +273,9 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     function addMargin(address amm, uint256 amount) external nonReentrant whenNotPaused {
         if (amount == 0) revert ZeroAmount();
         StoredPosition storage p = _positions[amm][msg.sender];
-        // A position exists only in a listed market, so this also checks the market.
+        // A position exists only in a listed market, so this also checks the market; a settled one's
+        // Vault account is closed, and the Vault refuses the margin with MarketIsSettled.
         if (p.size == 0) revert NoPosition(msg.sender, amm);
-        if (_markets[amm].status == MarketStatus.SETTLED) revert MarketIsSettled(amm);
         // Funding is not settled here: adding margin cannot hurt anyone, and the next trade settles it.
         uint256 margin = p.margin + amount;
         p.margin = margin.toUint128();

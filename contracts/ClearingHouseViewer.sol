@@ -152,7 +152,7 @@ contract ClearingHouseViewer is IClearingHouseViewer {
         uint256 leverage
     ) external view returns (OpenPreview memory preview) {
         Market memory m = _market(amm, trader);
-        if (m.status == IClearingHouse.MarketStatus.SETTLED) revert IClearingHouse.MarketIsSettled(amm);
+        if (m.status == IClearingHouse.MarketStatus.SETTLED) revert IVaultErrors.MarketIsSettled(amm);
         uint256 notional = PositionMath.openNotional(margin, leverage, m.params.initialMarginRatio);
         StoredPosition memory p = m.position;
         int256 sizeBefore = p.size;

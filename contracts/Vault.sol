@@ -33,7 +33,7 @@ contract Vault is IVault, ReentrancyGuardTransient {
     /// floored at zero ({_locked}). `flags`: {OWES} is clear only when the market's claim queue
     /// owes nothing (no queued claim, no fund receivable), so a profit's check ({profitAvailable})
     /// reads the queue's slot only when it may hold something; {BOOKED} is set once the market is
-    /// in {_bookedMarkets}. (120 bits hold 1.3e18 whole tokens at 18 decimals.)
+    /// in {_bookedMarkets}; {CLOSED} once it is settled. (120 bits hold 1.3e18 whole tokens at 18 decimals.)
     struct MarketAccount {
         uint128 pool;
         int120 lockedMargin;
@@ -59,6 +59,8 @@ contract Vault is IVault, ReentrancyGuardTransient {
     uint8 private constant OWES = 1;
     /// @dev {MarketAccount}'s flag: the market is in {_bookedMarkets}.
     uint8 private constant BOOKED = 2;
+    /// @dev {MarketAccount}'s flag: the market is settled and takes no more margin ({closeMarket}).
+    uint8 private constant CLOSED = 4;
 
     /// @dev The insurance account, alone in its slot: only a flow to or from the fund reads and
     /// writes it, so a margin move, or a trade without a fund flow, leaves it alone.
@@ -174,6 +176,7 @@ contract Vault is IVault, ReentrancyGuardTransient {
         MarketAccount memory account = _marketAccounts[market];
         uint256 pool = account.pool;
         uint8 flags = account.flags;
+        if (flags & CLOSED != 0) revert MarketIsSettled(market);
         if (flags & BOOKED == 0) flags = _book(market, flags);
         uint256 claim;
         if (amount > 0) {
@@ -184,6 +187,16 @@ contract Vault is IVault, ReentrancyGuardTransient {
         }
         _writeAccount(market, pool.toUint128(), (int256(account.lockedMargin) + amount).toInt120(), flags);
         if (claim != 0) _queueClaim(market, trader, claim);
+    }
+
+    /// @inheritdoc IVault
+    function closeMarket(address market) external onlyClearingHouse {
+        MarketAccount memory account = _marketAccounts[market];
+        uint8 flags = account.flags;
+        if (flags & CLOSED != 0) revert MarketIsSettled(market);
+        if (flags & BOOKED == 0) flags = _book(market, flags);
+        _writeAccount(market, account.pool, account.lockedMargin, flags | CLOSED);
+        emit MarketClosed(market);
     }
 
     /// @inheritdoc IVault

@@ -60,6 +60,8 @@ contract SettlementModule is ClearingHouseModule {
         (uint256 openLong, uint256 openShort) = IAmm(amm).getOpenInterest();
         market.status = IClearingHouse.MarketStatus.SETTLED;
         _markets[amm] = market;
+        // No margin may be added once settled: the Vault refuses it, so addMargin reads no status.
+        vault_.closeMarket(amm);
         IClearingHouse.Settlement storage s = SettlementStorage.ofMarket(amm);
         s.price = price;
         s.longIndex = funding.longIndex;

@@ -18,6 +18,9 @@ interface IVaultErrors is ICommonErrors {
     error UnsupportedTransferAmount(uint256 expected, uint256 received);
     /// @notice A trader's free collateral (18 decimals) is below what the action needs.
     error InsufficientFreeCollateral(address trader, uint256 available, uint256 needed);
+    /// @notice The market has been settled: only {IClearingHouse-settlePosition} remains (raised by
+    /// the ClearingHouse, and by the Vault for a margin moved into a closed market).
+    error MarketIsSettled(address amm);
     /// @notice A claim queue entry was asked for past the queue's end.
     error ClaimIndexOutOfRange(address market, uint256 index, uint256 length);
 }
@@ -84,6 +87,9 @@ interface IVault is IVaultErrors {
     /// @notice `amount` (18 decimals) of the fund's receivable from `market` was paid to the fund;
     /// `remainingReceivable` is what the pool still owes it.
     event FundReceivablePaid(address indexed market, uint256 amount, uint256 remainingReceivable);
+
+    /// @notice `market` was settled: the Vault takes no more margin into it ({closeMarket}).
+    event MarketClosed(address indexed market);
 
     /// @notice `amount` tokens (token units) were deposited by `from` to `trader`'s free collateral.
     event Deposited(address indexed from, address indexed trader, uint256 amount);
@@ -180,10 +186,17 @@ interface IVault is IVaultErrors {
     /// (ClearingHouse only), in 18 decimals: exactly {settle} with a free collateral delta of
     /// `-amount` and a locked margin delta of `amount` (a margin added, `amount` > 0, or removed;
     /// also a contribution to the market's AMM budget, which the pool holds as locked margin).
-    /// @dev Reverts with {ZeroAmount} for 0 and {InsufficientFreeCollateral} when the trader holds
-    /// less than an added margin. A removed margin the pool cannot hold is queued as the trader's
+    /// @dev Reverts with {ZeroAmount} for 0, {MarketIsSettled} once the market is closed
+    /// ({closeMarket}), and {InsufficientFreeCollateral} when the trader holds less than an added
+    /// margin. A removed margin the pool cannot hold is queued as the trader's
     /// claim, as in {settle}.
     function moveMargin(address trader, address market, int256 amount) external;
+
+    /// @notice Closes `market` to margin, once, when the ClearingHouse settles it (ClearingHouse
+    /// only): {moveMargin} into it reverts with {MarketIsSettled} from then on, so adding margin
+    /// needs no read of the market's status on the ClearingHouse's side. Its pool, claims and
+    /// {settle} are unchanged. Reverts with {MarketIsSettled} if it is already closed.
+    function closeMarket(address market) external;
 
     /// @notice Moves a liquidation's value in `market` in one call (ClearingHouse only), all in 18
     /// decimals: exactly {settle} for the liquidator followed by {settle} for the trader (the

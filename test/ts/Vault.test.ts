@@ -713,6 +713,7 @@ describe("Vault", function () {
     describe("market pools and the claim queue", function () {
       const M = ethers.getAddress("0x000000000000000000000000000000000000aaaa");
       const M2 = ethers.getAddress("0x000000000000000000000000000000000000bbbb");
+      const M3 = ethers.getAddress("0x000000000000000000000000000000000000dddd");
 
       it("keeps each market's money apart, queues what a pool cannot pay and pays claims first in, first out, never from locked margin", async function () {
         const { vault, asCh, token, alice, bob, stranger } = await networkHelpers.loadFixture(fundedFixture);
@@ -911,6 +912,33 @@ describe("Vault", function () {
         expect(await vault.getPoolBalances()).to.deep.equal([1n, toWad(50)]);
       });
 
+      it("closeMarket closes a market to margin, once; its pool, claims and settlements carry on", async function () {
+        const { vault, asCh, alice, bob, stranger } = await networkHelpers.loadFixture(fundedFixture);
+        await asCh.moveMargin(alice.address, M, toWad(40));
+        await expect(vault.connect(stranger).closeMarket(M))
+          .to.be.revertedWithCustomError(vault, "OnlyClearingHouse")
+          .withArgs(stranger.address);
+        await expect(asCh.closeMarket(M)).to.emit(vault, "MarketClosed").withArgs(M);
+        await expect(asCh.closeMarket(M)).to.be.revertedWithCustomError(vault, "MarketIsSettled").withArgs(M);
+        // No margin in or out of it any more, even one Alice could pay; another market takes it.
+        for (const amount of [toWad(1), -toWad(1)]) {
+          await expect(asCh.moveMargin(alice.address, M, amount))
+            .to.be.revertedWithCustomError(vault, "MarketIsSettled")
+            .withArgs(M);
+        }
+        await asCh.moveMargin(alice.address, M2, toWad(1));
+        expect(await vault.marketBalances(M)).to.deep.equal([toWad(40), toWad(40), 0n, 0n]);
+        // The settlements that pay its positions out still run: 25 paid, 15 of margin released to the fund.
+        await asCh.settle(alice.address, M, toWad(25), 0n, -toWad(25), 0n);
+        await asCh.settle(ethers.ZeroAddress, M, 0n, toWad(15), -toWad(15), 0n);
+        expect(await vault.marketBalances(M)).to.deep.equal([0n, 0n, 0n, 0n]);
+        expect(await vault.freeCollateral(alice.address)).to.equal(toWad(84));
+        // A market closed before any settlement is booked like any other: its pool counts once.
+        await asCh.closeMarket(M3);
+        await asCh.settle(bob.address, M3, 0n, -toWad(5), 0n, 0n);
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(6), toWad(60)]);
+      });
+
       it("settleLiquidation moves the liquidator's part, then the trader's, as the two settlements would, in one call", async function () {
         const { vault, asCh, token, alice, bob } = await networkHelpers.loadFixture(fundedFixture);
         // Alice 100 free, fund 50; her 40 of margin locked in M.
@@ -1033,7 +1061,6 @@ describe("Vault", function () {
 
       it("getPoolBalances sums the pool of every market settled for, each once; insuranceAccount is the fund's exact balance", async function () {
         const { vault, asCh, token, alice } = await networkHelpers.loadFixture(fundedFixture);
-        const M3 = ethers.getAddress("0x000000000000000000000000000000000000dddd");
         // Alice 100 free, fund 50. 40 into M, then a settlement that moves nothing into M3.
         await asCh.settle(alice.address, M, -toWad(40), 0n, toWad(40), 0n);
         await asCh.settle(ethers.ZeroAddress, M3, 0n, 0n, 0n, 0n);

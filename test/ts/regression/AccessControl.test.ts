@@ -106,6 +106,7 @@ describe("Regression: access control", function () {
       ["Amm", "coverBadDebt", [1n], "OnlyClearingHouse"],
       ["Vault", "settle", [s.address, market, toWad(1), -toWad(1), 0n, 0n], "OnlyClearingHouse"],
       ["Vault", "moveMargin", [s.address, market, toWad(1)], "OnlyClearingHouse"],
+      ["Vault", "closeMarket", [market], "OnlyClearingHouse"],
       [
         "Vault",
         "settleLiquidation",
