@@ -273,14 +273,15 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     function addMargin(address amm, uint256 amount) external nonReentrant whenNotPaused {
         if (amount == 0) revert ZeroAmount();
         StoredPosition storage p = _positions[amm][msg.sender];
-        // A position exists only in a listed market, so this also checks the market.
+        // A position exists only in a listed market, so this also checks the market; a settled one's
+        // Vault account is closed, and the Vault refuses the margin with MarketIsSettled.
         if (p.size == 0) revert NoPosition(msg.sender, amm);
-        if (_markets[amm].status == MarketStatus.SETTLED) revert MarketIsSettled(amm);
         // Funding is not settled here: adding margin cannot hurt anyone, and the next trade settles it.
         uint256 margin = p.margin + amount;
         p.margin = margin.toUint128();
-        _config.vault.settle(msg.sender, amm, -amount.toInt256(), 0, amount.toInt256(), 0);
-        emit MarginChanged(msg.sender, amm, amount.toInt256(), margin);
+        int256 delta = amount.toInt256();
+        _config.vault.moveMargin(msg.sender, amm, delta);
+        emit MarginChanged(msg.sender, amm, delta, margin);
     }
 
     /// @inheritdoc IClearingHouse
@@ -302,8 +303,10 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
             market.initialMarginRatio
         );
         stored.margin = p.margin;
-        _config.vault.settle(msg.sender, amm, amount.toInt256(), 0, -amount.toInt256(), 0);
-        emit MarginChanged(msg.sender, amm, -amount.toInt256(), p.margin);
+        // amount <= the margin, a uint128: the cast and the negation are exact.
+        int256 delta = -int256(amount);
+        _config.vault.moveMargin(msg.sender, amm, delta);
+        emit MarginChanged(msg.sender, amm, delta, p.margin);
     }
 
     // ---------------------------------------------------------------- modules

@@ -152,7 +152,7 @@ contract ClearingHouseViewer is IClearingHouseViewer {
         uint256 leverage
     ) external view returns (OpenPreview memory preview) {
         Market memory m = _market(amm, trader);
-        if (m.status == IClearingHouse.MarketStatus.SETTLED) revert IClearingHouse.MarketIsSettled(amm);
+        if (m.status == IClearingHouse.MarketStatus.SETTLED) revert IVaultErrors.MarketIsSettled(amm);
         uint256 notional = PositionMath.openNotional(margin, leverage, m.params.initialMarginRatio);
         StoredPosition memory p = m.position;
         int256 sizeBefore = p.size;
@@ -366,8 +366,7 @@ contract ClearingHouseViewer is IClearingHouseViewer {
         // The curve a trade now trades on: after the repeg it would run first (none due: as it is).
         (m.quoteReserve, m.baseReserve, m.budget, ) = IAmm(amm).previewRepeg();
         IVault vault = clearingHouse.vault();
-        (, uint256 fund) = vault.getPoolBalances();
-        m.funding = IAmm(amm).getFundingIndices(fund);
+        m.funding = IAmm(amm).getFundingIndices(vault.insuranceAccount());
         m.profitAvailable = vault.profitAvailable(amm);
         IClearingHouse.Position memory p = clearingHouse.getPosition(amm, trader);
         m.position = StoredPosition(

@@ -26,25 +26,18 @@ contract Vault is IVault, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- storage
 
-    /// @dev The totals every trade touches, packed in one slot: the sum of the market pools
-    /// (kept for {getPoolBalances}) and the insurance account.
-    struct PoolBalances {
-        uint128 marginPools;
-        uint128 insuranceFund;
-    }
-
     /// @dev A market's pool and its locked margin, packed so a trade reads and writes one slot. The
     /// locked margin is signed: net of pending funding it goes below zero when the positions'
     /// funding debts exceed all their margins, and keeping that (instead of flooring it) lets the
     /// liquidation that settles those debts bring it back exactly. Views and payments use it
-    /// floored at zero ({_locked}). `owes` is false only when the market's claim queue owes
-    /// nothing (no queued claim, no fund receivable), so a profit's check ({profitAvailable})
-    /// reads the queue's slot only when it may hold something. (120 bits hold 1.3e18 whole tokens
-    /// at 18 decimals.)
+    /// floored at zero ({_locked}). `flags`: {OWES} is clear only when the market's claim queue
+    /// owes nothing (no queued claim, no fund receivable), so a profit's check ({profitAvailable})
+    /// reads the queue's slot only when it may hold something; {BOOKED} is set once the market is
+    /// in {_bookedMarkets}; {CLOSED} once it is settled. (120 bits hold 1.3e18 whole tokens at 18 decimals.)
     struct MarketAccount {
         uint128 pool;
         int120 lockedMargin;
-        bool owes;
+        uint8 flags;
     }
 
     /// @dev A market's claim queue: what its pool owes ahead of any new profit (the queued claims
@@ -62,7 +55,16 @@ contract Vault is IVault, ReentrancyGuardTransient {
         uint96 amount;
     }
 
-    PoolBalances private _pools;
+    /// @dev {MarketAccount}'s flag: the market's claim queue may owe something.
+    uint8 private constant OWES = 1;
+    /// @dev {MarketAccount}'s flag: the market is in {_bookedMarkets}.
+    uint8 private constant BOOKED = 2;
+    /// @dev {MarketAccount}'s flag: the market is settled and takes no more margin ({closeMarket}).
+    uint8 private constant CLOSED = 4;
+
+    /// @dev The insurance account, alone in its slot: only a flow to or from the fund reads and
+    /// writes it, so a margin move, or a trade without a fund flow, leaves it alone.
+    uint256 private _insuranceAccount;
     mapping(address trader => uint256) private _freeCollateral;
     /// @inheritdoc IVault
     address public insuranceFund;
@@ -72,6 +74,10 @@ contract Vault is IVault, ReentrancyGuardTransient {
     mapping(address market => mapping(address trader => uint256)) private _claimOf;
     /// @dev What the insurance fund was owed by a market's pool and could not take (see {settle}).
     mapping(address market => uint256) private _fundReceivables;
+    /// @dev Every market the Vault has settled for, in the order of its first settlement (a pool
+    /// only ever holds money after one): {getPoolBalances} sums their pools, so no running total
+    /// has to be written on every trade.
+    address[] private _bookedMarkets;
 
     // ---------------------------------------------------------------- constructor
 
@@ -145,49 +151,80 @@ contract Vault is IVault, ReentrancyGuardTransient {
         int256 insuranceFundDelta,
         int256 lockedMarginDelta,
         uint256 claim
-    ) external onlyClearingHouse {
+    ) public onlyClearingHouse {
         MarketAccount memory account = _marketAccounts[market];
-        PoolBalances memory totals = _pools;
         uint256 pool = account.pool;
-        uint256 fund = totals.insuranceFund;
-        if (freeCollateralDelta < 0) {
-            uint256 amount = uint256(-freeCollateralDelta);
-            uint256 available = _freeCollateral[trader];
-            if (amount > available) revert InsufficientFreeCollateral(trader, available, amount);
-            unchecked {
-                // Cannot underflow: checked just above.
-                _freeCollateral[trader] = available - amount;
-            }
-            pool += amount;
-        }
-        if (insuranceFundDelta < 0) {
-            uint256 amount = uint256(-insuranceFundDelta);
-            if (amount > fund) revert InsufficientInsuranceFund(fund, amount);
-            unchecked {
-                // Cannot underflow: checked just above.
-                fund -= amount;
-            }
-            pool += amount;
-        }
-        if (freeCollateralDelta > 0) {
-            uint256 amount = uint256(freeCollateralDelta);
-            uint256 paid = Math.min(amount, pool);
-            unchecked {
-                pool -= paid;
-                // What the pool cannot hold waits as a claim.
-                claim += amount - paid;
-            }
-            _freeCollateral[trader] += paid;
-        }
+        uint8 flags = account.flags;
+        if (flags & BOOKED == 0) flags = _book(market, flags);
+        if (freeCollateralDelta < 0) pool += _debit(trader, uint256(-freeCollateralDelta));
+        if (insuranceFundDelta < 0) pool += _drawFund(uint256(-insuranceFundDelta));
+        if (freeCollateralDelta > 0) (pool, claim) = _pay(trader, pool, uint256(freeCollateralDelta), claim);
         int256 locked = int256(account.lockedMargin) + lockedMarginDelta;
-        bool owes = account.owes || claim != 0;
+        if (claim != 0) flags |= OWES;
         if (insuranceFundDelta > 0) {
             bool booked;
-            (pool, fund, booked) = _takeForFund(market, pool, fund, locked, uint256(insuranceFundDelta));
-            owes = owes || booked;
+            (pool, booked) = _takeForFund(market, pool, locked, uint256(insuranceFundDelta));
+            if (booked) flags |= OWES;
         }
-        _writeAccount(market, pool.toUint128(), locked.toInt120(), owes);
-        _pools = PoolBalances((uint256(totals.marginPools) + pool - account.pool).toUint128(), fund.toUint128());
+        _writeAccount(market, pool.toUint128(), locked.toInt120(), flags);
+        if (claim != 0) _queueClaim(market, trader, claim);
+    }
+
+    /// @inheritdoc IVault
+    function moveMargin(address trader, address market, int256 amount) external onlyClearingHouse {
+        if (amount == 0) revert ZeroAmount();
+        MarketAccount memory account = _marketAccounts[market];
+        uint256 pool = account.pool;
+        uint8 flags = account.flags;
+        if (flags & CLOSED != 0) revert MarketIsSettled(market);
+        if (flags & BOOKED == 0) flags = _book(market, flags);
+        uint256 claim;
+        if (amount > 0) {
+            pool += _debit(trader, uint256(amount));
+        } else {
+            (pool, claim) = _pay(trader, pool, uint256(-amount), 0);
+            if (claim != 0) flags |= OWES;
+        }
+        _writeAccount(market, pool.toUint128(), (int256(account.lockedMargin) + amount).toInt120(), flags);
+        if (claim != 0) _queueClaim(market, trader, claim);
+    }
+
+    /// @inheritdoc IVault
+    function closeMarket(address market) external onlyClearingHouse {
+        MarketAccount memory account = _marketAccounts[market];
+        uint8 flags = account.flags;
+        if (flags & CLOSED != 0) revert MarketIsSettled(market);
+        if (flags & BOOKED == 0) flags = _book(market, flags);
+        _writeAccount(market, account.pool, account.lockedMargin, flags | CLOSED);
+        emit MarketClosed(market);
+    }
+
+    /// @inheritdoc IVault
+    function settleLiquidation(
+        address market,
+        address liquidator,
+        uint256 reward,
+        uint256 rewardClaim,
+        int256 insuranceFundDelta,
+        int256 lockedMarginDelta,
+        address trader,
+        uint256 payout,
+        uint256 claim
+    ) external onlyClearingHouse {
+        if (liquidator == address(0) || trader == address(0)) revert ZeroAddress();
+        settle(liquidator, market, reward.toInt256(), insuranceFundDelta, lockedMarginDelta, rewardClaim);
+        if (payout != 0 || claim != 0) _payOut(market, trader, payout, claim);
+    }
+
+    /// @dev {settle} for `trader` in `market` with only a payout and a claim: the pool pays `payout`
+    /// as far as it holds, the rest joins `claim`, which is queued.
+    function _payOut(address market, address trader, uint256 payout, uint256 claim) private {
+        MarketAccount memory account = _marketAccounts[market];
+        uint256 pool = account.pool;
+        uint8 flags = account.flags;
+        if (payout != 0) (pool, claim) = _pay(trader, pool, payout, claim);
+        if (claim != 0) flags |= OWES;
+        _writeAccount(market, uint128(pool), account.lockedMargin, flags);
         if (claim != 0) _queueClaim(market, trader, claim);
     }
 
@@ -196,34 +233,77 @@ contract Vault is IVault, ReentrancyGuardTransient {
         MarketAccount memory account = _marketAccounts[market];
         uint256 locked = _locked(account);
         if (account.pool >= locked) return 0;
-        PoolBalances memory totals = _pools;
-        advanced = Math.min(Math.min(locked - account.pool, maxAmount), totals.insuranceFund);
+        uint256 fund = _insuranceAccount;
+        advanced = Math.min(Math.min(locked - account.pool, maxAmount), fund);
         if (advanced == 0) return 0;
         // The advance is booked as the fund's receivable just below: the queue owes from now on.
-        _writeAccount(market, uint128(account.pool + advanced), account.lockedMargin, true);
-        // advanced <= the fund: no underflow; the pools' sum grows by what the fund gave.
-        _pools = PoolBalances((totals.marginPools + advanced).toUint128(), uint128(totals.insuranceFund - advanced));
+        _writeAccount(market, uint128(account.pool + advanced), account.lockedMargin, account.flags | OWES);
+        unchecked {
+            // advanced <= the fund.
+            _insuranceAccount = fund - advanced;
+        }
         emit FundAdvanced(market, advanced);
         _bookReceivable(market, advanced);
     }
 
+    /// @dev Adds `market` to {_bookedMarkets}, once (its first settlement); returns its flags with {BOOKED}.
+    function _book(address market, uint8 flags) private returns (uint8) {
+        _bookedMarkets.push(market);
+        return flags | BOOKED;
+    }
+
+    /// @dev Takes `amount` out of `trader`'s free collateral; reverts if it holds less. Returns `amount`.
+    function _debit(address trader, uint256 amount) private returns (uint256) {
+        uint256 available = _freeCollateral[trader];
+        if (amount > available) revert InsufficientFreeCollateral(trader, available, amount);
+        unchecked {
+            // Cannot underflow: checked just above.
+            _freeCollateral[trader] = available - amount;
+        }
+        return amount;
+    }
+
+    /// @dev Takes `amount` out of the insurance account; reverts if it holds less. Returns `amount`.
+    function _drawFund(uint256 amount) private returns (uint256) {
+        uint256 fund = _insuranceAccount;
+        if (amount > fund) revert InsufficientInsuranceFund(fund, amount);
+        unchecked {
+            // Cannot underflow: checked just above.
+            _insuranceAccount = fund - amount;
+        }
+        return amount;
+    }
+
+    /// @dev Pays `amount` to `trader`'s free collateral out of `pool` as far as it holds; what it
+    /// cannot hold is added to `claim`. Returns the pool and the claim after it.
+    function _pay(address trader, uint256 pool, uint256 amount, uint256 claim) private returns (uint256, uint256) {
+        uint256 paid = Math.min(amount, pool);
+        _freeCollateral[trader] += paid;
+        unchecked {
+            // paid <= pool and paid <= amount. What the pool cannot hold waits as a claim.
+            return (pool - paid, claim + (amount - paid));
+        }
+    }
+
     /// @dev The fund takes `owed` out of `market`'s `pool` only as far as the pool holds beyond
     /// `locked`, the locked margin after the call: the rest is its receivable, so its take never
-    /// comes out of a margin that backs a position. Returns the pool and the fund after it, and
-    /// whether it booked a receivable.
+    /// comes out of a margin that backs a position. The insurance account is written only when it
+    /// takes something. Returns the pool after it, and whether it booked a receivable.
     function _takeForFund(
         address market,
         uint256 pool,
-        uint256 fund,
         int256 locked,
         uint256 owed
-    ) private returns (uint256, uint256, bool booked) {
+    ) private returns (uint256, bool booked) {
         uint256 lockedAfter = locked > 0 ? uint256(locked) : 0;
         uint256 take = Math.min(owed, pool > lockedAfter ? pool - lockedAfter : 0);
         booked = take < owed;
         if (booked) _bookReceivable(market, owed - take);
-        // take <= pool: no underflow.
-        return (pool - take, fund + take, booked);
+        if (take != 0) _insuranceAccount += take;
+        unchecked {
+            // take <= pool.
+            return (pool - take, booked);
+        }
     }
 
     /// @dev Adds `amount` to what `market`'s pool owes the insurance fund, ahead of its claims.
@@ -237,13 +317,13 @@ contract Vault is IVault, ReentrancyGuardTransient {
 
     /// @dev Writes `market`'s account with one store: the compiler's copy of a three-field struct
     /// reads the slot first. The layout is {MarketAccount}'s: pool in the low 128 bits, the locked
-    /// margin's 120 bits (two's complement) above it, the flag in the top byte.
-    function _writeAccount(address market, uint128 pool, int120 lockedMargin, bool owes) private {
+    /// margin's 120 bits (two's complement) above it, the flags in the top byte.
+    function _writeAccount(address market, uint128 pool, int120 lockedMargin, uint8 flags) private {
         MarketAccount storage account = _marketAccounts[market];
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             let locked := and(lockedMargin, 0xffffffffffffffffffffffffffffff)
-            sstore(account.slot, or(or(pool, shl(128, locked)), shl(248, owes)))
+            sstore(account.slot, or(or(pool, shl(128, locked)), shl(248, flags)))
         }
     }
 
@@ -295,9 +375,10 @@ contract Vault is IVault, ReentrancyGuardTransient {
         uint256 out = paid + toFund;
         uint256 owedAfter = queue.owed - out;
         _claimQueues[market] = ClaimQueue(uint128(owedAfter), uint64(head), queue.tail);
-        _writeAccount(market, uint128(account.pool - out), account.lockedMargin, owedAfter != 0);
-        PoolBalances memory totals = _pools;
-        _pools = PoolBalances(uint128(totals.marginPools - out), (totals.insuranceFund + toFund).toUint128());
+        // The queue owes nothing any more once it is paid off: {OWES} follows it.
+        uint8 flags = owedAfter != 0 ? account.flags | OWES : account.flags & ~OWES;
+        _writeAccount(market, uint128(account.pool - out), account.lockedMargin, flags);
+        if (toFund != 0) _insuranceAccount += toFund;
     }
 
     /// @dev Pays `market`'s receivable to the fund as far as `spare` goes (the ledger's totals are
@@ -331,8 +412,7 @@ contract Vault is IVault, ReentrancyGuardTransient {
         _token.safeTransferFrom(msg.sender, address(this), amount);
         uint256 received = _token.balanceOf(address(this)) - balanceBefore;
         if (received != amount) revert UnsupportedTransferAmount(amount, received);
-        PoolBalances memory pools = _pools;
-        _pools = PoolBalances(pools.marginPools, (pools.insuranceFund + amount * _scale).toUint128());
+        _insuranceAccount += amount * _scale;
         emit InsuranceDeposited(amount);
     }
 
@@ -340,20 +420,14 @@ contract Vault is IVault, ReentrancyGuardTransient {
     function withdrawInsurance(address to, uint256 amount) external nonReentrant onlyInsuranceFund {
         if (amount == 0) revert ZeroAmount();
         if (to == address(0)) revert ZeroAddress();
-        PoolBalances memory pools = _pools;
-        uint256 internalAmount = amount * _scale;
-        if (internalAmount > pools.insuranceFund) revert InsufficientInsuranceFund(pools.insuranceFund, internalAmount);
-        unchecked {
-            // Cannot underflow: checked just above.
-            _pools = PoolBalances(pools.marginPools, uint128(pools.insuranceFund - internalAmount));
-        }
+        _drawFund(amount * _scale);
         _token.safeTransfer(to, amount);
         emit InsuranceWithdrawn(to, amount);
     }
 
     /// @inheritdoc IVault
     function insuranceFundBalance() external view returns (uint256) {
-        return _pools.insuranceFund / _scale;
+        return _insuranceAccount / _scale;
     }
 
     // ---------------------------------------------------------------- views
@@ -369,9 +443,17 @@ contract Vault is IVault, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IVault
-    function getPoolBalances() external view returns (uint256 marginPool, uint256 insuranceAccount) {
-        PoolBalances memory pools = _pools;
-        return (pools.marginPools, pools.insuranceFund);
+    function getPoolBalances() external view returns (uint256 marginPool, uint256 fund) {
+        uint256 length = _bookedMarkets.length;
+        for (uint256 i; i < length; ++i) {
+            marginPool += _marketAccounts[_bookedMarkets[i]].pool;
+        }
+        return (marginPool, _insuranceAccount);
+    }
+
+    /// @inheritdoc IVault
+    function insuranceAccount() external view returns (uint256) {
+        return _insuranceAccount;
     }
 
     /// @inheritdoc IVault
@@ -385,7 +467,7 @@ contract Vault is IVault, ReentrancyGuardTransient {
     function profitAvailable(address market) external view returns (uint256) {
         MarketAccount memory account = _marketAccounts[market];
         uint256 reserved = _locked(account);
-        if (account.owes) reserved += _claimQueues[market].owed;
+        if (account.flags & OWES != 0) reserved += _claimQueues[market].owed;
         return account.pool > reserved ? account.pool - reserved : 0;
     }
 

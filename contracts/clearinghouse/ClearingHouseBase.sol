@@ -7,7 +7,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IAmm, Side} from "../interfaces/IAmm.sol";
 import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
 import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
-import {IVault} from "../interfaces/IVault.sol";
+import {IVault, IVaultErrors} from "../interfaces/IVault.sol";
 import {LiquidationMath} from "../libraries/LiquidationMath.sol";
 import {PositionMath, StoredPosition, Trade} from "../libraries/PositionMath.sol";
 
@@ -90,8 +90,8 @@ abstract contract ClearingHouseBase is Ownable2Step, ReentrancyGuardTransient {
 
     /// @dev What the insurance account can pay toward funding. Read before the Vault is called to
     /// settle, so the later call finds the Vault's account and slot warm.
-    function _insuranceAvailable() internal view returns (uint256 fund) {
-        (, fund) = _config.vault.getPoolBalances();
+    function _insuranceAvailable() internal view returns (uint256) {
+        return _config.vault.insuranceAccount();
     }
 
     /// @dev Defers the part of a reduce's or close's profit its market's pool cannot pay now into
@@ -213,7 +213,7 @@ abstract contract ClearingHouseBase is Ownable2Step, ReentrancyGuardTransient {
     /// @dev A listed market that has not been settled.
     function _tradableMarket(address amm) internal view returns (Market memory market) {
         market = _listedMarket(amm);
-        if (market.status == IClearingHouse.MarketStatus.SETTLED) revert IClearingHouse.MarketIsSettled(amm);
+        if (market.status == IClearingHouse.MarketStatus.SETTLED) revert IVaultErrors.MarketIsSettled(amm);
     }
 
     /// @dev Growing a position needs an active market.

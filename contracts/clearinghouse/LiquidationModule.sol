@@ -4,7 +4,6 @@ pragma solidity 0.8.28;
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
 import {IAmm, Side} from "../interfaces/IAmm.sol";
-import {IVault} from "../interfaces/IVault.sol";
 import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
 import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 import {FixedPoint} from "../libraries/FixedPoint.sol";
@@ -298,7 +297,8 @@ contract LiquidationModule is ClearingHouseModule {
     /// @dev Moves a liquidation's money in the market's pool: the fund's flows and the liquidator's
     /// reward (with bad debt the budget's spend beyond the fair bad debt and then the fund pay the
     /// reward; `rewardClaim` of it is queued as the
-    /// liquidator's claim), the locked margin released, then the trader's payout.
+    /// liquidator's claim), the locked margin released, then the trader's payout, in one Vault
+    /// call ({IVault-settleLiquidation}).
     function _moveLiquidationMoney(
         address amm,
         address trader,
@@ -307,12 +307,33 @@ contract LiquidationModule is ClearingHouseModule {
         int256 lockedMarginDelta,
         uint256 rewardClaim
     ) private {
-        IVault vault_ = _config.vault;
         uint256 fundPays = s.covered + (s.badDebt != 0 ? s.reward - s.rewardFromBudget : 0);
         int256 fundDelta = t.insuranceFlow + s.insurancePenalty.toInt256() - fundPays.toInt256();
-        vault_.settle(msg.sender, amm, (s.reward - rewardClaim).toInt256(), fundDelta, lockedMarginDelta, rewardClaim);
-        if (t.freeCollateralDelta != 0 || t.claim != 0)
-            vault_.settle(trader, amm, t.freeCollateralDelta, 0, 0, t.claim);
+        // One Vault call: the liquidator's account alone when the trader is owed nothing, else both
+        // accounts, the liquidator's first, then the trader's payout and claim.
+        if (t.freeCollateralDelta == 0 && t.claim == 0) {
+            _config.vault.settle(
+                msg.sender,
+                amm,
+                (s.reward - rewardClaim).toInt256(),
+                fundDelta,
+                lockedMarginDelta,
+                rewardClaim
+            );
+        } else {
+            _config.vault.settleLiquidation(
+                amm,
+                msg.sender,
+                s.reward - rewardClaim,
+                rewardClaim,
+                fundDelta,
+                lockedMarginDelta,
+                trader,
+                // Never negative: 0 for a partial, the payout less its claim for a whole.
+                uint256(t.freeCollateralDelta),
+                t.claim
+            );
+        }
     }
 
     /// @dev Adds an uncovered bad debt to the market's shortfall and makes the market reduce-only.

@@ -60,6 +60,8 @@ contract SettlementModule is ClearingHouseModule {
         (uint256 openLong, uint256 openShort) = IAmm(amm).getOpenInterest();
         market.status = IClearingHouse.MarketStatus.SETTLED;
         _markets[amm] = market;
+        // No margin may be added once settled: the Vault refuses it, so addMargin reads no status.
+        vault_.closeMarket(amm);
         IClearingHouse.Settlement storage s = SettlementStorage.ofMarket(amm);
         s.price = price;
         s.longIndex = funding.longIndex;
@@ -111,8 +113,8 @@ contract SettlementModule is ClearingHouseModule {
     function contributeToBudget(address amm, uint256 amount) external onlyDelegated {
         if (amount == 0) revert ICommonErrors.ZeroAmount();
         _tradableMarket(amm);
-        int256 signed = amount.toInt256();
-        _config.vault.settle(msg.sender, amm, -signed, 0, signed, 0);
+        // The budget's money sits in the pool as locked margin: moved in as a margin is.
+        _config.vault.moveMargin(msg.sender, amm, amount.toInt256());
         IAmm(amm).creditBudget(amount);
         emit IClearingHouse.BudgetContributed(msg.sender, amm, amount);
     }

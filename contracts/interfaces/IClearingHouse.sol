@@ -240,8 +240,6 @@ interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors {
     error SelfLiquidation();
     /// @notice The market is reduce-only after an uncovered bad debt: positions can only shrink.
     error MarketReduceOnly(address amm);
-    /// @notice The market has been settled: only {settlePosition} remains.
-    error MarketIsSettled(address amm);
     /// @notice The market has not been settled.
     error MarketNotSettled(address amm);
     /// @notice No valid index TWAP to settle the market at.

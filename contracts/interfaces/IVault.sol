@@ -18,6 +18,9 @@ interface IVaultErrors is ICommonErrors {
     error UnsupportedTransferAmount(uint256 expected, uint256 received);
     /// @notice A trader's free collateral (18 decimals) is below what the action needs.
     error InsufficientFreeCollateral(address trader, uint256 available, uint256 needed);
+    /// @notice The market has been settled: only {IClearingHouse-settlePosition} remains (raised by
+    /// the ClearingHouse, and by the Vault for a margin moved into a closed market).
+    error MarketIsSettled(address amm);
     /// @notice A claim queue entry was asked for past the queue's end.
     error ClaimIndexOutOfRange(address market, uint256 index, uint256 length);
 }
@@ -85,6 +88,9 @@ interface IVault is IVaultErrors {
     /// `remainingReceivable` is what the pool still owes it.
     event FundReceivablePaid(address indexed market, uint256 amount, uint256 remainingReceivable);
 
+    /// @notice `market` was settled: the Vault takes no more margin into it ({closeMarket}).
+    event MarketClosed(address indexed market);
+
     /// @notice `amount` tokens (token units) were deposited by `from` to `trader`'s free collateral.
     event Deposited(address indexed from, address indexed trader, uint256 amount);
     /// @notice `trader` withdrew `amount` tokens (token units) of free collateral.
@@ -112,7 +118,14 @@ interface IVault is IVaultErrors {
     function freeCollateral(address trader) external view returns (uint256);
 
     /// @notice The sum of every market's pool and the insurance fund balance, in 18 decimals.
+    /// @dev Sums the pools of every market the Vault has settled for (its cost grows with their
+    /// number): for off-chain readers and tests. A contract that needs the fund reads
+    /// {insuranceAccount}.
     function getPoolBalances() external view returns (uint256 marginPool, uint256 insuranceFund);
+
+    /// @notice The insurance account in 18 decimals (exact): what the fund can pay toward funding,
+    /// bad debt and advances.
+    function insuranceAccount() external view returns (uint256);
 
     /// @notice `market`'s pool, locked margin, queued claims and the fund's receivable, in 18 decimals.
     function marketBalances(address market) external view returns (MarketBalances memory);
@@ -166,6 +179,50 @@ interface IVault is IVaultErrors {
         int256 freeCollateralDelta,
         int256 insuranceFundDelta,
         int256 lockedMarginDelta,
+        uint256 claim
+    ) external;
+
+    /// @notice Moves `amount` of margin between `trader`'s free collateral and `market`'s pool
+    /// (ClearingHouse only), in 18 decimals: exactly {settle} with a free collateral delta of
+    /// `-amount` and a locked margin delta of `amount` (a margin added, `amount` > 0, or removed;
+    /// also a contribution to the market's AMM budget, which the pool holds as locked margin).
+    /// @dev Reverts with {ZeroAmount} for 0, {MarketIsSettled} once the market is closed
+    /// ({closeMarket}), and {InsufficientFreeCollateral} when the trader holds less than an added
+    /// margin. A removed margin the pool cannot hold is queued as the trader's
+    /// claim, as in {settle}.
+    function moveMargin(address trader, address market, int256 amount) external;
+
+    /// @notice Closes `market` to margin, once, when the ClearingHouse settles it (ClearingHouse
+    /// only): {moveMargin} into it reverts with {MarketIsSettled} from then on, so adding margin
+    /// needs no read of the market's status on the ClearingHouse's side. Its pool, claims and
+    /// {settle} are unchanged. Reverts with {MarketIsSettled} if it is already closed.
+    function closeMarket(address market) external;
+
+    /// @notice Moves a liquidation's value in `market` in one call (ClearingHouse only), all in 18
+    /// decimals: exactly {settle} for the liquidator followed by {settle} for the trader (the
+    /// latter only when it is paid or owed something), with the same events in the same order.
+    /// @dev The pool pays the liquidator before the trader: what it cannot hold of either payment is
+    /// queued as that account's claim, the liquidator's first. Reverts with {ZeroAddress} if
+    /// `liquidator` or `trader` is the zero address, and as {settle} if the insurance account
+    /// cannot pay what it owes in.
+    /// @param market The market (its Amm).
+    /// @param liquidator Who liquidated: paid the reward.
+    /// @param reward The part of the liquidator's reward paid now, from the pool as far as it holds.
+    /// @param rewardClaim The part of the reward queued as the liquidator's claim.
+    /// @param insuranceFundDelta The insurance account's change (+ it takes, - it pays in), as in {settle}.
+    /// @param lockedMarginDelta The market's locked margin's change.
+    /// @param trader The liquidated trader.
+    /// @param payout What the trader is paid now, from the pool as far as it holds.
+    /// @param claim What is queued as the trader's claim.
+    function settleLiquidation(
+        address market,
+        address liquidator,
+        uint256 reward,
+        uint256 rewardClaim,
+        int256 insuranceFundDelta,
+        int256 lockedMarginDelta,
+        address trader,
+        uint256 payout,
         uint256 claim
     ) external;
 

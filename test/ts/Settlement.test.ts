@@ -391,6 +391,8 @@ describe("Settlement", function () {
         ["close", () => fx.ch.connect(fx.alice).closePosition(a, 0n, MAX_DEADLINE)],
         ["updateFunding", () => fx.ch.connect(fx.carol).updateFunding(a)],
         ["addMargin", () => fx.ch.connect(fx.alice).addMargin(a, toWad(1))],
+        // The market is checked before the trader's free collateral.
+        ["addMargin beyond free collateral", () => fx.ch.connect(fx.alice).addMargin(a, toWad(1_000_000_000))],
         ["removeMargin", () => fx.ch.connect(fx.alice).removeMargin(a, toWad(1))],
         ["liquidate", () => fx.ch.connect(fx.carol).liquidate(a, fx.alice.address)],
         ["liquidateWithLimit", () => fx.ch.connect(fx.carol).liquidateWithLimit(a, fx.alice.address, 0n, MAX_DEADLINE)],

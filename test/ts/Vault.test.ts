@@ -713,6 +713,7 @@ describe("Vault", function () {
     describe("market pools and the claim queue", function () {
       const M = ethers.getAddress("0x000000000000000000000000000000000000aaaa");
       const M2 = ethers.getAddress("0x000000000000000000000000000000000000bbbb");
+      const M3 = ethers.getAddress("0x000000000000000000000000000000000000dddd");
 
       it("keeps each market's money apart, queues what a pool cannot pay and pays claims first in, first out, never from locked margin", async function () {
         const { vault, asCh, token, alice, bob, stranger } = await networkHelpers.loadFixture(fundedFixture);
@@ -869,6 +870,218 @@ describe("Vault", function () {
           .withArgs(M, 1n, 1n);
         // An empty pool pays nothing and changes nothing.
         expect(await vault.payClaims.staticCall(M, 1n)).to.equal(0n);
+      });
+
+      it("moveMargin adds margin from free collateral or removes it from the pool, as settle would; a removal the pool cannot hold is a claim", async function () {
+        const { vault, asCh, token, alice, bob, stranger } = await networkHelpers.loadFixture(fundedFixture);
+        // Alice 100 free, fund 50. 40 of margin added in M: free 60, pool 40, locked 40.
+        await asCh.moveMargin(alice.address, M, toWad(40));
+        expect(await vault.freeCollateral(alice.address)).to.equal(toWad(60));
+        expect(await vault.marketBalances(M)).to.deep.equal([toWad(40), toWad(40), 0n, 0n]);
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(40), toWad(50)]);
+        // 15 removed: free 75, pool 25, locked 25.
+        await asCh.moveMargin(alice.address, M, -toWad(15));
+        expect(await vault.freeCollateral(alice.address)).to.equal(toWad(75));
+        expect(await vault.marketBalances(M)).to.deep.equal([toWad(25), toWad(25), 0n, 0n]);
+        // More than Alice holds: refused.
+        await expect(asCh.moveMargin(alice.address, M, toWad(75) + 1n))
+          .to.be.revertedWithCustomError(vault, "InsufficientFreeCollateral")
+          .withArgs(alice.address, toWad(75), toWad(75) + 1n);
+        // Bob's 10 in M2 are M2's. Then 25 + 1 wei removed from M, whose pool holds 25: the pool pays
+        // its 25, the wei is Alice's claim (the locked margin goes to -1 wei, read as 0).
+        await mintAndApprove(token, vault, bob, USDC(10));
+        await vault.connect(bob).deposit(USDC(10));
+        await asCh.moveMargin(bob.address, M2, toWad(10));
+        await expect(asCh.moveMargin(alice.address, M, -(toWad(25) + 1n)))
+          .to.emit(vault, "ClaimQueued")
+          .withArgs(M, alice.address, 0n, 1n, 1n);
+        expect(await vault.freeCollateral(alice.address)).to.equal(toWad(100));
+        expect(await vault.marketBalances(M)).to.deep.equal([0n, 0n, 1n, 0n]);
+        expect(await vault.marketBalances(M2)).to.deep.equal([toWad(10), toWad(10), 0n, 0n]);
+        // The queue owes the wei: 1 wei realised into M goes to it, not to a new profit.
+        await asCh.moveMargin(bob.address, M2, -toWad(10));
+        await asCh.settle(bob.address, M, -1n, 0n, 0n, 0n);
+        expect(await vault.profitAvailable(M)).to.equal(0n);
+        // Zero is refused; only the ClearingHouse may move margin.
+        await expect(asCh.moveMargin(alice.address, M, 0n)).to.be.revertedWithCustomError(vault, "ZeroAmount");
+        await expect(vault.connect(stranger).moveMargin(alice.address, M, toWad(1)))
+          .to.be.revertedWithCustomError(vault, "OnlyClearingHouse")
+          .withArgs(stranger.address);
+        // 160 USDC held = 100 + 10 - 1 wei free + 1 wei in M's pool + 50 in the fund.
+        expect(await token.balanceOf(await vault.getAddress())).to.equal(USDC(160));
+        expect(await vault.getPoolBalances()).to.deep.equal([1n, toWad(50)]);
+      });
+
+      it("closeMarket closes a market to margin, once; its pool, claims and settlements carry on", async function () {
+        const { vault, asCh, alice, bob, stranger } = await networkHelpers.loadFixture(fundedFixture);
+        await asCh.moveMargin(alice.address, M, toWad(40));
+        await expect(vault.connect(stranger).closeMarket(M))
+          .to.be.revertedWithCustomError(vault, "OnlyClearingHouse")
+          .withArgs(stranger.address);
+        await expect(asCh.closeMarket(M)).to.emit(vault, "MarketClosed").withArgs(M);
+        await expect(asCh.closeMarket(M)).to.be.revertedWithCustomError(vault, "MarketIsSettled").withArgs(M);
+        // No margin in or out of it any more, even one Alice could pay; another market takes it.
+        for (const amount of [toWad(1), -toWad(1)]) {
+          await expect(asCh.moveMargin(alice.address, M, amount))
+            .to.be.revertedWithCustomError(vault, "MarketIsSettled")
+            .withArgs(M);
+        }
+        await asCh.moveMargin(alice.address, M2, toWad(1));
+        expect(await vault.marketBalances(M)).to.deep.equal([toWad(40), toWad(40), 0n, 0n]);
+        // The settlements that pay its positions out still run: 25 paid, 15 of margin released to the fund.
+        await asCh.settle(alice.address, M, toWad(25), 0n, -toWad(25), 0n);
+        await asCh.settle(ethers.ZeroAddress, M, 0n, toWad(15), -toWad(15), 0n);
+        expect(await vault.marketBalances(M)).to.deep.equal([0n, 0n, 0n, 0n]);
+        expect(await vault.freeCollateral(alice.address)).to.equal(toWad(84));
+        // A market closed before any settlement is booked like any other: its pool counts once.
+        await asCh.closeMarket(M3);
+        await asCh.settle(bob.address, M3, 0n, -toWad(5), 0n, 0n);
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(6), toWad(60)]);
+      });
+
+      it("settleLiquidation moves the liquidator's part, then the trader's, as the two settlements would, in one call", async function () {
+        const { vault, asCh, token, alice, bob } = await networkHelpers.loadFixture(fundedFixture);
+        // Alice 100 free, fund 50; her 40 of margin locked in M.
+        await asCh.settle(alice.address, M, -toWad(40), 0n, toWad(40), 0n);
+        // Bob liquidates: 3 of reward paid (pool 37) and 1 queued; 5 of the locked margin released
+        // (35 locked, 2 spare): the fund takes the 2 of its 4 and books the other 2 as its
+        // receivable; then Alice's payout of 5 (pool 30) and her claim of 0.5.
+        const tx = asCh.settleLiquidation(
+          M,
+          bob.address,
+          toWad(3),
+          toWad(1),
+          toWad(4),
+          -toWad(5),
+          alice.address,
+          toWad(5),
+          toWad("0.5"),
+        );
+        await expect(tx)
+          .to.emit(vault, "FundReceivableBooked")
+          .withArgs(M, toWad(2), toWad(2))
+          .and.to.emit(vault, "ClaimQueued")
+          .withArgs(M, bob.address, 0n, toWad(1), toWad(1))
+          .and.to.emit(vault, "ClaimQueued")
+          .withArgs(M, alice.address, 1n, toWad("0.5"), toWad("0.5"));
+        // The events in the order of the two settlements: the fund's receivable, the liquidator's
+        // claim, the trader's claim.
+        const receipt = await (await tx).wait();
+        const names = receipt!.logs.map((log) => vault.interface.parseLog(log)?.name);
+        expect(names).to.deep.equal(["FundReceivableBooked", "ClaimQueued", "ClaimQueued"]);
+        expect([await vault.freeCollateral(alice.address), await vault.freeCollateral(bob.address)]).to.deep.equal([
+          toWad(65),
+          toWad(3),
+        ]);
+        expect(await vault.marketBalances(M)).to.deep.equal([toWad(30), toWad(35), toWad("1.5"), toWad(2)]);
+        expect(await vault.insuranceAccount()).to.equal(toWad(52));
+        // A payout beyond the pool: it pays its 30, the last 1 is Alice's claim; nothing for Bob.
+        await expect(asCh.settleLiquidation(M, bob.address, 0n, 0n, 0n, -toWad(35), alice.address, toWad(31), 0n))
+          .to.emit(vault, "ClaimQueued")
+          .withArgs(M, alice.address, 2n, toWad(1), toWad("1.5"));
+        expect([await vault.freeCollateral(alice.address), await vault.freeCollateral(bob.address)]).to.deep.equal([
+          toWad(95),
+          toWad(3),
+        ]);
+        expect(await vault.marketBalances(M)).to.deep.equal([0n, 0n, toWad("2.5"), toWad(2)]);
+        expect([await vault.claimOf(M, alice.address), await vault.claimOf(M, bob.address)]).to.deep.equal([
+          toWad("1.5"),
+          toWad(1),
+        ]);
+        expect(await vault.profitAvailable(M)).to.equal(0n);
+        // 150 USDC held = 95 + 3 free + 0 in the pool + 52 in the fund.
+        expect(await token.balanceOf(await vault.getAddress())).to.equal(USDC(150));
+        expect(await vault.getPoolBalances()).to.deep.equal([0n, toWad(52)]);
+      });
+
+      it("settleLiquidation gives the same ledger as settle for the liquidator, then settle for the trader", async function () {
+        const ledger = async (fx: Awaited<ReturnType<typeof fundedFixture>>) => [
+          await fx.vault.freeCollateral(fx.alice.address),
+          await fx.vault.freeCollateral(fx.bob.address),
+          [...(await fx.vault.marketBalances(M))],
+          await fx.vault.insuranceAccount(),
+          await fx.vault.claimOf(M, fx.alice.address),
+          await fx.vault.claimOf(M, fx.bob.address),
+          [...(await fx.vault.claimQueueBounds(M))],
+          await fx.vault.getPoolBalances(),
+        ];
+        // The fund pays 6 in (bad debt), 40 of margin released, Bob's reward 8 and Alice's 30:
+        // pool 40 + 6 = 46 pays Bob 8 then Alice 30; 8 stay in the pool.
+        const expected = [
+          toWad(90),
+          toWad(8),
+          [toWad(8), 0n, toWad(2), 0n],
+          toWad(44),
+          toWad(2),
+          0n,
+          [0n, 1n],
+          [toWad(8), toWad(44)],
+        ];
+        const one = await networkHelpers.loadFixture(fundedFixture);
+        await one.asCh.settle(one.alice.address, M, -toWad(40), 0n, toWad(40), 0n);
+        await one.asCh.settleLiquidation(
+          M,
+          one.bob.address,
+          toWad(8),
+          0n,
+          -toWad(6),
+          -toWad(40),
+          one.alice.address,
+          toWad(30),
+          toWad(2),
+        );
+        expect(await ledger(one)).to.deep.equal(expected);
+        const two = await networkHelpers.loadFixture(fundedFixture);
+        await two.asCh.settle(two.alice.address, M, -toWad(40), 0n, toWad(40), 0n);
+        await two.asCh.settle(two.bob.address, M, toWad(8), -toWad(6), -toWad(40), 0n);
+        await two.asCh.settle(two.alice.address, M, toWad(30), 0n, 0n, toWad(2));
+        expect(await ledger(two)).to.deep.equal(expected);
+      });
+
+      it("settleLiquidation: ClearingHouse only; a zero liquidator or trader reverts with ZeroAddress", async function () {
+        const { vault, asCh, alice, bob, stranger } = await networkHelpers.loadFixture(fundedFixture);
+        await asCh.settle(alice.address, M, -toWad(40), 0n, toWad(40), 0n);
+        await expect(
+          vault.connect(stranger).settleLiquidation(M, bob.address, toWad(1), 0n, 0n, 0n, alice.address, 0n, 0n),
+        )
+          .to.be.revertedWithCustomError(vault, "OnlyClearingHouse")
+          .withArgs(stranger.address);
+        await expect(
+          asCh.settleLiquidation(M, ethers.ZeroAddress, toWad(1), 0n, 0n, 0n, alice.address, 0n, 0n),
+        ).to.be.revertedWithCustomError(vault, "ZeroAddress");
+        await expect(
+          asCh.settleLiquidation(M, bob.address, toWad(1), 0n, 0n, 0n, ethers.ZeroAddress, toWad(1), 0n),
+        ).to.be.revertedWithCustomError(vault, "ZeroAddress");
+        // The fund cannot pay in more than it holds, as in settle.
+        await expect(asCh.settleLiquidation(M, bob.address, 0n, 0n, -toWad(50) - 1n, 0n, alice.address, 0n, 0n))
+          .to.be.revertedWithCustomError(vault, "InsufficientInsuranceFund")
+          .withArgs(toWad(50), toWad(50) + 1n);
+        expect(await vault.marketBalances(M)).to.deep.equal([toWad(40), toWad(40), 0n, 0n]);
+      });
+
+      it("getPoolBalances sums the pool of every market settled for, each once; insuranceAccount is the fund's exact balance", async function () {
+        const { vault, asCh, token, alice } = await networkHelpers.loadFixture(fundedFixture);
+        // Alice 100 free, fund 50. 40 into M, then a settlement that moves nothing into M3.
+        await asCh.settle(alice.address, M, -toWad(40), 0n, toWad(40), 0n);
+        await asCh.settle(ethers.ZeroAddress, M3, 0n, 0n, 0n, 0n);
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(40), toWad(50)]);
+        // 30 into M2 and 10 more into M: M counts once, 40 + 10 + 30.
+        await asCh.settle(alice.address, M2, -toWad(30), 0n, toWad(30), 0n);
+        await asCh.settle(alice.address, M, -toWad(10), 0n, 0n, 0n);
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(80), toWad(50)]);
+        // The fund takes 5 + 7 wei of M2's margin, released first: M2's pool 25 - 7 wei.
+        await asCh.settle(ethers.ZeroAddress, M2, 0n, toWad(5) + 7n, -(toWad(5) + 7n), 0n);
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(75) - 7n, toWad(55) + 7n]);
+        expect(await vault.insuranceAccount()).to.equal(toWad(55) + 7n);
+        expect(await vault.insuranceFundBalance()).to.equal(USDC(55));
+        // The fund pays 5 into the empty M3: M3's pool 5, the fund 50 + 7 wei.
+        await asCh.settle(ethers.ZeroAddress, M3, 0n, -toWad(5), 0n, 0n);
+        expect(await vault.getPoolBalances()).to.deep.equal([toWad(80) - 7n, toWad(50) + 7n]);
+        expect(await vault.insuranceAccount()).to.equal(toWad(50) + 7n);
+        expect((await vault.marketBalances(M3)).pool).to.equal(toWad(5));
+        // 150 USDC held = 20 free + 80 - 7 wei in the pools + 50 + 7 wei in the fund.
+        expect(await vault.freeCollateral(alice.address)).to.equal(toWad(20));
+        expect(await token.balanceOf(await vault.getAddress())).to.equal(USDC(150));
       });
     });
   });
