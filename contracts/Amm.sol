@@ -787,7 +787,7 @@ contract Amm is IAmm, AmmStorage {
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IAmm
-    function previewSwapQuote(Side, uint256) external view returns (uint256) {
+    function previewSwapQuote(Side, uint256) external view returns (uint256 baseAmount) {
         _delegateView();
     }
 
@@ -867,7 +867,7 @@ contract Amm is IAmm, AmmStorage {
     }
 
     /// @inheritdoc IAmm
-    function getOpenInterest() external view returns (uint256, uint256) {
+    function getOpenInterest() external view returns (uint256 longSize, uint256 shortSize) {
         _delegateView();
     }
 
