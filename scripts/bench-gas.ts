@@ -55,23 +55,23 @@ const BUDGETS: Record<string, number> = {
  * peg in one slot) took 1,600-4,600 off each dynamic trade.
  */
 const CEILINGS: Record<string, number> = {
-  updateFunding: 181_100, // 179,221 (a depth change: the budget above its target)
-  openPosition: 167_500, // 165,748
-  increasePosition: 139_500, // 138,087
-  reduceByOpenPosition: 137_300, // 135,898
-  addMargin: 55_900, // 55,310
-  removeMargin: 85_100, // 84,168
-  reversePosition: 173_600, // 171,879
-  reducePosition: 131_000, // 129,667
-  closePosition: 118_800, // 117,528
+  updateFunding: 175_100, // 173,285 (a depth change: the budget above its target)
+  openPosition: 161_800, // 160,159
+  increasePosition: 133_200, // 131,868
+  reduceByOpenPosition: 131_000, // 129,696
+  addMargin: 47_700, // 47,165
+  removeMargin: 80_200, // 79,321
+  reversePosition: 161_400, // 159,703
+  reducePosition: 125_600, // 124,326
+  closePosition: 115_700, // 114,508
   deposit: 49_700, // 49,159
-  withdraw: 44_800, // 44,338
-  increasePositionRepeg: 162_300, // 160,687
-  liquidatePartial: 191_100, // 189,200
-  liquidateWhole: 176_600, // 174,835
-  updateFundingRepegDepth: 209_400, // 207,267
-  updateFundingStaticCurve: 141_200, // 139,706
-  increasePositionStaticCurve: 122_600, // 121,353
+  withdraw: 44_800, // 44,315
+  increasePositionRepeg: 152_400, // 150,879
+  liquidatePartial: 181_000, // 179,194
+  liquidateWhole: 168_200, // 166,463
+  updateFundingRepegDepth: 201_700, // 199,696
+  updateFundingStaticCurve: 136_300, // 134,916
+  increasePositionStaticCurve: 117_300, // 116,130
 };
 
 const REPORT = "reports/gas.json";

@@ -150,7 +150,7 @@ async function main() {
         `\n${operation}: gasUsed ${gasUsed.toLocaleString("en-US")} (opcodes ${spent.toLocaleString("en-US")})`,
       );
       // What the design's storage, calls and events cost before any computation: the floor a budget
-      // must clear (the intrinsic cost included, the refund not).
+      // must clear (the intrinsic cost included, net of any refund).
       const sumOf = (kinds: Kind[]) =>
         [...byContract.values()].reduce((total, row) => total + kinds.reduce((a, k) => a + row[k], 0), 0);
       const floor = gasUsed - sumOf(["sload warm", "memory+hash", "other"]);
