@@ -67,8 +67,8 @@ const CEILINGS: Record<string, number> = {
   deposit: 49_700, // 49,159
   withdraw: 44_800, // 44,315
   increasePositionRepeg: 152_400, // 150,879
-  liquidatePartial: 181_000, // 179,194
-  liquidateWhole: 168_200, // 166,463
+  liquidatePartial: 181_100, // 179,223
+  liquidateWhole: 168_200, // 166,492
   updateFundingRepegDepth: 201_700, // 199,696
   updateFundingStaticCurve: 136_300, // 134,916
   increasePositionStaticCurve: 117_300, // 116,130

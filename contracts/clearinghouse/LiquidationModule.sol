@@ -254,6 +254,9 @@ contract LiquidationModule is ClearingHouseModule {
         if (s.shortfall != 0) _recordShortfall(amm, s.shortfall);
         if (s.chargedToMarket != 0) emit IClearingHouse.BadDebtChargedToMarket(amm, trader, s.chargedToMarket);
         _moveLiquidationMoney(amm, trader, s, t, lockedMarginDelta, rewardClaim);
+        // As for a trade ({ClearingHouse-_store}): a profit the pool could not pay paid a debt the
+        // receivers' margins hold (here the penalty beyond the margin), so the fund bridges it.
+        if (t.unbacked != 0) _config.vault.advanceToPool(amm, t.unbacked);
         _emitPositionChanged(trader, amm, t, p);
         emit IClearingHouse.PositionLiquidated(
             trader,
