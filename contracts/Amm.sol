@@ -819,8 +819,9 @@ contract Amm is IAmm, AmmStorage {
     }
 
     /// @inheritdoc IAmm
-    function getMarkTwap(uint256 interval) external view returns (uint256 markTwap) {
-        (, markTwap, ) = _valuationPrices(_reserves, interval);
+    function getMarkTwap(uint256 interval) external view returns (uint256) {
+        Reserves memory r = _reserves;
+        return _markHistory.twap(_blockTimestamp(), _spotPrice(r), interval);
     }
 
     /// @inheritdoc IAmm

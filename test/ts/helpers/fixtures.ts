@@ -6,11 +6,18 @@ import { expect } from "chai";
 import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { ContractTransactionResponse } from "ethers";
 import type { Amm, ClearingHouse, Vault } from "../../../typechain-types/index.js";
+import type { System } from "../../../scripts/lib/deploy.js";
 import type { SystemModel, TradeResult } from "./model.js";
 
 export const USDC = (whole: bigint | number): bigint => BigInt(whole) * 10n ** 6n;
 /** 10^(18 - 6): USDC units to 18-decimal units. */
 export const USDC_SCALE = 10n ** 12n;
+
+/** A staker ready to fill the insurance fund as a test needs: 1,000,000 USDC minted and approved to it. */
+export async function readyInsurer(system: System, insurer: HardhatEthersSigner): Promise<void> {
+  await (await system.usdc.mint(insurer.address, USDC(1_000_000))).wait();
+  await (await system.usdc.connect(insurer).approve(await system.insuranceFund.getAddress(), USDC(1_000_000))).wait();
+}
 
 /**
  * A 6-decimal USDC, a Vault whose "ClearingHouse" is the account `ch` (so a test settles income and

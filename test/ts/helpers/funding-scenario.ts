@@ -19,7 +19,7 @@ import {
   toFeedUnits,
 } from "../../../scripts/lib/deploy.js";
 import { toWad } from "../../../scripts/lib/fixed.js";
-import { positionChangedArgs, USDC, USDC_SCALE } from "./fixtures.js";
+import { positionChangedArgs, readyInsurer, USDC, USDC_SCALE } from "./fixtures.js";
 import {
   FundingMarketModel,
   ModelRevert,
@@ -70,8 +70,7 @@ export async function deployFundingMarket(ethers: HardhatEthers, feeRatio: bigin
   const [owner, alice, bob, carol, insurer, keeper] = await ethers.getSigners();
   for (const t of [alice, bob, carol]) await fund(system, t, TRADER_FUNDS);
   // A staker who fills the insurance fund (through the InsuranceFund vault) as a test needs.
-  await (await system.usdc.mint(insurer.address, USDC(1_000_000))).wait();
-  await (await system.usdc.connect(insurer).approve(await system.insuranceFund.getAddress(), USDC(1_000_000))).wait();
+  await readyInsurer(system, insurer);
   return {
     ...system,
     ch: system.clearingHouse,

@@ -8,7 +8,7 @@ import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import { deployCore, deployMarket, deployOracle, fund, MAX_DEADLINE } from "../../../scripts/lib/deploy.js";
 import { toWad } from "../../../scripts/lib/fixed.js";
 import type { MockAggregator } from "../../../typechain-types/index.js";
-import { expectPositionChanged, USDC, USDC_SCALE } from "./fixtures.js";
+import { expectPositionChanged, readyInsurer, USDC, USDC_SCALE } from "./fixtures.js";
 import { SystemModel, type SideValue } from "./model.js";
 
 export const Q0 = toWad(1_000_000);
@@ -30,8 +30,8 @@ export async function deployLiquidationFixture(ethers: HardhatEthers, withOracle
   if (withOracle)
     aggregator = (await deployOracle(ethers, system, amm, { symbol: "ETH", price: toWad(100) })).aggregator;
   for (const t of [alice, bob, carol, dave]) await fund(system, t, FUNDING);
-  await (await system.usdc.mint(insurer.address, USDC(1_000_000))).wait();
-  await (await system.usdc.connect(insurer).approve(await system.insuranceFund.getAddress(), USDC(1_000_000))).wait();
+  // A staker who fills the insurance fund (through the InsuranceFund vault) as a test needs.
+  await readyInsurer(system, insurer);
   return {
     ...system,
     ch: system.clearingHouse,
