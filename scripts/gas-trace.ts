@@ -13,10 +13,12 @@
 import { network } from "hardhat";
 import { deployLiveMarket, GENESIS_DATE } from "./lib/bench/live-market.js";
 import { measureOperations } from "./lib/bench/measure.js";
+import { sourceLines } from "./lib/bench/source-lines.js";
 import { formatTable } from "./lib/format.js";
 
 interface StructLog {
   op: string;
+  pc: number;
   gas: number;
   gasCost: number;
   depth: number;
@@ -55,6 +57,9 @@ async function main() {
   const only = process.env.GAS_TRACE_OP;
   // GAS_TRACE_SLOTS=1 also lists every cold storage read and every write, with its slot.
   const showSlots = process.env.GAS_TRACE_SLOTS === "1";
+  // GAS_TRACE_LINES=N also lists the N source lines whose computation cost the most.
+  const topLines = Number(process.env.GAS_TRACE_LINES ?? "0");
+  const linesOf = new Map<string, Map<number, string> | undefined>();
   const connection = await network.create({ override: { initialDate: GENESIS_DATE } });
   try {
     const market = await deployLiveMarket(connection, false);
@@ -108,7 +113,10 @@ async function main() {
       if (only !== undefined && operation !== only) continue;
       const trace = (await connection.provider.request({
         method: "debug_traceTransaction",
-        params: [receipt.transactionHash, { disableStorage: true, disableMemory: true, disableStack: !showSlots }],
+        params: [
+          receipt.transactionHash,
+          { disableStorage: true, disableMemory: true, disableStack: !showSlots && topLines === 0 },
+        ],
       })) as { gas: number; structLogs: StructLog[] };
       // The code running at each depth: the transaction's target at depth 1, then each call's target
       // (a DELEGATECALL runs the module's code on the caller's storage: named by the code).
@@ -116,6 +124,7 @@ async function main() {
       const byContract = new Map<string, Record<Kind, number>>();
       let spent = 0;
       const accesses: string[] = [];
+      const computationByLine = new Map<string, number>();
       const logs = trace.structLogs;
       for (let i = 0; i < logs.length; ++i) {
         const log = logs[i];
@@ -144,6 +153,11 @@ async function main() {
         row[kind] += cost;
         byContract.set(key, row);
         spent += cost;
+        if (topLines > 0 && (kind === "sload warm" || kind === "memory+hash" || kind === "other")) {
+          if (!linesOf.has(key)) linesOf.set(key, sourceLines(key));
+          const line = `${key.padEnd(18)} ${linesOf.get(key)?.get(log.pc) ?? "?"}`;
+          computationByLine.set(line, (computationByLine.get(line) ?? 0) + cost);
+        }
       }
       const gasUsed = Number(BigInt(receipt.gasUsed));
       console.log(
@@ -170,6 +184,10 @@ async function main() {
         ),
       );
       if (showSlots) console.log(accesses.join("\n"));
+      if (topLines > 0) {
+        const top = [...computationByLine.entries()].sort((a, b) => b[1] - a[1]).slice(0, topLines);
+        console.log(top.map(([line, gas]) => `  ${String(gas).padStart(6)}  ${line}`).join("\n"));
+      }
     }
   } finally {
     await connection.close();
