@@ -144,7 +144,7 @@ contract Amm is IAmm, AmmStorage {
         bool repegOpenedBlock;
         uint256 insuranceAvailable;
         RiskLimits limits;
-        CurveConfig config;
+        Budget budget;
     }
 
     /// @dev {SwapContext-index} on a static curve: not read.
@@ -169,7 +169,7 @@ contract Amm is IAmm, AmmStorage {
             false,
             insuranceAvailable,
             _limits,
-            CurveConfig(0, 0, 0, 0)
+            Budget(0, 0, 0, 0, 0)
         );
         if (oi.curveFlags & (FLAG_REPEG | FLAG_SPREAD | FLAG_LEVERAGE) != 0)
             curveCost = _beforeSwap(ctx, oi.curveFlags);
@@ -234,7 +234,7 @@ contract Amm is IAmm, AmmStorage {
             false,
             insuranceAvailable,
             _limits,
-            CurveConfig(0, 0, 0, 0)
+            Budget(0, 0, 0, 0, 0)
         );
         if (oi.curveFlags & (FLAG_REPEG | FLAG_SPREAD | FLAG_LEVERAGE) != 0)
             curveCost = _beforeSwap(ctx, oi.curveFlags);
@@ -246,20 +246,22 @@ contract Amm is IAmm, AmmStorage {
     }
 
     /// @dev The dynamic curve's step before a swap (`flags`: the curve's switches, some on), after
-    /// its funding accrual: reads the curve's parameters and the fresh index once for the
-    /// whole swap into `ctx`, and repegs toward the index (in the module) when the spot is more than
+    /// its funding accrual: reads the budget's slot (the budget, its target, the repeg threshold and
+    /// the spread's bounds: {Budget}) and the fresh index once for the whole swap into `ctx`, and repegs toward the index (in the module) when the spot is more than
     /// the repeg threshold from it, unless a valuation before the swap checked ({_valuationRepeg}):
     /// then it reports that check's repeg ({_accrue} reported the funding that valuation accrued).
     /// Returns what the repeg cost the budget.
     function _beforeSwap(SwapContext memory ctx, uint8 flags) private returns (uint256 cost) {
-        CurveConfig memory config = _curveConfig;
-        ctx.config = config;
+        Budget memory budget = _budget;
+        ctx.budget = budget;
         uint256 index = _freshIndex();
         ctx.index = index;
         if (flags & FLAG_REPEG == 0) return 0;
         uint256 checked = _valuationRepeg;
         if (checked == 0) {
-            (cost, ctx.repegOpenedBlock) = _repegIfBeyond(index, config.repegThresholdRatio);
+            (cost, ctx.repegOpenedBlock) = _repegIfBeyond(index, _ratio(budget.repegThresholdSteps));
+            // The repeg paid out of the budget: the swap's spread charges what it left.
+            if (cost != 0) ctx.budget.amount = _budget.amount;
         } else {
             _valuationRepeg = 0;
             (cost, ctx.repegOpenedBlock) = (checked >> 3, checked & 2 != 0);
@@ -285,7 +287,7 @@ contract Amm is IAmm, AmmStorage {
         FundingPeriod.OpenInterest memory oi = _openInterest;
         if (oi.curveFlags & FLAG_REPEG == 0 || _valuationRepeg != 0) return;
         uint256 index = _freshIndex();
-        if (!_repegDue(_reserves, index, _curveConfig.repegThresholdRatio)) {
+        if (!_repegDue(_reserves, index, _ratio(_budget.repegThresholdSteps))) {
             _valuationRepeg = 1;
             return;
         }
@@ -506,11 +508,11 @@ contract Amm is IAmm, AmmStorage {
         uint256 notional,
         bool growsExposure
     ) private returns (uint256 spreadFee) {
-        Budget memory budget = _budget;
+        // The budget as the swap's first step read it (after any repeg it paid).
+        Budget memory budget = ctx.budget;
         int256 netBefore = _netPosition(oi);
         if (oi.curveFlags & FLAG_SPREAD != 0) {
             uint256 ratio = _spreadRatio(
-                ctx.config,
                 budget,
                 netBefore,
                 netBefore + baseDelta,
@@ -520,10 +522,10 @@ contract Amm is IAmm, AmmStorage {
             );
             spreadFee = notional.wMulUp(ratio);
             if (spreadFee != 0) {
-                budget.amount = (budget.amount + spreadFee).toUint128();
-                // The whole slot: no read of the target again.
-                _budget = budget;
-                emit SpreadCharged(ratio, spreadFee, budget.amount);
+                uint96 amount = (budget.amount + spreadFee).toUint96();
+                budget.amount = amount;
+                _budget.amount = amount;
+                emit SpreadCharged(ratio, spreadFee, amount);
             }
         }
         if (growsExposure && oi.curveFlags & FLAG_LEVERAGE != 0) {
@@ -532,8 +534,7 @@ contract Amm is IAmm, AmmStorage {
                 netBefore + baseDelta,
                 ctx.index != 0 ? ctx.index : ctx.priceBefore,
                 budget.amount,
-                ctx.insuranceAvailable,
-                ctx.config.fundShareRatio
+                ctx.insuranceAvailable
             );
         }
     }

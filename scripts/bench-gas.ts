@@ -55,23 +55,23 @@ const BUDGETS: Record<string, number> = {
  * peg in one slot) took 1,600-4,600 off each dynamic trade.
  */
 const CEILINGS: Record<string, number> = {
-  updateFunding: 175_100, // 173,285 (a depth change: the budget above its target)
-  openPosition: 161_800, // 160,159
-  increasePosition: 133_200, // 131,868
-  reduceByOpenPosition: 131_000, // 129,696
+  updateFunding: 172_800, // 171,002 (a depth change: the budget above its target)
+  openPosition: 159_800, // 158,177
+  increasePosition: 131_200, // 129,864
+  reduceByOpenPosition: 129_000, // 127,721
   addMargin: 47_700, // 47,165
-  removeMargin: 80_200, // 79,321
-  reversePosition: 161_400, // 159,703
-  reducePosition: 125_600, // 124,326
-  closePosition: 115_700, // 114,508
+  removeMargin: 80_200, // 79,328
+  reversePosition: 159_500, // 157,843
+  reducePosition: 123_600, // 122,373
+  closePosition: 113_700, // 112,555
   deposit: 49_700, // 49,159
   withdraw: 44_800, // 44,315
-  increasePositionRepeg: 152_400, // 150,879
-  liquidatePartial: 181_100, // 179,223
-  liquidateWhole: 168_200, // 166,492
-  updateFundingRepegDepth: 201_700, // 199,696
+  increasePositionRepeg: 150_300, // 148,714
+  liquidatePartial: 179_000, // 177,188
+  liquidateWhole: 166_200, // 164,457
+  updateFundingRepegDepth: 199_300, // 197,311
   updateFundingStaticCurve: 136_300, // 134,916
-  increasePositionStaticCurve: 117_300, // 116,130
+  increasePositionStaticCurve: 117_400, // 116,157
 };
 
 const REPORT = "reports/gas.json";

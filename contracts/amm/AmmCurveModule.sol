@@ -83,7 +83,7 @@ contract AmmCurveModule is AmmStorage {
         uint256 markTwap,
         uint256 indexTwap
     ) external onlyDelegated returns (uint256 cost, uint256 gainsToCollect) {
-        uint256 threshold = _curveConfig.repegThresholdRatio;
+        uint256 threshold = _ratio(_budget.repegThresholdSteps);
         if (threshold != 0 && indexTwap != 0) {
             uint256 gap = markTwap > indexTwap ? markTwap - indexTwap : indexTwap - markTwap;
             uint256 index = _freshIndex();
@@ -98,17 +98,17 @@ contract AmmCurveModule is AmmStorage {
     /// pays ({_repegMove}); records the move and emits Repegged.
     function _repeg(uint256 index) private returns (uint256 cost, bool moved) {
         Reserves memory r = _reserves;
-        Budget memory budget = _budget;
+        uint256 budget = _budget.amount;
         RepegBook memory book = _repegBook;
-        (uint256 q1, int256 signedCost) = _repegMove(r, index, _above(budget.amount, book.floor));
+        (uint256 q1, int256 signedCost) = _repegMove(r, index, _above(budget, book.floor));
         if (q1 == r.quote) return (0, false);
-        cost = _pay(budget, signedCost);
+        (cost, budget) = _pay(budget, signedCost);
         uint256 oldPeg = book.peg;
         uint256 newPeg = Math.mulDiv(oldPeg, q1, r.quote);
         _repegBook.peg = newPeg.toUint128();
         _reserves = Reserves(uint128(q1), r.base);
         _recordCurveMove(_spotPrice(r), q1.wDivDown(r.base));
-        emit IAmmCurve.Repegged(oldPeg, newPeg, q1, r.base, signedCost, budget.amount);
+        emit IAmmCurve.Repegged(oldPeg, newPeg, q1, r.base, signedCost, budget);
         return (cost, true);
     }
 
@@ -141,7 +141,7 @@ contract AmmCurveModule is AmmStorage {
         Budget memory b = _budgetAtSwap();
         (quoteReserve, baseReserve, budget) = (r.quote, r.base, b.amount);
         uint256 index = _freshIndex();
-        if (_openInterest.curveFlags & FLAG_REPEG == 0 || !_repegDue(r, index, _curveConfig.repegThresholdRatio))
+        if (_openInterest.curveFlags & FLAG_REPEG == 0 || !_repegDue(r, index, _ratio(b.repegThresholdSteps)))
             return (quoteReserve, baseReserve, budget, 0);
         (quoteReserve, cost) = _repegMove(r, index, _above(b.amount, _repegBook.floor));
         if (quoteReserve == r.quote) return (quoteReserve, baseReserve, budget, 0);
@@ -173,9 +173,8 @@ contract AmmCurveModule is AmmStorage {
         _depthConfig.depth = newDepth.toUint64();
         _reserves = Reserves(uint128(q1), uint128(b1));
         _recordCurveMove(_spotPrice(r), q1.wDivDown(b1));
-        Budget memory budget = _budget;
-        uint256 cost = _pay(budget, signedCost);
-        emit IAmmCurve.DepthChanged(depth, newDepth, q1, b1, signedCost, budget.amount);
+        (uint256 cost, uint256 budget) = _pay(_budget.amount, signedCost);
+        emit IAmmCurve.DepthChanged(depth, newDepth, q1, b1, signedCost, budget);
         return cost;
     }
 
@@ -183,17 +182,17 @@ contract AmmCurveModule is AmmStorage {
     /// and what the step may cost.
     function _depthStep() private view returns (uint256 depth, uint256 ratio, uint256 available) {
         DepthConfig memory d = _depthConfig;
-        Budget memory budget = _budget;
+        (uint256 budget, uint256 target) = (_budget.amount, _budget.target);
         depth = d.depth;
         uint256 newDepth;
-        if (budget.amount >= budget.target) {
+        if (budget >= target) {
             newDepth = Math.min(depth.wMulDown(FixedPoint.WAD + d.maxDepthChangeRatio), d.maxDepthRatio);
             if (newDepth <= depth) return (depth, 0, 0);
-            available = budget.amount - budget.target;
-        } else if (budget.amount < _budgetBook.atLastUpdate) {
+            available = budget - target;
+        } else if (budget < _budgetBook.atLastUpdate) {
             newDepth = Math.max(depth.wMulUp(FixedPoint.WAD - d.maxDepthChangeRatio), d.minDepthRatio);
             if (newDepth >= depth) return (depth, 0, 0);
-            available = _available(budget.amount);
+            available = _available(budget);
         } else {
             return (depth, 0, 0);
         }
@@ -223,18 +222,18 @@ contract AmmCurveModule is AmmStorage {
         return budget > floor ? budget - floor : 0;
     }
 
-    /// @dev Takes a positive cost out of the budget (the caller checked it fits) and stores it;
-    /// a negative one credits nothing. Returns what was paid.
-    function _pay(Budget memory budget, int256 signedCost) private returns (uint256 paid) {
+    /// @dev Takes a positive cost out of `budget` (the caller checked it fits) and stores what
+    /// is left; a negative one credits nothing. Returns what was paid and the budget after.
+    function _pay(uint256 budget, int256 signedCost) private returns (uint256 paid, uint256 budgetAfter) {
         if (signedCost <= 0) {
             // The net position lost: the budget may collect as much once the market's traders
             // have realised it ({collectGains}).
             if (signedCost < 0) _budgetBook.gainsToCollect += uint256(-signedCost).toUint128();
-            return 0;
+            return (0, budget);
         }
         paid = uint256(signedCost);
-        budget.amount -= uint128(paid);
-        _budget.amount = budget.amount;
+        budgetAfter = budget - paid;
+        _budget.amount = uint96(budgetAfter);
     }
 
     // ---------------------------------------------------------------- budget
@@ -243,7 +242,7 @@ contract AmmCurveModule is AmmStorage {
     function creditBudget(uint256 amount) external onlyDelegated {
         if (amount == 0) revert ICommonErrors.ZeroAmount();
         uint256 budget = _budget.amount + amount;
-        _budget.amount = budget.toUint128();
+        _budget.amount = budget.toUint96();
         emit IAmmCurve.BudgetCredited(amount, budget);
     }
 
@@ -257,7 +256,7 @@ contract AmmCurveModule is AmmStorage {
             _budgetBook.gainsToCollect = uint128(pending - collected);
         }
         uint256 budget = _budget.amount + collected;
-        _budget.amount = budget.toUint128();
+        _budget.amount = budget.toUint96();
         // Collected at a funding update, after its adjustments: the update's budget includes it.
         _budgetBook.atLastUpdate = uint128(budget);
         emit IAmmCurve.GainsCollected(collected, pending - collected, budget);
@@ -280,7 +279,7 @@ contract AmmCurveModule is AmmStorage {
         spent = Math.min(badDebt, _available(budget));
         if (spent == 0) return 0;
         budget -= spent;
-        _budget.amount = uint128(budget);
+        _budget.amount = uint96(budget);
         emit IAmmCurve.BudgetSpentOnBadDebt(spent, budget);
     }
 
@@ -289,15 +288,16 @@ contract AmmCurveModule is AmmStorage {
     /// @notice See {IAmmCurve-setCurveParams}.
     function setCurveParams(IAmmCurve.CurveParams calldata p) external onlyDelegated onlyOwner {
         _validate(p);
-        _curveConfig = CurveConfig(
-            uint64(p.repegThresholdRatio),
-            uint64(p.baseSpreadRatio),
-            uint64(p.maxSpreadRatio),
-            uint64(p.fundShareRatio)
+        // _validate bounds each figure to its field, the ratios in whole steps: no cast cuts.
+        _budget = Budget(
+            _budget.amount,
+            uint88(p.budgetTarget),
+            uint24(p.repegThresholdRatio / RATIO_STEP),
+            uint24(p.baseSpreadRatio / RATIO_STEP),
+            uint24(p.maxSpreadRatio / RATIO_STEP)
         );
-        _budget.target = uint128(p.budgetTarget);
         _repegBook.floor = uint128(p.budgetFloor);
-        _maxVammLeverage = p.maxVammLeverage;
+        _vammLeverage = VammLeverage(uint128(p.maxVammLeverage), uint128(p.fundShareRatio));
         _depthConfig = DepthConfig(
             uint64(p.maxDepthChangeRatio),
             uint64(p.minDepthRatio),
@@ -323,12 +323,20 @@ contract AmmCurveModule is AmmStorage {
         ) {
             revert IAmmCurveErrors.SpreadOutOfRange(p.baseSpreadRatio, p.maxSpreadRatio);
         }
+        if (threshold % RATIO_STEP != 0 || p.baseSpreadRatio % RATIO_STEP != 0 || p.maxSpreadRatio % RATIO_STEP != 0) {
+            revert IAmmCurveErrors.CurveRatioNotWholeStep(
+                p.repegThresholdRatio,
+                p.baseSpreadRatio,
+                p.maxSpreadRatio,
+                RATIO_STEP
+            );
+        }
         uint256 leverage = p.maxVammLeverage;
         if (leverage != 0 && (leverage < MIN_VAMM_LEVERAGE || leverage > MAX_VAMM_LEVERAGE)) {
             revert IAmmCurveErrors.VammLeverageOutOfRange(leverage);
         }
         if (p.fundShareRatio > FixedPoint.WAD) revert IAmmCurveErrors.FundShareOutOfRange(p.fundShareRatio);
-        if (p.budgetFloor > p.budgetTarget || p.budgetTarget > type(uint128).max) {
+        if (p.budgetFloor > p.budgetTarget || p.budgetTarget > type(uint88).max) {
             revert IAmmCurveErrors.BudgetBoundsInvalid(p.budgetFloor, p.budgetTarget);
         }
         if (
@@ -436,17 +444,18 @@ contract AmmCurveModule is AmmStorage {
 
     /// @notice See {IAmmCurve-getCurveParams}.
     function getCurveParams() external view onlyDelegated returns (IAmmCurve.CurveParams memory) {
-        CurveConfig memory c = _curveConfig;
+        Budget memory b = _budget;
+        VammLeverage memory leverage = _vammLeverage;
         DepthConfig memory d = _depthConfig;
         return
             IAmmCurve.CurveParams(
-                c.repegThresholdRatio,
-                c.baseSpreadRatio,
-                c.maxSpreadRatio,
-                _maxVammLeverage,
-                c.fundShareRatio,
+                _ratio(b.repegThresholdSteps),
+                _ratio(b.baseSpreadSteps),
+                _ratio(b.maxSpreadSteps),
+                leverage.maxLeverage,
+                leverage.fundShareRatio,
                 _repegBook.floor,
-                _budget.target,
+                b.target,
                 d.maxDepthChangeRatio,
                 d.minDepthRatio,
                 d.maxDepthRatio
@@ -478,12 +487,11 @@ contract AmmCurveModule is AmmStorage {
         Reserves memory r = _reserves;
         uint256 spot = _spotPrice(r);
         if (_openInterest.curveFlags & FLAG_SPREAD == 0) return (spot, spot);
-        CurveConfig memory c = _curveConfig;
         Budget memory budget = _budgetAtSwap();
         int256 net = _netPosition(_openInterest);
         uint256 index = _freshIndex();
-        uint256 bidRatio = _spreadRatio(c, budget, net, net - 1, spot, r.base, index);
-        uint256 askRatio = _spreadRatio(c, budget, net, net + 1, spot, r.base, index);
+        uint256 bidRatio = _spreadRatio(budget, net, net - 1, spot, r.base, index);
+        uint256 askRatio = _spreadRatio(budget, net, net + 1, spot, r.base, index);
         return (spot.wMulDown(FixedPoint.WAD - bidRatio), spot.wMulUp(FixedPoint.WAD + askRatio));
     }
 
@@ -506,10 +514,9 @@ contract AmmCurveModule is AmmStorage {
         FundingPeriod.OpenInterest memory oi = _openInterest;
         if (oi.curveFlags & FLAG_SPREAD == 0) return 0;
         Budget memory budget = _budget;
-        budget.amount = budgetFound.toUint128();
+        budget.amount = budgetFound.toUint96();
         int256 netBefore = _netPosition(oi) + firstBaseDelta;
         uint256 ratio = _spreadRatio(
-            _curveConfig,
             budget,
             netBefore,
             netBefore + baseDelta,

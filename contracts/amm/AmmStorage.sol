@@ -29,8 +29,11 @@ abstract contract AmmStorage is Ownable2Step {
     /// @dev Narrowest non-zero index band (0.5% of the index) and widest (50%).
     uint256 internal constant INDEX_BAND_MIN = 0.005e18;
     uint256 internal constant INDEX_BAND_MAX = 0.5e18;
+    /// @dev The step of the ratios kept in 24 bits (the index band in {RiskLimits}, the repeg
+    /// threshold and the spread's bounds in {Budget}): a millionth.
+    uint256 internal constant RATIO_STEP = 1e12;
     /// @dev The index band's step: it is stored in millionths of the index ({RiskLimits}).
-    uint256 internal constant INDEX_BAND_STEP = 1e12;
+    uint256 internal constant INDEX_BAND_STEP = RATIO_STEP;
     /// @dev Highest open interest cap: the most one side's total can hold (a uint104, as
     /// {FundingPeriod-OpenInterest} stores it), so a higher cap could never bind.
     uint256 internal constant MAX_OPEN_INTEREST_CAP = type(uint104).max;
@@ -46,18 +49,25 @@ abstract contract AmmStorage is Ownable2Step {
         uint128 base;
     }
 
-    /// @dev The dynamic-curve parameters a trade reads: one slot.
-    struct CurveConfig {
-        uint64 repegThresholdRatio;
-        uint64 baseSpreadRatio;
-        uint64 maxSpreadRatio;
-        uint64 fundShareRatio;
+    /// @dev What every trade on a dynamic curve reads, in one slot: the budget and its target (the
+    /// spread's drawdown reads both), the repeg threshold and the spread's bounds, the ratios in
+    /// whole RATIO_STEPs (their bounds, at most MAX_REPEG_THRESHOLD = 200,000 steps, fit 24 bits).
+    /// The target is at most 2^88 - 1 ({IAmmCurve-setCurveParams}); the budget, which every credit
+    /// checks against 96 bits, is about 7.9e10 quote at most.
+    struct Budget {
+        uint96 amount;
+        uint88 target;
+        uint24 repegThresholdSteps;
+        uint24 baseSpreadSteps;
+        uint24 maxSpreadSteps;
     }
 
-    /// @dev The budget and its target (the spread's drawdown reads both): one slot.
-    struct Budget {
-        uint128 amount;
-        uint128 target;
+    /// @dev What the vAMM leverage bound reads, only for a trade that grows the net position: the
+    /// bound (0: off; at most MAX_VAMM_LEVERAGE) and the insurance fund's share counted as the
+    /// market's funds (at most 100%).
+    struct VammLeverage {
+        uint128 maxLeverage;
+        uint128 fundShareRatio;
     }
 
     /// @dev What a repeg reads and writes besides the reserves and the budget, in one slot: the
@@ -106,12 +116,10 @@ abstract contract AmmStorage is Ownable2Step {
     IPriceFeed internal _priceFeed;
     bytes32 internal _asset;
 
-    CurveConfig internal _curveConfig;
     Budget internal _budget;
     RepegBook internal _repegBook;
     DepthConfig internal _depthConfig;
-    /// @dev The vAMM leverage bound (0: off), read by a trade that grows the net position.
-    uint256 internal _maxVammLeverage;
+    VammLeverage internal _vammLeverage;
     /// @dev The budget as the last funding update left it (the "budget fell" test of the
     /// formulaic k), and what the curve's moves gained (negative costs: the net position lost) that
     /// the budget has not yet collected from the market's realised surplus
@@ -197,6 +205,14 @@ abstract contract AmmStorage is Ownable2Step {
         }
     }
 
+    /// @dev A ratio kept in `steps` RATIO_STEPs, as a WAD ratio.
+    function _ratio(uint24 steps) internal pure returns (uint256) {
+        unchecked {
+            // At most 2^24 x 1e12: no overflow.
+            return uint256(steps) * RATIO_STEP;
+        }
+    }
+
     /// @dev Longs' total size less shorts'.
     function _netPosition(FundingPeriod.OpenInterest memory oi) internal pure returns (int256) {
         return int256(uint256(oi.longSize)) - int256(uint256(oi.shortSize));
@@ -207,7 +223,6 @@ abstract contract AmmStorage is Ownable2Step {
     /// adds to, the index gap it widens (`index` 0: none known), the budget's drawdown; capped.
     /// Each term rounds up (the protocol's side).
     function _spreadRatio(
-        CurveConfig memory c,
         Budget memory budget,
         int256 netBefore,
         int256 netAfter,
@@ -216,8 +231,8 @@ abstract contract AmmStorage is Ownable2Step {
         uint256 index
     ) internal pure returns (uint256) {
         CurveAdjustment.SpreadInputs memory inputs;
-        inputs.baseSpread = c.baseSpreadRatio;
-        inputs.maxSpread = c.maxSpreadRatio;
+        inputs.baseSpread = _ratio(budget.baseSpreadSteps);
+        inputs.maxSpread = _ratio(budget.maxSpreadSteps);
         uint256 sizeAfter = SignedMath.abs(netAfter);
         if (sizeAfter > SignedMath.abs(netBefore)) inputs.skew = sizeAfter.wDivUp(baseReserve);
         // A trade that raises the net position buys base: it moves the price up.
@@ -239,33 +254,25 @@ abstract contract AmmStorage is Ownable2Step {
         uint256 notional
     ) internal view returns (uint256 fee, uint256 ratio) {
         int256 netBefore = _netPosition(oi);
-        ratio = _spreadRatio(
-            _curveConfig,
-            _budgetAtSwap(),
-            netBefore,
-            netBefore + baseDelta,
-            _spotPrice(r),
-            r.base,
-            _freshIndex()
-        );
+        ratio = _spreadRatio(_budgetAtSwap(), netBefore, netBefore + baseDelta, _spotPrice(r), r.base, _freshIndex());
         fee = notional.wMulUp(ratio);
     }
 
     /// @dev Reverts VammLeverageExceeded when a trade growing |net| from `netBefore` to `netAfter`
-    /// leaves |net| x `price` above maxVammLeverage x (`budget` + `fundShareRatio` x
+    /// leaves |net| x `price` above maxVammLeverage x (`budget` + fundShareRatio x
     /// `insuranceAvailable`); `price`: the fresh index, else the spot price.
     function _checkVammLeverage(
         int256 netBefore,
         int256 netAfter,
         uint256 price,
         uint256 budget,
-        uint256 insuranceAvailable,
-        uint256 fundShareRatio
+        uint256 insuranceAvailable
     ) internal view {
         uint256 sizeAfter = SignedMath.abs(netAfter);
         if (sizeAfter <= SignedMath.abs(netBefore)) return;
-        uint256 maxLeverage = _maxVammLeverage;
-        uint256 funds = budget + insuranceAvailable.wMulDown(fundShareRatio);
+        VammLeverage memory leverage = _vammLeverage;
+        uint256 maxLeverage = leverage.maxLeverage;
+        uint256 funds = budget + insuranceAvailable.wMulDown(leverage.fundShareRatio);
         if (!CurveAdjustment.withinLeverage(netBefore, netAfter, price, funds, maxLeverage)) {
             revert IAmmCurveErrors.VammLeverageExceeded(sizeAfter.wMulUp(price), funds.wMulDown(maxLeverage));
         }
@@ -276,12 +283,13 @@ abstract contract AmmStorage is Ownable2Step {
     /// {FundingPeriod} in {_backers}; it calls it only on a market whose dynamic curve is on and
     /// only for a stretch with an imbalance, so no other swap reads the budget's slots for funding.
     function _fundingBudgetLimit(bool shortfall) internal view returns (uint256) {
-        Budget memory budget = _budget;
+        uint256 budget = _budget.amount;
         if (shortfall) {
             uint256 floor = _repegBook.floor;
-            return budget.amount > floor ? budget.amount - floor : 0;
+            return budget > floor ? budget - floor : 0;
         }
-        return budget.target > budget.amount ? budget.target - budget.amount : 0;
+        uint256 target = _budget.target;
+        return target > budget ? target - budget : 0;
     }
 
     /// @dev The backers of a funding accrual: the insurance fund's `insuranceAvailable` and the
@@ -304,18 +312,19 @@ abstract contract AmmStorage is Ownable2Step {
             _blockTimestamp()
         );
         int256 flow = funding.budgetFlow;
-        budget.amount = uint128(flow >= 0 ? budget.amount + uint256(flow) : budget.amount - uint256(-flow));
+        // A credit is at most the room below the target (88 bits): the cast cuts nothing.
+        budget.amount = uint96(flow >= 0 ? budget.amount + uint256(flow) : budget.amount - uint256(-flow));
     }
 
     /// @dev Books a funding accrual's `budgetFlow` ({IAmm-FundingSnapshot}) in the budget and emits
     /// BudgetFundingFlow. The money does not move: the budget and the positions' margins net of
     /// funding are both the market pool's locked margin, so the ClearingHouse books only the
     /// insurance fund's share. The flow stays within what {_fundingBudgetLimit} allowed: a payment
-    /// leaves at least the floor, a credit at most the target (a uint128).
+    /// leaves at least the floor, a credit at most the target (88 bits).
     function _bookFundingFlow(int256 budgetFlow) internal {
         uint256 budget = _budget.amount;
         budget = budgetFlow > 0 ? budget + uint256(budgetFlow) : budget - uint256(-budgetFlow);
-        _budget.amount = uint128(budget);
+        _budget.amount = uint96(budget);
         emit IAmmCurve.BudgetFundingFlow(budgetFlow, budget);
     }
 

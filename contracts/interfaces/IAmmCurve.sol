@@ -12,11 +12,20 @@ interface IAmmCurveErrors {
     error RepegThresholdOutOfRange(uint256 repegThresholdRatio);
     /// @notice `baseSpreadRatio` above MAX_BASE_SPREAD, or `maxSpreadRatio` below it or above MAX_SPREAD.
     error SpreadOutOfRange(uint256 baseSpreadRatio, uint256 maxSpreadRatio);
+    /// @notice The repeg threshold or a spread bound is not a whole number of `step` (a millionth):
+    /// the three are kept in steps, in the slot every trade on the curve reads.
+    error CurveRatioNotWholeStep(
+        uint256 repegThresholdRatio,
+        uint256 baseSpreadRatio,
+        uint256 maxSpreadRatio,
+        uint256 step
+    );
     /// @notice `maxVammLeverage` neither 0 nor within [MIN_VAMM_LEVERAGE, MAX_VAMM_LEVERAGE].
     error VammLeverageOutOfRange(uint256 maxVammLeverage);
     /// @notice `fundShareRatio` above 100%.
     error FundShareOutOfRange(uint256 fundShareRatio);
-    /// @notice `budgetFloor` above `budgetTarget`, or the target above what the budget slot holds.
+    /// @notice `budgetFloor` above `budgetTarget`, or the target above what the budget slot holds
+    /// (2^88 - 1).
     error BudgetBoundsInvalid(uint256 budgetFloor, uint256 budgetTarget);
     /// @notice `maxDepthChangeRatio` above MAX_DEPTH_CHANGE, `minDepthRatio` outside
     /// [MIN_DEPTH_LIMIT, 1x] or `maxDepthRatio` outside [1x, MAX_DEPTH_LIMIT].

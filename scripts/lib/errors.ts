@@ -195,11 +195,14 @@ export const SENTENCES: Record<string, (a: Args, f: Formatters) => string> = {
   SpreadOutOfRange: (a, f) =>
     `a half-spread of ${f.pct(a.baseSpreadRatio)} capped at ${f.pct(a.maxSpreadRatio)} is out of range ` +
     `(base at most 1%; cap at least the base and at most 5%)`,
+  CurveRatioNotWholeStep: (a, f) =>
+    `a repeg threshold of ${f.pct(a.repegThresholdRatio)}, a half-spread of ${f.pct(a.baseSpreadRatio)} and a cap of ` +
+    `${f.pct(a.maxSpreadRatio)}: each must be a whole number of steps of ${f.pct(a.step)} (a millionth)`,
   VammLeverageOutOfRange: (a, f) =>
     `a vAMM leverage bound of ${f.n(a.maxVammLeverage)}x is out of range (0 for off, or 0.5x to 50x)`,
   FundShareOutOfRange: (a, f) => `an insurance-fund share of ${f.pct(a.fundShareRatio)} is above 100%`,
   BudgetBoundsInvalid: (a, f) =>
-    `a budget floor of ${f.q(a.budgetFloor)} with a target of ${f.q(a.budgetTarget)} is invalid (the floor may not exceed the target, nor the target the largest budget the Amm stores)`,
+    `a budget floor of ${f.q(a.budgetFloor)} with a target of ${f.q(a.budgetTarget)} is invalid (the floor may not exceed the target, nor the target 2^88 - 1, the largest the Amm stores)`,
   DepthBoundsOutOfRange: (a, f) =>
     `depth changes of ${f.pct(a.maxDepthChangeRatio)} per update within ${f.n(a.minDepthRatio)}x .. ${f.n(a.maxDepthRatio)}x ` +
     `are out of range (at most 10% per update; the lowest depth 0.1x to 1x, the highest 1x to 10x)`,

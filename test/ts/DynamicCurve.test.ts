@@ -204,6 +204,12 @@ describe("Dynamic curve (issue 14)", function () {
         [{ maxVammLeverage: toWad(50) + 1n }, "VammLeverageOutOfRange"],
         [{ fundShareRatio: WAD + 1n }, "FundShareOutOfRange"],
         [{ budgetFloor: toWad(2), budgetTarget: toWad(1) }, "BudgetBoundsInvalid"],
+        // The target's field in the budget slot holds 88 bits.
+        [{ budgetTarget: 2n ** 88n }, "BudgetBoundsInvalid"],
+        // The threshold and the spread's bounds are kept in whole millionths (1e12 in WAD).
+        [{ repegThresholdRatio: toWad("0.005") + 1n }, "CurveRatioNotWholeStep"],
+        [{ baseSpreadRatio: toWad("0.001") + 10n ** 11n, maxSpreadRatio: toWad("0.002") }, "CurveRatioNotWholeStep"],
+        [{ maxSpreadRatio: toWad("0.03") - 1n }, "CurveRatioNotWholeStep"],
         [{ maxDepthChangeRatio: toWad("0.1") + 1n }, "DepthBoundsOutOfRange"],
         [{ minDepthRatio: toWad("0.1") - 1n }, "DepthBoundsOutOfRange"],
         [{ minDepthRatio: WAD + 1n, maxDepthRatio: toWad(2) }, "DepthBoundsOutOfRange"],
@@ -213,21 +219,28 @@ describe("Dynamic curve (issue 14)", function () {
       for (const [p, error] of cases) {
         await expect(fx.amm.setCurveParams(params(p)), error).to.be.revertedWithCustomError(fx.amm, error);
       }
-      // The bounds themselves are accepted.
-      await (
-        await fx.amm.setCurveParams(
-          params({
-            repegThresholdRatio: toWad("0.2"),
-            baseSpreadRatio: toWad("0.01"),
-            maxSpreadRatio: toWad("0.05"),
-            maxVammLeverage: toWad(50),
-            fundShareRatio: WAD,
-            maxDepthChangeRatio: toWad("0.1"),
-            minDepthRatio: toWad("0.1"),
-            maxDepthRatio: toWad(10),
-          }),
-        )
-      ).wait();
+      // The bounds themselves are accepted, and read back as set (one millionth is a whole step;
+      // the largest target fits its 88 bits).
+      const bounds = params({
+        repegThresholdRatio: toWad("0.2"),
+        baseSpreadRatio: toWad("0.01"),
+        maxSpreadRatio: toWad("0.05"),
+        maxVammLeverage: toWad(50),
+        fundShareRatio: WAD,
+        maxDepthChangeRatio: toWad("0.1"),
+        minDepthRatio: toWad("0.1"),
+        maxDepthRatio: toWad(10),
+      });
+      await (await fx.amm.setCurveParams(bounds)).wait();
+      expect(await fx.amm.getCurveParams()).to.deep.equal(Object.values(bounds));
+      const fine = params({
+        repegThresholdRatio: toWad("0.001001"),
+        baseSpreadRatio: toWad("0.000001"),
+        maxSpreadRatio: toWad("0.000001"),
+        budgetTarget: 2n ** 88n - 1n,
+      });
+      await (await fx.amm.setCurveParams(fine)).wait();
+      expect(await fx.amm.getCurveParams()).to.deep.equal(Object.values(fine));
       await expect(fx.amm.connect(fx.stranger).setCurveParams(OFF)).to.be.revertedWithCustomError(
         fx.amm,
         "OwnableUnauthorizedAccount",
