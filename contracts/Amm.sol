@@ -60,8 +60,12 @@ contract Amm is IAmm, AmmStorage {
     /// @inheritdoc IAmm
     address public immutable clearingHouse;
 
-    /// @notice The module that runs the dynamic curve's moves, parameters and views ({IAmmCurve}).
+    /// @notice The module that runs the dynamic curve's moves and parameters and the market's cold
+    /// administration ({IAmmCurve}).
     address public immutable curveModule;
+
+    /// @dev The module that serves the views ({AmmViewModule}): the curve module's `viewModule`.
+    address private immutable _viewModule;
 
     // ---------------------------------------------------------------- transient
 
@@ -123,6 +127,7 @@ contract Amm is IAmm, AmmStorage {
         _repegBook = RepegBook(0, uint128(FixedPoint.WAD));
         _depthConfig = DepthConfig(0, uint64(FixedPoint.WAD), uint64(FixedPoint.WAD), uint64(FixedPoint.WAD));
         curveModule = curveModule_;
+        _viewModule = AmmCurveModule(curveModule_).viewModule();
     }
 
     modifier onlyClearingHouse() {
@@ -567,7 +572,7 @@ contract Amm is IAmm, AmmStorage {
         }
     }
 
-    /// @dev A view served by the curve module: a view cannot DELEGATECALL, so it STATICCALLs this
+    /// @dev A view served by the view module: a view cannot DELEGATECALL, so it STATICCALLs this
     /// contract with its calldata behind a 4-byte marker, which {fallback} runs in the module.
     function _delegateView() private view {
         // solhint-disable-next-line no-inline-assembly
@@ -584,11 +589,11 @@ contract Amm is IAmm, AmmStorage {
     }
 
     /// @notice Serves {_delegateView}'s calls from this contract only: runs the calldata after the
-    /// marker in the curve module. Anything else is refused with {ICommonErrors-NotDelegated}.
+    /// marker in the view module. Anything else is refused with {ICommonErrors-NotDelegated}.
     // solhint-disable-next-line no-complex-fallback
     fallback() external {
         if (msg.sender != address(this) || msg.sig != 0xffffffff) revert NotDelegated();
-        address module = curveModule;
+        address module = _viewModule;
         // solhint-disable-next-line no-inline-assembly
         assembly {
             let size := sub(calldatasize(), 4)
@@ -815,26 +820,24 @@ contract Amm is IAmm, AmmStorage {
 
     /// @inheritdoc IAmm
     function getSpotPrice() external view returns (uint256) {
-        Reserves memory r = _reserves;
-        return _spotPrice(r);
+        _delegateView();
     }
 
     /// @inheritdoc IAmm
-    function getMarkTwap(uint256 interval) external view returns (uint256) {
-        Reserves memory r = _reserves;
-        return _markHistory.twap(_blockTimestamp(), _spotPrice(r), interval);
+    function getMarkTwap(uint256) external view returns (uint256) {
+        _delegateView();
     }
 
     /// @inheritdoc IAmm
     function getValuationPrices(
-        uint256 twapInterval
+        uint256
     ) external view returns (uint256 spotPrice, uint256 markTwap, uint256 indexPrice) {
-        return _valuationPrices(_reserves, twapInterval);
+        _delegateView();
     }
 
     /// @inheritdoc IAmm
-    function maxCloseBase(bool closingLong) external view returns (uint256) {
-        return _maxCloseBase(closingLong);
+    function maxCloseBase(bool) external view returns (uint256) {
+        _delegateView();
     }
 
     /// @inheritdoc IAmm
@@ -843,40 +846,14 @@ contract Amm is IAmm, AmmStorage {
         if (maxBase != 0 && _openInterest.curveFlags & FLAG_REPEG != 0) _valuationRepeg = 1;
     }
 
-    function _maxCloseBase(bool closingLong) private view returns (uint256) {
-        uint256 limitRatio = _limits.fluctuationLimitRatio;
-        if (limitRatio == 0) return type(uint256).max;
-        Reserves memory r = _reserves;
-        uint256 spotPrice = _spotPrice(r);
-        PriceHistory.Head memory head = _markHistory.head;
-        uint256 blockStartPrice = head.timestamp == _blockTimestamp() ? head.price : spotPrice;
-        // 99% of the allowance, so the pool's rounding never tips the trade over the limit.
-        uint256 allowance = limitRatio.wMulDown(0.99e18);
-        // On the curve, price = k / base^2: the base reserve at a bound price p is sqrt(k / p).
-        if (closingLong) {
-            uint256 floorPrice = blockStartPrice.wMulUp(FixedPoint.WAD - Math.min(allowance, FixedPoint.WAD));
-            if (floorPrice >= spotPrice) return 0;
-            uint256 baseAtFloor = Math.sqrt(Math.mulDiv(r.quote, uint256(r.base) * FixedPoint.WAD, floorPrice));
-            return baseAtFloor - r.base;
-        }
-        uint256 capPrice = blockStartPrice.wMulDown(FixedPoint.WAD + allowance);
-        if (capPrice <= spotPrice) return 0;
-        uint256 baseAtCap = Math.sqrt(
-            Math.mulDiv(r.quote, uint256(r.base) * FixedPoint.WAD, capPrice),
-            Math.Rounding.Ceil
-        );
-        return r.base - baseAtCap;
-    }
-
     /// @inheritdoc IAmm
     function getOpenInterest() external view returns (uint256 longSize, uint256 shortSize) {
         _delegateView();
     }
 
     /// @inheritdoc IAmm
-    function getIndexTwap(uint256 interval) external view returns (uint256) {
-        if (!_indexHistory.isStarted()) revert NoIndexPrice();
-        return _indexHistory.twap(_blockTimestamp(), _indexHistory.head.price, interval);
+    function getIndexTwap(uint256) external view returns (uint256) {
+        _delegateView();
     }
 
     /// @inheritdoc IAmm
@@ -886,12 +863,8 @@ contract Amm is IAmm, AmmStorage {
     }
 
     /// @inheritdoc IAmm
-    function getLiquidationInputs(
-        uint256 twapInterval,
-        bool closingLong,
-        uint256 insuranceAvailable
-    ) external view returns (LiquidationInputs memory) {
-        return _liquidationInputs(twapInterval, closingLong, insuranceAvailable);
+    function getLiquidationInputs(uint256, bool, uint256) external view returns (LiquidationInputs memory) {
+        _delegateView();
     }
 
     /// @inheritdoc IAmm
@@ -902,18 +875,5 @@ contract Amm is IAmm, AmmStorage {
     ) external onlyClearingHouse returns (LiquidationInputs memory) {
         _repegBeforeValuation(insuranceAvailable);
         return _liquidationInputs(twapInterval, closingLong, insuranceAvailable);
-    }
-
-    function _liquidationInputs(
-        uint256 twapInterval,
-        bool closingLong,
-        uint256 insuranceAvailable
-    ) private view returns (LiquidationInputs memory inputs) {
-        FundingPeriod.OpenInterest memory oi = _openInterest;
-        (inputs.funding, , ) = _funding.indicesAt(oi, _funding.period, _backers(insuranceAvailable), _blockTimestamp());
-        Reserves memory r = _reserves;
-        (inputs.spotPrice, inputs.markTwap, inputs.indexPrice) = _valuationPrices(r, twapInterval);
-        inputs.maxCloseBase = _maxCloseBase(closingLong);
-        (inputs.quoteReserve, inputs.baseReserve) = (r.quote, r.base);
     }
 }

@@ -65,6 +65,7 @@ async function main() {
     const market = await deployLiveMarket(connection, false);
     const { receipts } = await measureOperations(market);
     const names = new Map<string, string>();
+    const { ethers } = connection;
     const name = async (label: string, contract: { getAddress(): Promise<string> }) =>
       names.set((await contract.getAddress()).toLowerCase(), label);
     await name("ClearingHouse", market.clearingHouse);
@@ -76,9 +77,11 @@ async function main() {
     const [priceFeed] = await market.amm.getOracle();
     names.set(priceFeed.toLowerCase(), "ChainlinkPriceFeed");
     names.set((await market.aggregator.getAddress()).toLowerCase(), "aggregator");
-    names.set((await market.amm.curveModule()).toLowerCase(), "AmmCurveModule");
+    const curveModule = await market.amm.curveModule();
+    names.set(curveModule.toLowerCase(), "AmmCurveModule");
+    const viewModule = await (await ethers.getContractAt("AmmCurveModule", curveModule)).viewModule();
+    names.set(viewModule.toLowerCase(), "AmmViewModule");
     // Any other code: a ClearingHouse module tells its kind; else the address.
-    const { ethers } = connection;
     const moduleKind = new ethers.Interface(["function moduleInfo() view returns (bytes32, address)"]);
     const label = (address: string) => names.get(address.toLowerCase()) ?? address.slice(0, 10);
     const nameUnknown = async (address: string) => {

@@ -12,7 +12,8 @@ import {CurveAdjustment} from "../libraries/CurveAdjustment.sol";
 import {CurveMath} from "../libraries/CurveMath.sol";
 import {FixedPoint} from "../libraries/FixedPoint.sol";
 import {FundingPeriod} from "../libraries/FundingPeriod.sol";
-import {AmmStorage} from "./AmmStorage.sol";
+import {AmmModule} from "./AmmModule.sol";
+import {AmmViewModule} from "./AmmViewModule.sol";
 
 /// @title AmmCurveModule
 /// @notice The dynamic curve's moves and configuration ({IAmmCurve}), deployed once and given to
@@ -25,7 +26,7 @@ import {AmmStorage} from "./AmmStorage.sol";
 /// @dev Called directly it would act on its own, empty storage: every entry point refuses that
 /// with {ICommonErrors-NotDelegated}. Access (owner, ClearingHouse) is checked by the Amm's entry
 /// points except for the owner's, which reads the Amm's owner from the shared storage.
-contract AmmCurveModule is AmmStorage {
+contract AmmCurveModule is AmmModule {
     using FixedPoint for uint256;
     using SafeCast for uint256;
     using FundingPeriod for FundingPeriod.State;
@@ -53,14 +54,9 @@ contract AmmCurveModule is AmmStorage {
     /// stateless code run by DELEGATECALL, serves every market.
     bytes32 public constant CURVE_MODULE_KIND = keccak256("vamm.Amm.CurveModule");
 
-    address private immutable _self = address(this);
-
-    constructor() Ownable(msg.sender) {}
-
-    modifier onlyDelegated() {
-        if (address(this) == _self) revert ICommonErrors.NotDelegated();
-        _;
-    }
+    /// @notice The module that serves the market's views ({AmmViewModule}), created with this one:
+    /// the Amm runs its views there by DELEGATECALL, so neither the Amm nor this module carries them.
+    address public immutable viewModule = address(new AmmViewModule());
 
     // ---------------------------------------------------------------- curve moves
 
@@ -110,42 +106,6 @@ contract AmmCurveModule is AmmStorage {
         _recordCurveMove(_spotPrice(r), q1.wDivDown(r.base));
         emit IAmmCurve.Repegged(oldPeg, newPeg, q1, r.base, signedCost, budget);
         return (cost, true);
-    }
-
-    /// @dev Where a repeg of reserves `r` toward `index` takes the quote reserve, as far as
-    /// `available` of the budget pays ({CurveAdjustment-repegWithin}), and its signed cost; `r.quote`
-    /// (no move) when the net short is as large as the base reserve (it cannot be valued on the
-    /// curve) or the target does not fit.
-    function _repegMove(
-        Reserves memory r,
-        uint256 index,
-        uint256 available
-    ) private view returns (uint256 q1, int256 signedCost) {
-        int256 net = _netPosition(_openInterest);
-        if (net < 0 && uint256(-net) >= r.base) return (r.quote, 0);
-        uint256 targetQuote = CurveAdjustment.quoteAtPrice(r.base, index);
-        if (targetQuote == 0 || targetQuote > type(uint128).max) return (r.quote, 0);
-        (q1, signedCost) = CurveAdjustment.repegWithin(r.quote, r.base, targetQuote, net, available);
-        if (q1 == 0) return (r.quote, 0);
-    }
-
-    /// @notice See {IAmmCurve-previewRepeg}.
-    function previewRepeg()
-        external
-        view
-        onlyDelegated
-        returns (uint256 quoteReserve, uint256 baseReserve, uint256 budget, int256 cost)
-    {
-        Reserves memory r = _reserves;
-        // The swap accrues funding first: the repeg finds the budget with its share booked.
-        Budget memory b = _budgetAtSwap();
-        (quoteReserve, baseReserve, budget) = (r.quote, r.base, b.amount);
-        uint256 index = _freshIndex();
-        if (_openInterest.curveFlags & FLAG_REPEG == 0 || !_repegDue(r, index, _ratio(b.repegThresholdSteps)))
-            return (quoteReserve, baseReserve, budget, 0);
-        (quoteReserve, cost) = _repegMove(r, index, _above(b.amount, _repegBook.floor));
-        if (quoteReserve == r.quote) return (quoteReserve, baseReserve, budget, 0);
-        if (cost > 0) budget -= uint256(cost);
     }
 
     /// @dev The formulaic k: grows the depth by maxDepthChangeRatio (at most to maxDepthRatio)
@@ -215,11 +175,6 @@ contract AmmCurveModule is AmmStorage {
     /// @dev What a curve move may cost: the budget above its floor.
     function _available(uint256 budget) private view returns (uint256) {
         return _above(budget, _repegBook.floor);
-    }
-
-    /// @dev `budget` - `floor`, or 0 below it.
-    function _above(uint256 budget, uint256 floor) private pure returns (uint256) {
-        return budget > floor ? budget - floor : 0;
     }
 
     /// @dev Takes a positive cost out of `budget` (the caller checked it fits) and stores what
@@ -393,137 +348,5 @@ contract AmmCurveModule is AmmStorage {
     /// @notice See {IAmm-setFundingSubsidyRatio}.
     function setFundingSubsidyRatio(uint256 maxFundingSubsidyRatio) external onlyDelegated onlyOwner {
         _setFundingSubsidyRatio(maxFundingSubsidyRatio);
-    }
-
-    /// @notice See {IAmm-getIndexBand}.
-    function getIndexBand() external view onlyDelegated returns (uint256) {
-        return uint256(_limits.indexBandSteps) * INDEX_BAND_STEP;
-    }
-
-    /// @notice See {IAmm-getFundingSubsidyRatio}.
-    function getFundingSubsidyRatio() external view onlyDelegated returns (uint256) {
-        return _funding.params.maxSubsidyRatio;
-    }
-
-    /// @notice See {IAmm-getLimits}.
-    function getLimits() external view onlyDelegated returns (IAmm.Limits memory) {
-        RiskLimits memory limits = _limits;
-        return IAmm.Limits(limits.maxTradeRatio, limits.fluctuationLimitRatio, limits.maxOpenInterest);
-    }
-
-    /// @notice See {IAmm-getFundingState}.
-    function getFundingState()
-        external
-        view
-        onlyDelegated
-        returns (int256 premium, uint256 updatedAt, uint256 accruedAt, IAmm.FundingParams memory params)
-    {
-        FundingPeriod.Period memory period = _funding.period;
-        return (period.premium, period.updatedAt, _openInterest.accruedAt, _funding.fundingParams());
-    }
-
-    /// @notice See {IAmm-getOracle}.
-    function getOracle() external view onlyDelegated returns (IPriceFeed priceFeed, bytes32 asset) {
-        return (_priceFeed, _asset);
-    }
-
-    // ---------------------------------------------------------------- views
-
-    /// @notice See {IAmm-previewSwapQuote}.
-    function previewSwapQuote(Side side, uint256 quoteAmount) external view onlyDelegated returns (uint256) {
-        Reserves memory r = _reserves;
-        (, uint256 newBase) = CurveMath.afterQuoteSwap(r.quote, r.base, side, quoteAmount);
-        return side == Side.LONG ? r.base - newBase : newBase - r.base;
-    }
-
-    /// @notice See {IAmm-getOpenInterest}.
-    function getOpenInterest() external view onlyDelegated returns (uint256 longSize, uint256 shortSize) {
-        FundingPeriod.OpenInterest memory oi = _openInterest;
-        return (oi.longSize, oi.shortSize);
-    }
-
-    /// @notice See {IAmmCurve-getCurveParams}.
-    function getCurveParams() external view onlyDelegated returns (IAmmCurve.CurveParams memory) {
-        Budget memory b = _budget;
-        VammLeverage memory leverage = _vammLeverage;
-        DepthConfig memory d = _depthConfig;
-        return
-            IAmmCurve.CurveParams(
-                _ratio(b.repegThresholdSteps),
-                _ratio(b.baseSpreadSteps),
-                _ratio(b.maxSpreadSteps),
-                leverage.maxLeverage,
-                leverage.fundShareRatio,
-                _repegBook.floor,
-                b.target,
-                d.maxDepthChangeRatio,
-                d.minDepthRatio,
-                d.maxDepthRatio
-            );
-    }
-
-    /// @notice See {IAmmCurve-getCurveState}.
-    function getCurveState() external view onlyDelegated returns (IAmmCurve.CurveState memory state) {
-        Reserves memory r = _reserves;
-        state.peg = _repegBook.peg;
-        state.depth = _depthConfig.depth;
-        state.budget = _budget.amount;
-        state.netPosition = _netPosition(_openInterest);
-        int256 net = state.netPosition;
-        if (net != 0 && (net > 0 || uint256(-net) < r.base)) {
-            // V(q, b) = q x net / (b + net), rounded toward zero.
-            uint256 magnitude = Math.mulDiv(
-                r.quote,
-                net > 0 ? uint256(net) : uint256(-net),
-                CurveAdjustment.terminalBase(r.base, net)
-            );
-            state.terminalValue = net > 0 ? int256(magnitude) : -int256(magnitude);
-        }
-        state.budgetAtLastUpdate = _budgetBook.atLastUpdate;
-    }
-
-    /// @notice See {IAmmCurve-getBidAsk}.
-    function getBidAsk() external view onlyDelegated returns (uint256 bid, uint256 ask) {
-        Reserves memory r = _reserves;
-        uint256 spot = _spotPrice(r);
-        if (_openInterest.curveFlags & FLAG_SPREAD == 0) return (spot, spot);
-        Budget memory budget = _budgetAtSwap();
-        int256 net = _netPosition(_openInterest);
-        uint256 index = _freshIndex();
-        uint256 bidRatio = _spreadRatio(budget, net, net - 1, spot, r.base, index);
-        uint256 askRatio = _spreadRatio(budget, net, net + 1, spot, r.base, index);
-        return (spot.wMulDown(FixedPoint.WAD - bidRatio), spot.wMulUp(FixedPoint.WAD + askRatio));
-    }
-
-    /// @notice See {IAmmCurve-previewSpreadFee}.
-    function previewSpreadFee(int256 baseDelta, uint256 notional) external view onlyDelegated returns (uint256 fee) {
-        FundingPeriod.OpenInterest memory oi = _openInterest;
-        if (oi.curveFlags & FLAG_SPREAD == 0) return 0;
-        (fee, ) = _spreadFee(_reserves, oi, baseDelta, notional);
-    }
-
-    /// @notice See {IAmmCurve-previewSpreadFeeAfter}.
-    function previewSpreadFeeAfter(
-        int256 firstBaseDelta,
-        uint256 budgetFound,
-        uint256 quoteReserve,
-        uint256 baseReserve,
-        int256 baseDelta,
-        uint256 notional
-    ) external view onlyDelegated returns (uint256) {
-        FundingPeriod.OpenInterest memory oi = _openInterest;
-        if (oi.curveFlags & FLAG_SPREAD == 0) return 0;
-        Budget memory budget = _budget;
-        budget.amount = budgetFound.toUint96();
-        int256 netBefore = _netPosition(oi) + firstBaseDelta;
-        uint256 ratio = _spreadRatio(
-            budget,
-            netBefore,
-            netBefore + baseDelta,
-            quoteReserve.wDivDown(baseReserve),
-            baseReserve,
-            _freshIndex()
-        );
-        return notional.wMulUp(ratio);
     }
 }

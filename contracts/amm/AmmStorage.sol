@@ -335,4 +335,69 @@ abstract contract AmmStorage is Ownable2Step {
         (, bool firstInBlock) = PriceHistory.record(_markHistory, _blockTimestamp(), oldSpot, newSpot);
         if (!firstInBlock) _markHistory.head.price = uint88(Math.min(newSpot, type(uint88).max));
     }
+
+    // ---------------------------------------------------------------- shared by the Amm and its modules
+
+    /// @dev Where a repeg of reserves `r` toward `index` takes the quote reserve, as far as
+    /// `available` of the budget pays ({CurveAdjustment-repegWithin}), and its signed cost; `r.quote`
+    /// (no move) when the net short is as large as the base reserve (it cannot be valued on the
+    /// curve) or the target does not fit.
+    function _repegMove(
+        Reserves memory r,
+        uint256 index,
+        uint256 available
+    ) internal view returns (uint256 q1, int256 signedCost) {
+        int256 net = _netPosition(_openInterest);
+        if (net < 0 && uint256(-net) >= r.base) return (r.quote, 0);
+        uint256 targetQuote = CurveAdjustment.quoteAtPrice(r.base, index);
+        if (targetQuote == 0 || targetQuote > type(uint128).max) return (r.quote, 0);
+        (q1, signedCost) = CurveAdjustment.repegWithin(r.quote, r.base, targetQuote, net, available);
+        if (q1 == 0) return (r.quote, 0);
+    }
+
+    /// @dev `budget` - `floor`, or 0 below it.
+    function _above(uint256 budget, uint256 floor) internal pure returns (uint256) {
+        return budget > floor ? budget - floor : 0;
+    }
+
+    /// @dev The most base a close of the long (`closingLong`) or short side can take back in this
+    /// block within the fluctuation limit (see {IAmm-maxCloseBase}).
+    function _maxCloseBase(bool closingLong) internal view returns (uint256) {
+        uint256 limitRatio = _limits.fluctuationLimitRatio;
+        if (limitRatio == 0) return type(uint256).max;
+        Reserves memory r = _reserves;
+        uint256 spotPrice = _spotPrice(r);
+        PriceHistory.Head memory head = _markHistory.head;
+        uint256 blockStartPrice = head.timestamp == _blockTimestamp() ? head.price : spotPrice;
+        // 99% of the allowance, so the pool's rounding never tips the trade over the limit.
+        uint256 allowance = limitRatio.wMulDown(0.99e18);
+        // On the curve, price = k / base^2: the base reserve at a bound price p is sqrt(k / p).
+        if (closingLong) {
+            uint256 floorPrice = blockStartPrice.wMulUp(FixedPoint.WAD - Math.min(allowance, FixedPoint.WAD));
+            if (floorPrice >= spotPrice) return 0;
+            uint256 baseAtFloor = Math.sqrt(Math.mulDiv(r.quote, uint256(r.base) * FixedPoint.WAD, floorPrice));
+            return baseAtFloor - r.base;
+        }
+        uint256 capPrice = blockStartPrice.wMulDown(FixedPoint.WAD + allowance);
+        if (capPrice <= spotPrice) return 0;
+        uint256 baseAtCap = Math.sqrt(
+            Math.mulDiv(r.quote, uint256(r.base) * FixedPoint.WAD, capPrice),
+            Math.Rounding.Ceil
+        );
+        return r.base - baseAtCap;
+    }
+
+    /// @dev What a liquidation is sized and judged on ({IAmm-getLiquidationInputs}).
+    function _liquidationInputs(
+        uint256 twapInterval,
+        bool closingLong,
+        uint256 insuranceAvailable
+    ) internal view returns (IAmm.LiquidationInputs memory inputs) {
+        FundingPeriod.OpenInterest memory oi = _openInterest;
+        (inputs.funding, , ) = _funding.indicesAt(oi, _funding.period, _backers(insuranceAvailable), _blockTimestamp());
+        Reserves memory r = _reserves;
+        (inputs.spotPrice, inputs.markTwap, inputs.indexPrice) = _valuationPrices(r, twapInterval);
+        inputs.maxCloseBase = _maxCloseBase(closingLong);
+        (inputs.quoteReserve, inputs.baseReserve) = (r.quote, r.base);
+    }
 }

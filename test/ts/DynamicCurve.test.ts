@@ -247,12 +247,17 @@ describe("Dynamic curve (issue 14)", function () {
       );
     });
 
-    it("the module refuses direct calls with NotDelegated", async function () {
+    it("the curve and view modules refuse direct calls with NotDelegated", async function () {
       const fx = await networkHelpers.loadFixture(marketFixture);
       const module = await ethers.getContractAt("AmmCurveModule", await fx.amm.curveModule());
       await expect(module.setCurveParams(OFF)).to.be.revertedWithCustomError(module, "NotDelegated");
       await expect(module.repeg(toWad(100))).to.be.revertedWithCustomError(module, "NotDelegated");
-      await expect(module.getCurveState()).to.be.revertedWithCustomError(module, "NotDelegated");
+      const views = await ethers.getContractAt("AmmViewModule", await module.viewModule());
+      await expect(views.getCurveState()).to.be.revertedWithCustomError(views, "NotDelegated");
+      await expect(views.getMarkTwap(900)).to.be.revertedWithCustomError(views, "NotDelegated");
+      // Through the Amm the same views answer from the market's storage.
+      expect((await fx.amm.getCurveState()).peg).to.equal(WAD);
+      expect(await fx.amm.getMarkTwap(0)).to.equal(await fx.amm.getSpotPrice());
     });
   });
 
