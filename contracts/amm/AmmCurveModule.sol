@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {IAmm, IAmmErrors, Side} from "../interfaces/IAmm.sol";
+import {IAmm, IAmmErrors} from "../interfaces/IAmm.sol";
 import {IAmmCurve, IAmmCurveErrors} from "../interfaces/IAmmCurve.sol";
 import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 import {ICommonErrors} from "../interfaces/ICommonErrors.sol";
 import {CurveAdjustment} from "../libraries/CurveAdjustment.sol";
-import {CurveMath} from "../libraries/CurveMath.sol";
 import {FixedPoint} from "../libraries/FixedPoint.sol";
 import {FundingPeriod} from "../libraries/FundingPeriod.sol";
 import {AmmModule} from "./AmmModule.sol";
