@@ -55,21 +55,21 @@ const BUDGETS: Record<string, number> = {
  * peg in one slot) took 1,600-4,600 off each dynamic trade.
  */
 const CEILINGS: Record<string, number> = {
-  updateFunding: 172_600, // 170,807 (a depth change: the budget above its target)
-  openPosition: 159_800, // 158,173
-  increasePosition: 131_200, // 129,860
-  reduceByOpenPosition: 129_000, // 127,717
+  updateFunding: 172_600, // 170,803 (a depth change: the budget above its target)
+  openPosition: 159_800, // 158,169
+  increasePosition: 131_200, // 129,856
+  reduceByOpenPosition: 129_000, // 127,713
   addMargin: 47_700, // 47,165
-  removeMargin: 80_200, // 79,328
-  reversePosition: 159_500, // 157,835
-  reducePosition: 123_600, // 122,369
-  closePosition: 113_700, // 112,551
+  removeMargin: 80_200, // 79,324
+  reversePosition: 159_500, // 157,831
+  reducePosition: 123_600, // 122,365
+  closePosition: 113_700, // 112,547
   deposit: 49_700, // 49,159
   withdraw: 44_800, // 44,315
-  increasePositionRepeg: 150_000, // 148,494
-  liquidatePartial: 179_000, // 177,180
-  liquidateWhole: 166_100, // 164,449
-  updateFundingRepegDepth: 198_800, // 196,753
+  increasePositionRepeg: 150_000, // 148,490
+  liquidatePartial: 179_100, // 177,247
+  liquidateWhole: 166_200, // 164,516
+  updateFundingRepegDepth: 198_800, // 196,749
   updateFundingStaticCurve: 136_300, // 134,908
   increasePositionStaticCurve: 117_400, // 116,157
 };

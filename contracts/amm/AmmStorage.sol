@@ -369,6 +369,18 @@ abstract contract AmmStorage is Ownable2Step {
         uint256 spotPrice = _spotPrice(r);
         PriceHistory.Head memory head = _markHistory.head;
         uint256 blockStartPrice = head.timestamp == _blockTimestamp() ? head.price : spotPrice;
+        return _maxCloseBaseAt(limitRatio, r, spotPrice, blockStartPrice, closingLong);
+    }
+
+    /// @dev {_maxCloseBase} on reserves `r` (at `spotPrice`) in a block that started at
+    /// `blockStartPrice`, with the fluctuation limit `limitRatio` (not 0).
+    function _maxCloseBaseAt(
+        uint256 limitRatio,
+        Reserves memory r,
+        uint256 spotPrice,
+        uint256 blockStartPrice,
+        bool closingLong
+    ) internal pure returns (uint256) {
         // 99% of the allowance, so the pool's rounding never tips the trade over the limit.
         uint256 allowance = limitRatio.wMulDown(0.99e18);
         // On the curve, price = k / base^2: the base reserve at a bound price p is sqrt(k / p).

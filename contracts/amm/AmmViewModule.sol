@@ -59,13 +59,28 @@ contract AmmViewModule is AmmModule {
         return _maxCloseBase(closingLong);
     }
 
-    /// @notice See {IAmm-getLiquidationInputs}.
+    /// @notice See {IAmm-getLiquidationInputs}: the inputs a liquidation now would be judged and
+    /// sized on. A liquidation repegs first when the spot is beyond the threshold
+    /// ({IAmm-repegAndGetLiquidationInputs}), so these are on the curve that repeg would leave (the
+    /// one {previewRepeg} shows): its spot, its reserves and, the repeg having set the block's
+    /// reference price, the close it allows. The mark TWAP does not move (the repeg's price has
+    /// held for no time yet), nor do the funding indices (accrued before the repeg) or the index.
     function getLiquidationInputs(
         uint256 twapInterval,
         bool closingLong,
         uint256 insuranceAvailable
-    ) external view onlyDelegated returns (IAmm.LiquidationInputs memory) {
-        return _liquidationInputs(twapInterval, closingLong, insuranceAvailable);
+    ) external view onlyDelegated returns (IAmm.LiquidationInputs memory inputs) {
+        inputs = _liquidationInputs(twapInterval, closingLong, insuranceAvailable);
+        (uint256 quoteReserve, , , ) = _previewRepeg();
+        if (quoteReserve == inputs.quoteReserve) return inputs;
+        // quoteReserve fits 128 bits ({_repegMove}).
+        Reserves memory r = Reserves(uint128(quoteReserve), uint128(inputs.baseReserve));
+        inputs.spotPrice = _spotPrice(r);
+        inputs.quoteReserve = quoteReserve;
+        uint256 limitRatio = _limits.fluctuationLimitRatio;
+        if (limitRatio != 0) {
+            inputs.maxCloseBase = _maxCloseBaseAt(limitRatio, r, inputs.spotPrice, inputs.spotPrice, closingLong);
+        }
     }
 
     // ---------------------------------------------------------------- settings
@@ -207,6 +222,16 @@ contract AmmViewModule is AmmModule {
         external
         view
         onlyDelegated
+        returns (uint256 quoteReserve, uint256 baseReserve, uint256 budget, int256 cost)
+    {
+        return _previewRepeg();
+    }
+
+    /// @dev The repeg a trade or liquidation now would run first, as {_repegBeforeValuation} and the
+    /// module's repeg run it: the funding accrual's budget share booked, then the move.
+    function _previewRepeg()
+        private
+        view
         returns (uint256 quoteReserve, uint256 baseReserve, uint256 budget, int256 cost)
     {
         Reserves memory r = _reserves;

@@ -299,9 +299,12 @@ interface IAmm is IAmmErrors, IAmmCurve {
     /// at most its subsidy budget).
     function getFundingIndices(uint256 insuranceAvailable) external view returns (FundingSnapshot memory);
 
-    /// @notice Every market input a liquidation needs, in one call instead of four: the same
-    /// figures as {getFundingIndices}(insuranceAvailable), {getValuationPrices}(twapInterval),
-    /// {maxCloseBase}(closingLong) and {getReserves}, computed by the same code.
+    /// @notice Every market input a liquidation now would be judged and sized on, in one call: the
+    /// same figures as {getFundingIndices}(insuranceAvailable), {getValuationPrices}(twapInterval),
+    /// {maxCloseBase}(closingLong) and {getReserves}, computed by the same code, on the curve a
+    /// liquidation would first repeg to ({repegAndGetLiquidationInputs}; {previewRepeg} shows it):
+    /// with a repeg due, its spot, reserves and close bound (the repeg sets the block's reference
+    /// price); the mark TWAP, the index and the funding do not move with it.
     /// @param twapInterval The mark TWAP's interval (seconds; 0: the spot price).
     /// @param closingLong Whether the position to close is a long (base goes in) or a short.
     /// @param insuranceAvailable What the insurance fund holds; the accrual draws at most its budget from it.

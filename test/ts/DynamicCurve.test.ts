@@ -286,6 +286,46 @@ describe("Dynamic curve (issue 14)", function () {
       expect(s1.peg).to.equal((WAD * q1) / s0.quote);
     });
 
+    it("the liquidation views judge a position on the curve liquidate repegs to first, as liquidate does", async function () {
+      const fx = await networkHelpers.loadFixture(longMarket);
+      await (await fx.amm.setCurveParams(params({ repegThresholdRatio: toWad("0.01") }))).wait();
+      const { maintenanceMarginRatio: mmr } = await fx.ch.getMarketParams(fx.market);
+      const { markTwapInterval } = await fx.ch.getLiquidationParams();
+      /** The views against liquidate, with the index at `index` and the curve not yet repegged to it. */
+      const judge = async (index: bigint) => {
+        const s = await state(fx);
+        const q1 = (s.base * index) / WAD;
+        expect(s.quote).to.not.equal(q1, "not repegged yet");
+        const inputs = await fx.amm.getLiquidationInputs(markTwapInterval, true, 0n);
+        expect(inputs.quoteReserve).to.equal(q1);
+        expect(inputs.baseReserve).to.equal(s.base);
+        expect(inputs.spotPrice).to.equal((q1 * WAD) / s.base);
+        // The mark TWAP does not move with the repeg (its price has held for no time yet).
+        const [, markTwap] = await fx.amm.getValuationPrices(markTwapInterval);
+        expect(inputs.markTwap).to.equal(markTwap);
+        // What the view says is what liquidate judges: it runs, or refuses with the same ratio.
+        const ratio = await fx.ch.getLiquidationMarginRatio(fx.market, fx.alice.address);
+        const liquidation = fx.ch.connect(fx.carol).liquidate.staticCall(fx.market, fx.alice.address);
+        if (ratio < mmr) await liquidation;
+        else await expect(liquidation).to.be.revertedWithCustomError(fx.ch, "NotLiquidatable").withArgs(ratio, mmr);
+        return ratio < mmr;
+      };
+      // The index falls 3% under the long's curve and nothing trades: the spot is beyond the 1%
+      // threshold, so a liquidation would repeg first; the mark TWAP keeps the long safe.
+      await setIndex(fx, toWad(99));
+      expect(await judge(toWad(99))).to.equal(false);
+      // The index falls to 95, a trade repegs the curve there and the mark holds it for the TWAP
+      // window; then a buy lifts the spot about 3% above the index. At that spot the long is above
+      // maintenance, but liquidate repegs to 95 first and judges it there, under: so does the view.
+      await setIndex(fx, toWad(95));
+      await (await open(fx, fx.bob, Side.SHORT, toWad(10), toWad(1))).wait();
+      await networkHelpers.time.increase(markTwapInterval);
+      await (await open(fx, fx.bob, Side.LONG, toWad(1_500), toWad(10))).wait();
+      await setIndex(fx, toWad(95));
+      expect(await fx.ch.getMarginRatio(fx.market, fx.alice.address)).to.be.greaterThan(mmr);
+      expect(await judge(toWad(95))).to.equal(true);
+    });
+
     it("previewRepeg and the viewer's previews show the curve a trade that repegs first trades on, to the wei", async function () {
       const fx = await networkHelpers.loadFixture(longMarket);
       await (
