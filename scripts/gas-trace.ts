@@ -116,10 +116,7 @@ async function main() {
       if (only !== undefined && operation !== only) continue;
       const trace = (await connection.provider.request({
         method: "debug_traceTransaction",
-        params: [
-          receipt.transactionHash,
-          { disableStorage: true, disableMemory: true, disableStack: !showSlots && topLines === 0 },
-        ],
+        params: [receipt.transactionHash, { disableStorage: true, disableMemory: true, disableStack: false }],
       })) as { gas: number; structLogs: StructLog[] };
       // The code running at each depth: the transaction's target at depth 1, then each call's target
       // (a DELEGATECALL runs the module's code on the caller's storage: named by the code).
