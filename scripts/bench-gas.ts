@@ -67,8 +67,8 @@ const CEILINGS: Record<string, number> = {
   deposit: 49_700, // 49,159
   withdraw: 44_800, // 44,315
   increasePositionRepeg: 150_000, // 148,490
-  liquidatePartial: 179_100, // 177,247
-  liquidateWhole: 166_200, // 164,516
+  liquidatePartial: 178_500, // 176,645
+  liquidateWhole: 166_300, // 164,593
   updateFundingRepegDepth: 198_800, // 196,749
   updateFundingStaticCurve: 136_300, // 134,908
   increasePositionStaticCurve: 117_400, // 116,157

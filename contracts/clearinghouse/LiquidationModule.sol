@@ -79,7 +79,8 @@ contract LiquidationModule is ClearingHouseModule {
 
         Liquidation memory liq;
         liq.long = p.size > 0;
-        _closeBase(amm, p, market.maintenanceMarginRatio, params, fundBefore, liq);
+        // The reserves the close will trade on (after any repeg).
+        (uint256 quoteReserve, uint256 baseReserve) = _closeBase(amm, p, market, params, fundBefore, liq);
         liq.full = liq.closeBase == SignedMath.abs(p.size);
 
         Trade memory t;
@@ -89,7 +90,11 @@ contract LiquidationModule is ClearingHouseModule {
         // The partial size ignores price impact: in a thin pool the close can realise so much loss
         // that the rest would be left near or under water, and then the rest is closed too.
         if (!liq.full) {
-            (uint256 quoteReserve, uint256 baseReserve) = IAmm(amm).getReserves();
+            // The close traded `closeBase` on the reserves it was sized on, for `t.quoteAmount`
+            // exactly: a long's close put the base in and took the quote out, a short's the reverse.
+            (quoteReserve, baseReserve) = liq.long
+                ? (quoteReserve - t.quoteAmount, baseReserve + liq.closeBase)
+                : (quoteReserve + t.quoteAmount, baseReserve - liq.closeBase);
             if (!LiquidationMath.restHealthy(p, equity, penalty, params.feeRatio, quoteReserve, baseReserve)) {
                 equity += _closeRest(amm, p, liq, t, fundBefore);
                 penalty = t.quoteAmount.wMulUp(params.feeRatio);
@@ -143,15 +148,17 @@ contract LiquidationModule is ClearingHouseModule {
     /// @dev Reverts unless the position is liquidatable; otherwise sets how much of it to close (see
     /// {LiquidationMath-closeBase}) and the fair price its bad debt is judged at. All of it on the
     /// curve the close will trade on: any repeg runs first ({IAmm-repegAndGetLiquidationInputs}), so
-    /// a close sized within the block's fluctuation limit stays within it.
+    /// a close sized within the block's fluctuation limit stays within it. Returns that curve's
+    /// reserves (the swap runs no repeg of its own after this valuation).
     function _closeBase(
         address amm,
         StoredPosition memory p,
-        uint256 maintenanceMarginRatio,
+        Market memory market,
         IClearingHouse.LiquidationParams memory params,
         uint256 fundBefore,
         Liquidation memory liq
-    ) private {
+    ) private returns (uint256 quoteReserve, uint256 baseReserve) {
+        uint256 maintenanceMarginRatio = market.maintenanceMarginRatio;
         IAmm.LiquidationInputs memory inputs = IAmm(amm).repegAndGetLiquidationInputs(
             params.markTwapInterval,
             p.size > 0,
@@ -171,6 +178,7 @@ contract LiquidationModule is ClearingHouseModule {
         );
         if (liq.closeBase == 0) revert IClearingHouse.LiquidationLimitReached(amm);
         liq.fairPrice = LiquidationMath.fairPrice(liq.long, inputs.spotPrice, inputs.markTwap, inputs.indexPrice);
+        return (inputs.quoteReserve, inputs.baseReserve);
     }
 
     /// @dev Swaps `closeBase` of the position back into the pool, settles its funding and realises
