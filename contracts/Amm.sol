@@ -251,8 +251,9 @@ contract Amm is IAmm, AmmStorage {
 
     /// @dev The dynamic curve's step before a swap (`flags`: the curve's switches, some on), after
     /// its funding accrual: reads the budget's slot (the budget, its target, the repeg threshold and
-    /// the spread's bounds: {Budget}) and the fresh index once for the whole swap into `ctx`, and repegs toward the index (in the module) when the spot is more than
-    /// the repeg threshold from it, unless a valuation before the swap checked ({_valuationRepeg}):
+    /// the spread's bounds: {Budget}) and the fresh index once for the whole swap into `ctx`, and
+    /// repegs toward the index (in the module) when the spot is more than the repeg threshold from
+    /// it, unless a valuation before the swap checked ({_valuationRepeg}):
     /// then it reports that check's repeg ({_accrue} reported the funding that valuation accrued).
     /// Returns what the repeg cost the budget.
     function _beforeSwap(SwapContext memory ctx, uint8 flags) private returns (uint256 cost) {
