@@ -69,6 +69,12 @@ abstract contract TradeExecution is GhostLedger {
         if (size == 0 || (size > 0) == (side == Side.LONG)) {
             c.kind = size == 0 ? Kind.Open : Kind.Increase;
             c.expectedFee = _fee(c.notional, c.feeRatio);
+            // Funding (accrued to now, as the trade will) ate more of the margin than this one adds.
+            if (size != 0) {
+                int256 marginLeft =
+                    int256(uint256(_position(t).margin)) - clearingHouse.getPendingFunding(address(amm), t);
+                _increaseFindsMarginEaten = marginLeft + int256(margin) < 0;
+            }
         } else {
             // Classified as openPosition does, on the curve its swap trades on (any repeg first).
             // A position the pool cannot price (InsufficientReserve) counts as a reduce.
@@ -100,6 +106,9 @@ abstract contract TradeExecution is GhostLedger {
         vm.recordLogs();
         vm.prank(t);
         try clearingHouse.openPosition(address(amm), side, margin, leverage, 0, DEADLINE) {
+            // An increase the margin left after funding cannot carry must not go through.
+            if (_increaseFindsMarginEaten) eventMismatches++;
+            _increaseFindsMarginEaten = false;
             if (!seqUp) {
                 // Only reducing risk is open while the sequencer is down or in its grace period.
                 if (c.kind != Kind.Reduce) sequencerGateViolations++;
