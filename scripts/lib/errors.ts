@@ -112,7 +112,8 @@ export const SENTENCES: Record<string, (a: Args, f: Formatters) => string> = {
   MarginRatioTooLow: (a, f) =>
     `the position's margin ratio would be ${f.pct(a.marginRatio)}, below the ${f.pct(a.requiredRatio)} required`,
   PositionUnderwater: (a, f) =>
-    `the position is underwater (its margin after PnL and fee would be ${f.q(a.remainingMargin)}): it can only be liquidated`,
+    `the position's margin would be ${f.q(a.remainingMargin)} (after the funding it owes and, on a reduce or close, ` +
+    `its PnL and fee): add margin first (funding may have eaten it), or the position can only be liquidated`,
   ReduceExceedsPosition: (a, f) =>
     `cannot reduce ${f.n(a.baseAmount)} base: the position holds only ${f.n(a.positionSize)} ` +
     `(close it instead, or send a smaller notional: a repeg before the trade can make it buy back more)`,
