@@ -87,7 +87,7 @@ contract AmmViewModule is AmmModule {
 
     /// @notice See {IAmm-getIndexBand}.
     function getIndexBand() external view onlyDelegated returns (uint256) {
-        return uint256(_limits.indexBandSteps) * INDEX_BAND_STEP;
+        return _ratio(_limits.indexBandSteps);
     }
 
     /// @notice See {IAmm-getFundingSubsidyRatio}.

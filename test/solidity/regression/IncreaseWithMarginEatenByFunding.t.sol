@@ -2,7 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
-import {ProtocolInvariantTest} from "../invariant/Protocol.invariant.t.sol";
+import {ProtocolReplay} from "./ProtocolReplay.sol";
 
 /// @notice Finding of session 10's extra ci-profile runs of Protocol.invariant.t.sol (one in four;
 /// the campaign is not deterministic), replayed from its shrunk 28-call sequence: P11 (no
@@ -15,12 +15,7 @@ import {ProtocolInvariantTest} from "../invariant/Protocol.invariant.t.sol";
 /// margin < 0, read before the call; an increase that goes through despite it counts as a mismatch)
 /// rather than accept PositionUnderwater from every increase. (The contract inherits the campaign's
 /// fixture, so its invariant functions run here too, at the default profile.)
-contract IncreaseWithMarginEatenByFundingTest is ProtocolInvariantTest {
-    function _call(address target, bytes memory data) internal {
-        (bool ok, ) = target.call(data);
-        assertTrue(ok, "a replayed handler call reverted");
-    }
-
+contract IncreaseWithMarginEatenByFundingTest is ProtocolReplay {
     function test_anIncreaseOnAMarginFundingAteIsRefusedAsPredicted() public {
         _call(address(keeper), hex"6ea9f1390000000000000000000000000000000000000000000000000000000000000034");
         _call(

@@ -2,7 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IVault} from "../../../contracts/interfaces/IVault.sol";
-import {ProtocolInvariantTest} from "../invariant/Protocol.invariant.t.sol";
+import {ProtocolReplay} from "./ProtocolReplay.sol";
 
 /// @notice Fixed finding (session 9): the ci-profile campaign of Protocol.invariant.t.sol found P20
 /// broken once (the campaign is not deterministic; the bug was there since session 7), and this
@@ -15,12 +15,7 @@ import {ProtocolInvariantTest} from "../invariant/Protocol.invariant.t.sol";
 /// with the fund's advance (`Vault.advanceToPool`, booked as its receivable); the liquidation did
 /// not. The fix makes it do the same. (The contract inherits the campaign's fixture, so its
 /// invariant functions run here too, at the default profile.)
-contract LiquidationPoolBelowLockedMarginTest is ProtocolInvariantTest {
-    function _call(address target, bytes memory data) internal {
-        (bool ok, ) = target.call(data);
-        assertTrue(ok, "a replayed handler call reverted");
-    }
-
+contract LiquidationPoolBelowLockedMarginTest is ProtocolReplay {
     function test_fixed_liquidationPenaltyBeyondMarginIsBridgedByTheFund() public {
         _call(
             address(admin),
