@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
 import {IAmm, Side} from "./interfaces/IAmm.sol";
-import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
 import {IVault} from "./interfaces/IVault.sol";
 import {IClearingHouse} from "./interfaces/IClearingHouse.sol";
 import {CurveMath} from "./libraries/CurveMath.sol";
 import {FixedPoint} from "./libraries/FixedPoint.sol";
 import {PositionMath, StoredPosition, Trade} from "./libraries/PositionMath.sol";
+import {SequencerUptime} from "./libraries/SequencerUptime.sol";
 import {ADMIN_MODULE_KIND, MAX_FEE_RATIO as MAX_FEE_RATIO_} from "./clearinghouse/AdminModule.sol";
 import {ClearingHouseBase} from "./clearinghouse/ClearingHouseBase.sol";
 import {LIQUIDATION_MODULE_KIND} from "./clearinghouse/LiquidationModule.sol";
@@ -46,29 +47,36 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     // ---------------------------------------------------------------- constructor
 
     /// @param owner_ Who links the Vault, lists markets, sets parameters and pauses.
-    /// @param sequencerOracle_ The price feed whose `checkSequencer` gates risk-increasing actions on
-    /// an L2 (see {IClearingHouse-sequencerOracle}); address(0) on a chain without a sequencer. An
-    /// immutable, so chains without one pay nothing for the check.
-    /// @param modules The three modules, deployed beforehand with the same `sequencerOracle_` (the
+    /// @param sequencerFeed_ The L2 sequencer uptime feed (Chainlink's) whose status gates
+    /// risk-increasing actions (see {IClearingHouse-sequencerFeed}); address(0) on a chain without
+    /// a sequencer. An immutable, so chains without one pay nothing for the check. The grace period
+    /// starts at SequencerUptime.DEFAULT_GRACE_PERIOD ({setSequencerGracePeriod}).
+    /// @param modules The three modules, deployed beforehand with the same `sequencerFeed_` (the
     /// modules' creation code would take this contract's past the 49,152-byte initcode limit).
-    /// Each must answer its own kind and that oracle, else {InvalidModule}.
+    /// Each must answer its own kind and that feed, else {InvalidModule}.
     constructor(
         address owner_,
-        IPriceFeed sequencerOracle_,
+        AggregatorV3Interface sequencerFeed_,
         Modules memory modules
-    ) Ownable(owner_) ClearingHouseBase(sequencerOracle_) {
-        adminModule = _checkedModule(modules.admin, ADMIN_MODULE_KIND, sequencerOracle_);
-        liquidationModule = _checkedModule(modules.liquidation, LIQUIDATION_MODULE_KIND, sequencerOracle_);
-        settlementModule = _checkedModule(modules.settlement, SETTLEMENT_MODULE_KIND, sequencerOracle_);
+    ) Ownable(owner_) ClearingHouseBase(sequencerFeed_) {
+        adminModule = _checkedModule(modules.admin, ADMIN_MODULE_KIND, sequencerFeed_);
+        liquidationModule = _checkedModule(modules.liquidation, LIQUIDATION_MODULE_KIND, sequencerFeed_);
+        settlementModule = _checkedModule(modules.settlement, SETTLEMENT_MODULE_KIND, sequencerFeed_);
         LiquidationStorage.set(LiquidationStorage.defaults());
+        _config.sequencerGracePeriod = uint32(SequencerUptime.DEFAULT_GRACE_PERIOD);
+        emit SequencerGracePeriodSet(SequencerUptime.DEFAULT_GRACE_PERIOD);
     }
 
-    /// @dev `module` if it is a module of `kind` built with `sequencerOracle_`; reverts otherwise.
-    function _checkedModule(address module, bytes32 kind, IPriceFeed sequencerOracle_) private view returns (address) {
+    /// @dev `module` if it is a module of `kind` built with `sequencerFeed_`; reverts otherwise.
+    function _checkedModule(
+        address module,
+        bytes32 kind,
+        AggregatorV3Interface sequencerFeed_
+    ) private view returns (address) {
         if (module.code.length != 0) {
             // solhint-disable-next-line avoid-low-level-calls
             (bool ok, bytes memory data) = module.staticcall(abi.encodeCall(ClearingHouseModule.moduleInfo, ()));
-            if (ok && data.length == 64 && keccak256(data) == keccak256(abi.encode(kind, sequencerOracle_))) {
+            if (ok && data.length == 64 && keccak256(data) == keccak256(abi.encode(kind, sequencerFeed_))) {
                 return module;
             }
         }
@@ -342,6 +350,11 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     }
 
     /// @inheritdoc IClearingHouse
+    function setSequencerGracePeriod(uint256) external {
+        _delegate(adminModule);
+    }
+
+    /// @inheritdoc IClearingHouse
     function contributeToBudget(address, uint256) external {
         _delegate(settlementModule);
     }
@@ -391,11 +404,52 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
         }
     }
 
+    /// @dev A view served by the liquidation module (the risk views, which need its code but no
+    /// room here): a view cannot DELEGATECALL, so it STATICCALLs this contract with its calldata
+    /// behind a 4-byte marker, which {fallback} runs in the module.
+    function _delegateView() private view {
+        // solhint-disable-next-line no-inline-assembly
+        assembly {
+            mstore(0, shl(224, 0xffffffff))
+            calldatacopy(4, 0, calldatasize())
+            let ok := staticcall(gas(), address(), 0, add(calldatasize(), 4), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) {
+                revert(0, returndatasize())
+            }
+            return(0, returndatasize())
+        }
+    }
+
+    /// @notice Serves {_delegateView}'s calls from this contract only: runs the calldata after the
+    /// marker in the liquidation module. Anything else is refused with {ICommonErrors-NotDelegated}.
+    // solhint-disable-next-line no-complex-fallback
+    fallback() external {
+        if (msg.sender != address(this) || msg.sig != 0xffffffff) revert NotDelegated();
+        address module = liquidationModule;
+        // solhint-disable-next-line no-inline-assembly
+        assembly {
+            let size := sub(calldatasize(), 4)
+            calldatacopy(0, 4, size)
+            let ok := delegatecall(gas(), module, 0, size, 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) {
+                revert(0, returndatasize())
+            }
+            return(0, returndatasize())
+        }
+    }
+
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IClearingHouse
-    function sequencerOracle() external view returns (IPriceFeed) {
-        return _sequencerOracle;
+    function sequencerFeed() external view returns (AggregatorV3Interface) {
+        return _sequencerFeed;
+    }
+
+    /// @inheritdoc IClearingHouse
+    function sequencerGracePeriod() external view returns (uint256) {
+        return _config.sequencerGracePeriod;
     }
 
     /// @inheritdoc IClearingHouse
@@ -410,37 +464,23 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     }
 
     /// @inheritdoc IClearingHouse
-    function getUnrealizedPnl(address amm, address trader) external view returns (int256) {
-        StoredPosition memory p = _positions[amm][trader];
-        if (p.size == 0) return 0;
-        return PositionMath.pnl(p.size, p.openNotional, _markNotional(amm, p.size));
+    function getUnrealizedPnl(address, address) external view returns (int256) {
+        _delegateView();
     }
 
     /// @inheritdoc IClearingHouse
-    function getMarginRatio(address amm, address trader) external view returns (int256) {
-        StoredPosition memory p = _positions[amm][trader];
-        if (p.size == 0) return 0;
-        uint256 notional = _markNotional(amm, p.size);
-        int256 equity =
-            int256(uint256(p.margin)) - _pendingFunding(amm, p) + PositionMath.pnl(p.size, p.openNotional, notional);
-        return PositionMath.ratio(equity, notional);
+    function getMarginRatio(address, address) external view returns (int256) {
+        _delegateView();
     }
 
     /// @inheritdoc IClearingHouse
-    function getLiquidationMarginRatio(address amm, address trader) external view returns (int256 ratio) {
-        StoredPosition memory p = _positions[amm][trader];
-        if (p.size == 0) return 0;
-        IClearingHouse.LiquidationParams memory params = LiquidationStorage.params();
-        ratio = _liquidationRatio(
-            p,
-            params,
-            IAmm(amm).getLiquidationInputs(params.markTwapInterval, p.size > 0, _insuranceAvailable())
-        );
+    function getLiquidationMarginRatio(address, address) external view returns (int256) {
+        _delegateView();
     }
 
     /// @inheritdoc IClearingHouse
     function getLiquidationParams() external view returns (LiquidationParams memory) {
-        return LiquidationStorage.params();
+        _delegateView();
     }
 
     /// @inheritdoc IClearingHouse

@@ -6,11 +6,11 @@ import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
 import {IAmm, Side} from "./interfaces/IAmm.sol";
 import {IClearingHouse} from "./interfaces/IClearingHouse.sol";
 import {IClearingHouseViewer} from "./interfaces/IClearingHouseViewer.sol";
-import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
 import {IVault, IVaultErrors} from "./interfaces/IVault.sol";
 import {CurveMath} from "./libraries/CurveMath.sol";
 import {FixedPoint} from "./libraries/FixedPoint.sol";
 import {PositionMath, StoredPosition, Trade} from "./libraries/PositionMath.sol";
+import {SequencerUptime} from "./libraries/SequencerUptime.sol";
 
 /// @title ClearingHouseViewer
 /// @notice Batched reads of positions and trade previews for keepers and dApps. See {IClearingHouseViewer}.
@@ -71,15 +71,20 @@ contract ClearingHouseViewer is IClearingHouseViewer {
         ctx.paused = clearingHouse.paused() || !_sequencerUp();
     }
 
-    /// @dev Whether the ClearingHouse's sequencer check passes (it gates liquidations too).
+    /// @inheritdoc IClearingHouseViewer
+    function isSequencerUp() external view returns (bool) {
+        return _sequencerUp();
+    }
+
+    /// @dev Whether the ClearingHouse's sequencer check passes now (it gates liquidations too): the
+    /// same rule, {SequencerUptime}, on the ClearingHouse's feed and grace period.
     function _sequencerUp() private view returns (bool) {
-        IPriceFeed oracle = clearingHouse.sequencerOracle();
-        if (address(oracle) == address(0)) return true;
-        try oracle.checkSequencer() {
-            return true;
-        } catch {
-            return false;
-        }
+        (SequencerUptime.Status status, , ) = SequencerUptime.status(
+            clearingHouse.sequencerFeed(),
+            clearingHouse.sequencerGracePeriod(),
+            block.timestamp
+        );
+        return status == SequencerUptime.Status.UP;
     }
 
     /// @dev Reads the market's shared figures unless the previous pair was in the same market.

@@ -55,23 +55,23 @@ const BUDGETS: Record<string, number> = {
  * peg in one slot) took 1,600-4,600 off each dynamic trade.
  */
 const CEILINGS: Record<string, number> = {
-  updateFunding: 172_600, // 170,803 (a depth change: the budget above its target)
-  openPosition: 159_800, // 158,169
-  increasePosition: 131_200, // 129,856
-  reduceByOpenPosition: 129_000, // 127,713
-  addMargin: 47_700, // 47,165
-  removeMargin: 80_200, // 79,324
-  reversePosition: 159_500, // 157,831
-  reducePosition: 123_600, // 122,365
-  closePosition: 113_700, // 112,547
+  updateFunding: 172_500, // 170,737 (a depth change: the budget above its target)
+  openPosition: 159_800, // 158,156
+  increasePosition: 131_200, // 129,835
+  reduceByOpenPosition: 129_000, // 127,700
+  addMargin: 47_700, // 47,175
+  removeMargin: 80_200, // 79,330
+  reversePosition: 159_400, // 157,814
+  reducePosition: 123_600, // 122,375
+  closePosition: 113_700, // 112,532
   deposit: 49_700, // 49,159
   withdraw: 44_800, // 44,315
-  increasePositionRepeg: 150_000, // 148,490
-  liquidatePartial: 178_500, // 176,645
-  liquidateWhole: 166_300, // 164,593
-  updateFundingRepegDepth: 198_800, // 196,749
-  updateFundingStaticCurve: 136_300, // 134,908
-  increasePositionStaticCurve: 117_400, // 116,157
+  increasePositionRepeg: 150_000, // 148,469
+  liquidatePartial: 178_600, // 176,785
+  liquidateWhole: 166_400, // 164,725
+  updateFundingRepegDepth: 198_700, // 196,683
+  updateFundingStaticCurve: 136_200, // 134,842
+  increasePositionStaticCurve: 117_300, // 116,136
 };
 
 const REPORT = "reports/gas.json";
@@ -135,7 +135,7 @@ console.log(
   ),
 );
 console.log(
-  `\nOptimism (opLocal, ${op.hardfork}): sequencer check through the price feed; L1 data fee at an L1 base fee of ` +
+  `\nOptimism (opLocal, ${op.hardfork}): sequencer check (the uptime feed behind a proxy, read by the ClearingHouse); L1 data fee at an L1 base fee of ` +
     `${L1_FEE_PARAMS.l1BaseFeeGwei} gwei, a blob base fee of ${L1_FEE_PARAMS.blobBaseFeeGwei} gwei and OP Mainnet's scalars ` +
     `(${L1_FEE_PARAMS.baseFeeScalar}, ${L1_FEE_PARAMS.blobBaseFeeScalar})`,
 );

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {IAmm} from "../interfaces/IAmm.sol";
 import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
 import {ICommonErrors} from "../interfaces/ICommonErrors.sol";
-import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 import {IVault} from "../interfaces/IVault.sol";
 import {FixedPoint} from "../libraries/FixedPoint.sol";
+import {SequencerUptime} from "../libraries/SequencerUptime.sol";
 import {ClearingHouseModule} from "./ClearingHouseModule.sol";
 
 // Highest trading fee a market may charge: 5% of notional.
@@ -17,10 +18,11 @@ bytes32 constant ADMIN_MODULE_KIND = keccak256("vamm.ClearingHouse.AdminModule")
 
 /// @title AdminModule
 /// @notice The owner's configuration of the ClearingHouse: the one-time links to the Vault and the
-/// insurance fund, listing markets and setting their risk parameters, pausing and resuming.
+/// insurance fund, listing markets and setting their risk parameters, pausing and resuming, and the
+/// L2 sequencer's grace period.
 contract AdminModule is ClearingHouseModule {
-    /// @param sequencerOracle_ The ClearingHouse's sequencer feed (see {ClearingHouseModule}).
-    constructor(IPriceFeed sequencerOracle_) ClearingHouseModule(sequencerOracle_) {}
+    /// @param sequencerFeed_ The ClearingHouse's sequencer uptime feed (see {ClearingHouseModule}).
+    constructor(AggregatorV3Interface sequencerFeed_) ClearingHouseModule(sequencerFeed_) {}
 
     function _moduleKind() internal pure override returns (bytes32) {
         return ADMIN_MODULE_KIND;
@@ -87,6 +89,14 @@ contract AdminModule is ClearingHouseModule {
         if (!_config.paused) revert IClearingHouse.ExpectedPause();
         _config.paused = false;
         emit IClearingHouse.Unpaused(msg.sender);
+    }
+
+    /// @notice See {IClearingHouse-setSequencerGracePeriod}.
+    function setSequencerGracePeriod(uint256 gracePeriod) external onlyDelegated onlyOwner {
+        SequencerUptime.validateGracePeriod(gracePeriod);
+        // At most MAX_GRACE_PERIOD (one day), checked just above: the cast is exact.
+        _config.sequencerGracePeriod = uint32(gracePeriod);
+        emit IClearingHouse.SequencerGracePeriodSet(gracePeriod);
     }
 
     function _validate(IClearingHouse.MarketParams calldata params) private pure {

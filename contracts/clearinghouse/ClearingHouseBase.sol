@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IAmm, Side} from "../interfaces/IAmm.sol";
 import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
-import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 import {IVault, IVaultErrors} from "../interfaces/IVault.sol";
 import {LiquidationMath} from "../libraries/LiquidationMath.sol";
 import {PositionMath, StoredPosition, Trade} from "../libraries/PositionMath.sol";
+import {SequencerUptime} from "../libraries/SequencerUptime.sol";
 
 /// @title ClearingHouseBase
 /// @notice The position book every part of the ClearingHouse works on (the Vault link and pause
@@ -21,14 +22,16 @@ import {PositionMath, StoredPosition, Trade} from "../libraries/PositionMath.sol
 abstract contract ClearingHouseBase is Ownable2Step, ReentrancyGuardTransient {
     using SafeCast for uint256;
 
-    /// @dev See {IClearingHouse-sequencerOracle}.
-    IPriceFeed internal immutable _sequencerOracle;
+    /// @dev See {IClearingHouse-sequencerFeed}.
+    AggregatorV3Interface internal immutable _sequencerFeed;
 
-    /// @dev The Vault and the pause flag share one slot: every trade reads both with one cold load.
-    /// (The Vault holds this contract's address as an immutable, so it is deployed after it.)
+    /// @dev The Vault, the pause flag and the sequencer's grace period share one slot: every trade
+    /// reads them with one cold load. (The Vault holds this contract's address as an immutable, so
+    /// it is deployed after it. The grace period is at most SequencerUptime.MAX_GRACE_PERIOD.)
     struct Config {
         IVault vault;
         bool paused;
+        uint32 sequencerGracePeriod;
     }
 
     Config internal _config;
@@ -48,10 +51,10 @@ abstract contract ClearingHouseBase is Ownable2Step, ReentrancyGuardTransient {
     /// @dev Bad debt the insurance fund could not cover, per market.
     mapping(address amm => uint256) internal _shortfalls;
 
-    /// @param sequencerOracle_ The price feed whose `checkSequencer` gates risk-increasing actions on
-    /// an L2 (see {IClearingHouse-sequencerOracle}); address(0) on a chain without a sequencer.
-    constructor(IPriceFeed sequencerOracle_) {
-        _sequencerOracle = sequencerOracle_;
+    /// @param sequencerFeed_ The L2 sequencer uptime feed whose status gates risk-increasing actions
+    /// (see {IClearingHouse-sequencerFeed}); address(0) on a chain without a sequencer.
+    constructor(AggregatorV3Interface sequencerFeed_) {
+        _sequencerFeed = sequencerFeed_;
     }
 
     modifier whenNotPaused() {
@@ -59,9 +62,12 @@ abstract contract ClearingHouseBase is Ownable2Step, ReentrancyGuardTransient {
         _;
     }
 
-    /// @dev Reverts while the L2 sequencer is down or in its grace period after coming back.
+    /// @dev Reverts while the L2 sequencer is down or in its grace period after coming back. Reads
+    /// the uptime feed itself ({SequencerUptime}); a chain without one reads nothing.
     function _checkSequencer() internal view {
-        if (address(_sequencerOracle) != address(0)) _sequencerOracle.checkSequencer();
+        if (address(_sequencerFeed) != address(0)) {
+            SequencerUptime.check(_sequencerFeed, _config.sequencerGracePeriod, _blockTimestamp());
+        }
     }
 
     /// @dev Funding `p` owes now (negative: is owed), from the market's indices as they would accrue now.

@@ -3,7 +3,7 @@ pragma solidity 0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ICommonErrors} from "../interfaces/ICommonErrors.sol";
-import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {ClearingHouseBase} from "./ClearingHouseBase.sol";
 
 /// @title ClearingHouseModule
@@ -16,16 +16,16 @@ import {ClearingHouseBase} from "./ClearingHouseBase.sol";
 abstract contract ClearingHouseModule is ClearingHouseBase {
     address private immutable _self = address(this);
 
-    /// @param sequencerOracle_ The ClearingHouse's sequencer feed: immutables live in code, so a
-    /// module keeps its own copy.
-    constructor(IPriceFeed sequencerOracle_) ClearingHouseBase(sequencerOracle_) Ownable(msg.sender) {}
+    /// @param sequencerFeed_ The ClearingHouse's sequencer uptime feed: immutables live in code, so
+    /// a module keeps its own copy.
+    constructor(AggregatorV3Interface sequencerFeed_) ClearingHouseBase(sequencerFeed_) Ownable(msg.sender) {}
 
     /// @notice What this module is and the sequencer feed it was built with, for the
     /// ClearingHouse's constructor to check.
     /// @return kind The module's kind (a constant per module).
-    /// @return sequencerOracle The sequencer feed this module checks (its own immutable copy).
-    function moduleInfo() external view returns (bytes32 kind, IPriceFeed sequencerOracle) {
-        return (_moduleKind(), _sequencerOracle);
+    /// @return sequencerFeed The sequencer uptime feed this module checks (its own immutable copy).
+    function moduleInfo() external view returns (bytes32 kind, AggregatorV3Interface sequencerFeed) {
+        return (_moduleKind(), _sequencerFeed);
     }
 
     /// @dev The module's kind.

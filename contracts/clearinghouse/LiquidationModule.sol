@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
 import {IAmm, Side} from "../interfaces/IAmm.sol";
 import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
-import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 import {FixedPoint} from "../libraries/FixedPoint.sol";
 import {LiquidationMath} from "../libraries/LiquidationMath.sol";
 import {PositionMath, StoredPosition, Trade} from "../libraries/PositionMath.sol";
@@ -24,8 +24,44 @@ contract LiquidationModule is ClearingHouseModule {
     using SafeCast for uint256;
     using SafeCast for int256;
 
-    /// @param sequencerOracle_ The ClearingHouse's sequencer feed (see {ClearingHouseModule}).
-    constructor(IPriceFeed sequencerOracle_) ClearingHouseModule(sequencerOracle_) {}
+    /// @param sequencerFeed_ The ClearingHouse's sequencer uptime feed (see {ClearingHouseModule}).
+    constructor(AggregatorV3Interface sequencerFeed_) ClearingHouseModule(sequencerFeed_) {}
+
+    // ---------------------------------------------------------------- views (the ClearingHouse's)
+
+    /// @notice See {IClearingHouse-getUnrealizedPnl}.
+    function getUnrealizedPnl(address amm, address trader) external view onlyDelegated returns (int256) {
+        StoredPosition memory p = _positions[amm][trader];
+        if (p.size == 0) return 0;
+        return PositionMath.pnl(p.size, p.openNotional, _markNotional(amm, p.size));
+    }
+
+    /// @notice See {IClearingHouse-getMarginRatio}.
+    function getMarginRatio(address amm, address trader) external view onlyDelegated returns (int256) {
+        StoredPosition memory p = _positions[amm][trader];
+        if (p.size == 0) return 0;
+        uint256 notional = _markNotional(amm, p.size);
+        int256 equity =
+            int256(uint256(p.margin)) - _pendingFunding(amm, p) + PositionMath.pnl(p.size, p.openNotional, notional);
+        return PositionMath.ratio(equity, notional);
+    }
+
+    /// @notice See {IClearingHouse-getLiquidationMarginRatio}.
+    function getLiquidationMarginRatio(address amm, address trader) external view onlyDelegated returns (int256 ratio) {
+        StoredPosition memory p = _positions[amm][trader];
+        if (p.size == 0) return 0;
+        IClearingHouse.LiquidationParams memory params = LiquidationStorage.params();
+        ratio = _liquidationRatio(
+            p,
+            params,
+            IAmm(amm).getLiquidationInputs(params.markTwapInterval, p.size > 0, _insuranceAvailable())
+        );
+    }
+
+    /// @notice See {IClearingHouse-getLiquidationParams}.
+    function getLiquidationParams() external view onlyDelegated returns (IClearingHouse.LiquidationParams memory) {
+        return LiquidationStorage.params();
+    }
 
     function _moduleKind() internal pure override returns (bytes32) {
         return LIQUIDATION_MODULE_KIND;

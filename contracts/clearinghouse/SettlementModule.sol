@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IAmm} from "../interfaces/IAmm.sol";
 import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
 import {ICommonErrors} from "../interfaces/ICommonErrors.sol";
-import {IPriceFeed} from "../interfaces/IPriceFeed.sol";
 import {IVault} from "../interfaces/IVault.sol";
 import {FixedPoint} from "../libraries/FixedPoint.sol";
 import {PositionMath, StoredPosition} from "../libraries/PositionMath.sol";
@@ -35,8 +35,8 @@ contract SettlementModule is ClearingHouseModule {
     /// the difference; refusing it leaves the operator to record the index over the window first.
     uint256 public constant SETTLEMENT_MAX_INDEX_DRIFT = 0.02e18;
 
-    /// @param sequencerOracle_ The ClearingHouse's sequencer feed (see {ClearingHouseModule}).
-    constructor(IPriceFeed sequencerOracle_) ClearingHouseModule(sequencerOracle_) {}
+    /// @param sequencerFeed_ The ClearingHouse's sequencer uptime feed (see {ClearingHouseModule}).
+    constructor(AggregatorV3Interface sequencerFeed_) ClearingHouseModule(sequencerFeed_) {}
 
     function _moduleKind() internal pure override returns (bytes32) {
         return SETTLEMENT_MODULE_KIND;

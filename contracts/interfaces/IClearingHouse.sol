@@ -2,15 +2,17 @@
 pragma solidity 0.8.28;
 
 import {IAmmErrors, Side} from "./IAmm.sol";
-import {IPriceFeed, IPriceFeedErrors} from "./IPriceFeed.sol";
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
+import {IPriceFeedErrors} from "./IPriceFeed.sol";
 import {IVault, IVaultErrors} from "./IVault.sol";
+import {ISequencerErrors} from "../libraries/SequencerUptime.sol";
 
 /// @title IClearingHouse
 /// @notice Positions with isolated margin per (trader, market), against the markets' virtual pools.
 /// Amounts and prices are 18-decimal fixed point. Sizes are signed: + long, - short.
 /// @dev Inherits the errors of the Amm, the Vault and the price feed: a call to the ClearingHouse
 /// can surface any of them, and a client holding this ABI decodes every revert it can see.
-interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors {
+interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors, ISequencerErrors {
     /// @notice The modules a ClearingHouse runs by DELEGATECALL, deployed before it (see its constructor).
     struct Modules {
         address admin;
@@ -158,6 +160,8 @@ interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors {
     event Paused(address account);
     /// @notice Trading was resumed by `account`.
     event Unpaused(address account);
+    /// @notice The sequencer's grace period was set, in seconds.
+    event SequencerGracePeriodSet(uint256 gracePeriod);
 
     /// @notice A position was liquidated by `liquidator`.
     /// @param baseClosed Size closed (positive).
@@ -352,14 +356,19 @@ interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors {
     /// keep the initial margin ratio.
     function removeMargin(address amm, uint256 amount) external;
 
-    /// @notice The feed whose L2 sequencer status gates actions (address(0): none, as on L1).
-    /// While the sequencer is down, and for the feed's grace period after it comes back, opening,
-    /// increasing and reversing a position and removing margin revert with the feed's error
-    /// (SequencerDown, GracePeriodNotOver, SequencerRoundNotInitialized): prices may be stale and
-    /// traders who cannot reach the chain cannot defend themselves. Reducing and closing a position,
-    /// adding margin, deposits and withdrawals of free collateral stay open, so nobody is locked out
-    /// of reducing risk.
-    function sequencerOracle() external view returns (IPriceFeed);
+    /// @notice The Chainlink L2 sequencer uptime feed (answer 0 = up, 1 = down) whose status gates
+    /// actions (address(0): none, as on L1), read directly ({SequencerUptime}). While the sequencer
+    /// is down, and for {sequencerGracePeriod} after it comes back, opening, increasing and
+    /// reversing a position, removing margin and liquidating revert (SequencerDown,
+    /// GracePeriodNotOver, SequencerRoundNotInitialized; a feed that cannot answer reads as down):
+    /// prices may be stale and traders who cannot reach the chain cannot defend themselves.
+    /// Reducing and closing a position, adding margin, deposits and withdrawals of free collateral
+    /// stay open, so nobody is locked out of reducing risk.
+    function sequencerFeed() external view returns (AggregatorV3Interface);
+
+    /// @notice Seconds after the sequencer comes back up during which the gated actions still
+    /// revert (GracePeriodNotOver); 1 hour until the owner sets it.
+    function sequencerGracePeriod() external view returns (uint256);
 
     /// @notice The trader's position (zeros when none).
     function getPosition(address amm, address trader) external view returns (Position memory);
@@ -432,4 +441,8 @@ interface IClearingHouse is IAmmErrors, IVaultErrors, IPriceFeedErrors {
 
     /// @notice Resumes trading (owner only).
     function unpause() external;
+
+    /// @notice Sets the sequencer's grace period (owner only), in seconds, within 10 minutes to
+    /// 1 day (else GracePeriodOutOfBounds).
+    function setSequencerGracePeriod(uint256 gracePeriod) external;
 }

@@ -163,4 +163,9 @@ interface IClearingHouseViewer {
     /// @param trader The trader.
     /// @return price The spot price at which its spot margin ratio reaches maintenance.
     function getLiquidationPrice(address amm, address trader) external view returns (uint256 price);
+
+    /// @notice Whether the ClearingHouse's L2 sequencer check passes now (always, without a
+    /// sequencer feed): false while the sequencer is down, in its grace period after coming back,
+    /// or while its feed cannot answer. Risk-increasing actions and liquidations wait for it.
+    function isSequencerUp() external view returns (bool);
 }

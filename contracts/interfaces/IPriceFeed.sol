@@ -4,7 +4,7 @@ pragma solidity 0.8.28;
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 
 /// @title IPriceFeedErrors
-/// @notice The errors the price feed raises; {IClearingHouse} inherits them, as its calls (the sequencer check, funding updates through the Amm) can surface them.
+/// @notice The errors the price feed raises; {IClearingHouse} inherits them, as its calls (funding updates through the Amm) can surface them.
 interface IPriceFeedErrors {
     // ---------------------------------------------------------------- errors: configuration
 
@@ -18,8 +18,6 @@ interface IPriceFeedErrors {
     error InvalidPriceBounds(bytes32 asset, uint256 minPrice, uint256 maxPrice);
     /// @notice The asset's feed has more than 18 decimals.
     error UnsupportedFeedDecimals(bytes32 asset, uint8 feedDecimals);
-    /// @notice The grace period is outside [minGracePeriod, maxGracePeriod].
-    error GracePeriodOutOfBounds(uint256 gracePeriod, uint256 minGracePeriod, uint256 maxGracePeriod);
 
     // ---------------------------------------------------------------- errors: price
 
@@ -39,19 +37,10 @@ interface IPriceFeedErrors {
     error NonPositiveAnswer(bytes32 asset, int256 answer);
     /// @notice The price (18 decimals) is outside the asset's [minPrice, maxPrice].
     error PriceOutOfBounds(bytes32 asset, uint256 price, uint256 minPrice, uint256 maxPrice);
-
-    // ---------------------------------------------------------------- errors: sequencer
-
-    /// @notice The sequencer feed reports the sequencer down, or the feed call failed.
-    error SequencerDown();
-    /// @notice The sequencer feed has no initialised round yet (`startedAt` is 0).
-    error SequencerRoundNotInitialized();
-    /// @notice The sequencer is up again, but only since `startedAt`; actions resume after `gracePeriodEnd`.
-    error GracePeriodNotOver(uint256 startedAt, uint256 gracePeriodEnd);
 }
 
 /// @title IPriceFeed
-/// @notice Index prices for every market from Chainlink, and the status of the L2 sequencer. One
+/// @notice Index prices for every market from Chainlink. One
 /// contract serves all markets: each asset, named by a `bytes32` key (for example
 /// `keccak256("ETH")`), has its own aggregator, heartbeat and sane-price bounds. Prices come out in
 /// 18-decimal fixed point whatever the aggregator's decimals; oracle units never leave this contract.
@@ -62,8 +51,8 @@ interface IPriceFeedErrors {
 /// alone: `answeredInRound` is deprecated by Chainlink and ignored. An aggregator that reverts or
 /// returns malformed data makes the price invalid; it never makes `tryGetPrice` revert.
 ///
-/// The price checks do not include the sequencer check: callers gate their own actions with
-/// `checkSequencer` (see there for which ones).
+/// The price checks do not include the L2 sequencer check: the ClearingHouse gates its own
+/// actions with it ({SequencerUptime}, {IClearingHouse-sequencerFeed}).
 interface IPriceFeed is IPriceFeedErrors {
     /// @notice How one asset is priced.
     /// @param feed The Chainlink aggregator (proxy) giving the asset's price.
@@ -92,10 +81,6 @@ interface IPriceFeed is IPriceFeedErrors {
     );
     /// @notice An asset was removed: its price is unknown from now on.
     event AssetRemoved(bytes32 indexed asset);
-    /// @notice The sequencer uptime feed was set; address(0) means none (no sequencer to check).
-    event SequencerFeedSet(address indexed feed);
-    /// @notice The grace period after the sequencer comes back up was set, in seconds.
-    event GracePeriodSet(uint256 gracePeriod);
 
     // ---------------------------------------------------------------- prices
 
@@ -114,51 +99,10 @@ interface IPriceFeed is IPriceFeedErrors {
     /// @return price The price in 18 decimals if valid, else 0.
     function tryGetPrice(bytes32 asset) external view returns (bool valid, uint256 price);
 
-    // ---------------------------------------------------------------- sequencer
-
-    /// @notice Reverts unless the L2 sequencer is up and has been for longer than the grace period.
-    /// Passes when no sequencer feed is set (L1 or a chain without one).
-    ///
-    /// While the sequencer is down, only transactions forced through L1 get in, late and
-    /// expensively, and prices may lag the market. Right after it comes back, a backlog of stale
-    /// positions meets fresh prices. So the protocol should gate, with this check, the actions
-    /// that take on risk or act on a trader who may not have been able to respond:
-    /// - opening and increasing a position (would trade against prices the market has left);
-    /// - removing margin (weakens a position judged on the same prices);
-    /// - liquidating (the trader could not add margin or close while the sequencer was down;
-    ///   the grace period gives them time to do so before liquidations resume).
-    /// It should not gate the actions that only reduce risk or add collateral, so traders can
-    /// always protect themselves, even through L1 during an outage:
-    /// - depositing and adding margin;
-    /// - closing or reducing a position.
-    /// @dev Reverts with SequencerDown (reported down, or the feed call reverted or returned
-    /// malformed data), SequencerRoundNotInitialized (`startedAt` 0), or GracePeriodNotOver
-    /// (up, but `now <= startedAt + gracePeriod`).
-    function checkSequencer() external view;
-
-    /// @notice Whether `checkSequencer` would pass now: no sequencer feed, or the sequencer is up and
-    /// its grace period is over. False during the grace period.
-    function isSequencerUp() external view returns (bool);
-
     // ---------------------------------------------------------------- views
 
     /// @notice The asset's configuration; all zero for an unknown asset.
     function getAssetConfig(bytes32 asset) external view returns (AssetConfig memory);
-
-    /// @notice The L2 sequencer uptime feed (answer 0 = up, 1 = down), or address(0) for none.
-    function sequencerFeed() external view returns (AggregatorV3Interface);
-
-    /// @notice Seconds after the sequencer comes back up during which `checkSequencer` still reverts.
-    function gracePeriod() external view returns (uint256);
-
-    /// @notice The grace period set at deployment (Chainlink's recommendation), in seconds.
-    function DEFAULT_GRACE_PERIOD() external view returns (uint256);
-
-    /// @notice The shortest grace period the owner may set, in seconds.
-    function MIN_GRACE_PERIOD() external view returns (uint256);
-
-    /// @notice The longest grace period the owner may set, in seconds.
-    function MAX_GRACE_PERIOD() external view returns (uint256);
 
     // ---------------------------------------------------------------- admin
 
@@ -181,11 +125,4 @@ interface IPriceFeed is IPriceFeedErrors {
 
     /// @notice Removes an asset (owner only): its price is unknown from now on.
     function removeAsset(bytes32 asset) external;
-
-    /// @notice Sets the L2 sequencer uptime feed (owner only); address(0) switches the check off.
-    function setSequencerFeed(AggregatorV3Interface feed) external;
-
-    /// @notice Sets the grace period after the sequencer comes back up (owner only), in seconds,
-    /// within [MIN_GRACE_PERIOD, MAX_GRACE_PERIOD].
-    function setGracePeriod(uint256 gracePeriod) external;
 }

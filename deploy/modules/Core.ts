@@ -18,8 +18,7 @@
  *
  * Whether the ClearingHouse checks the sequencer is decided when the module is built, not by a
  * parameter's value: Ignition cannot branch on a parameter, and the ClearingHouse's sequencer
- * oracle is an immutable. Wiring the price feed in with no sequencer feed set would still work (its
- * check answers "up") but costs every risk-increasing action an external call, about 5,400 gas.
+ * feed is an immutable (a chain without one pays nothing for the check).
  * - `sequencerGracePeriod` (default 3,600 s; 600 to 86,400): how long after the sequencer comes
  *   back up risk-increasing actions stay refused.
  * - `liquidationFeeRatio` (0.0125), `partialLiquidationBuffer` (0.025), `maxSpreadRatio` (0.1),
@@ -27,7 +26,7 @@
  *   the contract's own defaults unless a file says otherwise.
  *
  * The owner must be account 0. `ClearingHouse.setVault`, `setInsuranceFund`,
- * `setLiquidationParams`, `ChainlinkPriceFeed.setGracePeriod` (here) and the Market modules' calls
+ * `setLiquidationParams`, `setSequencerGracePeriod` (here) and the Market modules' calls
  * are owner-only, and Ignition's `from` option takes a literal address or `m.getAccount(i)`, never
  * a parameter: the calls are sent from `m.getAccount(0)`. With any other owner the setVault
  * simulation reverts with OwnableUnauthorizedAccount, after the price feed, the ClearingHouse and
@@ -83,18 +82,17 @@ export function buildCoreModule(sources: CoreSources | ContractSource = {}) {
         ? m.getParameter<string>("sequencerFeed")
         : sequencerSource(m);
 
-    const priceFeed = m.contract("ChainlinkPriceFeed", [owner, sequencerFeed]);
-    // With a sequencer feed, the ClearingHouse gates risk-increasing actions on the price feed's
-    // sequencer check; without one it is given no oracle and makes no check (no call, no gas).
-    const sequencerOracle = hasSequencer ? priceFeed : ZERO_ADDRESS;
+    const priceFeed = m.contract("ChainlinkPriceFeed", [owner]);
+    // With a sequencer feed, the ClearingHouse gates risk-increasing actions on it, reading it
+    // directly; without one (address(0)) it makes no check (no call, no gas).
     // The ClearingHouse's modules come first: their creation code inside its own would pass the
-    // initcode size limit. Its constructor checks each one's kind and sequencer oracle.
+    // initcode size limit. Its constructor checks each one's kind and sequencer feed.
     const modules = {
-      admin: m.contract("AdminModule", [sequencerOracle]),
-      liquidation: m.contract("LiquidationModule", [sequencerOracle]),
-      settlement: m.contract("SettlementModule", [sequencerOracle]),
+      admin: m.contract("AdminModule", [sequencerFeed]),
+      liquidation: m.contract("LiquidationModule", [sequencerFeed]),
+      settlement: m.contract("SettlementModule", [sequencerFeed]),
     };
-    const clearingHouse = m.contract("ClearingHouse", [owner, sequencerOracle, modules]);
+    const clearingHouse = m.contract("ClearingHouse", [owner, sequencerFeed, modules]);
     // The Vault names the ClearingHouse as an immutable, so the ClearingHouse comes first.
     const vault = m.contract("Vault", [collateralToken, clearingHouse]);
     // Owner-only: see the note at the top on why the sender is account 0.
@@ -117,7 +115,7 @@ export function buildCoreModule(sources: CoreSources | ContractSource = {}) {
     };
     m.call(clearingHouse, "setLiquidationParams", [liquidationParams], { from: deployer });
     const gracePeriod = m.getParameter("sequencerGracePeriod", DEFAULTS.sequencerGracePeriod);
-    m.call(priceFeed, "setGracePeriod", [gracePeriod], { from: deployer });
+    m.call(clearingHouse, "setSequencerGracePeriod", [gracePeriod], { from: deployer });
 
     // Stateless batched reads for keepers and dApps.
     const viewer = m.contract("ClearingHouseViewer", [clearingHouse]);

@@ -46,32 +46,32 @@ export interface System {
 
 /**
  * A ClearingHouse with its three modules deployed first (their creation code inside its own would
- * pass the initcode size limit), as the Ignition Core module does. `sequencerOracle`: address(0)
- * for none.
+ * pass the initcode size limit), as the Ignition Core module does. `sequencerFeed`: the L2
+ * sequencer uptime feed, address(0) for none.
  */
 export async function deployClearingHouse(
   ethers: HardhatEthers,
   owner: string,
-  sequencerOracle: string,
+  sequencerFeed: string,
 ): Promise<ClearingHouse> {
   const modules = {
-    admin: await (await ethers.deployContract("AdminModule", [sequencerOracle])).getAddress(),
-    liquidation: await (await ethers.deployContract("LiquidationModule", [sequencerOracle])).getAddress(),
-    settlement: await (await ethers.deployContract("SettlementModule", [sequencerOracle])).getAddress(),
+    admin: await (await ethers.deployContract("AdminModule", [sequencerFeed])).getAddress(),
+    liquidation: await (await ethers.deployContract("LiquidationModule", [sequencerFeed])).getAddress(),
+    settlement: await (await ethers.deployContract("SettlementModule", [sequencerFeed])).getAddress(),
   };
-  return (await ethers.deployContract("ClearingHouse", [owner, sequencerOracle, modules])) as unknown as ClearingHouse;
+  return (await ethers.deployContract("ClearingHouse", [owner, sequencerFeed, modules])) as unknown as ClearingHouse;
 }
 
 /**
  * Deploys the core: a 6-decimal USDC stand-in, the Vault and the ClearingHouse, linked, the
  * insurance fund and the ClearingHouseViewer. With
- * `sequencerOracle`, the ClearingHouse gates risk-increasing actions on that feed's sequencer status.
+ * `sequencerFeed` (an L2 sequencer uptime feed), the ClearingHouse gates risk-increasing actions on its status.
  * With `collateral`, that token (any ERC20 at that address) is the Vault's instead of the stand-in.
  */
 export async function deployCore(
   ethers: HardhatEthers,
   decimals = 6,
-  sequencerOracle?: string,
+  sequencerFeed?: string,
   collateral?: string,
 ): Promise<System> {
   const [owner] = await ethers.getSigners();
@@ -79,7 +79,7 @@ export async function deployCore(
     ? await ethers.deployContract("MockERC20", ["USD Coin", "USDC", decimals])
     : await ethers.getContractAt("MockERC20", collateral)) as unknown as MockERC20;
   // The Vault names the ClearingHouse as an immutable, so the ClearingHouse comes first.
-  const clearingHouse = await deployClearingHouse(ethers, owner.address, sequencerOracle ?? ethers.ZeroAddress);
+  const clearingHouse = await deployClearingHouse(ethers, owner.address, sequencerFeed ?? ethers.ZeroAddress);
   const vault = (await ethers.deployContract("Vault", [
     await usdc.getAddress(),
     await clearingHouse.getAddress(),
@@ -178,10 +178,7 @@ export async function deployOracle(
   const decimals = options.decimals ?? 8;
   const priceFeed =
     options.priceFeed ??
-    ((await ethers.deployContract("ChainlinkPriceFeed", [
-      system.owner.address,
-      ethers.ZeroAddress,
-    ])) as unknown as ChainlinkPriceFeed);
+    ((await ethers.deployContract("ChainlinkPriceFeed", [system.owner.address])) as unknown as ChainlinkPriceFeed);
   const aggregator = (await ethers.deployContract("MockAggregator", [decimals])) as unknown as MockAggregator;
   const latest = await ethers.provider.getBlock("latest");
   await (await aggregator.setAnswer(toFeedUnits(options.price, decimals), BigInt(latest!.timestamp))).wait();

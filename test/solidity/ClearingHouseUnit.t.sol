@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {ICommonErrors} from "../../contracts/interfaces/ICommonErrors.sol";
 import {IVaultErrors} from "../../contracts/interfaces/IVault.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
@@ -10,7 +11,6 @@ import {ClearingHouse} from "../../contracts/ClearingHouse.sol";
 import {Vault} from "../../contracts/Vault.sol";
 import {Side} from "../../contracts/interfaces/IAmm.sol";
 import {IClearingHouse} from "../../contracts/interfaces/IClearingHouse.sol";
-import {IPriceFeed} from "../../contracts/interfaces/IPriceFeed.sol";
 import {IVault} from "../../contracts/interfaces/IVault.sol";
 import {Deployer} from "./utils/Deployer.sol";
 import {deployClearingHouse} from "./utils/DeployClearingHouse.sol";
@@ -62,7 +62,7 @@ contract ClearingHouseUnitTest is Deployer {
     /// @dev A fresh ClearingHouse: no market before the Vault is linked; setVault checks its argument,
     /// is owner only, emits VaultSet; then markets can be listed.
     function test_vaultMustBeLinkedBeforeMarkets() public {
-        ClearingHouse ch = deployClearingHouse(address(this), IPriceFeed(address(0)));
+        ClearingHouse ch = deployClearingHouse(address(this), AggregatorV3Interface(address(0)));
         assertEq(address(ch.vault()), address(0), "no vault yet");
         Amm amm2 = new Amm(address(ch), 100_000e18, 12_500e18, noLimits(), address(this), amm.curveModule());
         IClearingHouse.MarketParams memory params = IClearingHouse.MarketParams(IMR, MMR, 0.001e18);

@@ -8,7 +8,6 @@ import {ChainlinkPriceFeed} from "../../contracts/ChainlinkPriceFeed.sol";
 import {InsuranceFund} from "../../contracts/InsuranceFund.sol";
 import {IAmm, Side} from "../../contracts/interfaces/IAmm.sol";
 import {IClearingHouse} from "../../contracts/interfaces/IClearingHouse.sol";
-import {IPriceFeed} from "../../contracts/interfaces/IPriceFeed.sol";
 import {IVault} from "../../contracts/interfaces/IVault.sol";
 import {MockAggregator} from "../../contracts/test/MockAggregator.sol";
 import {Deployer} from "./utils/Deployer.sol";
@@ -47,14 +46,14 @@ contract CollusionTest is Deployer {
         vm.roll(1_000);
         sequencerFeed = new MockAggregator(0);
         sequencerFeed.setSequencerStatus(false, block.timestamp - 1 days);
-        priceFeed = new ChainlinkPriceFeed(address(this), AggregatorV3Interface(address(sequencerFeed)));
+        priceFeed = new ChainlinkPriceFeed(address(this));
         deploySystemWithSequencer(
             6,
             1_000_000e18,
             8_123_456789000000000000,
             0.001e18,
             IAmm.Limits(0.1e18, 0.05e18, uint128(8_123_456789000000000000 / 4)),
-            IPriceFeed(address(priceFeed))
+            AggregatorV3Interface(address(sequencerFeed))
         );
         markets[0] = amm;
         markets[1] = new Amm(

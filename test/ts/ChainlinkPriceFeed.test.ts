@@ -1,6 +1,6 @@
 /**
- * ChainlinkPriceFeed: price normalisation, every price fault with its exact error, the L2 sequencer
- * check, and the owner's configuration. Every expected figure is written out by hand from the
+ * ChainlinkPriceFeed: price normalisation, every price fault with its exact error, and the owner's
+ * configuration (the L2 sequencer check is the ClearingHouse's: SequencerGate.test.ts). Every expected figure is written out by hand from the
  * inputs (no contract helper computes it). Views run in the context of the latest block, so each
  * time-sensitive test pins the timestamp of the block that publishes the answer.
  */
@@ -24,8 +24,6 @@ const ETH_ANSWER_8 = 3000_12345678n;
 /** The same price in 18 decimals: 3000.12345678 followed by ten more zeros of precision. */
 const ETH_PRICE = 3000_123456780000000000n;
 
-const DEFAULT_GRACE = 3600n;
-const MIN_GRACE = 600n;
 const MAX_GRACE = 86_400n;
 
 const MAX_UINT256 = 2n ** 256n - 1n;
@@ -42,14 +40,6 @@ async function publish(agg: MockAggregator, answer: bigint, age: bigint): Promis
   return now;
 }
 
-/** Like `publish` for a sequencer uptime feed: status `down` began `age` seconds ago. */
-async function setStatus(seq: MockAggregator, down: boolean, age: bigint): Promise<bigint> {
-  const now = BigInt(await time.latest()) + 1n;
-  await time.setNextBlockTimestamp(now);
-  await seq.setSequencerStatus(down, now - age);
-  return now;
-}
-
 /** Five 32-byte words, as `latestRoundData` returns them. */
 function roundWords(roundId: bigint, answer: bigint, startedAt: bigint, updatedAt: bigint, answeredIn: bigint) {
   return ethers.AbiCoder.defaultAbiCoder().encode(
@@ -61,15 +51,11 @@ function roundWords(roundId: bigint, answer: bigint, startedAt: bigint, updatedA
 describe("ChainlinkPriceFeed", function () {
   async function deployFixture() {
     const [owner, other] = await ethers.getSigners();
-    const feed: ChainlinkPriceFeed = await ethers.deployContract("ChainlinkPriceFeed", [
-      owner.address,
-      ethers.ZeroAddress,
-    ]);
+    const feed: ChainlinkPriceFeed = await ethers.deployContract("ChainlinkPriceFeed", [owner.address]);
     const ethAgg: MockAggregator = await ethers.deployContract("MockAggregator", [8]);
-    const sequencer: MockAggregator = await ethers.deployContract("MockAggregator", [0]);
     await publish(ethAgg, ETH_ANSWER_8, 0n);
     await feed.setAsset(ETH, ethAgg, HEARTBEAT, ETH_MIN, ETH_MAX);
-    return { feed, ethAgg, sequencer, owner, other };
+    return { feed, ethAgg, owner, other };
   }
 
   /** Expects getPrice to revert with `error(args)` and tryGetPrice to report (false, 0). */
@@ -319,152 +305,11 @@ describe("ChainlinkPriceFeed", function () {
     });
   });
 
-  describe("sequencer", function () {
-    async function sequencerFixture() {
-      const base = await deployFixture();
-      await base.feed.setSequencerFeed(base.sequencer);
-      return base;
-    }
-
-    async function expectUp(feed: ChainlinkPriceFeed) {
-      await feed.checkSequencer(); // does not revert
-      expect(await feed.isSequencerUp()).to.equal(true);
-    }
-
-    async function expectBlocked(feed: ChainlinkPriceFeed, error: string, args: unknown[]) {
-      await expect(feed.checkSequencer())
-        .to.be.revertedWithCustomError(feed, error)
-        .withArgs(...args);
-      expect(await feed.isSequencerUp()).to.equal(false);
-    }
-
-    it("test_checkSequencer_noFeedConfigured", async function () {
-      const { feed } = await networkHelpers.loadFixture(deployFixture);
-      expect(await feed.sequencerFeed()).to.equal(ethers.ZeroAddress);
-      await expectUp(feed);
-    });
-
-    it("test_checkSequencer_down", async function () {
-      const { feed, sequencer } = await networkHelpers.loadFixture(sequencerFixture);
-      await setStatus(sequencer, true, 10_000n);
-      await expectBlocked(feed, "SequencerDown", []);
-    });
-
-    it("test_checkSequencer_upWithinGrace", async function () {
-      const { feed, sequencer } = await networkHelpers.loadFixture(sequencerFixture);
-      const now = await setStatus(sequencer, false, 100n);
-      const startedAt = now - 100n;
-      await expectBlocked(feed, "GracePeriodNotOver", [startedAt, startedAt + 3600n]);
-    });
-
-    it("test_checkSequencer_graceEdge", async function () {
-      const { feed, sequencer } = await networkHelpers.loadFixture(sequencerFixture);
-      // Up for exactly 3600 s: the grace period still covers this second.
-      const now = await setStatus(sequencer, false, DEFAULT_GRACE);
-      const startedAt = now - 3600n;
-      await expectBlocked(feed, "GracePeriodNotOver", [startedAt, startedAt + 3600n]);
-      // 3601 s: over.
-      await time.increase(1);
-      await expectUp(feed);
-    });
-
-    it("test_checkSequencer_upAfterGrace", async function () {
-      const { feed, sequencer } = await networkHelpers.loadFixture(sequencerFixture);
-      await setStatus(sequencer, false, 3601n);
-      await expectUp(feed);
-    });
-
-    it("test_checkSequencer_downAgainAfterUp", async function () {
-      const { feed, sequencer } = await networkHelpers.loadFixture(sequencerFixture);
-      await setStatus(sequencer, false, 100_000n);
-      await expectUp(feed);
-      await setStatus(sequencer, true, 0n);
-      await expectBlocked(feed, "SequencerDown", []);
-    });
-
-    it("test_checkSequencer_revertingFeedCountsAsDown", async function () {
-      const { feed, sequencer } = await networkHelpers.loadFixture(sequencerFixture);
-      await setStatus(sequencer, false, 100_000n);
-      await sequencer.setReverting(true);
-      await expectBlocked(feed, "SequencerDown", []);
-    });
-
-    it("test_checkSequencer_malformedFeedCountsAsDown", async function () {
-      const { feed } = await networkHelpers.loadFixture(sequencerFixture);
-      const bad = await ethers.deployContract("MalformedAggregator");
-      await bad.setReturnData("0x1234");
-      await feed.setSequencerFeed(bad);
-      await expectBlocked(feed, "SequencerDown", []);
-    });
-
-    it("test_checkSequencer_revertWithAnUpRoundCountsAsDown", async function () {
-      const { feed } = await networkHelpers.loadFixture(sequencerFixture);
-      const bad = await ethers.deployContract("MalformedAggregator");
-      const now = BigInt(await time.latest());
-      // Five words that would read "up for a day" if the call had succeeded.
-      await bad.setReturnData(roundWords(1n, 0n, now - 86_400n, now - 86_400n, 1n));
-      await feed.setSequencerFeed(bad);
-      await expectUp(feed);
-      await bad.setReverts(true);
-      await expectBlocked(feed, "SequencerDown", []);
-    });
-
-    it("test_checkSequencer_unknownAnswerCountsAsDown", async function () {
-      const { feed, sequencer } = await networkHelpers.loadFixture(sequencerFixture);
-      const now = BigInt(await time.latest());
-      await sequencer.setRoundData(3n, 2n, now - 100_000n, now - 100_000n, 3n);
-      await expectBlocked(feed, "SequencerDown", []);
-    });
-
-    it("test_checkSequencer_startedAtZero", async function () {
-      const { feed, sequencer } = await networkHelpers.loadFixture(sequencerFixture);
-      // Uninitialised round: answer 0 ("up") but startedAt 0.
-      await sequencer.setRoundData(0n, 0n, 0n, 0n, 0n);
-      await expectBlocked(feed, "SequencerRoundNotInitialized", []);
-    });
-
-    it("test_checkSequencer_customGracePeriod", async function () {
-      const { feed, sequencer } = await networkHelpers.loadFixture(sequencerFixture);
-      await feed.setGracePeriod(600n);
-      const now = await setStatus(sequencer, false, 600n);
-      const startedAt = now - 600n;
-      await expectBlocked(feed, "GracePeriodNotOver", [startedAt, startedAt + 600n]);
-      await time.increase(1);
-      await expectUp(feed);
-    });
-
-    it("test_checkSequencer_feedRemoved", async function () {
-      const { feed, sequencer } = await networkHelpers.loadFixture(sequencerFixture);
-      await setStatus(sequencer, true, 0n);
-      await expectBlocked(feed, "SequencerDown", []);
-      await feed.setSequencerFeed(ethers.ZeroAddress);
-      await expectUp(feed);
-    });
-
-    it("test_getPrice_independentOfSequencer", async function () {
-      // The price checks do not include the sequencer: callers gate actions themselves.
-      const { feed, sequencer } = await networkHelpers.loadFixture(sequencerFixture);
-      await setStatus(sequencer, true, 0n);
-      await expectValid(feed, ETH, ETH_PRICE);
-    });
-  });
-
   describe("admin", function () {
-    it("test_constructor_emitsInitialConfiguration", async function () {
+    it("test_constructor_setsOwner", async function () {
       const [owner] = await ethers.getSigners();
-      const seq = await ethers.deployContract("MockAggregator", [0]);
-      const feed = await ethers.deployContract("ChainlinkPriceFeed", [owner.address, seq]);
-      const deployTx = feed.deploymentTransaction();
-      await expect(deployTx)
-        .to.emit(feed, "SequencerFeedSet")
-        .withArgs(await seq.getAddress());
-      await expect(deployTx).to.emit(feed, "GracePeriodSet").withArgs(3600n);
+      const feed = await ethers.deployContract("ChainlinkPriceFeed", [owner.address]);
       expect(await feed.owner()).to.equal(owner.address);
-      expect(await feed.sequencerFeed()).to.equal(await seq.getAddress());
-      expect(await feed.gracePeriod()).to.equal(3600n);
-      expect(await feed.DEFAULT_GRACE_PERIOD()).to.equal(DEFAULT_GRACE);
-      expect(await feed.MIN_GRACE_PERIOD()).to.equal(MIN_GRACE);
-      expect(await feed.MAX_GRACE_PERIOD()).to.equal(MAX_GRACE);
     });
 
     it("test_adminFunctions_ownerOnly", async function () {
@@ -476,12 +321,6 @@ describe("ChainlinkPriceFeed", function () {
       await expect(asOther.removeAsset(ETH))
         .to.be.revertedWithCustomError(feed, "OwnableUnauthorizedAccount")
         .withArgs(other.address);
-      await expect(asOther.setSequencerFeed(ethAgg))
-        .to.be.revertedWithCustomError(feed, "OwnableUnauthorizedAccount")
-        .withArgs(other.address);
-      await expect(asOther.setGracePeriod(1200n))
-        .to.be.revertedWithCustomError(feed, "OwnableUnauthorizedAccount")
-        .withArgs(other.address);
     });
 
     it("test_ownership_twoStep", async function () {
@@ -491,7 +330,7 @@ describe("ChainlinkPriceFeed", function () {
       expect(await feed.pendingOwner()).to.equal(other.address);
       await feed.connect(other).acceptOwnership();
       expect(await feed.owner()).to.equal(other.address);
-      await expect(feed.setGracePeriod(1200n))
+      await expect(feed.removeAsset(ETH))
         .to.be.revertedWithCustomError(feed, "OwnableUnauthorizedAccount")
         .withArgs(owner.address);
     });
@@ -560,36 +399,6 @@ describe("ChainlinkPriceFeed", function () {
     it("test_removeAsset_unknown", async function () {
       const { feed } = await networkHelpers.loadFixture(deployFixture);
       await expect(feed.removeAsset(UNKNOWN)).to.be.revertedWithCustomError(feed, "UnknownAsset").withArgs(UNKNOWN);
-    });
-
-    it("test_setSequencerFeed_emits", async function () {
-      const { feed, sequencer } = await networkHelpers.loadFixture(deployFixture);
-      await expect(feed.setSequencerFeed(sequencer))
-        .to.emit(feed, "SequencerFeedSet")
-        .withArgs(await sequencer.getAddress());
-      expect(await feed.sequencerFeed()).to.equal(await sequencer.getAddress());
-      await expect(feed.setSequencerFeed(ethers.ZeroAddress))
-        .to.emit(feed, "SequencerFeedSet")
-        .withArgs(ethers.ZeroAddress);
-    });
-
-    it("test_setGracePeriod_emitsWithinBounds", async function () {
-      const { feed } = await networkHelpers.loadFixture(deployFixture);
-      await expect(feed.setGracePeriod(600n)).to.emit(feed, "GracePeriodSet").withArgs(600n);
-      expect(await feed.gracePeriod()).to.equal(600n);
-      await expect(feed.setGracePeriod(86_400n)).to.emit(feed, "GracePeriodSet").withArgs(86_400n);
-      expect(await feed.gracePeriod()).to.equal(86_400n);
-    });
-
-    it("test_setGracePeriod_outOfBounds", async function () {
-      const { feed } = await networkHelpers.loadFixture(deployFixture);
-      await expect(feed.setGracePeriod(599n))
-        .to.be.revertedWithCustomError(feed, "GracePeriodOutOfBounds")
-        .withArgs(599n, 600n, 86_400n);
-      await expect(feed.setGracePeriod(86_401n))
-        .to.be.revertedWithCustomError(feed, "GracePeriodOutOfBounds")
-        .withArgs(86_401n, 600n, 86_400n);
-      expect(await feed.gracePeriod()).to.equal(3600n);
     });
   });
 });

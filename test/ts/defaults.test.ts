@@ -17,7 +17,7 @@ import {
   STATIC_CURVE_PARAMS,
   CURVE_PARAM_NAMES,
 } from "../../deploy/defaults.js";
-import { deployCore, deployMarket, deployOracle } from "../../scripts/lib/deploy.js";
+import { deployCore, deployMarket } from "../../scripts/lib/deploy.js";
 import { toWad } from "../../scripts/lib/fixed.js";
 
 const { ethers } = await network.create();
@@ -77,9 +77,8 @@ describe("Default parameters (deploy/defaults.ts)", function () {
     const fields = amm.interface.getFunction("getCurveParams").outputs[0].components!.map((c) => c.name);
     expect(fields, "IAmmCurve.CurveParams order").to.deep.equal(CURVE_PARAM_NAMES);
 
-    const { priceFeed } = await deployOracle(ethers, system, amm, { symbol: "ETH", price: toWad(1_000) });
-    expect(await priceFeed.DEFAULT_GRACE_PERIOD()).to.equal(DEFAULT_SEQUENCER_GRACE_PERIOD);
-    expect(await priceFeed.gracePeriod()).to.equal(DEFAULT_SEQUENCER_GRACE_PERIOD);
+    // The ClearingHouse starts with the default grace period (SequencerUptime.DEFAULT_GRACE_PERIOD).
+    expect(await system.clearingHouse.sequencerGracePeriod()).to.equal(DEFAULT_SEQUENCER_GRACE_PERIOD);
   });
 
   it("give the Ignition modules' optional parameters by their files' names", function () {

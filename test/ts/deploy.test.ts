@@ -219,7 +219,7 @@ function describeWiring(
   });
 
   it("sets the liquidation rules, the sequencer feed and its grace period from the file", async function () {
-    const { clearingHouse, priceFeed, sequencerFeed } = await getSystem();
+    const { clearingHouse, viewer, sequencerFeed } = await getSystem();
     const p = await clearingHouse.getLiquidationParams();
     expect([p.feeRatio, p.partialBuffer, p.maxSpreadRatio, p.markTwapInterval, p.minPositionNotional]).to.deep.equal([
       core("liquidationFeeRatio"),
@@ -228,16 +228,14 @@ function describeWiring(
       core("markTwapInterval"),
       core("minPositionNotional"),
     ]);
-    expect(await priceFeed.gracePeriod()).to.equal(core("sequencerGracePeriod"));
-    expect(await priceFeed.isSequencerUp()).to.equal(true);
+    expect(await clearingHouse.sequencerGracePeriod()).to.equal(core("sequencerGracePeriod"));
+    expect(await viewer.isSequencerUp()).to.equal(true);
     if (sequencerFeed === undefined) {
-      // No sequencer feed: the ClearingHouse has no sequencer oracle, so it makes no check at all.
-      expect(await priceFeed.sequencerFeed()).to.equal(ZERO_ADDRESS);
-      expect(await clearingHouse.sequencerOracle()).to.equal(ZERO_ADDRESS);
+      // No sequencer feed: the ClearingHouse makes no check at all.
+      expect(await clearingHouse.sequencerFeed()).to.equal(ZERO_ADDRESS);
     } else {
-      expect(await priceFeed.sequencerFeed()).to.equal(await sequencerFeed.getAddress());
       expect(await sequencerFeed.decimals()).to.equal(BigInt(SEQUENCER_FEED_DECIMALS));
-      expect(await clearingHouse.sequencerOracle()).to.equal(await priceFeed.getAddress());
+      expect(await clearingHouse.sequencerFeed()).to.equal(await sequencerFeed.getAddress());
     }
   });
 
@@ -681,7 +679,7 @@ describe("Ignition deployment (deploy/)", function () {
           const parameters = { ...files.local, Core: { ...files.local.Core, owner: other.address } };
           const error = await rejectionOf(connection.ignition.deploy(LocalSystemModule, { parameters }));
           expect(error.message).to.match(
-            /Core#(ClearingHouse\.setVault|ChainlinkPriceFeed\.setGracePeriod)[\s\S]*OwnableUnauthorizedAccount/,
+            /Core#ClearingHouse\.(setVault|setSequencerGracePeriod)[\s\S]*OwnableUnauthorizedAccount/,
           );
         });
 

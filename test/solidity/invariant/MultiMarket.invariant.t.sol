@@ -8,7 +8,6 @@ import {ChainlinkPriceFeed} from "../../../contracts/ChainlinkPriceFeed.sol";
 import {InsuranceFund} from "../../../contracts/InsuranceFund.sol";
 import {IAmm} from "../../../contracts/interfaces/IAmm.sol";
 import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
-import {IPriceFeed} from "../../../contracts/interfaces/IPriceFeed.sol";
 import {IVault} from "../../../contracts/interfaces/IVault.sol";
 import {MockAggregator} from "../../../contracts/test/MockAggregator.sol";
 import {Deployer} from "../utils/Deployer.sol";
@@ -79,9 +78,9 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         vm.warp(START);
         sequencerFeed = new MockAggregator(0);
         sequencerFeed.setSequencerStatus(false, block.timestamp - 1 days);
-        priceFeed = new ChainlinkPriceFeed(address(this), AggregatorV3Interface(address(sequencerFeed)));
+        priceFeed = new ChainlinkPriceFeed(address(this));
         (uint256 q, uint256 b, uint64 fee, IAmm.Limits memory limits) = _spec(0);
-        deploySystemWithSequencer(6, q, b, fee, limits, IPriceFeed(address(priceFeed)));
+        deploySystemWithSequencer(6, q, b, fee, limits, AggregatorV3Interface(address(sequencerFeed)));
         insuranceFund = new InsuranceFund(usdc, IVault(address(vault)), address(this), "Staked insurance", "sINS");
         clearingHouse.setInsuranceFund(address(insuranceFund));
 
@@ -124,7 +123,7 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         markets[0].traders.registerHandler(address(stakers));
         watch = new SharePriceWatch(insuranceFund, ledgers, liquidators);
         for (uint256 i; i < N_MARKETS; ++i) {
-            markets[i].traders.setFundAndSequencer(watch, IPriceFeed(address(priceFeed)));
+            markets[i].traders.setFund(watch);
         }
         stakers.stakeExactly(0, 10_000e6);
         time = new TimeHandler();

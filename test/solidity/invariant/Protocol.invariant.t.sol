@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {IPriceFeedErrors} from "../../../contracts/interfaces/IPriceFeed.sol";
+import {ISequencerErrors} from "../../../contracts/libraries/SequencerUptime.sol";
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {ChainlinkPriceFeed} from "../../../contracts/ChainlinkPriceFeed.sol";
 import {InsuranceFund} from "../../../contracts/InsuranceFund.sol";
 import {IAmm} from "../../../contracts/interfaces/IAmm.sol";
 import {IAmmCurveErrors} from "../../../contracts/interfaces/IAmmCurve.sol";
 import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
-import {IPriceFeed} from "../../../contracts/interfaces/IPriceFeed.sol";
 import {IVault} from "../../../contracts/interfaces/IVault.sol";
 import {MockAggregator} from "../../../contracts/test/MockAggregator.sol";
 import {Deployer} from "../utils/Deployer.sol";
@@ -80,9 +79,16 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         vm.warp(block.timestamp + 1 days);
         sequencerFeed = new MockAggregator(0);
         sequencerFeed.setSequencerStatus(false, block.timestamp - 1 days);
-        priceFeed = new ChainlinkPriceFeed(address(this), AggregatorV3Interface(address(sequencerFeed)));
+        priceFeed = new ChainlinkPriceFeed(address(this));
         // Trade size limited to 10% of the quote reserve at the start; the admin changes it.
-        deploySystemWithSequencer(decimals, q0, b0, fee, IAmm.Limits(0.1e18, 0, 0), IPriceFeed(address(priceFeed)));
+        deploySystemWithSequencer(
+            decimals,
+            q0,
+            b0,
+            fee,
+            IAmm.Limits(0.1e18, 0, 0),
+            AggregatorV3Interface(address(sequencerFeed))
+        );
         // The index: an 8-decimal aggregator answering the initial spot price, a 1-hour heartbeat (the
         // clock's long warps make it stale), bounds at 1/10 and 10 times the initial price.
         aggregator = new MockAggregator(8);
@@ -114,7 +120,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         LiquidatorHandler[] memory keepers = new LiquidatorHandler[](1);
         keepers[0] = liquidator;
         watch = new SharePriceWatch(insuranceFund, ledgers, keepers);
-        traders.setFundAndSequencer(watch, IPriceFeed(address(priceFeed)));
+        traders.setFund(watch);
         // The index history starts now; a first staker backs the fund.
         amm.pokeIndex();
         stakers.stakeExactly(0, 10_000 * 10 ** decimals);
@@ -883,8 +889,8 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         c[24] = stakers.completions();
         c[25] = stakers.cancels();
         c[26] =
-            traders.revertsBySelector(IPriceFeedErrors.SequencerDown.selector) +
-            traders.revertsBySelector(IPriceFeedErrors.GracePeriodNotOver.selector) +
+            traders.revertsBySelector(ISequencerErrors.SequencerDown.selector) +
+            traders.revertsBySelector(ISequencerErrors.GracePeriodNotOver.selector) +
             liquidator.sequencerRefusals();
         c[27] = traders.actionsWhileSequencerDown();
         c[28] = watch.dropsOnFunding();

@@ -6,14 +6,14 @@ import {AdminModule} from "../../../contracts/clearinghouse/AdminModule.sol";
 import {LiquidationModule} from "../../../contracts/clearinghouse/LiquidationModule.sol";
 import {SettlementModule} from "../../../contracts/clearinghouse/SettlementModule.sol";
 import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
-import {IPriceFeed} from "../../../contracts/interfaces/IPriceFeed.sol";
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 
 /// @dev A ClearingHouse with its three modules, as the Ignition Core module deploys it.
-function deployClearingHouse(address owner, IPriceFeed sequencerOracle) returns (ClearingHouse) {
+function deployClearingHouse(address owner, AggregatorV3Interface sequencerFeed) returns (ClearingHouse) {
     IClearingHouse.Modules memory modules = IClearingHouse.Modules(
-        address(new AdminModule(sequencerOracle)),
-        address(new LiquidationModule(sequencerOracle)),
-        address(new SettlementModule(sequencerOracle))
+        address(new AdminModule(sequencerFeed)),
+        address(new LiquidationModule(sequencerFeed)),
+        address(new SettlementModule(sequencerFeed))
     );
-    return new ClearingHouse(owner, sequencerOracle, modules);
+    return new ClearingHouse(owner, sequencerFeed, modules);
 }

@@ -9,7 +9,6 @@ import {ClearingHouse} from "../../../contracts/ClearingHouse.sol";
 import {Vault} from "../../../contracts/Vault.sol";
 import {IAmm} from "../../../contracts/interfaces/IAmm.sol";
 import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
-import {IPriceFeed} from "../../../contracts/interfaces/IPriceFeed.sol";
 import {IVault} from "../../../contracts/interfaces/IVault.sol";
 import {MockAggregator} from "../../../contracts/test/MockAggregator.sol";
 import {MockERC20} from "../../../contracts/test/MockERC20.sol";
@@ -44,20 +43,27 @@ abstract contract Deployer is TestBase {
         uint64 feeRatio,
         IAmm.Limits memory limits
     ) internal {
-        deploySystemWithSequencer(decimals, quoteReserve, baseReserve, feeRatio, limits, IPriceFeed(address(0)));
+        deploySystemWithSequencer(
+            decimals,
+            quoteReserve,
+            baseReserve,
+            feeRatio,
+            limits,
+            AggregatorV3Interface(address(0))
+        );
     }
 
-    /// @dev As `deploySystemWithDecimals`, with the ClearingHouse's `sequencerOracle` (address(0): none).
+    /// @dev As `deploySystemWithDecimals`, with the ClearingHouse's `sequencerFeed` (address(0): none).
     function deploySystemWithSequencer(
         uint8 decimals,
         uint256 quoteReserve,
         uint256 baseReserve,
         uint64 feeRatio,
         IAmm.Limits memory limits,
-        IPriceFeed sequencerOracle
+        AggregatorV3Interface sequencerFeed
     ) internal {
         usdc = new MockERC20("USD Coin", "USDC", decimals);
-        clearingHouse = deployClearingHouse(address(this), sequencerOracle);
+        clearingHouse = deployClearingHouse(address(this), sequencerFeed);
         vault = new Vault(usdc, address(clearingHouse));
         clearingHouse.setVault(IVault(address(vault)));
         amm = new Amm(
@@ -84,11 +90,15 @@ abstract contract Deployer is TestBase {
         vm.warp(1_800_000_000);
         MockAggregator sequencerFeed = new MockAggregator(0);
         sequencerFeed.setSequencerStatus(false, block.timestamp - 1 days);
-        ChainlinkPriceFeed priceFeed = new ChainlinkPriceFeed(
-            address(this),
+        ChainlinkPriceFeed priceFeed = new ChainlinkPriceFeed(address(this));
+        deploySystemWithSequencer(
+            6,
+            quoteReserve,
+            baseReserve,
+            feeRatio,
+            limits,
             AggregatorV3Interface(address(sequencerFeed))
         );
-        deploySystemWithSequencer(6, quoteReserve, baseReserve, feeRatio, limits, IPriceFeed(address(priceFeed)));
         aggregator = new MockAggregator(8);
         aggregator.setRoundData(1, indexPrice8, block.timestamp, block.timestamp, 1);
         priceFeed.setAsset(bytes32(uint256(1)), aggregator, 1 hours, 10e18, 1_000e18);

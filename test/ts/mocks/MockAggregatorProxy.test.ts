@@ -72,10 +72,7 @@ describe("MockAggregatorProxy", function () {
   it("the price feed reads an index through it: 3,000 USD in 8 decimals is 3,000e18", async function () {
     const { aggregator, proxy } = await networkHelpers.loadFixture(deployed);
     const [owner] = await ethers.getSigners();
-    const feed = (await ethers.deployContract("ChainlinkPriceFeed", [
-      owner.address,
-      ethers.ZeroAddress,
-    ])) as unknown as ChainlinkPriceFeed;
+    const feed = (await ethers.deployContract("ChainlinkPriceFeed", [owner.address])) as unknown as ChainlinkPriceFeed;
     const asset = ethers.encodeBytes32String("ETH");
     await (await feed.setAsset(asset, await proxy.getAddress(), 3_600n, 1n, 10n ** 30n)).wait();
     const now = (await networkHelpers.time.latest()) + 1;

@@ -1,7 +1,7 @@
 /**
  * A dApp holding only the ClearingHouse's ABI must decode every revert a call to it can surface:
  * its modules' errors (they run in its context), and those of the contracts it calls (the Amm and,
- * through it, the price feed; the Vault; the price feed's sequencer check).
+ * through it, the price feed; the Vault; the sequencer check).
  */
 import { expect } from "chai";
 import { readFileSync } from "node:fs";

@@ -67,10 +67,7 @@ describe("Regression: oracle attacks", function () {
   it("decimals 6, 8 and 18", async function () {
     const [owner, trader] = await ethers.getSigners();
     // Feeds: the same price in 6, 8 and 18 decimals reads as the same 18-decimal price.
-    const feed = (await ethers.deployContract("ChainlinkPriceFeed", [
-      owner.address,
-      ethers.ZeroAddress,
-    ])) as unknown as ChainlinkPriceFeed;
+    const feed = (await ethers.deployContract("ChainlinkPriceFeed", [owner.address])) as unknown as ChainlinkPriceFeed;
     for (const d of [6n, 8n, 18n]) {
       const agg = (await ethers.deployContract("MockAggregator", [d])) as unknown as MockAggregator;
       await (await agg.setAnswer(1234n * 10n ** d + 5n * 10n ** (d - 1n), await time.latest())).wait();
@@ -115,14 +112,9 @@ describe("Regression: oracle attacks", function () {
   });
 
   it("sequencer down and grace period", async function () {
-    const [owner] = await ethers.getSigners();
     const sequencer = (await ethers.deployContract("MockAggregator", [0])) as unknown as MockAggregator;
     await (await sequencer.setSequencerStatus(false, BigInt(await time.latest()) - 7_200n)).wait();
-    const oracle = (await ethers.deployContract("ChainlinkPriceFeed", [
-      owner.address,
-      await sequencer.getAddress(),
-    ])) as unknown as ChainlinkPriceFeed;
-    const fx = await deployFixture(ethers, { sequencerOracle: await oracle.getAddress() });
+    const fx = await deployFixture(ethers, { sequencerFeed: await sequencer.getAddress() });
     await (
       await fx.ch.connect(fx.alice).openPosition(fx.market, Side.LONG, toWad(1_000), toWad(10), 0n, MAX_DEADLINE)
     ).wait();
@@ -143,7 +135,7 @@ describe("Regression: oracle attacks", function () {
       fx.ch.connect(fx.carol).removeMargin(fx.market, 1n),
       fx.ch.connect(fx.dave).liquidate(fx.market, fx.alice.address),
     ];
-    for (const tx of blocked) await expect(tx).to.be.revertedWithCustomError(oracle, "SequencerDown");
+    for (const tx of blocked) await expect(tx).to.be.revertedWithCustomError(fx.ch, "SequencerDown");
     // Reducing risk stays open: add margin, reduce, deposit, withdraw.
     await (await fx.ch.connect(fx.alice).addMargin(fx.market, toWad(10))).wait();
     await (
@@ -155,12 +147,12 @@ describe("Regression: oracle attacks", function () {
     const upAt = BigInt(await time.latest()) + 1n;
     await (await sequencer.setSequencerStatus(false, upAt)).wait();
     await expect(fx.ch.connect(fx.dave).liquidate(fx.market, fx.alice.address)).to.be.revertedWithCustomError(
-      oracle,
+      fx.ch,
       "GracePeriodNotOver",
     );
     await expect(
       fx.ch.connect(fx.dave).openPosition(fx.market, Side.LONG, toWad(100), toWad(5), 0n, MAX_DEADLINE),
-    ).to.be.revertedWithCustomError(oracle, "GracePeriodNotOver");
+    ).to.be.revertedWithCustomError(fx.ch, "GracePeriodNotOver");
     // After the grace period, everything resumes.
     await time.increaseTo(upAt + 3_601n);
     await (

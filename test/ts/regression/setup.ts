@@ -27,11 +27,12 @@ export interface FixtureOptions {
   oracle?: boolean;
   stake?: bigint;
   feeRatio?: bigint;
-  sequencerOracle?: string;
+  /** The L2 sequencer uptime feed the ClearingHouse gates on (none by default). */
+  sequencerFeed?: string;
 }
 
 export async function deployFixture(ethers: HardhatEthers, options: FixtureOptions = {}) {
-  const system = await deployCore(ethers, 6, options.sequencerOracle);
+  const system = await deployCore(ethers, 6, options.sequencerFeed);
   const amm = await deployMarket(ethers, system, {
     quoteReserve: toWad(1_000_000),
     baseReserve: toWad(10_000),

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {sequencerUp} from "../../utils/SequencerGate.sol";
 import {IAmmErrors} from "../../../../contracts/interfaces/IAmm.sol";
-import {IPriceFeedErrors} from "../../../../contracts/interfaces/IPriceFeed.sol";
+import {ISequencerErrors} from "../../../../contracts/libraries/SequencerUptime.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Amm} from "../../../../contracts/Amm.sol";
 import {ClearingHouse} from "../../../../contracts/ClearingHouse.sol";
 import {Vault} from "../../../../contracts/Vault.sol";
 import {IClearingHouse} from "../../../../contracts/interfaces/IClearingHouse.sol";
 import {IVault} from "../../../../contracts/interfaces/IVault.sol";
-import {IPriceFeed} from "../../../../contracts/interfaces/IPriceFeed.sol";
 import {MockERC20} from "../../../../contracts/test/MockERC20.sol";
 import {Vm} from "../../utils/Vm.sol";
 import {HandlerBase} from "./HandlerBase.sol";
@@ -257,8 +257,7 @@ abstract contract GhostLedger is HandlerBase {
     uint256 public redeemedUnits;
     /// @dev Checks the staked insurance fund's share price after every action (FundingHandlers.sol).
     ISharePriceWatch public sharePriceWatch;
-    /// @dev The ClearingHouse's sequencer gate; a risk-increasing action accepted while it is not up.
-    IPriceFeed public sequencerOracle;
+    /// @dev Risk-increasing actions accepted while the ClearingHouse's sequencer gate was not up.
     uint256 public sequencerGateViolations;
     /// @dev Reduces, closes and withdrawals that went through while the sequencer was down or in grace.
     uint256 public actionsWhileSequencerDown;
@@ -290,11 +289,10 @@ abstract contract GhostLedger is HandlerBase {
         isHandler[handler] = true;
     }
 
-    /// @notice Links the staked insurance fund and the sequencer gate (by the test's setUp).
-    function setFundAndSequencer(ISharePriceWatch watch, IPriceFeed sequencerOracle_) external {
+    /// @notice Links the staked insurance fund (by the test's setUp).
+    function setFund(ISharePriceWatch watch) external {
         require(msg.sender == _deployer, "only the deployer");
         sharePriceWatch = watch;
-        sequencerOracle = sequencerOracle_;
         _end();
     }
 
@@ -448,7 +446,7 @@ abstract contract GhostLedger is HandlerBase {
     }
 
     function _sequencerUp() internal view returns (bool) {
-        return address(sequencerOracle) == address(0) || sequencerOracle.isSequencerUp();
+        return sequencerUp(clearingHouse);
     }
 
     function _pendingFunding(address t) internal view returns (int256) {
@@ -795,7 +793,7 @@ abstract contract GhostLedger is HandlerBase {
         bool reduceOnly = sel == IClearingHouse.MarketReduceOnly.selector;
         // Risk-increasing actions (open, increase, reverse, removeMargin) are gated on the L2 sequencer.
         bool seq =
-            sel == IPriceFeedErrors.SequencerDown.selector || sel == IPriceFeedErrors.GracePeriodNotOver.selector;
+            sel == ISequencerErrors.SequencerDown.selector || sel == ISequencerErrors.GracePeriodNotOver.selector;
         if (k == Kind.RemoveMargin) return marginRatio || reserve || seq;
         if (k == Kind.Close) return underwater || reserve || fluctuation;
         // Opening (a fresh position is never judged on its margin ratio, and cannot be underwater).

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {sequencerUp} from "../../utils/SequencerGate.sol";
 import {IAmmErrors} from "../../../../contracts/interfaces/IAmm.sol";
 import {IAmmCurve} from "../../../../contracts/interfaces/IAmmCurve.sol";
-import {IPriceFeedErrors} from "../../../../contracts/interfaces/IPriceFeed.sol";
+import {ISequencerErrors} from "../../../../contracts/libraries/SequencerUptime.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IClearingHouse} from "../../../../contracts/interfaces/IClearingHouse.sol";
 import {IVault} from "../../../../contracts/interfaces/IVault.sol";
-import {IPriceFeed} from "../../../../contracts/interfaces/IPriceFeed.sol";
 import {Vm} from "../../utils/Vm.sol";
 import {MarketActor} from "./MarketActor.sol";
 import {TraderHandler} from "./TraderHandler.sol";
@@ -303,8 +303,7 @@ contract LiquidatorHandler is MarketActor, ILiquidatorHook {
         b.deficit = _deficit();
         uint256 floor = amm.getCurveParams().budgetFloor;
         b.budgetAbove = budget > floor ? budget - floor : 0;
-        IPriceFeed seq = clearingHouse.sequencerOracle();
-        b.sequencerUp = address(seq) == address(0) || seq.isSequencerUp();
+        b.sequencerUp = sequencerUp(clearingHouse);
     }
 
     /// @dev Expected refusals: NotLiquidatable exactly when the ratio is >= maintenance; the pause; the
@@ -318,7 +317,7 @@ contract LiquidatorHandler is MarketActor, ILiquidatorHook {
             expectedReverts++;
         } else if (
             !b.sequencerUp &&
-            (sel == IPriceFeedErrors.SequencerDown.selector || sel == IPriceFeedErrors.GracePeriodNotOver.selector)
+            (sel == ISequencerErrors.SequencerDown.selector || sel == ISequencerErrors.GracePeriodNotOver.selector)
         ) {
             // Liquidations are gated on the L2 sequencer, whatever the ratio.
             sequencerRefusals++;

@@ -133,7 +133,7 @@ contract OracleHandler is TestBase, UnexpectedReverts {
     function restore() external {
         aggregator.setReverting(false);
         _publish(lastGood, block.timestamp);
-        sequencerFeed.setSequencerStatus(false, block.timestamp - priceFeed.gracePeriod() - 1);
+        sequencerFeed.setSequencerStatus(false, block.timestamp - traders.clearingHouse().sequencerGracePeriod() - 1);
         sequencerDown = false;
     }
 
