@@ -10,6 +10,7 @@ import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
 import {CurveMath} from "./libraries/CurveMath.sol";
 import {FixedPoint} from "./libraries/FixedPoint.sol";
 import {FundingPeriod} from "./libraries/FundingPeriod.sol";
+import {PositionMath} from "./libraries/PositionMath.sol";
 import {PriceBand} from "./libraries/PriceBand.sol";
 import {PriceHistory} from "./libraries/PriceHistory.sol";
 import {AmmCurveModule} from "./amm/AmmCurveModule.sol";
@@ -163,7 +164,13 @@ contract Amm is IAmm, AmmStorage {
     )
         external
         onlyClearingHouse
-        returns (uint256 baseAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost)
+        returns (
+            uint256 baseAmount,
+            FundingSnapshot memory funding,
+            uint256 spreadFee,
+            uint256 curveCost,
+            uint256 notionalBefore
+        )
     {
         FundingPeriod.OpenInterest memory oi = _openInterest;
         funding = _accrue(oi, insuranceAvailable);
@@ -179,6 +186,10 @@ contract Amm is IAmm, AmmStorage {
             curveCost = _beforeSwap(ctx, oi.curveFlags);
         Reserves memory r = _reserves;
         ctx.priceBefore = _spotPrice(r);
+        // The value of the position it grows on the curve the trade runs on (after any repeg).
+        if (traderSizeBefore != 0 && (traderSizeBefore > 0) == (side == Side.LONG)) {
+            notionalBefore = PositionMath.notionalAtReserves(traderSizeBefore, r.quote, r.base);
+        }
         int256 traderSizeAfter;
         (baseAmount, traderSizeAfter) = _tradeOnCurve(r, ctx, side, quoteAmount, traderSizeBefore);
         spreadFee = _settleSwap(quoteAmount, traderSizeBefore, traderSizeAfter, r, oi, ctx);

@@ -119,17 +119,14 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
             _insuranceAvailable()
         );
         StoredPosition memory p = _loadPosition(amm, msg.sender);
-        // A position is valued on the curve the swap will trade on: any repeg runs first.
-        uint256 value;
-        if (p.size != 0) {
+        // Against the position, its exit value classifies the trade (a reduce or a reversal), on the
+        // curve the swap will trade on: any repeg runs first. With it, the swap values it ({_increase}).
+        uint256 exitValue;
+        if (p.size != 0 && (p.size > 0) != (side == Side.LONG)) {
             (uint256 quoteReserve, uint256 baseReserve) = IAmm(amm).repegAndGetReserves(o.fund);
-            value =
-                (p.size > 0) == (side == Side.LONG)
-                    ? PositionMath.notionalAtReserves(p.size, quoteReserve, baseReserve)
-                    : CurveMath.quoteForBase(quoteReserve, baseReserve, p.size, SignedMath.abs(p.size));
+            exitValue = CurveMath.quoteForBase(quoteReserve, baseReserve, p.size, SignedMath.abs(p.size));
         }
-        // Against the position the value is its exit value, which classifies the trade.
-        TradeKind kind = PositionMath.tradeKind(p.size, side, o.notional, value);
+        TradeKind kind = PositionMath.tradeKind(p.size, side, o.notional, exitValue);
         if (kind == TradeKind.REDUCE) {
             // Reducing risk stays open while the sequencer is down and in a reduce-only market.
             _reduceByQuote(market, p, o);
@@ -137,7 +134,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
             _checkSequencer();
             _requireActive(amm, market);
             if (kind == TradeKind.REVERSE) _reverse(market, p, o);
-            else _increase(market, p, o, value);
+            else _increase(market, p, o);
         }
     }
 
@@ -167,15 +164,31 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
         _reduceByBase(amm, market, p, baseAmount, quoteLimit);
     }
 
-    /// @dev Adds exposure on the position's side: margin and fee come from free collateral.
-    /// `notionalBefore`: the position's notional at the spot before the swap (so the trade's own
-    /// price impact cannot flatter it), 0 for a fresh one.
-    function _increase(Market memory market, StoredPosition memory p, Order memory o, uint256 notionalBefore) private {
-        (uint256 base, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost) = _swapQuote(o, p.size);
-        PositionMath.requireMayIncrease(p, funding, notionalBefore, market.initialMarginRatio);
+    /// @dev Opens a position, or adds exposure on its side: margin and fee come from free collateral.
+    function _increase(Market memory market, StoredPosition memory p, Order memory o) private {
+        (uint256 base, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost) = _swapToIncrease(
+            market,
+            p,
+            o
+        );
         Trade memory t = PositionMath.increase(p, o.side, base, o.margin, o.notional, funding, market.feeRatio);
         if (spread != 0 || curveCost != 0) PositionMath.chargeSpread(t, spread, curveCost);
         _store(msg.sender, o.amm, t, p);
+    }
+
+    /// @dev An increase's swap, with its checks: the trader's base bound, and the existing position
+    /// must meet the initial margin valued at the spot the swap traded on (after any repeg, before
+    /// the trade, so the trade's own price impact cannot flatter it). The swap returns that value,
+    /// so no valuation call runs first.
+    function _swapToIncrease(
+        Market memory market,
+        StoredPosition memory p,
+        Order memory o
+    ) private returns (uint256 base, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost) {
+        uint256 notionalBefore;
+        (base, funding, spread, curveCost, notionalBefore) = IAmm(o.amm).swapQuote(o.side, o.notional, p.size, o.fund);
+        _checkBaseLimit(o.side, base, o.baseLimit);
+        PositionMath.requireMayIncrease(p, funding, notionalBefore, market.initialMarginRatio);
     }
 
     /// @dev Swaps the order's notional on its side and checks the trader's base bound.
@@ -183,7 +196,7 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
         Order memory o,
         int256 sizeBefore
     ) private returns (uint256 base, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost) {
-        (base, funding, spread, curveCost) = IAmm(o.amm).swapQuote(o.side, o.notional, sizeBefore, o.fund);
+        (base, funding, spread, curveCost, ) = IAmm(o.amm).swapQuote(o.side, o.notional, sizeBefore, o.fund);
         _checkBaseLimit(o.side, base, o.baseLimit);
     }
 
@@ -262,12 +275,8 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
         uint256 rest,
         Trade memory t
     ) private returns (StoredPosition memory opened) {
-        (uint256 base, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost) = IAmm(o.amm).swapQuote(
-            o.side,
-            rest,
-            0,
-            o.fund
-        );
+        (uint256 base, IAmm.FundingSnapshot memory funding, uint256 spread, uint256 curveCost, ) = IAmm(o.amm)
+            .swapQuote(o.side, rest, 0, o.fund);
         uint256 fee;
         (opened, fee) = PositionMath.openRest(o.side, base, rest, o.leverage, funding, feeRatio);
         t.fee += fee;

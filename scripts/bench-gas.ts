@@ -56,22 +56,22 @@ const BUDGETS: Record<string, number> = {
  */
 const CEILINGS: Record<string, number> = {
   updateFunding: 172_500, // 170,737 (a depth change: the budget above its target)
-  openPosition: 159_800, // 158,156
-  increasePosition: 131_200, // 129,835
-  reduceByOpenPosition: 129_000, // 127,700
+  openPosition: 159_900, // 158,297
+  increasePosition: 129_100, // 127,813
+  reduceByOpenPosition: 129_200, // 127,863
   addMargin: 47_700, // 47,175
   removeMargin: 80_200, // 79,330
-  reversePosition: 159_400, // 157,814
+  reversePosition: 159_600, // 157,929
   reducePosition: 123_600, // 122,375
   closePosition: 113_700, // 112,532
   deposit: 49_700, // 49,159
   withdraw: 44_800, // 44,315
-  increasePositionRepeg: 150_000, // 148,469
+  increasePositionRepeg: 146_300, // 144,801
   liquidatePartial: 178_600, // 176,785
   liquidateWhole: 166_400, // 164,725
   updateFundingRepegDepth: 198_700, // 196,683
   updateFundingStaticCurve: 136_200, // 134,842
-  increasePositionStaticCurve: 117_300, // 116,136
+  increasePositionStaticCurve: 116_100, // 114,941
 };
 
 const REPORT = "reports/gas.json";

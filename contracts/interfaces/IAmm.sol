@@ -182,12 +182,24 @@ interface IAmm is IAmmErrors, IAmmCurve {
     /// @return curveCost What a repeg before the trade cost the budget (the swap's own, or the one a
     /// valuation ran for it first, {repegAndGetReserves}); the ClearingHouse releases as much of the
     /// market's locked margin.
+    /// @return notionalBefore When the trade grows the trader's position (`traderSizeBefore`, on
+    /// `side`), the position valued at the spot the trade runs on (after any repeg, before the trade;
+    /// {PositionMath-notionalAtReserves}); else 0. An increase checks the position's margin at it
+    /// with no valuation call of its own.
     function swapQuote(
         Side side,
         uint256 quoteAmount,
         int256 traderSizeBefore,
         uint256 insuranceAvailable
-    ) external returns (uint256 baseAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost);
+    )
+        external
+        returns (
+            uint256 baseAmount,
+            FundingSnapshot memory funding,
+            uint256 spreadFee,
+            uint256 curveCost,
+            uint256 notionalBefore
+        );
 
     /// @notice Closes `baseAmount` of a position of size `traderSizeBefore` (toward zero). Closing
     /// trades skip the trade-size limit and may cross the fluctuation limit if first in their block.

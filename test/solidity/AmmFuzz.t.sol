@@ -85,7 +85,7 @@ contract AmmFuzzTest is TestBase {
                     amm.swapQuote(side, amount, size, 0);
                     continue;
                 }
-                (uint256 got, , , ) = amm.swapQuote(side, amount, size, 0);
+                (uint256 got, , , , ) = amm.swapQuote(side, amount, size, 0);
                 assertEq(got, preview, "previewSwapQuote != swapQuote");
                 (qAfter, bAfter) = _reserves();
                 if (side == Side.LONG) {
@@ -132,7 +132,7 @@ contract AmmFuzzTest is TestBase {
         (uint256 q, ) = _reserves();
         Side side = (preSeed >> 1) & 1 == 0 ? Side.LONG : Side.SHORT;
         uint256 amount = bound(preSeed >> 8, 1e18, q / 3);
-        (uint256 got, , , ) = amm.swapQuote(side, amount, 0, 0);
+        (uint256 got, , , , ) = amm.swapQuote(side, amount, 0, 0);
         sizes[2] = side == Side.LONG ? int256(got) : -int256(got);
     }
 
@@ -150,7 +150,7 @@ contract AmmFuzzTest is TestBase {
         (uint256 q, ) = _reserves();
         uint256 amount = boundLog(amountSeed, 1e12, q / 2);
         if (amm.previewSwapQuote(Side.LONG, amount) == 0) amount = q / 2;
-        (uint256 base, , , ) = amm.swapQuote(Side.LONG, amount, 0, 0);
+        (uint256 base, , , , ) = amm.swapQuote(Side.LONG, amount, 0, 0);
         sizes[0] = int256(base);
         uint256 part = bound(splitSeed, 1, base);
         (uint256 back, , , ) = amm.swapBase(int256(base), part, 0);
@@ -176,7 +176,7 @@ contract AmmFuzzTest is TestBase {
         _preMove(preSeed);
         (uint256 q, ) = _reserves();
         uint256 amount = boundLog(amountSeed, 1, q / 2);
-        (uint256 base, , , ) = amm.swapQuote(Side.SHORT, amount, 0, 0);
+        (uint256 base, , , , ) = amm.swapQuote(Side.SHORT, amount, 0, 0);
         sizes[0] = -int256(base);
         uint256 part = bound(splitSeed, 1, base);
         (uint256 cost, , , ) = amm.swapBase(-int256(base), part, 0);
@@ -204,7 +204,7 @@ contract AmmFuzzTest is TestBase {
 
     function test_closeCannotExceedPosition() public {
         _deployExact(1e24, 1e20);
-        (uint256 base, , , ) = amm.swapQuote(Side.LONG, 1e21, 0, 0);
+        (uint256 base, , , , ) = amm.swapQuote(Side.LONG, 1e21, 0, 0);
         vm.expectRevert(abi.encodeWithSelector(IAmmErrors.CloseExceedsPosition.selector, base + 1, base));
         amm.swapBase(int256(base), base + 1, 0);
     }

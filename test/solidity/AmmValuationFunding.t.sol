@@ -73,7 +73,7 @@ contract AmmValuationFundingTest is TestBase {
         // The repeg lowers the net long's value: a gain, it costs the budget nothing.
         assertEq(amm.getCurveState().budget, budgetBefore + 1e18, "the budget's share booked by the valuation");
 
-        (, IAmm.FundingSnapshot memory funding, , uint256 curveCost) = amm.swapQuote(
+        (, IAmm.FundingSnapshot memory funding, , uint256 curveCost, ) = amm.swapQuote(
             Side.SHORT,
             1_000e18,
             0,
@@ -88,7 +88,7 @@ contract AmmValuationFundingTest is TestBase {
 
         // A second swap in the same transaction (a reversal's opening leg) accrues the empty
         // stretch itself: the valuation's snapshot was used once.
-        (, IAmm.FundingSnapshot memory second, , ) = amm.swapQuote(Side.LONG, 100e18, 0, INSURANCE);
+        (, IAmm.FundingSnapshot memory second, , , ) = amm.swapQuote(Side.LONG, 100e18, 0, INSURANCE);
         assertEq(second.longIndex, pending.longIndex, "second swap: long index");
         assertEq(second.shortIndex, pending.shortIndex, "second swap: short index");
         assertEq(second.insuranceFlow, 0, "second swap: no fund flow");
@@ -101,7 +101,7 @@ contract AmmValuationFundingTest is TestBase {
         vm.warp(block.timestamp + 3_601); // the recorded index is no longer fresh: no repeg
         IAmm.FundingSnapshot memory pending = amm.getFundingIndices(INSURANCE);
         amm.repegAndGetReserves(INSURANCE);
-        (, IAmm.FundingSnapshot memory funding, , ) = amm.swapQuote(Side.SHORT, 1_000e18, 0, INSURANCE);
+        (, IAmm.FundingSnapshot memory funding, , , ) = amm.swapQuote(Side.SHORT, 1_000e18, 0, INSURANCE);
         assertEq(funding.longIndex, pending.longIndex, "long index");
         assertEq(funding.shortIndex, pending.shortIndex, "short index");
         assertEq(funding.insuranceFlow, pending.insuranceFlow, "fund flow");

@@ -173,23 +173,30 @@ describe("Amm", function () {
       const preview1 = await amm.previewSwapQuote(Side.LONG, q1);
       expect(preview1).to.equal(m.previewSwapQuote(LONG, q1));
       const r1 = m.quoteSwap(LONG, q1);
-      expect(await asCh.swapQuote.staticCall(Side.LONG, q1, 0n, 0n)).to.deep.equal([preview1, NO_FUNDING, 0n, 0n]);
+      expect(await asCh.swapQuote.staticCall(Side.LONG, q1, 0n, 0n)).to.deep.equal([preview1, NO_FUNDING, 0n, 0n, 0n]);
       await expect(asCh.swapQuote(Side.LONG, q1, 0n, 0n))
         .to.emit(amm, "Swapped")
         .withArgs(q1, -preview1, r1.newQuote, r1.newBase);
       m.swapQuote(LONG, q1, 0n);
       const longSize = preview1;
+      // A swap that grows a position reports the position's value at the reserves it trades on
+      // (a long rounds down, a short up); one against the position reports 0.
+      const grow = await asCh.swapQuote.staticCall(Side.LONG, q1, longSize, 0n);
+      expect(grow[4]).to.equal((longSize * m.quote) / m.base);
+      expect((await asCh.swapQuote.staticCall(Side.SHORT, toWad(1), longSize, 0n))[4]).to.equal(0n);
 
       const q2 = toWad("77.7");
       const preview2 = await amm.previewSwapQuote(Side.SHORT, q2);
       expect(preview2).to.equal(m.previewSwapQuote(SHORT, q2));
       const r2 = m.quoteSwap(SHORT, q2);
-      expect(await asCh.swapQuote.staticCall(Side.SHORT, q2, 0n, 0n)).to.deep.equal([preview2, NO_FUNDING, 0n, 0n]);
+      expect(await asCh.swapQuote.staticCall(Side.SHORT, q2, 0n, 0n)).to.deep.equal([preview2, NO_FUNDING, 0n, 0n, 0n]);
       await expect(asCh.swapQuote(Side.SHORT, q2, 0n, 0n))
         .to.emit(amm, "Swapped")
         .withArgs(-q2, preview2, r2.newQuote, r2.newBase);
       m.swapQuote(SHORT, q2, 0n);
       const shortSize = -preview2;
+      const growShort = await asCh.swapQuote.staticCall(Side.SHORT, toWad(1), shortSize, 0n);
+      expect(growShort[4]).to.equal((preview2 * m.quote + m.base - 1n) / m.base);
 
       const s3 = longSize / 3n;
       const preview3 = await amm.previewSwapBase(longSize, s3);
