@@ -216,8 +216,9 @@ interface IAmm is IAmmErrors, IAmmCurve {
         uint256 insuranceAvailable
     ) external returns (uint256 quoteAmount, FundingSnapshot memory funding, uint256 spreadFee, uint256 curveCost);
 
-    /// @notice The virtual reserves a trade will swap on (ClearingHouse only, before a trade it values
-    /// a position for, always followed by that trade's swap): on a curve that repegs, the repeg
+    /// @notice The virtual reserves a trade will swap on (ClearingHouse only, before a trade against
+    /// a position that it values the position for, always followed by that trade's swap; an
+    /// increase is valued by its swap, {swapQuote}'s `notionalBefore`): on a curve that repegs, the repeg
     /// check runs here instead of in the swap, so the swap moves no curve under the valuation; a
     /// repeg runs in a swap's order (funding accrued to now first, with `insuranceAvailable` as the
     /// fund), and the swap reports its cost as its `curveCost` and the accrual's fund share in its
