@@ -8,6 +8,7 @@ import {IAmm, Side} from "./interfaces/IAmm.sol";
 import {IAmmCurve} from "./interfaces/IAmmCurve.sol";
 import {IPriceFeed} from "./interfaces/IPriceFeed.sol";
 import {CurveMath} from "./libraries/CurveMath.sol";
+import {Delegation} from "./libraries/Delegation.sol";
 import {FixedPoint} from "./libraries/FixedPoint.sol";
 import {FundingPeriod} from "./libraries/FundingPeriod.sol";
 import {PositionMath} from "./libraries/PositionMath.sol";
@@ -570,52 +571,18 @@ contract Amm is IAmm, AmmStorage {
 
     /// @dev Runs this call's calldata in the curve module and returns or reverts with its answer.
     function _delegate() private {
-        address module = curveModule;
-        // solhint-disable-next-line no-inline-assembly
-        assembly {
-            calldatacopy(0, 0, calldatasize())
-            let ok := delegatecall(gas(), module, 0, calldatasize(), 0, 0)
-            returndatacopy(0, 0, returndatasize())
-            if iszero(ok) {
-                revert(0, returndatasize())
-            }
-            return(0, returndatasize())
-        }
+        Delegation.forward(curveModule);
     }
 
-    /// @dev A view served by the view module: a view cannot DELEGATECALL, so it STATICCALLs this
-    /// contract with its calldata behind a 4-byte marker, which {fallback} runs in the module.
+    /// @dev A view served by the view module ({Delegation-forwardView}; {fallback} serves it).
     function _delegateView() private view {
-        // solhint-disable-next-line no-inline-assembly
-        assembly {
-            mstore(0, shl(224, 0xffffffff))
-            calldatacopy(4, 0, calldatasize())
-            let ok := staticcall(gas(), address(), 0, add(calldatasize(), 4), 0, 0)
-            returndatacopy(0, 0, returndatasize())
-            if iszero(ok) {
-                revert(0, returndatasize())
-            }
-            return(0, returndatasize())
-        }
+        Delegation.forwardView();
     }
 
     /// @notice Serves {_delegateView}'s calls from this contract only: runs the calldata after the
     /// marker in the view module. Anything else is refused with {ICommonErrors-NotDelegated}.
-    // solhint-disable-next-line no-complex-fallback
     fallback() external {
-        if (msg.sender != address(this) || msg.sig != 0xffffffff) revert NotDelegated();
-        address module = _viewModule;
-        // solhint-disable-next-line no-inline-assembly
-        assembly {
-            let size := sub(calldatasize(), 4)
-            calldatacopy(0, 4, size)
-            let ok := delegatecall(gas(), module, 0, size, 0, 0)
-            returndatacopy(0, 0, returndatasize())
-            if iszero(ok) {
-                revert(0, returndatasize())
-            }
-            return(0, returndatasize())
-        }
+        Delegation.serveView(_viewModule);
     }
 
     // ---------------------------------------------------------------- dynamic curve (module)

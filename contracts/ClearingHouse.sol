@@ -9,6 +9,7 @@ import {IAmm, Side} from "./interfaces/IAmm.sol";
 import {IVault} from "./interfaces/IVault.sol";
 import {IClearingHouse} from "./interfaces/IClearingHouse.sol";
 import {CurveMath} from "./libraries/CurveMath.sol";
+import {Delegation} from "./libraries/Delegation.sol";
 import {FixedPoint} from "./libraries/FixedPoint.sol";
 import {PositionMath, StoredPosition, Trade} from "./libraries/PositionMath.sol";
 import {SequencerUptime} from "./libraries/SequencerUptime.sol";
@@ -401,52 +402,19 @@ contract ClearingHouse is ClearingHouseBase, IClearingHouse {
     /// @dev Runs this call's calldata in `module`'s code on this contract's storage and returns
     /// or reverts with what it returned. The module checks access, pause and reentrancy itself.
     function _delegate(address module) private {
-        // solhint-disable-next-line no-inline-assembly
-        assembly {
-            calldatacopy(0, 0, calldatasize())
-            let ok := delegatecall(gas(), module, 0, calldatasize(), 0, 0)
-            returndatacopy(0, 0, returndatasize())
-            if iszero(ok) {
-                revert(0, returndatasize())
-            }
-            return(0, returndatasize())
-        }
+        Delegation.forward(module);
     }
 
     /// @dev A view served by the liquidation module (the risk views, which need its code but no
-    /// room here): a view cannot DELEGATECALL, so it STATICCALLs this contract with its calldata
-    /// behind a 4-byte marker, which {fallback} runs in the module.
+    /// room here): {Delegation-forwardView}; {fallback} serves it.
     function _delegateView() private view {
-        // solhint-disable-next-line no-inline-assembly
-        assembly {
-            mstore(0, shl(224, 0xffffffff))
-            calldatacopy(4, 0, calldatasize())
-            let ok := staticcall(gas(), address(), 0, add(calldatasize(), 4), 0, 0)
-            returndatacopy(0, 0, returndatasize())
-            if iszero(ok) {
-                revert(0, returndatasize())
-            }
-            return(0, returndatasize())
-        }
+        Delegation.forwardView();
     }
 
     /// @notice Serves {_delegateView}'s calls from this contract only: runs the calldata after the
     /// marker in the liquidation module. Anything else is refused with {ICommonErrors-NotDelegated}.
-    // solhint-disable-next-line no-complex-fallback
     fallback() external {
-        if (msg.sender != address(this) || msg.sig != 0xffffffff) revert NotDelegated();
-        address module = liquidationModule;
-        // solhint-disable-next-line no-inline-assembly
-        assembly {
-            let size := sub(calldatasize(), 4)
-            calldatacopy(0, 4, size)
-            let ok := delegatecall(gas(), module, 0, size, 0, 0)
-            returndatacopy(0, 0, returndatasize())
-            if iszero(ok) {
-                revert(0, returndatasize())
-            }
-            return(0, returndatasize())
-        }
+        Delegation.serveView(liquidationModule);
     }
 
     // ---------------------------------------------------------------- views

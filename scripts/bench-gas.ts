@@ -55,7 +55,7 @@ const BUDGETS: Record<string, number> = {
  * peg in one slot) took 1,600-4,600 off each dynamic trade.
  */
 const CEILINGS: Record<string, number> = {
-  updateFunding: 172_500, // 170,737 (a depth change: the budget above its target)
+  updateFunding: 172_500, // 170,755 (a depth change: the budget above its target)
   openPosition: 159_900, // 158,297
   increasePosition: 129_100, // 127,813
   reduceByOpenPosition: 129_200, // 127,863
@@ -67,10 +67,10 @@ const CEILINGS: Record<string, number> = {
   deposit: 49_700, // 49,159
   withdraw: 44_800, // 44,315
   increasePositionRepeg: 146_300, // 144,801
-  liquidatePartial: 178_600, // 176,785
-  liquidateWhole: 166_400, // 164,725
-  updateFundingRepegDepth: 198_700, // 196,683
-  updateFundingStaticCurve: 136_200, // 134,842
+  liquidatePartial: 178_600, // 176,803
+  liquidateWhole: 166_400, // 164,743
+  updateFundingRepegDepth: 198_700, // 196,715
+  updateFundingStaticCurve: 136_300, // 134,860
   increasePositionStaticCurve: 116_100, // 114,941
 };
 

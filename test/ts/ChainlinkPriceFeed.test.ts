@@ -6,6 +6,7 @@
  */
 import { expect } from "chai";
 import { network } from "hardhat";
+import { roundWords } from "./helpers/rounds.js";
 import type { ChainlinkPriceFeed, MalformedAggregator, MockAggregator } from "../../typechain-types/index.js";
 
 const { ethers, networkHelpers } = await network.create();
@@ -38,14 +39,6 @@ async function publish(agg: MockAggregator, answer: bigint, age: bigint): Promis
   await time.setNextBlockTimestamp(now);
   await agg.setAnswer(answer, now - age);
   return now;
-}
-
-/** Five 32-byte words, as `latestRoundData` returns them. */
-function roundWords(roundId: bigint, answer: bigint, startedAt: bigint, updatedAt: bigint, answeredIn: bigint) {
-  return ethers.AbiCoder.defaultAbiCoder().encode(
-    ["uint256", "int256", "uint256", "uint256", "uint256"],
-    [roundId, answer, startedAt, updatedAt, answeredIn],
-  );
 }
 
 describe("ChainlinkPriceFeed", function () {

@@ -7,6 +7,7 @@
  */
 import { expect } from "chai";
 import { network } from "hardhat";
+import { roundWords } from "./helpers/rounds.js";
 import { deployCore, deployMarket, fund } from "../../scripts/lib/deploy.js";
 import { toWad } from "../../scripts/lib/fixed.js";
 import type { MockAggregator, SequencerUptimeHarness } from "../../typechain-types/index.js";
@@ -26,14 +27,6 @@ async function setStatus(seq: MockAggregator, down: boolean, age: bigint): Promi
   await time.setNextBlockTimestamp(now);
   await seq.setSequencerStatus(down, now - age);
   return now;
-}
-
-/** Five 32-byte words, as `latestRoundData` returns them. */
-function roundWords(roundId: bigint, answer: bigint, startedAt: bigint, updatedAt: bigint, answeredIn: bigint) {
-  return ethers.AbiCoder.defaultAbiCoder().encode(
-    ["uint256", "int256", "uint256", "uint256", "uint256"],
-    [roundId, answer, startedAt, updatedAt, answeredIn],
-  );
 }
 
 describe("SequencerGate", function () {
