@@ -53,8 +53,8 @@ export interface CoreSources {
   collateral?: ContractSource;
   /**
    * The sequencer uptime feed, instead of the `sequencerFeed` parameter; `NO_SEQUENCER_FEED` for a
-   * chain without one: then the price feed has none and the ClearingHouse's sequencer oracle is
-   * address(0), so it makes no sequencer check at all.
+   * chain without one: then the ClearingHouse's sequencer feed is address(0), so it makes no
+   * sequencer check at all.
    */
   sequencerFeed?: ContractSource | typeof NO_SEQUENCER_FEED;
 }

@@ -1,7 +1,7 @@
 /**
  * The whole protocol on a live network that has no Chainlink L2 sequencer uptime feed (OP Sepolia):
- * as System.ts, but the Core module is built without a sequencer feed, so the price feed has none
- * and the ClearingHouse's sequencer oracle is address(0): it makes no sequencer check, and
+ * as System.ts, but the Core module is built without a sequencer feed, so the ClearingHouse's
+ * sequencer feed is address(0): it makes no sequencer check, and
  * risk-increasing actions do not pay for one. The parameter file has no `Core.sequencerFeed`.
  *
  *   npx hardhat ignition deploy deploy/modules/SystemWithoutSequencer.ts --network optimismSepolia \
