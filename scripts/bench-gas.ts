@@ -55,7 +55,7 @@ const BUDGETS: Record<string, number> = {
  * peg in one slot) took 1,600-4,600 off each dynamic trade.
  */
 const CEILINGS: Record<string, number> = {
-  updateFunding: 172_500, // 170,755 (a depth change: the budget above its target)
+  updateFunding: 170_700, // 168,921 (a depth change: the budget above its target)
   openPosition: 159_900, // 158,297
   increasePosition: 129_100, // 127,813
   reduceByOpenPosition: 129_200, // 127,863
@@ -66,11 +66,11 @@ const CEILINGS: Record<string, number> = {
   closePosition: 113_700, // 112,532
   deposit: 49_700, // 49,159
   withdraw: 44_800, // 44,315
-  increasePositionRepeg: 146_300, // 144,801
-  liquidatePartial: 178_600, // 176,803
-  liquidateWhole: 166_400, // 164,743
-  updateFundingRepegDepth: 198_700, // 196,715
-  updateFundingStaticCurve: 136_300, // 134,860
+  increasePositionRepeg: 145_600, // 144,071
+  liquidatePartial: 175_700, // 173,908
+  liquidateWhole: 163_900, // 162,251
+  updateFundingRepegDepth: 195_600, // 193,574
+  updateFundingStaticCurve: 135_700, // 134,321
   increasePositionStaticCurve: 116_100, // 114,941
 };
 

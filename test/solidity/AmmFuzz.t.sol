@@ -4,9 +4,9 @@ pragma solidity 0.8.28;
 import {IAmmErrors} from "../../contracts/interfaces/IAmm.sol";
 import {ICommonErrors} from "../../contracts/interfaces/ICommonErrors.sol";
 import {Amm} from "../../contracts/Amm.sol";
-import {AmmCurveModule} from "../../contracts/amm/AmmCurveModule.sol";
 import {IAmm, Side} from "../../contracts/interfaces/IAmm.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {Artifacts} from "./utils/Artifacts.sol";
 import {TestBase} from "./utils/TestBase.sol";
 
 /// @notice Properties of the x*y=k pricing on its own. The Amm is deployed with this test contract
@@ -30,7 +30,7 @@ contract AmmFuzzTest is TestBase {
     }
 
     function _deployExact(uint256 q, uint256 b) internal returns (uint256, uint256) {
-        amm = new Amm(address(this), q, b, IAmm.Limits(0, 0, 0), address(this), address(new AmmCurveModule()));
+        amm = new Amm(address(this), q, b, IAmm.Limits(0, 0, 0), address(this), address(Artifacts.curveModule()));
         base0 = b;
         return (q, b);
     }

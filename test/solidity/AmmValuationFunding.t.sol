@@ -2,10 +2,10 @@
 pragma solidity 0.8.28;
 
 import {Amm} from "../../contracts/Amm.sol";
-import {AmmCurveModule} from "../../contracts/amm/AmmCurveModule.sol";
 import {IAmm, Side} from "../../contracts/interfaces/IAmm.sol";
 import {IAmmCurve} from "../../contracts/interfaces/IAmmCurve.sol";
 import {IPriceFeed} from "../../contracts/interfaces/IPriceFeed.sol";
+import {Artifacts} from "./utils/Artifacts.sol";
 import {TestBase} from "./utils/TestBase.sol";
 
 /// @notice A trade that repegs first: the ClearingHouse's valuation before the swap
@@ -37,7 +37,7 @@ contract AmmValuationFundingTest is TestBase {
             10_000e18,
             IAmm.Limits(0, 0, 0),
             address(this),
-            address(new AmmCurveModule())
+            address(Artifacts.curveModule())
         );
         amm.setCurveParams(IAmmCurve.CurveParams(0.005e18, 0, 0, 0, 0, 0, 1e18, 0, 1e18, 1e18));
         amm.setOracle(IPriceFeed(address(this)), "ETH");

@@ -10,6 +10,7 @@ import {IAmm, Side} from "../../contracts/interfaces/IAmm.sol";
 import {IClearingHouse} from "../../contracts/interfaces/IClearingHouse.sol";
 import {IVault} from "../../contracts/interfaces/IVault.sol";
 import {MockAggregator} from "../../contracts/test/MockAggregator.sol";
+import {Artifacts} from "./utils/Artifacts.sol";
 import {Deployer} from "./utils/Deployer.sol";
 
 /// @notice The issue's fuzzed property against collusion: 2..4 accounts controlled by one party
@@ -46,7 +47,7 @@ contract CollusionTest is Deployer {
         vm.roll(1_000);
         sequencerFeed = new MockAggregator(0);
         sequencerFeed.setSequencerStatus(false, block.timestamp - 1 days);
-        priceFeed = new ChainlinkPriceFeed(address(this));
+        priceFeed = Artifacts.priceFeed(address(this));
         deploySystemWithSequencer(
             6,
             1_000_000e18,

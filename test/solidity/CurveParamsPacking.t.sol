@@ -5,6 +5,7 @@ import {Amm} from "../../contracts/Amm.sol";
 import {AmmCurveModule} from "../../contracts/amm/AmmCurveModule.sol";
 import {IAmm} from "../../contracts/interfaces/IAmm.sol";
 import {IAmmCurve, IAmmCurveErrors} from "../../contracts/interfaces/IAmmCurve.sol";
+import {Artifacts} from "./utils/Artifacts.sol";
 import {TestBase} from "./utils/TestBase.sol";
 
 /// @notice The curve's parameters are packed: the repeg threshold and the spread's two bounds in
@@ -18,7 +19,7 @@ contract CurveParamsPackingTest is TestBase {
     AmmCurveModule internal module;
 
     function setUp() public {
-        module = new AmmCurveModule();
+        module = Artifacts.curveModule();
         amm = new Amm(address(this), 1_000_000e18, 10_000e18, IAmm.Limits(0, 0, 0), address(this), address(module));
         // The budget: 1,234.5 quote, credited by the ClearingHouse (this contract).
         amm.creditBudget(1_234.5e18);

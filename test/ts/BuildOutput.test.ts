@@ -10,12 +10,17 @@ import { config, solidity } from "hardhat";
 import type { CompilerOutputError } from "hardhat/types/solidity";
 import { isDependencyTransientStorageWarning, TRANSIENT_STORAGE_WARNING } from "../../plugins/build-output-hooks.js";
 
-/** The build id of every file `root` compiles with, in the given build profile. */
-async function buildIds(root: string, buildProfile: string): Promise<Map<string, string>> {
+/** The compilation jobs of `root`, by file, in the given build profile. */
+async function compilationJobs(root: string, buildProfile: string) {
   const result = await solidity.getCompilationJobs([join(config.paths.root, root)], { buildProfile, quiet: true });
   if (!("success" in result) || result.success !== true) throw new Error(`no compilation jobs for ${root}`);
+  return result.indexedIndividualJobs;
+}
+
+/** The build id of every file `root` compiles with, in the given build profile. */
+async function buildIds(root: string, buildProfile: string): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
-  for (const [file, job] of result.indexedIndividualJobs) ids.set(file, await job.getBuildId());
+  for (const [file, job] of await compilationJobs(root, buildProfile)) ids.set(file, await job.getBuildId());
   return ids;
 }
 
@@ -35,10 +40,39 @@ function diagnostic(file: string, errorCode: string, severity: "warning" | "erro
 describe("Build set-up", function () {
   it("builds the production profile with the default profile's build ids (one build for every command)", async function () {
     expect(config.solidity.profiles.production.isolated).to.equal(false);
-    for (const root of ["contracts/ClearingHouse.sol", "contracts/Vault.sol"]) {
+    for (const root of [
+      "contracts/ClearingHouse.sol",
+      "contracts/Vault.sol",
+      "contracts/clearinghouse/LiquidationModule.sol",
+    ]) {
       const defaults = await buildIds(root, "default");
       expect(defaults.size).to.equal(1);
       expect(await buildIds(root, "production")).to.deep.equal(defaults);
+    }
+  });
+
+  it("builds through the IR pipeline exactly the contracts measured cheaper that way (and the view module the curve module creates), in both profiles", async function () {
+    const viaIr = [
+      "contracts/clearinghouse/LiquidationModule.sol",
+      "contracts/clearinghouse/SettlementModule.sol",
+      "contracts/amm/AmmCurveModule.sol",
+      "contracts/amm/AmmViewModule.sol",
+      "contracts/ChainlinkPriceFeed.sol",
+    ];
+    const legacy = [
+      "contracts/ClearingHouse.sol",
+      "contracts/Amm.sol",
+      "contracts/Vault.sol",
+      "contracts/InsuranceFund.sol",
+    ];
+    for (const buildProfile of ["default", "production"]) {
+      for (const root of [...viaIr, ...legacy]) {
+        const jobs = [...(await compilationJobs(root, buildProfile)).values()];
+        expect(jobs.length, root).to.equal(1);
+        const { settings } = jobs[0].solcConfig;
+        expect(settings.viaIR === true, `${root} (${buildProfile}) through IR`).to.equal(viaIr.includes(root));
+        expect(settings.optimizer, root).to.deep.equal({ enabled: true, runs: 10_000 });
+      }
     }
   });
 

@@ -10,6 +10,7 @@ import {IAmm} from "../../../contracts/interfaces/IAmm.sol";
 import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
 import {IVault} from "../../../contracts/interfaces/IVault.sol";
 import {MockAggregator} from "../../../contracts/test/MockAggregator.sol";
+import {Artifacts} from "../utils/Artifacts.sol";
 import {Deployer} from "../utils/Deployer.sol";
 import {InvariantBase} from "../utils/InvariantBase.sol";
 import {ClaimsHandler} from "./handlers/ClaimsHandler.sol";
@@ -78,7 +79,7 @@ contract MultiMarketInvariantTest is Deployer, InvariantBase {
         vm.warp(START);
         sequencerFeed = new MockAggregator(0);
         sequencerFeed.setSequencerStatus(false, block.timestamp - 1 days);
-        priceFeed = new ChainlinkPriceFeed(address(this));
+        priceFeed = Artifacts.priceFeed(address(this));
         (uint256 q, uint256 b, uint64 fee, IAmm.Limits memory limits) = _spec(0);
         deploySystemWithSequencer(6, q, b, fee, limits, AggregatorV3Interface(address(sequencerFeed)));
         insuranceFund = new InsuranceFund(usdc, IVault(address(vault)), address(this), "Staked insurance", "sINS");

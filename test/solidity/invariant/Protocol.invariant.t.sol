@@ -10,6 +10,7 @@ import {IAmmCurveErrors} from "../../../contracts/interfaces/IAmmCurve.sol";
 import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
 import {IVault} from "../../../contracts/interfaces/IVault.sol";
 import {MockAggregator} from "../../../contracts/test/MockAggregator.sol";
+import {Artifacts} from "../utils/Artifacts.sol";
 import {Deployer} from "../utils/Deployer.sol";
 import {InvariantBase} from "../utils/InvariantBase.sol";
 import {AdminHandler} from "./handlers/AdminHandler.sol";
@@ -79,7 +80,7 @@ abstract contract ProtocolInvariantBase is Deployer, InvariantBase {
         vm.warp(block.timestamp + 1 days);
         sequencerFeed = new MockAggregator(0);
         sequencerFeed.setSequencerStatus(false, block.timestamp - 1 days);
-        priceFeed = new ChainlinkPriceFeed(address(this));
+        priceFeed = Artifacts.priceFeed(address(this));
         // Trade size limited to 10% of the quote reserve at the start; the admin changes it.
         deploySystemWithSequencer(
             decimals,

@@ -3,7 +3,6 @@ pragma solidity 0.8.28;
 
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {Amm} from "../../../contracts/Amm.sol";
-import {AmmCurveModule} from "../../../contracts/amm/AmmCurveModule.sol";
 import {ChainlinkPriceFeed} from "../../../contracts/ChainlinkPriceFeed.sol";
 import {ClearingHouse} from "../../../contracts/ClearingHouse.sol";
 import {Vault} from "../../../contracts/Vault.sol";
@@ -12,6 +11,7 @@ import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
 import {IVault} from "../../../contracts/interfaces/IVault.sol";
 import {MockAggregator} from "../../../contracts/test/MockAggregator.sol";
 import {MockERC20} from "../../../contracts/test/MockERC20.sol";
+import {Artifacts} from "./Artifacts.sol";
 import {TestBase} from "./TestBase.sol";
 import {deployClearingHouse} from "./DeployClearingHouse.sol";
 
@@ -72,7 +72,7 @@ abstract contract Deployer is TestBase {
             baseReserve,
             limits,
             address(this),
-            address(new AmmCurveModule())
+            address(Artifacts.curveModule())
         );
         clearingHouse.addMarket(address(amm), IClearingHouse.MarketParams(IMR, MMR, feeRatio));
     }
@@ -90,7 +90,7 @@ abstract contract Deployer is TestBase {
         vm.warp(1_800_000_000);
         MockAggregator sequencerFeed = new MockAggregator(0);
         sequencerFeed.setSequencerStatus(false, block.timestamp - 1 days);
-        ChainlinkPriceFeed priceFeed = new ChainlinkPriceFeed(address(this));
+        ChainlinkPriceFeed priceFeed = Artifacts.priceFeed(address(this));
         deploySystemWithSequencer(
             6,
             quoteReserve,

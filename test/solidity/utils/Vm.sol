@@ -20,6 +20,8 @@ interface Vm {
     function expectRevert(bytes calldata revertData) external;
     function expectRevert() external;
     function label(address account, string calldata name) external;
+    /// @dev The creation code of a build artifact ("File.sol:Contract"), as the build wrote it.
+    function getCode(string calldata artifact) external view returns (bytes memory creationCode);
     /// @dev Starts capturing every emitted log; `getRecordedLogs` returns and clears them.
     function recordLogs() external;
     function getRecordedLogs() external returns (Log[] memory logs);
