@@ -26,8 +26,6 @@ const optimized = (runs: number, viaIR = false) => ({
 // Vault stay on the legacy pipeline: through IR their trades cost 210 to 1,700 more each.
 // Solidity tests deploy them from their artifacts (test/solidity/utils/Artifacts.sol), so they
 // test the code a deployment runs, not the legacy copy a test's own compilation would embed.
-// Not under `--coverage`: solcjs runs out of memory on the instrumented sources through IR, and
-// line coverage does not depend on the pipeline.
 const IR_PIPELINE = Object.fromEntries(
   [
     "contracts/clearinghouse/LiquidationModule.sol",
@@ -37,7 +35,7 @@ const IR_PIPELINE = Object.fromEntries(
     // it: its own artifact (sizes, tests) is built the same way.
     "contracts/amm/AmmViewModule.sol",
     "contracts/ChainlinkPriceFeed.sol",
-  ].map((file) => [file, optimized(10_000, !process.argv.includes("--coverage"))]),
+  ].map((file) => [file, optimized(10_000, true)]),
 );
 // Configuration variables (the networks' URLs and keys below) may come from a .env file in the
 // working directory; the environment wins over it, and blank lines count as unset so that the
