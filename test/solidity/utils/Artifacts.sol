@@ -6,15 +6,13 @@ import {ChainlinkPriceFeed} from "../../../contracts/ChainlinkPriceFeed.sol";
 import {AmmCurveModule} from "../../../contracts/amm/AmmCurveModule.sol";
 import {LiquidationModule} from "../../../contracts/clearinghouse/LiquidationModule.sol";
 import {SettlementModule} from "../../../contracts/clearinghouse/SettlementModule.sol";
-import {Vm} from "./Vm.sol";
+import {CHEATCODES} from "./Vm.sol";
 
 /// @notice Deploys the contracts that hardhat.config.ts builds through the IR pipeline
 /// (`IR_PIPELINE`) from their build artifacts. A `new` in a test would deploy the copy the test's
 /// own compilation embeds, built on the legacy pipeline: the same source, other code. From the
 /// artifact, the tests run the code a deployment runs.
 library Artifacts {
-    Vm private constant VM = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
-
     /// @dev The artifact's creation code with `args` deployed nothing (its constructor reverted).
     error ArtifactNotDeployed(string artifact);
 
@@ -35,7 +33,7 @@ library Artifacts {
     }
 
     function _deploy(string memory artifact, bytes memory args) private returns (address deployed) {
-        bytes memory code = bytes.concat(VM.getCode(artifact), args);
+        bytes memory code = bytes.concat(CHEATCODES.getCode(artifact), args);
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             deployed := create(0, add(code, 0x20), mload(code))

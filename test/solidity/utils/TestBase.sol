@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Vm} from "./Vm.sol";
+import {CHEATCODES, Vm} from "./Vm.sol";
 
 /// @notice A minimal test base: cheatcodes, assertions that say what differed, and bounding.
 abstract contract TestBase {
-    Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+    Vm internal constant vm = CHEATCODES;
 
     error AssertionFailed(string what, uint256 left, uint256 right);
     error AssertionFailedSigned(string what, int256 left, int256 right);

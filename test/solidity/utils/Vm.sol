@@ -33,3 +33,6 @@ interface Vm {
     function setEnv(string calldata name, string calldata value) external;
     function toString(uint256 value) external pure returns (string memory);
 }
+
+/// @dev Where Hardhat serves the cheatcodes: the usual address.
+Vm constant CHEATCODES = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
